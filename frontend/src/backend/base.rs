@@ -1,0 +1,188 @@
+//! Engine-independent dtypes, devices and host data, and the base of the backend trait.
+
+use crate::error::Result;
+use std::fmt::Debug;
+
+/// Element type of a tensor, as the frontend sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DType {
+    /// 32-bit float, the default for weights and activations.
+    F32,
+    /// 64-bit float.
+    F64,
+    /// 64-bit signed integer (labels, indices).
+    I64,
+    /// Boolean masks (results of comparisons). candle stores them as `u8`.
+    Bool,
+}
+
+impl DType {
+    /// `true` for `F32` and `F64`.
+    pub fn is_float(self) -> bool {
+        matches!(self, DType::F32 | DType::F64)
+    }
+
+    /// Lower-case name (`f32`).
+    pub fn name(self) -> &'static str {
+        match self {
+            DType::F32 => "f32",
+            DType::F64 => "f64",
+            DType::I64 => "i64",
+            DType::Bool => "bool",
+        }
+    }
+
+    /// Size of one element in bytes (as stored by the engines).
+    pub fn size_in_bytes(self) -> usize {
+        match self {
+            DType::F32 => 4,
+            DType::F64 | DType::I64 => 8,
+            DType::Bool => 1,
+        }
+    }
+}
+
+impl std::fmt::Display for DType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Where a tensor lives, as the frontend sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+pub enum Device {
+    /// The host CPU.
+    #[default]
+    Cpu,
+    /// CUDA GPU with the given ordinal.
+    Cuda(usize),
+}
+
+impl std::fmt::Display for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Device::Cpu => f.write_str("cpu"),
+            Device::Cuda(i) => write!(f, "cuda:{i}"),
+        }
+    }
+}
+
+/// Tensor contents on the host, row-major and contiguous.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HostData {
+    /// `f32` values.
+    F32(Vec<f32>),
+    /// `f64` values.
+    F64(Vec<f64>),
+    /// `i64` values.
+    I64(Vec<i64>),
+    /// Booleans.
+    Bool(Vec<bool>),
+}
+
+impl HostData {
+    /// The dtype of the data.
+    pub fn dtype(&self) -> DType {
+        match self {
+            HostData::F32(_) => DType::F32,
+            HostData::F64(_) => DType::F64,
+            HostData::I64(_) => DType::I64,
+            HostData::Bool(_) => DType::Bool,
+        }
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        match self {
+            HostData::F32(v) => v.len(),
+            HostData::F64(v) => v.len(),
+            HostData::I64(v) => v.len(),
+            HostData::Bool(v) => v.len(),
+        }
+    }
+
+    /// `true` when there are no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The values converted to `f64` (booleans as 0/1).
+    pub fn to_f64_vec(&self) -> Vec<f64> {
+        match self {
+            HostData::F32(v) => v.iter().map(|&x| x as f64).collect(),
+            HostData::F64(v) => v.clone(),
+            HostData::I64(v) => v.iter().map(|&x| x as f64).collect(),
+            HostData::Bool(v) => v.iter().map(|&x| if x { 1.0 } else { 0.0 }).collect(),
+        }
+    }
+
+    /// The values converted to `f32` (booleans as 0/1).
+    pub fn to_f32_vec(&self) -> Vec<f32> {
+        match self {
+            HostData::F32(v) => v.clone(),
+            other => other.to_f64_vec().into_iter().map(|x| x as f32).collect(),
+        }
+    }
+
+    /// The values converted to `i64` (floats truncated toward zero).
+    pub fn to_i64_vec(&self) -> Vec<i64> {
+        match self {
+            HostData::I64(v) => v.clone(),
+            HostData::F32(v) => v.iter().map(|&x| x as i64).collect(),
+            HostData::F64(v) => v.iter().map(|&x| x as i64).collect(),
+            HostData::Bool(v) => v.iter().map(|&x| x as i64).collect(),
+        }
+    }
+
+    /// `values` (given as `f64`) converted to `dtype`.
+    pub fn from_f64(values: &[f64], dtype: DType) -> HostData {
+        match dtype {
+            DType::F32 => HostData::F32(values.iter().map(|&x| x as f32).collect()),
+            DType::F64 => HostData::F64(values.to_vec()),
+            DType::I64 => HostData::I64(values.iter().map(|&x| x as i64).collect()),
+            DType::Bool => HostData::Bool(values.iter().map(|&x| x != 0.0).collect()),
+        }
+    }
+}
+
+/// Types and metadata every engine provides: its tensor and device handles, dtype, shape,
+/// conversions, devices and threads.
+pub trait BackendBase: Copy + Clone + Debug + Default + Send + Sync + 'static {
+    /// The engine's tensor handle: cheap to clone (reference-counted), dynamic dtype and shape.
+    type Tensor: Clone + Debug + Send + Sync + 'static;
+    /// The engine's device handle.
+    type Device: Clone + Debug + Send + Sync + 'static;
+
+    /// Engine name used in errors and saved files (`"candle"`, `"tch"`).
+    const NAME: &'static str;
+
+    /// Maps a frontend [`Device`] onto the engine's device.
+    ///
+    /// # Errors
+    /// When the device is not available (no CUDA support compiled in, bad ordinal).
+    fn device(device: Device) -> Result<Self::Device>;
+    /// The frontend [`Device`] a tensor lives on.
+    fn device_of(t: &Self::Tensor) -> Device;
+    /// The engine device handle of a tensor (cheap; no device re-initialisation).
+    fn tensor_device(t: &Self::Tensor) -> Self::Device;
+    /// Whether a CUDA device is usable with this engine build.
+    fn cuda_is_available() -> bool;
+    /// Element type of a tensor.
+    fn dtype(t: &Self::Tensor) -> DType;
+    /// Dimensions of a tensor.
+    fn shape(t: &Self::Tensor) -> Vec<usize>;
+    /// Converts to another dtype (floats to integers truncate toward zero).
+    fn to_dtype(t: &Self::Tensor, dtype: DType) -> Result<Self::Tensor>;
+    /// Moves a tensor to another device.
+    fn to_device(t: &Self::Tensor, device: &Self::Device) -> Result<Self::Tensor>;
+    /// Sets the number of CPU threads the engine's kernels use.
+    ///
+    /// # Errors
+    /// When the engine cannot change it any more (e.g. after its thread pool started).
+    fn set_num_threads(n: usize) -> Result<()>;
+    /// Number of CPU threads the engine's kernels use.
+    fn num_threads() -> usize;
+    /// Waits for queued work on the device to finish (a no-op on CPU).
+    fn synchronize(device: &Self::Device) -> Result<()>;
+}

@@ -1,0 +1,101 @@
+//! Convolution and pooling, in the engines' channels-first layout.
+
+use super::base::BackendBase;
+use super::shape::ShapeOps;
+use crate::error::Result;
+
+/// Parameters of a 2-D convolution (height, width order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Conv2dParams {
+    /// Strides.
+    pub stride: [usize; 2],
+    /// Zero padding as `(before, after)` for height and width.
+    pub padding: [(usize, usize); 2],
+    /// Dilation.
+    pub dilation: [usize; 2],
+    /// Number of groups (`in_channels` and `out_channels` divisible by it).
+    pub groups: usize,
+}
+
+impl Default for Conv2dParams {
+    fn default() -> Self {
+        Self {
+            stride: [1, 1],
+            padding: [(0, 0), (0, 0)],
+            dilation: [1, 1],
+            groups: 1,
+        }
+    }
+}
+
+/// Parameters of a 1-D convolution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Conv1dParams {
+    /// Stride.
+    pub stride: usize,
+    /// Zero padding `(before, after)`.
+    pub padding: (usize, usize),
+    /// Dilation.
+    pub dilation: usize,
+    /// Groups.
+    pub groups: usize,
+}
+
+impl Default for Conv1dParams {
+    fn default() -> Self {
+        Self {
+            stride: 1,
+            padding: (0, 0),
+            dilation: 1,
+            groups: 1,
+        }
+    }
+}
+
+/// Convolution and pooling. Inputs are channels-first (`[N, C, L]`, `[N, C, H, W]`); layers
+/// with Keras' channels-last default permute around these calls.
+pub trait NnOps: BackendBase + ShapeOps {
+    /// `x [N, C_in, L]`, `w [C_out, C_in / groups, K]` -> `[N, C_out, L_out]`.
+    fn conv1d(x: &Self::Tensor, w: &Self::Tensor, p: Conv1dParams) -> Result<Self::Tensor>;
+    /// `x [N, C_in, H, W]`, `w [C_out, C_in / groups, KH, KW]` -> `[N, C_out, H_out, W_out]`.
+    fn conv2d(x: &Self::Tensor, w: &Self::Tensor, p: Conv2dParams) -> Result<Self::Tensor>;
+    /// Transposed 1-D convolution: `w [C_in, C_out / groups, K]`; `output_padding` extra
+    /// entries at the end.
+    fn conv_transpose1d(
+        x: &Self::Tensor,
+        w: &Self::Tensor,
+        p: Conv1dParams,
+        output_padding: usize,
+    ) -> Result<Self::Tensor>;
+    /// Transposed 2-D convolution: `w [C_in, C_out / groups, KH, KW]`.
+    fn conv_transpose2d(
+        x: &Self::Tensor,
+        w: &Self::Tensor,
+        p: Conv2dParams,
+        output_padding: [usize; 2],
+    ) -> Result<Self::Tensor>;
+    /// Max pooling over windows of `kernel` moved by `stride` (no padding) on `[N, C, H, W]`.
+    fn max_pool2d(x: &Self::Tensor, kernel: [usize; 2], stride: [usize; 2])
+        -> Result<Self::Tensor>;
+    /// Average pooling, like [`NnOps::max_pool2d`].
+    fn avg_pool2d(x: &Self::Tensor, kernel: [usize; 2], stride: [usize; 2])
+        -> Result<Self::Tensor>;
+
+    /// Max pooling on `[N, C, L]` (through the 2-D kernel with height 1).
+    fn max_pool1d(x: &Self::Tensor, kernel: usize, stride: usize) -> Result<Self::Tensor> {
+        let s = Self::shape(x);
+        let x4 = Self::reshape(x, &[s[0], s[1], 1, s[2]])?;
+        let y = Self::max_pool2d(&x4, [1, kernel], [1, stride])?;
+        let ys = Self::shape(&y);
+        Self::reshape(&y, &[ys[0], ys[1], ys[3]])
+    }
+
+    /// Average pooling on `[N, C, L]`.
+    fn avg_pool1d(x: &Self::Tensor, kernel: usize, stride: usize) -> Result<Self::Tensor> {
+        let s = Self::shape(x);
+        let x4 = Self::reshape(x, &[s[0], s[1], 1, s[2]])?;
+        let y = Self::avg_pool2d(&x4, [1, kernel], [1, stride])?;
+        let ys = Self::shape(&y);
+        Self::reshape(&y, &[ys[0], ys[1], ys[3]])
+    }
+}

@@ -1,0 +1,1 @@
+pub use stratanet_frontend::*;
