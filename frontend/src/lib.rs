@@ -7,9 +7,20 @@
 
 #![warn(missing_docs)]
 
+pub mod activations;
 pub mod backend;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod error;
+pub mod initializers;
+pub mod layers;
+pub mod losses;
+pub mod metrics;
+pub mod optimizers;
 pub mod random;
+pub mod regularizers;
+pub mod tensor;
 
 pub use backend::{Backend, DType, Device, HostData};
 pub use error::{Error, Result};
+pub use tensor::Tensor;

@@ -1,0 +1,575 @@
+//! Core layers: `Input`, `Dense`, `Activation`, `Flatten`, `Reshape`.
+
+use super::{cfg_field, cfg_name, check_input, BuildContext, CallContext, Layer, Weight};
+use crate::activations::{Activation, ActivationSpec};
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+use crate::initializers::Initializer;
+use crate::regularizers::Regularizer;
+use crate::tensor::Tensor;
+use serde_json::json;
+
+/// Declares the shape of a model's input (batch axis excluded), like `keras.Input(shape=...)`.
+///
+/// ```
+/// use stratanet::{layers::{Dense, Input}, Sequential, DefaultBackend as B};
+/// # fn main() -> stratanet::Result<()> {
+/// let mut model = Sequential::<B>::new();
+/// model.add(Input::new(&[8]))?;
+/// model.add(Dense::new(4))?;
+/// assert_eq!(model.output_shape()?, vec![4]);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Input {
+    shape: Vec<usize>,
+    name: String,
+}
+
+impl Input {
+    /// An input of the given per-sample shape.
+    pub fn new(shape: &[usize]) -> Self {
+        Self {
+            shape: shape.to_vec(),
+            name: String::new(),
+        }
+    }
+
+    /// The declared per-sample shape.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// Inverse of `get_config`.
+    ///
+    /// # Errors
+    /// On a malformed config.
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        let shape: Vec<usize> = serde_json::from_value(cfg_field(config, "InputLayer", "shape")?.clone())?;
+        let mut l = Self::new(&shape);
+        l.name = cfg_name(config);
+        Ok(l)
+    }
+}
+
+impl<B: Backend> Layer<B> for Input {
+    fn class_name(&self) -> &'static str {
+        "InputLayer"
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn set_name(&mut self, name: String) {
+        self.name = name;
+    }
+    fn built(&self) -> bool {
+        true
+    }
+    fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
+        Layer::<B>::output_shape(self, input_shape).map(|_| ())
+    }
+    fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        if input_shape != self.shape.as_slice() {
+            return Err(Error::shape(
+                &self.name,
+                "input",
+                format!("per-sample shape {:?}", self.shape),
+                input_shape,
+            ));
+        }
+        Ok(self.shape.clone())
+    }
+    fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
+        check_input(&self.name, x, &self.shape)?;
+        Ok(x.clone())
+    }
+    fn get_config(&self) -> serde_json::Value {
+        json!({"name": self.name, "shape": self.shape})
+    }
+    fn declared_input_shape(&self) -> Option<Vec<usize>> {
+        Some(self.shape.clone())
+    }
+}
+
+/// Densely connected layer: `activation(x @ kernel + bias)` over the last axis.
+///
+/// The input size is inferred when the layer is built, so `Dense::new(64)` is all it needs.
+///
+/// ```
+/// use stratanet::{layers::{Dense, Input}, Sequential, Tensor, DefaultBackend as B};
+/// use stratanet::initializers::Initializer;
+/// # fn main() -> stratanet::Result<()> {
+/// let mut model = Sequential::<B>::new();
+/// model.add(Input::new(&[2]))?;
+/// model.add(Dense::new(1).kernel_initializer(Initializer::Ones).activation("relu"))?;
+/// let x = Tensor::<B>::from_vec(vec![1.0f32, 2.0, -3.0, 1.0], &[2, 2])?;
+/// // [1 + 2, relu(-3 + 1)] with a kernel of ones and a zero bias
+/// assert_eq!(model.predict(&x, 32)?.to_vec_f32()?, vec![3.0, 0.0]);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Dense<B: Backend> {
+    units: usize,
+    activation: ActivationSpec,
+    resolved: Activation,
+    use_bias: bool,
+    kernel_initializer: Initializer,
+    bias_initializer: Initializer,
+    kernel_regularizer: Option<Regularizer>,
+    bias_regularizer: Option<Regularizer>,
+    trainable: bool,
+    name: String,
+    kernel: Option<Tensor<B>>,
+    bias: Option<Tensor<B>>,
+}
+
+impl<B: Backend> Dense<B> {
+    /// A layer with `units` outputs, linear activation, a bias, Glorot-uniform kernel.
+    pub fn new(units: usize) -> Self {
+        Self {
+            units,
+            activation: ActivationSpec::Known(Activation::Linear),
+            resolved: Activation::Linear,
+            use_bias: true,
+            kernel_initializer: Initializer::GlorotUniform,
+            bias_initializer: Initializer::Zeros,
+            kernel_regularizer: None,
+            bias_regularizer: None,
+            trainable: true,
+            name: String::new(),
+            kernel: None,
+            bias: None,
+        }
+    }
+
+    /// Activation applied to the output (a name like `"relu"` or an [`Activation`]).
+    /// An unknown name is reported when the layer is added to a model.
+    pub fn activation(mut self, a: impl Into<ActivationSpec>) -> Self {
+        self.activation = a.into();
+        if let Ok(r) = self.activation.resolve() {
+            self.resolved = r;
+        }
+        self
+    }
+    /// Whether to add a bias (default `true`).
+    pub fn use_bias(mut self, use_bias: bool) -> Self {
+        self.use_bias = use_bias;
+        self
+    }
+    /// Kernel initialiser (default Glorot uniform).
+    pub fn kernel_initializer(mut self, init: Initializer) -> Self {
+        self.kernel_initializer = init;
+        self
+    }
+    /// Bias initialiser (default zeros).
+    pub fn bias_initializer(mut self, init: Initializer) -> Self {
+        self.bias_initializer = init;
+        self
+    }
+    /// Penalty on the kernel, added to the training loss.
+    pub fn kernel_regularizer(mut self, r: Regularizer) -> Self {
+        self.kernel_regularizer = Some(r);
+        self
+    }
+    /// Penalty on the bias, added to the training loss.
+    pub fn bias_regularizer(mut self, r: Regularizer) -> Self {
+        self.bias_regularizer = Some(r);
+        self
+    }
+    /// Sets the layer's name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
+    }
+    /// Number of output units.
+    pub fn units(&self) -> usize {
+        self.units
+    }
+    /// The kernel `[in, units]`, once built.
+    pub fn kernel(&self) -> Option<&Tensor<B>> {
+        self.kernel.as_ref()
+    }
+    /// The bias `[units]`, once built (and if used).
+    pub fn bias(&self) -> Option<&Tensor<B>> {
+        self.bias.as_ref()
+    }
+
+    /// Inverse of `get_config`.
+    ///
+    /// # Errors
+    /// On a malformed config or unknown names.
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        let units = cfg_field(config, "Dense", "units")?
+            .as_u64()
+            .ok_or_else(|| Error::config("Dense.units", "expected a positive integer"))?;
+        let mut l = Self::new(units as usize);
+        l.name = cfg_name(config);
+        if let Some(a) = config.get("activation") {
+            l.resolved = Activation::from_config(a)?;
+            l.activation = ActivationSpec::Known(l.resolved);
+        }
+        if let Some(b) = config.get("use_bias").and_then(|b| b.as_bool()) {
+            l.use_bias = b;
+        }
+        if let Some(i) = config.get("kernel_initializer") {
+            l.kernel_initializer = Initializer::from_config(i)?;
+        }
+        if let Some(i) = config.get("bias_initializer") {
+            l.bias_initializer = Initializer::from_config(i)?;
+        }
+        l.kernel_regularizer = config.get("kernel_regularizer").and_then(Regularizer::from_config);
+        l.bias_regularizer = config.get("bias_regularizer").and_then(Regularizer::from_config);
+        if let Some(t) = config.get("trainable").and_then(|b| b.as_bool()) {
+            l.trainable = t;
+        }
+        Ok(l)
+    }
+}
+
+impl<B: Backend> Layer<B> for Dense<B> {
+    fn class_name(&self) -> &'static str {
+        "Dense"
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn set_name(&mut self, name: String) {
+        self.name = name;
+    }
+    fn built(&self) -> bool {
+        self.kernel.is_some()
+    }
+    fn validate(&self) -> Result<()> {
+        if self.units == 0 {
+            return Err(Error::invalid(&self.name, "units", "must be at least 1, got 0"));
+        }
+        self.activation.resolve().map(|_| ())
+    }
+    fn build(&mut self, input_shape: &[usize], ctx: &mut BuildContext) -> Result<()> {
+        self.validate()?;
+        self.resolved = self.activation.resolve()?;
+        let in_dim = *input_shape.last().ok_or_else(|| {
+            Error::shape(&self.name, "input", "rank at least 1 (per sample)", input_shape)
+        })?;
+        let kernel = self
+            .kernel_initializer
+            .init::<B>(&[in_dim, self.units], ctx.dtype, ctx.device, &mut ctx.rng)?;
+        self.kernel = Some(kernel.to_param()?);
+        if self.use_bias {
+            let bias = self
+                .bias_initializer
+                .init::<B>(&[self.units], ctx.dtype, ctx.device, &mut ctx.rng)?;
+            self.bias = Some(bias.to_param()?);
+        }
+        Ok(())
+    }
+    fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        if input_shape.is_empty() {
+            return Err(Error::shape(&self.name, "input", "rank at least 1 (per sample)", input_shape));
+        }
+        if let Some(k) = &self.kernel {
+            let in_dim = k.shape()[0];
+            if input_shape[input_shape.len() - 1] != in_dim {
+                let mut got = vec![0usize];
+                got.extend_from_slice(input_shape);
+                return Err(Error::shape(&self.name, "input", format!("last dimension {in_dim}"), input_shape));
+            }
+        }
+        let mut out = input_shape.to_vec();
+        *out.last_mut().unwrap_or(&mut 0) = self.units;
+        Ok(out)
+    }
+    fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
+        let kernel = self.kernel.as_ref().ok_or_else(|| Error::NotReady {
+            op: format!("{}.call", self.name),
+            needed: "built".into(),
+            hint: "add it to a model with a known input shape, or call build".into(),
+        })?;
+        let in_dim = kernel.shape()[0];
+        let s = x.shape();
+        if s.len() < 2 || s[s.len() - 1] != in_dim {
+            return Err(Error::shape(&self.name, "input", format!("last dimension {in_dim}"), &s));
+        }
+        let x = x.to_dtype(kernel.dtype())?;
+        let y = if s.len() == 2 {
+            x.matmul(kernel)?
+        } else {
+            let flat = x.reshape(&[-1, in_dim as isize])?;
+            let mut out_shape = s.clone();
+            *out_shape.last_mut().unwrap_or(&mut 0) = self.units;
+            flat.matmul(kernel)?.reshape_to(&out_shape)?
+        };
+        let y = match &self.bias {
+            Some(b) => y.add(b)?,
+            None => y,
+        };
+        self.resolved.apply(&y)
+    }
+    fn weights(&self) -> Vec<Weight<B>> {
+        let mut w = Vec::new();
+        if let Some(k) = &self.kernel {
+            w.push(Weight {
+                name: "kernel".into(),
+                value: k.clone(),
+                trainable: self.trainable,
+            });
+        }
+        if let Some(b) = &self.bias {
+            w.push(Weight {
+                name: "bias".into(),
+                value: b.clone(),
+                trainable: self.trainable,
+            });
+        }
+        w
+    }
+    fn trainable(&self) -> bool {
+        self.trainable
+    }
+    fn set_trainable(&mut self, trainable: bool) {
+        self.trainable = trainable;
+    }
+    fn regularization_loss(&self) -> Result<Option<Tensor<B>>> {
+        let mut total: Option<Tensor<B>> = None;
+        for (reg, w) in [
+            (&self.kernel_regularizer, &self.kernel),
+            (&self.bias_regularizer, &self.bias),
+        ] {
+            if let (Some(r), Some(w)) = (reg, w) {
+                let p = r.penalty(w)?;
+                total = Some(match total {
+                    Some(t) => t.add(&p)?,
+                    None => p,
+                });
+            }
+        }
+        Ok(total)
+    }
+    fn get_config(&self) -> serde_json::Value {
+        json!({
+            "name": self.name,
+            "units": self.units,
+            "activation": self.resolved.to_config(),
+            "use_bias": self.use_bias,
+            "kernel_initializer": self.kernel_initializer.to_config(),
+            "bias_initializer": self.bias_initializer.to_config(),
+            "kernel_regularizer": self.kernel_regularizer.map(|r| r.to_config()),
+            "bias_regularizer": self.bias_regularizer.map(|r| r.to_config()),
+            "trainable": self.trainable,
+        })
+    }
+}
+
+/// Applies an activation function, like `keras.layers.Activation("relu")`.
+#[derive(Debug, Clone)]
+pub struct ActivationLayer {
+    activation: ActivationSpec,
+    name: String,
+}
+
+impl ActivationLayer {
+    /// A layer applying `activation` (a name or an [`Activation`]).
+    pub fn new(activation: impl Into<ActivationSpec>) -> Self {
+        Self {
+            activation: activation.into(),
+            name: String::new(),
+        }
+    }
+
+    /// Inverse of `get_config`.
+    ///
+    /// # Errors
+    /// On unknown activation names.
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        let a = Activation::from_config(cfg_field(config, "Activation", "activation")?)?;
+        let mut l = Self::new(a);
+        l.name = cfg_name(config);
+        Ok(l)
+    }
+}
+
+impl<B: Backend> Layer<B> for ActivationLayer {
+    fn class_name(&self) -> &'static str {
+        "Activation"
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn set_name(&mut self, name: String) {
+        self.name = name;
+    }
+    fn built(&self) -> bool {
+        true
+    }
+    fn validate(&self) -> Result<()> {
+        self.activation.resolve().map(|_| ())
+    }
+    fn build(&mut self, _input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
+        Layer::<B>::validate(self)
+    }
+    fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        Ok(input_shape.to_vec())
+    }
+    fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
+        if x.rank() < 2 {
+            return Err(Error::shape(&self.name, "input", "rank at least 2 (batch, ...)", &x.shape()));
+        }
+        self.activation.resolve()?.apply(x)
+    }
+    fn get_config(&self) -> serde_json::Value {
+        let a = self
+            .activation
+            .resolve()
+            .map(|a| a.to_config())
+            .unwrap_or(serde_json::Value::Null);
+        json!({"name": self.name, "activation": a})
+    }
+}
+
+/// Flattens each sample: `[batch, d1, d2, ...] -> [batch, d1 * d2 * ...]`.
+#[derive(Debug, Clone, Default)]
+pub struct Flatten {
+    name: String,
+}
+
+impl Flatten {
+    /// A flatten layer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Inverse of `get_config`.
+    ///
+    /// # Errors
+    /// Never for well-formed JSON.
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        Ok(Self {
+            name: cfg_name(config),
+        })
+    }
+}
+
+impl<B: Backend> Layer<B> for Flatten {
+    fn class_name(&self) -> &'static str {
+        "Flatten"
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn set_name(&mut self, name: String) {
+        self.name = name;
+    }
+    fn built(&self) -> bool {
+        true
+    }
+    fn build(&mut self, _input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
+        Ok(())
+    }
+    fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        Ok(vec![input_shape.iter().product()])
+    }
+    fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
+        if x.rank() < 1 {
+            return Err(Error::shape(&self.name, "input", "rank at least 1 (batch, ...)", &x.shape()));
+        }
+        if x.rank() == 1 {
+            return x.unsqueeze(1);
+        }
+        x.flatten_from_1()
+    }
+    fn get_config(&self) -> serde_json::Value {
+        json!({"name": self.name})
+    }
+}
+
+/// Reshapes each sample to `target_shape` (batch axis excluded; one entry may be -1).
+#[derive(Debug, Clone)]
+pub struct Reshape {
+    target: Vec<isize>,
+    name: String,
+}
+
+impl Reshape {
+    /// A reshape to `target_shape`, like `keras.layers.Reshape((4, 4))`.
+    pub fn new(target_shape: &[isize]) -> Self {
+        Self {
+            target: target_shape.to_vec(),
+            name: String::new(),
+        }
+    }
+
+    /// Inverse of `get_config`.
+    ///
+    /// # Errors
+    /// On a malformed config.
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        let t: Vec<isize> = serde_json::from_value(cfg_field(config, "Reshape", "target_shape")?.clone())?;
+        let mut l = Self::new(&t);
+        l.name = cfg_name(config);
+        Ok(l)
+    }
+
+    fn resolve(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        let n: usize = input_shape.iter().product();
+        let known: usize = self.target.iter().filter(|&&d| d >= 0).map(|&d| d as usize).product();
+        let holes = self.target.iter().filter(|&&d| d < 0).count();
+        let err = || {
+            Error::shape(
+                &self.name,
+                "input",
+                format!("{} elements per sample to fit target_shape {:?}", n, self.target),
+                input_shape,
+            )
+        };
+        if holes > 1 || self.target.iter().any(|&d| d < -1) {
+            return Err(Error::invalid(&self.name, "target_shape", format!("at most one -1 entry, got {:?}", self.target)));
+        }
+        let out: Vec<usize> = if holes == 1 {
+            if known == 0 || n % known != 0 {
+                return Err(err());
+            }
+            self.target.iter().map(|&d| if d < 0 { n / known } else { d as usize }).collect()
+        } else {
+            self.target.iter().map(|&d| d as usize).collect()
+        };
+        if out.iter().product::<usize>() != n {
+            return Err(err());
+        }
+        Ok(out)
+    }
+}
+
+impl<B: Backend> Layer<B> for Reshape {
+    fn class_name(&self) -> &'static str {
+        "Reshape"
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn set_name(&mut self, name: String) {
+        self.name = name;
+    }
+    fn built(&self) -> bool {
+        true
+    }
+    fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
+        self.resolve(input_shape).map(|_| ())
+    }
+    fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        self.resolve(input_shape)
+    }
+    fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
+        let s = x.shape();
+        if s.is_empty() {
+            return Err(Error::shape(&self.name, "input", "rank at least 1 (batch, ...)", &s));
+        }
+        let mut target = vec![s[0]];
+        target.extend(self.resolve(&s[1..])?);
+        x.reshape_to(&target)
+    }
+    fn get_config(&self) -> serde_json::Value {
+        json!({"name": self.name, "target_shape": self.target})
+    }
+}

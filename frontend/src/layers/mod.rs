@@ -1,0 +1,226 @@
+//! Layers: the Keras lifecycle (construct from hyper-parameters, `build` on the first input
+//! shape, `call`), named weights, configs.
+//!
+//! Shapes given to [`Layer::build`] and [`Layer::output_shape`] exclude the batch axis, as
+//! Keras' `input_shape[1:]`.
+
+mod core;
+mod regularization;
+
+pub use self::core::{ActivationLayer, Dense, Flatten, Input, Reshape};
+pub use regularization::Dropout;
+
+use crate::backend::{Backend, DType, Device};
+use crate::error::{Error, Result};
+use crate::random::Rng;
+use crate::tensor::Tensor;
+
+/// A named weight of a layer.
+#[derive(Debug, Clone)]
+pub struct Weight<B: Backend> {
+    /// Name within the layer (`kernel`, `bias`).
+    pub name: String,
+    /// The tensor (a parameter handle: updates through it are seen by the layer).
+    pub value: Tensor<B>,
+    /// Whether the optimizer updates it.
+    pub trainable: bool,
+}
+
+/// What a layer needs to create its weights.
+#[derive(Debug)]
+pub struct BuildContext {
+    /// Device for the weights.
+    pub device: Device,
+    /// Float dtype for the weights.
+    pub dtype: DType,
+    /// Seeded generator for initialisers.
+    pub rng: Rng,
+}
+
+impl BuildContext {
+    /// A context on `device` with `dtype` weights and initialisers seeded by `seed`.
+    pub fn new(device: Device, dtype: DType, seed: u64) -> Self {
+        Self {
+            device,
+            dtype,
+            rng: Rng::new(seed),
+        }
+    }
+}
+
+/// What a layer sees when it is called.
+#[derive(Debug, Clone)]
+pub struct CallContext {
+    /// Training mode (dropout and noise active).
+    pub training: bool,
+    seed: u64,
+    counter: u64,
+}
+
+impl CallContext {
+    /// Inference mode.
+    pub fn inference() -> Self {
+        Self {
+            training: false,
+            seed: 0,
+            counter: 0,
+        }
+    }
+
+    /// Training mode with per-call random ops seeded from `seed`.
+    pub fn training(seed: u64) -> Self {
+        Self {
+            training: true,
+            seed,
+            counter: 0,
+        }
+    }
+
+    /// A fresh seed for one random op (deterministic sequence for a given context seed).
+    pub fn next_seed(&mut self) -> u64 {
+        self.counter += 1;
+        Rng::derive(self.seed, self.counter)
+    }
+}
+
+/// A layer: built from hyper-parameters, given weights on its first input shape.
+///
+/// ## Design
+///
+/// Layers speak only to [`Tensor`] (and so to the [`Backend`] trait), never to an engine.
+/// Shapes exclude the batch axis. `call` validates its input and returns
+/// [`Error::Shape`] naming the layer, never panicking.
+pub trait Layer<B: Backend>: Send + std::fmt::Debug {
+    /// Keras class name (`Dense`).
+    fn class_name(&self) -> &'static str;
+    /// Instance name (`dense_1`); empty until the model names it.
+    fn name(&self) -> &str;
+    /// Sets the instance name.
+    fn set_name(&mut self, name: String);
+    /// Whether `build` has run.
+    fn built(&self) -> bool;
+    /// Creates weights for inputs of shape `input_shape` (batch axis excluded).
+    ///
+    /// # Errors
+    /// When the shape cannot be accepted, or a hyper-parameter is invalid.
+    fn build(&mut self, input_shape: &[usize], ctx: &mut BuildContext) -> Result<()>;
+    /// Output shape for `input_shape` (batch axis excluded).
+    ///
+    /// # Errors
+    /// When the input shape does not fit this layer.
+    fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>>;
+    /// Forward pass on a batch.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] for an input that does not fit, or engine errors.
+    fn call(&self, x: &Tensor<B>, ctx: &mut CallContext) -> Result<Tensor<B>>;
+    /// All weights, trainable first, in a stable order.
+    fn weights(&self) -> Vec<Weight<B>> {
+        Vec::new()
+    }
+    /// Whether the layer's weights are trained.
+    fn trainable(&self) -> bool {
+        true
+    }
+    /// Freezes or unfreezes the layer.
+    fn set_trainable(&mut self, _trainable: bool) {}
+    /// Penalty added to the training loss (kernel/activity regularisers).
+    fn regularization_loss(&self) -> Result<Option<Tensor<B>>> {
+        Ok(None)
+    }
+    /// Hyper-parameters as JSON (Keras `get_config`).
+    fn get_config(&self) -> serde_json::Value;
+    /// For `Input`: the declared input shape. Other layers return `None`.
+    fn declared_input_shape(&self) -> Option<Vec<usize>> {
+        None
+    }
+    /// Checks hyper-parameters (names, ranges) before the layer joins a model.
+    fn validate(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Short class-based base name for auto-naming (`Dense` -> `dense`).
+pub fn snake_case(class: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in class.chars().enumerate() {
+        if c.is_uppercase() {
+            if i > 0 {
+                let prev = class.chars().nth(i - 1).unwrap_or('a');
+                if !prev.is_uppercase() && !prev.is_ascii_digit() {
+                    out.push('_');
+                }
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Builds a layer from its class name and config (Keras `from_config`).
+///
+/// # Errors
+/// [`Error::UnknownName`] for an unknown class, [`Error::Config`] for bad fields.
+pub fn layer_from_config<B: Backend>(
+    class_name: &str,
+    config: &serde_json::Value,
+) -> Result<Box<dyn Layer<B>>> {
+    Ok(match class_name {
+        "InputLayer" => Box::new(Input::from_config(config)?),
+        "Dense" => Box::new(Dense::from_config(config)?),
+        "Activation" => Box::new(ActivationLayer::from_config(config)?),
+        "Dropout" => Box::new(Dropout::from_config(config)?),
+        "Flatten" => Box::new(Flatten::from_config(config)?),
+        "Reshape" => Box::new(Reshape::from_config(config)?),
+        other => {
+            return Err(Error::unknown(
+                "layer class",
+                other,
+                &["InputLayer", "Dense", "Activation", "Dropout", "Flatten", "Reshape"],
+            ))
+        }
+    })
+}
+
+/// Reads a field of a layer config.
+pub(crate) fn cfg_field<'a>(
+    config: &'a serde_json::Value,
+    layer: &str,
+    key: &str,
+) -> Result<&'a serde_json::Value> {
+    config
+        .get(key)
+        .ok_or_else(|| Error::config(format!("{layer}.{key}"), "missing field"))
+}
+
+/// Reads the `name` of a layer config.
+pub(crate) fn cfg_name(config: &serde_json::Value) -> String {
+    config
+        .get("name")
+        .and_then(|n| n.as_str())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Checks that a batch `x` has shape `[batch, ..expected]`.
+pub(crate) fn check_input<B: Backend>(
+    layer: &str,
+    x: &Tensor<B>,
+    expected: &[usize],
+) -> Result<()> {
+    let s = x.shape();
+    if s.len() != expected.len() + 1 || s[1..] != *expected {
+        let exp: Vec<String> = std::iter::once("batch".to_string())
+            .chain(expected.iter().map(|d| d.to_string()))
+            .collect();
+        return Err(Error::shape(
+            layer,
+            "input",
+            format!("shape [{}]", exp.join(", ")),
+            &s,
+        ));
+    }
+    Ok(())
+}
