@@ -120,3 +120,30 @@ impl Rng {
         v
     }
 }
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+static GLOBAL_SEED: AtomicU64 = AtomicU64::new(0);
+static GLOBAL_SEEDED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+static GLOBAL_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Seeds stratanet's global generator, like `keras.utils.set_random_seed`: models created
+/// afterwards get reproducible initial weights (and default `fit` seeds).
+pub fn set_random_seed(seed: u64) {
+    GLOBAL_SEED.store(seed, Ordering::SeqCst);
+    GLOBAL_COUNTER.store(0, Ordering::SeqCst);
+    GLOBAL_SEEDED.store(true, Ordering::SeqCst);
+}
+
+/// The next seed from the global generator (time-based until [`set_random_seed`] is called).
+pub fn next_global_seed() -> u64 {
+    if !GLOBAL_SEEDED.load(Ordering::SeqCst) {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        let _ = GLOBAL_SEED.compare_exchange(0, t | 1, Ordering::SeqCst, Ordering::SeqCst);
+    }
+    let c = GLOBAL_COUNTER.fetch_add(1, Ordering::SeqCst);
+    Rng::derive(GLOBAL_SEED.load(Ordering::SeqCst), c)
+}
