@@ -1,0 +1,76 @@
+//! Comparisons and selection. Results are candle `u8` tensors (frontend `Bool`).
+
+use crate::{broadcast_shape, same_dtype, wrap, Candle};
+use candle_core::Tensor;
+use stratanet_frontend::backend::CompareOps;
+use stratanet_frontend::error::ShapeList;
+use stratanet_frontend::{Error, Result};
+
+/// Checks dtypes and broadcastability, then runs a candle comparison.
+fn compare(
+    op: &str,
+    a: &Tensor,
+    b: &Tensor,
+    f: impl FnOnce(&Tensor, &Tensor) -> candle_core::Result<Tensor>,
+) -> Result<Tensor> {
+    same_dtype(op, a, b)?;
+    if broadcast_shape(a.dims(), b.dims()).is_none() {
+        return Err(Error::mismatch(op, a.dims(), b.dims()));
+    }
+    f(a, b).map_err(wrap(op))
+}
+
+impl CompareOps for Candle {
+    fn eq(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+        compare("eq", a, b, |a, b| a.broadcast_eq(b))
+    }
+
+    fn ne(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+        compare("ne", a, b, |a, b| a.broadcast_ne(b))
+    }
+
+    fn lt(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+        compare("lt", a, b, |a, b| a.broadcast_lt(b))
+    }
+
+    fn le(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+        compare("le", a, b, |a, b| a.broadcast_le(b))
+    }
+
+    fn gt(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+        compare("gt", a, b, |a, b| a.broadcast_gt(b))
+    }
+
+    fn ge(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+        compare("ge", a, b, |a, b| a.broadcast_ge(b))
+    }
+
+    /// A mask of another dtype counts as true where non-zero.
+    fn where_cond(mask: &Tensor, on_true: &Tensor, on_false: &Tensor) -> Result<Tensor> {
+        let op = "where_cond";
+        same_dtype(op, on_true, on_false)?;
+        let shape = broadcast_shape(on_true.dims(), on_false.dims())
+            .ok_or_else(|| Error::mismatch(op, on_true.dims(), on_false.dims()))?;
+        let shape = broadcast_shape(mask.dims(), &shape).ok_or_else(|| Error::ShapeMismatch {
+            op: op.to_string(),
+            lhs: ShapeList(mask.dims().to_vec()),
+            rhs: ShapeList(shape.clone()),
+            detail: Some("the mask does not broadcast with the branches".to_string()),
+        })?;
+        let mask = if mask.dtype() == candle_core::DType::U8 {
+            mask.clone()
+        } else {
+            mask.ne(0.0).map_err(wrap(op))?
+        };
+        let expand = |t: &Tensor| -> Result<Tensor> {
+            if t.dims() == shape.as_slice() {
+                Ok(t.clone())
+            } else {
+                t.broadcast_as(shape.as_slice()).map_err(wrap(op))
+            }
+        };
+        expand(&mask)?
+            .where_cond(&expand(on_true)?, &expand(on_false)?)
+            .map_err(wrap(op))
+    }
+}

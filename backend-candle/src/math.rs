@@ -1,0 +1,174 @@
+//! Elementwise arithmetic.
+
+use crate::{broadcast_shape, need_float, same_dtype, wrap, Candle};
+use candle_core::Tensor;
+use stratanet_frontend::backend::{BackendBase, CreationOps, MathOps};
+use stratanet_frontend::{Error, Result};
+
+/// Checks dtypes and broadcastability, then runs a candle binary op.
+fn binary(
+    op: &str,
+    a: &Tensor,
+    b: &Tensor,
+    f: impl FnOnce(&Tensor, &Tensor) -> candle_core::Result<Tensor>,
+) -> Result<Tensor> {
+    same_dtype(op, a, b)?;
+    if broadcast_shape(a.dims(), b.dims()).is_none() {
+        return Err(Error::mismatch(op, a.dims(), b.dims()));
+    }
+    f(a, b).map_err(wrap(op))
+}
+
+/// Whether any element of a `u8` mask is set (one host read).
+fn any(mask: &Tensor, op: &str) -> Result<bool> {
+    let m = mask
+        .flatten_all()
+        .and_then(|m| m.max(0))
+        .and_then(|m| m.to_scalar::<u8>())
+        .map_err(wrap(op))?;
+    Ok(m != 0)
+}
+
+/// Integer division panics in candle's kernels on a zero divisor (and on `MIN / -1`):
+/// check on the host first. Only integer division pays this read.
+fn check_int_division(a: &Tensor, b: &Tensor) -> Result<()> {
+    if b.dtype().is_float() || b.elem_count() == 0 {
+        return Ok(());
+    }
+    if any(&b.eq(0.0).map_err(wrap("div"))?, "div")? {
+        return Err(Error::invalid("div", "rhs", "integer division by zero"));
+    }
+    if a.dtype() == candle_core::DType::I64 {
+        let overflow = a
+            .eq(i64::MIN as f64)
+            .and_then(|l| b.eq(-1.0).and_then(|r| l.broadcast_mul(&r)))
+            .map_err(wrap("div"))?;
+        if any(&overflow, "div")? {
+            return Err(Error::invalid(
+                "div",
+                "operands",
+                "integer division overflow (i64::MIN / -1)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl MathOps for Candle {
+    fn add(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+        binary("add", a, b, |a, b| a.broadcast_add(b))
+    }
+
+    fn sub(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+        binary("sub", a, b, |a, b| a.broadcast_sub(b))
+    }
+
+    fn mul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+        binary("mul", a, b, |a, b| a.broadcast_mul(b))
+    }
+
+    /// Integer division by zero is an error (checked on the host, integers only).
+    fn div(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+        same_dtype("div", a, b)?;
+        if broadcast_shape(a.dims(), b.dims()).is_none() {
+            return Err(Error::mismatch("div", a.dims(), b.dims()));
+        }
+        check_int_division(a, b)?;
+        a.broadcast_div(b).map_err(wrap("div"))
+    }
+
+    /// `exp(b * log(a))` (candle's `broadcast_pow`): defined for `a > 0`; a negative base
+    /// gives NaN.
+    fn pow(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+        need_float("pow", "lhs", a)?;
+        binary("pow", a, b, |a, b| a.broadcast_pow(b))
+    }
+
+    fn maximum(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+        binary("maximum", a, b, |a, b| a.broadcast_maximum(b))
+    }
+
+    fn minimum(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+        binary("minimum", a, b, |a, b| a.broadcast_minimum(b))
+    }
+
+    fn affine(t: &Tensor, mul: f64, add: f64) -> Result<Tensor> {
+        t.affine(mul, add).map_err(wrap("affine"))
+    }
+
+    fn powf(t: &Tensor, exponent: f64) -> Result<Tensor> {
+        need_float("powf", "input", t)?;
+        t.powf(exponent).map_err(wrap("powf"))
+    }
+
+    /// Selects with comparisons, so the gradient is 1 inside `[min, max]` including the
+    /// bounds (like torch), where candle's own `clamp` would give 0.5 on them.
+    fn clamp(t: &Tensor, min: f64, max: f64) -> Result<Tensor> {
+        let op = "clamp";
+        let device = Self::tensor_device(t);
+        let dtype = Self::dtype(t);
+        let lo = Self::full(&[], min, dtype, &device)?
+            .broadcast_as(t.shape())
+            .map_err(wrap(op))?;
+        let hi = Self::full(&[], max, dtype, &device)?
+            .broadcast_as(t.shape())
+            .map_err(wrap(op))?;
+        let below = t.lt(&lo).map_err(wrap(op))?;
+        let above = t.gt(&hi).map_err(wrap(op))?;
+        let upper = above.where_cond(&hi, t).map_err(wrap(op))?;
+        below.where_cond(&lo, &upper).map_err(wrap(op))
+    }
+
+    fn neg(t: &Tensor) -> Result<Tensor> {
+        t.neg().map_err(wrap("neg"))
+    }
+
+    fn abs(t: &Tensor) -> Result<Tensor> {
+        t.abs().map_err(wrap("abs"))
+    }
+
+    fn exp(t: &Tensor) -> Result<Tensor> {
+        t.exp().map_err(wrap("exp"))
+    }
+
+    fn log(t: &Tensor) -> Result<Tensor> {
+        t.log().map_err(wrap("log"))
+    }
+
+    fn sqrt(t: &Tensor) -> Result<Tensor> {
+        t.sqrt().map_err(wrap("sqrt"))
+    }
+
+    fn square(t: &Tensor) -> Result<Tensor> {
+        t.sqr().map_err(wrap("square"))
+    }
+
+    fn recip(t: &Tensor) -> Result<Tensor> {
+        t.recip().map_err(wrap("recip"))
+    }
+
+    fn sin(t: &Tensor) -> Result<Tensor> {
+        t.sin().map_err(wrap("sin"))
+    }
+
+    fn cos(t: &Tensor) -> Result<Tensor> {
+        t.cos().map_err(wrap("cos"))
+    }
+
+    fn tanh(t: &Tensor) -> Result<Tensor> {
+        t.tanh().map_err(wrap("tanh"))
+    }
+
+    fn erf(t: &Tensor) -> Result<Tensor> {
+        t.erf().map_err(wrap("erf"))
+    }
+
+    fn relu(t: &Tensor) -> Result<Tensor> {
+        t.relu().map_err(wrap("relu"))
+    }
+
+    /// candle's `sign`, detached (it has no gradient).
+    fn sign(t: &Tensor) -> Result<Tensor> {
+        t.sign().map(|s| s.detach()).map_err(wrap("sign"))
+    }
+}

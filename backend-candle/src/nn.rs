@@ -1,0 +1,467 @@
+//! Convolution and pooling, channels-first.
+//!
+//! candle's kernels take one padding, stride and dilation for both spatial axes, have no
+//! groups in the transposed 2-D convolution, no backward for the transposed 1-D
+//! convolution or for pooling whose stride differs from its kernel, and derive the
+//! input-gradient size of a strided convolution from the height only. Everything here is
+//! therefore routed so that candle always sees what it supports, with the rest done by
+//! differentiable candle ops:
+//!
+//! - asymmetric padding: explicit zero padding, then a convolution with padding 0;
+//! - different strides per axis: the gcd as candle's stride, then every n-th output kept
+//!   (forward), or zeros inserted between input entries (transposed);
+//! - different dilations per axis: zeros inserted into the kernel, the gcd as dilation;
+//! - rows and columns no output reads are cropped, so candle's backward sizes are exact;
+//! - 1-D convolutions run as 2-D ones of height 1; transposed convolutions with groups run
+//!   per group; `padding` and `output_padding` of a transposed convolution crop and pad
+//!   the full result;
+//! - max pooling: a `max` reduction over the windows reshaped into their own axes (candle's
+//!   max-pool backward scales the gradient by 1 / window size); pooling whose stride
+//!   differs from its kernel: maximum / sum over the window's shifted, strided views.
+
+use crate::{need_float, same_dtype, wrap, Candle};
+use candle_core::Tensor;
+use stratanet_frontend::backend::{Conv1dParams, Conv2dParams, NnOps};
+use stratanet_frontend::{Error, Result};
+
+/// Greatest common divisor.
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// Inserts `s - 1` zeros between consecutive entries of `axis`: length `(l - 1) * s + 1`.
+fn zero_insert(t: &Tensor, axis: usize, s: usize) -> candle_core::Result<Tensor> {
+    let l = t.dim(axis)?;
+    if s <= 1 || l == 0 {
+        return Ok(t.clone());
+    }
+    let mut dims = t.dims().to_vec();
+    dims[axis] = l * s;
+    t.unsqueeze(axis + 1)?
+        .pad_with_zeros(axis + 1, 0, s - 1)?
+        .reshape(dims)?
+        .narrow(axis, 0, (l - 1) * s + 1)?
+        .contiguous()
+}
+
+/// Every `s`-th entry of `axis`, starting at 0.
+fn subsample(t: &Tensor, axis: usize, s: usize) -> candle_core::Result<Tensor> {
+    if s <= 1 {
+        return Ok(t.clone());
+    }
+    let l = t.dim(axis)?;
+    let idx = Tensor::arange_step(0i64, l as i64, s as i64, t.device())?;
+    t.contiguous()?.index_select(&idx, axis)
+}
+
+/// Checks ranks, dtypes and the positive hyper-parameters shared by all convolutions.
+fn check_common(
+    op: &str,
+    x: &Tensor,
+    w: &Tensor,
+    rank: usize,
+    stride: &[usize],
+    dilation: &[usize],
+    groups: usize,
+) -> Result<()> {
+    let layout = if rank == 3 {
+        "[N, C, L]"
+    } else {
+        "[N, C, H, W]"
+    };
+    if x.rank() != rank {
+        return Err(Error::shape(
+            op,
+            "input",
+            format!("rank {rank} {layout}"),
+            x.dims(),
+        ));
+    }
+    if w.rank() != rank {
+        return Err(Error::shape(op, "kernel", format!("rank {rank}"), w.dims()));
+    }
+    same_dtype(op, x, w)?;
+    need_float(op, "input", x)?;
+    if stride.contains(&0) {
+        return Err(Error::invalid(
+            op,
+            "stride",
+            format!("{stride:?} must be positive"),
+        ));
+    }
+    if dilation.contains(&0) {
+        return Err(Error::invalid(
+            op,
+            "dilation",
+            format!("{dilation:?} must be positive"),
+        ));
+    }
+    if groups == 0 {
+        return Err(Error::invalid(op, "groups", "must be positive"));
+    }
+    if x.dims()[2..].contains(&0) || w.dims()[2..].contains(&0) {
+        return Err(Error::shape(
+            op,
+            "input",
+            "non-empty spatial axes",
+            x.dims(),
+        ));
+    }
+    Ok(())
+}
+
+/// The convolution, on 4-D tensors (1-D convolutions come with height 1).
+fn conv2d_impl(op: &str, x: &Tensor, w: &Tensor, p: Conv2dParams) -> Result<Tensor> {
+    let (c_in, c_out) = (x.dims()[1], w.dims()[0]);
+    let g = p.groups;
+    if c_in % g != 0 || c_out % g != 0 || w.dims()[1] * g != c_in {
+        return Err(Error::shape(
+            op,
+            "kernel",
+            format!(
+                "[C_out, C_in / groups, ...] with {c_in} input channels and {g} groups \
+                 (channels divisible by groups)"
+            ),
+            w.dims(),
+        ));
+    }
+    let k = [w.dims()[2], w.dims()[3]];
+    let size = [x.dims()[2], x.dims()[3]];
+    let mut padded = [0; 2];
+    let mut out = [0; 2];
+    let mut stride = p.stride;
+    let mut dilation = p.dilation;
+    for i in 0..2 {
+        padded[i] = size[i] + p.padding[i].0 + p.padding[i].1;
+        let eff = p.dilation[i] * (k[i] - 1) + 1;
+        if eff > padded[i] {
+            return Err(Error::shape(
+                op,
+                "input",
+                format!(
+                    "padded spatial axis {i} of at least the dilated kernel size {eff} \
+                     (padding {:?})",
+                    p.padding[i]
+                ),
+                x.dims(),
+            ));
+        }
+        out[i] = (padded[i] - eff) / p.stride[i] + 1;
+    }
+    // Axes where the value cannot matter take the other axis' value.
+    if out[0] == 1 {
+        stride[0] = stride[1];
+    }
+    if out[1] == 1 {
+        stride[1] = stride[0];
+    }
+    if k[0] == 1 {
+        dilation[0] = dilation[1];
+    }
+    if k[1] == 1 {
+        dilation[1] = dilation[0];
+    }
+    let gs = gcd(stride[0], stride[1]);
+    let gd = gcd(dilation[0], dilation[1]);
+
+    let mut w = w.clone();
+    for (i, &d) in dilation.iter().enumerate() {
+        w = zero_insert(&w, 2 + i, d / gd).map_err(wrap(op))?;
+    }
+    // Rows/columns of the padded input that candle's (gcd-)strided output reads.
+    let mut needed = [0; 2];
+    for i in 0..2 {
+        let eff = p.dilation[i] * (k[i] - 1) + 1;
+        needed[i] = (padded[i] - eff) / gs * gs + eff;
+    }
+    let symmetric = p
+        .padding
+        .iter()
+        .all(|&(b, a)| b == a && a == p.padding[0].0);
+    let (x, cp) = if symmetric && needed == padded {
+        (x.clone(), p.padding[0].0)
+    } else {
+        let mut x = x.clone();
+        for i in 0..2 {
+            x = x
+                .pad_with_zeros(2 + i, p.padding[i].0, p.padding[i].1)
+                .map_err(wrap(op))?;
+            if needed[i] < padded[i] {
+                x = x.narrow(2 + i, 0, needed[i]).map_err(wrap(op))?;
+            }
+        }
+        (x, 0)
+    };
+    let mut y = x.conv2d(&w, cp, gs, gd, g).map_err(wrap(op))?;
+    for (i, &s) in stride.iter().enumerate() {
+        y = subsample(&y, 2 + i, s / gs).map_err(wrap(op))?;
+    }
+    Ok(y)
+}
+
+/// The transposed convolution, on 4-D tensors.
+fn conv_transpose2d_impl(
+    op: &str,
+    x: &Tensor,
+    w: &Tensor,
+    p: Conv2dParams,
+    output_padding: [usize; 2],
+) -> Result<Tensor> {
+    let c_in = x.dims()[1];
+    let g = p.groups;
+    if w.dims()[0] != c_in || c_in % g != 0 {
+        return Err(Error::shape(
+            op,
+            "kernel",
+            format!(
+                "[C_in, C_out / groups, ...] with {c_in} input channels and {g} groups \
+                 (channels divisible by groups)"
+            ),
+            w.dims(),
+        ));
+    }
+    for i in 0..2 {
+        if output_padding[i] >= p.stride[i].max(p.dilation[i]) {
+            return Err(Error::invalid(
+                op,
+                "output_padding",
+                format!(
+                    "{output_padding:?} must be smaller than the stride {:?} or the dilation \
+                     {:?} on each axis",
+                    p.stride, p.dilation
+                ),
+            ));
+        }
+    }
+    let k = [w.dims()[2], w.dims()[3]];
+    let size = [x.dims()[2], x.dims()[3]];
+    let mut stride = p.stride;
+    let mut dilation = p.dilation;
+    if size[0] == 1 {
+        stride[0] = stride[1];
+    }
+    if size[1] == 1 {
+        stride[1] = stride[0];
+    }
+    if k[0] == 1 {
+        dilation[0] = dilation[1];
+    }
+    if k[1] == 1 {
+        dilation[1] = dilation[0];
+    }
+    let gs = gcd(stride[0], stride[1]);
+    let gd = gcd(dilation[0], dilation[1]);
+    let mut full = [0; 2];
+    for i in 0..2 {
+        full[i] = (size[i] - 1) * p.stride[i] + p.dilation[i] * (k[i] - 1) + 1;
+        let (b, a) = p.padding[i];
+        if full[i] + output_padding[i] <= b + a {
+            return Err(Error::shape(
+                op,
+                "input",
+                format!(
+                    "a spatial axis {i} whose output ({} before padding) exceeds the padding \
+                     {:?}",
+                    full[i] + output_padding[i],
+                    p.padding[i]
+                ),
+                x.dims(),
+            ));
+        }
+    }
+    let mut x = x.clone();
+    let mut w = w.clone();
+    for i in 0..2 {
+        x = zero_insert(&x, 2 + i, stride[i] / gs).map_err(wrap(op))?;
+        w = zero_insert(&w, 2 + i, dilation[i] / gd).map_err(wrap(op))?;
+    }
+    let native = output_padding == [0, 0]
+        && p.padding
+            .iter()
+            .all(|&(b, a)| b == a && a == p.padding[0].0);
+    let cp = if native { p.padding[0].0 } else { 0 };
+    let y = if g == 1 {
+        x.conv_transpose2d(&w, cp, 0, gs, gd).map_err(wrap(op))?
+    } else {
+        let xs = x.chunk(g, 1).map_err(wrap(op))?;
+        let ws = w.chunk(g, 0).map_err(wrap(op))?;
+        let ys = xs
+            .iter()
+            .zip(&ws)
+            .map(|(x, w)| x.conv_transpose2d(w, cp, 0, gs, gd))
+            .collect::<candle_core::Result<Vec<_>>>()
+            .map_err(wrap(op))?;
+        Tensor::cat(&ys, 1).map_err(wrap(op))?
+    };
+    if native {
+        return Ok(y);
+    }
+    let mut y = y;
+    for i in 0..2 {
+        let (b, a) = p.padding[i];
+        y = y
+            .pad_with_zeros(2 + i, 0, output_padding[i])
+            .and_then(|y| y.narrow(2 + i, b, full[i] + output_padding[i] - b - a))
+            .map_err(wrap(op))?;
+    }
+    Ok(y)
+}
+
+/// 1-D parameters as 2-D ones of height 1.
+fn as_2d(p: Conv1dParams) -> Conv2dParams {
+    Conv2dParams {
+        stride: [1, p.stride],
+        padding: [(0, 0), p.padding],
+        dilation: [1, p.dilation],
+        groups: p.groups,
+    }
+}
+
+/// `[N, C, L]` as `[N, C, 1, L]`.
+fn unsqueeze_h(op: &str, t: &Tensor) -> Result<Tensor> {
+    t.unsqueeze(2).map_err(wrap(op))
+}
+
+/// Checks a pooling call; returns the output size.
+fn check_pool(op: &str, x: &Tensor, kernel: [usize; 2], stride: [usize; 2]) -> Result<[usize; 2]> {
+    if x.rank() != 4 {
+        return Err(Error::shape(op, "input", "rank 4 [N, C, H, W]", x.dims()));
+    }
+    if kernel.contains(&0) || stride.contains(&0) {
+        return Err(Error::invalid(
+            op,
+            "kernel/stride",
+            format!("kernel {kernel:?} and stride {stride:?} must be positive"),
+        ));
+    }
+    let (h, w) = (x.dims()[2], x.dims()[3]);
+    if kernel[0] > h || kernel[1] > w {
+        return Err(Error::shape(
+            op,
+            "input",
+            format!("spatial size at least the pool size {kernel:?}"),
+            x.dims(),
+        ));
+    }
+    Ok([
+        (h - kernel[0]) / stride[0] + 1,
+        (w - kernel[1]) / stride[1] + 1,
+    ])
+}
+
+/// Pooling. When the stride equals the kernel, on the cropped input (so backward sizes are
+/// exact): candle's average pool, or a `max` over the windows reshaped into their own axes
+/// (candle's max-pool backward is off by the window size). Otherwise a fold over the
+/// window's strided views.
+fn pool(
+    op: &str,
+    x: &Tensor,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    is_max: bool,
+) -> Result<Tensor> {
+    let out = check_pool(op, x, kernel, stride)?;
+    let f = || -> candle_core::Result<Tensor> {
+        if kernel == stride {
+            let (h, w) = (out[0] * kernel[0], out[1] * kernel[1]);
+            let x = if (h, w) == (x.dims()[2], x.dims()[3]) {
+                x.clone()
+            } else {
+                x.narrow(2, 0, h)?.narrow(3, 0, w)?.contiguous()?
+            };
+            if !is_max {
+                let k = (kernel[0], kernel[1]);
+                return x.avg_pool2d_with_stride(k, k);
+            }
+            // candle's max-pool backward scales the gradient by 1 / window size: reduce
+            // the windows with `max` instead (its backward is exact).
+            let (n, c) = (x.dims()[0], x.dims()[1]);
+            return x
+                .reshape((n, c, out[0], kernel[0], out[1], kernel[1]))?
+                .max_keepdim(5)?
+                .max_keepdim(3)?
+                .reshape((n, c, out[0], out[1]));
+        }
+        let mut acc: Option<Tensor> = None;
+        for a in 0..kernel[0] {
+            for b in 0..kernel[1] {
+                let tap = x.narrow(2, a, (out[0] - 1) * stride[0] + 1)?.narrow(
+                    3,
+                    b,
+                    (out[1] - 1) * stride[1] + 1,
+                )?;
+                let tap = subsample(&subsample(&tap, 2, stride[0])?, 3, stride[1])?;
+                acc = Some(match acc {
+                    None => tap,
+                    Some(acc) if is_max => acc.maximum(&tap)?,
+                    Some(acc) => acc.add(&tap)?,
+                });
+            }
+        }
+        let acc = acc.ok_or_else(|| candle_core::Error::Msg("empty pooling window".into()))?;
+        if is_max {
+            Ok(acc)
+        } else {
+            acc.affine(1.0 / (kernel[0] * kernel[1]) as f64, 0.0)
+        }
+    };
+    f().map_err(wrap(op))
+}
+
+impl NnOps for Candle {
+    fn conv1d(x: &Tensor, w: &Tensor, p: Conv1dParams) -> Result<Tensor> {
+        let op = "conv1d";
+        check_common(op, x, w, 3, &[p.stride], &[p.dilation], p.groups)?;
+        let y = conv2d_impl(op, &unsqueeze_h(op, x)?, &unsqueeze_h(op, w)?, as_2d(p))?;
+        y.squeeze(2).map_err(wrap(op))
+    }
+
+    fn conv2d(x: &Tensor, w: &Tensor, p: Conv2dParams) -> Result<Tensor> {
+        let op = "conv2d";
+        check_common(op, x, w, 4, &p.stride, &p.dilation, p.groups)?;
+        conv2d_impl(op, x, w, p)
+    }
+
+    /// Runs as a 2-D transposed convolution of height 1 (candle has no backward for its
+    /// 1-D one).
+    fn conv_transpose1d(
+        x: &Tensor,
+        w: &Tensor,
+        p: Conv1dParams,
+        output_padding: usize,
+    ) -> Result<Tensor> {
+        let op = "conv_transpose1d";
+        check_common(op, x, w, 3, &[p.stride], &[p.dilation], p.groups)?;
+        let y = conv_transpose2d_impl(
+            op,
+            &unsqueeze_h(op, x)?,
+            &unsqueeze_h(op, w)?,
+            as_2d(p),
+            [0, output_padding],
+        )?;
+        y.squeeze(2).map_err(wrap(op))
+    }
+
+    fn conv_transpose2d(
+        x: &Tensor,
+        w: &Tensor,
+        p: Conv2dParams,
+        output_padding: [usize; 2],
+    ) -> Result<Tensor> {
+        let op = "conv_transpose2d";
+        check_common(op, x, w, 4, &p.stride, &p.dilation, p.groups)?;
+        conv_transpose2d_impl(op, x, w, p, output_padding)
+    }
+
+    fn max_pool2d(x: &Tensor, kernel: [usize; 2], stride: [usize; 2]) -> Result<Tensor> {
+        pool("max_pool2d", x, kernel, stride, true)
+    }
+
+    fn avg_pool2d(x: &Tensor, kernel: [usize; 2], stride: [usize; 2]) -> Result<Tensor> {
+        pool("avg_pool2d", x, kernel, stride, false)
+    }
+}
