@@ -1,1 +1,55 @@
+//! # stratanet — Keras for Rust
+//!
+//! One model definition — a [`Sequential`] stack of layers — compiles, fits, evaluates and
+//! predicts on two engines: Hugging Face candle (pure Rust, the default) and libtorch
+//! (through `tch`, feature `tch`). Switch engines with a cargo feature; the model code
+//! does not change.
+//!
+//! ```
+//! use stratanet::prelude::*;
+//! # fn main() -> stratanet::Result<()> {
+//! stratanet::set_random_seed(42);
+//! let mut model = Sequential::<DefaultBackend>::new();
+//! model.add(Input::new(&[64]))?;
+//! model.add(Dense::new(32).activation("relu"))?;
+//! model.add(Dropout::new(0.1))?;
+//! model.add(Dense::new(10).activation("softmax"))?;
+//! model.compile(Adam::new(1e-3), "sparse_categorical_crossentropy", &["accuracy"])?;
+//! println!("{}", model.summary()?);
+//!
+//! let (x, y) = stratanet::datasets::digits::<DefaultBackend>(Device::Cpu)?;
+//! let history = model.fit(&x, &y, FitOptions::new().epochs(2).batch_size(64).verbose(0))?;
+//! assert_eq!(history.get("accuracy").unwrap().len(), 2);
+//! # Ok(())
+//! # }
+//! ```
+
+#![warn(missing_docs)]
+
 pub use stratanet_frontend::*;
+
+/// The candle engine (pure Rust).
+#[cfg(feature = "candle")]
+pub use stratanet_candle::Candle;
+
+/// The engine used when none is named: candle when the `candle` feature is on.
+#[cfg(feature = "candle")]
+pub type DefaultBackend = stratanet_candle::Candle;
+
+#[cfg(not(feature = "candle"))]
+compile_error!(
+    "stratanet needs an engine: enable the `candle` feature (default). The libtorch engine \
+     (`tch`) is not available yet."
+);
+
+/// Everything a training script usually needs.
+pub mod prelude {
+    pub use crate::activations::Activation;
+    pub use crate::layers::{ActivationLayer, Dense, Dropout, Flatten, Input, Layer, Reshape};
+    pub use crate::losses::{
+        BinaryCrossentropy, CategoricalCrossentropy, Huber, MeanAbsoluteError, MeanSquaredError,
+        SparseCategoricalCrossentropy,
+    };
+    pub use crate::optimizers::{Adam, Sgd};
+    pub use crate::{DType, DefaultBackend, Device, FitOptions, Sequential, Tensor};
+}

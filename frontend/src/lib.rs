@@ -9,6 +9,8 @@
 
 pub mod activations;
 pub mod backend;
+pub mod callbacks;
+pub mod datasets;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod error;
@@ -16,6 +18,7 @@ pub mod initializers;
 pub mod layers;
 pub mod losses;
 pub mod metrics;
+pub mod model;
 pub mod optimizers;
 pub mod random;
 pub mod regularizers;
@@ -23,4 +26,7 @@ pub mod tensor;
 
 pub use backend::{Backend, DType, Device, HostData};
 pub use error::{Error, Result};
+pub use callbacks::{History, Logs};
+pub use model::{FitOptions, Sequential};
+pub use random::set_random_seed;
 pub use tensor::Tensor;
