@@ -1,0 +1,236 @@
+//! Conformance of [`BackendBase`](crate::backend::BackendBase): dtypes, host round trips,
+//! conversions, devices and threads.
+
+use super::*;
+
+/// The engine has a name.
+pub fn name_is_set<B: Backend>() {
+    assert!(!B::NAME.is_empty(), "NAME is empty");
+}
+
+/// `device(Cpu)` succeeds and tensors made on it report `Cpu`.
+pub fn device_cpu<B: Backend>() {
+    let d = ok("device(Cpu)", B::device(Device::Cpu));
+    let t = ok("zeros", B::zeros(&[2], DType::F32, &d));
+    assert_eq!(B::device_of(&t), Device::Cpu, "device_of");
+}
+
+/// `device_of` and `tensor_device` describe the tensor's device, and the handle from
+/// `tensor_device` creates tensors that combine with the original.
+pub fn device_of_and_tensor_device<B: Backend>() {
+    let t = f32s::<B>(&[1.0, 2.0], &[2]);
+    assert_eq!(B::device_of(&t), Device::Cpu, "device_of");
+    let d = B::tensor_device(&t);
+    let o = ok("ones on tensor_device", B::ones(&[2], DType::F32, &d));
+    assert_eq!(B::device_of(&o), Device::Cpu, "device_of(ones)");
+    let s = ok("add", B::add(&t, &o));
+    assert_float::<B>("add on tensor_device", &s, DType::F32, &[2], &[2.0, 3.0]);
+}
+
+/// Without CUDA, asking for a CUDA device is an error, not a panic.
+pub fn cuda_device_errs_without_cuda<B: Backend>() {
+    if !B::cuda_is_available() {
+        assert_err("device(Cuda(0)) without CUDA", B::device(Device::Cuda(0)));
+    }
+}
+
+/// `to_device` onto the CPU keeps values, dtype and shape.
+pub fn to_device_cpu<B: Backend>() {
+    let t = f64s::<B>(&[1.5, -2.0, 3.25, 4.0], &[2, 2]);
+    let moved = ok("to_device", B::to_device(&t, &dev::<B>()));
+    assert_eq!(B::device_of(&moved), Device::Cpu);
+    assert_float::<B>(
+        "to_device",
+        &moved,
+        DType::F64,
+        &[2, 2],
+        &[1.5, -2.0, 3.25, 4.0],
+    );
+    let i = i64s::<B>(&[7, -8], &[2]);
+    let moved = ok("to_device i64", B::to_device(&i, &dev::<B>()));
+    assert_eq!(values_i64::<B>(&moved), vec![7, -8], "to_device i64");
+}
+
+/// Gradients flow through `to_device` (closed form: `d sum(to_device(x) * w) / dx = w`).
+pub fn to_device_grad<B: Backend>() {
+    let x = ok("param", B::param(&f64s::<B>(&[1.0, 2.0, 3.0], &[3])));
+    let w = f64s::<B>(&[0.5, -1.0, 2.0], &[3]);
+    let y = ok("to_device", B::to_device(&x, &dev::<B>()));
+    let loss = ok("sum", B::sum(&ok("mul", B::mul(&y, &w)), &[0], false));
+    let g = ok("grad", B::grad(&loss, std::slice::from_ref(&x)));
+    let g = g[0].as_ref().expect("to_device: no gradient");
+    assert_float::<B>("to_device grad", g, DType::F64, &[3], &[0.5, -1.0, 2.0]);
+}
+
+/// `dtype()` and `shape()` report what was created, for ranks 0 to 3 and every dtype.
+pub fn dtype_and_shape_metadata<B: Backend>() {
+    let cases: Vec<(B::Tensor, DType, Vec<usize>)> = vec![
+        (f32s::<B>(&[1.0], &[]), DType::F32, vec![]),
+        (f64s::<B>(&[1.0, 2.0, 3.0], &[3]), DType::F64, vec![3]),
+        (
+            i64s::<B>(&[1, 2, 3, 4, 5, 6], &[2, 3]),
+            DType::I64,
+            vec![2, 3],
+        ),
+        (
+            bools::<B>(&[true; 24], &[2, 3, 4]),
+            DType::Bool,
+            vec![2, 3, 4],
+        ),
+    ];
+    for (t, dtype, shape) in cases {
+        assert_eq!(B::dtype(&t), dtype, "dtype()");
+        assert_eq!(B::shape(&t), shape, "shape() of a {dtype} tensor");
+    }
+    let z = ok("zeros", B::zeros(&[4, 1], DType::I64, &dev::<B>()));
+    assert_eq!(B::dtype(&z), DType::I64, "zeros dtype");
+    assert_eq!(B::shape(&z), vec![4, 1], "zeros shape");
+}
+
+/// `f32` data survives `from_host` / `to_host` bit for bit.
+pub fn round_trip_f32<B: Backend>() {
+    let v = vec![0.0f32, -1.5, 3.25e-8, 1.0e30, f32::MIN_POSITIVE, -7.0];
+    let t = f32s::<B>(&v, &[2, 3]);
+    assert_eq!(
+        ok("to_host", B::to_host(&t)),
+        HostData::F32(v),
+        "f32 round trip"
+    );
+}
+
+/// `f64` data survives the round trip bit for bit (no detour through `f32`).
+pub fn round_trip_f64<B: Backend>() {
+    let v = vec![
+        0.1f64,
+        -1.0 / 3.0,
+        1.0e300,
+        1.0 + 1e-15,
+        -0.0,
+        12345.678901234567,
+    ];
+    let t = f64s::<B>(&v, &[3, 2]);
+    assert_eq!(
+        ok("to_host", B::to_host(&t)),
+        HostData::F64(v),
+        "f64 round trip"
+    );
+}
+
+/// `i64` data survives the round trip, including values beyond `f64`'s exact integers.
+pub fn round_trip_i64<B: Backend>() {
+    let v = vec![0i64, -1, 1 << 40, (1 << 53) + 1, i64::MAX, i64::MIN];
+    let t = i64s::<B>(&v, &[6]);
+    assert_eq!(
+        ok("to_host", B::to_host(&t)),
+        HostData::I64(v),
+        "i64 round trip"
+    );
+}
+
+/// Booleans survive the round trip and come back as [`HostData::Bool`].
+pub fn round_trip_bool<B: Backend>() {
+    let v = vec![true, false, false, true];
+    let t = bools::<B>(&v, &[2, 2]);
+    assert_eq!(B::dtype(&t), DType::Bool, "bool dtype");
+    assert_eq!(
+        ok("to_host", B::to_host(&t)),
+        HostData::Bool(v),
+        "bool round trip"
+    );
+}
+
+/// `f32 <-> f64` conversions keep values.
+pub fn to_dtype_float_conversions<B: Backend>() {
+    let t = f32s::<B>(&[1.5, -2.25, 0.1], &[3]);
+    let d = ok("to_dtype f32->f64", B::to_dtype(&t, DType::F64));
+    assert_eq!(B::dtype(&d), DType::F64);
+    assert_eq!(
+        ok("to_host", B::to_host(&d)),
+        HostData::F64(vec![1.5, -2.25, 0.1f32 as f64]),
+        "f32 -> f64"
+    );
+    let t = f64s::<B>(&[1.5, -2.25, 0.1], &[3]);
+    let s = ok("to_dtype f64->f32", B::to_dtype(&t, DType::F32));
+    assert_eq!(B::dtype(&s), DType::F32);
+    assert_eq!(
+        ok("to_host", B::to_host(&s)),
+        HostData::F32(vec![1.5, -2.25, 0.1]),
+        "f64 -> f32"
+    );
+}
+
+/// Float to integer conversion truncates toward zero.
+pub fn to_dtype_float_to_int_truncates<B: Backend>() {
+    let v = [1.7, -1.7, 2.5, -0.5, 3.0, 0.0, 99.99, -99.99];
+    let want = vec![1i64, -1, 2, 0, 3, 0, 99, -99];
+    for dtype in [DType::F32, DType::F64] {
+        let t = tensor::<B>(&v, &[2, 4], dtype);
+        let i = ok("to_dtype float->i64", B::to_dtype(&t, DType::I64));
+        assert_eq!(B::dtype(&i), DType::I64, "to_dtype({dtype} -> i64) dtype");
+        assert_eq!(B::shape(&i), vec![2, 4], "to_dtype shape");
+        assert_eq!(
+            values_i64::<B>(&i),
+            want,
+            "to_dtype({dtype} -> i64) truncates toward zero"
+        );
+    }
+}
+
+/// Integers and booleans convert to floats (booleans as 0/1), booleans to `i64`.
+pub fn to_dtype_int_and_bool_to_float<B: Backend>() {
+    let i = i64s::<B>(&[-3, 0, 7], &[3]);
+    for dtype in [DType::F32, DType::F64] {
+        let f = ok("to_dtype i64->float", B::to_dtype(&i, dtype));
+        assert_float::<B>("to_dtype(i64 -> float)", &f, dtype, &[3], &[-3.0, 0.0, 7.0]);
+    }
+    let b = bools::<B>(&[true, false, true], &[3]);
+    for dtype in [DType::F32, DType::F64] {
+        let f = ok("to_dtype bool->float", B::to_dtype(&b, dtype));
+        assert_float::<B>("to_dtype(bool -> float)", &f, dtype, &[3], &[1.0, 0.0, 1.0]);
+    }
+    let bi = ok("to_dtype bool->i64", B::to_dtype(&b, DType::I64));
+    assert_eq!(values_i64::<B>(&bi), vec![1, 0, 1], "to_dtype(bool -> i64)");
+}
+
+/// Converting to the tensor's own dtype keeps dtype and values.
+pub fn to_dtype_same_dtype<B: Backend>() {
+    let t = f32s::<B>(&[1.0, 2.0], &[2]);
+    let s = ok("to_dtype same", B::to_dtype(&t, DType::F32));
+    assert_float::<B>("to_dtype(f32 -> f32)", &s, DType::F32, &[2], &[1.0, 2.0]);
+    let i = i64s::<B>(&[5], &[1]);
+    let s = ok("to_dtype same", B::to_dtype(&i, DType::I64));
+    assert_eq!(values_i64::<B>(&s), vec![5], "to_dtype(i64 -> i64)");
+}
+
+/// Gradients flow through float conversions: `d sum(f32(x) * w) / dx = w`, in `x`'s dtype.
+pub fn to_dtype_grad<B: Backend>() {
+    let x = ok("param", B::param(&f64s::<B>(&[1.0, -2.0, 3.0], &[3])));
+    let y = ok("to_dtype", B::to_dtype(&x, DType::F32));
+    let w = f32s::<B>(&[0.5, 1.5, -2.0], &[3]);
+    let loss = ok("sum", B::sum(&ok("mul", B::mul(&y, &w)), &[0], false));
+    let g = ok("grad", B::grad(&loss, std::slice::from_ref(&x)));
+    let g = g[0].as_ref().expect("to_dtype: no gradient");
+    assert_float::<B>("to_dtype grad", g, DType::F64, &[3], &[0.5, 1.5, -2.0]);
+}
+
+/// The engine uses at least one thread.
+pub fn num_threads_positive<B: Backend>() {
+    assert!(
+        B::num_threads() >= 1,
+        "num_threads() = {}",
+        B::num_threads()
+    );
+}
+
+/// `set_num_threads` to the current count returns (Ok or Err) without panicking and leaves
+/// a usable count. It is global, so the test does not change it.
+pub fn set_num_threads_does_not_panic<B: Backend>() {
+    let n = B::num_threads();
+    let _ = B::set_num_threads(n);
+    assert!(B::num_threads() >= 1, "num_threads() after set_num_threads");
+}
+
+/// `synchronize` on the CPU is a successful no-op.
+pub fn synchronize_cpu<B: Backend>() {
+    ok("synchronize", B::synchronize(&dev::<B>()));
+}

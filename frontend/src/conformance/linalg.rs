@@ -1,0 +1,147 @@
+//! Conformance of [`LinalgOps`](crate::backend::LinalgOps): batched matmul with broadcast
+//! batch axes.
+
+use super::*;
+
+/// Host reference: `[..., m, k] x [..., k, n]` with broadcast batch axes.
+pub fn host_matmul(a: &[f64], sa: &[usize], b: &[f64], sb: &[usize]) -> (Vec<f64>, Vec<usize>) {
+    let (m, k) = (sa[sa.len() - 2], sa[sa.len() - 1]);
+    let (k2, n) = (sb[sb.len() - 2], sb[sb.len() - 1]);
+    assert_eq!(k, k2, "host_matmul: inner dimensions");
+    let ba = &sa[..sa.len() - 2];
+    let bb = &sb[..sb.len() - 2];
+    let batch = broadcast_shape(ba, bb).expect("host_matmul: batch shapes");
+    let nb: usize = batch.iter().product();
+    let mut out = vec![0.0; nb * m * n];
+    for bi in 0..nb {
+        let idx = unravel(bi, &batch);
+        let oa = broadcast_source(&idx, ba) * m * k;
+        let ob = broadcast_source(&idx, bb) * k * n;
+        for i in 0..m {
+            for j in 0..n {
+                out[(bi * m + i) * n + j] =
+                    (0..k).map(|p| a[oa + i * k + p] * b[ob + p * n + j]).sum();
+            }
+        }
+    }
+    let mut shape = batch;
+    shape.extend([m, n]);
+    (out, shape)
+}
+
+/// A `[2, 3] x [3, 2]` product by hand.
+pub fn matmul_2d<B: Backend>() {
+    for dtype in [DType::F32, DType::F64] {
+        let a = tensor::<B>(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3], dtype);
+        let b = tensor::<B>(&[7.0, 8.0, 9.0, 10.0, 11.0, 12.0], &[3, 2], dtype);
+        let c = ok("matmul", B::matmul(&a, &b));
+        assert_float::<B>(
+            "matmul [2,3]x[3,2]",
+            &c,
+            dtype,
+            &[2, 2],
+            &[58.0, 64.0, 139.0, 154.0],
+        );
+    }
+    let a = f32s::<B>(&[1.0, 2.0], &[1, 2]);
+    let b = f32s::<B>(&[3.0, 4.0], &[2, 1]);
+    let c = ok("matmul", B::matmul(&a, &b));
+    assert_float::<B>("matmul [1,2]x[2,1]", &c, DType::F32, &[1, 1], &[11.0]);
+    let c = ok("matmul", B::matmul(&b, &a));
+    assert_float::<B>(
+        "matmul [2,1]x[1,2]",
+        &c,
+        DType::F32,
+        &[2, 2],
+        &[3.0, 6.0, 4.0, 8.0],
+    );
+}
+
+/// Batched product with equal batch axes, by hand.
+pub fn matmul_batched<B: Backend>() {
+    let a = f32s::<B>(&[1.0, 0.0, 0.0, 1.0, 1.0, 2.0, 3.0, 4.0], &[2, 2, 2]);
+    let b = f32s::<B>(&[5.0, 6.0, 7.0, 8.0, 1.0, 1.0, 0.0, 1.0], &[2, 2, 2]);
+    let c = ok("matmul", B::matmul(&a, &b));
+    assert_float::<B>(
+        "matmul batched",
+        &c,
+        DType::F32,
+        &[2, 2, 2],
+        &[5.0, 6.0, 7.0, 8.0, 1.0, 3.0, 3.0, 7.0],
+    );
+}
+
+/// Batch axes broadcast: `[2,1,2,3] x [3,3,2]`, `[2,2,3] x [3,2]`, `[2,3] x [4,3,2]`.
+pub fn matmul_broadcast_batch<B: Backend>() {
+    let cases: [(&[usize], &[usize]); 3] = [
+        (&[2, 1, 2, 3], &[3, 3, 2]),
+        (&[2, 2, 3], &[3, 2]),
+        (&[2, 3], &[4, 3, 2]),
+    ];
+    for (k, (sa, sb)) in cases.iter().enumerate() {
+        let a = pseudo(sa.iter().product(), 90 + k as u64);
+        let b = pseudo(sb.iter().product(), 95 + k as u64);
+        let (want, shape) = host_matmul(&a, sa, &b, sb);
+        let c = ok("matmul", B::matmul(&f64s::<B>(&a, sa), &f64s::<B>(&b, sb)));
+        assert_float::<B>(
+            &format!("matmul {sa:?} x {sb:?}"),
+            &c,
+            DType::F64,
+            &shape,
+            &want,
+        );
+    }
+    // By hand: one left matrix against a batch of two.
+    let a = f32s::<B>(&[1.0, 2.0], &[1, 2]);
+    let b = f32s::<B>(&[1.0, 0.0, 0.0, 1.0, 2.0, 0.0, 0.0, 3.0], &[2, 2, 2]);
+    let c = ok("matmul", B::matmul(&a, &b));
+    assert_float::<B>(
+        "matmul [1,2] x [2,2,2]",
+        &c,
+        DType::F32,
+        &[2, 1, 2],
+        &[1.0, 2.0, 2.0, 6.0],
+    );
+}
+
+/// Inner-dimension and batch mismatches are errors.
+pub fn matmul_inner_mismatch_errs<B: Backend>() {
+    let a = f32s::<B>(&[0.0; 6], &[2, 3]);
+    let b = f32s::<B>(&[0.0; 4], &[2, 2]);
+    assert_err("matmul [2,3] x [2,2]", B::matmul(&a, &b));
+    let a = f32s::<B>(&[0.0; 12], &[2, 2, 3]);
+    let b = f32s::<B>(&[0.0; 18], &[3, 3, 2]);
+    assert_err("matmul [2,2,3] x [3,3,2]", B::matmul(&a, &b));
+}
+
+/// Gradient of a 2-D matmul.
+pub fn matmul_grad<B: Backend>() {
+    check_grad::<B>(
+        "matmul",
+        &[
+            input(&[2, 3], pseudo(6, 100)),
+            input(&[3, 4], pseudo(12, 101)),
+        ],
+        |x| B::matmul(&x[0], &x[1]),
+    );
+}
+
+/// Gradient of a batched matmul with broadcast batch axes (summed over broadcast ones).
+pub fn matmul_broadcast_batch_grad<B: Backend>() {
+    check_grad::<B>(
+        "matmul broadcast batch",
+        &[
+            input(&[2, 1, 2, 3], pseudo(12, 102)),
+            input(&[3, 3, 2], pseudo(18, 103)),
+        ],
+        |x| B::matmul(&x[0], &x[1]),
+    );
+    check_grad::<B>(
+        "matmul [2,2,3] x [3,2]",
+        &[
+            input(&[2, 2, 3], pseudo(12, 104)),
+            input(&[3, 2], pseudo(6, 105)),
+        ],
+        |x| B::matmul(&x[0], &x[1]),
+    );
+}

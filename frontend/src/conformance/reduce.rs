@@ -1,0 +1,253 @@
+//! Conformance of [`ReduceOps`](crate::backend::ReduceOps): sums, means, extrema and
+//! arg-extrema over axes, with and without `keepdim`.
+
+use super::*;
+
+/// `[2, 3, 4]` tensor with element `(i, j, k) = 12 i + 4 j + k`.
+fn cube<B: Backend>(dtype: DType) -> B::Tensor {
+    let v: Vec<f64> = (0..24).map(|i| i as f64).collect();
+    tensor::<B>(&v, &[2, 3, 4], dtype)
+}
+
+/// `sum` over one axis, with and without `keepdim`.
+pub fn sum_single_axis<B: Backend>() {
+    for dtype in [DType::F32, DType::F64] {
+        let t = tensor::<B>(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3], dtype);
+        let s = ok("sum", B::sum(&t, &[0], false));
+        assert_float::<B>("sum axis 0", &s, dtype, &[3], &[5.0, 7.0, 9.0]);
+        let s = ok("sum", B::sum(&t, &[1], false));
+        assert_float::<B>("sum axis 1", &s, dtype, &[2], &[6.0, 15.0]);
+        let s = ok("sum", B::sum(&t, &[1], true));
+        assert_float::<B>("sum axis 1 keepdim", &s, dtype, &[2, 1], &[6.0, 15.0]);
+        let s = ok("sum", B::sum(&t, &[0], true));
+        assert_float::<B>("sum axis 0 keepdim", &s, dtype, &[1, 3], &[5.0, 7.0, 9.0]);
+    }
+}
+
+/// `sum` over several (non-adjacent) axes: for `12 i + 4 j + k` over `i` and `k`,
+/// `60 + 32 j`.
+pub fn sum_multi_axis_keepdim<B: Backend>() {
+    let t = cube::<B>(DType::F32);
+    let s = ok("sum", B::sum(&t, &[0, 2], false));
+    assert_float::<B>("sum axes [0,2]", &s, DType::F32, &[3], &[60.0, 92.0, 124.0]);
+    let s = ok("sum", B::sum(&t, &[0, 2], true));
+    assert_float::<B>(
+        "sum axes [0,2] keepdim",
+        &s,
+        DType::F32,
+        &[1, 3, 1],
+        &[60.0, 92.0, 124.0],
+    );
+    // Over j and k: sum_j sum_k (12 i + 4 j + k) = 144 i + 48 + 18 = 144 i + 66.
+    let s = ok("sum", B::sum(&t, &[1, 2], true));
+    assert_float::<B>(
+        "sum axes [1,2] keepdim",
+        &s,
+        DType::F32,
+        &[2, 1, 1],
+        &[66.0, 210.0],
+    );
+}
+
+/// Summing every axis gives rank 0 (or all ones with `keepdim`).
+pub fn sum_all_to_scalar<B: Backend>() {
+    let t = cube::<B>(DType::F64);
+    let s = ok("sum", B::sum(&t, &[0, 1, 2], false));
+    assert_float::<B>("sum all", &s, DType::F64, &[], &[276.0]);
+    let s = ok("sum", B::sum(&t, &[0, 1, 2], true));
+    assert_float::<B>("sum all keepdim", &s, DType::F64, &[1, 1, 1], &[276.0]);
+}
+
+/// An empty axis list reduces nothing.
+pub fn sum_empty_axes_is_identity<B: Backend>() {
+    let t = f32s::<B>(&[1.0, 2.0, 3.0, 4.0], &[2, 2]);
+    for (op, r) in [
+        ("sum", B::sum(&t, &[], false)),
+        ("mean", B::mean(&t, &[], false)),
+        ("max", B::max(&t, &[], false)),
+        ("min", B::min(&t, &[], false)),
+    ] {
+        let r = ok(op, r);
+        assert_float::<B>(
+            &format!("{op} over no axes"),
+            &r,
+            DType::F32,
+            &[2, 2],
+            &[1.0, 2.0, 3.0, 4.0],
+        );
+    }
+}
+
+/// `sum` of `i64` stays `i64`.
+pub fn sum_i64<B: Backend>() {
+    let t = i64s::<B>(&[1, 2, 3, 4, 5, 1 << 40], &[2, 3]);
+    let s = ok("sum i64", B::sum(&t, &[1], false));
+    assert_eq!(B::dtype(&s), DType::I64, "sum i64 dtype");
+    assert_eq!(values_i64::<B>(&s), vec![6, 9 + (1 << 40)], "sum i64");
+}
+
+/// `mean` over one and several axes.
+pub fn mean_values<B: Backend>() {
+    for dtype in [DType::F32, DType::F64] {
+        let t = tensor::<B>(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3], dtype);
+        let m = ok("mean", B::mean(&t, &[1], false));
+        assert_float::<B>("mean axis 1", &m, dtype, &[2], &[2.0, 5.0]);
+        let m = ok("mean", B::mean(&t, &[0], true));
+        assert_float::<B>("mean axis 0 keepdim", &m, dtype, &[1, 3], &[2.5, 3.5, 4.5]);
+        let m = ok("mean", B::mean(&t, &[0, 1], false));
+        assert_float::<B>("mean all", &m, dtype, &[], &[3.5]);
+    }
+    let t = cube::<B>(DType::F64);
+    let m = ok("mean", B::mean(&t, &[0, 2], true));
+    assert_float::<B>(
+        "mean axes [0,2] keepdim",
+        &m,
+        DType::F64,
+        &[1, 3, 1],
+        &[7.5, 11.5, 15.5],
+    );
+}
+
+/// `max` and `min` over one and several axes: for `12 i + 4 j + k` over `i` and `k`,
+/// `15 + 4 j` and `4 j`.
+pub fn max_min_values<B: Backend>() {
+    let t = f32s::<B>(&[1.0, 5.0, -2.0, 4.0, 0.0, 3.0], &[2, 3]);
+    let m = ok("max", B::max(&t, &[1], false));
+    assert_float::<B>("max axis 1", &m, DType::F32, &[2], &[5.0, 4.0]);
+    let m = ok("min", B::min(&t, &[0], true));
+    assert_float::<B>(
+        "min axis 0 keepdim",
+        &m,
+        DType::F32,
+        &[1, 3],
+        &[1.0, 0.0, -2.0],
+    );
+    let c = cube::<B>(DType::F64);
+    let m = ok("max", B::max(&c, &[0, 2], false));
+    assert_float::<B>("max axes [0,2]", &m, DType::F64, &[3], &[15.0, 19.0, 23.0]);
+    let m = ok("min", B::min(&c, &[0, 2], true));
+    assert_float::<B>(
+        "min axes [0,2] keepdim",
+        &m,
+        DType::F64,
+        &[1, 3, 1],
+        &[0.0, 4.0, 8.0],
+    );
+    let m = ok("max", B::max(&c, &[0, 1, 2], false));
+    assert_float::<B>("max all", &m, DType::F64, &[], &[23.0]);
+    let i = i64s::<B>(&[3, -7, 2, 9], &[2, 2]);
+    let m = ok("max i64", B::max(&i, &[1], false));
+    assert_eq!(values_i64::<B>(&m), vec![3, 9], "max i64");
+    let m = ok("min i64", B::min(&i, &[1], false));
+    assert_eq!(values_i64::<B>(&m), vec![-7, 2], "min i64");
+}
+
+fn check_arg<B: Backend>(op: &str, t: &B::Tensor, shape: &[usize], want: &[i64]) {
+    assert_eq!(B::dtype(t), DType::I64, "{op}: dtype must be i64");
+    assert_eq!(B::shape(t), shape, "{op}: shape");
+    assert_eq!(values_i64::<B>(t), want, "{op}: values");
+}
+
+/// `argmax` and `argmin` along each axis, as `i64`.
+pub fn argmax_argmin_values<B: Backend>() {
+    for dtype in [DType::F32, DType::F64, DType::I64] {
+        let t = tensor::<B>(&[1.0, 7.0, -3.0, 4.0, 0.0, 9.0], &[2, 3], dtype);
+        check_arg::<B>(
+            "argmax axis 1",
+            &ok("argmax", B::argmax(&t, 1, false)),
+            &[2],
+            &[1, 2],
+        );
+        check_arg::<B>(
+            "argmin axis 1",
+            &ok("argmin", B::argmin(&t, 1, false)),
+            &[2],
+            &[2, 1],
+        );
+        check_arg::<B>(
+            "argmax axis 0",
+            &ok("argmax", B::argmax(&t, 0, false)),
+            &[3],
+            &[1, 0, 1],
+        );
+        check_arg::<B>(
+            "argmin axis 0",
+            &ok("argmin", B::argmin(&t, 0, false)),
+            &[3],
+            &[0, 1, 0],
+        );
+    }
+}
+
+/// Ties resolve to the first index.
+pub fn argmax_argmin_ties_first<B: Backend>() {
+    let t = f32s::<B>(&[1.0, 3.0, 3.0, 5.0, 5.0, 0.0, 2.0, 2.0, 2.0], &[3, 3]);
+    check_arg::<B>(
+        "argmax ties",
+        &ok("argmax", B::argmax(&t, 1, false)),
+        &[3],
+        &[1, 0, 0],
+    );
+    check_arg::<B>(
+        "argmin ties",
+        &ok("argmin", B::argmin(&t, 1, false)),
+        &[3],
+        &[0, 2, 0],
+    );
+    let t = f64s::<B>(&[4.0, 4.0, 1.0, 1.0], &[4]);
+    check_arg::<B>(
+        "argmax ties rank 1",
+        &ok("argmax", B::argmax(&t, 0, false)),
+        &[],
+        &[0],
+    );
+    check_arg::<B>(
+        "argmin ties rank 1",
+        &ok("argmin", B::argmin(&t, 0, false)),
+        &[],
+        &[2],
+    );
+}
+
+/// `keepdim` keeps the reduced axis with size 1.
+pub fn argmax_argmin_keepdim<B: Backend>() {
+    let t = f32s::<B>(&[1.0, 7.0, -3.0, 4.0, 0.0, 9.0], &[2, 3]);
+    check_arg::<B>(
+        "argmax keepdim",
+        &ok("argmax", B::argmax(&t, 1, true)),
+        &[2, 1],
+        &[1, 2],
+    );
+    check_arg::<B>(
+        "argmin keepdim",
+        &ok("argmin", B::argmin(&t, 0, true)),
+        &[1, 3],
+        &[0, 1, 0],
+    );
+}
+
+/// Gradients of `sum`, `mean`, `max` and `min` over one and several axes, with and without
+/// `keepdim`.
+pub fn reduce_grads<B: Backend>() {
+    let axes_cases: [(&[usize], bool); 4] = [
+        (&[1], false),
+        (&[0, 2], true),
+        (&[0, 2], false),
+        (&[0, 1, 2], false),
+    ];
+    for (k, &(axes, keepdim)) in axes_cases.iter().enumerate() {
+        let x = || [input(&[2, 3, 4], pseudo(24, 80 + k as u64))];
+        check_grad::<B>(&format!("sum {axes:?} keepdim={keepdim}"), &x(), |x| {
+            B::sum(&x[0], axes, keepdim)
+        });
+        check_grad::<B>(&format!("mean {axes:?} keepdim={keepdim}"), &x(), |x| {
+            B::mean(&x[0], axes, keepdim)
+        });
+        check_grad::<B>(&format!("max {axes:?} keepdim={keepdim}"), &x(), |x| {
+            B::max(&x[0], axes, keepdim)
+        });
+        check_grad::<B>(&format!("min {axes:?} keepdim={keepdim}"), &x(), |x| {
+            B::min(&x[0], axes, keepdim)
+        });
+    }
+}
