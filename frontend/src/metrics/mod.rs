@@ -56,6 +56,21 @@ impl<B: Backend> Mean<B> {
         Ok(())
     }
 
+    /// Adds a pre-summed `sum` of `count` values (exact for integer-valued sums such as
+    /// counts of correct predictions).
+    ///
+    /// # Errors
+    /// On engine errors.
+    pub fn update_sum(&mut self, sum: &Tensor<B>, count: f64) -> Result<()> {
+        let v = sum.detach().to_dtype(DType::F64)?;
+        self.total = Some(match &self.total {
+            Some(t) => t.add(&v)?,
+            None => v,
+        });
+        self.count += count;
+        Ok(())
+    }
+
     /// Its name.
     pub fn name(&self) -> &str {
         &self.name
@@ -197,7 +212,7 @@ impl<B: Backend> Metric<B> for Accuracy<B> {
         let c = self.correct(&y_true.detach(), &y_pred.detach())?;
         let n = c.numel() as f64;
         if n > 0.0 {
-            self.mean.update_value(&c.mean_all()?, n)?;
+            self.mean.update_sum(&c.sum_all()?, n)?;
         }
         Ok(())
     }
