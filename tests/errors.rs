@@ -21,18 +21,30 @@ fn data(n: usize, d: usize) -> (Tensor<B>, Tensor<B>) {
 #[test]
 fn input_that_does_not_fit_the_first_layer() {
     let mut m = mlp(64);
-    m.compile("adam", "sparse_categorical_crossentropy", &["accuracy"]).unwrap();
+    m.compile("adam", "sparse_categorical_crossentropy", &["accuracy"])
+        .unwrap();
     let (x, y) = data(32, 10);
     let err = m.fit(&x, &y, FitOptions::new().verbose(0)).unwrap_err();
     let msg = err.to_string();
     println!("{msg}");
     assert!(matches!(err, Error::Shape { .. }));
     assert!(msg.contains("dense"), "names the layer: {msg}");
-    assert!(msg.contains("[batch, 64]"), "names the expected shape: {msg}");
+    assert!(
+        msg.contains("[batch, 64]"),
+        "names the expected shape: {msg}"
+    );
     assert!(msg.contains("[32, 10]"), "names the actual shape: {msg}");
     // predict and evaluate give the same error
-    assert!(m.predict(&x, 8).unwrap_err().to_string().contains("[32, 10]"));
-    assert!(m.evaluate(&x, &y, 8).unwrap_err().to_string().contains("[32, 10]"));
+    assert!(m
+        .predict(&x, 8)
+        .unwrap_err()
+        .to_string()
+        .contains("[32, 10]"));
+    assert!(m
+        .evaluate(&x, &y, 8)
+        .unwrap_err()
+        .to_string()
+        .contains("[32, 10]"));
 }
 
 #[test]
@@ -47,20 +59,27 @@ fn dense_called_directly_with_wrong_last_dim() {
         .unwrap_err();
     let msg = err.to_string();
     println!("{msg}");
-    assert_eq!(msg, "dense: input expected last dimension 64, got shape [32, 10]");
+    assert_eq!(
+        msg,
+        "dense: input expected last dimension 64, got shape [32, 10]"
+    );
 }
 
 #[test]
 fn x_and_y_with_different_sample_counts() {
     let mut m = mlp(4);
-    m.compile("adam", "sparse_categorical_crossentropy", &[]).unwrap();
+    m.compile("adam", "sparse_categorical_crossentropy", &[])
+        .unwrap();
     let (x, _) = data(10, 4);
     let (_, y) = data(9, 4);
     let err = m.fit(&x, &y, FitOptions::new().verbose(0)).unwrap_err();
     let msg = err.to_string();
     println!("{msg}");
     assert!(matches!(err, Error::ShapeMismatch { .. }));
-    assert!(msg.contains("fit") && msg.contains("[10, 4]") && msg.contains("[9]"), "{msg}");
+    assert!(
+        msg.contains("fit") && msg.contains("[10, 4]") && msg.contains("[9]"),
+        "{msg}"
+    );
     assert!(msg.contains("10 vs 9"), "{msg}");
     let err = m.evaluate(&x, &y, 4).unwrap_err();
     assert!(err.to_string().contains("evaluate"), "{err}");
@@ -69,10 +88,12 @@ fn x_and_y_with_different_sample_counts() {
 #[test]
 fn batch_size_of_zero() {
     let mut m = mlp(4);
-    m.compile("sgd", "sparse_categorical_crossentropy", &[]).unwrap();
+    m.compile("sgd", "sparse_categorical_crossentropy", &[])
+        .unwrap();
     let (x, y) = data(10, 4);
     for err in [
-        m.fit(&x, &y, FitOptions::new().batch_size(0).verbose(0)).unwrap_err(),
+        m.fit(&x, &y, FitOptions::new().batch_size(0).verbose(0))
+            .unwrap_err(),
         m.evaluate(&x, &y, 0).unwrap_err(),
         m.predict(&x, 0).unwrap_err(),
     ] {
@@ -95,7 +116,11 @@ fn fit_before_compile() {
         msg,
         "fit: the model must be compiled first (call model.compile(optimizer, loss, metrics) before fit/evaluate)"
     );
-    assert!(m.evaluate(&x, &y, 4).unwrap_err().to_string().contains("compiled"));
+    assert!(m
+        .evaluate(&x, &y, 4)
+        .unwrap_err()
+        .to_string()
+        .contains("compiled"));
     // predict needs no compile
     assert_eq!(m.predict(&x, 4).unwrap().shape(), vec![10, 3]);
 }
@@ -108,7 +133,10 @@ fn unknown_activation_name() {
     let msg = err.to_string();
     println!("{msg}");
     assert!(matches!(err, Error::UnknownName { .. }));
-    assert!(msg.starts_with("unknown activation 'relux'; known: linear, relu, sigmoid"), "{msg}");
+    assert!(
+        msg.starts_with("unknown activation 'relux'; known: linear, relu, sigmoid"),
+        "{msg}"
+    );
     // nothing was added
     assert!(m.layers().is_empty());
     assert!(ActivationLayer::new("nope").validate_for_test().is_err());
@@ -126,13 +154,21 @@ impl ValidateForTest for ActivationLayer {
 #[test]
 fn labels_out_of_range_for_sparse_cross_entropy() {
     let mut m = mlp(4);
-    m.compile("adam", "sparse_categorical_crossentropy", &["accuracy"]).unwrap();
+    m.compile("adam", "sparse_categorical_crossentropy", &["accuracy"])
+        .unwrap();
     let (x, _) = data(6, 4);
     let y = Tensor::<B>::from_vec(vec![0i64, 1, 2, 3, 1, 0], &[6]).unwrap();
     let err = m.fit(&x, &y, FitOptions::new().verbose(0)).unwrap_err();
     let msg = err.to_string();
     println!("{msg}");
-    assert!(matches!(err, Error::LabelOutOfRange { label: 3, num_classes: 3, .. }));
+    assert!(matches!(
+        err,
+        Error::LabelOutOfRange {
+            label: 3,
+            num_classes: 3,
+            ..
+        }
+    ));
     assert!(msg.contains("label 3 out of range for 3 classes"), "{msg}");
     let y = Tensor::<B>::from_vec(vec![0i64, 1, 2, -1, 1, 0], &[6]).unwrap();
     let err = m.evaluate(&x, &y, 2).unwrap_err();
@@ -147,7 +183,10 @@ fn labels_out_of_range_for_sparse_cross_entropy() {
 fn unknown_loss_optimizer_and_metric_names() {
     let mut m = mlp(4);
     let e = m.compile("adam", "cross_entropy", &[]).unwrap_err();
-    assert!(e.to_string().contains("unknown loss 'cross_entropy'"), "{e}");
+    assert!(
+        e.to_string().contains("unknown loss 'cross_entropy'"),
+        "{e}"
+    );
     let e = m.compile("adamw2", "mse", &[]).unwrap_err();
     assert!(e.to_string().contains("unknown optimizer 'adamw2'"), "{e}");
     let e = m.compile("adam", "mse", &["acuracy"]).unwrap_err();
@@ -157,7 +196,8 @@ fn unknown_loss_optimizer_and_metric_names() {
 #[test]
 fn bad_validation_split_and_dropout_rate() {
     let mut m = mlp(4);
-    m.compile("adam", "sparse_categorical_crossentropy", &[]).unwrap();
+    m.compile("adam", "sparse_categorical_crossentropy", &[])
+        .unwrap();
     let (x, y) = data(10, 4);
     let e = m
         .fit(&x, &y, FitOptions::new().validation_split(1.5).verbose(0))

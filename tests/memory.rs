@@ -22,7 +22,8 @@ fn predict_and_evaluate_peak_rss_does_not_grow_with_batches() {
     m.add(Dense::new(512).activation("relu")).unwrap();
     m.add(Dense::new(512).activation("relu")).unwrap();
     m.add(Dense::new(10).activation("softmax")).unwrap();
-    m.compile("adam", "sparse_categorical_crossentropy", &["accuracy"]).unwrap();
+    m.compile("adam", "sparse_categorical_crossentropy", &["accuracy"])
+        .unwrap();
 
     let n = 20_000;
     let x = Tensor::<B>::uniform(&[n, 64], 0.0, 1.0, 1, DType::F32, Device::Cpu).unwrap();

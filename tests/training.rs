@@ -11,8 +11,12 @@ fn digits_model(seed: u64) -> Sequential<B> {
     m.add(Dense::new(32).activation("relu")).unwrap();
     m.add(Dropout::new(0.1)).unwrap();
     m.add(Dense::new(10).activation("softmax")).unwrap();
-    m.compile(Adam::new(3e-3), "sparse_categorical_crossentropy", &["accuracy"])
-        .unwrap();
+    m.compile(
+        Adam::new(3e-3),
+        "sparse_categorical_crossentropy",
+        &["accuracy"],
+    )
+    .unwrap();
     m
 }
 
@@ -22,7 +26,15 @@ fn learns_the_digits_on_a_held_out_split() {
     let (xtr, xte, ytr, yte) = datasets::train_test_split(&x, &y, 0.25, 7).unwrap();
     let mut m = digits_model(3);
     let h = m
-        .fit(&xtr, &ytr, FitOptions::new().epochs(8).batch_size(32).seed(5).verbose(0))
+        .fit(
+            &xtr,
+            &ytr,
+            FitOptions::new()
+                .epochs(8)
+                .batch_size(32)
+                .seed(5)
+                .verbose(0),
+        )
         .unwrap();
     let loss = h.get("loss").unwrap();
     assert!(loss[loss.len() - 1] < loss[0] * 0.5, "loss falls: {loss:?}");
@@ -30,9 +42,16 @@ fn learns_the_digits_on_a_held_out_split() {
     let acc = scores.get("accuracy").unwrap();
     assert!(acc > 0.9, "test accuracy {acc}");
     // evaluate's accuracy equals argmax(predict) == label
-    let pred = m.predict(&xte, 50).unwrap().argmax(-1, false).unwrap().to_vec_i64().unwrap();
+    let pred = m
+        .predict(&xte, 50)
+        .unwrap()
+        .argmax(-1, false)
+        .unwrap()
+        .to_vec_i64()
+        .unwrap();
     let truth = yte.to_vec_i64().unwrap();
-    let manual = pred.iter().zip(&truth).filter(|(a, b)| a == b).count() as f64 / truth.len() as f64;
+    let manual =
+        pred.iter().zip(&truth).filter(|(a, b)| a == b).count() as f64 / truth.len() as f64;
     assert!((manual - acc).abs() < 1e-9, "{manual} vs {acc}");
 }
 
@@ -44,9 +63,22 @@ fn same_seed_gives_identical_history_and_weights() {
     let run = |seed: u64| {
         let mut m = digits_model(11);
         let h = m
-            .fit(&x, &y, FitOptions::new().epochs(3).batch_size(16).validation_split(0.2).seed(seed).verbose(0))
+            .fit(
+                &x,
+                &y,
+                FitOptions::new()
+                    .epochs(3)
+                    .batch_size(16)
+                    .validation_split(0.2)
+                    .seed(seed)
+                    .verbose(0),
+            )
             .unwrap();
-        let w: Vec<Vec<f32>> = m.weights().iter().map(|(_, w)| w.value.to_vec_f32().unwrap()).collect();
+        let w: Vec<Vec<f32>> = m
+            .weights()
+            .iter()
+            .map(|(_, w)| w.value.to_vec_f32().unwrap())
+            .collect();
         (h, w)
     };
     let (h1, w1) = run(99);
@@ -54,7 +86,11 @@ fn same_seed_gives_identical_history_and_weights() {
     assert_eq!(h1, h2, "identical History");
     assert_eq!(w1, w2, "identical weights");
     let (h3, _) = run(100);
-    assert_ne!(h1.get("loss"), h3.get("loss"), "another seed shuffles and drops differently");
+    assert_ne!(
+        h1.get("loss"),
+        h3.get("loss"),
+        "another seed shuffles and drops differently"
+    );
     assert_eq!(h1.epoch, vec![0, 1, 2]);
     for k in ["loss", "accuracy", "val_loss", "val_accuracy"] {
         assert_eq!(h1.get(k).map(|v| v.len()), Some(3), "{k}");
@@ -92,9 +128,17 @@ fn validation_split_holds_out_the_last_samples() {
     .unwrap();
     m.compile(Sgd::new(0.0), "mse", &[]).unwrap();
     let x = Tensor::<B>::zeros(&[10, 1], DType::F32, Device::Cpu).unwrap();
-    let y = Tensor::<B>::from_vec((1..=10).map(|v| v as f32).collect::<Vec<_>>(), &[10, 1]).unwrap();
+    let y =
+        Tensor::<B>::from_vec((1..=10).map(|v| v as f32).collect::<Vec<_>>(), &[10, 1]).unwrap();
     let h = m
-        .fit(&x, &y, FitOptions::new().validation_split(0.2).batch_size(3).verbose(0))
+        .fit(
+            &x,
+            &y,
+            FitOptions::new()
+                .validation_split(0.2)
+                .batch_size(3)
+                .verbose(0),
+        )
         .unwrap();
     let expected_val = (81.0 + 100.0) / 2.0;
     let expected_train = (1..=8).map(|v| (v * v) as f64).sum::<f64>() / 8.0;
@@ -155,8 +199,12 @@ fn summary_matches_keras_layout() {
     let s = m.summary().unwrap();
     println!("{s}");
     assert!(s.starts_with("Model: \"sequential\"\n"));
-    assert!(s.contains("│ dense (Dense)                   │ (None, 64)             │         4,160 │"));
-    assert!(s.contains("│ dense_1 (Dense)                 │ (None, 10)             │           650 │"));
+    assert!(
+        s.contains("│ dense (Dense)                   │ (None, 64)             │         4,160 │")
+    );
+    assert!(
+        s.contains("│ dense_1 (Dense)                 │ (None, 10)             │           650 │")
+    );
     assert!(s.contains(" Total params: 4,810 (18.79 KB)"));
     assert!(s.contains(" Trainable params: 4,810 (18.79 KB)"));
     assert!(s.contains(" Non-trainable params: 0 (0.00 B)"));
@@ -168,10 +216,19 @@ fn model_built_from_first_fit_without_input() {
     m.add(Dense::new(4).activation("tanh")).unwrap();
     m.add(Dense::new(1).activation("sigmoid")).unwrap();
     assert!(m.summary().is_err());
-    m.compile("sgd", "binary_crossentropy", &["accuracy"]).unwrap();
+    m.compile("sgd", "binary_crossentropy", &["accuracy"])
+        .unwrap();
     let x = Tensor::<B>::uniform(&[20, 3], -1.0, 1.0, 0, DType::F32, Device::Cpu).unwrap();
-    let y = x.sum(&[-1], true).unwrap().gt_scalar(0.0).unwrap().to_dtype(DType::F32).unwrap();
-    let h = m.fit(&x, &y, FitOptions::new().epochs(2).verbose(0)).unwrap();
+    let y = x
+        .sum(&[-1], true)
+        .unwrap()
+        .gt_scalar(0.0)
+        .unwrap()
+        .to_dtype(DType::F32)
+        .unwrap();
+    let h = m
+        .fit(&x, &y, FitOptions::new().epochs(2).verbose(0))
+        .unwrap();
     assert_eq!(m.input_shape(), Some(&[3usize][..]));
     assert!(h.last("accuracy").is_some());
     assert_eq!(m.count_params(), (3 * 4 + 4 + 4 + 1, 0));

@@ -128,7 +128,10 @@ impl Activation {
                     (a, _) => Ok(a),
                 }
             }
-            other => Err(Error::config("activation", format!("expected a name, got {other}"))),
+            other => Err(Error::config(
+                "activation",
+                format!("expected a name, got {other}"),
+            )),
         }
     }
 

@@ -76,6 +76,9 @@ pub fn digits<B: Backend>(device: Device) -> Result<(Tensor<B>, Tensor<B>)> {
     ))
 }
 
+/// `(x_train, x_test, y_train, y_test)`, as returned by [`train_test_split`].
+pub type Split<B> = (Tensor<B>, Tensor<B>, Tensor<B>, Tensor<B>);
+
 /// Splits `(x, y)` into a training and a held-out test part after a seeded shuffle, like
 /// scikit-learn's `train_test_split`. Returns `(x_train, x_test, y_train, y_test)`.
 ///
@@ -100,7 +103,7 @@ pub fn train_test_split<B: Backend>(
     y: &Tensor<B>,
     test_fraction: f64,
     seed: u64,
-) -> Result<(Tensor<B>, Tensor<B>, Tensor<B>, Tensor<B>)> {
+) -> Result<Split<B>> {
     let n = x.shape().first().copied().unwrap_or(0);
     if y.shape().first().copied() != Some(n) {
         return Err(Error::mismatch("train_test_split", &x.shape(), &y.shape()));

@@ -96,7 +96,9 @@ impl Initializer {
             Self::Zeros => json!("zeros"),
             Self::Ones => json!("ones"),
             Self::Constant(v) => json!({"name": "constant", "value": v}),
-            Self::RandomUniform(a, b) => json!({"name": "random_uniform", "minval": a, "maxval": b}),
+            Self::RandomUniform(a, b) => {
+                json!({"name": "random_uniform", "minval": a, "maxval": b})
+            }
             Self::RandomNormal(m, s) => json!({"name": "random_normal", "mean": m, "stddev": s}),
         }
     }

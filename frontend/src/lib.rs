@@ -10,9 +10,9 @@
 pub mod activations;
 pub mod backend;
 pub mod callbacks;
-pub mod datasets;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod datasets;
 pub mod error;
 pub mod initializers;
 pub mod layers;
@@ -25,8 +25,8 @@ pub mod regularizers;
 pub mod tensor;
 
 pub use backend::{Backend, DType, Device, HostData};
-pub use error::{Error, Result};
 pub use callbacks::{History, Logs};
+pub use error::{Error, Result};
 pub use model::{FitOptions, Sequential};
 pub use random::set_random_seed;
 pub use tensor::Tensor;

@@ -80,7 +80,12 @@ fn align<B: Backend>(loss: &str, y_true: &Tensor<B>, y_pred: &Tensor<B>) -> Resu
     if t.len() == p.len() + 1 && t.last() == Some(&1) && t[..t.len() - 1] == p[..] {
         return y.squeeze(-1);
     }
-    Err(Error::shape(loss, "y_true", format!("shape {p:?} (as y_pred)"), &t))
+    Err(Error::shape(
+        loss,
+        "y_true",
+        format!("shape {p:?} (as y_pred)"),
+        &t,
+    ))
 }
 
 /// Mean over the last axis, giving one value per sample for `[N, d]` (and `[N]` for `[N]`).
@@ -165,7 +170,10 @@ impl<B: Backend> Loss<B> for Huber {
         // quad = min(|e|, delta); loss = 0.5 quad^2 + delta * (|e| - quad)
         let quad = e.clamp(0.0, self.delta)?;
         let lin = e.sub(&quad)?;
-        let l = quad.square()?.mul_scalar(0.5)?.add(&lin.mul_scalar(self.delta)?)?;
+        let l = quad
+            .square()?
+            .mul_scalar(0.5)?
+            .add(&lin.mul_scalar(self.delta)?)?;
         mean_last(&l)
     }
     fn target_kind(&self) -> TargetKind {
@@ -319,7 +327,9 @@ impl SparseCategoricalCrossentropy {
             return Err(Error::shape(
                 "sparse_categorical_crossentropy",
                 "y_true",
-                format!("integer labels of shape [{n}] or [{n}, 1] for y_pred of shape {pred_shape:?}"),
+                format!(
+                    "integer labels of shape [{n}] or [{n}, 1] for y_pred of shape {pred_shape:?}"
+                ),
                 &t,
             ));
         }

@@ -34,7 +34,13 @@ impl<B: Backend> Clone for Tensor<B> {
 
 impl<B: Backend> fmt::Debug for Tensor<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Tensor<{}>(shape={:?}, dtype={})", B::NAME, self.shape(), self.dtype())
+        write!(
+            f,
+            "Tensor<{}>(shape={:?}, dtype={})",
+            B::NAME,
+            self.shape(),
+            self.dtype()
+        )
     }
 }
 
@@ -154,17 +160,30 @@ impl<B: Backend> Tensor<B> {
 
     /// `value` everywhere.
     pub fn full(shape: &[usize], value: f64, dtype: DType, device: Device) -> Result<Self> {
-        Ok(Self::new(B::full(shape, value, dtype, &B::device(device)?)?))
+        Ok(Self::new(B::full(
+            shape,
+            value,
+            dtype,
+            &B::device(device)?,
+        )?))
     }
 
     /// Zeros with this tensor's shape, dtype and device.
     pub fn zeros_like(&self) -> Result<Self> {
-        Ok(Self::new(B::zeros(&self.shape(), self.dtype(), &self.engine_device())?))
+        Ok(Self::new(B::zeros(
+            &self.shape(),
+            self.dtype(),
+            &self.engine_device(),
+        )?))
     }
 
     /// Ones with this tensor's shape, dtype and device.
     pub fn ones_like(&self) -> Result<Self> {
-        Ok(Self::new(B::ones(&self.shape(), self.dtype(), &self.engine_device())?))
+        Ok(Self::new(B::ones(
+            &self.shape(),
+            self.dtype(),
+            &self.engine_device(),
+        )?))
     }
 
     /// A rank-0 tensor with this tensor's dtype and device.
@@ -174,7 +193,13 @@ impl<B: Backend> Tensor<B> {
 
     /// `0, 1, ..., n-1` as `i64`.
     pub fn arange(n: usize, device: Device) -> Result<Self> {
-        Ok(Self::new(B::arange(0.0, n as f64, 1.0, DType::I64, &B::device(device)?)?))
+        Ok(Self::new(B::arange(
+            0.0,
+            n as f64,
+            1.0,
+            DType::I64,
+            &B::device(device)?,
+        )?))
     }
 
     /// Seeded uniform samples in `[low, high)`.
@@ -186,7 +211,14 @@ impl<B: Backend> Tensor<B> {
         dtype: DType,
         device: Device,
     ) -> Result<Self> {
-        Ok(Self::new(B::uniform(shape, low, high, seed, dtype, &B::device(device)?)?))
+        Ok(Self::new(B::uniform(
+            shape,
+            low,
+            high,
+            seed,
+            dtype,
+            &B::device(device)?,
+        )?))
     }
 
     /// Seeded normal samples.
@@ -198,7 +230,14 @@ impl<B: Backend> Tensor<B> {
         dtype: DType,
         device: Device,
     ) -> Result<Self> {
-        Ok(Self::new(B::normal(shape, mean, std, seed, dtype, &B::device(device)?)?))
+        Ok(Self::new(B::normal(
+            shape,
+            mean,
+            std,
+            seed,
+            dtype,
+            &B::device(device)?,
+        )?))
     }
 
     // ---------------------------------------------------------------- metadata
@@ -267,7 +306,12 @@ impl<B: Backend> Tensor<B> {
     /// When the tensor does not hold exactly one element.
     pub fn item(&self) -> Result<f64> {
         if self.numel() != 1 {
-            return Err(Error::shape("item", "tensor", "exactly one element", &self.shape()));
+            return Err(Error::shape(
+                "item",
+                "tensor",
+                "exactly one element",
+                &self.shape(),
+            ));
         }
         Ok(self.to_vec_f64()?[0])
     }
@@ -294,7 +338,11 @@ impl<B: Backend> Tensor<B> {
     pub fn reshape(&self, shape: &[isize]) -> Result<Self> {
         let cur = self.shape();
         let n = numel(&cur);
-        let known: usize = shape.iter().filter(|&&d| d >= 0).map(|&d| d as usize).product();
+        let known: usize = shape
+            .iter()
+            .filter(|&&d| d >= 0)
+            .map(|&d| d as usize)
+            .product();
         let holes = shape.iter().filter(|&&d| d < 0).count();
         let bad = || {
             Error::shape(
@@ -337,7 +385,11 @@ impl<B: Backend> Tensor<B> {
     pub fn permute(&self, axes: &[usize]) -> Result<Self> {
         let s = self.shape();
         let mut seen = vec![false; s.len()];
-        if axes.len() != s.len() || axes.iter().any(|&a| a >= s.len() || std::mem::replace(&mut seen[a], true)) {
+        if axes.len() != s.len()
+            || axes
+                .iter()
+                .any(|&a| a >= s.len() || std::mem::replace(&mut seen[a], true))
+        {
             return Err(Error::shape(
                 "permute",
                 "axes",
@@ -376,7 +428,12 @@ impl<B: Backend> Tensor<B> {
         let mut s = self.shape();
         let a = resolve_axis(axis, s.len(), "squeeze", &s)?;
         if s[a] != 1 {
-            return Err(Error::shape("squeeze", "input", format!("size 1 on axis {axis}"), &s));
+            return Err(Error::shape(
+                "squeeze",
+                "input",
+                format!("size 1 on axis {axis}"),
+                &s,
+            ));
         }
         s.remove(a);
         self.reshape_to(&s)
@@ -415,7 +472,12 @@ impl<B: Backend> Tensor<B> {
         let a = resolve_axis(axis, s.len(), "concat", &s)?;
         for t in ts {
             let o = t.shape();
-            if o.len() != s.len() || o.iter().zip(&s).enumerate().any(|(i, (x, y))| i != a && x != y) {
+            if o.len() != s.len()
+                || o.iter()
+                    .zip(&s)
+                    .enumerate()
+                    .any(|(i, (x, y))| i != a && x != y)
+            {
                 return Err(Error::mismatch("concat", &s, &o));
             }
         }
@@ -587,7 +649,11 @@ impl<B: Backend> Tensor<B> {
     }
     /// `on_true` where this `Bool` mask is set, else `on_false`.
     pub fn where_cond(&self, on_true: &Self, on_false: &Self) -> Result<Self> {
-        Ok(Self::new(B::where_cond(&self.inner, &on_true.inner, &on_false.inner)?))
+        Ok(Self::new(B::where_cond(
+            &self.inner,
+            &on_true.inner,
+            &on_false.inner,
+        )?))
     }
 }
 
@@ -772,8 +838,16 @@ pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let n = a.len().max(b.len());
     let mut out = vec![0; n];
     for i in 0..n {
-        let da = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
-        let db = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
+        let da = if i + a.len() >= n {
+            a[i + a.len() - n]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= n {
+            b[i + b.len() - n]
+        } else {
+            1
+        };
         out[i] = if da == db || db == 1 {
             da
         } else if da == 1 {

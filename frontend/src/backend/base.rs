@@ -50,7 +50,9 @@ impl std::fmt::Display for DType {
 }
 
 /// Where a tensor lives, as the frontend sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub enum Device {
     /// The host CPU.
     #[default]

@@ -18,8 +18,12 @@ pub trait CreationOps: BackendBase {
     /// All ones.
     fn ones(shape: &[usize], dtype: DType, device: &Self::Device) -> Result<Self::Tensor>;
     /// All `value` (converted to `dtype`).
-    fn full(shape: &[usize], value: f64, dtype: DType, device: &Self::Device)
-        -> Result<Self::Tensor>;
+    fn full(
+        shape: &[usize],
+        value: f64,
+        dtype: DType,
+        device: &Self::Device,
+    ) -> Result<Self::Tensor>;
     /// `[start, start + step, ...]` up to but excluding `end`, as a rank-1 tensor.
     fn arange(
         start: f64,

@@ -20,8 +20,7 @@ pub trait ShapeOps: BackendBase + CreationOps {
     /// Joins tensors along a new axis.
     fn stack(ts: &[Self::Tensor], axis: usize) -> Result<Self::Tensor>;
     /// Selects entries of `axis` by a rank-1 `i64` index tensor.
-    fn index_select(t: &Self::Tensor, indices: &Self::Tensor, axis: usize)
-        -> Result<Self::Tensor>;
+    fn index_select(t: &Self::Tensor, indices: &Self::Tensor, axis: usize) -> Result<Self::Tensor>;
     /// `out[i][j] = t[i][indices[i][j]]` along `axis` (torch.gather); `indices` is `i64`
     /// with the same rank as `t`.
     fn gather(t: &Self::Tensor, indices: &Self::Tensor, axis: usize) -> Result<Self::Tensor>;

@@ -27,7 +27,11 @@ fn format_time(d: Duration) -> String {
     if s < 60.0 {
         format!("{}s", s.round() as u64)
     } else {
-        format!("{}m {}s", (s / 60.0).floor() as u64, (s % 60.0).round() as u64)
+        format!(
+            "{}m {}s",
+            (s / 60.0).floor() as u64,
+            (s % 60.0).round() as u64
+        )
     }
 }
 
@@ -85,9 +89,10 @@ impl Callback for ProgressBar {
                 Some(state.steps as u64),
                 indicatif::ProgressDrawTarget::stdout(),
             );
-            let style = indicatif::ProgressStyle::with_template("{pos}/{len} {bar:20.green/dim} {msg}")
-                .map(|s| s.progress_chars("━━━"))
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            let style =
+                indicatif::ProgressStyle::with_template("{pos}/{len} {bar:20.green/dim} {msg}")
+                    .map(|s| s.progress_chars("━━━"))
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
             bar.set_style(style);
             self.bar = Some(bar);
         }
@@ -103,7 +108,9 @@ impl Callback for ProgressBar {
         self.steps_done = step + 1;
         let Some(bar) = &self.bar else { return Ok(()) };
         let now = Instant::now();
-        let due = self.last_draw.is_none_or(|t| now.duration_since(t) >= REDRAW);
+        let due = self
+            .last_draw
+            .is_none_or(|t| now.duration_since(t) >= REDRAW);
         if due || step + 1 == state.steps {
             let l = logs.logs()?;
             let elapsed = self.epoch_start.elapsed();

@@ -46,7 +46,8 @@ impl Input {
     /// # Errors
     /// On a malformed config.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let shape: Vec<usize> = serde_json::from_value(cfg_field(config, "InputLayer", "shape")?.clone())?;
+        let shape: Vec<usize> =
+            serde_json::from_value(cfg_field(config, "InputLayer", "shape")?.clone())?;
         let mut l = Self::new(&shape);
         l.name = cfg_name(config);
         Ok(l)
@@ -219,8 +220,12 @@ impl<B: Backend> Dense<B> {
         if let Some(i) = config.get("bias_initializer") {
             l.bias_initializer = Initializer::from_config(i)?;
         }
-        l.kernel_regularizer = config.get("kernel_regularizer").and_then(Regularizer::from_config);
-        l.bias_regularizer = config.get("bias_regularizer").and_then(Regularizer::from_config);
+        l.kernel_regularizer = config
+            .get("kernel_regularizer")
+            .and_then(Regularizer::from_config);
+        l.bias_regularizer = config
+            .get("bias_regularizer")
+            .and_then(Regularizer::from_config);
         if let Some(t) = config.get("trainable").and_then(|b| b.as_bool()) {
             l.trainable = t;
         }
@@ -243,7 +248,11 @@ impl<B: Backend> Layer<B> for Dense<B> {
     }
     fn validate(&self) -> Result<()> {
         if self.units == 0 {
-            return Err(Error::invalid(&self.name, "units", "must be at least 1, got 0"));
+            return Err(Error::invalid(
+                &self.name,
+                "units",
+                "must be at least 1, got 0",
+            ));
         }
         self.activation.resolve().map(|_| ())
     }
@@ -251,30 +260,51 @@ impl<B: Backend> Layer<B> for Dense<B> {
         self.validate()?;
         self.resolved = self.activation.resolve()?;
         let in_dim = *input_shape.last().ok_or_else(|| {
-            Error::shape(&self.name, "input", "rank at least 1 (per sample)", input_shape)
+            Error::shape(
+                &self.name,
+                "input",
+                "rank at least 1 (per sample)",
+                input_shape,
+            )
         })?;
-        let kernel = self
-            .kernel_initializer
-            .init::<B>(&[in_dim, self.units], ctx.dtype, ctx.device, &mut ctx.rng)?;
+        let kernel = self.kernel_initializer.init::<B>(
+            &[in_dim, self.units],
+            ctx.dtype,
+            ctx.device,
+            &mut ctx.rng,
+        )?;
         self.kernel = Some(kernel.to_param()?);
         if self.use_bias {
-            let bias = self
-                .bias_initializer
-                .init::<B>(&[self.units], ctx.dtype, ctx.device, &mut ctx.rng)?;
+            let bias = self.bias_initializer.init::<B>(
+                &[self.units],
+                ctx.dtype,
+                ctx.device,
+                &mut ctx.rng,
+            )?;
             self.bias = Some(bias.to_param()?);
         }
         Ok(())
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
         if input_shape.is_empty() {
-            return Err(Error::shape(&self.name, "input", "rank at least 1 (per sample)", input_shape));
+            return Err(Error::shape(
+                &self.name,
+                "input",
+                "rank at least 1 (per sample)",
+                input_shape,
+            ));
         }
         if let Some(k) = &self.kernel {
             let in_dim = k.shape()[0];
             if input_shape[input_shape.len() - 1] != in_dim {
                 let mut got = vec![0usize];
                 got.extend_from_slice(input_shape);
-                return Err(Error::shape(&self.name, "input", format!("last dimension {in_dim}"), input_shape));
+                return Err(Error::shape(
+                    &self.name,
+                    "input",
+                    format!("last dimension {in_dim}"),
+                    input_shape,
+                ));
             }
         }
         let mut out = input_shape.to_vec();
@@ -290,7 +320,12 @@ impl<B: Backend> Layer<B> for Dense<B> {
         let in_dim = kernel.shape()[0];
         let s = x.shape();
         if s.len() < 2 || s[s.len() - 1] != in_dim {
-            return Err(Error::shape(&self.name, "input", format!("last dimension {in_dim}"), &s));
+            return Err(Error::shape(
+                &self.name,
+                "input",
+                format!("last dimension {in_dim}"),
+                &s,
+            ));
         }
         let x = x.to_dtype(kernel.dtype())?;
         let y = if s.len() == 2 {
@@ -414,7 +449,12 @@ impl<B: Backend> Layer<B> for ActivationLayer {
     }
     fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
         if x.rank() < 2 {
-            return Err(Error::shape(&self.name, "input", "rank at least 2 (batch, ...)", &x.shape()));
+            return Err(Error::shape(
+                &self.name,
+                "input",
+                "rank at least 2 (batch, ...)",
+                &x.shape(),
+            ));
         }
         self.activation.resolve()?.apply(x)
     }
@@ -472,7 +512,12 @@ impl<B: Backend> Layer<B> for Flatten {
     }
     fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
         if x.rank() < 1 {
-            return Err(Error::shape(&self.name, "input", "rank at least 1 (batch, ...)", &x.shape()));
+            return Err(Error::shape(
+                &self.name,
+                "input",
+                "rank at least 1 (batch, ...)",
+                &x.shape(),
+            ));
         }
         if x.rank() == 1 {
             return x.unsqueeze(1);
@@ -505,7 +550,8 @@ impl Reshape {
     /// # Errors
     /// On a malformed config.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let t: Vec<isize> = serde_json::from_value(cfg_field(config, "Reshape", "target_shape")?.clone())?;
+        let t: Vec<isize> =
+            serde_json::from_value(cfg_field(config, "Reshape", "target_shape")?.clone())?;
         let mut l = Self::new(&t);
         l.name = cfg_name(config);
         Ok(l)
@@ -513,24 +559,39 @@ impl Reshape {
 
     fn resolve(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
         let n: usize = input_shape.iter().product();
-        let known: usize = self.target.iter().filter(|&&d| d >= 0).map(|&d| d as usize).product();
+        let known: usize = self
+            .target
+            .iter()
+            .filter(|&&d| d >= 0)
+            .map(|&d| d as usize)
+            .product();
         let holes = self.target.iter().filter(|&&d| d < 0).count();
         let err = || {
             Error::shape(
                 &self.name,
                 "input",
-                format!("{} elements per sample to fit target_shape {:?}", n, self.target),
+                format!(
+                    "{} elements per sample to fit target_shape {:?}",
+                    n, self.target
+                ),
                 input_shape,
             )
         };
         if holes > 1 || self.target.iter().any(|&d| d < -1) {
-            return Err(Error::invalid(&self.name, "target_shape", format!("at most one -1 entry, got {:?}", self.target)));
+            return Err(Error::invalid(
+                &self.name,
+                "target_shape",
+                format!("at most one -1 entry, got {:?}", self.target),
+            ));
         }
         let out: Vec<usize> = if holes == 1 {
             if known == 0 || n % known != 0 {
                 return Err(err());
             }
-            self.target.iter().map(|&d| if d < 0 { n / known } else { d as usize }).collect()
+            self.target
+                .iter()
+                .map(|&d| if d < 0 { n / known } else { d as usize })
+                .collect()
         } else {
             self.target.iter().map(|&d| d as usize).collect()
         };
@@ -563,7 +624,12 @@ impl<B: Backend> Layer<B> for Reshape {
     fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
         let s = x.shape();
         if s.is_empty() {
-            return Err(Error::shape(&self.name, "input", "rank at least 1 (batch, ...)", &s));
+            return Err(Error::shape(
+                &self.name,
+                "input",
+                "rank at least 1 (batch, ...)",
+                &s,
+            ));
         }
         let mut target = vec![s[0]];
         target.extend(self.resolve(&s[1..])?);

@@ -178,7 +178,14 @@ pub fn layer_from_config<B: Backend>(
             return Err(Error::unknown(
                 "layer class",
                 other,
-                &["InputLayer", "Dense", "Activation", "Dropout", "Flatten", "Reshape"],
+                &[
+                    "InputLayer",
+                    "Dense",
+                    "Activation",
+                    "Dropout",
+                    "Flatten",
+                    "Reshape",
+                ],
             ))
         }
     })

@@ -144,7 +144,11 @@ impl<B: Backend> Accuracy<B> {
     }
 
     /// The kind Keras picks for `"accuracy"` given the loss and shapes.
-    pub fn infer_kind(loss: TargetKind, y_true_shape: &[usize], y_pred_shape: &[usize]) -> AccuracyKind {
+    pub fn infer_kind(
+        loss: TargetKind,
+        y_true_shape: &[usize],
+        y_pred_shape: &[usize],
+    ) -> AccuracyKind {
         match loss {
             TargetKind::Binary => AccuracyKind::Binary,
             TargetKind::SparseCategorical => AccuracyKind::SparseCategorical,
@@ -172,12 +176,23 @@ impl<B: Backend> Accuracy<B> {
         let n = p.first().copied().unwrap_or(0);
         let c = match self.kind {
             AccuracyKind::Binary => {
-                let y = if t.len() + 1 == p.len() { y_true.unsqueeze(-1)? } else { y_true.clone() };
+                let y = if t.len() + 1 == p.len() {
+                    y_true.unsqueeze(-1)?
+                } else {
+                    y_true.clone()
+                };
                 if y.shape() != p {
-                    return Err(Error::shape(&self.name, "y_true", format!("shape {p:?}"), &t));
+                    return Err(Error::shape(
+                        &self.name,
+                        "y_true",
+                        format!("shape {p:?}"),
+                        &t,
+                    ));
                 }
                 let pred = y_pred.gt_scalar(self.threshold)?.to_dtype(y_pred.dtype())?;
-                let eq = pred.eq(&y.to_dtype(y_pred.dtype())?)?.to_dtype(DType::F32)?;
+                let eq = pred
+                    .eq(&y.to_dtype(y_pred.dtype())?)?
+                    .to_dtype(DType::F32)?;
                 if eq.rank() > 1 {
                     let axes: Vec<isize> = (1..eq.rank() as isize).collect();
                     eq.mean(&axes, false)?
@@ -187,17 +202,33 @@ impl<B: Backend> Accuracy<B> {
             }
             AccuracyKind::Categorical => {
                 if t != p {
-                    return Err(Error::shape(&self.name, "y_true", format!("one-hot shape {p:?}"), &t));
+                    return Err(Error::shape(
+                        &self.name,
+                        "y_true",
+                        format!("one-hot shape {p:?}"),
+                        &t,
+                    ));
                 }
-                y_pred.argmax(-1, false)?.eq(&y_true.argmax(-1, false)?)?.to_dtype(DType::F32)?
+                y_pred
+                    .argmax(-1, false)?
+                    .eq(&y_true.argmax(-1, false)?)?
+                    .to_dtype(DType::F32)?
             }
             AccuracyKind::SparseCategorical => {
                 let ok = (t.len() == 1 && t[0] == n) || (t.len() == 2 && t[0] == n && t[1] == 1);
                 if !ok || p.len() != 2 {
-                    return Err(Error::shape(&self.name, "y_true", format!("labels of shape [{n}] for predictions {p:?}"), &t));
+                    return Err(Error::shape(
+                        &self.name,
+                        "y_true",
+                        format!("labels of shape [{n}] for predictions {p:?}"),
+                        &t,
+                    ));
                 }
                 let labels = y_true.reshape_to(&[n])?.to_dtype(DType::I64)?;
-                y_pred.argmax(-1, false)?.eq(&labels)?.to_dtype(DType::F32)?
+                y_pred
+                    .argmax(-1, false)?
+                    .eq(&labels)?
+                    .to_dtype(DType::F32)?
             }
         };
         Ok(c)

@@ -104,7 +104,10 @@ impl<B: Backend> Sequential<B> {
 
     /// A layer by name.
     pub fn get_layer(&self, name: &str) -> Option<&dyn Layer<B>> {
-        self.layers.iter().find(|l| l.name() == name).map(|l| l.as_ref())
+        self.layers
+            .iter()
+            .find(|l| l.name() == name)
+            .map(|l| l.as_ref())
     }
 
     /// The declared or inferred per-sample input shape.
@@ -119,13 +122,21 @@ impl<B: Backend> Sequential<B> {
 
     fn unique_name(&mut self, base: &str) -> String {
         let n = self.names.entry(base.to_string()).or_insert(0);
-        let name = if *n == 0 { base.to_string() } else { format!("{base}_{n}") };
+        let name = if *n == 0 {
+            base.to_string()
+        } else {
+            format!("{base}_{n}")
+        };
         *n += 1;
         name
     }
 
     fn build_ctx(&self, layer_index: usize) -> BuildContext {
-        BuildContext::new(self.device, self.dtype, Rng::derive(self.seed, layer_index as u64 + 1))
+        BuildContext::new(
+            self.device,
+            self.dtype,
+            Rng::derive(self.seed, layer_index as u64 + 1),
+        )
     }
 
     /// Appends a layer, like `model.add(...)`. An [`crate::layers::Input`] declares the
@@ -151,7 +162,10 @@ impl<B: Backend> Sequential<B> {
             return Err(Error::invalid(
                 &self.name,
                 "layer name",
-                format!("'{}' is already used; layer names must be unique", layer.name()),
+                format!(
+                    "'{}' is already used; layer names must be unique",
+                    layer.name()
+                ),
             ));
         }
         layer.validate()?;
@@ -249,7 +263,9 @@ impl<B: Backend> Sequential<B> {
             .iter()
             .flat_map(|l| {
                 let name = l.name().to_string();
-                l.weights().into_iter().map(move |w| (format!("{name}/{}", w.name), w))
+                l.weights()
+                    .into_iter()
+                    .map(move |w| (format!("{name}/{}", w.name), w))
             })
             .collect()
     }
@@ -350,7 +366,11 @@ impl<B: Backend> Sequential<B> {
                 seed,
                 x,
                 y,
-                FitOptions::new().epochs(1).batch_size(n.max(1)).shuffle(false).verbose(0),
+                FitOptions::new()
+                    .epochs(1)
+                    .batch_size(n.max(1))
+                    .shuffle(false)
+                    .verbose(0),
             )?;
             let mut logs = Logs::new();
             for (k, v) in &h.history {
@@ -386,7 +406,13 @@ impl<B: Backend> Sequential<B> {
             });
         }
         let (t, nt) = self.count_params();
-        Ok(render_summary(&self.name, &rows, t, nt, self.dtype.size_in_bytes()))
+        Ok(render_summary(
+            &self.name,
+            &rows,
+            t,
+            nt,
+            self.dtype.size_in_bytes(),
+        ))
     }
 
     /// Model config as JSON (`{"name", "layers": [{"class_name", "config"}]}`).
@@ -396,7 +422,8 @@ impl<B: Backend> Sequential<B> {
             layers.push(serde_json::json!({"class_name": "InputLayer", "config": {"shape": s, "name": "input_layer"}}));
         }
         for l in &self.layers {
-            layers.push(serde_json::json!({"class_name": l.class_name(), "config": l.get_config()}));
+            layers
+                .push(serde_json::json!({"class_name": l.class_name(), "config": l.get_config()}));
         }
         serde_json::json!({"name": self.name, "dtype": self.dtype, "layers": layers})
     }
@@ -421,7 +448,9 @@ impl<B: Backend> Sequential<B> {
             let class = l
                 .get("class_name")
                 .and_then(|c| c.as_str())
-                .ok_or_else(|| Error::config(format!("sequential.layers[{i}].class_name"), "missing"))?;
+                .ok_or_else(|| {
+                    Error::config(format!("sequential.layers[{i}].class_name"), "missing")
+                })?;
             let cfg = l.get("config").cloned().unwrap_or(serde_json::Value::Null);
             m.add_boxed(crate::layers::layer_from_config::<B>(class, &cfg)?)?;
         }
@@ -476,7 +505,12 @@ impl<B: Backend> Network<B> for Sequential<B> {
                         .unwrap_or_else(|| self.name.clone());
                     let mut exp = vec!["batch".to_string()];
                     exp.extend(expected.iter().map(|d| d.to_string()));
-                    return Err(Error::shape(layer, "input", format!("shape [{}]", exp.join(", ")), &s));
+                    return Err(Error::shape(
+                        layer,
+                        "input",
+                        format!("shape [{}]", exp.join(", ")),
+                        &s,
+                    ));
                 }
                 Ok(())
             }

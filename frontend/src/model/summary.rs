@@ -113,8 +113,16 @@ pub fn render_summary(
     }
     out += &line("└", "┴", "┘", "─");
     let total = trainable + non_trainable;
-    out += &format!(" Total params: {} ({})\n", thousands(total), bytes(total * bytes_per_param));
-    out += &format!(" Trainable params: {} ({})\n", thousands(trainable), bytes(trainable * bytes_per_param));
+    out += &format!(
+        " Total params: {} ({})\n",
+        thousands(total),
+        bytes(total * bytes_per_param)
+    );
+    out += &format!(
+        " Trainable params: {} ({})\n",
+        thousands(trainable),
+        bytes(trainable * bytes_per_param)
+    );
     out += &format!(
         " Non-trainable params: {} ({})\n",
         thousands(non_trainable),

@@ -214,7 +214,11 @@ fn check_xy<B: Backend>(op: &str, x: &Tensor<B>, y: &Tensor<B>) -> Result<usize>
 
 fn check_batch_size(op: &str, batch_size: usize) -> Result<()> {
     if batch_size == 0 {
-        return Err(Error::invalid(op, "batch_size", "must be at least 1, got 0"));
+        return Err(Error::invalid(
+            op,
+            "batch_size",
+            "must be at least 1, got 0",
+        ));
     }
     Ok(())
 }
@@ -239,10 +243,17 @@ fn targets<B: Backend, N: Network<B> + ?Sized>(
 }
 
 fn full_shape(n: usize, per_sample: &[usize]) -> Vec<usize> {
-    std::iter::once(n).chain(per_sample.iter().copied()).collect()
+    std::iter::once(n)
+        .chain(per_sample.iter().copied())
+        .collect()
 }
 
-fn batch<B: Backend>(t: &Tensor<B>, idx: Option<&Tensor<B>>, start: usize, len: usize) -> Result<Tensor<B>> {
+fn batch<B: Backend>(
+    t: &Tensor<B>,
+    idx: Option<&Tensor<B>>,
+    start: usize,
+    len: usize,
+) -> Result<Tensor<B>> {
     match idx {
         Some(perm) => t.index_select(&perm.narrow(0, start, len)?, 0),
         None => t.narrow(0, start, len),
@@ -292,13 +303,19 @@ pub fn fit<B: Backend, N: Network<B> + ?Sized>(
     check_batch_size("fit", opts.batch_size)?;
     let n_all = check_xy("fit", x, y)?;
     if !(0.0..1.0).contains(&opts.validation_split) {
-        return Err(Error::invalid("fit", "validation_split", format!("must be in [0, 1), got {}", opts.validation_split)));
+        return Err(Error::invalid(
+            "fit",
+            "validation_split",
+            format!("must be in [0, 1), got {}", opts.validation_split),
+        ));
     }
     net.prepare_input(x)?;
     let out_shape = net.output_shape()?;
     let x = to_model(net, x)?;
     let y = targets(net, compiled, y)?;
-    compiled.loss.check_targets(&y, &full_shape(n_all, &out_shape))?;
+    compiled
+        .loss
+        .check_targets(&y, &full_shape(n_all, &out_shape))?;
 
     // Validation data: explicit, or the last `validation_split` of the samples.
     let (x_train, y_train, val) = if let Some((vx, vy)) = opts.validation_data.take() {
@@ -306,7 +323,9 @@ pub fn fit<B: Backend, N: Network<B> + ?Sized>(
         net.prepare_input(&vx)?;
         let vx = to_model(net, &vx)?;
         let vy = targets(net, compiled, &vy)?;
-        compiled.loss.check_targets(&vy, &full_shape(vx.shape()[0], &out_shape))?;
+        compiled
+            .loss
+            .check_targets(&vy, &full_shape(vx.shape()[0], &out_shape))?;
         (x, y, Some((vx, vy)))
     } else if opts.validation_split > 0.0 {
         let n_train = ((n_all as f64) * (1.0 - opts.validation_split)).floor() as usize;
@@ -314,7 +333,10 @@ pub fn fit<B: Backend, N: Network<B> + ?Sized>(
             return Err(Error::invalid(
                 "fit",
                 "validation_split",
-                format!("{} of {n_all} samples leaves an empty training or validation set", opts.validation_split),
+                format!(
+                    "{} of {n_all} samples leaves an empty training or validation set",
+                    opts.validation_split
+                ),
             ));
         }
         let n_val = n_all - n_train;
@@ -455,7 +477,9 @@ pub fn evaluate<B: Backend, N: Network<B> + ?Sized>(
     let out_shape = net.output_shape()?;
     let x = to_model(net, x)?;
     let y = targets(net, compiled, y)?;
-    compiled.loss.check_targets(&y, &full_shape(n, &out_shape))?;
+    compiled
+        .loss
+        .check_targets(&y, &full_shape(n, &out_shape))?;
     evaluate_prepared(&*net, compiled, &x, &y, batch_size)
 }
 
@@ -470,7 +494,12 @@ pub fn predict<B: Backend, N: Network<B> + ?Sized>(
 ) -> Result<Tensor<B>> {
     check_batch_size("predict", batch_size)?;
     if x.rank() == 0 {
-        return Err(Error::shape(net.model_name(), "x", "a batch (rank >= 1)", &x.shape()));
+        return Err(Error::shape(
+            net.model_name(),
+            "x",
+            "a batch (rank >= 1)",
+            &x.shape(),
+        ));
     }
     net.prepare_input(x)?;
     let x = to_model(net, x)?;

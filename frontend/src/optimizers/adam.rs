@@ -80,7 +80,11 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
     }
     fn apply(&mut self, params: &[Tensor<B>], grads: &[Option<Tensor<B>>]) -> Result<()> {
         if params.len() != grads.len() {
-            return Err(Error::invalid("adam", "grads", format!("{} gradients for {} parameters", grads.len(), params.len())));
+            return Err(Error::invalid(
+                "adam",
+                "grads",
+                format!("{} gradients for {} parameters", grads.len(), params.len()),
+            ));
         }
         if self.m.len() < params.len() {
             self.m.resize(params.len(), None);
@@ -106,7 +110,9 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
             if self.weight_decay != 0.0 {
                 w = w.affine(1.0 - self.lr * self.weight_decay, 0.0)?;
             }
-            let step = m.div(&v.sqrt()?.add_scalar(self.epsilon)?)?.mul_scalar(lr_t)?;
+            let step = m
+                .div(&v.sqrt()?.add_scalar(self.epsilon)?)?
+                .mul_scalar(lr_t)?;
             p.assign(&w.sub(&step)?)?;
             self.m[i] = Some(m);
             self.v[i] = Some(v);

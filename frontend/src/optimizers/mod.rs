@@ -35,7 +35,11 @@ pub trait Optimizer<B: Backend>: Send + std::fmt::Debug {
 
 pub(crate) fn check_pair<B: Backend>(op: &str, p: &Tensor<B>, g: &Tensor<B>) -> Result<()> {
     if p.shape() != g.shape() {
-        return Err(Error::mismatch(format!("{op}: parameter and gradient"), &p.shape(), &g.shape()));
+        return Err(Error::mismatch(
+            format!("{op}: parameter and gradient"),
+            &p.shape(),
+            &g.shape(),
+        ));
     }
     Ok(())
 }

@@ -81,10 +81,18 @@ impl<B: Backend> Optimizer<B> for Sgd<B> {
     }
     fn apply(&mut self, params: &[Tensor<B>], grads: &[Option<Tensor<B>>]) -> Result<()> {
         if params.len() != grads.len() {
-            return Err(Error::invalid("sgd", "grads", format!("{} gradients for {} parameters", grads.len(), params.len())));
+            return Err(Error::invalid(
+                "sgd",
+                "grads",
+                format!("{} gradients for {} parameters", grads.len(), params.len()),
+            ));
         }
         if !(0.0..1.0).contains(&self.momentum) {
-            return Err(Error::invalid("sgd", "momentum", format!("must be in [0, 1), got {}", self.momentum)));
+            return Err(Error::invalid(
+                "sgd",
+                "momentum",
+                format!("must be in [0, 1), got {}", self.momentum),
+            ));
         }
         if self.velocity.len() < params.len() {
             self.velocity.resize(params.len(), None);
