@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example quickstart
+//! cargo run --release --features tch --example quickstart -- --backend tch
 //! ```
 //!
 //! Builds a `Sequential` model whose input sizes are inferred, prints its summary, trains
@@ -9,9 +10,9 @@
 //! held-out test split that training never saw.
 
 use stratanet::prelude::*;
-use stratanet::{datasets, DefaultBackend as B};
+use stratanet::{datasets, Backend, Engine};
 
-fn main() -> stratanet::Result<()> {
+fn run<B: Backend>() -> stratanet::Result<()> {
     stratanet::set_random_seed(42);
 
     // 1,797 8x8 images scaled to [0, 1], labels 0..9; hold out 20% for the final test.
@@ -57,4 +58,10 @@ fn main() -> stratanet::Result<()> {
         scores.get("accuracy").unwrap_or(f64::NAN)
     );
     Ok(())
+}
+
+fn main() -> stratanet::Result<()> {
+    let engine = Engine::from_args()?;
+    println!("engine: {engine}");
+    stratanet::with_engine!(engine, B => run::<B>())
 }

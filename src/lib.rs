@@ -28,19 +28,27 @@
 
 pub use stratanet_frontend::*;
 
+mod engine;
+pub use engine::{set_num_threads, Engine, ENGINE_NAMES};
+
 /// The candle engine (pure Rust).
 #[cfg(feature = "candle")]
 pub use stratanet_candle::Candle;
 
-/// The engine used when none is named: candle when the `candle` feature is on.
+/// The libtorch engine (feature `tch`).
+#[cfg(feature = "tch")]
+pub use stratanet_tch::Tch;
+
+/// The engine used when none is named: candle, unless only `tch` is enabled.
 #[cfg(feature = "candle")]
 pub type DefaultBackend = stratanet_candle::Candle;
 
-#[cfg(not(feature = "candle"))]
-compile_error!(
-    "stratanet needs an engine: enable the `candle` feature (default). The libtorch engine \
-     (`tch`) is not available yet."
-);
+/// The engine used when none is named: candle, unless only `tch` is enabled.
+#[cfg(all(feature = "tch", not(feature = "candle")))]
+pub type DefaultBackend = stratanet_tch::Tch;
+
+#[cfg(not(any(feature = "candle", feature = "tch")))]
+compile_error!("stratanet needs an engine: enable the `candle` (default) or `tch` feature.");
 
 /// Everything a training script usually needs.
 pub mod prelude {

@@ -25,7 +25,10 @@ impl fmt::Display for ShapeList {
 /// Everything that can go wrong in stratanet.
 ///
 /// The enum is `#[non_exhaustive]`: match the variants you care about and keep a `_` arm.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Debug` prints the same message as `Display` (plus the engine's error chain), so a
+/// `main` that returns `stratanet::Result<()>` reports errors readably.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// An input or weight whose shape does not fit a layer or operation.
@@ -129,6 +132,18 @@ pub enum Error {
     /// A JSON (de)serialisation error.
     #[error("JSON error: {0}")]
     Json(#[from] serde_json::Error),
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}")?;
+        let mut source = std::error::Error::source(self);
+        while let Some(s) = source {
+            write!(f, "\n  caused by: {s}")?;
+            source = s.source();
+        }
+        Ok(())
+    }
 }
 
 impl Error {

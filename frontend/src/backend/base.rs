@@ -61,6 +61,28 @@ pub enum Device {
     Cuda(usize),
 }
 
+impl Device {
+    /// `Cuda(0)` when engine `B` can use a CUDA device, else `Cpu`.
+    ///
+    /// ```
+    /// use stratanet::{Device, DefaultBackend as B};
+    /// let d = Device::cuda_if_available::<B>();
+    /// assert!(matches!(d, Device::Cpu | Device::Cuda(0)));
+    /// ```
+    pub fn cuda_if_available<B: BackendBase>() -> Device {
+        if B::cuda_is_available() {
+            Device::Cuda(0)
+        } else {
+            Device::Cpu
+        }
+    }
+
+    /// Whether this is a CUDA device.
+    pub fn is_cuda(&self) -> bool {
+        matches!(self, Device::Cuda(_))
+    }
+}
+
 impl std::fmt::Display for Device {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

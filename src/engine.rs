@@ -1,0 +1,209 @@
+//! Choosing the engine at run time when several are compiled in.
+
+use stratanet_frontend::{Error, Result};
+
+/// An engine compiled into this build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// Hugging Face candle (pure Rust).
+    #[cfg(feature = "candle")]
+    Candle,
+    /// libtorch through tch.
+    #[cfg(feature = "tch")]
+    Tch,
+}
+
+/// Every engine name stratanet knows, compiled in or not.
+pub const ENGINE_NAMES: &[&str] = &["candle", "tch"];
+
+impl Engine {
+    /// The engines compiled into this build, the default first.
+    pub fn available() -> Vec<Engine> {
+        vec![
+            #[cfg(feature = "candle")]
+            Engine::Candle,
+            #[cfg(feature = "tch")]
+            Engine::Tch,
+        ]
+    }
+
+    /// The engine of [`crate::DefaultBackend`].
+    pub fn default_engine() -> Engine {
+        Self::available()[0]
+    }
+
+    /// `candle` or `tch`.
+    pub fn name(&self) -> &'static str {
+        match *self {
+            #[cfg(feature = "candle")]
+            Engine::Candle => "candle",
+            #[cfg(feature = "tch")]
+            Engine::Tch => "tch",
+        }
+    }
+
+    /// Parses `candle` / `tch` (also `libtorch`, `torch`).
+    ///
+    /// # Errors
+    /// An unknown name, or an engine whose cargo feature is not enabled (the message says
+    /// which feature to enable).
+    pub fn from_name(name: &str) -> Result<Engine> {
+        let canonical = match name.to_ascii_lowercase().as_str() {
+            "candle" => "candle",
+            "tch" | "libtorch" | "torch" => "tch",
+            other => return Err(Error::unknown("backend", other, ENGINE_NAMES)),
+        };
+        Self::available()
+            .into_iter()
+            .find(|e| e.name() == canonical)
+            .ok_or_else(|| {
+                Error::invalid(
+                    "--backend",
+                    "engine",
+                    format!(
+                        "{canonical} is not compiled into this build; build with \
+                         `--features {canonical}` (compiled in: {})",
+                        Self::available()
+                            .iter()
+                            .map(|e| e.name())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            })
+    }
+
+    /// Reads `--backend NAME` or `--backend=NAME` from the command line; the default engine
+    /// when absent.
+    ///
+    /// # Errors
+    /// As [`Engine::from_name`], or `--backend` without a value.
+    pub fn from_args() -> Result<Engine> {
+        Self::from_arg_list(std::env::args().skip(1))
+    }
+
+    /// [`Engine::from_args`] over an explicit argument list.
+    ///
+    /// # Errors
+    /// As [`Engine::from_args`].
+    pub fn from_arg_list(args: impl IntoIterator<Item = String>) -> Result<Engine> {
+        let mut it = args.into_iter();
+        while let Some(a) = it.next() {
+            if a == "--backend" {
+                let v = it.next().ok_or_else(|| {
+                    Error::invalid("--backend", "value", "expected candle or tch")
+                })?;
+                return Self::from_name(&v);
+            }
+            if let Some(v) = a.strip_prefix("--backend=") {
+                return Self::from_name(v);
+            }
+        }
+        Ok(Self::default_engine())
+    }
+}
+
+impl std::fmt::Display for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Sets the number of CPU threads of every compiled-in engine, so both engines compute with
+/// the same parallelism.
+///
+/// # Errors
+/// When an engine can no longer change it (candle's thread pool starts on first use: call
+/// this at the start of `main`).
+pub fn set_num_threads(n: usize) -> Result<()> {
+    if n == 0 {
+        return Err(Error::invalid(
+            "set_num_threads",
+            "n",
+            "must be at least 1, got 0",
+        ));
+    }
+    #[cfg(feature = "candle")]
+    <stratanet_candle::Candle as stratanet_frontend::backend::BackendBase>::set_num_threads(n)?;
+    #[cfg(feature = "tch")]
+    <stratanet_tch::Tch as stratanet_frontend::backend::BackendBase>::set_num_threads(n)?;
+    Ok(())
+}
+
+/// Runs `$body` with the type alias `$B` bound to the engine chosen at run time.
+///
+/// ```
+/// use stratanet::prelude::*;
+/// fn params<B: stratanet::Backend>() -> stratanet::Result<usize> {
+///     let mut m = Sequential::<B>::new();
+///     m.add(Input::new(&[3]))?;
+///     m.add(Dense::new(2))?;
+///     Ok(m.count_params().0)
+/// }
+/// # fn main() -> stratanet::Result<()> {
+/// let engine = stratanet::Engine::from_arg_list(["--backend".to_string(), "candle".to_string()])?;
+/// let n = stratanet::with_engine!(engine, B => params::<B>())?;
+/// assert_eq!(n, 8);
+/// # Ok(())
+/// # }
+/// ```
+#[cfg(all(feature = "candle", feature = "tch"))]
+#[macro_export]
+macro_rules! with_engine {
+    ($engine:expr, $B:ident => $body:expr) => {
+        match $engine {
+            $crate::Engine::Candle => {
+                type $B = $crate::Candle;
+                $body
+            }
+            $crate::Engine::Tch => {
+                type $B = $crate::Tch;
+                $body
+            }
+        }
+    };
+}
+
+/// Runs `$body` with the type alias `$B` bound to the engine chosen at run time.
+///
+/// ```
+/// use stratanet::prelude::*;
+/// fn params<B: stratanet::Backend>() -> stratanet::Result<usize> {
+///     let mut m = Sequential::<B>::new();
+///     m.add(Input::new(&[3]))?;
+///     m.add(Dense::new(2))?;
+///     Ok(m.count_params().0)
+/// }
+/// # fn main() -> stratanet::Result<()> {
+/// let engine = stratanet::Engine::from_arg_list(["--backend".to_string(), "candle".to_string()])?;
+/// let n = stratanet::with_engine!(engine, B => params::<B>())?;
+/// assert_eq!(n, 8);
+/// # Ok(())
+/// # }
+/// ```
+#[cfg(all(feature = "candle", not(feature = "tch")))]
+#[macro_export]
+macro_rules! with_engine {
+    ($engine:expr, $B:ident => $body:expr) => {
+        match $engine {
+            $crate::Engine::Candle => {
+                type $B = $crate::Candle;
+                $body
+            }
+        }
+    };
+}
+
+/// Runs `$body` with the type alias `$B` bound to the engine chosen at run time.
+#[cfg(all(not(feature = "candle"), feature = "tch"))]
+#[macro_export]
+macro_rules! with_engine {
+    ($engine:expr, $B:ident => $body:expr) => {
+        match $engine {
+            $crate::Engine::Tch => {
+                type $B = $crate::Tch;
+                $body
+            }
+        }
+    };
+}
