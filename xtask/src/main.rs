@@ -1,39 +1,186 @@
 //! `cargo xtask <command>`: project automation.
 //!
-//! - `cargo xtask test`: every test of the workspace that this machine can run (today the
-//!   candle engine: unit, conformance, integration and doc tests, plus the examples' build).
-//!   The libtorch issue extends it with libtorch set-up and the tch tests.
+//! - `cargo xtask libtorch`: makes sure libtorch 2.11.0 is available (idempotent). Unless
+//!   `LIBTORCH` is already set, it creates once a Python virtual environment with
+//!   `torch==2.11.0` (its `torch/` folder is a complete libtorch) in a cache folder outside
+//!   the repository — `$STRATANET_CACHE`, else `$XDG_CACHE_HOME/stratanet`, else
+//!   `~/.cache/stratanet` — and points the repository's `.libtorch` symlink at it (the
+//!   workspace's `.cargo/config.toml` hands that path to torch-sys as `LIBTORCH`).
+//! - `cargo xtask test`: `libtorch`, then every test of the workspace on both engines.
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-fn cargo(args: &[&str]) -> Result<(), String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    eprintln!("xtask: cargo {}", args.join(" "));
-    let status = Command::new(&cargo)
-        .args(args)
+/// The libtorch version tch 0.24 binds.
+const TORCH_VERSION: &str = "2.11.0";
+/// Python packages installed next to torch: the fixture script and Python interop tests
+/// use them.
+const EXTRA_PACKAGES: &[&str] = &["safetensors", "numpy"];
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn run(cmd: &mut Command) -> Result<(), String> {
+    eprintln!("xtask: {cmd:?}");
+    let status = cmd
         .status()
-        .map_err(|e| format!("could not run {cargo}: {e}"))?;
+        .map_err(|e| format!("could not run {:?}: {e}", cmd.get_program()))?;
     if status.success() {
         Ok(())
     } else {
-        Err(format!("cargo {} failed ({status})", args.join(" ")))
+        Err(format!("{:?} failed ({status})", cmd.get_program()))
     }
 }
 
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn cache_dir() -> Result<PathBuf, String> {
+    if let Some(d) = std::env::var_os("STRATANET_CACHE") {
+        return Ok(PathBuf::from(d));
+    }
+    if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
+        return Ok(PathBuf::from(d).join("stratanet"));
+    }
+    std::env::var_os("HOME")
+        .map(|h| PathBuf::from(h).join(".cache").join("stratanet"))
+        .ok_or_else(|| "no cache folder: set STRATANET_CACHE".to_string())
+}
+
+/// The virtual environment holding torch.
+fn venv_dir() -> Result<PathBuf, String> {
+    Ok(cache_dir()?.join(format!("torch-{TORCH_VERSION}")))
+}
+
+/// The venv's python.
+pub fn venv_python() -> Result<PathBuf, String> {
+    Ok(venv_dir()?.join("bin").join("python"))
+}
+
+fn python_torch_dir(python: &Path) -> Option<PathBuf> {
+    let out = Command::new(python)
+        .args([
+            "-c",
+            "import torch, os; print(torch.__version__); print(os.path.dirname(torch.__file__))",
+        ])
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    let version = lines.next()?.trim();
+    let dir = lines.next()?.trim();
+    (version.split('+').next() == Some(TORCH_VERSION)).then(|| PathBuf::from(dir))
+}
+
+/// Ensures libtorch is available; returns the folder to give torch-sys as `LIBTORCH`.
+fn libtorch() -> Result<PathBuf, String> {
+    let link = repo_root().join(".libtorch");
+    // `.cargo/config.toml` sets LIBTORCH to the `.libtorch` link for every process cargo
+    // starts, this one included: only another value is the user's own libtorch.
+    let user_libtorch = std::env::var_os("LIBTORCH")
+        .map(PathBuf::from)
+        .filter(|p| p != &link);
+    if let Some(user) = user_libtorch {
+        if !user.join("lib").is_dir() {
+            return Err(format!(
+                "LIBTORCH={} has no lib/ folder: point it at a libtorch {TORCH_VERSION}",
+                user.display()
+            ));
+        }
+        eprintln!("xtask: using LIBTORCH={} from the environment", user.display());
+        return Ok(user);
+    }
+    let venv = venv_dir()?;
+    let python = venv_python()?;
+    let torch = match python_torch_dir(&python) {
+        Some(dir) => {
+            eprintln!("xtask: torch {TORCH_VERSION} already installed in {}", venv.display());
+            dir
+        }
+        None => {
+            std::fs::create_dir_all(cache_dir()?).map_err(|e| e.to_string())?;
+            if !python.exists() {
+                run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+            }
+            let mut pip = Command::new(&python);
+            pip.args(["-m", "pip", "install", "--disable-pip-version-check", "--quiet"])
+                .arg(format!("torch=={TORCH_VERSION}"))
+                .args(EXTRA_PACKAGES);
+            run(&mut pip)?;
+            python_torch_dir(&python).ok_or_else(|| {
+                format!("torch {TORCH_VERSION} did not import from {}", python.display())
+            })?
+        }
+    };
+    // Python packages the fixture script and interop tests use (cheap when present).
+    let ok = Command::new(&python)
+        .args(["-c", "import safetensors, numpy"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !ok {
+        run(Command::new(&python)
+            .args(["-m", "pip", "install", "--disable-pip-version-check", "--quiet"])
+            .args(EXTRA_PACKAGES))?;
+    }
+    let current = std::fs::read_link(&link).ok();
+    if current.as_deref() != Some(torch.as_path()) {
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&torch, &link)
+            .map_err(|e| format!("could not link {} -> {}: {e}", link.display(), torch.display()))?;
+    }
+    eprintln!("xtask: libtorch {TORCH_VERSION} is at {}", torch.display());
+    eprintln!("xtask: linked from {}", link.display());
+    // Hand torch-sys the link (the same value `.cargo/config.toml` gives plain cargo
+    // commands), so switching between them does not rebuild torch-sys.
+    Ok(link)
+}
+
 fn test() -> Result<(), String> {
-    cargo(&["test", "--workspace", "--exclude", "stratanet-tch"])?;
-    cargo(&["build", "--release", "--examples"])?;
+    let torch = libtorch()?;
+    let python = venv_python()?;
+    let with_torch = |c: &mut Command| {
+        c.env("LIBTORCH", &torch);
+        if python.exists() {
+            c.env("STRATANET_PYTHON", &python);
+        }
+    };
+    // Every crate, both engines: unit, conformance, parity, fixture, integration and doc
+    // tests.
+    let mut c = cargo();
+    c.args(["test", "--workspace", "--features", "stratanet/tch"]);
+    with_torch(&mut c);
+    run(&mut c)?;
+    // The examples build and the quickstart learns on both engines.
+    let mut c = cargo();
+    c.args(["build", "--release", "--features", "tch", "--examples"]);
+    with_torch(&mut c);
+    run(&mut c)?;
     Ok(())
 }
 
 fn usage() -> ExitCode {
-    eprintln!("usage: cargo xtask <command>\n\ncommands:\n  test    run every test of the workspace (candle engine)");
+    eprintln!(
+        "usage: cargo xtask <command>\n\ncommands:\n  libtorch  install libtorch {TORCH_VERSION} (once) and report where it is\n  test      libtorch, then every test of the workspace on both engines"
+    );
     ExitCode::from(2)
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
+        Some("libtorch") => libtorch().map(|p| {
+            let resolved = std::fs::canonicalize(&p).unwrap_or(p);
+            println!("{}", resolved.display())
+        }),
         Some("test") => test(),
         _ => return usage(),
     };
