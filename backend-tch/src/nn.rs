@@ -1,0 +1,318 @@
+//! Convolution and pooling, channels-first, on libtorch's `convolution` and pooling
+//! kernels.
+//!
+//! libtorch takes per-axis strides and dilations and a symmetric padding per axis.
+//! Asymmetric padding of a convolution is an explicit zero padding first (then padding 0);
+//! a transposed convolution with asymmetric padding runs unpadded and the full result is
+//! extended by `output_padding` zeros at the end and cropped by `(before, after)`, which
+//! is exactly the definition the trait documents (and libtorch's own for symmetric
+//! padding).
+
+use crate::{i64s, need_float, same_dtype, wrap, Tch, TchTensor};
+use stratanet_frontend::backend::{Conv1dParams, Conv2dParams, NnOps};
+use stratanet_frontend::{Error, Result};
+use tch::Tensor;
+
+/// Spatial hyper-parameters of a 1-D or 2-D convolution, one entry per spatial axis.
+struct Spec<'a> {
+    stride: &'a [usize],
+    padding: &'a [(usize, usize)],
+    dilation: &'a [usize],
+    groups: usize,
+}
+
+/// Checks ranks, dtypes and the positive hyper-parameters shared by all convolutions.
+fn check_common(op: &str, x: &TchTensor, w: &TchTensor, rank: usize, s: &Spec) -> Result<()> {
+    let layout = if rank == 3 {
+        "[N, C, L]"
+    } else {
+        "[N, C, H, W]"
+    };
+    let (xd, wd) = (x.dims(), w.dims());
+    if xd.len() != rank {
+        return Err(Error::shape(
+            op,
+            "input",
+            format!("rank {rank} {layout}"),
+            &xd,
+        ));
+    }
+    if wd.len() != rank {
+        return Err(Error::shape(op, "kernel", format!("rank {rank}"), &wd));
+    }
+    same_dtype(op, x, w)?;
+    need_float(op, "input", x)?;
+    if s.stride.contains(&0) {
+        return Err(Error::invalid(
+            op,
+            "stride",
+            format!("{:?} must be positive", s.stride),
+        ));
+    }
+    if s.dilation.contains(&0) {
+        return Err(Error::invalid(
+            op,
+            "dilation",
+            format!("{:?} must be positive", s.dilation),
+        ));
+    }
+    if s.groups == 0 {
+        return Err(Error::invalid(op, "groups", "must be positive"));
+    }
+    if xd[2..].contains(&0) || wd[2..].contains(&0) {
+        return Err(Error::shape(op, "input", "non-empty spatial axes", &xd));
+    }
+    Ok(())
+}
+
+/// libtorch's `constant_pad_nd` list for `(before, after)` per spatial axis (last axis
+/// first).
+fn pad_list(padding: &[(usize, usize)]) -> Vec<i64> {
+    padding
+        .iter()
+        .rev()
+        .flat_map(|&(b, a)| [b as i64, a as i64])
+        .collect()
+}
+
+/// The convolution, for 1 or 2 spatial axes.
+fn conv_impl(op: &str, x: &TchTensor, w: &TchTensor, s: &Spec) -> Result<TchTensor> {
+    let (xd, wd) = (x.dims(), w.dims());
+    let (c_in, c_out, g) = (xd[1], wd[0], s.groups);
+    if c_in % g != 0 || c_out % g != 0 || wd[1] * g != c_in {
+        return Err(Error::shape(
+            op,
+            "kernel",
+            format!(
+                "[C_out, C_in / groups, ...] with {c_in} input channels and {g} groups \
+                 (channels divisible by groups)"
+            ),
+            &wd,
+        ));
+    }
+    for i in 0..s.stride.len() {
+        let padded = xd[2 + i] + s.padding[i].0 + s.padding[i].1;
+        let eff = s.dilation[i] * (wd[2 + i] - 1) + 1;
+        if eff > padded {
+            return Err(Error::shape(
+                op,
+                "input",
+                format!(
+                    "padded spatial axis {i} of at least the dilated kernel size {eff} \
+                     (padding {:?})",
+                    s.padding[i]
+                ),
+                &xd,
+            ));
+        }
+    }
+    let symmetric = s.padding.iter().all(|&(b, a)| b == a);
+    let padded;
+    let (input, padding): (&Tensor, Vec<i64>) = if symmetric {
+        (x, s.padding.iter().map(|&(b, _)| b as i64).collect())
+    } else {
+        padded = x.f_constant_pad_nd(pad_list(s.padding)).map_err(wrap(op))?;
+        (&padded, vec![0; s.padding.len()])
+    };
+    let n = s.stride.len();
+    input
+        .f_convolution(
+            w,
+            None::<&Tensor>,
+            i64s(s.stride),
+            padding,
+            i64s(s.dilation),
+            false,
+            vec![0i64; n],
+            g as i64,
+        )
+        .map(TchTensor)
+        .map_err(wrap(op))
+}
+
+/// The transposed convolution, for 1 or 2 spatial axes.
+fn conv_transpose_impl(
+    op: &str,
+    x: &TchTensor,
+    w: &TchTensor,
+    s: &Spec,
+    output_padding: &[usize],
+) -> Result<TchTensor> {
+    let (xd, wd) = (x.dims(), w.dims());
+    let (c_in, g) = (xd[1], s.groups);
+    if wd[0] != c_in || c_in % g != 0 {
+        return Err(Error::shape(
+            op,
+            "kernel",
+            format!(
+                "[C_in, C_out / groups, ...] with {c_in} input channels and {g} groups \
+                 (channels divisible by groups)"
+            ),
+            &wd,
+        ));
+    }
+    let n = s.stride.len();
+    let mut full = vec![0; n];
+    for i in 0..n {
+        if output_padding[i] >= s.stride[i].max(s.dilation[i]) {
+            return Err(Error::invalid(
+                op,
+                "output_padding",
+                format!(
+                    "{output_padding:?} must be smaller than the stride {:?} or the dilation \
+                     {:?} on each axis",
+                    s.stride, s.dilation
+                ),
+            ));
+        }
+        full[i] = (xd[2 + i] - 1) * s.stride[i] + s.dilation[i] * (wd[2 + i] - 1) + 1;
+        let (b, a) = s.padding[i];
+        if full[i] + output_padding[i] <= b + a {
+            return Err(Error::shape(
+                op,
+                "input",
+                format!(
+                    "a spatial axis {i} whose output ({} before padding) exceeds the padding \
+                     {:?}",
+                    full[i] + output_padding[i],
+                    s.padding[i]
+                ),
+                &xd,
+            ));
+        }
+    }
+    let symmetric = s.padding.iter().all(|&(b, a)| b == a);
+    let run = |padding: Vec<i64>, output_padding: Vec<i64>| {
+        x.f_convolution(
+            w,
+            None::<&Tensor>,
+            i64s(s.stride),
+            padding,
+            i64s(s.dilation),
+            true,
+            output_padding,
+            g as i64,
+        )
+        .map_err(wrap(op))
+    };
+    if symmetric {
+        let padding = s.padding.iter().map(|&(b, _)| b as i64).collect();
+        return run(padding, i64s(output_padding)).map(TchTensor);
+    }
+    let mut y = run(vec![0; n], vec![0; n])?;
+    let extra: Vec<(usize, usize)> = output_padding.iter().map(|&p| (0, p)).collect();
+    if extra.iter().any(|&(_, p)| p > 0) {
+        y = y.f_constant_pad_nd(pad_list(&extra)).map_err(wrap(op))?;
+    }
+    for i in 0..n {
+        let (b, a) = s.padding[i];
+        let len = full[i] + output_padding[i] - b - a;
+        y = y
+            .f_narrow(2 + i as i64, b as i64, len as i64)
+            .map_err(wrap(op))?;
+    }
+    Ok(TchTensor(y))
+}
+
+/// Checks a pooling call.
+fn check_pool(op: &str, x: &TchTensor, kernel: [usize; 2], stride: [usize; 2]) -> Result<()> {
+    let xd = x.dims();
+    if xd.len() != 4 {
+        return Err(Error::shape(op, "input", "rank 4 [N, C, H, W]", &xd));
+    }
+    if kernel.contains(&0) || stride.contains(&0) {
+        return Err(Error::invalid(
+            op,
+            "kernel/stride",
+            format!("kernel {kernel:?} and stride {stride:?} must be positive"),
+        ));
+    }
+    if kernel[0] > xd[2] || kernel[1] > xd[3] {
+        return Err(Error::shape(
+            op,
+            "input",
+            format!("spatial size at least the pool size {kernel:?}"),
+            &xd,
+        ));
+    }
+    Ok(())
+}
+
+impl NnOps for Tch {
+    fn conv1d(x: &TchTensor, w: &TchTensor, p: Conv1dParams) -> Result<TchTensor> {
+        let op = "conv1d";
+        let s = Spec {
+            stride: &[p.stride],
+            padding: &[p.padding],
+            dilation: &[p.dilation],
+            groups: p.groups,
+        };
+        check_common(op, x, w, 3, &s)?;
+        conv_impl(op, x, w, &s)
+    }
+
+    fn conv2d(x: &TchTensor, w: &TchTensor, p: Conv2dParams) -> Result<TchTensor> {
+        let op = "conv2d";
+        let s = Spec {
+            stride: &p.stride,
+            padding: &p.padding,
+            dilation: &p.dilation,
+            groups: p.groups,
+        };
+        check_common(op, x, w, 4, &s)?;
+        conv_impl(op, x, w, &s)
+    }
+
+    fn conv_transpose1d(
+        x: &TchTensor,
+        w: &TchTensor,
+        p: Conv1dParams,
+        output_padding: usize,
+    ) -> Result<TchTensor> {
+        let op = "conv_transpose1d";
+        let s = Spec {
+            stride: &[p.stride],
+            padding: &[p.padding],
+            dilation: &[p.dilation],
+            groups: p.groups,
+        };
+        check_common(op, x, w, 3, &s)?;
+        conv_transpose_impl(op, x, w, &s, &[output_padding])
+    }
+
+    fn conv_transpose2d(
+        x: &TchTensor,
+        w: &TchTensor,
+        p: Conv2dParams,
+        output_padding: [usize; 2],
+    ) -> Result<TchTensor> {
+        let op = "conv_transpose2d";
+        let s = Spec {
+            stride: &p.stride,
+            padding: &p.padding,
+            dilation: &p.dilation,
+            groups: p.groups,
+        };
+        check_common(op, x, w, 4, &s)?;
+        conv_transpose_impl(op, x, w, &s, &output_padding)
+    }
+
+    /// libtorch's `max_pool2d` (no padding, floor mode); the gradient goes to the first
+    /// maximum of each window.
+    fn max_pool2d(x: &TchTensor, kernel: [usize; 2], stride: [usize; 2]) -> Result<TchTensor> {
+        let op = "max_pool2d";
+        check_pool(op, x, kernel, stride)?;
+        x.f_max_pool2d(i64s(&kernel), i64s(&stride), [0, 0], [1, 1], false)
+            .map(TchTensor)
+            .map_err(wrap(op))
+    }
+
+    /// libtorch's `avg_pool2d` (no padding, floor mode).
+    fn avg_pool2d(x: &TchTensor, kernel: [usize; 2], stride: [usize; 2]) -> Result<TchTensor> {
+        let op = "avg_pool2d";
+        check_pool(op, x, kernel, stride)?;
+        x.f_avg_pool2d(i64s(&kernel), i64s(&stride), [0, 0], false, true, None)
+            .map(TchTensor)
+            .map_err(wrap(op))
+    }
+}

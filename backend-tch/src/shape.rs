@@ -1,0 +1,237 @@
+//! Shape operations.
+//!
+//! libtorch checks index ranges of `index_select` and `gather` itself on the CPU (an
+//! out-of-range index is an `Err`). On CUDA the check is a device-side assertion, as in
+//! PyTorch; checking on the host instead would cost a synchronisation per batch.
+
+use crate::{broadcast_shape, check_axis, dtype_of, i64s, same_dtype, wrap, Tch, TchTensor};
+use stratanet_frontend::backend::ShapeOps;
+use stratanet_frontend::error::ShapeList;
+use stratanet_frontend::{Error, Result};
+use tch::{Kind, Tensor};
+
+/// Errors unless `indices` holds `i64` (or another integer kind).
+fn need_index_dtype(op: &str, indices: &TchTensor) -> Result<()> {
+    match indices.f_kind() {
+        Ok(Kind::Int64 | Kind::Int) => Ok(()),
+        _ => Err(Error::DType {
+            op: op.to_string(),
+            argument: "indices".to_string(),
+            expected: "i64".to_string(),
+            got: dtype_of(indices).to_string(),
+        }),
+    }
+}
+
+impl ShapeOps for Tch {
+    fn reshape(t: &TchTensor, shape: &[usize]) -> Result<TchTensor> {
+        if t.elem_count() != shape.iter().product::<usize>() {
+            return Err(Error::ShapeMismatch {
+                op: "reshape".to_string(),
+                lhs: ShapeList(t.dims()),
+                rhs: ShapeList(shape.to_vec()),
+                detail: Some("the element counts differ".to_string()),
+            });
+        }
+        t.f_reshape(i64s(shape))
+            .map(TchTensor)
+            .map_err(wrap("reshape"))
+    }
+
+    fn permute(t: &TchTensor, axes: &[usize]) -> Result<TchTensor> {
+        let rank = t.dim();
+        let mut seen = vec![false; rank];
+        let valid = axes.len() == rank
+            && axes
+                .iter()
+                .all(|&a| a < rank && !std::mem::replace(&mut seen[a], true));
+        if !valid {
+            return Err(Error::shape(
+                "permute",
+                "axes",
+                format!("a permutation of 0..{rank}, got axes {axes:?}"),
+                &t.dims(),
+            ));
+        }
+        t.f_permute(i64s(axes))
+            .map(TchTensor)
+            .map_err(wrap("permute"))
+    }
+
+    fn broadcast_to(t: &TchTensor, shape: &[usize]) -> Result<TchTensor> {
+        let dims = t.dims();
+        if broadcast_shape(&dims, shape).as_deref() != Some(shape) {
+            return Err(Error::ShapeMismatch {
+                op: "broadcast_to".to_string(),
+                lhs: ShapeList(dims),
+                rhs: ShapeList(shape.to_vec()),
+                detail: Some("the tensor does not broadcast to the target shape".to_string()),
+            });
+        }
+        if dims == shape {
+            return Ok(t.clone());
+        }
+        t.f_broadcast_to(i64s(shape))
+            .map(TchTensor)
+            .map_err(wrap("broadcast_to"))
+    }
+
+    fn narrow(t: &TchTensor, axis: usize, start: usize, len: usize) -> Result<TchTensor> {
+        let dims = t.dims();
+        check_axis("narrow", "axis", axis, &dims)?;
+        if start.checked_add(len).is_none_or(|end| end > dims[axis]) {
+            return Err(Error::shape(
+                "narrow",
+                "input",
+                format!(
+                    "axis {axis} to hold entries {start}..{}",
+                    start.saturating_add(len)
+                ),
+                &dims,
+            ));
+        }
+        t.f_narrow(axis as i64, start as i64, len as i64)
+            .map(TchTensor)
+            .map_err(wrap("narrow"))
+    }
+
+    fn concat(ts: &[TchTensor], axis: usize) -> Result<TchTensor> {
+        let first = ts
+            .first()
+            .ok_or_else(|| Error::invalid("concat", "tensors", "at least one tensor is needed"))?;
+        let fd = first.dims();
+        check_axis("concat", "axis", axis, &fd)?;
+        for t in &ts[1..] {
+            same_dtype("concat", first, t)?;
+            let td = t.dims();
+            let compatible = td.len() == fd.len()
+                && td
+                    .iter()
+                    .zip(&fd)
+                    .enumerate()
+                    .all(|(i, (a, b))| i == axis || a == b);
+            if !compatible {
+                return Err(Error::ShapeMismatch {
+                    op: "concat".to_string(),
+                    lhs: ShapeList(fd),
+                    rhs: ShapeList(td),
+                    detail: Some(format!("shapes must agree except on axis {axis}")),
+                });
+            }
+        }
+        if ts.len() == 1 {
+            return Ok(first.clone());
+        }
+        let inner: Vec<&Tensor> = ts.iter().map(|t| &t.0).collect();
+        Tensor::f_cat(&inner, axis as i64)
+            .map(TchTensor)
+            .map_err(wrap("concat"))
+    }
+
+    fn stack(ts: &[TchTensor], axis: usize) -> Result<TchTensor> {
+        let first = ts
+            .first()
+            .ok_or_else(|| Error::invalid("stack", "tensors", "at least one tensor is needed"))?;
+        let fd = first.dims();
+        if axis > fd.len() {
+            return Err(Error::shape(
+                "stack",
+                "axis",
+                format!("an axis up to the rank, got axis {axis}"),
+                &fd,
+            ));
+        }
+        for t in &ts[1..] {
+            same_dtype("stack", first, t)?;
+            let td = t.dims();
+            if td != fd {
+                return Err(Error::ShapeMismatch {
+                    op: "stack".to_string(),
+                    lhs: ShapeList(fd),
+                    rhs: ShapeList(td),
+                    detail: Some("stacked tensors must have the same shape".to_string()),
+                });
+            }
+        }
+        let inner: Vec<&Tensor> = ts.iter().map(|t| &t.0).collect();
+        Tensor::f_stack(&inner, axis as i64)
+            .map(TchTensor)
+            .map_err(wrap("stack"))
+    }
+
+    /// Out-of-range (and negative) indices are an error, reported by libtorch (see the
+    /// module docs for CUDA).
+    fn index_select(t: &TchTensor, indices: &TchTensor, axis: usize) -> Result<TchTensor> {
+        check_axis("index_select", "axis", axis, &t.dims())?;
+        need_index_dtype("index_select", indices)?;
+        if indices.dim() != 1 {
+            return Err(Error::shape(
+                "index_select",
+                "indices",
+                "rank 1",
+                &indices.dims(),
+            ));
+        }
+        t.f_index_select(axis as i64, indices)
+            .map(TchTensor)
+            .map_err(wrap("index_select"))
+    }
+
+    /// Out-of-range (and negative) indices are an error, reported by libtorch.
+    fn gather(t: &TchTensor, indices: &TchTensor, axis: usize) -> Result<TchTensor> {
+        let td = t.dims();
+        check_axis("gather", "axis", axis, &td)?;
+        need_index_dtype("gather", indices)?;
+        let id = indices.dims();
+        let fits = id.len() == td.len()
+            && id
+                .iter()
+                .zip(&td)
+                .enumerate()
+                .all(|(i, (a, b))| i == axis || a <= b);
+        if !fits {
+            return Err(Error::ShapeMismatch {
+                op: "gather".to_string(),
+                lhs: ShapeList(td),
+                rhs: ShapeList(id),
+                detail: Some(
+                    "indices need the input's rank and no larger size off the gather axis"
+                        .to_string(),
+                ),
+            });
+        }
+        t.f_gather(axis as i64, indices, false)
+            .map(TchTensor)
+            .map_err(wrap("gather"))
+    }
+
+    fn contiguous(t: &TchTensor) -> Result<TchTensor> {
+        if t.is_contiguous() {
+            return Ok(t.clone());
+        }
+        t.f_contiguous().map(TchTensor).map_err(wrap("contiguous"))
+    }
+
+    /// libtorch's constant padding (one kernel, differentiable).
+    fn pad(
+        t: &TchTensor,
+        axis: usize,
+        before: usize,
+        after: usize,
+        value: f64,
+    ) -> Result<TchTensor> {
+        let dims = t.dims();
+        check_axis("pad", "axis", axis, &dims)?;
+        if before == 0 && after == 0 {
+            return Ok(t.clone());
+        }
+        // Pairs from the last axis backwards, down to `axis`.
+        let mut pad = vec![0i64; 2 * (dims.len() - axis)];
+        let at = 2 * (dims.len() - 1 - axis);
+        pad[at] = before as i64;
+        pad[at + 1] = after as i64;
+        t.f_pad(pad, "constant", Some(value))
+            .map(TchTensor)
+            .map_err(wrap("pad"))
+    }
+}
