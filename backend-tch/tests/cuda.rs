@@ -1,0 +1,81 @@
+//! CUDA smoke test: a few ops, a gradient, seeded randomness and an in-place update on
+//! `Device::Cuda(0)`. Skipped (with a message) when libtorch sees no CUDA device.
+
+use stratanet_frontend::backend::{
+    AutogradOps, BackendBase, CompositeOps, Conv2dParams, CreationOps, DType, Device, HostData,
+    LinalgOps, MathOps, NnOps, ReduceOps, ShapeOps,
+};
+use stratanet_tch::Tch;
+
+fn close(got: &[f32], want: &[f32]) {
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(want) {
+        assert!(
+            (g - w).abs() <= 1e-4 * (1.0 + w.abs()),
+            "got {got:?}, want {want:?}"
+        );
+    }
+}
+
+fn host(t: &<Tch as BackendBase>::Tensor) -> Vec<f32> {
+    Tch::to_host(t).expect("to_host").to_f32_vec()
+}
+
+#[test]
+fn cuda_smoke() {
+    if !tch::Cuda::is_available() {
+        println!("skipped: no CUDA device");
+        return;
+    }
+    let d = Tch::device(Device::Cuda(0)).expect("device cuda:0");
+    let a = Tch::from_host(HostData::F32(vec![1.0, 2.0, 3.0, 4.0]), &[2, 2], &d).unwrap();
+    assert_eq!(Tch::device_of(&a), Device::Cuda(0));
+    let b = Tch::from_host(HostData::F32(vec![0.5, -1.0, 2.0, 1.0]), &[2, 2], &d).unwrap();
+    let c = Tch::matmul(&a, &b).unwrap();
+    close(&host(&c), &[4.5, 1.0, 9.5, 1.0]);
+    let s = Tch::softmax(&c, 1).unwrap();
+    let row = host(&Tch::sum(&s, &[1], false).unwrap());
+    close(&row, &[1.0, 1.0]);
+
+    // Gradient of sum(a * p) with respect to a parameter p is a.
+    let p = Tch::param(&b).unwrap();
+    let loss = Tch::sum(&Tch::mul(&a, &p).unwrap(), &[0, 1], false).unwrap();
+    let g = Tch::grad(&loss, std::slice::from_ref(&p)).unwrap();
+    close(
+        &host(g[0].as_ref().expect("gradient")),
+        &[1.0, 2.0, 3.0, 4.0],
+    );
+
+    // In-place update keeps identity.
+    let h = p.clone();
+    Tch::assign(&p, &a).unwrap();
+    close(&host(&h), &[1.0, 2.0, 3.0, 4.0]);
+    assert!(Tch::is_param(&h));
+
+    // Seeded randomness on the device.
+    let u1 = Tch::uniform(&[64], -1.0, 1.0, 7, DType::F32, &d).unwrap();
+    let u2 = Tch::uniform(&[64], -1.0, 1.0, 7, DType::F32, &d).unwrap();
+    assert_eq!(host(&u1), host(&u2), "same seed, same values on cuda:0");
+    let n1 = Tch::normal(&[64], 0.0, 1.0, 3, DType::F64, &d).unwrap();
+    let n2 = Tch::normal(&[64], 0.0, 1.0, 3, DType::F64, &d).unwrap();
+    assert_eq!(host(&n1), host(&n2));
+
+    // A convolution, pooling and an index_select.
+    let x = Tch::ones(&[1, 1, 4, 4], DType::F32, &d).unwrap();
+    let w = Tch::ones(&[1, 1, 2, 2], DType::F32, &d).unwrap();
+    let y = Tch::conv2d(&x, &w, Conv2dParams::default()).unwrap();
+    assert_eq!(Tch::shape(&y), vec![1, 1, 3, 3]);
+    close(&host(&y), &[4.0; 9]);
+    let m = Tch::max_pool2d(&x, [2, 2], [2, 2]).unwrap();
+    close(&host(&m), &[1.0; 4]);
+    let idx = Tch::from_host(HostData::I64(vec![1, 0]), &[2], &d).unwrap();
+    let r = Tch::index_select(&a, &idx, 0).unwrap();
+    close(&host(&r), &[3.0, 4.0, 1.0, 2.0]);
+    let e = Tch::exp(&Tch::affine(&a, 0.0, 0.0).unwrap()).unwrap();
+    close(&host(&e), &[1.0; 4]);
+
+    // Round trip to the CPU and back.
+    let cpu = Tch::to_device(&a, &Tch::device(Device::Cpu).unwrap()).unwrap();
+    assert_eq!(Tch::device_of(&cpu), Device::Cpu);
+    Tch::synchronize(&d).unwrap();
+}
