@@ -40,9 +40,10 @@ torch ops and checked here against the matching torch built-in:
   written with torch ops (rel 1e-6) and, for ordinary gradients, with plain
   torch.optim.Adam(eps=1e-7) within the Rust tests' tolerance (rel 1e-5, abs 1e-6; measured
   2e-6 relative: the only difference is eps * (1 - sqrt(1 - b2^t)) against sqrt(v) >= ~1e-2
-  here); those plain-torch trajectories are stored as `*/params_torch_eps` for reference. `adam_tiny_grads` uses gradients of size ~1e-6, where the
-  epsilon placement matters: there only the Keras reference is stored (and the script checks
-  torch.optim.Adam(eps=1e-7) really differs). Keras' decoupled weight decay for Adam
+  here); those plain-torch trajectories are stored as `*/params_torch_eps` for reference.
+  `adam_tiny_grads` uses gradients of size ~1e-6, where the epsilon placement matters: there
+  only the Keras reference is stored (and the script checks torch.optim.Adam(eps=1e-7)
+  really differs). Keras' decoupled weight decay for Adam
   (p -= lr wd p before the step) is exactly torch.optim.AdamW's.
 """
 
