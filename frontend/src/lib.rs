@@ -22,6 +22,7 @@ pub mod model;
 pub mod optimizers;
 pub mod random;
 pub mod regularizers;
+pub mod saving;
 pub mod tensor;
 
 pub use backend::{Backend, DType, Device, HostData};

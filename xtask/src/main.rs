@@ -95,14 +95,20 @@ fn libtorch() -> Result<PathBuf, String> {
                 user.display()
             ));
         }
-        eprintln!("xtask: using LIBTORCH={} from the environment", user.display());
+        eprintln!(
+            "xtask: using LIBTORCH={} from the environment",
+            user.display()
+        );
         return Ok(user);
     }
     let venv = venv_dir()?;
     let python = venv_python()?;
     let torch = match python_torch_dir(&python) {
         Some(dir) => {
-            eprintln!("xtask: torch {TORCH_VERSION} already installed in {}", venv.display());
+            eprintln!(
+                "xtask: torch {TORCH_VERSION} already installed in {}",
+                venv.display()
+            );
             dir
         }
         None => {
@@ -111,12 +117,21 @@ fn libtorch() -> Result<PathBuf, String> {
                 run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
             }
             let mut pip = Command::new(&python);
-            pip.args(["-m", "pip", "install", "--disable-pip-version-check", "--quiet"])
-                .arg(format!("torch=={TORCH_VERSION}"))
-                .args(EXTRA_PACKAGES);
+            pip.args([
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--quiet",
+            ])
+            .arg(format!("torch=={TORCH_VERSION}"))
+            .args(EXTRA_PACKAGES);
             run(&mut pip)?;
             python_torch_dir(&python).ok_or_else(|| {
-                format!("torch {TORCH_VERSION} did not import from {}", python.display())
+                format!(
+                    "torch {TORCH_VERSION} did not import from {}",
+                    python.display()
+                )
             })?
         }
     };
@@ -128,14 +143,25 @@ fn libtorch() -> Result<PathBuf, String> {
         .unwrap_or(false);
     if !ok {
         run(Command::new(&python)
-            .args(["-m", "pip", "install", "--disable-pip-version-check", "--quiet"])
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--disable-pip-version-check",
+                "--quiet",
+            ])
             .args(EXTRA_PACKAGES))?;
     }
     let current = std::fs::read_link(&link).ok();
     if current.as_deref() != Some(torch.as_path()) {
         let _ = std::fs::remove_file(&link);
-        std::os::unix::fs::symlink(&torch, &link)
-            .map_err(|e| format!("could not link {} -> {}: {e}", link.display(), torch.display()))?;
+        std::os::unix::fs::symlink(&torch, &link).map_err(|e| {
+            format!(
+                "could not link {} -> {}: {e}",
+                link.display(),
+                torch.display()
+            )
+        })?;
     }
     eprintln!("xtask: libtorch {TORCH_VERSION} is at {}", torch.display());
     eprintln!("xtask: linked from {}", link.display());

@@ -1,13 +1,20 @@
 //! Callbacks: hooks into `fit`, and the two every `fit` uses: [`History`] and the Keras-style
 //! [`ProgressBar`].
 
+mod builtin;
 mod progress;
 
+pub use builtin::{
+    CsvLogger, EarlyStopping, LambdaCallback, LearningRateScheduler, Mode, ModelCheckpoint,
+    ReduceLrOnPlateau, TerminateOnNan,
+};
 pub use progress::ProgressBar;
 
 use crate::error::Result;
+use crate::saving::HostTensor;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::Path;
 
 /// Named scalar results (`loss`, `accuracy`, `val_loss`, ...), kept sorted by name like
 /// Keras' progress line.
@@ -85,37 +92,96 @@ pub struct FitState {
     pub steps: usize,
     /// Verbosity (0 silent, 1 progress bar, 2 one line per epoch).
     pub verbose: u8,
-    /// Set by a callback to end training after the current batch/epoch.
+    /// Set by a callback to end training after the current batch (or epoch).
     pub stop_training: bool,
-    /// The optimizer's learning rate (a callback may change it).
+    /// The optimizer's learning rate; a callback may change it (applied from the next
+    /// batch on).
     pub learning_rate: f64,
+    /// Current epoch (0-based).
+    pub epoch: usize,
 }
 
-/// Hooks called by `fit`. Every method has an empty default.
+/// What callbacks may do with the model being trained. Weights travel as host copies, so
+/// callbacks are engine-independent.
+pub trait ModelAccess {
+    /// Host copies of every weight, by path (`dense/kernel`).
+    ///
+    /// # Errors
+    /// On engine errors.
+    fn get_weights(&self) -> Result<Vec<(String, HostTensor)>>;
+    /// Overwrites weights in place from host copies.
+    ///
+    /// # Errors
+    /// When names or shapes do not match.
+    fn set_weights(&mut self, weights: &[(String, HostTensor)]) -> Result<()>;
+    /// Saves the weights to a `.safetensors` file (atomically).
+    ///
+    /// # Errors
+    /// On I/O errors.
+    fn save_weights(&self, path: &Path) -> Result<()>;
+}
+
+/// What a callback hook receives.
+pub struct CallbackContext<'a> {
+    /// Shared training state (`stop_training`, `learning_rate`, ...).
+    pub state: &'a mut FitState,
+    /// The model being trained.
+    pub model: &'a mut dyn ModelAccess,
+}
+
+impl std::fmt::Debug for CallbackContext<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallbackContext")
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Hooks called by `fit` (the `test` hooks run for its validation pass). Every method has
+/// an empty default, like Keras' `Callback`.
+#[allow(unused_variables)]
 pub trait Callback: Send {
     /// Before the first epoch.
-    fn on_train_begin(&mut self, _state: &mut FitState) -> Result<()> {
+    fn on_train_begin(&mut self, ctx: &mut CallbackContext<'_>) -> Result<()> {
+        Ok(())
+    }
+    /// After the last epoch (also after an early stop).
+    fn on_train_end(&mut self, ctx: &mut CallbackContext<'_>) -> Result<()> {
         Ok(())
     }
     /// Before each epoch (0-based).
-    fn on_epoch_begin(&mut self, _epoch: usize, _state: &mut FitState) -> Result<()> {
-        Ok(())
-    }
-    /// After each training batch (0-based step within the epoch).
-    fn on_train_batch_end(
-        &mut self,
-        _step: usize,
-        _logs: &mut dyn LogSource,
-        _state: &mut FitState,
-    ) -> Result<()> {
+    fn on_epoch_begin(&mut self, epoch: usize, ctx: &mut CallbackContext<'_>) -> Result<()> {
         Ok(())
     }
     /// After each epoch, with training and validation logs.
-    fn on_epoch_end(&mut self, _epoch: usize, _logs: &Logs, _state: &mut FitState) -> Result<()> {
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        logs: &Logs,
+        ctx: &mut CallbackContext<'_>,
+    ) -> Result<()> {
         Ok(())
     }
-    /// After the last epoch.
-    fn on_train_end(&mut self, _state: &mut FitState) -> Result<()> {
+    /// Before each training batch (0-based step within the epoch).
+    fn on_train_batch_begin(&mut self, step: usize, ctx: &mut CallbackContext<'_>) -> Result<()> {
+        Ok(())
+    }
+    /// After each training batch. Reading `logs` syncs with the device: do it only when
+    /// needed.
+    fn on_train_batch_end(
+        &mut self,
+        step: usize,
+        logs: &mut dyn LogSource,
+        ctx: &mut CallbackContext<'_>,
+    ) -> Result<()> {
+        Ok(())
+    }
+    /// Before a validation pass.
+    fn on_test_begin(&mut self, ctx: &mut CallbackContext<'_>) -> Result<()> {
+        Ok(())
+    }
+    /// After a validation pass, with its logs (without the `val_` prefix).
+    fn on_test_end(&mut self, logs: &Logs, ctx: &mut CallbackContext<'_>) -> Result<()> {
         Ok(())
     }
 }
@@ -145,4 +211,49 @@ impl History {
             self.history.entry(k.to_string()).or_default().push(v);
         }
     }
+}
+
+/// A shared callback: keep a clone of the `Arc` to read the callback's state after `fit`
+/// (e.g. `EarlyStopping::stopped_epoch`).
+impl<C: Callback> Callback for std::sync::Arc<std::sync::Mutex<C>> {
+    fn on_train_begin(&mut self, ctx: &mut CallbackContext<'_>) -> Result<()> {
+        lock(self)?.on_train_begin(ctx)
+    }
+    fn on_train_end(&mut self, ctx: &mut CallbackContext<'_>) -> Result<()> {
+        lock(self)?.on_train_end(ctx)
+    }
+    fn on_epoch_begin(&mut self, epoch: usize, ctx: &mut CallbackContext<'_>) -> Result<()> {
+        lock(self)?.on_epoch_begin(epoch, ctx)
+    }
+    fn on_epoch_end(
+        &mut self,
+        epoch: usize,
+        logs: &Logs,
+        ctx: &mut CallbackContext<'_>,
+    ) -> Result<()> {
+        lock(self)?.on_epoch_end(epoch, logs, ctx)
+    }
+    fn on_train_batch_begin(&mut self, step: usize, ctx: &mut CallbackContext<'_>) -> Result<()> {
+        lock(self)?.on_train_batch_begin(step, ctx)
+    }
+    fn on_train_batch_end(
+        &mut self,
+        step: usize,
+        logs: &mut dyn LogSource,
+        ctx: &mut CallbackContext<'_>,
+    ) -> Result<()> {
+        lock(self)?.on_train_batch_end(step, logs, ctx)
+    }
+    fn on_test_begin(&mut self, ctx: &mut CallbackContext<'_>) -> Result<()> {
+        lock(self)?.on_test_begin(ctx)
+    }
+    fn on_test_end(&mut self, logs: &Logs, ctx: &mut CallbackContext<'_>) -> Result<()> {
+        lock(self)?.on_test_end(logs, ctx)
+    }
+}
+
+fn lock<C>(m: &std::sync::Mutex<C>) -> Result<std::sync::MutexGuard<'_, C>> {
+    m.lock().map_err(|_| {
+        crate::Error::invalid("callback", "mutex", "poisoned by a panic in another thread")
+    })
 }

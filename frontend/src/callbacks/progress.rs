@@ -1,6 +1,6 @@
 //! The Keras-style progress display.
 
-use super::{format_value, Callback, FitState, LogSource, Logs};
+use super::{format_value, Callback, CallbackContext, LogSource, Logs};
 use crate::error::Result;
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
@@ -76,7 +76,8 @@ impl ProgressBar {
 }
 
 impl Callback for ProgressBar {
-    fn on_epoch_begin(&mut self, epoch: usize, state: &mut FitState) -> Result<()> {
+    fn on_epoch_begin(&mut self, epoch: usize, ctx: &mut CallbackContext<'_>) -> Result<()> {
+        let state = &*ctx.state;
         if self.verbose == 0 {
             return Ok(());
         }
@@ -103,8 +104,9 @@ impl Callback for ProgressBar {
         &mut self,
         step: usize,
         logs: &mut dyn LogSource,
-        state: &mut FitState,
+        ctx: &mut CallbackContext<'_>,
     ) -> Result<()> {
+        let state = &*ctx.state;
         self.steps_done = step + 1;
         let Some(bar) = &self.bar else { return Ok(()) };
         let now = Instant::now();
@@ -123,7 +125,13 @@ impl Callback for ProgressBar {
         Ok(())
     }
 
-    fn on_epoch_end(&mut self, _epoch: usize, logs: &Logs, state: &mut FitState) -> Result<()> {
+    fn on_epoch_end(
+        &mut self,
+        _epoch: usize,
+        logs: &Logs,
+        ctx: &mut CallbackContext<'_>,
+    ) -> Result<()> {
+        let state = &*ctx.state;
         if self.verbose == 0 {
             return Ok(());
         }

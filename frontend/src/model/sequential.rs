@@ -3,14 +3,16 @@
 use super::summary::{render_summary, shape_str, SummaryRow};
 use super::training::{self, Compiled, FitOptions, Network};
 use crate::backend::{Backend, DType, Device};
-use crate::callbacks::{History, Logs};
+use crate::callbacks::{History, Logs, ModelAccess};
 use crate::error::{Error, Result};
 use crate::layers::{snake_case, BuildContext, CallContext, Layer, Weight};
 use crate::losses::IntoLoss;
 use crate::optimizers::IntoOptimizer;
 use crate::random::Rng;
+use crate::saving::{self, HostTensor};
 use crate::tensor::Tensor;
 use std::collections::HashMap;
+use std::path::Path;
 
 /// A linear stack of layers, like `keras.Sequential`.
 ///
@@ -270,6 +272,90 @@ impl<B: Backend> Sequential<B> {
             .collect()
     }
 
+    /// Copies every weight to the host, by path (Keras `get_weights`).
+    ///
+    /// # Errors
+    /// On engine errors.
+    pub fn get_weights(&self) -> Result<Vec<(String, HostTensor)>> {
+        self.weights()
+            .into_iter()
+            .map(|(n, w)| Ok((n, HostTensor::from_tensor(&w.value)?)))
+            .collect()
+    }
+
+    /// Overwrites weights in place from host copies matched by path (Keras `set_weights`).
+    ///
+    /// # Errors
+    /// [`Error::Config`] listing missing, unexpected and mis-shaped tensors (nothing is
+    /// changed then).
+    pub fn set_weights(&mut self, weights: &[(String, HostTensor)]) -> Result<()> {
+        let targets: Vec<(String, Tensor<B>)> = self
+            .weights()
+            .into_iter()
+            .map(|(n, w)| (n, w.value))
+            .collect();
+        saving::assign_by_name(&targets, weights, &self.name)
+    }
+
+    /// Saves the weights to a `.safetensors` file (atomically), named by layer path
+    /// (`dense_1/kernel`).
+    ///
+    /// ```
+    /// use stratanet::prelude::*;
+    /// # fn main() -> stratanet::Result<()> {
+    /// let dir = std::env::temp_dir().join(format!("stratanet-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("weights.safetensors");
+    /// let make = |seed| -> stratanet::Result<Sequential<DefaultBackend>> {
+    ///     let mut m = Sequential::new().with_seed(seed);
+    ///     m.add(Input::new(&[3]))?;
+    ///     m.add(Dense::new(2))?;
+    ///     Ok(m)
+    /// };
+    /// let a = make(1)?;
+    /// a.save_weights(&path)?;
+    /// let mut b = make(2)?;
+    /// b.load_weights(&path)?;
+    /// assert_eq!(a.get_weights()?, b.get_weights()?);
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// I/O and engine errors; an existing file is left intact on failure.
+    pub fn save_weights(&self, path: impl AsRef<Path>) -> Result<()> {
+        let tensors: Vec<(String, Tensor<B>)> = self
+            .weights()
+            .into_iter()
+            .map(|(n, w)| (n, w.value))
+            .collect();
+        let mut meta = HashMap::new();
+        meta.insert("stratanet_kind".to_string(), "weights".to_string());
+        saving::save_tensors(path.as_ref(), &tensors, &meta)
+    }
+
+    /// Loads weights saved by [`Sequential::save_weights`] (or the weights of a saved
+    /// model), matching by name, on this model's engine and device.
+    ///
+    /// # Errors
+    /// A malformed or foreign file, or [`Error::Config`] listing missing, unexpected and
+    /// mis-shaped tensors. The model is unchanged on error.
+    pub fn load_weights(&mut self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let (tensors, _) = saving::load_file(path)?;
+        let weights: Vec<(String, HostTensor)> = tensors
+            .into_iter()
+            .filter(|(n, _)| !n.starts_with("optimizer/"))
+            .collect();
+        let targets: Vec<(String, Tensor<B>)> = self
+            .weights()
+            .into_iter()
+            .map(|(n, w)| (n, w.value))
+            .collect();
+        saving::assign_by_name(&targets, &weights, &path.display().to_string())
+    }
+
     /// Number of trainable and non-trainable parameters.
     pub fn count_params(&self) -> (usize, usize) {
         let mut t = 0;
@@ -525,5 +611,20 @@ impl<B: Backend> Network<B> for Sequential<B> {
     }
     fn dtype(&self) -> DType {
         self.dtype
+    }
+    fn access(&mut self) -> &mut dyn ModelAccess {
+        self
+    }
+}
+
+impl<B: Backend> ModelAccess for Sequential<B> {
+    fn get_weights(&self) -> Result<Vec<(String, HostTensor)>> {
+        Sequential::get_weights(self)
+    }
+    fn set_weights(&mut self, weights: &[(String, HostTensor)]) -> Result<()> {
+        Sequential::set_weights(self, weights)
+    }
+    fn save_weights(&self, path: &Path) -> Result<()> {
+        Sequential::save_weights(self, path)
     }
 }

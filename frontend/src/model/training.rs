@@ -1,7 +1,9 @@
 //! The training loop shared by every model kind.
 
 use crate::backend::{Backend, DType};
-use crate::callbacks::{Callback, FitState, History, LogSource, Logs, ProgressBar};
+use crate::callbacks::{
+    Callback, CallbackContext, FitState, History, LogSource, Logs, ModelAccess, ProgressBar,
+};
 use crate::error::{Error, Result};
 use crate::layers::CallContext;
 use crate::losses::Loss;
@@ -40,6 +42,25 @@ pub trait Network<B: Backend> {
     fn device(&self) -> crate::Device;
     /// Float dtype of the weights.
     fn dtype(&self) -> DType;
+    /// The model as callbacks see it.
+    fn access(&mut self) -> &mut dyn ModelAccess;
+}
+
+/// Calls `hook` on every callback with a fresh context.
+fn each<B: Backend, N: Network<B> + ?Sized>(
+    callbacks: &mut [Box<dyn Callback>],
+    state: &mut FitState,
+    net: &mut N,
+    mut hook: impl FnMut(&mut dyn Callback, &mut CallbackContext<'_>) -> Result<()>,
+) -> Result<()> {
+    for cb in callbacks.iter_mut() {
+        let mut ctx = CallbackContext {
+            state: &mut *state,
+            model: net.access(),
+        };
+        hook(cb.as_mut(), &mut ctx)?;
+    }
+    Ok(())
 }
 
 /// What `compile` sets: optimizer, loss and metric names.
@@ -364,19 +385,20 @@ pub fn fit<B: Backend, N: Network<B> + ?Sized>(
         verbose: opts.verbose,
         stop_training: false,
         learning_rate: compiled.optimizer.learning_rate(),
+        epoch: 0,
     };
     let mut history = History::default();
     let mut tracker = Tracker::new(compiled, &y_train.shape(), &full_shape(n, &out_shape))?;
-    for cb in callbacks.iter_mut() {
-        cb.on_train_begin(&mut state)?;
-    }
+    each(&mut callbacks, &mut state, net, |cb, ctx| {
+        cb.on_train_begin(ctx)
+    })?;
     let device = net.device();
     let mut global_step: u64 = 0;
     for epoch in 0..opts.epochs {
-        for cb in callbacks.iter_mut() {
-            cb.on_epoch_begin(epoch, &mut state)?;
-        }
-        compiled.optimizer.set_learning_rate(state.learning_rate);
+        state.epoch = epoch;
+        each(&mut callbacks, &mut state, net, |cb, ctx| {
+            cb.on_epoch_begin(epoch, ctx)
+        })?;
         tracker.loss.reset();
         for m in tracker.metrics.iter_mut() {
             m.reset();
@@ -388,6 +410,10 @@ pub fn fit<B: Backend, N: Network<B> + ?Sized>(
             None
         };
         for step in 0..steps {
+            each(&mut callbacks, &mut state, net, |cb, ctx| {
+                cb.on_train_batch_begin(step, ctx)
+            })?;
+            compiled.optimizer.set_learning_rate(state.learning_rate);
             let start = step * bs;
             let len = bs.min(n - start);
             let xb = batch(&x_train, perm.as_ref(), start, len)?;
@@ -404,7 +430,11 @@ pub fn fit<B: Backend, N: Network<B> + ?Sized>(
             )?;
             tracker.loss.update_value(&loss, len as f64)?;
             for cb in callbacks.iter_mut() {
-                cb.on_train_batch_end(step, &mut tracker, &mut state)?;
+                let mut ctx = CallbackContext {
+                    state: &mut state,
+                    model: net.access(),
+                };
+                cb.on_train_batch_end(step, &mut tracker, &mut ctx)?;
             }
             if state.stop_training {
                 break;
@@ -412,20 +442,27 @@ pub fn fit<B: Backend, N: Network<B> + ?Sized>(
         }
         let mut logs = tracker.logs()?;
         if let Some((vx, vy)) = &val {
+            each(&mut callbacks, &mut state, net, |cb, ctx| {
+                cb.on_test_begin(ctx)
+            })?;
             let vlogs = evaluate_prepared(&*net, compiled, vx, vy, bs)?;
+            each(&mut callbacks, &mut state, net, |cb, ctx| {
+                cb.on_test_end(&vlogs, ctx)
+            })?;
             logs.extend_prefixed(&vlogs, "val_");
         }
-        for cb in callbacks.iter_mut() {
-            cb.on_epoch_end(epoch, &logs, &mut state)?;
-        }
+        each(&mut callbacks, &mut state, net, |cb, ctx| {
+            cb.on_epoch_end(epoch, &logs, ctx)
+        })?;
         history.push(epoch, &logs);
         if state.stop_training {
             break;
         }
     }
-    for cb in callbacks.iter_mut() {
-        cb.on_train_end(&mut state)?;
-    }
+    compiled.optimizer.set_learning_rate(state.learning_rate);
+    each(&mut callbacks, &mut state, net, |cb, ctx| {
+        cb.on_train_end(ctx)
+    })?;
     Ok(history)
 }
 
