@@ -65,7 +65,9 @@ pub fn fans(shape: &[usize]) -> (f64, f64) {
 }
 
 impl Initializer {
-    /// Parses a Keras name (`"he_normal"`).
+    /// Parses a Keras name (`"he_normal"`). The parameterised initialisers take Keras'
+    /// defaults: `constant` is 0, `random_uniform` is `[-0.05, 0.05)`, `random_normal` has
+    /// mean 0 and std 0.05.
     ///
     /// # Errors
     /// [`Error::UnknownName`].
@@ -79,6 +81,9 @@ impl Initializer {
             "lecun_uniform" => Self::LecunUniform,
             "zeros" => Self::Zeros,
             "ones" => Self::Ones,
+            "constant" => Self::Constant(0.0),
+            "random_uniform" => Self::RandomUniform(-0.05, 0.05),
+            "random_normal" => Self::RandomNormal(0.0, 0.05),
             other => return Err(Error::unknown("initializer", other, NAMES)),
         })
     }

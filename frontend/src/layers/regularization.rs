@@ -92,6 +92,9 @@ impl<B: Backend> Layer<B> for Dropout {
         Ok(input_shape.to_vec())
     }
     fn call(&self, x: &Tensor<B>, ctx: &mut CallContext) -> Result<Tensor<B>> {
+        // A layer called outside a model has not been validated: a rate of 1 would
+        // otherwise give 0 * inf = NaN.
+        Layer::<B>::validate(self)?;
         if !ctx.training || self.rate == 0.0 {
             return Ok(x.clone());
         }
