@@ -20,6 +20,9 @@ pub const FORMAT_VERSION: u32 = 1;
 /// Metadata key holding [`FORMAT_VERSION`].
 pub const VERSION_KEY: &str = "stratanet_format_version";
 
+/// Named host tensors (in file order) and the header's string metadata.
+pub type Loaded = (Vec<(String, HostTensor)>, HashMap<String, String>);
+
 /// A tensor's contents on the host, engine-independent.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HostTensor {
@@ -216,10 +219,7 @@ fn decode(
 /// # Errors
 /// [`Error::Config`] naming `origin` for anything malformed, truncated, foreign (not
 /// written by stratanet) or from a newer format version. Never panics.
-pub fn from_bytes(
-    bytes: &[u8],
-    origin: &str,
-) -> Result<(Vec<(String, HostTensor)>, HashMap<String, String>)> {
+pub fn from_bytes(bytes: &[u8], origin: &str) -> Result<Loaded> {
     let st = SafeTensors::deserialize(bytes)
         .map_err(|e| Error::config(origin, format!("not a valid safetensors file ({e})")))?;
     let (_, header) = SafeTensors::read_metadata(bytes)
@@ -264,7 +264,7 @@ pub fn from_bytes(
 ///
 /// # Errors
 /// As [`from_bytes`], plus I/O errors naming the path.
-pub fn load_file(path: &Path) -> Result<(Vec<(String, HostTensor)>, HashMap<String, String>)> {
+pub fn load_file(path: &Path) -> Result<Loaded> {
     let bytes = std::fs::read(path).map_err(|e| {
         Error::Io(std::io::Error::new(
             e.kind(),

@@ -873,6 +873,18 @@ macro_rules! binop {
                 Tensor::$f(&self, &rhs)
             }
         }
+        impl<B: Backend> std::ops::$tr<&Tensor<B>> for Tensor<B> {
+            type Output = Result<Tensor<B>>;
+            fn $m(self, rhs: &Tensor<B>) -> Result<Tensor<B>> {
+                Tensor::$f(&self, rhs)
+            }
+        }
+        impl<B: Backend> std::ops::$tr<Tensor<B>> for &Tensor<B> {
+            type Output = Result<Tensor<B>>;
+            fn $m(self, rhs: Tensor<B>) -> Result<Tensor<B>> {
+                Tensor::$f(self, &rhs)
+            }
+        }
     };
 }
 binop!(Add, add, add);

@@ -686,6 +686,7 @@ impl Callback for TerminateOnNan {
 }
 
 type EpochFn = Box<dyn FnMut(usize, &Logs, &mut CallbackContext<'_>) -> Result<()> + Send>;
+type EpochBeginFn = Box<dyn FnMut(usize, &mut CallbackContext<'_>) -> Result<()> + Send>;
 type PlainFn = Box<dyn FnMut(&mut CallbackContext<'_>) -> Result<()> + Send>;
 type BatchFn =
     Box<dyn FnMut(usize, &mut dyn LogSource, &mut CallbackContext<'_>) -> Result<()> + Send>;
@@ -704,7 +705,7 @@ type BatchFn =
 pub struct LambdaCallback {
     train_begin: Option<PlainFn>,
     train_end: Option<PlainFn>,
-    epoch_begin: Option<Box<dyn FnMut(usize, &mut CallbackContext<'_>) -> Result<()> + Send>>,
+    epoch_begin: Option<EpochBeginFn>,
     epoch_end: Option<EpochFn>,
     batch_end: Option<BatchFn>,
 }

@@ -297,8 +297,6 @@ impl<B: Backend> Layer<B> for Dense<B> {
         if let Some(k) = &self.kernel {
             let in_dim = k.shape()[0];
             if input_shape[input_shape.len() - 1] != in_dim {
-                let mut got = vec![0usize];
-                got.extend_from_slice(input_shape);
                 return Err(Error::shape(
                     &self.name,
                     "input",
