@@ -413,7 +413,11 @@ pub fn fit<B: Backend, N: Network<B> + ?Sized>(
             each(&mut callbacks, &mut state, net, |cb, ctx| {
                 cb.on_train_batch_begin(step, ctx)
             })?;
-            compiled.optimizer.set_learning_rate(state.learning_rate);
+            // A callback changed the rate: hand it to the optimizer (this replaces a
+            // schedule, as assigning `optimizer.learning_rate` does in Keras).
+            if state.learning_rate != compiled.optimizer.learning_rate() {
+                compiled.optimizer.set_learning_rate(state.learning_rate);
+            }
             let start = step * bs;
             let len = bs.min(n - start);
             let xb = batch(&x_train, perm.as_ref(), start, len)?;
@@ -429,6 +433,8 @@ pub fn fit<B: Backend, N: Network<B> + ?Sized>(
                 &mut tracker.metrics,
             )?;
             tracker.loss.update_value(&loss, len as f64)?;
+            // The rate for the next step (schedules advance with the optimizer's step count).
+            state.learning_rate = compiled.optimizer.learning_rate();
             for cb in callbacks.iter_mut() {
                 let mut ctx = CallbackContext {
                     state: &mut state,

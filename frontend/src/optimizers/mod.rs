@@ -15,9 +15,11 @@ use crate::tensor::Tensor;
 pub trait Optimizer<B: Backend>: Send + std::fmt::Debug {
     /// Keras name (`adam`).
     fn name(&self) -> &'static str;
-    /// Current learning rate.
+    /// The learning rate the next update will use (for a schedule: its value at the
+    /// current step count).
     fn learning_rate(&self) -> f64;
-    /// Sets the learning rate (schedules, `ReduceLROnPlateau`).
+    /// Sets a constant learning rate (replacing any schedule), as callbacks such as
+    /// `ReduceLROnPlateau` do.
     fn set_learning_rate(&mut self, lr: f64);
     /// Number of update steps applied so far.
     fn iterations(&self) -> u64;
