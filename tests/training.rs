@@ -242,3 +242,107 @@ fn config_round_trip_rebuilds_the_same_architecture() {
     assert_eq!(m2.get_config(), cfg);
     assert_eq!(m2.summary().unwrap(), m.summary().unwrap());
 }
+
+fn zero_output_model() -> Sequential<B> {
+    let mut m = Sequential::<B>::new().with_seed(0);
+    m.add(Input::new(&[1])).unwrap();
+    m.add(
+        Dense::new(1)
+            .kernel_initializer(stratanet::initializers::Initializer::Zeros)
+            .use_bias(false),
+    )
+    .unwrap();
+    m.compile(Sgd::new(0.0), "mse", &[]).unwrap();
+    m
+}
+
+#[test]
+fn sample_weight_and_class_weight_weight_the_loss() {
+    // zero predictions: per-sample mse = y^2
+    let mut m = zero_output_model();
+    let x = Tensor::<B>::zeros(&[4, 1], DType::F32, Device::Cpu).unwrap();
+    let y = Tensor::<B>::from_vec(vec![1.0f32, 2.0, 3.0, 4.0], &[4, 1]).unwrap();
+    let w = Tensor::<B>::from_vec(vec![1.0f32, 0.0, 2.0, 0.5], &[4]).unwrap();
+    let h = m
+        .fit(
+            &x,
+            &y,
+            FitOptions::new().batch_size(4).sample_weight(w).verbose(0),
+        )
+        .unwrap();
+    // Keras sum_over_batch_size: sum(l * w) / n
+    let expected = (1.0 + 0.0 + 2.0 * 9.0 + 0.5 * 16.0) / 4.0;
+    assert!((h.last("loss").unwrap() - expected).abs() < 1e-5);
+
+    // class_weight on integer labels -> the weight of each sample's class
+    let mut m = Sequential::<B>::new().with_seed(0);
+    m.add(Input::new(&[2])).unwrap();
+    m.add(
+        Dense::new(2)
+            .kernel_initializer(stratanet::initializers::Initializer::Zeros)
+            .activation("softmax"),
+    )
+    .unwrap();
+    m.compile(Sgd::new(0.0), "sparse_categorical_crossentropy", &[])
+        .unwrap();
+    let x = Tensor::<B>::zeros(&[3, 2], DType::F32, Device::Cpu).unwrap();
+    let y = Tensor::<B>::from_vec(vec![0i64, 1, 1], &[3]).unwrap();
+    let h = m
+        .fit(
+            &x,
+            &y,
+            FitOptions::new().class_weight(vec![1.0, 4.0]).verbose(0),
+        )
+        .unwrap();
+    // uniform softmax: every sample's CE is ln 2; weights 1, 4, 4
+    let expected = std::f64::consts::LN_2 * 9.0 / 3.0;
+    assert!((h.last("loss").unwrap() - expected).abs() < 1e-5);
+    let e = m
+        .fit(&x, &y, FitOptions::new().class_weight(vec![1.0]).verbose(0))
+        .unwrap_err();
+    assert!(e.to_string().contains("no weight for class 1"), "{e}");
+    let e = m
+        .fit(
+            &x,
+            &y,
+            FitOptions::new()
+                .sample_weight(Tensor::<B>::ones(&[2], DType::F32, Device::Cpu).unwrap())
+                .verbose(0),
+        )
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("sample_weight expected shape [3], got shape [2]"),
+        "{e}"
+    );
+}
+
+#[test]
+fn batch_level_api_and_custom_training_step() {
+    let mut m = digits_model(4);
+    let (x, y) = datasets::digits::<B>(Device::Cpu).unwrap();
+    let (xb, yb) = (x.narrow(0, 0, 64).unwrap(), y.narrow(0, 0, 64).unwrap());
+    let before = m.test_on_batch(&xb, &yb).unwrap().get("loss").unwrap();
+    let p1 = m.predict_on_batch(&xb).unwrap();
+    assert_eq!(p1.shape(), vec![64, 10]);
+    // inference call equals predict
+    let p2 = m.call(&xb, false).unwrap();
+    assert_eq!(p1.to_vec_f32().unwrap(), p2.to_vec_f32().unwrap());
+    // a hand-written loop: forward, loss, gradients, apply
+    for _ in 0..20 {
+        let pred = m.call(&xb, true).unwrap();
+        let loss = m.compute_loss(&yb, &pred, None).unwrap();
+        let grads = loss.grad(&m.trainable_weights()).unwrap();
+        m.apply_gradients(&grads).unwrap();
+    }
+    let after = m.test_on_batch(&xb, &yb).unwrap().get("loss").unwrap();
+    assert!(after < before * 0.8, "{before} -> {after}");
+    let logs = m.train_on_batch(&xb, &yb).unwrap();
+    assert!(logs.get("loss").is_some() && logs.get("accuracy").is_some());
+    let e = m.apply_gradients(&[]).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("0 gradients for 4 trainable weights"),
+        "{e}"
+    );
+}

@@ -45,6 +45,7 @@ pub struct Sequential<B: Backend> {
     seed: u64,
     names: HashMap<String, usize>,
     compiled: Option<Compiled<B>>,
+    calls: u64,
 }
 
 impl<B: Backend> Default for Sequential<B> {
@@ -66,6 +67,7 @@ impl<B: Backend> Sequential<B> {
             seed: crate::random::next_global_seed(),
             names: HashMap::new(),
             compiled: None,
+            calls: 0,
         }
     }
 
@@ -468,6 +470,119 @@ impl<B: Backend> Sequential<B> {
         })();
         self.compiled = Some(compiled);
         r
+    }
+
+    /// Loss and metrics of one batch in inference mode, like Keras' `test_on_batch`.
+    ///
+    /// # Errors
+    /// As [`Sequential::evaluate`].
+    pub fn test_on_batch(&mut self, x: &Tensor<B>, y: &Tensor<B>) -> Result<Logs> {
+        let n = x.shape().first().copied().unwrap_or(0);
+        self.evaluate(x, y, n.max(1))
+    }
+
+    /// Outputs for one batch in inference mode, like Keras' `predict_on_batch`.
+    ///
+    /// # Errors
+    /// As [`Sequential::predict`].
+    pub fn predict_on_batch(&mut self, x: &Tensor<B>) -> Result<Tensor<B>> {
+        let n = x.shape().first().copied().unwrap_or(0);
+        self.predict(x, n.max(1))
+    }
+
+    /// The forward pass, like calling a Keras model: `model(x, training=...)`. In training
+    /// mode random layers (dropout) draw fresh seeded masks on every call. The result keeps
+    /// its autograd graph, for custom training loops.
+    ///
+    /// ```
+    /// use stratanet::prelude::*;
+    /// # fn main() -> stratanet::Result<()> {
+    /// // A custom training step: forward, loss, gradients, apply.
+    /// let mut model = Sequential::<DefaultBackend>::new().with_seed(0);
+    /// model.add(Input::new(&[3]))?;
+    /// model.add(Dense::new(1))?;
+    /// model.compile(Sgd::new(0.1), "mse", &[])?;
+    /// let x = Tensor::<DefaultBackend>::ones(&[4, 3], DType::F32, Device::Cpu)?;
+    /// let y = Tensor::<DefaultBackend>::zeros(&[4, 1], DType::F32, Device::Cpu)?;
+    /// let before = model.evaluate(&x, &y, 4)?.get("loss").unwrap();
+    /// for _ in 0..5 {
+    ///     let pred = model.call(&x, true)?;
+    ///     let loss = model.compute_loss(&y, &pred, None)?;
+    ///     let grads = loss.grad(&model.trainable_weights())?;
+    ///     model.apply_gradients(&grads)?;
+    /// }
+    /// assert!(model.evaluate(&x, &y, 4)?.get("loss").unwrap() < before);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// Inputs that do not fit the model.
+    pub fn call(&mut self, x: &Tensor<B>, training: bool) -> Result<Tensor<B>> {
+        self.prepare_input(x)?;
+        let x = if x.dtype().is_float() {
+            x.to_dtype(self.dtype)?
+        } else {
+            x.clone()
+        };
+        let mut ctx = if training {
+            self.calls += 1;
+            CallContext::training(Rng::derive(self.seed ^ 0x5EED_CA11, self.calls))
+        } else {
+            CallContext::inference()
+        };
+        self.forward(&x, &mut ctx)
+    }
+
+    /// The compiled loss of `y_pred` against `y` (optionally weighted per sample) plus the
+    /// layers' regularisation penalties: the objective `fit` minimises.
+    ///
+    /// # Errors
+    /// Not compiled, or shapes that do not fit the loss.
+    pub fn compute_loss(
+        &self,
+        y: &Tensor<B>,
+        y_pred: &Tensor<B>,
+        sample_weight: Option<&Tensor<B>>,
+    ) -> Result<Tensor<B>> {
+        let compiled = self.compiled.as_ref().ok_or_else(|| Error::NotReady {
+            op: "compute_loss".into(),
+            needed: "compiled".into(),
+            hint: "call model.compile(optimizer, loss, metrics) first".into(),
+        })?;
+        let y = y.to_dtype(compiled.loss.target_dtype(self.dtype))?;
+        training::compute_loss(self, compiled, &y, y_pred, sample_weight)
+    }
+
+    /// The trainable parameters, in the order [`Sequential::apply_gradients`] expects.
+    pub fn trainable_weights(&self) -> Vec<Tensor<B>> {
+        self.trainable_params()
+    }
+
+    /// Applies gradients (ordered like [`Sequential::trainable_weights`]) with the compiled
+    /// optimizer, in place.
+    ///
+    /// # Errors
+    /// Not compiled, or gradients that do not match the parameters.
+    pub fn apply_gradients(&mut self, grads: &[Option<Tensor<B>>]) -> Result<()> {
+        let params = self.trainable_params();
+        let compiled = self.compiled.as_mut().ok_or_else(|| Error::NotReady {
+            op: "apply_gradients".into(),
+            needed: "compiled".into(),
+            hint: "call model.compile(optimizer, loss, metrics) first".into(),
+        })?;
+        if grads.len() != params.len() {
+            return Err(Error::invalid(
+                "apply_gradients",
+                "grads",
+                format!(
+                    "{} gradients for {} trainable weights",
+                    grads.len(),
+                    params.len()
+                ),
+            ));
+        }
+        compiled.optimizer.apply(&params, grads)
     }
 
     /// The Keras summary table as a string.

@@ -100,6 +100,10 @@ pub struct FitOptions<B: Backend> {
     pub verbose: u8,
     /// Extra callbacks.
     pub callbacks: Vec<Box<dyn Callback>>,
+    /// Per-sample loss weights, shape `[N]`.
+    pub sample_weight: Option<Tensor<B>>,
+    /// Per-class loss weights, indexed by class (Keras' `class_weight` dict as a vector).
+    pub class_weight: Option<Vec<f64>>,
 }
 
 impl<B: Backend> Default for FitOptions<B> {
@@ -113,6 +117,8 @@ impl<B: Backend> Default for FitOptions<B> {
             seed: None,
             verbose: 1,
             callbacks: Vec::new(),
+            sample_weight: None,
+            class_weight: None,
         }
     }
 }
@@ -168,6 +174,17 @@ impl<B: Backend> FitOptions<B> {
     /// Sets `verbose`.
     pub fn verbose(mut self, verbose: u8) -> Self {
         self.verbose = verbose;
+        self
+    }
+    /// Weights each sample's loss (`[N]`, like Keras' `sample_weight`).
+    pub fn sample_weight(mut self, w: Tensor<B>) -> Self {
+        self.sample_weight = Some(w);
+        self
+    }
+    /// Weights each sample's loss by its class: `weights[c]` for class `c` (Keras'
+    /// `class_weight={0: 1.0, 1: 5.0}` is `vec![1.0, 5.0]`).
+    pub fn class_weight(mut self, weights: Vec<f64>) -> Self {
+        self.class_weight = Some(weights);
         self
     }
     /// Adds a callback.
@@ -285,21 +302,20 @@ fn batch<B: Backend>(
 ///
 /// # Errors
 /// Shape errors from the layers or the loss, engine errors.
+#[allow(clippy::too_many_arguments)]
 pub fn train_step<B: Backend, N: Network<B> + ?Sized>(
     net: &N,
     compiled: &mut Compiled<B>,
     params: &[Tensor<B>],
     x: &Tensor<B>,
     y: &Tensor<B>,
+    sample_weight: Option<&Tensor<B>>,
     seed: u64,
     metrics: &mut [Box<dyn Metric<B>>],
 ) -> Result<Tensor<B>> {
     let mut ctx = CallContext::training(seed);
     let pred = net.forward(x, &mut ctx)?;
-    let mut loss = compiled.loss.per_sample(y, &pred)?.mean_all()?;
-    if let Some(r) = net.regularization_loss()? {
-        loss = loss.add(&r.to_dtype(loss.dtype())?)?;
-    }
+    let loss = compute_loss(net, compiled, y, &pred, sample_weight)?;
     let grads = loss.grad(params)?;
     compiled.optimizer.apply(params, &grads)?;
     let pred = pred.detach();
@@ -307,6 +323,80 @@ pub fn train_step<B: Backend, N: Network<B> + ?Sized>(
         m.update(y, &pred)?;
     }
     Ok(loss.detach())
+}
+
+/// The training objective of a batch: the compiled loss (weighted by `sample_weight`,
+/// Keras' `sum_over_batch_size`: `sum(loss_i * w_i) / batch`) plus the layers' penalties.
+///
+/// # Errors
+/// Shape errors from the loss, or a `sample_weight` that is not `[batch]`.
+pub fn compute_loss<B: Backend, N: Network<B> + ?Sized>(
+    net: &N,
+    compiled: &Compiled<B>,
+    y: &Tensor<B>,
+    pred: &Tensor<B>,
+    sample_weight: Option<&Tensor<B>>,
+) -> Result<Tensor<B>> {
+    let per_sample = compiled.loss.per_sample(y, pred)?;
+    let mut loss = match sample_weight {
+        Some(w) => {
+            let w = w.to_dtype(per_sample.dtype())?;
+            let n = per_sample.shape().first().copied().unwrap_or(0);
+            if w.shape() != [n] {
+                return Err(Error::shape(
+                    compiled.loss.name(),
+                    "sample_weight",
+                    format!("shape [{n}] (one weight per sample)"),
+                    &w.shape(),
+                ));
+            }
+            per_sample.mul(&w)?.mean_all()?
+        }
+        None => per_sample.mean_all()?,
+    };
+    if let Some(r) = net.regularization_loss()? {
+        loss = loss.add(&r.to_dtype(loss.dtype())?)?;
+    }
+    Ok(loss)
+}
+
+/// Per-sample weights for `class_weight` (`weights[c]` for samples of class `c`): class
+/// indices are the labels (`[N]`/`[N, 1]` integers), the argmax of one-hot targets, or
+/// the rounded value of `[N, 1]` binary targets.
+fn class_sample_weights<B: Backend>(y: &Tensor<B>, class_weight: &[f64]) -> Result<Tensor<B>> {
+    let s = y.shape();
+    let classes: Vec<i64> = match s.as_slice() {
+        [_] => y.to_vec_f64()?.iter().map(|v| v.round() as i64).collect(),
+        [_, 1] => y.to_vec_f64()?.iter().map(|v| v.round() as i64).collect(),
+        [_, _] => y.argmax(-1, false)?.to_vec_i64()?,
+        _ => {
+            return Err(Error::shape(
+                "fit",
+                "class_weight targets",
+                "rank 1 or 2 (labels, one-hot or binary)",
+                &s,
+            ))
+        }
+    };
+    let w: Vec<f64> = classes
+        .iter()
+        .map(|&c| {
+            usize::try_from(c)
+                .ok()
+                .and_then(|c| class_weight.get(c).copied())
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "fit",
+                        "class_weight",
+                        format!(
+                            "no weight for class {c} ({} weights given)",
+                            class_weight.len()
+                        ),
+                    )
+                })
+        })
+        .collect::<Result<_>>()?;
+    Tensor::from_vec_on(w, &[classes.len()], y.device())
 }
 
 /// The `fit` loop.
@@ -337,9 +427,31 @@ pub fn fit<B: Backend, N: Network<B> + ?Sized>(
     compiled
         .loss
         .check_targets(&y, &full_shape(n_all, &out_shape))?;
+    let sample_weight = match (opts.sample_weight.take(), &opts.class_weight) {
+        (Some(_), Some(_)) => {
+            return Err(Error::invalid(
+                "fit",
+                "sample_weight",
+                "give sample_weight or class_weight, not both",
+            ))
+        }
+        (Some(w), None) => {
+            if w.shape() != [n_all] {
+                return Err(Error::shape(
+                    "fit",
+                    "sample_weight",
+                    format!("shape [{n_all}]"),
+                    &w.shape(),
+                ));
+            }
+            Some(w.to_device(net.device())?.to_dtype(net.dtype())?)
+        }
+        (None, Some(cw)) => Some(class_sample_weights(&y, cw)?.to_dtype(net.dtype())?),
+        (None, None) => None,
+    };
 
     // Validation data: explicit, or the last `validation_split` of the samples.
-    let (x_train, y_train, val) = if let Some((vx, vy)) = opts.validation_data.take() {
+    let (x_train, y_train, val, sw_train) = if let Some((vx, vy)) = opts.validation_data.take() {
         check_xy("fit (validation_data)", &vx, &vy)?;
         net.prepare_input(&vx)?;
         let vx = to_model(net, &vx)?;
@@ -347,7 +459,7 @@ pub fn fit<B: Backend, N: Network<B> + ?Sized>(
         compiled
             .loss
             .check_targets(&vy, &full_shape(vx.shape()[0], &out_shape))?;
-        (x, y, Some((vx, vy)))
+        (x, y, Some((vx, vy)), sample_weight)
     } else if opts.validation_split > 0.0 {
         let n_train = ((n_all as f64) * (1.0 - opts.validation_split)).floor() as usize;
         if n_train == 0 || n_train == n_all {
@@ -361,13 +473,18 @@ pub fn fit<B: Backend, N: Network<B> + ?Sized>(
             ));
         }
         let n_val = n_all - n_train;
+        let sw = match &sample_weight {
+            Some(w) => Some(w.narrow(0, 0, n_train)?),
+            None => None,
+        };
         (
             x.narrow(0, 0, n_train)?,
             y.narrow(0, 0, n_train)?,
             Some((x.narrow(0, n_train, n_val)?, y.narrow(0, n_train, n_val)?)),
+            sw,
         )
     } else {
-        (x, y, None)
+        (x, y, None, sample_weight)
     };
 
     let n = x_train.shape()[0];
@@ -422,6 +539,10 @@ pub fn fit<B: Backend, N: Network<B> + ?Sized>(
             let len = bs.min(n - start);
             let xb = batch(&x_train, perm.as_ref(), start, len)?;
             let yb = batch(&y_train, perm.as_ref(), start, len)?;
+            let swb = match &sw_train {
+                Some(w) => Some(batch(w, perm.as_ref(), start, len)?),
+                None => None,
+            };
             global_step += 1;
             let loss = train_step(
                 &*net,
@@ -429,6 +550,7 @@ pub fn fit<B: Backend, N: Network<B> + ?Sized>(
                 &params,
                 &xb,
                 &yb,
+                swb.as_ref(),
                 Rng::derive(seed, global_step),
                 &mut tracker.metrics,
             )?;
@@ -489,7 +611,7 @@ fn evaluate_prepared<B: Backend, N: Network<B> + ?Sized>(
             let xb = x.narrow(0, start, len)?;
             let yb = y.narrow(0, start, len)?;
             let pred = net.forward(&xb, &mut CallContext::inference())?.detach();
-            let mut loss = compiled.loss.per_sample(&yb, &pred)?.mean_all()?.detach();
+            let mut loss = compiled.loss.per_sample(&yb, &pred)?.mean_all()?;
             if let Some(r) = &reg {
                 loss = loss.add(&r.to_dtype(loss.dtype())?)?;
             }
