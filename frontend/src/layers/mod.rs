@@ -49,12 +49,18 @@ impl BuildContext {
 }
 
 /// What a layer sees when it is called.
+///
+/// Besides the mode and the seeds it collects the activity-regulariser penalties of the
+/// layers it passes through (on the layer outputs, so only known during `call`): layers
+/// push them with [`CallContext::add_activity_loss`], the training loop adds
+/// [`CallContext::take_activity_loss`] to the loss after the forward pass.
 #[derive(Debug, Clone)]
 pub struct CallContext {
     /// Training mode (dropout and noise active).
     pub training: bool,
     seed: u64,
     counter: u64,
+    activity: Vec<std::sync::Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 impl CallContext {
@@ -64,6 +70,7 @@ impl CallContext {
             training: false,
             seed: 0,
             counter: 0,
+            activity: Vec::new(),
         }
     }
 
@@ -73,6 +80,7 @@ impl CallContext {
             training: true,
             seed,
             counter: 0,
+            activity: Vec::new(),
         }
     }
 
@@ -80,6 +88,34 @@ impl CallContext {
     pub fn next_seed(&mut self) -> u64 {
         self.counter += 1;
         Rng::derive(self.seed, self.counter)
+    }
+
+    /// Records an activity-regulariser penalty (a rank-0 tensor) computed in `call`.
+    pub fn add_activity_loss<B: Backend>(&mut self, penalty: Tensor<B>) {
+        self.activity.push(std::sync::Arc::new(penalty));
+    }
+
+    /// Number of penalties recorded since the last [`CallContext::take_activity_loss`].
+    pub fn activity_loss_count(&self) -> usize {
+        self.activity.len()
+    }
+
+    /// The sum of the recorded activity penalties (`None` when there are none), clearing
+    /// them. Penalties recorded for another engine are not counted.
+    ///
+    /// # Errors
+    /// Engine errors from the additions.
+    pub fn take_activity_loss<B: Backend>(&mut self) -> Result<Option<Tensor<B>>> {
+        let mut total: Option<Tensor<B>> = None;
+        for p in self.activity.drain(..) {
+            if let Some(t) = p.downcast_ref::<Tensor<B>>() {
+                total = Some(match total {
+                    Some(acc) => acc.add(&t.to_dtype(acc.dtype())?)?,
+                    None => t.clone(),
+                });
+            }
+        }
+        Ok(total)
     }
 }
 
@@ -138,6 +174,45 @@ pub trait Layer<B: Backend>: Send + std::fmt::Debug {
     fn validate(&self) -> Result<()> {
         Ok(())
     }
+
+    // ---- graph (functional API) entry points: layers with several inputs or outputs
+    // (merges, recurrent layers returning states, nested models) override these; the
+    // defaults map one input to one output through the methods above.
+
+    /// Builds for several inputs.
+    ///
+    /// # Errors
+    /// As [`Layer::build`]; a single-input layer given several inputs.
+    fn build_multi(&mut self, input_shapes: &[Vec<usize>], ctx: &mut BuildContext) -> Result<()> {
+        match input_shapes {
+            [one] => self.build(one, ctx),
+            _ => Err(single_input_error(self.name(), input_shapes.len())),
+        }
+    }
+    /// Output shapes for several inputs.
+    ///
+    /// # Errors
+    /// As [`Layer::output_shape`].
+    fn output_shapes(&self, input_shapes: &[Vec<usize>]) -> Result<Vec<Vec<usize>>> {
+        match input_shapes {
+            [one] => Ok(vec![self.output_shape(one)?]),
+            _ => Err(single_input_error(self.name(), input_shapes.len())),
+        }
+    }
+    /// Forward pass with several inputs and outputs.
+    ///
+    /// # Errors
+    /// As [`Layer::call`].
+    fn call_multi(&self, inputs: &[Tensor<B>], ctx: &mut CallContext) -> Result<Vec<Tensor<B>>> {
+        match inputs {
+            [one] => Ok(vec![self.call(one, ctx)?]),
+            _ => Err(single_input_error(self.name(), inputs.len())),
+        }
+    }
+}
+
+fn single_input_error(layer: &str, n: usize) -> Error {
+    Error::invalid(layer, "inputs", format!("this layer takes one input, got {n}"))
 }
 
 /// Short class-based base name for auto-naming (`Dense` -> `dense`).
