@@ -1,5 +1,22 @@
 //! Streaming metrics: `update` per batch (on the device, no host sync), `result` when the
 //! progress line or the epoch end needs a number, `reset` between epochs.
+//!
+//! Accuracy ([`Accuracy`], [`TopKAccuracy`]), confusion-count metrics ([`Precision`],
+//! [`Recall`], [`AUC`], [`F1Score`], [`MeanIoU`]) and regression metrics
+//! ([`MeanAbsoluteError`], [`MeanSquaredError`], [`RootMeanSquaredError`], [`R2Score`])
+//! keep their state as device tensors; only `result` reads it. [`get`] builds one by
+//! Keras name; [`MetricSpec`] is a name or a ready metric object.
+
+mod classification;
+mod confusion;
+mod regression;
+mod state;
+
+pub use classification::{F1Average, F1Score, MeanIoU, TopKAccuracy};
+pub use confusion::{Curve, Precision, Recall, Summation, AUC};
+pub use regression::{
+    MeanAbsoluteError, MeanSquaredError, R2Aggregation, R2Score, RootMeanSquaredError,
+};
 
 use crate::backend::{Backend, DType};
 use crate::error::{Error, Result};
@@ -262,9 +279,25 @@ pub const METRIC_NAMES: &[&str] = &[
     "binary_accuracy",
     "categorical_accuracy",
     "sparse_categorical_accuracy",
+    "top_k_categorical_accuracy",
+    "sparse_top_k_categorical_accuracy",
+    "precision",
+    "recall",
+    "auc",
+    "f1_score",
+    "mae",
+    "mean_absolute_error",
+    "mse",
+    "mean_squared_error",
+    "rmse",
+    "root_mean_squared_error",
+    "r2_score",
 ];
 
-/// A metric by name. `"accuracy"` picks its kind from the loss and shapes, like Keras.
+/// A metric by name, with Keras' defaults. `"accuracy"` picks its kind from the loss and
+/// shapes, like Keras; top-k accuracies use `k = 5`; `"auc"` is ROC AUC with 200
+/// thresholds; `"f1_score"` is the macro average (thresholded at 0.5 when the loss is
+/// binary, else the argmax of each row).
 ///
 /// # Errors
 /// [`Error::UnknownName`].
@@ -283,6 +316,23 @@ pub fn get<B: Backend>(
         "sparse_categorical_accuracy" => {
             Box::new(Accuracy::new(AccuracyKind::SparseCategorical).named(name))
         }
+        "top_k_categorical_accuracy" => Box::new(TopKAccuracy::categorical(5).named(name)),
+        "sparse_top_k_categorical_accuracy" => Box::new(TopKAccuracy::sparse(5).named(name)),
+        "precision" => Box::new(Precision::new().named(name)),
+        "recall" => Box::new(Recall::new().named(name)),
+        "auc" => Box::new(AUC::new().named(name)),
+        "f1_score" => {
+            let f1 = F1Score::new(F1Average::Macro).named(name);
+            Box::new(if loss == TargetKind::Binary {
+                f1.threshold(0.5)
+            } else {
+                f1
+            })
+        }
+        "mae" | "mean_absolute_error" => Box::new(MeanAbsoluteError::new().named(name)),
+        "mse" | "mean_squared_error" => Box::new(MeanSquaredError::new().named(name)),
+        "rmse" | "root_mean_squared_error" => Box::new(RootMeanSquaredError::new().named(name)),
+        "r2_score" => Box::new(R2Score::new().named(name)),
         other => return Err(Error::unknown("metric", other, METRIC_NAMES)),
     })
 }
@@ -298,3 +348,116 @@ pub fn check_name(name: &str) -> Result<()> {
         Err(Error::unknown("metric", name, METRIC_NAMES))
     }
 }
+
+/// What `compile` can take as one metric: a Keras name, resolved once the first batch
+/// shows the shapes, or a ready metric object.
+///
+/// ```
+/// use stratanet::metrics::{MetricSpec, Precision, AUC, Curve};
+/// use stratanet::losses::TargetKind;
+/// use stratanet::DefaultBackend as B;
+/// # fn main() -> stratanet::Result<()> {
+/// let specs: Vec<MetricSpec<B>> = vec![
+///     "accuracy".into(),
+///     AUC::new().curve(Curve::Pr).named("pr_auc").into(),
+///     Precision::new().threshold(0.3).into(),
+/// ];
+/// assert_eq!(specs[1].name(), "pr_auc");
+/// let m = specs.into_iter().next().unwrap().resolve(TargetKind::Binary, &[4], &[4, 1])?;
+/// assert_eq!(m.name(), "accuracy");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub enum MetricSpec<B: Backend> {
+    /// A name for [`get`].
+    Name(String),
+    /// A metric object, used as given.
+    Metric(Box<dyn Metric<B>>),
+}
+
+impl<B: Backend> MetricSpec<B> {
+    /// The name it will log under.
+    pub fn name(&self) -> String {
+        match self {
+            MetricSpec::Name(n) => n.clone(),
+            MetricSpec::Metric(m) => m.name().to_string(),
+        }
+    }
+
+    /// Checks a name early (at `compile`); objects always pass.
+    ///
+    /// # Errors
+    /// [`Error::UnknownName`].
+    pub fn check(&self) -> Result<()> {
+        match self {
+            MetricSpec::Name(n) => check_name(n),
+            MetricSpec::Metric(_) => Ok(()),
+        }
+    }
+
+    /// The metric: built by [`get`] for a name (with the loss kind and shapes of the first
+    /// batch), or the object itself, reset.
+    ///
+    /// # Errors
+    /// [`Error::UnknownName`].
+    pub fn resolve(
+        self,
+        loss: TargetKind,
+        y_true_shape: &[usize],
+        y_pred_shape: &[usize],
+    ) -> Result<Box<dyn Metric<B>>> {
+        match self {
+            MetricSpec::Name(n) => get(&n, loss, y_true_shape, y_pred_shape),
+            MetricSpec::Metric(mut m) => {
+                m.reset();
+                Ok(m)
+            }
+        }
+    }
+}
+
+impl<B: Backend> From<&str> for MetricSpec<B> {
+    fn from(name: &str) -> Self {
+        MetricSpec::Name(name.to_string())
+    }
+}
+
+impl<B: Backend> From<String> for MetricSpec<B> {
+    fn from(name: String) -> Self {
+        MetricSpec::Name(name)
+    }
+}
+
+impl<B: Backend> From<Box<dyn Metric<B>>> for MetricSpec<B> {
+    fn from(metric: Box<dyn Metric<B>>) -> Self {
+        MetricSpec::Metric(metric)
+    }
+}
+
+/// Implements `From<$t<B>> for MetricSpec<B>` for metric types generic over the backend
+/// (custom metrics can use it too, or pass `Box::new(m) as Box<dyn Metric<B>>`).
+#[macro_export]
+macro_rules! impl_into_metric_spec {
+    ($($t:ident),* $(,)?) => {
+        $(impl<B: $crate::Backend> From<$t<B>> for $crate::metrics::MetricSpec<B> {
+            fn from(metric: $t<B>) -> Self {
+                $crate::metrics::MetricSpec::Metric(Box::new(metric))
+            }
+        })*
+    };
+}
+
+impl_into_metric_spec!(
+    Accuracy,
+    TopKAccuracy,
+    Precision,
+    Recall,
+    AUC,
+    F1Score,
+    MeanIoU,
+    MeanAbsoluteError,
+    MeanSquaredError,
+    RootMeanSquaredError,
+    R2Score,
+);
