@@ -120,6 +120,7 @@ pub struct Dense<B: Backend> {
     bias_initializer: Initializer,
     kernel_regularizer: Option<Regularizer>,
     bias_regularizer: Option<Regularizer>,
+    activity_regularizer: Option<Regularizer>,
     trainable: bool,
     name: String,
     kernel: Option<Tensor<B>>,
@@ -138,6 +139,7 @@ impl<B: Backend> Dense<B> {
             bias_initializer: Initializer::Zeros,
             kernel_regularizer: None,
             bias_regularizer: None,
+            activity_regularizer: None,
             trainable: true,
             name: String::new(),
             kernel: None,
@@ -177,6 +179,12 @@ impl<B: Backend> Dense<B> {
     /// Penalty on the bias, added to the training loss.
     pub fn bias_regularizer(mut self, r: Regularizer) -> Self {
         self.bias_regularizer = Some(r);
+        self
+    }
+    /// Penalty on the layer's output, recorded in the [`CallContext`] by `call` (the
+    /// training loop adds it to the loss).
+    pub fn activity_regularizer(mut self, r: Regularizer) -> Self {
+        self.activity_regularizer = Some(r);
         self
     }
     /// Sets the layer's name.
@@ -225,6 +233,9 @@ impl<B: Backend> Dense<B> {
             .and_then(Regularizer::from_config);
         l.bias_regularizer = config
             .get("bias_regularizer")
+            .and_then(Regularizer::from_config);
+        l.activity_regularizer = config
+            .get("activity_regularizer")
             .and_then(Regularizer::from_config);
         if let Some(t) = config.get("trainable").and_then(|b| b.as_bool()) {
             l.trainable = t;
@@ -309,7 +320,7 @@ impl<B: Backend> Layer<B> for Dense<B> {
         *out.last_mut().unwrap_or(&mut 0) = self.units;
         Ok(out)
     }
-    fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
+    fn call(&self, x: &Tensor<B>, ctx: &mut CallContext) -> Result<Tensor<B>> {
         let kernel = self.kernel.as_ref().ok_or_else(|| Error::NotReady {
             op: format!("{}.call", self.name),
             needed: "built".into(),
@@ -338,7 +349,9 @@ impl<B: Backend> Layer<B> for Dense<B> {
             Some(b) => y.add(b)?,
             None => y,
         };
-        self.resolved.apply(&y)
+        let y = self.resolved.apply(&y)?;
+        super::conv::record_activity(&self.activity_regularizer, &y, ctx)?;
+        Ok(y)
     }
     fn weights(&self) -> Vec<Weight<B>> {
         let mut w = Vec::new();
@@ -390,6 +403,7 @@ impl<B: Backend> Layer<B> for Dense<B> {
             "bias_initializer": self.bias_initializer.to_config(),
             "kernel_regularizer": self.kernel_regularizer.map(|r| r.to_config()),
             "bias_regularizer": self.bias_regularizer.map(|r| r.to_config()),
+            "activity_regularizer": self.activity_regularizer.map(|r| r.to_config()),
             "trainable": self.trainable,
         })
     }

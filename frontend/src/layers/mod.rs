@@ -4,11 +4,24 @@
 //! Shapes given to [`Layer::build`] and [`Layer::output_shape`] exclude the batch axis, as
 //! Keras' `input_shape[1:]`.
 
+mod conv;
 mod core;
+mod normalization;
+mod pooling;
 mod regularization;
+mod reshaping;
 
 pub use self::core::{ActivationLayer, Dense, Flatten, Input, Reshape};
-pub use regularization::Dropout;
+pub use conv::{Conv, Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, Size2};
+pub use normalization::{BatchNormalization, LayerNormalization};
+pub use pooling::{
+    AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
+    GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalPooling, MaxPooling1D, MaxPooling2D, Pooling,
+};
+pub use regularization::{
+    Dropout, GaussianNoise, SpatialDropout, SpatialDropout1D, SpatialDropout2D,
+};
+pub use reshaping::{Permute, RepeatVector, UpSampling2D, ZeroPadding2D};
 
 use crate::backend::{Backend, DType, Device};
 use crate::error::{Error, Result};
@@ -249,6 +262,28 @@ pub fn layer_from_config<B: Backend>(
         "Dropout" => Box::new(Dropout::from_config(config)?),
         "Flatten" => Box::new(Flatten::from_config(config)?),
         "Reshape" => Box::new(Reshape::from_config(config)?),
+        "Conv1D" => Box::new(Conv1D::<B>::from_config(config)?),
+        "Conv2D" => Box::new(Conv2D::<B>::from_config(config)?),
+        "Conv2DTranspose" => Box::new(Conv2DTranspose::<B>::from_config(config)?),
+        "DepthwiseConv2D" => Box::new(DepthwiseConv2D::<B>::from_config(config)?),
+        "SeparableConv2D" => Box::new(SeparableConv2D::<B>::from_config(config)?),
+        "MaxPooling1D" => Box::new(MaxPooling1D::from_config(config)?),
+        "MaxPooling2D" => Box::new(MaxPooling2D::from_config(config)?),
+        "AveragePooling1D" => Box::new(AveragePooling1D::from_config(config)?),
+        "AveragePooling2D" => Box::new(AveragePooling2D::from_config(config)?),
+        "GlobalAveragePooling1D" => Box::new(GlobalAveragePooling1D::from_config(config)?),
+        "GlobalAveragePooling2D" => Box::new(GlobalAveragePooling2D::from_config(config)?),
+        "GlobalMaxPooling1D" => Box::new(GlobalMaxPooling1D::from_config(config)?),
+        "GlobalMaxPooling2D" => Box::new(GlobalMaxPooling2D::from_config(config)?),
+        "BatchNormalization" => Box::new(BatchNormalization::<B>::from_config(config)?),
+        "LayerNormalization" => Box::new(LayerNormalization::<B>::from_config(config)?),
+        "ZeroPadding2D" => Box::new(ZeroPadding2D::from_config(config)?),
+        "UpSampling2D" => Box::new(UpSampling2D::from_config(config)?),
+        "Permute" => Box::new(Permute::from_config(config)?),
+        "RepeatVector" => Box::new(RepeatVector::from_config(config)?),
+        "SpatialDropout1D" => Box::new(SpatialDropout1D::from_config(config)?),
+        "SpatialDropout2D" => Box::new(SpatialDropout2D::from_config(config)?),
+        "GaussianNoise" => Box::new(GaussianNoise::from_config(config)?),
         other => {
             return Err(Error::unknown(
                 "layer class",
@@ -260,6 +295,28 @@ pub fn layer_from_config<B: Backend>(
                     "Dropout",
                     "Flatten",
                     "Reshape",
+                    "Conv1D",
+                    "Conv2D",
+                    "Conv2DTranspose",
+                    "DepthwiseConv2D",
+                    "SeparableConv2D",
+                    "MaxPooling1D",
+                    "MaxPooling2D",
+                    "AveragePooling1D",
+                    "AveragePooling2D",
+                    "GlobalAveragePooling1D",
+                    "GlobalAveragePooling2D",
+                    "GlobalMaxPooling1D",
+                    "GlobalMaxPooling2D",
+                    "BatchNormalization",
+                    "LayerNormalization",
+                    "ZeroPadding2D",
+                    "UpSampling2D",
+                    "Permute",
+                    "RepeatVector",
+                    "SpatialDropout1D",
+                    "SpatialDropout2D",
+                    "GaussianNoise",
                 ],
             ))
         }

@@ -117,3 +117,259 @@ impl<B: Backend> Layer<B> for Dropout {
         json!({"name": self.name, "rate": self.rate, "seed": self.seed})
     }
 }
+
+/// The seed of one random op: the layer's own (mixed with the call's) or the call's.
+fn op_seed(own: Option<u64>, ctx: &mut CallContext) -> u64 {
+    match own {
+        Some(s) => crate::random::Rng::derive(s, ctx.next_seed()),
+        None => ctx.next_seed(),
+    }
+}
+
+/// Drops whole channels (feature maps) in training (Keras `SpatialDropout1D/2D`): one
+/// keep/drop draw per sample and channel, kept channels scaled by `1 / (1 - rate)`; the
+/// identity at inference. `RANK` is the number of spatial axes; use the aliases
+/// [`SpatialDropout1D`] (`[N, T, C]`) and [`SpatialDropout2D`] (`[N, H, W, C]`).
+#[derive(Debug, Clone)]
+pub struct SpatialDropout<const RANK: usize> {
+    rate: f64,
+    seed: Option<u64>,
+    data_format: String,
+    name: String,
+}
+
+/// Channel dropout on `[N, T, C]` sequences.
+pub type SpatialDropout1D = SpatialDropout<1>;
+/// Channel dropout on `[N, H, W, C]` images (or `[N, C, H, W]` with `channels_first`).
+pub type SpatialDropout2D = SpatialDropout<2>;
+
+impl<const RANK: usize> SpatialDropout<RANK> {
+    /// Drops a fraction `rate` (in `[0, 1)`) of the channels in training.
+    pub fn new(rate: f64) -> Self {
+        Self {
+            rate,
+            seed: None,
+            data_format: "channels_last".into(),
+            name: String::new(),
+        }
+    }
+    /// A fixed seed for this layer's masks (otherwise derived from `fit`'s seed).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+    /// `"channels_last"` (default) or `"channels_first"`.
+    pub fn data_format(mut self, data_format: &str) -> Self {
+        self.data_format = data_format.to_lowercase();
+        self
+    }
+
+    fn class() -> &'static str {
+        if RANK == 1 {
+            "SpatialDropout1D"
+        } else {
+            "SpatialDropout2D"
+        }
+    }
+
+    /// Inverse of `get_config`.
+    ///
+    /// # Errors
+    /// On a malformed config.
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        let rate = cfg_field(config, Self::class(), "rate")?
+            .as_f64()
+            .ok_or_else(|| Error::config(format!("{}.rate", Self::class()), "expected a number"))?;
+        let mut l = Self::new(rate);
+        l.seed = config.get("seed").and_then(|s| s.as_u64());
+        if let Some(d) = config.get("data_format").and_then(|d| d.as_str()) {
+            l.data_format = d.to_lowercase();
+        }
+        l.name = cfg_name(config);
+        Ok(l)
+    }
+
+    fn expected(&self) -> String {
+        let sp = if RANK == 1 { "steps" } else { "height, width" };
+        if self.data_format == "channels_first" {
+            format!("rank {} [batch, channels, {sp}]", RANK + 2)
+        } else {
+            format!("rank {} [batch, {sp}, channels]", RANK + 2)
+        }
+    }
+}
+
+impl<B: Backend, const RANK: usize> Layer<B> for SpatialDropout<RANK> {
+    fn class_name(&self) -> &'static str {
+        Self::class()
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn set_name(&mut self, name: String) {
+        self.name = name;
+    }
+    fn built(&self) -> bool {
+        true
+    }
+    fn validate(&self) -> Result<()> {
+        if !(0.0..1.0).contains(&self.rate) {
+            return Err(Error::invalid(
+                &self.name,
+                "rate",
+                format!("must be in [0, 1), got {}", self.rate),
+            ));
+        }
+        super::conv::check_data_format(&self.name, &self.data_format)
+    }
+    fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
+        Layer::<B>::validate(self)?;
+        Layer::<B>::output_shape(self, input_shape).map(|_| ())
+    }
+    fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        if input_shape.len() != RANK + 1 {
+            return Err(Error::shape(
+                &self.name,
+                "input",
+                self.expected(),
+                input_shape,
+            ));
+        }
+        Ok(input_shape.to_vec())
+    }
+    fn call(&self, x: &Tensor<B>, ctx: &mut CallContext) -> Result<Tensor<B>> {
+        Layer::<B>::validate(self)?;
+        let s = x.shape();
+        if s.len() != RANK + 2 {
+            return Err(Error::shape(&self.name, "input", self.expected(), &s));
+        }
+        if !ctx.training || self.rate == 0.0 {
+            return Ok(x.clone());
+        }
+        // one draw per (sample, channel), broadcast over the spatial axes
+        let mut mask_shape = vec![1; s.len()];
+        mask_shape[0] = s[0];
+        let c_axis = if self.data_format == "channels_first" {
+            1
+        } else {
+            s.len() - 1
+        };
+        mask_shape[c_axis] = s[c_axis];
+        let seed = op_seed(self.seed, ctx);
+        let u = Tensor::<B>::new(B::uniform(
+            &mask_shape,
+            0.0,
+            1.0,
+            seed,
+            x.dtype(),
+            &x.engine_device(),
+        )?);
+        let keep = u.ge(&u.scalar_like(self.rate)?)?.to_dtype(x.dtype())?;
+        x.mul(&keep.mul_scalar(1.0 / (1.0 - self.rate))?)
+    }
+    fn get_config(&self) -> serde_json::Value {
+        json!({
+            "name": self.name,
+            "rate": self.rate,
+            "seed": self.seed,
+            "data_format": self.data_format,
+        })
+    }
+}
+
+/// Adds zero-mean Gaussian noise of standard deviation `stddev` in training (Keras
+/// `GaussianNoise`); the identity at inference. Seeded like [`Dropout`].
+#[derive(Debug, Clone)]
+pub struct GaussianNoise {
+    stddev: f64,
+    seed: Option<u64>,
+    name: String,
+}
+
+impl GaussianNoise {
+    /// Noise with standard deviation `stddev` (>= 0).
+    pub fn new(stddev: f64) -> Self {
+        Self {
+            stddev,
+            seed: None,
+            name: String::new(),
+        }
+    }
+    /// A fixed seed for this layer's noise (otherwise derived from `fit`'s seed).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Inverse of `get_config`.
+    ///
+    /// # Errors
+    /// On a malformed config.
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        let stddev = cfg_field(config, "GaussianNoise", "stddev")?
+            .as_f64()
+            .ok_or_else(|| Error::config("GaussianNoise.stddev", "expected a number"))?;
+        let mut l = Self::new(stddev);
+        l.seed = config.get("seed").and_then(|s| s.as_u64());
+        l.name = cfg_name(config);
+        Ok(l)
+    }
+}
+
+impl<B: Backend> Layer<B> for GaussianNoise {
+    fn class_name(&self) -> &'static str {
+        "GaussianNoise"
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn set_name(&mut self, name: String) {
+        self.name = name;
+    }
+    fn built(&self) -> bool {
+        true
+    }
+    fn validate(&self) -> Result<()> {
+        if !(self.stddev >= 0.0 && self.stddev.is_finite()) {
+            return Err(Error::invalid(
+                &self.name,
+                "stddev",
+                format!("must be a finite number >= 0, got {}", self.stddev),
+            ));
+        }
+        Ok(())
+    }
+    fn build(&mut self, _input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
+        Layer::<B>::validate(self)
+    }
+    fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        Ok(input_shape.to_vec())
+    }
+    fn call(&self, x: &Tensor<B>, ctx: &mut CallContext) -> Result<Tensor<B>> {
+        Layer::<B>::validate(self)?;
+        if x.rank() < 1 {
+            return Err(Error::shape(
+                &self.name,
+                "input",
+                "rank at least 1 (batch, ...)",
+                &x.shape(),
+            ));
+        }
+        if !ctx.training || self.stddev == 0.0 {
+            return Ok(x.clone());
+        }
+        let seed = op_seed(self.seed, ctx);
+        let noise = Tensor::<B>::new(B::normal(
+            &x.shape(),
+            0.0,
+            self.stddev,
+            seed,
+            x.dtype(),
+            &x.engine_device(),
+        )?);
+        x.add(&noise)
+    }
+    fn get_config(&self) -> serde_json::Value {
+        json!({"name": self.name, "stddev": self.stddev, "seed": self.seed})
+    }
+}

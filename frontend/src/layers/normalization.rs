@@ -1,0 +1,649 @@
+//! Normalization layers: `BatchNormalization`, `LayerNormalization`.
+
+use super::conv::{not_built, weight_penalties};
+use super::{cfg_name, BuildContext, CallContext, Layer, Weight};
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+use crate::initializers::Initializer;
+use crate::regularizers::Regularizer;
+use crate::tensor::Tensor;
+use serde_json::json;
+
+/// Resolves a Keras feature axis (negative counts from the end; 0 is the batch axis) for
+/// an input of full rank `rank` (batch included).
+fn feature_axis(layer: &str, axis: isize, per_sample: &[usize]) -> Result<usize> {
+    let rank = per_sample.len() as isize + 1;
+    let a = if axis < 0 { axis + rank } else { axis };
+    if a < 1 || a >= rank {
+        return Err(Error::shape(
+            layer,
+            "input",
+            format!("a rank that has feature axis {axis} (not the batch axis)"),
+            per_sample,
+        ));
+    }
+    Ok(a as usize)
+}
+
+/// Shape `[1, .., c, .., 1]` of rank `rank` with `c` at `axis`.
+fn param_shape(rank: usize, axis: usize, c: usize) -> Vec<usize> {
+    let mut s = vec![1; rank];
+    s[axis] = c;
+    s
+}
+
+/// `(x - mean) / sqrt(var + eps) * gamma + beta`, parameters broadcast along `axis`.
+fn normalize<B: Backend>(
+    x: &Tensor<B>,
+    mean: &Tensor<B>,
+    var: &Tensor<B>,
+    gamma: Option<&Tensor<B>>,
+    beta: Option<&Tensor<B>>,
+    eps: f64,
+    bshape: &[usize],
+) -> Result<Tensor<B>> {
+    let inv = var.add_scalar(eps)?.sqrt()?.recip()?;
+    let mut y = x.sub(mean)?.mul(&inv)?;
+    if let Some(g) = gamma {
+        y = y.mul(&g.reshape_to(bshape)?)?;
+    }
+    if let Some(b) = beta {
+        y = y.add(&b.reshape_to(bshape)?)?;
+    }
+    Ok(y)
+}
+
+/// Batch normalization (Keras `BatchNormalization`): normalises each feature over the batch
+/// (and every other axis) in training, with the moving statistics at inference.
+///
+/// Weights: `gamma` and `beta` (trainable, when `scale`/`center`), `moving_mean` and
+/// `moving_variance` (non-trainable). In a training call the moving statistics are updated
+/// in place: `moving = moving * momentum + batch * (1 - momentum)` with the biased batch
+/// variance, as Keras does (PyTorch's `running_var` uses the unbiased one and
+/// `momentum = 1 - keras_momentum`). A frozen layer (`set_trainable(false)`) runs in
+/// inference mode, as in Keras. On 64 channels it has 256 parameters, 128 non-trainable.
+///
+/// ```
+/// use stratanet::layers::{BatchNormalization, Layer, BuildContext, CallContext};
+/// use stratanet::{Tensor, DType, Device, DefaultBackend as B};
+/// # fn main() -> stratanet::Result<()> {
+/// let mut bn = BatchNormalization::<B>::new().momentum(0.5).epsilon(0.0);
+/// bn.build(&[1], &mut BuildContext::new(Device::Cpu, DType::F32, 0))?;
+/// let x = Tensor::<B>::from_vec(vec![1.0f32, 3.0], &[2, 1])?;
+/// // training: batch mean 2, biased variance 1
+/// let y = bn.call(&x, &mut CallContext::training(0))?;
+/// assert_eq!(y.to_vec_f32()?, vec![-1.0, 1.0]);
+/// // moving mean 0 * 0.5 + 2 * 0.5 = 1, moving variance 1 * 0.5 + 1 * 0.5 = 1
+/// let w = bn.weights();
+/// assert_eq!((w[2].name.as_str(), w[2].trainable), ("moving_mean", false));
+/// assert_eq!(w[2].value.to_vec_f32()?, vec![1.0]);
+/// // inference uses the moving statistics: (3 - 1) / 1
+/// let z = bn.call(&x, &mut CallContext::inference())?;
+/// assert_eq!(z.to_vec_f32()?, vec![0.0, 2.0]);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct BatchNormalization<B: Backend> {
+    axis: isize,
+    momentum: f64,
+    epsilon: f64,
+    center: bool,
+    scale: bool,
+    beta_initializer: Initializer,
+    gamma_initializer: Initializer,
+    beta_regularizer: Option<Regularizer>,
+    gamma_regularizer: Option<Regularizer>,
+    trainable: bool,
+    name: String,
+    gamma: Option<Tensor<B>>,
+    beta: Option<Tensor<B>>,
+    moving_mean: Option<Tensor<B>>,
+    moving_variance: Option<Tensor<B>>,
+}
+
+impl<B: Backend> Default for BatchNormalization<B> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<B: Backend> BatchNormalization<B> {
+    /// Keras defaults: axis -1, momentum 0.99, epsilon 1e-3, center and scale.
+    pub fn new() -> Self {
+        Self {
+            axis: -1,
+            momentum: 0.99,
+            epsilon: 1e-3,
+            center: true,
+            scale: true,
+            beta_initializer: Initializer::Zeros,
+            gamma_initializer: Initializer::Ones,
+            beta_regularizer: None,
+            gamma_regularizer: None,
+            trainable: true,
+            name: String::new(),
+            gamma: None,
+            beta: None,
+            moving_mean: None,
+            moving_variance: None,
+        }
+    }
+    /// The feature axis (default -1; 1 for `channels_first` images).
+    pub fn axis(mut self, axis: isize) -> Self {
+        self.axis = axis;
+        self
+    }
+    /// Momentum of the moving statistics (default 0.99).
+    pub fn momentum(mut self, momentum: f64) -> Self {
+        self.momentum = momentum;
+        self
+    }
+    /// Added to the variance (default 1e-3).
+    pub fn epsilon(mut self, epsilon: f64) -> Self {
+        self.epsilon = epsilon;
+        self
+    }
+    /// Whether to add the `beta` offset (default `true`).
+    pub fn center(mut self, center: bool) -> Self {
+        self.center = center;
+        self
+    }
+    /// Whether to multiply by `gamma` (default `true`).
+    pub fn scale(mut self, scale: bool) -> Self {
+        self.scale = scale;
+        self
+    }
+    /// Initialiser of `beta` (default zeros).
+    pub fn beta_initializer(mut self, init: Initializer) -> Self {
+        self.beta_initializer = init;
+        self
+    }
+    /// Initialiser of `gamma` (default ones).
+    pub fn gamma_initializer(mut self, init: Initializer) -> Self {
+        self.gamma_initializer = init;
+        self
+    }
+    /// Penalty on `beta`.
+    pub fn beta_regularizer(mut self, r: Regularizer) -> Self {
+        self.beta_regularizer = Some(r);
+        self
+    }
+    /// Penalty on `gamma`.
+    pub fn gamma_regularizer(mut self, r: Regularizer) -> Self {
+        self.gamma_regularizer = Some(r);
+        self
+    }
+    /// Sets the layer's name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
+    }
+
+    /// Inverse of `get_config`.
+    ///
+    /// # Errors
+    /// On a malformed config.
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        let mut l = Self::new();
+        l.name = cfg_name(config);
+        if let Some(a) = config.get("axis") {
+            l.axis = match a.as_i64() {
+                Some(a) => a as isize,
+                None => {
+                    let v: Vec<isize> = serde_json::from_value(a.clone()).map_err(|_| {
+                        Error::config("BatchNormalization.axis", "expected an integer")
+                    })?;
+                    match v.as_slice() {
+                        [a] => *a,
+                        _ => {
+                            return Err(Error::config(
+                                "BatchNormalization.axis",
+                                "only one feature axis is supported",
+                            ))
+                        }
+                    }
+                }
+            };
+        }
+        read_norm_common(
+            config,
+            &mut l.epsilon,
+            &mut l.center,
+            &mut l.scale,
+            &mut l.beta_initializer,
+            &mut l.gamma_initializer,
+        )?;
+        if let Some(m) = config.get("momentum").and_then(|v| v.as_f64()) {
+            l.momentum = m;
+        }
+        l.beta_regularizer = config
+            .get("beta_regularizer")
+            .and_then(Regularizer::from_config);
+        l.gamma_regularizer = config
+            .get("gamma_regularizer")
+            .and_then(Regularizer::from_config);
+        if let Some(t) = config.get("trainable").and_then(|b| b.as_bool()) {
+            l.trainable = t;
+        }
+        Ok(l)
+    }
+
+    fn features(&self) -> Option<usize> {
+        self.moving_mean.as_ref().map(|m| m.numel())
+    }
+}
+
+fn read_norm_common(
+    config: &serde_json::Value,
+    epsilon: &mut f64,
+    center: &mut bool,
+    scale: &mut bool,
+    beta_init: &mut Initializer,
+    gamma_init: &mut Initializer,
+) -> Result<()> {
+    if let Some(e) = config.get("epsilon").and_then(|v| v.as_f64()) {
+        *epsilon = e;
+    }
+    if let Some(c) = config.get("center").and_then(|v| v.as_bool()) {
+        *center = c;
+    }
+    if let Some(s) = config.get("scale").and_then(|v| v.as_bool()) {
+        *scale = s;
+    }
+    if let Some(i) = config.get("beta_initializer") {
+        *beta_init = Initializer::from_config(i)?;
+    }
+    if let Some(i) = config.get("gamma_initializer") {
+        *gamma_init = Initializer::from_config(i)?;
+    }
+    Ok(())
+}
+
+fn check_epsilon(layer: &str, eps: f64) -> Result<()> {
+    if !(eps >= 0.0 && eps.is_finite()) {
+        return Err(Error::invalid(
+            layer,
+            "epsilon",
+            format!("must be a finite number >= 0, got {eps}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the batch `x` against the built feature count along `axis`; returns the axis.
+fn check_features<B: Backend>(
+    layer: &str,
+    x: &Tensor<B>,
+    axis: isize,
+    features: usize,
+) -> Result<usize> {
+    let s = x.shape();
+    let bad = || {
+        Error::shape(
+            layer,
+            "input",
+            format!("[batch, ...] with {features} features on axis {axis}"),
+            &s,
+        )
+    };
+    if s.len() < 2 {
+        return Err(bad());
+    }
+    let a = feature_axis(layer, axis, &s[1..]).map_err(|_| bad())?;
+    if s[a] != features {
+        return Err(bad());
+    }
+    Ok(a)
+}
+
+impl<B: Backend> Layer<B> for BatchNormalization<B> {
+    fn class_name(&self) -> &'static str {
+        "BatchNormalization"
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn set_name(&mut self, name: String) {
+        self.name = name;
+    }
+    fn built(&self) -> bool {
+        self.moving_mean.is_some()
+    }
+    fn validate(&self) -> Result<()> {
+        if !(0.0..=1.0).contains(&self.momentum) {
+            return Err(Error::invalid(
+                &self.name,
+                "momentum",
+                format!("must be in [0, 1], got {}", self.momentum),
+            ));
+        }
+        check_epsilon(&self.name, self.epsilon)
+    }
+    fn build(&mut self, input_shape: &[usize], ctx: &mut BuildContext) -> Result<()> {
+        Layer::<B>::validate(self)?;
+        let a = feature_axis(&self.name, self.axis, input_shape)?;
+        let c = input_shape[a - 1];
+        let mut init = |i: &Initializer| -> Result<Tensor<B>> {
+            i.init::<B>(&[c], ctx.dtype, ctx.device, &mut ctx.rng)?
+                .to_param()
+        };
+        if self.scale {
+            self.gamma = Some(init(&self.gamma_initializer)?);
+        }
+        if self.center {
+            self.beta = Some(init(&self.beta_initializer)?);
+        }
+        self.moving_mean = Some(init(&Initializer::Zeros)?);
+        self.moving_variance = Some(init(&Initializer::Ones)?);
+        Ok(())
+    }
+    fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        let a = feature_axis(&self.name, self.axis, input_shape)?;
+        if let Some(c) = self.features() {
+            if input_shape[a - 1] != c {
+                return Err(Error::shape(
+                    &self.name,
+                    "input",
+                    format!("{c} features on axis {}", self.axis),
+                    input_shape,
+                ));
+            }
+        }
+        Ok(input_shape.to_vec())
+    }
+    fn call(&self, x: &Tensor<B>, ctx: &mut CallContext) -> Result<Tensor<B>> {
+        let (mm, mv) = match (&self.moving_mean, &self.moving_variance) {
+            (Some(m), Some(v)) => (m, v),
+            _ => return Err(not_built(&self.name)),
+        };
+        let c = mm.numel();
+        let a = check_features(&self.name, x, self.axis, c)?;
+        let x = x.to_dtype(mm.dtype())?;
+        let rank = x.rank();
+        let bshape = param_shape(rank, a, c);
+        let (gamma, beta) = (self.gamma.as_ref(), self.beta.as_ref());
+        if !(ctx.training && self.trainable) {
+            let mean = mm.reshape_to(&bshape)?;
+            let var = mv.reshape_to(&bshape)?;
+            return normalize(&x, &mean, &var, gamma, beta, self.epsilon, &bshape);
+        }
+        let axes: Vec<isize> = (0..rank).filter(|&i| i != a).map(|i| i as isize).collect();
+        let mean = x.mean(&axes, true)?;
+        let var = x.sub(&mean)?.square()?.mean(&axes, true)?;
+        let y = normalize(&x, &mean, &var, gamma, beta, self.epsilon, &bshape)?;
+        let m = self.momentum;
+        for (moving, batch) in [(mm, &mean), (mv, &var)] {
+            let batch = batch.detach().reshape_to(&[c])?;
+            let updated = moving
+                .detach()
+                .mul_scalar(m)?
+                .add(&batch.mul_scalar(1.0 - m)?)?;
+            moving.assign(&updated)?;
+        }
+        Ok(y)
+    }
+    fn weights(&self) -> Vec<Weight<B>> {
+        let mut w = Vec::new();
+        for (name, t, trainable) in [
+            ("gamma", &self.gamma, self.trainable),
+            ("beta", &self.beta, self.trainable),
+            ("moving_mean", &self.moving_mean, false),
+            ("moving_variance", &self.moving_variance, false),
+        ] {
+            if let Some(t) = t {
+                w.push(Weight {
+                    name: name.into(),
+                    value: t.clone(),
+                    trainable,
+                });
+            }
+        }
+        w
+    }
+    fn trainable(&self) -> bool {
+        self.trainable
+    }
+    fn set_trainable(&mut self, trainable: bool) {
+        self.trainable = trainable;
+    }
+    fn regularization_loss(&self) -> Result<Option<Tensor<B>>> {
+        weight_penalties(&[
+            (&self.gamma_regularizer, &self.gamma),
+            (&self.beta_regularizer, &self.beta),
+        ])
+    }
+    fn get_config(&self) -> serde_json::Value {
+        json!({
+            "name": self.name,
+            "axis": self.axis,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+            "beta_initializer": self.beta_initializer.to_config(),
+            "gamma_initializer": self.gamma_initializer.to_config(),
+            "beta_regularizer": self.beta_regularizer.map(|r| r.to_config()),
+            "gamma_regularizer": self.gamma_regularizer.map(|r| r.to_config()),
+            "trainable": self.trainable,
+        })
+    }
+}
+
+/// Layer normalization (Keras `LayerNormalization`): normalises each sample over the
+/// feature axis (default -1) with its own mean and (biased) variance, then scales by
+/// `gamma` and offsets by `beta` (per feature). Same in training and inference.
+#[derive(Debug)]
+pub struct LayerNormalization<B: Backend> {
+    axis: isize,
+    epsilon: f64,
+    center: bool,
+    scale: bool,
+    beta_initializer: Initializer,
+    gamma_initializer: Initializer,
+    trainable: bool,
+    name: String,
+    gamma: Option<Tensor<B>>,
+    beta: Option<Tensor<B>>,
+    features: Option<usize>,
+}
+
+impl<B: Backend> Default for LayerNormalization<B> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<B: Backend> LayerNormalization<B> {
+    /// Keras defaults: axis -1, epsilon 1e-3, center and scale.
+    pub fn new() -> Self {
+        Self {
+            axis: -1,
+            epsilon: 1e-3,
+            center: true,
+            scale: true,
+            beta_initializer: Initializer::Zeros,
+            gamma_initializer: Initializer::Ones,
+            trainable: true,
+            name: String::new(),
+            gamma: None,
+            beta: None,
+            features: None,
+        }
+    }
+    /// The normalised axis (default -1).
+    pub fn axis(mut self, axis: isize) -> Self {
+        self.axis = axis;
+        self
+    }
+    /// Added to the variance (default 1e-3).
+    pub fn epsilon(mut self, epsilon: f64) -> Self {
+        self.epsilon = epsilon;
+        self
+    }
+    /// Whether to add the `beta` offset (default `true`).
+    pub fn center(mut self, center: bool) -> Self {
+        self.center = center;
+        self
+    }
+    /// Whether to multiply by `gamma` (default `true`).
+    pub fn scale(mut self, scale: bool) -> Self {
+        self.scale = scale;
+        self
+    }
+    /// Initialiser of `beta` (default zeros).
+    pub fn beta_initializer(mut self, init: Initializer) -> Self {
+        self.beta_initializer = init;
+        self
+    }
+    /// Initialiser of `gamma` (default ones).
+    pub fn gamma_initializer(mut self, init: Initializer) -> Self {
+        self.gamma_initializer = init;
+        self
+    }
+    /// Sets the layer's name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
+    }
+
+    /// Inverse of `get_config`.
+    ///
+    /// # Errors
+    /// On a malformed config.
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        let mut l = Self::new();
+        l.name = cfg_name(config);
+        if let Some(a) = config.get("axis") {
+            l.axis = match a.as_i64() {
+                Some(a) => a as isize,
+                None => {
+                    let v: Vec<isize> = serde_json::from_value(a.clone()).map_err(|_| {
+                        Error::config("LayerNormalization.axis", "expected an integer")
+                    })?;
+                    match v.as_slice() {
+                        [a] => *a,
+                        _ => {
+                            return Err(Error::config(
+                                "LayerNormalization.axis",
+                                "only one axis is supported",
+                            ))
+                        }
+                    }
+                }
+            };
+        }
+        read_norm_common(
+            config,
+            &mut l.epsilon,
+            &mut l.center,
+            &mut l.scale,
+            &mut l.beta_initializer,
+            &mut l.gamma_initializer,
+        )?;
+        if let Some(t) = config.get("trainable").and_then(|b| b.as_bool()) {
+            l.trainable = t;
+        }
+        Ok(l)
+    }
+}
+
+impl<B: Backend> Layer<B> for LayerNormalization<B> {
+    fn class_name(&self) -> &'static str {
+        "LayerNormalization"
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn set_name(&mut self, name: String) {
+        self.name = name;
+    }
+    fn built(&self) -> bool {
+        self.features.is_some()
+    }
+    fn validate(&self) -> Result<()> {
+        check_epsilon(&self.name, self.epsilon)
+    }
+    fn build(&mut self, input_shape: &[usize], ctx: &mut BuildContext) -> Result<()> {
+        Layer::<B>::validate(self)?;
+        let a = feature_axis(&self.name, self.axis, input_shape)?;
+        let c = input_shape[a - 1];
+        let mut init = |i: &Initializer| -> Result<Tensor<B>> {
+            i.init::<B>(&[c], ctx.dtype, ctx.device, &mut ctx.rng)?
+                .to_param()
+        };
+        if self.scale {
+            self.gamma = Some(init(&self.gamma_initializer)?);
+        }
+        if self.center {
+            self.beta = Some(init(&self.beta_initializer)?);
+        }
+        self.features = Some(c);
+        Ok(())
+    }
+    fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        let a = feature_axis(&self.name, self.axis, input_shape)?;
+        if let Some(c) = self.features {
+            if input_shape[a - 1] != c {
+                return Err(Error::shape(
+                    &self.name,
+                    "input",
+                    format!("{c} features on axis {}", self.axis),
+                    input_shape,
+                ));
+            }
+        }
+        Ok(input_shape.to_vec())
+    }
+    fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
+        let c = self.features.ok_or_else(|| not_built(&self.name))?;
+        let a = check_features(&self.name, x, self.axis, c)?;
+        let x = match self.gamma.as_ref().or(self.beta.as_ref()) {
+            Some(p) => x.to_dtype(p.dtype())?,
+            None => x.clone(),
+        };
+        let bshape = param_shape(x.rank(), a, c);
+        let mean = x.mean(&[a as isize], true)?;
+        let var = x.sub(&mean)?.square()?.mean(&[a as isize], true)?;
+        normalize(
+            &x,
+            &mean,
+            &var,
+            self.gamma.as_ref(),
+            self.beta.as_ref(),
+            self.epsilon,
+            &bshape,
+        )
+    }
+    fn weights(&self) -> Vec<Weight<B>> {
+        let mut w = Vec::new();
+        for (name, t) in [("gamma", &self.gamma), ("beta", &self.beta)] {
+            if let Some(t) = t {
+                w.push(Weight {
+                    name: name.into(),
+                    value: t.clone(),
+                    trainable: self.trainable,
+                });
+            }
+        }
+        w
+    }
+    fn trainable(&self) -> bool {
+        self.trainable
+    }
+    fn set_trainable(&mut self, trainable: bool) {
+        self.trainable = trainable;
+    }
+    fn get_config(&self) -> serde_json::Value {
+        json!({
+            "name": self.name,
+            "axis": self.axis,
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+            "beta_initializer": self.beta_initializer.to_config(),
+            "gamma_initializer": self.gamma_initializer.to_config(),
+            "trainable": self.trainable,
+        })
+    }
+}

@@ -1,0 +1,379 @@
+//! Pooling layers: `MaxPooling1D/2D`, `AveragePooling1D/2D`, `GlobalAveragePooling1D/2D`,
+//! `GlobalMaxPooling1D/2D`.
+//!
+//! Like the convolutions, windowed pooling permutes `channels_last` inputs to the engines'
+//! `[N, C, H, W]` and back. `padding("same")` follows TensorFlow/Keras: `out = ceil(in /
+//! stride)` with the extra padding at the end; max pooling pads with `-inf` (padding never
+//! wins), average pooling divides each window by the number of real (unpadded) entries in
+//! it, as Keras/TensorFlow do.
+
+use super::conv::{cfg_sizes, cfg_str, check_data_format, Size2, Spatial};
+use super::{cfg_name, BuildContext, CallContext, Layer};
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+use serde_json::json;
+
+/// Windowed max or average pooling (`RANK` 1 or 2, `MAX` true for max); use the aliases
+/// [`MaxPooling1D`], [`MaxPooling2D`], [`AveragePooling1D`] and [`AveragePooling2D`].
+#[derive(Debug, Clone)]
+pub struct Pooling<const RANK: usize, const MAX: bool> {
+    spatial: Spatial,
+    strides_given: bool,
+    name: String,
+}
+
+/// 2-D max pooling over `[N, H, W, C]` (Keras `MaxPooling2D`); strides default to the pool
+/// size.
+///
+/// ```
+/// use stratanet::layers::{Layer, CallContext, MaxPooling2D};
+/// use stratanet::{Tensor, DefaultBackend as B};
+/// # fn main() -> stratanet::Result<()> {
+/// let pool = MaxPooling2D::new(2);
+/// // one 4x4 single-channel image holding 0..16
+/// let x = Tensor::<B>::from_vec((0..16).map(|v| v as f32).collect(), &[1, 4, 4, 1])?;
+/// let y = Layer::<B>::call(&pool, &x, &mut CallContext::inference())?;
+/// assert_eq!(y.shape(), vec![1, 2, 2, 1]);
+/// assert_eq!(y.to_vec_f32()?, vec![5.0, 7.0, 13.0, 15.0]);
+/// # Ok(())
+/// # }
+/// ```
+pub type MaxPooling2D = Pooling<2, true>;
+/// 1-D max pooling over `[N, steps, C]` (Keras `MaxPooling1D`).
+pub type MaxPooling1D = Pooling<1, true>;
+/// 2-D average pooling over `[N, H, W, C]` (Keras `AveragePooling2D`); with `same`
+/// padding the padded entries are not counted.
+pub type AveragePooling2D = Pooling<2, false>;
+/// 1-D average pooling over `[N, steps, C]` (Keras `AveragePooling1D`).
+pub type AveragePooling1D = Pooling<1, false>;
+
+impl<const MAX: bool> Pooling<2, MAX> {
+    /// Pooling over `pool_size` windows (`2` or `[2, 3]`), strides equal to the pool size,
+    /// `valid` padding.
+    pub fn new(pool_size: impl Into<Size2>) -> Self {
+        Self::with_rank(pool_size.into())
+    }
+}
+
+impl<const MAX: bool> Pooling<1, MAX> {
+    /// Pooling over windows of `pool_size` steps, stride `pool_size`, `valid` padding.
+    pub fn new(pool_size: usize) -> Self {
+        Self::with_rank(Size2::from(pool_size))
+    }
+}
+
+impl<const RANK: usize, const MAX: bool> Pooling<RANK, MAX> {
+    fn with_rank(pool: Size2) -> Self {
+        let mut spatial = Spatial::new(RANK, pool);
+        spatial.strides = spatial.kernel;
+        Self {
+            spatial,
+            strides_given: false,
+            name: String::new(),
+        }
+    }
+
+    /// Strides (default: the pool size).
+    pub fn strides(mut self, s: impl Into<Size2>) -> Self {
+        self.spatial.strides = self.spatial.norm(s.into());
+        self.strides_given = true;
+        self
+    }
+    /// `"valid"` (default) or `"same"`.
+    pub fn padding(mut self, padding: &str) -> Self {
+        self.spatial.padding = padding.to_lowercase();
+        self
+    }
+    /// `"channels_last"` (default) or `"channels_first"`.
+    pub fn data_format(mut self, data_format: &str) -> Self {
+        self.spatial.data_format = data_format.to_lowercase();
+        self
+    }
+    /// Sets the layer's name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
+    }
+
+    fn class() -> &'static str {
+        match (RANK, MAX) {
+            (1, true) => "MaxPooling1D",
+            (1, false) => "AveragePooling1D",
+            (_, true) => "MaxPooling2D",
+            (_, false) => "AveragePooling2D",
+        }
+    }
+
+    /// Inverse of `get_config`.
+    ///
+    /// # Errors
+    /// On a malformed config.
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        let class = Self::class();
+        let mut l = Self::with_rank(Size2([1, 1]));
+        l.spatial = Spatial::read_config(RANK, config, class, "pool_size")?;
+        let to2 = |v: Vec<usize>| if RANK == 1 { [1, v[0]] } else { [v[0], v[1]] };
+        match cfg_sizes(config, class, "strides", RANK)? {
+            Some(s) => {
+                l.spatial.strides = to2(s);
+                l.strides_given = true;
+            }
+            None => l.spatial.strides = l.spatial.kernel,
+        }
+        l.spatial.dilation = [1, 1];
+        l.name = cfg_name(config);
+        Ok(l)
+    }
+
+    /// Pools `[N, C, H, W]`.
+    fn pool_nchw<B: Backend>(&self, x: &Tensor<B>, pads: [(usize, usize); 2]) -> Result<Tensor<B>> {
+        let (k, s) = (self.spatial.kernel, self.spatial.strides);
+        let padded = pads.iter().any(|&(b, a)| b + a > 0);
+        if MAX {
+            let mut xp = x.clone();
+            if padded {
+                for (i, &(b, a)) in pads.iter().enumerate() {
+                    xp = xp.pad(2 + i as isize, b, a, f64::NEG_INFINITY)?;
+                }
+            }
+            return Ok(Tensor::new(B::max_pool2d(xp.inner(), k, s)?));
+        }
+        if !padded {
+            return Ok(Tensor::new(B::avg_pool2d(x.inner(), k, s)?));
+        }
+        // mean over the real entries: pooled zero-padded input / pooled padded ones
+        let shape = x.shape();
+        let mut xp = x.clone();
+        let mut ones = Tensor::<B>::ones(&[1, 1, shape[2], shape[3]], x.dtype(), x.device())?;
+        for (i, &(b, a)) in pads.iter().enumerate() {
+            xp = xp.pad(2 + i as isize, b, a, 0.0)?;
+            ones = ones.pad(2 + i as isize, b, a, 0.0)?;
+        }
+        let sum = Tensor::new(B::avg_pool2d(xp.inner(), k, s)?);
+        let count = Tensor::new(B::avg_pool2d(ones.inner(), k, s)?);
+        sum.div(&count)
+    }
+
+    fn channels<B: Backend>(&self, x: &Tensor<B>) -> Result<usize> {
+        let s = x.shape();
+        if s.len() != RANK + 2 {
+            return Err(Error::shape(
+                &self.name,
+                "input",
+                self.spatial.expected(None),
+                &s,
+            ));
+        }
+        Ok(if self.spatial.channels_last() {
+            s[RANK + 1]
+        } else {
+            s[1]
+        })
+    }
+}
+
+impl<B: Backend, const RANK: usize, const MAX: bool> Layer<B> for Pooling<RANK, MAX> {
+    fn class_name(&self) -> &'static str {
+        Self::class()
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn set_name(&mut self, name: String) {
+        self.name = name;
+    }
+    fn built(&self) -> bool {
+        true
+    }
+    fn validate(&self) -> Result<()> {
+        self.spatial.validate(&self.name, false)
+    }
+    fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
+        Layer::<B>::validate(self)?;
+        Layer::<B>::output_shape(self, input_shape).map(|_| ())
+    }
+    fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        let (hw, c) = self.spatial.split(&self.name, input_shape, None)?;
+        let (out, _) = self.spatial.window(&self.name, hw, input_shape)?;
+        Ok(self.spatial.join(out, c))
+    }
+    fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
+        Layer::<B>::validate(self)?;
+        let c = self.channels(x)?;
+        let xs = self.spatial.to_nchw(&self.name, x, c)?;
+        let s = xs.shape();
+        let (_, pads) = self.spatial.window(&self.name, [s[2], s[3]], &x.shape())?;
+        let y = self.pool_nchw(&xs, pads)?;
+        self.spatial.from_nchw(&y)
+    }
+    fn get_config(&self) -> serde_json::Value {
+        let mut c = json!({"name": self.name});
+        self.spatial.write_config(&mut c, "pool_size");
+        if let Some(m) = c.as_object_mut() {
+            m.remove("dilation_rate");
+        }
+        c
+    }
+}
+
+/// Global max or average pooling over the spatial axes (`RANK` 1 or 2, `MAX` true for max);
+/// use the aliases [`GlobalMaxPooling1D`], [`GlobalMaxPooling2D`],
+/// [`GlobalAveragePooling1D`] and [`GlobalAveragePooling2D`].
+#[derive(Debug, Clone)]
+pub struct GlobalPooling<const RANK: usize, const MAX: bool> {
+    data_format: String,
+    keepdims: bool,
+    name: String,
+}
+
+/// Mean over height and width: `[N, H, W, C] -> [N, C]` (Keras `GlobalAveragePooling2D`).
+pub type GlobalAveragePooling2D = GlobalPooling<2, false>;
+/// Mean over the steps: `[N, T, C] -> [N, C]` (Keras `GlobalAveragePooling1D`).
+pub type GlobalAveragePooling1D = GlobalPooling<1, false>;
+/// Max over height and width: `[N, H, W, C] -> [N, C]` (Keras `GlobalMaxPooling2D`).
+pub type GlobalMaxPooling2D = GlobalPooling<2, true>;
+/// Max over the steps: `[N, T, C] -> [N, C]` (Keras `GlobalMaxPooling1D`).
+pub type GlobalMaxPooling1D = GlobalPooling<1, true>;
+
+impl<const RANK: usize, const MAX: bool> Default for GlobalPooling<RANK, MAX> {
+    fn default() -> Self {
+        Self {
+            data_format: "channels_last".into(),
+            keepdims: false,
+            name: String::new(),
+        }
+    }
+}
+
+impl<const RANK: usize, const MAX: bool> GlobalPooling<RANK, MAX> {
+    /// A global pooling layer (channels last, spatial axes dropped).
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Keep the pooled axes with size 1 (default `false`).
+    pub fn keepdims(mut self, keepdims: bool) -> Self {
+        self.keepdims = keepdims;
+        self
+    }
+    /// `"channels_last"` (default) or `"channels_first"`.
+    pub fn data_format(mut self, data_format: &str) -> Self {
+        self.data_format = data_format.to_lowercase();
+        self
+    }
+    /// Sets the layer's name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
+    }
+
+    fn class() -> &'static str {
+        match (RANK, MAX) {
+            (1, true) => "GlobalMaxPooling1D",
+            (1, false) => "GlobalAveragePooling1D",
+            (_, true) => "GlobalMaxPooling2D",
+            (_, false) => "GlobalAveragePooling2D",
+        }
+    }
+
+    /// Inverse of `get_config`.
+    ///
+    /// # Errors
+    /// Never for well-formed JSON.
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        let mut l = Self::new();
+        if let Some(d) = cfg_str(config, "data_format") {
+            l.data_format = d.to_lowercase();
+        }
+        l.keepdims = config
+            .get("keepdims")
+            .and_then(|k| k.as_bool())
+            .unwrap_or(false);
+        l.name = cfg_name(config);
+        Ok(l)
+    }
+
+    /// Spatial axes within a per-sample shape (batch excluded).
+    fn spatial_axes(&self) -> Vec<usize> {
+        if self.data_format == "channels_last" {
+            (0..RANK).collect()
+        } else {
+            (1..=RANK).collect()
+        }
+    }
+
+    fn expected(&self) -> String {
+        let sp = if RANK == 1 { "steps" } else { "height, width" };
+        if self.data_format == "channels_last" {
+            format!("rank {} [batch, {sp}, channels]", RANK + 2)
+        } else {
+            format!("rank {} [batch, channels, {sp}]", RANK + 2)
+        }
+    }
+}
+
+impl<B: Backend, const RANK: usize, const MAX: bool> Layer<B> for GlobalPooling<RANK, MAX> {
+    fn class_name(&self) -> &'static str {
+        Self::class()
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn set_name(&mut self, name: String) {
+        self.name = name;
+    }
+    fn built(&self) -> bool {
+        true
+    }
+    fn validate(&self) -> Result<()> {
+        check_data_format(&self.name, &self.data_format)
+    }
+    fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
+        Layer::<B>::validate(self)?;
+        Layer::<B>::output_shape(self, input_shape).map(|_| ())
+    }
+    fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        if input_shape.len() != RANK + 1 {
+            return Err(Error::shape(
+                &self.name,
+                "input",
+                self.expected(),
+                input_shape,
+            ));
+        }
+        let axes = self.spatial_axes();
+        Ok(input_shape
+            .iter()
+            .enumerate()
+            .filter_map(|(i, &d)| match (axes.contains(&i), self.keepdims) {
+                (true, true) => Some(1),
+                (true, false) => None,
+                (false, _) => Some(d),
+            })
+            .collect())
+    }
+    fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
+        Layer::<B>::validate(self)?;
+        if x.rank() != RANK + 2 {
+            return Err(Error::shape(
+                &self.name,
+                "input",
+                self.expected(),
+                &x.shape(),
+            ));
+        }
+        let axes: Vec<isize> = self
+            .spatial_axes()
+            .iter()
+            .map(|&a| a as isize + 1)
+            .collect();
+        if MAX {
+            x.max(&axes, self.keepdims)
+        } else {
+            x.mean(&axes, self.keepdims)
+        }
+    }
+    fn get_config(&self) -> serde_json::Value {
+        json!({"name": self.name, "data_format": self.data_format, "keepdims": self.keepdims})
+    }
+}

@@ -1,0 +1,473 @@
+//! Single-input reshaping layers: `ZeroPadding2D`, `UpSampling2D`, `Permute`,
+//! `RepeatVector`.
+
+use super::conv::{cfg_str, check_data_format};
+use super::{cfg_field, cfg_name, BuildContext, CallContext, Layer};
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+use serde_json::json;
+
+/// Spatial axes (in the per-sample shape) of a rank-3 image in `data_format`.
+fn image_axes(data_format: &str) -> [usize; 2] {
+    if data_format == "channels_first" {
+        [1, 2]
+    } else {
+        [0, 1]
+    }
+}
+
+fn image_expected(data_format: &str) -> &'static str {
+    if data_format == "channels_first" {
+        "rank 4 [batch, channels, height, width]"
+    } else {
+        "rank 4 [batch, height, width, channels]"
+    }
+}
+
+/// Pads images with zero rows and columns (Keras `ZeroPadding2D`):
+/// `((top, bottom), (left, right))`.
+#[derive(Debug, Clone)]
+pub struct ZeroPadding2D {
+    padding: [(usize, usize); 2],
+    data_format: String,
+    name: String,
+}
+
+impl ZeroPadding2D {
+    /// The same `padding` on every side.
+    pub fn new(padding: usize) -> Self {
+        Self::asymmetric([(padding, padding), (padding, padding)])
+    }
+    /// `[(top, bottom), (left, right)]`.
+    pub fn asymmetric(padding: [(usize, usize); 2]) -> Self {
+        Self {
+            padding,
+            data_format: "channels_last".into(),
+            name: String::new(),
+        }
+    }
+    /// `"channels_last"` (default) or `"channels_first"`.
+    pub fn data_format(mut self, data_format: &str) -> Self {
+        self.data_format = data_format.to_lowercase();
+        self
+    }
+    /// Sets the layer's name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
+    }
+
+    /// Inverse of `get_config` (also accepts Keras' `1` and `[1, 2]` forms).
+    ///
+    /// # Errors
+    /// On a malformed config.
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        let p = cfg_field(config, "ZeroPadding2D", "padding")?;
+        let bad = || {
+            Error::config(
+                "ZeroPadding2D.padding",
+                "expected n, [h, w] or [[t, b], [l, r]]",
+            )
+        };
+        let padding = if let Some(n) = p.as_u64() {
+            let n = n as usize;
+            [(n, n), (n, n)]
+        } else if let Ok(v) = serde_json::from_value::<[usize; 2]>(p.clone()) {
+            [(v[0], v[0]), (v[1], v[1])]
+        } else {
+            let v: [[usize; 2]; 2] = serde_json::from_value(p.clone()).map_err(|_| bad())?;
+            [(v[0][0], v[0][1]), (v[1][0], v[1][1])]
+        };
+        let mut l = Self::asymmetric(padding);
+        if let Some(d) = cfg_str(config, "data_format") {
+            l.data_format = d.to_lowercase();
+        }
+        l.name = cfg_name(config);
+        Ok(l)
+    }
+}
+
+impl<B: Backend> Layer<B> for ZeroPadding2D {
+    fn class_name(&self) -> &'static str {
+        "ZeroPadding2D"
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn set_name(&mut self, name: String) {
+        self.name = name;
+    }
+    fn built(&self) -> bool {
+        true
+    }
+    fn validate(&self) -> Result<()> {
+        check_data_format(&self.name, &self.data_format)
+    }
+    fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
+        Layer::<B>::validate(self)?;
+        Layer::<B>::output_shape(self, input_shape).map(|_| ())
+    }
+    fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        if input_shape.len() != 3 {
+            return Err(Error::shape(
+                &self.name,
+                "input",
+                image_expected(&self.data_format),
+                input_shape,
+            ));
+        }
+        let mut out = input_shape.to_vec();
+        for (i, a) in image_axes(&self.data_format).into_iter().enumerate() {
+            out[a] += self.padding[i].0 + self.padding[i].1;
+        }
+        Ok(out)
+    }
+    fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
+        Layer::<B>::validate(self)?;
+        if x.rank() != 4 {
+            return Err(Error::shape(
+                &self.name,
+                "input",
+                image_expected(&self.data_format),
+                &x.shape(),
+            ));
+        }
+        let mut y = x.clone();
+        for (i, a) in image_axes(&self.data_format).into_iter().enumerate() {
+            y = y.pad(a as isize + 1, self.padding[i].0, self.padding[i].1, 0.0)?;
+        }
+        Ok(y)
+    }
+    fn get_config(&self) -> serde_json::Value {
+        let p = self.padding;
+        json!({
+            "name": self.name,
+            "padding": [[p[0].0, p[0].1], [p[1].0, p[1].1]],
+            "data_format": self.data_format,
+        })
+    }
+}
+
+/// Repeats image rows and columns (Keras `UpSampling2D`, nearest interpolation):
+/// `[N, H, W, C] -> [N, H * sh, W * sw, C]`.
+#[derive(Debug, Clone)]
+pub struct UpSampling2D {
+    size: [usize; 2],
+    data_format: String,
+    name: String,
+}
+
+impl UpSampling2D {
+    /// Upsampling factors `(sh, sw)` (Keras' default is `(2, 2)`).
+    pub fn new(size: impl Into<super::conv::Size2>) -> Self {
+        Self {
+            size: size.into().0,
+            data_format: "channels_last".into(),
+            name: String::new(),
+        }
+    }
+    /// `"channels_last"` (default) or `"channels_first"`.
+    pub fn data_format(mut self, data_format: &str) -> Self {
+        self.data_format = data_format.to_lowercase();
+        self
+    }
+    /// Sets the layer's name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
+    }
+
+    /// Inverse of `get_config`.
+    ///
+    /// # Errors
+    /// On a malformed config or an interpolation other than `nearest`.
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        let size = super::conv::cfg_sizes(config, "UpSampling2D", "size", 2)?.unwrap_or(vec![2, 2]);
+        let mut l = Self::new([size[0], size[1]]);
+        if let Some(d) = cfg_str(config, "data_format") {
+            l.data_format = d.to_lowercase();
+        }
+        if let Some(i) = cfg_str(config, "interpolation") {
+            if i != "nearest" {
+                return Err(Error::config(
+                    "UpSampling2D.interpolation",
+                    format!("only \"nearest\" is supported, got {i:?}"),
+                ));
+            }
+        }
+        l.name = cfg_name(config);
+        Ok(l)
+    }
+}
+
+impl<B: Backend> Layer<B> for UpSampling2D {
+    fn class_name(&self) -> &'static str {
+        "UpSampling2D"
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn set_name(&mut self, name: String) {
+        self.name = name;
+    }
+    fn built(&self) -> bool {
+        true
+    }
+    fn validate(&self) -> Result<()> {
+        if self.size.contains(&0) {
+            return Err(Error::invalid(
+                &self.name,
+                "size",
+                format!("must be positive, got {:?}", self.size),
+            ));
+        }
+        check_data_format(&self.name, &self.data_format)
+    }
+    fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
+        Layer::<B>::validate(self)?;
+        Layer::<B>::output_shape(self, input_shape).map(|_| ())
+    }
+    fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        if input_shape.len() != 3 {
+            return Err(Error::shape(
+                &self.name,
+                "input",
+                image_expected(&self.data_format),
+                input_shape,
+            ));
+        }
+        let mut out = input_shape.to_vec();
+        for (i, a) in image_axes(&self.data_format).into_iter().enumerate() {
+            out[a] *= self.size[i];
+        }
+        Ok(out)
+    }
+    fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
+        Layer::<B>::validate(self)?;
+        let s = x.shape();
+        if s.len() != 4 {
+            return Err(Error::shape(
+                &self.name,
+                "input",
+                image_expected(&self.data_format),
+                &s,
+            ));
+        }
+        // [N, H, W, C] -> [N, H, 1, W, 1, C] -> broadcast -> [N, H*sh, W*sw, C]
+        // (channels_first: the same with the channel axis in front).
+        let [ha, wa] = image_axes(&self.data_format).map(|a| a + 1);
+        let mut expanded = Vec::with_capacity(6);
+        let mut target = Vec::with_capacity(6);
+        for (i, &d) in s.iter().enumerate() {
+            expanded.push(d);
+            target.push(d);
+            if i == ha || i == wa {
+                let f = if i == ha { self.size[0] } else { self.size[1] };
+                expanded.push(1);
+                target.push(f);
+            }
+        }
+        let mut out = s.clone();
+        out[ha] *= self.size[0];
+        out[wa] *= self.size[1];
+        let y = x.reshape_to(&expanded)?.broadcast_to(&target)?;
+        let y = Tensor::new(B::contiguous(y.inner())?);
+        y.reshape_to(&out)
+    }
+    fn get_config(&self) -> serde_json::Value {
+        json!({
+            "name": self.name,
+            "size": self.size,
+            "data_format": self.data_format,
+            "interpolation": "nearest",
+        })
+    }
+}
+
+/// Reorders the per-sample axes (Keras `Permute`); `dims` are 1-based like Keras':
+/// `Permute::new(&[2, 1])` swaps the two axes of `[N, A, B]` samples.
+#[derive(Debug, Clone)]
+pub struct Permute {
+    dims: Vec<usize>,
+    name: String,
+}
+
+impl Permute {
+    /// A permutation of `1..=rank` (the batch axis stays first).
+    pub fn new(dims: &[usize]) -> Self {
+        Self {
+            dims: dims.to_vec(),
+            name: String::new(),
+        }
+    }
+    /// Sets the layer's name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
+    }
+
+    /// Inverse of `get_config`.
+    ///
+    /// # Errors
+    /// On a malformed config.
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        let dims: Vec<usize> =
+            serde_json::from_value(cfg_field(config, "Permute", "dims")?.clone())?;
+        let mut l = Self::new(&dims);
+        l.name = cfg_name(config);
+        Ok(l)
+    }
+}
+
+impl<B: Backend> Layer<B> for Permute {
+    fn class_name(&self) -> &'static str {
+        "Permute"
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn set_name(&mut self, name: String) {
+        self.name = name;
+    }
+    fn built(&self) -> bool {
+        true
+    }
+    fn validate(&self) -> Result<()> {
+        let mut sorted = self.dims.clone();
+        sorted.sort_unstable();
+        if sorted != (1..=self.dims.len()).collect::<Vec<_>>() {
+            return Err(Error::invalid(
+                &self.name,
+                "dims",
+                format!(
+                    "must be a permutation of 1..={} (1-based, the batch axis excluded), got {:?}",
+                    self.dims.len(),
+                    self.dims
+                ),
+            ));
+        }
+        Ok(())
+    }
+    fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
+        Layer::<B>::validate(self)?;
+        Layer::<B>::output_shape(self, input_shape).map(|_| ())
+    }
+    fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        if input_shape.len() != self.dims.len() {
+            return Err(Error::shape(
+                &self.name,
+                "input",
+                format!(
+                    "rank {} per sample for dims {:?}",
+                    self.dims.len(),
+                    self.dims
+                ),
+                input_shape,
+            ));
+        }
+        Ok(self.dims.iter().map(|&d| input_shape[d - 1]).collect())
+    }
+    fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
+        Layer::<B>::validate(self)?;
+        if x.rank() != self.dims.len() + 1 {
+            return Err(Error::shape(
+                &self.name,
+                "input",
+                format!(
+                    "rank {} [batch, ...] for dims {:?}",
+                    self.dims.len() + 1,
+                    self.dims
+                ),
+                &x.shape(),
+            ));
+        }
+        let axes: Vec<usize> = std::iter::once(0)
+            .chain(self.dims.iter().copied())
+            .collect();
+        x.permute(&axes)
+    }
+    fn get_config(&self) -> serde_json::Value {
+        json!({"name": self.name, "dims": self.dims})
+    }
+}
+
+/// Repeats a vector `n` times (Keras `RepeatVector`): `[N, F] -> [N, n, F]`.
+#[derive(Debug, Clone)]
+pub struct RepeatVector {
+    n: usize,
+    name: String,
+}
+
+impl RepeatVector {
+    /// Repeats each sample `n` times.
+    pub fn new(n: usize) -> Self {
+        Self {
+            n,
+            name: String::new(),
+        }
+    }
+    /// Sets the layer's name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
+    }
+
+    /// Inverse of `get_config`.
+    ///
+    /// # Errors
+    /// On a malformed config.
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        let n = cfg_field(config, "RepeatVector", "n")?
+            .as_u64()
+            .ok_or_else(|| Error::config("RepeatVector.n", "expected a positive integer"))?;
+        let mut l = Self::new(n as usize);
+        l.name = cfg_name(config);
+        Ok(l)
+    }
+}
+
+impl<B: Backend> Layer<B> for RepeatVector {
+    fn class_name(&self) -> &'static str {
+        "RepeatVector"
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn set_name(&mut self, name: String) {
+        self.name = name;
+    }
+    fn built(&self) -> bool {
+        true
+    }
+    fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
+        Layer::<B>::output_shape(self, input_shape).map(|_| ())
+    }
+    fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        if input_shape.len() != 1 {
+            return Err(Error::shape(
+                &self.name,
+                "input",
+                "rank 2 [batch, features]",
+                input_shape,
+            ));
+        }
+        Ok(vec![self.n, input_shape[0]])
+    }
+    fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
+        let s = x.shape();
+        if s.len() != 2 {
+            return Err(Error::shape(
+                &self.name,
+                "input",
+                "rank 2 [batch, features]",
+                &s,
+            ));
+        }
+        let y = x.unsqueeze(1)?.broadcast_to(&[s[0], self.n, s[1]])?;
+        Ok(Tensor::new(B::contiguous(y.inner())?))
+    }
+    fn get_config(&self) -> serde_json::Value {
+        json!({"name": self.name, "n": self.n})
+    }
+}
