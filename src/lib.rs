@@ -27,6 +27,7 @@
 #![warn(missing_docs)]
 
 pub use stratanet_frontend::*;
+pub use stratanet_frontend::optimizers::schedules;
 
 mod engine;
 pub use engine::{set_num_threads, Engine, ENGINE_NAMES};

@@ -1,137 +1,150 @@
 //! Adam.
 
-use super::{check_pair, Optimizer};
+use super::{Core, LearningRate, Rule};
 use crate::backend::Backend;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::tensor::Tensor;
-use serde_json::json;
+use serde_json::{json, Map, Value};
 
-/// Adam, following Keras 3 (defaults lr 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7):
+/// Adam, following Keras 3 (defaults lr 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7,
+/// amsgrad off):
 ///
 /// ```text
 /// m = m + (g - m) * (1 - beta_1)
 /// v = v + (g^2 - v) * (1 - beta_2)
+/// v_hat = max(v_hat, v)                       (amsgrad only; then v_hat replaces v below)
 /// lr_t = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)
 /// p = p - lr_t * m / (sqrt(v) + epsilon)
 /// ```
 ///
+/// State: `m/<i>`, `v/<i>` and, with amsgrad, `vhat/<i>`.
+///
 /// This differs from PyTorch's Adam only in where epsilon enters (PyTorch adds it to
-/// `sqrt(v_hat)`, i.e. Keras' epsilon scaled by `sqrt(1 - beta_2^t)`).
+/// `sqrt(v_hat)`, i.e. Keras' epsilon scaled by `sqrt(1 - beta_2^t)`); with AMSGrad
+/// PyTorch's `max_exp_avg_sq` is Keras' `v_hat`. Keras' decoupled weight decay
+/// ([`weight_decay`](Self::weight_decay)) is `torch.optim.AdamW`'s.
+///
+/// ```
+/// use stratanet::optimizers::{Adam, Optimizer};
+/// use stratanet::{DefaultBackend as B, Tensor};
+/// # fn main() -> stratanet::Result<()> {
+/// let p = Tensor::<B>::from_vec(vec![1.0f32, -1.0], &[2])?.to_param()?;
+/// let g = Tensor::<B>::from_vec(vec![0.5f32, -2.0], &[2])?;
+/// let mut opt = Adam::<B>::new(0.1).amsgrad(true);
+/// opt.apply(&[p.clone()], &[Some(g)])?;
+/// // the first Adam step moves every coordinate by about lr against its gradient's sign
+/// let v = p.to_vec_f32()?;
+/// assert!((v[0] - 0.9).abs() < 1e-5 && (v[1] + 0.9).abs() < 1e-5);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct Adam<B: Backend> {
-    lr: f64,
-    beta_1: f64,
-    beta_2: f64,
-    epsilon: f64,
-    weight_decay: f64,
-    iterations: u64,
-    m: Vec<Option<Tensor<B>>>,
-    v: Vec<Option<Tensor<B>>>,
+    core: Core<B, AdamRule>,
 }
 
-impl<B: Backend> Adam<B> {
-    /// Adam with learning rate `lr` and Keras' other defaults.
-    pub fn new(lr: f64) -> Self {
+#[derive(Clone, Debug)]
+pub(crate) struct AdamRule {
+    pub(crate) name: &'static str,
+    pub(crate) beta_1: f64,
+    pub(crate) beta_2: f64,
+    pub(crate) epsilon: f64,
+    pub(crate) amsgrad: bool,
+}
+
+impl AdamRule {
+    pub(crate) fn new(name: &'static str) -> Self {
         Self {
-            lr,
+            name,
             beta_1: 0.9,
             beta_2: 0.999,
             epsilon: 1e-7,
-            weight_decay: 0.0,
-            iterations: 0,
-            m: Vec::new(),
-            v: Vec::new(),
+            amsgrad: false,
         }
-    }
-    /// First-moment decay.
-    pub fn beta_1(mut self, b: f64) -> Self {
-        self.beta_1 = b;
-        self
-    }
-    /// Second-moment decay.
-    pub fn beta_2(mut self, b: f64) -> Self {
-        self.beta_2 = b;
-        self
-    }
-    /// Epsilon.
-    pub fn epsilon(mut self, e: f64) -> Self {
-        self.epsilon = e;
-        self
-    }
-    /// Decoupled weight decay (`p -= lr * wd * p` before the step, as Keras).
-    pub fn weight_decay(mut self, wd: f64) -> Self {
-        self.weight_decay = wd;
-        self
     }
 }
 
-impl<B: Backend> Optimizer<B> for Adam<B> {
+macro_rules! adam_builders {
+    ($ty:ident) => {
+        impl<B: Backend> $ty<B> {
+            /// First-moment decay (default 0.9).
+            pub fn beta_1(mut self, beta_1: f64) -> Self {
+                self.core.rule.beta_1 = beta_1;
+                self
+            }
+            /// Second-moment decay (default 0.999).
+            pub fn beta_2(mut self, beta_2: f64) -> Self {
+                self.core.rule.beta_2 = beta_2;
+                self
+            }
+            /// Epsilon, added to `sqrt(v)` (default 1e-7).
+            pub fn epsilon(mut self, epsilon: f64) -> Self {
+                self.core.rule.epsilon = epsilon;
+                self
+            }
+            /// AMSGrad: divide by the running maximum of `v` (default off).
+            pub fn amsgrad(mut self, amsgrad: bool) -> Self {
+                self.core.rule.amsgrad = amsgrad;
+                self
+            }
+        }
+    };
+}
+pub(crate) use adam_builders;
+
+impl<B: Backend> Adam<B> {
+    /// Adam with learning rate (or schedule) `lr` and Keras' other defaults.
+    pub fn new(lr: impl Into<LearningRate>) -> Self {
+        Self {
+            core: Core::new(AdamRule::new("adam"), lr.into()),
+        }
+    }
+}
+
+adam_builders!(Adam);
+optimizer_common!(Adam);
+
+impl Rule for AdamRule {
     fn name(&self) -> &'static str {
-        "adam"
+        self.name
     }
-    fn learning_rate(&self) -> f64 {
-        self.lr
-    }
-    fn set_learning_rate(&mut self, lr: f64) {
-        self.lr = lr;
-    }
-    fn iterations(&self) -> u64 {
-        self.iterations
-    }
-    fn apply(&mut self, params: &[Tensor<B>], grads: &[Option<Tensor<B>>]) -> Result<()> {
-        if params.len() != grads.len() {
-            return Err(Error::invalid(
-                "adam",
-                "grads",
-                format!("{} gradients for {} parameters", grads.len(), params.len()),
-            ));
+    fn slots(&self) -> Vec<(&'static str, f64)> {
+        if self.amsgrad {
+            vec![("m", 0.0), ("v", 0.0), ("vhat", 0.0)]
+        } else {
+            vec![("m", 0.0), ("v", 0.0)]
         }
-        if self.m.len() < params.len() {
-            self.m.resize(params.len(), None);
-            self.v.resize(params.len(), None);
-        }
-        let t = (self.iterations + 1) as f64;
-        let lr_t = self.lr * (1.0 - self.beta_2.powf(t)).sqrt() / (1.0 - self.beta_1.powf(t));
-        for (i, (p, g)) in params.iter().zip(grads).enumerate() {
-            let Some(g) = g else { continue };
-            check_pair("adam", p, g)?;
-            let g = g.detach();
-            let m_prev = match &self.m[i] {
-                Some(m) => m.clone(),
-                None => g.zeros_like()?,
-            };
-            let v_prev = match &self.v[i] {
-                Some(v) => v.clone(),
-                None => g.zeros_like()?,
-            };
-            let m = m_prev.add(&g.sub(&m_prev)?.mul_scalar(1.0 - self.beta_1)?)?;
-            let v = v_prev.add(&g.square()?.sub(&v_prev)?.mul_scalar(1.0 - self.beta_2)?)?;
-            let mut w = p.detach();
-            if self.weight_decay != 0.0 {
-                w = w.affine(1.0 - self.lr * self.weight_decay, 0.0)?;
-            }
-            let step = m
-                .div(&v.sqrt()?.add_scalar(self.epsilon)?)?
-                .mul_scalar(lr_t)?;
-            p.assign(&w.sub(&step)?)?;
-            self.m[i] = Some(m);
-            self.v[i] = Some(v);
-        }
-        self.iterations += 1;
-        Ok(())
     }
-    fn variables(&self) -> Vec<(String, Tensor<B>)> {
-        let mut out = Vec::new();
-        for (i, (m, v)) in self.m.iter().zip(&self.v).enumerate() {
-            if let (Some(m), Some(v)) = (m, v) {
-                out.push((format!("m/{i}"), m.clone()));
-                out.push((format!("v/{i}"), v.clone()));
-            }
-        }
-        out
+    fn update<B: Backend>(
+        &self,
+        w: &Tensor<B>,
+        g: &Tensor<B>,
+        slots: &mut [Tensor<B>],
+        lr: f64,
+        step: u64,
+    ) -> Result<Tensor<B>> {
+        let t = step as f64;
+        let lr_t = lr * (1.0 - self.beta_2.powf(t)).sqrt() / (1.0 - self.beta_1.powf(t));
+        let m = slots[0].add(&g.sub(&slots[0])?.mul_scalar(1.0 - self.beta_1)?)?;
+        let v = slots[1].add(&g.square()?.sub(&slots[1])?.mul_scalar(1.0 - self.beta_2)?)?;
+        let denom_v = if self.amsgrad {
+            let vhat = slots[2].maximum(&v)?;
+            slots[2] = vhat.clone();
+            vhat
+        } else {
+            v.clone()
+        };
+        let step = m
+            .div(&denom_v.sqrt()?.add_scalar(self.epsilon)?)?
+            .mul_scalar(lr_t)?;
+        slots[0] = m;
+        slots[1] = v;
+        w.sub(&step)
     }
-    fn get_config(&self) -> serde_json::Value {
-        json!({"name": "adam", "learning_rate": self.lr, "beta_1": self.beta_1,
-               "beta_2": self.beta_2, "epsilon": self.epsilon, "weight_decay": self.weight_decay})
+    fn config(&self, map: &mut Map<String, Value>) {
+        map.insert("beta_1".into(), json!(self.beta_1));
+        map.insert("beta_2".into(), json!(self.beta_2));
+        map.insert("epsilon".into(), json!(self.epsilon));
+        map.insert("amsgrad".into(), json!(self.amsgrad));
     }
 }

@@ -1,0 +1,103 @@
+//! Adagrad.
+
+use super::{Core, LearningRate, Rule};
+use crate::backend::Backend;
+use crate::error::Result;
+use crate::tensor::Tensor;
+use serde_json::{json, Map, Value};
+
+/// Adagrad, following Keras 3 (defaults lr 0.001, initial_accumulator_value 0.1, epsilon
+/// 1e-7):
+///
+/// ```text
+/// accumulator += g^2              (starts at initial_accumulator_value)
+/// p -= lr * g / sqrt(accumulator + epsilon)
+/// ```
+///
+/// State: `accumulator/<i>`.
+///
+/// PyTorch's `torch.optim.Adagrad` (with `initial_accumulator_value` set to Keras' and
+/// `lr_decay` 0) adds epsilon outside the square root (`sqrt(accumulator) + eps`); that is
+/// the only difference.
+///
+/// ```
+/// use stratanet::optimizers::{Adagrad, Optimizer};
+/// use stratanet::{DefaultBackend as B, Tensor};
+/// # fn main() -> stratanet::Result<()> {
+/// let p = Tensor::<B>::from_vec(vec![1.0f64], &[1])?.to_param()?;
+/// let g = Tensor::<B>::from_vec(vec![0.3f64], &[1])?;
+/// let mut opt = Adagrad::<B>::new(0.1);
+/// opt.apply(&[p.clone()], &[Some(g)])?;
+/// let want = 1.0 - 0.1 * 0.3 / (0.1f64 + 0.09 + 1e-7).sqrt();
+/// assert!((p.to_vec_f64()?[0] - want).abs() < 1e-12);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Adagrad<B: Backend> {
+    core: Core<B, AdagradRule>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct AdagradRule {
+    initial_accumulator_value: f64,
+    epsilon: f64,
+}
+
+impl<B: Backend> Adagrad<B> {
+    /// Adagrad with learning rate (or schedule) `lr` and Keras' other defaults.
+    pub fn new(lr: impl Into<LearningRate>) -> Self {
+        Self {
+            core: Core::new(
+                AdagradRule {
+                    initial_accumulator_value: 0.1,
+                    epsilon: 1e-7,
+                },
+                lr.into(),
+            ),
+        }
+    }
+    /// Starting value of the accumulators (default 0.1).
+    pub fn initial_accumulator_value(mut self, value: f64) -> Self {
+        self.core.rule.initial_accumulator_value = value;
+        self
+    }
+    /// Epsilon, added under the square root (default 1e-7).
+    pub fn epsilon(mut self, epsilon: f64) -> Self {
+        self.core.rule.epsilon = epsilon;
+        self
+    }
+}
+
+optimizer_common!(Adagrad);
+
+impl Rule for AdagradRule {
+    fn name(&self) -> &'static str {
+        "adagrad"
+    }
+    fn slots(&self) -> Vec<(&'static str, f64)> {
+        vec![("accumulator", self.initial_accumulator_value)]
+    }
+    fn update<B: Backend>(
+        &self,
+        w: &Tensor<B>,
+        g: &Tensor<B>,
+        slots: &mut [Tensor<B>],
+        lr: f64,
+        _step: u64,
+    ) -> Result<Tensor<B>> {
+        let acc = slots[0].add(&g.square()?)?;
+        let step = g
+            .mul_scalar(lr)?
+            .div(&acc.add_scalar(self.epsilon)?.sqrt()?)?;
+        slots[0] = acc;
+        w.sub(&step)
+    }
+    fn config(&self, map: &mut Map<String, Value>) {
+        map.insert(
+            "initial_accumulator_value".into(),
+            json!(self.initial_accumulator_value),
+        );
+        map.insert("epsilon".into(), json!(self.epsilon));
+    }
+}

@@ -1,0 +1,115 @@
+//! Lion.
+
+use super::{Core, LearningRate, Rule};
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+use serde_json::{json, Map, Value};
+
+/// Lion (evolved sign momentum), following Keras 3 (defaults lr 0.001, beta_1 0.9, beta_2
+/// 0.99):
+///
+/// ```text
+/// p -= lr * sign(beta_1 * m + (1 - beta_1) * g)
+/// m = beta_2 * m + (1 - beta_2) * g
+/// ```
+///
+/// State: `momentum/<i>`. PyTorch has no built-in Lion; this is the rule of the paper
+/// (Chen et al., 2023) and of Keras. Lion's steps have size `lr` in every coordinate, so
+/// it is usually run with a 3-10x smaller rate and larger weight decay than AdamW.
+///
+/// ```
+/// use stratanet::optimizers::{Lion, Optimizer};
+/// use stratanet::{DefaultBackend as B, Tensor};
+/// # fn main() -> stratanet::Result<()> {
+/// let p = Tensor::<B>::from_vec(vec![1.0f32, 1.0, 1.0], &[3])?.to_param()?;
+/// let g = Tensor::<B>::from_vec(vec![0.3f32, -5.0, 0.0], &[3])?;
+/// let mut opt = Lion::<B>::new(0.125);
+/// opt.apply(&[p.clone()], &[Some(g)])?;
+/// assert_eq!(p.to_vec_f32()?, vec![0.875, 1.125, 1.0]);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Lion<B: Backend> {
+    core: Core<B, LionRule>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct LionRule {
+    beta_1: f64,
+    beta_2: f64,
+}
+
+impl<B: Backend> Lion<B> {
+    /// Lion with learning rate (or schedule) `lr` and Keras' other defaults.
+    pub fn new(lr: impl Into<LearningRate>) -> Self {
+        Self {
+            core: Core::new(
+                LionRule {
+                    beta_1: 0.9,
+                    beta_2: 0.99,
+                },
+                lr.into(),
+            ),
+        }
+    }
+    /// Interpolation between momentum and gradient for the step's sign (default 0.9; in
+    /// `(0, 1]`).
+    pub fn beta_1(mut self, beta_1: f64) -> Self {
+        self.core.rule.beta_1 = beta_1;
+        self
+    }
+    /// Momentum decay (default 0.99).
+    pub fn beta_2(mut self, beta_2: f64) -> Self {
+        self.core.rule.beta_2 = beta_2;
+        self
+    }
+}
+
+optimizer_common!(Lion);
+
+impl Rule for LionRule {
+    fn name(&self) -> &'static str {
+        "lion"
+    }
+    fn validate(&self) -> Result<()> {
+        if !(self.beta_1 > 0.0 && self.beta_1 <= 1.0) {
+            return Err(Error::invalid(
+                "lion",
+                "beta_1",
+                format!(
+                    "must be in (0, 1] (otherwise Lion degenerates to SignSGD), got {}",
+                    self.beta_1
+                ),
+            ));
+        }
+        Ok(())
+    }
+    fn slots(&self) -> Vec<(&'static str, f64)> {
+        vec![("momentum", 0.0)]
+    }
+    fn update<B: Backend>(
+        &self,
+        w: &Tensor<B>,
+        g: &Tensor<B>,
+        slots: &mut [Tensor<B>],
+        lr: f64,
+        _step: u64,
+    ) -> Result<Tensor<B>> {
+        let m = &slots[0];
+        let direction = m
+            .mul_scalar(self.beta_1)?
+            .add(&g.mul_scalar(1.0 - self.beta_1)?)?
+            .sign()?;
+        let new_m = m
+            .mul_scalar(self.beta_2)?
+            .add(&g.mul_scalar(1.0 - self.beta_2)?)?;
+        slots[0] = new_m;
+        w.sub(&direction.mul_scalar(lr)?)
+    }
+    fn config(&self, map: &mut Map<String, Value>) {
+        map.insert("beta_1".into(), json!(self.beta_1));
+        map.insert("beta_2".into(), json!(self.beta_2));
+    }
+}

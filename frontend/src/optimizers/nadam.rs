@@ -1,0 +1,145 @@
+//! Nadam.
+
+use super::{Core, LearningRate, Rule};
+use crate::backend::Backend;
+use crate::error::Result;
+use crate::tensor::Tensor;
+use serde_json::{json, Map, Value};
+
+/// Nadam (Adam with Nesterov momentum), following Keras 3 (defaults lr 0.001, beta_1 0.9,
+/// beta_2 0.999, epsilon 1e-7). With the momentum schedule
+/// `u_t = beta_1 * (1 - 0.5 * 0.96^t)` and `u_product_t = u_1 * ... * u_t`:
+///
+/// ```text
+/// m = m + (g - m) * (1 - beta_1)
+/// v = v + (g^2 - v) * (1 - beta_2)
+/// m_hat = u_{t+1} * m / (1 - u_product_t * u_{t+1}) + (1 - u_t) * g / (1 - u_product_t)
+/// v_hat = v / (1 - beta_2^t)
+/// p -= lr * m_hat / (sqrt(v_hat) + epsilon)
+/// ```
+///
+/// State: `m/<i>`, `v/<i>` (`u_product` follows from the step count, so it is not stored;
+/// it is computed on the host in `f64`).
+///
+/// This is PyTorch's `torch.optim.NAdam` with `momentum_decay=1.0` (PyTorch's default
+/// 0.004 gives `u_t = beta_1 * (1 - 0.5 * 0.96^(0.004 t))`, a different schedule).
+///
+/// ```
+/// use stratanet::optimizers::{Nadam, Optimizer};
+/// use stratanet::{DefaultBackend as B, Tensor};
+/// # fn main() -> stratanet::Result<()> {
+/// let p = Tensor::<B>::from_vec(vec![1.0f32, 2.0], &[2])?.to_param()?;
+/// let g = Tensor::<B>::from_vec(vec![0.1f32, -0.1], &[2])?;
+/// let mut opt = Nadam::<B>::new(0.01);
+/// opt.apply(&[p.clone()], &[Some(g)])?;
+/// assert_eq!(opt.iterations(), 1);
+/// assert_eq!(opt.variables().len(), 2); // m/0 and v/0
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug)]
+pub struct Nadam<B: Backend> {
+    core: Core<B, NadamRule>,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct NadamRule {
+    beta_1: f64,
+    beta_2: f64,
+    epsilon: f64,
+    /// `(t, u_product_t)` for the current step.
+    u_product: (u64, f64),
+}
+
+impl NadamRule {
+    fn u(&self, t: u64) -> f64 {
+        self.beta_1 * (1.0 - 0.5 * 0.96f64.powf(t as f64))
+    }
+}
+
+impl<B: Backend> Nadam<B> {
+    /// Nadam with learning rate (or schedule) `lr` and Keras' other defaults.
+    pub fn new(lr: impl Into<LearningRate>) -> Self {
+        Self {
+            core: Core::new(
+                NadamRule {
+                    beta_1: 0.9,
+                    beta_2: 0.999,
+                    epsilon: 1e-7,
+                    u_product: (0, 1.0),
+                },
+                lr.into(),
+            ),
+        }
+    }
+    /// First-moment decay (default 0.9).
+    pub fn beta_1(mut self, beta_1: f64) -> Self {
+        self.core.rule.beta_1 = beta_1;
+        self.core.rule.u_product = (0, 1.0);
+        self
+    }
+    /// Second-moment decay (default 0.999).
+    pub fn beta_2(mut self, beta_2: f64) -> Self {
+        self.core.rule.beta_2 = beta_2;
+        self
+    }
+    /// Epsilon, added to `sqrt(v_hat)` (default 1e-7).
+    pub fn epsilon(mut self, epsilon: f64) -> Self {
+        self.core.rule.epsilon = epsilon;
+        self
+    }
+}
+
+optimizer_common!(Nadam);
+
+impl Rule for NadamRule {
+    fn name(&self) -> &'static str {
+        "nadam"
+    }
+    fn slots(&self) -> Vec<(&'static str, f64)> {
+        vec![("m", 0.0), ("v", 0.0)]
+    }
+    fn begin_step(&mut self, step: u64) {
+        let (t, prod) = self.u_product;
+        self.u_product = if step == t + 1 {
+            (step, prod * self.u(step))
+        } else if step == t {
+            (t, prod)
+        } else {
+            // Restored or rewound step count: recompute the product.
+            (step, (1..=step).map(|i| self.u(i)).product())
+        };
+    }
+    fn update<B: Backend>(
+        &self,
+        w: &Tensor<B>,
+        g: &Tensor<B>,
+        slots: &mut [Tensor<B>],
+        lr: f64,
+        step: u64,
+    ) -> Result<Tensor<B>> {
+        let u_t = self.u(step);
+        let u_t1 = self.u(step + 1);
+        let u_prod = self.u_product.1;
+        let u_prod_t1 = u_prod * u_t1;
+        let beta_2_power = self.beta_2.powf(step as f64);
+        let m = slots[0].add(&g.sub(&slots[0])?.mul_scalar(1.0 - self.beta_1)?)?;
+        let v = slots[1].add(&g.square()?.sub(&slots[1])?.mul_scalar(1.0 - self.beta_2)?)?;
+        let m_hat = m
+            .mul_scalar(u_t1 / (1.0 - u_prod_t1))?
+            .add(&g.mul_scalar((1.0 - u_t) / (1.0 - u_prod))?)?;
+        let denom = v
+            .mul_scalar(1.0 / (1.0 - beta_2_power))?
+            .sqrt()?
+            .add_scalar(self.epsilon)?;
+        let step = m_hat.mul_scalar(lr)?.div(&denom)?;
+        slots[0] = m;
+        slots[1] = v;
+        w.sub(&step)
+    }
+    fn config(&self, map: &mut Map<String, Value>) {
+        map.insert("beta_1".into(), json!(self.beta_1));
+        map.insert("beta_2".into(), json!(self.beta_2));
+        map.insert("epsilon".into(), json!(self.epsilon));
+    }
+}
