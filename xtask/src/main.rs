@@ -15,7 +15,7 @@ use std::process::{Command, ExitCode};
 const TORCH_VERSION: &str = "2.11.0";
 /// Python packages installed next to torch: the fixture script and Python interop tests
 /// use them.
-const EXTRA_PACKAGES: &[&str] = &["safetensors", "numpy"];
+const EXTRA_PACKAGES: &[&str] = &["safetensors", "numpy", "scikit-learn"];
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

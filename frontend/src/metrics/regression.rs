@@ -3,7 +3,7 @@
 
 use super::state::{align_to, div0, Sums};
 use super::{Mean, Metric};
-use crate::backend::Backend;
+use crate::backend::{Backend, DType};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
@@ -24,8 +24,9 @@ struct RegressionError<B: Backend> {
 
 impl<B: Backend> RegressionError<B> {
     fn update(&mut self, y_true: &Tensor<B>, y_pred: &Tensor<B>) -> Result<()> {
-        let p = y_pred.detach();
-        let y = align_to(self.mean.name(), &y_true.detach(), &p)?.to_dtype(p.dtype())?;
+        // f64 on the device, so sums do not depend on how the data is batched
+        let p = y_pred.detach().to_dtype(DType::F64)?;
+        let y = align_to(self.mean.name(), &y_true.detach(), &p)?.to_dtype(DType::F64)?;
         let e = y.sub(&p)?;
         let e = match self.kind {
             ErrorKind::Absolute => e.abs()?,
@@ -210,8 +211,8 @@ impl<B: Backend> Metric<B> for R2Score<B> {
             ));
         }
         let y = align_to(&self.name, &y_true.detach(), &p)?.to_dtype(p.dtype())?;
-        let y = y.to_dtype(crate::backend::DType::F64)?;
-        let p = p.to_dtype(crate::backend::DType::F64)?;
+        let y = y.to_dtype(DType::F64)?;
+        let p = p.to_dtype(DType::F64)?;
         let sy = y.sum(&[0], false)?;
         let sy2 = y.square()?.sum(&[0], false)?;
         let sse = y.sub(&p)?.square()?.sum(&[0], false)?;
