@@ -55,6 +55,7 @@ compile_error!("stratanet needs an engine: enable the `candle` (default) or `tch
 pub mod prelude {
     pub use crate::activations::Activation;
     pub use crate::layers::{ActivationLayer, Dense, Dropout, Flatten, Input, Layer, Reshape};
+    pub use crate::model::{Apply, Compile, Model, Shared};
     pub use crate::losses::{
         BinaryCrossentropy, CategoricalCrossentropy, Huber, MeanAbsoluteError, MeanSquaredError,
         SparseCategoricalCrossentropy,

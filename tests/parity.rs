@@ -223,7 +223,7 @@ fn run<B: Backend>(case: Case, d: &Data) -> Run {
 
     let m = model::<B>(case);
     let initial = snapshot(&m);
-    let pred = m.forward(&x, &mut CallContext::inference()).unwrap();
+    let pred = m.call(&x, false).unwrap();
     let loss = case.loss.loss::<B>().call(&y, &pred).unwrap();
     let weights = m.weights();
     let params: Vec<Tensor<B>> = weights.iter().map(|(_, w)| w.value.clone()).collect();

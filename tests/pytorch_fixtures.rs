@@ -179,7 +179,7 @@ fn dense<B: Backend>() {
     check(&fx, "out", &model.predict(&x, 4).unwrap(), "predict");
 
     let xp = x.to_param().unwrap();
-    let out = model.forward(&xp, &mut CallContext::inference()).unwrap();
+    let out = model.call(&xp, false).unwrap();
     check(&fx, "out", &out, "forward");
     let loss = out
         .mul(&fx.tensor("loss_weight"))

@@ -28,6 +28,6 @@ pub mod tensor;
 pub use backend::{Backend, DType, Device, HostData};
 pub use callbacks::{History, Logs};
 pub use error::{Error, Result};
-pub use model::{FitOptions, Sequential};
+pub use model::{FitOptions, Model, Sequential};
 pub use random::set_random_seed;
 pub use tensor::Tensor;

@@ -36,6 +36,12 @@ impl Input {
         }
     }
 
+    /// Names the input (the name `fit` and `predict` accept for it).
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
+    }
+
     /// The declared per-sample shape.
     pub fn shape(&self) -> &[usize] {
         &self.shape

@@ -6,11 +6,13 @@
 
 mod conv;
 mod core;
+mod merging;
 mod normalization;
 mod pooling;
 mod regularization;
 mod reshaping;
 
+pub use merging::{Add, Average, Concatenate, Maximum, Merge, Minimum, Multiply, Subtract};
 pub use self::core::{ActivationLayer, Dense, Flatten, Input, Reshape};
 pub use conv::{Conv, Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, Size2};
 pub use normalization::{BatchNormalization, LayerNormalization};
@@ -262,6 +264,10 @@ pub fn layer_from_config<B: Backend>(
         "Dropout" => Box::new(Dropout::from_config(config)?),
         "Flatten" => Box::new(Flatten::from_config(config)?),
         "Reshape" => Box::new(Reshape::from_config(config)?),
+        "Add" | "Subtract" | "Multiply" | "Average" | "Maximum" | "Minimum" => {
+            Box::new(Merge::from_config(class_name, config)?)
+        }
+        "Concatenate" => Box::new(Concatenate::from_config(config)?),
         "Conv1D" => Box::new(Conv1D::<B>::from_config(config)?),
         "Conv2D" => Box::new(Conv2D::<B>::from_config(config)?),
         "Conv2DTranspose" => Box::new(Conv2DTranspose::<B>::from_config(config)?),

@@ -1,10 +1,16 @@
 //! Models: the shared core (compile, the training loop, evaluate, predict, summary) and
-//! [`Sequential`]. The functional `Model` reuses the same core.
+//! the two model kinds, [`Sequential`] and the functional [`Model`].
 
+mod api;
+mod data;
+mod functional;
 mod sequential;
 mod summary;
-mod training;
+pub mod training;
 
+pub use api::{ModelParts, ModelState};
+pub use data::Data;
+pub use functional::{Apply, LayerRef, Model, Shared, SymbolicTensor};
 pub use sequential::Sequential;
 pub use summary::{render_summary, SummaryRow};
-pub use training::{Compiled, FitOptions, Network};
+pub use training::{Compile, Compiled, FitOptions, Network};

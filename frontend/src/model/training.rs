@@ -1,14 +1,16 @@
-//! The training loop shared by every model kind.
+//! The training loop shared by every model kind (`Sequential` and the functional `Model`):
+//! compile state, `fit`, `evaluate`, `predict`, with any number of inputs and outputs.
 
+use super::data::Data;
 use crate::backend::{Backend, DType};
 use crate::callbacks::{
     Callback, CallbackContext, FitState, History, LogSource, Logs, ModelAccess, ProgressBar,
 };
 use crate::error::{Error, Result};
 use crate::layers::CallContext;
-use crate::losses::Loss;
+use crate::losses::{IntoLoss, Loss};
 use crate::metrics::{Mean, Metric};
-use crate::optimizers::Optimizer;
+use crate::optimizers::{IntoOptimizer, Optimizer};
 use crate::random::Rng;
 use crate::tensor::Tensor;
 
@@ -16,28 +18,32 @@ use crate::tensor::Tensor;
 pub trait Network<B: Backend> {
     /// Model name (`sequential`).
     fn model_name(&self) -> &str;
-    /// Forward pass on a batch.
+    /// Names of the inputs, in order.
+    fn input_names(&self) -> Vec<String>;
+    /// Names of the outputs, in order.
+    fn output_names(&self) -> Vec<String>;
+    /// Forward pass on a batch: one tensor per input, one per output.
     ///
     /// # Errors
     /// Shape errors naming the layer.
-    fn forward(&self, x: &Tensor<B>, ctx: &mut CallContext) -> Result<Tensor<B>>;
+    fn forward(&self, xs: &[Tensor<B>], ctx: &mut CallContext) -> Result<Vec<Tensor<B>>>;
     /// Trainable parameters in a fixed order.
     fn trainable_params(&self) -> Vec<Tensor<B>>;
-    /// Sum of the layers' regularisation penalties.
+    /// Sum of the layers' weight-regularisation penalties.
     ///
     /// # Errors
     /// On engine errors.
     fn regularization_loss(&self) -> Result<Option<Tensor<B>>>;
-    /// Checks that `x` fits the model's inputs, building the model on `x`'s shape if needed.
+    /// Checks that the inputs fit the model, building it on their shapes if needed.
     ///
     /// # Errors
     /// [`Error::Shape`] naming the first layer, with expected and actual shapes.
-    fn prepare_input(&mut self, x: &Tensor<B>) -> Result<()>;
-    /// Per-sample output shape.
+    fn prepare_inputs(&mut self, xs: &[Tensor<B>]) -> Result<()>;
+    /// Per-sample output shapes.
     ///
     /// # Errors
     /// When the model is not built.
-    fn output_shape(&self) -> Result<Vec<usize>>;
+    fn output_shapes(&self) -> Result<Vec<Vec<usize>>>;
     /// Device of the weights.
     fn device(&self) -> crate::Device;
     /// Float dtype of the weights.
@@ -63,15 +69,149 @@ fn each<B: Backend, N: Network<B> + ?Sized>(
     Ok(())
 }
 
-/// What `compile` sets: optimizer, loss and metric names.
+/// What `compile` sets: the optimizer, and per output a loss, its weight and metric names.
 #[derive(Debug)]
 pub struct Compiled<B: Backend> {
     /// The optimizer.
     pub optimizer: Box<dyn Optimizer<B>>,
-    /// The loss.
-    pub loss: Box<dyn Loss<B>>,
-    /// Metric names (resolved on the first batch, when shapes are known).
-    pub metrics: Vec<String>,
+    /// One loss per output (`None`: the output is not trained).
+    pub losses: Vec<Option<Box<dyn Loss<B>>>>,
+    /// Weight of each output's loss in the total.
+    pub loss_weights: Vec<f64>,
+    /// Metric names per output (resolved on the first batch, when shapes are known).
+    pub metrics: Vec<Vec<String>>,
+    /// Output names (for log names and errors).
+    pub output_names: Vec<String>,
+}
+
+impl<B: Backend> Compiled<B> {
+    /// The loss of the first output.
+    pub fn loss(&self) -> Option<&dyn Loss<B>> {
+        self.losses.first().and_then(|l| l.as_deref())
+    }
+}
+
+/// `compile` arguments for models with several outputs: a loss, loss weight and metrics per
+/// output name, like Keras' dicts.
+///
+/// ```
+/// use stratanet::{model::Compile, DefaultBackend as B};
+/// let c = Compile::<B>::new("adam")
+///     .loss("digit", "sparse_categorical_crossentropy")
+///     .loss("size", "mse")
+///     .loss_weight("size", 0.5)
+///     .metrics("digit", &["accuracy"]);
+/// # let _ = c;
+/// ```
+pub struct Compile<B: Backend> {
+    optimizer: Result<Box<dyn Optimizer<B>>>,
+    losses: Vec<(String, Result<Box<dyn Loss<B>>>)>,
+    loss_weights: Vec<(String, f64)>,
+    metrics: Vec<(String, Vec<String>)>,
+}
+
+impl<B: Backend> std::fmt::Debug for Compile<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Compile").finish_non_exhaustive()
+    }
+}
+
+impl<B: Backend> Compile<B> {
+    /// Starts with an optimizer (a name or a value).
+    pub fn new(optimizer: impl IntoOptimizer<B>) -> Self {
+        Self {
+            optimizer: optimizer.into_optimizer(),
+            losses: Vec::new(),
+            loss_weights: Vec::new(),
+            metrics: Vec::new(),
+        }
+    }
+    /// The loss of output `output`.
+    pub fn loss(mut self, output: &str, loss: impl IntoLoss<B>) -> Self {
+        self.losses.push((output.to_string(), loss.into_loss()));
+        self
+    }
+    /// The weight of output `output`'s loss in the total (default 1).
+    pub fn loss_weight(mut self, output: &str, weight: f64) -> Self {
+        self.loss_weights.push((output.to_string(), weight));
+        self
+    }
+    /// Metric names for output `output`.
+    pub fn metrics(mut self, output: &str, metrics: &[&str]) -> Self {
+        self.metrics.push((
+            output.to_string(),
+            metrics.iter().map(|m| m.to_string()).collect(),
+        ));
+        self
+    }
+
+    /// Resolves against the model's output names.
+    ///
+    /// # Errors
+    /// Unknown output names, unknown loss/metric/optimizer names, or no loss at all.
+    pub fn resolve(self, output_names: &[String]) -> Result<Compiled<B>> {
+        let known: Vec<&str> = output_names.iter().map(String::as_str).collect();
+        let index = |name: &str| -> Result<usize> {
+            output_names
+                .iter()
+                .position(|n| n == name)
+                .ok_or_else(|| Error::unknown("output", name, &known))
+        };
+        let mut losses: Vec<Option<Box<dyn Loss<B>>>> = output_names.iter().map(|_| None).collect();
+        for (name, loss) in self.losses {
+            losses[index(&name)?] = Some(loss?);
+        }
+        if losses.iter().all(|l| l.is_none()) {
+            return Err(Error::invalid("compile", "loss", "no output has a loss"));
+        }
+        let mut loss_weights = vec![1.0; output_names.len()];
+        for (name, w) in self.loss_weights {
+            loss_weights[index(&name)?] = w;
+        }
+        let mut metrics = vec![Vec::new(); output_names.len()];
+        for (name, m) in self.metrics {
+            for x in &m {
+                crate::metrics::check_name(x)?;
+            }
+            metrics[index(&name)?] = m;
+        }
+        Ok(Compiled {
+            optimizer: self.optimizer?,
+            losses,
+            loss_weights,
+            metrics,
+            output_names: output_names.to_vec(),
+        })
+    }
+}
+
+/// The single-loss form of `compile`: the same loss and metrics for every output.
+///
+/// # Errors
+/// Unknown names.
+pub fn compile_simple<B: Backend>(
+    output_names: &[String],
+    optimizer: impl IntoOptimizer<B>,
+    loss: impl IntoLoss<B>,
+    metrics: &[&str],
+) -> Result<Compiled<B>> {
+    for m in metrics {
+        crate::metrics::check_name(m)?;
+    }
+    let optimizer = optimizer.into_optimizer()?;
+    let first = loss.into_loss()?;
+    let name = first.name();
+    let mut losses: Vec<Option<Box<dyn Loss<B>>>> = vec![Some(first)];
+    for _ in 1..output_names.len() {
+        losses.push(Some(crate::losses::get::<B>(name)?));
+    }
+    Ok(Compiled {
+        optimizer,
+        losses,
+        loss_weights: vec![1.0; output_names.len()],
+        metrics: vec![metrics.iter().map(|s| s.to_string()).collect(); output_names.len()],
+        output_names: output_names.to_vec(),
+    })
 }
 
 /// Options of `fit`, with Keras' defaults (`epochs = 1`, `batch_size = 32`, `shuffle`,
@@ -91,7 +231,7 @@ pub struct FitOptions<B: Backend> {
     /// for validation.
     pub validation_split: f64,
     /// Explicit validation data (takes precedence over `validation_split`).
-    pub validation_data: Option<(Tensor<B>, Tensor<B>)>,
+    pub validation_data: Option<(Data<B>, Data<B>)>,
     /// Reshuffle the training samples every epoch.
     pub shuffle: bool,
     /// Seed for shuffling and dropout (default: the model's seed).
@@ -156,9 +296,9 @@ impl<B: Backend> FitOptions<B> {
         self.validation_split = split;
         self
     }
-    /// Sets `validation_data`.
-    pub fn validation_data(mut self, x: Tensor<B>, y: Tensor<B>) -> Self {
-        self.validation_data = Some((x, y));
+    /// Sets `validation_data` (tensors, lists or named pairs, like `fit`'s `x` and `y`).
+    pub fn validation_data(mut self, x: impl Into<Data<B>>, y: impl Into<Data<B>>) -> Self {
+        self.validation_data = Some((x.into(), y.into()));
         self
     }
     /// Sets `shuffle`.
@@ -197,31 +337,90 @@ impl<B: Backend> FitOptions<B> {
 /// Running loss and metrics of one pass.
 struct Tracker<B: Backend> {
     loss: Mean<B>,
-    metrics: Vec<Box<dyn Metric<B>>>,
+    /// Per-output loss means (only with several trained outputs).
+    output_losses: Vec<Option<Mean<B>>>,
+    /// Per-output metrics.
+    metrics: Vec<Vec<Box<dyn Metric<B>>>>,
+    prefixes: Vec<String>,
 }
 
 impl<B: Backend> Tracker<B> {
-    fn new(compiled: &Compiled<B>, y_shape: &[usize], out_shape: &[usize]) -> Result<Self> {
+    fn new(compiled: &Compiled<B>, ys: &[Tensor<B>], out_shapes: &[Vec<usize>]) -> Result<Self> {
+        let multi = compiled.output_names.len() > 1;
+        let prefixes: Vec<String> = compiled
+            .output_names
+            .iter()
+            .map(|n| {
+                if multi {
+                    format!("{n}_")
+                } else {
+                    String::new()
+                }
+            })
+            .collect();
         let mut metrics = Vec::new();
-        for name in &compiled.metrics {
-            metrics.push(crate::metrics::get::<B>(
-                name,
-                compiled.loss.target_kind(),
-                y_shape,
-                out_shape,
-            )?);
+        for (i, names) in compiled.metrics.iter().enumerate() {
+            let kind = compiled.losses[i]
+                .as_ref()
+                .map(|l| l.target_kind())
+                .unwrap_or(crate::losses::TargetKind::Regression);
+            let n = ys[i].shape().first().copied().unwrap_or(0);
+            let pred_shape = full_shape(n, &out_shapes[i]);
+            let mut ms = Vec::new();
+            for name in names {
+                ms.push(crate::metrics::get::<B>(
+                    name,
+                    kind,
+                    &ys[i].shape(),
+                    &pred_shape,
+                )?);
+            }
+            metrics.push(ms);
         }
+        let output_losses = compiled
+            .losses
+            .iter()
+            .map(|l| (multi && l.is_some()).then(|| Mean::new("loss")))
+            .collect();
         Ok(Self {
             loss: Mean::new("loss"),
+            output_losses,
             metrics,
+            prefixes,
         })
+    }
+
+    fn reset(&mut self) {
+        self.loss.reset();
+        for m in self.output_losses.iter_mut().flatten() {
+            m.reset();
+        }
+        for m in self.metrics.iter_mut().flatten() {
+            m.reset();
+        }
+    }
+
+    fn update_metrics(&mut self, ys: &[Tensor<B>], preds: &[Tensor<B>]) -> Result<()> {
+        for (i, ms) in self.metrics.iter_mut().enumerate() {
+            for m in ms.iter_mut() {
+                m.update(&ys[i], &preds[i])?;
+            }
+        }
+        Ok(())
     }
 
     fn logs(&self) -> Result<Logs> {
         let mut l = Logs::new();
         l.insert("loss", self.loss.result()?);
-        for m in &self.metrics {
-            l.insert(m.name().to_string(), m.result()?);
+        for (i, m) in self.output_losses.iter().enumerate() {
+            if let Some(m) = m {
+                l.insert(format!("{}loss", self.prefixes[i]), m.result()?);
+            }
+        }
+        for (i, ms) in self.metrics.iter().enumerate() {
+            for m in ms {
+                l.insert(format!("{}{}", self.prefixes[i], m.name()), m.result()?);
+            }
         }
         Ok(l)
     }
@@ -233,21 +432,31 @@ impl<B: Backend> LogSource for Tracker<B> {
     }
 }
 
-fn check_xy<B: Backend>(op: &str, x: &Tensor<B>, y: &Tensor<B>) -> Result<usize> {
-    let (xs, ys) = (x.shape(), y.shape());
-    if xs.is_empty() || ys.is_empty() || xs[0] != ys[0] {
-        return Err(Error::ShapeMismatch {
-            op: op.into(),
-            lhs: crate::error::ShapeList(xs.clone()),
-            rhs: crate::error::ShapeList(ys.clone()),
-            detail: Some(format!(
-                "x and y must have the same number of samples (first dimension): {} vs {}",
-                xs.first().copied().unwrap_or(0),
-                ys.first().copied().unwrap_or(0)
-            )),
-        });
+fn count_samples<B: Backend>(op: &str, xs: &[Tensor<B>], ys: &[Tensor<B>]) -> Result<usize> {
+    let first = xs
+        .first()
+        .ok_or_else(|| Error::invalid(op, "x", "at least one input tensor"))?;
+    let xs0 = first.shape();
+    let n = xs0
+        .first()
+        .copied()
+        .ok_or_else(|| Error::shape(op, "x", "a batch (rank >= 1)", &xs0))?;
+    for t in xs.iter().chain(ys) {
+        let s = t.shape();
+        if s.first().copied() != Some(n) {
+            return Err(Error::ShapeMismatch {
+                op: op.into(),
+                lhs: crate::error::ShapeList(xs0.clone()),
+                rhs: crate::error::ShapeList(s.clone()),
+                detail: Some(format!(
+                    "x and y must have the same number of samples (first dimension): {} vs {}",
+                    n,
+                    s.first().copied().unwrap_or(0)
+                )),
+            });
+        }
     }
-    Ok(xs[0])
+    Ok(n)
 }
 
 fn check_batch_size(op: &str, batch_size: usize) -> Result<()> {
@@ -261,23 +470,52 @@ fn check_batch_size(op: &str, batch_size: usize) -> Result<()> {
     Ok(())
 }
 
-/// Moves `x` to the model's device and dtype (floats only; integer inputs stay integers).
-fn to_model<B: Backend, N: Network<B> + ?Sized>(net: &N, x: &Tensor<B>) -> Result<Tensor<B>> {
-    let x = x.to_device(net.device())?;
-    if x.dtype().is_float() {
-        x.to_dtype(net.dtype())
-    } else {
-        Ok(x)
-    }
+/// Moves inputs to the model's device and dtype (floats only; integer inputs stay integers).
+fn to_model<B: Backend, N: Network<B> + ?Sized>(
+    net: &N,
+    xs: &[Tensor<B>],
+) -> Result<Vec<Tensor<B>>> {
+    xs.iter()
+        .map(|x| {
+            let x = x.to_device(net.device())?;
+            if x.dtype().is_float() {
+                x.to_dtype(net.dtype())
+            } else {
+                Ok(x)
+            }
+        })
+        .collect()
 }
 
 fn targets<B: Backend, N: Network<B> + ?Sized>(
     net: &N,
     compiled: &Compiled<B>,
-    y: &Tensor<B>,
-) -> Result<Tensor<B>> {
-    y.to_device(net.device())?
-        .to_dtype(compiled.loss.target_dtype(net.dtype()))
+    ys: &[Tensor<B>],
+) -> Result<Vec<Tensor<B>>> {
+    ys.iter()
+        .zip(&compiled.losses)
+        .map(|(y, loss)| {
+            let dtype = loss
+                .as_ref()
+                .map(|l| l.target_dtype(net.dtype()))
+                .unwrap_or(net.dtype());
+            y.to_device(net.device())?.to_dtype(dtype)
+        })
+        .collect()
+}
+
+fn check_all_targets<B: Backend>(
+    compiled: &Compiled<B>,
+    ys: &[Tensor<B>],
+    out_shapes: &[Vec<usize>],
+) -> Result<()> {
+    for (i, y) in ys.iter().enumerate() {
+        if let Some(loss) = &compiled.losses[i] {
+            let n = y.shape().first().copied().unwrap_or(0);
+            loss.check_targets(y, &full_shape(n, &out_shapes[i]))?;
+        }
+    }
+    Ok(())
 }
 
 fn full_shape(n: usize, per_sample: &[usize]) -> Vec<usize> {
@@ -298,66 +536,98 @@ fn batch<B: Backend>(
     }
 }
 
-/// One optimisation step on a batch; returns the detached total loss (with penalties).
-///
-/// # Errors
-/// Shape errors from the layers or the loss, engine errors.
-#[allow(clippy::too_many_arguments)]
-pub fn train_step<B: Backend, N: Network<B> + ?Sized>(
-    net: &N,
-    compiled: &mut Compiled<B>,
-    params: &[Tensor<B>],
-    x: &Tensor<B>,
-    y: &Tensor<B>,
-    sample_weight: Option<&Tensor<B>>,
-    seed: u64,
-    metrics: &mut [Box<dyn Metric<B>>],
-) -> Result<Tensor<B>> {
-    let mut ctx = CallContext::training(seed);
-    let pred = net.forward(x, &mut ctx)?;
-    let loss = compute_loss(net, compiled, y, &pred, sample_weight)?;
-    let grads = loss.grad(params)?;
-    compiled.optimizer.apply(params, &grads)?;
-    let pred = pred.detach();
-    for m in metrics.iter_mut() {
-        m.update(y, &pred)?;
-    }
-    Ok(loss.detach())
+fn batch_all<B: Backend>(
+    ts: &[Tensor<B>],
+    idx: Option<&Tensor<B>>,
+    start: usize,
+    len: usize,
+) -> Result<Vec<Tensor<B>>> {
+    ts.iter().map(|t| batch(t, idx, start, len)).collect()
 }
 
-/// The training objective of a batch: the compiled loss (weighted by `sample_weight`,
-/// Keras' `sum_over_batch_size`: `sum(loss_i * w_i) / batch`) plus the layers' penalties.
+fn narrow_all<B: Backend>(ts: &[Tensor<B>], start: usize, len: usize) -> Result<Vec<Tensor<B>>> {
+    ts.iter().map(|t| t.narrow(0, start, len)).collect()
+}
+
+/// The losses of a batch: the total objective (weighted output losses, sample weights,
+/// weight and activity penalties) and each output's weighted-by-sample loss.
+struct BatchLoss<B: Backend> {
+    total: Tensor<B>,
+    per_output: Vec<Option<Tensor<B>>>,
+}
+
+fn batch_loss<B: Backend, N: Network<B> + ?Sized>(
+    net: &N,
+    compiled: &Compiled<B>,
+    ys: &[Tensor<B>],
+    preds: &[Tensor<B>],
+    sample_weight: Option<&Tensor<B>>,
+    ctx: &mut CallContext,
+    with_penalties: bool,
+) -> Result<BatchLoss<B>> {
+    let mut total: Option<Tensor<B>> = None;
+    let mut per_output = Vec::with_capacity(preds.len());
+    for (i, pred) in preds.iter().enumerate() {
+        let Some(loss_fn) = &compiled.losses[i] else {
+            per_output.push(None);
+            continue;
+        };
+        let per_sample = loss_fn.per_sample(&ys[i], pred)?;
+        let l = match sample_weight {
+            Some(w) => {
+                let w = w.to_dtype(per_sample.dtype())?;
+                let n = per_sample.shape().first().copied().unwrap_or(0);
+                if w.shape() != [n] {
+                    return Err(Error::shape(
+                        loss_fn.name(),
+                        "sample_weight",
+                        format!("shape [{n}] (one weight per sample)"),
+                        &w.shape(),
+                    ));
+                }
+                per_sample.mul(&w)?.mean_all()?
+            }
+            None => per_sample.mean_all()?,
+        };
+        let weighted = if compiled.loss_weights[i] == 1.0 {
+            l.clone()
+        } else {
+            l.mul_scalar(compiled.loss_weights[i])?
+        };
+        total = Some(match total {
+            Some(t) => t.add(&weighted)?,
+            None => weighted,
+        });
+        per_output.push(Some(l));
+    }
+    let mut total =
+        total.ok_or_else(|| Error::invalid("compile", "loss", "no output has a loss"))?;
+    if with_penalties {
+        if let Some(r) = net.regularization_loss()? {
+            total = total.add(&r.to_dtype(total.dtype())?)?;
+        }
+    }
+    if let Some(a) = ctx.take_activity_loss::<B>()? {
+        total = total.add(&a.to_dtype(total.dtype())?)?;
+    }
+    Ok(BatchLoss { total, per_output })
+}
+
+/// The training objective of a batch for models with one output: the compiled loss
+/// (weighted by `sample_weight`, Keras' `sum_over_batch_size`: `sum(loss_i * w_i) /
+/// batch`) plus the layers' penalties.
 ///
 /// # Errors
 /// Shape errors from the loss, or a `sample_weight` that is not `[batch]`.
 pub fn compute_loss<B: Backend, N: Network<B> + ?Sized>(
     net: &N,
     compiled: &Compiled<B>,
-    y: &Tensor<B>,
-    pred: &Tensor<B>,
+    ys: &[Tensor<B>],
+    preds: &[Tensor<B>],
     sample_weight: Option<&Tensor<B>>,
+    ctx: &mut CallContext,
 ) -> Result<Tensor<B>> {
-    let per_sample = compiled.loss.per_sample(y, pred)?;
-    let mut loss = match sample_weight {
-        Some(w) => {
-            let w = w.to_dtype(per_sample.dtype())?;
-            let n = per_sample.shape().first().copied().unwrap_or(0);
-            if w.shape() != [n] {
-                return Err(Error::shape(
-                    compiled.loss.name(),
-                    "sample_weight",
-                    format!("shape [{n}] (one weight per sample)"),
-                    &w.shape(),
-                ));
-            }
-            per_sample.mul(&w)?.mean_all()?
-        }
-        None => per_sample.mean_all()?,
-    };
-    if let Some(r) = net.regularization_loss()? {
-        loss = loss.add(&r.to_dtype(loss.dtype())?)?;
-    }
-    Ok(loss)
+    Ok(batch_loss(net, compiled, ys, preds, sample_weight, ctx, true)?.total)
 }
 
 /// Per-sample weights for `class_weight` (`weights[c]` for samples of class `c`): class
@@ -366,8 +636,7 @@ pub fn compute_loss<B: Backend, N: Network<B> + ?Sized>(
 fn class_sample_weights<B: Backend>(y: &Tensor<B>, class_weight: &[f64]) -> Result<Tensor<B>> {
     let s = y.shape();
     let classes: Vec<i64> = match s.as_slice() {
-        [_] => y.to_vec_f64()?.iter().map(|v| v.round() as i64).collect(),
-        [_, 1] => y.to_vec_f64()?.iter().map(|v| v.round() as i64).collect(),
+        [_] | [_, 1] => y.to_vec_f64()?.iter().map(|v| v.round() as i64).collect(),
         [_, _] => y.argmax(-1, false)?.to_vec_i64()?,
         _ => {
             return Err(Error::shape(
@@ -399,20 +668,52 @@ fn class_sample_weights<B: Backend>(y: &Tensor<B>, class_weight: &[f64]) -> Resu
     Tensor::from_vec_on(w, &[classes.len()], y.device())
 }
 
+/// One optimisation step on a batch; returns the detached total loss (with penalties) and
+/// updates the tracker's per-output losses and metrics.
+#[allow(clippy::too_many_arguments)]
+fn train_step<B: Backend, N: Network<B> + ?Sized>(
+    net: &N,
+    compiled: &mut Compiled<B>,
+    params: &[Tensor<B>],
+    xs: &[Tensor<B>],
+    ys: &[Tensor<B>],
+    sample_weight: Option<&Tensor<B>>,
+    seed: u64,
+    tracker: &mut Tracker<B>,
+) -> Result<Tensor<B>> {
+    let mut ctx = CallContext::training(seed);
+    let preds = net.forward(xs, &mut ctx)?;
+    let losses = batch_loss(net, compiled, ys, &preds, sample_weight, &mut ctx, true)?;
+    let grads = losses.total.grad(params)?;
+    compiled.optimizer.apply(params, &grads)?;
+    let n = xs[0].shape()[0] as f64;
+    for (m, l) in tracker.output_losses.iter_mut().zip(&losses.per_output) {
+        if let (Some(m), Some(l)) = (m, l) {
+            m.update_value(&l.detach(), n)?;
+        }
+    }
+    let preds: Vec<Tensor<B>> = preds.iter().map(|p| p.detach()).collect();
+    tracker.update_metrics(ys, &preds)?;
+    Ok(losses.total.detach())
+}
+
 /// The `fit` loop.
 ///
 /// # Errors
-/// See `Sequential::fit`.
+/// Not compiled; `batch_size` 0; `x` and `y` with different sample counts; inputs that do
+/// not fit the first layer; labels out of range; a bad `validation_split`.
 pub fn fit<B: Backend, N: Network<B> + ?Sized>(
     net: &mut N,
     compiled: &mut Compiled<B>,
     default_seed: u64,
-    x: &Tensor<B>,
-    y: &Tensor<B>,
+    x: Data<B>,
+    y: Data<B>,
     mut opts: FitOptions<B>,
 ) -> Result<History> {
     check_batch_size("fit", opts.batch_size)?;
-    let n_all = check_xy("fit", x, y)?;
+    let xs = x.resolve(&net.input_names(), "x")?;
+    let ys = y.resolve(&net.output_names(), "y")?;
+    let n_all = count_samples("fit", &xs, &ys)?;
     if !(0.0..1.0).contains(&opts.validation_split) {
         return Err(Error::invalid(
             "fit",
@@ -420,13 +721,11 @@ pub fn fit<B: Backend, N: Network<B> + ?Sized>(
             format!("must be in [0, 1), got {}", opts.validation_split),
         ));
     }
-    net.prepare_input(x)?;
-    let out_shape = net.output_shape()?;
-    let x = to_model(net, x)?;
-    let y = targets(net, compiled, y)?;
-    compiled
-        .loss
-        .check_targets(&y, &full_shape(n_all, &out_shape))?;
+    net.prepare_inputs(&xs)?;
+    let out_shapes = net.output_shapes()?;
+    let xs = to_model(net, &xs)?;
+    let ys = targets(net, compiled, &ys)?;
+    check_all_targets(compiled, &ys, &out_shapes)?;
     let sample_weight = match (opts.sample_weight.take(), &opts.class_weight) {
         (Some(_), Some(_)) => {
             return Err(Error::invalid(
@@ -446,48 +745,67 @@ pub fn fit<B: Backend, N: Network<B> + ?Sized>(
             }
             Some(w.to_device(net.device())?.to_dtype(net.dtype())?)
         }
-        (None, Some(cw)) => Some(class_sample_weights(&y, cw)?.to_dtype(net.dtype())?),
+        (None, Some(cw)) => {
+            if ys.len() != 1 {
+                return Err(Error::invalid(
+                    "fit",
+                    "class_weight",
+                    "only for models with one output",
+                ));
+            }
+            Some(class_sample_weights(&ys[0], cw)?.to_dtype(net.dtype())?)
+        }
         (None, None) => None,
     };
 
     // Validation data: explicit, or the last `validation_split` of the samples.
-    let (x_train, y_train, val, sw_train) = if let Some((vx, vy)) = opts.validation_data.take() {
-        check_xy("fit (validation_data)", &vx, &vy)?;
-        net.prepare_input(&vx)?;
-        let vx = to_model(net, &vx)?;
-        let vy = targets(net, compiled, &vy)?;
-        compiled
-            .loss
-            .check_targets(&vy, &full_shape(vx.shape()[0], &out_shape))?;
-        (x, y, Some((vx, vy)), sample_weight)
-    } else if opts.validation_split > 0.0 {
-        let n_train = ((n_all as f64) * (1.0 - opts.validation_split)).floor() as usize;
-        if n_train == 0 || n_train == n_all {
-            return Err(Error::invalid(
-                "fit",
-                "validation_split",
-                format!(
-                    "{} of {n_all} samples leaves an empty training or validation set",
-                    opts.validation_split
-                ),
-            ));
-        }
-        let n_val = n_all - n_train;
-        let sw = match &sample_weight {
-            Some(w) => Some(w.narrow(0, 0, n_train)?),
-            None => None,
+    type Split<B> = (
+        Vec<Tensor<B>>,
+        Vec<Tensor<B>>,
+        Option<(Vec<Tensor<B>>, Vec<Tensor<B>>)>,
+        Option<Tensor<B>>,
+    );
+    let (x_train, y_train, val, sw_train): Split<B> =
+        if let Some((vx, vy)) = opts.validation_data.take() {
+            let vx = vx.resolve(&net.input_names(), "validation x")?;
+            let vy = vy.resolve(&net.output_names(), "validation y")?;
+            count_samples("fit (validation_data)", &vx, &vy)?;
+            net.prepare_inputs(&vx)?;
+            let vx = to_model(net, &vx)?;
+            let vy = targets(net, compiled, &vy)?;
+            check_all_targets(compiled, &vy, &out_shapes)?;
+            (xs, ys, Some((vx, vy)), sample_weight)
+        } else if opts.validation_split > 0.0 {
+            let n_train = ((n_all as f64) * (1.0 - opts.validation_split)).floor() as usize;
+            if n_train == 0 || n_train == n_all {
+                return Err(Error::invalid(
+                    "fit",
+                    "validation_split",
+                    format!(
+                        "{} of {n_all} samples leaves an empty training or validation set",
+                        opts.validation_split
+                    ),
+                ));
+            }
+            let n_val = n_all - n_train;
+            let sw = match &sample_weight {
+                Some(w) => Some(w.narrow(0, 0, n_train)?),
+                None => None,
+            };
+            (
+                narrow_all(&xs, 0, n_train)?,
+                narrow_all(&ys, 0, n_train)?,
+                Some((
+                    narrow_all(&xs, n_train, n_val)?,
+                    narrow_all(&ys, n_train, n_val)?,
+                )),
+                sw,
+            )
+        } else {
+            (xs, ys, None, sample_weight)
         };
-        (
-            x.narrow(0, 0, n_train)?,
-            y.narrow(0, 0, n_train)?,
-            Some((x.narrow(0, n_train, n_val)?, y.narrow(0, n_train, n_val)?)),
-            sw,
-        )
-    } else {
-        (x, y, None, sample_weight)
-    };
 
-    let n = x_train.shape()[0];
+    let n = x_train[0].shape()[0];
     let bs = opts.batch_size;
     let steps = n.div_ceil(bs);
     let seed = opts.seed.unwrap_or(default_seed);
@@ -505,7 +823,7 @@ pub fn fit<B: Backend, N: Network<B> + ?Sized>(
         epoch: 0,
     };
     let mut history = History::default();
-    let mut tracker = Tracker::new(compiled, &y_train.shape(), &full_shape(n, &out_shape))?;
+    let mut tracker = Tracker::new(compiled, &y_train, &out_shapes)?;
     each(&mut callbacks, &mut state, net, |cb, ctx| {
         cb.on_train_begin(ctx)
     })?;
@@ -516,10 +834,7 @@ pub fn fit<B: Backend, N: Network<B> + ?Sized>(
         each(&mut callbacks, &mut state, net, |cb, ctx| {
             cb.on_epoch_begin(epoch, ctx)
         })?;
-        tracker.loss.reset();
-        for m in tracker.metrics.iter_mut() {
-            m.reset();
-        }
+        tracker.reset();
         let perm = if opts.shuffle {
             let p: Vec<i64> = rng.permutation(n).into_iter().map(|i| i as i64).collect();
             Some(Tensor::<B>::from_vec_on(p, &[n], device)?)
@@ -537,8 +852,8 @@ pub fn fit<B: Backend, N: Network<B> + ?Sized>(
             }
             let start = step * bs;
             let len = bs.min(n - start);
-            let xb = batch(&x_train, perm.as_ref(), start, len)?;
-            let yb = batch(&y_train, perm.as_ref(), start, len)?;
+            let xb = batch_all(&x_train, perm.as_ref(), start, len)?;
+            let yb = batch_all(&y_train, perm.as_ref(), start, len)?;
             let swb = match &sw_train {
                 Some(w) => Some(batch(w, perm.as_ref(), start, len)?),
                 None => None,
@@ -552,7 +867,7 @@ pub fn fit<B: Backend, N: Network<B> + ?Sized>(
                 &yb,
                 swb.as_ref(),
                 Rng::derive(seed, global_step),
-                &mut tracker.metrics,
+                &mut tracker,
             )?;
             tracker.loss.update_value(&loss, len as f64)?;
             // The rate for the next step (schedules advance with the optimizer's step count).
@@ -587,7 +902,9 @@ pub fn fit<B: Backend, N: Network<B> + ?Sized>(
             break;
         }
     }
-    compiled.optimizer.set_learning_rate(state.learning_rate);
+    if state.learning_rate != compiled.optimizer.learning_rate() {
+        compiled.optimizer.set_learning_rate(state.learning_rate);
+    }
     each(&mut callbacks, &mut state, net, |cb, ctx| {
         cb.on_train_end(ctx)
     })?;
@@ -597,28 +914,37 @@ pub fn fit<B: Backend, N: Network<B> + ?Sized>(
 fn evaluate_prepared<B: Backend, N: Network<B> + ?Sized>(
     net: &N,
     compiled: &Compiled<B>,
-    x: &Tensor<B>,
-    y: &Tensor<B>,
+    xs: &[Tensor<B>],
+    ys: &[Tensor<B>],
     batch_size: usize,
 ) -> Result<Logs> {
-    let n = x.shape()[0];
-    let out_shape = net.output_shape()?;
-    let mut tracker = Tracker::new(compiled, &y.shape(), &full_shape(n, &out_shape))?;
+    let n = xs[0].shape()[0];
+    let out_shapes = net.output_shapes()?;
+    let mut tracker = Tracker::new(compiled, ys, &out_shapes)?;
     let reg = net.regularization_loss()?.map(|r| r.detach());
     B::no_grad(|| -> Result<()> {
         for start in (0..n).step_by(batch_size) {
             let len = batch_size.min(n - start);
-            let xb = x.narrow(0, start, len)?;
-            let yb = y.narrow(0, start, len)?;
-            let pred = net.forward(&xb, &mut CallContext::inference())?.detach();
-            let mut loss = compiled.loss.per_sample(&yb, &pred)?.mean_all()?;
+            let xb = narrow_all(xs, start, len)?;
+            let yb = narrow_all(ys, start, len)?;
+            let mut ctx = CallContext::inference();
+            let preds: Vec<Tensor<B>> = net
+                .forward(&xb, &mut ctx)?
+                .into_iter()
+                .map(|p| p.detach())
+                .collect();
+            let losses = batch_loss(net, compiled, &yb, &preds, None, &mut ctx, false)?;
+            let mut total = losses.total.detach();
             if let Some(r) = &reg {
-                loss = loss.add(&r.to_dtype(loss.dtype())?)?;
+                total = total.add(&r.to_dtype(total.dtype())?)?;
             }
-            tracker.loss.update_value(&loss, len as f64)?;
-            for m in tracker.metrics.iter_mut() {
-                m.update(&yb, &pred)?;
+            tracker.loss.update_value(&total, len as f64)?;
+            for (m, l) in tracker.output_losses.iter_mut().zip(&losses.per_output) {
+                if let (Some(m), Some(l)) = (m, l) {
+                    m.update_value(&l.detach(), len as f64)?;
+                }
             }
+            tracker.update_metrics(&yb, &preds)?;
         }
         Ok(())
     })?;
@@ -628,62 +954,62 @@ fn evaluate_prepared<B: Backend, N: Network<B> + ?Sized>(
 /// The `evaluate` computation.
 ///
 /// # Errors
-/// See `Sequential::evaluate`.
+/// As [`fit`].
 pub fn evaluate<B: Backend, N: Network<B> + ?Sized>(
     net: &mut N,
     compiled: &Compiled<B>,
-    x: &Tensor<B>,
-    y: &Tensor<B>,
+    x: Data<B>,
+    y: Data<B>,
     batch_size: usize,
 ) -> Result<Logs> {
     check_batch_size("evaluate", batch_size)?;
-    let n = check_xy("evaluate", x, y)?;
-    net.prepare_input(x)?;
-    let out_shape = net.output_shape()?;
-    let x = to_model(net, x)?;
-    let y = targets(net, compiled, y)?;
-    compiled
-        .loss
-        .check_targets(&y, &full_shape(n, &out_shape))?;
-    evaluate_prepared(&*net, compiled, &x, &y, batch_size)
+    let xs = x.resolve(&net.input_names(), "x")?;
+    let ys = y.resolve(&net.output_names(), "y")?;
+    count_samples("evaluate", &xs, &ys)?;
+    net.prepare_inputs(&xs)?;
+    let out_shapes = net.output_shapes()?;
+    let xs = to_model(net, &xs)?;
+    let ys = targets(net, compiled, &ys)?;
+    check_all_targets(compiled, &ys, &out_shapes)?;
+    evaluate_prepared(&*net, compiled, &xs, &ys, batch_size)
 }
 
-/// The `predict` computation: batched inference, detached outputs joined on the device.
+/// The `predict` computation: batched inference, detached outputs joined on the device,
+/// one tensor per output.
 ///
 /// # Errors
-/// See `Sequential::predict`.
+/// `batch_size` 0, or inputs that do not fit the model.
 pub fn predict<B: Backend, N: Network<B> + ?Sized>(
     net: &mut N,
-    x: &Tensor<B>,
+    x: Data<B>,
     batch_size: usize,
-) -> Result<Tensor<B>> {
+) -> Result<Vec<Tensor<B>>> {
     check_batch_size("predict", batch_size)?;
-    if x.rank() == 0 {
-        return Err(Error::shape(
-            net.model_name(),
-            "x",
-            "a batch (rank >= 1)",
-            &x.shape(),
-        ));
-    }
-    net.prepare_input(x)?;
-    let x = to_model(net, x)?;
-    let n = x.shape()[0];
-    let mut outs = Vec::with_capacity(n.div_ceil(batch_size));
+    let xs = x.resolve(&net.input_names(), "x")?;
+    count_samples("predict", &xs, &[])?;
+    net.prepare_inputs(&xs)?;
+    let xs = to_model(net, &xs)?;
+    let n = xs[0].shape()[0];
+    let n_out = net.output_names().len();
+    let mut outs: Vec<Vec<Tensor<B>>> = vec![Vec::with_capacity(n.div_ceil(batch_size)); n_out];
     B::no_grad(|| -> Result<()> {
         for start in (0..n).step_by(batch_size) {
             let len = batch_size.min(n - start);
-            let xb = x.narrow(0, start, len)?;
-            outs.push(net.forward(&xb, &mut CallContext::inference())?.detach());
+            let xb = narrow_all(&xs, start, len)?;
+            let preds = net.forward(&xb, &mut CallContext::inference())?;
+            for (o, p) in outs.iter_mut().zip(preds) {
+                o.push(p.detach());
+            }
         }
         Ok(())
     })?;
-    if outs.is_empty() {
-        let out_shape = net.output_shape()?;
-        return Tensor::zeros(&full_shape(0, &out_shape), net.dtype(), net.device());
-    }
-    if outs.len() == 1 {
-        return Ok(outs.remove(0));
-    }
-    Tensor::concat(&outs, 0)
+    let out_shapes = net.output_shapes()?;
+    outs.into_iter()
+        .enumerate()
+        .map(|(i, mut o)| match o.len() {
+            0 => Tensor::zeros(&full_shape(0, &out_shapes[i]), net.dtype(), net.device()),
+            1 => Ok(o.remove(0)),
+            _ => Tensor::concat(&o, 0),
+        })
+        .collect()
 }

@@ -1,0 +1,382 @@
+//! Merge layers for the functional API: `Add`, `Subtract`, `Multiply`, `Average`,
+//! `Maximum`, `Minimum`, `Concatenate`.
+
+use super::{cfg_name, BuildContext, CallContext, Layer};
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+use serde_json::json;
+
+/// How an elementwise merge combines its inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MergeOp {
+    Add,
+    Subtract,
+    Multiply,
+    Average,
+    Maximum,
+    Minimum,
+}
+
+impl MergeOp {
+    fn class(self) -> &'static str {
+        match self {
+            MergeOp::Add => "Add",
+            MergeOp::Subtract => "Subtract",
+            MergeOp::Multiply => "Multiply",
+            MergeOp::Average => "Average",
+            MergeOp::Maximum => "Maximum",
+            MergeOp::Minimum => "Minimum",
+        }
+    }
+}
+
+/// An elementwise merge of inputs of the same shape.
+#[derive(Debug, Clone)]
+pub struct Merge {
+    op: MergeOp,
+    name: String,
+}
+
+macro_rules! merge_ctor {
+    ($(#[$doc:meta])* $fn_name:ident, $op:ident) => {
+        $(#[$doc])*
+        #[allow(non_snake_case)]
+        pub fn $fn_name() -> Merge {
+            Merge { op: MergeOp::$op, name: String::new() }
+        }
+    };
+}
+
+merge_ctor!(
+    /// Sums its inputs (`keras.layers.Add`), e.g. a residual connection.
+    ///
+    /// ```
+    /// use stratanet::prelude::*;
+    /// use stratanet::layers::Add;
+    /// # fn main() -> stratanet::Result<()> {
+    /// type B = DefaultBackend;
+    /// let x = Input::new(&[4]).tensor::<B>();
+    /// let h = Dense::new(4).activation("relu").apply(&x)?;
+    /// let y = Add().apply_multi(&[x.clone(), h])?; // x + f(x)
+    /// let model = Model::new(&[x], &[y])?;
+    /// assert_eq!(model.output_shapes()?, vec![vec![4]]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    Add, Add
+);
+merge_ctor!(
+    /// Subtracts the second input from the first (`keras.layers.Subtract`).
+    Subtract, Subtract
+);
+merge_ctor!(
+    /// Multiplies its inputs elementwise (`keras.layers.Multiply`).
+    Multiply, Multiply
+);
+merge_ctor!(
+    /// Averages its inputs (`keras.layers.Average`).
+    Average, Average
+);
+merge_ctor!(
+    /// Elementwise maximum of its inputs (`keras.layers.Maximum`).
+    Maximum, Maximum
+);
+merge_ctor!(
+    /// Elementwise minimum of its inputs (`keras.layers.Minimum`).
+    Minimum, Minimum
+);
+
+impl Merge {
+    /// Sets the layer's name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
+    }
+
+    /// Inverse of `get_config` for the class `class_name`.
+    ///
+    /// # Errors
+    /// Unknown class names.
+    pub fn from_config(class_name: &str, config: &serde_json::Value) -> Result<Self> {
+        let op = match class_name {
+            "Add" => MergeOp::Add,
+            "Subtract" => MergeOp::Subtract,
+            "Multiply" => MergeOp::Multiply,
+            "Average" => MergeOp::Average,
+            "Maximum" => MergeOp::Maximum,
+            "Minimum" => MergeOp::Minimum,
+            other => {
+                return Err(Error::unknown(
+                    "merge layer",
+                    other,
+                    &[
+                        "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
+                    ],
+                ))
+            }
+        };
+        Ok(Merge {
+            op,
+            name: cfg_name(config),
+        })
+    }
+
+    fn check(&self, shapes: &[Vec<usize>]) -> Result<Vec<usize>> {
+        if shapes.len() < 2 || (self.op == MergeOp::Subtract && shapes.len() != 2) {
+            return Err(Error::invalid(
+                &self.name,
+                "inputs",
+                format!(
+                    "{} needs {} inputs, got {}",
+                    self.op.class(),
+                    if self.op == MergeOp::Subtract {
+                        "exactly 2"
+                    } else {
+                        "at least 2"
+                    },
+                    shapes.len()
+                ),
+            ));
+        }
+        for s in &shapes[1..] {
+            if s != &shapes[0] {
+                return Err(Error::ShapeMismatch {
+                    op: format!("{} ({})", self.name, self.op.class()),
+                    lhs: crate::error::ShapeList(shapes[0].clone()),
+                    rhs: crate::error::ShapeList(s.clone()),
+                    detail: Some("merged inputs must have the same per-sample shape".into()),
+                });
+            }
+        }
+        Ok(shapes[0].clone())
+    }
+}
+
+impl<B: Backend> Layer<B> for Merge {
+    fn class_name(&self) -> &'static str {
+        self.op.class()
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn set_name(&mut self, name: String) {
+        self.name = name;
+    }
+    fn built(&self) -> bool {
+        true
+    }
+    fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
+        Err(Error::invalid(
+            &self.name,
+            "inputs",
+            format!(
+                "{} merges a list of inputs, got one of shape {input_shape:?}",
+                self.op.class()
+            ),
+        ))
+    }
+    fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        Err(Error::invalid(
+            &self.name,
+            "inputs",
+            format!(
+                "{} merges a list of inputs, got one of shape {input_shape:?}",
+                self.op.class()
+            ),
+        ))
+    }
+    fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
+        Err(Error::invalid(
+            &self.name,
+            "inputs",
+            format!(
+                "{} merges a list of inputs, got one of shape {:?}",
+                self.op.class(),
+                x.shape()
+            ),
+        ))
+    }
+    fn build_multi(&mut self, input_shapes: &[Vec<usize>], _ctx: &mut BuildContext) -> Result<()> {
+        self.check(input_shapes).map(|_| ())
+    }
+    fn output_shapes(&self, input_shapes: &[Vec<usize>]) -> Result<Vec<Vec<usize>>> {
+        Ok(vec![self.check(input_shapes)?])
+    }
+    fn call_multi(&self, inputs: &[Tensor<B>], _ctx: &mut CallContext) -> Result<Vec<Tensor<B>>> {
+        let shapes: Vec<Vec<usize>> = inputs
+            .iter()
+            .map(|t| t.shape().get(1..).map(|s| s.to_vec()).unwrap_or_default())
+            .collect();
+        self.check(&shapes)?;
+        let mut acc = inputs[0].clone();
+        for t in &inputs[1..] {
+            acc = match self.op {
+                MergeOp::Add | MergeOp::Average => acc.add(t)?,
+                MergeOp::Subtract => acc.sub(t)?,
+                MergeOp::Multiply => acc.mul(t)?,
+                MergeOp::Maximum => acc.maximum(t)?,
+                MergeOp::Minimum => acc.minimum(t)?,
+            };
+        }
+        if self.op == MergeOp::Average {
+            acc = acc.mul_scalar(1.0 / inputs.len() as f64)?;
+        }
+        Ok(vec![acc])
+    }
+    fn get_config(&self) -> serde_json::Value {
+        json!({"name": self.name})
+    }
+}
+
+/// Joins inputs along `axis` (default -1, the last), like `keras.layers.Concatenate`.
+#[derive(Debug, Clone)]
+pub struct Concatenate {
+    axis: isize,
+    name: String,
+}
+
+impl Default for Concatenate {
+    fn default() -> Self {
+        Self::new(-1)
+    }
+}
+
+impl Concatenate {
+    /// Concatenation along `axis` (negative counts from the end; 0 is the batch axis and is
+    /// not allowed).
+    pub fn new(axis: isize) -> Self {
+        Self {
+            axis,
+            name: String::new(),
+        }
+    }
+
+    /// Sets the layer's name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
+    }
+
+    /// Inverse of `get_config`.
+    ///
+    /// # Errors
+    /// On a malformed config.
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        let axis = config.get("axis").and_then(|a| a.as_i64()).unwrap_or(-1) as isize;
+        Ok(Self {
+            axis,
+            name: cfg_name(config),
+        })
+    }
+
+    /// The per-sample axis (0-based, batch excluded).
+    fn axis_for(&self, rank: usize) -> Result<usize> {
+        let full = rank as isize + 1;
+        let a = if self.axis < 0 {
+            self.axis + full
+        } else {
+            self.axis
+        };
+        if a < 1 || a >= full {
+            return Err(Error::invalid(
+                &self.name,
+                "axis",
+                format!(
+                    "{} is not a feature axis of rank-{} inputs (batch included)",
+                    self.axis, full
+                ),
+            ));
+        }
+        Ok(a as usize - 1)
+    }
+
+    fn check(&self, shapes: &[Vec<usize>]) -> Result<Vec<usize>> {
+        if shapes.len() < 2 {
+            return Err(Error::invalid(
+                &self.name,
+                "inputs",
+                format!("Concatenate needs at least 2 inputs, got {}", shapes.len()),
+            ));
+        }
+        let a = self.axis_for(shapes[0].len())?;
+        let mut out = shapes[0].clone();
+        for s in &shapes[1..] {
+            let ok = s.len() == shapes[0].len()
+                && s.iter()
+                    .zip(&shapes[0])
+                    .enumerate()
+                    .all(|(i, (x, y))| i == a || x == y);
+            if !ok {
+                return Err(Error::ShapeMismatch {
+                    op: format!("{} (Concatenate)", self.name),
+                    lhs: crate::error::ShapeList(shapes[0].clone()),
+                    rhs: crate::error::ShapeList(s.clone()),
+                    detail: Some(format!(
+                        "inputs must match on every axis except the concatenation axis {}",
+                        self.axis
+                    )),
+                });
+            }
+            out[a] += s[a];
+        }
+        Ok(out)
+    }
+}
+
+impl<B: Backend> Layer<B> for Concatenate {
+    fn class_name(&self) -> &'static str {
+        "Concatenate"
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn set_name(&mut self, name: String) {
+        self.name = name;
+    }
+    fn built(&self) -> bool {
+        true
+    }
+    fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
+        Err(Error::invalid(
+            &self.name,
+            "inputs",
+            format!("Concatenate joins a list of inputs, got one of shape {input_shape:?}"),
+        ))
+    }
+    fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        Err(Error::invalid(
+            &self.name,
+            "inputs",
+            format!("Concatenate joins a list of inputs, got one of shape {input_shape:?}"),
+        ))
+    }
+    fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
+        Err(Error::invalid(
+            &self.name,
+            "inputs",
+            format!(
+                "Concatenate joins a list of inputs, got one of shape {:?}",
+                x.shape()
+            ),
+        ))
+    }
+    fn build_multi(&mut self, input_shapes: &[Vec<usize>], _ctx: &mut BuildContext) -> Result<()> {
+        self.check(input_shapes).map(|_| ())
+    }
+    fn output_shapes(&self, input_shapes: &[Vec<usize>]) -> Result<Vec<Vec<usize>>> {
+        Ok(vec![self.check(input_shapes)?])
+    }
+    fn call_multi(&self, inputs: &[Tensor<B>], _ctx: &mut CallContext) -> Result<Vec<Tensor<B>>> {
+        let shapes: Vec<Vec<usize>> = inputs
+            .iter()
+            .map(|t| t.shape().get(1..).map(|s| s.to_vec()).unwrap_or_default())
+            .collect();
+        self.check(&shapes)?;
+        let a = self.axis_for(shapes[0].len())? as isize + 1;
+        Ok(vec![Tensor::concat(inputs, a)?])
+    }
+    fn get_config(&self) -> serde_json::Value {
+        json!({"name": self.name, "axis": self.axis})
+    }
+}

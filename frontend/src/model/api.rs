@@ -1,0 +1,472 @@
+//! The user-facing model API shared by [`super::Sequential`] and [`super::Model`]:
+//! compile, fit, evaluate, predict, batch-level and custom-step calls, weights I/O.
+//! Written once as a macro of inherent methods, so both model kinds document and offer
+//! exactly the same calls without a trait import.
+
+use super::training::{Compiled, Network};
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+use crate::layers::Weight;
+use crate::tensor::Tensor;
+
+/// Compile state and seeds every model kind carries.
+#[derive(Debug)]
+pub struct ModelState<B: Backend> {
+    /// What `compile` set.
+    pub compiled: Option<Compiled<B>>,
+    /// Seed for initial weights and `fit`'s default seed.
+    pub seed: u64,
+    /// Number of training-mode `call`s (seeds dropout in custom loops).
+    pub calls: u64,
+    /// Activity penalties of the last training-mode `call`, added by `compute_loss`.
+    pub pending_activity: Option<Tensor<B>>,
+}
+
+impl<B: Backend> ModelState<B> {
+    /// A fresh state with `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self {
+            compiled: None,
+            seed,
+            calls: 0,
+            pending_activity: None,
+        }
+    }
+
+    /// Takes the compile state out for a call that needs both it and the model.
+    ///
+    /// # Errors
+    /// [`Error::NotReady`] when not compiled.
+    pub fn take_compiled(&mut self, op: &str) -> Result<Compiled<B>> {
+        self.compiled.take().ok_or_else(|| Error::NotReady {
+            op: op.into(),
+            needed: "compiled".into(),
+            hint: "call model.compile(optimizer, loss, metrics) before fit/evaluate".into(),
+        })
+    }
+}
+
+/// What the shared API needs from a model kind besides [`Network`].
+pub trait ModelParts<B: Backend>: Network<B> {
+    /// Compile state and seeds.
+    fn state(&self) -> &ModelState<B>;
+    /// Mutable compile state and seeds.
+    fn state_mut(&mut self) -> &mut ModelState<B>;
+    /// Every weight with its path (`dense_1/kernel`).
+    fn named_weights(&self) -> Vec<(String, Weight<B>)>;
+}
+
+/// Generates the shared inherent API for a model type implementing [`ModelParts`].
+macro_rules! model_api {
+    ($ty:ident) => {
+        impl<B: Backend> $ty<B> {
+            /// Sets optimizer, loss and metrics, like `model.compile(...)`. Names (`"adam"`,
+            /// `"sparse_categorical_crossentropy"`, `"accuracy"`) or values are accepted. With
+            /// several outputs, every output gets this loss and these metrics; use
+            /// [`Self::compile_with`] for one per output.
+            ///
+            /// # Errors
+            /// Unknown optimizer, loss or metric names.
+            pub fn compile(
+                &mut self,
+                optimizer: impl $crate::optimizers::IntoOptimizer<B>,
+                loss: impl $crate::losses::IntoLoss<B>,
+                metrics: &[&str],
+            ) -> Result<()> {
+                let names = self.output_names();
+                let c = $crate::model::training::compile_simple(&names, optimizer, loss, metrics)?;
+                self.state_mut().compiled = Some(c);
+                Ok(())
+            }
+
+            /// Compiles with a loss, loss weight and metrics per output name.
+            ///
+            /// # Errors
+            /// Unknown output, loss, metric or optimizer names.
+            pub fn compile_with(&mut self, c: $crate::model::Compile<B>) -> Result<()> {
+                let names = self.output_names();
+                self.state_mut().compiled = Some(c.resolve(&names)?);
+                Ok(())
+            }
+
+            /// The compiled optimizer, losses and metrics.
+            pub fn compiled(&self) -> Option<&$crate::model::Compiled<B>> {
+                self.state().compiled.as_ref()
+            }
+
+            /// Trains the model, like `model.fit(x, y, ...)`; returns the per-epoch
+            /// [`History`](crate::History). `x` and `y` are tensors, lists in input/output
+            /// order, or `(name, tensor)` pairs.
+            ///
+            /// # Errors
+            /// Not compiled; `batch_size` 0; `x` and `y` with different sample counts; inputs
+            /// that do not fit the first layer; labels out of range; a bad `validation_split`.
+            pub fn fit(
+                &mut self,
+                x: impl Into<$crate::model::Data<B>>,
+                y: impl Into<$crate::model::Data<B>>,
+                opts: $crate::FitOptions<B>,
+            ) -> Result<$crate::History> {
+                let mut compiled = self.state_mut().take_compiled("fit")?;
+                let seed = self.state().seed;
+                let r = $crate::model::training::fit(
+                    self,
+                    &mut compiled,
+                    seed,
+                    x.into(),
+                    y.into(),
+                    opts,
+                );
+                self.state_mut().compiled = Some(compiled);
+                r
+            }
+
+            /// Loss and metrics on `(x, y)` in inference mode, like `model.evaluate`.
+            ///
+            /// # Errors
+            /// As [`Self::fit`].
+            pub fn evaluate(
+                &mut self,
+                x: impl Into<$crate::model::Data<B>>,
+                y: impl Into<$crate::model::Data<B>>,
+                batch_size: usize,
+            ) -> Result<$crate::Logs> {
+                let compiled = self.state_mut().take_compiled("evaluate")?;
+                let r = $crate::model::training::evaluate(
+                    self,
+                    &compiled,
+                    x.into(),
+                    y.into(),
+                    batch_size,
+                );
+                self.state_mut().compiled = Some(compiled);
+                r
+            }
+
+            /// Outputs for `x` in inference mode, computed in batches, like `model.predict`
+            /// (the first output for models with several; see [`Self::predict_all`]).
+            ///
+            /// # Errors
+            /// `batch_size` 0, or inputs that do not fit the model.
+            pub fn predict(
+                &mut self,
+                x: impl Into<$crate::model::Data<B>>,
+                batch_size: usize,
+            ) -> Result<Tensor<B>> {
+                let mut outs = $crate::model::training::predict(self, x.into(), batch_size)?;
+                Ok(outs.remove(0))
+            }
+
+            /// Every output for `x` in inference mode, in output order.
+            ///
+            /// # Errors
+            /// As [`Self::predict`].
+            pub fn predict_all(
+                &mut self,
+                x: impl Into<$crate::model::Data<B>>,
+                batch_size: usize,
+            ) -> Result<Vec<Tensor<B>>> {
+                $crate::model::training::predict(self, x.into(), batch_size)
+            }
+
+            /// One gradient step on one batch; returns the loss and metrics of that batch.
+            ///
+            /// # Errors
+            /// As [`Self::fit`].
+            pub fn train_on_batch(
+                &mut self,
+                x: impl Into<$crate::model::Data<B>>,
+                y: impl Into<$crate::model::Data<B>>,
+            ) -> Result<$crate::Logs> {
+                let x = x.into();
+                let n = x
+                    .clone()
+                    .resolve(&self.input_names(), "x")?
+                    .first()
+                    .and_then(|t| t.shape().first().copied())
+                    .unwrap_or(1);
+                let mut compiled = self.state_mut().take_compiled("train_on_batch")?;
+                let seed = $crate::random::Rng::derive(
+                    self.state().seed,
+                    compiled.optimizer.iterations() + 1,
+                );
+                let opts = $crate::FitOptions::new()
+                    .epochs(1)
+                    .batch_size(n.max(1))
+                    .shuffle(false)
+                    .verbose(0);
+                let r = $crate::model::training::fit(self, &mut compiled, seed, x, y.into(), opts);
+                self.state_mut().compiled = Some(compiled);
+                let h = r?;
+                let mut logs = $crate::Logs::new();
+                for (k, v) in &h.history {
+                    if let Some(last) = v.last() {
+                        logs.insert(k.clone(), *last);
+                    }
+                }
+                Ok(logs)
+            }
+
+            /// Loss and metrics of one batch in inference mode, like Keras' `test_on_batch`.
+            ///
+            /// # Errors
+            /// As [`Self::evaluate`].
+            pub fn test_on_batch(
+                &mut self,
+                x: impl Into<$crate::model::Data<B>>,
+                y: impl Into<$crate::model::Data<B>>,
+            ) -> Result<$crate::Logs> {
+                self.evaluate(x, y, usize::MAX)
+            }
+
+            /// Outputs for one batch in inference mode, like Keras' `predict_on_batch`.
+            ///
+            /// # Errors
+            /// As [`Self::predict`].
+            pub fn predict_on_batch(
+                &mut self,
+                x: impl Into<$crate::model::Data<B>>,
+            ) -> Result<Tensor<B>> {
+                self.predict(x, usize::MAX)
+            }
+
+            /// The forward pass, like calling a Keras model: `model(x, training=...)` (first
+            /// output). In training mode random layers (dropout) draw fresh seeded masks on
+            /// every call. The result keeps its autograd graph, for custom training loops:
+            /// forward with `call`, then [`Self::compute_loss`], `Tensor::grad` over
+            /// [`Self::trainable_weights`], and [`Self::apply_gradients`].
+            ///
+            /// # Errors
+            /// Inputs that do not fit the model.
+            pub fn call(
+                &mut self,
+                x: impl Into<$crate::model::Data<B>>,
+                training: bool,
+            ) -> Result<Tensor<B>> {
+                Ok(self.call_all(x, training)?.remove(0))
+            }
+
+            /// [`Self::call`] returning every output.
+            ///
+            /// # Errors
+            /// Inputs that do not fit the model.
+            pub fn call_all(
+                &mut self,
+                x: impl Into<$crate::model::Data<B>>,
+                training: bool,
+            ) -> Result<Vec<Tensor<B>>> {
+                let xs = x.into().resolve(&self.input_names(), "x")?;
+                self.prepare_inputs(&xs)?;
+                let dtype = self.dtype();
+                let xs: Vec<Tensor<B>> = xs
+                    .iter()
+                    .map(|x| {
+                        if x.dtype().is_float() {
+                            x.to_dtype(dtype)
+                        } else {
+                            Ok(x.clone())
+                        }
+                    })
+                    .collect::<Result<_>>()?;
+                let mut ctx = if training {
+                    let st = self.state_mut();
+                    st.calls += 1;
+                    $crate::layers::CallContext::training($crate::random::Rng::derive(
+                        st.seed ^ 0x5EED_CA11,
+                        st.calls,
+                    ))
+                } else {
+                    $crate::layers::CallContext::inference()
+                };
+                let out = self.forward(&xs, &mut ctx)?;
+                self.state_mut().pending_activity = ctx.take_activity_loss::<B>()?;
+                Ok(out)
+            }
+
+            /// The compiled loss of `y_pred` against `y` (optionally weighted per sample)
+            /// plus the layers' regularisation penalties (and the activity penalties of the
+            /// last training-mode [`Self::call`]): the objective `fit` minimises.
+            ///
+            /// # Errors
+            /// Not compiled, or shapes that do not fit the loss.
+            pub fn compute_loss(
+                &self,
+                y: impl Into<$crate::model::Data<B>>,
+                y_pred: impl Into<$crate::model::Data<B>>,
+                sample_weight: Option<&Tensor<B>>,
+            ) -> Result<Tensor<B>> {
+                let compiled = self
+                    .state()
+                    .compiled
+                    .as_ref()
+                    .ok_or_else(|| Error::NotReady {
+                        op: "compute_loss".into(),
+                        needed: "compiled".into(),
+                        hint: "call model.compile(optimizer, loss, metrics) first".into(),
+                    })?;
+                let names = self.output_names();
+                let ys = y.into().resolve(&names, "y")?;
+                let preds = y_pred.into().resolve(&names, "y_pred")?;
+                let ys: Vec<Tensor<B>> = ys
+                    .iter()
+                    .zip(&compiled.losses)
+                    .map(|(y, l)| match l {
+                        Some(l) => y.to_dtype(l.target_dtype(self.dtype())),
+                        None => Ok(y.clone()),
+                    })
+                    .collect::<Result<_>>()?;
+                let mut ctx = $crate::layers::CallContext::inference();
+                let mut loss = $crate::model::training::compute_loss(
+                    self,
+                    compiled,
+                    &ys,
+                    &preds,
+                    sample_weight,
+                    &mut ctx,
+                )?;
+                if let Some(a) = &self.state().pending_activity {
+                    loss = loss.add(&a.to_dtype(loss.dtype())?)?;
+                }
+                Ok(loss)
+            }
+
+            /// The trainable parameters, in the order [`Self::apply_gradients`] expects.
+            pub fn trainable_weights(&self) -> Vec<Tensor<B>> {
+                self.trainable_params()
+            }
+
+            /// Applies gradients (ordered like [`Self::trainable_weights`]) with the
+            /// compiled optimizer, in place.
+            ///
+            /// # Errors
+            /// Not compiled, or gradients that do not match the parameters.
+            pub fn apply_gradients(&mut self, grads: &[Option<Tensor<B>>]) -> Result<()> {
+                let params = self.trainable_params();
+                let compiled =
+                    self.state_mut()
+                        .compiled
+                        .as_mut()
+                        .ok_or_else(|| Error::NotReady {
+                            op: "apply_gradients".into(),
+                            needed: "compiled".into(),
+                            hint: "call model.compile(optimizer, loss, metrics) first".into(),
+                        })?;
+                if grads.len() != params.len() {
+                    return Err(Error::invalid(
+                        "apply_gradients",
+                        "grads",
+                        format!(
+                            "{} gradients for {} trainable weights",
+                            grads.len(),
+                            params.len()
+                        ),
+                    ));
+                }
+                compiled.optimizer.apply(&params, grads)
+            }
+
+            /// Every weight with its path (`dense_1/kernel`), trainable first per layer.
+            pub fn weights(&self) -> Vec<(String, $crate::layers::Weight<B>)> {
+                self.named_weights()
+            }
+
+            /// Number of trainable and non-trainable parameters.
+            pub fn count_params(&self) -> (usize, usize) {
+                let mut t = 0;
+                let mut nt = 0;
+                for (_, w) in self.named_weights() {
+                    if w.trainable {
+                        t += w.value.numel();
+                    } else {
+                        nt += w.value.numel();
+                    }
+                }
+                (t, nt)
+            }
+
+            /// Copies every weight to the host, by path (Keras `get_weights`).
+            ///
+            /// # Errors
+            /// On engine errors.
+            pub fn get_weights(&self) -> Result<Vec<(String, $crate::saving::HostTensor)>> {
+                self.named_weights()
+                    .into_iter()
+                    .map(|(n, w)| Ok((n, $crate::saving::HostTensor::from_tensor(&w.value)?)))
+                    .collect()
+            }
+
+            /// Overwrites weights in place from host copies matched by path (Keras
+            /// `set_weights`).
+            ///
+            /// # Errors
+            /// [`Error::Config`] listing missing, unexpected and mis-shaped tensors (nothing
+            /// is changed then).
+            pub fn set_weights(
+                &mut self,
+                weights: &[(String, $crate::saving::HostTensor)],
+            ) -> Result<()> {
+                let targets: Vec<(String, Tensor<B>)> = self
+                    .named_weights()
+                    .into_iter()
+                    .map(|(n, w)| (n, w.value))
+                    .collect();
+                let name = self.model_name().to_string();
+                $crate::saving::assign_by_name(&targets, weights, &name)
+            }
+
+            /// Saves the weights to a `.safetensors` file (atomically), named by layer path
+            /// (`dense_1/kernel`).
+            ///
+            /// # Errors
+            /// I/O and engine errors; an existing file is left intact on failure.
+            pub fn save_weights(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
+                let tensors: Vec<(String, Tensor<B>)> = self
+                    .named_weights()
+                    .into_iter()
+                    .map(|(n, w)| (n, w.value))
+                    .collect();
+                let mut meta = std::collections::HashMap::new();
+                meta.insert("stratanet_kind".to_string(), "weights".to_string());
+                $crate::saving::save_tensors(path.as_ref(), &tensors, &meta)
+            }
+
+            /// Loads weights saved by [`Self::save_weights`] (or the weights of a saved
+            /// model), matching by name, on this model's engine and device.
+            ///
+            /// # Errors
+            /// A malformed or foreign file, or [`Error::Config`] listing missing, unexpected
+            /// and mis-shaped tensors. The model is unchanged on error.
+            pub fn load_weights(&mut self, path: impl AsRef<std::path::Path>) -> Result<()> {
+                let path = path.as_ref();
+                let (tensors, _) = $crate::saving::load_file(path)?;
+                let weights: Vec<(String, $crate::saving::HostTensor)> = tensors
+                    .into_iter()
+                    .filter(|(n, _)| !n.starts_with("optimizer/"))
+                    .collect();
+                let targets: Vec<(String, Tensor<B>)> = self
+                    .named_weights()
+                    .into_iter()
+                    .map(|(n, w)| (n, w.value))
+                    .collect();
+                $crate::saving::assign_by_name(&targets, &weights, &path.display().to_string())
+            }
+        }
+
+        impl<B: Backend> $crate::callbacks::ModelAccess for $ty<B> {
+            fn get_weights(&self) -> Result<Vec<(String, $crate::saving::HostTensor)>> {
+                $ty::get_weights(self)
+            }
+            fn set_weights(
+                &mut self,
+                weights: &[(String, $crate::saving::HostTensor)],
+            ) -> Result<()> {
+                $ty::set_weights(self, weights)
+            }
+            fn save_weights(&self, path: &std::path::Path) -> Result<()> {
+                $ty::save_weights(self, path)
+            }
+        }
+    };
+}
+
+pub(crate) use model_api;

@@ -1,0 +1,801 @@
+//! The functional API: symbolic tensors from [`Input::tensor`], layers applied to them
+//! with [`Apply::apply`], and [`Model::new`] turning the resulting graph into a model with
+//! everything a `Sequential` has.
+
+use super::api::{model_api, ModelParts, ModelState};
+use super::summary::{render_summary, shape_str, SummaryRow};
+use super::training::Network;
+use crate::backend::{Backend, DType, Device};
+use crate::callbacks::ModelAccess;
+use crate::error::{Error, Result};
+use crate::layers::{snake_case, BuildContext, CallContext, Input, Layer, Weight};
+use crate::tensor::Tensor;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// A layer that may be applied several times (shared weights).
+pub type LayerRef<B> = Arc<Mutex<Box<dyn Layer<B>>>>;
+
+static NODE_IDS: AtomicUsize = AtomicUsize::new(0);
+
+struct Node<B: Backend> {
+    id: usize,
+    /// `None` for an input.
+    layer: Option<LayerRef<B>>,
+    /// For inputs: the declared name (may be empty).
+    input_name: String,
+    inputs: Vec<SymbolicTensor<B>>,
+    output_shapes: Vec<Vec<usize>>,
+}
+
+/// A placeholder for a batch flowing through a model under construction: its per-sample
+/// shape is known, its values are not. Made by [`Input::tensor`] and [`Apply::apply`].
+pub struct SymbolicTensor<B: Backend> {
+    node: Arc<Node<B>>,
+    index: usize,
+}
+
+impl<B: Backend> Clone for SymbolicTensor<B> {
+    fn clone(&self) -> Self {
+        Self {
+            node: self.node.clone(),
+            index: self.index,
+        }
+    }
+}
+
+impl<B: Backend> std::fmt::Debug for SymbolicTensor<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SymbolicTensor(shape={})", shape_str(self.shape()))
+    }
+}
+
+impl<B: Backend> SymbolicTensor<B> {
+    /// Per-sample shape (batch excluded).
+    pub fn shape(&self) -> &[usize] {
+        &self.node.output_shapes[self.index]
+    }
+}
+
+fn lock<B: Backend>(l: &LayerRef<B>) -> Result<MutexGuard<'_, Box<dyn Layer<B>>>> {
+    l.lock()
+        .map_err(|_| Error::invalid("layer", "lock", "poisoned by a panic in another thread"))
+}
+
+impl Input {
+    /// A symbolic input tensor for the functional API, like `keras.Input(shape=...)`.
+    pub fn tensor<B: Backend>(self) -> SymbolicTensor<B> {
+        let name = Layer::<B>::name(&self).to_string();
+        SymbolicTensor {
+            node: Arc::new(Node {
+                id: NODE_IDS.fetch_add(1, Ordering::Relaxed),
+                layer: None,
+                input_name: name,
+                inputs: Vec::new(),
+                output_shapes: vec![self.shape().to_vec()],
+            }),
+            index: 0,
+        }
+    }
+}
+
+/// Connects `layer` to `inputs`: builds it on their shapes (once) and returns the node's
+/// symbolic outputs.
+fn connect<B: Backend>(
+    layer: &LayerRef<B>,
+    inputs: &[SymbolicTensor<B>],
+) -> Result<Vec<SymbolicTensor<B>>> {
+    if inputs.is_empty() {
+        return Err(Error::invalid(
+            "apply",
+            "inputs",
+            "at least one symbolic tensor",
+        ));
+    }
+    let shapes: Vec<Vec<usize>> = inputs.iter().map(|t| t.shape().to_vec()).collect();
+    let output_shapes = {
+        let mut l = lock(layer)?;
+        if l.name().is_empty() {
+            let base = snake_case(l.class_name());
+            l.set_name(base);
+        }
+        l.validate()?;
+        if !l.built() {
+            let mut ctx =
+                BuildContext::new(Device::Cpu, DType::F32, crate::random::next_global_seed());
+            l.build_multi(&shapes, &mut ctx)?;
+        }
+        l.output_shapes(&shapes)?
+    };
+    let node = Arc::new(Node {
+        id: NODE_IDS.fetch_add(1, Ordering::Relaxed),
+        layer: Some(layer.clone()),
+        input_name: String::new(),
+        inputs: inputs.to_vec(),
+        output_shapes,
+    });
+    Ok((0..node.output_shapes.len())
+        .map(|index| SymbolicTensor {
+            node: node.clone(),
+            index,
+        })
+        .collect())
+}
+
+/// Applying layers to symbolic tensors (the functional API). Implemented for every layer,
+/// which is consumed (one use); wrap a layer in [`Shared`] to apply it several times with
+/// the same weights.
+pub trait Apply<B: Backend> {
+    /// Applies to one input; the layer's single output.
+    ///
+    /// # Errors
+    /// The layer does not accept the input's shape (the message names the layer).
+    fn apply(self, x: &SymbolicTensor<B>) -> Result<SymbolicTensor<B>>;
+    /// Applies to several inputs (merges); the layer's first output.
+    ///
+    /// # Errors
+    /// As [`Apply::apply`].
+    fn apply_multi(self, xs: &[SymbolicTensor<B>]) -> Result<SymbolicTensor<B>>;
+    /// Applies to several inputs, returning every output (layers with states).
+    ///
+    /// # Errors
+    /// As [`Apply::apply`].
+    fn apply_outputs(self, xs: &[SymbolicTensor<B>]) -> Result<Vec<SymbolicTensor<B>>>;
+}
+
+impl<B: Backend, L: Layer<B> + 'static> Apply<B> for L {
+    fn apply(self, x: &SymbolicTensor<B>) -> Result<SymbolicTensor<B>> {
+        Shared::new(self).apply(x)
+    }
+    fn apply_multi(self, xs: &[SymbolicTensor<B>]) -> Result<SymbolicTensor<B>> {
+        Shared::new(self).apply_multi(xs)
+    }
+    fn apply_outputs(self, xs: &[SymbolicTensor<B>]) -> Result<Vec<SymbolicTensor<B>>> {
+        Shared::new(self).apply_outputs(xs)
+    }
+}
+
+/// A layer applied more than once with one set of weights (a shared layer, as when Keras
+/// calls the same layer object twice).
+///
+/// ```
+/// use stratanet::prelude::*;
+/// use stratanet::layers::Concatenate;
+/// # fn main() -> stratanet::Result<()> {
+/// type B = DefaultBackend;
+/// let a = Input::new(&[3]).tensor::<B>();
+/// let b = Input::new(&[3]).tensor::<B>();
+/// let encoder = Shared::new(Dense::new(2));
+/// let ea = encoder.apply(&a)?;
+/// let eb = encoder.apply(&b)?;
+/// let out = Concatenate::new(-1).apply_multi(&[ea, eb])?;
+/// let model = Model::new(&[a, b], &[out])?;
+/// assert_eq!(model.count_params().0, 3 * 2 + 2); // one kernel and bias, used twice
+/// # Ok(())
+/// # }
+/// ```
+pub struct Shared<B: Backend> {
+    layer: LayerRef<B>,
+}
+
+impl<B: Backend> Clone for Shared<B> {
+    fn clone(&self) -> Self {
+        Self {
+            layer: self.layer.clone(),
+        }
+    }
+}
+
+impl<B: Backend> std::fmt::Debug for Shared<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").finish_non_exhaustive()
+    }
+}
+
+impl<B: Backend> Shared<B> {
+    /// Wraps a layer for reuse.
+    pub fn new(layer: impl Layer<B> + 'static) -> Self {
+        Self {
+            layer: Arc::new(Mutex::new(Box::new(layer))),
+        }
+    }
+    /// Wraps an already boxed layer.
+    pub fn from_boxed(layer: Box<dyn Layer<B>>) -> Self {
+        Self {
+            layer: Arc::new(Mutex::new(layer)),
+        }
+    }
+}
+
+impl<B: Backend> Shared<B> {
+    /// Applies the shared layer to one input (see [`Apply::apply`]).
+    ///
+    /// # Errors
+    /// The layer does not accept the input's shape.
+    pub fn apply(&self, x: &SymbolicTensor<B>) -> Result<SymbolicTensor<B>> {
+        self.apply_multi(std::slice::from_ref(x))
+    }
+    /// Applies the shared layer to several inputs (see [`Apply::apply_multi`]).
+    ///
+    /// # Errors
+    /// The layer does not accept the inputs' shapes.
+    pub fn apply_multi(&self, xs: &[SymbolicTensor<B>]) -> Result<SymbolicTensor<B>> {
+        Ok(connect(&self.layer, xs)?.remove(0))
+    }
+    /// Applies the shared layer, returning every output (see [`Apply::apply_outputs`]).
+    ///
+    /// # Errors
+    /// The layer does not accept the inputs' shapes.
+    pub fn apply_outputs(&self, xs: &[SymbolicTensor<B>]) -> Result<Vec<SymbolicTensor<B>>> {
+        connect(&self.layer, xs)
+    }
+}
+
+/// A model built from a graph of layers (Keras' functional `Model`): several inputs and
+/// outputs, shared layers, residual merges, and models used as layers.
+///
+/// ```
+/// use stratanet::prelude::*;
+/// use stratanet::layers::Add;
+/// # fn main() -> stratanet::Result<()> {
+/// type B = DefaultBackend;
+/// stratanet::set_random_seed(0);
+/// let image = Input::new(&[8]).name("image").tensor::<B>();
+/// let meta = Input::new(&[2]).name("meta").tensor::<B>();
+/// let h = Dense::new(8).activation("relu").apply(&image)?;
+/// let h = Add().apply_multi(&[h, image.clone()])?; // residual
+/// let m = Dense::new(8).apply(&meta)?;
+/// let joined = stratanet::layers::Concatenate::new(-1).apply_multi(&[h, m])?;
+/// let digit = Dense::new(3).activation("softmax").name("digit").apply(&joined)?;
+/// let size = Dense::new(1).name("size").apply(&joined)?;
+/// let mut model = Model::new(&[image, meta], &[digit, size])?;
+/// model.compile_with(
+///     Compile::new("adam")
+///         .loss("digit", "sparse_categorical_crossentropy")
+///         .loss("size", "mse")
+///         .loss_weight("size", 0.5)
+///         .metrics("digit", &["accuracy"]),
+/// )?;
+/// let xi = Tensor::<B>::uniform(&[16, 8], 0.0, 1.0, 1, DType::F32, Device::Cpu)?;
+/// let xm = Tensor::<B>::uniform(&[16, 2], 0.0, 1.0, 2, DType::F32, Device::Cpu)?;
+/// let yd = Tensor::<B>::from_vec((0..16).map(|i| i % 3).collect::<Vec<i64>>(), &[16])?;
+/// let ys = Tensor::<B>::uniform(&[16, 1], 0.0, 1.0, 3, DType::F32, Device::Cpu)?;
+/// let h = model.fit(
+///     [("image", &xi), ("meta", &xm)],
+///     [("digit", &yd), ("size", &ys)],
+///     FitOptions::new().epochs(2).verbose(0),
+/// )?;
+/// for k in ["loss", "digit_loss", "size_loss", "digit_accuracy"] {
+///     assert!(h.get(k).is_some(), "{k}");
+/// }
+/// println!("{}", model.summary()?);
+/// # Ok(())
+/// # }
+/// ```
+pub struct Model<B: Backend> {
+    name: String,
+    /// Nodes in topological order (inputs included).
+    nodes: Vec<Arc<Node<B>>>,
+    inputs: Vec<SymbolicTensor<B>>,
+    outputs: Vec<SymbolicTensor<B>>,
+    /// Distinct layers in first-use order.
+    layers: Vec<LayerRef<B>>,
+    input_names: Vec<String>,
+    state: ModelState<B>,
+    trainable: bool,
+}
+
+impl<B: Backend> std::fmt::Debug for Model<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("name", &self.name)
+            .field("inputs", &self.input_names)
+            .field("outputs", &self.output_names())
+            .finish_non_exhaustive()
+    }
+}
+
+fn same(a: &LayerRef<impl Backend>, b: &LayerRef<impl Backend>) -> bool {
+    std::ptr::eq(Arc::as_ptr(a) as *const u8, Arc::as_ptr(b) as *const u8)
+}
+
+impl<B: Backend> Model<B> {
+    /// A model from its symbolic inputs and outputs, like `keras.Model(inputs, outputs)`.
+    ///
+    /// # Errors
+    /// No inputs or outputs; an output that depends on an input not given (the graph is
+    /// disconnected); duplicate layer or input names. (A cycle cannot be built: a layer can
+    /// only be applied to tensors that already exist.)
+    pub fn new(inputs: &[SymbolicTensor<B>], outputs: &[SymbolicTensor<B>]) -> Result<Self> {
+        if inputs.is_empty() || outputs.is_empty() {
+            return Err(Error::invalid(
+                "Model::new",
+                "inputs/outputs",
+                "at least one input and one output",
+            ));
+        }
+        for (i, t) in inputs.iter().enumerate() {
+            if t.node.layer.is_some() {
+                return Err(Error::invalid(
+                    "Model::new",
+                    format!("inputs[{i}]"),
+                    "not an Input tensor (make inputs with Input::new(shape).tensor())",
+                ));
+            }
+        }
+        let input_ids: HashSet<usize> = inputs.iter().map(|t| t.node.id).collect();
+        // Depth-first topological sort from the outputs.
+        let mut order: Vec<Arc<Node<B>>> = Vec::new();
+        let mut done: HashSet<usize> = HashSet::new();
+        let mut visiting: HashSet<usize> = HashSet::new();
+        fn visit<B: Backend>(
+            n: &Arc<Node<B>>,
+            input_ids: &HashSet<usize>,
+            done: &mut HashSet<usize>,
+            visiting: &mut HashSet<usize>,
+            order: &mut Vec<Arc<Node<B>>>,
+        ) -> Result<()> {
+            if done.contains(&n.id) {
+                return Ok(());
+            }
+            if !visiting.insert(n.id) {
+                return Err(Error::invalid(
+                    "Model::new",
+                    "graph",
+                    "the layer graph has a cycle",
+                ));
+            }
+            if n.layer.is_none() && !input_ids.contains(&n.id) {
+                let name = if n.input_name.is_empty() {
+                    "an unnamed Input".to_string()
+                } else {
+                    format!("Input '{}'", n.input_name)
+                };
+                return Err(Error::invalid(
+                    "Model::new",
+                    "outputs",
+                    format!("the graph is disconnected: an output depends on {name} (shape {}) that is not among the model's inputs", shape_str(&n.output_shapes[0])),
+                ));
+            }
+            for i in &n.inputs {
+                visit(&i.node, input_ids, done, visiting, order)?;
+            }
+            visiting.remove(&n.id);
+            done.insert(n.id);
+            order.push(n.clone());
+            Ok(())
+        }
+        for t in inputs {
+            visit(&t.node, &input_ids, &mut done, &mut visiting, &mut order)?;
+        }
+        for t in outputs {
+            visit(&t.node, &input_ids, &mut done, &mut visiting, &mut order)?;
+        }
+        // Distinct layers, unique names.
+        let mut layers: Vec<LayerRef<B>> = Vec::new();
+        for n in &order {
+            if let Some(l) = &n.layer {
+                if !layers.iter().any(|x| same(x, l)) {
+                    layers.push(l.clone());
+                }
+            }
+        }
+        let mut used: HashMap<String, usize> = HashMap::new();
+        for l in &layers {
+            let mut g = lock(l)?;
+            let base = g.name().to_string();
+            let n = used.entry(base.clone()).or_insert(0);
+            if *n > 0 {
+                // A second layer with this (auto or explicit) name: number it like Keras.
+                let mut k = *n;
+                let mut candidate = format!("{base}_{k}");
+                while used.contains_key(&candidate) {
+                    k += 1;
+                    candidate = format!("{base}_{k}");
+                }
+                *used.get_mut(&base).unwrap_or(&mut 0) = k + 1;
+                used.insert(candidate.clone(), 1);
+                g.set_name(candidate);
+            } else {
+                *n = 1;
+            }
+        }
+        let mut input_names = Vec::new();
+        for (i, t) in inputs.iter().enumerate() {
+            let name = if t.node.input_name.is_empty() {
+                if i == 0 {
+                    "input_layer".to_string()
+                } else {
+                    format!("input_layer_{i}")
+                }
+            } else {
+                t.node.input_name.clone()
+            };
+            if input_names.contains(&name) || used.contains_key(&name) {
+                return Err(Error::invalid(
+                    "Model::new",
+                    "inputs",
+                    format!("the name '{name}' is used twice"),
+                ));
+            }
+            input_names.push(name);
+        }
+        Ok(Self {
+            name: "functional".into(),
+            nodes: order,
+            inputs: inputs.to_vec(),
+            outputs: outputs.to_vec(),
+            layers,
+            input_names,
+            state: ModelState::new(crate::random::next_global_seed()),
+            trainable: true,
+        })
+    }
+
+    /// Sets the model's name.
+    pub fn with_name(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
+    }
+
+    /// Sets the seed used as `fit`'s default seed.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.state.seed = seed;
+        self
+    }
+
+    /// The model's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Names of the layers, in first-use order.
+    pub fn layer_names(&self) -> Vec<String> {
+        self.layers
+            .iter()
+            .map(|l| lock(l).map(|g| g.name().to_string()).unwrap_or_default())
+            .collect()
+    }
+
+    /// Per-sample shapes of the outputs.
+    ///
+    /// # Errors
+    /// Never for a constructed model (kept fallible like `Sequential::output_shape`).
+    pub fn output_shapes(&self) -> Result<Vec<Vec<usize>>> {
+        Ok(self.outputs.iter().map(|t| t.shape().to_vec()).collect())
+    }
+
+    /// Per-sample shapes of the inputs.
+    pub fn input_shapes(&self) -> Vec<Vec<usize>> {
+        self.inputs.iter().map(|t| t.shape().to_vec()).collect()
+    }
+
+    fn node_label(&self, n: &Node<B>) -> String {
+        match &n.layer {
+            Some(l) => lock(l).map(|g| g.name().to_string()).unwrap_or_default(),
+            None => self
+                .inputs
+                .iter()
+                .position(|t| t.node.id == n.id)
+                .map(|i| self.input_names[i].clone())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The Keras summary table, with a `Connected to` column.
+    ///
+    /// # Errors
+    /// Only if a layer's lock was poisoned.
+    pub fn summary(&self) -> Result<String> {
+        let mut rows = Vec::new();
+        let mut seen: Vec<LayerRef<B>> = Vec::new();
+        // Node index per layer (for `layer[node][tensor]` references).
+        let mut node_index: HashMap<usize, usize> = HashMap::new();
+        let mut uses: HashMap<*const u8, usize> = HashMap::new();
+        for n in &self.nodes {
+            if let Some(l) = &n.layer {
+                let key = Arc::as_ptr(l) as *const u8;
+                let k = uses.entry(key).or_insert(0);
+                node_index.insert(n.id, *k);
+                *k += 1;
+            } else {
+                node_index.insert(n.id, 0);
+            }
+        }
+        for n in &self.nodes {
+            let label = self.node_label(n);
+            let (class, params) = match &n.layer {
+                Some(l) => {
+                    let g = lock(l)?;
+                    let first_use = !seen.iter().any(|x| same(x, l));
+                    let params = if first_use {
+                        g.weights().iter().map(|w| w.value.numel()).sum()
+                    } else {
+                        0
+                    };
+                    if first_use {
+                        seen.push(l.clone());
+                    }
+                    (g.class_name().to_string(), params)
+                }
+                None => ("InputLayer".to_string(), 0),
+            };
+            let shapes: Vec<String> = n.output_shapes.iter().map(|s| shape_str(s)).collect();
+            let connected = if n.inputs.is_empty() {
+                "-".to_string()
+            } else {
+                n.inputs
+                    .iter()
+                    .map(|t| {
+                        format!(
+                            "{}[{}][{}]",
+                            self.node_label(&t.node),
+                            node_index.get(&t.node.id).copied().unwrap_or(0),
+                            t.index
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            rows.push(SummaryRow {
+                layer: format!("{label} ({class})"),
+                output_shape: shapes.join(", "),
+                params,
+                connected_to: Some(connected),
+            });
+        }
+        let (t, nt) = self.count_params();
+        Ok(render_summary(
+            &self.name,
+            &rows,
+            t,
+            nt,
+            DType::F32.size_in_bytes(),
+        ))
+    }
+
+    fn run(&self, xs: &[Tensor<B>], ctx: &mut CallContext) -> Result<Vec<Tensor<B>>> {
+        if xs.len() != self.inputs.len() {
+            return Err(Error::invalid(
+                &self.name,
+                "inputs",
+                format!(
+                    "{} tensors given, the model has {} inputs",
+                    xs.len(),
+                    self.inputs.len()
+                ),
+            ));
+        }
+        let mut values: HashMap<usize, Vec<Tensor<B>>> = HashMap::with_capacity(self.nodes.len());
+        for (t, x) in self.inputs.iter().zip(xs) {
+            values.insert(t.node.id, vec![x.clone()]);
+        }
+        for n in &self.nodes {
+            let Some(layer) = &n.layer else { continue };
+            let args: Vec<Tensor<B>> = n
+                .inputs
+                .iter()
+                .map(|t| {
+                    values
+                        .get(&t.node.id)
+                        .and_then(|v| v.get(t.index))
+                        .cloned()
+                        .ok_or_else(|| {
+                            Error::invalid(&self.name, "graph", "a node ran before its inputs")
+                        })
+                })
+                .collect::<Result<_>>()?;
+            let out = lock(layer)?.call_multi(&args, ctx)?;
+            values.insert(n.id, out);
+        }
+        self.outputs
+            .iter()
+            .map(|t| {
+                values
+                    .get(&t.node.id)
+                    .and_then(|v| v.get(t.index))
+                    .cloned()
+                    .ok_or_else(|| {
+                        Error::invalid(&self.name, "graph", "an output was not computed")
+                    })
+            })
+            .collect()
+    }
+
+    fn all_weights(&self) -> Vec<(String, Weight<B>)> {
+        let mut out = Vec::new();
+        for l in &self.layers {
+            if let Ok(g) = lock(l) {
+                let name = g.name().to_string();
+                for w in g.weights() {
+                    out.push((format!("{name}/{}", w.name), w));
+                }
+            }
+        }
+        out
+    }
+}
+
+impl<B: Backend> Network<B> for Model<B> {
+    fn model_name(&self) -> &str {
+        &self.name
+    }
+    fn input_names(&self) -> Vec<String> {
+        self.input_names.clone()
+    }
+    fn output_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for t in &self.outputs {
+            let base = self.node_label(&t.node);
+            let name = if t.node.output_shapes.len() > 1 {
+                format!("{base}_{}", t.index)
+            } else {
+                base
+            };
+            names.push(name);
+        }
+        names
+    }
+    fn forward(&self, xs: &[Tensor<B>], ctx: &mut CallContext) -> Result<Vec<Tensor<B>>> {
+        self.run(xs, ctx)
+    }
+    fn trainable_params(&self) -> Vec<Tensor<B>> {
+        if !self.trainable {
+            return Vec::new();
+        }
+        self.all_weights()
+            .into_iter()
+            .filter(|(_, w)| w.trainable)
+            .map(|(_, w)| w.value)
+            .collect()
+    }
+    fn regularization_loss(&self) -> Result<Option<Tensor<B>>> {
+        let mut total: Option<Tensor<B>> = None;
+        for l in &self.layers {
+            if let Some(r) = lock(l)?.regularization_loss()? {
+                total = Some(match total {
+                    Some(t) => t.add(&r)?,
+                    None => r,
+                });
+            }
+        }
+        Ok(total)
+    }
+    fn prepare_inputs(&mut self, xs: &[Tensor<B>]) -> Result<()> {
+        if xs.len() != self.inputs.len() {
+            return Err(Error::invalid(
+                &self.name,
+                "inputs",
+                format!(
+                    "{} tensors given, the model has {} inputs",
+                    xs.len(),
+                    self.inputs.len()
+                ),
+            ));
+        }
+        for (i, (t, x)) in self.inputs.iter().zip(xs).enumerate() {
+            let s = x.shape();
+            if s.is_empty() || s[1..] != *t.shape() {
+                let mut exp = vec!["batch".to_string()];
+                exp.extend(t.shape().iter().map(|d| d.to_string()));
+                return Err(Error::shape(
+                    &self.input_names[i],
+                    "input",
+                    format!("shape [{}]", exp.join(", ")),
+                    &s,
+                ));
+            }
+        }
+        Ok(())
+    }
+    fn output_shapes(&self) -> Result<Vec<Vec<usize>>> {
+        Model::output_shapes(self)
+    }
+    fn device(&self) -> Device {
+        self.all_weights()
+            .first()
+            .map(|(_, w)| w.value.device())
+            .unwrap_or(Device::Cpu)
+    }
+    fn dtype(&self) -> DType {
+        self.all_weights()
+            .iter()
+            .map(|(_, w)| w.value.dtype())
+            .find(|d| d.is_float())
+            .unwrap_or(DType::F32)
+    }
+    fn access(&mut self) -> &mut dyn ModelAccess {
+        self
+    }
+}
+
+impl<B: Backend> ModelParts<B> for Model<B> {
+    fn state(&self) -> &ModelState<B> {
+        &self.state
+    }
+    fn state_mut(&mut self) -> &mut ModelState<B> {
+        &mut self.state
+    }
+    fn named_weights(&self) -> Vec<(String, Weight<B>)> {
+        self.all_weights()
+    }
+}
+
+model_api!(Model);
+
+/// A model used as a layer inside another model (Keras' nested models): its weights are
+/// shared with the inner model.
+impl<B: Backend> Layer<B> for Model<B> {
+    fn class_name(&self) -> &'static str {
+        "Functional"
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn set_name(&mut self, name: String) {
+        self.name = name;
+    }
+    fn built(&self) -> bool {
+        true
+    }
+    fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
+        self.build_multi(&[input_shape.to_vec()], _ctx)
+    }
+    fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        Ok(self.output_shapes_for(&[input_shape.to_vec()])?.remove(0))
+    }
+    fn call(&self, x: &Tensor<B>, ctx: &mut CallContext) -> Result<Tensor<B>> {
+        Ok(self.run(std::slice::from_ref(x), ctx)?.remove(0))
+    }
+    fn weights(&self) -> Vec<Weight<B>> {
+        self.all_weights()
+            .into_iter()
+            .map(|(n, mut w)| {
+                w.name = n;
+                if !self.trainable {
+                    w.trainable = false;
+                }
+                w
+            })
+            .collect()
+    }
+    fn trainable(&self) -> bool {
+        self.trainable
+    }
+    fn set_trainable(&mut self, trainable: bool) {
+        self.trainable = trainable;
+    }
+    fn regularization_loss(&self) -> Result<Option<Tensor<B>>> {
+        Network::regularization_loss(self)
+    }
+    fn get_config(&self) -> serde_json::Value {
+        serde_json::json!({"name": self.name, "inputs": self.input_names, "outputs": self.output_names()})
+    }
+    fn build_multi(&mut self, input_shapes: &[Vec<usize>], _ctx: &mut BuildContext) -> Result<()> {
+        self.output_shapes_for(input_shapes).map(|_| ())
+    }
+    fn output_shapes(&self, input_shapes: &[Vec<usize>]) -> Result<Vec<Vec<usize>>> {
+        self.output_shapes_for(input_shapes)
+    }
+    fn call_multi(&self, inputs: &[Tensor<B>], ctx: &mut CallContext) -> Result<Vec<Tensor<B>>> {
+        self.run(inputs, ctx)
+    }
+}
+
+impl<B: Backend> Model<B> {
+    fn output_shapes_for(&self, input_shapes: &[Vec<usize>]) -> Result<Vec<Vec<usize>>> {
+        let expected = self.input_shapes();
+        if input_shapes != expected.as_slice() {
+            return Err(Error::ShapeMismatch {
+                op: format!("{} (nested model)", self.name),
+                lhs: crate::error::ShapeList(expected.concat()),
+                rhs: crate::error::ShapeList(input_shapes.concat()),
+                detail: Some(format!(
+                    "expected input shapes {expected:?}, got {input_shapes:?}"
+                )),
+            });
+        }
+        Model::output_shapes(self)
+    }
+}
