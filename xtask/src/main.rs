@@ -137,7 +137,7 @@ fn libtorch() -> Result<PathBuf, String> {
     };
     // Python packages the fixture script and interop tests use (cheap when present).
     let ok = Command::new(&python)
-        .args(["-c", "import safetensors, numpy"])
+        .args(["-c", "import safetensors, numpy, sklearn"])
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false);
@@ -173,8 +173,21 @@ fn libtorch() -> Result<PathBuf, String> {
 fn test() -> Result<(), String> {
     let torch = libtorch()?;
     let python = venv_python()?;
+    // Doc tests are linked by rustdoc, outside the build scripts that embed libtorch's
+    // rpath in tests and examples: give them the library path.
+    let lib = torch.join("lib");
+    let ld_path = match std::env::var_os("LD_LIBRARY_PATH") {
+        Some(old) if !old.is_empty() => {
+            let mut v = lib.clone().into_os_string();
+            v.push(":");
+            v.push(old);
+            v
+        }
+        _ => lib.clone().into_os_string(),
+    };
     let with_torch = |c: &mut Command| {
         c.env("LIBTORCH", &torch);
+        c.env("LD_LIBRARY_PATH", &ld_path);
         if python.exists() {
             c.env("STRATANET_PYTHON", &python);
         }
