@@ -45,6 +45,10 @@ torch ops and checked here against the matching torch built-in:
   only the Keras reference is stored (and the script checks torch.optim.Adam(eps=1e-7)
   really differs). Keras' decoupled weight decay for Adam
   (p -= lr wd p before the step) is exactly torch.optim.AdamW's.
+- optimizers_toolkit.safetensors (tests/optimizer_toolkit.rs): every Keras 3 optimizer
+  with the shared options (weight decay, clipnorm, clipvalue, global_clipnorm, gradient
+  accumulation, a schedule); which reference comes from torch.optim and which from the Keras
+  formula, and how far torch's built-ins are, is written above optimizer_toolkit().
 """
 
 import argparse
@@ -350,6 +354,347 @@ def optimizers(out_dir):
     save(out_dir, "optimizers.safetensors", tensors)
 
 
+
+# ----------------------------------------------------------------------------- optimizer toolkit
+
+# Keras 3 optimizers with their shared options, 10 calls with fixed gradients on two
+# parameters (so that global_clipnorm has something to do). Each config is run by one
+# driver that implements Keras' base optimizer in torch ops (gradient accumulation, then
+# clipping, then decoupled weight decay p -= p * wd * lr, then the rule; the schedule is
+# evaluated at the raw call count) and either
+#   - a torch.optim built-in, where its rule equals Keras' (SGD for a constant rate; Adam /
+#     AdamW / AMSGrad with eps_t = eps / sqrt(1 - b2^t); Adadelta; NAdam with
+#     momentum_decay=1.0), with weight_decay=0 (the driver decays) except AdamW and NAdam,
+#     whose decoupled decay is Keras'. The Keras formula written with torch ops is run too
+#     and must agree (rel 1e-5, abs 1e-6);
+#   - or the Keras formula written with torch ops, where torch differs (RMSprop, Adagrad
+#     and Adamax put epsilon elsewhere; SGD with momentum under a changing rate keeps a
+#     buffer without the rate; Lion is not in torch.optim). The script asserts how far the
+#     torch built-in is (see TORCH_GAP below).
+# Stored per config NAME: NAME/w and NAME/b (the parameters after every call, [10, ...]),
+# NAME/var/<variable> (the final optimizer variables under stratanet's names, e.g.
+# NAME/var/m/0, NAME/var/gradient_accumulator/count), NAME/iterations (applied updates)
+# and NAME/hp/<key> (float64 hyper-parameters).
+
+# Bounds on the maximum |param difference| over the 10 calls between torch's built-in and
+# the Keras formula, where they differ (measured with torch 2.11, printed by the script):
+# RMSprop 2.0e-4 (plain) and 1.5e-3 (centered, where v - avg^2 gets small): Keras adds
+# epsilon under the square root, torch outside it; Adagrad 1.2e-7 and Adamax 6.0e-8: the
+# epsilon placement is within float32 rounding here (accumulators >= 0.1, u >= |g|);
+# SGD with momentum under a schedule 0.89: Keras' velocity keeps the past rates, torch's
+# buffer is multiplied by the current one.
+TORCH_GAP = {
+    "rmsprop": (5e-5, 1e-3),
+    "rmsprop_centered_momentum_wd": (5e-4, 5e-3),
+    "adagrad_clipnorm": (0.0, 1e-6),
+    "adamax_wd": (0.0, 1e-6),
+    "sgd_momentum_schedule": (0.1, 2.0),
+}
+
+
+def keras_clip(gs, cfg):
+    if cfg.get("clipnorm"):
+        c = cfg["clipnorm"]
+        return [g * c / torch.maximum(g.square().sum().sqrt(), torch.tensor(c)) for g in gs]
+    if cfg.get("global_clipnorm"):
+        c = cfg["global_clipnorm"]
+        norm = torch.stack([g.square().sum() for g in gs]).sum().sqrt()
+        scale = c * torch.minimum(1.0 / norm, torch.tensor(1.0 / c))
+        return [g * scale for g in gs]
+    if cfg.get("clipvalue"):
+        v = cfg["clipvalue"]
+        return [g.clamp(-v, v) for g in gs]
+    return gs
+
+
+def torch_clip_check(gs, cfg):
+    """The clip against torch.nn.utils (which adds 1e-6 to the norm)."""
+    mine = keras_clip(gs, cfg)
+    ps = [torch.nn.Parameter(torch.zeros_like(g)) for g in gs]
+    for p, g in zip(ps, gs):
+        p.grad = g.clone()
+    if cfg.get("clipnorm"):
+        for p in ps:
+            torch.nn.utils.clip_grad_norm_([p], cfg["clipnorm"])
+    elif cfg.get("global_clipnorm"):
+        torch.nn.utils.clip_grad_norm_(ps, cfg["global_clipnorm"])
+    elif cfg.get("clipvalue"):
+        torch.nn.utils.clip_grad_value_(ps, cfg["clipvalue"])
+    for m, p in zip(mine, ps):
+        close(m, p.grad, 1e-5, 1e-6, "clip vs torch.nn.utils")
+
+
+def exp_decay(initial, steps, rate):
+    return lambda t: initial * rate ** (t / steps)
+
+
+def keras_rule(kind, cfg):
+    """The Keras 3 update rule in torch ops: (p, g, state dict, lr, step) -> new p."""
+    b1, b2 = cfg.get("beta_1"), cfg.get("beta_2")
+    eps = cfg.get("epsilon")
+
+    def zeros(st, k, p, init=0.0):
+        if k not in st:
+            st[k] = torch.full_like(p, init)
+        return st[k]
+
+    def sgd(p, g, st, lr, t):
+        mom = cfg.get("momentum", 0.0)
+        if not mom:
+            return p - lr * g
+        v = mom * zeros(st, "momentum", p) - lr * g
+        st["momentum"] = v
+        return p + (mom * v - lr * g if cfg.get("nesterov") else v)
+
+    def adam(p, g, st, lr, t):
+        m = zeros(st, "m", p) + (g - zeros(st, "m", p)) * (1 - b1)
+        v = zeros(st, "v", p) + (g * g - zeros(st, "v", p)) * (1 - b2)
+        st["m"], st["v"] = m, v
+        if cfg.get("amsgrad"):
+            v = torch.maximum(zeros(st, "vhat", p), v)
+            st["vhat"] = v
+        alpha = lr * math.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+        return p - m * alpha / (torch.sqrt(v) + eps)
+
+    def rmsprop(p, g, st, lr, t):
+        rho, mom = cfg["rho"], cfg.get("momentum", 0.0)
+        vel = rho * zeros(st, "velocity", p) + (1 - rho) * g * g
+        st["velocity"] = vel
+        if cfg.get("centered"):
+            avg = rho * zeros(st, "average_gradient", p) + (1 - rho) * g
+            st["average_gradient"] = avg
+            den = vel - avg * avg + eps
+        else:
+            den = vel + eps
+        inc = lr * g / torch.sqrt(den)
+        if mom:
+            m = mom * zeros(st, "momentum", p) + inc
+            st["momentum"] = m
+            return p - m
+        return p - inc
+
+    def adagrad(p, g, st, lr, t):
+        acc = zeros(st, "accumulator", p, cfg["initial_accumulator_value"]) + g * g
+        st["accumulator"] = acc
+        return p - lr * g / torch.sqrt(acc + eps)
+
+    def adadelta(p, g, st, lr, t):
+        rho = cfg["rho"]
+        ag = rho * zeros(st, "accumulated_grad", p) + (1 - rho) * g * g
+        ad = zeros(st, "accumulated_delta_var", p)
+        delta = -torch.sqrt(ad + eps) * g / torch.sqrt(ag + eps)
+        st["accumulated_grad"] = ag
+        st["accumulated_delta_var"] = rho * ad + (1 - rho) * delta * delta
+        return p + lr * delta
+
+    def adamax(p, g, st, lr, t):
+        m = zeros(st, "m", p) + (g - zeros(st, "m", p)) * (1 - b1)
+        u = torch.maximum(b2 * zeros(st, "u", p), g.abs())
+        st["m"], st["u"] = m, u
+        return p - lr * m / ((1 - b1 ** t) * (u + eps))
+
+    def nadam(p, g, st, lr, t):
+        u = lambda i: b1 * (1.0 - 0.5 * 0.96 ** i)
+        u_prod = math.prod(u(i) for i in range(1, t + 1))
+        u_t, u_t1 = u(t), u(t + 1)
+        m = zeros(st, "m", p) + (g - zeros(st, "m", p)) * (1 - b1)
+        v = zeros(st, "v", p) + (g * g - zeros(st, "v", p)) * (1 - b2)
+        st["m"], st["v"] = m, v
+        m_hat = u_t1 * m / (1 - u_prod * u_t1) + (1 - u_t) * g / (1 - u_prod)
+        v_hat = v / (1 - b2 ** t)
+        return p - m_hat * lr / (torch.sqrt(v_hat) + eps)
+
+    def lion(p, g, st, lr, t):
+        m = zeros(st, "momentum", p)
+        c = m * b1 + g * (1 - b1)
+        # sign() of a value near 0 could flip between engines: keep the fixture clear of it
+        assert c.abs().min() > 1e-4, f"lion: sign argument too close to 0 ({c.abs().min()})"
+        st["momentum"] = m * b2 + g * (1 - b2)
+        return p - lr * torch.sign(c)
+
+    return {"sgd": sgd, "adam": adam, "adamw": adam, "rmsprop": rmsprop, "adagrad": adagrad,
+            "adadelta": adadelta, "adamax": adamax, "nadam": nadam, "lion": lion}[kind]
+
+
+def torch_builtin(kind, cfg):
+    """(constructor, per-step hook, state-name map) for torch's own optimizer."""
+    eps, b1, b2 = cfg.get("epsilon"), cfg.get("beta_1"), cfg.get("beta_2")
+    if kind == "sgd":
+        return (lambda ps: torch.optim.SGD(ps, lr=cfg["lr"], momentum=cfg.get("momentum", 0.0),
+                                           nesterov=bool(cfg.get("nesterov")), dampening=0.0),
+                None, {"momentum_buffer": "momentum"})
+    if kind in ("adam", "adamw"):
+        def keras_eps(opt, t):
+            opt.param_groups[0]["eps"] = eps / math.sqrt(1 - b2 ** t)
+        if kind == "adamw":
+            ctor = lambda ps: torch.optim.AdamW(ps, lr=cfg["lr"], betas=(b1, b2), eps=eps,
+                                                weight_decay=cfg["weight_decay"],
+                                                amsgrad=bool(cfg.get("amsgrad")))
+        else:
+            ctor = lambda ps: torch.optim.Adam(ps, lr=cfg["lr"], betas=(b1, b2), eps=eps,
+                                               amsgrad=bool(cfg.get("amsgrad")))
+        return ctor, keras_eps, {"exp_avg": "m", "exp_avg_sq": "v", "max_exp_avg_sq": "vhat"}
+    if kind == "rmsprop":
+        return (lambda ps: torch.optim.RMSprop(ps, lr=cfg["lr"], alpha=cfg["rho"], eps=eps,
+                                               momentum=cfg.get("momentum", 0.0),
+                                               centered=bool(cfg.get("centered"))),
+                None, {"square_avg": "velocity", "grad_avg": "average_gradient"})
+    if kind == "adagrad":
+        return (lambda ps: torch.optim.Adagrad(
+                    ps, lr=cfg["lr"], eps=eps,
+                    initial_accumulator_value=cfg["initial_accumulator_value"]),
+                None, {"sum": "accumulator"})
+    if kind == "adadelta":
+        return (lambda ps: torch.optim.Adadelta(ps, lr=cfg["lr"], rho=cfg["rho"], eps=eps),
+                None, {"square_avg": "accumulated_grad", "acc_delta": "accumulated_delta_var"})
+    if kind == "adamax":
+        return (lambda ps: torch.optim.Adamax(ps, lr=cfg["lr"], betas=(b1, b2), eps=eps),
+                None, {"exp_avg": "m", "exp_inf": "u"})
+    if kind == "nadam":
+        return (lambda ps: torch.optim.NAdam(ps, lr=cfg["lr"], betas=(b1, b2), eps=eps,
+                                             momentum_decay=1.0,
+                                             weight_decay=cfg.get("weight_decay", 0.0),
+                                             decoupled_weight_decay=True),
+                None, {"exp_avg": "m", "exp_avg_sq": "v"})
+    return None
+
+
+def drive(kind, cfg, w0, b0, gw, gb, use_torch):
+    """Keras' base optimizer around either torch's optimizer or the Keras rule."""
+    params = [torch.nn.Parameter(w0.clone()), torch.nn.Parameter(b0.clone())]
+    n_acc = cfg.get("accumulation")
+    schedule = cfg.get("schedule") or (lambda t: cfg["lr"])
+    wd = cfg.get("weight_decay")
+    # torch's AdamW / NAdam decay the weights themselves (decoupled, as Keras)
+    driver_decays = wd and not (use_torch and kind in ("adamw", "nadam"))
+    if use_torch:
+        ctor, hook, names = torch_builtin(kind, cfg)
+        opt = ctor(params)
+    else:
+        rule = keras_rule(kind, cfg)
+        states = [{}, {}]
+    acc = [torch.zeros_like(p) for p in params]
+    calls = 0
+    hist_w, hist_b = [], []
+    for t in range(STEPS):
+        gs = [gw[t].clone(), gb[t].clone()]
+        update = True
+        if n_acc:
+            if (calls + 1) % n_acc != 0:
+                acc = [a + g for a, g in zip(acc, gs)]
+                update = False
+            else:
+                gs = [(g + a) / n_acc for g, a in zip(gs, acc)]
+                acc = [torch.zeros_like(a) for a in acc]
+        if update:
+            torch_clip_check(gs, cfg)
+            gs = keras_clip(gs, cfg)
+            lr = schedule(calls)
+            step = calls // (n_acc or 1) + 1
+            with torch.no_grad():
+                if driver_decays:
+                    for p in params:
+                        p.copy_(p - p * (wd * lr))
+                if use_torch:
+                    opt.param_groups[0]["lr"] = lr
+                    if hook:
+                        hook(opt, step)
+                    for p, g in zip(params, gs):
+                        p.grad = g
+                    opt.step()
+                else:
+                    for p, g, st in zip(params, gs, states):
+                        p.copy_(rule(p.detach().clone(), g, st, lr, step))
+        calls += 1
+        hist_w.append(params[0].detach().clone())
+        hist_b.append(params[1].detach().clone())
+    # final variables under stratanet's names
+    var = {}
+    for i, p in enumerate(params):
+        st = {names[k]: v for k, v in opt.state[p].items() if k in names} if use_torch \
+            else states[i]
+        if use_torch and kind == "sgd" and "momentum" in st:
+            st["momentum"] = -cfg["lr"] * st["momentum"]  # Keras' velocity (constant rate)
+        for k, v in st.items():
+            var[f"{k}/{i}"] = v.detach().clone()
+        if n_acc:
+            var[f"gradient_accumulator/{i}"] = acc[i]
+    if n_acc:
+        var["gradient_accumulator/count"] = torch.tensor(float(calls % n_acc))
+    return torch.stack(hist_w), torch.stack(hist_b), var, calls // (n_acc or 1)
+
+
+def optimizer_toolkit(out_dir):
+    torch.manual_seed(4)
+    w0 = torch.randn(3, 4)
+    b0 = torch.randn(5)
+    # per-call gradient scales: clipping is active on some calls and not on others
+    scale = torch.tensor([0.3, 1.5, 0.8, 2.5, 0.1, 1.0, 3.0, 0.5, 1.2, 0.05])
+    gw = torch.randn(STEPS, 3, 4) * scale[:, None, None]
+    gb = torch.randn(STEPS, 5) * scale[:, None]
+    tensors = {"w0": w0, "b0": b0, "grads_w": gw, "grads_b": gb}
+    adam_hp = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
+    configs = [
+        # name, kind, reference ("torch" or "keras"), hyper-parameters
+        ("sgd_nesterov_wd_clipnorm", "sgd", "torch",
+         {"lr": 0.05, "momentum": 0.9, "nesterov": 1.0, "weight_decay": 0.01,
+          "clipnorm": 2.0}),
+        ("sgd_accum4_clipvalue", "sgd", "torch",
+         {"lr": 0.1, "clipvalue": 0.7, "accumulation": 4}),
+        ("sgd_momentum_schedule", "sgd", "keras",
+         {"lr": 0.1, "momentum": 0.9, "exp_decay_steps": 3, "exp_decay_rate": 0.5}),
+        ("adam_amsgrad_clipvalue", "adam", "torch",
+         {"lr": 0.01, **adam_hp, "amsgrad": 1.0, "clipvalue": 0.5}),
+        ("adam_accum3_schedule", "adam", "torch",
+         {"lr": 0.02, **adam_hp, "accumulation": 3, "exp_decay_steps": 4,
+          "exp_decay_rate": 0.5}),
+        ("adamw_global_clipnorm", "adamw", "torch",
+         {"lr": 0.01, **adam_hp, "weight_decay": 0.05, "global_clipnorm": 2.0}),
+        ("rmsprop", "rmsprop", "keras", {"lr": 0.01, "rho": 0.9, "epsilon": 1e-7}),
+        ("rmsprop_centered_momentum_wd", "rmsprop", "keras",
+         {"lr": 0.01, "rho": 0.9, "epsilon": 1e-7, "momentum": 0.9, "centered": 1.0,
+          "weight_decay": 0.02}),
+        ("adagrad_clipnorm", "adagrad", "keras",
+         {"lr": 0.1, "initial_accumulator_value": 0.1, "epsilon": 1e-7, "clipnorm": 1.0}),
+        ("adadelta_accum2", "adadelta", "torch",
+         {"lr": 1.0, "rho": 0.95, "epsilon": 1e-7, "accumulation": 2}),
+        ("adamax_wd", "adamax", "keras", {"lr": 0.02, **adam_hp, "weight_decay": 0.01}),
+        ("nadam_wd_global_clipnorm", "nadam", "torch",
+         {"lr": 0.01, **adam_hp, "weight_decay": 0.01, "global_clipnorm": 1.5}),
+        ("lion_wd_clipnorm", "lion", "keras",
+         {"lr": 0.01, "beta_1": 0.9, "beta_2": 0.99, "weight_decay": 0.1, "clipnorm": 1.0}),
+    ]
+    for name, kind, ref, hp in configs:
+        cfg = dict(hp)
+        if "exp_decay_steps" in cfg:
+            cfg["schedule"] = exp_decay(cfg["lr"], cfg["exp_decay_steps"], cfg["exp_decay_rate"])
+        kw, kb, kvar, iters = drive(kind, cfg, w0, b0, gw, gb, use_torch=False)
+        if ref == "torch":
+            w, b, var, iters_t = drive(kind, cfg, w0, b0, gw, gb, use_torch=True)
+            assert iters_t == iters
+            close(w, kw, 1e-5, 1e-6, f"{name}: torch.optim vs Keras formula (w)")
+            close(b, kb, 1e-5, 1e-6, f"{name}: torch.optim vs Keras formula (b)")
+            assert sorted(var) == sorted(kvar), f"{name}: {sorted(var)} vs {sorted(kvar)}"
+            for k in var:
+                close(var[k], kvar[k], 1e-5, 1e-6, f"{name}: variable {k}")
+        else:
+            w, b, var = kw, kb, kvar
+            if torch_builtin(kind, cfg) is not None:
+                tw, tb, _, _ = drive(kind, cfg, w0, b0, gw, gb, use_torch=True)
+                gap = max((tw - kw).abs().max().item(), (tb - kb).abs().max().item())
+                lo, hi = TORCH_GAP[name]
+                print(f"  {name}: torch.optim built-in differs from Keras by {gap:.2e}")
+                assert lo <= gap < hi, f"{name}: torch gap {gap} outside ({lo}, {hi})"
+        tensors[f"{name}/w"] = w
+        tensors[f"{name}/b"] = b
+        tensors[f"{name}/iterations"] = torch.tensor(float(iters), dtype=torch.float64)
+        for k, v in var.items():
+            tensors[f"{name}/var/{k}"] = v
+        for k, v in hp.items():
+            tensors[f"{name}/hp/{k}"] = torch.tensor(float(v), dtype=torch.float64)
+    save(out_dir, "optimizers_toolkit.safetensors", tensors)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=os.path.join(ROOT, "tests", "fixtures"),
@@ -361,6 +706,7 @@ def main():
     activations(args.out)
     losses(args.out)
     optimizers(args.out)
+    optimizer_toolkit(args.out)
 
 
 if __name__ == "__main__":

@@ -563,6 +563,11 @@ impl<B: Backend, R: Rule> Core<B, R> {
             for a in self.accum.iter_mut().flatten() {
                 *a = a.zeros_like()?;
             }
+            for (i, g) in &present {
+                if self.accum[*i].is_none() {
+                    self.accum[*i] = Some(g.zeros_like()?);
+                }
+            }
         }
 
         self.clip(&mut present)?;

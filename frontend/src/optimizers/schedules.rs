@@ -548,8 +548,16 @@ impl LearningRateSchedule for CosineDecayRestarts {
             fraction -= i;
             i
         } else {
-            let i = ((1.0 - fraction * (1.0 - t_mul)).ln() / t_mul.ln()).floor();
-            let sum_r = (1.0 - t_mul.powf(i)) / (1.0 - t_mul);
+            // Keras' closed form for the period index, corrected by one where rounding
+            // puts a step that starts a period at the end of the previous one.
+            let start = |i: f64| (1.0 - t_mul.powf(i)) / (1.0 - t_mul);
+            let mut i = ((1.0 - fraction * (1.0 - t_mul)).ln() / t_mul.ln()).floor();
+            if start(i + 1.0) <= fraction {
+                i += 1.0;
+            } else if i > 0.0 && start(i) > fraction {
+                i -= 1.0;
+            }
+            let sum_r = start(i);
             fraction = (fraction - sum_r) / t_mul.powf(i);
             i
         };
