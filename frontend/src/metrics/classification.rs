@@ -378,9 +378,9 @@ impl<B: Backend> Metric<B> for MeanIoU<B> {
         let m = self.confusion_matrix()?;
         let c = self.num_classes;
         let (mut sum, mut valid) = (0.0, 0usize);
-        for i in 0..c {
-            let tp = m[i][i];
-            let row: f64 = m[i].iter().sum();
+        for (i, row_i) in m.iter().enumerate() {
+            let tp = row_i[i];
+            let row: f64 = row_i.iter().sum();
             let col: f64 = (0..c).map(|r| m[r][i]).sum();
             let denom = row + col - tp;
             if denom != 0.0 {

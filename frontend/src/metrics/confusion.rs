@@ -170,6 +170,9 @@ ratio_metric!(
     "recall"
 );
 
+/// Confusion counts per threshold: `(tp, fp, tn, fn)`.
+pub type Confusion = (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>);
+
 /// The curve an [`AUC`] integrates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Curve {
@@ -284,7 +287,7 @@ impl<B: Backend> AUC<B> {
     ///
     /// # Errors
     /// On engine errors.
-    pub fn confusion(&self) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>)> {
+    pub fn confusion(&self) -> Result<Confusion> {
         let t = self.num_thresholds;
         let (Some(pos), Some(tot)) = (self.positives.read()?, self.totals.read()?) else {
             return Ok((vec![0.0; t], vec![0.0; t], vec![0.0; t], vec![0.0; t]));

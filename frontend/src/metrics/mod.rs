@@ -13,7 +13,7 @@ mod regression;
 mod state;
 
 pub use classification::{F1Average, F1Score, MeanIoU, TopKAccuracy};
-pub use confusion::{Curve, Precision, Recall, Summation, AUC};
+pub use confusion::{Confusion, Curve, Precision, Recall, Summation, AUC};
 pub use regression::{
     MeanAbsoluteError, MeanSquaredError, R2Aggregation, R2Score, RootMeanSquaredError,
 };
