@@ -301,3 +301,105 @@ fn graph_errors_are_clear() {
         "input_layer: input expected shape [batch, 3], got shape [5, 7]"
     );
 }
+
+#[test]
+fn functional_config_round_trip_rebuilds_the_graph() {
+    stratanet::set_random_seed(10);
+    let a = Input::new(&[3]).name("a").tensor::<B>();
+    let b = Input::new(&[3]).name("b").tensor::<B>();
+    let shared = Shared::new(Dense::new(4).activation("relu"));
+    let ha = shared.apply(&a).unwrap();
+    let hb = shared.apply(&b).unwrap();
+    let merged = Concatenate::new(-1).apply_multi(&[ha, hb]).unwrap();
+    let out = Dense::new(2).name("out").apply(&merged).unwrap();
+    let mut m = Model::new(&[a, b], &[out]).unwrap().with_name("siamese");
+    let cfg = m.get_config();
+    let mut m2 = Model::<B>::from_config(&cfg).unwrap();
+    assert_eq!(m2.get_config(), cfg);
+    assert_eq!(m2.summary().unwrap(), m.summary().unwrap());
+    assert_eq!(m2.count_params(), m.count_params());
+    // same weights -> same predictions
+    m2.set_weights(&m.get_weights().unwrap()).unwrap();
+    let xa = Tensor::<B>::uniform(&[5, 3], -1.0, 1.0, 1, DType::F32, Device::Cpu).unwrap();
+    let xb = Tensor::<B>::uniform(&[5, 3], -1.0, 1.0, 2, DType::F32, Device::Cpu).unwrap();
+    let p1 = m
+        .predict(vec![xa.clone(), xb.clone()], 5)
+        .unwrap()
+        .to_vec_f32()
+        .unwrap();
+    let p2 = m2.predict(vec![xa, xb], 5).unwrap().to_vec_f32().unwrap();
+    assert_eq!(p1, p2);
+    // a malformed config is an error, not a panic
+    let mut broken = cfg.clone();
+    broken["nodes"][3]["inputs"] = serde_json::json!([[42, 0]]);
+    assert!(Model::<B>::from_config(&broken).is_err());
+    let mut unknown = cfg.clone();
+    unknown["layers"][0]["class_name"] = serde_json::json!("NoSuchLayer");
+    let e = Model::<B>::from_config(&unknown).unwrap_err();
+    assert!(e.to_string().contains("register_layer"), "{e}");
+}
+
+#[test]
+fn custom_layers_load_once_registered() {
+    use stratanet::layers::{register_layer, BuildContext, CallContext, Layer};
+    #[derive(Debug)]
+    struct Scale {
+        factor: f64,
+        name: String,
+    }
+    impl Layer<B> for Scale {
+        fn class_name(&self) -> &'static str {
+            "TestScale"
+        }
+        fn name(&self) -> &str {
+            &self.name
+        }
+        fn set_name(&mut self, name: String) {
+            self.name = name;
+        }
+        fn built(&self) -> bool {
+            true
+        }
+        fn build(&mut self, _: &[usize], _: &mut BuildContext) -> stratanet::Result<()> {
+            Ok(())
+        }
+        fn output_shape(&self, s: &[usize]) -> stratanet::Result<Vec<usize>> {
+            Ok(s.to_vec())
+        }
+        fn call(&self, x: &Tensor<B>, _: &mut CallContext) -> stratanet::Result<Tensor<B>> {
+            x.mul_scalar(self.factor)
+        }
+        fn get_config(&self) -> serde_json::Value {
+            serde_json::json!({"name": self.name, "factor": self.factor})
+        }
+    }
+    let mut m = Sequential::<B>::new().with_seed(0);
+    m.add(Input::new(&[2])).unwrap();
+    m.add(Scale {
+        factor: 3.0,
+        name: String::new(),
+    })
+    .unwrap();
+    let cfg = m.get_config();
+    let e = Sequential::<B>::from_config(&cfg).unwrap_err();
+    assert!(
+        e.to_string().contains("unknown layer class") && e.to_string().contains("TestScale"),
+        "{e}"
+    );
+    register_layer::<B>("TestScale", |cfg| {
+        Ok(Box::new(Scale {
+            factor: cfg["factor"].as_f64().unwrap_or(1.0),
+            name: cfg["name"].as_str().unwrap_or("").to_string(),
+        }))
+    });
+    let mut m2 = Sequential::<B>::from_config(&cfg).unwrap();
+    let x = t(vec![1.0, -2.0], &[1, 2]);
+    assert_eq!(
+        m2.predict(&x, 1).unwrap().to_vec_f32().unwrap(),
+        vec![3.0, -6.0]
+    );
+    assert_eq!(
+        m.predict(&x, 1).unwrap().to_vec_f32().unwrap(),
+        vec![3.0, -6.0]
+    );
+}

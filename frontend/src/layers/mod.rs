@@ -7,11 +7,13 @@
 mod conv;
 mod core;
 mod merging;
+mod registry;
 mod normalization;
 mod pooling;
 mod regularization;
 mod reshaping;
 
+pub use registry::{register_layer, LayerFactory};
 pub use merging::{Add, Average, Concatenate, Maximum, Merge, Minimum, Multiply, Subtract};
 pub use self::core::{ActivationLayer, Dense, Flatten, Input, Reshape};
 pub use conv::{Conv, Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, Size2};
@@ -290,11 +292,14 @@ pub fn layer_from_config<B: Backend>(
         "SpatialDropout1D" => Box::new(SpatialDropout1D::from_config(config)?),
         "SpatialDropout2D" => Box::new(SpatialDropout2D::from_config(config)?),
         "GaussianNoise" => Box::new(GaussianNoise::from_config(config)?),
+        "Functional" => Box::new(crate::model::Model::<B>::from_config(config)?),
+        other if registry::lookup::<B>(other).is_some() => {
+            let factory = registry::lookup::<B>(other).ok_or_else(|| Error::unknown("layer class", other, &[]))?;
+            return factory(config);
+        }
         other => {
-            return Err(Error::unknown(
-                "layer class",
-                other,
-                &[
+            let custom = registry::registered_names::<B>();
+            let mut known: Vec<&str> = vec![
                     "InputLayer",
                     "Dense",
                     "Activation",
@@ -323,8 +328,10 @@ pub fn layer_from_config<B: Backend>(
                     "SpatialDropout1D",
                     "SpatialDropout2D",
                     "GaussianNoise",
-                ],
-            ))
+                    "Functional",
+                ];
+            known.extend(custom.iter().map(String::as_str));
+            return Err(Error::unknown("layer class (register custom ones with register_layer)", other, &known));
         }
     })
 }

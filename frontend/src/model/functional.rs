@@ -603,6 +603,132 @@ impl<B: Backend> Model<B> {
             .collect()
     }
 
+    /// The graph as JSON: each layer's class and config once, then the nodes in
+    /// topological order with their inputs (`[node, output]` pairs), the model inputs and
+    /// outputs. [`Model::from_config`] rebuilds the same graph (fresh weights).
+    pub fn get_config(&self) -> serde_json::Value {
+        let index: HashMap<usize, usize> = self
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.id, i))
+            .collect();
+        let mut layers = Vec::new();
+        for l in &self.layers {
+            if let Ok(g) = lock(l) {
+                layers.push(serde_json::json!({"class_name": g.class_name(), "config": g.get_config(), "name": g.name()}));
+            }
+        }
+        let nodes: Vec<serde_json::Value> = self
+            .nodes
+            .iter()
+            .map(|n| match &n.layer {
+                None => {
+                    let i = self.inputs.iter().position(|t| t.node.id == n.id).unwrap_or(0);
+                    serde_json::json!({"input": self.input_names.get(i).cloned().unwrap_or_default(), "shape": n.output_shapes[0]})
+                }
+                Some(l) => {
+                    let name = lock(l).map(|g| g.name().to_string()).unwrap_or_default();
+                    let inputs: Vec<[usize; 2]> = n.inputs.iter().map(|t| [index[&t.node.id], t.index]).collect();
+                    serde_json::json!({"layer": name, "inputs": inputs})
+                }
+            })
+            .collect();
+        let inputs: Vec<usize> = self.inputs.iter().map(|t| index[&t.node.id]).collect();
+        let outputs: Vec<[usize; 2]> = self
+            .outputs
+            .iter()
+            .map(|t| [index[&t.node.id], t.index])
+            .collect();
+        serde_json::json!({
+            "name": self.name,
+            "layers": layers,
+            "nodes": nodes,
+            "inputs": inputs,
+            "outputs": outputs,
+        })
+    }
+
+    /// Rebuilds a model from [`Model::get_config`] (fresh weights; layer names kept).
+    ///
+    /// # Errors
+    /// [`Error::Config`] for a malformed config, unknown layer classes (register custom
+    /// ones with [`crate::layers::register_layer`]).
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        let bad = |what: &str| Error::config("model_config", what.to_string());
+        let mut shared: HashMap<String, Shared<B>> = HashMap::new();
+        for l in config["layers"]
+            .as_array()
+            .ok_or_else(|| bad("missing 'layers'"))?
+        {
+            let class = l["class_name"]
+                .as_str()
+                .ok_or_else(|| bad("a layer without class_name"))?;
+            let name = l["name"].as_str().unwrap_or("").to_string();
+            let mut layer = crate::layers::layer_from_config::<B>(class, &l["config"])?;
+            if !name.is_empty() {
+                layer.set_name(name.clone());
+            }
+            shared.insert(name, Shared::from_boxed(layer));
+        }
+        let mut built: Vec<Vec<SymbolicTensor<B>>> = Vec::new();
+        for (i, n) in config["nodes"]
+            .as_array()
+            .ok_or_else(|| bad("missing 'nodes'"))?
+            .iter()
+            .enumerate()
+        {
+            if let Some(input) = n.get("input") {
+                let shape: Vec<usize> = serde_json::from_value(n["shape"].clone())?;
+                let name = input.as_str().unwrap_or("");
+                built.push(vec![Input::new(&shape).name(name).tensor::<B>()]);
+                continue;
+            }
+            let lname = n["layer"]
+                .as_str()
+                .ok_or_else(|| bad(&format!("node {i} has neither 'input' nor 'layer'")))?;
+            let layer = shared
+                .get(lname)
+                .ok_or_else(|| bad(&format!("node {i} uses unknown layer '{lname}'")))?;
+            let refs: Vec<[usize; 2]> = serde_json::from_value(n["inputs"].clone())?;
+            let args: Vec<SymbolicTensor<B>> = refs
+                .iter()
+                .map(|[node, out]| {
+                    built
+                        .get(*node)
+                        .and_then(|v| v.get(*out))
+                        .cloned()
+                        .ok_or_else(|| {
+                            bad(&format!(
+                                "node {i} refers to node {node} output {out}, not built yet"
+                            ))
+                        })
+                })
+                .collect::<Result<_>>()?;
+            built.push(layer.apply_outputs(&args)?);
+        }
+        let pick = |[node, out]: [usize; 2]| -> Result<SymbolicTensor<B>> {
+            built
+                .get(node)
+                .and_then(|v| v.get(out))
+                .cloned()
+                .ok_or_else(|| bad(&format!("no node {node} output {out}")))
+        };
+        let inputs: Vec<usize> = serde_json::from_value(config["inputs"].clone())?;
+        let outputs: Vec<[usize; 2]> = serde_json::from_value(config["outputs"].clone())?;
+        let inputs: Vec<SymbolicTensor<B>> = inputs
+            .into_iter()
+            .map(|i| pick([i, 0]))
+            .collect::<Result<_>>()?;
+        let outputs: Vec<SymbolicTensor<B>> =
+            outputs.into_iter().map(pick).collect::<Result<_>>()?;
+        let mut m = Model::new(&inputs, &outputs)?;
+        if let Some(name) = config["name"].as_str() {
+            m.name = name.to_string();
+        }
+        Ok(m)
+    }
+
     fn all_weights(&self) -> Vec<(String, Weight<B>)> {
         let mut out = Vec::new();
         for l in &self.layers {
@@ -770,7 +896,7 @@ impl<B: Backend> Layer<B> for Model<B> {
         Network::regularization_loss(self)
     }
     fn get_config(&self) -> serde_json::Value {
-        serde_json::json!({"name": self.name, "inputs": self.input_names, "outputs": self.output_names()})
+        Model::get_config(self)
     }
     fn build_multi(&mut self, input_shapes: &[Vec<usize>], _ctx: &mut BuildContext) -> Result<()> {
         self.output_shapes_for(input_shapes).map(|_| ())

@@ -244,6 +244,9 @@ pub struct FitOptions<B: Backend> {
     pub sample_weight: Option<Tensor<B>>,
     /// Per-class loss weights, indexed by class (Keras' `class_weight` dict as a vector).
     pub class_weight: Option<Vec<f64>>,
+    /// Epoch to start at (0-based), for resuming: `epochs` is the index of the last epoch
+    /// plus one, as in Keras.
+    pub initial_epoch: usize,
 }
 
 impl<B: Backend> Default for FitOptions<B> {
@@ -259,6 +262,7 @@ impl<B: Backend> Default for FitOptions<B> {
             callbacks: Vec::new(),
             sample_weight: None,
             class_weight: None,
+            initial_epoch: 0,
         }
     }
 }
@@ -325,6 +329,12 @@ impl<B: Backend> FitOptions<B> {
     /// `class_weight={0: 1.0, 1: 5.0}` is `vec![1.0, 5.0]`).
     pub fn class_weight(mut self, weights: Vec<f64>) -> Self {
         self.class_weight = Some(weights);
+        self
+    }
+    /// Starts at epoch `epoch` (resuming a run: with the same seed, the shuffles and dropout
+    /// masks continue where an uninterrupted run would be).
+    pub fn initial_epoch(mut self, epoch: usize) -> Self {
+        self.initial_epoch = epoch;
         self
     }
     /// Adds a callback.
@@ -828,8 +838,22 @@ pub fn fit<B: Backend, N: Network<B> + ?Sized>(
         cb.on_train_begin(ctx)
     })?;
     let device = net.device();
-    let mut global_step: u64 = 0;
-    for epoch in 0..opts.epochs {
+    // Resuming at `initial_epoch`: replay the shuffles and step count of the skipped epochs,
+    // so a resumed run continues exactly as an uninterrupted one would.
+    if opts.initial_epoch > opts.epochs {
+        return Err(Error::invalid(
+            "fit",
+            "initial_epoch",
+            format!("{} is past epochs = {}", opts.initial_epoch, opts.epochs),
+        ));
+    }
+    if opts.shuffle {
+        for _ in 0..opts.initial_epoch {
+            rng.permutation(n);
+        }
+    }
+    let mut global_step: u64 = (opts.initial_epoch * steps) as u64;
+    for epoch in opts.initial_epoch..opts.epochs {
         state.epoch = epoch;
         each(&mut callbacks, &mut state, net, |cb, ctx| {
             cb.on_epoch_begin(epoch, ctx)
