@@ -15,12 +15,10 @@
 
 #![cfg(feature = "tch")]
 
-use stratanet::layers::CallContext;
 use stratanet::losses::{
     BinaryCrossentropy, CategoricalCrossentropy, Huber, Loss, MeanAbsoluteError, MeanSquaredError,
     SparseCategoricalCrossentropy,
 };
-use stratanet::model::Network;
 use stratanet::optimizers::{Adam, Optimizer, Sgd};
 use stratanet::prelude::{Dense, Input};
 use stratanet::random::Rng;
@@ -221,7 +219,7 @@ fn run<B: Backend>(case: Case, d: &Data) -> Run {
         None => Tensor::<B>::from_vec(d.y.clone(), &d.y_shape).unwrap(),
     };
 
-    let m = model::<B>(case);
+    let mut m = model::<B>(case);
     let initial = snapshot(&m);
     let pred = m.call(&x, false).unwrap();
     let loss = case.loss.loss::<B>().call(&y, &pred).unwrap();

@@ -14,12 +14,10 @@
 use safetensors::{Dtype, SafeTensors};
 use std::path::{Path, PathBuf};
 use stratanet::activations::Activation;
-use stratanet::layers::CallContext;
 use stratanet::losses::{
     BinaryCrossentropy, CategoricalCrossentropy, Huber, Loss, MeanAbsoluteError, MeanSquaredError,
     SparseCategoricalCrossentropy,
 };
-use stratanet::model::Network;
 use stratanet::optimizers::{Adam, Optimizer, Sgd};
 use stratanet::prelude::{Dense, Input};
 use stratanet::{Backend, Sequential, Tensor};
