@@ -163,6 +163,11 @@ impl<const RANK: usize> SpatialDropout<RANK> {
         self.data_format = data_format.to_lowercase();
         self
     }
+    /// Sets the layer's name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
+    }
 
     fn class() -> &'static str {
         if RANK == 1 {
@@ -298,6 +303,11 @@ impl GaussianNoise {
     /// A fixed seed for this layer's noise (otherwise derived from `fit`'s seed).
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
+        self
+    }
+    /// Sets the layer's name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = name.to_string();
         self
     }
 
