@@ -41,6 +41,7 @@ mod linalg;
 mod math;
 mod nn;
 mod reduce;
+mod rnn;
 mod shape;
 
 /// The candle engine, as a stratanet [`Backend`].

@@ -46,6 +46,7 @@ mod linalg;
 mod math;
 mod nn;
 mod reduce;
+mod rnn;
 mod shape;
 
 /// The libtorch engine, as a stratanet [`Backend`].

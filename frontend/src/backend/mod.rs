@@ -4,7 +4,8 @@
 //! crate): [`BackendBase`] (types, dtypes, devices), [`CreationOps`] (creation, host
 //! transfer, seeded random), [`ShapeOps`], [`MathOps`], [`CompareOps`], [`ReduceOps`],
 //! [`LinalgOps`], [`NnOps`] (convolution, pooling), [`AutogradOps`] and [`CompositeOps`]
-//! (activations, softmax, cross-entropy as overridable defaults).
+//! (activations, softmax, cross-entropy as overridable defaults) and [`RnnOps`] (whole-sequence
+//! LSTM/GRU, unrolled by default, fused on libtorch).
 
 mod autograd;
 mod base;
@@ -15,6 +16,7 @@ mod linalg;
 mod math;
 mod nn;
 mod reduce;
+mod rnn;
 mod shape;
 
 pub use autograd::AutogradOps;
@@ -26,6 +28,7 @@ pub use linalg::LinalgOps;
 pub use math::MathOps;
 pub use nn::{Conv1dParams, Conv2dParams, NnOps};
 pub use reduce::ReduceOps;
+pub use rnn::{check_rnn_shapes, RnnOps};
 pub use shape::ShapeOps;
 
 /// An engine that stratanet can run on.
@@ -61,5 +64,6 @@ pub trait Backend:
     + NnOps
     + AutogradOps
     + CompositeOps
+    + RnnOps
 {
 }

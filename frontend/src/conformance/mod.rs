@@ -8,7 +8,7 @@
 //!
 //! One module per op family, mirroring `frontend/src/backend/`: [`base`] (dtypes, devices,
 //! threads), [`creation`], [`shape`], [`math`], [`compare`], [`reduce`], [`linalg`], [`nn`],
-//! [`autograd`] and [`composite`]. Each test is a `pub fn name<B: Backend>()` that panics
+//! [`autograd`], [`composite`] and [`rnn`]. Each test is a `pub fn name<B: Backend>()` that panics
 //! on failure. Expected values are closed-form: written by hand, or computed on the host
 //! with plain loops and `f64` math, never with the backend's own ops.
 //!
@@ -25,6 +25,7 @@ pub mod linalg;
 pub mod math;
 pub mod nn;
 pub mod reduce;
+pub mod rnn;
 pub mod shape;
 
 use crate::backend::{Backend, DType, Device, HostData};
@@ -616,6 +617,17 @@ macro_rules! backend_conformance_tests {
                 cross_entropy_grad,
             ]
         );
+        $crate::__conformance_family!(
+            $backend,
+            rnn,
+            [
+                lstm_sequence_values,
+                gru_sequence_values,
+                lstm_sequence_grads,
+                gru_sequence_grads,
+                rnn_shape_errors,
+            ]
+        );
     };
 }
 
@@ -655,6 +667,7 @@ mod tests {
             ("nn", include_str!("nn.rs")),
             ("autograd", include_str!("autograd.rs")),
             ("composite", include_str!("composite.rs")),
+            ("rnn", include_str!("rnn.rs")),
         ];
         // The macro's body with whitespace removed: `$crate::__conformance_family!($backend,
         // family,[a,b,]);` per family.
