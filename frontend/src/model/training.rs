@@ -583,21 +583,26 @@ fn batch_loss<B: Backend, N: Network<B> + ?Sized>(
             continue;
         };
         let per_sample = loss_fn.per_sample(&ys[i], pred)?;
-        let l = match sample_weight {
-            Some(w) => {
-                let w = w.to_dtype(per_sample.dtype())?;
-                let n = per_sample.shape().first().copied().unwrap_or(0);
-                if w.shape() != [n] {
-                    return Err(Error::shape(
-                        loss_fn.name(),
-                        "sample_weight",
-                        format!("shape [{n}] (one weight per sample)"),
-                        &w.shape(),
-                    ));
-                }
-                per_sample.mul(&w)?.mean_all()?
+        if let Some(w) = sample_weight {
+            let n = per_sample.shape().first().copied().unwrap_or(0);
+            if w.shape() != [n] {
+                return Err(Error::shape(
+                    loss_fn.name(),
+                    "sample_weight",
+                    format!("shape [{n}] (one weight per sample)"),
+                    &w.shape(),
+                ));
             }
-            None => per_sample.mean_all()?,
+        }
+        // The loss' own reduction (Keras' default `sum_over_batch_size`); a loss with
+        // reduction `none` is averaged, since training needs a scalar.
+        let l = match loss_fn.reduction() {
+            crate::losses::Reduction::None => crate::losses::reduce_weighted_values(
+                &per_sample,
+                sample_weight,
+                crate::losses::Reduction::SumOverBatchSize,
+            )?,
+            r => crate::losses::reduce_weighted_values(&per_sample, sample_weight, r)?,
         };
         let weighted = if compiled.loss_weights[i] == 1.0 {
             l.clone()
