@@ -863,3 +863,36 @@ fn toolkit_fixture_is_current() {
     }
     let _ = std::fs::remove_dir_all(&out);
 }
+
+/// `fit` with a schedule: the optimizer keeps its schedule (no callback changed the rate),
+/// and every epoch's logged rate is the schedule at the step count.
+#[test]
+fn fit_keeps_a_schedule() {
+    use stratanet::prelude::*;
+    stratanet::set_random_seed(7);
+    let x = Tensor::<B>::from_vec(
+        (0..64).map(|i| i as f32 / 64.0).collect::<Vec<_>>(),
+        &[32, 2],
+    )
+    .unwrap();
+    let y = Tensor::<B>::from_vec(
+        (0..32).map(|i| (i % 3) as f32).collect::<Vec<_>>(),
+        &[32, 1],
+    )
+    .unwrap();
+    let mut m = Sequential::<B>::new();
+    m.add(Input::new(&[2])).unwrap();
+    m.add(Dense::new(1)).unwrap();
+    let schedule = ExponentialDecay::new(0.1, 4, 0.5);
+    m.compile(Sgd::new(schedule.clone()).momentum(0.5), "mse", &[])
+        .unwrap();
+    m.fit(&x, &y, FitOptions::new().epochs(3).batch_size(8).verbose(0))
+        .unwrap();
+    let opt = &m.compiled().unwrap().optimizer;
+    assert_eq!(opt.iterations(), 12);
+    assert_eq!(opt.learning_rate(), schedule.at(12));
+    assert_eq!(
+        opt.get_config()["learning_rate"]["class_name"],
+        "ExponentialDecay"
+    );
+}

@@ -577,7 +577,7 @@ impl LearningRateSchedule for CosineDecayRestarts {
             "first_decay_steps",
             self.first_decay_steps,
         )?;
-        if !(self.t_mul > 0.0) {
+        if self.t_mul.is_nan() || self.t_mul <= 0.0 {
             return Err(Error::invalid(
                 "CosineDecayRestarts",
                 "t_mul",
