@@ -175,6 +175,9 @@ fn push_weight<B: Backend>(w: &mut Vec<Weight<B>>, name: &str, t: &Option<Tensor
     }
 }
 
+/// `(before, after)` padding for height and width.
+pub(crate) type Pads2 = [(usize, usize); 2];
+
 /// The spatial hyper-parameters shared by the convolution layers, and the layout
 /// conversions between Keras' data formats and the engines' `[N, C, H, W]`.
 ///
@@ -331,7 +334,7 @@ impl Spatial {
         layer: &str,
         hw: [usize; 2],
         per_sample: &[usize],
-    ) -> Result<([usize; 2], [(usize, usize); 2])> {
+    ) -> Result<([usize; 2], Pads2)> {
         let mut out = [1; 2];
         let mut pads = [(0, 0); 2];
         for i in 0..2 {
@@ -401,7 +404,7 @@ impl Spatial {
     }
 
     /// Converts `[N, C, H, W]` back to this layer's layout.
-    pub(crate) fn from_nchw<B: Backend>(&self, y: &Tensor<B>) -> Result<Tensor<B>> {
+    pub(crate) fn nchw_to_layout<B: Backend>(&self, y: &Tensor<B>) -> Result<Tensor<B>> {
         let s = y.shape();
         match (self.rank, self.channels_last()) {
             (2, true) => y.permute(&[0, 2, 3, 1]),
@@ -552,7 +555,7 @@ impl ConvOptions {
             Some(b) => y.add(&b.reshape_to(&[1, b.numel(), 1, 1])?)?,
             None => y,
         };
-        let y = self.resolved.apply(&spatial.from_nchw(&y)?)?;
+        let y = self.resolved.apply(&spatial.nchw_to_layout(&y)?)?;
         record_activity(&self.activity_regularizer, &y, ctx)?;
         Ok(y)
     }
@@ -1092,12 +1095,10 @@ fn depthwise_engine_kernel<B: Backend>(k: &Tensor<B>) -> Result<Tensor<B>> {
 impl<B: Backend> DepthwiseConv2D<B> {
     /// A depthwise convolution over a `kernel_size` window with `depth_multiplier` 1.
     pub fn new(kernel_size: impl Into<Size2>) -> Self {
-        let mut opts = ConvOptions::default();
-        opts.kernel_initializer = Initializer::GlorotUniform;
         Self {
             depth_multiplier: 1,
             spatial: Spatial::new(2, kernel_size.into()),
-            opts,
+            opts: ConvOptions::default(),
             kernel: None,
             bias: None,
         }

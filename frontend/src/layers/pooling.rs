@@ -205,7 +205,7 @@ impl<B: Backend, const RANK: usize, const MAX: bool> Layer<B> for Pooling<RANK, 
         let s = xs.shape();
         let (_, pads) = self.spatial.window(&self.name, [s[2], s[3]], &x.shape())?;
         let y = self.pool_nchw(&xs, pads)?;
-        self.spatial.from_nchw(&y)
+        self.spatial.nchw_to_layout(&y)
     }
     fn get_config(&self) -> serde_json::Value {
         let mut c = json!({"name": self.name});
