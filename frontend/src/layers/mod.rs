@@ -4,12 +4,15 @@
 //! Shapes given to [`Layer::build`] and [`Layer::output_shape`] exclude the batch axis, as
 //! Keras' `input_shape[1:]`.
 
+mod attention;
 mod conv;
 mod core;
+mod embedding;
 mod merging;
 mod registry;
 mod normalization;
 mod pooling;
+mod recurrent;
 mod regularization;
 mod reshaping;
 
@@ -24,6 +27,11 @@ pub use pooling::{
 };
 pub use regularization::{
     Dropout, GaussianNoise, SpatialDropout, SpatialDropout1D, SpatialDropout2D,
+};
+pub use attention::MultiHeadAttention;
+pub use embedding::Embedding;
+pub use recurrent::{
+    Bidirectional, Cell, GruCell, LstmCell, MergeMode, Recurrent, SimpleCell, SimpleRNN, GRU, LSTM,
 };
 pub use reshaping::{Permute, RepeatVector, UpSampling2D, ZeroPadding2D};
 
@@ -78,6 +86,7 @@ pub struct CallContext {
     seed: u64,
     counter: u64,
     activity: Vec<std::sync::Arc<dyn std::any::Any + Send + Sync>>,
+    sequence_mask: Option<std::sync::Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 impl CallContext {
@@ -88,6 +97,7 @@ impl CallContext {
             seed: 0,
             counter: 0,
             activity: Vec::new(),
+            sequence_mask: None,
         }
     }
 
@@ -98,6 +108,7 @@ impl CallContext {
             seed,
             counter: 0,
             activity: Vec::new(),
+            sequence_mask: None,
         }
     }
 
@@ -110,6 +121,35 @@ impl CallContext {
     /// Records an activity-regulariser penalty (a rank-0 tensor) computed in `call`.
     pub fn add_activity_loss<B: Backend>(&mut self, penalty: Tensor<B>) {
         self.activity.push(std::sync::Arc::new(penalty));
+    }
+
+    /// Records a timestep mask `[batch, time]` (1 = keep, 0 = padding) for the next
+    /// recurrent layer, as `Embedding(mask_zero=true)` does. This is stratanet's minimal
+    /// form of Keras' mask propagation: the mask travels in the context, not along graph
+    /// edges, and is taken by the next layer that consumes one (see
+    /// [`CallContext::take_sequence_mask`]).
+    pub fn set_sequence_mask<B: Backend>(&mut self, mask: Tensor<B>) {
+        self.sequence_mask = Some(std::sync::Arc::new(mask));
+    }
+
+    /// Takes the recorded timestep mask if it fits an input of `batch` samples and `time`
+    /// steps (and was recorded for this engine); a mask of another shape is left in place.
+    pub fn take_sequence_mask<B: Backend>(
+        &mut self,
+        batch: usize,
+        time: usize,
+    ) -> Option<Tensor<B>> {
+        let fits = self
+            .sequence_mask
+            .as_ref()
+            .and_then(|m| m.downcast_ref::<Tensor<B>>())
+            .is_some_and(|m| m.shape() == [batch, time]);
+        if !fits {
+            return None;
+        }
+        self.sequence_mask
+            .take()
+            .and_then(|m| m.downcast_ref::<Tensor<B>>().cloned())
     }
 
     /// Number of penalties recorded since the last [`CallContext::take_activity_loss`].
@@ -292,6 +332,23 @@ pub fn layer_from_config<B: Backend>(
         "SpatialDropout1D" => Box::new(SpatialDropout1D::from_config(config)?),
         "SpatialDropout2D" => Box::new(SpatialDropout2D::from_config(config)?),
         "GaussianNoise" => Box::new(GaussianNoise::from_config(config)?),
+        "SimpleRNN" => Box::new(SimpleRNN::<B>::from_config(config)?),
+        "LSTM" => Box::new(LSTM::<B>::from_config(config)?),
+        "GRU" => Box::new(GRU::<B>::from_config(config)?),
+        "Bidirectional" => match recurrent::bidirectional_inner_class(config)?.as_str() {
+            "SimpleRNN" => Box::new(Bidirectional::<B, SimpleCell>::from_config(config)?),
+            "LSTM" => Box::new(Bidirectional::<B, LstmCell>::from_config(config)?),
+            "GRU" => Box::new(Bidirectional::<B, GruCell>::from_config(config)?),
+            other => {
+                return Err(Error::unknown(
+                    "Bidirectional inner layer class",
+                    other,
+                    &["SimpleRNN", "LSTM", "GRU"],
+                ))
+            }
+        },
+        "Embedding" => Box::new(Embedding::<B>::from_config(config)?),
+        "MultiHeadAttention" => Box::new(MultiHeadAttention::<B>::from_config(config)?),
         "Functional" => Box::new(crate::model::Model::<B>::from_config(config)?),
         other if registry::lookup::<B>(other).is_some() => {
             let factory = registry::lookup::<B>(other).ok_or_else(|| Error::unknown("layer class", other, &[]))?;
@@ -328,6 +385,12 @@ pub fn layer_from_config<B: Backend>(
                     "SpatialDropout1D",
                     "SpatialDropout2D",
                     "GaussianNoise",
+                    "SimpleRNN",
+                    "LSTM",
+                    "GRU",
+                    "Bidirectional",
+                    "Embedding",
+                    "MultiHeadAttention",
                     "Functional",
                 ];
             known.extend(custom.iter().map(String::as_str));
