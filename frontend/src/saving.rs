@@ -20,6 +20,69 @@ pub const FORMAT_VERSION: u32 = 1;
 /// Metadata key holding [`FORMAT_VERSION`].
 pub const VERSION_KEY: &str = "stratanet_format_version";
 
+/// Metadata key holding a 64-bit FNV-1a checksum (hex) over everything else in the file:
+/// the other metadata entries, each tensor's name, dtype, shape and bytes. Any flipped or
+/// lost byte that changes what the file means is caught on load.
+pub const CHECKSUM_KEY: &str = "stratanet_checksum";
+
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+    fn bytes(&mut self, b: &[u8]) {
+        for &x in b {
+            self.0 ^= x as u64;
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        // Length-delimit fields so that moving bytes between them changes the sum.
+        for x in (b.len() as u64).to_le_bytes() {
+            self.0 ^= x as u64;
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+}
+
+fn checksum<'a>(
+    meta: &HashMap<String, String>,
+    tensors: impl Iterator<Item = (&'a str, &'a str, &'a [usize], &'a [u8])>,
+) -> String {
+    let mut h = Fnv::new();
+    let mut keys: Vec<&String> = meta.keys().filter(|k| k.as_str() != CHECKSUM_KEY).collect();
+    keys.sort();
+    for k in keys {
+        h.bytes(k.as_bytes());
+        h.bytes(meta[k].as_bytes());
+    }
+    // By name: the encoder orders tensors in the file by its own rules.
+    let mut tensors: Vec<_> = tensors.collect();
+    tensors.sort_by(|a, b| a.0.cmp(b.0));
+    for (name, dtype, shape, data) in tensors {
+        h.bytes(name.as_bytes());
+        h.bytes(dtype.as_bytes());
+        let dims: Vec<u8> = shape
+            .iter()
+            .flat_map(|d| (*d as u64).to_le_bytes())
+            .collect();
+        h.bytes(&dims);
+        h.bytes(data);
+    }
+    format!("{:016x}", h.0)
+}
+
+thread_local! {
+    static FAIL_AFTER: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
+/// Test hook: makes the next [`atomic_write`] on this thread fail after writing `bytes`
+/// bytes of the temporary file, as a crash or a full disk would. Used by the tests that
+/// prove a failed save leaves the previous file intact.
+#[doc(hidden)]
+pub fn fail_next_write_after(bytes: usize) {
+    FAIL_AFTER.with(|f| f.set(Some(bytes)));
+}
+
 /// Named host tensors (in file order) and the header's string metadata.
 pub type Loaded = (Vec<(String, HostTensor)>, HashMap<String, String>);
 
@@ -83,6 +146,16 @@ impl View for &Bytes {
     }
 }
 
+fn dtype_name(d: Dtype) -> &'static str {
+    match d {
+        Dtype::F32 => "F32",
+        Dtype::F64 => "F64",
+        Dtype::I64 => "I64",
+        Dtype::BOOL => "BOOL",
+        _ => "OTHER",
+    }
+}
+
 fn st_dtype(d: DType) -> Dtype {
     match d {
         DType::F32 => Dtype::F32,
@@ -109,6 +182,12 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
     let result = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
+        if let Some(n) = FAIL_AFTER.with(|f| f.take()) {
+            f.write_all(&bytes[..n.min(bytes.len())])?;
+            return Err(std::io::Error::other(
+                "simulated failure in the middle of the write",
+            ));
+        }
         f.write_all(bytes)?;
         f.sync_all()?;
         drop(f);
@@ -151,6 +230,18 @@ pub fn to_bytes(
             )
         })
         .collect();
+    let sum = checksum(
+        &meta,
+        owned.iter().map(|(n, b)| {
+            (
+                n.as_str(),
+                dtype_name(b.dtype),
+                b.shape.as_slice(),
+                b.data.as_slice(),
+            )
+        }),
+    );
+    meta.insert(CHECKSUM_KEY.into(), sum);
     safetensors::serialize(owned.iter().map(|(n, b)| (n.as_str(), b)), Some(meta))
         .map_err(|e| Error::config("safetensors", format!("could not serialise: {e}")))
 }
@@ -247,6 +338,31 @@ pub fn from_bytes(bytes: &[u8], origin: &str) -> Result<Loaded> {
         .map(|(n, info)| (info.data_offsets.0, n))
         .collect();
     names.sort();
+    let mut views = Vec::with_capacity(names.len());
+    for (_, name) in &names {
+        let view = st
+            .tensor(name)
+            .map_err(|e| Error::config(origin, format!("tensor '{name}': {e}")))?;
+        views.push((name.clone(), view));
+    }
+    let want = meta.get(CHECKSUM_KEY).ok_or_else(|| {
+        Error::config(
+            origin,
+            format!("no '{CHECKSUM_KEY}' in the header metadata"),
+        )
+    })?;
+    let got = checksum(
+        &meta,
+        views
+            .iter()
+            .map(|(n, v)| (n.as_str(), dtype_name(v.dtype()), v.shape(), v.data())),
+    );
+    if &got != want {
+        return Err(Error::config(
+            origin,
+            format!("corrupted: checksum mismatch (header says {want}, contents give {got})"),
+        ));
+    }
     let mut out = Vec::with_capacity(names.len());
     for (_, name) in names {
         let view = st

@@ -54,6 +54,10 @@ pub trait ModelParts<B: Backend>: Network<B> {
     fn state_mut(&mut self) -> &mut ModelState<B>;
     /// Every weight with its path (`dense_1/kernel`).
     fn named_weights(&self) -> Vec<(String, Weight<B>)>;
+    /// `Sequential` or `Functional` (stored in saved files).
+    fn model_class(&self) -> &'static str;
+    /// The architecture as JSON (stored in saved files).
+    fn model_config(&self) -> serde_json::Value;
 }
 
 /// Generates the shared inherent API for a model type implementing [`ModelParts`].
@@ -428,6 +432,18 @@ macro_rules! model_api {
                 let mut meta = std::collections::HashMap::new();
                 meta.insert("stratanet_kind".to_string(), "weights".to_string());
                 $crate::saving::save_tensors(path.as_ref(), &tensors, &meta)
+            }
+
+            /// Saves the whole model to one `.safetensors` file, atomically: architecture
+            /// (config JSON in the header), weights by layer path, the training configuration
+            /// (optimizer, losses, metrics) and the optimizer's state under `optimizer/`.
+            /// `load` on either engine restores it, ready to predict or to resume training.
+            ///
+            /// # Errors
+            /// Engine, encoding and I/O errors; an existing file is left intact on failure.
+            pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
+                let config = self.model_config();
+                $crate::model::persist::save_model(self, path.as_ref(), self.model_class(), &config)
             }
 
             /// Loads weights saved by [`Self::save_weights`] (or the weights of a saved

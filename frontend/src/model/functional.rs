@@ -846,6 +846,35 @@ impl<B: Backend> ModelParts<B> for Model<B> {
     fn named_weights(&self) -> Vec<(String, Weight<B>)> {
         self.all_weights()
     }
+    fn model_class(&self) -> &'static str {
+        "Functional"
+    }
+    fn model_config(&self) -> serde_json::Value {
+        self.get_config()
+    }
+}
+
+impl<B: Backend> Model<B> {
+    /// Loads a model saved with `save` (on any engine), like [`crate::Sequential::load`].
+    ///
+    /// # Errors
+    /// A missing, truncated, corrupted, foreign or newer file, or weights that do not match
+    /// the architecture: a clear error, never a panic.
+    pub fn load(path: impl AsRef<std::path::Path>) -> Result<Self> {
+        let file = crate::model::persist::read_model(path.as_ref())?;
+        if file.class != "Functional" {
+            return Err(Error::config(
+                path.as_ref().display().to_string(),
+                format!(
+                    "holds a {} model; load it with {}::load",
+                    file.class, file.class
+                ),
+            ));
+        }
+        let mut m = Self::from_config(&file.config)?;
+        crate::model::persist::restore(&mut m, file)?;
+        Ok(m)
+    }
 }
 
 model_api!(Model);

@@ -4,6 +4,7 @@
 mod api;
 mod data;
 mod functional;
+pub mod persist;
 mod sequential;
 mod summary;
 pub mod training;

@@ -474,6 +474,50 @@ impl<B: Backend> ModelParts<B> for Sequential<B> {
     fn named_weights(&self) -> Vec<(String, Weight<B>)> {
         self.layer_weights()
     }
+    fn model_class(&self) -> &'static str {
+        "Sequential"
+    }
+    fn model_config(&self) -> serde_json::Value {
+        self.get_config()
+    }
+}
+
+impl<B: Backend> Sequential<B> {
+    /// Loads a model saved with `save` (on any engine): architecture, weights, and, if it was
+    /// compiled, its optimizer (with state), losses and metrics, ready to continue training.
+    ///
+    /// ```
+    /// use stratanet::prelude::*;
+    /// # fn main() -> stratanet::Result<()> {
+    /// let mut m = Sequential::<DefaultBackend>::new().with_seed(1);
+    /// m.add(Input::new(&[3]))?;
+    /// m.add(Dense::new(2).activation("softmax"))?;
+    /// m.compile(Adam::new(0.01), "sparse_categorical_crossentropy", &["accuracy"])?;
+    /// let path = std::env::temp_dir().join(format!("stratanet-seq-{}.safetensors", std::process::id()));
+    /// m.save(&path)?;
+    /// let mut back = Sequential::<DefaultBackend>::load(&path)?;
+    /// assert_eq!(back.get_weights()?, m.get_weights()?);
+    /// assert_eq!(back.compiled().unwrap().optimizer.get_config(), m.compiled().unwrap().optimizer.get_config());
+    /// # std::fs::remove_file(&path)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// A missing, truncated, corrupted, foreign or newer file, a functional model's file, or
+    /// weights that do not match the architecture: a clear error, never a panic.
+    pub fn load(path: impl AsRef<std::path::Path>) -> Result<Self> {
+        let file = crate::model::persist::read_model(path.as_ref())?;
+        if file.class != "Sequential" {
+            return Err(Error::config(
+                path.as_ref().display().to_string(),
+                format!("holds a {} model; load it with Model::load", file.class),
+            ));
+        }
+        let mut m = Self::from_config(&file.config)?;
+        crate::model::persist::restore(&mut m, file)?;
+        Ok(m)
+    }
 }
 
 model_api!(Sequential);

@@ -697,6 +697,7 @@ macro_rules! optimizer_common {
 }
 
 mod adadelta;
+mod config;
 mod adagrad;
 mod adam;
 mod adamax;
@@ -707,6 +708,7 @@ mod rmsprop;
 mod sgd;
 
 pub use adadelta::Adadelta;
+pub use config::{from_config, learning_rate_from_config};
 pub use adagrad::Adagrad;
 pub use adam::Adam;
 pub use adamax::Adamax;
