@@ -15,6 +15,7 @@ pub mod conformance;
 pub mod datasets;
 pub mod error;
 pub mod initializers;
+pub mod interop;
 pub mod layers;
 pub mod losses;
 pub mod metrics;

@@ -7,6 +7,11 @@
 //!   `~/.cache/stratanet` — and points the repository's `.libtorch` symlink at it (the
 //!   workspace's `.cargo/config.toml` hands that path to torch-sys as `LIBTORCH`).
 //! - `cargo xtask test`: `libtorch`, then every test of the workspace on both engines.
+//! - `cargo xtask bench [--quick] [ARGS]`: `libtorch`, then the benchmark program
+//!   (`bench/`, release build): stratanet `fit`/`predict` against hand-written loops on
+//!   candle and tch and against PyTorch from Python; prints the table and writes
+//!   `target/bench/results.json`. Other arguments go to the program (`--threads N`,
+//!   `--workloads mlp,cnn,lstm`, `--engines candle,tch`, `--no-python`, `--no-rss`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -15,7 +20,7 @@ use std::process::{Command, ExitCode};
 const TORCH_VERSION: &str = "2.11.0";
 /// Python packages installed next to torch: the fixture script and Python interop tests
 /// use them.
-const EXTRA_PACKAGES: &[&str] = &["safetensors", "numpy", "scikit-learn"];
+const EXTRA_PACKAGES: &[&str] = &["safetensors", "numpy", "scikit-learn", "onnxruntime"];
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -137,7 +142,7 @@ fn libtorch() -> Result<PathBuf, String> {
     };
     // Python packages the fixture script and interop tests use (cheap when present).
     let ok = Command::new(&python)
-        .args(["-c", "import safetensors, numpy, sklearn"])
+        .args(["-c", "import safetensors, numpy, sklearn, onnxruntime"])
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false);
@@ -206,9 +211,22 @@ fn test() -> Result<(), String> {
     Ok(())
 }
 
+fn bench(args: &[String]) -> Result<(), String> {
+    let torch = libtorch()?;
+    let python = venv_python()?;
+    let mut c = cargo();
+    c.args(["run", "--release", "--quiet", "-p", "stratanet-bench", "--"])
+        .args(args)
+        .env("LIBTORCH", &torch);
+    if python.exists() {
+        c.env("STRATANET_PYTHON", &python);
+    }
+    run(&mut c)
+}
+
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: cargo xtask <command>\n\ncommands:\n  libtorch  install libtorch {TORCH_VERSION} (once) and report where it is\n  test      libtorch, then every test of the workspace on both engines"
+        "usage: cargo xtask <command>\n\ncommands:\n  libtorch  install libtorch {TORCH_VERSION} (once) and report where it is\n  test      libtorch, then every test of the workspace on both engines\n  bench     libtorch, then the benchmarks (--quick for a short run; see bench/)"
     );
     ExitCode::from(2)
 }
@@ -221,6 +239,7 @@ fn main() -> ExitCode {
             println!("{}", resolved.display())
         }),
         Some("test") => test(),
+        Some("bench") => bench(&args[1..]),
         _ => return usage(),
     };
     match result {
