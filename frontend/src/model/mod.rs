@@ -14,4 +14,4 @@ pub use data::Data;
 pub use functional::{Apply, LayerRef, Model, Shared, SymbolicTensor};
 pub use sequential::Sequential;
 pub use summary::{render_summary, SummaryRow};
-pub use training::{Compile, Compiled, FitOptions, Network};
+pub use training::{Compile, Compiled, CompiledMetric, FitOptions, Network};

@@ -29,7 +29,7 @@ pub fn training_config<B: Backend>(c: &Compiled<B>) -> Value {
         "optimizer_iterations": c.optimizer.iterations(),
         "losses": c.losses.iter().map(|l| l.as_ref().map(|l| json!({"name": l.name(), "config": l.get_config()}))).collect::<Vec<_>>(),
         "loss_weights": c.loss_weights,
-        "metrics": c.metrics,
+        "metrics": c.metrics.iter().map(|ms| ms.iter().map(|m| m.name()).collect::<Vec<_>>()).collect::<Vec<_>>(),
         "output_names": c.output_names,
     })
 }
@@ -69,9 +69,17 @@ pub fn compiled_from_config<B: Backend>(cfg: &Value) -> Result<Compiled<B>> {
             "losses, loss_weights, metrics and output_names differ in length",
         ));
     }
-    for m in metrics.iter().flatten() {
-        crate::metrics::check_name(m)?;
-    }
+    // Metric objects are restored by name where the name resolves (a renamed or custom
+    // metric object is not restored; the model still trains and predicts the same).
+    let metrics: Vec<Vec<super::training::CompiledMetric<B>>> = metrics
+        .into_iter()
+        .map(|ms| {
+            ms.into_iter()
+                .filter(|m| crate::metrics::check_name(m).is_ok())
+                .map(super::training::CompiledMetric::Name)
+                .collect()
+        })
+        .collect();
     Ok(Compiled {
         optimizer,
         losses,

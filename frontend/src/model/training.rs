@@ -9,10 +9,11 @@ use crate::callbacks::{
 use crate::error::{Error, Result};
 use crate::layers::CallContext;
 use crate::losses::{IntoLoss, Loss};
-use crate::metrics::{Mean, Metric};
+use crate::metrics::{Mean, Metric, MetricSpec};
 use crate::optimizers::{IntoOptimizer, Optimizer};
 use crate::random::Rng;
 use crate::tensor::Tensor;
+use std::sync::{Arc, Mutex};
 
 /// What the training loop needs from a model.
 pub trait Network<B: Backend> {
@@ -78,10 +79,102 @@ pub struct Compiled<B: Backend> {
     pub losses: Vec<Option<Box<dyn Loss<B>>>>,
     /// Weight of each output's loss in the total.
     pub loss_weights: Vec<f64>,
-    /// Metric names per output (resolved on the first batch, when shapes are known).
-    pub metrics: Vec<Vec<String>>,
+    /// Metrics per output: names (resolved on the first batch, when shapes are known) or
+    /// metric objects.
+    pub metrics: Vec<Vec<CompiledMetric<B>>>,
     /// Output names (for log names and errors).
     pub output_names: Vec<String>,
+}
+
+/// A compiled metric: a name resolved per pass, or a metric object given to `compile`
+/// (shared by the training and validation passes, reset between them, as in Keras).
+pub enum CompiledMetric<B: Backend> {
+    /// A metric name (`accuracy`, `auc`, ...).
+    Name(String),
+    /// A metric object.
+    Object(Arc<Mutex<Box<dyn Metric<B>>>>),
+}
+
+impl<B: Backend> Clone for CompiledMetric<B> {
+    fn clone(&self) -> Self {
+        match self {
+            CompiledMetric::Name(n) => CompiledMetric::Name(n.clone()),
+            CompiledMetric::Object(o) => CompiledMetric::Object(o.clone()),
+        }
+    }
+}
+
+impl<B: Backend> std::fmt::Debug for CompiledMetric<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CompiledMetric({})", self.name())
+    }
+}
+
+impl<B: Backend> CompiledMetric<B> {
+    /// The metric's name (as logged).
+    pub fn name(&self) -> String {
+        match self {
+            CompiledMetric::Name(n) => n.clone(),
+            CompiledMetric::Object(o) => o.lock().map(|m| m.name().to_string()).unwrap_or_default(),
+        }
+    }
+
+    fn from_spec(spec: MetricSpec<B>) -> Result<Self> {
+        spec.check()?;
+        Ok(match spec {
+            MetricSpec::Name(n) => CompiledMetric::Name(n),
+            MetricSpec::Metric(m) => CompiledMetric::Object(Arc::new(Mutex::new(m))),
+        })
+    }
+
+    fn instantiate(
+        &self,
+        kind: crate::losses::TargetKind,
+        y_true_shape: &[usize],
+        y_pred_shape: &[usize],
+    ) -> Result<Box<dyn Metric<B>>> {
+        match self {
+            CompiledMetric::Name(n) => {
+                crate::metrics::get::<B>(n, kind, y_true_shape, y_pred_shape)
+            }
+            CompiledMetric::Object(o) => {
+                let shared = SharedMetric(o.clone(), self.name());
+                Ok(Box::new(shared))
+            }
+        }
+    }
+}
+
+/// A metric object used through its shared handle.
+struct SharedMetric<B: Backend>(Arc<Mutex<Box<dyn Metric<B>>>>, String);
+
+impl<B: Backend> std::fmt::Debug for SharedMetric<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SharedMetric({})", self.1)
+    }
+}
+
+impl<B: Backend> Metric<B> for SharedMetric<B> {
+    fn name(&self) -> &str {
+        &self.1
+    }
+    fn update(&mut self, y_true: &Tensor<B>, y_pred: &Tensor<B>) -> Result<()> {
+        self.0
+            .lock()
+            .map_err(|_| Error::invalid(&self.1, "lock", "poisoned"))?
+            .update(y_true, y_pred)
+    }
+    fn result(&self) -> Result<f64> {
+        self.0
+            .lock()
+            .map_err(|_| Error::invalid(&self.1, "lock", "poisoned"))?
+            .result()
+    }
+    fn reset(&mut self) {
+        if let Ok(mut m) = self.0.lock() {
+            m.reset();
+        }
+    }
 }
 
 impl<B: Backend> Compiled<B> {
@@ -106,8 +199,9 @@ impl<B: Backend> Compiled<B> {
 pub struct Compile<B: Backend> {
     optimizer: Result<Box<dyn Optimizer<B>>>,
     losses: Vec<(String, Result<Box<dyn Loss<B>>>)>,
+    default_loss: Option<Result<Box<dyn Loss<B>>>>,
     loss_weights: Vec<(String, f64)>,
-    metrics: Vec<(String, Vec<String>)>,
+    metrics: Vec<(String, MetricSpec<B>)>,
 }
 
 impl<B: Backend> std::fmt::Debug for Compile<B> {
@@ -122,9 +216,43 @@ impl<B: Backend> Compile<B> {
         Self {
             optimizer: optimizer.into_optimizer(),
             losses: Vec::new(),
+            default_loss: None,
             loss_weights: Vec::new(),
             metrics: Vec::new(),
         }
+    }
+    /// The loss of every output that has no [`Compile::loss`] of its own.
+    pub fn default_loss(mut self, loss: impl IntoLoss<B>) -> Self {
+        self.default_loss = Some(loss.into_loss());
+        self
+    }
+    /// Adds a metric (a name or a metric object such as `Precision::new()`) for output
+    /// `output`; an empty output name means the model's only output.
+    ///
+    /// ```
+    /// use stratanet::prelude::*;
+    /// use stratanet::metrics::{Precision, AUC};
+    /// # fn main() -> stratanet::Result<()> {
+    /// let mut m = Sequential::<DefaultBackend>::new().with_seed(0);
+    /// m.add(Input::new(&[2]))?;
+    /// m.add(Dense::new(1).activation("sigmoid"))?;
+    /// m.compile_with(
+    ///     Compile::new("adam")
+    ///         .default_loss("binary_crossentropy")
+    ///         .metric("", "accuracy")
+    ///         .metric("", Precision::new())
+    ///         .metric("", AUC::new()),
+    /// )?;
+    /// let x = Tensor::<DefaultBackend>::uniform(&[32, 2], -1.0, 1.0, 1, DType::F32, Device::Cpu)?;
+    /// let y = x.sum(&[-1], true)?.gt_scalar(0.0)?.to_dtype(DType::F32)?;
+    /// let logs = m.evaluate(&x, &y, 32)?;
+    /// assert!(logs.get("precision").is_some() && logs.get("auc").is_some());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn metric(mut self, output: &str, metric: impl Into<MetricSpec<B>>) -> Self {
+        self.metrics.push((output.to_string(), metric.into()));
+        self
     }
     /// The loss of output `output`.
     pub fn loss(mut self, output: &str, loss: impl IntoLoss<B>) -> Self {
@@ -136,12 +264,12 @@ impl<B: Backend> Compile<B> {
         self.loss_weights.push((output.to_string(), weight));
         self
     }
-    /// Metric names for output `output`.
+    /// Metric names for output `output` (an empty name: the model's only output).
     pub fn metrics(mut self, output: &str, metrics: &[&str]) -> Self {
-        self.metrics.push((
-            output.to_string(),
-            metrics.iter().map(|m| m.to_string()).collect(),
-        ));
+        for m in metrics {
+            self.metrics
+                .push((output.to_string(), MetricSpec::Name(m.to_string())));
+        }
         self
     }
 
@@ -152,6 +280,17 @@ impl<B: Backend> Compile<B> {
     pub fn resolve(self, output_names: &[String]) -> Result<Compiled<B>> {
         let known: Vec<&str> = output_names.iter().map(String::as_str).collect();
         let index = |name: &str| -> Result<usize> {
+            if name.is_empty() {
+                return if output_names.len() == 1 {
+                    Ok(0)
+                } else {
+                    Err(Error::invalid(
+                        "compile",
+                        "output",
+                        format!("an empty output name is only for single-output models; this one has {}", known.join(", ")),
+                    ))
+                };
+            }
             output_names
                 .iter()
                 .position(|n| n == name)
@@ -161,6 +300,17 @@ impl<B: Backend> Compile<B> {
         for (name, loss) in self.losses {
             losses[index(&name)?] = Some(loss?);
         }
+        if let Some(default) = self.default_loss {
+            let default = default?;
+            let (name, cfg) = (default.name(), default.get_config());
+            let mut default = Some(default);
+            for l in losses.iter_mut().filter(|l| l.is_none()) {
+                *l = Some(match default.take() {
+                    Some(d) => d,
+                    None => crate::losses::from_config::<B>(name, &cfg)?,
+                });
+            }
+        }
         if losses.iter().all(|l| l.is_none()) {
             return Err(Error::invalid("compile", "loss", "no output has a loss"));
         }
@@ -168,12 +318,9 @@ impl<B: Backend> Compile<B> {
         for (name, w) in self.loss_weights {
             loss_weights[index(&name)?] = w;
         }
-        let mut metrics = vec![Vec::new(); output_names.len()];
+        let mut metrics: Vec<Vec<CompiledMetric<B>>> = vec![Vec::new(); output_names.len()];
         for (name, m) in self.metrics {
-            for x in &m {
-                crate::metrics::check_name(x)?;
-            }
-            metrics[index(&name)?] = m;
+            metrics[index(&name)?].push(CompiledMetric::from_spec(m)?);
         }
         Ok(Compiled {
             optimizer: self.optimizer?,
@@ -200,16 +347,22 @@ pub fn compile_simple<B: Backend>(
     }
     let optimizer = optimizer.into_optimizer()?;
     let first = loss.into_loss()?;
-    let name = first.name();
+    let (name, cfg) = (first.name(), first.get_config());
     let mut losses: Vec<Option<Box<dyn Loss<B>>>> = vec![Some(first)];
     for _ in 1..output_names.len() {
-        losses.push(Some(crate::losses::get::<B>(name)?));
+        losses.push(Some(crate::losses::from_config::<B>(name, &cfg)?));
     }
     Ok(Compiled {
         optimizer,
         losses,
         loss_weights: vec![1.0; output_names.len()],
-        metrics: vec![metrics.iter().map(|s| s.to_string()).collect(); output_names.len()],
+        metrics: vec![
+            metrics
+                .iter()
+                .map(|s| CompiledMetric::Name(s.to_string()))
+                .collect();
+            output_names.len()
+        ],
         output_names: output_names.to_vec(),
     })
 }
@@ -378,12 +531,7 @@ impl<B: Backend> Tracker<B> {
             let pred_shape = full_shape(n, &out_shapes[i]);
             let mut ms = Vec::new();
             for name in names {
-                ms.push(crate::metrics::get::<B>(
-                    name,
-                    kind,
-                    &ys[i].shape(),
-                    &pred_shape,
-                )?);
+                ms.push(name.instantiate(kind, &ys[i].shape(), &pred_shape)?);
             }
             metrics.push(ms);
         }
