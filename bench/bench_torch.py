@@ -1,0 +1,91 @@
+"""(c) PyTorch from Python for `cargo xtask bench`: the same models, data, batch sizes,
+shuffles-per-epoch and step counts as the Rust variants; times its own loops with
+time.perf_counter (warm-up of 4 steps excluded) and prints `RESULT {json}`."""
+
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+
+class LstmNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(32, 128, batch_first=True)
+        self.head = nn.Linear(128, 10)
+
+    def forward(self, x):
+        out, _ = self.lstm(x)
+        return self.head(out[:, -1])
+
+
+def build(workload):
+    if workload == "mlp":
+        return nn.Sequential(
+            nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10)
+        )
+    if workload == "cnn":
+        return nn.Sequential(
+            nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(1600, 128), nn.ReLU(), nn.Linear(128, 10),
+        )
+    return LstmNet()
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--workload", required=True)
+    p.add_argument("--n", type=int, required=True)
+    p.add_argument("--epochs", type=int, required=True)
+    p.add_argument("--np", type=int, required=True)
+    p.add_argument("--threads", type=int, required=True)
+    p.add_argument("--x", required=True)
+    p.add_argument("--y", required=True)
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(1)
+    shape = {"mlp": (-1, 784), "cnn": (-1, 1, 28, 28), "lstm": (-1, 50, 32)}[a.workload]
+    x = torch.from_numpy(np.fromfile(a.x, dtype="<f4").reshape(shape).copy())
+    y = torch.from_numpy(np.fromfile(a.y, dtype="<i8").copy())
+    bs = 128 if a.workload == "mlp" else 64
+    model = build(a.workload)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def step(idx):
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn(model(x.index_select(0, idx)), y.index_select(0, idx))
+        loss.backward()
+        opt.step()
+
+    for s in range(min(4, a.n // bs)):
+        step(torch.arange(s * bs, (s + 1) * bs))
+    g = torch.Generator().manual_seed(77)
+    t = time.perf_counter()
+    for _ in range(a.epochs):
+        perm = torch.randperm(a.n, generator=g)
+        for start in range(0, a.n, bs):
+            step(perm[start:start + bs])
+    train_secs = time.perf_counter() - t
+
+    def predict(n):
+        with torch.no_grad():
+            return torch.cat([model(x[s:s + bs]) for s in range(0, n, bs)])
+
+    model.eval()
+    predict(min(2 * bs, a.np))
+    t = time.perf_counter()
+    out = predict(a.np)
+    predict_secs = time.perf_counter() - t
+    assert tuple(out.shape) == (a.np, 10)
+    print("RESULT " + json.dumps({"train_secs": train_secs, "predict_secs": predict_secs,
+                                  "torch": torch.__version__,
+                                  "threads": torch.get_num_threads()}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,503 @@
+//! `cargo xtask bench`: stratanet `fit`/`predict` against hand-written loops on the raw
+//! engines (candle-core, tch) and against PyTorch from Python on the same libtorch.
+//!
+//! The driver (no `--case`) runs every measurement in a fresh child process of this binary
+//! (so peak-RSS figures and thread pools do not leak between cases), runs the Python
+//! script for the PyTorch column, prints a table of samples/s with the ratios, and writes
+//! `target/bench/results.json`.
+//!
+//! ```text
+//! stratanet-bench [--quick] [--threads N] [--workloads mlp,cnn,lstm] [--engines candle,tch]
+//!                 [--python PATH] [--no-python] [--no-rss] [--out DIR]
+//! ```
+
+mod raw_candle;
+mod raw_tch;
+mod strata;
+
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A benchmark workload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Workload {
+    /// MLP 784-512-256-10, batch 128.
+    Mlp,
+    /// Conv2D(32,3)-MaxPool-Conv2D(64,3)-MaxPool-Dense(128)-Dense(10), batch 64.
+    Cnn,
+    /// LSTM(128) over 50 steps of 32 features, then Dense(10), batch 64.
+    Lstm,
+}
+
+impl Workload {
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::Mlp => "mlp",
+            Workload::Cnn => "cnn",
+            Workload::Lstm => "lstm",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Self, String> {
+        match s {
+            "mlp" => Ok(Workload::Mlp),
+            "cnn" => Ok(Workload::Cnn),
+            "lstm" => Ok(Workload::Lstm),
+            o => Err(format!("unknown workload {o} (mlp, cnn, lstm)")),
+        }
+    }
+    pub fn batch(self) -> usize {
+        match self {
+            Workload::Mlp => 128,
+            Workload::Cnn | Workload::Lstm => 64,
+        }
+    }
+    /// Shape of one sample in stratanet's (Keras, channels-last) layout.
+    pub fn sample_shape(self) -> Vec<usize> {
+        match self {
+            Workload::Mlp => vec![784],
+            Workload::Cnn => vec![28, 28, 1],
+            Workload::Lstm => vec![50, 32],
+        }
+    }
+    pub fn sample_len(self) -> usize {
+        self.sample_shape().iter().product()
+    }
+}
+
+/// Generated data: `n` samples (pixels uniform in [0, 1), sequences standard normal) and
+/// labels in 0..10, from `stratanet::random::Rng` seeded by the workload.
+pub fn make_data(w: Workload, n: usize) -> (Vec<f32>, Vec<i64>) {
+    let mut rng = stratanet::random::Rng::new(1000 + w as u64);
+    let len = n * w.sample_len();
+    let x: Vec<f32> = match w {
+        Workload::Lstm => (0..len).map(|_| rng.standard_normal() as f32).collect(),
+        _ => (0..len).map(|_| rng.next_f64() as f32).collect(),
+    };
+    let y: Vec<i64> = (0..n).map(|_| rng.below(10) as i64).collect();
+    (x, y)
+}
+
+/// The shuffle of epoch `epoch` (the same for every Rust variant).
+pub fn permutation(n: usize, epoch: usize) -> Vec<usize> {
+    stratanet::random::Rng::new(77 + epoch as u64).permutation(n)
+}
+
+/// What one case measures.
+#[derive(Clone, Debug)]
+pub struct CaseSpec {
+    pub workload: Workload,
+    /// Training samples per epoch.
+    pub n: usize,
+    /// Timed epochs (after a warm-up of a few steps).
+    pub epochs: usize,
+    /// Samples for the timed predict.
+    pub n_predict: usize,
+}
+
+/// What one case reports.
+#[derive(Default, Debug)]
+pub struct CaseResult {
+    pub train_secs: f64,
+    pub predict_secs: f64,
+    /// `(epoch, VmRSS kB, VmHWM kB)` after each epoch (fit's RSS case only).
+    pub rss: Vec<(usize, u64, u64)>,
+}
+
+/// `VmRSS` and `VmHWM` of this process, in kB.
+pub fn rss_kb() -> (u64, u64) {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        s.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+type AnyResult<T> = Result<T, Box<dyn std::error::Error>>;
+
+fn arg_value(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+/// Child process: `--case WORKLOAD ENGINE VARIANT --n N --epochs E --np NP --threads T`.
+fn run_case(args: &[String]) -> AnyResult<()> {
+    let i = args.iter().position(|a| a == "--case").unwrap();
+    let w = Workload::parse(&args[i + 1])?;
+    let engine = args[i + 2].clone();
+    let variant = args[i + 3].clone();
+    let num = |name: &str| -> AnyResult<usize> {
+        Ok(arg_value(args, name)
+            .ok_or(format!("missing {name}"))?
+            .parse()?)
+    };
+    let threads = num("--threads")?;
+    // First thing: both engines compute with the same number of threads.
+    stratanet::set_num_threads(threads)?;
+    let spec = CaseSpec {
+        workload: w,
+        n: num("--n")?,
+        epochs: num("--epochs")?,
+        n_predict: num("--np")?,
+    };
+    let r = match (engine.as_str(), variant.as_str()) {
+        ("candle", "fit") => strata::run::<stratanet::Candle>(&spec, false)?,
+        ("tch", "fit") => strata::run::<stratanet::Tch>(&spec, false)?,
+        ("candle", "rss") => strata::run::<stratanet::Candle>(&spec, true)?,
+        ("tch", "rss") => strata::run::<stratanet::Tch>(&spec, true)?,
+        ("candle", "raw") => raw_candle::run(&spec)?,
+        ("tch", "raw") => raw_tch::run(&spec)?,
+        (e, v) => return Err(format!("unknown case {e} {v}").into()),
+    };
+    let out = json!({
+        "train_secs": r.train_secs,
+        "predict_secs": r.predict_secs,
+        "rss": r.rss.iter().map(|&(e, rss, hwm)| json!({"epoch": e + 1, "vmrss_kb": rss, "vmhwm_kb": hwm})).collect::<Vec<_>>(),
+    });
+    println!("RESULT {out}");
+    Ok(())
+}
+
+struct Options {
+    quick: bool,
+    threads: usize,
+    workloads: Vec<Workload>,
+    engines: Vec<String>,
+    python: Option<PathBuf>,
+    rss: bool,
+    out: PathBuf,
+}
+
+fn sizes(w: Workload, engine: &str, quick: bool) -> CaseSpec {
+    // (samples per epoch, timed epochs, predict samples)
+    let (n, epochs, np) = match (w, quick) {
+        (Workload::Mlp, false) => (20_000, 3, 20_000),
+        (Workload::Mlp, true) => (20_000, 1, 10_000),
+        (Workload::Cnn, false) if engine == "candle" => (2_048, 2, 2_048),
+        (Workload::Cnn, false) => (4_096, 2, 4_096),
+        (Workload::Cnn, true) => (1_024, 1, 1_024),
+        (Workload::Lstm, false) if engine == "candle" => (1_024, 2, 1_024),
+        (Workload::Lstm, false) => (2_048, 2, 2_048),
+        (Workload::Lstm, true) => (512, 1, 512),
+    };
+    CaseSpec {
+        workload: w,
+        n,
+        epochs,
+        n_predict: np,
+    }
+}
+
+fn child(opts: &Options, spec: &CaseSpec, engine: &str, variant: &str) -> AnyResult<Value> {
+    let exe = std::env::current_exe()?;
+    let mut c = Command::new(exe);
+    c.args(["--case", spec.workload.name(), engine, variant])
+        .args(["--n", &spec.n.to_string()])
+        .args(["--epochs", &spec.epochs.to_string()])
+        .args(["--np", &spec.n_predict.to_string()])
+        .args(["--threads", &opts.threads.to_string()])
+        .env("RAYON_NUM_THREADS", opts.threads.to_string());
+    parse_result(c, &format!("{} {engine} {variant}", spec.workload.name()))
+}
+
+fn parse_result(mut c: Command, what: &str) -> AnyResult<Value> {
+    eprintln!("bench: {what} ...");
+    let out = c.output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!(
+            "{what} failed ({}):\n{stdout}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("RESULT "))
+        .ok_or_else(|| format!("{what}: no RESULT line in\n{stdout}"))?;
+    Ok(serde_json::from_str(line)?)
+}
+
+fn write_data(dir: &Path, w: Workload, n: usize) -> AnyResult<(PathBuf, PathBuf)> {
+    let (x, y) = make_data(w, n);
+    let xp = dir.join(format!("{}_x_{n}.f32", w.name()));
+    let yp = dir.join(format!("{}_y_{n}.i64", w.name()));
+    std::fs::write(
+        &xp,
+        x.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>(),
+    )?;
+    std::fs::write(
+        &yp,
+        y.iter().flat_map(|v| v.to_le_bytes()).collect::<Vec<u8>>(),
+    )?;
+    Ok((xp, yp))
+}
+
+fn python_case(opts: &Options, py: &Path, spec: &CaseSpec) -> AnyResult<Value> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench_torch.py");
+    let (xp, yp) = write_data(&opts.out, spec.workload, spec.n.max(spec.n_predict))?;
+    let mut c = Command::new(py);
+    c.arg(script)
+        .args(["--workload", spec.workload.name()])
+        .args(["--n", &spec.n.to_string()])
+        .args(["--epochs", &spec.epochs.to_string()])
+        .args(["--np", &spec.n_predict.to_string()])
+        .args(["--threads", &opts.threads.to_string()])
+        .arg("--x")
+        .arg(&xp)
+        .arg("--y")
+        .arg(&yp);
+    let r = parse_result(c, &format!("{} pytorch", spec.workload.name()));
+    let _ = std::fs::remove_file(xp);
+    let _ = std::fs::remove_file(yp);
+    r
+}
+
+fn sps(samples: usize, secs: f64) -> f64 {
+    if secs > 0.0 {
+        samples as f64 / secs
+    } else {
+        f64::NAN
+    }
+}
+
+fn driver(args: &[String]) -> AnyResult<()> {
+    let quick = args.iter().any(|a| a == "--quick");
+    let threads = match arg_value(args, "--threads") {
+        Some(t) => t.parse()?,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let workloads = arg_value(args, "--workloads")
+        .unwrap_or_else(|| "mlp,cnn,lstm".into())
+        .split(',')
+        .map(Workload::parse)
+        .collect::<Result<Vec<_>, _>>()?;
+    let engines: Vec<String> = arg_value(args, "--engines")
+        .unwrap_or_else(|| "candle,tch".into())
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    let python = if args.iter().any(|a| a == "--no-python") {
+        None
+    } else {
+        arg_value(args, "--python")
+            .or_else(|| std::env::var("STRATANET_PYTHON").ok())
+            .map(PathBuf::from)
+    };
+    let out = arg_value(args, "--out")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join("target")
+                .join("bench")
+        });
+    std::fs::create_dir_all(&out)?;
+    let opts = Options {
+        quick,
+        threads,
+        workloads,
+        engines,
+        python,
+        rss: !args.iter().any(|a| a == "--no-rss"),
+        out,
+    };
+
+    let mut records: Vec<Value> = Vec::new();
+    // (workload, engine, variant) -> (train sps, predict sps)
+    let mut table: Vec<(String, String, String, f64, f64, usize, usize)> = Vec::new();
+    let mut push = |w: Workload, engine: &str, variant: &str, spec: &CaseSpec, r: &Value| {
+        let train = sps(
+            spec.n * spec.epochs,
+            r["train_secs"].as_f64().unwrap_or(0.0),
+        );
+        let pred = sps(spec.n_predict, r["predict_secs"].as_f64().unwrap_or(0.0));
+        for (phase, v) in [("train", train), ("predict", pred)] {
+            records.push(json!({
+                "workload": w.name(), "engine": engine, "variant": variant, "phase": phase,
+                "samples_per_sec": v, "threads": threads,
+                "samples": if phase == "train" { spec.n } else { spec.n_predict },
+                "epochs": if phase == "train" { spec.epochs } else { 1 },
+            }));
+        }
+        table.push((
+            w.name().into(),
+            engine.into(),
+            variant.into(),
+            train,
+            pred,
+            spec.n,
+            spec.epochs,
+        ));
+    };
+    for &w in &opts.workloads {
+        for engine in &opts.engines {
+            let spec = sizes(w, engine, opts.quick);
+            for variant in ["fit", "raw"] {
+                match child(&opts, &spec, engine, variant) {
+                    Ok(r) => push(w, engine, variant, &spec, &r),
+                    Err(e) => eprintln!("bench: {e}"),
+                }
+            }
+            if engine == "tch" {
+                if let Some(py) = &opts.python {
+                    match python_case(&opts, py, &spec) {
+                        Ok(r) => push(w, "tch", "pytorch", &spec, &r),
+                        Err(e) => eprintln!("bench: {e}"),
+                    }
+                }
+            }
+        }
+    }
+    let mut rss_lines = Vec::new();
+    if opts.rss {
+        for engine in &opts.engines {
+            let spec = CaseSpec {
+                workload: Workload::Mlp,
+                n: if opts.quick { 5_120 } else { 20_000 },
+                epochs: 10,
+                n_predict: 0,
+            };
+            match child(&opts, &spec, engine, "rss") {
+                Ok(r) => {
+                    let at = |e: u64| {
+                        r["rss"]
+                            .as_array()
+                            .and_then(|a| a.iter().find(|x| x["epoch"].as_u64() == Some(e)))
+                            .map(|x| {
+                                (
+                                    x["vmrss_kb"].as_u64().unwrap_or(0),
+                                    x["vmhwm_kb"].as_u64().unwrap_or(0),
+                                )
+                            })
+                            .unwrap_or((0, 0))
+                    };
+                    let (r2, h2) = at(2);
+                    let (r10, h10) = at(10);
+                    records.push(json!({
+                        "workload": "mlp", "engine": engine, "variant": "fit", "phase": "rss",
+                        "samples": spec.n, "threads": threads,
+                        "vmrss_kb_epoch2": r2, "vmhwm_kb_epoch2": h2,
+                        "vmrss_kb_epoch10": r10, "vmhwm_kb_epoch10": h10,
+                        "per_epoch": r["rss"].clone(),
+                    }));
+                    rss_lines.push(format!(
+                        "| {engine:6} | {} | {:.1} MB | {:.1} MB | {:.1} MB | {:.1} MB | {:+.1}% |",
+                        spec.n,
+                        r2 as f64 / 1024.0,
+                        r10 as f64 / 1024.0,
+                        h2 as f64 / 1024.0,
+                        h10 as f64 / 1024.0,
+                        100.0 * (h10 as f64 / h2.max(1) as f64 - 1.0)
+                    ));
+                }
+                Err(e) => eprintln!("bench: {e}"),
+            }
+        }
+    }
+
+    // The table.
+    let get = |w: &str, e: &str, v: &str| {
+        table
+            .iter()
+            .find(|r| r.0 == w && r.1 == e && r.2 == v)
+            .map(|r| (r.3, r.4))
+    };
+    let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
+        _ => "-".into(),
+    };
+    let fmt = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.0}"));
+    println!(
+        "\nstratanet bench ({}, {threads} threads; samples/s, warm-up excluded)\n",
+        if opts.quick { "quick" } else { "full" }
+    );
+    println!("| workload | phase | engine | samples x epochs | fit | raw loop | PyTorch | fit/raw | fit/PyTorch |");
+    println!("|---|---|---|---|---:|---:|---:|---:|---:|");
+    for &w in &opts.workloads {
+        for phase in [0usize, 1] {
+            for engine in &opts.engines {
+                let pick =
+                    |v: &str| get(w.name(), engine, v).map(|p| if phase == 0 { p.0 } else { p.1 });
+                let (fit, raw) = (pick("fit"), pick("raw"));
+                let py = if engine == "tch" {
+                    pick("pytorch")
+                } else {
+                    None
+                };
+                let size = table
+                    .iter()
+                    .find(|r| r.0 == w.name() && r.1 == *engine)
+                    .map(|r| {
+                        if phase == 0 {
+                            format!("{} x {}", r.5, r.6)
+                        } else {
+                            "predict".into()
+                        }
+                    })
+                    .unwrap_or_default();
+                println!(
+                    "| {} | {} | {engine} | {size} | {} | {} | {} | {} | {} |",
+                    w.name(),
+                    if phase == 0 { "train" } else { "predict" },
+                    fmt(fit),
+                    fmt(raw),
+                    fmt(py),
+                    ratio(fit, raw),
+                    if engine == "tch" {
+                        ratio(fit, py)
+                    } else {
+                        "-".into()
+                    },
+                );
+            }
+        }
+    }
+    println!("\ncandle / tch (same variant):\n");
+    println!("| workload | phase | fit | raw loop |");
+    println!("|---|---|---:|---:|");
+    for &w in &opts.workloads {
+        for phase in [0usize, 1] {
+            let pick =
+                |e: &str, v: &str| get(w.name(), e, v).map(|p| if phase == 0 { p.0 } else { p.1 });
+            println!(
+                "| {} | {} | {} | {} |",
+                w.name(),
+                if phase == 0 { "train" } else { "predict" },
+                ratio(pick("candle", "fit"), pick("tch", "fit")),
+                ratio(pick("candle", "raw"), pick("tch", "raw")),
+            );
+        }
+    }
+    if !rss_lines.is_empty() {
+        println!("\nMLP fit memory (10 epochs):\n");
+        println!("| engine | samples | VmRSS epoch 2 | VmRSS epoch 10 | VmHWM epoch 2 | VmHWM epoch 10 | HWM growth |");
+        println!("|---|---:|---:|---:|---:|---:|---:|");
+        for l in &rss_lines {
+            println!("{l}");
+        }
+    }
+    let path = opts.out.join("results.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&Value::Array(records))?)?;
+    println!("\nwrote {}", path.display());
+    Ok(())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let r = if args.iter().any(|a| a == "--case") {
+        run_case(&args)
+    } else {
+        driver(&args)
+    };
+    if let Err(e) = r {
+        eprintln!("stratanet-bench: {e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,122 @@
+//! (b) a hand-written training loop on tch: `nn::VarStore`, `nn` layers, `nn::Adam`.
+
+use crate::{make_data, permutation, AnyResult, CaseResult, CaseSpec, Workload};
+use std::time::Instant;
+use tch::nn::{self, Module, OptimizerConfig, RNN};
+use tch::{Device, Kind, Tensor};
+
+#[derive(Debug)]
+struct LstmNet {
+    lstm: nn::LSTM,
+    head: nn::Linear,
+}
+
+impl Module for LstmNet {
+    fn forward(&self, xs: &Tensor) -> Tensor {
+        let (out, _) = self.lstm.seq(xs);
+        self.head.forward(&out.select(1, -1))
+    }
+}
+
+fn build(w: Workload, root: &nn::Path) -> Box<dyn Module> {
+    let lin = Default::default;
+    match w {
+        Workload::Mlp => Box::new(
+            nn::seq()
+                .add(nn::linear(root / "l1", 784, 512, lin()))
+                .add_fn(|x| x.relu())
+                .add(nn::linear(root / "l2", 512, 256, lin()))
+                .add_fn(|x| x.relu())
+                .add(nn::linear(root / "l3", 256, 10, lin())),
+        ),
+        Workload::Cnn => Box::new(
+            nn::seq()
+                .add(nn::conv2d(root / "c1", 1, 32, 3, Default::default()))
+                .add_fn(|x| x.relu().max_pool2d_default(2))
+                .add(nn::conv2d(root / "c2", 32, 64, 3, Default::default()))
+                .add_fn(|x| x.relu().max_pool2d_default(2).flatten(1, -1))
+                .add(nn::linear(root / "l1", 1600, 128, lin()))
+                .add_fn(|x| x.relu())
+                .add(nn::linear(root / "l2", 128, 10, lin())),
+        ),
+        Workload::Lstm => Box::new(LstmNet {
+            lstm: nn::lstm(
+                root / "lstm",
+                32,
+                128,
+                nn::RNNConfig {
+                    batch_first: true,
+                    ..Default::default()
+                },
+            ),
+            head: nn::linear(root / "head", 128, 10, lin()),
+        }),
+    }
+}
+
+pub fn run(spec: &CaseSpec) -> AnyResult<CaseResult> {
+    let w = spec.workload;
+    tch::manual_seed(1);
+    let n_data = spec.n.max(spec.n_predict);
+    let (x, y) = make_data(w, n_data);
+    let shape: Vec<i64> = match w {
+        Workload::Mlp => vec![n_data as i64, 784],
+        Workload::Cnn => vec![n_data as i64, 1, 28, 28],
+        Workload::Lstm => vec![n_data as i64, 50, 32],
+    };
+    let x = Tensor::from_slice(&x).view(shape.as_slice());
+    let y = Tensor::from_slice(&y);
+    let vs = nn::VarStore::new(Device::Cpu);
+    let model = build(w, &vs.root());
+    let mut opt = nn::Adam::default().build(&vs, 1e-3)?;
+    let bs = w.batch();
+    let step = |opt: &mut nn::Optimizer, idx: &Tensor| {
+        let xb = x.index_select(0, idx);
+        let yb = y.index_select(0, idx);
+        let loss = model.forward(&xb).cross_entropy_for_logits(&yb);
+        opt.backward_step(&loss);
+    };
+    // Warm-up: 4 steps.
+    for s in 0..4.min(spec.n / bs) {
+        step(
+            &mut opt,
+            &Tensor::arange_start(
+                (s * bs) as i64,
+                ((s + 1) * bs) as i64,
+                (Kind::Int64, Device::Cpu),
+            ),
+        );
+    }
+    let mut result = CaseResult::default();
+    let t = Instant::now();
+    for epoch in 0..spec.epochs {
+        let perm: Vec<i64> = permutation(spec.n, epoch)
+            .into_iter()
+            .map(|i| i as i64)
+            .collect();
+        let perm = Tensor::from_slice(&perm);
+        for start in (0..spec.n).step_by(bs) {
+            let len = bs.min(spec.n - start);
+            step(&mut opt, &perm.narrow(0, start as i64, len as i64));
+        }
+    }
+    result.train_secs = t.elapsed().as_secs_f64();
+
+    let predict = |n: usize| {
+        tch::no_grad(|| {
+            let outs: Vec<Tensor> = (0..n)
+                .step_by(bs)
+                .map(|s| model.forward(&x.narrow(0, s as i64, bs.min(n - s) as i64)))
+                .collect();
+            Tensor::cat(&outs, 0)
+        })
+    };
+    if spec.n_predict > 0 {
+        let _ = predict((2 * bs).min(spec.n_predict));
+        let t = Instant::now();
+        let p = predict(spec.n_predict);
+        result.predict_secs = t.elapsed().as_secs_f64();
+        assert_eq!(p.size(), [spec.n_predict as i64, 10]);
+    }
+    Ok(result)
+}
