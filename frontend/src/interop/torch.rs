@@ -112,7 +112,9 @@ impl Layout {
                     return Err(Error::shape(
                         name,
                         "torch tensor",
-                        format!("in_features divisible by the {channels} channels of the flattened map"),
+                        format!(
+                            "in_features divisible by the {channels} channels of the flattened map"
+                        ),
                         s,
                     ));
                 }
@@ -252,7 +254,9 @@ impl StateDict {
                 ),
                 Dtype::F64 => HostData::F64(
                     d.chunks_exact(8)
-                        .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+                        .map(|c| {
+                            f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])
+                        })
                         .collect(),
                 ),
                 Dtype::F16 => HostData::F32(
@@ -267,7 +271,9 @@ impl StateDict {
                 ),
                 Dtype::I64 => HostData::I64(
                     d.chunks_exact(8)
-                        .map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+                        .map(|c| {
+                            i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])
+                        })
                         .collect(),
                 ),
                 Dtype::I32 => HostData::I64(
@@ -408,7 +414,11 @@ impl StateDict {
             problems.push(format!(
                 "not weights of the model: {} (the model has: {})",
                 unknown_target.join(", "),
-                targets.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+                targets
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
         }
         let unset: Vec<&str> = targets
@@ -563,7 +573,10 @@ impl NameMap {
     /// # Errors
     /// A module or layer of a kind it cannot map, a kind mismatch at some position, or
     /// different numbers of modules and layers: the message lists both sequences.
-    pub fn by_order<B: Backend, M: ModelParts<B>>(model: &M, state_dict: &StateDict) -> Result<Self> {
+    pub fn by_order<B: Backend, M: ModelParts<B>>(
+        model: &M,
+        state_dict: &StateDict,
+    ) -> Result<Self> {
         Self::build_by_order(model, state_dict, true)
     }
 
@@ -679,18 +692,6 @@ impl NameMap {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        if torch_mods.len() != layers.len() {
-            return Err(Error::config(
-                origin,
-                format!(
-                    "{} torch modules with weights but {} stratanet layers with weights; torch: [{}]; stratanet: [{}]",
-                    torch_mods.len(),
-                    layers.len(),
-                    describe_t(),
-                    describe_s()
-                ),
-            ));
-        }
         let mut map = NameMap::new();
         let mut conv_channels: Option<usize> = None;
         for ((p, tk), (l, lk)) in torch_mods.iter().zip(&layers) {
@@ -727,10 +728,7 @@ impl NameMap {
                 }
                 Kind::Conv2d | Kind::Conv1d => {
                     let layout = if *tk == Kind::Conv2d {
-                        conv_channels = g
-                            .iter()
-                            .find(|(x, _)| *x == "weight")
-                            .map(|(_, s)| s[0]);
+                        conv_channels = g.iter().find(|(x, _)| *x == "weight").map(|(_, s)| s[0]);
                         Layout::Conv2d
                     } else {
                         conv_channels = None;
@@ -754,6 +752,18 @@ impl NameMap {
                     }
                 }
             }
+        }
+        if torch_mods.len() != layers.len() {
+            return Err(Error::config(
+                origin,
+                format!(
+                    "{} torch modules with weights but {} stratanet layers with weights; torch: [{}]; stratanet: [{}]",
+                    torch_mods.len(),
+                    layers.len(),
+                    describe_t(),
+                    describe_s()
+                ),
+            ));
         }
         Ok(map)
     }

@@ -116,7 +116,10 @@ fn graph_of<B: Backend, M: ModelParts<B>>(m: &M) -> Result<(Vec<Entry>, Vec<(usi
                 }
                 let shape: Vec<usize> = serde_json::from_value(config["shape"].clone())?;
                 let names = m.input_names();
-                let name = names.first().cloned().unwrap_or_else(|| "input_layer".into());
+                let name = names
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| "input_layer".into());
                 entries.push(Entry::Input(name, shape));
                 continue;
             }
@@ -124,7 +127,8 @@ fn graph_of<B: Backend, M: ModelParts<B>>(m: &M) -> Result<(Vec<Entry>, Vec<(usi
                 return Err(Error::NotReady {
                     op: "onnx export".into(),
                     needed: "built".into(),
-                    hint: "give the model an Input (or call it once) so its input shape is known".into(),
+                    hint: "give the model an Input (or call it once) so its input shape is known"
+                        .into(),
                 });
             }
             let prev = entries.len() - 1;
@@ -259,7 +263,10 @@ impl Builder {
         let raw: Vec<u8> = if self.elem == data_type::DOUBLE {
             values.iter().flat_map(|v| v.to_le_bytes()).collect()
         } else {
-            values.iter().flat_map(|v| (*v as f32).to_le_bytes()).collect()
+            values
+                .iter()
+                .flat_map(|v| (*v as f32).to_le_bytes())
+                .collect()
         };
         self.inits.push(TensorProto {
             dims: shape.iter().map(|&d| d as i64).collect(),
@@ -376,7 +383,10 @@ fn host_f64(w: &HostTensor, path: &str) -> Result<Vec<f64>> {
 
 fn usizes(v: &Value, key: &str, rank: usize, default: usize) -> Vec<i64> {
     match &v[key] {
-        Value::Array(a) => a.iter().map(|x| x.as_i64().unwrap_or(default as i64)).collect(),
+        Value::Array(a) => a
+            .iter()
+            .map(|x| x.as_i64().unwrap_or(default as i64))
+            .collect(),
         Value::Number(n) => vec![n.as_i64().unwrap_or(default as i64); rank],
         _ => vec![default as i64; rank],
     }
@@ -476,7 +486,11 @@ fn emit(b: &mut Builder, n: &GNode, xs: &[String]) -> Result<String> {
     };
     let merge = |b: &mut Builder, op: &str| -> Result<String> {
         if xs.len() < 2 {
-            return Err(unsupported(layer, class, "a merge needs at least two inputs"));
+            return Err(unsupported(
+                layer,
+                class,
+                "a merge needs at least two inputs",
+            ));
         }
         let mut acc = xs[0].clone();
         for x in &xs[1..] {
@@ -762,8 +776,18 @@ pub fn to_proto<B: Backend, M: ModelParts<B>>(model: &M) -> Result<ModelProto> {
             .unwrap_or_else(|| format!("output_{k}"));
         let src = values[node].clone();
         let is_input = matches!(entries[node], Entry::Input(..));
-        match b.nodes.iter_mut().rev().find(|n| n.output.first() == Some(&src)) {
-            Some(last) if !is_input && !graph_outputs.iter().any(|o: &ValueInfoProto| o.name.as_deref() == Some(src.as_str())) => {
+        match b
+            .nodes
+            .iter_mut()
+            .rev()
+            .find(|n| n.output.first() == Some(&src))
+        {
+            Some(last)
+                if !is_input
+                    && !graph_outputs
+                        .iter()
+                        .any(|o: &ValueInfoProto| o.name.as_deref() == Some(src.as_str())) =>
+            {
                 last.output[0] = name.clone();
                 for n in b.nodes.iter_mut() {
                     for i in n.input.iter_mut() {

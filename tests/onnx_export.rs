@@ -1,0 +1,240 @@
+//! ONNX export: an MLP, a small CNN (Conv2D / MaxPooling2D / AveragePooling2D /
+//! BatchNormalization / Flatten / Dense) and a functional model with a residual `Add` and a
+//! `Concatenate` are exported; the files decode with prost and hold the expected operators.
+//! With `STRATANET_PYTHON` set (as `cargo xtask test` does) Python's `onnxruntime` runs each
+//! exported file and its outputs must match `predict` within 1e-5. Each body is generic over
+//! the engine and runs on candle and, with feature `tch`, libtorch.
+
+use stratanet::interop::onnx;
+use stratanet::interop::torch::StateDict;
+use stratanet::layers::{
+    Add, AveragePooling2D, BatchNormalization, Concatenate, Conv2D, Dense, Dropout, Flatten, Input,
+    MaxPooling2D, Reshape,
+};
+use stratanet::model::{Apply, Model};
+use stratanet::saving::HostTensor;
+use stratanet::{Backend, Device, HostData, Sequential, Tensor};
+
+fn tmp(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
+        "stratanet-onnx-{}-{}-{name}",
+        std::process::id(),
+        std::thread::current()
+            .name()
+            .unwrap_or("t")
+            .replace("::", "_")
+    ))
+}
+
+fn ops(path: &std::path::Path) -> Vec<String> {
+    let m = onnx::read(path).unwrap();
+    assert_eq!(m.ir_version, Some(onnx::IR_VERSION));
+    assert_eq!(m.opset_import[0].version, Some(onnx::OPSET));
+    m.graph
+        .unwrap()
+        .node
+        .iter()
+        .map(|n| n.op_type.clone().unwrap())
+        .collect()
+}
+
+fn input<B: Backend>(shape: &[usize], seed: u64) -> Tensor<B> {
+    Tensor::<B>::normal(shape, 0.0, 1.0, seed, stratanet::DType::F32, Device::Cpu).unwrap()
+}
+
+/// Runs the exported model in onnxruntime on `x` and returns the largest difference from
+/// `predict`, or `None` (skipped) without `STRATANET_PYTHON`.
+fn onnxruntime_diff<B: Backend>(
+    path: &std::path::Path,
+    x: &Tensor<B>,
+    y: &Tensor<B>,
+) -> Option<f32> {
+    let Some(python) = std::env::var_os("STRATANET_PYTHON") else {
+        eprintln!(
+            "{}: STRATANET_PYTHON unset, onnxruntime comparison skipped",
+            path.display()
+        );
+        return None;
+    };
+    let xin = path.with_extension("in.safetensors");
+    let yout = path.with_extension("out.safetensors");
+    StateDict::from_tensors(vec![("x".into(), HostTensor::from_tensor(x).unwrap())])
+        .save(&xin)
+        .unwrap();
+    let script = "import sys\nimport onnxruntime as ort\nfrom safetensors.numpy import load_file, save_file\n\
+s = ort.InferenceSession(sys.argv[1], providers=['CPUExecutionProvider'])\n\
+x = load_file(sys.argv[2])['x']\n\
+y = s.run(None, {s.get_inputs()[0].name: x})[0]\n\
+save_file({'y': y}, sys.argv[3])\n";
+    let out = std::process::Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .arg(path)
+        .arg(&xin)
+        .arg(&yout)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "onnxruntime failed on {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = StateDict::load(&yout).unwrap();
+    let got = got.get("y").unwrap();
+    assert_eq!(got.shape, y.shape());
+    let HostData::F32(g) = &got.data else {
+        panic!("onnxruntime returned {:?}", got.data)
+    };
+    let want = y.to_vec_f32().unwrap();
+    let _ = std::fs::remove_file(&xin);
+    let _ = std::fs::remove_file(&yout);
+    Some(
+        g.iter()
+            .zip(want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max),
+    )
+}
+
+fn check<B: Backend>(what: &str, path: &std::path::Path, x: &Tensor<B>, y: &Tensor<B>) {
+    if let Some(d) = onnxruntime_diff(path, x, y) {
+        println!("{}: {what}: max |onnxruntime - predict| = {d:e}", B::NAME);
+        assert!(d < 1e-5, "{what}: {d}");
+    }
+    let _ = std::fs::remove_file(path);
+}
+
+fn mlp<B: Backend>() {
+    let mut m = Sequential::<B>::new().with_seed(1);
+    m.add(Input::new(&[6])).unwrap();
+    m.add(Dense::new(16).activation("relu")).unwrap();
+    m.add(Dropout::new(0.3)).unwrap();
+    m.add(Dense::new(8).activation("gelu")).unwrap();
+    m.add(Dense::new(4).activation("tanh")).unwrap();
+    m.add(Reshape::new(&[2, 2])).unwrap();
+    m.add(Flatten::new()).unwrap();
+    m.add(Dense::new(3).activation("softmax")).unwrap();
+    let path = tmp("mlp.onnx");
+    onnx::export(&m, &path).unwrap();
+    let ops = ops(&path);
+    for op in [
+        "MatMul", "Add", "Relu", "Identity", "Erf", "Tanh", "Reshape", "Flatten", "Softmax",
+    ] {
+        assert!(ops.iter().any(|o| o == op), "{op} not in {ops:?}");
+    }
+    let x = input::<B>(&[5, 6], 11);
+    let y = m.predict_on_batch(&x).unwrap();
+    check("mlp", &path, &x, &y);
+}
+
+fn cnn<B: Backend>() {
+    let mut m = Sequential::<B>::new().with_seed(2);
+    m.add(Input::new(&[9, 9, 3])).unwrap();
+    m.add(
+        Conv2D::<B>::new(4, 3)
+            .padding("same")
+            .strides(2)
+            .activation("relu"),
+    )
+    .unwrap();
+    m.add(MaxPooling2D::new(2).padding("same")).unwrap();
+    m.add(Conv2D::<B>::new(5, 2)).unwrap();
+    m.add(BatchNormalization::<B>::new()).unwrap();
+    m.add(AveragePooling2D::new(1)).unwrap();
+    m.add(Flatten::new()).unwrap();
+    m.add(Dense::new(3)).unwrap();
+    // Non-trivial batch-norm statistics and affine parameters.
+    let mut w = m.get_weights().unwrap();
+    for (name, t) in w.iter_mut() {
+        if name.starts_with("batch_normalization/") {
+            let HostData::F32(v) = &mut t.data else {
+                panic!()
+            };
+            for (i, x) in v.iter_mut().enumerate() {
+                *x = 0.3 + 0.2 * i as f32;
+            }
+        }
+    }
+    m.set_weights(&w).unwrap();
+    let path = tmp("cnn.onnx");
+    onnx::export(&m, &path).unwrap();
+    let ops = ops(&path);
+    for op in [
+        "Transpose",
+        "Conv",
+        "Relu",
+        "MaxPool",
+        "AveragePool",
+        "Sub",
+        "Mul",
+        "Flatten",
+        "MatMul",
+    ] {
+        assert!(ops.iter().any(|o| o == op), "{op} not in {ops:?}");
+    }
+    let x = input::<B>(&[4, 9, 9, 3], 12);
+    let y = m.predict_on_batch(&x).unwrap();
+    check("cnn", &path, &x, &y);
+}
+
+fn residual<B: Backend>() {
+    stratanet::set_random_seed(5);
+    let x = Input::new(&[10]).tensor::<B>();
+    let h = Dense::new(8).activation("relu").apply(&x).unwrap();
+    let f = Dense::new(8).activation("silu").apply(&h).unwrap();
+    let r = Add().apply_multi(&[h.clone(), f]).unwrap();
+    let c = Concatenate::new(-1).apply_multi(&[r, h]).unwrap();
+    let out = Dense::new(2).activation("sigmoid").apply(&c).unwrap();
+    let mut m = Model::new(&[x], &[out]).unwrap();
+    let path = tmp("residual.onnx");
+    onnx::export(&m, &path).unwrap();
+    let proto = onnx::read(&path).unwrap();
+    let g = proto.graph.as_ref().unwrap();
+    assert_eq!(g.input[0].name.as_deref(), Some("input_layer"));
+    let ops = ops(&path);
+    for op in ["MatMul", "Add", "Relu", "Sigmoid", "Mul", "Concat"] {
+        assert!(ops.iter().any(|o| o == op), "{op} not in {ops:?}");
+    }
+    let xv = input::<B>(&[6, 10], 13);
+    let y = m.predict_on_batch(&xv).unwrap();
+    check("functional residual", &path, &xv, &y);
+}
+
+fn unsupported<B: Backend>() {
+    let mut m = Sequential::<B>::new();
+    m.add(Input::new(&[5, 3])).unwrap();
+    m.add(stratanet::layers::LSTM::<B>::new(4)).unwrap();
+    let path = tmp("lstm.onnx");
+    let e = onnx::export(&m, &path).unwrap_err().to_string();
+    assert!(e.contains("layer 'lstm' (LSTM)"), "{e}");
+    assert!(!path.exists());
+}
+
+macro_rules! engine_tests {
+    ($m:ident, $b:ty) => {
+        mod $m {
+            #[test]
+            fn mlp() {
+                super::mlp::<$b>();
+            }
+            #[test]
+            fn cnn() {
+                super::cnn::<$b>();
+            }
+            #[test]
+            fn residual() {
+                super::residual::<$b>();
+            }
+            #[test]
+            fn unsupported() {
+                super::unsupported::<$b>();
+            }
+        }
+    };
+}
+
+#[cfg(feature = "candle")]
+engine_tests!(candle, stratanet::Candle);
+#[cfg(feature = "tch")]
+engine_tests!(tch, stratanet::Tch);
