@@ -98,7 +98,10 @@ enum Entry {
 }
 
 /// The model's graph from its config, in topological order, and its outputs.
-fn graph_of<B: Backend, M: ModelParts<B>>(m: &M) -> Result<(Vec<Entry>, Vec<(usize, usize)>)> {
+/// Graph entries in topological order and the `(node, output)` of each model output.
+type Graph = (Vec<Entry>, Vec<(usize, usize)>);
+
+fn graph_of<B: Backend, M: ModelParts<B>>(m: &M) -> Result<Graph> {
     let cfg = m.model_config();
     let bad = |what: &str| Error::config("onnx export", what.to_string());
     let class = m.model_class();
@@ -450,9 +453,8 @@ fn channels_first_op(
     x: &str,
     rank: usize,
     cfg: &Value,
-    op: &str,
     extra_inputs: &[String],
-    attrs: Vec<AttributeProto>,
+    (op, attrs): (&str, Vec<AttributeProto>),
 ) -> String {
     let last = channels_last(cfg);
     let (to_cf, to_cl): (Vec<i64>, Vec<i64>) = if rank == 2 {
@@ -550,7 +552,7 @@ fn emit(b: &mut Builder, n: &GNode, xs: &[String]) -> Result<String> {
                 extra.push(bias);
             }
             let attrs = spatial_attrs(layer, class, cfg, rank, "kernel_size", true)?;
-            let y = channels_first_op(b, layer, &x, rank, cfg, "Conv", &extra, attrs);
+            let y = channels_first_op(b, layer, &x, rank, cfg, &extra, ("Conv", attrs));
             b.activation(layer, &y, &cfg["activation"])?
         }
         "MaxPooling2D" | "AveragePooling2D" | "MaxPooling1D" | "AveragePooling1D" => {
@@ -562,7 +564,7 @@ fn emit(b: &mut Builder, n: &GNode, xs: &[String]) -> Result<String> {
                 "AveragePool"
             };
             let attrs = spatial_attrs(layer, class, cfg, rank, "pool_size", false)?;
-            channels_first_op(b, layer, &x, rank, cfg, op, &[], attrs)
+            channels_first_op(b, layer, &x, rank, cfg, &[], (op, attrs))
         }
         "GlobalAveragePooling2D" | "GlobalMaxPooling2D" | "GlobalAveragePooling1D"
         | "GlobalMaxPooling1D" => {
