@@ -377,16 +377,8 @@ fn pool(
                 let k = (kernel[0], kernel[1]);
                 return x.avg_pool2d_with_stride(k, k);
             }
-            // candle's max-pool backward scales the gradient by 1 / window size: reduce
-            // the windows with `max` instead (its backward is exact).
-            let (n, c) = (x.dims()[0], x.dims()[1]);
-            return x
-                .reshape((n, c, out[0], kernel[0], out[1], kernel[1]))?
-                .max_keepdim(5)?
-                .max_keepdim(3)?
-                .reshape((n, c, out[0], out[1]));
         }
-        let mut acc: Option<Tensor> = None;
+        let mut taps = Vec::with_capacity(kernel[0] * kernel[1]);
         for a in 0..kernel[0] {
             for b in 0..kernel[1] {
                 let tap = x.narrow(2, a, (out[0] - 1) * stride[0] + 1)?.narrow(
@@ -394,20 +386,28 @@ fn pool(
                     b,
                     (out[1] - 1) * stride[1] + 1,
                 )?;
-                let tap = subsample(&subsample(&tap, 2, stride[0])?, 3, stride[1])?;
-                acc = Some(match acc {
-                    None => tap,
-                    Some(acc) if is_max => acc.maximum(&tap)?,
-                    Some(acc) => acc.add(&tap)?,
-                });
+                taps.push(subsample(&subsample(&tap, 2, stride[0])?, 3, stride[1])?);
             }
         }
-        let acc = acc.ok_or_else(|| candle_core::Error::Msg("empty pooling window".into()))?;
         if is_max {
-            Ok(acc)
-        } else {
-            acc.affine(1.0 / (kernel[0] * kernel[1]) as f64, 0.0)
+            // Windows stacked on a last axis in row-major order; the first maximum is
+            // picked with argmax + gather, so on ties the gradient goes to that one
+            // element only, as libtorch (and Keras/TF) do. (candle's own max-pool backward
+            // scales the gradient by 1 / window size, and `max`/`maximum` share it among
+            // tied elements.)
+            let windows = Tensor::stack(&taps, 4)?.contiguous()?;
+            let idx = windows.argmax_keepdim(4)?;
+            return windows.gather(&idx.contiguous()?, 4)?.squeeze(4);
         }
+        let mut acc: Option<Tensor> = None;
+        for tap in taps {
+            acc = Some(match acc {
+                None => tap,
+                Some(acc) => acc.add(&tap)?,
+            });
+        }
+        let acc = acc.ok_or_else(|| candle_core::Error::Msg("empty pooling window".into()))?;
+        acc.affine(1.0 / (kernel[0] * kernel[1]) as f64, 0.0)
     };
     f().map_err(wrap(op))
 }

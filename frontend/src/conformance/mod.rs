@@ -567,6 +567,7 @@ macro_rules! backend_conformance_tests {
                 conv_transpose2d_padding_output_padding,
                 conv_transpose2d_groups,
                 max_pool2d_values,
+                max_pool2d_tie_gradient,
                 avg_pool2d_values,
                 pool2d_overlapping_and_floor,
                 pool1d_values,

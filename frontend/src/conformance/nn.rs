@@ -669,6 +669,30 @@ pub fn max_pool2d_values<B: Backend>() {
     }
 }
 
+/// On ties, `max_pool2d` sends the whole gradient to the first maximum of each window in
+/// row-major order (libtorch's and Keras' convention; ties are common after ReLU).
+pub fn max_pool2d_tie_gradient<B: Backend>() {
+    let x = B::param(&tensor::<B>(
+        &[1.0, 1.0, 0.0, 2.0, 1.0, 1.0, 2.0, 2.0],
+        &[1, 1, 2, 4],
+        DType::F64,
+    ))
+    .expect("param");
+    for stride in [[2, 2], [1, 2]] {
+        let y = ok("max_pool2d", B::max_pool2d(&x, [2, 2], stride));
+        let loss = ok("sum", B::sum(&y, &[0, 1, 2, 3], false));
+        let g = ok("grad", B::grad(&loss, std::slice::from_ref(&x)));
+        let g = g[0].clone().expect("gradient");
+        assert_float::<B>(
+            "max_pool2d tie gradient",
+            &g,
+            DType::F64,
+            &[1, 1, 2, 4],
+            &[1.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0],
+        );
+    }
+}
+
 /// `avg_pool2d` with 2x2 windows at stride 2.
 pub fn avg_pool2d_values<B: Backend>() {
     for dtype in [DType::F32, DType::F64] {
