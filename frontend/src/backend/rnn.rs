@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 /// Checks the shapes of one recurrent call: `x [N, T, in]`, `kernel [in, gates * units]`,
 /// `recurrent_kernel [units, gates * units]`, `states` each `[N, units]`, `biases`
 /// each `[gates * units]`. Returns `(n, t, in, units)`.
-pub fn check_rnn_shapes<B: RnnOps + ?Sized>(
+pub fn check_rnn_shapes<B: RnnOps>(
     op: &str,
     gates: usize,
     x: &B::Tensor,
@@ -181,7 +181,7 @@ pub trait RnnOps: CompositeOps + LinalgOps {
 }
 
 /// `x @ kernel + bias` for every step at once: `[N, T, in] -> [N, T, gates * units]`.
-fn project<B: RnnOps + ?Sized>(
+fn project<B: RnnOps>(
     x: &B::Tensor,
     kernel: &B::Tensor,
     bias: Option<&B::Tensor>,
@@ -199,7 +199,7 @@ fn project<B: RnnOps + ?Sized>(
 }
 
 /// Stacks per-step outputs along time; an empty sequence gives `[N, 0, units]`.
-fn stack_outputs<B: RnnOps + ?Sized>(
+fn stack_outputs<B: RnnOps>(
     outs: &[B::Tensor],
     like: &B::Tensor,
     n: usize,

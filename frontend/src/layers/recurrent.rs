@@ -575,9 +575,10 @@ fn orthogonal(rows: usize, cols: usize, rng: &mut Rng) -> Vec<f64> {
         .collect();
     for j in 0..k {
         for p in 0..j {
-            let dot: f64 = (0..m).map(|i| a[j][i] * a[p][i]).sum();
-            for i in 0..m {
-                a[j][i] -= dot * a[p][i];
+            let prev = a[p].clone();
+            let dot: f64 = a[j].iter().zip(&prev).map(|(x, y)| x * y).sum();
+            for (x, y) in a[j].iter_mut().zip(&prev) {
+                *x -= dot * y;
             }
         }
         let norm = a[j].iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-12);
