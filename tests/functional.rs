@@ -63,7 +63,7 @@ fn residual_block_equals_x_plus_f_x() {
     let bias = w[1].1.value.to_vec_f32().unwrap();
     let input = vec![0.5f32, -1.0, 2.0, 0.25];
     let out = m
-        .predict(&t(input.clone(), &[1, 4]), 1)
+        .predict(t(input.clone(), &[1, 4]), 1)
         .unwrap()
         .to_vec_f32()
         .unwrap();
@@ -266,14 +266,14 @@ fn graph_errors_are_clear() {
     let y = Concatenate::new(-1)
         .apply_multi(&[a.clone(), Input::new(&[1]).name("extra").tensor::<B>()])
         .unwrap();
-    let e = Model::new(&[a.clone()], &[y]).unwrap_err();
+    let e = Model::new(std::slice::from_ref(&a), &[y]).unwrap_err();
     assert!(
         e.to_string().contains("disconnected") && e.to_string().contains("'extra'"),
         "{e}"
     );
     // a non-input as input
     let h = Dense::new(2).apply(&a).unwrap();
-    let e = Model::new(&[h.clone()], &[h]).unwrap_err();
+    let e = Model::new(std::slice::from_ref(&h), std::slice::from_ref(&h)).unwrap_err();
     assert!(e.to_string().contains("not an Input tensor"), "{e}");
     // a layer given the wrong shape at apply time
     let e = Dense::new(2)
@@ -291,8 +291,8 @@ fn graph_errors_are_clear() {
     m.compile("sgd", "mse", &[]).unwrap();
     let e = m
         .fit(
-            &Tensor::<B>::zeros(&[5, 7], DType::F32, Device::Cpu).unwrap(),
-            &Tensor::<B>::zeros(&[5, 1], DType::F32, Device::Cpu).unwrap(),
+            Tensor::<B>::zeros(&[5, 7], DType::F32, Device::Cpu).unwrap(),
+            Tensor::<B>::zeros(&[5, 1], DType::F32, Device::Cpu).unwrap(),
             FitOptions::new().verbose(0),
         )
         .unwrap_err();

@@ -70,7 +70,7 @@ fn mlp_matches_torch<B: Backend>() {
             .map("4.bias", "dense_2/bias", Layout::Identity)
     );
     import_torch_state_dict(&mut m, &path, &map).unwrap();
-    let y = m.predict_on_batch(&io::<B>("mlp_x")).unwrap();
+    let y = m.predict_on_batch(io::<B>("mlp_x")).unwrap();
     let d = max_diff(&y, &io::<B>("mlp_y"));
     println!("{}: MLP max |stratanet - torch| = {d:e}", B::NAME);
     assert!(d < 1e-5, "{d}");
@@ -94,7 +94,7 @@ fn cnn_matches_torch<B: Backend>() {
         .iter()
         .any(|e| e.torch == "4.running_var" && e.target == "batch_normalization/moving_variance"));
     sd.import_into(&mut m, &map).unwrap();
-    let y = m.predict_on_batch(&io::<B>("cnn_x")).unwrap();
+    let y = m.predict_on_batch(io::<B>("cnn_x")).unwrap();
     let d = max_diff(&y, &io::<B>("cnn_y"));
     println!("{}: CNN max |stratanet - torch| = {d:e}", B::NAME);
     assert!(d < 1e-5, "{d}");
@@ -103,7 +103,7 @@ fn cnn_matches_torch<B: Backend>() {
     let mut wrong = cnn::<B>();
     let plain = NameMap::by_order_nhwc_flatten(&wrong, &sd).unwrap();
     sd.import_into(&mut wrong, &plain).unwrap();
-    let y = wrong.predict_on_batch(&io::<B>("cnn_x")).unwrap();
+    let y = wrong.predict_on_batch(io::<B>("cnn_x")).unwrap();
     assert!(max_diff(&y, &io::<B>("cnn_y")) > 1e-3);
 }
 

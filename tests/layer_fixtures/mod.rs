@@ -43,9 +43,7 @@ impl Fixture {
     pub fn has(&self, key: &str) -> bool {
         SafeTensors::deserialize(&self.bytes)
             .unwrap()
-            .names()
-            .iter()
-            .any(|n| *n == key)
+            .names().contains(&key)
     }
 
     pub fn values(&self, key: &str) -> (Vec<usize>, Vec<f64>) {

@@ -184,6 +184,10 @@ impl<B: Backend> Compiled<B> {
     }
 }
 
+/// A loss given to [`Compile`], or the error from resolving its name (reported by
+/// `compile_with`).
+type LossResult<B> = Result<Box<dyn Loss<B>>>;
+
 /// `compile` arguments for models with several outputs: a loss, loss weight and metrics per
 /// output name, like Keras' dicts.
 ///
@@ -198,7 +202,7 @@ impl<B: Backend> Compiled<B> {
 /// ```
 pub struct Compile<B: Backend> {
     optimizer: Result<Box<dyn Optimizer<B>>>,
-    losses: Vec<(String, Result<Box<dyn Loss<B>>>)>,
+    losses: Vec<(String, LossResult<B>)>,
     default_loss: Option<Result<Box<dyn Loss<B>>>>,
     loss_weights: Vec<(String, f64)>,
     metrics: Vec<(String, MetricSpec<B>)>,
