@@ -74,7 +74,7 @@ def main():
 
     def predict(n):
         with torch.no_grad():
-            return torch.cat([model(x[s:s + bs]) for s in range(0, n, bs)])
+            return torch.cat([model(x[s:min(s + bs, n)]) for s in range(0, n, bs)])
 
     model.eval()
     predict(min(2 * bs, a.np))
