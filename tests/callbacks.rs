@@ -332,3 +332,92 @@ fn a_failing_callback_stops_fit_with_its_error() {
         .unwrap_err();
     assert_eq!(e.to_string(), "my_callback: invalid state: broken");
 }
+
+#[test]
+fn evaluate_and_predict_hooks_run_per_batch() {
+    use stratanet::callbacks::{Callback, CallbackContext, LogSource, Logs};
+    #[derive(Default)]
+    struct Recorder(Arc<Mutex<Vec<String>>>);
+    impl Callback for Recorder {
+        fn on_test_begin(&mut self, _: &mut CallbackContext<'_>) -> stratanet::Result<()> {
+            self.0.lock().unwrap().push("test_begin".into());
+            Ok(())
+        }
+        fn on_test_batch_end(
+            &mut self,
+            step: usize,
+            logs: &mut dyn LogSource,
+            _: &mut CallbackContext<'_>,
+        ) -> stratanet::Result<()> {
+            let l = logs.logs()?;
+            assert!(l.get("loss").is_some());
+            self.0.lock().unwrap().push(format!("test_batch {step}"));
+            Ok(())
+        }
+        fn on_test_end(
+            &mut self,
+            logs: &Logs,
+            _: &mut CallbackContext<'_>,
+        ) -> stratanet::Result<()> {
+            assert!(logs.get("loss").is_some());
+            self.0.lock().unwrap().push("test_end".into());
+            Ok(())
+        }
+        fn on_predict_begin(&mut self, _: &mut CallbackContext<'_>) -> stratanet::Result<()> {
+            self.0.lock().unwrap().push("predict_begin".into());
+            Ok(())
+        }
+        fn on_predict_batch_end(
+            &mut self,
+            step: usize,
+            _: &mut CallbackContext<'_>,
+        ) -> stratanet::Result<()> {
+            self.0.lock().unwrap().push(format!("predict_batch {step}"));
+            Ok(())
+        }
+        fn on_predict_end(&mut self, _: &mut CallbackContext<'_>) -> stratanet::Result<()> {
+            self.0.lock().unwrap().push("predict_end".into());
+            Ok(())
+        }
+    }
+    let (mut m, x, y) = regression();
+    m.compile("adam", "mse", &[]).unwrap();
+    let ev = Arc::new(Mutex::new(Vec::new()));
+    m.evaluate_with(&x, &y, 32, vec![Box::new(Recorder(ev.clone()))])
+        .unwrap();
+    assert_eq!(
+        *ev.lock().unwrap(),
+        vec!["test_begin", "test_batch 0", "test_batch 1", "test_end"]
+    );
+    let pv = Arc::new(Mutex::new(Vec::new()));
+    let out = m
+        .predict_with(&x, 40, vec![Box::new(Recorder(pv.clone()))])
+        .unwrap();
+    assert_eq!(out[0].shape(), vec![64, 1]);
+    assert_eq!(
+        *pv.lock().unwrap(),
+        vec![
+            "predict_begin",
+            "predict_batch 0",
+            "predict_batch 1",
+            "predict_end"
+        ]
+    );
+    // during fit, the validation pass runs the test hooks
+    let fv = Arc::new(Mutex::new(Vec::new()));
+    m.fit(
+        &x,
+        &y,
+        FitOptions::new()
+            .epochs(1)
+            .batch_size(16)
+            .validation_split(0.5)
+            .verbose(0)
+            .callback(Recorder(fv.clone())),
+    )
+    .unwrap();
+    assert_eq!(
+        *fv.lock().unwrap(),
+        vec!["test_begin", "test_batch 0", "test_batch 1", "test_end"]
+    );
+}

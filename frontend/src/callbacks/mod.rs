@@ -184,6 +184,35 @@ pub trait Callback: Send {
     fn on_test_end(&mut self, logs: &Logs, ctx: &mut CallbackContext<'_>) -> Result<()> {
         Ok(())
     }
+    /// Before each batch of an evaluation (fit's validation pass or `evaluate_with`).
+    fn on_test_batch_begin(&mut self, step: usize, ctx: &mut CallbackContext<'_>) -> Result<()> {
+        Ok(())
+    }
+    /// After each batch of an evaluation; reading `logs` syncs with the device.
+    fn on_test_batch_end(
+        &mut self,
+        step: usize,
+        logs: &mut dyn LogSource,
+        ctx: &mut CallbackContext<'_>,
+    ) -> Result<()> {
+        Ok(())
+    }
+    /// Before `predict_with`.
+    fn on_predict_begin(&mut self, ctx: &mut CallbackContext<'_>) -> Result<()> {
+        Ok(())
+    }
+    /// After `predict_with`.
+    fn on_predict_end(&mut self, ctx: &mut CallbackContext<'_>) -> Result<()> {
+        Ok(())
+    }
+    /// Before each batch of `predict_with`.
+    fn on_predict_batch_begin(&mut self, step: usize, ctx: &mut CallbackContext<'_>) -> Result<()> {
+        Ok(())
+    }
+    /// After each batch of `predict_with`.
+    fn on_predict_batch_end(&mut self, step: usize, ctx: &mut CallbackContext<'_>) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// Per-epoch logs of a `fit` call, as Keras' `History`.
@@ -249,6 +278,29 @@ impl<C: Callback> Callback for std::sync::Arc<std::sync::Mutex<C>> {
     }
     fn on_test_end(&mut self, logs: &Logs, ctx: &mut CallbackContext<'_>) -> Result<()> {
         lock(self)?.on_test_end(logs, ctx)
+    }
+    fn on_test_batch_begin(&mut self, step: usize, ctx: &mut CallbackContext<'_>) -> Result<()> {
+        lock(self)?.on_test_batch_begin(step, ctx)
+    }
+    fn on_test_batch_end(
+        &mut self,
+        step: usize,
+        logs: &mut dyn LogSource,
+        ctx: &mut CallbackContext<'_>,
+    ) -> Result<()> {
+        lock(self)?.on_test_batch_end(step, logs, ctx)
+    }
+    fn on_predict_begin(&mut self, ctx: &mut CallbackContext<'_>) -> Result<()> {
+        lock(self)?.on_predict_begin(ctx)
+    }
+    fn on_predict_end(&mut self, ctx: &mut CallbackContext<'_>) -> Result<()> {
+        lock(self)?.on_predict_end(ctx)
+    }
+    fn on_predict_batch_begin(&mut self, step: usize, ctx: &mut CallbackContext<'_>) -> Result<()> {
+        lock(self)?.on_predict_batch_begin(step, ctx)
+    }
+    fn on_predict_batch_end(&mut self, step: usize, ctx: &mut CallbackContext<'_>) -> Result<()> {
+        lock(self)?.on_predict_batch_end(step, ctx)
     }
 }
 

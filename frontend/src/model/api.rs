@@ -142,6 +142,7 @@ macro_rules! model_api {
                     x.into(),
                     y.into(),
                     batch_size,
+                    &mut [],
                 );
                 self.state_mut().compiled = Some(compiled);
                 r
@@ -157,7 +158,8 @@ macro_rules! model_api {
                 x: impl Into<$crate::model::Data<B>>,
                 batch_size: usize,
             ) -> Result<Tensor<B>> {
-                let mut outs = $crate::model::training::predict(self, x.into(), batch_size)?;
+                let mut outs =
+                    $crate::model::training::predict(self, x.into(), batch_size, &mut [])?;
                 Ok(outs.remove(0))
             }
 
@@ -170,7 +172,45 @@ macro_rules! model_api {
                 x: impl Into<$crate::model::Data<B>>,
                 batch_size: usize,
             ) -> Result<Vec<Tensor<B>>> {
-                $crate::model::training::predict(self, x.into(), batch_size)
+                $crate::model::training::predict(self, x.into(), batch_size, &mut [])
+            }
+
+            /// [`Self::evaluate`] with callbacks (their `on_test_*` hooks run, per batch too).
+            ///
+            /// # Errors
+            /// As [`Self::evaluate`], or a callback's error.
+            pub fn evaluate_with(
+                &mut self,
+                x: impl Into<$crate::model::Data<B>>,
+                y: impl Into<$crate::model::Data<B>>,
+                batch_size: usize,
+                mut callbacks: Vec<Box<dyn $crate::callbacks::Callback>>,
+            ) -> Result<$crate::Logs> {
+                let compiled = self.state_mut().take_compiled("evaluate")?;
+                let r = $crate::model::training::evaluate(
+                    self,
+                    &compiled,
+                    x.into(),
+                    y.into(),
+                    batch_size,
+                    &mut callbacks,
+                );
+                self.state_mut().compiled = Some(compiled);
+                r
+            }
+
+            /// [`Self::predict_all`] with callbacks (their `on_predict_*` hooks run, per batch
+            /// too).
+            ///
+            /// # Errors
+            /// As [`Self::predict`], or a callback's error.
+            pub fn predict_with(
+                &mut self,
+                x: impl Into<$crate::model::Data<B>>,
+                batch_size: usize,
+                mut callbacks: Vec<Box<dyn $crate::callbacks::Callback>>,
+            ) -> Result<Vec<Tensor<B>>> {
+                $crate::model::training::predict(self, x.into(), batch_size, &mut callbacks)
             }
 
             /// One gradient step on one batch; returns the loss and metrics of that batch.

@@ -1069,7 +1069,11 @@ pub fn fit<B: Backend, N: Network<B> + ?Sized>(
             each(&mut callbacks, &mut state, net, |cb, ctx| {
                 cb.on_test_begin(ctx)
             })?;
-            let vlogs = evaluate_prepared(&*net, compiled, vx, vy, bs)?;
+            let hooks = Hooks {
+                callbacks: &mut callbacks,
+                state: &mut state,
+            };
+            let vlogs = evaluate_prepared(net, compiled, vx, vy, bs, Some(hooks))?;
             each(&mut callbacks, &mut state, net, |cb, ctx| {
                 cb.on_test_end(&vlogs, ctx)
             })?;
@@ -1092,19 +1096,31 @@ pub fn fit<B: Backend, N: Network<B> + ?Sized>(
     Ok(history)
 }
 
+/// Callbacks and state for the per-batch hooks of an evaluation or prediction pass.
+struct Hooks<'a> {
+    callbacks: &'a mut [Box<dyn Callback>],
+    state: &'a mut FitState,
+}
+
 fn evaluate_prepared<B: Backend, N: Network<B> + ?Sized>(
-    net: &N,
+    net: &mut N,
     compiled: &Compiled<B>,
     xs: &[Tensor<B>],
     ys: &[Tensor<B>],
     batch_size: usize,
+    mut hooks: Option<Hooks<'_>>,
 ) -> Result<Logs> {
     let n = xs[0].shape()[0];
     let out_shapes = net.output_shapes()?;
     let mut tracker = Tracker::new(compiled, ys, &out_shapes)?;
     let reg = net.regularization_loss()?.map(|r| r.detach());
     B::no_grad(|| -> Result<()> {
-        for start in (0..n).step_by(batch_size) {
+        for (step, start) in (0..n).step_by(batch_size).enumerate() {
+            if let Some(h) = hooks.as_mut() {
+                each(h.callbacks, h.state, net, |cb, ctx| {
+                    cb.on_test_batch_begin(step, ctx)
+                })?;
+            }
             let len = batch_size.min(n - start);
             let xb = narrow_all(xs, start, len)?;
             let yb = narrow_all(ys, start, len)?;
@@ -1114,7 +1130,7 @@ fn evaluate_prepared<B: Backend, N: Network<B> + ?Sized>(
                 .into_iter()
                 .map(|p| p.detach())
                 .collect();
-            let losses = batch_loss(net, compiled, &yb, &preds, None, &mut ctx, false)?;
+            let losses = batch_loss(&*net, compiled, &yb, &preds, None, &mut ctx, false)?;
             let mut total = losses.total.detach();
             if let Some(r) = &reg {
                 total = total.add(&r.to_dtype(total.dtype())?)?;
@@ -1126,6 +1142,15 @@ fn evaluate_prepared<B: Backend, N: Network<B> + ?Sized>(
                 }
             }
             tracker.update_metrics(&yb, &preds)?;
+            if let Some(h) = hooks.as_mut() {
+                for cb in h.callbacks.iter_mut() {
+                    let mut cctx = CallbackContext {
+                        state: &mut *h.state,
+                        model: net.access(),
+                    };
+                    cb.on_test_batch_end(step, &mut tracker, &mut cctx)?;
+                }
+            }
         }
         Ok(())
     })?;
@@ -1142,6 +1167,7 @@ pub fn evaluate<B: Backend, N: Network<B> + ?Sized>(
     x: Data<B>,
     y: Data<B>,
     batch_size: usize,
+    callbacks: &mut [Box<dyn Callback>],
 ) -> Result<Logs> {
     check_batch_size("evaluate", batch_size)?;
     let xs = x.resolve(&net.input_names(), "x")?;
@@ -1152,7 +1178,28 @@ pub fn evaluate<B: Backend, N: Network<B> + ?Sized>(
     let xs = to_model(net, &xs)?;
     let ys = targets(net, compiled, &ys)?;
     check_all_targets(compiled, &ys, &out_shapes)?;
-    evaluate_prepared(&*net, compiled, &xs, &ys, batch_size)
+    let n = xs[0].shape()[0];
+    if callbacks.is_empty() {
+        return evaluate_prepared(net, compiled, &xs, &ys, batch_size, None);
+    }
+    let mut state = FitState {
+        epochs: 0,
+        steps: n.div_ceil(batch_size),
+        verbose: 0,
+        stop_training: false,
+        learning_rate: compiled.optimizer.learning_rate(),
+        epoch: 0,
+    };
+    each(callbacks, &mut state, net, |cb, ctx| cb.on_test_begin(ctx))?;
+    let hooks = Hooks {
+        callbacks: &mut *callbacks,
+        state: &mut state,
+    };
+    let logs = evaluate_prepared(net, compiled, &xs, &ys, batch_size, Some(hooks))?;
+    each(callbacks, &mut state, net, |cb, ctx| {
+        cb.on_test_end(&logs, ctx)
+    })?;
+    Ok(logs)
 }
 
 /// The `predict` computation: batched inference, detached outputs joined on the device,
@@ -1164,6 +1211,7 @@ pub fn predict<B: Backend, N: Network<B> + ?Sized>(
     net: &mut N,
     x: Data<B>,
     batch_size: usize,
+    callbacks: &mut [Box<dyn Callback>],
 ) -> Result<Vec<Tensor<B>>> {
     check_batch_size("predict", batch_size)?;
     let xs = x.resolve(&net.input_names(), "x")?;
@@ -1173,17 +1221,35 @@ pub fn predict<B: Backend, N: Network<B> + ?Sized>(
     let n = xs[0].shape()[0];
     let n_out = net.output_names().len();
     let mut outs: Vec<Vec<Tensor<B>>> = vec![Vec::with_capacity(n.div_ceil(batch_size)); n_out];
+    let mut state = FitState {
+        epochs: 0,
+        steps: n.div_ceil(batch_size),
+        verbose: 0,
+        stop_training: false,
+        learning_rate: 0.0,
+        epoch: 0,
+    };
+    each(callbacks, &mut state, net, |cb, ctx| {
+        cb.on_predict_begin(ctx)
+    })?;
     B::no_grad(|| -> Result<()> {
-        for start in (0..n).step_by(batch_size) {
+        for (step, start) in (0..n).step_by(batch_size).enumerate() {
+            each(callbacks, &mut state, net, |cb, ctx| {
+                cb.on_predict_batch_begin(step, ctx)
+            })?;
             let len = batch_size.min(n - start);
             let xb = narrow_all(&xs, start, len)?;
             let preds = net.forward(&xb, &mut CallContext::inference())?;
             for (o, p) in outs.iter_mut().zip(preds) {
                 o.push(p.detach());
             }
+            each(callbacks, &mut state, net, |cb, ctx| {
+                cb.on_predict_batch_end(step, ctx)
+            })?;
         }
         Ok(())
     })?;
+    each(callbacks, &mut state, net, |cb, ctx| cb.on_predict_end(ctx))?;
     let out_shapes = net.output_shapes()?;
     outs.into_iter()
         .enumerate()
