@@ -26,8 +26,8 @@
 
 #![warn(missing_docs)]
 
-pub use stratanet_frontend::*;
 pub use stratanet_frontend::optimizers::schedules;
+pub use stratanet_frontend::*;
 
 mod engine;
 pub use engine::{set_num_threads, Engine, ENGINE_NAMES};
@@ -55,11 +55,11 @@ compile_error!("stratanet needs an engine: enable the `candle` (default) or `tch
 pub mod prelude {
     pub use crate::activations::Activation;
     pub use crate::layers::{ActivationLayer, Dense, Dropout, Flatten, Input, Layer, Reshape};
-    pub use crate::model::{Apply, Compile, Model, Shared};
     pub use crate::losses::{
         BinaryCrossentropy, CategoricalCrossentropy, Huber, MeanAbsoluteError, MeanSquaredError,
         SparseCategoricalCrossentropy,
     };
+    pub use crate::model::{Apply, Compile, Model, Shared};
     pub use crate::optimizers::{Adam, Sgd};
     pub use crate::{DType, DefaultBackend, Device, FitOptions, Sequential, Tensor};
 }

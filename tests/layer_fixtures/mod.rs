@@ -43,7 +43,8 @@ impl Fixture {
     pub fn has(&self, key: &str) -> bool {
         SafeTensors::deserialize(&self.bytes)
             .unwrap()
-            .names().contains(&key)
+            .names()
+            .contains(&key)
     }
 
     pub fn values(&self, key: &str) -> (Vec<usize>, Vec<f64>) {

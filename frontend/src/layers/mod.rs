@@ -9,29 +9,29 @@ mod conv;
 mod core;
 mod embedding;
 mod merging;
-mod registry;
 mod normalization;
 mod pooling;
 mod recurrent;
+mod registry;
 mod regularization;
 mod reshaping;
 
-pub use registry::{register_layer, LayerFactory};
-pub use merging::{Add, Average, Concatenate, Maximum, Merge, Minimum, Multiply, Subtract};
 pub use self::core::{ActivationLayer, Dense, Flatten, Input, Reshape};
+pub use attention::MultiHeadAttention;
 pub use conv::{Conv, Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, Size2};
+pub use embedding::Embedding;
+pub use merging::{Add, Average, Concatenate, Maximum, Merge, Minimum, Multiply, Subtract};
 pub use normalization::{BatchNormalization, LayerNormalization};
 pub use pooling::{
     AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
     GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalPooling, MaxPooling1D, MaxPooling2D, Pooling,
 };
-pub use regularization::{
-    Dropout, GaussianNoise, SpatialDropout, SpatialDropout1D, SpatialDropout2D,
-};
-pub use attention::MultiHeadAttention;
-pub use embedding::Embedding;
 pub use recurrent::{
     Bidirectional, Cell, GruCell, LstmCell, MergeMode, Recurrent, SimpleCell, SimpleRNN, GRU, LSTM,
+};
+pub use registry::{register_layer, LayerFactory};
+pub use regularization::{
+    Dropout, GaussianNoise, SpatialDropout, SpatialDropout1D, SpatialDropout2D,
 };
 pub use reshaping::{Permute, RepeatVector, UpSampling2D, ZeroPadding2D};
 
@@ -269,7 +269,11 @@ pub trait Layer<B: Backend>: Send + std::fmt::Debug {
 }
 
 fn single_input_error(layer: &str, n: usize) -> Error {
-    Error::invalid(layer, "inputs", format!("this layer takes one input, got {n}"))
+    Error::invalid(
+        layer,
+        "inputs",
+        format!("this layer takes one input, got {n}"),
+    )
 }
 
 /// Short class-based base name for auto-naming (`Dense` -> `dense`).
@@ -351,50 +355,55 @@ pub fn layer_from_config<B: Backend>(
         "MultiHeadAttention" => Box::new(MultiHeadAttention::<B>::from_config(config)?),
         "Functional" => Box::new(crate::model::Model::<B>::from_config(config)?),
         other if registry::lookup::<B>(other).is_some() => {
-            let factory = registry::lookup::<B>(other).ok_or_else(|| Error::unknown("layer class", other, &[]))?;
+            let factory = registry::lookup::<B>(other)
+                .ok_or_else(|| Error::unknown("layer class", other, &[]))?;
             return factory(config);
         }
         other => {
             let custom = registry::registered_names::<B>();
             let mut known: Vec<&str> = vec![
-                    "InputLayer",
-                    "Dense",
-                    "Activation",
-                    "Dropout",
-                    "Flatten",
-                    "Reshape",
-                    "Conv1D",
-                    "Conv2D",
-                    "Conv2DTranspose",
-                    "DepthwiseConv2D",
-                    "SeparableConv2D",
-                    "MaxPooling1D",
-                    "MaxPooling2D",
-                    "AveragePooling1D",
-                    "AveragePooling2D",
-                    "GlobalAveragePooling1D",
-                    "GlobalAveragePooling2D",
-                    "GlobalMaxPooling1D",
-                    "GlobalMaxPooling2D",
-                    "BatchNormalization",
-                    "LayerNormalization",
-                    "ZeroPadding2D",
-                    "UpSampling2D",
-                    "Permute",
-                    "RepeatVector",
-                    "SpatialDropout1D",
-                    "SpatialDropout2D",
-                    "GaussianNoise",
-                    "SimpleRNN",
-                    "LSTM",
-                    "GRU",
-                    "Bidirectional",
-                    "Embedding",
-                    "MultiHeadAttention",
-                    "Functional",
-                ];
+                "InputLayer",
+                "Dense",
+                "Activation",
+                "Dropout",
+                "Flatten",
+                "Reshape",
+                "Conv1D",
+                "Conv2D",
+                "Conv2DTranspose",
+                "DepthwiseConv2D",
+                "SeparableConv2D",
+                "MaxPooling1D",
+                "MaxPooling2D",
+                "AveragePooling1D",
+                "AveragePooling2D",
+                "GlobalAveragePooling1D",
+                "GlobalAveragePooling2D",
+                "GlobalMaxPooling1D",
+                "GlobalMaxPooling2D",
+                "BatchNormalization",
+                "LayerNormalization",
+                "ZeroPadding2D",
+                "UpSampling2D",
+                "Permute",
+                "RepeatVector",
+                "SpatialDropout1D",
+                "SpatialDropout2D",
+                "GaussianNoise",
+                "SimpleRNN",
+                "LSTM",
+                "GRU",
+                "Bidirectional",
+                "Embedding",
+                "MultiHeadAttention",
+                "Functional",
+            ];
             known.extend(custom.iter().map(String::as_str));
-            return Err(Error::unknown("layer class (register custom ones with register_layer)", other, &known));
+            return Err(Error::unknown(
+                "layer class (register custom ones with register_layer)",
+                other,
+                &known,
+            ));
         }
     })
 }

@@ -697,22 +697,22 @@ macro_rules! optimizer_common {
 }
 
 mod adadelta;
-mod config;
 mod adagrad;
 mod adam;
 mod adamax;
 mod adamw;
+mod config;
 mod lion;
 mod nadam;
 mod rmsprop;
 mod sgd;
 
 pub use adadelta::Adadelta;
-pub use config::{from_config, learning_rate_from_config};
 pub use adagrad::Adagrad;
 pub use adam::Adam;
 pub use adamax::Adamax;
 pub use adamw::AdamW;
+pub use config::{from_config, learning_rate_from_config};
 pub use lion::Lion;
 pub use nadam::Nadam;
 pub use rmsprop::RmsProp;
