@@ -7,6 +7,15 @@ use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 use serde_json::json;
 
+/// The error for a merge layer given one tensor instead of a list.
+fn single_input(layer: &str, class: &str, shape: &[usize]) -> Error {
+    Error::invalid(
+        layer,
+        "inputs",
+        format!("{class} merges a list of inputs, got one of shape {shape:?}"),
+    )
+}
+
 /// How an elementwise merge combines its inputs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum MergeOp {
@@ -167,35 +176,13 @@ impl<B: Backend> Layer<B> for Merge {
         true
     }
     fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
-        Err(Error::invalid(
-            &self.name,
-            "inputs",
-            format!(
-                "{} merges a list of inputs, got one of shape {input_shape:?}",
-                self.op.class()
-            ),
-        ))
+        Err(single_input(&self.name, self.op.class(), input_shape))
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
-        Err(Error::invalid(
-            &self.name,
-            "inputs",
-            format!(
-                "{} merges a list of inputs, got one of shape {input_shape:?}",
-                self.op.class()
-            ),
-        ))
+        Err(single_input(&self.name, self.op.class(), input_shape))
     }
     fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
-        Err(Error::invalid(
-            &self.name,
-            "inputs",
-            format!(
-                "{} merges a list of inputs, got one of shape {:?}",
-                self.op.class(),
-                x.shape()
-            ),
-        ))
+        Err(single_input(&self.name, self.op.class(), &x.shape()))
     }
     fn build_multi(&mut self, input_shapes: &[Vec<usize>], _ctx: &mut BuildContext) -> Result<()> {
         self.check(input_shapes).map(|_| ())
@@ -338,28 +325,13 @@ impl<B: Backend> Layer<B> for Concatenate {
         true
     }
     fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
-        Err(Error::invalid(
-            &self.name,
-            "inputs",
-            format!("Concatenate joins a list of inputs, got one of shape {input_shape:?}"),
-        ))
+        Err(single_input(&self.name, "Concatenate", input_shape))
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
-        Err(Error::invalid(
-            &self.name,
-            "inputs",
-            format!("Concatenate joins a list of inputs, got one of shape {input_shape:?}"),
-        ))
+        Err(single_input(&self.name, "Concatenate", input_shape))
     }
     fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
-        Err(Error::invalid(
-            &self.name,
-            "inputs",
-            format!(
-                "Concatenate joins a list of inputs, got one of shape {:?}",
-                x.shape()
-            ),
-        ))
+        Err(single_input(&self.name, "Concatenate", &x.shape()))
     }
     fn build_multi(&mut self, input_shapes: &[Vec<usize>], _ctx: &mut BuildContext) -> Result<()> {
         self.check(input_shapes).map(|_| ())

@@ -54,6 +54,13 @@ pub trait ModelParts<B: Backend>: Network<B> {
     fn state_mut(&mut self) -> &mut ModelState<B>;
     /// Every weight with its path (`dense_1/kernel`).
     fn named_weights(&self) -> Vec<(String, Weight<B>)>;
+    /// Every weight's parameter handle with its path (writes through them update the model).
+    fn weight_handles(&self) -> Vec<(String, Tensor<B>)> {
+        self.named_weights()
+            .into_iter()
+            .map(|(n, w)| (n, w.value))
+            .collect()
+    }
     /// `Sequential` or `Functional` (stored in saved files).
     fn model_class(&self) -> &'static str;
     /// The architecture as JSON (stored in saved files).
@@ -449,11 +456,7 @@ macro_rules! model_api {
                 &mut self,
                 weights: &[(String, $crate::saving::HostTensor)],
             ) -> Result<()> {
-                let targets: Vec<(String, Tensor<B>)> = self
-                    .named_weights()
-                    .into_iter()
-                    .map(|(n, w)| (n, w.value))
-                    .collect();
+                let targets: Vec<(String, Tensor<B>)> = self.weight_handles();
                 let name = self.model_name().to_string();
                 $crate::saving::assign_by_name(&targets, weights, &name)
             }
@@ -464,11 +467,7 @@ macro_rules! model_api {
             /// # Errors
             /// I/O and engine errors; an existing file is left intact on failure.
             pub fn save_weights(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
-                let tensors: Vec<(String, Tensor<B>)> = self
-                    .named_weights()
-                    .into_iter()
-                    .map(|(n, w)| (n, w.value))
-                    .collect();
+                let tensors: Vec<(String, Tensor<B>)> = self.weight_handles();
                 let mut meta = std::collections::HashMap::new();
                 meta.insert("stratanet_kind".to_string(), "weights".to_string());
                 $crate::saving::save_tensors(path.as_ref(), &tensors, &meta)
@@ -499,11 +498,7 @@ macro_rules! model_api {
                     .into_iter()
                     .filter(|(n, _)| !n.starts_with("optimizer/"))
                     .collect();
-                let targets: Vec<(String, Tensor<B>)> = self
-                    .named_weights()
-                    .into_iter()
-                    .map(|(n, w)| (n, w.value))
-                    .collect();
+                let targets: Vec<(String, Tensor<B>)> = self.weight_handles();
                 $crate::saving::assign_by_name(&targets, &weights, &path.display().to_string())
             }
         }

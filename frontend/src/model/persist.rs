@@ -99,11 +99,7 @@ pub fn save_model<B: Backend, M: ModelParts<B>>(
     class: &str,
     config: &Value,
 ) -> Result<()> {
-    let mut tensors: Vec<(String, Tensor<B>)> = m
-        .named_weights()
-        .into_iter()
-        .map(|(n, w)| (n, w.value))
-        .collect();
+    let mut tensors: Vec<(String, Tensor<B>)> = m.weight_handles();
     let mut meta = HashMap::new();
     meta.insert(KIND_KEY.to_string(), "model".to_string());
     meta.insert(CLASS_KEY.to_string(), class.to_string());
@@ -171,11 +167,7 @@ pub fn restore<B: Backend, M: ModelParts<B>>(m: &mut M, file: ModelFile) -> Resu
         .tensors
         .into_iter()
         .partition(|(n, _)| n.starts_with(OPTIMIZER_PREFIX));
-    let targets: Vec<(String, Tensor<B>)> = m
-        .named_weights()
-        .into_iter()
-        .map(|(n, w)| (n, w.value))
-        .collect();
+    let targets: Vec<(String, Tensor<B>)> = m.weight_handles();
     saving::assign_by_name(&targets, &weights, &file.origin)?;
     if let Some(seed) = file.meta.get("seed").and_then(|s| s.parse().ok()) {
         m.state_mut().seed = seed;
