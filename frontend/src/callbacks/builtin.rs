@@ -19,6 +19,15 @@ pub enum Mode {
 }
 
 impl Mode {
+    /// The starting "best" value: one that any monitored value improves on.
+    fn worst(self) -> f64 {
+        if self == Mode::Max {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        }
+    }
+
     fn resolve(self, monitor: &str) -> Mode {
         match self {
             Mode::Auto => {
@@ -156,11 +165,7 @@ impl Callback for EarlyStopping {
         self.mode = self.mode.resolve(&self.monitor);
         self.wait = 0;
         self.stopped_epoch = None;
-        self.best = if self.mode == Mode::Max {
-            f64::NEG_INFINITY
-        } else {
-            f64::INFINITY
-        };
+        self.best = self.mode.worst();
         self.best_weights = None;
         self.best_epoch = 0;
         Ok(())
@@ -344,11 +349,7 @@ impl ModelCheckpoint {
 impl Callback for ModelCheckpoint {
     fn on_train_begin(&mut self, _ctx: &mut CallbackContext<'_>) -> Result<()> {
         self.mode = self.mode.resolve(&self.monitor);
-        self.best = if self.mode == Mode::Max {
-            f64::NEG_INFINITY
-        } else {
-            f64::INFINITY
-        };
+        self.best = self.mode.worst();
         Ok(())
     }
 
@@ -467,11 +468,7 @@ impl Callback for ReduceLrOnPlateau {
             ));
         }
         self.mode = self.mode.resolve(&self.monitor);
-        self.best = if self.mode == Mode::Max {
-            f64::NEG_INFINITY
-        } else {
-            f64::INFINITY
-        };
+        self.best = self.mode.worst();
         self.wait = 0;
         self.cooldown_counter = 0;
         Ok(())

@@ -419,6 +419,13 @@ pub(crate) fn cfg_field<'a>(
         .ok_or_else(|| Error::config(format!("{layer}.{key}"), "missing field"))
 }
 
+/// Reads a numeric field of a layer config.
+pub(crate) fn cfg_f64(config: &serde_json::Value, layer: &str, key: &str) -> Result<f64> {
+    cfg_field(config, layer, key)?
+        .as_f64()
+        .ok_or_else(|| Error::config(format!("{layer}.{key}"), "expected a number"))
+}
+
 /// Reads the `name` of a layer config.
 pub(crate) fn cfg_name(config: &serde_json::Value) -> String {
     config

@@ -187,24 +187,12 @@ impl<B: Backend> BatchNormalization<B> {
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
         let mut l = Self::new();
         l.name = cfg_name(config);
-        if let Some(a) = config.get("axis") {
-            l.axis = match a.as_i64() {
-                Some(a) => a as isize,
-                None => {
-                    let v: Vec<isize> = serde_json::from_value(a.clone()).map_err(|_| {
-                        Error::config("BatchNormalization.axis", "expected an integer")
-                    })?;
-                    match v.as_slice() {
-                        [a] => *a,
-                        _ => {
-                            return Err(Error::config(
-                                "BatchNormalization.axis",
-                                "only one feature axis is supported",
-                            ))
-                        }
-                    }
-                }
-            };
+        if let Some(a) = read_single_axis(
+            config,
+            "BatchNormalization",
+            "only one feature axis is supported",
+        )? {
+            l.axis = a;
         }
         read_norm_common(
             config,
@@ -231,6 +219,27 @@ impl<B: Backend> BatchNormalization<B> {
 
     fn features(&self) -> Option<usize> {
         self.moving_mean.as_ref().map(|m| m.numel())
+    }
+}
+
+/// The `axis` of a normalisation config: an integer or a one-element list (Keras writes
+/// both); `several` is the error message for a longer list.
+fn read_single_axis(
+    config: &serde_json::Value,
+    layer: &str,
+    several: &str,
+) -> Result<Option<isize>> {
+    let Some(a) = config.get("axis") else {
+        return Ok(None);
+    };
+    if let Some(a) = a.as_i64() {
+        return Ok(Some(a as isize));
+    }
+    let v: Vec<isize> = serde_json::from_value(a.clone())
+        .map_err(|_| Error::config(format!("{layer}.axis"), "expected an integer"))?;
+    match v.as_slice() {
+        [a] => Ok(Some(*a)),
+        _ => Err(Error::config(format!("{layer}.axis"), several)),
     }
 }
 
@@ -514,24 +523,10 @@ impl<B: Backend> LayerNormalization<B> {
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
         let mut l = Self::new();
         l.name = cfg_name(config);
-        if let Some(a) = config.get("axis") {
-            l.axis = match a.as_i64() {
-                Some(a) => a as isize,
-                None => {
-                    let v: Vec<isize> = serde_json::from_value(a.clone()).map_err(|_| {
-                        Error::config("LayerNormalization.axis", "expected an integer")
-                    })?;
-                    match v.as_slice() {
-                        [a] => *a,
-                        _ => {
-                            return Err(Error::config(
-                                "LayerNormalization.axis",
-                                "only one axis is supported",
-                            ))
-                        }
-                    }
-                }
-            };
+        if let Some(a) =
+            read_single_axis(config, "LayerNormalization", "only one axis is supported")?
+        {
+            l.axis = a;
         }
         read_norm_common(
             config,

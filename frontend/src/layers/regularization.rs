@@ -1,6 +1,6 @@
 //! Regularisation layers.
 
-use super::{cfg_field, cfg_name, BuildContext, CallContext, Layer};
+use super::{cfg_f64, cfg_name, BuildContext, CallContext, Layer};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -52,9 +52,7 @@ impl Dropout {
     /// # Errors
     /// On a malformed config.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let rate = cfg_field(config, "Dropout", "rate")?
-            .as_f64()
-            .ok_or_else(|| Error::config("Dropout.rate", "expected a number"))?;
+        let rate = cfg_f64(config, "Dropout", "rate")?;
         let mut l = Self::new(rate);
         l.seed = config.get("seed").and_then(|s| s.as_u64());
         l.name = cfg_name(config);
@@ -182,9 +180,7 @@ impl<const RANK: usize> SpatialDropout<RANK> {
     /// # Errors
     /// On a malformed config.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let rate = cfg_field(config, Self::class(), "rate")?
-            .as_f64()
-            .ok_or_else(|| Error::config(format!("{}.rate", Self::class()), "expected a number"))?;
+        let rate = cfg_f64(config, Self::class(), "rate")?;
         let mut l = Self::new(rate);
         l.seed = config.get("seed").and_then(|s| s.as_u64());
         if let Some(d) = config.get("data_format").and_then(|d| d.as_str()) {
@@ -316,9 +312,7 @@ impl GaussianNoise {
     /// # Errors
     /// On a malformed config.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let stddev = cfg_field(config, "GaussianNoise", "stddev")?
-            .as_f64()
-            .ok_or_else(|| Error::config("GaussianNoise.stddev", "expected a number"))?;
+        let stddev = cfg_f64(config, "GaussianNoise", "stddev")?;
         let mut l = Self::new(stddev);
         l.seed = config.get("seed").and_then(|s| s.as_u64());
         l.name = cfg_name(config);
