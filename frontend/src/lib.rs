@@ -24,6 +24,7 @@ pub mod optimizers;
 pub mod random;
 pub mod regularizers;
 pub mod saving;
+pub mod tabular;
 pub mod tensor;
 
 pub use backend::{Backend, DType, Device, HostData};

@@ -1,0 +1,20 @@
+//! Tabular data: a small host data frame ([`Table`] of [`Column`]s) read from CSV files
+//! ([`Table::read_csv`], streamed with [`CsvChunks`]), turned into tensors
+//! ([`Table::to_tensor`], [`Table::to_labels`]).
+//!
+//! ```
+//! use stratanet::tabular::{CsvOptions, Table};
+//! # fn main() -> stratanet::Result<()> {
+//! let t = Table::from_csv_str("a,b,label\n1,2,0\n3,4,1\n", &CsvOptions::new())?;
+//! let x = t.to_tensor::<stratanet::DefaultBackend>(&["a", "b"], stratanet::Device::Cpu)?;
+//! let y = t.to_labels::<stratanet::DefaultBackend>("label", stratanet::Device::Cpu)?;
+//! assert_eq!((x.shape(), y.shape()), (vec![2, 2], vec![2]));
+//! # Ok(())
+//! # }
+//! ```
+
+mod csv;
+mod table;
+
+pub use self::csv::{CsvChunks, CsvOptions, DEFAULT_NA_VALUES};
+pub use self::table::{Column, ColumnType, Table};
