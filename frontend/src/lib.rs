@@ -12,6 +12,7 @@ pub mod backend;
 pub mod callbacks;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod dataset;
 pub mod datasets;
 pub mod error;
 pub mod initializers;
