@@ -45,6 +45,7 @@ mod creation;
 mod linalg;
 mod math;
 mod nn;
+mod optim;
 mod reduce;
 mod rnn;
 mod shape;

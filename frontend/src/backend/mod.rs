@@ -4,8 +4,9 @@
 //! crate): [`BackendBase`] (types, dtypes, devices), [`CreationOps`] (creation, host
 //! transfer, seeded random), [`ShapeOps`], [`MathOps`], [`CompareOps`], [`ReduceOps`],
 //! [`LinalgOps`], [`NnOps`] (convolution, pooling), [`AutogradOps`] and [`CompositeOps`]
-//! (activations, softmax, cross-entropy as overridable defaults) and [`RnnOps`] (whole-sequence
-//! LSTM/GRU, unrolled by default, fused on libtorch).
+//! (activations, softmax, cross-entropy as overridable defaults), [`RnnOps`] (whole-sequence
+//! LSTM/GRU, unrolled by default, fused on libtorch) and [`OptimOps`] (fused in-place
+//! optimizer steps).
 
 mod autograd;
 mod base;
@@ -15,6 +16,7 @@ mod creation;
 mod linalg;
 mod math;
 mod nn;
+mod optim;
 mod reduce;
 mod rnn;
 mod shape;
@@ -27,6 +29,9 @@ pub use creation::CreationOps;
 pub use linalg::LinalgOps;
 pub use math::MathOps;
 pub use nn::{Conv1dParams, Conv2dParams, NnOps};
+pub use optim::{
+    adam_step_default, check_step_operands, sgd_step_default, AdamStep, OptimOps, SgdStep,
+};
 pub use reduce::ReduceOps;
 pub use rnn::{check_rnn_shapes, RnnOps};
 pub use shape::ShapeOps;
@@ -65,5 +70,6 @@ pub trait Backend:
     + AutogradOps
     + CompositeOps
     + RnnOps
+    + OptimOps
 {
 }
