@@ -11,6 +11,7 @@ mod embedding;
 mod merging;
 mod normalization;
 mod pooling;
+mod preprocessing;
 mod recurrent;
 mod registry;
 mod regularization;
@@ -28,6 +29,10 @@ pub use pooling::{
 };
 pub use recurrent::{
     Bidirectional, Cell, GruCell, LstmCell, MergeMode, Recurrent, SimpleCell, SimpleRNN, GRU, LSTM,
+};
+pub use preprocessing::{
+    fingerprint64, siphash24, CategoryEncoding, Discretization, Hashing, IntegerLookup, MaskValue,
+    Normalization, OutputMode, StringLookup,
 };
 pub use registry::{register_layer, LayerFactory};
 pub use regularization::{
@@ -354,6 +359,11 @@ pub fn layer_from_config<B: Backend>(
         "Embedding" => Box::new(Embedding::<B>::from_config(config)?),
         "MultiHeadAttention" => Box::new(MultiHeadAttention::<B>::from_config(config)?),
         "Functional" => Box::new(crate::model::Model::<B>::from_config(config)?),
+        "Normalization" => Box::new(Normalization::<B>::from_config(config)?),
+        "Discretization" => Box::new(Discretization::<B>::from_config(config)?),
+        "CategoryEncoding" => Box::new(CategoryEncoding::from_config(config)?),
+        "IntegerLookup" => Box::new(IntegerLookup::<B>::from_config(config)?),
+        "Hashing" => Box::new(Hashing::<B>::from_config(config)?),
         other if registry::lookup::<B>(other).is_some() => {
             let factory = registry::lookup::<B>(other)
                 .ok_or_else(|| Error::unknown("layer class", other, &[]))?;
@@ -397,6 +407,11 @@ pub fn layer_from_config<B: Backend>(
                 "Embedding",
                 "MultiHeadAttention",
                 "Functional",
+                "Normalization",
+                "Discretization",
+                "CategoryEncoding",
+                "IntegerLookup",
+                "Hashing",
             ];
             known.extend(custom.iter().map(String::as_str));
             return Err(Error::unknown(
