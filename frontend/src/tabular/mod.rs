@@ -14,7 +14,11 @@
 //! ```
 
 mod csv;
+mod split;
 mod table;
 
 pub use self::csv::{CsvChunks, CsvOptions, DEFAULT_NA_VALUES};
+pub use self::split::{
+    kfold_indices, split_indices, stratified_kfold_indices, stratified_split_indices, Fold,
+};
 pub use self::table::{Column, ColumnType, Table};
