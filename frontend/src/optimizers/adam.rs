@@ -1,8 +1,8 @@
 //! Adam.
 
 use super::{Core, LearningRate, Rule};
-use crate::backend::Backend;
-use crate::error::Result;
+use crate::backend::{AdamStep, Backend};
+use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 use serde_json::{json, Map, Value};
 
@@ -140,6 +140,42 @@ impl Rule for AdamRule {
         slots[0] = m;
         slots[1] = v;
         w.sub(&step)
+    }
+    /// One fused, in-place engine step ([`OptimOps::adam_step`](crate::backend::OptimOps::adam_step)): the moments are
+    /// updated where they are, the parameter keeps its identity.
+    fn step<B: Backend>(
+        &self,
+        p: &Tensor<B>,
+        g: &Tensor<B>,
+        slots: &mut [Tensor<B>],
+        lr: f64,
+        step: u64,
+        decay: Option<f64>,
+    ) -> Result<()> {
+        let t = step as f64;
+        let h = AdamStep {
+            lr_t: lr * (1.0 - self.beta_2.powf(t)).sqrt() / (1.0 - self.beta_1.powf(t)),
+            beta_1: self.beta_1,
+            beta_2: self.beta_2,
+            epsilon: self.epsilon,
+            decay: decay.unwrap_or(1.0),
+        };
+        match slots {
+            [m, v] => B::adam_step(p.inner(), g.inner(), m.inner(), v.inner(), None, &h),
+            [m, v, vhat] => B::adam_step(
+                p.inner(),
+                g.inner(),
+                m.inner(),
+                v.inner(),
+                Some(vhat.inner()),
+                &h,
+            ),
+            _ => Err(Error::invalid(
+                self.name,
+                "slots",
+                format!("expected 2 or 3 state tensors, got {}", slots.len()),
+            )),
+        }
     }
     fn config(&self, map: &mut Map<String, Value>) {
         map.insert("beta_1".into(), json!(self.beta_1));

@@ -74,9 +74,14 @@ pub trait Optimizer<B: Backend>: Send + std::fmt::Debug {
     /// When a gradient's shape differs from its parameter's, or on engine errors.
     fn apply(&mut self, params: &[Tensor<B>], grads: &[Option<Tensor<B>>]) -> Result<()>;
     /// State tensors by name (`m/3`, `v/3`: slot `m` of parameter 3), for saving.
+    ///
+    /// Like Keras' `optimizer.variables`, these are the live state: optimizers with a
+    /// fused step (Adam, AdamW, SGD) update them in place, so a later
+    /// [`apply`](Self::apply) changes their values. Copy them to keep a snapshot.
     fn variables(&self) -> Vec<(String, Tensor<B>)>;
     /// Restores state tensors saved from [`variables`](Self::variables). Slots not named
-    /// keep their values; slots of a parameter not yet seen are created.
+    /// keep their values; slots of a parameter not yet seen are created. The values are
+    /// copied: the given tensors are never updated by later steps.
     ///
     /// # Errors
     /// [`Error::Config`] for a name this optimizer does not have (or a parameter given
@@ -235,6 +240,26 @@ pub(crate) trait Rule: Send + fmt::Debug {
         lr: f64,
         step: u64,
     ) -> Result<Tensor<B>>;
+    /// Updates the parameter `p` in place: decoupled weight decay by the factor `decay`
+    /// (`1 - lr * weight_decay`, or `None`), then [`update`](Self::update). Rules with a
+    /// fused engine step ([`OptimOps`](crate::backend::OptimOps)) override this and update
+    /// their slots in place; the default computes new values and assigns them.
+    fn step<B: Backend>(
+        &self,
+        p: &Tensor<B>,
+        g: &Tensor<B>,
+        slots: &mut [Tensor<B>],
+        lr: f64,
+        step: u64,
+        decay: Option<f64>,
+    ) -> Result<()> {
+        let mut w = p.detach();
+        if let Some(k) = decay {
+            w = w.affine(k, 0.0)?;
+        }
+        let result = self.update(&w, g, slots, lr, step)?;
+        p.assign(&result)
+    }
     /// The rule's hyper-parameters for `get_config`.
     fn config(&self, map: &mut Map<String, Value>);
 }
@@ -376,14 +401,15 @@ impl<B: Backend, R: Rule> Core<B, R> {
                         ));
                     }
                 }
-                accum.push((i, t.detach()));
+                accum.push((i, Tensor::new(B::copy(t.inner())?)));
                 continue;
             }
             let k = kinds
                 .iter()
                 .position(|(n, _)| *n == kind)
                 .ok_or_else(|| unknown(var))?;
-            slots.entry(i).or_insert_with(|| vec![None; kinds.len()])[k] = Some(t.detach());
+            slots.entry(i).or_insert_with(|| vec![None; kinds.len()])[k] =
+                Some(Tensor::new(B::copy(t.inner())?));
         }
         let mut restored = Vec::new();
         for (i, group) in slots {
@@ -577,10 +603,6 @@ impl<B: Backend, R: Rule> Core<B, R> {
         let decay = self.options.weight_decay.filter(|&wd| wd != 0.0);
         for (i, g) in present {
             let p = &params[i];
-            let mut w = p.detach();
-            if let Some(wd) = decay {
-                w = w.affine(1.0 - lr * wd, 0.0)?;
-            }
             let mut slots = match self.state[i].take() {
                 Some(s) => s,
                 None => kinds
@@ -594,9 +616,11 @@ impl<B: Backend, R: Rule> Core<B, R> {
                     })
                     .collect::<Result<Vec<_>>>()?,
             };
-            let result = self.rule.update(&w, &g, &mut slots, lr, step);
+            let result = self
+                .rule
+                .step(p, &g, &mut slots, lr, step, decay.map(|wd| 1.0 - lr * wd));
             self.state[i] = Some(slots);
-            p.assign(&result?)?;
+            result?;
         }
         self.calls += 1;
         Ok(())

@@ -1,7 +1,7 @@
 //! Stochastic gradient descent.
 
 use super::{Core, LearningRate, Rule};
-use crate::backend::Backend;
+use crate::backend::{Backend, SgdStep};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 use serde_json::{json, Map, Value};
@@ -116,6 +116,25 @@ impl Rule for SgdRule {
             }
             _ => w.sub(&lr_g),
         }
+    }
+    /// One fused, in-place engine step ([`OptimOps::sgd_step`](crate::backend::OptimOps::sgd_step)).
+    fn step<B: Backend>(
+        &self,
+        p: &Tensor<B>,
+        g: &Tensor<B>,
+        slots: &mut [Tensor<B>],
+        lr: f64,
+        _step: u64,
+        decay: Option<f64>,
+    ) -> Result<()> {
+        let h = SgdStep {
+            lr,
+            momentum: self.momentum,
+            nesterov: self.nesterov,
+            decay: decay.unwrap_or(1.0),
+        };
+        let velocity = slots.first().map(|v| v.inner());
+        B::sgd_step(p.inner(), g.inner(), velocity, &h)
     }
     fn config(&self, map: &mut Map<String, Value>) {
         map.insert("momentum".into(), json!(self.momentum));
