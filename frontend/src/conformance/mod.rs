@@ -8,7 +8,7 @@
 //!
 //! One module per op family, mirroring `frontend/src/backend/`: [`base`] (dtypes, devices,
 //! threads), [`creation`], [`shape`], [`math`], [`compare`], [`reduce`], [`linalg`], [`nn`],
-//! [`autograd`], [`composite`] and [`rnn`]. Each test is a `pub fn name<B: Backend>()` that panics
+//! [`autograd`], [`composite`], [`rnn`] and [`optim`]. Each test is a `pub fn name<B: Backend>()` that panics
 //! on failure. Expected values are closed-form: written by hand, or computed on the host
 //! with plain loops and `f64` math, never with the backend's own ops.
 //!
@@ -24,6 +24,7 @@ pub mod creation;
 pub mod linalg;
 pub mod math;
 pub mod nn;
+pub mod optim;
 pub mod reduce;
 pub mod rnn;
 pub mod shape;
@@ -629,6 +630,17 @@ macro_rules! backend_conformance_tests {
                 rnn_shape_errors,
             ]
         );
+        $crate::__conformance_family!(
+            $backend,
+            optim,
+            [
+                adam_step_values,
+                sgd_step_values,
+                optim_step_noncontiguous_grad,
+                optim_step_bad_operands_err,
+                copy_is_independent,
+            ]
+        );
     };
 }
 
@@ -669,6 +681,7 @@ mod tests {
             ("autograd", include_str!("autograd.rs")),
             ("composite", include_str!("composite.rs")),
             ("rnn", include_str!("rnn.rs")),
+            ("optim", include_str!("optim.rs")),
         ];
         // The macro's body with whitespace removed: `$crate::__conformance_family!($backend,
         // family,[a,b,]);` per family.
