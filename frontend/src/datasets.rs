@@ -1,4 +1,5 @@
-//! Small real datasets bundled with stratanet, and splitting helpers.
+//! Small real datasets bundled with stratanet (digits as tensors; Auto MPG and Seattle
+//! weather as [`Table`]s), and splitting helpers.
 //!
 //! No dataset is downloaded at run time: the data ships in the repository (`data/`), with
 //! its licence and attribution.
@@ -6,6 +7,7 @@
 use crate::backend::{Backend, Device};
 use crate::error::{Error, Result};
 use crate::random::Rng;
+use crate::tabular::{CsvOptions, Table};
 use crate::tensor::Tensor;
 
 const DIGITS_CSV: &str = include_str!("../../data/digits/digits.csv");
@@ -130,4 +132,149 @@ pub fn train_test_split<B: Backend>(
         y.index_select(&train_idx.to_device(y.device())?, 0)?,
         y.index_select(&test_idx.to_device(y.device())?, 0)?,
     ))
+}
+
+const AUTO_MPG_CSV: &str = include_str!("../../data/auto-mpg/auto-mpg.csv");
+const SEATTLE_WEATHER_CSV: &str = include_str!("../../data/seattle-weather/seattle-weather.csv");
+
+/// The Auto MPG data set (StatLib / UCI, via vega-datasets 0.9.0): 406 cars, 9 columns.
+///
+/// | column | type | missing |
+/// |---|---|---|
+/// | `Name` | str | 0 |
+/// | `Miles_per_Gallon` | float | 8 |
+/// | `Cylinders` | int | 0 |
+/// | `Displacement` | float | 0 |
+/// | `Horsepower` | int | 6 |
+/// | `Weight_in_lbs` | int | 0 |
+/// | `Acceleration` | float | 0 |
+/// | `Year` | int (1970..=1982) | 0 |
+/// | `Origin` | str (`USA`, `Japan`, `Europe`) | 0 |
+///
+/// `Miles_per_Gallon` is the usual regression target; drop the rows with missing values
+/// first ([`Table::drop_missing`]: 392 complete rows). Licence: CC BY 4.0 (UCI), see
+/// `data/auto-mpg/README.md`.
+///
+/// ```
+/// use stratanet::tabular::ColumnType;
+/// let cars = stratanet::datasets::auto_mpg()?;
+/// assert_eq!((cars.n_rows(), cars.n_cols()), (406, 9));
+/// assert_eq!(cars.column("Horsepower")?.missing_count(), 6);
+/// assert_eq!(cars.column_type("Origin")?, ColumnType::Str);
+/// let complete = cars.drop_missing(&["Miles_per_Gallon", "Horsepower"])?;
+/// assert_eq!(complete.n_rows(), 392);
+/// # Ok::<(), stratanet::Error>(())
+/// ```
+///
+/// # Errors
+/// Only if the bundled file is corrupt ([`Error::Config`] naming line and column).
+pub fn auto_mpg() -> Result<Table> {
+    Table::from_csv_str(AUTO_MPG_CSV, &CsvOptions::new())
+        .map(|t| t.with_source("data/auto-mpg/auto-mpg.csv"))
+}
+
+/// Daily Seattle weather 2012-2015 (NOAA, via vega-datasets 0.9.0): 1,461 rows, no missing
+/// values; columns `date` (str, `2012/01/01`), `precipitation`, `temp_max`, `temp_min`,
+/// `wind` (float) and `weather` (str: `sun` 714, `fog` 411, `rain` 259, `drizzle` 54,
+/// `snow` 23), the usual classification target. Public-domain data, see
+/// `data/seattle-weather/README.md`.
+///
+/// ```
+/// let days = stratanet::datasets::seattle_weather()?;
+/// assert_eq!((days.n_rows(), days.n_cols()), (1461, 6));
+/// assert_eq!(days.column("weather")?.as_str().unwrap()[0], Some("drizzle"));
+/// # Ok::<(), stratanet::Error>(())
+/// ```
+///
+/// # Errors
+/// Only if the bundled file is corrupt ([`Error::Config`] naming line and column).
+pub fn seattle_weather() -> Result<Table> {
+    Table::from_csv_str(SEATTLE_WEATHER_CSV, &CsvOptions::new())
+        .map(|t| t.with_source("data/seattle-weather/seattle-weather.csv"))
+}
+
+#[cfg(test)]
+mod tabular_tests {
+    use super::*;
+    use crate::tabular::{Column, ColumnType};
+
+    /// Counts printed by `scripts/convert_vega_datasets.py` (Python's `csv` module), which
+    /// applies the same type-inference rule and missing-value markers.
+    #[test]
+    fn auto_mpg_matches_the_conversion_script() {
+        let t = auto_mpg().unwrap();
+        assert_eq!(t.n_rows(), 406);
+        let expected = [
+            ("Name", ColumnType::Str, 0, None),
+            (
+                "Miles_per_Gallon",
+                ColumnType::Float,
+                8,
+                Some(9358.800000000003),
+            ),
+            ("Cylinders", ColumnType::Int, 0, Some(2223.0)),
+            ("Displacement", ColumnType::Float, 0, Some(79080.5)),
+            ("Horsepower", ColumnType::Int, 6, Some(42033.0)),
+            ("Weight_in_lbs", ColumnType::Int, 0, Some(1209642.0)),
+            (
+                "Acceleration",
+                ColumnType::Float,
+                0,
+                Some(6300.999999999994),
+            ),
+            ("Year", ColumnType::Int, 0, Some(802254.0)),
+            ("Origin", ColumnType::Str, 0, None),
+        ];
+        check(&t, &expected);
+        let origin = t.column("Origin").unwrap().as_str().unwrap();
+        let count = |o: &str| origin.iter().filter(|v| **v == Some(o)).count();
+        assert_eq!(
+            (count("USA"), count("Japan"), count("Europe")),
+            (254, 79, 73)
+        );
+        assert_eq!(
+            t.take(&[0]).column("Name").unwrap(),
+            &Column::strs(&["chevrolet chevelle malibu"])
+        );
+    }
+
+    #[test]
+    fn seattle_weather_matches_the_conversion_script() {
+        let t = seattle_weather().unwrap();
+        assert_eq!(t.n_rows(), 1461);
+        let expected = [
+            ("date", ColumnType::Str, 0, None),
+            (
+                "precipitation",
+                ColumnType::Float,
+                0,
+                Some(4426.000000000008),
+            ),
+            ("temp_max", ColumnType::Float, 0, Some(24017.499999999953)),
+            ("temp_min", ColumnType::Float, 0, Some(12031.000000000015)),
+            ("wind", ColumnType::Float, 0, Some(4735.299999999992)),
+            ("weather", ColumnType::Str, 0, None),
+        ];
+        check(&t, &expected);
+        let w = t.column("weather").unwrap().as_str().unwrap();
+        let count = |o: &str| w.iter().filter(|v| **v == Some(o)).count();
+        assert_eq!(
+            ["drizzle", "fog", "rain", "snow", "sun"].map(count),
+            [54, 411, 259, 23, 714]
+        );
+    }
+
+    fn check(t: &Table, expected: &[(&str, ColumnType, usize, Option<f64>)]) {
+        let names: Vec<&str> = expected.iter().map(|e| e.0).collect();
+        assert_eq!(t.names(), names);
+        for &(name, ty, missing, sum) in expected {
+            let c = t.column(name).unwrap();
+            assert_eq!((c.dtype(), c.missing_count()), (ty, missing), "{name}");
+            if let Some(sum) = sum {
+                // summed in file order, as Python's `sum`, so the f64 result is identical
+                let s: f64 = c.as_f64().unwrap().into_iter().flatten().sum();
+                assert_eq!(s, sum, "{name}");
+            }
+        }
+    }
 }

@@ -15,10 +15,12 @@
 
 mod csv;
 mod split;
+mod submission;
 mod table;
 
 pub use self::csv::{CsvChunks, CsvOptions, DEFAULT_NA_VALUES};
 pub use self::split::{
     kfold_indices, split_indices, stratified_kfold_indices, stratified_split_indices, Fold,
 };
+pub use self::submission::{write_class_submission, write_submission};
 pub use self::table::{Column, ColumnType, Table};
