@@ -34,6 +34,7 @@ pub use preprocessing::{
     fingerprint64, siphash24, CategoryEncoding, Discretization, Hashing, IntegerLookup, MaskValue,
     Normalization, OutputMode, StringLookup,
 };
+pub(crate) use preprocessing::LookupCore;
 pub use registry::{register_layer, LayerFactory};
 pub use regularization::{
     Dropout, GaussianNoise, SpatialDropout, SpatialDropout1D, SpatialDropout2D,

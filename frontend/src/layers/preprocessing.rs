@@ -730,9 +730,10 @@ pub struct Discretization<B: Backend> {
 }
 
 impl<B: Backend> Discretization<B> {
-    /// A layer with fixed, increasing boundaries (`n` boundaries give `n + 1` bins).
+    /// A layer with fixed, increasing boundaries (`n` boundaries give `n + 1` bins). They
+    /// are kept at `f32` precision, the precision of the comparison (as Keras/TensorFlow).
     pub fn with_bin_boundaries(bounds: &[f64]) -> Self {
-        Self::raw(Some(bounds.to_vec()), None)
+        Self::raw(Some(to_f32_precision(bounds)), None)
     }
     /// A layer to `adapt` into `num_bins` bins of about equal counts.
     pub fn with_num_bins(num_bins: usize) -> Self {
@@ -869,6 +870,11 @@ impl<B: Backend> Discretization<B> {
             .map(|b| b.len() + 1)
             .or(self.num_bins)
     }
+}
+
+/// Rounds to `f32` (boundaries compare in `f32`; this also makes a JSON round trip exact).
+fn to_f32_precision(v: &[f64]) -> Vec<f64> {
+    v.iter().map(|&x| x as f32 as f64).collect()
 }
 
 /// Keras' `summarize`: sorted values, every `step`-th from `step - 1`, weight `step`.
@@ -1719,7 +1725,9 @@ impl<B: Backend> Layer<B> for Hashing<B> {
 // ------------------------------------------------------------------ lookup core
 
 /// Token types of the lookup tables.
-trait LookupToken: Clone + Eq + Hash + Ord + std::fmt::Debug + serde::Serialize {
+pub(crate) trait LookupToken:
+    Clone + Eq + Hash + Ord + std::fmt::Debug + serde::Serialize
+{
     /// OOV bucket when there are several OOV indices.
     fn oov_bucket(&self, n: usize) -> i64;
 }
@@ -1736,22 +1744,22 @@ impl LookupToken for String {
 
 /// Index layout and vocabulary shared by `IntegerLookup` and `StringLookup`.
 #[derive(Debug, Clone)]
-struct LookupCore<T: LookupToken> {
-    layer: &'static str,
-    max_tokens: Option<usize>,
-    num_oov_indices: usize,
-    mask_token: Option<T>,
-    oov_token: T,
-    output_mode: OutputMode,
-    pad_to_max_tokens: bool,
+pub(crate) struct LookupCore<T: LookupToken> {
+    pub(crate) layer: &'static str,
+    pub(crate) max_tokens: Option<usize>,
+    pub(crate) num_oov_indices: usize,
+    pub(crate) mask_token: Option<T>,
+    pub(crate) oov_token: T,
+    pub(crate) output_mode: OutputMode,
+    pub(crate) pad_to_max_tokens: bool,
     /// Learned or given tokens (no mask/OOV).
-    tokens: Option<Vec<T>>,
-    index: HashMap<T, i64>,
-    counts: HashMap<T, u64>,
+    pub(crate) tokens: Option<Vec<T>>,
+    pub(crate) index: HashMap<T, i64>,
+    pub(crate) counts: HashMap<T, u64>,
 }
 
 impl<T: LookupToken> LookupCore<T> {
-    fn new(layer: &'static str, oov_token: T) -> Self {
+    pub(crate) fn new(layer: &'static str, oov_token: T) -> Self {
         Self {
             layer,
             max_tokens: None,
@@ -1765,22 +1773,22 @@ impl<T: LookupToken> LookupCore<T> {
             counts: HashMap::new(),
         }
     }
-    fn oov_start(&self) -> usize {
+    pub(crate) fn oov_start(&self) -> usize {
         usize::from(self.mask_token.is_some() && self.output_mode == OutputMode::Int)
     }
-    fn token_start(&self) -> usize {
+    pub(crate) fn token_start(&self) -> usize {
         self.oov_start() + self.num_oov_indices
     }
-    fn vocabulary_size(&self) -> usize {
+    pub(crate) fn vocabulary_size(&self) -> usize {
         self.token_start() + self.tokens.as_ref().map_or(0, |t| t.len())
     }
-    fn depth(&self) -> usize {
+    pub(crate) fn depth(&self) -> usize {
         match (self.pad_to_max_tokens, self.max_tokens) {
             (true, Some(m)) => m,
             _ => self.vocabulary_size(),
         }
     }
-    fn validate(&self, name: &str) -> Result<()> {
+    pub(crate) fn validate(&self, name: &str) -> Result<()> {
         if let Some(m) = self.max_tokens {
             if m <= 1 {
                 return Err(Error::invalid(
@@ -1799,7 +1807,7 @@ impl<T: LookupToken> LookupCore<T> {
         }
         Ok(())
     }
-    fn vocabulary(&self) -> Vec<T> {
+    pub(crate) fn vocabulary(&self) -> Vec<T> {
         let mut v = Vec::new();
         if let (Some(m), 1) = (&self.mask_token, self.oov_start()) {
             v.push(m.clone());
@@ -1809,7 +1817,7 @@ impl<T: LookupToken> LookupCore<T> {
         v
     }
     /// Sets a vocabulary as Keras' `set_vocabulary` (a leading mask/OOV prefix is dropped).
-    fn set_vocabulary(&mut self, name: &str, vocab: Vec<T>) -> Result<()> {
+    pub(crate) fn set_vocabulary(&mut self, name: &str, vocab: Vec<T>) -> Result<()> {
         if vocab.is_empty() {
             return Err(Error::invalid(name, "vocabulary", "is empty"));
         }
@@ -1858,7 +1866,7 @@ impl<T: LookupToken> LookupCore<T> {
         self.install(tokens);
         Ok(())
     }
-    fn install(&mut self, tokens: Vec<T>) {
+    pub(crate) fn install(&mut self, tokens: Vec<T>) {
         let start = self.token_start() as i64;
         self.index = tokens
             .iter()
@@ -1867,12 +1875,12 @@ impl<T: LookupToken> LookupCore<T> {
             .collect();
         self.tokens = Some(tokens);
     }
-    fn count(&mut self, token: &T) {
+    pub(crate) fn count(&mut self, token: &T) {
         *self.counts.entry(token.clone()).or_insert(0) += 1;
     }
     /// Keras' `finalize_state`: drop mask and OOV tokens, sort by count descending then
     /// token descending, keep `max_tokens - token_start`.
-    fn finalize(&mut self) {
+    pub(crate) fn finalize(&mut self) {
         let mut counts: Vec<(T, u64)> = std::mem::take(&mut self.counts).into_iter().collect();
         counts.retain(|(t, _)| Some(t) != self.mask_token.as_ref() && *t != self.oov_token);
         counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| b.0.cmp(&a.0)));
@@ -1881,7 +1889,7 @@ impl<T: LookupToken> LookupCore<T> {
         }
         self.install(counts.into_iter().map(|(t, _)| t).collect());
     }
-    fn ready(&self, name: &str) -> Result<()> {
+    pub(crate) fn ready(&self, name: &str) -> Result<()> {
         if self.tokens.is_none() {
             return Err(Error::NotReady {
                 op: format!("{name}.lookup"),
@@ -1892,7 +1900,7 @@ impl<T: LookupToken> LookupCore<T> {
         Ok(())
     }
     /// Index of a token. In non-int modes the mask maps to -1 (encoded as a zero row).
-    fn lookup(&self, name: &str, token: Option<&T>) -> Result<i64> {
+    pub(crate) fn lookup(&self, name: &str, token: Option<&T>) -> Result<i64> {
         let Some(token) = token else {
             return self.oov(name, None);
         };
@@ -1908,7 +1916,7 @@ impl<T: LookupToken> LookupCore<T> {
             None => self.oov(name, Some(token)),
         }
     }
-    fn oov(&self, name: &str, token: Option<&T>) -> Result<i64> {
+    pub(crate) fn oov(&self, name: &str, token: Option<&T>) -> Result<i64> {
         let start = self.oov_start() as i64;
         match (self.num_oov_indices, token) {
             (0, _) => Err(Error::invalid(
@@ -1925,7 +1933,7 @@ impl<T: LookupToken> LookupCore<T> {
     }
     /// Token of an index (Keras `invert`): 0 is the mask when there is one, vocabulary
     /// indices give their token, everything else the OOV token.
-    fn invert(&self, index: i64) -> T {
+    pub(crate) fn invert(&self, index: i64) -> T {
         if let (Some(m), 1, 0) = (&self.mask_token, self.oov_start(), index) {
             return m.clone();
         }
@@ -1942,7 +1950,7 @@ impl<T: LookupToken> LookupCore<T> {
             .cloned()
             .unwrap_or_else(|| self.oov_token.clone())
     }
-    fn config(&self, name: &str) -> serde_json::Value {
+    pub(crate) fn config(&self, name: &str) -> serde_json::Value {
         json!({
             "name": name,
             "max_tokens": self.max_tokens,
@@ -1954,7 +1962,7 @@ impl<T: LookupToken> LookupCore<T> {
             "vocabulary": self.tokens,
         })
     }
-    fn read_config<F>(&mut self, config: &serde_json::Value, parse: F) -> Result<()>
+    pub(crate) fn read_config<F>(&mut self, config: &serde_json::Value, parse: F) -> Result<()>
     where
         F: Fn(&serde_json::Value) -> Option<T>,
     {

@@ -1,0 +1,638 @@
+//! [`FeatureSpace`]: named raw columns of a [`Table`] (numbers, string or integer
+//! categories, with missing values) turned into one `f32` feature tensor, like Keras'
+//! `FeatureSpace` utility; adapted on a training table, saved next to the model as JSON.
+
+use super::table::{Column, ColumnType, Table};
+use crate::backend::{Backend, Device};
+use crate::error::{Error, Result};
+use crate::layers::{fingerprint64, LookupCore, OutputMode, StringLookup};
+use crate::tensor::Tensor;
+use serde_json::json;
+use std::path::Path;
+
+const CONTEXT: &str = "FeatureSpace";
+/// Version of the JSON layout written by [`FeatureSpace::to_json`].
+const FORMAT_VERSION: u64 = 1;
+
+/// How a numeric feature fills its missing values (statistics of the adapted table's
+/// present values).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Impute {
+    /// The mean (the default).
+    Mean,
+    /// The median (numpy's: the mean of the two middle values for an even count).
+    Median,
+    /// A fixed value.
+    Constant(f64),
+}
+
+#[derive(Debug, Clone)]
+enum Kind {
+    /// Impute, then `(x - mean) / max(sqrt(var), 1e-7)` (Keras `Normalization`).
+    Numeric {
+        impute: Impute,
+        fill: f64,
+        mean: f64,
+        variance: f64,
+    },
+    /// `StringLookup` one-hot (missing and unseen strings -> the OOV column).
+    StrCategory(Box<StringLookup>),
+    /// `IntegerLookup` one-hot (missing and unseen values -> the OOV column).
+    IntCategory(Box<LookupCore<i64>>),
+    /// The value as it is (missing is an error).
+    Passthrough,
+    /// One-hot of `fingerprint64(value as string) % bins` (missing -> a zero row).
+    Hashed { bins: usize },
+}
+
+#[derive(Debug, Clone)]
+struct Feature {
+    name: String,
+    kind: Kind,
+}
+
+/// Turns named raw columns into one `f32` feature matrix `[n_rows, output_dim]`, in the
+/// order the features were declared (Keras `FeatureSpace` with `output_mode="concat"`):
+///
+/// - [`FeatureSpace::numeric`]: missing values imputed (mean by default, or
+///   [`FeatureSpace::numeric_with`] median / constant), then normalised with the mean and
+///   biased variance of the imputed training column, `(x - mean) / max(sqrt(var), 1e-7)`
+///   (Keras' `Normalization`). One column.
+/// - [`FeatureSpace::categorical_string`]: one-hot over a [`StringLookup`] vocabulary
+///   (Keras' order: by descending frequency, ties by descending string) with one OOV column
+///   first; missing values and strings first seen at transform time go to the OOV column.
+/// - [`FeatureSpace::categorical_int`]: the same for an integer column (Keras'
+///   `IntegerLookup` order).
+/// - [`FeatureSpace::passthrough`]: a numeric column as it is (a missing value is an error).
+/// - [`FeatureSpace::hashed`]: one-hot of the FarmHash bin of the value (integers hashed as
+///   their decimal strings, as Keras' `Hashing`); a missing value gives a zero row.
+///
+/// The statistics and vocabularies come from [`FeatureSpace::adapt`] on a training table
+/// and are saved by [`FeatureSpace::save`] (JSON), so a prediction script transforms new
+/// rows exactly as at training time.
+///
+/// ```
+/// use stratanet::tabular::{CsvOptions, FeatureSpace, Table};
+/// use stratanet::{Device, DefaultBackend as B};
+/// # fn main() -> stratanet::Result<()> {
+/// let train = Table::from_csv_str(
+///     "mpg,weight,origin\n18,3504,USA\n26,,Japan\n,2130,Japan\n",
+///     &CsvOptions::new(),
+/// )?;
+/// let mut fs = FeatureSpace::new().numeric("weight").categorical_string("origin");
+/// fs.adapt(&train)?;
+/// assert_eq!(fs.feature_names()?, ["weight", "origin=[UNK]", "origin=Japan", "origin=USA"]);
+/// let x = fs.transform::<B>(&train, Device::Cpu)?;
+/// assert_eq!(x.shape(), vec![3, 4]);
+/// // the missing weight is imputed with the mean (2817): normalised to 0
+/// assert_eq!(x.to_vec_f32()?[4..8], [0.0, 0.0, 1.0, 0.0]);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct FeatureSpace {
+    features: Vec<Feature>,
+    adapted: bool,
+}
+
+impl FeatureSpace {
+    /// An empty feature space.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn push(mut self, name: &str, kind: Kind) -> Self {
+        self.features.push(Feature {
+            name: name.to_string(),
+            kind,
+        });
+        self.adapted = false;
+        self
+    }
+
+    /// A numeric column, mean-imputed and normalised.
+    pub fn numeric(self, name: &str) -> Self {
+        self.numeric_with(name, Impute::Mean)
+    }
+
+    /// A numeric column imputed with `impute`, then normalised.
+    pub fn numeric_with(self, name: &str, impute: Impute) -> Self {
+        self.push(
+            name,
+            Kind::Numeric {
+                impute,
+                fill: 0.0,
+                mean: 0.0,
+                variance: 1.0,
+            },
+        )
+    }
+
+    /// A string column, one-hot over its vocabulary (OOV column first).
+    pub fn categorical_string(self, name: &str) -> Self {
+        let lookup = StringLookup::new()
+            .name(name)
+            .output_mode(OutputMode::OneHot);
+        self.push(name, Kind::StrCategory(Box::new(lookup)))
+    }
+
+    /// An integer column, one-hot over its vocabulary (OOV column first).
+    pub fn categorical_int(self, name: &str) -> Self {
+        let mut core = LookupCore::new("IntegerLookup", -1);
+        core.output_mode = OutputMode::OneHot;
+        self.push(name, Kind::IntCategory(Box::new(core)))
+    }
+
+    /// A numeric column used as it is.
+    pub fn passthrough(self, name: &str) -> Self {
+        self.push(name, Kind::Passthrough)
+    }
+
+    /// A string or integer column hashed into `bins` one-hot columns.
+    pub fn hashed(self, name: &str, bins: usize) -> Self {
+        self.push(name, Kind::Hashed { bins })
+    }
+
+    /// Number of declared features (columns used).
+    pub fn len(&self) -> usize {
+        self.features.len()
+    }
+
+    /// Whether no feature is declared.
+    pub fn is_empty(&self) -> bool {
+        self.features.is_empty()
+    }
+
+    /// Whether [`FeatureSpace::adapt`] has run (or the space was loaded adapted).
+    pub fn is_adapted(&self) -> bool {
+        self.adapted
+    }
+
+    /// The table columns used, in declaration order.
+    pub fn column_names(&self) -> Vec<&str> {
+        self.features.iter().map(|f| f.name.as_str()).collect()
+    }
+
+    fn check_declared(&self) -> Result<()> {
+        if self.features.is_empty() {
+            return Err(Error::invalid(
+                CONTEXT,
+                "features",
+                "none declared (add numeric(..), categorical_string(..), ...)",
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for f in &self.features {
+            if !seen.insert(f.name.as_str()) {
+                return Err(Error::invalid(
+                    CONTEXT,
+                    "features",
+                    format!("column '{}' is declared twice", f.name),
+                ));
+            }
+            if let Kind::Hashed { bins: 0 } = f.kind {
+                return Err(Error::invalid(
+                    CONTEXT,
+                    format!("hashed('{}')", f.name),
+                    "bins must be at least 1",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn ensure_adapted(&self, op: &str) -> Result<()> {
+        if !self.adapted {
+            return Err(Error::NotReady {
+                op: format!("{CONTEXT}.{op}"),
+                needed: "adapted".into(),
+                hint: "call adapt(&training_table) first, or load a saved feature space".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Learns the imputation values, normalisation statistics and vocabularies from
+    /// `table` (replacing earlier ones).
+    ///
+    /// # Errors
+    /// No features declared, an unknown column (the error lists the table's columns), a
+    /// column of the wrong type, a numeric column with no present value.
+    pub fn adapt(&mut self, table: &Table) -> Result<()> {
+        self.check_declared()?;
+        let mut features = self.features.clone();
+        for f in &mut features {
+            let col = table.column(&f.name)?;
+            match &mut f.kind {
+                Kind::Numeric {
+                    impute,
+                    fill,
+                    mean,
+                    variance,
+                } => {
+                    let values = numeric_values(&f.name, col, "numeric")?;
+                    let present: Vec<f64> = values.iter().flatten().copied().collect();
+                    if present.is_empty() {
+                        return Err(Error::invalid(
+                            CONTEXT,
+                            format!("numeric('{}')", f.name),
+                            format!(
+                                "the column has no present value in {} ({} rows) to learn from",
+                                table.source(),
+                                table.n_rows()
+                            ),
+                        ));
+                    }
+                    *fill = match impute {
+                        Impute::Mean => present.iter().sum::<f64>() / present.len() as f64,
+                        Impute::Median => median(&present),
+                        Impute::Constant(c) => *c,
+                    };
+                    let filled: Vec<f64> = values.iter().map(|v| v.unwrap_or(*fill)).collect();
+                    let n = filled.len() as f64;
+                    let m = filled.iter().sum::<f64>() / n;
+                    *mean = m;
+                    *variance = filled.iter().map(|v| (v - m).powi(2)).sum::<f64>() / n;
+                }
+                Kind::StrCategory(lookup) => {
+                    let values = col.as_str().ok_or_else(|| {
+                        wrong_type(&f.name, col, "categorical_string", "a string")
+                    })?;
+                    lookup.adapt(&values);
+                }
+                Kind::IntCategory(core) => {
+                    let Column::Int(values) = col else {
+                        return Err(wrong_type(&f.name, col, "categorical_int", "an integer"));
+                    };
+                    core.counts.clear();
+                    for v in values.iter().flatten() {
+                        core.count(v);
+                    }
+                    core.finalize();
+                }
+                Kind::Passthrough => {
+                    numeric_values(&f.name, col, "passthrough")?;
+                }
+                Kind::Hashed { .. } => {
+                    if col.dtype() == ColumnType::Float {
+                        return Err(wrong_type(&f.name, col, "hashed", "a string or integer"));
+                    }
+                }
+            }
+        }
+        self.features = features;
+        self.adapted = true;
+        Ok(())
+    }
+
+    /// Width of each feature's block, in declaration order.
+    fn widths(&self) -> Vec<usize> {
+        self.features
+            .iter()
+            .map(|f| match &f.kind {
+                Kind::Numeric { .. } | Kind::Passthrough => 1,
+                Kind::StrCategory(l) => l.depth(),
+                Kind::IntCategory(c) => c.depth(),
+                Kind::Hashed { bins } => *bins,
+            })
+            .collect()
+    }
+
+    /// Number of output columns.
+    ///
+    /// # Errors
+    /// Not adapted (the vocabulary sizes are unknown).
+    pub fn output_dim(&self) -> Result<usize> {
+        self.ensure_adapted("output_dim")?;
+        Ok(self.widths().iter().sum())
+    }
+
+    /// Names of the output columns: `weight` for numeric and passthrough features,
+    /// `origin=USA` (and `origin=[UNK]` for the OOV column) for categories, `zip#3` for hash
+    /// bins.
+    ///
+    /// # Errors
+    /// Not adapted.
+    pub fn feature_names(&self) -> Result<Vec<String>> {
+        self.ensure_adapted("feature_names")?;
+        let mut out = Vec::new();
+        for f in &self.features {
+            match &f.kind {
+                Kind::Numeric { .. } | Kind::Passthrough => out.push(f.name.clone()),
+                Kind::StrCategory(l) => {
+                    out.extend(l.vocabulary().iter().map(|t| format!("{}={t}", f.name)))
+                }
+                Kind::IntCategory(c) => {
+                    out.extend(c.vocabulary().iter().map(|t| format!("{}={t}", f.name)))
+                }
+                Kind::Hashed { bins } => out.extend((0..*bins).map(|i| format!("{}#{i}", f.name))),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The features of `table` as host values, row-major `[n_rows, output_dim]`.
+    ///
+    /// # Errors
+    /// As [`FeatureSpace::transform`].
+    pub fn transform_host(&self, table: &Table) -> Result<Vec<f32>> {
+        self.ensure_adapted("transform")?;
+        let widths = self.widths();
+        let dim: usize = widths.iter().sum();
+        let n = table.n_rows();
+        let mut out = vec![0.0f32; n * dim];
+        let mut offset = 0;
+        for (f, &w) in self.features.iter().zip(&widths) {
+            let col = table.column(&f.name)?;
+            match &f.kind {
+                Kind::Numeric {
+                    fill,
+                    mean,
+                    variance,
+                    ..
+                } => {
+                    let values = numeric_values(&f.name, col, "numeric")?;
+                    let std = variance.sqrt().max(1e-7);
+                    for (r, v) in values.iter().enumerate() {
+                        out[r * dim + offset] = ((v.unwrap_or(*fill) - mean) / std) as f32;
+                    }
+                }
+                Kind::Passthrough => {
+                    let values = numeric_values(&f.name, col, "passthrough")?;
+                    for (r, v) in values.iter().enumerate() {
+                        let v = v.ok_or_else(|| {
+                            Error::invalid(
+                                CONTEXT,
+                                format!("passthrough('{}')", f.name),
+                                format!(
+                                    "missing value in row {} of {} (passthrough does not impute; use numeric_with)",
+                                    r + 1,
+                                    table.source()
+                                ),
+                            )
+                        })?;
+                        out[r * dim + offset] = v as f32;
+                    }
+                }
+                Kind::StrCategory(lookup) => {
+                    let values = col.as_str().ok_or_else(|| {
+                        wrong_type(&f.name, col, "categorical_string", "a string")
+                    })?;
+                    for (r, idx) in lookup.lookup(&values)?.into_iter().enumerate() {
+                        set_hot(&mut out, r * dim + offset, w, idx);
+                    }
+                }
+                Kind::IntCategory(core) => {
+                    let Column::Int(values) = col else {
+                        return Err(wrong_type(&f.name, col, "categorical_int", "an integer"));
+                    };
+                    for (r, v) in values.iter().enumerate() {
+                        let idx = core.lookup(&f.name, v.as_ref())?;
+                        set_hot(&mut out, r * dim + offset, w, idx);
+                    }
+                }
+                Kind::Hashed { bins } => {
+                    let strings: Vec<Option<String>> = match col {
+                        Column::Str(v) => v.clone(),
+                        Column::Int(v) => v.iter().map(|x| x.map(|i| i.to_string())).collect(),
+                        Column::Float(_) => {
+                            return Err(wrong_type(&f.name, col, "hashed", "a string or integer"))
+                        }
+                    };
+                    for (r, s) in strings.iter().enumerate() {
+                        if let Some(s) = s {
+                            let idx = (fingerprint64(s.as_bytes()) % *bins as u64) as i64;
+                            set_hot(&mut out, r * dim + offset, w, idx);
+                        }
+                    }
+                }
+            }
+            offset += w;
+        }
+        Ok(out)
+    }
+
+    /// The features of `table` as an `f32` tensor `[n_rows, output_dim]` on `device`.
+    /// Extra columns of the table are ignored; a category first seen here goes to its OOV
+    /// column.
+    ///
+    /// # Errors
+    /// Not adapted, an unknown column, a column of the wrong type, a missing value in a
+    /// passthrough column.
+    pub fn transform<B: Backend>(&self, table: &Table, device: Device) -> Result<Tensor<B>> {
+        let values = self.transform_host(table)?;
+        let dim = self.output_dim()?;
+        Tensor::from_vec_on(values, &[table.n_rows(), dim], device)
+    }
+
+    /// The feature space (declarations and learned state) as JSON.
+    pub fn to_json(&self) -> String {
+        let features: Vec<serde_json::Value> = self
+            .features
+            .iter()
+            .map(|f| match &f.kind {
+                Kind::Numeric {
+                    impute,
+                    fill,
+                    mean,
+                    variance,
+                } => {
+                    let impute = match impute {
+                        Impute::Mean => json!("mean"),
+                        Impute::Median => json!("median"),
+                        Impute::Constant(c) => json!({ "constant": c }),
+                    };
+                    json!({"name": f.name, "kind": "numeric", "impute": impute,
+                           "fill": fill, "mean": mean, "variance": variance})
+                }
+                Kind::StrCategory(l) => {
+                    json!({"name": f.name, "kind": "categorical_string", "lookup": l.get_config()})
+                }
+                Kind::IntCategory(c) => {
+                    json!({"name": f.name, "kind": "categorical_int", "lookup": c.config(&f.name)})
+                }
+                Kind::Passthrough => json!({"name": f.name, "kind": "passthrough"}),
+                Kind::Hashed { bins } => json!({"name": f.name, "kind": "hashed", "bins": bins}),
+            })
+            .collect();
+        json!({
+            "class_name": "FeatureSpace",
+            "format_version": FORMAT_VERSION,
+            "adapted": self.adapted,
+            "features": features,
+        })
+        .to_string()
+    }
+
+    /// Inverse of [`FeatureSpace::to_json`].
+    ///
+    /// # Errors
+    /// Malformed JSON, a missing or mistyped field, an unknown feature kind, a newer format.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let v: serde_json::Value = serde_json::from_str(text)?;
+        let bad =
+            |path: &str, msg: &str| Error::config(format!("FeatureSpace.{path}"), msg.to_string());
+        if v.get("class_name").and_then(|c| c.as_str()) != Some("FeatureSpace") {
+            return Err(bad("class_name", "expected \"FeatureSpace\""));
+        }
+        let version = v
+            .get("format_version")
+            .and_then(|x| x.as_u64())
+            .unwrap_or(0);
+        if version > FORMAT_VERSION {
+            return Err(bad(
+                "format_version",
+                &format!("{version} is newer than this build reads ({FORMAT_VERSION})"),
+            ));
+        }
+        let adapted = v.get("adapted").and_then(|a| a.as_bool()).unwrap_or(false);
+        let list = v
+            .get("features")
+            .and_then(|f| f.as_array())
+            .ok_or_else(|| bad("features", "expected a list"))?;
+        let mut features = Vec::with_capacity(list.len());
+        for (i, f) in list.iter().enumerate() {
+            let at = |k: &str| format!("features[{i}].{k}");
+            let name = f
+                .get("name")
+                .and_then(|n| n.as_str())
+                .ok_or_else(|| bad(&at("name"), "expected a string"))?
+                .to_string();
+            let num = |k: &str| -> Result<f64> {
+                f.get(k)
+                    .and_then(|x| x.as_f64())
+                    .ok_or_else(|| bad(&at(k), "expected a number"))
+            };
+            let kind = match f.get("kind").and_then(|k| k.as_str()).unwrap_or("") {
+                "numeric" => {
+                    let impute = match f.get("impute") {
+                        Some(serde_json::Value::String(s)) if s == "mean" => Impute::Mean,
+                        Some(serde_json::Value::String(s)) if s == "median" => Impute::Median,
+                        Some(o) if o.get("constant").and_then(|c| c.as_f64()).is_some() => {
+                            Impute::Constant(o["constant"].as_f64().unwrap_or(0.0))
+                        }
+                        _ => {
+                            return Err(bad(
+                                &at("impute"),
+                                "expected \"mean\", \"median\" or {\"constant\": x}",
+                            ))
+                        }
+                    };
+                    Kind::Numeric {
+                        impute,
+                        fill: num("fill")?,
+                        mean: num("mean")?,
+                        variance: num("variance")?,
+                    }
+                }
+                "categorical_string" => {
+                    let cfg = f
+                        .get("lookup")
+                        .ok_or_else(|| bad(&at("lookup"), "missing"))?;
+                    Kind::StrCategory(Box::new(StringLookup::from_config(cfg)?))
+                }
+                "categorical_int" => {
+                    let cfg = f
+                        .get("lookup")
+                        .ok_or_else(|| bad(&at("lookup"), "missing"))?;
+                    let mut core = LookupCore::new("IntegerLookup", -1);
+                    core.read_config(cfg, |x| x.as_i64())?;
+                    Kind::IntCategory(Box::new(core))
+                }
+                "passthrough" => Kind::Passthrough,
+                "hashed" => Kind::Hashed {
+                    bins: f
+                        .get("bins")
+                        .and_then(|b| b.as_u64())
+                        .ok_or_else(|| bad(&at("bins"), "expected an integer"))?
+                        as usize,
+                },
+                other => {
+                    return Err(Error::unknown(
+                        "FeatureSpace feature kind",
+                        other,
+                        &[
+                            "numeric",
+                            "categorical_string",
+                            "categorical_int",
+                            "passthrough",
+                            "hashed",
+                        ],
+                    ))
+                }
+            };
+            features.push(Feature { name, kind });
+        }
+        let fs = FeatureSpace { features, adapted };
+        fs.check_declared()?;
+        Ok(fs)
+    }
+
+    /// Writes [`FeatureSpace::to_json`] to `path` atomically (temporary file + rename).
+    ///
+    /// # Errors
+    /// I/O errors, naming the path.
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        let io = |e: std::io::Error| {
+            Error::Io(std::io::Error::new(
+                e.kind(),
+                format!("writing {}: {e}", path.display()),
+            ))
+        };
+        std::fs::write(&tmp, self.to_json()).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            io(e)
+        })
+    }
+
+    /// Reads a feature space written by [`FeatureSpace::save`].
+    ///
+    /// # Errors
+    /// I/O errors naming the path; as [`FeatureSpace::from_json`] (prefixed by the path).
+    pub fn load(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::Io(std::io::Error::new(
+                e.kind(),
+                format!("reading {}: {e}", path.display()),
+            ))
+        })?;
+        Self::from_json(&text).map_err(|e| Error::config(path.display().to_string(), e.to_string()))
+    }
+}
+
+fn set_hot(out: &mut [f32], row_start: usize, width: usize, idx: i64) {
+    if idx >= 0 && (idx as usize) < width {
+        out[row_start + idx as usize] = 1.0;
+    }
+}
+
+fn wrong_type(name: &str, col: &Column, kind: &str, expected: &str) -> Error {
+    Error::invalid(
+        CONTEXT,
+        format!("{kind}('{name}')"),
+        format!(
+            "expected {expected} column, got a {} column",
+            col.dtype().name()
+        ),
+    )
+}
+
+fn numeric_values(name: &str, col: &Column, kind: &str) -> Result<Vec<Option<f64>>> {
+    col.as_f64()
+        .ok_or_else(|| wrong_type(name, col, kind, "a numeric (float or int)"))
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
