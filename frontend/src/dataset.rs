@@ -405,8 +405,11 @@ pub struct Dataset {
     /// Number of the pass the next (or current) iteration uses.
     pass: u64,
     live: Option<Live>,
-    /// Elements per pass, learned from a complete pass.
-    learned_len: Option<usize>,
+    /// Elements per pass learned from a complete pass, with the batch size `fit` added to
+    /// that pass (`None`: the dataset's own elements).
+    learned_len: Option<(Option<usize>, usize)>,
+    /// The batch size added to the running pass.
+    live_auto: Option<usize>,
     /// Elements handed out in the current pass.
     served: usize,
 }
@@ -437,6 +440,7 @@ impl Dataset {
             pass: 0,
             live: None,
             learned_len: None,
+            live_auto: None,
             served: 0,
         }
     }
@@ -637,21 +641,37 @@ impl Dataset {
     /// source's size, or learned from a complete pass (a CSV file's row count is known
     /// after the first pass).
     pub fn cardinality(&self) -> Option<usize> {
-        if self.learned_len.is_some() {
-            return self.learned_len;
+        self.count(None)
+    }
+
+    /// Batches per pass when `fit_dataset` batches by `batch_size` (used when the dataset
+    /// has no [`Dataset::batch`] of its own), when known.
+    pub fn batches_per_pass(&self, batch_size: usize) -> Option<usize> {
+        self.count((!self.is_batched()).then_some(batch_size))
+    }
+
+    fn count(&self, auto: Option<usize>) -> Option<usize> {
+        if let Some((a, n)) = self.learned_len {
+            if a == auto {
+                return Some(n);
+            }
         }
         let (mut n, mut batched) = match &self.source {
             Source::Host(b, _) => (Some(b.len()), false),
             Source::Csv(_) => (None, false),
             Source::User(u) => (u.lock().ok().map(|u| u.len()), true),
         };
-        for op in &self.ops {
+        let extra = auto.map(|size| Op::Batch {
+            size,
+            drop_remainder: false,
+        });
+        for op in self.ops.iter().chain(extra.as_ref()) {
             if let Op::Batch {
                 size,
                 drop_remainder,
             } = op
             {
-                n = if batched {
+                n = if batched || *size == 0 {
                     None
                 } else if *drop_remainder {
                     n.map(|n| n / size)
@@ -702,7 +722,9 @@ impl Dataset {
         }
         if self.live.is_none() {
             let mut ops = self.ops.clone();
-            if let (Some(size), false) = (auto_batch, self.is_batched()) {
+            let auto = auto_batch.filter(|_| !self.is_batched());
+            self.live_auto = auto;
+            if let Some(size) = auto {
                 if size == 0 {
                     return Err(Error::invalid(
                         "Dataset",
@@ -734,7 +756,7 @@ impl Dataset {
             }
             Ok(None) => {
                 self.live = None;
-                self.learned_len = Some(self.served);
+                self.learned_len = Some((self.live_auto, self.served));
                 self.served = 0;
                 self.pass += 1;
                 Ok(None)

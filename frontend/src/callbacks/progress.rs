@@ -86,14 +86,21 @@ impl Callback for ProgressBar {
         self.steps_done = 0;
         self.last_draw = None;
         if self.live {
+            // `steps == 0`: the length is not known yet (a streamed dataset's first epoch):
+            // Keras' `12/Unknown` display, without a bar.
+            let known = state.steps > 0;
             let bar = indicatif::ProgressBar::with_draw_target(
-                Some(state.steps as u64),
+                known.then_some(state.steps as u64),
                 indicatif::ProgressDrawTarget::stdout(),
             );
-            let style =
-                indicatif::ProgressStyle::with_template("{pos}/{len} {bar:20.green/dim} {msg}")
-                    .map(|s| s.progress_chars("━━━"))
-                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+            let template = if known {
+                "{pos}/{len} {bar:20.green/dim} {msg}"
+            } else {
+                "{pos}/Unknown {msg}"
+            };
+            let style = indicatif::ProgressStyle::with_template(template)
+                .map(|s| s.progress_chars("━━━"))
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
             bar.set_style(style);
             self.bar = Some(bar);
         }
@@ -116,7 +123,12 @@ impl Callback for ProgressBar {
         if due || step + 1 == state.steps {
             let l = logs.logs()?;
             let elapsed = self.epoch_start.elapsed();
-            let eta = elapsed.mul_f64((state.steps - step - 1) as f64 / (step + 1) as f64);
+            // The time left, or (length unknown) the time so far.
+            let eta = if state.steps > 0 {
+                elapsed.mul_f64(state.steps.saturating_sub(step + 1) as f64 / (step + 1) as f64)
+            } else {
+                elapsed
+            };
             let msg = self.message(eta, &l);
             bar.set_position((step + 1) as u64);
             bar.set_message(msg);
@@ -136,15 +148,21 @@ impl Callback for ProgressBar {
             return Ok(());
         }
         let elapsed = self.epoch_start.elapsed();
+        // With an unknown length, the steps that ran are the epoch's length.
+        let steps = if state.steps > 0 {
+            state.steps
+        } else {
+            self.steps_done
+        };
         if let Some(bar) = self.bar.take() {
-            bar.set_position(state.steps as u64);
+            bar.set_position(steps as u64);
             let msg = self.message(elapsed, logs);
             bar.finish_with_message(msg);
         } else {
             let mut line = format!(
                 "{}/{} - {} - {}",
                 self.steps_done,
-                state.steps,
+                steps,
                 format_time(elapsed),
                 format_per_step(elapsed, self.steps_done)
             );

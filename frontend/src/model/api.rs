@@ -220,6 +220,97 @@ macro_rules! model_api {
                 $crate::model::training::predict(self, x.into(), batch_size, &mut callbacks)
             }
 
+            /// Trains on a [`Dataset`](crate::dataset::Dataset), like Keras' `model.fit(ds,
+            /// epochs=...)`: epoch `e` is pass `e` of the dataset (its shuffles seeded by the
+            /// epoch), batched by `opts.batch_size` unless the dataset is batched itself;
+            /// `opts.steps_per_epoch` takes that many batches per epoch, restarting the
+            /// dataset when it runs out. Validation data: `opts.validation_dataset` (or
+            /// `validation_data` tensors). The dataset is borrowed, so it keeps its learned
+            /// length for the next call.
+            ///
+            /// ```
+            /// use stratanet::prelude::*;
+            /// use stratanet::dataset::Dataset;
+            /// use stratanet::optimizers::Optimizer;
+            /// # fn main() -> stratanet::Result<()> {
+            /// let x = Tensor::<DefaultBackend>::uniform(&[64, 3], -1.0, 1.0, 1, DType::F32, Device::Cpu)?;
+            /// let y = x.sum(&[-1], true)?;
+            /// let mut ds = Dataset::from_tensors(&x, &y)?.shuffle(64, 7).batch(16).prefetch(2);
+            /// let mut model = Sequential::<DefaultBackend>::new().with_seed(0);
+            /// model.add(Input::new(&[3]))?;
+            /// model.add(Dense::new(1))?;
+            /// model.compile(Sgd::new(0.1), "mse", &[])?;
+            /// let h = model.fit_dataset(&mut ds, FitOptions::new().epochs(3).verbose(0))?;
+            /// assert_eq!(h.get("loss").unwrap().len(), 3);
+            /// assert_eq!(model.compiled().unwrap().optimizer.iterations(), 12);
+            /// # Ok(())
+            /// # }
+            /// ```
+            ///
+            /// # Errors
+            /// As [`Self::fit`]; `validation_split` and `sample_weight` are not available
+            /// with a dataset; batches whose tensor counts do not match the model; an empty
+            /// dataset; errors from the dataset (also those raised on its prefetch thread).
+            pub fn fit_dataset(
+                &mut self,
+                train: &mut $crate::dataset::Dataset,
+                opts: $crate::FitOptions<B>,
+            ) -> Result<$crate::History> {
+                let mut compiled = self.state_mut().take_compiled("fit_dataset")?;
+                let seed = self.state().seed;
+                let r = $crate::model::training::fit_dataset(self, &mut compiled, seed, train, opts);
+                self.state_mut().compiled = Some(compiled);
+                r
+            }
+
+            /// Loss and metrics over one pass of a [`Dataset`](crate::dataset::Dataset) in
+            /// inference mode (batched by `batch_size` unless the dataset is batched).
+            ///
+            /// # Errors
+            /// Not compiled, `batch_size` 0, an empty dataset, batches that do not fit the
+            /// model, errors from the dataset.
+            pub fn evaluate_dataset(
+                &mut self,
+                data: &mut $crate::dataset::Dataset,
+                batch_size: usize,
+            ) -> Result<$crate::Logs> {
+                let compiled = self.state_mut().take_compiled("evaluate_dataset")?;
+                let r = $crate::model::training::evaluate_dataset(
+                    self, &compiled, data, batch_size, &mut [],
+                );
+                self.state_mut().compiled = Some(compiled);
+                r
+            }
+
+            /// Outputs (the first output) over one pass of a
+            /// [`Dataset`](crate::dataset::Dataset) in inference mode; targets in the
+            /// dataset are ignored.
+            ///
+            /// # Errors
+            /// `batch_size` 0, an empty dataset, inputs that do not fit the model, errors
+            /// from the dataset.
+            pub fn predict_dataset(
+                &mut self,
+                data: &mut $crate::dataset::Dataset,
+                batch_size: usize,
+            ) -> Result<Tensor<B>> {
+                let mut outs =
+                    $crate::model::training::predict_dataset(self, data, batch_size, &mut [])?;
+                Ok(outs.remove(0))
+            }
+
+            /// [`Self::predict_dataset`] returning every output, in output order.
+            ///
+            /// # Errors
+            /// As [`Self::predict_dataset`].
+            pub fn predict_dataset_all(
+                &mut self,
+                data: &mut $crate::dataset::Dataset,
+                batch_size: usize,
+            ) -> Result<Vec<Tensor<B>>> {
+                $crate::model::training::predict_dataset(self, data, batch_size, &mut [])
+            }
+
             /// One gradient step on one batch; returns the loss and metrics of that batch.
             ///
             /// # Errors

@@ -2,10 +2,11 @@
 //! compile state, `fit`, `evaluate`, `predict`, with any number of inputs and outputs.
 
 use super::data::Data;
-use crate::backend::{Backend, DType};
+use crate::backend::{Backend, DType, Device};
 use crate::callbacks::{
     Callback, CallbackContext, FitState, History, LogSource, Logs, ModelAccess, ProgressBar,
 };
+use crate::dataset::{Dataset, Upload};
 use crate::error::{Error, Result};
 use crate::layers::CallContext;
 use crate::losses::{IntoLoss, Loss};
@@ -404,6 +405,18 @@ pub struct FitOptions<B: Backend> {
     /// Epoch to start at (0-based), for resuming: `epochs` is the index of the last epoch
     /// plus one, as in Keras.
     pub initial_epoch: usize,
+    /// Batches per epoch (`None`: one pass over the data). With tensors an epoch is that
+    /// many batches, continuing through the (reshuffled) data across epochs; with a dataset,
+    /// that many batches, restarting the dataset when it is exhausted.
+    pub steps_per_epoch: Option<usize>,
+    /// Validate every `validation_freq`-th epoch (those where `(epoch + 1) % freq == 0`,
+    /// as Keras); default 1.
+    pub validation_freq: usize,
+    /// Batch size of the validation pass (default: `batch_size`).
+    pub validation_batch_size: Option<usize>,
+    /// Validation data as a [`Dataset`] (takes precedence over `validation_data` and
+    /// `validation_split`).
+    pub validation_dataset: Option<Dataset>,
 }
 
 impl<B: Backend> Default for FitOptions<B> {
@@ -420,6 +433,10 @@ impl<B: Backend> Default for FitOptions<B> {
             sample_weight: None,
             class_weight: None,
             initial_epoch: 0,
+            steps_per_epoch: None,
+            validation_freq: 1,
+            validation_batch_size: None,
+            validation_dataset: None,
         }
     }
 }
@@ -433,6 +450,11 @@ impl<B: Backend> std::fmt::Debug for FitOptions<B> {
             .field("shuffle", &self.shuffle)
             .field("seed", &self.seed)
             .field("verbose", &self.verbose)
+            .field("initial_epoch", &self.initial_epoch)
+            .field("steps_per_epoch", &self.steps_per_epoch)
+            .field("validation_freq", &self.validation_freq)
+            .field("validation_batch_size", &self.validation_batch_size)
+            .field("validation_dataset", &self.validation_dataset)
             .finish_non_exhaustive()
     }
 }
@@ -492,6 +514,27 @@ impl<B: Backend> FitOptions<B> {
     /// masks continue where an uninterrupted run would be).
     pub fn initial_epoch(mut self, epoch: usize) -> Self {
         self.initial_epoch = epoch;
+        self
+    }
+    /// Sets `steps_per_epoch`: batches per epoch (see the field).
+    pub fn steps_per_epoch(mut self, steps: usize) -> Self {
+        self.steps_per_epoch = Some(steps);
+        self
+    }
+    /// Validates every `freq`-th epoch (`(epoch + 1) % freq == 0`).
+    pub fn validation_freq(mut self, freq: usize) -> Self {
+        self.validation_freq = freq;
+        self
+    }
+    /// Sets the batch size of the validation pass.
+    pub fn validation_batch_size(mut self, batch_size: usize) -> Self {
+        self.validation_batch_size = Some(batch_size);
+        self
+    }
+    /// Validates on a [`Dataset`] (unbatched datasets are batched by the validation batch
+    /// size).
+    pub fn validation_dataset(mut self, data: Dataset) -> Self {
+        self.validation_dataset = Some(data);
         self
     }
     /// Adds a callback.
@@ -864,11 +907,526 @@ fn train_step<B: Backend, N: Network<B> + ?Sized>(
     Ok(losses.total.detach())
 }
 
+/// A batch ready for the model: inputs, targets, per-sample weights, sample count.
+struct FeedBatch<B: Backend> {
+    xs: Vec<Tensor<B>>,
+    ys: Vec<Tensor<B>>,
+    sw: Option<Tensor<B>>,
+    len: usize,
+}
+
+/// Where the batches of a training, evaluation or prediction pass come from: tensors on
+/// the device, or a [`Dataset`].
+trait Feed<B: Backend> {
+    /// Batches per epoch, when known.
+    fn steps(&self) -> Option<usize>;
+    /// Starts epoch `epoch`.
+    fn begin_epoch(&mut self, epoch: usize) -> Result<()>;
+    /// The next batch of the epoch; `None` ends it.
+    fn next_batch(&mut self) -> Result<Option<FeedBatch<B>>>;
+    /// Targets to size the metrics with (all of them, or the epoch's first batch).
+    fn first_targets(&mut self) -> Result<Vec<Tensor<B>>>;
+}
+
+/// Batches of tensors on the device: `index_select` by a seeded permutation, or `narrow`.
+struct TensorFeed<B: Backend> {
+    xs: Vec<Tensor<B>>,
+    ys: Vec<Tensor<B>>,
+    sw: Option<Tensor<B>>,
+    n: usize,
+    batch_size: usize,
+    /// The shuffling generator (`None`: in order).
+    rng: Option<Rng>,
+    steps_per_epoch: Option<usize>,
+    device: Device,
+    /// The current pass' permutation, on the host and (once used) on the device.
+    perm_host: Vec<usize>,
+    perm: Option<Tensor<B>>,
+    /// Next sample of the current pass (`>= n`: no pass running).
+    pos: usize,
+    /// Batches served in the current epoch.
+    step: usize,
+}
+
+impl<B: Backend> TensorFeed<B> {
+    fn new(
+        xs: Vec<Tensor<B>>,
+        ys: Vec<Tensor<B>>,
+        sw: Option<Tensor<B>>,
+        batch_size: usize,
+        rng: Option<Rng>,
+        steps_per_epoch: Option<usize>,
+        device: Device,
+    ) -> Self {
+        let n = xs.first().map(|x| x.shape()[0]).unwrap_or(0);
+        Self {
+            xs,
+            ys,
+            sw,
+            n,
+            batch_size,
+            rng,
+            steps_per_epoch,
+            device,
+            perm_host: Vec::new(),
+            perm: None,
+            pos: usize::MAX,
+            step: 0,
+        }
+    }
+
+    fn new_pass(&mut self) {
+        if let Some(rng) = &mut self.rng {
+            self.perm_host = rng.permutation(self.n);
+            self.perm = None;
+        }
+        self.pos = 0;
+    }
+
+    fn begin(&mut self) {
+        self.step = 0;
+        if self.steps_per_epoch.is_none() || self.pos >= self.n {
+            self.new_pass();
+        }
+    }
+
+    /// The next batch's `(start, len)` in the current pass.
+    fn advance(&mut self) -> Option<(usize, usize)> {
+        if self.n == 0 || self.step >= self.steps().unwrap_or(0) {
+            return None;
+        }
+        if self.pos >= self.n {
+            self.new_pass();
+        }
+        let start = self.pos;
+        let len = self.batch_size.min(self.n - start);
+        self.pos += len;
+        self.step += 1;
+        Some((start, len))
+    }
+
+    /// Replays `epochs` epochs without computing anything (resuming at `initial_epoch`), so
+    /// the shuffles continue as in an uninterrupted run.
+    fn skip_epochs(&mut self, epochs: usize) {
+        for _ in 0..epochs {
+            self.begin();
+            while self.advance().is_some() {}
+        }
+    }
+}
+
+impl<B: Backend> Feed<B> for TensorFeed<B> {
+    fn steps(&self) -> Option<usize> {
+        Some(
+            self.steps_per_epoch
+                .unwrap_or_else(|| self.n.div_ceil(self.batch_size)),
+        )
+    }
+
+    fn begin_epoch(&mut self, _epoch: usize) -> Result<()> {
+        self.begin();
+        Ok(())
+    }
+
+    fn next_batch(&mut self) -> Result<Option<FeedBatch<B>>> {
+        let Some((start, len)) = self.advance() else {
+            return Ok(None);
+        };
+        if self.rng.is_some() && self.perm.is_none() {
+            let p: Vec<i64> = self.perm_host.iter().map(|&i| i as i64).collect();
+            self.perm = Some(Tensor::<B>::from_vec_on(p, &[self.n], self.device)?);
+        }
+        let perm = self.perm.as_ref();
+        Ok(Some(FeedBatch {
+            xs: batch_all(&self.xs, perm, start, len)?,
+            ys: batch_all(&self.ys, perm, start, len)?,
+            sw: match &self.sw {
+                Some(w) => Some(batch(w, perm, start, len)?),
+                None => None,
+            },
+            len,
+        }))
+    }
+
+    fn first_targets(&mut self) -> Result<Vec<Tensor<B>>> {
+        Ok(self.ys.clone())
+    }
+}
+
+/// Batches of a [`Dataset`], uploaded to the model's device on this thread.
+struct DatasetFeed<'a, B: Backend> {
+    ds: &'a mut Dataset,
+    op: &'static str,
+    batch_size: usize,
+    steps_per_epoch: Option<usize>,
+    upload: Upload,
+    class_weight: Option<Vec<f64>>,
+    inputs: usize,
+    /// Expected number of target tensors (`None`: targets are ignored, for `predict`).
+    outputs: Option<usize>,
+    /// A batch read ahead (to build the model or size the metrics).
+    pending: Option<FeedBatch<B>>,
+    step: usize,
+}
+
+impl<'a, B: Backend> DatasetFeed<'a, B> {
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        ds: &'a mut Dataset,
+        op: &'static str,
+        batch_size: usize,
+        steps_per_epoch: Option<usize>,
+        upload: Upload,
+        class_weight: Option<Vec<f64>>,
+        inputs: usize,
+        outputs: Option<usize>,
+    ) -> Self {
+        Self {
+            ds,
+            op,
+            batch_size,
+            steps_per_epoch,
+            upload,
+            class_weight,
+            inputs,
+            outputs,
+            pending: None,
+            step: 0,
+        }
+    }
+
+    /// The next batch of the dataset (restarting it when `steps_per_epoch` asks for more).
+    fn pull(&mut self) -> Result<Option<FeedBatch<B>>> {
+        let mut b = self.ds.next_batch_or(self.batch_size)?;
+        if b.is_none() && self.steps_per_epoch.is_some() {
+            b = self.ds.next_batch_or(self.batch_size)?;
+            if b.is_none() {
+                return Err(Error::invalid(
+                    self.op,
+                    "dataset",
+                    "yields no batches (steps_per_epoch needs at least one)",
+                ));
+            }
+        }
+        let Some(b) = b else { return Ok(None) };
+        if b.x.len() != self.inputs {
+            return Err(Error::invalid(
+                self.op,
+                "dataset",
+                format!(
+                    "batches have {} input tensors, the model has {} inputs",
+                    b.x.len(),
+                    self.inputs
+                ),
+            ));
+        }
+        if let Some(outs) = self.outputs {
+            if b.y.len() != outs {
+                return Err(Error::invalid(
+                    self.op,
+                    "dataset",
+                    format!(
+                        "batches have {} target tensors, the model has {outs} outputs",
+                        b.y.len()
+                    ),
+                ));
+            }
+        }
+        let (xs, ys) = self.upload.batch::<B>(&b)?;
+        let sw = match &self.class_weight {
+            Some(cw) => {
+                let w = class_sample_weights(&ys[0], cw)?;
+                Some(w.to_dtype(self.upload.dtype)?)
+            }
+            None => None,
+        };
+        Ok(Some(FeedBatch {
+            xs,
+            ys,
+            sw,
+            len: b.len(),
+        }))
+    }
+
+    /// Reads the epoch's first batch ahead and returns it.
+    ///
+    /// # Errors
+    /// An empty dataset, or a reading error.
+    fn peek(&mut self) -> Result<&FeedBatch<B>> {
+        if self.pending.is_none() {
+            self.pending = self.pull()?;
+        }
+        self.pending
+            .as_ref()
+            .ok_or_else(|| Error::invalid(self.op, "dataset", "yields no batches"))
+    }
+}
+
+impl<B: Backend> Feed<B> for DatasetFeed<'_, B> {
+    fn steps(&self) -> Option<usize> {
+        self.steps_per_epoch
+            .or_else(|| self.ds.batches_per_pass(self.batch_size))
+    }
+
+    fn begin_epoch(&mut self, epoch: usize) -> Result<()> {
+        self.step = 0;
+        if self.pending.is_none() && self.steps_per_epoch.is_none() {
+            self.ds.set_epoch(epoch as u64);
+        }
+        Ok(())
+    }
+
+    fn next_batch(&mut self) -> Result<Option<FeedBatch<B>>> {
+        if self.steps_per_epoch.is_some_and(|s| self.step >= s) {
+            return Ok(None);
+        }
+        let b = match self.pending.take() {
+            Some(b) => Some(b),
+            None => self.pull()?,
+        };
+        if b.is_some() {
+            self.step += 1;
+        }
+        Ok(b)
+    }
+
+    fn first_targets(&mut self) -> Result<Vec<Tensor<B>>> {
+        Ok(self.peek()?.ys.clone())
+    }
+}
+
+/// How a dataset batch is uploaded for `net`: device, input dtype, target dtypes.
+fn upload_for<B: Backend, N: Network<B> + ?Sized>(
+    net: &N,
+    compiled: Option<&Compiled<B>>,
+) -> Upload {
+    let dtype = net.dtype();
+    Upload {
+        device: net.device(),
+        dtype,
+        target_dtypes: compiled
+            .map(|c| {
+                c.losses
+                    .iter()
+                    .map(|l| l.as_ref().map(|l| l.target_dtype(dtype)).unwrap_or(dtype))
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+/// Checks the options shared by both forms of `fit`.
+fn check_fit_options<B: Backend>(op: &str, opts: &FitOptions<B>) -> Result<()> {
+    check_batch_size(op, opts.batch_size)?;
+    if opts.validation_freq == 0 {
+        return Err(Error::invalid(
+            op,
+            "validation_freq",
+            "must be at least 1, got 0",
+        ));
+    }
+    if opts.steps_per_epoch == Some(0) {
+        return Err(Error::invalid(
+            op,
+            "steps_per_epoch",
+            "must be at least 1, got 0",
+        ));
+    }
+    if opts.validation_batch_size == Some(0) {
+        return Err(Error::invalid(
+            op,
+            "validation_batch_size",
+            "must be at least 1, got 0",
+        ));
+    }
+    if opts.initial_epoch > opts.epochs {
+        return Err(Error::invalid(
+            op,
+            "initial_epoch",
+            format!("{} is past epochs = {}", opts.initial_epoch, opts.epochs),
+        ));
+    }
+    Ok(())
+}
+
+/// Resolves, checks and uploads explicit validation tensors.
+fn validation_tensors<B: Backend, N: Network<B> + ?Sized>(
+    net: &mut N,
+    compiled: &Compiled<B>,
+    vx: Data<B>,
+    vy: Data<B>,
+    out_shapes: &[Vec<usize>],
+) -> Result<(Vec<Tensor<B>>, Vec<Tensor<B>>)> {
+    let vx = vx.resolve(&net.input_names(), "validation x")?;
+    let vy = vy.resolve(&net.output_names(), "validation y")?;
+    count_samples("fit (validation_data)", &vx, &vy)?;
+    net.prepare_inputs(&vx)?;
+    let vx = to_model(net, &vx)?;
+    let vy = targets(net, compiled, &vy)?;
+    check_all_targets(compiled, &vy, out_shapes)?;
+    Ok((vx, vy))
+}
+
+/// The validation feed of `fit`: a dataset, or tensors batched by `batch_size`.
+fn validation_feed<'a, B: Backend, N: Network<B> + ?Sized>(
+    net: &N,
+    compiled: &Compiled<B>,
+    dataset: Option<&'a mut Dataset>,
+    tensors: Option<(Vec<Tensor<B>>, Vec<Tensor<B>>)>,
+    batch_size: usize,
+) -> Option<Box<dyn Feed<B> + 'a>> {
+    if let Some(ds) = dataset {
+        return Some(Box::new(DatasetFeed::new(
+            ds,
+            "fit (validation_dataset)",
+            batch_size,
+            None,
+            upload_for(net, Some(compiled)),
+            None,
+            net.input_names().len(),
+            Some(net.output_names().len()),
+        )));
+    }
+    tensors.map(|(vx, vy)| -> Box<dyn Feed<B> + 'a> {
+        Box::new(TensorFeed::new(
+            vx,
+            vy,
+            None,
+            batch_size,
+            None,
+            None,
+            net.device(),
+        ))
+    })
+}
+
+/// What the shared epoch loop needs besides the feeds.
+struct LoopOptions {
+    epochs: usize,
+    initial_epoch: usize,
+    verbose: u8,
+    validation_freq: usize,
+    seed: u64,
+    /// The step counter before the first step (seeds dropout per step).
+    global_step: u64,
+    callbacks: Vec<Box<dyn Callback>>,
+}
+
+/// The epoch, step and callback loop shared by [`fit`] and [`fit_dataset`].
+fn run_fit<B: Backend, N: Network<B> + ?Sized>(
+    net: &mut N,
+    compiled: &mut Compiled<B>,
+    feed: &mut dyn Feed<B>,
+    tracker_ys: &[Tensor<B>],
+    mut val: Option<Box<dyn Feed<B> + '_>>,
+    mut lo: LoopOptions,
+) -> Result<History> {
+    let out_shapes = net.output_shapes()?;
+    let params = net.trainable_params();
+    let mut callbacks: Vec<Box<dyn Callback>> = Vec::new();
+    callbacks.push(Box::new(ProgressBar::new(lo.verbose)));
+    callbacks.append(&mut lo.callbacks);
+    let mut state = FitState {
+        epochs: lo.epochs,
+        steps: feed.steps().unwrap_or(0),
+        verbose: lo.verbose,
+        stop_training: false,
+        learning_rate: compiled.optimizer.learning_rate(),
+        epoch: 0,
+    };
+    let mut history = History::default();
+    let mut tracker = Tracker::new(compiled, tracker_ys, &out_shapes)?;
+    each(&mut callbacks, &mut state, net, |cb, ctx| {
+        cb.on_train_begin(ctx)
+    })?;
+    let mut global_step = lo.global_step;
+    for epoch in lo.initial_epoch..lo.epochs {
+        state.epoch = epoch;
+        state.steps = feed.steps().unwrap_or(0);
+        feed.begin_epoch(epoch)?;
+        each(&mut callbacks, &mut state, net, |cb, ctx| {
+            cb.on_epoch_begin(epoch, ctx)
+        })?;
+        tracker.reset();
+        let mut step = 0;
+        while let Some(b) = feed.next_batch()? {
+            each(&mut callbacks, &mut state, net, |cb, ctx| {
+                cb.on_train_batch_begin(step, ctx)
+            })?;
+            // A callback changed the rate: hand it to the optimizer (this replaces a
+            // schedule, as assigning `optimizer.learning_rate` does in Keras).
+            if state.learning_rate != compiled.optimizer.learning_rate() {
+                compiled.optimizer.set_learning_rate(state.learning_rate);
+            }
+            global_step += 1;
+            let loss = train_step(
+                &*net,
+                compiled,
+                &params,
+                &b.xs,
+                &b.ys,
+                b.sw.as_ref(),
+                Rng::derive(lo.seed, global_step),
+                &mut tracker,
+            )?;
+            tracker.loss.update_value(&loss, b.len as f64)?;
+            // The rate for the next step (schedules advance with the optimizer's step count).
+            state.learning_rate = compiled.optimizer.learning_rate();
+            for cb in callbacks.iter_mut() {
+                let mut ctx = CallbackContext {
+                    state: &mut state,
+                    model: net.access(),
+                };
+                cb.on_train_batch_end(step, &mut tracker, &mut ctx)?;
+            }
+            step += 1;
+            if state.stop_training {
+                break;
+            }
+        }
+        let mut logs = tracker.logs()?;
+        if let Some(vfeed) = val
+            .as_mut()
+            .filter(|_| (epoch + 1) % lo.validation_freq == 0)
+        {
+            each(&mut callbacks, &mut state, net, |cb, ctx| {
+                cb.on_test_begin(ctx)
+            })?;
+            vfeed.begin_epoch(epoch)?;
+            let vys = vfeed.first_targets()?;
+            let hooks = Hooks {
+                callbacks: &mut callbacks,
+                state: &mut state,
+            };
+            let vlogs = evaluate_feed(net, compiled, vfeed.as_mut(), &vys, Some(hooks))?;
+            each(&mut callbacks, &mut state, net, |cb, ctx| {
+                cb.on_test_end(&vlogs, ctx)
+            })?;
+            logs.extend_prefixed(&vlogs, "val_");
+        }
+        each(&mut callbacks, &mut state, net, |cb, ctx| {
+            cb.on_epoch_end(epoch, &logs, ctx)
+        })?;
+        history.push(epoch, &logs);
+        if state.stop_training {
+            break;
+        }
+    }
+    if state.learning_rate != compiled.optimizer.learning_rate() {
+        compiled.optimizer.set_learning_rate(state.learning_rate);
+    }
+    each(&mut callbacks, &mut state, net, |cb, ctx| {
+        cb.on_train_end(ctx)
+    })?;
+    Ok(history)
+}
+
 /// The `fit` loop.
 ///
 /// # Errors
-/// Not compiled; `batch_size` 0; `x` and `y` with different sample counts; inputs that do
-/// not fit the first layer; labels out of range; a bad `validation_split`.
+/// Not compiled; `batch_size`, `steps_per_epoch`, `validation_freq` or
+/// `validation_batch_size` 0; `x` and `y` with different sample counts; inputs that do not
+/// fit the first layer; labels out of range; a bad `validation_split`.
 pub fn fit<B: Backend, N: Network<B> + ?Sized>(
     net: &mut N,
     compiled: &mut Compiled<B>,
@@ -877,7 +1435,7 @@ pub fn fit<B: Backend, N: Network<B> + ?Sized>(
     y: Data<B>,
     mut opts: FitOptions<B>,
 ) -> Result<History> {
-    check_batch_size("fit", opts.batch_size)?;
+    check_fit_options("fit", &opts)?;
     let xs = x.resolve(&net.input_names(), "x")?;
     let ys = y.resolve(&net.output_names(), "y")?;
     let n_all = count_samples("fit", &xs, &ys)?;
@@ -925,175 +1483,156 @@ pub fn fit<B: Backend, N: Network<B> + ?Sized>(
         (None, None) => None,
     };
 
-    // Validation data: explicit, or the last `validation_split` of the samples.
+    // Validation data: a dataset, explicit tensors, or the last `validation_split` of the
+    // samples.
     type Split<B> = (
         Vec<Tensor<B>>,
         Vec<Tensor<B>>,
         Option<(Vec<Tensor<B>>, Vec<Tensor<B>>)>,
         Option<Tensor<B>>,
     );
-    let (x_train, y_train, val, sw_train): Split<B> =
-        if let Some((vx, vy)) = opts.validation_data.take() {
-            let vx = vx.resolve(&net.input_names(), "validation x")?;
-            let vy = vy.resolve(&net.output_names(), "validation y")?;
-            count_samples("fit (validation_data)", &vx, &vy)?;
-            net.prepare_inputs(&vx)?;
-            let vx = to_model(net, &vx)?;
-            let vy = targets(net, compiled, &vy)?;
-            check_all_targets(compiled, &vy, &out_shapes)?;
-            (xs, ys, Some((vx, vy)), sample_weight)
-        } else if opts.validation_split > 0.0 {
-            let n_train = ((n_all as f64) * (1.0 - opts.validation_split)).floor() as usize;
-            if n_train == 0 || n_train == n_all {
-                return Err(Error::invalid(
-                    "fit",
-                    "validation_split",
-                    format!(
-                        "{} of {n_all} samples leaves an empty training or validation set",
-                        opts.validation_split
-                    ),
-                ));
-            }
-            let n_val = n_all - n_train;
-            let sw = match &sample_weight {
-                Some(w) => Some(w.narrow(0, 0, n_train)?),
-                None => None,
-            };
-            (
-                narrow_all(&xs, 0, n_train)?,
-                narrow_all(&ys, 0, n_train)?,
-                Some((
-                    narrow_all(&xs, n_train, n_val)?,
-                    narrow_all(&ys, n_train, n_val)?,
-                )),
-                sw,
-            )
-        } else {
-            (xs, ys, None, sample_weight)
+    let (x_train, y_train, val, sw_train): Split<B> = if opts.validation_dataset.is_some() {
+        (xs, ys, None, sample_weight)
+    } else if let Some((vx, vy)) = opts.validation_data.take() {
+        let v = validation_tensors(net, compiled, vx, vy, &out_shapes)?;
+        (xs, ys, Some(v), sample_weight)
+    } else if opts.validation_split > 0.0 {
+        let n_train = ((n_all as f64) * (1.0 - opts.validation_split)).floor() as usize;
+        if n_train == 0 || n_train == n_all {
+            return Err(Error::invalid(
+                "fit",
+                "validation_split",
+                format!(
+                    "{} of {n_all} samples leaves an empty training or validation set",
+                    opts.validation_split
+                ),
+            ));
+        }
+        let n_val = n_all - n_train;
+        let sw = match &sample_weight {
+            Some(w) => Some(w.narrow(0, 0, n_train)?),
+            None => None,
         };
-
-    let n = x_train[0].shape()[0];
-    let bs = opts.batch_size;
-    let steps = n.div_ceil(bs);
-    let seed = opts.seed.unwrap_or(default_seed);
-    let mut rng = Rng::new(seed);
-    let params = net.trainable_params();
-    let mut callbacks: Vec<Box<dyn Callback>> = Vec::new();
-    callbacks.push(Box::new(ProgressBar::new(opts.verbose)));
-    callbacks.append(&mut opts.callbacks);
-    let mut state = FitState {
-        epochs: opts.epochs,
-        steps,
-        verbose: opts.verbose,
-        stop_training: false,
-        learning_rate: compiled.optimizer.learning_rate(),
-        epoch: 0,
+        (
+            narrow_all(&xs, 0, n_train)?,
+            narrow_all(&ys, 0, n_train)?,
+            Some((
+                narrow_all(&xs, n_train, n_val)?,
+                narrow_all(&ys, n_train, n_val)?,
+            )),
+            sw,
+        )
+    } else {
+        (xs, ys, None, sample_weight)
     };
-    let mut history = History::default();
-    let mut tracker = Tracker::new(compiled, &y_train, &out_shapes)?;
-    each(&mut callbacks, &mut state, net, |cb, ctx| {
-        cb.on_train_begin(ctx)
-    })?;
-    let device = net.device();
+
+    let seed = opts.seed.unwrap_or(default_seed);
+    let rng = opts.shuffle.then(|| Rng::new(seed));
+    let mut feed = TensorFeed::new(
+        x_train,
+        y_train.clone(),
+        sw_train,
+        opts.batch_size,
+        rng,
+        opts.steps_per_epoch,
+        net.device(),
+    );
     // Resuming at `initial_epoch`: replay the shuffles and step count of the skipped epochs,
     // so a resumed run continues exactly as an uninterrupted one would.
-    if opts.initial_epoch > opts.epochs {
+    feed.skip_epochs(opts.initial_epoch);
+    let steps = feed.steps().unwrap_or(0);
+    let vbs = opts.validation_batch_size.unwrap_or(opts.batch_size);
+    let mut val_ds = opts.validation_dataset.take();
+    let val = validation_feed(net, compiled, val_ds.as_mut(), val, vbs);
+    let lo = LoopOptions {
+        epochs: opts.epochs,
+        initial_epoch: opts.initial_epoch,
+        verbose: opts.verbose,
+        validation_freq: opts.validation_freq,
+        seed,
+        global_step: (opts.initial_epoch * steps) as u64,
+        callbacks: std::mem::take(&mut opts.callbacks),
+    };
+    run_fit(net, compiled, &mut feed, &y_train, val, lo)
+}
+
+/// The `fit` loop on a [`Dataset`]: batches come from the dataset (batched by
+/// `opts.batch_size` when it has no `batch` of its own), each epoch a new pass seeded by
+/// the epoch number; validation on `opts.validation_dataset` or `opts.validation_data`.
+///
+/// # Errors
+/// As [`fit`]; `validation_split` or `sample_weight` (not available with a dataset: use a
+/// validation dataset, `class_weight`); batches whose tensor counts do not match the
+/// model; an empty dataset; errors from the dataset (also from its prefetch thread).
+pub fn fit_dataset<B: Backend, N: Network<B> + ?Sized>(
+    net: &mut N,
+    compiled: &mut Compiled<B>,
+    default_seed: u64,
+    train: &mut Dataset,
+    mut opts: FitOptions<B>,
+) -> Result<History> {
+    check_fit_options("fit_dataset", &opts)?;
+    if opts.validation_split != 0.0 {
         return Err(Error::invalid(
-            "fit",
-            "initial_epoch",
-            format!("{} is past epochs = {}", opts.initial_epoch, opts.epochs),
+            "fit_dataset",
+            "validation_split",
+            "not available with a dataset: give FitOptions::validation_dataset",
         ));
     }
-    if opts.shuffle {
-        for _ in 0..opts.initial_epoch {
-            rng.permutation(n);
-        }
+    if opts.sample_weight.is_some() {
+        return Err(Error::invalid(
+            "fit_dataset",
+            "sample_weight",
+            "not available with a dataset (use class_weight)",
+        ));
     }
-    let mut global_step: u64 = (opts.initial_epoch * steps) as u64;
-    for epoch in opts.initial_epoch..opts.epochs {
-        state.epoch = epoch;
-        each(&mut callbacks, &mut state, net, |cb, ctx| {
-            cb.on_epoch_begin(epoch, ctx)
-        })?;
-        tracker.reset();
-        let perm = if opts.shuffle {
-            let p: Vec<i64> = rng.permutation(n).into_iter().map(|i| i as i64).collect();
-            Some(Tensor::<B>::from_vec_on(p, &[n], device)?)
-        } else {
-            None
-        };
-        for step in 0..steps {
-            each(&mut callbacks, &mut state, net, |cb, ctx| {
-                cb.on_train_batch_begin(step, ctx)
-            })?;
-            // A callback changed the rate: hand it to the optimizer (this replaces a
-            // schedule, as assigning `optimizer.learning_rate` does in Keras).
-            if state.learning_rate != compiled.optimizer.learning_rate() {
-                compiled.optimizer.set_learning_rate(state.learning_rate);
-            }
-            let start = step * bs;
-            let len = bs.min(n - start);
-            let xb = batch_all(&x_train, perm.as_ref(), start, len)?;
-            let yb = batch_all(&y_train, perm.as_ref(), start, len)?;
-            let swb = match &sw_train {
-                Some(w) => Some(batch(w, perm.as_ref(), start, len)?),
-                None => None,
-            };
-            global_step += 1;
-            let loss = train_step(
-                &*net,
-                compiled,
-                &params,
-                &xb,
-                &yb,
-                swb.as_ref(),
-                Rng::derive(seed, global_step),
-                &mut tracker,
-            )?;
-            tracker.loss.update_value(&loss, len as f64)?;
-            // The rate for the next step (schedules advance with the optimizer's step count).
-            state.learning_rate = compiled.optimizer.learning_rate();
-            for cb in callbacks.iter_mut() {
-                let mut ctx = CallbackContext {
-                    state: &mut state,
-                    model: net.access(),
-                };
-                cb.on_train_batch_end(step, &mut tracker, &mut ctx)?;
-            }
-            if state.stop_training {
-                break;
-            }
-        }
-        let mut logs = tracker.logs()?;
-        if let Some((vx, vy)) = &val {
-            each(&mut callbacks, &mut state, net, |cb, ctx| {
-                cb.on_test_begin(ctx)
-            })?;
-            let hooks = Hooks {
-                callbacks: &mut callbacks,
-                state: &mut state,
-            };
-            let vlogs = evaluate_prepared(net, compiled, vx, vy, bs, Some(hooks))?;
-            each(&mut callbacks, &mut state, net, |cb, ctx| {
-                cb.on_test_end(&vlogs, ctx)
-            })?;
-            logs.extend_prefixed(&vlogs, "val_");
-        }
-        each(&mut callbacks, &mut state, net, |cb, ctx| {
-            cb.on_epoch_end(epoch, &logs, ctx)
-        })?;
-        history.push(epoch, &logs);
-        if state.stop_training {
-            break;
-        }
+    let n_out = net.output_names().len();
+    if opts.class_weight.is_some() && n_out != 1 {
+        return Err(Error::invalid(
+            "fit_dataset",
+            "class_weight",
+            "only for models with one output",
+        ));
     }
-    if state.learning_rate != compiled.optimizer.learning_rate() {
-        compiled.optimizer.set_learning_rate(state.learning_rate);
-    }
-    each(&mut callbacks, &mut state, net, |cb, ctx| {
-        cb.on_train_end(ctx)
-    })?;
-    Ok(history)
+    train.set_epoch(opts.initial_epoch as u64);
+    let mut feed = DatasetFeed::new(
+        train,
+        "fit_dataset",
+        opts.batch_size,
+        opts.steps_per_epoch,
+        upload_for(net, Some(compiled)),
+        opts.class_weight.take(),
+        net.input_names().len(),
+        Some(n_out),
+    );
+    let first_xs = feed.peek()?.xs.clone();
+    net.prepare_inputs(&first_xs)?;
+    let out_shapes = net.output_shapes()?;
+    let tracker_ys = feed.first_targets()?;
+    check_all_targets(compiled, &tracker_ys, &out_shapes)?;
+    let val_tensors = match opts.validation_data.take() {
+        Some((vx, vy)) if opts.validation_dataset.is_none() => {
+            Some(validation_tensors(net, compiled, vx, vy, &out_shapes)?)
+        }
+        _ => None,
+    };
+    let vbs = opts.validation_batch_size.unwrap_or(opts.batch_size);
+    let mut val_ds = opts.validation_dataset.take();
+    let val = validation_feed(net, compiled, val_ds.as_mut(), val_tensors, vbs);
+    let global_step = match feed.steps() {
+        Some(s) => (opts.initial_epoch * s) as u64,
+        None => compiled.optimizer.iterations(),
+    };
+    let lo = LoopOptions {
+        epochs: opts.epochs,
+        initial_epoch: opts.initial_epoch,
+        verbose: opts.verbose,
+        validation_freq: opts.validation_freq,
+        seed: opts.seed.unwrap_or(default_seed),
+        global_step,
+        callbacks: std::mem::take(&mut opts.callbacks),
+    };
+    run_fit(net, compiled, &mut feed, &tracker_ys, val, lo)
 }
 
 /// Callbacks and state for the per-batch hooks of an evaluation or prediction pass.
@@ -1102,46 +1641,43 @@ struct Hooks<'a> {
     state: &'a mut FitState,
 }
 
-fn evaluate_prepared<B: Backend, N: Network<B> + ?Sized>(
+/// An evaluation pass over `feed` (inference mode, detached results).
+fn evaluate_feed<B: Backend, N: Network<B> + ?Sized>(
     net: &mut N,
     compiled: &Compiled<B>,
-    xs: &[Tensor<B>],
-    ys: &[Tensor<B>],
-    batch_size: usize,
+    feed: &mut dyn Feed<B>,
+    tracker_ys: &[Tensor<B>],
     mut hooks: Option<Hooks<'_>>,
 ) -> Result<Logs> {
-    let n = xs[0].shape()[0];
     let out_shapes = net.output_shapes()?;
-    let mut tracker = Tracker::new(compiled, ys, &out_shapes)?;
+    let mut tracker = Tracker::new(compiled, tracker_ys, &out_shapes)?;
     let reg = net.regularization_loss()?.map(|r| r.detach());
     B::no_grad(|| -> Result<()> {
-        for (step, start) in (0..n).step_by(batch_size).enumerate() {
+        let mut step = 0;
+        while let Some(b) = feed.next_batch()? {
             if let Some(h) = hooks.as_mut() {
                 each(h.callbacks, h.state, net, |cb, ctx| {
                     cb.on_test_batch_begin(step, ctx)
                 })?;
             }
-            let len = batch_size.min(n - start);
-            let xb = narrow_all(xs, start, len)?;
-            let yb = narrow_all(ys, start, len)?;
             let mut ctx = CallContext::inference();
             let preds: Vec<Tensor<B>> = net
-                .forward(&xb, &mut ctx)?
+                .forward(&b.xs, &mut ctx)?
                 .into_iter()
                 .map(|p| p.detach())
                 .collect();
-            let losses = batch_loss(&*net, compiled, &yb, &preds, None, &mut ctx, false)?;
+            let losses = batch_loss(&*net, compiled, &b.ys, &preds, None, &mut ctx, false)?;
             let mut total = losses.total.detach();
             if let Some(r) = &reg {
                 total = total.add(&r.to_dtype(total.dtype())?)?;
             }
-            tracker.loss.update_value(&total, len as f64)?;
+            tracker.loss.update_value(&total, b.len as f64)?;
             for (m, l) in tracker.output_losses.iter_mut().zip(&losses.per_output) {
                 if let (Some(m), Some(l)) = (m, l) {
-                    m.update_value(&l.detach(), len as f64)?;
+                    m.update_value(&l.detach(), b.len as f64)?;
                 }
             }
-            tracker.update_metrics(&yb, &preds)?;
+            tracker.update_metrics(&b.ys, &preds)?;
             if let Some(h) = hooks.as_mut() {
                 for cb in h.callbacks.iter_mut() {
                     let mut cctx = CallbackContext {
@@ -1151,10 +1687,43 @@ fn evaluate_prepared<B: Backend, N: Network<B> + ?Sized>(
                     cb.on_test_batch_end(step, &mut tracker, &mut cctx)?;
                 }
             }
+            step += 1;
         }
         Ok(())
     })?;
     tracker.logs()
+}
+
+/// `evaluate` on a feed, with the callbacks' `on_test_*` hooks.
+fn evaluate_with_hooks<B: Backend, N: Network<B> + ?Sized>(
+    net: &mut N,
+    compiled: &Compiled<B>,
+    feed: &mut dyn Feed<B>,
+    callbacks: &mut [Box<dyn Callback>],
+) -> Result<Logs> {
+    feed.begin_epoch(0)?;
+    let ys = feed.first_targets()?;
+    if callbacks.is_empty() {
+        return evaluate_feed(net, compiled, feed, &ys, None);
+    }
+    let mut state = FitState {
+        epochs: 0,
+        steps: feed.steps().unwrap_or(0),
+        verbose: 0,
+        stop_training: false,
+        learning_rate: compiled.optimizer.learning_rate(),
+        epoch: 0,
+    };
+    each(callbacks, &mut state, net, |cb, ctx| cb.on_test_begin(ctx))?;
+    let hooks = Hooks {
+        callbacks: &mut *callbacks,
+        state: &mut state,
+    };
+    let logs = evaluate_feed(net, compiled, feed, &ys, Some(hooks))?;
+    each(callbacks, &mut state, net, |cb, ctx| {
+        cb.on_test_end(&logs, ctx)
+    })?;
+    Ok(logs)
 }
 
 /// The `evaluate` computation.
@@ -1178,28 +1747,91 @@ pub fn evaluate<B: Backend, N: Network<B> + ?Sized>(
     let xs = to_model(net, &xs)?;
     let ys = targets(net, compiled, &ys)?;
     check_all_targets(compiled, &ys, &out_shapes)?;
-    let n = xs[0].shape()[0];
-    if callbacks.is_empty() {
-        return evaluate_prepared(net, compiled, &xs, &ys, batch_size, None);
-    }
+    let mut feed = TensorFeed::new(xs, ys, None, batch_size, None, None, net.device());
+    evaluate_with_hooks(net, compiled, &mut feed, callbacks)
+}
+
+/// `evaluate` on a [`Dataset`]: one pass (pass 0, so repeated calls see the same order),
+/// batched by `batch_size` when the dataset has no `batch` of its own.
+///
+/// # Errors
+/// `batch_size` 0, an empty dataset, batches that do not fit the model, errors from the
+/// dataset.
+pub fn evaluate_dataset<B: Backend, N: Network<B> + ?Sized>(
+    net: &mut N,
+    compiled: &Compiled<B>,
+    data: &mut Dataset,
+    batch_size: usize,
+    callbacks: &mut [Box<dyn Callback>],
+) -> Result<Logs> {
+    check_batch_size("evaluate_dataset", batch_size)?;
+    data.set_epoch(0);
+    let mut feed = DatasetFeed::new(
+        data,
+        "evaluate_dataset",
+        batch_size,
+        None,
+        upload_for(net, Some(compiled)),
+        None,
+        net.input_names().len(),
+        Some(net.output_names().len()),
+    );
+    let first_xs = feed.peek()?.xs.clone();
+    net.prepare_inputs(&first_xs)?;
+    let out_shapes = net.output_shapes()?;
+    check_all_targets(compiled, &feed.first_targets()?, &out_shapes)?;
+    evaluate_with_hooks(net, compiled, &mut feed, callbacks)
+}
+
+/// A prediction pass over `feed`: detached outputs joined on the device, one tensor per
+/// output.
+fn predict_feed<B: Backend, N: Network<B> + ?Sized>(
+    net: &mut N,
+    feed: &mut dyn Feed<B>,
+    callbacks: &mut [Box<dyn Callback>],
+) -> Result<Vec<Tensor<B>>> {
+    feed.begin_epoch(0)?;
+    let steps = feed.steps().unwrap_or(0);
+    let n_out = net.output_names().len();
+    let mut outs: Vec<Vec<Tensor<B>>> = vec![Vec::with_capacity(steps); n_out];
     let mut state = FitState {
         epochs: 0,
-        steps: n.div_ceil(batch_size),
+        steps,
         verbose: 0,
         stop_training: false,
-        learning_rate: compiled.optimizer.learning_rate(),
+        learning_rate: 0.0,
         epoch: 0,
     };
-    each(callbacks, &mut state, net, |cb, ctx| cb.on_test_begin(ctx))?;
-    let hooks = Hooks {
-        callbacks: &mut *callbacks,
-        state: &mut state,
-    };
-    let logs = evaluate_prepared(net, compiled, &xs, &ys, batch_size, Some(hooks))?;
     each(callbacks, &mut state, net, |cb, ctx| {
-        cb.on_test_end(&logs, ctx)
+        cb.on_predict_begin(ctx)
     })?;
-    Ok(logs)
+    B::no_grad(|| -> Result<()> {
+        let mut step = 0;
+        while let Some(b) = feed.next_batch()? {
+            each(callbacks, &mut state, net, |cb, ctx| {
+                cb.on_predict_batch_begin(step, ctx)
+            })?;
+            let preds = net.forward(&b.xs, &mut CallContext::inference())?;
+            for (o, p) in outs.iter_mut().zip(preds) {
+                o.push(p.detach());
+            }
+            each(callbacks, &mut state, net, |cb, ctx| {
+                cb.on_predict_batch_end(step, ctx)
+            })?;
+            step += 1;
+        }
+        Ok(())
+    })?;
+    each(callbacks, &mut state, net, |cb, ctx| cb.on_predict_end(ctx))?;
+    let out_shapes = net.output_shapes()?;
+    outs.into_iter()
+        .enumerate()
+        .map(|(i, mut o)| match o.len() {
+            0 => Tensor::zeros(&full_shape(0, &out_shapes[i]), net.dtype(), net.device()),
+            1 => Ok(o.remove(0)),
+            _ => Tensor::concat(&o, 0),
+        })
+        .collect()
 }
 
 /// The `predict` computation: batched inference, detached outputs joined on the device,
@@ -1218,45 +1850,35 @@ pub fn predict<B: Backend, N: Network<B> + ?Sized>(
     count_samples("predict", &xs, &[])?;
     net.prepare_inputs(&xs)?;
     let xs = to_model(net, &xs)?;
-    let n = xs[0].shape()[0];
-    let n_out = net.output_names().len();
-    let mut outs: Vec<Vec<Tensor<B>>> = vec![Vec::with_capacity(n.div_ceil(batch_size)); n_out];
-    let mut state = FitState {
-        epochs: 0,
-        steps: n.div_ceil(batch_size),
-        verbose: 0,
-        stop_training: false,
-        learning_rate: 0.0,
-        epoch: 0,
-    };
-    each(callbacks, &mut state, net, |cb, ctx| {
-        cb.on_predict_begin(ctx)
-    })?;
-    B::no_grad(|| -> Result<()> {
-        for (step, start) in (0..n).step_by(batch_size).enumerate() {
-            each(callbacks, &mut state, net, |cb, ctx| {
-                cb.on_predict_batch_begin(step, ctx)
-            })?;
-            let len = batch_size.min(n - start);
-            let xb = narrow_all(&xs, start, len)?;
-            let preds = net.forward(&xb, &mut CallContext::inference())?;
-            for (o, p) in outs.iter_mut().zip(preds) {
-                o.push(p.detach());
-            }
-            each(callbacks, &mut state, net, |cb, ctx| {
-                cb.on_predict_batch_end(step, ctx)
-            })?;
-        }
-        Ok(())
-    })?;
-    each(callbacks, &mut state, net, |cb, ctx| cb.on_predict_end(ctx))?;
-    let out_shapes = net.output_shapes()?;
-    outs.into_iter()
-        .enumerate()
-        .map(|(i, mut o)| match o.len() {
-            0 => Tensor::zeros(&full_shape(0, &out_shapes[i]), net.dtype(), net.device()),
-            1 => Ok(o.remove(0)),
-            _ => Tensor::concat(&o, 0),
-        })
-        .collect()
+    let mut feed = TensorFeed::new(xs, Vec::new(), None, batch_size, None, None, net.device());
+    predict_feed(net, &mut feed, callbacks)
+}
+
+/// `predict` on a [`Dataset`] (its targets, if any, are ignored): one pass (pass 0),
+/// batched by `batch_size` when the dataset has no `batch` of its own.
+///
+/// # Errors
+/// `batch_size` 0, an empty dataset, inputs that do not fit the model, errors from the
+/// dataset.
+pub fn predict_dataset<B: Backend, N: Network<B> + ?Sized>(
+    net: &mut N,
+    data: &mut Dataset,
+    batch_size: usize,
+    callbacks: &mut [Box<dyn Callback>],
+) -> Result<Vec<Tensor<B>>> {
+    check_batch_size("predict_dataset", batch_size)?;
+    data.set_epoch(0);
+    let mut feed = DatasetFeed::new(
+        data,
+        "predict_dataset",
+        batch_size,
+        None,
+        upload_for(net, None),
+        None,
+        net.input_names().len(),
+        None,
+    );
+    let first_xs = feed.peek()?.xs.clone();
+    net.prepare_inputs(&first_xs)?;
+    predict_feed(net, &mut feed, callbacks)
 }
