@@ -22,11 +22,13 @@ pub mod losses;
 pub mod metrics;
 pub mod model;
 pub mod optimizers;
+mod plot;
 pub mod random;
 pub mod regularizers;
 pub mod saving;
 pub mod tabular;
 pub mod tensor;
+pub mod utils;
 
 pub use backend::{Backend, DType, Device, HostData};
 pub use callbacks::{History, Logs};

@@ -2,12 +2,14 @@
 //! [`ProgressBar`].
 
 mod builtin;
+mod history_io;
 mod progress;
 
 pub use builtin::{
     CsvLogger, EarlyStopping, LambdaCallback, LearningRateScheduler, Mode, ModelCheckpoint,
     ReduceLrOnPlateau, TerminateOnNan,
 };
+pub(crate) use history_io::write_text;
 pub use progress::ProgressBar;
 
 use crate::error::Result;
@@ -220,7 +222,8 @@ pub trait Callback: Send {
 pub struct History {
     /// Epoch indices that ran (0-based).
     pub epoch: Vec<usize>,
-    /// Values per name, one per epoch.
+    /// Values per name, one per entry of `epoch`; NaN in an epoch where the name was not
+    /// logged (e.g. `val_loss` between validation epochs), so all series stay aligned.
     pub history: BTreeMap<String, Vec<f64>>,
 }
 
@@ -233,11 +236,23 @@ impl History {
     pub fn last(&self, name: &str) -> Option<f64> {
         self.get(name).and_then(|v| v.last().copied())
     }
-    /// Records one epoch.
+    /// Records one epoch. Names missing from `logs` get NaN for this epoch, and a name seen
+    /// for the first time gets NaN for the earlier epochs, so every series keeps one value
+    /// per epoch.
     pub fn push(&mut self, epoch: usize, logs: &Logs) {
+        let before = self.epoch.len();
         self.epoch.push(epoch);
         for (k, v) in logs.iter() {
-            self.history.entry(k.to_string()).or_default().push(v);
+            let series = self.history.entry(k.to_string()).or_default();
+            if series.len() < before {
+                series.resize(before, f64::NAN);
+            }
+            series.push(v);
+        }
+        for series in self.history.values_mut() {
+            if series.len() < before + 1 {
+                series.resize(before + 1, f64::NAN);
+            }
         }
     }
 }

@@ -29,6 +29,35 @@ struct Node<B: Backend> {
     output_shapes: Vec<Vec<usize>>,
 }
 
+/// One node of a functional model's graph: a model input or one call of a layer (a shared
+/// layer has one node per call), as returned by `Model::graph_nodes`.
+pub(crate) struct GraphNode {
+    /// The layer's (or input's) name.
+    pub name: String,
+    /// `InputLayer` for an input, else the layer's class.
+    pub class_name: String,
+    /// Parameters, counted on the layer's first call only.
+    pub params: usize,
+    /// The layer's config (`None` for an input).
+    pub config: Option<serde_json::Value>,
+    /// The tensors this call consumes.
+    pub inputs: Vec<Inbound>,
+    /// Per-sample output shapes.
+    pub output_shapes: Vec<Vec<usize>>,
+}
+
+/// A tensor consumed by a [`GraphNode`]: Keras' `name[node_index][tensor_index]`.
+pub(crate) struct Inbound {
+    /// The producing layer's (or input's) name.
+    pub name: String,
+    /// Which call of the producing layer.
+    pub node_index: usize,
+    /// Which output of that call.
+    pub tensor_index: usize,
+    /// Per-sample shape of the tensor.
+    pub shape: Vec<usize>,
+}
+
 /// A placeholder for a batch flowing through a model under construction: its per-sample
 /// shape is known, its values are not. Made by [`Input::tensor`] and [`Apply::apply`].
 pub struct SymbolicTensor<B: Backend> {
@@ -483,12 +512,12 @@ impl<B: Backend> Model<B> {
         }
     }
 
-    /// The Keras summary table, with a `Connected to` column.
+    /// Every node of the graph in topological order (inputs included), with the
+    /// connectivity `summary` prints as "Connected to" and `to_dot` draws as edges.
     ///
     /// # Errors
     /// Only if a layer's lock was poisoned.
-    pub fn summary(&self) -> Result<String> {
-        let mut rows = Vec::new();
+    pub(crate) fn graph_nodes(&self) -> Result<Vec<GraphNode>> {
         let mut seen: Vec<LayerRef<B>> = Vec::new();
         // Node index per layer (for `layer[node][tensor]` references).
         let mut node_index: HashMap<usize, usize> = HashMap::new();
@@ -503,48 +532,70 @@ impl<B: Backend> Model<B> {
                 node_index.insert(n.id, 0);
             }
         }
+        let mut out = Vec::with_capacity(self.nodes.len());
         for n in &self.nodes {
-            let label = self.node_label(n);
-            let (class, params) = match &n.layer {
+            let (class_name, params, config) = match &n.layer {
                 Some(l) => {
                     let g = lock(l)?;
                     let first_use = !seen.iter().any(|x| same(x, l));
                     let params = if first_use {
+                        seen.push(l.clone());
                         g.weights().iter().map(|w| w.value.numel()).sum()
                     } else {
                         0
                     };
-                    if first_use {
-                        seen.push(l.clone());
-                    }
-                    (g.class_name().to_string(), params)
+                    (g.class_name().to_string(), params, Some(g.get_config()))
                 }
-                None => ("InputLayer".to_string(), 0),
+                None => ("InputLayer".to_string(), 0, None),
             };
-            let shapes: Vec<String> = n.output_shapes.iter().map(|s| shape_str(s)).collect();
-            let connected = if n.inputs.is_empty() {
-                "-".to_string()
-            } else {
-                n.inputs
-                    .iter()
-                    .map(|t| {
-                        format!(
-                            "{}[{}][{}]",
-                            self.node_label(&t.node),
-                            node_index.get(&t.node.id).copied().unwrap_or(0),
-                            t.index
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            rows.push(SummaryRow {
-                layer: format!("{label} ({class})"),
-                output_shape: shapes.join(", "),
+            out.push(GraphNode {
+                name: self.node_label(n),
+                class_name,
                 params,
-                connected_to: Some(connected),
+                config,
+                inputs: n
+                    .inputs
+                    .iter()
+                    .map(|t| Inbound {
+                        name: self.node_label(&t.node),
+                        node_index: node_index.get(&t.node.id).copied().unwrap_or(0),
+                        tensor_index: t.index,
+                        shape: t.shape().to_vec(),
+                    })
+                    .collect(),
+                output_shapes: n.output_shapes.clone(),
             });
         }
+        Ok(out)
+    }
+
+    /// The Keras summary table, with a `Connected to` column.
+    ///
+    /// # Errors
+    /// Only if a layer's lock was poisoned.
+    pub fn summary(&self) -> Result<String> {
+        let rows = self
+            .graph_nodes()?
+            .into_iter()
+            .map(|n| {
+                let shapes: Vec<String> = n.output_shapes.iter().map(|s| shape_str(s)).collect();
+                let connected = if n.inputs.is_empty() {
+                    "-".to_string()
+                } else {
+                    n.inputs
+                        .iter()
+                        .map(|t| format!("{}[{}][{}]", t.name, t.node_index, t.tensor_index))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                SummaryRow {
+                    layer: format!("{} ({})", n.name, n.class_name),
+                    output_shape: shapes.join(", "),
+                    params: n.params,
+                    connected_to: Some(connected),
+                }
+            })
+            .collect::<Vec<_>>();
         let (t, nt) = self.count_params();
         Ok(render_summary(
             &self.name,
