@@ -308,7 +308,7 @@ impl FeatureSpace {
     }
 
     /// Names of the output columns: `weight` for numeric and passthrough features,
-    /// `origin=USA` (and `origin=[UNK]` for the OOV column) for categories, `zip#3` for hash
+    /// `origin=USA` (and `origin=[UNK]`, `cylinders=[UNK]` for the OOV columns) for categories, `zip#3` for hash
     /// bins.
     ///
     /// # Errors
@@ -323,7 +323,14 @@ impl FeatureSpace {
                     out.extend(l.vocabulary().iter().map(|t| format!("{}={t}", f.name)))
                 }
                 Kind::IntCategory(c) => {
-                    out.extend(c.vocabulary().iter().map(|t| format!("{}={t}", f.name)))
+                    let specials = c.token_start();
+                    out.extend(c.vocabulary().iter().enumerate().map(|(i, t)| {
+                        if i < specials {
+                            format!("{}=[UNK]", f.name)
+                        } else {
+                            format!("{}={t}", f.name)
+                        }
+                    }))
                 }
                 Kind::Hashed { bins } => out.extend((0..*bins).map(|i| format!("{}#{i}", f.name))),
             }
