@@ -1,6 +1,7 @@
 //! CSV reading: [`CsvOptions`], whole files ([`Table::read_csv`]) and streamed chunks
 //! ([`CsvChunks`]). Quoting and escaping are the `csv` crate's (RFC 4180).
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
@@ -94,12 +95,12 @@ impl CsvOptions {
         self
     }
 
-    fn reader<R: Read>(&self, r: R) -> ::csv::Reader<R> {
+    fn reader<R: Read>(&self, r: R) -> CsvReader<R> {
         ReaderBuilder::new()
             .delimiter(self.delimiter)
             .has_headers(false)
             .flexible(true)
-            .from_reader(r)
+            .from_reader(LineCounter::new(r))
     }
 
     fn is_na(&self, value: &str) -> bool {
@@ -129,36 +130,104 @@ struct Raw {
     lines: Vec<u64>,
 }
 
-fn csv_error(source: &str, e: ::csv::Error) -> Error {
+/// A `csv` reader over a [`LineCounter`].
+type CsvReader<R> = ::csv::Reader<LineCounter<R>>;
+
+/// Counts the newlines of the bytes passing through, so that a record's byte offset can be
+/// turned into its 1-based line number. (The `csv` crate's own line numbers do not count
+/// blank lines, which it skips.) Only newlines not yet behind the current record are kept:
+/// at most a read buffer's worth.
+struct LineCounter<R> {
+    inner: R,
+    offset: u64,
+    pending: VecDeque<u64>,
+    lines_before: u64,
+}
+
+impl<R> LineCounter<R> {
+    fn new(inner: R) -> Self {
+        LineCounter {
+            inner,
+            offset: 0,
+            pending: VecDeque::new(),
+            lines_before: 0,
+        }
+    }
+
+    /// The 1-based line holding byte `byte`; offsets should not decrease between calls (an
+    /// earlier offset gets the line of the latest one).
+    fn line_at(&mut self, byte: u64) -> u64 {
+        while self.pending.front().is_some_and(|&nl| nl < byte) {
+            self.pending.pop_front();
+            self.lines_before += 1;
+        }
+        self.lines_before + 1
+    }
+}
+
+impl<R: Read> Read for LineCounter<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for (i, _) in buf[..n].iter().enumerate().filter(|(_, &b)| b == b'\n') {
+            self.pending.push_back(self.offset + i as u64);
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
+fn csv_error<R: Read>(rdr: &mut CsvReader<R>, source: &str, e: ::csv::Error) -> Error {
     match e.position() {
-        Some(p) => Error::config(format!("{source}: line {}", p.line()), e.to_string()),
+        Some(p) => {
+            let line = rdr.get_mut().line_at(p.byte());
+            Error::config(format!("{source}: line {line}"), e.to_string())
+        }
         None => Error::config(source, e.to_string()),
     }
 }
 
-fn line_of(rec: &StringRecord) -> u64 {
-    rec.position().map(|p| p.line()).unwrap_or(0)
+/// Reads the next record into `rec`; its 1-based line, or `None` at the end.
+fn next_record<R: Read>(
+    rdr: &mut CsvReader<R>,
+    rec: &mut StringRecord,
+    source: &str,
+) -> Result<Option<u64>> {
+    match rdr.read_record(rec) {
+        Ok(false) => Ok(None),
+        Ok(true) => {
+            // The record's own position lies before any blank lines the reader skipped, so
+            // count back from its end: the reader now stands after the record's terminator,
+            // on its last line, and the record spans as many more lines as its fields
+            // (quoted) contain newlines.
+            let end = rdr.position().byte();
+            let last = rdr.get_mut().line_at(end.saturating_sub(1));
+            let inner: usize = rec
+                .iter()
+                .map(|f| f.bytes().filter(|&b| b == b'\n').count())
+                .sum();
+            Ok(Some(last.saturating_sub(inner as u64).max(1)))
+        }
+        Err(e) => Err(csv_error(rdr, source, e)),
+    }
 }
 
 impl Layout {
     /// Reads the first record (the header, or the first data row without a header) into
     /// `rec`; returns the layout and whether `rec` holds a data row still to be used.
     fn read<R: Read>(
-        rdr: &mut ::csv::Reader<R>,
+        rdr: &mut CsvReader<R>,
         rec: &mut StringRecord,
         opts: &CsvOptions,
         source: &str,
-    ) -> Result<(Layout, bool)> {
-        let found = rdr.read_record(rec).map_err(|e| csv_error(source, e))?;
-        if !found {
+    ) -> Result<(Layout, Option<u64>)> {
+        let Some(line) = next_record(rdr, rec, source)? else {
             let what = if opts.has_header {
                 "empty file: no header line"
             } else {
                 "empty file: no rows"
             };
             return Err(Error::config(format!("{source}: line 1"), what));
-        }
-        let line = line_of(rec);
+        };
         let all_names: Vec<String> = if opts.has_header {
             rec.iter()
                 .enumerate()
@@ -241,32 +310,30 @@ impl Layout {
             declared,
             has_header: opts.has_header,
         };
-        Ok((layout, !opts.has_header))
+        Ok((layout, (!opts.has_header).then_some(line)))
     }
 
-    /// Reads up to `max` data rows; `pending` says that `rec` already holds one.
+    /// Reads up to `max` data rows; `pending` is the line of a row `rec` already holds.
     fn read_rows<R: Read>(
         &self,
-        rdr: &mut ::csv::Reader<R>,
+        rdr: &mut CsvReader<R>,
         rec: &mut StringRecord,
         opts: &CsvOptions,
         max: usize,
-        pending: &mut bool,
+        pending: &mut Option<u64>,
     ) -> Result<Raw> {
         let mut raw = Raw {
             cols: vec![Vec::new(); self.names.len()],
             lines: Vec::new(),
         };
         while raw.lines.len() < max {
-            if *pending {
-                *pending = false;
-            } else if !rdr
-                .read_record(rec)
-                .map_err(|e| csv_error(&self.source, e))?
-            {
-                break;
-            }
-            let line = line_of(rec);
+            let line = match pending.take() {
+                Some(line) => line,
+                None => match next_record(rdr, rec, &self.source)? {
+                    Some(line) => line,
+                    None => break,
+                },
+            };
             let n = self.all_names.len();
             if rec.len() != n {
                 let what = if self.has_header {
@@ -418,7 +485,7 @@ pub(crate) fn read_table<R: Read>(r: R, opts: &CsvOptions, source: String) -> Re
 /// # }
 /// ```
 pub struct CsvChunks {
-    reader: ::csv::Reader<BufReader<File>>,
+    reader: CsvReader<BufReader<File>>,
     record: StringRecord,
     opts: CsvOptions,
     layout: Layout,
@@ -521,7 +588,7 @@ impl CsvChunks {
             &mut self.record,
             &self.opts,
             self.chunk_rows,
-            &mut false,
+            &mut None,
         )?;
         if raw.lines.len() < self.chunk_rows {
             self.done = true;
