@@ -824,10 +824,14 @@ fn build(source: &Source, ops: &[Op], pass: u64) -> Result<Box<dyn Stream>> {
             true,
         ),
     };
-    for (k, op) in ops.iter().enumerate() {
+    // Each shuffle stage draws from its own stream of (seed, pass, its index among the
+    // shuffles), so a `map` added elsewhere does not change the order.
+    let mut shuffles = 0u64;
+    for op in ops {
         s = match op {
             Op::Shuffle { buffer, seed } => {
-                let rng = Rng::new(Rng::derive(Rng::derive(*seed, pass), k as u64));
+                shuffles += 1;
+                let rng = Rng::new(Rng::derive(Rng::derive(*seed, pass), shuffles));
                 if batched {
                     Box::new(BatchShuffle {
                         input: s,

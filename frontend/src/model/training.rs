@@ -1215,6 +1215,21 @@ fn upload_for<B: Backend, N: Network<B> + ?Sized>(
     }
 }
 
+/// Builds the model on a dataset's first batch and checks its targets; returns the
+/// output shapes and the first batch's targets (to size the metrics).
+fn prepare_from_dataset<B: Backend, N: Network<B> + ?Sized>(
+    net: &mut N,
+    compiled: &Compiled<B>,
+    feed: &mut DatasetFeed<'_, B>,
+) -> Result<(Vec<Vec<usize>>, Vec<Tensor<B>>)> {
+    let first_xs = feed.peek()?.xs.clone();
+    net.prepare_inputs(&first_xs)?;
+    let out_shapes = net.output_shapes()?;
+    let ys = feed.first_targets()?;
+    check_all_targets(compiled, &ys, &out_shapes)?;
+    Ok((out_shapes, ys))
+}
+
 /// Checks the options shared by both forms of `fit`.
 fn check_fit_options<B: Backend>(op: &str, opts: &FitOptions<B>) -> Result<()> {
     check_batch_size(op, opts.batch_size)?;
@@ -1605,11 +1620,7 @@ pub fn fit_dataset<B: Backend, N: Network<B> + ?Sized>(
         net.input_names().len(),
         Some(n_out),
     );
-    let first_xs = feed.peek()?.xs.clone();
-    net.prepare_inputs(&first_xs)?;
-    let out_shapes = net.output_shapes()?;
-    let tracker_ys = feed.first_targets()?;
-    check_all_targets(compiled, &tracker_ys, &out_shapes)?;
+    let (out_shapes, tracker_ys) = prepare_from_dataset(net, compiled, &mut feed)?;
     let val_tensors = match opts.validation_data.take() {
         Some((vx, vy)) if opts.validation_dataset.is_none() => {
             Some(validation_tensors(net, compiled, vx, vy, &out_shapes)?)
@@ -1776,10 +1787,7 @@ pub fn evaluate_dataset<B: Backend, N: Network<B> + ?Sized>(
         net.input_names().len(),
         Some(net.output_names().len()),
     );
-    let first_xs = feed.peek()?.xs.clone();
-    net.prepare_inputs(&first_xs)?;
-    let out_shapes = net.output_shapes()?;
-    check_all_targets(compiled, &feed.first_targets()?, &out_shapes)?;
+    prepare_from_dataset(net, compiled, &mut feed)?;
     evaluate_with_hooks(net, compiled, &mut feed, callbacks)
 }
 
