@@ -558,7 +558,7 @@ impl<B: Backend> Layer<B> for Normalization<B> {
                         ),
                     ));
                 }
-                if let Some(bad) = v.iter().find(|x| !(**x >= 0.0)) {
+                if let Some(bad) = v.iter().find(|x| x.is_nan() || **x < 0.0) {
                     return Err(Error::invalid(
                         self.label(),
                         "variance",
@@ -1003,7 +1003,7 @@ impl<B: Backend> Layer<B> for Discretization<B> {
             _ => {}
         }
         if let Some(b) = &self.bin_boundaries {
-            if b.windows(2).any(|w| !(w[0] < w[1])) || b.iter().any(|v| !v.is_finite()) {
+            if b.windows(2).any(|w| w[0] >= w[1]) || b.iter().any(|v| !v.is_finite()) {
                 return Err(Error::invalid(
                     self.label(),
                     "bin_boundaries",
@@ -1812,7 +1812,10 @@ impl<T: LookupToken> LookupCore<T> {
         if let (Some(m), 1) = (&self.mask_token, self.oov_start()) {
             v.push(m.clone());
         }
-        v.extend(std::iter::repeat(self.oov_token.clone()).take(self.num_oov_indices));
+        v.extend(std::iter::repeat_n(
+            self.oov_token.clone(),
+            self.num_oov_indices,
+        ));
         v.extend(self.tokens.iter().flatten().cloned());
         v
     }
@@ -1826,7 +1829,10 @@ impl<T: LookupToken> LookupCore<T> {
             if let (Some(m), 1) = (&self.mask_token, self.oov_start()) {
                 s.push(m.clone());
             }
-            s.extend(std::iter::repeat(self.oov_token.clone()).take(self.num_oov_indices));
+            s.extend(std::iter::repeat_n(
+                self.oov_token.clone(),
+                self.num_oov_indices,
+            ));
             s
         };
         let tokens: Vec<T> =
