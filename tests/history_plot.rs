@@ -183,7 +183,7 @@ mod plots {
         let h = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
         let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
         let mut reader = decoder.read_info().unwrap();
-        let mut buf = vec![0; reader.output_buffer_size()];
+        let mut buf = vec![0; reader.output_buffer_size().unwrap()];
         let info = reader.next_frame(&mut buf).unwrap();
         assert_eq!((info.width, info.height), (w, h));
         let channels = info.color_type.samples();
@@ -410,6 +410,53 @@ mod engines {
             let blue = super::plots::polyline_points(&svg, "#1F77B4");
             let orange = super::plots::polyline_points(&svg, "#FF7F0E");
             assert_eq!((blue, orange), (vec![3, 2, 3, 2], vec![3, 2, 3, 2]));
+        }
+        // Validation every second epoch (Keras' validation_freq): empty cells in the CSV,
+        // null in the JSON, 2-point validation lines in the plot.
+        let h = model
+            .fit(
+                &x,
+                &y,
+                FitOptions::new()
+                    .epochs(4)
+                    .batch_size(4)
+                    .verbose(0)
+                    .validation_data(x.clone(), y.clone())
+                    .validation_freq(2),
+            )
+            .unwrap();
+        let csv = h.to_csv_string().unwrap();
+        let rows: Vec<Vec<&str>> = csv
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').collect())
+            .collect();
+        assert_eq!(rows.len(), 4);
+        for (e, row) in rows.iter().enumerate() {
+            assert_eq!(row.len(), 5);
+            assert!(row[1].parse::<f64>().is_ok() && row[2].parse::<f64>().is_ok());
+            let validated = e % 2 == 1;
+            assert_eq!(!row[3].is_empty(), validated, "epoch {e}: {row:?}");
+            assert_eq!(!row[4].is_empty(), validated, "epoch {e}: {row:?}");
+        }
+        assert_eq!(
+            h.recorded("val_loss")
+                .iter()
+                .map(|p| p.0)
+                .collect::<Vec<_>>(),
+            vec![1, 3]
+        );
+        assert_eq!(h.to_json_string().unwrap().matches("null").count(), 4);
+        #[cfg(feature = "plot")]
+        {
+            let path = tmp(&format!(
+                "fit_freq_{}.svg",
+                std::any::type_name::<B>().replace("::", "_")
+            ));
+            h.plot(&path).unwrap();
+            let svg = std::fs::read_to_string(&path).unwrap();
+            let orange = super::plots::polyline_points(&svg, "#FF7F0E");
+            assert_eq!(orange, vec![2, 2, 2, 2]);
         }
     }
 }

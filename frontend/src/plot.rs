@@ -650,6 +650,29 @@ mod chart {
         Ok(())
     }
 
+    /// Encodes 8-bit RGB pixels as a PNG file.
+    fn write_png(path: &Path, (w, h): (u32, u32), rgb: &[u8]) -> Result<()> {
+        let fail = |e: &dyn std::fmt::Display| {
+            Error::Io(std::io::Error::other(format!(
+                "{}: PNG encoding failed: {e}",
+                path.display()
+            )))
+        };
+        let mut bytes = Vec::new();
+        let mut encoder = png::Encoder::new(&mut bytes, w, h);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().map_err(|e| fail(&e))?;
+        writer.write_image_data(rgb).map_err(|e| fail(&e))?;
+        writer.finish().map_err(|e| fail(&e))?;
+        std::fs::write(path, bytes).map_err(|e| {
+            Error::Io(std::io::Error::new(
+                e.kind(),
+                format!("{}: {e}", path.display()),
+            ))
+        })
+    }
+
     impl History {
         /// Draws loss and metrics per epoch to `path`, a PNG or SVG picked by the extension
         /// (`.png`, `.svg`): one panel per metric family (`loss` with `val_loss`,
@@ -724,12 +747,14 @@ mod chart {
                     path,
                 )
             } else {
+                let mut rgb = vec![0u8; size.0 as usize * size.1 as usize * 3];
                 draw_all(
-                    BitMapBackend::new(path, size).into_drawing_area(),
+                    BitMapBackend::with_buffer(&mut rgb, size).into_drawing_area(),
                     &panels,
                     cols,
                     path,
-                )
+                )?;
+                write_png(path, size, &rgb)
             }
         }
     }
