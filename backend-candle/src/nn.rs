@@ -353,10 +353,51 @@ fn check_pool(op: &str, x: &Tensor, kernel: [usize; 2], stride: [usize; 2]) -> R
     ])
 }
 
+/// Max pooling with non-overlapping windows (stride = kernel) on the cropped input: the
+/// windows are moved to a last axis by one reshape-permute copy, then reduced with argmax +
+/// gather (the first maximum in row-major window order gets the gradient, as in libtorch).
+///
+/// A channels-last batch seen as `[N, C, H, W]` (a permuted view whose channel stride is 1,
+/// as the layers pass it) is tiled in its own `[N, H, W, C]` storage order and the result is
+/// returned as the same kind of view, so no copy converts between the layouts.
+fn max_pool_tiled(x: &Tensor, k: [usize; 2], out: [usize; 2]) -> candle_core::Result<Tensor> {
+    let (n, c) = (x.dims()[0], x.dims()[1]);
+    let (h, w) = (out[0] * k[0], out[1] * k[1]);
+    let channels_last = x.permute((0, 2, 3, 1))?.is_contiguous();
+    let crop = |t: Tensor, hx: usize, wx: usize| -> candle_core::Result<Tensor> {
+        if t.dims()[hx] == h && t.dims()[wx] == w {
+            Ok(t)
+        } else {
+            t.narrow(hx, 0, h)?.narrow(wx, 0, w)
+        }
+    };
+    if channels_last {
+        // [N, H, W, C] -> [N, oh, kh, ow, kw, C] -> [N, oh, ow, C, kh, kw]
+        let xh = crop(x.permute((0, 2, 3, 1))?, 1, 2)?.contiguous()?;
+        let win = xh
+            .reshape(vec![n, out[0], k[0], out[1], k[1], c])?
+            .permute(vec![0, 1, 3, 5, 2, 4])?
+            .contiguous()?
+            .reshape(vec![n, out[0], out[1], c, k[0] * k[1]])?;
+        let idx = win.argmax_keepdim(4)?;
+        let y = win.gather(&idx, 4)?.squeeze(4)?;
+        y.permute((0, 3, 1, 2))
+    } else {
+        // [N, C, H, W] -> [N, C, oh, kh, ow, kw] -> [N, C, oh, ow, kh, kw]
+        let xc = crop(x.clone(), 2, 3)?.contiguous()?;
+        let win = xc
+            .reshape(vec![n, c, out[0], k[0], out[1], k[1]])?
+            .permute(vec![0, 1, 2, 4, 3, 5])?
+            .contiguous()?
+            .reshape(vec![n, c, out[0], out[1], k[0] * k[1]])?;
+        let idx = win.argmax_keepdim(4)?;
+        win.gather(&idx, 4)?.squeeze(4)
+    }
+}
+
 /// Pooling. When the stride equals the kernel, on the cropped input (so backward sizes are
-/// exact): candle's average pool, or a `max` over the windows reshaped into their own axes
-/// (candle's max-pool backward is off by the window size). Otherwise a fold over the
-/// window's strided views.
+/// exact): candle's average pool, or [`max_pool_tiled`] (candle's own max-pool backward is
+/// off by the window size). Otherwise a fold over the window's strided views.
 fn pool(
     op: &str,
     x: &Tensor,
@@ -368,15 +409,16 @@ fn pool(
     let f = || -> candle_core::Result<Tensor> {
         if kernel == stride {
             let (h, w) = (out[0] * kernel[0], out[1] * kernel[1]);
+            if is_max {
+                return max_pool_tiled(x, kernel, out);
+            }
             let x = if (h, w) == (x.dims()[2], x.dims()[3]) {
                 x.clone()
             } else {
                 x.narrow(2, 0, h)?.narrow(3, 0, w)?.contiguous()?
             };
-            if !is_max {
-                let k = (kernel[0], kernel[1]);
-                return x.avg_pool2d_with_stride(k, k);
-            }
+            let k = (kernel[0], kernel[1]);
+            return x.avg_pool2d_with_stride(k, k);
         }
         let mut taps = Vec::with_capacity(kernel[0] * kernel[1]);
         for a in 0..kernel[0] {

@@ -569,6 +569,7 @@ macro_rules! backend_conformance_tests {
                 conv_transpose2d_groups,
                 max_pool2d_values,
                 max_pool2d_tie_gradient,
+                pool2d_channels_last_view,
                 avg_pool2d_values,
                 pool2d_overlapping_and_floor,
                 pool1d_values,

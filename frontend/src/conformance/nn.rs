@@ -693,6 +693,61 @@ pub fn max_pool2d_tie_gradient<B: Backend>() {
     }
 }
 
+/// Pooling a channels-last batch seen as `[N, C, H, W]` (a permuted view, as the layers
+/// pass it) gives the values and gradients of pooling its contiguous copy, for cropped and
+/// uncropped sizes, with ties resolved to the first element of the window.
+pub fn pool2d_channels_last_view<B: Backend>() {
+    for (h, w) in [(4, 6), (5, 7)] {
+        let (n, c) = (2, 3);
+        let len = n * h * w * c;
+        // Quarter-steps make ties inside windows.
+        let vals: Vec<f64> = (0..len).map(|i| ((i * 7) % 9) as f64 * 0.25).collect();
+        let run = |contiguous: bool, is_max: bool| {
+            let x = ok("param", B::param(&f64s::<B>(&vals, &[n, h, w, c])));
+            let v = ok("permute", B::permute(&x, &[0, 3, 1, 2]));
+            let v = if contiguous {
+                ok("contiguous", B::contiguous(&v))
+            } else {
+                v
+            };
+            let y = if is_max {
+                ok("max_pool2d", B::max_pool2d(&v, [2, 2], [2, 2]))
+            } else {
+                ok("avg_pool2d", B::avg_pool2d(&v, [2, 2], [2, 2]))
+            };
+            let shape = B::shape(&y);
+            let k: usize = shape.iter().product();
+            let wts = tensor::<B>(
+                &(0..k).map(|i| 1.0 + (i % 5) as f64).collect::<Vec<_>>(),
+                &shape,
+                DType::F64,
+            );
+            let loss = ok(
+                "sum",
+                B::sum(&ok("mul", B::mul(&y, &wts)), &[0, 1, 2, 3], false),
+            );
+            let g = ok("grad", B::grad(&loss, std::slice::from_ref(&x)));
+            (
+                shape,
+                values::<B>(&y),
+                values::<B>(g[0].as_ref().expect("gradient")),
+            )
+        };
+        for is_max in [true, false] {
+            let what = format!(
+                "{} of a channels-last view [{n}, {c}, {h}, {w}]",
+                if is_max { "max_pool2d" } else { "avg_pool2d" }
+            );
+            let (sa, ya, ga) = run(false, is_max);
+            let (sb, yb, gb) = run(true, is_max);
+            assert_eq!(sa, sb, "{what}: shape");
+            assert_eq!(sa, vec![n, c, h / 2, w / 2], "{what}: shape");
+            assert_close(&format!("{what}: values"), &ya, &yb, TOL_F64);
+            assert_close(&format!("{what}: gradient"), &ga, &gb, TOL_F64);
+        }
+    }
+}
+
 /// `avg_pool2d` with 2x2 windows at stride 2.
 pub fn avg_pool2d_values<B: Backend>() {
     for dtype in [DType::F32, DType::F64] {

@@ -4,9 +4,11 @@
 //! Inputs follow Keras' `channels_last` default (`[N, L, C]`, `[N, H, W, C]`); kernels are
 //! stored in Keras' layout (`[kh, kw, in / groups, filters]` for `Conv2D`), so weights
 //! converted from Keras load as they are. The engines convolve channels-first, so `call`
-//! permutes the input to `[N, C, H, W]` and the result back (two strided copies of the
-//! activations, made by the engine where it needs them contiguous) and permutes the
-//! kernel (a copy of the weights, which are small). With `data_format("channels_first")`
+//! permutes the input to `[N, C, H, W]` and the result back as views, and permutes the
+//! kernel (a copy of the weights, which are small). Bias and elementwise activations run
+//! on the contiguous `[N, C, H, W]` result, so a channels-last output is a permuted view of
+//! it: the next convolution or pooling permutes it back to a contiguous tensor for free,
+//! and only a layer that needs channels-last storage (a `Flatten`, say) copies it once. With `data_format("channels_first")`
 //! the activations are not permuted at all. 1-D layers run the 2-D kernels on a height-1
 //! image (a reshape, no copy).
 //!
@@ -555,7 +557,16 @@ impl ConvOptions {
             Some(b) => y.add(&b.reshape_to(&[1, b.numel(), 1, 1])?)?,
             None => y,
         };
-        let y = self.resolved.apply(&spatial.nchw_to_layout(&y)?)?;
+        // Elementwise activations commute with the permute: apply them to the engine's
+        // contiguous `[N, C, H, W]` result, so the layer's channels-last output is a view of
+        // it and a following pooling or convolution permutes it back without a copy.
+        // Softmax variants (over the last axis) run in the layer's layout.
+        let y = match self.resolved {
+            Activation::Softmax | Activation::LogSoftmax => {
+                self.resolved.apply(&spatial.nchw_to_layout(&y)?)?
+            }
+            a => spatial.nchw_to_layout(&a.apply(&y)?)?,
+        };
         record_activity(&self.activity_regularizer, &y, ctx)?;
         Ok(y)
     }
