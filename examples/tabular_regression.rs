@@ -79,14 +79,14 @@ fn run<B: Backend>(seed: u64) -> stratanet::Result<()> {
         &x_train,
         &y_train,
         FitOptions::new()
-            .epochs(400)
+            .epochs(500)
             .batch_size(32)
             .validation_split(0.2)
             .seed(seed)
             .verbose(0)
             .callback(
                 EarlyStopping::new("val_loss")
-                    .patience(30)
+                    .patience(50)
                     .restore_best_weights(true),
             ),
     )?;
@@ -131,7 +131,12 @@ fn run<B: Backend>(seed: u64) -> stratanet::Result<()> {
     history.plot(&plot)?;
     history.to_csv(out.join("auto_mpg_history.csv"))?;
     let submission = out.join("auto_mpg_submission.csv");
-    let mpg: Vec<f64> = pred.to_vec_f32()?.into_iter().map(f64::from).collect();
+    // Rounded to 0.001 mpg (f32 predictions widened to f64 would print 17 digits).
+    let mpg: Vec<f64> = pred
+        .to_vec_f32()?
+        .into_iter()
+        .map(|v| (f64::from(v) * 1000.0).round() / 1000.0)
+        .collect();
     write_submission(
         &submission,
         "id",
