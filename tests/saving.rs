@@ -360,3 +360,41 @@ print(json.dumps({"names": sorted(t.keys()), "kernel_sum": float(t["dense/kernel
         .iter()
         .any(|n| n == "dense_1/bias"));
 }
+
+/// Text assets (`set_asset`) travel in the model file, for both model kinds: here an adapted
+/// `FeatureSpace`, whose reloaded copy transforms new rows identically.
+#[test]
+fn assets_are_saved_with_the_model() {
+    use stratanet::tabular::{CsvOptions, FeatureSpace, Table};
+    let table = Table::from_csv_str(
+        "w,origin\n3504,USA\n,Japan\n2130,Japan\n2800,Europe\n",
+        &CsvOptions::new(),
+    )
+    .unwrap();
+    let mut fs = FeatureSpace::new().numeric("w").categorical_string("origin");
+    fs.adapt(&table).unwrap();
+
+    let mut seq = mlp(3);
+    seq.set_asset("features", fs.to_json());
+    seq.set_asset("note", "trained on 4 rows");
+    let path = tmp("assets_seq.safetensors");
+    seq.save(&path).unwrap();
+    let loaded = Sequential::<B>::load(&path).unwrap();
+    assert_eq!(loaded.asset_names(), ["features", "note"]);
+    assert_eq!(loaded.asset("note"), Some("trained on 4 rows"));
+    assert_eq!(loaded.asset("missing"), None);
+    let back = FeatureSpace::from_json(loaded.asset("features").unwrap()).unwrap();
+    assert_eq!(
+        back.transform_host(&table).unwrap(),
+        fs.transform_host(&table).unwrap()
+    );
+
+    let inp = Input::new(&[4]).tensor();
+    let out = Dense::new(1).apply(&inp).unwrap();
+    let mut model = Model::<B>::new(&[inp], &[out]).unwrap();
+    model.set_asset("features", fs.to_json());
+    let path = tmp("assets_functional.safetensors");
+    model.save(&path).unwrap();
+    let loaded = Model::<B>::load(&path).unwrap();
+    assert_eq!(loaded.asset("features"), Some(fs.to_json().as_str()));
+}

@@ -20,6 +20,9 @@ pub struct ModelState<B: Backend> {
     pub calls: u64,
     /// Activity penalties of the last training-mode `call`, added by `compute_loss`.
     pub pending_activity: Option<Tensor<B>>,
+    /// Named text assets saved in the model file (e.g. a `FeatureSpace` or `StringLookup`
+    /// as JSON), like the vocabulary assets of a Keras SavedModel.
+    pub assets: std::collections::BTreeMap<String, String>,
 }
 
 impl<B: Backend> ModelState<B> {
@@ -30,6 +33,7 @@ impl<B: Backend> ModelState<B> {
             seed,
             calls: 0,
             pending_activity: None,
+            assets: std::collections::BTreeMap::new(),
         }
     }
 
@@ -574,6 +578,45 @@ macro_rules! model_api {
             pub fn save(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
                 let config = self.model_config();
                 $crate::model::persist::save_model(self, path.as_ref(), self.model_class(), &config)
+            }
+
+            /// Stores a named text asset in the model; [`Self::save`] writes it into the model
+            /// file and `load` restores it. For the host-side preprocessing that cannot be a
+            /// layer (string columns): keep the adapted `FeatureSpace` or `StringLookup` with
+            /// the model that was trained on its output, so a prediction script loads both
+            /// from one file.
+            ///
+            /// ```
+            /// use stratanet::prelude::*;
+            /// use stratanet::layers::StringLookup;
+            /// # fn main() -> stratanet::Result<()> {
+            /// let mut labels = StringLookup::new().num_oov_indices(0);
+            /// labels.adapt(&[Some("rain"), Some("sun"), Some("sun")]);
+            /// let mut model = Sequential::<DefaultBackend>::new();
+            /// model.add(Input::new(&[3]))?;
+            /// model.add(Dense::new(2))?;
+            /// model.set_asset("labels", labels.to_json());
+            /// let path = std::env::temp_dir().join("stratanet_asset_doc.safetensors");
+            /// model.save(&path)?;
+            /// let loaded = Sequential::<DefaultBackend>::load(&path)?;
+            /// let labels = StringLookup::from_json(loaded.asset("labels").unwrap())?;
+            /// assert_eq!(labels.vocabulary(), ["sun", "rain"]);
+            /// # std::fs::remove_file(&path).ok();
+            /// # Ok(())
+            /// # }
+            /// ```
+            pub fn set_asset(&mut self, name: &str, text: impl Into<String>) {
+                self.state_mut().assets.insert(name.to_string(), text.into());
+            }
+
+            /// The text asset `name` (see [`Self::set_asset`]).
+            pub fn asset(&self, name: &str) -> Option<&str> {
+                self.state().assets.get(name).map(String::as_str)
+            }
+
+            /// Names of the stored text assets, sorted.
+            pub fn asset_names(&self) -> Vec<&str> {
+                self.state().assets.keys().map(String::as_str).collect()
             }
 
             /// Loads weights saved by [`Self::save_weights`] (or the weights of a saved

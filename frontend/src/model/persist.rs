@@ -21,6 +21,8 @@ pub const CONFIG_KEY: &str = "model_config";
 pub const TRAINING_KEY: &str = "training_config";
 /// Prefix of optimizer state tensors.
 pub const OPTIMIZER_PREFIX: &str = "optimizer/";
+/// Prefix of the metadata keys holding the model's text assets (`set_asset`).
+pub const ASSET_PREFIX: &str = "asset/";
 
 /// The training configuration as JSON.
 pub fn training_config<B: Backend>(c: &Compiled<B>) -> Value {
@@ -106,6 +108,9 @@ pub fn save_model<B: Backend, M: ModelParts<B>>(
     meta.insert(CONFIG_KEY.to_string(), config.to_string());
     meta.insert("engine".to_string(), B::NAME.to_string());
     meta.insert("seed".to_string(), m.state().seed.to_string());
+    for (name, text) in &m.state().assets {
+        meta.insert(format!("{ASSET_PREFIX}{name}"), text.clone());
+    }
     if let Some(c) = &m.state().compiled {
         meta.insert(TRAINING_KEY.to_string(), training_config(c).to_string());
         for (n, t) in c.optimizer.variables() {
@@ -171,6 +176,11 @@ pub fn restore<B: Backend, M: ModelParts<B>>(m: &mut M, file: ModelFile) -> Resu
     saving::assign_by_name(&targets, &weights, &file.origin)?;
     if let Some(seed) = file.meta.get("seed").and_then(|s| s.parse().ok()) {
         m.state_mut().seed = seed;
+    }
+    for (key, text) in &file.meta {
+        if let Some(name) = key.strip_prefix(ASSET_PREFIX) {
+            m.state_mut().assets.insert(name.to_string(), text.clone());
+        }
     }
     if let Some(tc) = file.meta.get(TRAINING_KEY) {
         let cfg: Value = serde_json::from_str(tc)
