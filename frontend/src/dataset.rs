@@ -365,6 +365,9 @@ pub trait BatchSource: Send {
 /// A function applied to every element by [`Dataset::map`].
 type MapFn = Arc<Mutex<Box<dyn FnMut(Batch) -> Result<Batch> + Send>>>;
 
+/// A batch on an engine: its inputs and its targets.
+pub type BatchTensors<B> = (Vec<Tensor<B>>, Vec<Tensor<B>>);
+
 /// Where a dataset's elements come from.
 enum Source {
     /// Samples in memory, handed down in chunks of the given number of rows.
@@ -787,10 +790,7 @@ impl Batch {
     ///
     /// # Errors
     /// On engine errors.
-    pub fn to_tensors<B: Backend>(
-        &self,
-        device: Device,
-    ) -> Result<(Vec<Tensor<B>>, Vec<Tensor<B>>)> {
+    pub fn to_tensors<B: Backend>(&self, device: Device) -> Result<BatchTensors<B>> {
         let up = |ts: &[HostTensor]| -> Result<Vec<Tensor<B>>> {
             ts.iter().map(|t| t.to_tensor::<B>(device)).collect()
         };
@@ -1342,7 +1342,7 @@ pub(crate) struct Upload {
 
 impl Upload {
     /// Inputs (floats in the model's dtype) and targets (in the losses' dtypes).
-    pub fn batch<B: Backend>(&self, b: &Batch) -> Result<(Vec<Tensor<B>>, Vec<Tensor<B>>)> {
+    pub fn batch<B: Backend>(&self, b: &Batch) -> Result<BatchTensors<B>> {
         let (xs, ys) = b.to_tensors::<B>(self.device)?;
         let xs = xs
             .into_iter()

@@ -6,7 +6,7 @@ use crate::backend::{Backend, DType, Device};
 use crate::callbacks::{
     Callback, CallbackContext, FitState, History, LogSource, Logs, ModelAccess, ProgressBar,
 };
-use crate::dataset::{Dataset, Upload};
+use crate::dataset::{BatchTensors, Dataset, Upload};
 use crate::error::{Error, Result};
 use crate::layers::CallContext;
 use crate::losses::{IntoLoss, Loss};
@@ -1215,13 +1215,16 @@ fn upload_for<B: Backend, N: Network<B> + ?Sized>(
     }
 }
 
+/// Per-sample output shapes and a batch of targets.
+type OutputsAndTargets<B> = (Vec<Vec<usize>>, Vec<Tensor<B>>);
+
 /// Builds the model on a dataset's first batch and checks its targets; returns the
 /// output shapes and the first batch's targets (to size the metrics).
 fn prepare_from_dataset<B: Backend, N: Network<B> + ?Sized>(
     net: &mut N,
     compiled: &Compiled<B>,
     feed: &mut DatasetFeed<'_, B>,
-) -> Result<(Vec<Vec<usize>>, Vec<Tensor<B>>)> {
+) -> Result<OutputsAndTargets<B>> {
     let first_xs = feed.peek()?.xs.clone();
     net.prepare_inputs(&first_xs)?;
     let out_shapes = net.output_shapes()?;
@@ -1271,7 +1274,7 @@ fn validation_tensors<B: Backend, N: Network<B> + ?Sized>(
     vx: Data<B>,
     vy: Data<B>,
     out_shapes: &[Vec<usize>],
-) -> Result<(Vec<Tensor<B>>, Vec<Tensor<B>>)> {
+) -> Result<BatchTensors<B>> {
     let vx = vx.resolve(&net.input_names(), "validation x")?;
     let vy = vy.resolve(&net.output_names(), "validation y")?;
     count_samples("fit (validation_data)", &vx, &vy)?;
@@ -1287,7 +1290,7 @@ fn validation_feed<'a, B: Backend, N: Network<B> + ?Sized>(
     net: &N,
     compiled: &Compiled<B>,
     dataset: Option<&'a mut Dataset>,
-    tensors: Option<(Vec<Tensor<B>>, Vec<Tensor<B>>)>,
+    tensors: Option<BatchTensors<B>>,
     batch_size: usize,
 ) -> Option<Box<dyn Feed<B> + 'a>> {
     if let Some(ds) = dataset {
