@@ -272,9 +272,28 @@ fn discretization<B: Backend>() {
             nums(&c["bin_boundaries"]).0,
             "case {i}: Keras boundaries"
         );
-        // approximate quantiles: within the spread of np.quantile over the data
+        // approximate quantiles: as many as np.quantile gives, and each within
+        // epsilon * batches + 1/n in rank of the exact quantile k / num_bins
         let q = nums(&c["np_quantile"]).0;
         assert_eq!(got.len(), q.len());
+        let data: Vec<f32> = c["batches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|b| nums(b).0)
+            .map(|v| v as f32)
+            .collect();
+        let n = data.len() as f64;
+        let tol = c["epsilon"].as_f64().unwrap() * c["batches"].as_array().unwrap().len() as f64
+            + 1.0 / n;
+        for (k, b) in got.iter().enumerate() {
+            let rank = data.iter().filter(|&&x| x <= *b as f32).count() as f64 / n;
+            let target = (k + 1) as f64 / nb as f64;
+            assert!(
+                (rank - target).abs() <= tol + 1e-12,
+                "case {i}: boundary {k} at rank {rank}, target {target}"
+            );
+        }
     }
     let mut l = Discretization::<B>::with_bin_boundaries(&[0.0]);
     assert!(l
@@ -526,6 +545,24 @@ fn string_lookup<B: Backend>() {
         assert_eq!(y.shape(), shape, "{mode}");
         close(&y.to_vec_f32().unwrap(), &want, 0.0, mode);
     }
+    // from table columns
+    let mut c = StringLookup::new().name("city");
+    let col = stratanet::tabular::Column::Str(vec![
+        Some("b".into()),
+        None,
+        Some("b".into()),
+        Some("a".into()),
+    ]);
+    c.adapt_column(&col).unwrap();
+    assert_eq!(c.vocabulary(), ["[UNK]", "b", "a"]);
+    assert_eq!(c.lookup_column(&col).unwrap(), vec![1, 0, 1, 2]);
+    let e = c
+        .lookup_column(&stratanet::tabular::Column::Int(vec![Some(1)]))
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("city") && e.to_string().contains("int column"),
+        "{e}"
+    );
     let l = StringLookup::new().with_vocabulary(&["x"]).unwrap();
     let t: Tensor<B> = l
         .encode(&[Some("x"), None, Some("q")], Device::Cpu)

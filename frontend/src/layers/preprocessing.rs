@@ -2395,6 +2395,34 @@ impl StringLookup {
         }
         self.core.finalize();
     }
+    /// [`StringLookup::adapt`] on a string column of a [`crate::tabular::Table`].
+    ///
+    /// # Errors
+    /// A column that is not a string column.
+    pub fn adapt_column(&mut self, column: &crate::tabular::Column) -> Result<()> {
+        let values = self.column_strs(column)?;
+        self.adapt(&values);
+        Ok(())
+    }
+    /// [`StringLookup::lookup`] of a string column.
+    ///
+    /// # Errors
+    /// A column that is not a string column; as [`StringLookup::lookup`].
+    pub fn lookup_column(&self, column: &crate::tabular::Column) -> Result<Vec<i64>> {
+        self.lookup(&self.column_strs(column)?)
+    }
+    fn column_strs<'c>(&self, column: &'c crate::tabular::Column) -> Result<Vec<Option<&'c str>>> {
+        column.as_str().ok_or_else(|| {
+            Error::invalid(
+                &self.name,
+                "column",
+                format!(
+                    "expected a string column, got a {} column",
+                    column.dtype().name()
+                ),
+            )
+        })
+    }
     /// Whether a vocabulary is set.
     pub fn is_adapted(&self) -> bool {
         self.core.tokens.is_some()
