@@ -115,17 +115,20 @@ fn run<B: Backend>(seed: u64) -> stratanet::Result<()> {
     println!("test MAE: {test_mae:.3}");
     println!("baseline MAE: {baseline_mae:.3}");
 
-    // The saved file holds the normalisation statistics too: same predictions after load.
+    // One file holds the model, its Normalization statistics and (as a text asset) the
+    // adapted FeatureSpace: a prediction script starts from raw rows and gets the same numbers.
     let path = out.join("auto_mpg.safetensors");
+    model.set_asset("features", features.to_json());
     model.save(&path)?;
     let mut loaded = Sequential::<B>::load(&path)?;
+    let loaded_features = FeatureSpace::from_json(loaded.asset("features").unwrap_or_default())?;
     let pred = model.predict(&x_test, 128)?;
     let diff = pred
-        .sub(&loaded.predict(&x_test, 128)?)?
+        .sub(&loaded.predict(&loaded_features.transform::<B>(test, Device::Cpu)?, 128)?)?
         .abs()?
         .max(&[0, 1], false)?
         .item()?;
-    println!("reloaded model: max |prediction difference| = {diff:e}");
+    println!("reloaded model + features from raw rows: max |prediction difference| = {diff:e}");
 
     let plot = out.join("auto_mpg_history.png");
     history.plot(&plot)?;
