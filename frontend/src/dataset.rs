@@ -533,7 +533,7 @@ impl Dataset {
         for c in spec.features.iter().chain(&spec.labels) {
             if !names.contains(&c.as_str()) {
                 return Err(Error::unknown(
-                    format!("column of {}", path.display()),
+                    format!("column in {}", path.display()),
                     c.clone(),
                     &names,
                 ));
