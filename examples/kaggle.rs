@@ -1,0 +1,39 @@
+use stratanet::callbacks::EarlyStopping;
+use stratanet::prelude::*;
+use stratanet::tabular::{write_submission, CsvOptions, FeatureSpace, Impute, Table};
+
+fn main() -> stratanet::Result<()> {
+    type B = DefaultBackend;
+    let cars = Table::read_csv("data/auto-mpg/auto-mpg.csv", &CsvOptions::new())?;
+    let parts = cars
+        .drop_missing(&["Miles_per_Gallon"])?
+        .split(&[0.8, 0.2], 42)?;
+    let (train, test) = (&parts[0], &parts[1]);
+
+    // Impute and normalise the numbers, one-hot the string column; adapted on train only.
+    let mut features = FeatureSpace::new().numeric_with("Horsepower", Impute::Median);
+    for column in ["Weight_in_lbs", "Displacement", "Year"] {
+        features = features.numeric(column);
+    }
+    features = features.categorical_string("Origin");
+    features.adapt(train)?;
+    let x = features.transform::<B>(train, Device::Cpu)?;
+    let y = train.to_tensor::<B>(&["Miles_per_Gallon"], Device::Cpu)?;
+
+    let mut model = Sequential::<B>::new();
+    model.add(Dense::new(64).activation("relu"))?;
+    model.add(Dense::new(64).activation("relu"))?;
+    model.add(Dense::new(1))?;
+    model.compile(Adam::new(1e-3), "mae", &[])?;
+    let stop = EarlyStopping::new("val_loss").patience(30);
+    let opts = FitOptions::new().epochs(500).validation_split(0.2);
+    let history = model.fit(&x, &y, opts.callback(stop.restore_best_weights(true)))?;
+    history.plot("history.png")?;
+
+    let pred = model.predict(&features.transform::<B>(test, Device::Cpu)?, 256)?;
+    let mpg: Vec<f64> = pred.to_vec_f32()?.into_iter().map(f64::from).collect();
+    let ids = test.column("Name")?;
+    write_submission("submission.csv", "Name", ids, &[("mpg", mpg)])?;
+    model.set_asset("features", features.to_json()); // preprocessing travels with the model
+    model.save("model.safetensors")
+}
