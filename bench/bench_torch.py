@@ -45,14 +45,24 @@ def main():
     p.add_argument("--threads", type=int, required=True)
     p.add_argument("--x", required=True)
     p.add_argument("--y", required=True)
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     a = p.parse_args()
     torch.set_num_threads(a.threads)
+    if a.device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit("bench_torch.py: --device cuda, but torch.cuda.is_available() is False")
+    dev = torch.device(a.device)
+
+    def sync():
+        # Read the clock only after the device has finished the queued work.
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+
     torch.manual_seed(1)
     shape = {"mlp": (-1, 784), "cnn": (-1, 1, 28, 28), "lstm": (-1, 50, 32)}[a.workload]
-    x = torch.from_numpy(np.fromfile(a.x, dtype="<f4").reshape(shape).copy())
-    y = torch.from_numpy(np.fromfile(a.y, dtype="<i8").copy())
+    x = torch.from_numpy(np.fromfile(a.x, dtype="<f4").reshape(shape).copy()).to(dev)
+    y = torch.from_numpy(np.fromfile(a.y, dtype="<i8").copy()).to(dev)
     bs = 128 if a.workload == "mlp" else 64
-    model = build(a.workload)
+    model = build(a.workload).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
 
@@ -63,13 +73,15 @@ def main():
         opt.step()
 
     for s in range(min(4, a.n // bs)):
-        step(torch.arange(s * bs, (s + 1) * bs))
+        step(torch.arange(s * bs, (s + 1) * bs, device=dev))
+    sync()
     g = torch.Generator().manual_seed(77)
     t = time.perf_counter()
     for _ in range(a.epochs):
-        perm = torch.randperm(a.n, generator=g)
+        perm = torch.randperm(a.n, generator=g).to(dev)
         for start in range(0, a.n, bs):
             step(perm[start:start + bs])
+    sync()
     train_secs = time.perf_counter() - t
 
     def predict(n):
@@ -80,11 +92,13 @@ def main():
     predict(min(2 * bs, a.np))
     t = time.perf_counter()
     out = predict(a.np)
+    sync()
     predict_secs = time.perf_counter() - t
     assert tuple(out.shape) == (a.np, 10)
     print("RESULT " + json.dumps({"train_secs": train_secs, "predict_secs": predict_secs,
                                   "torch": torch.__version__,
-                                  "threads": torch.get_num_threads()}))
+                                  "threads": torch.get_num_threads(),
+                                  "device": a.device}))
 
 
 if __name__ == "__main__":

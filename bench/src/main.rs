@@ -8,8 +8,15 @@
 //!
 //! ```text
 //! stratanet-bench [--quick] [--threads N] [--workloads mlp,cnn,lstm] [--engines candle,tch]
-//!                 [--python PATH] [--no-python] [--no-rss] [--out DIR]
+//!                 [--python PATH] [--no-python] [--no-rss] [--out DIR] [--device cpu|cuda]
 //! ```
+//!
+//! `--device cuda` runs every case on the first CUDA device (stratanet's models and data
+//! on `Device::Cuda(0)`, the raw tch loop on `tch::Device::Cuda(0)`, PyTorch on `"cuda"`),
+//! synchronizing before each timer is read. It checks first that every requested engine
+//! sees a CUDA device and stops with an error naming the engine otherwise (a CPU-only
+//! libtorch, no visible GPU, or candle built without its `cuda` feature, as here); with
+//! `--device cuda` the engines default to `tch`.
 
 mod raw_candle;
 mod raw_tch;
@@ -93,6 +100,8 @@ pub struct CaseSpec {
     pub epochs: usize,
     /// Samples for the timed predict.
     pub n_predict: usize,
+    /// Run on the first CUDA device instead of the CPU.
+    pub cuda: bool,
 }
 
 /// What one case reports.
@@ -144,6 +153,7 @@ fn run_case(args: &[String]) -> AnyResult<()> {
         n: num("--n")?,
         epochs: num("--epochs")?,
         n_predict: num("--np")?,
+        cuda: parse_device(arg_value(args, "--device"))?,
     };
     let r = match (engine.as_str(), variant.as_str()) {
         ("candle", "fit") => strata::run::<stratanet::Candle>(&spec, false)?,
@@ -163,7 +173,37 @@ fn run_case(args: &[String]) -> AnyResult<()> {
     Ok(())
 }
 
+/// `--device`: `cpu` (default) or `cuda`; true for CUDA.
+fn parse_device(v: Option<String>) -> AnyResult<bool> {
+    match v.as_deref() {
+        None | Some("cpu") => Ok(false),
+        Some("cuda") => Ok(true),
+        Some(o) => Err(format!("unknown --device {o} (cpu, cuda)").into()),
+    }
+}
+
+/// Whether `engine` can run on a CUDA device in this build, and why not.
+fn cuda_check(engine: &str) -> Result<(), String> {
+    use stratanet::backend::BackendBase;
+    match engine {
+        "tch" if tch::Cuda::is_available() => Ok(()),
+        "tch" => Err(format!(
+            "tch: libtorch reports no CUDA device (tch::Cuda::device_count() = {}; a CPU-only \
+             libtorch, or no GPU visible to this process)",
+            tch::Cuda::device_count()
+        )),
+        "candle" if <stratanet::Candle as BackendBase>::cuda_is_available() => Ok(()),
+        "candle" => Err(
+            "candle: no CUDA device (the bench builds candle without its `cuda` feature; \
+             run the tch engine, `--engines tch`)"
+                .to_string(),
+        ),
+        other => Err(format!("unknown engine {other}")),
+    }
+}
+
 struct Options {
+    cuda: bool,
     quick: bool,
     threads: usize,
     workloads: Vec<Workload>,
@@ -173,7 +213,7 @@ struct Options {
     out: PathBuf,
 }
 
-fn sizes(w: Workload, engine: &str, quick: bool) -> CaseSpec {
+fn sizes(w: Workload, engine: &str, quick: bool, cuda: bool) -> CaseSpec {
     // (samples per epoch, timed epochs, predict samples)
     let (n, epochs, np) = match (w, quick) {
         (Workload::Mlp, false) => (20_000, 3, 20_000),
@@ -190,6 +230,7 @@ fn sizes(w: Workload, engine: &str, quick: bool) -> CaseSpec {
         n,
         epochs,
         n_predict: np,
+        cuda,
     }
 }
 
@@ -201,6 +242,7 @@ fn child(opts: &Options, spec: &CaseSpec, engine: &str, variant: &str) -> AnyRes
         .args(["--epochs", &spec.epochs.to_string()])
         .args(["--np", &spec.n_predict.to_string()])
         .args(["--threads", &opts.threads.to_string()])
+        .args(["--device", if opts.cuda { "cuda" } else { "cpu" }])
         .env("RAYON_NUM_THREADS", opts.threads.to_string());
     parse_result(c, &format!("{} {engine} {variant}", spec.workload.name()))
 }
@@ -249,6 +291,7 @@ fn python_case(opts: &Options, py: &Path, spec: &CaseSpec) -> AnyResult<Value> {
         .args(["--epochs", &spec.epochs.to_string()])
         .args(["--np", &spec.n_predict.to_string()])
         .args(["--threads", &opts.threads.to_string()])
+        .args(["--device", if opts.cuda { "cuda" } else { "cpu" }])
         .arg("--x")
         .arg(&xp)
         .arg("--y")
@@ -278,8 +321,9 @@ fn driver(args: &[String]) -> AnyResult<()> {
         .split(',')
         .map(Workload::parse)
         .collect::<Result<Vec<_>, _>>()?;
+    let cuda = parse_device(arg_value(args, "--device"))?;
     let engines: Vec<String> = arg_value(args, "--engines")
-        .unwrap_or_else(|| "candle,tch".into())
+        .unwrap_or_else(|| if cuda { "tch" } else { "candle,tch" }.into())
         .split(',')
         .map(str::to_string)
         .collect();
@@ -299,7 +343,14 @@ fn driver(args: &[String]) -> AnyResult<()> {
                 .join("bench")
         });
     std::fs::create_dir_all(&out)?;
+    if cuda {
+        let missing: Vec<String> = engines.iter().filter_map(|e| cuda_check(e).err()).collect();
+        if !missing.is_empty() {
+            return Err(format!("--device cuda: {}", missing.join("; ")).into());
+        }
+    }
     let opts = Options {
+        cuda,
         quick,
         threads,
         workloads,
@@ -322,6 +373,7 @@ fn driver(args: &[String]) -> AnyResult<()> {
             records.push(json!({
                 "workload": w.name(), "engine": engine, "variant": variant, "phase": phase,
                 "samples_per_sec": v, "threads": threads,
+                "device": if opts.cuda { "cuda" } else { "cpu" },
                 "samples": if phase == "train" { spec.n } else { spec.n_predict },
                 "epochs": if phase == "train" { spec.epochs } else { 1 },
             }));
@@ -338,7 +390,7 @@ fn driver(args: &[String]) -> AnyResult<()> {
     };
     for &w in &opts.workloads {
         for engine in &opts.engines {
-            let spec = sizes(w, engine, opts.quick);
+            let spec = sizes(w, engine, opts.quick, opts.cuda);
             for variant in ["fit", "raw"] {
                 match child(&opts, &spec, engine, variant) {
                     Ok(r) => push(w, engine, variant, &spec, &r),
@@ -363,6 +415,7 @@ fn driver(args: &[String]) -> AnyResult<()> {
                 n: if opts.quick { 5_120 } else { 20_000 },
                 epochs: 10,
                 n_predict: 0,
+                cuda: opts.cuda,
             };
             match child(&opts, &spec, engine, "rss") {
                 Ok(r) => {
@@ -415,8 +468,9 @@ fn driver(args: &[String]) -> AnyResult<()> {
     };
     let fmt = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.0}"));
     println!(
-        "\nstratanet bench ({}, {threads} threads; samples/s, warm-up excluded)\n",
-        if opts.quick { "quick" } else { "full" }
+        "\nstratanet bench ({}, {threads} threads, {}; samples/s, warm-up excluded)\n",
+        if opts.quick { "quick" } else { "full" },
+        if opts.cuda { "cuda" } else { "cpu" }
     );
     println!("| workload | phase | engine | samples x epochs | fit | raw loop | PyTorch | fit/raw | fit/PyTorch |");
     println!("|---|---|---|---|---:|---:|---:|---:|---:|");

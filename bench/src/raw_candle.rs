@@ -156,6 +156,9 @@ impl Adam {
 
 pub fn run(spec: &CaseSpec) -> AnyResult<CaseResult> {
     let w = spec.workload;
+    if spec.cuda {
+        return Err("raw candle loop: the bench builds candle without its `cuda` feature".into());
+    }
     let dev = Device::Cpu;
     let n_data = spec.n.max(spec.n_predict);
     let (x, y) = make_data(w, n_data);

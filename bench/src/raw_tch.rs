@@ -64,9 +64,20 @@ pub fn run(spec: &CaseSpec) -> AnyResult<CaseResult> {
         Workload::Cnn => vec![n_data as i64, 1, 28, 28],
         Workload::Lstm => vec![n_data as i64, 50, 32],
     };
-    let x = Tensor::from_slice(&x).view(shape.as_slice());
-    let y = Tensor::from_slice(&y);
-    let vs = nn::VarStore::new(Device::Cpu);
+    let dev = if spec.cuda {
+        Device::Cuda(0)
+    } else {
+        Device::Cpu
+    };
+    // Reads the clock only after the device has finished the queued work.
+    let sync = || {
+        if spec.cuda {
+            tch::Cuda::synchronize(0);
+        }
+    };
+    let x = Tensor::from_slice(&x).view(shape.as_slice()).to_device(dev);
+    let y = Tensor::from_slice(&y).to_device(dev);
+    let vs = nn::VarStore::new(dev);
     let model = build(w, &vs.root());
     let mut opt = nn::Adam::default().build(&vs, 1e-3)?;
     let bs = w.batch();
@@ -80,11 +91,7 @@ pub fn run(spec: &CaseSpec) -> AnyResult<CaseResult> {
     for s in 0..4.min(spec.n / bs) {
         step(
             &mut opt,
-            &Tensor::arange_start(
-                (s * bs) as i64,
-                ((s + 1) * bs) as i64,
-                (Kind::Int64, Device::Cpu),
-            ),
+            &Tensor::arange_start((s * bs) as i64, ((s + 1) * bs) as i64, (Kind::Int64, dev)),
         );
     }
     let mut result = CaseResult::default();
@@ -94,12 +101,13 @@ pub fn run(spec: &CaseSpec) -> AnyResult<CaseResult> {
             .into_iter()
             .map(|i| i as i64)
             .collect();
-        let perm = Tensor::from_slice(&perm);
+        let perm = Tensor::from_slice(&perm).to_device(dev);
         for start in (0..spec.n).step_by(bs) {
             let len = bs.min(spec.n - start);
             step(&mut opt, &perm.narrow(0, start as i64, len as i64));
         }
     }
+    sync();
     result.train_secs = t.elapsed().as_secs_f64();
 
     let predict = |n: usize| {
@@ -115,6 +123,7 @@ pub fn run(spec: &CaseSpec) -> AnyResult<CaseResult> {
         let _ = predict((2 * bs).min(spec.n_predict));
         let t = Instant::now();
         let p = predict(spec.n_predict);
+        sync();
         result.predict_secs = t.elapsed().as_secs_f64();
         assert_eq!(p.size(), [spec.n_predict as i64, 10]);
     }

@@ -8,8 +8,8 @@ use stratanet::layers::{Conv2D, MaxPooling2D, LSTM};
 use stratanet::prelude::*;
 use stratanet::Backend;
 
-fn build<B: Backend>(w: Workload) -> stratanet::Result<Sequential<B>> {
-    let mut m = Sequential::<B>::new();
+fn build<B: Backend>(w: Workload, device: Device) -> stratanet::Result<Sequential<B>> {
+    let mut m = Sequential::<B>::new().on_device(device);
     m.add(Input::new(&w.sample_shape()))?;
     match w {
         Workload::Mlp => {
@@ -46,10 +46,17 @@ pub fn run<B: Backend>(spec: &CaseSpec, rss: bool) -> AnyResult<CaseResult> {
     let (x, y) = make_data(w, n_data);
     let mut shape = vec![n_data];
     shape.extend(w.sample_shape());
-    let x = Tensor::<B>::from_vec(x, &shape)?;
-    let y = Tensor::<B>::from_vec(y, &[n_data])?;
+    let device = if spec.cuda {
+        Device::Cuda(0)
+    } else {
+        Device::Cpu
+    };
+    let x = Tensor::<B>::from_vec(x, &shape)?.to_device(device)?;
+    let y = Tensor::<B>::from_vec(y, &[n_data])?.to_device(device)?;
+    // Reads the clock only after the device has finished the queued work.
+    let sync = || B::synchronize(&B::device(device)?);
     stratanet::set_random_seed(1);
-    let mut model = build::<B>(w)?;
+    let mut model = build::<B>(w, device)?;
     let bs = w.batch();
     let mut result = CaseResult::default();
 
@@ -79,6 +86,7 @@ pub fn run<B: Backend>(spec: &CaseSpec, rss: bool) -> AnyResult<CaseResult> {
     }
     let t = Instant::now();
     model.fit(&xt, &yt, opts)?;
+    sync()?;
     result.train_secs = t.elapsed().as_secs_f64();
     result.rss = record.lock().unwrap().clone();
 
@@ -87,6 +95,7 @@ pub fn run<B: Backend>(spec: &CaseSpec, rss: bool) -> AnyResult<CaseResult> {
         let _ = model.predict(&x.narrow(0, 0, (2 * bs).min(spec.n_predict))?, bs)?;
         let t = Instant::now();
         let p = model.predict(&xp, bs)?;
+        sync()?;
         result.predict_secs = t.elapsed().as_secs_f64();
         assert_eq!(p.shape(), [spec.n_predict, 10]);
     }

@@ -11,7 +11,9 @@
 //!   (`bench/`, release build): stratanet `fit`/`predict` against hand-written loops on
 //!   candle and tch and against PyTorch from Python; prints the table and writes
 //!   `target/bench/results.json`. Other arguments go to the program (`--threads N`,
-//!   `--workloads mlp,cnn,lstm`, `--engines candle,tch`, `--no-python`, `--no-rss`).
+//!   `--workloads mlp,cnn,lstm`, `--engines candle,tch`, `--no-python`, `--no-rss`,
+//!   `--device cuda`: on the first GPU, tch and PyTorch; stops with an error naming the
+//!   engine when it sees no CUDA device).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
