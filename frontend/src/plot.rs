@@ -218,7 +218,7 @@ impl<B: Backend> Sequential<B> {
                     let output = l.output_shape(&input)?;
                     let io = (
                         vec![shapes_str(&[input])],
-                        vec![shapes_str(&[output.clone()])],
+                        vec![shapes_str(std::slice::from_ref(&output))],
                     );
                     shape = Some(output);
                     io
@@ -409,6 +409,15 @@ pub fn plot_model<M: ToDot + ?Sized>(
 fn run_dot(dot: &str, format: &str, path: &Path) -> Result<()> {
     use std::io::Write as _;
     use std::process::{Command, Stdio};
+    let io = |e: std::io::Error| {
+        Error::Io(std::io::Error::new(
+            e.kind(),
+            format!(
+                "plot_model: running Graphviz `dot` for '{}': {e}",
+                path.display()
+            ),
+        ))
+    };
     let mut child = Command::new("dot")
         .arg(format!("-T{format}"))
         .arg("-o")
@@ -416,11 +425,13 @@ fn run_dot(dot: &str, format: &str, path: &Path) -> Result<()> {
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
-        .spawn()?;
+        .spawn()
+        .map_err(io)?;
     if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(dot.as_bytes())?;
+        // A write error (dot exited early) is reported through dot's status below.
+        let _ = stdin.write_all(dot.as_bytes());
     }
-    let out = child.wait_with_output()?;
+    let out = child.wait_with_output().map_err(io)?;
     if !out.status.success() {
         return Err(Error::invalid(
             "plot_model",
