@@ -165,13 +165,13 @@ fn least_squares_mae(x: &[f32], y: &[f32], x_test: &[f32], y_test: &[f32], d: us
     };
     // [X^T X + λI | X^T y]
     let mut a = vec![vec![0.0f64; k + 1]; k];
-    for i in 0..y.len() {
+    for (i, &yi) in y.iter().enumerate() {
         let r = row(x, i);
-        for p in 0..k {
-            for q in 0..k {
-                a[p][q] += r[p] * r[q];
+        for (p, ap) in a.iter_mut().enumerate() {
+            for (q, &rq) in r.iter().enumerate() {
+                ap[q] += r[p] * rq;
             }
-            a[p][k] += r[p] * f64::from(y[i]);
+            ap[k] += r[p] * f64::from(yi);
         }
     }
     for (p, rowp) in a.iter_mut().enumerate() {
@@ -183,11 +183,12 @@ fn least_squares_mae(x: &[f32], y: &[f32], x_test: &[f32], y_test: &[f32], d: us
             .max_by(|&i, &j| a[i][c].abs().total_cmp(&a[j][c].abs()))
             .unwrap_or(c);
         a.swap(c, piv);
-        for r in 0..k {
+        let pivot_row = a[c].clone();
+        for (r, ar) in a.iter_mut().enumerate() {
             if r != c {
-                let f = a[r][c] / a[c][c];
-                for j in c..=k {
-                    a[r][j] -= f * a[c][j];
+                let f = ar[c] / pivot_row[c];
+                for (v, &pv) in ar[c..].iter_mut().zip(&pivot_row[c..]) {
+                    *v -= f * pv;
                 }
             }
         }
