@@ -83,6 +83,26 @@ pub trait Optimizer<B: Backend>: Send + std::fmt::Debug {
     /// keep their values; slots of a parameter not yet seen are created. The values are
     /// copied: the given tensors are never updated by later steps.
     ///
+    /// ```
+    /// use stratanet::optimizers::{Adam, Optimizer};
+    /// use stratanet::{DefaultBackend as B, Tensor};
+    /// # fn main() -> stratanet::Result<()> {
+    /// let g = Tensor::<B>::from_vec(vec![0.5f32, -1.0], &[2])?;
+    /// let p1 = Tensor::<B>::from_vec(vec![1.0f32, 2.0], &[2])?.to_param()?;
+    /// let mut a = Adam::<B>::new(0.1);
+    /// a.apply(&[p1.clone()], &[Some(g.clone())])?;
+    /// // `b` continues from a copy of `a`'s state: both then take the same step.
+    /// let p2 = Tensor::<B>::from_vec(p1.to_vec_f32()?, &[2])?.to_param()?;
+    /// let mut b = Adam::<B>::new(0.1);
+    /// b.set_variables(&a.variables())?;
+    /// b.set_iterations(a.iterations());
+    /// a.apply(&[p1.clone()], &[Some(g.clone())])?;
+    /// b.apply(&[p2.clone()], &[Some(g)])?;
+    /// assert_eq!(p1.to_vec_f32()?, p2.to_vec_f32()?);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// [`Error::Config`] for a name this optimizer does not have (or a parameter given
     /// only some of its slots), [`Error::Shape`] when the slots of one parameter disagree
