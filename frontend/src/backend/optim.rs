@@ -136,7 +136,7 @@ pub trait OptimOps: CompositeOps + AutogradOps {
 ///
 /// # Errors
 /// As [`OptimOps::adam_step`].
-pub fn adam_step_default<B: OptimOps + ?Sized>(
+pub fn adam_step_default<B: OptimOps>(
     param: &B::Tensor,
     grad: &B::Tensor,
     m: &B::Tensor,
@@ -178,7 +178,7 @@ pub fn adam_step_default<B: OptimOps + ?Sized>(
 ///
 /// # Errors
 /// As [`OptimOps::sgd_step`].
-pub fn sgd_step_default<B: OptimOps + ?Sized>(
+pub fn sgd_step_default<B: OptimOps>(
     param: &B::Tensor,
     grad: &B::Tensor,
     velocity: Option<&B::Tensor>,
