@@ -157,6 +157,48 @@ fn integer_values<B: Backend>(layer: &str, x: &Tensor<B>) -> Result<Vec<i64>> {
         .collect()
 }
 
+/// The `Layer` methods every preprocessing layer implements the same way: its Keras class
+/// name, the `name` field, and no trainable weights.
+macro_rules! preprocessing_layer_methods {
+    ($class:literal) => {
+        fn class_name(&self) -> &'static str {
+            $class
+        }
+        fn name(&self) -> &str {
+            &self.name
+        }
+        fn set_name(&mut self, name: String) {
+            self.name = name;
+        }
+        fn trainable(&self) -> bool {
+            false
+        }
+    };
+}
+
+/// The name errors give a layer: its `name`, or `default` (Keras' snake-case class name)
+/// while it has none.
+fn label_or<'a>(name: &'a str, default: &'static str) -> &'a str {
+    if name.is_empty() {
+        default
+    } else {
+        name
+    }
+}
+
+/// Checks that `n` host values fill `shape` (`[batch, ...]`, row-major).
+fn check_layout(layer: &str, n: usize, shape: &[usize]) -> Result<()> {
+    if shape.is_empty() || shape.iter().product::<usize>() != n {
+        return Err(Error::shape(
+            layer,
+            "values",
+            format!("{n} values laid out as [batch, ...]"),
+            shape,
+        ));
+    }
+    Ok(())
+}
+
 fn check_rank1<B: Backend>(layer: &str, x: &Tensor<B>) -> Result<()> {
     if x.rank() == 0 {
         return Err(Error::shape(
@@ -331,11 +373,7 @@ impl<B: Backend> Normalization<B> {
     }
 
     fn label(&self) -> &str {
-        if self.name.is_empty() {
-            "normalization"
-        } else {
-            &self.name
-        }
+        label_or(&self.name, "normalization")
     }
 
     /// Resolves the kept axes for a per-sample shape (full rank = per_sample + 1).
@@ -410,9 +448,7 @@ impl<B: Backend> Normalization<B> {
                     self.build(per_sample, &mut ctx)?;
                 }
                 Some(built) => {
-                    let ok = built.len() == per_sample.len()
-                        && self.keep.iter().all(|&a| built[a - 1] == per_sample[a - 1]);
-                    if !ok {
+                    if !self.matches_built(built, per_sample) {
                         return Err(Error::shape(
                             &label,
                             "adapt data",
@@ -466,6 +502,13 @@ impl<B: Backend> Normalization<B> {
         c.assign(&Tensor::from_vec_on(vec![total_count as f64], &[], device)?)?;
         self.adapted.store(true, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Whether a per-sample shape has the rank of the built one and its sizes on the kept
+    /// axes.
+    fn matches_built(&self, built: &[usize], per_sample: &[usize]) -> bool {
+        built.len() == per_sample.len()
+            && self.keep.iter().all(|&a| built[a - 1] == per_sample[a - 1])
     }
 
     fn broadcast_shape(&self, per_sample: &[usize]) -> Vec<usize> {
@@ -531,15 +574,7 @@ fn kept_moments(values: &[f64], shape: &[usize], keep: &[usize]) -> (Vec<f64>, V
 }
 
 impl<B: Backend> Layer<B> for Normalization<B> {
-    fn class_name(&self) -> &'static str {
-        "Normalization"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
+    preprocessing_layer_methods!("Normalization");
     fn built(&self) -> bool {
         self.mean.is_some()
     }
@@ -616,12 +651,7 @@ impl<B: Backend> Layer<B> for Normalization<B> {
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
         if let Some(built) = &self.input_shape {
-            let ok = built.len() == input_shape.len()
-                && self
-                    .keep
-                    .iter()
-                    .all(|&a| built[a - 1] == input_shape[a - 1]);
-            if !ok {
+            if !self.matches_built(built, input_shape) {
                 return Err(Error::shape(
                     self.label(),
                     "input",
@@ -687,9 +717,6 @@ impl<B: Backend> Layer<B> for Normalization<B> {
             })
         })
         .collect()
-    }
-    fn trainable(&self) -> bool {
-        false
     }
     fn get_config(&self) -> serde_json::Value {
         json!({
@@ -771,11 +798,7 @@ impl<B: Backend> Discretization<B> {
         self.bin_boundaries.as_deref()
     }
     fn label(&self) -> &str {
-        if self.name.is_empty() {
-            "discretization"
-        } else {
-            &self.name
-        }
+        label_or(&self.name, "discretization")
     }
 
     /// Inverse of `get_config`.
@@ -972,15 +995,7 @@ fn np_interp(x: &[f64], xp: &[f64], fp: &[f64]) -> Vec<f64> {
 }
 
 impl<B: Backend> Layer<B> for Discretization<B> {
-    fn class_name(&self) -> &'static str {
-        "Discretization"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
+    preprocessing_layer_methods!("Discretization");
     fn built(&self) -> bool {
         self.built
     }
@@ -1059,9 +1074,6 @@ impl<B: Backend> Layer<B> for Discretization<B> {
         };
         encode(&idx, self.output_mode, depth)
     }
-    fn trainable(&self) -> bool {
-        false
-    }
     fn get_config(&self) -> serde_json::Value {
         json!({
             "name": self.name,
@@ -1108,11 +1120,7 @@ impl CategoryEncoding {
         self
     }
     fn label(&self) -> &str {
-        if self.name.is_empty() {
-            "category_encoding"
-        } else {
-            &self.name
-        }
+        label_or(&self.name, "category_encoding")
     }
     /// Inverse of `get_config`.
     ///
@@ -1128,15 +1136,7 @@ impl CategoryEncoding {
 }
 
 impl<B: Backend> Layer<B> for CategoryEncoding {
-    fn class_name(&self) -> &'static str {
-        "CategoryEncoding"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
+    preprocessing_layer_methods!("CategoryEncoding");
     fn built(&self) -> bool {
         self.built
     }
@@ -1185,9 +1185,6 @@ impl<B: Backend> Layer<B> for CategoryEncoding {
         }
         let idx = x.to_dtype(DType::I64)?;
         encode(&idx, self.output_mode, self.num_tokens)
-    }
-    fn trainable(&self) -> bool {
-        false
     }
     fn get_config(&self) -> serde_json::Value {
         json!({
@@ -1531,11 +1528,7 @@ impl<B: Backend> Hashing<B> {
         self
     }
     fn label(&self) -> &str {
-        if self.name.is_empty() {
-            "hashing"
-        } else {
-            &self.name
-        }
+        label_or(&self.name, "hashing")
     }
 
     fn check(&self) -> Result<()> {
@@ -1607,14 +1600,7 @@ impl<B: Backend> Hashing<B> {
         shape: &[usize],
         device: Device,
     ) -> Result<Tensor<B>> {
-        if shape.is_empty() || shape.iter().product::<usize>() != values.len() {
-            return Err(Error::shape(
-                self.label(),
-                "values",
-                format!("{} values laid out as [batch, ...]", values.len()),
-                shape,
-            ));
-        }
+        check_layout(self.label(), values.len(), shape)?;
         let idx = Tensor::<B>::from_vec_on(self.hash_strings(values)?, shape, device)?;
         encode(&idx, self.output_mode, self.num_bins)
     }
@@ -1661,15 +1647,7 @@ impl<B: Backend> Hashing<B> {
 }
 
 impl<B: Backend> Layer<B> for Hashing<B> {
-    fn class_name(&self) -> &'static str {
-        "Hashing"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
+    preprocessing_layer_methods!("Hashing");
     fn built(&self) -> bool {
         self.built
     }
@@ -1702,9 +1680,6 @@ impl<B: Backend> Layer<B> for Hashing<B> {
         };
         let idx = Tensor::<B>::from_vec_on(bins, &x.shape(), x.device())?;
         encode(&idx, self.output_mode, self.num_bins)
-    }
-    fn trainable(&self) -> bool {
-        false
     }
     fn get_config(&self) -> serde_json::Value {
         let mask = match &self.mask_value {
@@ -1883,6 +1858,15 @@ impl<T: LookupToken> LookupCore<T> {
     }
     pub(crate) fn count(&mut self, token: &T) {
         *self.counts.entry(token.clone()).or_insert(0) += 1;
+    }
+    /// Learns the vocabulary from `tokens` (counted, then [`LookupCore::finalize`]),
+    /// replacing an earlier one.
+    pub(crate) fn adapt<I: IntoIterator<Item = T>>(&mut self, tokens: I) {
+        self.counts.clear();
+        for t in tokens {
+            *self.counts.entry(t).or_insert(0) += 1;
+        }
+        self.finalize();
     }
     /// Keras' `finalize_state`: drop mask and OOV tokens, sort by count descending then
     /// token descending, keep `max_tokens - token_start`.
@@ -2116,11 +2100,7 @@ impl<B: Backend> IntegerLookup<B> {
         self
     }
     fn label(&self) -> &str {
-        if self.name.is_empty() {
-            "integer_lookup"
-        } else {
-            &self.name
-        }
+        label_or(&self.name, "integer_lookup")
     }
     /// Learns the vocabulary from the values of `data` (any shape; floats must be whole).
     ///
@@ -2146,11 +2126,7 @@ impl<B: Backend> IntegerLookup<B> {
     }
     /// Learns the vocabulary from host values (`None` = missing, not counted).
     pub fn adapt_values(&mut self, values: &[Option<i64>]) {
-        self.core.counts.clear();
-        for v in values.iter().flatten() {
-            self.core.count(v);
-        }
-        self.core.finalize();
+        self.core.adapt(values.iter().flatten().copied());
     }
     /// The vocabulary with the special tokens first (index order), as Keras
     /// `get_vocabulary()`.
@@ -2198,15 +2174,7 @@ impl<B: Backend> IntegerLookup<B> {
 }
 
 impl<B: Backend> Layer<B> for IntegerLookup<B> {
-    fn class_name(&self) -> &'static str {
-        "IntegerLookup"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
+    preprocessing_layer_methods!("IntegerLookup");
     fn built(&self) -> bool {
         self.built
     }
@@ -2260,9 +2228,6 @@ impl<B: Backend> Layer<B> for IntegerLookup<B> {
         };
         let idx = Tensor::<B>::from_vec_on(out, &x.shape(), x.device())?;
         encode(&idx, self.core.output_mode, self.core.depth())
-    }
-    fn trainable(&self) -> bool {
-        false
     }
     fn get_config(&self) -> serde_json::Value {
         let mut c = self.core.config(&self.name);
@@ -2376,24 +2341,15 @@ impl StringLookup {
     }
     /// Learns the vocabulary (`None` values are not counted). Replaces an earlier one.
     pub fn adapt(&mut self, values: &[Option<&str>]) {
-        self.core.counts.clear();
-        for v in values.iter().flatten() {
-            self.core.count(&v.to_string());
-        }
-        self.core.finalize();
+        self.adapt_chunks(std::iter::once(values));
     }
     /// [`StringLookup::adapt`] over several chunks (counts add up).
     pub fn adapt_chunks<'a, I>(&mut self, chunks: I)
     where
         I: IntoIterator<Item = &'a [Option<&'a str>]>,
     {
-        self.core.counts.clear();
-        for c in chunks {
-            for v in c.iter().flatten() {
-                self.core.count(&v.to_string());
-            }
-        }
-        self.core.finalize();
+        let tokens = chunks.into_iter().flatten().flatten();
+        self.core.adapt(tokens.map(|v| v.to_string()));
     }
     /// [`StringLookup::adapt`] on a string column of a [`crate::tabular::Table`].
     ///
@@ -2489,14 +2445,7 @@ impl StringLookup {
         shape: &[usize],
         device: Device,
     ) -> Result<Tensor<B>> {
-        if shape.is_empty() || shape.iter().product::<usize>() != values.len() {
-            return Err(Error::shape(
-                &self.name,
-                "values",
-                format!("{} values laid out as [batch, ...]", values.len()),
-                shape,
-            ));
-        }
+        check_layout(&self.name, values.len(), shape)?;
         let idx = Tensor::<B>::from_vec_on(self.lookup(values)?, shape, device)?;
         encode(&idx, self.core.output_mode, self.core.depth())
     }

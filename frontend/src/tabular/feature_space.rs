@@ -264,11 +264,7 @@ impl FeatureSpace {
                     let Column::Int(values) = col else {
                         return Err(wrong_type(&f.name, col, "categorical_int", "an integer"));
                     };
-                    core.counts.clear();
-                    for v in values.iter().flatten() {
-                        core.count(v);
-                    }
-                    core.finalize();
+                    core.adapt(values.iter().flatten().copied());
                 }
                 Kind::Passthrough => {
                     numeric_values(&f.name, col, "passthrough")?;
