@@ -77,6 +77,12 @@ fn run<B: Backend, L: Layer<B>>(l: &L, x: &Tensor<B>) -> Tensor<B> {
     l.call(x, &mut CallContext::inference()).unwrap()
 }
 
+fn run_err<B: Backend, L: Layer<B>>(l: &L, x: &Tensor<B>) -> String {
+    l.call(x, &mut CallContext::inference())
+        .unwrap_err()
+        .to_string()
+}
+
 fn normalization<B: Backend>() {
     let fx = fixtures();
     let n = &fx["normalization"];
@@ -198,11 +204,8 @@ fn normalization_errors<B: Backend>() {
         e.to_string().contains("norm") && e.to_string().contains("[1, 3]"),
         "{e}"
     );
-    let e = l.call(&y, &mut CallContext::inference()).unwrap_err();
-    assert!(
-        e.to_string().contains("norm") && e.to_string().contains("[1, 3]"),
-        "{e}"
-    );
+    let e = run_err(&l, &y);
+    assert!(e.contains("norm") && e.contains("[1, 3]"), "{e}");
     // given statistics: adapt is refused, a wrong length is reported at build
     let mut g = Normalization::<B>::new()
         .mean_variance(&[1.0, 2.0, 3.0], &[1.0, 1.0, 1.0])
@@ -304,13 +307,11 @@ fn discretization<B: Backend>() {
     let e =
         Layer::<B>::validate(&Discretization::<B>::with_bin_boundaries(&[1.0, 0.0])).unwrap_err();
     assert!(e.to_string().contains("strictly increasing"), "{e}");
-    let e = Discretization::<B>::with_num_bins(3)
-        .call(
-            &Tensor::from_vec(vec![1.0f32], &[1]).unwrap(),
-            &mut CallContext::inference(),
-        )
-        .unwrap_err();
-    assert!(e.to_string().contains("adapt"), "{e}");
+    let e = run_err(
+        &Discretization::<B>::with_num_bins(3),
+        &Tensor::from_vec(vec![1.0f32], &[1]).unwrap(),
+    );
+    assert!(e.contains("adapt"), "{e}");
 }
 
 fn category_encoding<B: Backend>() {
@@ -331,23 +332,10 @@ fn category_encoding<B: Backend>() {
         close(&yf.to_vec_f32().unwrap(), &want, 0.0, mode);
     }
     let l = CategoryEncoding::new(3).name("cats");
-    let e = Layer::<B>::call(
-        &l,
-        &Tensor::from_vec(vec![0i64, 3], &[2]).unwrap(),
-        &mut CallContext::inference(),
-    )
-    .unwrap_err();
-    assert!(
-        e.to_string().contains("cats") && e.to_string().contains("got 3"),
-        "{e}"
-    );
-    let e = Layer::<B>::call(
-        &l,
-        &Tensor::from_vec(vec![0.5f32], &[1]).unwrap(),
-        &mut CallContext::inference(),
-    )
-    .unwrap_err();
-    assert!(e.to_string().contains("integer"), "{e}");
+    let e = run_err::<B, _>(&l, &Tensor::from_vec(vec![0i64, 3], &[2]).unwrap());
+    assert!(e.contains("cats") && e.contains("got 3"), "{e}");
+    let e = run_err::<B, _>(&l, &Tensor::from_vec(vec![0.5f32], &[1]).unwrap());
+    assert!(e.contains("integer"), "{e}");
 }
 
 fn integer_lookup<B: Backend>() {
@@ -454,12 +442,6 @@ fn configure_no_oov<B: Backend>() -> IntegerLookup<B> {
         .num_oov_indices(0)
         .with_vocabulary(&[12, 36])
         .unwrap()
-}
-
-fn run_err<B: Backend, L: Layer<B>>(l: &L, x: &Tensor<B>) -> String {
-    l.call(x, &mut CallContext::inference())
-        .unwrap_err()
-        .to_string()
 }
 
 fn string_lookup<B: Backend>() {
