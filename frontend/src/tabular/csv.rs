@@ -393,34 +393,8 @@ impl Layout {
                 )
             };
             columns.push(match t {
-                ColumnType::Int => Column::Int(
-                    values
-                        .iter()
-                        .enumerate()
-                        .map(|(r, v)| match v {
-                            None => Ok(None),
-                            Some(v) => v
-                                .trim()
-                                .parse::<i64>()
-                                .map(Some)
-                                .map_err(|_| err(r, v, "an integer")),
-                        })
-                        .collect::<Result<_>>()?,
-                ),
-                ColumnType::Float => Column::Float(
-                    values
-                        .iter()
-                        .enumerate()
-                        .map(|(r, v)| match v {
-                            None => Ok(None),
-                            Some(v) => v
-                                .trim()
-                                .parse::<f64>()
-                                .map(Some)
-                                .map_err(|_| err(r, v, "a number")),
-                        })
-                        .collect::<Result<_>>()?,
-                ),
+                ColumnType::Int => Column::Int(parse_values(&values, "an integer", err)?),
+                ColumnType::Float => Column::Float(parse_values(&values, "a number", err)?),
                 ColumnType::Str => Column::Str(values),
             });
         }
@@ -435,6 +409,22 @@ impl Layout {
 
 /// `Int` if every present value parses as `i64`, else `Float` if every one parses as
 /// `f64`, else `Str`; `Float` when no value is present.
+/// Parses the present values (trimmed) as `T`; a bad one gives `err(row, value, what)`.
+fn parse_values<T: std::str::FromStr>(
+    values: &[Option<String>],
+    what: &str,
+    err: impl Fn(usize, &str, &str) -> Error,
+) -> Result<Vec<Option<T>>> {
+    values
+        .iter()
+        .enumerate()
+        .map(|(r, v)| match v {
+            None => Ok(None),
+            Some(v) => v.trim().parse().map(Some).map_err(|_| err(r, v, what)),
+        })
+        .collect()
+}
+
 fn infer_type(values: &[Option<String>]) -> ColumnType {
     let mut present = values.iter().flatten().map(|v| v.trim());
     if present.clone().all(|v| v.parse::<i64>().is_ok()) {
