@@ -89,7 +89,6 @@ fn run<B: Backend>(seed: u64) -> stratanet::Result<()> {
     let mut model = Sequential::<B>::new();
     model.add(Input::new(&[features.output_dim()?]))?;
     model.add(Dense::new(64).activation("relu"))?;
-    model.add(Dropout::new(0.2))?;
     model.add(Dense::new(32).activation("relu"))?;
     model.add(Dense::new(classes.len()).activation("softmax"))?;
     model.compile(
