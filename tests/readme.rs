@@ -10,5 +10,8 @@ fn readme_kaggle_script_is_the_example() {
         readme.contains(&format!("```rust\n{script}```\n")),
         "README.md must show examples/kaggle.rs verbatim in a ```rust block"
     );
-    assert!(script.lines().count() < 40, "the script must stay under 40 lines");
+    assert!(
+        script.lines().count() < 40,
+        "the script must stay under 40 lines"
+    );
 }

@@ -371,7 +371,9 @@ fn assets_are_saved_with_the_model() {
         &CsvOptions::new(),
     )
     .unwrap();
-    let mut fs = FeatureSpace::new().numeric("w").categorical_string("origin");
+    let mut fs = FeatureSpace::new()
+        .numeric("w")
+        .categorical_string("origin");
     fs.adapt(&table).unwrap();
 
     let mut seq = mlp(3);

@@ -27,14 +27,14 @@ pub use pooling::{
     AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
     GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalPooling, MaxPooling1D, MaxPooling2D, Pooling,
 };
-pub use recurrent::{
-    Bidirectional, Cell, GruCell, LstmCell, MergeMode, Recurrent, SimpleCell, SimpleRNN, GRU, LSTM,
-};
+pub(crate) use preprocessing::LookupCore;
 pub use preprocessing::{
     fingerprint64, siphash24, CategoryEncoding, Discretization, Hashing, IntegerLookup, MaskValue,
     Normalization, OutputMode, StringLookup,
 };
-pub(crate) use preprocessing::LookupCore;
+pub use recurrent::{
+    Bidirectional, Cell, GruCell, LstmCell, MergeMode, Recurrent, SimpleCell, SimpleRNN, GRU, LSTM,
+};
 pub use registry::{register_layer, LayerFactory};
 pub use regularization::{
     Dropout, GaussianNoise, SpatialDropout, SpatialDropout1D, SpatialDropout2D,

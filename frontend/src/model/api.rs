@@ -262,7 +262,8 @@ macro_rules! model_api {
             ) -> Result<$crate::History> {
                 let mut compiled = self.state_mut().take_compiled("fit_dataset")?;
                 let seed = self.state().seed;
-                let r = $crate::model::training::fit_dataset(self, &mut compiled, seed, train, opts);
+                let r =
+                    $crate::model::training::fit_dataset(self, &mut compiled, seed, train, opts);
                 self.state_mut().compiled = Some(compiled);
                 r
             }
@@ -280,7 +281,11 @@ macro_rules! model_api {
             ) -> Result<$crate::Logs> {
                 let compiled = self.state_mut().take_compiled("evaluate_dataset")?;
                 let r = $crate::model::training::evaluate_dataset(
-                    self, &compiled, data, batch_size, &mut [],
+                    self,
+                    &compiled,
+                    data,
+                    batch_size,
+                    &mut [],
                 );
                 self.state_mut().compiled = Some(compiled);
                 r
@@ -606,7 +611,9 @@ macro_rules! model_api {
             /// # }
             /// ```
             pub fn set_asset(&mut self, name: &str, text: impl Into<String>) {
-                self.state_mut().assets.insert(name.to_string(), text.into());
+                self.state_mut()
+                    .assets
+                    .insert(name.to_string(), text.into());
             }
 
             /// The text asset `name` (see [`Self::set_asset`]).

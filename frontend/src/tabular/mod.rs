@@ -19,8 +19,8 @@ mod split;
 mod submission;
 mod table;
 
-pub use self::feature_space::*;
 pub use self::csv::{CsvChunks, CsvOptions, DEFAULT_NA_VALUES};
+pub use self::feature_space::*;
 pub use self::split::{
     kfold_indices, split_indices, stratified_kfold_indices, stratified_split_indices, Fold,
 };
