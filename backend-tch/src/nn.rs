@@ -76,7 +76,13 @@ fn pad_list(padding: &[(usize, usize)]) -> Vec<i64> {
 }
 
 /// The convolution, for 1 or 2 spatial axes.
-fn conv_impl(op: &str, x: &TchTensor, w: &TchTensor, s: &Spec) -> Result<TchTensor> {
+fn conv_impl(
+    op: &str,
+    x: &TchTensor,
+    w: &TchTensor,
+    bias: Option<&TchTensor>,
+    s: &Spec,
+) -> Result<TchTensor> {
     let (xd, wd) = (x.dims(), w.dims());
     let (c_in, c_out, g) = (xd[1], wd[0], s.groups);
     if c_in % g != 0 || c_out % g != 0 || wd[1] * g != c_in {
@@ -118,7 +124,7 @@ fn conv_impl(op: &str, x: &TchTensor, w: &TchTensor, s: &Spec) -> Result<TchTens
     input
         .f_convolution(
             w,
-            None::<&Tensor>,
+            bias.map(|b| &b.0),
             i64s(s.stride),
             padding,
             i64s(s.dilation),
@@ -248,7 +254,7 @@ impl NnOps for Tch {
             groups: p.groups,
         };
         check_common(op, x, w, 3, &s)?;
-        conv_impl(op, x, w, &s)
+        conv_impl(op, x, w, None, &s)
     }
 
     fn conv2d(x: &TchTensor, w: &TchTensor, p: Conv2dParams) -> Result<TchTensor> {
@@ -260,7 +266,35 @@ impl NnOps for Tch {
             groups: p.groups,
         };
         check_common(op, x, w, 4, &s)?;
-        conv_impl(op, x, w, &s)
+        conv_impl(op, x, w, None, &s)
+    }
+
+    fn conv2d_bias(
+        x: &TchTensor,
+        w: &TchTensor,
+        b: Option<&TchTensor>,
+        p: Conv2dParams,
+    ) -> Result<TchTensor> {
+        let op = "conv2d_bias";
+        let s = Spec {
+            stride: &p.stride,
+            padding: &p.padding,
+            dilation: &p.dilation,
+            groups: p.groups,
+        };
+        check_common(op, x, w, 4, &s)?;
+        if let Some(b) = b {
+            let c_out = w.dims()[0];
+            if b.dims() != [c_out] {
+                return Err(Error::shape(
+                    op,
+                    "bias",
+                    format!("[{c_out}] (one value per output channel)"),
+                    &b.dims(),
+                ));
+            }
+        }
+        conv_impl(op, x, w, b, &s)
     }
 
     fn conv_transpose1d(

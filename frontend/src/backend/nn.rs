@@ -1,6 +1,7 @@
 //! Convolution and pooling, in the engines' channels-first layout.
 
 use super::base::BackendBase;
+use super::math::MathOps;
 use super::shape::ShapeOps;
 use crate::error::Result;
 
@@ -54,11 +55,38 @@ impl Default for Conv1dParams {
 
 /// Convolution and pooling. Inputs are channels-first (`[N, C, L]`, `[N, C, H, W]`); layers
 /// with Keras' channels-last default permute around these calls.
-pub trait NnOps: BackendBase + ShapeOps {
+pub trait NnOps: BackendBase + ShapeOps + MathOps {
     /// `x [N, C_in, L]`, `w [C_out, C_in / groups, K]` -> `[N, C_out, L_out]`.
     fn conv1d(x: &Self::Tensor, w: &Self::Tensor, p: Conv1dParams) -> Result<Self::Tensor>;
     /// `x [N, C_in, H, W]`, `w [C_out, C_in / groups, KH, KW]` -> `[N, C_out, H_out, W_out]`.
     fn conv2d(x: &Self::Tensor, w: &Self::Tensor, p: Conv2dParams) -> Result<Self::Tensor>;
+    /// [`NnOps::conv2d`] plus an optional bias `b [C_out]` added at every output position.
+    /// The default convolves, then adds the bias broadcast as `[1, C_out, 1, 1]`; an engine
+    /// whose convolution kernel takes a bias (libtorch) overrides it to do both in one call,
+    /// which saves an activation-sized buffer and a pass over it per layer.
+    fn conv2d_bias(
+        x: &Self::Tensor,
+        w: &Self::Tensor,
+        b: Option<&Self::Tensor>,
+        p: Conv2dParams,
+    ) -> Result<Self::Tensor> {
+        let y = Self::conv2d(x, w, p)?;
+        match b {
+            None => Ok(y),
+            Some(b) => {
+                let c_out = Self::shape(&y)[1];
+                if Self::shape(b) != [c_out] {
+                    return Err(crate::error::Error::shape(
+                        "conv2d_bias",
+                        "bias",
+                        format!("[{c_out}] (one value per output channel)"),
+                        &Self::shape(b),
+                    ));
+                }
+                Self::add(&y, &Self::reshape(b, &[1, c_out, 1, 1])?)
+            }
+        }
+    }
     /// Transposed 1-D convolution: `w [C_in, C_out / groups, K]`; `output_padding` extra
     /// entries at the end.
     fn conv_transpose1d(

@@ -890,6 +890,54 @@ pub fn conv2d_grad<B: Backend>() {
     );
 }
 
+/// `conv2d_bias` adds one value per output channel to `conv2d`: `[[37,47],[67,77]]` with
+/// bias 0.5 on the first and -1 on the second channel (a kernel of ones); no bias is plain
+/// `conv2d`; a bias that is not `[C_out]` is an error.
+pub fn conv2d_bias_values<B: Backend>() {
+    let k2: Vec<f64> = K22.iter().chain([1.0; 4].iter()).copied().collect();
+    for dtype in [DType::F32, DType::F64] {
+        let x = tensor::<B>(&X33, &[1, 1, 3, 3], dtype);
+        let w = tensor::<B>(&k2, &[2, 1, 2, 2], dtype);
+        let b = tensor::<B>(&[0.5, -1.0], &[2], dtype);
+        let p = Conv2dParams::default();
+        let out = ok("conv2d_bias", B::conv2d_bias(&x, &w, Some(&b), p));
+        assert_float::<B>(
+            &format!("conv2d_bias ({dtype})"),
+            &out,
+            dtype,
+            &[1, 2, 2, 2],
+            &[37.5, 47.5, 67.5, 77.5, 11.0, 15.0, 23.0, 27.0],
+        );
+        let plain = ok("conv2d_bias", B::conv2d_bias(&x, &w, None, p));
+        assert_float::<B>(
+            &format!("conv2d_bias without bias ({dtype})"),
+            &plain,
+            dtype,
+            &[1, 2, 2, 2],
+            &[37.0, 47.0, 67.0, 77.0, 12.0, 16.0, 24.0, 28.0],
+        );
+        let bad = tensor::<B>(&[1.0, 2.0, 3.0], &[3], dtype);
+        assert_err(
+            "conv2d_bias with a [3] bias for 2 channels",
+            B::conv2d_bias(&x, &w, Some(&bad), p),
+        );
+    }
+}
+
+/// Gradients of `conv2d_bias` for the input, the kernel and the bias.
+pub fn conv2d_bias_grad<B: Backend>() {
+    let p = c2([2, 1], [(1, 0), (0, 1)], [1, 1], 1);
+    check_grad::<B>(
+        &format!("conv2d_bias {p:?}"),
+        &[
+            input(&[2, 2, 4, 4], pseudo(64, 170)),
+            input(&[3, 2, 2, 2], pseudo(24, 171)),
+            input(&[3], pseudo(3, 172)),
+        ],
+        |x| B::conv2d_bias(&x[0], &x[1], Some(&x[2]), p),
+    );
+}
+
 /// Gradients of a grouped `conv2d`.
 pub fn conv2d_grad_groups<B: Backend>() {
     let p = c2([1, 1], [(1, 1), (1, 1)], [1, 1], 2);

@@ -544,19 +544,14 @@ impl ConvOptions {
             .to_param()
     }
 
-    /// Adds the bias (`[N, C, H, W]` layout), returns to the layer's layout, applies the
-    /// activation and records the activity penalty.
+    /// From the engine's `[N, C, H, W]` result (bias already added): returns to the layer's
+    /// layout, applies the activation and records the activity penalty.
     fn finish<B: Backend>(
         &self,
         spatial: &Spatial,
         y: Tensor<B>,
-        bias: &Option<Tensor<B>>,
         ctx: &mut CallContext,
     ) -> Result<Tensor<B>> {
-        let y = match bias {
-            Some(b) => y.add(&b.reshape_to(&[1, b.numel(), 1, 1])?)?,
-            None => y,
-        };
         // Elementwise activations commute with the permute: apply them to the engine's
         // contiguous `[N, C, H, W]` result, so the layer's channels-last output is a view of
         // it and a following pooling or convolution permutes it back without a copy.
@@ -864,8 +859,9 @@ impl<B: Backend, const RANK: usize> Layer<B> for Conv<B, RANK> {
             dilation: self.spatial.dilation,
             groups: self.groups,
         };
-        let y = Tensor::new(B::conv2d(xs.inner(), w.inner(), p)?);
-        self.opts.finish(&self.spatial, y, &self.bias, ctx)
+        let b = self.bias.as_ref().map(Tensor::inner);
+        let y = Tensor::new(B::conv2d_bias(xs.inner(), w.inner(), b, p)?);
+        self.opts.finish(&self.spatial, y, ctx)
     }
     fn weights(&self) -> Vec<Weight<B>> {
         let mut w = Vec::new();
@@ -1058,7 +1054,11 @@ impl<B: Backend> Layer<B> for Conv2DTranspose<B> {
             p,
             [g[0].2, g[1].2],
         )?);
-        self.opts.finish(&self.spatial, y, &self.bias, ctx)
+        let y = match &self.bias {
+            Some(b) => y.add(&b.reshape_to(&[1, b.numel(), 1, 1])?)?,
+            None => y,
+        };
+        self.opts.finish(&self.spatial, y, ctx)
     }
     fn weights(&self) -> Vec<Weight<B>> {
         let mut w = Vec::new();
@@ -1208,8 +1208,9 @@ impl<B: Backend> Layer<B> for DepthwiseConv2D<B> {
             dilation: self.spatial.dilation,
             groups: c_in,
         };
-        let y = Tensor::new(B::conv2d(xs.inner(), w.inner(), p)?);
-        self.opts.finish(&self.spatial, y, &self.bias, ctx)
+        let b = self.bias.as_ref().map(Tensor::inner);
+        let y = Tensor::new(B::conv2d_bias(xs.inner(), w.inner(), b, p)?);
+        self.opts.finish(&self.spatial, y, ctx)
     }
     fn weights(&self) -> Vec<Weight<B>> {
         let mut w = Vec::new();
@@ -1392,8 +1393,14 @@ impl<B: Backend> Layer<B> for SeparableConv2D<B> {
         let w = depthwise_engine_kernel(dw)?;
         let y = Tensor::<B>::new(B::conv2d(xs.inner(), w.inner(), p)?);
         let wp = pw.permute(&[3, 2, 0, 1])?;
-        let y = Tensor::<B>::new(B::conv2d(y.inner(), wp.inner(), Conv2dParams::default())?);
-        self.opts.finish(&self.spatial, y, &self.bias, ctx)
+        let b = self.bias.as_ref().map(Tensor::inner);
+        let y = Tensor::<B>::new(B::conv2d_bias(
+            y.inner(),
+            wp.inner(),
+            b,
+            Conv2dParams::default(),
+        )?);
+        self.opts.finish(&self.spatial, y, ctx)
     }
     fn weights(&self) -> Vec<Weight<B>> {
         let mut w = Vec::new();
