@@ -544,6 +544,30 @@ impl ConvOptions {
             .to_param()
     }
 
+    /// `kernel` and `bias` (those that exist) as the layer's weights.
+    fn kernel_bias_weights<B: Backend>(
+        &self,
+        kernel: &Option<Tensor<B>>,
+        bias: &Option<Tensor<B>>,
+    ) -> Vec<Weight<B>> {
+        let mut w = Vec::new();
+        push_weight(&mut w, "kernel", kernel, self.trainable);
+        push_weight(&mut w, "bias", bias, self.trainable);
+        w
+    }
+
+    /// The kernel and bias regularisation penalties.
+    fn kernel_bias_penalties<B: Backend>(
+        &self,
+        kernel: &Option<Tensor<B>>,
+        bias: &Option<Tensor<B>>,
+    ) -> Result<Option<Tensor<B>>> {
+        weight_penalties(&[
+            (&self.kernel_regularizer, kernel),
+            (&self.bias_regularizer, bias),
+        ])
+    }
+
     /// From the engine's `[N, C, H, W]` result (bias already added): returns to the layer's
     /// layout, applies the activation and records the activity penalty.
     fn finish<B: Backend>(
@@ -864,16 +888,10 @@ impl<B: Backend, const RANK: usize> Layer<B> for Conv<B, RANK> {
         self.opts.finish(&self.spatial, y, ctx)
     }
     fn weights(&self) -> Vec<Weight<B>> {
-        let mut w = Vec::new();
-        push_weight(&mut w, "kernel", &self.kernel, self.opts.trainable);
-        push_weight(&mut w, "bias", &self.bias, self.opts.trainable);
-        w
+        self.opts.kernel_bias_weights(&self.kernel, &self.bias)
     }
     fn regularization_loss(&self) -> Result<Option<Tensor<B>>> {
-        weight_penalties(&[
-            (&self.opts.kernel_regularizer, &self.kernel),
-            (&self.opts.bias_regularizer, &self.bias),
-        ])
+        self.opts.kernel_bias_penalties(&self.kernel, &self.bias)
     }
     fn get_config(&self) -> serde_json::Value {
         let mut c = json!({"filters": self.filters, "groups": self.groups});
@@ -1061,16 +1079,10 @@ impl<B: Backend> Layer<B> for Conv2DTranspose<B> {
         self.opts.finish(&self.spatial, y, ctx)
     }
     fn weights(&self) -> Vec<Weight<B>> {
-        let mut w = Vec::new();
-        push_weight(&mut w, "kernel", &self.kernel, self.opts.trainable);
-        push_weight(&mut w, "bias", &self.bias, self.opts.trainable);
-        w
+        self.opts.kernel_bias_weights(&self.kernel, &self.bias)
     }
     fn regularization_loss(&self) -> Result<Option<Tensor<B>>> {
-        weight_penalties(&[
-            (&self.opts.kernel_regularizer, &self.kernel),
-            (&self.opts.bias_regularizer, &self.bias),
-        ])
+        self.opts.kernel_bias_penalties(&self.kernel, &self.bias)
     }
     fn get_config(&self) -> serde_json::Value {
         let mut c = json!({"filters": self.filters, "output_padding": self.output_padding});
@@ -1213,16 +1225,10 @@ impl<B: Backend> Layer<B> for DepthwiseConv2D<B> {
         self.opts.finish(&self.spatial, y, ctx)
     }
     fn weights(&self) -> Vec<Weight<B>> {
-        let mut w = Vec::new();
-        push_weight(&mut w, "kernel", &self.kernel, self.opts.trainable);
-        push_weight(&mut w, "bias", &self.bias, self.opts.trainable);
-        w
+        self.opts.kernel_bias_weights(&self.kernel, &self.bias)
     }
     fn regularization_loss(&self) -> Result<Option<Tensor<B>>> {
-        weight_penalties(&[
-            (&self.opts.kernel_regularizer, &self.kernel),
-            (&self.opts.bias_regularizer, &self.bias),
-        ])
+        self.opts.kernel_bias_penalties(&self.kernel, &self.bias)
     }
     fn get_config(&self) -> serde_json::Value {
         let mut c = json!({"depth_multiplier": self.depth_multiplier});
