@@ -9,7 +9,7 @@
 //! padding).
 
 use crate::{i64s, need_float, same_dtype, wrap, Tch, TchTensor};
-use stratanet_frontend::backend::{Conv1dParams, Conv2dParams, NnOps};
+use stratanet_frontend::backend::{check_conv_bias, Conv1dParams, Conv2dParams, NnOps};
 use stratanet_frontend::{Error, Result};
 use tch::Tensor;
 
@@ -136,6 +136,27 @@ fn conv_impl(
         .map_err(wrap(op))
 }
 
+/// A 2-D convolution with an optional bias `[C_out]` passed to libtorch's kernel.
+fn conv2d_op(
+    op: &str,
+    x: &TchTensor,
+    w: &TchTensor,
+    b: Option<&TchTensor>,
+    p: Conv2dParams,
+) -> Result<TchTensor> {
+    let s = Spec {
+        stride: &p.stride,
+        padding: &p.padding,
+        dilation: &p.dilation,
+        groups: p.groups,
+    };
+    check_common(op, x, w, 4, &s)?;
+    if let Some(b) = b {
+        check_conv_bias(op, w.dims()[0], &b.dims())?;
+    }
+    conv_impl(op, x, w, b, &s)
+}
+
 /// The transposed convolution, for 1 or 2 spatial axes.
 fn conv_transpose_impl(
     op: &str,
@@ -258,15 +279,7 @@ impl NnOps for Tch {
     }
 
     fn conv2d(x: &TchTensor, w: &TchTensor, p: Conv2dParams) -> Result<TchTensor> {
-        let op = "conv2d";
-        let s = Spec {
-            stride: &p.stride,
-            padding: &p.padding,
-            dilation: &p.dilation,
-            groups: p.groups,
-        };
-        check_common(op, x, w, 4, &s)?;
-        conv_impl(op, x, w, None, &s)
+        conv2d_op("conv2d", x, w, None, p)
     }
 
     fn conv2d_bias(
@@ -275,26 +288,7 @@ impl NnOps for Tch {
         b: Option<&TchTensor>,
         p: Conv2dParams,
     ) -> Result<TchTensor> {
-        let op = "conv2d_bias";
-        let s = Spec {
-            stride: &p.stride,
-            padding: &p.padding,
-            dilation: &p.dilation,
-            groups: p.groups,
-        };
-        check_common(op, x, w, 4, &s)?;
-        if let Some(b) = b {
-            let c_out = w.dims()[0];
-            if b.dims() != [c_out] {
-                return Err(Error::shape(
-                    op,
-                    "bias",
-                    format!("[{c_out}] (one value per output channel)"),
-                    &b.dims(),
-                ));
-            }
-        }
-        conv_impl(op, x, w, b, &s)
+        conv2d_op("conv2d_bias", x, w, b, p)
     }
 
     fn conv_transpose1d(

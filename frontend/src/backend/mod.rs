@@ -28,7 +28,7 @@ pub use composite::CompositeOps;
 pub use creation::CreationOps;
 pub use linalg::LinalgOps;
 pub use math::MathOps;
-pub use nn::{Conv1dParams, Conv2dParams, NnOps};
+pub use nn::{check_conv_bias, Conv1dParams, Conv2dParams, NnOps};
 pub use optim::{
     adam_step_default, check_step_operands, sgd_step_default, AdamStep, OptimOps, SgdStep,
 };

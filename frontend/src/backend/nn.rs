@@ -53,6 +53,23 @@ impl Default for Conv1dParams {
     }
 }
 
+/// Checks that a convolution bias has shape `[c_out]` (one value per output channel), for
+/// [`NnOps::conv2d_bias`] and its engine overrides.
+///
+/// # Errors
+/// [`Error::Shape`](crate::error::Error::Shape) naming `op` and `bias` otherwise.
+pub fn check_conv_bias(op: &str, c_out: usize, bias_shape: &[usize]) -> Result<()> {
+    if bias_shape != [c_out] {
+        return Err(crate::error::Error::shape(
+            op,
+            "bias",
+            format!("[{c_out}] (one value per output channel)"),
+            bias_shape,
+        ));
+    }
+    Ok(())
+}
+
 /// Convolution and pooling. Inputs are channels-first (`[N, C, L]`, `[N, C, H, W]`); layers
 /// with Keras' channels-last default permute around these calls.
 pub trait NnOps: BackendBase + ShapeOps + MathOps {
@@ -75,14 +92,7 @@ pub trait NnOps: BackendBase + ShapeOps + MathOps {
             None => Ok(y),
             Some(b) => {
                 let c_out = Self::shape(&y)[1];
-                if Self::shape(b) != [c_out] {
-                    return Err(crate::error::Error::shape(
-                        "conv2d_bias",
-                        "bias",
-                        format!("[{c_out}] (one value per output channel)"),
-                        &Self::shape(b),
-                    ));
-                }
+                check_conv_bias("conv2d_bias", c_out, &Self::shape(b))?;
                 Self::add(&y, &Self::reshape(b, &[1, c_out, 1, 1])?)
             }
         }
