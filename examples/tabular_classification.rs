@@ -15,7 +15,8 @@
 //! F1 on a stratified held-out split, and writes a submission CSV with class names.
 
 use stratanet::callbacks::EarlyStopping;
-use stratanet::layers::StringLookup;
+use stratanet::layers::{OutputMode, StringLookup};
+use stratanet::metrics::{F1Average, F1Score, Metric};
 use stratanet::prelude::*;
 use stratanet::tabular::{write_class_submission, Column, FeatureSpace, Table};
 use stratanet::{datasets, Backend, Engine};
@@ -126,10 +127,12 @@ fn run<B: Backend>(seed: u64) -> stratanet::Result<()> {
         .count() as f64
         / actual.len() as f64;
     println!("test accuracy: {accuracy:.4}");
-    println!(
-        "macro F1: {:.4}",
-        macro_f1(&predicted, &actual, classes.len())
-    );
+    // Macro F1 (scikit-learn's `f1_score(average="macro")`) against one-hot test labels.
+    let mut f1 = F1Score::<B>::new(F1Average::Macro);
+    let one_hot = labels.clone().output_mode(OutputMode::OneHot);
+    let test_weather = test.column("weather")?.as_str().unwrap_or_default();
+    f1.update(&one_hot.encode::<B>(&test_weather, Device::Cpu)?, &probs)?;
+    println!("macro F1: {:.4}", f1.result()?);
     let majority = *counts.iter().max().unwrap_or(&0) as f64 / n;
     println!("(majority class share in training: {majority:.4})");
 
@@ -146,34 +149,6 @@ fn run<B: Backend>(seed: u64) -> stratanet::Result<()> {
     )?;
     println!("wrote {} and {}", plot.display(), submission.display());
     Ok(())
-}
-
-/// Unweighted mean over classes of F1 = 2 tp / (2 tp + fp + fn) (scikit-learn's
-/// `f1_score(average="macro")`; a class never predicted nor present scores 0).
-fn macro_f1(predicted: &[i64], actual: &[i64], k: usize) -> f64 {
-    let mut sum = 0.0;
-    for c in 0..k as i64 {
-        let tp = predicted
-            .iter()
-            .zip(actual)
-            .filter(|&(p, a)| *p == c && *a == c)
-            .count();
-        let fp = predicted
-            .iter()
-            .zip(actual)
-            .filter(|&(p, a)| *p == c && *a != c)
-            .count();
-        let fneg = predicted
-            .iter()
-            .zip(actual)
-            .filter(|&(p, a)| *p != c && *a == c)
-            .count();
-        let denom = 2 * tp + fp + fneg;
-        if denom > 0 {
-            sum += 2.0 * tp as f64 / denom as f64;
-        }
-    }
-    sum / k as f64
 }
 
 /// `--seed N` (default 42).
