@@ -1,6 +1,9 @@
 //! Built-in callbacks: early stopping with best-weight restore, checkpoints, learning-rate
 //! control, CSV logging, NaN termination, lambdas.
 
+mod common;
+use common::tmp_dir;
+
 use std::sync::{Arc, Mutex};
 use stratanet::callbacks::{
     CsvLogger, EarlyStopping, LambdaCallback, LearningRateScheduler, ModelCheckpoint,
@@ -8,13 +11,6 @@ use stratanet::callbacks::{
 };
 use stratanet::prelude::*;
 use stratanet::DefaultBackend as B;
-
-fn tmpdir(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("stratanet-cb-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 fn regression() -> (Sequential<B>, Tensor<B>, Tensor<B>) {
     let mut m = Sequential::<B>::new().with_seed(3);
@@ -90,7 +86,7 @@ fn early_stopping_stops_on_a_plateau_and_restores_the_best_weights() {
 
 #[test]
 fn model_checkpoint_writes_patterned_files_and_best_only() {
-    let dir = tmpdir("ckpt");
+    let dir = tmp_dir();
     let (mut m, x, y) = regression();
     m.compile(Adam::new(0.01), "mse", &[]).unwrap();
     let pattern = dir.join("w_{epoch:02d}-{loss:.3f}.safetensors");
@@ -131,7 +127,6 @@ fn model_checkpoint_writes_patterned_files_and_best_only() {
     .unwrap();
     assert_eq!(ck.lock().unwrap().saved().len(), 1);
     assert!(best.exists());
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
@@ -195,7 +190,7 @@ fn learning_rate_callbacks_change_the_optimizer_rate() {
 
 #[test]
 fn csv_logger_writes_a_header_and_one_row_per_epoch() {
-    let dir = tmpdir("csv");
+    let dir = tmp_dir();
     let path = dir.join("log.csv");
     let (mut m, x, y) = regression();
     m.compile(Adam::new(0.01), "mse", &[]).unwrap();
@@ -232,7 +227,6 @@ fn csv_logger_writes_a_header_and_one_row_per_epoch() {
     let text = std::fs::read_to_string(&path).unwrap();
     assert_eq!(text.lines().count(), 5);
     assert_eq!(text.lines().filter(|l| l.starts_with("epoch")).count(), 1);
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]

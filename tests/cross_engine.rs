@@ -2,15 +2,12 @@
 //! and training resumes there.
 #![cfg(feature = "tch")]
 
+mod common;
+use common::tmp;
+
 use stratanet::layers::{BatchNormalization, Conv2D, MaxPooling2D};
 use stratanet::prelude::*;
 use stratanet::{Backend, Candle, Tch};
-
-fn tmp(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("stratanet-xe-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d.join(name)
-}
 
 fn cnn<B: Backend>() -> Sequential<B> {
     let mut m = Sequential::<B>::new().with_seed(3);

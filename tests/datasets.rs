@@ -3,7 +3,8 @@
 //! drop); `fit_dataset`/`evaluate_dataset`/`predict_dataset`; `steps_per_epoch`,
 //! `validation_freq` and `validation_batch_size`. Runs on both engines.
 
-use std::path::PathBuf;
+mod common;
+
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use stratanet::callbacks::{Callback, CallbackContext};
@@ -32,7 +33,7 @@ fn numbers(n: usize) -> (Vec<f32>, Vec<i64>, Vec<f32>) {
 }
 
 /// Writes the same numbers as a CSV file (`a,b,class,t`).
-fn write_csv(name: &str, n: usize) -> PathBuf {
+fn write_csv(name: &str, n: usize) -> common::TmpPath {
     let (x, cls, t) = numbers(n);
     let mut text = String::from("a,b,class,t\n");
     for i in 0..n {
@@ -44,10 +45,7 @@ fn write_csv(name: &str, n: usize) -> PathBuf {
             t[i]
         ));
     }
-    let path = std::env::temp_dir().join(format!(
-        "stratanet-datasets-{name}-{}.csv",
-        std::process::id()
-    ));
+    let path = common::tmp(&format!("{name}.csv"));
     std::fs::write(&path, text).unwrap();
     path
 }
@@ -131,7 +129,6 @@ fn streamed_and_in_memory_datasets_give_the_same_batches() {
         .batch(40);
     let mut mem = host_regression(n).batch(40);
     assert_eq!(csv.collect_epoch().unwrap(), mem.collect_epoch().unwrap());
-    std::fs::remove_file(path).unwrap();
 }
 
 #[test]
@@ -301,8 +298,7 @@ fn errors_are_reported() {
         "{e}"
     );
     // CSV: unknown column, missing value.
-    let path =
-        std::env::temp_dir().join(format!("stratanet-datasets-bad-{}.csv", std::process::id()));
+    let path = common::tmp("bad.csv");
     std::fs::write(&path, "a,b,y\n1,2,0\n3,,1\n").unwrap();
     let e = Dataset::from_csv(&path, &CsvOptions::new(), &["a", "c"], &["y"], 10)
         .unwrap_err()
@@ -320,7 +316,6 @@ fn errors_are_reported() {
         e.contains("column 'b'") && e.contains("missing") && e.contains("row 2"),
         "{e}"
     );
-    std::fs::remove_file(path).unwrap();
 }
 
 #[test]
@@ -426,7 +421,6 @@ fn fit_learns_a_linear_relation_from_a_csv_stream<B: Backend>() {
         .unwrap();
     let p2 = m.predict(&x, 7).unwrap().to_vec_f32().unwrap();
     assert_eq!(p1, p2);
-    std::fs::remove_file(path).unwrap();
 }
 
 fn from_tensors_without_shuffle_equals_tensor_fit<B: Backend>() {

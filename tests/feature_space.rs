@@ -4,6 +4,9 @@
 //! on transformed features that predicts identically after both are saved and loaded.
 //! Runs on candle and, with feature `tch`, libtorch.
 
+mod common;
+use common::tmp;
+
 use stratanet::layers::{fingerprint64, Dense, Input, Normalization};
 use stratanet::tabular::{Column, CsvOptions, FeatureSpace, Impute, Table};
 use stratanet::{Backend, Device, Error, Sequential, Tensor};
@@ -257,12 +260,6 @@ fn errors<B: Backend>() {
     assert!(e.to_string().contains("newer"), "{e}");
     let e = FeatureSpace::from_json(&fs.to_json().replace("categorical_int", "bogus")).unwrap_err();
     assert!(e.to_string().contains("bogus"), "{e}");
-}
-
-fn tmp(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("stratanet-fs-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d.join(name)
 }
 
 fn save_load_with_model<B: Backend>() {

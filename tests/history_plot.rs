@@ -4,6 +4,9 @@
 //! polyline point per logged epoch). Then a real `fit` on each engine exported and plotted.
 //! Runs on candle and, with feature `tch`, libtorch.
 
+mod common;
+use common::tmp;
+
 use stratanet::{History, Logs};
 
 fn logs(pairs: &[(&str, f64)]) -> Logs {
@@ -38,12 +41,6 @@ fn hand_made() -> History {
         ]),
     );
     h
-}
-
-fn tmp(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("stratanet_history_plot_{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
 }
 
 #[test]
@@ -309,22 +306,23 @@ mod plots {
         );
         let e = h.plot(tmp("history")).unwrap_err().to_string();
         assert!(e.contains("extension ''"), "{e}");
-        let e = History::default()
-            .plot(tmp("empty.png"))
-            .unwrap_err()
-            .to_string();
+        let empty = tmp("empty.png");
+        let e = History::default().plot(&empty).unwrap_err().to_string();
         assert!(
             e.contains("History::plot") && e.contains("no epochs recorded"),
             "{e}"
         );
-        assert!(!tmp("empty.png").exists());
+        assert!(!empty.exists());
         let mut nan = History::default();
         nan.push(0, &logs(&[("loss", f64::NAN)]));
-        let e = nan.plot(tmp("nan.svg")).unwrap_err().to_string();
+        let nan_path = tmp("nan.svg");
+        let e = nan.plot(&nan_path).unwrap_err().to_string();
         assert!(
             e.contains("no finite value to plot in 1 epochs (series: loss)"),
             "{e}"
         );
+        // Nothing written, not even a temporary file.
+        assert_eq!(std::fs::read_dir(nan_path.dir()).unwrap().count(), 0);
         let e = h
             .plot(tmp("no_such_dir").join("x.png"))
             .unwrap_err()

@@ -5,6 +5,9 @@
 //! exported file and its outputs must match `predict` within 1e-5. Each body is generic over
 //! the engine and runs on candle and, with feature `tch`, libtorch.
 
+mod common;
+use common::tmp;
+
 use stratanet::interop::onnx;
 use stratanet::interop::torch::StateDict;
 use stratanet::layers::{
@@ -14,17 +17,6 @@ use stratanet::layers::{
 use stratanet::model::{Apply, Model};
 use stratanet::saving::HostTensor;
 use stratanet::{Backend, Device, HostData, Sequential, Tensor};
-
-fn tmp(name: &str) -> std::path::PathBuf {
-    std::env::temp_dir().join(format!(
-        "stratanet-onnx-{}-{}-{name}",
-        std::process::id(),
-        std::thread::current()
-            .name()
-            .unwrap_or("t")
-            .replace("::", "_")
-    ))
-}
 
 fn ops(path: &std::path::Path) -> Vec<String> {
     let m = onnx::read(path).unwrap();

@@ -844,24 +844,23 @@ fn toolkit_fixture_is_current() {
         return;
     };
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out =
-        std::env::temp_dir().join(format!("stratanet-toolkit-fixtures-{}", std::process::id()));
+    let out_dir = tempfile::tempdir().expect("temporary folder");
+    let out = out_dir.path();
     let status = std::process::Command::new(&python)
         .arg(root.join("scripts/make_fixtures.py"))
         .arg("--out")
-        .arg(&out)
+        .arg(out)
         .stdout(std::process::Stdio::null())
         .status()
         .expect("run scripts/make_fixtures.py");
     assert!(status.success(), "scripts/make_fixtures.py failed");
-    let (committed, fresh) = (Fixture::load(&fixtures_dir()), Fixture::load(&out));
+    let (committed, fresh) = (Fixture::load(&fixtures_dir()), Fixture::load(out));
     assert_eq!(committed.names(), fresh.names(), "{FIXTURE}: tensor names");
     for key in committed.names() {
         let ((s1, v1), (s2, v2)) = (committed.values(&key), fresh.values(&key));
         assert_eq!(s1, s2, "{FIXTURE}: {key}: shape");
         assert_close(&format!("{FIXTURE}: {key} (rerun the script)"), &v2, &v1);
     }
-    let _ = std::fs::remove_dir_all(&out);
 }
 
 /// `fit` with a schedule: the optimizer keeps its schedule (no callback changed the rate),

@@ -4,16 +4,13 @@
 //! (skipped with a note otherwise), and the no-Graphviz fallback (run in a child process
 //! whose PATH has no `dot`). Runs on candle and, with feature `tch`, libtorch.
 
+mod common;
+use common::tmp;
+
 use stratanet::layers::{ActivationLayer, Add, Concatenate, Dense, Dropout, Input};
 use stratanet::model::{Apply, Model, Shared};
 use stratanet::utils::{graphviz_available, plot_model, PlotOptions};
 use stratanet::{Backend, Sequential};
-
-fn tmp(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("stratanet_plot_model_{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
 
 fn sequential<B: Backend>() -> Sequential<B> {
     let mut m = Sequential::<B>::new().with_name("mlp");
@@ -287,7 +284,7 @@ fn without_graphviz() {
             "--test-threads=1",
         ])
         .env("STRATANET_PLOT_CHILD", "1")
-        .env("PATH", &empty)
+        .env("PATH", &*empty)
         .output()
         .unwrap();
     let text =

@@ -6,6 +6,9 @@
 //! against TensorFlow's hash buckets, Hashing layers; models holding preprocessing layers
 //! predict identically after save/load. Runs on candle and, with feature `tch`, libtorch.
 
+mod common;
+use common::tmp;
+
 use serde_json::Value;
 use stratanet::layers::{
     fingerprint64, siphash24, CallContext, CategoryEncoding, Dense, Discretization, Flatten,
@@ -670,12 +673,6 @@ fn hashing<B: Backend>() {
         &Tensor::from_vec(vec![1i64], &[1]).unwrap(),
     );
     assert!(e.contains("h0") && e.contains("num_bins"), "{e}");
-}
-
-fn tmp(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("stratanet-prep-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d.join(name)
 }
 
 fn saved_models_predict_identically<B: Backend>() {

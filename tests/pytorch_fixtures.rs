@@ -395,11 +395,12 @@ fn fixtures_are_current() {
         return;
     };
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = std::env::temp_dir().join(format!("stratanet-fixtures-{}", std::process::id()));
+    let out_dir = tempfile::tempdir().expect("temporary folder");
+    let out = out_dir.path();
     let status = std::process::Command::new(&python)
         .arg(root.join("scripts/make_fixtures.py"))
         .arg("--out")
-        .arg(&out)
+        .arg(out)
         .stdout(std::process::Stdio::null())
         .status()
         .expect("run scripts/make_fixtures.py");
@@ -410,7 +411,7 @@ fn fixtures_are_current() {
         "losses.safetensors",
         "optimizers.safetensors",
     ] {
-        let (committed, fresh) = (Fixture::load(file), Fixture::load_from(&out, file));
+        let (committed, fresh) = (Fixture::load(file), Fixture::load_from(out, file));
         assert_eq!(committed.names(), fresh.names(), "{file}: tensor names");
         for key in committed.names() {
             let ((s1, v1), (s2, v2)) = (committed.values(&key), fresh.values(&key));
@@ -418,5 +419,4 @@ fn fixtures_are_current() {
             assert_close(&format!("{file}: {key} (rerun the script)"), &v2, &v1);
         }
     }
-    let _ = std::fs::remove_dir_all(&out);
 }

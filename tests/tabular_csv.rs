@@ -4,29 +4,24 @@
 //! equal to the whole-file read, table operations, and `to_tensor` / `to_labels` on both
 //! engines (candle and, with feature `tch`, libtorch).
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod common;
 
 use stratanet::tabular::{Column, ColumnType, CsvChunks, CsvOptions, Table};
 use stratanet::{Backend, Device, Error};
 
-/// Writes `text` to a fresh file in the temp dir; removed when the guard drops.
-struct TempCsv(PathBuf);
+/// Writes `text` to a file in a fresh temporary folder of its own; removed when the guard
+/// drops.
+struct TempCsv(common::TmpPath);
 
 impl TempCsv {
     fn new(name: &str, text: &str) -> TempCsv {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "stratanet-tabular-{}-{}-{name}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
+        let path = common::tmp(name);
         std::fs::write(&path, text).unwrap();
         TempCsv(path)
     }
 
     fn read(&self, opts: &CsvOptions) -> stratanet::Result<Table> {
-        Table::read_csv(&self.0, opts)
+        Table::read_csv(&*self.0, opts)
     }
 
     /// The error message of reading the file, checked to name the file.
@@ -34,12 +29,6 @@ impl TempCsv {
         let msg = self.read(opts).unwrap_err().to_string();
         assert!(msg.contains(&self.0.display().to_string()), "{msg}");
         msg
-    }
-}
-
-impl Drop for TempCsv {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
     }
 }
 
@@ -307,7 +296,7 @@ fn header_errors() {
 
 #[test]
 fn missing_file_and_invalid_utf8() {
-    let path = std::env::temp_dir().join("stratanet-no-such-dir/none.csv");
+    let path = common::tmp("no-such-dir").join("none.csv");
     let msg = Table::read_csv(&path, &CsvOptions::new())
         .unwrap_err()
         .to_string();

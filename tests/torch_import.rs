@@ -5,6 +5,8 @@
 //! importer permutes the first Dense kernel's rows (Layout::LinearAfterNchwFlatten).
 //! Each body is generic over the engine and runs on candle and, with feature `tch`, libtorch.
 
+mod common;
+
 use stratanet::interop::torch::{import_torch_state_dict, Layout, NameMap, StateDict};
 use stratanet::layers::{BatchNormalization, Conv2D, Dense, Flatten, Input, MaxPooling2D};
 use stratanet::{Backend, Device, Error, Sequential, Tensor};
@@ -178,11 +180,10 @@ fn errors<B: Backend>() {
     unbuilt.add(Dense::new(3)).unwrap();
     let e = message(import_torch_state_dict(&mut unbuilt, &path, &full).unwrap_err());
     assert!(e.contains("build it"), "{e}");
-    let junk = std::env::temp_dir().join(format!("stratanet-torch-junk-{}", std::process::id()));
+    let junk = common::tmp("junk.safetensors");
     std::fs::write(&junk, b"not a safetensors file at all").unwrap();
     let e = message(StateDict::load(&junk).unwrap_err());
     assert!(e.contains("not a valid safetensors file"), "{e}");
-    let _ = std::fs::remove_file(&junk);
 }
 
 macro_rules! engine_tests {

@@ -349,7 +349,8 @@ pub fn graphviz_available() -> bool {
 /// let mut model = Sequential::<DefaultBackend>::new();
 /// model.add(Input::new(&[4]))?;
 /// model.add(Dense::new(2))?;
-/// let path = std::env::temp_dir().join("stratanet_doc_plot_model.dot");
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("stratanet_doc_plot_model.dot");
 /// plot_model(&model, &path, &PlotOptions::new().show_shapes(true))?;
 /// assert!(std::fs::read_to_string(&path)?.starts_with("digraph"));
 /// # Ok(())
@@ -676,12 +677,7 @@ mod chart {
         let mut writer = encoder.write_header().map_err(|e| fail(&e))?;
         writer.write_image_data(rgb).map_err(|e| fail(&e))?;
         writer.finish().map_err(|e| fail(&e))?;
-        std::fs::write(path, bytes).map_err(|e| {
-            Error::Io(std::io::Error::new(
-                e.kind(),
-                format!("{}: {e}", path.display()),
-            ))
-        })
+        crate::saving::atomic_write(path, &bytes)
     }
 
     impl History {
@@ -702,7 +698,8 @@ mod chart {
         ///     logs.insert("loss", loss);
         ///     h.push(e, &logs);
         /// }
-        /// let path = std::env::temp_dir().join("stratanet_doc_history.svg");
+        /// # let dir = tempfile::tempdir()?;
+        /// let path = dir.path().join("stratanet_doc_history.svg");
         /// h.plot(&path)?;
         /// assert!(std::fs::read_to_string(&path)?.contains("Model loss"));
         /// # Ok(())
@@ -751,12 +748,14 @@ mod chart {
             let rows = panels.len().div_ceil(cols);
             let size = (PANEL.0 * cols as u32, PANEL.1 * rows as u32);
             if ext == "svg" {
+                let mut svg = String::new();
                 draw_all(
-                    SVGBackend::new(path, size).into_drawing_area(),
+                    SVGBackend::with_string(&mut svg, size).into_drawing_area(),
                     &panels,
                     cols,
                     path,
-                )
+                )?;
+                crate::saving::atomic_write(path, svg.as_bytes())
             } else {
                 let mut rgb = vec![0u8; size.0 as usize * size.1 as usize * 3];
                 draw_all(

@@ -1,8 +1,9 @@
 //! The `.safetensors` weights format of DESIGN.md: tensors named by layer path
 //! (`dense_1/kernel`), optimizer slots under `optimizer/`, and string metadata in the
 //! header (format version, model and training configs). Files load on any engine, and
-//! Python's `safetensors` reads them. Writes are atomic: a temporary file in the same
-//! folder, `fsync`, then `rename`, so a crash mid-save leaves the previous file intact.
+//! Python's `safetensors` reads them. Writes are atomic: a uniquely named temporary file
+//! in the same folder, `fsync`, then `rename`, so a crash mid-save leaves the previous file
+//! intact and concurrent saves to one path never collide.
 
 use crate::backend::{Backend, DType, Device, HostData};
 use crate::error::{Error, Result};
@@ -165,10 +166,14 @@ fn st_dtype(d: DType) -> Dtype {
     }
 }
 
-/// Writes `bytes` to `path` atomically (temporary file + fsync + rename + directory fsync).
+/// Writes `bytes` to `path` atomically: a uniquely named temporary file in the same folder
+/// (`tempfile`, so no other writer — thread or process — can pick the same name), `fsync`,
+/// rename over `path`, then `fsync` of the folder. Concurrent writers to one path each
+/// succeed, and the last rename wins: readers see one complete file or another, never a
+/// mix, and no temporary file is left behind.
 ///
 /// # Errors
-/// I/O errors; the destination is untouched when any step fails.
+/// I/O errors naming `path`; the destination is untouched when any step fails.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -179,32 +184,32 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
         .ok_or_else(|| Error::config(path.display().to_string(), "not a file path"))?
         .to_string_lossy()
         .to_string();
-    let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));
     let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
+        // Removed on drop (any early return below) unless persisted.
+        let mut tmp = tempfile::Builder::new()
+            .prefix(&format!(".{file_name}."))
+            .suffix(".tmp")
+            .tempfile_in(&dir)?;
         if let Some(n) = FAIL_AFTER.with(|f| f.take()) {
-            f.write_all(&bytes[..n.min(bytes.len())])?;
+            tmp.write_all(&bytes[..n.min(bytes.len())])?;
             return Err(std::io::Error::other(
                 "simulated failure in the middle of the write",
             ));
         }
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        std::fs::rename(&tmp, path)?;
+        tmp.write_all(bytes)?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(path).map_err(|e| e.error)?;
         if let Ok(d) = std::fs::File::open(&dir) {
             let _ = d.sync_all();
         }
         Ok(())
     })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::Io(std::io::Error::new(
+    result.map_err(|e| {
+        Error::Io(std::io::Error::new(
             e.kind(),
             format!("writing {}: {e}", path.display()),
-        )));
-    }
-    Ok(())
+        ))
+    })
 }
 
 /// Serialises named host tensors and string metadata (the format version is added).

@@ -28,14 +28,9 @@ fn csv_value(v: f64) -> String {
     }
 }
 
-/// Writes `text` to `path`, naming the file in an I/O error.
+/// Writes `text` to `path` atomically, naming the file in an I/O error.
 pub(crate) fn write_text(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).map_err(|e| {
-        Error::Io(std::io::Error::new(
-            e.kind(),
-            format!("{}: {e}", path.display()),
-        ))
-    })
+    crate::saving::atomic_write(path, text.as_bytes())
 }
 
 impl History {

@@ -26,8 +26,8 @@
 //! use stratanet::prelude::*;
 //! # fn main() -> stratanet::Result<()> {
 //! // A state_dict as torch writes it: nn.Sequential(nn.Linear(3, 2)) -> "0.weight" [2, 3].
-//! let dir = std::env::temp_dir();
-//! let path = dir.join(format!("stratanet-torch-doc-{}.safetensors", std::process::id()));
+//! # let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("state_dict.safetensors");
 //! let w: Vec<f32> = (0..6).map(|i| i as f32).collect();
 //! StateDict::from_tensors(vec![
 //!     ("0.weight".into(), stratanet::saving::HostTensor { data: stratanet::HostData::F32(w), shape: vec![2, 3] }),
@@ -47,7 +47,6 @@
 //! import_torch_state_dict(&mut model, &path, &map)?;
 //! let y = model.predict_on_batch(&Tensor::from_vec(vec![1.0f32, 0.0, 0.0], &[1, 3])?)?;
 //! assert_eq!(y.to_vec_f32()?, vec![0.5, 2.5]); // column 0 of the torch weight + bias
-//! # std::fs::remove_file(&path)?;
 //! # Ok(())
 //! # }
 //! ```

@@ -601,12 +601,12 @@ macro_rules! model_api {
             /// model.add(Input::new(&[3]))?;
             /// model.add(Dense::new(2))?;
             /// model.set_asset("labels", labels.to_json());
-            /// let path = std::env::temp_dir().join("stratanet_asset_doc.safetensors");
+            /// # let dir = tempfile::tempdir()?;
+            /// let path = dir.path().join("stratanet_asset_doc.safetensors");
             /// model.save(&path)?;
             /// let loaded = Sequential::<DefaultBackend>::load(&path)?;
             /// let labels = StringLookup::from_json(loaded.asset("labels").unwrap())?;
             /// assert_eq!(labels.vocabulary(), ["sun", "rain"]);
-            /// # std::fs::remove_file(&path).ok();
             /// # Ok(())
             /// # }
             /// ```

@@ -463,14 +463,14 @@ pub(crate) fn read_table<R: Read>(r: R, opts: &CsvOptions, source: String) -> Re
 /// ```
 /// use stratanet::tabular::{ColumnType, CsvChunks, CsvOptions, Table};
 /// # fn main() -> stratanet::Result<()> {
-/// let path = std::env::temp_dir().join(format!("stratanet-doc-chunks-{}.csv", std::process::id()));
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("stratanet-doc-chunks.csv");
 /// std::fs::write(&path, "x,y\n1,a\n2,b\n3,c\n4,d\n5,e\n")?;
 /// let chunks = CsvChunks::open(&path, &CsvOptions::new(), 2)?;
 /// assert_eq!(chunks.schema()[0], ("x".to_string(), ColumnType::Int));
 /// let tables = chunks.collect::<stratanet::Result<Vec<Table>>>()?;
 /// assert_eq!(tables.iter().map(Table::n_rows).collect::<Vec<_>>(), [2, 2, 1]);
 /// assert_eq!(Table::concat(&tables)?, Table::read_csv(&path, &CsvOptions::new())?);
-/// # std::fs::remove_file(&path)?;
 /// # Ok(())
 /// # }
 /// ```

@@ -571,24 +571,12 @@ impl FeatureSpace {
         Ok(fs)
     }
 
-    /// Writes [`FeatureSpace::to_json`] to `path` atomically (temporary file + rename).
+    /// Writes [`FeatureSpace::to_json`] to `path` atomically ([`crate::saving::atomic_write`]).
     ///
     /// # Errors
     /// I/O errors, naming the path.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
-        let path = path.as_ref();
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-        let io = |e: std::io::Error| {
-            Error::Io(std::io::Error::new(
-                e.kind(),
-                format!("writing {}: {e}", path.display()),
-            ))
-        };
-        std::fs::write(&tmp, self.to_json()).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            io(e)
-        })
+        crate::saving::atomic_write(path.as_ref(), self.to_json().as_bytes())
     }
 
     /// Reads a feature space written by [`FeatureSpace::save`].

@@ -74,10 +74,10 @@ fn check_name(context: &str, seen: &mut Vec<String>, name: &str) -> Result<()> {
 /// ```
 /// use stratanet::tabular::{write_submission, Column, CsvOptions, Table};
 /// # fn main() -> stratanet::Result<()> {
-/// let path = std::env::temp_dir().join(format!("stratanet-doc-sub-{}.csv", std::process::id()));
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("stratanet-doc-sub.csv");
 /// write_submission(&path, "id", &Column::ints(vec![7, 8]), &[("price", vec![0.1, 2.5])])?;
 /// assert_eq!(std::fs::read_to_string(&path)?, "id,price\n7,0.1\n8,2.5\n");
-/// # std::fs::remove_file(&path)?;
 /// # Ok(())
 /// # }
 /// ```
@@ -139,12 +139,12 @@ pub fn write_submission(
 /// ```
 /// use stratanet::tabular::{write_class_submission, Column};
 /// # fn main() -> stratanet::Result<()> {
-/// let path = std::env::temp_dir().join(format!("stratanet-doc-cls-{}.csv", std::process::id()));
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("stratanet-doc-cls.csv");
 /// let classes = vec!["rain".to_string(), "sun".to_string()];
 /// let scores = [0.9, 0.1, 0.2, 0.8];
 /// write_class_submission(&path, "date", &Column::strs(&["2016/01/01", "2016/01/02"]), "weather", &scores, &classes)?;
 /// assert_eq!(std::fs::read_to_string(&path)?, "date,weather\n2016/01/01,rain\n2016/01/02,sun\n");
-/// # std::fs::remove_file(&path)?;
 /// # Ok(())
 /// # }
 /// ```
@@ -207,13 +207,16 @@ mod tests {
     use super::*;
     use crate::tabular::{CsvOptions, Table};
 
-    fn tmp(name: &str) -> std::path::PathBuf {
-        std::env::temp_dir().join(format!("stratanet-sub-{}-{name}.csv", std::process::id()))
+    /// A file name in a fresh temporary folder (kept alive by the returned guard).
+    fn tmp(name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(format!("{name}.csv"));
+        (dir, path)
     }
 
     #[test]
     fn round_trips_values_exactly() {
-        let path = tmp("round");
+        let (_dir, path) = tmp("round");
         let values = vec![0.1, 1.0 / 3.0, 1e-12, -2.5e20, 3.0, f64::MIN_POSITIVE];
         let ids = Column::strs(&["a,b", "c\"d", "e", "f", "g", "h"]);
         write_submission(
@@ -227,12 +230,11 @@ mod tests {
         assert_eq!(t.names(), ["id", "p", "q"]);
         assert_eq!(t.column("id").unwrap(), &ids);
         assert_eq!(t.column("p").unwrap(), &Column::floats(values));
-        std::fs::remove_file(&path).unwrap();
     }
 
     #[test]
     fn class_submission_by_argmax() {
-        let path = tmp("cls");
+        let (_dir, path) = tmp("cls");
         let names: Vec<String> = ["drizzle", "rain", "sun"].map(String::from).to_vec();
         let scores = [0.1, 0.7, 0.2, 0.5, 0.5, 0.0, 0.0, 0.0, 1.0];
         write_class_submission(
@@ -246,12 +248,11 @@ mod tests {
         .unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text, "id,weather\n1,rain\n2,drizzle\n3,sun\n");
-        std::fs::remove_file(&path).unwrap();
     }
 
     #[test]
     fn errors_name_the_column_and_row() {
-        let path = tmp("err");
+        let (dir, path) = tmp("err");
         let ids = Column::ints(vec![1, 2]);
         let e = write_submission(&path, "id", &ids, &[("p", vec![1.0])]).unwrap_err();
         assert!(
@@ -281,5 +282,10 @@ mod tests {
             .unwrap_err();
         assert!(e.to_string().contains("NaN score at row 0"), "{e}");
         assert!(!path.exists(), "nothing written on error");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "no temporary file left"
+        );
     }
 }

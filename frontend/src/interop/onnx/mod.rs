@@ -22,12 +22,12 @@
 //! model.add(Input::new(&[4]))?;
 //! model.add(Dense::new(8).activation("relu"))?;
 //! model.add(Dense::new(3).activation("softmax"))?;
-//! let path = std::env::temp_dir().join(format!("stratanet-onnx-doc-{}.onnx", std::process::id()));
+//! # let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("stratanet-onnx-doc.onnx");
 //! stratanet::interop::onnx::export(&model, &path)?;
 //! let proto = stratanet::interop::onnx::read(&path)?;
 //! let ops: Vec<String> = proto.graph.unwrap().node.iter().map(|n| n.op_type.clone().unwrap()).collect();
 //! assert_eq!(ops, ["MatMul", "Add", "Relu", "MatMul", "Add", "Softmax"]);
-//! # std::fs::remove_file(&path)?;
 //! # Ok(())
 //! # }
 //! ```
