@@ -1,5 +1,11 @@
 //! CUDA smoke test: a few ops, a gradient, seeded randomness and an in-place update on
 //! `Device::Cuda(0)`. Skipped (with a message) when libtorch sees no CUDA device.
+//!
+//! Plus two checks that run everywhere and fail when `libtorch_cuda.so` is not linked into
+//! the binary (the linker's `--as-needed` drops it unless the build script keeps it): the
+//! library is mapped into this process, and asking for a CUDA tensor reaches libtorch's CUDA
+//! backend (on a machine without a GPU: its "no NVIDIA driver" error, never "Could not run
+//! ... from the 'CUDA' backend").
 
 use stratanet_frontend::backend::{
     AutogradOps, BackendBase, CompositeOps, Conv2dParams, CreationOps, DType, Device, HostData,
@@ -78,4 +84,78 @@ fn cuda_smoke() {
     let cpu = Tch::to_device(&a, &Tch::device(Device::Cpu).unwrap()).unwrap();
     assert_eq!(Tch::device_of(&cpu), Device::Cpu);
     Tch::synchronize(&d).unwrap();
+}
+
+/// Whether the libtorch this was built against ships `libtorch_cuda.so` (set by build.rs).
+fn libtorch_has_cuda() -> bool {
+    env!("STRATANET_TCH_LIBTORCH_CUDA") == "1"
+}
+
+#[test]
+#[cfg(target_os = "linux")]
+fn libtorch_cuda_is_loaded() {
+    if !libtorch_has_cuda() {
+        println!("skipped: this libtorch is a CPU-only build (no libtorch_cuda.so)");
+        return;
+    }
+    // Touch libtorch so the process has certainly loaded it (it is linked, not dlopened).
+    let _ = tch::Cuda::is_available();
+    let maps = std::fs::read_to_string("/proc/self/maps").expect("read /proc/self/maps");
+    let cuda: Vec<&str> = maps
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(5))
+        .filter(|p| p.ends_with("/libtorch_cuda.so"))
+        .collect();
+    assert!(
+        !cuda.is_empty(),
+        "libtorch_cuda.so is not mapped into the test process: the linker dropped it \
+         (missing -Wl,--no-as-needed -ltorch_cuda in the build script)"
+    );
+    let cpu = maps.lines().any(|l| l.ends_with("/libtorch_cpu.so"));
+    assert!(
+        cpu,
+        "libtorch_cpu.so is not mapped either: /proc/self/maps parse broken?"
+    );
+    println!("libtorch_cuda.so mapped from {}", cuda[0]);
+}
+
+#[test]
+fn cuda_tensor_reaches_the_cuda_backend() {
+    if !libtorch_has_cuda() {
+        println!("skipped: this libtorch is a CPU-only build (no libtorch_cuda.so)");
+        return;
+    }
+    match tch::Tensor::f_zeros([1], (tch::Kind::Float, tch::Device::Cuda(0))) {
+        Ok(t) => {
+            assert_eq!(t.device(), tch::Device::Cuda(0));
+            assert!(
+                tch::Cuda::is_available(),
+                "a CUDA tensor without a CUDA device?"
+            );
+            println!(
+                "CUDA tensor created; {} device(s) visible",
+                tch::Cuda::device_count()
+            );
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            assert!(
+                !msg.contains("from the 'CUDA' backend"),
+                "libtorch has no CUDA backend (libtorch_cuda.so not linked): {msg}"
+            );
+            // The errors of libtorch's CUDA backend when the machine has no usable GPU.
+            let no_gpu = [
+                "NVIDIA driver",
+                "no CUDA-capable device",
+                "CUDA driver version is insufficient",
+                "no CUDA GPUs are available",
+            ];
+            assert!(
+                no_gpu.iter().any(|m| msg.contains(m)),
+                "unexpected error for a CUDA tensor: {msg}"
+            );
+            assert!(!tch::Cuda::is_available());
+            println!("no CUDA device: {}", msg.lines().next().unwrap_or(""));
+        }
+    }
 }
