@@ -15,14 +15,14 @@ pub fn device_cpu<B: Backend>() {
     assert_eq!(B::device_of(&t), Device::Cpu, "device_of");
 }
 
-/// `device_of` and `tensor_device` describe the tensor's device, and the handle from
-/// `tensor_device` creates tensors that combine with the original.
+/// `device_of` and `tensor_device` describe the tensor's device (the test's [`device()`]),
+/// and the handle from `tensor_device` creates tensors that combine with the original.
 pub fn device_of_and_tensor_device<B: Backend>() {
     let t = f32s::<B>(&[1.0, 2.0], &[2]);
-    assert_eq!(B::device_of(&t), Device::Cpu, "device_of");
+    assert_eq!(B::device_of(&t), device(), "device_of");
     let d = B::tensor_device(&t);
     let o = ok("ones on tensor_device", B::ones(&[2], DType::F32, &d));
-    assert_eq!(B::device_of(&o), Device::Cpu, "device_of(ones)");
+    assert_eq!(B::device_of(&o), device(), "device_of(ones)");
     let s = ok("add", B::add(&t, &o));
     assert_float::<B>("add on tensor_device", &s, DType::F32, &[2], &[2.0, 3.0]);
 }
@@ -34,10 +34,11 @@ pub fn cuda_device_errs_without_cuda<B: Backend>() {
     }
 }
 
-/// `to_device` onto the CPU keeps values, dtype and shape.
+/// `to_device` onto the CPU keeps values, dtype and shape (from the test's [`device()`]).
 pub fn to_device_cpu<B: Backend>() {
     let t = f64s::<B>(&[1.5, -2.0, 3.25, 4.0], &[2, 2]);
-    let moved = ok("to_device", B::to_device(&t, &dev::<B>()));
+    let cpu = ok("device(Cpu)", B::device(Device::Cpu));
+    let moved = ok("to_device", B::to_device(&t, &cpu));
     assert_eq!(B::device_of(&moved), Device::Cpu);
     assert_float::<B>(
         "to_device",
@@ -47,8 +48,12 @@ pub fn to_device_cpu<B: Backend>() {
         &[1.5, -2.0, 3.25, 4.0],
     );
     let i = i64s::<B>(&[7, -8], &[2]);
-    let moved = ok("to_device i64", B::to_device(&i, &dev::<B>()));
+    let moved = ok("to_device i64", B::to_device(&i, &cpu));
+    assert_eq!(B::device_of(&moved), Device::Cpu);
     assert_eq!(values_i64::<B>(&moved), vec![7, -8], "to_device i64");
+    let back = ok("to_device back", B::to_device(&moved, &dev::<B>()));
+    assert_eq!(B::device_of(&back), device(), "to_device back");
+    assert_eq!(values_i64::<B>(&back), vec![7, -8], "to_device back");
 }
 
 /// Gradients flow through `to_device` (closed form: `d sum(to_device(x) * w) / dx = w`).

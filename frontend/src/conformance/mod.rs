@@ -42,11 +42,70 @@ pub const GRAD_TOL: f64 = 1e-6;
 /// Step of the central finite differences in [`check_grad`].
 pub const FD_STEP: f64 = 1e-5;
 
-/// The backend's CPU device.
+thread_local! {
+    /// The device of the test running on this thread (libtest gives every test a thread).
+    static DEVICE: std::cell::Cell<Device> = const { std::cell::Cell::new(Device::Cpu) };
+}
+
+/// The device the running conformance test puts its tensors on: the one
+/// [`backend_conformance_tests!`] was stamped out for (`Cpu` unless it was given one).
+pub fn device() -> Device {
+    DEVICE.with(|d| d.get())
+}
+
+/// The backend's handle for [`device()`], the device of the running test.
 pub fn dev<B: Backend>() -> B::Device {
-    match B::device(Device::Cpu) {
-        Ok(d) => d,
-        Err(e) => panic!("{}: device(Cpu) failed: {e}", B::NAME),
+    let d = device();
+    match B::device(d) {
+        Ok(h) => h,
+        Err(e) => panic!("{}: device({d:?}) failed: {e}", B::NAME),
+    }
+}
+
+/// Whether engine `B` can put tensors on `device` (`Cpu` always; `Cuda(i)` when the engine
+/// sees more than `i` CUDA devices).
+pub fn device_available<B: Backend>(device: Device) -> bool {
+    match device {
+        Device::Cpu => true,
+        Device::Cuda(_) => B::cuda_is_available() && B::device(device).is_ok(),
+    }
+}
+
+/// Runs one conformance test on `device` (what the tests of [`backend_conformance_tests!`]
+/// call). When the engine cannot use `device` it prints a skip line and returns: the test
+/// passes vacuously, and [`device_summary`] says so.
+#[doc(hidden)]
+pub fn run_on<B: Backend>(device: Device, name: &str, test: fn()) {
+    if !device_available::<B>(device) {
+        println!("skipped: no CUDA device for {name} on {device:?} ({})", B::NAME);
+        return;
+    }
+    struct Reset(Device);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            DEVICE.with(|d| d.set(self.0));
+        }
+    }
+    let _reset = Reset(DEVICE.with(|d| d.replace(device)));
+    test();
+}
+
+/// The `conformance_device_summary` test of [`backend_conformance_tests!`]: prints how many
+/// of the suite's `count` tests run on `device` (all of them, or none with the skip reason).
+/// Panics when `device` is the CPU and unavailable.
+#[doc(hidden)]
+pub fn device_summary<B: Backend>(device: Device, count: usize) {
+    if device_available::<B>(device) {
+        println!(
+            "conformance on {device:?} ({}): {count} tests ran on the device",
+            B::NAME
+        );
+    } else {
+        assert!(device != Device::Cpu, "{}: the CPU is unavailable", B::NAME);
+        println!(
+            "conformance on {device:?} ({}): 0 of {count} tests ran (skipped: no CUDA device)",
+            B::NAME
+        );
     }
 }
 
@@ -395,11 +454,48 @@ pub fn input(shape: &[usize], values: Vec<f64>) -> (Vec<f64>, Vec<usize>) {
 /// Run one family with `cargo test -p stratanet-candle --test conformance math::`. The type
 /// may be given by a path or by a name imported in the calling module. A test an engine
 /// cannot pass is skipped there with a `#[cfg]` and a reason comment, not removed here.
+///
+/// A second argument, a [`Device`](crate::backend::Device) expression, runs the suite on
+/// that device ([`dev`] returns it inside the tests; the default is `Device::Cpu`). Stamp
+/// each device in its own module:
+///
+/// ```ignore
+/// mod cpu {
+///     stratanet_frontend::backend_conformance_tests!(stratanet_tch::Tch);
+/// }
+/// mod cuda {
+///     use stratanet_frontend::backend::Device;
+///     stratanet_frontend::backend_conformance_tests!(stratanet_tch::Tch, Device::Cuda(0));
+/// }
+/// ```
+///
+/// When the engine cannot use the device (no GPU), each test prints a skip line and passes
+/// vacuously, and the extra test `conformance_device_summary` prints how many ran.
 #[macro_export]
 macro_rules! backend_conformance_tests {
     ($backend:ty) => {
+        $crate::backend_conformance_tests!($backend, $crate::backend::Device::Cpu);
+    };
+    ($backend:ty, $device:expr) => {
+        #[test]
+        fn conformance_device_summary() {
+            let count = base::TESTS.len()
+                + creation::TESTS.len()
+                + shape::TESTS.len()
+                + math::TESTS.len()
+                + compare::TESTS.len()
+                + reduce::TESTS.len()
+                + linalg::TESTS.len()
+                + nn::TESTS.len()
+                + autograd::TESTS.len()
+                + composite::TESTS.len()
+                + rnn::TESTS.len()
+                + optim::TESTS.len();
+            $crate::conformance::device_summary::<$backend>($device, count);
+        }
         $crate::__conformance_family!(
             $backend,
+            $device,
             base,
             [
                 name_is_set,
@@ -425,6 +521,7 @@ macro_rules! backend_conformance_tests {
         );
         $crate::__conformance_family!(
             $backend,
+            $device,
             creation,
             [
                 from_host_rank0,
@@ -443,6 +540,7 @@ macro_rules! backend_conformance_tests {
         );
         $crate::__conformance_family!(
             $backend,
+            $device,
             shape,
             [
                 reshape_values,
@@ -476,6 +574,7 @@ macro_rules! backend_conformance_tests {
         );
         $crate::__conformance_family!(
             $backend,
+            $device,
             math,
             [
                 add_values,
@@ -506,6 +605,7 @@ macro_rules! backend_conformance_tests {
         );
         $crate::__conformance_family!(
             $backend,
+            $device,
             compare,
             [
                 compare_values,
@@ -519,6 +619,7 @@ macro_rules! backend_conformance_tests {
         );
         $crate::__conformance_family!(
             $backend,
+            $device,
             reduce,
             [
                 sum_single_axis,
@@ -536,6 +637,7 @@ macro_rules! backend_conformance_tests {
         );
         $crate::__conformance_family!(
             $backend,
+            $device,
             linalg,
             [
                 matmul_2d,
@@ -548,6 +650,7 @@ macro_rules! backend_conformance_tests {
         );
         $crate::__conformance_family!(
             $backend,
+            $device,
             nn,
             [
                 conv1d_basic,
@@ -586,6 +689,7 @@ macro_rules! backend_conformance_tests {
         );
         $crate::__conformance_family!(
             $backend,
+            $device,
             autograd,
             [
                 param_is_param,
@@ -602,6 +706,7 @@ macro_rules! backend_conformance_tests {
         );
         $crate::__conformance_family!(
             $backend,
+            $device,
             composite,
             [
                 scalar_like_values,
@@ -624,6 +729,7 @@ macro_rules! backend_conformance_tests {
         );
         $crate::__conformance_family!(
             $backend,
+            $device,
             rnn,
             [
                 lstm_sequence_values,
@@ -635,6 +741,7 @@ macro_rules! backend_conformance_tests {
         );
         $crate::__conformance_family!(
             $backend,
+            $device,
             optim,
             [
                 adam_step_values,
@@ -651,14 +758,20 @@ macro_rules! backend_conformance_tests {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __conformance_family {
-    ($backend:ty, $family:ident, [$($test:ident),* $(,)?]) => {
+    ($backend:ty, $device:expr, $family:ident, [$($test:ident),* $(,)?]) => {
         mod $family {
             #[allow(unused_imports)]
             use super::*;
+            /// The family's tests, for `conformance_device_summary`.
+            pub const TESTS: &[&str] = &[$(stringify!($test)),*];
             $(
                 #[test]
                 fn $test() {
-                    $crate::conformance::$family::$test::<$backend>()
+                    $crate::conformance::run_on::<$backend>(
+                        $device,
+                        concat!(stringify!($family), "::", stringify!($test)),
+                        $crate::conformance::$family::$test::<$backend>,
+                    )
                 }
             )*
         }
@@ -687,7 +800,7 @@ mod tests {
             ("optim", include_str!("optim.rs")),
         ];
         // The macro's body with whitespace removed: `$crate::__conformance_family!($backend,
-        // family,[a,b,]);` per family.
+        // $device,family,[a,b,]);` per family.
         let body: String = macro_src[macro_src
             .find("macro_rules! backend_conformance_tests")
             .unwrap()..]
@@ -695,7 +808,7 @@ mod tests {
             .filter(|c| !c.is_whitespace())
             .collect();
         for (family, src) in families {
-            let key = format!("__conformance_family!($backend,{family},[");
+            let key = format!("__conformance_family!($backend,$device,{family},[");
             let start = body
                 .find(&key)
                 .unwrap_or_else(|| panic!("family {family} missing from the macro"))
