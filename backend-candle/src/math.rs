@@ -163,8 +163,16 @@ impl MathOps for Candle {
         t.erf().map_err(wrap("erf"))
     }
 
+    /// candle's `relu` maps NaN to 0 (`max(x, 0)`), which would hide NaN inputs from the
+    /// loss and from `TerminateOnNan`; NaN is passed through, as torch and Keras do.
     fn relu(t: &Tensor) -> Result<Tensor> {
-        t.relu().map_err(wrap("relu"))
+        let op = "relu";
+        let r = t.relu().map_err(wrap(op))?;
+        if !t.dtype().is_float() {
+            return Ok(r);
+        }
+        let nan = t.ne(t).map_err(wrap(op))?;
+        nan.where_cond(t, &r).map_err(wrap(op))
     }
 
     /// candle's `sign`, detached (it has no gradient).

@@ -202,6 +202,22 @@ impl Error {
         }
     }
 
+    /// Names the call `op` (`Table::read_csv`, `load_weights`) in a file, I/O or JSON
+    /// error, whose message otherwise names only the file: `Config` and `Io` messages get
+    /// the prefix `op: `, and a JSON error becomes a `Config` error of `op`. Other errors,
+    /// which already name their layer or call, are returned unchanged.
+    pub fn in_call(self, op: &str) -> Self {
+        match self {
+            Error::Config { path, message } => Error::Config {
+                path: format!("{op}: {path}"),
+                message,
+            },
+            Error::Io(e) => Error::Io(std::io::Error::new(e.kind(), format!("{op}: {e}"))),
+            Error::Json(e) => Error::config(op, format!("malformed JSON: {e}")),
+            other => other,
+        }
+    }
+
     /// Wraps an engine error with the engine and operation names.
     pub fn backend(
         engine: &'static str,

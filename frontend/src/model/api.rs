@@ -634,13 +634,15 @@ macro_rules! model_api {
             /// and mis-shaped tensors. The model is unchanged on error.
             pub fn load_weights(&mut self, path: impl AsRef<std::path::Path>) -> Result<()> {
                 let path = path.as_ref();
-                let (tensors, _) = $crate::saving::load_file(path)?;
+                let (tensors, _) =
+                    $crate::saving::load_file(path).map_err(|e| e.in_call("load_weights"))?;
                 let weights: Vec<(String, $crate::saving::HostTensor)> = tensors
                     .into_iter()
                     .filter(|(n, _)| !n.starts_with("optimizer/"))
                     .collect();
                 let targets: Vec<(String, Tensor<B>)> = self.weight_handles();
                 $crate::saving::assign_by_name(&targets, &weights, &path.display().to_string())
+                    .map_err(|e| e.in_call("load_weights"))
             }
         }
 

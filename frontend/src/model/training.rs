@@ -692,7 +692,12 @@ fn to_model<B: Backend, N: Network<B> + ?Sized>(
         .collect()
 }
 
+/// Converts the targets to the dtypes their losses train on (integer labels for sparse
+/// losses). Float labels for an integer target must hold whole numbers, as Keras' cast
+/// assumes: a fractional, NaN or infinite label is refused (naming `op`, the loss and the
+/// value) instead of being truncated to a class.
 fn targets<B: Backend, N: Network<B> + ?Sized>(
+    op: &str,
     net: &N,
     compiled: &Compiled<B>,
     ys: &[Tensor<B>],
@@ -704,9 +709,41 @@ fn targets<B: Backend, N: Network<B> + ?Sized>(
                 .as_ref()
                 .map(|l| l.target_dtype(net.dtype()))
                 .unwrap_or(net.dtype());
+            if let (Some(l), false, true) = (loss, dtype.is_float(), y.dtype().is_float()) {
+                let values = y.to_vec_f64()?;
+                if let Some((i, v)) = values
+                    .iter()
+                    .enumerate()
+                    .find(|(_, v)| !v.is_finite() || v.fract() != 0.0)
+                {
+                    return Err(Error::invalid(
+                        op,
+                        "y",
+                        format!(
+                            "{} needs integer class labels; sample {i} has label {v} (y has dtype {:?})",
+                            l.name(),
+                            y.dtype()
+                        ),
+                    ));
+                }
+            }
             y.to_device(net.device())?.to_dtype(dtype)
         })
         .collect()
+}
+
+/// `x` must hold at least one sample for `fit` and `evaluate` (Keras fails on empty data
+/// too: there is no loss to report).
+fn check_not_empty<B: Backend>(op: &str, n: usize, xs: &[Tensor<B>]) -> Result<()> {
+    if n == 0 {
+        let shape = xs.first().map(|x| x.shape()).unwrap_or_default();
+        return Err(Error::invalid(
+            op,
+            "x",
+            format!("no samples (shape {shape:?}): there is nothing to train on or evaluate"),
+        ));
+    }
+    Ok(())
 }
 
 fn check_all_targets<B: Backend>(
@@ -1280,7 +1317,7 @@ fn validation_tensors<B: Backend, N: Network<B> + ?Sized>(
     count_samples("fit (validation_data)", &vx, &vy)?;
     net.prepare_inputs(&vx)?;
     let vx = to_model(net, &vx)?;
-    let vy = targets(net, compiled, &vy)?;
+    let vy = targets("fit (validation_data)", net, compiled, &vy)?;
     check_all_targets(compiled, &vy, out_shapes)?;
     Ok((vx, vy))
 }
@@ -1457,6 +1494,7 @@ pub fn fit<B: Backend, N: Network<B> + ?Sized>(
     let xs = x.resolve(&net.input_names(), "x")?;
     let ys = y.resolve(&net.output_names(), "y")?;
     let n_all = count_samples("fit", &xs, &ys)?;
+    check_not_empty("fit", n_all, &xs)?;
     if !(0.0..1.0).contains(&opts.validation_split) {
         return Err(Error::invalid(
             "fit",
@@ -1467,7 +1505,7 @@ pub fn fit<B: Backend, N: Network<B> + ?Sized>(
     net.prepare_inputs(&xs)?;
     let out_shapes = net.output_shapes()?;
     let xs = to_model(net, &xs)?;
-    let ys = targets(net, compiled, &ys)?;
+    let ys = targets("fit", net, compiled, &ys)?;
     check_all_targets(compiled, &ys, &out_shapes)?;
     let sample_weight = match (opts.sample_weight.take(), &opts.class_weight) {
         (Some(_), Some(_)) => {
@@ -1755,11 +1793,12 @@ pub fn evaluate<B: Backend, N: Network<B> + ?Sized>(
     check_batch_size("evaluate", batch_size)?;
     let xs = x.resolve(&net.input_names(), "x")?;
     let ys = y.resolve(&net.output_names(), "y")?;
-    count_samples("evaluate", &xs, &ys)?;
+    let n = count_samples("evaluate", &xs, &ys)?;
+    check_not_empty("evaluate", n, &xs)?;
     net.prepare_inputs(&xs)?;
     let out_shapes = net.output_shapes()?;
     let xs = to_model(net, &xs)?;
-    let ys = targets(net, compiled, &ys)?;
+    let ys = targets("evaluate", net, compiled, &ys)?;
     check_all_targets(compiled, &ys, &out_shapes)?;
     let mut feed = TensorFeed::new(xs, ys, None, batch_size, None, None, net.device());
     evaluate_with_hooks(net, compiled, &mut feed, callbacks)

@@ -326,8 +326,10 @@ impl Table {
                 e.kind(),
                 format!("{source}: cannot open: {e}"),
             ))
+            .in_call("Table::read_csv")
         })?;
         read_table(std::io::BufReader::new(file), opts, source)
+            .map_err(|e| e.in_call("Table::read_csv"))
     }
 
     /// Parses CSV text (as [`Table::read_csv`]); messages name the source `<string>`.
