@@ -441,6 +441,14 @@ impl<B: Backend> Network<B> for Sequential<B> {
         Ok(total)
     }
     fn prepare_inputs(&mut self, xs: &[Tensor<B>]) -> Result<()> {
+        if self.layers.is_empty() {
+            // Keras: "Sequential model ... cannot be built because it has no layers".
+            return Err(Error::NotReady {
+                op: format!("{} (fit/evaluate/predict)", self.name),
+                needed: "given layers".into(),
+                hint: "it has no layers; call model.add(layer)".into(),
+            });
+        }
         match xs {
             [x] => self.check_input(x),
             _ => Err(Error::invalid(

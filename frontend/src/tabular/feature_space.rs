@@ -222,7 +222,9 @@ impl FeatureSpace {
         self.check_declared()?;
         let mut features = self.features.clone();
         for f in &mut features {
-            let col = table.column(&f.name)?;
+            let col = table
+                .column(&f.name)
+                .map_err(|e| absent_column(e, "adapt"))?;
             match &mut f.kind {
                 Kind::Numeric {
                     impute,
@@ -346,7 +348,9 @@ impl FeatureSpace {
         let mut out = vec![0.0f32; n * dim];
         let mut offset = 0;
         for (f, &w) in self.features.iter().zip(&widths) {
-            let col = table.column(&f.name)?;
+            let col = table
+                .column(&f.name)
+                .map_err(|e| absent_column(e, "transform"))?;
             match &f.kind {
                 Kind::Numeric {
                     fill,
@@ -472,7 +476,8 @@ impl FeatureSpace {
     /// # Errors
     /// Malformed JSON, a missing or mistyped field, an unknown feature kind, a newer format.
     pub fn from_json(text: &str) -> Result<Self> {
-        let v: serde_json::Value = serde_json::from_str(text)?;
+        let v: serde_json::Value = serde_json::from_str(text)
+            .map_err(|e| Error::from(e).in_call("FeatureSpace::from_json"))?;
         let bad =
             |path: &str, msg: &str| Error::config(format!("FeatureSpace.{path}"), msg.to_string());
         if v.get("class_name").and_then(|c| c.as_str()) != Some("FeatureSpace") {
@@ -625,5 +630,17 @@ fn median(values: &[f64]) -> f64 {
         v[n / 2]
     } else {
         (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Names the call in the error for a declared column that `table` lacks.
+fn absent_column(e: Error, op: &str) -> Error {
+    match e {
+        Error::UnknownName { kind, name, known } => Error::UnknownName {
+            kind: format!("{kind} for {CONTEXT}::{op}"),
+            name,
+            known,
+        },
+        other => other,
     }
 }
