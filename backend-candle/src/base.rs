@@ -9,6 +9,31 @@ use stratanet_frontend::{Error, Result};
 /// Thread count set through [`BackendBase::set_num_threads`], once rayon's pool is built.
 static NUM_THREADS: Mutex<Option<usize>> = Mutex::new(None);
 
+/// The size rayon gives its global pool when nobody sets it (rayon-core's
+/// `ThreadPoolBuilder::get_num_threads`): `RAYON_NUM_THREADS` when a positive number, else
+/// the available parallelism.
+fn rayon_default_threads() -> usize {
+    std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|s| s.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// The size of rayon's global pool, asked from outside any pool (rayon's
+/// `current_num_threads` answers for the pool of the calling thread when there is one).
+fn global_pool_threads() -> usize {
+    if rayon::current_thread_index().is_none() {
+        rayon::current_num_threads()
+    } else {
+        std::thread::scope(|s| {
+            s.spawn(rayon::current_num_threads)
+                .join()
+                .unwrap_or_else(|_| rayon_default_threads())
+        })
+    }
+}
+
 impl BackendBase for Candle {
     type Tensor = Tensor;
     type Device = candle_core::Device;
@@ -75,9 +100,10 @@ impl BackendBase for Candle {
     /// Builds rayon's global pool (which candle's CPU kernels run on) with `n` threads.
     ///
     /// # Errors
-    /// When `n` is 0, or when the pool already started (any candle op, or another library,
-    /// starts it): call this once, before the first tensor operation. Calling it again with
-    /// the same `n` is fine.
+    /// When `n` is 0, or when `n` differs from the size of a pool that already started (any
+    /// candle op, or another library, starts it): call this once, before the first tensor
+    /// operation. Asking for the count the pool already has (for example
+    /// `set_num_threads(num_threads())`) is always `Ok`.
     fn set_num_threads(n: usize) -> Result<()> {
         if n == 0 {
             return Err(Error::invalid(
@@ -95,8 +121,8 @@ impl BackendBase for Candle {
                 "set_num_threads",
                 "n",
                 format!(
-                    "candle's thread pool already runs {current} threads; it can be set only \
-                     once, before the first tensor operation"
+                    "asked for {n} threads, but candle's thread pool already runs {current}; it \
+                     can be set only once, before the first tensor operation"
                 ),
             ));
         }
@@ -108,22 +134,33 @@ impl BackendBase for Candle {
                 *set = Some(n);
                 Ok(())
             }
-            Err(e) => Err(Error::invalid(
-                "set_num_threads",
-                "n",
-                format!(
-                    "candle's (rayon's global) thread pool has already started ({e}); call \
-                     set_num_threads before the first tensor operation"
-                ),
-            )),
+            Err(e) => {
+                // The global pool exists, so asking its size starts nothing.
+                let running = global_pool_threads();
+                if running == n {
+                    *set = Some(n);
+                    return Ok(());
+                }
+                Err(Error::invalid(
+                    "set_num_threads",
+                    "n",
+                    format!(
+                        "asked for {n} threads, but candle's (rayon's global) thread pool has \
+                         already started with {running} ({e}); call set_num_threads before \
+                         the first tensor operation"
+                    ),
+                ))
+            }
         }
     }
 
-    /// The count given to [`BackendBase::set_num_threads`], else candle's own
-    /// (`candle_core::utils::get_num_threads`: `RAYON_NUM_THREADS` or the physical cores).
+    /// The size of rayon's global pool, which candle's CPU kernels run on: the count given
+    /// to [`BackendBase::set_num_threads`], else the size rayon gives the pool when it
+    /// starts (`RAYON_NUM_THREADS`, else the logical CPUs available to the process). It does
+    /// not start the pool.
     fn num_threads() -> usize {
         let set = NUM_THREADS.lock().unwrap_or_else(|p| p.into_inner());
-        set.unwrap_or_else(candle_core::utils::get_num_threads)
+        set.unwrap_or_else(rayon_default_threads)
     }
 
     fn synchronize(device: &candle_core::Device) -> Result<()> {

@@ -8,6 +8,8 @@ fn set_num_threads_once_before_work() -> stratanet_frontend::Result<()> {
     assert!(Candle::set_num_threads(0).is_err());
     Candle::set_num_threads(2)?;
     assert_eq!(Candle::num_threads(), 2);
+    // The pool candle's kernels run on really has 2 threads.
+    assert_eq!(rayon::current_num_threads(), 2);
     Candle::set_num_threads(2)?;
     assert!(Candle::set_num_threads(3).is_err());
     let t = stratanet_candle::candle_core::Tensor::ones(

@@ -218,21 +218,42 @@ pub fn to_dtype_grad<B: Backend>() {
     assert_float::<B>("to_dtype grad", g, DType::F64, &[3], &[0.5, 1.5, -2.0]);
 }
 
-/// The engine uses at least one thread.
-pub fn num_threads_positive<B: Backend>() {
-    assert!(
-        B::num_threads() >= 1,
-        "num_threads() = {}",
-        B::num_threads()
+/// `num_threads` is at least 1 and is what the engine accepts as its current count:
+/// `set_num_threads(num_threads())` is `Ok` (even after the thread pool started) and
+/// leaves `num_threads()` unchanged. Thread counts are global to the process, so the test
+/// never changes the count.
+pub fn set_num_threads_to_the_current_count<B: Backend>() {
+    let n = B::num_threads();
+    assert!(n >= 1, "num_threads() = {n}");
+    if let Err(e) = B::set_num_threads(n) {
+        panic!("set_num_threads({n}) to the current count num_threads() failed: {e}");
+    }
+    assert_eq!(
+        B::num_threads(),
+        n,
+        "num_threads() after set_num_threads({n})"
     );
 }
 
-/// `set_num_threads` to the current count returns (Ok or Err) without panicking and leaves
-/// a usable count. It is global, so the test does not change it.
-pub fn set_num_threads_does_not_panic<B: Backend>() {
+/// `set_num_threads(0)` is an [`Error::InvalidArgument`](crate::Error::InvalidArgument) naming `set_num_threads` and `n`,
+/// and leaves the count unchanged.
+pub fn set_num_threads_zero_is_an_error<B: Backend>() {
     let n = B::num_threads();
-    let _ = B::set_num_threads(n);
-    assert!(B::num_threads() >= 1, "num_threads() after set_num_threads");
+    match B::set_num_threads(0) {
+        Ok(()) => panic!("set_num_threads(0) returned Ok"),
+        Err(crate::Error::InvalidArgument {
+            context, argument, ..
+        }) => {
+            assert_eq!(context, "set_num_threads", "error context");
+            assert_eq!(argument, "n", "error argument");
+        }
+        Err(e) => panic!("set_num_threads(0): expected InvalidArgument, got {e:?}"),
+    }
+    assert_eq!(
+        B::num_threads(),
+        n,
+        "num_threads() after set_num_threads(0)"
+    );
 }
 
 /// `synchronize` on the CPU is a successful no-op.

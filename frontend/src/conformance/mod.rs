@@ -514,8 +514,8 @@ macro_rules! backend_conformance_tests {
                 to_dtype_int_and_bool_to_float,
                 to_dtype_same_dtype,
                 to_dtype_grad,
-                num_threads_positive,
-                set_num_threads_does_not_panic,
+                set_num_threads_to_the_current_count,
+                set_num_threads_zero_is_an_error,
                 synchronize_cpu,
             ]
         );
