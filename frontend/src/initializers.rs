@@ -131,8 +131,27 @@ impl Initializer {
     }
 
     /// Host values for a weight of `shape`.
+    ///
+    /// # Panics
+    /// When the number of elements of `shape` overflows `usize` (or memory runs out); use
+    /// [`Initializer::try_sample`] for shapes that come from outside.
     pub fn sample(&self, shape: &[usize], rng: &mut Rng) -> Vec<f64> {
         let n: usize = shape.iter().product();
+        self.sample_n(n, shape, rng)
+    }
+
+    /// Host values for a weight of `shape`, checked before allocating: the element count
+    /// against [`crate::limits::MAX_WEIGHT_ELEMENTS`] and, while a model file is loaded,
+    /// against the values the file stores (see [`crate::limits`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] naming the layer being built and the shape.
+    pub fn try_sample(&self, shape: &[usize], rng: &mut Rng) -> Result<Vec<f64>> {
+        let n = crate::limits::reserve_weight(shape)?;
+        Ok(self.sample_n(n, shape, rng))
+    }
+
+    fn sample_n(&self, n: usize, shape: &[usize], rng: &mut Rng) -> Vec<f64> {
         let (fan_in, fan_out) = fans(shape);
         let uniform = |rng: &mut Rng, limit: f64| -> Vec<f64> {
             (0..n).map(|_| rng.uniform(-limit, limit)).collect()
@@ -157,7 +176,10 @@ impl Initializer {
         }
     }
 
-    /// A tensor of `shape` and `dtype` on `device`.
+    /// A tensor of `shape` and `dtype` on `device`, checked as [`Initializer::try_sample`].
+    ///
+    /// # Errors
+    /// A shape over the limits of [`crate::limits`], engine errors.
     pub fn init<B: Backend>(
         &self,
         shape: &[usize],
@@ -165,7 +187,7 @@ impl Initializer {
         device: crate::Device,
         rng: &mut Rng,
     ) -> Result<Tensor<B>> {
-        let v = self.sample(shape, rng);
+        let v = self.try_sample(shape, rng)?;
         Tensor::from_host(HostData::from_f64(&v, dtype), shape, device)
     }
 }

@@ -18,6 +18,7 @@ pub mod error;
 pub mod initializers;
 pub mod interop;
 pub mod layers;
+pub mod limits;
 pub mod losses;
 pub mod metrics;
 pub mod model;

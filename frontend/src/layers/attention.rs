@@ -1,6 +1,6 @@
 //! `MultiHeadAttention`.
 
-use super::{cfg_field, cfg_name, BuildContext, CallContext, Layer, Weight};
+use super::{cfg_name, BuildContext, CallContext, Layer, Weight};
 use crate::backend::{Backend, HostData};
 use crate::error::{Error, Result};
 use crate::initializers::Initializer;
@@ -127,27 +127,11 @@ impl<B: Backend> MultiHeadAttention<B> {
     /// # Errors
     /// On a malformed config.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let int = |k: &str| -> Result<usize> {
-            cfg_field(config, "MultiHeadAttention", k)?
-                .as_u64()
-                .map(|v| v as usize)
-                .ok_or_else(|| {
-                    Error::config(
-                        format!("MultiHeadAttention.{k}"),
-                        "expected a positive integer",
-                    )
-                })
-        };
+        let int = |k: &str| super::cfg_size(config, "MultiHeadAttention", k);
         let mut l = Self::new(int("num_heads")?, int("key_dim")?);
         l.name = cfg_name(config);
-        l.value_dim = config
-            .get("value_dim")
-            .and_then(|v| v.as_u64())
-            .map(|v| v as usize);
-        l.output_dim = config
-            .get("output_shape")
-            .and_then(|v| v.as_u64())
-            .map(|v| v as usize);
+        l.value_dim = super::cfg_opt_size(config, "MultiHeadAttention", "value_dim")?;
+        l.output_dim = super::cfg_opt_size(config, "MultiHeadAttention", "output_shape")?;
         l.dropout = config
             .get("dropout")
             .and_then(|v| v.as_f64())

@@ -15,7 +15,7 @@
 //! `padding("same")` follows TensorFlow/Keras: `out = ceil(in / stride)`, and when the total
 //! padding is odd the extra entry goes at the end.
 
-use super::{cfg_field, cfg_name, BuildContext, CallContext, Layer, Weight};
+use super::{cfg_name, BuildContext, CallContext, Layer, Weight};
 use crate::activations::{Activation, ActivationSpec};
 use crate::backend::{Backend, Conv2dParams};
 use crate::error::{Error, Result};
@@ -58,18 +58,26 @@ pub(crate) fn window_axis(
     dilation: usize,
     mode: &str,
 ) -> Option<(usize, (usize, usize))> {
-    let k = (window - 1) * dilation + 1;
+    // Checked throughout: sizes may come from a file (a zero window or stride, or sizes
+    // whose products overflow, give `None`, reported as an error by the callers).
+    if stride == 0 {
+        return None;
+    }
+    let k = window
+        .checked_sub(1)?
+        .checked_mul(dilation)?
+        .checked_add(1)?;
     match mode {
         "same" => {
             let out = len.div_ceil(stride);
-            let total = ((out.max(1) - 1) * stride + k).saturating_sub(len);
+            let total = ((out.max(1) - 1).checked_mul(stride)?.checked_add(k)?).saturating_sub(len);
             if len == 0 {
                 return None;
             }
             Some((out, (total / 2, total - total / 2)))
         }
         "causal" => {
-            let padded = len + k - 1;
+            let padded = len.checked_add(k - 1)?;
             Some(((padded - k) / stride + 1, (k - 1, 0)))
         }
         _ => {
@@ -81,12 +89,24 @@ pub(crate) fn window_axis(
     }
 }
 
-/// Reads a size that may be one integer or a list of `n` integers.
+/// Reads a size that may be one integer or a list of `n` integers, each in
+/// `1..=`[`crate::limits::MAX_DIM`].
 pub(crate) fn cfg_sizes(
     config: &serde_json::Value,
     layer: &str,
     key: &str,
     n: usize,
+) -> Result<Option<Vec<usize>>> {
+    cfg_sizes_min(config, layer, key, n, 1)
+}
+
+/// [`cfg_sizes`] with entries in `min..=`[`crate::limits::MAX_DIM`].
+pub(crate) fn cfg_sizes_min(
+    config: &serde_json::Value,
+    layer: &str,
+    key: &str,
+    n: usize,
+    min: usize,
 ) -> Result<Option<Vec<usize>>> {
     let Some(v) = config.get(key) else {
         return Ok(None);
@@ -94,11 +114,17 @@ pub(crate) fn cfg_sizes(
     if v.is_null() {
         return Ok(None);
     }
-    if let Some(i) = v.as_u64() {
-        return Ok(Some(vec![i as usize; n]));
+    let label = super::cfg_label(config, layer);
+    if !v.is_array() {
+        let i = crate::limits::size_value(v, &label, key, min)?;
+        return Ok(Some(vec![i; n]));
     }
-    let list: Vec<usize> = serde_json::from_value(v.clone())
-        .map_err(|_| Error::config(format!("{layer}.{key}"), "expected an integer or a list"))?;
+    let list: Vec<usize> = v
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|x| crate::limits::size_value(x, &label, key, min))
+        .collect::<Result<_>>()?;
     if list.len() != n {
         return Err(Error::config(
             format!("{layer}.{key}"),
@@ -352,11 +378,11 @@ impl Spatial {
                     layer,
                     "input",
                     format!(
-                        "spatial size at least the (dilated) window {:?} with padding {:?}",
-                        self.axes([
-                            (self.kernel[0] - 1) * self.dilation[0] + 1,
-                            (self.kernel[1] - 1) * self.dilation[1] + 1
-                        ]),
+                        "spatial size at least the (dilated) window (kernel_size or \
+                         pool_size {:?}, strides {:?}, dilation {:?}) with padding {:?}",
+                        self.axes(self.kernel),
+                        self.axes(self.strides),
+                        self.axes(self.dilation),
                         self.padding
                     ),
                     per_sample,
@@ -780,12 +806,10 @@ impl<B: Backend, const RANK: usize> Conv<B, RANK> {
     /// On a malformed config or unknown names.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
         let class = if RANK == 1 { "Conv1D" } else { "Conv2D" };
-        let filters = cfg_field(config, class, "filters")?
-            .as_u64()
-            .ok_or_else(|| Error::config(format!("{class}.filters"), "expected an integer"))?;
-        let mut l = Self::with_rank(filters as usize, Size2([1, 1]));
+        let filters = super::cfg_size(config, class, "filters")?;
+        let mut l = Self::with_rank(filters, Size2([1, 1]));
         l.spatial = Spatial::read_config(RANK, config, class, "kernel_size")?;
-        l.groups = config.get("groups").and_then(|g| g.as_u64()).unwrap_or(1) as usize;
+        l.groups = super::cfg_opt_size(config, class, "groups")?.unwrap_or(1);
         l.opts.read_config(config, "kernel")?;
         Ok(l)
     }
@@ -951,12 +975,11 @@ impl<B: Backend> Conv2DTranspose<B> {
     /// On a malformed config or unknown names.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
         let class = "Conv2DTranspose";
-        let filters = cfg_field(config, class, "filters")?
-            .as_u64()
-            .ok_or_else(|| Error::config(format!("{class}.filters"), "expected an integer"))?;
-        let mut l = Self::new(filters as usize, 1);
+        let filters = super::cfg_size(config, class, "filters")?;
+        let mut l = Self::new(filters, 1);
         l.spatial = Spatial::read_config(2, config, class, "kernel_size")?;
-        l.output_padding = cfg_sizes(config, class, "output_padding", 2)?.map(|v| [v[0], v[1]]);
+        l.output_padding =
+            cfg_sizes_min(config, class, "output_padding", 2, 0)?.map(|v| [v[0], v[1]]);
         l.opts.read_config(config, "kernel")?;
         Ok(l)
     }
@@ -1147,10 +1170,7 @@ impl<B: Backend> DepthwiseConv2D<B> {
         let class = "DepthwiseConv2D";
         let mut l = Self::new(1);
         l.spatial = Spatial::read_config(2, config, class, "kernel_size")?;
-        l.depth_multiplier = config
-            .get("depth_multiplier")
-            .and_then(|g| g.as_u64())
-            .unwrap_or(1) as usize;
+        l.depth_multiplier = super::cfg_opt_size(config, class, "depth_multiplier")?.unwrap_or(1);
         l.opts.read_config(config, "depthwise")?;
         Ok(l)
     }
@@ -1299,15 +1319,10 @@ impl<B: Backend> SeparableConv2D<B> {
     /// On a malformed config or unknown names.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
         let class = "SeparableConv2D";
-        let filters = cfg_field(config, class, "filters")?
-            .as_u64()
-            .ok_or_else(|| Error::config(format!("{class}.filters"), "expected an integer"))?;
-        let mut l = Self::new(filters as usize, 1);
+        let filters = super::cfg_size(config, class, "filters")?;
+        let mut l = Self::new(filters, 1);
         l.spatial = Spatial::read_config(2, config, class, "kernel_size")?;
-        l.depth_multiplier = config
-            .get("depth_multiplier")
-            .and_then(|g| g.as_u64())
-            .unwrap_or(1) as usize;
+        l.depth_multiplier = super::cfg_opt_size(config, class, "depth_multiplier")?.unwrap_or(1);
         l.opts.read_config(config, "depthwise")?;
         if let Some(i) = config.get("pointwise_initializer") {
             l.pointwise_initializer = Initializer::from_config(i)?;

@@ -52,8 +52,7 @@ impl Input {
     /// # Errors
     /// On a malformed config.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let shape: Vec<usize> =
-            serde_json::from_value(cfg_field(config, "InputLayer", "shape")?.clone())?;
+        let shape = super::cfg_shape(config, "InputLayer", "shape", 1)?;
         let mut l = Self::new(&shape);
         l.name = cfg_name(config);
         Ok(l)
@@ -216,10 +215,8 @@ impl<B: Backend> Dense<B> {
     /// # Errors
     /// On a malformed config or unknown names.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let units = cfg_field(config, "Dense", "units")?
-            .as_u64()
-            .ok_or_else(|| Error::config("Dense.units", "expected a positive integer"))?;
-        let mut l = Self::new(units as usize);
+        let units = super::cfg_size(config, "Dense", "units")?;
+        let mut l = Self::new(units);
         l.name = cfg_name(config);
         if let Some(a) = config.get("activation") {
             l.resolved = Activation::from_config(a)?;
@@ -526,7 +523,11 @@ impl<B: Backend> Layer<B> for Flatten {
         Ok(())
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
-        Ok(vec![input_shape.iter().product()])
+        Ok(vec![crate::limits::checked_numel(
+            &self.name,
+            "input",
+            input_shape,
+        )?])
     }
     fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
         if x.rank() < 1 {
@@ -568,21 +569,35 @@ impl Reshape {
     /// # Errors
     /// On a malformed config.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let t: Vec<isize> =
-            serde_json::from_value(cfg_field(config, "Reshape", "target_shape")?.clone())?;
+        let label = super::cfg_label(config, "Reshape");
+        let t: Vec<isize> = cfg_field(config, "Reshape", "target_shape")?
+            .as_array()
+            .ok_or_else(|| Error::config("Reshape.target_shape", "expected a list of integers"))?
+            .iter()
+            .map(|v| match v.as_i64() {
+                Some(-1) => Ok(-1),
+                _ => crate::limits::size_value(v, &label, "target_shape", 1).map(|d| d as isize),
+            })
+            .collect::<Result<_>>()?;
+        crate::limits::checked_numel(
+            &label,
+            "target_shape",
+            &t.iter().map(|&d| d.unsigned_abs()).collect::<Vec<_>>(),
+        )?;
         let mut l = Self::new(&t);
         l.name = cfg_name(config);
         Ok(l)
     }
 
     fn resolve(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
-        let n: usize = input_shape.iter().product();
-        let known: usize = self
+        let n = crate::limits::checked_numel(&self.name, "input", input_shape)?;
+        let known_dims: Vec<usize> = self
             .target
             .iter()
             .filter(|&&d| d >= 0)
             .map(|&d| d as usize)
-            .product();
+            .collect();
+        let known = crate::limits::checked_numel(&self.name, "target_shape", &known_dims)?;
         let holes = self.target.iter().filter(|&&d| d < 0).count();
         let err = || {
             Error::shape(
@@ -613,7 +628,7 @@ impl Reshape {
         } else {
             self.target.iter().map(|&d| d as usize).collect()
         };
-        if out.iter().product::<usize>() != n {
+        if crate::limits::checked_numel(&self.name, "target_shape", &out)? != n {
             return Err(err());
         }
         Ok(out)

@@ -1,6 +1,6 @@
 //! `Embedding`: integer indices to dense vectors.
 
-use super::{cfg_field, cfg_name, BuildContext, CallContext, Layer, Weight};
+use super::{cfg_name, BuildContext, CallContext, Layer, Weight};
 use crate::backend::{Backend, DType};
 use crate::error::{Error, Result};
 use crate::initializers::Initializer;
@@ -75,14 +75,7 @@ impl<B: Backend> Embedding<B> {
     /// # Errors
     /// On a malformed config.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let dim = |k: &str| -> Result<usize> {
-            cfg_field(config, "Embedding", k)?
-                .as_u64()
-                .map(|v| v as usize)
-                .ok_or_else(|| {
-                    Error::config(format!("Embedding.{k}"), "expected a positive integer")
-                })
-        };
+        let dim = |k: &str| super::cfg_size(config, "Embedding", k);
         let mut l = Self::new(dim("input_dim")?, dim("output_dim")?);
         l.name = cfg_name(config);
         l.mask_zero = config

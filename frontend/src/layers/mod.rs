@@ -442,6 +442,64 @@ pub(crate) fn cfg_f64(config: &serde_json::Value, layer: &str, key: &str) -> Res
         .ok_or_else(|| Error::config(format!("{layer}.{key}"), "expected a number"))
 }
 
+/// `dense_1 (Dense)` for a config with a name, else `Dense`: how size errors name a layer.
+pub(crate) fn cfg_label(config: &serde_json::Value, class: &str) -> String {
+    match config.get("name").and_then(|n| n.as_str()) {
+        Some(n) if !n.is_empty() => format!("{n} ({class})"),
+        _ => class.to_string(),
+    }
+}
+
+/// Reads a required size field of a layer config: a whole number in
+/// `1..=`[`crate::limits::MAX_DIM`].
+///
+/// # Errors
+/// A missing field ([`Error::Config`]), or a zero, negative, fractional or too large value
+/// ([`Error::InvalidArgument`] naming the layer and the field).
+pub(crate) fn cfg_size(config: &serde_json::Value, class: &str, key: &str) -> Result<usize> {
+    let v = cfg_field(config, class, key)?;
+    crate::limits::size_value(v, &cfg_label(config, class), key, 1)
+}
+
+/// Reads an optional size field (absent or `null` gives `None`), as [`cfg_size`].
+///
+/// # Errors
+/// As [`cfg_size`].
+pub(crate) fn cfg_opt_size(
+    config: &serde_json::Value,
+    class: &str,
+    key: &str,
+) -> Result<Option<usize>> {
+    match config.get(key) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(v) => crate::limits::size_value(v, &cfg_label(config, class), key, 1).map(Some),
+    }
+}
+
+/// Reads a list of sizes (a shape) from a config field, each in `min..=`
+/// [`crate::limits::MAX_DIM`], whose product must fit in a `usize`.
+///
+/// # Errors
+/// A missing field or a value that is not a list ([`Error::Config`]), a bad entry
+/// ([`Error::InvalidArgument`] naming the layer and the field).
+pub(crate) fn cfg_shape(
+    config: &serde_json::Value,
+    class: &str,
+    key: &str,
+    min: usize,
+) -> Result<Vec<usize>> {
+    let list = cfg_field(config, class, key)?
+        .as_array()
+        .ok_or_else(|| Error::config(format!("{class}.{key}"), "expected a list of integers"))?;
+    let label = cfg_label(config, class);
+    let shape = list
+        .iter()
+        .map(|v| crate::limits::size_value(v, &label, key, min))
+        .collect::<Result<Vec<usize>>>()?;
+    crate::limits::checked_numel(&label, key, &shape)?;
+    Ok(shape)
+}
+
 /// Reads the `name` of a layer config.
 pub(crate) fn cfg_name(config: &serde_json::Value) -> String {
     config

@@ -613,7 +613,14 @@ impl<B: Backend> Layer<B> for Normalization<B> {
         Layer::<B>::validate(self)?;
         let keep = self.kept_axes(input_shape)?;
         let kept_shape: Vec<usize> = keep.iter().map(|&a| input_shape[a - 1]).collect();
-        let n: usize = kept_shape.iter().product();
+        // Checked before allocating: the statistics' size comes from the input shape.
+        let n = if self.given_mean.is_some() {
+            crate::limits::reserve_unsaved(self.label(), "mean/variance", &kept_shape)?
+        } else {
+            crate::limits::reserve_weight(&kept_shape)?;
+            crate::limits::reserve_weight(&[])?;
+            crate::limits::reserve_weight(&kept_shape)?
+        };
         self.keep = keep;
         self.input_shape = Some(input_shape.to_vec());
         match (&self.given_mean, &self.given_variance) {
@@ -815,10 +822,7 @@ impl<B: Backend> Discretization<B> {
                 )
             })?),
         };
-        let num_bins = config
-            .get("num_bins")
-            .and_then(|v| v.as_u64())
-            .map(|v| v as usize);
+        let num_bins = super::cfg_opt_size(config, "Discretization", "num_bins")?;
         let mut l = Self::raw(bounds, num_bins);
         l.name = cfg_name(config);
         if let Some(e) = config.get("epsilon").and_then(|v| v.as_f64()) {
@@ -1127,7 +1131,7 @@ impl CategoryEncoding {
     /// # Errors
     /// On a malformed config.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let n = super::cfg_f64(config, "CategoryEncoding", "num_tokens")? as usize;
+        let n = super::cfg_size(config, "CategoryEncoding", "num_tokens")?;
         let mut l = Self::new(n);
         l.name = cfg_name(config);
         l.output_mode = cfg_mode(config, "CategoryEncoding", OutputMode::MultiHot)?;
@@ -1610,7 +1614,7 @@ impl<B: Backend> Hashing<B> {
     /// # Errors
     /// On a malformed config.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let n = super::cfg_f64(config, "Hashing", "num_bins")? as usize;
+        let n = super::cfg_size(config, "Hashing", "num_bins")?;
         let mut l = Self::new(n);
         l.name = cfg_name(config);
         l.output_mode = cfg_mode(config, "Hashing", OutputMode::Int)?;
@@ -1962,18 +1966,21 @@ impl<T: LookupToken> LookupCore<T> {
             self.max_tokens = if v.is_null() {
                 None
             } else {
-                Some(
-                    v.as_u64()
-                        .ok_or_else(|| bad("max_tokens", "expected an integer or null"))?
-                        as usize,
-                )
+                Some(crate::limits::size_value(
+                    v,
+                    &super::cfg_label(config, layer),
+                    "max_tokens",
+                    1,
+                )?)
             };
         }
         if let Some(v) = config.get("num_oov_indices") {
-            self.num_oov_indices = v
-                .as_u64()
-                .ok_or_else(|| bad("num_oov_indices", "expected an integer"))?
-                as usize;
+            self.num_oov_indices = crate::limits::size_value(
+                v,
+                &super::cfg_label(config, layer),
+                "num_oov_indices",
+                0,
+            )?;
         }
         if let Some(v) = config.get("mask_token") {
             self.mask_token = if v.is_null() {

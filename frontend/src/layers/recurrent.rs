@@ -237,12 +237,8 @@ impl<B: Backend, C: Cell> Recurrent<B, C> {
     /// # Errors
     /// On a malformed config or unknown names.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let units = cfg_field(config, C::CLASS, "units")?
-            .as_u64()
-            .ok_or_else(|| {
-                Error::config(format!("{}.units", C::CLASS), "expected a positive integer")
-            })?;
-        let mut l = Self::new(units as usize);
+        let units = super::cfg_size(config, C::CLASS, "units")?;
+        let mut l = Self::new(units);
         l.name = cfg_name(config);
         if let Some(a) = config.get("activation") {
             l.activation = Activation::from_config(a)?.into();
@@ -642,6 +638,7 @@ impl<B: Backend, C: Cell> Layer<B> for Recurrent<B, C> {
             Some(init) => init.init::<B>(&[u, g], ctx.dtype, ctx.device, &mut ctx.rng)?,
             None => {
                 // Keras initialises the whole [units, k * units] matrix as one orthogonal one.
+                crate::limits::reserve_weight(&[u, g])?;
                 let v = orthogonal(u, g, &mut ctx.rng);
                 Tensor::from_host(HostData::from_f64(&v, ctx.dtype), &[u, g], ctx.device)?
             }
@@ -650,7 +647,7 @@ impl<B: Backend, C: Cell> Layer<B> for Recurrent<B, C> {
         self.recurrent_kernel = Some(rk.to_param()?);
         if self.use_bias {
             let shape = self.bias_shape();
-            let mut v = self.bias_initializer.sample(&shape, &mut ctx.rng);
+            let mut v = self.bias_initializer.try_sample(&shape, &mut ctx.rng)?;
             if C::CLASS == "LSTM" && self.unit_forget_bias {
                 v[u..2 * u].iter_mut().for_each(|b| *b = 1.0);
             }

@@ -70,14 +70,23 @@ impl ZeroPadding2D {
                 "expected n, [h, w] or [[t, b], [l, r]]",
             )
         };
-        let padding = if let Some(n) = p.as_u64() {
-            let n = n as usize;
+        let label = super::cfg_label(config, "ZeroPadding2D");
+        let size = |v: &serde_json::Value| crate::limits::size_value(v, &label, "padding", 0);
+        let padding = if p.is_number() {
+            let n = size(p)?;
             [(n, n), (n, n)]
-        } else if let Ok(v) = serde_json::from_value::<[usize; 2]>(p.clone()) {
-            [(v[0], v[0]), (v[1], v[1])]
         } else {
-            let v: [[usize; 2]; 2] = serde_json::from_value(p.clone()).map_err(|_| bad())?;
-            [(v[0][0], v[0][1]), (v[1][0], v[1][1])]
+            let outer = p.as_array().filter(|a| a.len() == 2).ok_or_else(bad)?;
+            if outer.iter().all(|v| v.is_number()) {
+                let (h, w) = (size(&outer[0])?, size(&outer[1])?);
+                [(h, h), (w, w)]
+            } else {
+                let pair = |v: &serde_json::Value| -> Result<(usize, usize)> {
+                    let a = v.as_array().filter(|a| a.len() == 2).ok_or_else(bad)?;
+                    Ok((size(&a[0])?, size(&a[1])?))
+                };
+                [pair(&outer[0])?, pair(&outer[1])?]
+            }
         };
         let mut l = Self::asymmetric(padding);
         if let Some(d) = cfg_str(config, "data_format") {
@@ -119,7 +128,9 @@ impl<B: Backend> Layer<B> for ZeroPadding2D {
         }
         let mut out = input_shape.to_vec();
         for (i, a) in image_axes(&self.data_format).into_iter().enumerate() {
-            out[a] += self.padding[i].0 + self.padding[i].1;
+            let pad =
+                crate::limits::add(&self.name, "padding", self.padding[i].0, self.padding[i].1)?;
+            out[a] = crate::limits::add(&self.name, "padding", out[a], pad)?;
         }
         Ok(out)
     }
@@ -239,7 +250,7 @@ impl<B: Backend> Layer<B> for UpSampling2D {
         }
         let mut out = input_shape.to_vec();
         for (i, a) in image_axes(&self.data_format).into_iter().enumerate() {
-            out[a] *= self.size[i];
+            out[a] = crate::limits::mul(&self.name, "size", out[a], self.size[i])?;
         }
         Ok(out)
     }
@@ -418,10 +429,8 @@ impl RepeatVector {
     /// # Errors
     /// On a malformed config.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let n = cfg_field(config, "RepeatVector", "n")?
-            .as_u64()
-            .ok_or_else(|| Error::config("RepeatVector.n", "expected a positive integer"))?;
-        let mut l = Self::new(n as usize);
+        let n = super::cfg_size(config, "RepeatVector", "n")?;
+        let mut l = Self::new(n);
         l.name = cfg_name(config);
         Ok(l)
     }

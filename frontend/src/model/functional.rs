@@ -133,9 +133,14 @@ fn connect<B: Backend>(
         if !l.built() {
             let mut ctx =
                 BuildContext::new(Device::Cpu, DType::F32, crate::random::next_global_seed());
-            l.build_multi(&shapes, &mut ctx)?;
+            let label = format!("{} ({})", l.name(), l.class_name());
+            crate::limits::in_layer(|| label, || l.build_multi(&shapes, &mut ctx))?;
         }
-        l.output_shapes(&shapes)?
+        let outs = l.output_shapes(&shapes)?;
+        for o in &outs {
+            crate::limits::check_shape(l.name(), "output shape", o)?;
+        }
+        outs
     };
     let node = Arc::new(Node {
         id: NODE_IDS.fetch_add(1, Ordering::Relaxed),
@@ -706,6 +711,11 @@ impl<B: Backend> Model<B> {
     /// [`Error::Config`] for a malformed config, unknown layer classes (register custom
     /// ones with [`crate::layers::register_layer`]).
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        let name = config["name"].as_str().unwrap_or("");
+        crate::limits::nested_model(name, || Self::from_config_inner(config))
+    }
+
+    fn from_config_inner(config: &serde_json::Value) -> Result<Self> {
         let bad = |what: &str| Error::config("model_config", what.to_string());
         let mut shared: HashMap<String, Shared<B>> = HashMap::new();
         for l in config["layers"]
@@ -730,8 +740,8 @@ impl<B: Backend> Model<B> {
             .enumerate()
         {
             if let Some(input) = n.get("input") {
-                let shape: Vec<usize> = serde_json::from_value(n["shape"].clone())?;
                 let name = input.as_str().unwrap_or("");
+                let shape = crate::layers::cfg_shape(n, &format!("input '{name}'"), "shape", 1)?;
                 built.push(vec![Input::new(&shape).name(name).tensor::<B>()]);
                 continue;
             }
@@ -922,7 +932,7 @@ impl<B: Backend> Model<B> {
                 ),
             ));
         }
-        let mut m = Self::from_config(&file.config)?;
+        let mut m = file.build(Self::from_config)?;
         crate::model::persist::restore(&mut m, file)?;
         Ok(m)
     }

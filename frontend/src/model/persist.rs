@@ -149,10 +149,26 @@ pub fn read_model(path: &Path) -> Result<ModelFile> {
     let class = meta.get(CLASS_KEY).cloned().ok_or_else(|| {
         Error::config(&origin, format!("no '{CLASS_KEY}' in the header metadata"))
     })?;
-    let config: Value = serde_json::from_str(meta.get(CONFIG_KEY).ok_or_else(|| {
+    let text = meta.get(CONFIG_KEY).ok_or_else(|| {
         Error::config(&origin, format!("no '{CONFIG_KEY}' in the header metadata"))
-    })?)
-    .map_err(|e| Error::config(&origin, format!("malformed model config: {e}")))?;
+    })?;
+    let depth = crate::limits::json_nesting(text);
+    if depth > crate::limits::MAX_JSON_NESTING {
+        return Err(Error::config(
+            &origin,
+            format!(
+                "malformed model config: '{CONFIG_KEY}' nests arrays and objects {depth} levels \
+                 deep; the limit is {} (models nested in models too deeply?)",
+                crate::limits::MAX_JSON_NESTING
+            ),
+        ));
+    }
+    let config: Value = serde_json::from_str(text).map_err(|e| {
+        Error::config(
+            &origin,
+            format!("malformed model config: '{CONFIG_KEY}' is not valid JSON ({e})"),
+        )
+    })?;
     Ok(ModelFile {
         class,
         config,
@@ -160,6 +176,24 @@ pub fn read_model(path: &Path) -> Result<ModelFile> {
         meta,
         origin,
     })
+}
+
+impl ModelFile {
+    /// How many values (tensor elements: weights and optimizer slots) the file stores.
+    pub fn stored_values(&self) -> u128 {
+        self.tensors.iter().map(|(_, t)| t.data.len() as u128).sum()
+    }
+
+    /// Runs `build` (a model's `from_config`) on the file's config with a budget: the
+    /// weights it creates may hold at most [`ModelFile::stored_values`] values in total,
+    /// so a config asking for more weights than the file holds is refused before the
+    /// weight is allocated (see [`crate::limits`]).
+    ///
+    /// # Errors
+    /// Those of `build`, and the budget's.
+    pub fn build<T>(&self, build: impl FnOnce(&Value) -> Result<T>) -> Result<T> {
+        crate::limits::with_file_budget(&self.origin, self.stored_values(), || build(&self.config))
+    }
 }
 
 /// Puts a file's weights, seed and (if present) compile state with optimizer slots into a

@@ -31,13 +31,13 @@ use std::collections::HashMap;
 /// assert_eq!(model.predict(&x, 32)?.shape(), vec![64, 3]);
 ///
 /// // Weights round-trip through a .safetensors file.
-/// let path = std::env::temp_dir().join(format!("stratanet-doc-{}.safetensors", std::process::id()));
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("stratanet-doc.safetensors");
 /// model.save_weights(&path)?;
 /// let before = model.get_weights()?;
 /// model.fit(&x, &y, FitOptions::new().epochs(1).verbose(0))?;
 /// model.load_weights(&path)?;
 /// assert_eq!(model.get_weights()?, before);
-/// # std::fs::remove_file(&path)?;
 ///
 /// // A custom training step: forward, loss, gradients, apply.
 /// for _ in 0..3 {
@@ -198,9 +198,11 @@ impl<B: Backend> Sequential<B> {
             let shape = self.shape_after(&input, self.layers.len())?;
             let mut ctx = self.build_ctx(self.layers.len());
             if !layer.built() {
-                layer.build(&shape, &mut ctx)?;
+                let label = format!("{} ({})", layer.name(), layer.class_name());
+                crate::limits::in_layer(|| label, || layer.build(&shape, &mut ctx))?;
             }
-            layer.output_shape(&shape)?;
+            let out = layer.output_shape(&shape)?;
+            crate::limits::check_shape(layer.name(), "output shape", &out)?;
         }
         self.layers.push(layer);
         Ok(self)
@@ -211,6 +213,7 @@ impl<B: Backend> Sequential<B> {
         let mut shape = input.to_vec();
         for l in &self.layers[..upto] {
             shape = l.output_shape(&shape)?;
+            crate::limits::check_shape(l.name(), "output shape", &shape)?;
         }
         Ok(shape)
     }
@@ -231,9 +234,11 @@ impl<B: Backend> Sequential<B> {
             let mut ctx = self.build_ctx(i);
             let layer = &mut self.layers[i];
             if !layer.built() {
-                layer.build(&shape, &mut ctx)?;
+                let label = format!("{} ({})", layer.name(), layer.class_name());
+                crate::limits::in_layer(|| label, || layer.build(&shape, &mut ctx))?;
             }
             shape = layer.output_shape(&shape)?;
+            crate::limits::check_shape(layer.name(), "output shape", &shape)?;
         }
         self.input_shape = Some(input_shape.to_vec());
         Ok(())
@@ -332,6 +337,11 @@ impl<B: Backend> Sequential<B> {
     /// # Errors
     /// On malformed configs or unknown layer classes.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        let name = config.get("name").and_then(|n| n.as_str()).unwrap_or("");
+        crate::limits::nested_model(name, || Self::from_config_inner(config))
+    }
+
+    fn from_config_inner(config: &serde_json::Value) -> Result<Self> {
         let mut m = Self::new();
         if let Some(n) = config.get("name").and_then(|n| n.as_str()) {
             m.name = n.to_string();
@@ -350,8 +360,8 @@ impl<B: Backend> Sequential<B> {
                 .ok_or_else(|| {
                     Error::config(format!("sequential.layers[{i}].class_name"), "missing")
                 })?;
-            let cfg = l.get("config").cloned().unwrap_or(serde_json::Value::Null);
-            m.add_boxed(crate::layers::layer_from_config::<B>(class, &cfg)?)?;
+            let cfg = l.get("config").unwrap_or(&serde_json::Value::Null);
+            m.add_boxed(crate::layers::layer_from_config::<B>(class, cfg)?)?;
         }
         Ok(m)
     }
@@ -501,12 +511,12 @@ impl<B: Backend> Sequential<B> {
     /// m.add(Input::new(&[3]))?;
     /// m.add(Dense::new(2).activation("softmax"))?;
     /// m.compile(Adam::new(0.01), "sparse_categorical_crossentropy", &["accuracy"])?;
-    /// let path = std::env::temp_dir().join(format!("stratanet-seq-{}.safetensors", std::process::id()));
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("stratanet-seq.safetensors");
     /// m.save(&path)?;
     /// let mut back = Sequential::<DefaultBackend>::load(&path)?;
     /// assert_eq!(back.get_weights()?, m.get_weights()?);
     /// assert_eq!(back.compiled().unwrap().optimizer.get_config(), m.compiled().unwrap().optimizer.get_config());
-    /// # std::fs::remove_file(&path)?;
     /// # Ok(())
     /// # }
     /// ```
@@ -522,7 +532,7 @@ impl<B: Backend> Sequential<B> {
                 format!("holds a {} model; load it with Model::load", file.class),
             ));
         }
-        let mut m = Self::from_config(&file.config)?;
+        let mut m = file.build(Self::from_config)?;
         crate::model::persist::restore(&mut m, file)?;
         Ok(m)
     }
