@@ -1,9 +1,18 @@
 //! With the `tch` feature, embeds libtorch's library folder as an rpath in this package's
-//! examples, tests and benches, so they run without `LD_LIBRARY_PATH`.
+//! examples, tests and benches, so they run without `LD_LIBRARY_PATH`, and links libtorch's
+//! CUDA library into them when libtorch has one (see `backend-tch/build.rs` for why: without
+//! `--no-as-needed` the linker drops `libtorch_cuda.so` and libtorch has no CUDA backend).
+
+use std::path::Path;
 
 fn main() {
     println!("cargo:rerun-if-env-changed=DEP_STRATANET_TCH_LIBTORCH_LIB");
     if let Ok(lib) = std::env::var("DEP_STRATANET_TCH_LIBTORCH_LIB") {
         println!("cargo:rustc-link-arg=-Wl,-rpath,{lib}");
+        if Path::new(&lib).join("libtorch_cuda.so").exists() {
+            println!("cargo:rustc-link-arg=-Wl,--no-as-needed");
+            println!("cargo:rustc-link-arg=-ltorch_cuda");
+            println!("cargo:rustc-link-arg=-Wl,--as-needed");
+        }
     }
 }

@@ -95,10 +95,14 @@ def main():
     sync()
     predict_secs = time.perf_counter() - t
     assert tuple(out.shape) == (a.np, 10)
-    print("RESULT " + json.dumps({"train_secs": train_secs, "predict_secs": predict_secs,
-                                  "torch": torch.__version__,
-                                  "threads": torch.get_num_threads(),
-                                  "device": a.device}))
+    result = {"train_secs": train_secs, "predict_secs": predict_secs,
+              "torch": torch.__version__,
+              "threads": torch.get_num_threads(),
+              "device": a.device}
+    if dev.type == "cuda":
+        # Peak of PyTorch's caching allocator over the whole run (training and predict).
+        result["gpu_peak_bytes"] = torch.cuda.max_memory_allocated()
+    print("RESULT " + json.dumps(result))
 
 
 if __name__ == "__main__":

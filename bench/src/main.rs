@@ -281,8 +281,18 @@ fn write_data(dir: &Path, w: Workload, n: usize) -> AnyResult<(PathBuf, PathBuf)
     Ok((xp, yp))
 }
 
+/// `bench_torch.py`: next to this executable when it is there (a `cargo xtask gpu-pack`
+/// folder, run without the repository), else in the bench crate's source folder.
+fn torch_script() -> PathBuf {
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|d| d.join("bench_torch.py")))
+        .filter(|p| p.is_file());
+    beside.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("bench_torch.py"))
+}
+
 fn python_case(opts: &Options, py: &Path, spec: &CaseSpec) -> AnyResult<Value> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench_torch.py");
+    let script = torch_script();
     let (xp, yp) = write_data(&opts.out, spec.workload, spec.n.max(spec.n_predict))?;
     let mut c = Command::new(py);
     c.arg(script)
@@ -361,6 +371,7 @@ fn driver(args: &[String]) -> AnyResult<()> {
     };
 
     let mut records: Vec<Value> = Vec::new();
+    let mut step_lines: Vec<String> = Vec::new();
     // (workload, engine, variant) -> (train sps, predict sps)
     let mut table: Vec<(String, String, String, f64, f64, usize, usize)> = Vec::new();
     let mut push = |w: Workload, engine: &str, variant: &str, spec: &CaseSpec, r: &Value| {
@@ -369,15 +380,33 @@ fn driver(args: &[String]) -> AnyResult<()> {
             r["train_secs"].as_f64().unwrap_or(0.0),
         );
         let pred = sps(spec.n_predict, r["predict_secs"].as_f64().unwrap_or(0.0));
+        // Wall time per training step: on a GPU at a small batch the device idles most of
+        // the step, so this is the per-step host overhead of each variant.
+        let steps = spec.epochs * spec.n.div_ceil(w.batch());
+        let us_per_step = r["train_secs"].as_f64().unwrap_or(0.0) * 1e6 / steps.max(1) as f64;
         for (phase, v) in [("train", train), ("predict", pred)] {
-            records.push(json!({
+            let mut rec = json!({
                 "workload": w.name(), "engine": engine, "variant": variant, "phase": phase,
                 "samples_per_sec": v, "threads": threads,
                 "device": if opts.cuda { "cuda" } else { "cpu" },
                 "samples": if phase == "train" { spec.n } else { spec.n_predict },
                 "epochs": if phase == "train" { spec.epochs } else { 1 },
-            }));
+            });
+            if phase == "train" {
+                if let Some(peak) = r.get("gpu_peak_bytes") {
+                    rec["gpu_peak_bytes"] = peak.clone();
+                }
+                rec["batch"] = json!(w.batch());
+                rec["steps"] = json!(steps);
+                rec["us_per_step"] = json!(us_per_step);
+            }
+            records.push(rec);
         }
+        step_lines.push(format!(
+            "| {} | {engine} | {variant} | {} | {steps} | {us_per_step:.0} |",
+            w.name(),
+            w.batch()
+        ));
         table.push((
             w.name().into(),
             engine.into(),
@@ -528,6 +557,14 @@ fn driver(args: &[String]) -> AnyResult<()> {
                 ratio(pick("candle", "raw"), pick("tch", "raw")),
             );
         }
+    }
+    println!(
+        "\nWall time per training step (µs; on a GPU at these batch sizes, mostly host time):\n"
+    );
+    println!("| workload | engine | variant | batch | steps | µs/step |");
+    println!("|---|---|---|---:|---:|---:|");
+    for l in &step_lines {
+        println!("{l}");
     }
     if !rss_lines.is_empty() {
         println!("\nMLP fit memory (10 epochs):\n");
