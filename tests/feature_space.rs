@@ -8,7 +8,7 @@ mod common;
 use common::tmp;
 
 use stratanet::layers::{fingerprint64, Dense, Input, Normalization};
-use stratanet::tabular::{Column, CsvOptions, FeatureSpace, Impute, Table};
+use stratanet::tabular::{Column, CsvOptions, FeatureSpace, Impute, Table, MAX_DECLARED_COLUMNS};
 use stratanet::{Backend, Device, Error, Sequential, Tensor};
 
 fn table() -> Table {
@@ -262,6 +262,66 @@ fn errors<B: Backend>() {
     assert!(e.to_string().contains("bogus"), "{e}");
 }
 
+/// Hash bins, OOV, mask and padding columns together are capped at MAX_DECLARED_COLUMNS,
+/// for built and for loaded spaces, before anything of that size is allocated (found by
+/// the `feature_space` fuzz target: `"bins": 822222244` made `transform` allocate 9.8 GB;
+/// see fuzz/regressions/feature_space/).
+fn declared_columns_ceiling<B: Backend>() {
+    let t = table();
+    let max = MAX_DECLARED_COLUMNS;
+    assert_eq!(max, 1 << 20);
+    // at the ceiling: fine, one hot column per present row
+    let mut fs = FeatureSpace::new().hashed("zip", max);
+    fs.adapt(&t).unwrap();
+    let x = fs.transform::<B>(&t, Device::Cpu).unwrap();
+    assert_eq!(x.shape(), vec![5, max]);
+    let ones: Vec<f32> = x
+        .to_vec_f32()
+        .unwrap()
+        .chunks(max)
+        .map(|r| r.iter().sum())
+        .collect();
+    assert_eq!(ones, [1.0, 0.0, 1.0, 1.0, 1.0]);
+    // one column more, built or loaded, alone or with other features: refused by name
+    let e = FeatureSpace::new()
+        .hashed("zip", max + 1)
+        .adapt(&t)
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("hashed('zip')") && e.to_string().contains("MAX_DECLARED_COLUMNS"),
+        "{e}"
+    );
+    let e = FeatureSpace::new()
+        .numeric("hp")
+        .hashed("zip", max)
+        .adapt(&t)
+        .unwrap_err();
+    assert!(e.to_string().contains("1 declared before it"), "{e}");
+    let json = |bins: &str| {
+        format!(
+            r#"{{"class_name":"FeatureSpace","adapted":true,"features":[{{"name":"zip","kind":"hashed","bins":{bins}}}]}}"#
+        )
+    };
+    assert!(FeatureSpace::from_json(&json(&max.to_string())).is_ok());
+    for bins in ["822222244", "1000000000000", "18446744073709551615"] {
+        let e = FeatureSpace::from_json(&json(bins)).unwrap_err();
+        assert!(e.to_string().contains("hashed('zip')"), "{bins}: {e}");
+    }
+    // OOV indices of a loaded lookup count too; its vocabulary tokens do not
+    let mut fs = FeatureSpace::new().categorical_string("origin");
+    fs.adapt(&t).unwrap();
+    let saved = fs.to_json();
+    assert!(saved.contains("\"num_oov_indices\":1"), "{saved}");
+    let e = FeatureSpace::from_json(
+        &saved.replace("\"num_oov_indices\":1", "\"num_oov_indices\":2000000"),
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("categorical_string('origin')"),
+        "{e}"
+    );
+}
+
 fn save_load_with_model<B: Backend>() {
     let csv = "mpg,cylinders,horsepower,weight,origin\n\
                18,8,130,3504,usa\n15,8,165,3693,usa\n24,4,95,2372,japan\n\
@@ -336,6 +396,10 @@ macro_rules! engine_tests {
             #[test]
             fn errors() {
                 super::errors::<$b>();
+            }
+            #[test]
+            fn declared_columns_ceiling() {
+                super::declared_columns_ceiling::<$b>();
             }
             #[test]
             fn save_load_with_model() {

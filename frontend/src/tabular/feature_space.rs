@@ -14,6 +14,15 @@ const CONTEXT: &str = "FeatureSpace";
 /// Version of the JSON layout written by [`FeatureSpace::to_json`].
 const FORMAT_VERSION: u64 = 1;
 
+/// The most output columns the declarations of a [`FeatureSpace`] may ask for, vocabulary
+/// tokens not counted: the sum over its features of 1 per numeric or passthrough feature,
+/// `bins` per hashed feature, and the OOV, mask and padding columns
+/// (`num_oov_indices`, `pad_to_max_tokens` up to `max_tokens`) of each lookup: `2^20`
+/// (1,048,576). [`FeatureSpace::from_json`] and [`FeatureSpace::adapt`] refuse more,
+/// before anything of that size is allocated; vocabularies are not limited (their tokens
+/// are data the table or the JSON itself holds).
+pub const MAX_DECLARED_COLUMNS: usize = 1 << 20;
+
 /// How a numeric feature fills its missing values (statistics of the adapted table's
 /// present values).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -198,6 +207,37 @@ impl FeatureSpace {
                 ));
             }
         }
+        let mut declared = 0usize;
+        for f in &self.features {
+            let (what, width) = match &f.kind {
+                Kind::Numeric { .. } => ("numeric", 1),
+                Kind::Passthrough => ("passthrough", 1),
+                Kind::Hashed { bins } => ("hashed", *bins),
+                Kind::StrCategory(l) => (
+                    "categorical_string",
+                    l.depth().saturating_sub(l.tokens().len()),
+                ),
+                Kind::IntCategory(c) => (
+                    "categorical_int",
+                    c.depth()
+                        .saturating_sub(c.tokens.as_ref().map_or(0, Vec::len)),
+                ),
+            };
+            declared = declared
+                .checked_add(width)
+                .filter(|&d| d <= MAX_DECLARED_COLUMNS)
+                .ok_or_else(|| {
+                    Error::invalid(
+                        CONTEXT,
+                        format!("{what}('{}')", f.name),
+                        format!(
+                            "asks for {width} output columns (bins, OOV, mask or padding columns), \
+                             {declared} declared before it; the limit for all features together \
+                             is MAX_DECLARED_COLUMNS = {MAX_DECLARED_COLUMNS}"
+                        ),
+                    )
+                })?;
+        }
         Ok(())
     }
 
@@ -216,8 +256,9 @@ impl FeatureSpace {
     /// `table` (replacing earlier ones).
     ///
     /// # Errors
-    /// No features declared, an unknown column (the error lists the table's columns), a
-    /// column of the wrong type, a numeric column with no present value.
+    /// No features declared, more than [`MAX_DECLARED_COLUMNS`] declared output columns, an
+    /// unknown column (the error lists the table's columns), a column of the wrong type, a
+    /// numeric column with no present value.
     pub fn adapt(&mut self, table: &Table) -> Result<()> {
         self.check_declared()?;
         let mut features = self.features.clone();
@@ -345,7 +386,14 @@ impl FeatureSpace {
         let widths = self.widths();
         let dim: usize = widths.iter().sum();
         let n = table.n_rows();
-        let mut out = vec![0.0f32; n * dim];
+        let len = n.checked_mul(dim).ok_or_else(|| {
+            Error::invalid(
+                format!("{CONTEXT}.transform"),
+                "table",
+                format!("{n} rows x {dim} output columns do not fit in memory"),
+            )
+        })?;
+        let mut out = vec![0.0f32; len];
         let mut offset = 0;
         for (f, &w) in self.features.iter().zip(&widths) {
             let col = table
@@ -474,7 +522,9 @@ impl FeatureSpace {
     /// Inverse of [`FeatureSpace::to_json`].
     ///
     /// # Errors
-    /// Malformed JSON, a missing or mistyped field, an unknown feature kind, a newer format.
+    /// Malformed JSON, a missing or mistyped field, an unknown feature kind, a newer format,
+    /// more than [`MAX_DECLARED_COLUMNS`] declared output columns (hash bins, OOV, mask and
+    /// padding columns), checked before anything of that size is allocated.
     pub fn from_json(text: &str) -> Result<Self> {
         let v: serde_json::Value = serde_json::from_str(text)
             .map_err(|e| Error::from(e).in_call("FeatureSpace::from_json"))?;
