@@ -27,10 +27,13 @@ use stratanet::model::Apply;
 use stratanet::tabular::{ColumnType, CsvOptions, FeatureSpace, Table};
 use stratanet::{Backend, DType, Device, FitOptions, Model, Result, Sequential, Tensor};
 
+/// A bad call, given a temporary folder for its files.
+type Run = Box<dyn Fn(&Path) -> Result<()>>;
+
 /// One bad call: what it is, the call, and the words its error message must contain.
 struct Case {
     name: &'static str,
-    run: Box<dyn Fn(&Path) -> Result<()>>,
+    run: Run,
     expect: &'static [&'static str],
 }
 
@@ -888,7 +891,7 @@ fn nan_in_data_is_not_an_error<B: Backend>() {
         let h = m
             .fit(
                 &xb,
-                &y::<B>(16).unwrap(),
+                y::<B>(16).unwrap(),
                 FitOptions::new()
                     .epochs(5)
                     .batch_size(4)
@@ -916,7 +919,7 @@ fn nan_in_data_is_not_an_error<B: Backend>() {
             );
         }
         // evaluate reports the NaN loss, no error
-        let logs = fresh.evaluate(&xb, &y::<B>(16).unwrap(), 8).unwrap();
+        let logs = fresh.evaluate(&xb, y::<B>(16).unwrap(), 8).unwrap();
         assert!(logs.get("loss").unwrap().is_nan(), "{bad}: {logs:?}");
     }
 }
@@ -938,7 +941,7 @@ fn terminate_on_nan_stops_at_the_first_nan_batch<B: Backend>() {
     let h = m
         .fit(
             &xb,
-            &y::<B>(16).unwrap(),
+            y::<B>(16).unwrap(),
             FitOptions::new()
                 .epochs(3)
                 .batch_size(4)
