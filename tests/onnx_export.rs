@@ -1,9 +1,10 @@
 //! ONNX export: an MLP, a small CNN (Conv2D / MaxPooling2D / AveragePooling2D /
 //! BatchNormalization / Flatten / Dense) and a functional model with a residual `Add` and a
 //! `Concatenate` are exported; the files decode with prost and hold the expected operators.
-//! With `STRATANET_PYTHON` set (as `cargo xtask test` does) Python's `onnxruntime` runs each
-//! exported file and its outputs must match `predict` within 1e-5. Each body is generic over
-//! the engine and runs on candle and, with feature `tch`, libtorch.
+//! The `*_onnxruntime` tests also run each exported file in Python's `onnxruntime`, whose
+//! outputs must match `predict` within 1e-5: they are ignored in a plain `cargo test` and
+//! run by `cargo xtask test` (which sets `STRATANET_PYTHON`; they fail without it). Each body
+//! is generic over the engine and runs on candle and, with feature `tch`, libtorch.
 
 mod common;
 use common::tmp;
@@ -35,19 +36,9 @@ fn input<B: Backend>(shape: &[usize], seed: u64) -> Tensor<B> {
 }
 
 /// Runs the exported model in onnxruntime on `x` and returns the largest difference from
-/// `predict`, or `None` (skipped) without `STRATANET_PYTHON`.
-fn onnxruntime_diff<B: Backend>(
-    path: &std::path::Path,
-    x: &Tensor<B>,
-    y: &Tensor<B>,
-) -> Option<f32> {
-    let Some(python) = std::env::var_os("STRATANET_PYTHON") else {
-        eprintln!(
-            "{}: STRATANET_PYTHON unset, onnxruntime comparison skipped",
-            path.display()
-        );
-        return None;
-    };
+/// `predict` (panics without a working `STRATANET_PYTHON`).
+fn onnxruntime_diff<B: Backend>(path: &std::path::Path, x: &Tensor<B>, y: &Tensor<B>) -> f32 {
+    let python = common::python();
     let xin = path.with_extension("in.safetensors");
     let yout = path.with_extension("out.safetensors");
     StateDict::from_tensors(vec![("x".into(), HostTensor::from_tensor(x).unwrap())])
@@ -81,23 +72,29 @@ save_file({'y': y}, sys.argv[3])\n";
     let want = y.to_vec_f32().unwrap();
     let _ = std::fs::remove_file(&xin);
     let _ = std::fs::remove_file(&yout);
-    Some(
-        g.iter()
-            .zip(want)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f32::max),
-    )
+    g.iter()
+        .zip(want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max)
 }
 
-fn check<B: Backend>(what: &str, path: &std::path::Path, x: &Tensor<B>, y: &Tensor<B>) {
-    if let Some(d) = onnxruntime_diff(path, x, y) {
+/// With `onnxruntime`, compares the exported file's outputs in onnxruntime with `y`.
+fn check<B: Backend>(
+    what: &str,
+    path: &std::path::Path,
+    x: &Tensor<B>,
+    y: &Tensor<B>,
+    onnxruntime: bool,
+) {
+    if onnxruntime {
+        let d = onnxruntime_diff(path, x, y);
         println!("{}: {what}: max |onnxruntime - predict| = {d:e}", B::NAME);
         assert!(d < 1e-5, "{what}: {d}");
     }
     let _ = std::fs::remove_file(path);
 }
 
-fn mlp<B: Backend>() {
+fn mlp<B: Backend>(onnxruntime: bool) {
     let mut m = Sequential::<B>::new().with_seed(1);
     m.add(Input::new(&[6])).unwrap();
     m.add(Dense::new(16).activation("relu")).unwrap();
@@ -117,10 +114,10 @@ fn mlp<B: Backend>() {
     }
     let x = input::<B>(&[5, 6], 11);
     let y = m.predict_on_batch(&x).unwrap();
-    check("mlp", &path, &x, &y);
+    check("mlp", &path, &x, &y, onnxruntime);
 }
 
-fn cnn<B: Backend>() {
+fn cnn<B: Backend>(onnxruntime: bool) {
     let mut m = Sequential::<B>::new().with_seed(2);
     m.add(Input::new(&[9, 9, 3])).unwrap();
     m.add(
@@ -167,10 +164,10 @@ fn cnn<B: Backend>() {
     }
     let x = input::<B>(&[4, 9, 9, 3], 12);
     let y = m.predict_on_batch(&x).unwrap();
-    check("cnn", &path, &x, &y);
+    check("cnn", &path, &x, &y, onnxruntime);
 }
 
-fn residual<B: Backend>() {
+fn residual<B: Backend>(onnxruntime: bool) {
     stratanet::set_random_seed(5);
     let x = Input::new(&[10]).tensor::<B>();
     let h = Dense::new(8).activation("relu").apply(&x).unwrap();
@@ -190,7 +187,7 @@ fn residual<B: Backend>() {
     }
     let xv = input::<B>(&[6, 10], 13);
     let y = m.predict_on_batch(&xv).unwrap();
-    check("functional residual", &path, &xv, &y);
+    check("functional residual", &path, &xv, &y, onnxruntime);
 }
 
 fn unsupported<B: Backend>() {
@@ -208,15 +205,30 @@ macro_rules! engine_tests {
         mod $m {
             #[test]
             fn mlp() {
-                super::mlp::<$b>();
+                super::mlp::<$b>(false);
             }
             #[test]
             fn cnn() {
-                super::cnn::<$b>();
+                super::cnn::<$b>(false);
             }
             #[test]
             fn residual() {
-                super::residual::<$b>();
+                super::residual::<$b>(false);
+            }
+            #[test]
+            #[ignore = "needs Python: run with cargo xtask test (sets STRATANET_PYTHON)"]
+            fn mlp_onnxruntime() {
+                super::mlp::<$b>(true);
+            }
+            #[test]
+            #[ignore = "needs Python: run with cargo xtask test (sets STRATANET_PYTHON)"]
+            fn cnn_onnxruntime() {
+                super::cnn::<$b>(true);
+            }
+            #[test]
+            #[ignore = "needs Python: run with cargo xtask test (sets STRATANET_PYTHON)"]
+            fn residual_onnxruntime() {
+                super::residual::<$b>(true);
             }
             #[test]
             fn unsupported() {

@@ -836,13 +836,15 @@ fn schedule_configs() {
 // ---------------------------------------------------------------------------- the script
 
 /// The committed fixture is what the committed script writes (needs `STRATANET_PYTHON`, a
-/// Python with torch 2.11.0, safetensors and numpy; skipped without it).
+/// Python with torch 2.11.0, safetensors and numpy). Ignored in a plain
+/// `cargo test`; `cargo xtask test` runs it and fails when the interpreter is missing.
 #[test]
+#[ignore = "needs Python: run with cargo xtask test (sets STRATANET_PYTHON)"]
 fn toolkit_fixture_is_current() {
-    let Some(python) = std::env::var_os("STRATANET_PYTHON") else {
-        eprintln!("toolkit_fixture_is_current: STRATANET_PYTHON unset, skipped");
-        return;
-    };
+    let python = std::env::var_os("STRATANET_PYTHON").expect(
+        "this test needs Python: STRATANET_PYTHON is not set (run `cargo xtask test`, which \
+         installs the interpreter and sets it)",
+    );
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out_dir = tempfile::tempdir().expect("temporary folder");
     let out = out_dir.path();

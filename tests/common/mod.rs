@@ -66,3 +66,36 @@ pub fn tmp_dir() -> TmpPath {
     let path = dir.path().to_path_buf();
     TmpPath { _dir: dir, path }
 }
+
+/// The reason carried by every test that needs Python: plain `cargo test` skips them (and
+/// reports them as ignored, never as passed); `cargo xtask test` runs them with
+/// `--ignored`, with `STRATANET_PYTHON` set.
+pub const NEEDS_PYTHON: &str = "needs Python: run with cargo xtask test (sets STRATANET_PYTHON)";
+
+/// The Python interpreter named by `STRATANET_PYTHON` (`cargo xtask test` sets it). A test
+/// that needs Python is `#[ignore]`d in a plain `cargo test`; when it runs, Python is
+/// mandatory: this panics when the variable is unset or the interpreter does not start.
+pub fn python() -> PathBuf {
+    let Some(python) = std::env::var_os("STRATANET_PYTHON") else {
+        panic!(
+            "this test needs Python: STRATANET_PYTHON is not set (run `cargo xtask test`, \
+             which installs the interpreter and sets it)"
+        );
+    };
+    let python = PathBuf::from(python);
+    match std::process::Command::new(&python)
+        .arg("--version")
+        .output()
+    {
+        Ok(o) if o.status.success() => python,
+        Ok(o) => panic!(
+            "STRATANET_PYTHON={} does not run: {}",
+            python.display(),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(e) => panic!(
+            "STRATANET_PYTHON={} cannot be started: {e}",
+            python.display()
+        ),
+    }
+}

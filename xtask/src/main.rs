@@ -6,7 +6,9 @@
 //!   the repository — `$STRATANET_CACHE`, else `$XDG_CACHE_HOME/stratanet`, else
 //!   `~/.cache/stratanet` — and points the repository's `.libtorch` symlink at it (the
 //!   workspace's `.cargo/config.toml` hands that path to torch-sys as `LIBTORCH`).
-//! - `cargo xtask test`: `libtorch`, then every test of the workspace on both engines.
+//! - `cargo xtask test`: `libtorch`, then every test of the workspace on both engines,
+//!   including the `#[ignore]`d ones that need Python (`STRATANET_PYTHON` set to the venv's
+//!   interpreter; they fail without it).
 //! - `cargo xtask bench [--quick] [ARGS]`: `libtorch`, then the benchmark program
 //!   (`bench/`, release build): stratanet `fit`/`predict` against hand-written loops on
 //!   candle and tch and against PyTorch from Python; prints the table and writes
@@ -180,6 +182,13 @@ fn libtorch() -> Result<PathBuf, String> {
 fn test() -> Result<(), String> {
     let torch = libtorch()?;
     let python = venv_python()?;
+    // The Python tests are mandatory here: no interpreter is an error, not a skip.
+    if !python.exists() {
+        return Err(format!(
+            "the Python tests need {}, which `cargo xtask libtorch` should have created",
+            python.display()
+        ));
+    }
     // Doc tests are linked by rustdoc, outside the build scripts that embed libtorch's
     // rpath in tests and examples: give them the library path.
     let lib = torch.join("lib");
@@ -195,14 +204,28 @@ fn test() -> Result<(), String> {
     let with_torch = |c: &mut Command| {
         c.env("LIBTORCH", &torch);
         c.env("LD_LIBRARY_PATH", &ld_path);
-        if python.exists() {
-            c.env("STRATANET_PYTHON", &python);
-        }
+        c.env("STRATANET_PYTHON", &python);
     };
     // Every crate, both engines: unit, conformance, parity, fixture, integration and doc
     // tests.
     let mut c = cargo();
     c.args(["test", "--workspace", "--features", "stratanet/tch"]);
+    with_torch(&mut c);
+    run(&mut c)?;
+    // The tests that need Python: `#[ignore = "needs Python: ..."]` (a plain `cargo test`
+    // reports them as ignored), run here with the interpreter; they fail without it. Every
+    // `#[ignore]` of the workspace is of this kind. `--tests` leaves out the doc tests,
+    // whose ```ignore blocks are not meant to run.
+    let mut c = cargo();
+    c.args([
+        "test",
+        "--workspace",
+        "--features",
+        "stratanet/tch",
+        "--tests",
+        "--",
+        "--ignored",
+    ]);
     with_torch(&mut c);
     run(&mut c)?;
     // The examples build and the quickstart learns on both engines.
