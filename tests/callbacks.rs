@@ -84,6 +84,80 @@ fn early_stopping_stops_on_a_plateau_and_restores_the_best_weights() {
     );
 }
 
+/// The best `val_loss` falls in the middle of training, and `restore_best_weights` brings
+/// back the weights of exactly that epoch: `evaluate` on the validation data afterwards
+/// reproduces the best `val_loss` (Keras issue 20323 restored the weights one epoch off).
+///
+/// A single linear unit starting at `w = b = 0` learns `y = x` by full-batch SGD, so `w`
+/// climbs from 0 towards 1 epoch after epoch. The validation targets are `0.5 x`: the
+/// validation loss falls while `w` approaches 0.5 and rises once it has passed it.
+#[test]
+fn early_stopping_restores_the_weights_of_a_best_epoch_in_the_middle() {
+    use stratanet::initializers::Initializer;
+    let mut m = Sequential::<B>::new().with_seed(5);
+    m.add(Input::new(&[1])).unwrap();
+    m.add(
+        Dense::new(1)
+            .kernel_initializer(Initializer::Zeros)
+            .bias_initializer(Initializer::Zeros),
+    )
+    .unwrap();
+    // w - 1 shrinks by 1 - 0.01 * 2 * E[x^2] = 0.973 per epoch: w passes 0.5 near epoch 26.
+    m.compile(Sgd::new(0.01), "mse", &[]).unwrap();
+    let x = Tensor::<B>::uniform(&[32, 1], -2.0, 2.0, 7, DType::F32, Device::Cpu).unwrap();
+    let y = x.clone();
+    let xv = Tensor::<B>::uniform(&[16, 1], -2.0, 2.0, 8, DType::F32, Device::Cpu).unwrap();
+    let yv = xv.mul_scalar(0.5).unwrap();
+    let epochs = 60;
+    let es = Arc::new(Mutex::new(
+        EarlyStopping::new("val_loss")
+            .patience(epochs)
+            .restore_best_weights(true),
+    ));
+    let h = m
+        .fit(
+            &x,
+            &y,
+            FitOptions::new()
+                .epochs(epochs)
+                .batch_size(32)
+                .shuffle(false)
+                .verbose(0)
+                .validation_data(&xv, &yv)
+                .callback(es.clone()),
+        )
+        .unwrap();
+    let val = h.get("val_loss").unwrap();
+    assert_eq!(
+        val.len(),
+        epochs,
+        "patience covers every epoch: no early stop"
+    );
+    let (best, best_loss) = val.iter().copied().enumerate().fold(
+        (0, f64::INFINITY),
+        |a, (i, v)| if v < a.1 { (i, v) } else { a },
+    );
+    println!("val_loss per epoch: {val:?}; best epoch {best}");
+    assert!(
+        best > 0 && best < epochs - 1,
+        "the best epoch {best} must lie strictly inside 0..{}: {val:?}",
+        epochs - 1
+    );
+    // Training went on well past the best epoch and got clearly worse.
+    assert!(val[epochs - 1] > 1.5 * best_loss, "{val:?}");
+    let es = es.lock().unwrap();
+    assert_eq!(es.best_epoch(), best);
+    assert_eq!(es.best(), best_loss);
+    // The restored model reproduces the best epoch's validation loss, not a neighbour's.
+    let restored = m.evaluate(&xv, &yv, 32).unwrap().get("loss").unwrap();
+    assert!(
+        (restored - best_loss).abs() <= 1e-6 * best_loss.abs(),
+        "evaluate after restore: {restored}, best val_loss {best_loss} (epoch {best}); \
+         neighbours: {:?}",
+        &val[best - 1..=best + 1]
+    );
+}
+
 #[test]
 fn model_checkpoint_writes_patterned_files_and_best_only() {
     let dir = tmp_dir();
