@@ -79,6 +79,10 @@ impl Clone for TchTensor {
 // The only mutation this crate performs through a shared handle is `assign`, which writes
 // the parameter's *values* in place (as an optimizer step does in PyTorch); callers must not
 // read a parameter on one thread while assigning it on another, exactly as in PyTorch.
+// `Sync` is required by the frontend (`BackendBase::Tensor: Sync`), so that `Tensor<B>` is
+// shareable on every engine. Tested by the root crate's `tests/threads.rs`: eight threads
+// run a model's forward pass 200 times each through shared `&` handles to the same weight
+// and input tensors, bitwise equal to a single-threaded run.
 unsafe impl Sync for TchTensor {}
 
 impl From<tch::Tensor> for TchTensor {
