@@ -16,6 +16,10 @@
 //!   `--workloads mlp,cnn,lstm`, `--engines candle,tch`, `--no-python`, `--no-rss`,
 //!   `--device cuda`: on the first GPU, tch and PyTorch; stops with an error naming the
 //!   engine when it sees no CUDA device).
+//! - `cargo xtask gpu-pack DIR`: `libtorch`, then release builds of the CUDA tests, the bench
+//!   and the quickstart example, stripped, with `bench_torch.py` and a `run.sh`, in `DIR`:
+//!   `bash DIR/run.sh` on a machine with an NVIDIA GPU and PyTorch 2.11 (no Rust toolchain)
+//!   runs them all and writes `DIR/out/summary.json`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -249,9 +253,167 @@ fn bench(args: &[String]) -> Result<(), String> {
     run(&mut c)
 }
 
+/// The run script of a GPU pack (see `gpu_pack`).
+const GPU_PACK_RUN_SH: &str = include_str!("gpu_pack_run.sh");
+
+/// `cargo build`/`cargo test --no-run` with JSON messages; returns the executables built.
+fn build_executables(args: &[&str], torch: &Path) -> Result<Vec<PathBuf>, String> {
+    let mut c = cargo();
+    c.args(args)
+        .args(["--release", "--message-format=json-render-diagnostics"])
+        .env("LIBTORCH", torch)
+        .stderr(std::process::Stdio::inherit());
+    eprintln!("xtask: {c:?}");
+    let out = c
+        .output()
+        .map_err(|e| format!("could not run cargo: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("cargo {} failed ({})", args.join(" "), out.status));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let key = "\"executable\":\"";
+    let exes = text
+        .lines()
+        .filter(|l| l.contains("\"reason\":\"compiler-artifact\""))
+        .filter_map(|l| {
+            let start = l.find(key)? + key.len();
+            let end = start + l[start..].find('"')?;
+            Some(PathBuf::from(&l[start..end]))
+        })
+        .collect();
+    Ok(exes)
+}
+
+/// `readelf -d` of `exe` lists `libtorch_cuda.so` as NEEDED.
+fn needs_libtorch_cuda(exe: &Path) -> Result<bool, String> {
+    let out = Command::new("readelf")
+        .arg("-d")
+        .arg(exe)
+        .output()
+        .map_err(|e| format!("could not run readelf (binutils): {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    Ok(text
+        .lines()
+        .any(|l| l.contains("(NEEDED)") && l.contains("[libtorch_cuda.so]")))
+}
+
+/// `cargo xtask gpu-pack DIR`: release builds of the CUDA tests (`stratanet-tch`'s
+/// `conformance` and `cuda`, the facade's `cuda_parity`), the bench and the quickstart example, stripped,
+/// with `bench_torch.py` and `run.sh`, in `DIR` (a machine with an NVIDIA GPU, PyTorch 2.11
+/// and no Rust toolchain runs `bash DIR/run.sh`). The binaries link libtorch dynamically
+/// and find it through the `LD_LIBRARY_PATH` that `run.sh` sets to PyTorch's `torch/lib`;
+/// libtorch itself is not copied.
+fn gpu_pack(args: &[String]) -> Result<(), String> {
+    let dir = match args {
+        [d] => PathBuf::from(d),
+        _ => return Err("usage: cargo xtask gpu-pack DIR".into()),
+    };
+    let torch = libtorch()?;
+    if !torch.join("lib").join("libtorch_cuda.so").exists() {
+        return Err(format!(
+            "{} has no lib/libtorch_cuda.so: a CPU-only libtorch cannot make a GPU pack",
+            torch.display()
+        ));
+    }
+    let mut exes = build_executables(
+        &[
+            "test",
+            "--no-run",
+            "-p",
+            "stratanet-tch",
+            "--test",
+            "conformance",
+            "--test",
+            "cuda",
+        ],
+        &torch,
+    )?;
+    exes.extend(build_executables(
+        &[
+            "test",
+            "--no-run",
+            "-p",
+            "stratanet",
+            "--features",
+            "tch",
+            "--test",
+            "cuda_parity",
+        ],
+        &torch,
+    )?);
+    exes.extend(build_executables(
+        &["build", "-p", "stratanet-bench", "--bin", "stratanet-bench"],
+        &torch,
+    )?);
+    exes.extend(build_executables(
+        &[
+            "build",
+            "-p",
+            "stratanet",
+            "--features",
+            "tch",
+            "--example",
+            "quickstart",
+        ],
+        &torch,
+    )?);
+    let bin = dir.join("bin");
+    if bin.exists() {
+        std::fs::remove_dir_all(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
+    }
+    std::fs::create_dir_all(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
+    let mut total = 0u64;
+    for exe in &exes {
+        let file = exe
+            .file_name()
+            .and_then(|f| f.to_str())
+            .ok_or_else(|| format!("odd executable path {}", exe.display()))?;
+        // Test binaries are `name-<hash>`; examples and bins have no hash.
+        let name = match file.rsplit_once('-') {
+            Some((stem, hash))
+                if hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit()) =>
+            {
+                stem
+            }
+            _ => file,
+        };
+        if !needs_libtorch_cuda(exe)? {
+            return Err(format!(
+                "{} does not list libtorch_cuda.so as NEEDED: its build script lacks \
+                 -Wl,--no-as-needed -ltorch_cuda",
+                exe.display()
+            ));
+        }
+        let dest = bin.join(name);
+        std::fs::copy(exe, &dest).map_err(|e| format!("copy {}: {e}", exe.display()))?;
+        run(Command::new("strip").arg(&dest))?;
+        total += std::fs::metadata(&dest).map(|m| m.len()).unwrap_or(0);
+        eprintln!("xtask: packed {name}");
+    }
+    let root = repo_root();
+    std::fs::copy(
+        root.join("bench").join("bench_torch.py"),
+        bin.join("bench_torch.py"),
+    )
+    .map_err(|e| format!("copy bench_torch.py: {e}"))?;
+    let script = dir.join("run.sh");
+    std::fs::write(&script, GPU_PACK_RUN_SH).map_err(|e| format!("{}: {e}", script.display()))?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| format!("{}: {e}", script.display()))?;
+    eprintln!(
+        "xtask: GPU pack in {} ({} binaries, {:.1} MB); run it with `bash {}`",
+        dir.display(),
+        exes.len(),
+        total as f64 / 1e6,
+        script.display()
+    );
+    Ok(())
+}
+
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: cargo xtask <command>\n\ncommands:\n  libtorch  install libtorch {TORCH_VERSION} (once) and report where it is\n  test      libtorch, then every test of the workspace on both engines\n  bench     libtorch, then the benchmarks (--quick for a short run; see bench/)"
+        "usage: cargo xtask <command>\n\ncommands:\n  libtorch  install libtorch {TORCH_VERSION} (once) and report where it is\n  test      libtorch, then every test of the workspace on both engines\n  bench     libtorch, then the benchmarks (--quick for a short run; see bench/)\n  gpu-pack DIR  release CUDA tests, bench and an example with a run.sh, for a GPU machine"
     );
     ExitCode::from(2)
 }
@@ -265,6 +427,7 @@ fn main() -> ExitCode {
         }),
         Some("test") => test(),
         Some("bench") => bench(&args[1..]),
+        Some("gpu-pack") => gpu_pack(&args[1..]),
         _ => return usage(),
     };
     match result {

@@ -1,0 +1,573 @@
+//! CPU <-> CUDA parity on libtorch: the same model, from the same seed (initialisers draw on
+//! the host, so the weights are bit-identical on both devices), gives the same outputs,
+//! losses, gradients and weights after 5 SGD (momentum) and 5 Adam steps on `Device::Cpu`
+//! and on `Device::Cuda(0)`, for every activation and every loss; a small CNN and an LSTM
+//! train 5 Adam steps alike; a model saved on one device loads on the other.
+//!
+//! Tolerance: |cpu - cuda| <= 1e-6 + 1e-4 * max(|cpu|, |cuda|) (cuBLAS and cuDNN sum in other
+//! orders than the CPU kernels; the absolute floor covers values that nearly cancel). Each
+//! test prints its worst element as a fraction of that bound (`--show-output`).
+//!
+//! The CNN and LSTM are checked in `f64` against that bound, and in `f32` against a bound 100
+//! times wider: libtorch lets cuDNN use TF32 tensor cores for `f32` convolutions and RNNs
+//! by default (PyTorch's `torch.backends.cudnn.allow_tf32 = True`, which tch cannot switch
+//! off), and TF32 keeps 10 mantissa bits, so `f32` results differ from the CPU's by ~1e-3
+//! relative on GPUs that have it. The `f32` worst case is printed beside the `f64` one.
+//!
+//! Without a CUDA device every test prints "skipped: no CUDA device" and passes.
+
+#![cfg(feature = "tch")]
+
+use stratanet::layers::LSTM;
+use stratanet::losses::{
+    BinaryCrossentropy, CategoricalCrossentropy, Huber, Loss, MeanAbsoluteError, MeanSquaredError,
+    SparseCategoricalCrossentropy,
+};
+use stratanet::optimizers::{Adam, Optimizer, Sgd};
+use stratanet::prelude::{Dense, Flatten, Input};
+use stratanet::random::Rng;
+use stratanet::{DType, Device, Sequential, Tch, Tensor};
+
+const REL: f64 = 1e-4;
+const ABS: f64 = 1e-6;
+/// Extra factor on the bound for `f32` convolutions and RNNs (cuDNN's TF32).
+const TF32_FACTOR: f64 = 100.0;
+
+const SEED: u64 = 4242;
+const BATCH: usize = 16;
+const FEATURES: usize = 6;
+const HIDDEN: usize = 8;
+const STEPS: usize = 5;
+const CUDA: Device = Device::Cuda(0);
+
+/// The device compared with the CPU: `Cuda(0)` when libtorch sees one. Without one, `None`
+/// (the test prints its skip line and passes), unless `STRATANET_PARITY_SELF_CHECK=1` asks
+/// to compare the CPU with itself, which runs every line of the test (what `run.sh` of the
+/// GPU pack does on a machine without a GPU, so the test code is exercised before a GPU run).
+fn target(test: &str) -> Option<Device> {
+    if Device::cuda_if_available::<Tch>() != Device::Cpu {
+        return Some(CUDA);
+    }
+    if std::env::var("STRATANET_PARITY_SELF_CHECK").as_deref() == Ok("1") {
+        println!("no CUDA device: self-check, comparing the CPU with itself ({test})");
+        return Some(Device::Cpu);
+    }
+    println!("skipped: no CUDA device ({test})");
+    None
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum LossKind {
+    Mse,
+    Mae,
+    Huber,
+    Bce,
+    BceLogits,
+    Cce,
+    CceLogits,
+    Scce,
+    ScceLogits,
+}
+
+impl LossKind {
+    const ALL: [LossKind; 9] = [
+        LossKind::Mse,
+        LossKind::Mae,
+        LossKind::Huber,
+        LossKind::Bce,
+        LossKind::BceLogits,
+        LossKind::Cce,
+        LossKind::CceLogits,
+        LossKind::Scce,
+        LossKind::ScceLogits,
+    ];
+
+    fn loss(self) -> Box<dyn Loss<Tch>> {
+        match self {
+            LossKind::Mse => Box::new(MeanSquaredError),
+            LossKind::Mae => Box::new(MeanAbsoluteError),
+            LossKind::Huber => Box::new(Huber::new(1.0)),
+            LossKind::Bce => Box::new(BinaryCrossentropy::new()),
+            LossKind::BceLogits => Box::new(BinaryCrossentropy::new().from_logits(true)),
+            LossKind::Cce => Box::new(CategoricalCrossentropy::new()),
+            LossKind::CceLogits => Box::new(CategoricalCrossentropy::new().from_logits(true)),
+            LossKind::Scce => Box::new(SparseCategoricalCrossentropy::new()),
+            LossKind::ScceLogits => {
+                Box::new(SparseCategoricalCrossentropy::new().from_logits(true))
+            }
+        }
+    }
+
+    /// Output units and activation of the last layer.
+    fn head(self) -> (usize, &'static str) {
+        match self {
+            LossKind::Mse | LossKind::Mae | LossKind::Huber => (3, "linear"),
+            LossKind::Bce => (3, "sigmoid"),
+            LossKind::BceLogits => (3, "linear"),
+            LossKind::Cce | LossKind::Scce => (4, "softmax"),
+            LossKind::CceLogits | LossKind::ScceLogits => (4, "linear"),
+        }
+    }
+}
+
+/// Host-side inputs and targets (`labels` for the sparse losses).
+struct Data {
+    x: Vec<f32>,
+    y: Vec<f32>,
+    y_shape: Vec<usize>,
+    labels: Option<Vec<i64>>,
+}
+
+fn data(kind: LossKind, seed: u64) -> Data {
+    let mut rng = Rng::new(seed);
+    let x = (0..BATCH * FEATURES)
+        .map(|_| (rng.standard_normal() * 1.5) as f32)
+        .collect();
+    let (units, _) = kind.head();
+    let mut y = Vec::new();
+    let mut labels = None;
+    let y_shape = match kind {
+        LossKind::Mse | LossKind::Mae | LossKind::Huber => {
+            y = (0..BATCH * units)
+                .map(|_| rng.standard_normal() as f32)
+                .collect();
+            vec![BATCH, units]
+        }
+        LossKind::Bce | LossKind::BceLogits => {
+            y = (0..BATCH * units).map(|_| rng.below(2) as f32).collect();
+            vec![BATCH, units]
+        }
+        LossKind::Cce | LossKind::CceLogits => {
+            for _ in 0..BATCH {
+                let c = rng.below(units as u64) as usize;
+                y.extend((0..units).map(|j| if j == c { 1.0f32 } else { 0.0 }));
+            }
+            vec![BATCH, units]
+        }
+        LossKind::Scce | LossKind::ScceLogits => {
+            labels = Some((0..BATCH).map(|_| rng.below(units as u64) as i64).collect());
+            vec![BATCH]
+        }
+    };
+    Data {
+        x,
+        y,
+        y_shape,
+        labels,
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Case {
+    hidden: &'static str,
+    loss: LossKind,
+}
+
+impl Case {
+    fn name(&self) -> String {
+        format!("hidden {} / {:?}", self.hidden, self.loss)
+    }
+}
+
+fn activation_cases() -> Vec<Case> {
+    [
+        "linear",
+        "relu",
+        "sigmoid",
+        "tanh",
+        "softmax",
+        "log_softmax",
+        "gelu",
+        "silu",
+        "elu",
+        "selu",
+        "leaky_relu",
+        "softplus",
+    ]
+    .into_iter()
+    .map(|hidden| Case {
+        hidden,
+        loss: LossKind::Mse,
+    })
+    .collect()
+}
+
+fn loss_cases() -> Vec<Case> {
+    LossKind::ALL
+        .into_iter()
+        .map(|loss| Case {
+            hidden: "tanh",
+            loss,
+        })
+        .collect()
+}
+
+fn dense_model(case: Case, device: Device) -> Sequential<Tch> {
+    let (units, head) = case.loss.head();
+    let mut m = Sequential::<Tch>::new().with_seed(SEED).on_device(device);
+    m.add(Input::new(&[FEATURES])).unwrap();
+    m.add(Dense::new(HIDDEN).activation(case.hidden)).unwrap();
+    m.add(Dense::new(units).activation(head)).unwrap();
+    m
+}
+
+type Snapshot = Vec<(String, Vec<f64>)>;
+
+/// Every weight as (path, values), checking that it lives on `device`.
+fn snapshot(m: &Sequential<Tch>, device: Device) -> Snapshot {
+    m.weights()
+        .into_iter()
+        .map(|(n, w)| {
+            assert_eq!(
+                w.value.device(),
+                device,
+                "weight {n} is on the wrong device"
+            );
+            (n, w.value.to_vec_f64().unwrap())
+        })
+        .collect()
+}
+
+/// What one device computes for one dense case, on the host.
+struct Run {
+    initial: Snapshot,
+    output: Vec<f64>,
+    loss: f64,
+    grads: Snapshot,
+    sgd_losses: Vec<f64>,
+    after_sgd: Snapshot,
+    adam_losses: Vec<f64>,
+    after_adam: Snapshot,
+}
+
+fn run_dense(case: Case, d: &Data, device: Device) -> Run {
+    let x = Tensor::<Tch>::from_vec_on(d.x.clone(), &[BATCH, FEATURES], device).unwrap();
+    let y = match &d.labels {
+        Some(l) => Tensor::<Tch>::from_vec_on(l.clone(), &d.y_shape, device).unwrap(),
+        None => Tensor::<Tch>::from_vec_on(d.y.clone(), &d.y_shape, device).unwrap(),
+    };
+    let mut m = dense_model(case, device);
+    let initial = snapshot(&m, device);
+    let pred = m.call(&x, false).unwrap();
+    assert_eq!(pred.device(), device, "{}: output device", case.name());
+    let loss = case.loss.loss().call(&y, &pred).unwrap();
+    let weights = m.weights();
+    let params: Vec<Tensor<Tch>> = weights.iter().map(|(_, w)| w.value.clone()).collect();
+    let grads = loss
+        .grad(&params)
+        .unwrap()
+        .into_iter()
+        .zip(&weights)
+        .map(|(g, (n, _))| {
+            let g = g.unwrap_or_else(|| panic!("{}: no gradient for {n}", case.name()));
+            (n.clone(), g.to_vec_f64().unwrap())
+        })
+        .collect();
+    let train = |opt: Box<dyn Optimizer<Tch>>| {
+        let mut m = dense_model(case, device);
+        m.compile(opt, case.loss.loss(), &[]).unwrap();
+        let losses = (0..STEPS)
+            .map(|_| m.train_on_batch(&x, &y).unwrap().get("loss").unwrap())
+            .collect();
+        (losses, snapshot(&m, device))
+    };
+    let (sgd_losses, after_sgd) = train(Box::new(Sgd::new(0.05).momentum(0.9)));
+    let (adam_losses, after_adam) = train(Box::new(Adam::new(0.01)));
+    Run {
+        initial,
+        output: pred.to_vec_f64().unwrap(),
+        loss: loss.item().unwrap(),
+        grads,
+        sgd_losses,
+        after_sgd,
+        adam_losses,
+        after_adam,
+    }
+}
+
+/// Largest `|a - b| / (ABS + REL * max(|a|, |b|))` (at most `limit` passes), its position.
+fn worst(a: &[f64], b: &[f64]) -> (f64, usize) {
+    assert_eq!(a.len(), b.len());
+    let mut w = (0.0f64, 0);
+    for (i, (&x, &y)) in a.iter().zip(b).enumerate() {
+        let r = (x - y).abs() / (ABS + REL * x.abs().max(y.abs()));
+        if !w.0.is_nan() && (r.is_nan() || r > w.0) {
+            w = (r, i);
+        }
+    }
+    w
+}
+
+fn assert_close(what: &str, c: &[f64], g: &[f64], limit: f64) -> f64 {
+    let (r, i) = worst(c, g);
+    assert!(
+        r <= limit,
+        "{what}: element {i}: cpu {} vs cuda {} (|diff| {:.3e}, {r:.2} x the 1e-4 bound, \
+         limit {limit})\ncpu:  {c:?}\ncuda: {g:?}",
+        c[i],
+        g[i],
+        (c[i] - g[i]).abs()
+    );
+    r
+}
+
+fn assert_weights_close(what: &str, c: &Snapshot, g: &Snapshot, limit: f64) -> f64 {
+    assert_eq!(c.len(), g.len(), "{what}: weight count");
+    let mut r = 0.0f64;
+    for ((nc, vc), (ng, vg)) in c.iter().zip(g) {
+        assert_eq!(nc, ng, "{what}: weight order");
+        r = r.max(assert_close(&format!("{what}: {nc}"), vc, vg, limit));
+    }
+    r
+}
+
+fn dense_parity(case: Case, seed: u64, device: Device) -> [f64; 5] {
+    let name = case.name();
+    let d = data(case.loss, seed);
+    let c = run_dense(case, &d, Device::Cpu);
+    let g = run_dense(case, &d, device);
+    assert_eq!(c.initial, g.initial, "{name}: initial weights differ");
+    let forward = assert_close(&format!("{name}: forward"), &c.output, &g.output, 1.0);
+    let loss = assert_close(&format!("{name}: loss"), &[c.loss], &[g.loss], 1.0);
+    let grads = assert_weights_close(&format!("{name}: gradient"), &c.grads, &g.grads, 1.0);
+    let sgd = assert_close(
+        &format!("{name}: SGD losses"),
+        &c.sgd_losses,
+        &g.sgd_losses,
+        1.0,
+    )
+    .max(assert_weights_close(
+        &format!("{name}: after {STEPS} SGD steps"),
+        &c.after_sgd,
+        &g.after_sgd,
+        1.0,
+    ));
+    let adam = assert_close(
+        &format!("{name}: Adam losses"),
+        &c.adam_losses,
+        &g.adam_losses,
+        1.0,
+    )
+    .max(assert_weights_close(
+        &format!("{name}: after {STEPS} Adam steps"),
+        &c.after_adam,
+        &g.after_adam,
+        1.0,
+    ));
+    [forward, loss, grads, sgd, adam]
+}
+
+fn check_all(what: &str, cases: Vec<Case>, first_seed: u64, device: Device) {
+    println!("worst |cpu - {device}| as a fraction of 1e-6 + 1e-4 * max of the two:");
+    println!("{:32} forward     loss    grads      sgd     adam", "case");
+    let mut overall = 0.0f64;
+    for (i, case) in cases.into_iter().enumerate() {
+        let r = dense_parity(case, first_seed + i as u64, device);
+        overall = r.iter().copied().fold(overall, f64::max);
+        println!(
+            "{:32} {:7.3} {:8.3} {:8.3} {:8.3} {:8.3}",
+            case.name(),
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4]
+        );
+    }
+    println!("worst case, {what} (cpu vs {device}): {overall:.3} of the bound");
+}
+
+#[test]
+fn every_activation_cpu_vs_cuda() {
+    if let Some(d) = target("every_activation_cpu_vs_cuda") {
+        check_all("every activation", activation_cases(), 100, d);
+    }
+}
+
+#[test]
+fn every_loss_cpu_vs_cuda() {
+    if let Some(d) = target("every_loss_cpu_vs_cuda") {
+        check_all("every loss", loss_cases(), 200, d);
+    }
+}
+
+/// Inputs of shape `[BATCH, ..sample]` (standard normal) and sparse labels in `0..classes`.
+fn host_batch(sample: &[usize], classes: u64, seed: u64) -> (Vec<f64>, Vec<usize>, Vec<i64>) {
+    let mut rng = Rng::new(seed);
+    let mut shape = vec![BATCH];
+    shape.extend_from_slice(sample);
+    let n: usize = shape.iter().product();
+    let x = (0..n).map(|_| rng.standard_normal()).collect();
+    let y = (0..BATCH).map(|_| rng.below(classes) as i64).collect();
+    (x, shape, y)
+}
+
+/// Trains `build(device)` for 5 Adam steps on the same batch on both devices; returns the
+/// worst difference (fraction of the 1e-4 bound) of the losses and the final weights.
+fn train_parity(
+    what: &str,
+    device: Device,
+    build: impl Fn(Device) -> Sequential<Tch>,
+    sample: &[usize],
+    dtype: DType,
+    limit: f64,
+) -> f64 {
+    let (x, shape, y) = host_batch(sample, 3, 77);
+    let on = |device: Device| {
+        let xt = Tensor::<Tch>::from_vec_on(x.clone(), &shape, device)
+            .unwrap()
+            .to_dtype(dtype)
+            .unwrap();
+        let yt = Tensor::<Tch>::from_vec_on(y.clone(), &[BATCH], device).unwrap();
+        let mut m = build(device);
+        let initial = snapshot(&m, device);
+        m.compile(Adam::new(0.01), "sparse_categorical_crossentropy", &[])
+            .unwrap();
+        let losses: Vec<f64> = (0..STEPS)
+            .map(|_| m.train_on_batch(&xt, &yt).unwrap().get("loss").unwrap())
+            .collect();
+        let out = m.call(&xt, false).unwrap();
+        assert_eq!(out.device(), device, "{what}: output device");
+        (
+            initial,
+            losses,
+            out.to_vec_f64().unwrap(),
+            snapshot(&m, device),
+        )
+    };
+    let c = on(Device::Cpu);
+    let g = on(device);
+    assert_eq!(c.0, g.0, "{what}: initial weights differ");
+    let r = assert_close(&format!("{what}: losses"), &c.1, &g.1, limit)
+        .max(assert_close(&format!("{what}: output"), &c.2, &g.2, limit))
+        .max(assert_weights_close(
+            &format!("{what}: after {STEPS} Adam steps"),
+            &c.3,
+            &g.3,
+            limit,
+        ));
+    println!(
+        "{what}: worst |cpu - {device}| = {r:.3} of the 1e-4 bound (limit {limit}); losses cpu {:?} {device} {:?}",
+        c.1, g.1
+    );
+    r
+}
+
+fn cnn(device: Device, dtype: DType) -> Sequential<Tch> {
+    use stratanet::layers::{Conv2D, MaxPooling2D};
+    let mut m = Sequential::<Tch>::new()
+        .with_seed(SEED)
+        .on_device(device)
+        .with_dtype(dtype);
+    m.add(Input::new(&[8, 8, 2])).unwrap();
+    m.add(Conv2D::new(4, 3).padding("same").activation("relu"))
+        .unwrap();
+    m.add(MaxPooling2D::new(2)).unwrap();
+    m.add(Conv2D::new(6, 3).activation("tanh")).unwrap();
+    m.add(Flatten::new()).unwrap();
+    m.add(Dense::new(3).activation("softmax")).unwrap();
+    m
+}
+
+fn lstm(device: Device, dtype: DType) -> Sequential<Tch> {
+    let mut m = Sequential::<Tch>::new()
+        .with_seed(SEED)
+        .on_device(device)
+        .with_dtype(dtype);
+    m.add(Input::new(&[7, 5])).unwrap();
+    m.add(LSTM::<Tch>::new(8)).unwrap();
+    m.add(Dense::new(3).activation("softmax")).unwrap();
+    m
+}
+
+#[test]
+fn cnn_cpu_vs_cuda() {
+    let Some(dev) = target("cnn_cpu_vs_cuda") else {
+        return;
+    };
+    let s = [8, 8, 2];
+    train_parity("cnn f64", dev, |d| cnn(d, DType::F64), &s, DType::F64, 1.0);
+    let f32_limit = TF32_FACTOR;
+    train_parity(
+        "cnn f32",
+        dev,
+        |d| cnn(d, DType::F32),
+        &s,
+        DType::F32,
+        f32_limit,
+    );
+}
+
+#[test]
+fn lstm_cpu_vs_cuda() {
+    let Some(dev) = target("lstm_cpu_vs_cuda") else {
+        return;
+    };
+    let s = [7, 5];
+    train_parity(
+        "lstm f64",
+        dev,
+        |d| lstm(d, DType::F64),
+        &s,
+        DType::F64,
+        1.0,
+    );
+    let f32_limit = TF32_FACTOR;
+    train_parity(
+        "lstm f32",
+        dev,
+        |d| lstm(d, DType::F32),
+        &s,
+        DType::F32,
+        f32_limit,
+    );
+}
+
+/// A CNN trained on CUDA, saved, loads on the CPU (`Sequential::load`) with the same
+/// weights and predictions; weights saved from the CPU load into a model on CUDA.
+#[test]
+fn save_on_cuda_load_on_cpu_and_back() {
+    let Some(dev) = target("save_on_cuda_load_on_cpu_and_back") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (x, shape, y) = host_batch(&[8, 8, 2], 3, 91);
+    let xg = Tensor::<Tch>::from_vec_on(x.clone(), &shape, dev)
+        .unwrap()
+        .to_dtype(DType::F32)
+        .unwrap();
+    let yg = Tensor::<Tch>::from_vec_on(y, &[BATCH], dev).unwrap();
+    let mut g = cnn(dev, DType::F32);
+    g.compile(Adam::new(0.01), "sparse_categorical_crossentropy", &[])
+        .unwrap();
+    for _ in 0..3 {
+        g.train_on_batch(&xg, &yg).unwrap();
+    }
+    let path = dir.path().join("cuda.safetensors");
+    g.save(&path).unwrap();
+
+    let mut c = Sequential::<Tch>::load(&path).unwrap();
+    let wc = snapshot(&c, Device::Cpu);
+    let wg = snapshot(&g, dev);
+    assert_eq!(wc, wg, "weights saved on CUDA, loaded on the CPU");
+    let xc = Tensor::<Tch>::from_vec_on(x, &shape, Device::Cpu)
+        .unwrap()
+        .to_dtype(DType::F32)
+        .unwrap();
+    let pc = c.call(&xc, false).unwrap().to_vec_f64().unwrap();
+    let pg = g.call(&xg, false).unwrap().to_vec_f64().unwrap();
+    let r = assert_close("prediction after CUDA -> CPU load", &pc, &pg, TF32_FACTOR);
+    println!("CUDA -> CPU load: weights identical, predictions {r:.3} of the 1e-4 bound");
+
+    // And back: the CPU model's weights into a fresh model on CUDA.
+    let wpath = dir.path().join("cpu.weights.safetensors");
+    c.save_weights(&wpath).unwrap();
+    let mut back = cnn(dev, DType::F32);
+    back.load_weights(&wpath).unwrap();
+    assert_eq!(
+        snapshot(&back, dev),
+        wc,
+        "weights saved on the CPU, loaded on CUDA"
+    );
+    println!("CPU -> CUDA load_weights: weights identical");
+}

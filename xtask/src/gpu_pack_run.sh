@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# stratanet GPU pack (written by `cargo xtask gpu-pack DIR`): runs the release-built test
+# binaries, examples and the bench of this folder against an installed PyTorch's libtorch,
+# on a machine with no Rust toolchain, and writes DIR/out/summary.json.
+#
+#   bash DIR/run.sh                 # PyTorch from $PYTHON, else /opt/torch/.venv, else python3
+#   PYTHON=/path/to/python bash DIR/run.sh
+#   OUT=/some/folder bash DIR/run.sh
+#
+# Every step runs under `timeout`; a failing step is recorded and the script goes on. The
+# whole run is sized to finish in about 8 minutes on a 16-core machine with one GPU. Without
+# a CUDA device it says "no CUDA device", skips the GPU bench, and still runs every CPU check
+# (the CUDA tests then check that libtorch's CUDA backend is linked and report the skip).
+set -u
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+BIN="$HERE/bin"
+OUT="${OUT:-$HERE/out}"
+mkdir -p "$OUT"
+: >"$OUT/steps.tsv"
+START_ALL=$(date +%s)
+
+PY="${PYTHON:-/opt/torch/.venv/bin/python3}"
+if [ ! -x "$PY" ]; then
+    PY="$(command -v python3 || true)"
+fi
+echo "== python: ${PY:-none}"
+TORCH_DIR=""
+if [ -n "$PY" ]; then
+    TORCH_DIR="$("$PY" -c 'import torch,os;print(os.path.dirname(torch.__file__))' 2>/dev/null || true)"
+fi
+if [ -z "$TORCH_DIR" ] || [ ! -d "$TORCH_DIR/lib" ]; then
+    echo "run.sh: no PyTorch found (set PYTHON to a python with torch 2.11 installed)" >&2
+    TORCH_DIR=""
+else
+    export LD_LIBRARY_PATH="$TORCH_DIR/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    export STRATANET_PYTHON="$PY"
+    "$PY" -c 'import torch;print("== torch", torch.__version__, "cuda", torch.version.cuda, "| cuda available:", torch.cuda.is_available(), "| devices:", torch.cuda.device_count())' 2>&1 | tee "$OUT/torch.txt"
+fi
+echo "== libtorch: ${TORCH_DIR:-none}/lib"
+
+GPU=0
+if command -v nvidia-smi >/dev/null 2>&1; then
+    nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 | tee "$OUT/nvidia-smi.txt"
+fi
+if [ -n "$TORCH_DIR" ] && "$PY" -c 'import sys,torch;sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+    GPU=1
+    echo "== CUDA device present"
+else
+    echo "== no CUDA device: the CUDA tests report their skip, the GPU bench is skipped"
+fi
+NCPU="$(nproc 2>/dev/null || echo 4)"
+echo "== $NCPU CPU cores"
+
+# step NAME SECONDS CMD...: runs CMD under `timeout`, logs to $OUT/NAME.log, records the
+# exit code and wall milliseconds in $OUT/steps.tsv. Never stops the script.
+step() {
+    local name="$1" limit="$2"
+    shift 2
+    echo
+    echo "== step $name (limit ${limit}s): $*"
+    local t0 t1 rc
+    t0=$(date +%s%N)
+    timeout --kill-after=10 "$limit" "$@" >"$OUT/$name.log" 2>&1
+    rc=$?
+    t1=$(date +%s%N)
+    tail -n 25 "$OUT/$name.log"
+    printf '%s\t%s\t%s\n' "$name" "$rc" "$(((t1 - t0) / 1000000))" >>"$OUT/steps.tsv"
+    echo "== step $name: exit $rc"
+}
+skip() {
+    echo
+    echo "== step $1 skipped: $2"
+    printf '%s\tskipped\t0\t%s\n' "$1" "$2" >>"$OUT/steps.tsv"
+}
+
+# 1. Every binary finds its libraries, libtorch_cuda.so included (linked, not dropped).
+libs() {
+    local bad=0
+    for b in "$BIN"/*; do
+        [ -x "$b" ] && [ -f "$b" ] || continue
+        case "$b" in *.py) continue ;; esac
+        echo "--- $(basename "$b")"
+        ldd "$b" | grep -E 'libtorch|libc10|not found' || true
+        if ldd "$b" | grep -q 'not found'; then bad=1; fi
+        if ! ldd "$b" | grep -q 'libtorch_cuda.so'; then
+            echo "libtorch_cuda.so missing from $(basename "$b")"
+            bad=1
+        fi
+    done
+    return $bad
+}
+export BIN
+export -f libs
+step libs 60 bash -c libs
+
+# 2. CUDA smoke tests: libtorch_cuda mapped, a CUDA tensor reaches the CUDA backend, ops and
+#    gradients on cuda:0 (skipped with a message without a GPU).
+step cuda_tests 120 "$BIN/cuda" --test-threads=1 --show-output
+
+# 3. CPU <-> CUDA parity (activations, losses, optimizer steps, CNN, LSTM, functional model,
+#    save/load across devices), printing the worst relative difference of each.
+#    Without a GPU the same tests compare the CPU with itself (STRATANET_PARITY_SELF_CHECK),
+#    so every line of them still runs.
+if [ "$GPU" = 1 ]; then
+    step cuda_parity 240 "$BIN/cuda_parity" --test-threads=1 --show-output
+else
+    step cuda_parity_selfcheck 240 env STRATANET_PARITY_SELF_CHECK=1 \
+        "$BIN/cuda_parity" --test-threads=1 --show-output
+fi
+
+# 4. The conformance suite on the CUDA device (every test reports a skip without a GPU)
+#    and on the CPU.
+step conformance_cuda 300 "$BIN/conformance" cuda:: --test-threads=4 --show-output
+# One libtorch thread per test: the tests run $NCPU at a time.
+step conformance_cpu 240 env OMP_NUM_THREADS=1 "$BIN/conformance" cpu:: --test-threads="$NCPU"
+
+# 5. An example end to end on the tch engine.
+if [ -x "$BIN/quickstart" ]; then
+    step quickstart 120 "$BIN/quickstart" --backend tch
+fi
+
+# 6. The bench: every workload on the GPU against PyTorch on the same libtorch, then a quick
+#    CPU run of the MLP.
+if [ "$GPU" = 1 ]; then
+    step bench_cuda 300 "$BIN/stratanet-bench" --device cuda --out "$OUT/bench_cuda"
+else
+    skip bench_cuda "no CUDA device"
+fi
+step bench_cpu 150 "$BIN/stratanet-bench" --quick --workloads mlp --engines tch --no-rss \
+    --threads "$NCPU" --out "$OUT/bench_cpu"
+
+END_ALL=$(date +%s)
+echo
+echo "== total $((END_ALL - START_ALL)) s"
+
+# summary.json: per step name, exit code, seconds, libtest counts; the bench results.
+SUMMARY_PY="${PY:-python3}"
+GPU="$GPU" OUT="$OUT" TORCH_DIR="$TORCH_DIR" TOTAL=$((END_ALL - START_ALL)) "$SUMMARY_PY" - <<'EOF'
+import json, os, re
+out = os.environ["OUT"]
+steps = []
+for line in open(os.path.join(out, "steps.tsv")):
+    parts = line.rstrip("\n").split("\t")
+    name, rc, ms = parts[0], parts[1], parts[2]
+    s = {"name": name, "exit_code": None if rc == "skipped" else int(rc),
+         "seconds": round(int(ms or 0) / 1000, 2)}
+    if rc == "skipped":
+        s["skipped"] = parts[3] if len(parts) > 3 else True
+    else:
+        s["timed_out"] = int(rc) in (124, 137)
+    log = os.path.join(out, name + ".log")
+    if os.path.exists(log):
+        text = open(log, errors="replace").read()
+        counts = re.findall(r"test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored", text)
+        if counts:
+            s["passed"] = sum(int(c[0]) for c in counts)
+            s["failed"] = sum(int(c[1]) for c in counts)
+            s["ignored"] = sum(int(c[2]) for c in counts)
+        s["failures"] = sorted(set(re.findall(r"^test (\S+) \.\.\. FAILED", text, re.M)))
+        notes = [l.strip() for l in text.splitlines()
+                 if not l.startswith(("----", "|")) and " " in l.strip()
+                 and re.search(r"no CUDA device|skipped|worst|conformance on|CUDA tensor|mapped from|load|self-check|wrote", l)]
+        if notes:
+            s["notes"] = sorted(set(notes))[:60]
+    steps.append(s)
+summary = {"cuda_device": os.environ["GPU"] == "1", "libtorch": os.environ["TORCH_DIR"],
+           "total_seconds": int(os.environ["TOTAL"]), "steps": steps}
+for f in ("torch.txt", "nvidia-smi.txt"):
+    p = os.path.join(out, f)
+    if os.path.exists(p):
+        summary[f.split(".")[0]] = open(p).read().strip()
+for b in ("bench_cuda", "bench_cpu"):
+    p = os.path.join(out, b, "results.json")
+    if os.path.exists(p):
+        summary[b] = json.load(open(p))
+with open(os.path.join(out, "summary.json"), "w") as f:
+    json.dump(summary, f, indent=1)
+print("wrote", os.path.join(out, "summary.json"))
+for s in steps:
+    print("  %-18s exit %-8s %7.1fs  passed %-4s failed %s" % (
+        s["name"], s["exit_code"] if s["exit_code"] is not None else "skipped",
+        s["seconds"], s.get("passed", "-"), s.get("failed", "-")))
+EOF
