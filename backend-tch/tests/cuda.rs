@@ -159,3 +159,40 @@ fn cuda_tensor_reaches_the_cuda_backend() {
         }
     }
 }
+
+/// `Device::auto` follows libtorch's CUDA availability, and `STRATANET_DEVICE` overrides it
+/// (the only test of this binary that reads or writes the variable).
+#[test]
+fn device_auto_and_stratanet_device() {
+    let gpu = tch::Cuda::is_available();
+    let expected = if gpu { Device::Cuda(0) } else { Device::Cpu };
+    std::env::remove_var("STRATANET_DEVICE");
+    assert_eq!(Device::auto::<Tch>().unwrap(), expected);
+    std::env::set_var("STRATANET_DEVICE", "cpu");
+    assert_eq!(Device::auto::<Tch>().unwrap(), Device::Cpu);
+    std::env::set_var("STRATANET_DEVICE", "auto");
+    assert_eq!(Device::auto::<Tch>().unwrap(), expected);
+    std::env::set_var("STRATANET_DEVICE", "tpu");
+    let e = Device::auto::<Tch>().unwrap_err().to_string();
+    assert!(
+        e.contains("STRATANET_DEVICE") && e.contains("tpu"),
+        "error names the variable and value: {e}"
+    );
+    std::env::set_var("STRATANET_DEVICE", "cuda:0");
+    match Device::auto::<Tch>() {
+        Ok(d) => assert!(gpu && d == Device::Cuda(0), "{d:?} without a GPU"),
+        Err(e) => {
+            assert!(!gpu, "cuda:0 refused on a GPU machine: {e}");
+            assert!(e.to_string().contains("STRATANET_DEVICE"), "{e}");
+        }
+    }
+    std::env::remove_var("STRATANET_DEVICE");
+    let n = tch::Cuda::device_count() as usize;
+    let beyond = Device::for_engine::<Tch>(&format!("cuda:{n}"));
+    assert!(beyond.is_err(), "cuda:{n} with {n} devices: {beyond:?}");
+    assert_eq!(Device::for_engine::<Tch>("CPU").unwrap(), Device::Cpu);
+    assert_eq!("cuda:3".parse::<Device>().unwrap(), Device::Cuda(3));
+    assert_eq!("cuda".parse::<Device>().unwrap(), Device::Cuda(0));
+    assert!("cuda:x".parse::<Device>().is_err());
+    assert!("".parse::<Device>().is_err());
+}

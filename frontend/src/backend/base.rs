@@ -81,6 +81,85 @@ impl Device {
     pub fn is_cuda(&self) -> bool {
         matches!(self, Device::Cuda(_))
     }
+
+    /// The Keras placement: the first CUDA device when engine `B` can use one, else the
+    /// CPU; the environment variable `STRATANET_DEVICE` (`auto`, `cpu`, `cuda` or
+    /// `cuda:N`) overrides it, as in [`Device::for_engine`].
+    ///
+    /// ```
+    /// use stratanet::{Device, DefaultBackend as B};
+    /// let d = Device::auto::<B>()?;
+    /// assert!(d == Device::Cpu || d.is_cuda());
+    /// # Ok::<(), stratanet::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) naming `STRATANET_DEVICE`
+    /// when it is not one of those names, or asks for a CUDA device engine `B` cannot use.
+    pub fn auto<B: BackendBase>() -> crate::Result<Device> {
+        match std::env::var("STRATANET_DEVICE") {
+            Ok(v) if !v.trim().is_empty() => Self::resolve::<B>(&v, "STRATANET_DEVICE"),
+            _ => Ok(Self::cuda_if_available::<B>()),
+        }
+    }
+
+    /// The device named `name` (`auto`, `cpu`, `cuda` or `cuda:N`, as an example's
+    /// `--device` flag takes it), checked against engine `B`: `auto` is
+    /// [`Device::cuda_if_available`], a CUDA device must be one `B` can use.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for another name, or a
+    /// CUDA device engine `B` cannot use.
+    pub fn for_engine<B: BackendBase>(name: &str) -> crate::Result<Device> {
+        Self::resolve::<B>(name, "device")
+    }
+
+    fn resolve<B: BackendBase>(name: &str, argument: &str) -> crate::Result<Device> {
+        let name = name.trim();
+        if name.eq_ignore_ascii_case("auto") {
+            return Ok(Self::cuda_if_available::<B>());
+        }
+        let d = name.parse::<Device>().map_err(|_| {
+            crate::Error::invalid(
+                "Device",
+                argument,
+                format!("{name:?} is not a device (auto, cpu, cuda, cuda:N)"),
+            )
+        })?;
+        if d.is_cuda() && (!B::cuda_is_available() || B::device(d).is_err()) {
+            return Err(crate::Error::invalid(
+                "Device",
+                argument,
+                format!("{name:?}: engine {} cannot use {d}", B::NAME),
+            ));
+        }
+        Ok(d)
+    }
+}
+
+impl std::str::FromStr for Device {
+    type Err = crate::Error;
+
+    /// `cpu`, `cuda` (`Cuda(0)`) or `cuda:N`, case-insensitive; no engine check (see
+    /// [`Device::for_engine`]).
+    fn from_str(s: &str) -> crate::Result<Device> {
+        let lower = s.trim().to_ascii_lowercase();
+        match lower.as_str() {
+            "cpu" => Ok(Device::Cpu),
+            "cuda" | "gpu" => Ok(Device::Cuda(0)),
+            other => other
+                .strip_prefix("cuda:")
+                .and_then(|i| i.parse::<usize>().ok())
+                .map(Device::Cuda)
+                .ok_or_else(|| {
+                    crate::Error::invalid(
+                        "Device::from_str",
+                        "s",
+                        format!("{s:?} is not a device (cpu, cuda, cuda:N)"),
+                    )
+                }),
+        }
+    }
 }
 
 impl std::fmt::Display for Device {
