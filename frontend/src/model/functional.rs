@@ -918,9 +918,15 @@ impl<B: Backend> ModelParts<B> for Model<B> {
 impl<B: Backend> Model<B> {
     /// Loads a model saved with `save` (on any engine), like [`crate::Sequential::load`].
     ///
+    /// # Limits
+    /// As [`crate::Sequential::load`]: every size in the file's config is a whole number in
+    /// `1..=2^31 - 1`, one weight holds at most `2^32` values, the weights built from the
+    /// config hold at most as many values as the file stores (refused before allocating),
+    /// models nest at most 32 deep; see [`crate::limits`].
+    ///
     /// # Errors
-    /// A missing, truncated, corrupted, foreign or newer file, or weights that do not match
-    /// the architecture: a clear error, never a panic.
+    /// A missing, truncated, corrupted, foreign or newer file, a config over the limits
+    /// above, or weights that do not match the architecture: a clear error, never a panic.
     pub fn load(path: impl AsRef<std::path::Path>) -> Result<Self> {
         let file = crate::model::persist::read_model(path.as_ref())?;
         if file.class != "Functional" {

@@ -521,9 +521,28 @@ impl<B: Backend> Sequential<B> {
     /// # }
     /// ```
     ///
+    /// # Limits
+    /// The file's config is checked before anything is allocated (the checksum is no
+    /// defence: anyone can recompute it); see [`crate::limits`]:
+    /// - every size field (`units`, `filters`, `kernel_size`, `strides`, `pool_size`,
+    ///   `input_dim`, `output_dim`, `num_heads`, `key_dim`, `n`, `num_tokens`, `num_bins`,
+    ///   input and target shapes, ...) is a whole number in `1..=2^31 - 1`
+    ///   ([`crate::limits::MAX_DIM`]; paddings may be 0), and shapes between layers stay
+    ///   within that per dimension, with checked arithmetic;
+    /// - one weight holds at most `2^32` values ([`crate::limits::MAX_WEIGHT_ELEMENTS`]);
+    /// - all the weights built from the config together hold at most as many values as the
+    ///   file stores (weights plus optimizer slots): a config asking for more is refused
+    ///   before the weight is allocated;
+    /// - models nest at most 32 deep ([`crate::limits::MAX_MODEL_DEPTH`]) and the config
+    ///   JSON at most 128 levels.
+    ///
+    /// Each violation is an [`Error`] naming the layer and the field (or the weight's shape
+    /// and the file).
+    ///
     /// # Errors
-    /// A missing, truncated, corrupted, foreign or newer file, a functional model's file, or
-    /// weights that do not match the architecture: a clear error, never a panic.
+    /// A missing, truncated, corrupted, foreign or newer file, a functional model's file, a
+    /// config over the limits above, or weights that do not match the architecture: a clear
+    /// error, never a panic.
     pub fn load(path: impl AsRef<std::path::Path>) -> Result<Self> {
         let file = crate::model::persist::read_model(path.as_ref())?;
         if file.class != "Sequential" {
