@@ -3,6 +3,7 @@ shuffles-per-epoch and step counts as the Rust variants; times its own loops wit
 time.perf_counter (warm-up of 4 steps excluded) and prints `RESULT {json}`."""
 
 import argparse
+import os
 import json
 import time
 
@@ -62,6 +63,8 @@ def main():
     x = torch.from_numpy(np.fromfile(a.x, dtype="<f4").reshape(shape).copy()).to(dev)
     y = torch.from_numpy(np.fromfile(a.y, dtype="<i8").copy()).to(dev)
     bs = 128 if a.workload == "mlp" else 64
+    if int(os.environ.get("STRATANET_BENCH_BATCH", "0") or 0) > 0:
+        bs = int(os.environ["STRATANET_BENCH_BATCH"])  # same override as the Rust side
     model = build(a.workload).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()

@@ -53,7 +53,16 @@ impl Workload {
             o => Err(format!("unknown workload {o} (mlp, cnn, lstm)")),
         }
     }
+    /// Batch size: 128 for the MLP, 64 otherwise; `STRATANET_BENCH_BATCH=N` sets it for
+    /// every workload (child processes and `bench_torch.py` read the same variable).
     pub fn batch(self) -> usize {
+        if let Some(b) = std::env::var("STRATANET_BENCH_BATCH")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|&b| b > 0)
+        {
+            return b;
+        }
         match self {
             Workload::Mlp => 128,
             Workload::Cnn | Workload::Lstm => 64,

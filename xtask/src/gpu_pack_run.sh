@@ -119,10 +119,13 @@ if [ -x "$BIN/quickstart" ]; then
     step quickstart 120 "$BIN/quickstart" --backend tch
 fi
 
-# 6. The bench: every workload on the GPU against PyTorch on the same libtorch, then a quick
-#    CPU run of the MLP.
+# 6. The bench: every workload on the GPU against PyTorch on the same libtorch, the MLP again
+#    at batch 1,024, then a quick CPU run of the MLP.
 if [ "$GPU" = 1 ]; then
     step bench_cuda 300 "$BIN/stratanet-bench" --device cuda --out "$OUT/bench_cuda"
+    # The MLP at batch 1,024 (the GPU busier per step than at 128).
+    step bench_cuda_mlp_b1024 150 env STRATANET_BENCH_BATCH=1024 "$BIN/stratanet-bench" \
+        --device cuda --workloads mlp --no-rss --out "$OUT/bench_cuda_mlp_b1024"
 else
     skip bench_cuda "no CUDA device"
 fi
@@ -169,7 +172,7 @@ for f in ("torch.txt", "nvidia-smi.txt"):
     p = os.path.join(out, f)
     if os.path.exists(p):
         summary[f.split(".")[0]] = open(p).read().strip()
-for b in ("bench_cuda", "bench_cpu"):
+for b in ("bench_cuda", "bench_cuda_mlp_b1024", "bench_cpu"):
     p = os.path.join(out, b, "results.json")
     if os.path.exists(p):
         summary[b] = json.load(open(p))
