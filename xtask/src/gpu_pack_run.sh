@@ -51,11 +51,73 @@ fi
 NCPU="$(nproc 2>/dev/null || echo 4)"
 echo "== $NCPU CPU cores"
 
+# summary.json: per step name, exit code, seconds, libtest counts; the bench results.
+# Rewritten after every step, so a run cut short still leaves one.
+write_summary() {
+SUMMARY_PY="${PY:-python3}"
+FINAL="${FINAL:-0}" GPU="$GPU" OUT="$OUT" TORCH_DIR="$TORCH_DIR" TOTAL=$(($(date +%s) - START_ALL)) "$SUMMARY_PY" - <<'EOF'
+import json, os, re
+out = os.environ["OUT"]
+steps = []
+for line in open(os.path.join(out, "steps.tsv")):
+    parts = line.rstrip("\n").split("\t")
+    name, rc, ms = parts[0], parts[1], parts[2]
+    s = {"name": name, "exit_code": None if rc == "skipped" else int(rc),
+         "seconds": round(int(ms or 0) / 1000, 2)}
+    if rc == "skipped":
+        s["skipped"] = parts[3] if len(parts) > 3 else True
+    else:
+        s["timed_out"] = int(rc) in (124, 137)
+    log = os.path.join(out, name + ".log")
+    if os.path.exists(log):
+        text = open(log, errors="replace").read()
+        counts = re.findall(r"test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored", text)
+        if counts:
+            s["passed"] = sum(int(c[0]) for c in counts)
+            s["failed"] = sum(int(c[1]) for c in counts)
+            s["ignored"] = sum(int(c[2]) for c in counts)
+        s["failures"] = sorted(set(re.findall(r"^test (\S+) \.\.\. FAILED", text, re.M)))
+        notes = [l.strip() for l in text.splitlines()
+                 if not l.startswith(("----", "|")) and " " in l.strip()
+                 and re.search(r"no CUDA device|skipped|worst|conformance on|CUDA tensor|mapped from|load|self-check|wrote", l)]
+        if notes:
+            s["notes"] = sorted(set(notes))[:60]
+    steps.append(s)
+summary = {"cuda_device": os.environ["GPU"] == "1", "libtorch": os.environ["TORCH_DIR"],
+           "total_seconds": int(os.environ["TOTAL"]), "steps": steps}
+for f in ("torch.txt", "nvidia-smi.txt"):
+    p = os.path.join(out, f)
+    if os.path.exists(p):
+        summary[f.split(".")[0]] = open(p).read().strip()
+for b in ("bench_cuda", "bench_cuda_mlp_b1024", "bench_cpu"):
+    p = os.path.join(out, b, "results.json")
+    if os.path.exists(p):
+        summary[b] = json.load(open(p))
+with open(os.path.join(out, "summary.json"), "w") as f:
+    json.dump(summary, f, indent=1)
+if os.environ.get("FINAL") == "1":
+    print("wrote", os.path.join(out, "summary.json"))
+for s in steps if os.environ.get("FINAL") == "1" else []:
+    print("  %-18s exit %-8s %7.1fs  passed %-4s failed %s" % (
+        s["name"], s["exit_code"] if s["exit_code"] is not None else "skipped",
+        s["seconds"], s.get("passed", "-"), s.get("failed", "-")))
+EOF
+}
+
 # step NAME SECONDS CMD...: runs CMD under `timeout`, logs to $OUT/NAME.log, records the
 # exit code and wall milliseconds in $OUT/steps.tsv. Never stops the script.
+BUDGET="${BUDGET:-480}"
 step() {
     local name="$1" limit="$2"
     shift 2
+    # The whole run stays within $BUDGET seconds (default 8 minutes): a step gets at most
+    # what is left, and is skipped when less than 10 s is.
+    local left=$((BUDGET - ($(date +%s) - START_ALL)))
+    if [ "$left" -lt 10 ]; then
+        skip "$name" "time budget of ${BUDGET}s spent"
+        return
+    fi
+    if [ "$limit" -gt "$left" ]; then limit="$left"; fi
     echo
     echo "== step $name (limit ${limit}s): $*"
     local t0 t1 rc
@@ -66,11 +128,13 @@ step() {
     tail -n 25 "$OUT/$name.log"
     printf '%s\t%s\t%s\n' "$name" "$rc" "$(((t1 - t0) / 1000000))" >>"$OUT/steps.tsv"
     echo "== step $name: exit $rc"
+    write_summary >/dev/null 2>&1 || true
 }
 skip() {
     echo
     echo "== step $1 skipped: $2"
     printf '%s\tskipped\t0\t%s\n' "$1" "$2" >>"$OUT/steps.tsv"
+    write_summary >/dev/null 2>&1 || true
 }
 
 # 1. Every binary finds its libraries, libtorch_cuda.so included (linked, not dropped).
@@ -136,51 +200,4 @@ END_ALL=$(date +%s)
 echo
 echo "== total $((END_ALL - START_ALL)) s"
 
-# summary.json: per step name, exit code, seconds, libtest counts; the bench results.
-SUMMARY_PY="${PY:-python3}"
-GPU="$GPU" OUT="$OUT" TORCH_DIR="$TORCH_DIR" TOTAL=$((END_ALL - START_ALL)) "$SUMMARY_PY" - <<'EOF'
-import json, os, re
-out = os.environ["OUT"]
-steps = []
-for line in open(os.path.join(out, "steps.tsv")):
-    parts = line.rstrip("\n").split("\t")
-    name, rc, ms = parts[0], parts[1], parts[2]
-    s = {"name": name, "exit_code": None if rc == "skipped" else int(rc),
-         "seconds": round(int(ms or 0) / 1000, 2)}
-    if rc == "skipped":
-        s["skipped"] = parts[3] if len(parts) > 3 else True
-    else:
-        s["timed_out"] = int(rc) in (124, 137)
-    log = os.path.join(out, name + ".log")
-    if os.path.exists(log):
-        text = open(log, errors="replace").read()
-        counts = re.findall(r"test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored", text)
-        if counts:
-            s["passed"] = sum(int(c[0]) for c in counts)
-            s["failed"] = sum(int(c[1]) for c in counts)
-            s["ignored"] = sum(int(c[2]) for c in counts)
-        s["failures"] = sorted(set(re.findall(r"^test (\S+) \.\.\. FAILED", text, re.M)))
-        notes = [l.strip() for l in text.splitlines()
-                 if not l.startswith(("----", "|")) and " " in l.strip()
-                 and re.search(r"no CUDA device|skipped|worst|conformance on|CUDA tensor|mapped from|load|self-check|wrote", l)]
-        if notes:
-            s["notes"] = sorted(set(notes))[:60]
-    steps.append(s)
-summary = {"cuda_device": os.environ["GPU"] == "1", "libtorch": os.environ["TORCH_DIR"],
-           "total_seconds": int(os.environ["TOTAL"]), "steps": steps}
-for f in ("torch.txt", "nvidia-smi.txt"):
-    p = os.path.join(out, f)
-    if os.path.exists(p):
-        summary[f.split(".")[0]] = open(p).read().strip()
-for b in ("bench_cuda", "bench_cuda_mlp_b1024", "bench_cpu"):
-    p = os.path.join(out, b, "results.json")
-    if os.path.exists(p):
-        summary[b] = json.load(open(p))
-with open(os.path.join(out, "summary.json"), "w") as f:
-    json.dump(summary, f, indent=1)
-print("wrote", os.path.join(out, "summary.json"))
-for s in steps:
-    print("  %-18s exit %-8s %7.1fs  passed %-4s failed %s" % (
-        s["name"], s["exit_code"] if s["exit_code"] is not None else "skipped",
-        s["seconds"], s.get("passed", "-"), s.get("failed", "-")))
-EOF
+FINAL=1 write_summary
