@@ -58,14 +58,12 @@ impl Callback for PeakAtBatches {
 /// their batch 100 and batch 600: it may grow by less than 40 MB in between. A retained
 /// graph keeps about 2 x 100 x 512 x 4 bytes = 0.4 MB of activations per batch: 200 MB for
 /// the 500 batches in between; the outputs `predict` keeps are 100 x 10 x 4 bytes = 4 KB a
-/// batch (2 MB). Measured on candle: flat to 0.1 MB. On libtorch (2026-12-04) `predict`
-/// grows by 0.19 MB a batch, steadily (+9.6 MB every 50 batches, 393 -> 489 MB from batch
-/// 100 to 600) while `evaluate` stays flat: `memory_tch.rs` fails until that is fixed. It is
-/// not a retained graph: keeping 300 outputs of `predict_on_batch` raises the RSS by 57 MB
-/// and keeping 300 fresh 4 KB copies of them by 44 MB, keeping their host copies by
-/// nothing; each small libtorch tensor kept between batches pins about 0.15-0.19 MB of the
-/// freed batch buffers around it (heap fragmentation). Collecting the outputs without
-/// keeping one small tensor per batch (a preallocated output, or host copies) would avoid it.
+/// batch (2 MB). Measured: candle flat to 0.1 MB; libtorch +3.2 MB. Before `predict`
+/// joined its outputs in chunks, libtorch grew by 0.19 MB a batch (393 -> 489 MB from batch
+/// 100 to 600, and 18 s instead of 0.8 s): not a retained graph, but each small output
+/// tensor kept between batches pinning the freed batch buffers around it (keeping 300
+/// outputs of `predict_on_batch` raised the RSS by 57 MB, keeping their host copies by
+/// nothing).
 pub fn predict_and_evaluate_peak_rss_does_not_grow_with_batches<B: Backend>() {
     let mut m = Sequential::<B>::new().with_seed(0);
     m.add(Input::new(&[64])).unwrap();
@@ -93,6 +91,24 @@ pub fn predict_and_evaluate_peak_rss_does_not_grow_with_batches<B: Backend>() {
     };
     let out = m.predict_with(&x, 100, probe()).unwrap();
     assert_eq!(out[0].shape(), vec![n, 10]);
+    // `predict` joins its batch outputs in chunks of 64 batches while it runs: the rows
+    // across a chunk boundary (row 6,400) are the model's outputs for those rows.
+    let across = out[0].narrow(0, 6_350, 100).unwrap().to_vec_f32().unwrap();
+    let direct = m
+        .predict_on_batch(&x.narrow(0, 6_350, 100).unwrap())
+        .unwrap()
+        .to_vec_f32()
+        .unwrap();
+    let diff = across
+        .iter()
+        .zip(&direct)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(
+        diff < 1e-5,
+        "{}: rows 6,350..6,450 differ by {diff}",
+        B::NAME
+    );
     m.evaluate_with(&x, &y, 100, probe()).unwrap();
     let p = peaks.lock().unwrap().clone();
     assert_eq!(

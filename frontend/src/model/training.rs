@@ -1835,6 +1835,9 @@ pub fn evaluate_dataset<B: Backend, N: Network<B> + ?Sized>(
 
 /// A prediction pass over `feed`: detached outputs joined on the device, one tensor per
 /// output.
+/// Batch outputs `predict` joins into one tensor while it runs.
+const PREDICT_CHUNK: usize = 64;
+
 fn predict_feed<B: Backend, N: Network<B> + ?Sized>(
     net: &mut N,
     feed: &mut dyn Feed<B>,
@@ -1844,6 +1847,8 @@ fn predict_feed<B: Backend, N: Network<B> + ?Sized>(
     let steps = feed.steps().unwrap_or(0);
     let n_out = net.output_names().len();
     let mut outs: Vec<Vec<Tensor<B>>> = vec![Vec::with_capacity(steps); n_out];
+    // Batch outputs not yet joined into a chunk, per output.
+    let mut pending = vec![0usize; n_out];
     let mut state = FitState {
         epochs: 0,
         steps,
@@ -1862,8 +1867,20 @@ fn predict_feed<B: Backend, N: Network<B> + ?Sized>(
                 cb.on_predict_batch_begin(step, ctx)
             })?;
             let preds = net.forward(&b.xs, &mut CallContext::inference())?;
-            for (o, p) in outs.iter_mut().zip(preds) {
+            for ((o, k), p) in outs.iter_mut().zip(pending.iter_mut()).zip(preds) {
                 o.push(p.detach());
+                *k += 1;
+                // Join every PREDICT_CHUNK batch outputs into one tensor: one small tensor
+                // kept per batch pins the freed batch buffers around it on libtorch (about
+                // 0.19 MB a batch, tests/memory_tch.rs); chunks keep that bounded and copy
+                // each output once more.
+                if *k == PREDICT_CHUNK {
+                    let start = o.len() - PREDICT_CHUNK;
+                    let joined = Tensor::concat(&o[start..], 0)?;
+                    o.truncate(start);
+                    o.push(joined);
+                    *k = 0;
+                }
             }
             each(callbacks, &mut state, net, |cb, ctx| {
                 cb.on_predict_batch_end(step, ctx)
