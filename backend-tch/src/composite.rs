@@ -124,6 +124,7 @@ impl CompositeOps for Tch {
                 got: dtype_of(labels).to_string(),
             });
         }
+        crate::shape::check_cuda_indices(op, labels, ld[1])?;
         logits
             .f_cross_entropy_loss(labels, None::<&Tensor>, Reduction::None, i64::MIN, 0.0)
             .map(TchTensor)

@@ -23,6 +23,33 @@ fn need_index_dtype(op: &str, indices: &TchTensor) -> Result<()> {
     }
 }
 
+/// Refuses indices outside `0..size` before a CUDA kernel sees them. On the CPU libtorch
+/// checks them itself and returns an error; on CUDA an out-of-range index is a device-side
+/// assert that poisons the CUDA context for the rest of the process (every later call
+/// fails), so the bounds are read back first: one `aminmax` and a two-value copy to the
+/// host, a synchronisation that costs microseconds.
+pub(crate) fn check_cuda_indices(op: &str, indices: &TchTensor, size: usize) -> Result<()> {
+    if !indices.device().is_cuda() || indices.numel() == 0 {
+        return Ok(());
+    }
+    let (lo, hi) = indices
+        .f_aminmax(None, false)
+        .and_then(|(lo, hi)| {
+            let b = Tensor::f_stack(&[lo, hi], 0)?.f_to(tch::Device::Cpu)?;
+            Ok((b.f_int64_value(&[0])?, b.f_int64_value(&[1])?))
+        })
+        .map_err(wrap(op))?;
+    let bad = if lo < 0 { lo } else { hi };
+    if lo < 0 || hi >= size as i64 {
+        return Err(Error::invalid(
+            op,
+            "indices",
+            format!("index {bad} is out of range for an axis of size {size}"),
+        ));
+    }
+    Ok(())
+}
+
 impl ShapeOps for Tch {
     fn reshape(t: &TchTensor, shape: &[usize]) -> Result<TchTensor> {
         if t.elem_count() != shape.iter().product::<usize>() {
@@ -172,6 +199,7 @@ impl ShapeOps for Tch {
                 &indices.dims(),
             ));
         }
+        check_cuda_indices("index_select", indices, t.dims()[axis])?;
         t.f_index_select(axis as i64, indices)
             .map(TchTensor)
             .map_err(wrap("index_select"))
@@ -200,6 +228,7 @@ impl ShapeOps for Tch {
                 ),
             });
         }
+        check_cuda_indices("gather", indices, td[axis])?;
         t.f_gather(axis as i64, indices, false)
             .map(TchTensor)
             .map_err(wrap("gather"))

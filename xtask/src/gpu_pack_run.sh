@@ -165,8 +165,12 @@ step cuda_tests 120 "$BIN/cuda" --test-threads=1 --show-output
 #    save/load across devices), printing the worst relative difference of each.
 #    Without a GPU the same tests compare the CPU with itself (STRATANET_PARITY_SELF_CHECK),
 #    so every line of them still runs.
+#    cuDNN and cuBLAS may use TF32 for f32 convolutions and RNNs (PyTorch's default for
+#    cuDNN), which rounds inputs to 10 mantissa bits; the 1e-4 parity is measured with TF32
+#    off (NVIDIA_TF32_OVERRIDE=0), and once more with the default to show what TF32 costs.
 if [ "$GPU" = 1 ]; then
-    step cuda_parity 240 "$BIN/cuda_parity" --test-threads=1 --show-output
+    step cuda_parity 240 env NVIDIA_TF32_OVERRIDE=0 "$BIN/cuda_parity" --test-threads=1 --show-output
+    step cuda_parity_tf32_default 240 "$BIN/cuda_parity" --test-threads=1 --show-output
 else
     step cuda_parity_selfcheck 240 env STRATANET_PARITY_SELF_CHECK=1 \
         "$BIN/cuda_parity" --test-threads=1 --show-output
@@ -174,7 +178,7 @@ fi
 
 # 4. The conformance suite on the CUDA device (every test reports a skip without a GPU)
 #    and on the CPU.
-step conformance_cuda 300 "$BIN/conformance" cuda:: --test-threads=4 --show-output
+step conformance_cuda 300 env NVIDIA_TF32_OVERRIDE=0 "$BIN/conformance" cuda:: --test-threads=4 --show-output
 # One libtorch thread per test: the tests run $NCPU at a time.
 step conformance_cpu 240 env OMP_NUM_THREADS=1 "$BIN/conformance" cpu:: --test-threads="$NCPU"
 

@@ -563,6 +563,7 @@ macro_rules! backend_conformance_tests {
                 stack_grad,
                 index_select_values,
                 index_select_out_of_range_errs,
+                gather_out_of_range_errs,
                 index_select_grad,
                 gather_values,
                 gather_grad,

@@ -345,6 +345,19 @@ pub fn index_select_out_of_range_errs<B: Backend>() {
     );
 }
 
+/// Out-of-range and negative indices are an error from `gather` (on every device: on CUDA
+/// before a kernel's device-side assert could poison the context).
+pub fn gather_out_of_range_errs<B: Backend>() {
+    let t = f32s::<B>(&[0.0; 6], &[2, 3]);
+    let idx = i64s::<B>(&[0, 3, 1, 2], &[2, 2]);
+    assert_err("gather index 3 of axis size 3", B::gather(&t, &idx, 1));
+    let idx = i64s::<B>(&[0, -1], &[1, 2]);
+    assert_err("gather index -1", B::gather(&t, &idx, 1));
+    // The device still works afterwards.
+    let idx = i64s::<B>(&[2, 0], &[1, 2]);
+    ok("gather after errors", B::gather(&t, &idx, 1));
+}
+
 /// Gradient of index_select; repeated indices accumulate.
 pub fn index_select_grad<B: Backend>() {
     let idx = i64s::<B>(&[0, 2, 0, 3], &[4]);
