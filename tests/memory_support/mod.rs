@@ -95,7 +95,7 @@ pub fn predict_and_evaluate_peak_rss_does_not_grow_with_batches<B: Backend>() {
     // across a chunk boundary (row 6,400) are the model's outputs for those rows.
     let across = out[0].narrow(0, 6_350, 100).unwrap().to_vec_f32().unwrap();
     let direct = m
-        .predict_on_batch(&x.narrow(0, 6_350, 100).unwrap())
+        .predict_on_batch(x.narrow(0, 6_350, 100).unwrap())
         .unwrap()
         .to_vec_f32()
         .unwrap();

@@ -77,7 +77,10 @@ pub fn device_available<B: Backend>(device: Device) -> bool {
 #[doc(hidden)]
 pub fn run_on<B: Backend>(device: Device, name: &str, test: fn()) {
     if !device_available::<B>(device) {
-        println!("skipped: no CUDA device for {name} on {device:?} ({})", B::NAME);
+        println!(
+            "skipped: no CUDA device for {name} on {device:?} ({})",
+            B::NAME
+        );
         return;
     }
     struct Reset(Device);
