@@ -1833,11 +1833,11 @@ pub fn evaluate_dataset<B: Backend, N: Network<B> + ?Sized>(
     evaluate_with_hooks(net, compiled, &mut feed, callbacks)
 }
 
-/// A prediction pass over `feed`: detached outputs joined on the device, one tensor per
-/// output.
 /// Batch outputs `predict` joins into one tensor while it runs.
 const PREDICT_CHUNK: usize = 64;
 
+/// A prediction pass over `feed`: detached outputs joined on the device, one tensor per
+/// output.
 fn predict_feed<B: Backend, N: Network<B> + ?Sized>(
     net: &mut N,
     feed: &mut dyn Feed<B>,
