@@ -1,6 +1,7 @@
 //! candle keeps the autograd graph of every tensor computed from a parameter alive for as
 //! long as the tensor lives. `predict` and `evaluate` must hold only detached results, so
-//! their peak memory must not grow with the number of batches (DESIGN.md). candle here;
+//! their peak memory must not grow with the number of batches (docs/ARCHITECTURE.md,
+//! "Detached results"). candle here;
 //! `memory_tch.rs` runs the same check on libtorch, `memory_fit*.rs` check `fit`.
 //!
 //! One test per binary: the process' peak RSS (`VmHWM`) is global.

@@ -1,4 +1,4 @@
-//! The `.safetensors` weights format of DESIGN.md: tensors named by layer path
+//! The `.safetensors` weights format of docs/ARCHITECTURE.md: tensors named by layer path
 //! (`dense_1/kernel`), optimizer slots under `optimizer/`, and string metadata in the
 //! header (format version, model and training configs). Files load on any engine, and
 //! Python's `safetensors` reads them. Writes are atomic: a uniquely named temporary file

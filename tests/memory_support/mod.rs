@@ -52,7 +52,8 @@ impl Callback for PeakAtBatches {
 
 /// candle keeps the autograd graph of every tensor computed from a parameter alive for as
 /// long as the tensor lives. `predict` and `evaluate` must hold only detached results, so
-/// their peak memory must not grow with the number of batches (DESIGN.md).
+/// their peak memory must not grow with the number of batches (docs/ARCHITECTURE.md,
+/// "Detached results").
 ///
 /// After a warm-up run of 100 batches, runs of 600 batches read the peak RSS at the end of
 /// their batch 100 and batch 600: it may grow by less than 40 MB in between. A retained
