@@ -101,33 +101,55 @@ impl CompositeOps for Tch {
     }
 
     /// libtorch's `cross_entropy_loss` without reduction (no label is ignored; an
-    /// out-of-range label is libtorch's error).
+    /// out-of-range label is libtorch's error on the CPU, and is read back and refused
+    /// before the kernel on CUDA).
     fn sparse_softmax_cross_entropy(logits: &TchTensor, labels: &TchTensor) -> Result<TchTensor> {
         let op = "sparse_softmax_cross_entropy";
-        let (ld, yd) = (logits.dims(), labels.dims());
-        if ld.len() != 2 {
-            return Err(Error::shape(op, "logits", "rank 2 [N, C]", &ld));
-        }
-        if yd != [ld[0]] {
-            return Err(Error::shape(
-                op,
-                "labels",
-                format!("[{}] (one label per row of the logits)", ld[0]),
-                &yd,
-            ));
-        }
-        if dtype_of(labels) != DType::I64 {
-            return Err(Error::DType {
-                op: op.to_string(),
-                argument: "labels".to_string(),
-                expected: "i64".to_string(),
-                got: dtype_of(labels).to_string(),
-            });
-        }
-        crate::shape::check_cuda_indices(op, labels, ld[1])?;
-        logits
-            .f_cross_entropy_loss(labels, None::<&Tensor>, Reduction::None, i64::MIN, 0.0)
-            .map(TchTensor)
-            .map_err(wrap(op))
+        cross_entropy_shapes(op, logits, labels)?;
+        crate::shape::check_cuda_indices(op, labels, logits.dims()[1])?;
+        cross_entropy_kernel(op, logits, labels)
     }
+
+    /// Shapes and dtype checked; the labels' range is not read back on CUDA (the caller
+    /// has validated them).
+    fn sparse_softmax_cross_entropy_in_range(
+        logits: &TchTensor,
+        labels: &TchTensor,
+    ) -> Result<TchTensor> {
+        let op = "sparse_softmax_cross_entropy";
+        cross_entropy_shapes(op, logits, labels)?;
+        cross_entropy_kernel(op, logits, labels)
+    }
+}
+
+/// The shape and dtype checks of the sparse cross-entropy (no device read).
+fn cross_entropy_shapes(op: &str, logits: &TchTensor, labels: &TchTensor) -> Result<()> {
+    let (ld, yd) = (logits.dims(), labels.dims());
+    if ld.len() != 2 {
+        return Err(Error::shape(op, "logits", "rank 2 [N, C]", &ld));
+    }
+    if yd != [ld[0]] {
+        return Err(Error::shape(
+            op,
+            "labels",
+            format!("[{}] (one label per row of the logits)", ld[0]),
+            &yd,
+        ));
+    }
+    if dtype_of(labels) != DType::I64 {
+        return Err(Error::DType {
+            op: op.to_string(),
+            argument: "labels".to_string(),
+            expected: "i64".to_string(),
+            got: dtype_of(labels).to_string(),
+        });
+    }
+    Ok(())
+}
+
+fn cross_entropy_kernel(op: &str, logits: &TchTensor, labels: &TchTensor) -> Result<TchTensor> {
+    logits
+        .f_cross_entropy_loss(labels, None::<&Tensor>, Reduction::None, i64::MIN, 0.0)
+        .map(TchTensor)
+        .map_err(wrap(op))
 }

@@ -105,6 +105,7 @@ impl CreationOps for Tch {
 
     fn to_host(t: &TchTensor) -> Result<HostData> {
         let op = "to_host";
+        crate::host_reads::note_host_read();
         let mut flat = t
             .f_detach()
             .and_then(|t| t.f_to_device(Device::Cpu))

@@ -31,6 +31,7 @@
 
 #![warn(missing_docs)]
 
+pub use host_reads::host_read_count;
 pub use tch;
 
 use stratanet_frontend::backend::{Backend, DType};
@@ -42,6 +43,7 @@ mod base;
 mod compare;
 mod composite;
 mod creation;
+mod host_reads;
 mod linalg;
 mod math;
 mod nn;

@@ -41,6 +41,7 @@ fn keep_kind(op: &str, r: Tensor, kind: Kind) -> Result<TchTensor> {
 
 /// Whether any element of a boolean mask is set (one host read).
 fn any(mask: &Tensor, op: &str) -> Result<bool> {
+    crate::host_reads::note_host_read();
     let v = mask
         .f_any()
         .and_then(|m| m.f_int64_value(&[]))

@@ -1,8 +1,10 @@
 //! Shape operations.
 //!
 //! libtorch checks index ranges of `index_select` and `gather` itself on the CPU (an
-//! out-of-range index is an `Err`). On CUDA the check is a device-side assertion, as in
-//! PyTorch; checking on the host instead would cost a synchronisation per batch.
+//! out-of-range index is an `Err`). On CUDA its check is a device-side assertion that
+//! poisons the CUDA context, so the user-facing ops read the index bounds back first
+//! ([`check_cuda_indices`], a synchronisation). The `*_in_range` variants, for indices the
+//! caller guarantees (the training loop's batch permutation), skip that read.
 
 use crate::{broadcast_shape, check_axis, dtype_of, i64s, same_dtype, wrap, Tch, TchTensor};
 use stratanet_frontend::backend::ShapeOps;
@@ -28,7 +30,11 @@ fn need_index_dtype(op: &str, indices: &TchTensor) -> Result<()> {
 /// assert that poisons the CUDA context for the rest of the process (every later call
 /// fails), so the bounds are read back first: one `aminmax` and a two-value copy to the
 /// host, a synchronisation that costs microseconds.
+///
+/// Counted by [`crate::host_read_count`] on every device (it reads back only on CUDA), so a
+/// CPU test sees each call that would synchronise on a GPU.
 pub(crate) fn check_cuda_indices(op: &str, indices: &TchTensor, size: usize) -> Result<()> {
+    crate::host_reads::note_host_read();
     if !indices.device().is_cuda() || indices.numel() == 0 {
         return Ok(());
     }
@@ -48,6 +54,58 @@ pub(crate) fn check_cuda_indices(op: &str, indices: &TchTensor, size: usize) -> 
         ));
     }
     Ok(())
+}
+
+/// The axis, dtype and rank checks of `index_select` (no device read).
+fn index_select_shapes(t: &TchTensor, indices: &TchTensor, axis: usize) -> Result<()> {
+    check_axis("index_select", "axis", axis, &t.dims())?;
+    need_index_dtype("index_select", indices)?;
+    if indices.dim() != 1 {
+        return Err(Error::shape(
+            "index_select",
+            "indices",
+            "rank 1",
+            &indices.dims(),
+        ));
+    }
+    Ok(())
+}
+
+fn index_select_kernel(t: &TchTensor, indices: &TchTensor, axis: usize) -> Result<TchTensor> {
+    t.f_index_select(axis as i64, indices)
+        .map(TchTensor)
+        .map_err(wrap("index_select"))
+}
+
+/// The axis, dtype and shape checks of `gather` (no device read).
+fn gather_shapes(t: &TchTensor, indices: &TchTensor, axis: usize) -> Result<()> {
+    let td = t.dims();
+    check_axis("gather", "axis", axis, &td)?;
+    need_index_dtype("gather", indices)?;
+    let id = indices.dims();
+    let fits = id.len() == td.len()
+        && id
+            .iter()
+            .zip(&td)
+            .enumerate()
+            .all(|(i, (a, b))| i == axis || a <= b);
+    if !fits {
+        return Err(Error::ShapeMismatch {
+            op: "gather".to_string(),
+            lhs: ShapeList(td),
+            rhs: ShapeList(id),
+            detail: Some(
+                "indices need the input's rank and no larger size off the gather axis".to_string(),
+            ),
+        });
+    }
+    Ok(())
+}
+
+fn gather_kernel(t: &TchTensor, indices: &TchTensor, axis: usize) -> Result<TchTensor> {
+    t.f_gather(axis as i64, indices, false)
+        .map(TchTensor)
+        .map_err(wrap("gather"))
 }
 
 impl ShapeOps for Tch {
@@ -189,49 +247,28 @@ impl ShapeOps for Tch {
     /// Out-of-range (and negative) indices are an error, reported by libtorch (see the
     /// module docs for CUDA).
     fn index_select(t: &TchTensor, indices: &TchTensor, axis: usize) -> Result<TchTensor> {
-        check_axis("index_select", "axis", axis, &t.dims())?;
-        need_index_dtype("index_select", indices)?;
-        if indices.dim() != 1 {
-            return Err(Error::shape(
-                "index_select",
-                "indices",
-                "rank 1",
-                &indices.dims(),
-            ));
-        }
+        index_select_shapes(t, indices, axis)?;
         check_cuda_indices("index_select", indices, t.dims()[axis])?;
-        t.f_index_select(axis as i64, indices)
-            .map(TchTensor)
-            .map_err(wrap("index_select"))
+        index_select_kernel(t, indices, axis)
+    }
+
+    /// Shapes and dtype checked; no bounds read on CUDA (the caller guarantees them).
+    fn index_select_in_range(t: &TchTensor, indices: &TchTensor, axis: usize) -> Result<TchTensor> {
+        index_select_shapes(t, indices, axis)?;
+        index_select_kernel(t, indices, axis)
     }
 
     /// Out-of-range (and negative) indices are an error, reported by libtorch.
     fn gather(t: &TchTensor, indices: &TchTensor, axis: usize) -> Result<TchTensor> {
-        let td = t.dims();
-        check_axis("gather", "axis", axis, &td)?;
-        need_index_dtype("gather", indices)?;
-        let id = indices.dims();
-        let fits = id.len() == td.len()
-            && id
-                .iter()
-                .zip(&td)
-                .enumerate()
-                .all(|(i, (a, b))| i == axis || a <= b);
-        if !fits {
-            return Err(Error::ShapeMismatch {
-                op: "gather".to_string(),
-                lhs: ShapeList(td),
-                rhs: ShapeList(id),
-                detail: Some(
-                    "indices need the input's rank and no larger size off the gather axis"
-                        .to_string(),
-                ),
-            });
-        }
-        check_cuda_indices("gather", indices, td[axis])?;
-        t.f_gather(axis as i64, indices, false)
-            .map(TchTensor)
-            .map_err(wrap("gather"))
+        gather_shapes(t, indices, axis)?;
+        check_cuda_indices("gather", indices, t.dims()[axis])?;
+        gather_kernel(t, indices, axis)
+    }
+
+    /// Shapes and dtype checked; no bounds read on CUDA (the caller guarantees them).
+    fn gather_in_range(t: &TchTensor, indices: &TchTensor, axis: usize) -> Result<TchTensor> {
+        gather_shapes(t, indices, axis)?;
+        gather_kernel(t, indices, axis)
     }
 
     fn contiguous(t: &TchTensor) -> Result<TchTensor> {

@@ -179,6 +179,17 @@ pub trait Loss<B: Backend>: Send + std::fmt::Debug {
     /// # Errors
     /// [`Error::Shape`] when `y_true` and `y_pred` do not fit together.
     fn per_sample(&self, y_true: &Tensor<B>, y_pred: &Tensor<B>) -> Result<Tensor<B>>;
+    /// [`Loss::per_sample`] for targets that [`Loss::check_targets`] has already accepted:
+    /// `fit` and `evaluate` check all their targets once before the first batch and then
+    /// call this per batch, so a loss may skip per-batch checks that read from the device
+    /// (the sparse losses' label range check, a synchronisation per batch on CUDA). A
+    /// wrapping loss forwards it. The default is [`Loss::per_sample`].
+    ///
+    /// # Errors
+    /// As [`Loss::per_sample`], less what `check_targets` covers.
+    fn per_sample_checked(&self, y_true: &Tensor<B>, y_pred: &Tensor<B>) -> Result<Tensor<B>> {
+        self.per_sample(y_true, y_pred)
+    }
     /// The kind of targets expected.
     fn target_kind(&self) -> TargetKind;
     /// Hyper-parameters as JSON.
@@ -663,6 +674,34 @@ impl SparseCategoricalCrossentropy {
         }
         y_true.reshape_to(&[n])?.to_dtype(DType::I64)
     }
+
+    /// Per-sample losses; `in_range`: the labels were checked by `check_targets`.
+    fn values<B: Backend>(
+        &self,
+        y_true: &Tensor<B>,
+        y_pred: &Tensor<B>,
+        in_range: bool,
+    ) -> Result<Tensor<B>> {
+        let labels = Self::labels(y_true, &y_pred.shape())?;
+        if self.from_logits {
+            let (l, y) = (y_pred.inner(), labels.inner());
+            return Ok(Tensor::new(if in_range {
+                B::sparse_softmax_cross_entropy_in_range(l, y)?
+            } else {
+                B::sparse_softmax_cross_entropy(l, y)?
+            }));
+        }
+        let n = labels.shape()[0];
+        let p = y_pred.div(&y_pred.sum(&[-1], true)?)?;
+        let logp = p.clamp(EPSILON, 1.0 - EPSILON)?.log()?;
+        let idx = labels.reshape_to(&[n, 1])?;
+        let picked = if in_range {
+            Tensor::new(B::gather_in_range(logp.inner(), idx.inner(), 1)?)
+        } else {
+            logp.gather(&idx, 1)?
+        };
+        picked.reshape_to(&[n])?.neg()
+    }
 }
 
 impl<B: Backend> Loss<B> for SparseCategoricalCrossentropy {
@@ -670,20 +709,12 @@ impl<B: Backend> Loss<B> for SparseCategoricalCrossentropy {
         "sparse_categorical_crossentropy"
     }
     fn per_sample(&self, y_true: &Tensor<B>, y_pred: &Tensor<B>) -> Result<Tensor<B>> {
-        let labels = Self::labels(y_true, &y_pred.shape())?;
-        if self.from_logits {
-            Ok(Tensor::new(B::sparse_softmax_cross_entropy(
-                y_pred.inner(),
-                labels.inner(),
-            )?))
-        } else {
-            let n = labels.shape()[0];
-            let p = y_pred.div(&y_pred.sum(&[-1], true)?)?;
-            let logp = p.clamp(EPSILON, 1.0 - EPSILON)?.log()?;
-            logp.gather(&labels.reshape_to(&[n, 1])?, 1)?
-                .reshape_to(&[n])?
-                .neg()
-        }
+        self.values(y_true, y_pred, false)
+    }
+    /// The labels are known to be in range: the engine's in-range kernels, without their
+    /// device read.
+    fn per_sample_checked(&self, y_true: &Tensor<B>, y_pred: &Tensor<B>) -> Result<Tensor<B>> {
+        self.values(y_true, y_pred, true)
     }
     fn target_kind(&self) -> TargetKind {
         TargetKind::SparseCategorical
@@ -738,6 +769,9 @@ impl<B: Backend, L: Loss<B>> Loss<B> for Reduced<L> {
     }
     fn per_sample(&self, y_true: &Tensor<B>, y_pred: &Tensor<B>) -> Result<Tensor<B>> {
         self.loss.per_sample(y_true, y_pred)
+    }
+    fn per_sample_checked(&self, y_true: &Tensor<B>, y_pred: &Tensor<B>) -> Result<Tensor<B>> {
+        self.loss.per_sample_checked(y_true, y_pred)
     }
     fn target_kind(&self) -> TargetKind {
         self.loss.target_kind()

@@ -123,4 +123,16 @@ pub trait CompositeOps: CreationOps + ShapeOps + MathOps + CompareOps + ReduceOp
         let picked = Self::gather(&ls, &idx, 1)?;
         Self::neg(&Self::reshape(&picked, &[n])?)
     }
+
+    /// [`CompositeOps::sparse_softmax_cross_entropy`] for labels the caller has already
+    /// checked to be in `0..C` (`fit` and `evaluate` check every label once before the first
+    /// batch). An engine whose label range check needs a device-to-host read (libtorch on
+    /// CUDA) skips it here; an out-of-range label is then not reported as an error, so only
+    /// internal callers that validated the labels use this. The default is the checked op.
+    fn sparse_softmax_cross_entropy_in_range(
+        logits: &Self::Tensor,
+        labels: &Self::Tensor,
+    ) -> Result<Self::Tensor> {
+        Self::sparse_softmax_cross_entropy(logits, labels)
+    }
 }

@@ -24,6 +24,30 @@ pub trait ShapeOps: BackendBase + CreationOps {
     /// `out[i][j] = t[i][indices[i][j]]` along `axis` (torch.gather); `indices` is `i64`
     /// with the same rank as `t`.
     fn gather(t: &Self::Tensor, indices: &Self::Tensor, axis: usize) -> Result<Self::Tensor>;
+    /// [`ShapeOps::index_select`] for indices the caller guarantees are in
+    /// `0..shape(t)[axis]` (a permutation of `0..n` the caller built, say). An engine whose
+    /// range check needs a device-to-host read (libtorch on CUDA: a synchronisation per
+    /// call) skips it here, and an out-of-range index is then not reported as an error (on
+    /// CUDA it is a device-side assert), so only internal callers that constructed or
+    /// validated the indices use this. The default is the checked
+    /// [`ShapeOps::index_select`]; shape and dtype are checked either way.
+    fn index_select_in_range(
+        t: &Self::Tensor,
+        indices: &Self::Tensor,
+        axis: usize,
+    ) -> Result<Self::Tensor> {
+        Self::index_select(t, indices, axis)
+    }
+    /// [`ShapeOps::gather`] for indices the caller guarantees are in `0..shape(t)[axis]`,
+    /// with the same contract as [`ShapeOps::index_select_in_range`]. The default is the
+    /// checked [`ShapeOps::gather`].
+    fn gather_in_range(
+        t: &Self::Tensor,
+        indices: &Self::Tensor,
+        axis: usize,
+    ) -> Result<Self::Tensor> {
+        Self::gather(t, indices, axis)
+    }
     /// A contiguous copy when the layout is strided, the same tensor otherwise.
     fn contiguous(t: &Self::Tensor) -> Result<Self::Tensor>;
 

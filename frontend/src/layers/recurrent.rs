@@ -429,9 +429,18 @@ impl<B: Backend, C: Cell> Recurrent<B, C> {
         if self.go_backwards && t > 1 {
             let rev: Vec<i64> = (0..t as i64).rev().collect();
             let idx = Tensor::<B>::from_host(HostData::I64(rev), &[t], x.device())?;
-            x = x.index_select(&idx, 1)?;
+            // `t - 1..=0` is in range by construction: no range check (a device read per
+            // batch on CUDA).
+            let reverse = |v: &Tensor<B>| -> Result<Tensor<B>> {
+                Ok(Tensor::new(B::index_select_in_range(
+                    v.inner(),
+                    idx.inner(),
+                    1,
+                )?))
+            };
+            x = reverse(&x)?;
             mask = match mask {
-                Some(m) => Some(m.index_select(&idx, 1)?),
+                Some(m) => Some(reverse(&m)?),
                 None => None,
             };
         }
@@ -993,7 +1002,8 @@ impl<B: Backend, C: Cell> Layer<B> for Bidirectional<B, C> {
             let bseq = if t > 1 {
                 let rev: Vec<i64> = (0..t as i64).rev().collect();
                 let idx = Tensor::<B>::from_host(HostData::I64(rev), &[t], x.device())?;
-                bseq.index_select(&idx, 1)?
+                // In range by construction: no range check (see `go_backwards`).
+                Tensor::new(B::index_select_in_range(bseq.inner(), idx.inner(), 1)?)
             } else {
                 bseq
             };

@@ -766,14 +766,24 @@ fn full_shape(n: usize, per_sample: &[usize]) -> Vec<usize> {
         .collect()
 }
 
+/// Rows `start..start + len` of `t`, or of `t` reordered by `perm`, a permutation of
+/// `0..n` (`n` = `t`'s rows) built by [`TensorFeed`]: its entries are in range by
+/// construction, so the engine's range check (a device read per batch on CUDA) is skipped.
 fn batch<B: Backend>(
     t: &Tensor<B>,
-    idx: Option<&Tensor<B>>,
+    perm: Option<&Tensor<B>>,
     start: usize,
     len: usize,
 ) -> Result<Tensor<B>> {
-    match idx {
-        Some(perm) => t.index_select(&perm.narrow(0, start, len)?, 0),
+    match perm {
+        Some(perm) => {
+            let idx = perm.narrow(0, start, len)?;
+            Ok(Tensor::new(B::index_select_in_range(
+                t.inner(),
+                idx.inner(),
+                0,
+            )?))
+        }
         None => t.narrow(0, start, len),
     }
 }
@@ -798,6 +808,10 @@ struct BatchLoss<B: Backend> {
     per_output: Vec<Option<Tensor<B>>>,
 }
 
+/// The [`BatchLoss`] of a batch. `targets_checked`: `ys` passed [`check_all_targets`]
+/// before the loop, so the losses skip their per-batch device reads
+/// ([`Loss::per_sample_checked`](crate::losses::Loss::per_sample_checked)).
+#[allow(clippy::too_many_arguments)]
 fn batch_loss<B: Backend, N: Network<B> + ?Sized>(
     net: &N,
     compiled: &Compiled<B>,
@@ -806,6 +820,7 @@ fn batch_loss<B: Backend, N: Network<B> + ?Sized>(
     sample_weight: Option<&Tensor<B>>,
     ctx: &mut CallContext,
     with_penalties: bool,
+    targets_checked: bool,
 ) -> Result<BatchLoss<B>> {
     let mut total: Option<Tensor<B>> = None;
     let mut per_output = Vec::with_capacity(preds.len());
@@ -814,7 +829,11 @@ fn batch_loss<B: Backend, N: Network<B> + ?Sized>(
             per_output.push(None);
             continue;
         };
-        let per_sample = loss_fn.per_sample(&ys[i], pred)?;
+        let per_sample = if targets_checked {
+            loss_fn.per_sample_checked(&ys[i], pred)?
+        } else {
+            loss_fn.per_sample(&ys[i], pred)?
+        };
         if let Some(w) = sample_weight {
             let n = per_sample.shape().first().copied().unwrap_or(0);
             if w.shape() != [n] {
@@ -874,7 +893,7 @@ pub fn compute_loss<B: Backend, N: Network<B> + ?Sized>(
     sample_weight: Option<&Tensor<B>>,
     ctx: &mut CallContext,
 ) -> Result<Tensor<B>> {
-    Ok(batch_loss(net, compiled, ys, preds, sample_weight, ctx, true)?.total)
+    Ok(batch_loss(net, compiled, ys, preds, sample_weight, ctx, true, false)?.total)
 }
 
 /// Per-sample weights for `class_weight` (`weights[c]` for samples of class `c`): class
@@ -917,20 +936,27 @@ fn class_sample_weights<B: Backend>(y: &Tensor<B>, class_weight: &[f64]) -> Resu
 
 /// One optimisation step on a batch; returns the detached total loss (with penalties) and
 /// updates the tracker's per-output losses and metrics.
-#[allow(clippy::too_many_arguments)]
 fn train_step<B: Backend, N: Network<B> + ?Sized>(
     net: &N,
     compiled: &mut Compiled<B>,
     params: &[Tensor<B>],
-    xs: &[Tensor<B>],
-    ys: &[Tensor<B>],
-    sample_weight: Option<&Tensor<B>>,
+    b: &FeedBatch<B>,
     seed: u64,
     tracker: &mut Tracker<B>,
 ) -> Result<Tensor<B>> {
+    let (xs, ys) = (&b.xs, &b.ys);
     let mut ctx = CallContext::training(seed);
     let preds = net.forward(xs, &mut ctx)?;
-    let losses = batch_loss(net, compiled, ys, &preds, sample_weight, &mut ctx, true)?;
+    let losses = batch_loss(
+        net,
+        compiled,
+        ys,
+        &preds,
+        b.sw.as_ref(),
+        &mut ctx,
+        true,
+        b.targets_checked,
+    )?;
     let grads = losses.total.grad(params)?;
     compiled.optimizer.apply(params, &grads)?;
     let n = xs[0].shape()[0] as f64;
@@ -950,6 +976,9 @@ struct FeedBatch<B: Backend> {
     ys: Vec<Tensor<B>>,
     sw: Option<Tensor<B>>,
     len: usize,
+    /// The targets were validated by the losses' `check_targets` before the loop (all of
+    /// them, not only this batch's), so the losses may skip their per-batch device reads.
+    targets_checked: bool,
 }
 
 /// Where the batches of a training, evaluation or prediction pass come from: tensors on
@@ -966,6 +995,10 @@ trait Feed<B: Backend> {
 }
 
 /// Batches of tensors on the device: `index_select` by a seeded permutation, or `narrow`.
+///
+/// Its targets have passed [`check_all_targets`] (every caller checks them first: `fit`,
+/// its validation tensors and `evaluate`; `predict` has none), so its batches say
+/// `targets_checked` and the hot loop reads nothing back from the device.
 struct TensorFeed<B: Backend> {
     xs: Vec<Tensor<B>>,
     ys: Vec<Tensor<B>>,
@@ -1082,6 +1115,7 @@ impl<B: Backend> Feed<B> for TensorFeed<B> {
                 None => None,
             },
             len,
+            targets_checked: true,
         }))
     }
 
@@ -1182,6 +1216,8 @@ impl<'a, B: Backend> DatasetFeed<'a, B> {
             ys,
             sw,
             len: b.len(),
+            // Only the first batch's targets were checked up front.
+            targets_checked: false,
         }))
     }
 
@@ -1418,9 +1454,7 @@ fn run_fit<B: Backend, N: Network<B> + ?Sized>(
                 &*net,
                 compiled,
                 &params,
-                &b.xs,
-                &b.ys,
-                b.sw.as_ref(),
+                &b,
                 Rng::derive(lo.seed, global_step),
                 &mut tracker,
             )?;
@@ -1718,7 +1752,16 @@ fn evaluate_feed<B: Backend, N: Network<B> + ?Sized>(
                 .into_iter()
                 .map(|p| p.detach())
                 .collect();
-            let losses = batch_loss(&*net, compiled, &b.ys, &preds, None, &mut ctx, false)?;
+            let losses = batch_loss(
+                &*net,
+                compiled,
+                &b.ys,
+                &preds,
+                None,
+                &mut ctx,
+                false,
+                b.targets_checked,
+            )?;
             let mut total = losses.total.detach();
             if let Some(r) = &reg {
                 total = total.add(&r.to_dtype(total.dtype())?)?;
