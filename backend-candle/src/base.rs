@@ -34,25 +34,78 @@ fn global_pool_threads() -> usize {
     }
 }
 
+/// The candle device of CUDA ordinal `i`, made once and then shared (see
+/// [`BackendBase::device`]).
+#[cfg(feature = "cuda")]
+fn cuda_device(i: usize) -> Result<candle_core::Device> {
+    /// The CUDA devices made so far, by ordinal.
+    static DEVICES: Mutex<Vec<(usize, candle_core::Device)>> = Mutex::new(Vec::new());
+    let mut made = DEVICES.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, d)) = made.iter().find(|(o, _)| *o == i) {
+        return Ok(d.clone());
+    }
+    let count = cuda_device_count();
+    if i >= count {
+        let why = match candle_core::cuda::cudarc::driver::CudaContext::device_count() {
+            Ok(n) => format!("the CUDA driver sees {n} device(s)"),
+            Err(e) => format!("no usable CUDA driver or device ({e})"),
+        };
+        return Err(Error::invalid(
+            "candle device",
+            "device",
+            format!("cuda:{i} is not available: {why}"),
+        ));
+    }
+    let d = candle_core::Device::new_cuda(i)
+        .map_err(|e| Error::backend("candle", format!("device cuda:{i}"), e))?;
+    made.push((i, d.clone()));
+    Ok(d)
+}
+
+/// Without the `cuda` feature no CUDA device can be made.
+#[cfg(not(feature = "cuda"))]
+fn cuda_device(i: usize) -> Result<candle_core::Device> {
+    Err(Error::invalid(
+        "candle device",
+        "device",
+        format!(
+            "cuda:{i} needs stratanet-candle built with the `cuda` feature (stratanet's \
+             `cuda` feature; building it needs the CUDA compiler: `cargo xtask cuda`)"
+        ),
+    ))
+}
+
+/// How many CUDA devices the driver reports (0 without a driver, without a GPU, or without
+/// the `cuda` feature).
+fn cuda_device_count() -> usize {
+    #[cfg(feature = "cuda")]
+    {
+        candle_core::cuda::cudarc::driver::CudaContext::device_count()
+            .map_or(0, |n| usize::try_from(n).unwrap_or(0))
+    }
+    #[cfg(not(feature = "cuda"))]
+    {
+        0
+    }
+}
+
 impl BackendBase for Candle {
     type Tensor = Tensor;
     type Device = candle_core::Device;
 
     const NAME: &'static str = "candle";
 
+    /// `Cpu`, or the CUDA device of that ordinal. Every call for `Cuda(i)` returns the same
+    /// candle device (candle gives each `Device::new_cuda` its own id and stream, and refuses
+    /// to mix tensors of two).
+    ///
+    /// # Errors
+    /// For `Cuda(i)`: when this build lacks the `cuda` feature, or when the CUDA driver finds
+    /// no device `i` (no GPU, no driver, or fewer devices).
     fn device(device: Device) -> Result<candle_core::Device> {
         match device {
             Device::Cpu => Ok(candle_core::Device::Cpu),
-            Device::Cuda(i) => candle_core::Device::new_cuda(i).map_err(|e| {
-                Error::backend(
-                    "candle",
-                    format!(
-                        "device cuda:{i} (needs a GPU and stratanet-candle built with the \
-                         `cuda` feature)"
-                    ),
-                    e,
-                )
-            }),
+            Device::Cuda(i) => cuda_device(i),
         }
     }
 
@@ -68,8 +121,10 @@ impl BackendBase for Candle {
         t.device().clone()
     }
 
+    /// Whether the CUDA driver sees at least one device (always false without the `cuda`
+    /// feature; candle's own `cuda_is_available` only says whether the feature is on).
     fn cuda_is_available() -> bool {
-        candle_core::utils::cuda_is_available()
+        cuda_device_count() > 0
     }
 
     fn dtype(t: &Tensor) -> DType {
