@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run --release --example digits_cnn
 //! cargo run --release --features tch --example digits_cnn -- --backend tch
+//! cargo run --release --features tch --example digits_cnn -- --backend tch --device cuda
 //! ```
 //!
 //! Images are `[N, 8, 8, 1]` (channels last, Keras' default). Two 3x3 convolutions with
@@ -14,13 +15,13 @@ use stratanet::layers::{Conv2D, MaxPooling2D};
 use stratanet::prelude::*;
 use stratanet::{datasets, Backend, Engine};
 
-fn run<B: Backend>() -> stratanet::Result<()> {
+fn run<B: Backend>(device: Device) -> stratanet::Result<()> {
     stratanet::set_random_seed(7);
-    let (x, y) = datasets::digits::<B>(Device::Cpu)?;
+    let (x, y) = datasets::digits::<B>(device)?;
     let x = x.reshape(&[-1, 8, 8, 1])?;
     let (x_train, x_test, y_train, y_test) = datasets::train_test_split(&x, &y, 0.2, 7)?;
 
-    let mut model = Sequential::<B>::new();
+    let mut model = Sequential::<B>::new().on_device(device);
     model.add(Input::new(&[8, 8, 1]))?;
     model.add(Conv2D::new(32, 3).padding("same").activation("relu"))?;
     model.add(MaxPooling2D::new(2))?;
@@ -63,5 +64,10 @@ fn run<B: Backend>() -> stratanet::Result<()> {
 fn main() -> stratanet::Result<()> {
     let engine = Engine::from_args()?;
     println!("engine: {engine}");
-    stratanet::with_engine!(engine, B => run::<B>())
+    stratanet::with_engine!(engine, B => {
+        // `--device auto|cpu|cuda|cuda:N` (default auto: the GPU when the engine sees one).
+        let device = Device::from_args::<B>()?;
+        println!("device: {device}");
+        run::<B>(device)
+    })
 }

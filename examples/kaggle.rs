@@ -4,6 +4,8 @@ use stratanet::tabular::{write_submission, CsvOptions, FeatureSpace, Impute, Tab
 
 fn main() -> stratanet::Result<()> {
     type B = DefaultBackend;
+    let device = Device::from_args::<B>()?; // --device auto|cpu|cuda|cuda:N (default auto)
+    println!("device: {device}"); // auto: the GPU when the engine sees one, else the CPU
     let cars = Table::read_csv("data/auto-mpg/auto-mpg.csv", &CsvOptions::new())?;
     let parts = cars
         .drop_missing(&["Miles_per_Gallon"])?
@@ -17,10 +19,9 @@ fn main() -> stratanet::Result<()> {
     }
     features = features.categorical_string("Origin");
     features.adapt(train)?;
-    let x = features.transform::<B>(train, Device::Cpu)?;
-    let y = train.to_tensor::<B>(&["Miles_per_Gallon"], Device::Cpu)?;
-
-    let mut model = Sequential::<B>::new();
+    let x = features.transform::<B>(train, device)?;
+    let y = train.to_tensor::<B>(&["Miles_per_Gallon"], device)?;
+    let mut model = Sequential::<B>::new().on_device(device);
     model.add(Dense::new(64).activation("relu"))?;
     model.add(Dense::new(64).activation("relu"))?;
     model.add(Dense::new(1))?;
@@ -29,8 +30,7 @@ fn main() -> stratanet::Result<()> {
     let opts = FitOptions::new().epochs(500).validation_split(0.2);
     let history = model.fit(&x, &y, opts.callback(stop.restore_best_weights(true)))?;
     history.plot("history.png")?;
-
-    let pred = model.predict(&features.transform::<B>(test, Device::Cpu)?, 256)?;
+    let pred = model.predict(&features.transform::<B>(test, device)?, 256)?;
     let mpg: Vec<f64> = pred.to_vec_f32()?.into_iter().map(f64::from).collect();
     let ids = test.column("Name")?;
     write_submission("submission.csv", "Name", ids, &[("mpg", mpg)])?;

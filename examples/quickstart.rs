@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run --release --example quickstart
 //! cargo run --release --features tch --example quickstart -- --backend tch
+//! cargo run --release --features tch --example quickstart -- --backend tch --device cuda
 //! ```
 //!
 //! Builds a `Sequential` model whose input sizes are inferred, prints its summary, trains
@@ -12,14 +13,14 @@
 use stratanet::prelude::*;
 use stratanet::{datasets, Backend, Engine};
 
-fn run<B: Backend>() -> stratanet::Result<()> {
+fn run<B: Backend>(device: Device) -> stratanet::Result<()> {
     stratanet::set_random_seed(42);
 
     // 1,797 8x8 images scaled to [0, 1], labels 0..9; hold out 20% for the final test.
-    let (x, y) = datasets::digits::<B>(Device::Cpu)?;
+    let (x, y) = datasets::digits::<B>(device)?;
     let (x_train, x_test, y_train, y_test) = datasets::train_test_split(&x, &y, 0.2, 42)?;
 
-    let mut model = Sequential::<B>::new();
+    let mut model = Sequential::<B>::new().on_device(device);
     model.add(Input::new(&[64]))?;
     model.add(Dense::new(128).activation("relu"))?;
     model.add(Dropout::new(0.2))?;
@@ -63,5 +64,10 @@ fn run<B: Backend>() -> stratanet::Result<()> {
 fn main() -> stratanet::Result<()> {
     let engine = Engine::from_args()?;
     println!("engine: {engine}");
-    stratanet::with_engine!(engine, B => run::<B>())
+    stratanet::with_engine!(engine, B => {
+        // `--device auto|cpu|cuda|cuda:N` (default auto: the GPU when the engine sees one).
+        let device = Device::from_args::<B>()?;
+        println!("device: {device}");
+        run::<B>(device)
+    })
 }

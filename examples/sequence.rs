@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run --release --example sequence
 //! cargo run --release --features tch --example sequence -- --backend tch
+//! cargo run --release --features tch --example sequence -- --backend tch --device cuda
 //! ```
 //!
 //! The example generates (seeded) variable-length sequences of digits 1..9, right-padded
@@ -51,13 +52,14 @@ fn make_data<B: Backend>(n: usize, seed: u64) -> stratanet::Result<(Tensor<B>, T
     ))
 }
 
-fn run<B: Backend>() -> stratanet::Result<()> {
+fn run<B: Backend>(device: Device) -> stratanet::Result<()> {
     stratanet::set_random_seed(42);
     let start = std::time::Instant::now();
     let (x_train, y_train) = make_data::<B>(3000, 1)?;
     let (x_test, y_test) = make_data::<B>(1000, 2)?;
 
-    let mut model = Sequential::<B>::new();
+    // The data stays on the host; fit and evaluate move it to the model's device once.
+    let mut model = Sequential::<B>::new().on_device(device);
     model.add(Input::new(&[STEPS]))?;
     model.add(Embedding::<B>::new(10, 16).mask_zero(true))?;
     model.add(LSTM::<B>::new(32))?;
@@ -88,5 +90,10 @@ fn run<B: Backend>() -> stratanet::Result<()> {
 fn main() -> stratanet::Result<()> {
     let engine = Engine::from_args()?;
     println!("engine: {engine}");
-    stratanet::with_engine!(engine, B => run::<B>())
+    stratanet::with_engine!(engine, B => {
+        // `--device auto|cpu|cuda|cuda:N` (default auto: the GPU when the engine sees one).
+        let device = Device::from_args::<B>()?;
+        println!("device: {device}");
+        run::<B>(device)
+    })
 }

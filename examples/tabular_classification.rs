@@ -6,6 +6,7 @@
 //! cargo run --release --example tabular_classification
 //! cargo run --release --example tabular_classification -- --seed 7
 //! cargo run --release --features tch --example tabular_classification -- --backend tch
+//! cargo run --release --features tch --example tabular_classification -- --backend tch --device cuda
 //! ```
 //!
 //! The string label goes through a `StringLookup` (its vocabulary gives the class names of
@@ -37,7 +38,7 @@ fn with_year_month(t: Table) -> stratanet::Result<Table> {
     t.with_column("year", year)?.with_column("month", month)
 }
 
-fn run<B: Backend>(seed: u64) -> stratanet::Result<()> {
+fn run<B: Backend>(seed: u64, device: Device) -> stratanet::Result<()> {
     stratanet::set_random_seed(seed);
     let out = std::path::Path::new("target/tabular");
     std::fs::create_dir_all(out)?;
@@ -65,8 +66,8 @@ fn run<B: Backend>(seed: u64) -> stratanet::Result<()> {
         .categorical_int("year")
         .categorical_int("month");
     features.adapt(train)?;
-    let x_train = features.transform::<B>(train, Device::Cpu)?;
-    let x_test = features.transform::<B>(test, Device::Cpu)?;
+    let x_train = features.transform::<B>(train, device)?;
+    let x_test = features.transform::<B>(test, device)?;
 
     // Class weights: the square root of the "balanced" weights n / (k * count), so that
     // drizzle and snow count more without giving up the accuracy on the common classes.
@@ -87,7 +88,7 @@ fn run<B: Backend>(seed: u64) -> stratanet::Result<()> {
         println!("class {name:>8}: {c:>4} training days, weight {w:.2}");
     }
 
-    let mut model = Sequential::<B>::new();
+    let mut model = Sequential::<B>::new().on_device(device);
     model.add(Input::new(&[features.output_dim()?]))?;
     model.add(Dense::new(64).activation("relu"))?;
     model.add(Dense::new(32).activation("relu"))?;
@@ -131,7 +132,7 @@ fn run<B: Backend>(seed: u64) -> stratanet::Result<()> {
     let mut f1 = F1Score::<B>::new(F1Average::Macro);
     let one_hot = labels.clone().output_mode(OutputMode::OneHot);
     let test_weather = test.column("weather")?.as_str().unwrap_or_default();
-    f1.update(&one_hot.encode::<B>(&test_weather, Device::Cpu)?, &probs)?;
+    f1.update(&one_hot.encode::<B>(&test_weather, device)?, &probs)?;
     println!("macro F1: {:.4}", f1.result()?);
     let majority = *counts.iter().max().unwrap_or(&0) as f64 / n;
     println!("(majority class share in training: {majority:.4})");
@@ -166,6 +167,10 @@ fn seed_from_args() -> stratanet::Result<u64> {
 fn main() -> stratanet::Result<()> {
     let engine = Engine::from_args()?;
     let seed = seed_from_args()?;
-    println!("engine: {engine}, seed: {seed}");
-    stratanet::with_engine!(engine, B => run::<B>(seed))
+    stratanet::with_engine!(engine, B => {
+        // `--device auto|cpu|cuda|cuda:N` (default auto: the GPU when the engine sees one).
+        let device = Device::from_args::<B>()?;
+        println!("engine: {engine}, device: {device}, seed: {seed}");
+        run::<B>(seed, device)
+    })
 }

@@ -6,6 +6,7 @@
 //! cargo run --release --example tabular_regression
 //! cargo run --release --example tabular_regression -- --seed 7
 //! cargo run --release --features tch --example tabular_regression -- --backend tch
+//! cargo run --release --features tch --example tabular_regression -- --backend tch --device cuda
 //! ```
 //!
 //! Drops the rows without MPG, imputes the missing horsepower values with the training
@@ -31,7 +32,7 @@ const NUMERIC: [&str; 5] = [
     "Year",
 ];
 
-fn run<B: Backend>(seed: u64) -> stratanet::Result<()> {
+fn run<B: Backend>(seed: u64, device: Device) -> stratanet::Result<()> {
     stratanet::set_random_seed(seed);
     let out = std::path::Path::new("target/tabular");
     std::fs::create_dir_all(out)?;
@@ -60,14 +61,14 @@ fn run<B: Backend>(seed: u64) -> stratanet::Result<()> {
     }
     features.adapt(train)?;
     println!("features: {}", features.feature_names()?.join(", "));
-    let x_train = features.transform::<B>(train, Device::Cpu)?;
-    let y_train = train.to_tensor::<B>(&["Miles_per_Gallon"], Device::Cpu)?;
-    let x_test = features.transform::<B>(test, Device::Cpu)?;
-    let y_test = test.to_tensor::<B>(&["Miles_per_Gallon"], Device::Cpu)?;
+    let x_train = features.transform::<B>(train, device)?;
+    let y_train = train.to_tensor::<B>(&["Miles_per_Gallon"], device)?;
+    let x_test = features.transform::<B>(test, device)?;
+    let y_test = test.to_tensor::<B>(&["Miles_per_Gallon"], device)?;
 
     let mut normalizer = Normalization::<B>::new();
     normalizer.adapt(&x_train)?;
-    let mut model = Sequential::<B>::new();
+    let mut model = Sequential::<B>::new().on_device(device);
     model.add(Input::new(&[features.output_dim()?]))?;
     model.add(normalizer)?;
     model.add(Dense::new(64).activation("relu"))?;
@@ -120,11 +121,13 @@ fn run<B: Backend>(seed: u64) -> stratanet::Result<()> {
     let path = out.join("auto_mpg.safetensors");
     model.set_asset("features", features.to_json());
     model.save(&path)?;
-    let mut loaded = Sequential::<B>::load(&path)?;
+    // `load` places a model on the default device (auto); this one goes where `--device`
+    // put the trained model, to compare the two.
+    let mut loaded = Device::scope(device, || Sequential::<B>::load(&path))?;
     let loaded_features = FeatureSpace::from_json(loaded.asset("features").unwrap_or_default())?;
     let pred = model.predict(&x_test, 128)?;
     let diff = pred
-        .sub(&loaded.predict(&loaded_features.transform::<B>(test, Device::Cpu)?, 128)?)?
+        .sub(&loaded.predict(&loaded_features.transform::<B>(test, device)?, 128)?)?
         .abs()?
         .max(&[0, 1], false)?
         .item()?;
@@ -219,6 +222,10 @@ fn seed_from_args() -> stratanet::Result<u64> {
 fn main() -> stratanet::Result<()> {
     let engine = Engine::from_args()?;
     let seed = seed_from_args()?;
-    println!("engine: {engine}, seed: {seed}");
-    stratanet::with_engine!(engine, B => run::<B>(seed))
+    stratanet::with_engine!(engine, B => {
+        // `--device auto|cpu|cuda|cuda:N` (default auto: the GPU when the engine sees one).
+        let device = Device::from_args::<B>()?;
+        println!("engine: {engine}, device: {device}, seed: {seed}");
+        run::<B>(seed, device)
+    })
 }

@@ -86,6 +86,11 @@ impl Device {
     /// CPU; the environment variable `STRATANET_DEVICE` (`auto`, `cpu`, `cuda` or
     /// `cuda:N`) overrides it, as in [`Device::for_engine`].
     ///
+    /// This is where [`Sequential`](crate::Sequential) and the functional
+    /// [`Model`](crate::model::Model) place their weights unless told otherwise (see
+    /// [`Device::placement`]), and where `Sequential::load` / `Model::load` put a loaded
+    /// model, whichever device it was saved from.
+    ///
     /// ```
     /// use stratanet::{Device, DefaultBackend as B};
     /// let d = Device::auto::<B>()?;
@@ -107,6 +112,13 @@ impl Device {
     /// `--device` flag takes it), checked against engine `B`: `auto` is
     /// [`Device::cuda_if_available`], a CUDA device must be one `B` can use.
     ///
+    /// ```
+    /// use stratanet::{Device, DefaultBackend as B};
+    /// assert_eq!(Device::for_engine::<B>("cpu")?, Device::Cpu);
+    /// assert!(Device::for_engine::<B>("tpu").is_err());
+    /// # Ok::<(), stratanet::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) for another name, or a
     /// CUDA device engine `B` cannot use.
@@ -114,7 +126,12 @@ impl Device {
         Self::resolve::<B>(name, "device")
     }
 
-    fn resolve<B: BackendBase>(name: &str, argument: &str) -> crate::Result<Device> {
+    /// [`Device::for_engine`] with the error naming `argument` (the flag or variable the
+    /// name came from, e.g. `--device` or `STRATANET_DEVICE`).
+    ///
+    /// # Errors
+    /// As [`Device::for_engine`].
+    pub fn resolve<B: BackendBase>(name: &str, argument: &str) -> crate::Result<Device> {
         let name = name.trim();
         if name.eq_ignore_ascii_case("auto") {
             return Ok(Self::cuda_if_available::<B>());
@@ -126,15 +143,128 @@ impl Device {
                 format!("{name:?} is not a device (auto, cpu, cuda, cuda:N)"),
             )
         })?;
+        Self::usable::<B>(d, argument, name)
+    }
+
+    /// `d` when engine `B` can place tensors on it, else an error naming `argument`.
+    fn usable<B: BackendBase>(d: Device, argument: &str, name: &str) -> crate::Result<Device> {
         if d.is_cuda() && (!B::cuda_is_available() || B::device(d).is_err()) {
+            let seen = if B::cuda_is_available() {
+                "that device does not exist"
+            } else {
+                "it sees no CUDA device"
+            };
             return Err(crate::Error::invalid(
                 "Device",
                 argument,
-                format!("{name:?}: engine {} cannot use {d}", B::NAME),
+                format!("{name:?}: engine {} cannot use {d} ({seen})", B::NAME),
             ));
         }
         Ok(d)
     }
+
+    /// Reads `--device NAME` or `--device=NAME` (`auto`, `cpu`, `cuda` or `cuda:N`) from the
+    /// command line, as every example does; absent or `auto`, [`Device::auto`] (so
+    /// `STRATANET_DEVICE` still applies).
+    ///
+    /// # Errors
+    /// As [`Device::from_arg_list`].
+    pub fn from_args<B: BackendBase>() -> crate::Result<Device> {
+        Self::from_arg_list::<B>(std::env::args().skip(1))
+    }
+
+    /// [`Device::from_args`] over an explicit argument list.
+    ///
+    /// ```
+    /// use stratanet::{Device, DefaultBackend as B};
+    /// let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    /// assert_eq!(Device::from_arg_list::<B>(args(&["--device", "cpu"]))?, Device::Cpu);
+    /// assert_eq!(Device::from_arg_list::<B>(args(&["--device=CPU"]))?, Device::Cpu);
+    /// let e = Device::from_arg_list::<B>(args(&["--device", "tpu"])).unwrap_err();
+    /// assert!(e.to_string().contains("--device"));
+    /// assert!(Device::from_arg_list::<B>(args(&["--device"])).is_err());
+    /// # Ok::<(), stratanet::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`](crate::Error::InvalidArgument) naming `--device`: a flag
+    /// without a value, a name that is not a device, a CUDA device engine `B` cannot use;
+    /// for `auto` or no flag, the errors of [`Device::auto`].
+    pub fn from_arg_list<B: BackendBase>(
+        args: impl IntoIterator<Item = String>,
+    ) -> crate::Result<Device> {
+        let mut it = args.into_iter();
+        while let Some(a) = it.next() {
+            let value = if a == "--device" {
+                it.next().ok_or_else(|| {
+                    crate::Error::invalid(
+                        "Device",
+                        "--device",
+                        "expected auto, cpu, cuda or cuda:N",
+                    )
+                })?
+            } else if let Some(v) = a.strip_prefix("--device=") {
+                v.to_string()
+            } else {
+                continue;
+            };
+            if value.trim().eq_ignore_ascii_case("auto") {
+                return Self::auto::<B>();
+            }
+            return Self::resolve::<B>(&value, "--device");
+        }
+        Self::auto::<B>()
+    }
+
+    /// Runs `f` with `device` as this thread's default placement, like Keras'
+    /// `with keras.device("cpu"):` block: models built, moved by rebuilding or loaded
+    /// inside `f` (`Sequential::add`, `Input(...).tensor()` + `apply`, `Sequential::load`,
+    /// `Model::load`) put their weights on `device` instead of [`Device::auto`]. Scopes nest
+    /// (the innermost wins); the previous placement comes back when `f` returns or panics.
+    /// An explicit [`Sequential::on_device`](crate::Sequential::on_device) still wins.
+    ///
+    /// ```
+    /// use stratanet::prelude::*;
+    /// # fn main() -> stratanet::Result<()> {
+    /// let m = Device::scope(Device::Cpu, || -> stratanet::Result<_> {
+    ///     let mut m = Sequential::<DefaultBackend>::new();
+    ///     m.add(Input::new(&[3]))?;
+    ///     m.add(Dense::new(2))?;
+    ///     Ok(m)
+    /// })?;
+    /// assert!(m.weights().iter().all(|(_, w)| w.value.device() == Device::Cpu));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn scope<T>(device: Device, f: impl FnOnce() -> T) -> T {
+        struct Restore(Option<Device>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                SCOPED_DEVICE.with(|c| c.set(self.0));
+            }
+        }
+        let _restore = Restore(SCOPED_DEVICE.with(|c| c.replace(Some(device))));
+        f()
+    }
+
+    /// The default placement on this thread for engine `B`: the innermost
+    /// [`Device::scope`], else [`Device::auto`]. Models resolve it when their first layer is
+    /// built.
+    ///
+    /// # Errors
+    /// A scoped CUDA device engine `B` cannot use (naming `Device::scope`), or the errors of
+    /// [`Device::auto`] (an invalid `STRATANET_DEVICE`).
+    pub fn placement<B: BackendBase>() -> crate::Result<Device> {
+        match SCOPED_DEVICE.with(|c| c.get()) {
+            Some(d) => Self::usable::<B>(d, "Device::scope", &d.to_string()),
+            None => Self::auto::<B>(),
+        }
+    }
+}
+
+thread_local! {
+    /// The placement set by [`Device::scope`] on this thread.
+    static SCOPED_DEVICE: std::cell::Cell<Option<Device>> = const { std::cell::Cell::new(None) };
 }
 
 impl std::str::FromStr for Device {

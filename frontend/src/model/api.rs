@@ -4,10 +4,120 @@
 //! exactly the same calls without a trait import.
 
 use super::training::{Compiled, Network};
-use crate::backend::Backend;
+use crate::backend::{Backend, DType, Device};
 use crate::error::{Error, Result};
-use crate::layers::Weight;
+use crate::layers::{BuildContext, Layer, Weight};
 use crate::tensor::Tensor;
+
+/// [`Device::placement`] for a model or layer named `who`: an invalid `STRATANET_DEVICE`
+/// (or an unusable scoped device) is an error naming `who` as well as the variable.
+pub(crate) fn placement<B: Backend>(who: &str) -> Result<Device> {
+    Device::placement::<B>().map_err(|e| match e {
+        Error::InvalidArgument {
+            context,
+            argument,
+            message,
+        } => Error::InvalidArgument {
+            context: format!("{who} (default device, {context})"),
+            argument,
+            message,
+        },
+        other => other,
+    })
+}
+
+/// Whether any of `layer`'s weights is not on `device`.
+pub(crate) fn misplaced<B: Backend>(layer: &dyn Layer<B>, device: Device) -> bool {
+    layer.weights().iter().any(|w| w.value.device() != device)
+}
+
+/// `layer` rebuilt on `device`: a new layer from its class and config, built for
+/// `input_shapes` with weights of its own float dtype (`dtype` when it has none) under a [`Device::scope`] of `device` (nested
+/// models), named and frozen like `layer`, holding copies of `layer`'s weights (copied
+/// device to device, in `layer.weights()` order, checked by name and shape). `None` when
+/// there is nothing to move: an unbuilt layer, or a layer without weights that cannot be
+/// rebuilt from its config (an unregistered custom layer; it keeps working as it is).
+///
+/// # Errors
+/// A layer with weights that cannot be rebuilt from its config (register custom layers
+/// with [`crate::layers::register_layer`]), a rebuilt layer whose weights differ in name or
+/// shape, engine errors of the copy.
+pub(crate) fn rebuild_layer<B: Backend>(
+    layer: &dyn Layer<B>,
+    input_shapes: &[Vec<usize>],
+    device: Device,
+    dtype: DType,
+) -> Result<Option<Box<dyn Layer<B>>>> {
+    if !layer.built() {
+        return Ok(None);
+    }
+    let old = layer.weights();
+    let label = format!("{} ({})", layer.name(), layer.class_name());
+    let mut fresh =
+        match crate::layers::layer_from_config::<B>(layer.class_name(), &layer.get_config()) {
+            Ok(f) => f,
+            Err(_) if old.is_empty() => return Ok(None),
+            Err(e) => {
+                return Err(Error::invalid(
+                    label,
+                    "to_device",
+                    format!(
+                        "its weights cannot be moved: the layer cannot be rebuilt from its \
+                     config ({e}); register custom layers with register_layer"
+                    ),
+                ))
+            }
+        };
+    fresh.set_name(layer.name().to_string());
+    fresh.set_trainable(layer.trainable());
+    // The layer's own float dtype (a pre-built layer may differ from the model's).
+    let dtype = old
+        .iter()
+        .map(|w| w.value.dtype())
+        .find(|d| d.is_float())
+        .unwrap_or(dtype);
+    let mut ctx = BuildContext::new(device, dtype, 0);
+    Device::scope(device, || {
+        crate::limits::in_layer(
+            || label.clone(),
+            || fresh.build_multi(input_shapes, &mut ctx),
+        )
+    })?;
+    let new = fresh.weights();
+    let describe = |ws: &[Weight<B>]| {
+        ws.iter()
+            .map(|w| format!("{} {:?}", w.name, w.value.shape()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if old.len() != new.len()
+        || old
+            .iter()
+            .zip(&new)
+            .any(|(o, n)| o.name != n.name || o.value.shape() != n.value.shape())
+    {
+        return Err(Error::invalid(
+            label,
+            "to_device",
+            format!(
+                "rebuilt from its config the layer has weights [{}], not [{}]; \
+                 it cannot be moved",
+                describe(&new),
+                describe(&old)
+            ),
+        ));
+    }
+    for (o, n) in old.iter().zip(&new) {
+        let v = o.value.detach().to_device(device)?;
+        let v = if v.dtype() == n.value.dtype() {
+            v
+        } else {
+            v.to_dtype(n.value.dtype())?
+        };
+        n.value.assign(&v)?;
+    }
+    Ok(Some(fresh))
+}
 
 /// Compile state and seeds every model kind carries.
 #[derive(Debug)]
@@ -109,9 +219,86 @@ macro_rules! model_api {
                 self.state().compiled.as_ref()
             }
 
+            /// The device the model's weights live on: by default [`Device::auto`]
+            /// (CUDA when the engine sees a GPU, else the CPU; `STRATANET_DEVICE`
+            /// overrides it). `fit`, `evaluate`, `predict` and `call` move their inputs
+            /// here.
+            ///
+            /// [`Device::auto`]: $crate::Device::auto
+            pub fn device(&self) -> $crate::Device {
+                <Self as $crate::model::Network<B>>::device(self)
+            }
+
+            /// Moves the model to `device`, like PyTorch's `model.to(device)`: every built
+            /// layer is rebuilt from its config on `device` and given a copy of its weights
+            /// (device to device), and the compiled optimizer's state (moments, step count,
+            /// gradient accumulators) moves with it, so training continues exactly where it
+            /// was: no recompiling needed. Moving to the device the model is on copies the
+            /// weights all the same.
+            ///
+            /// A layer keeps its place in the model, but is a new object: weight tensors
+            /// taken from the model before the move (`weights()`,
+            /// `trainable_weights()`) still hold the old copies, and a layer shared with
+            /// another model (a [`Shared`](crate::model::Shared) applied in both) moves for
+            /// both. Layers are rebuilt as `save`/`load` rebuilds them, so custom layers must
+            /// be registered ([`crate::layers::register_layer`]).
+            ///
+            /// ```
+            /// use stratanet::prelude::*;
+            /// # fn main() -> stratanet::Result<()> {
+            /// let mut m = Sequential::<DefaultBackend>::new().with_seed(3);
+            /// m.add(Input::new(&[4]))?;
+            /// m.add(Dense::new(2))?;
+            /// let x = Tensor::<DefaultBackend>::ones(&[1, 4], DType::F32, Device::Cpu)?;
+            /// let before = m.predict(&x, 8)?.to_vec_f32()?;
+            /// m.to_device(Device::Cpu)?;
+            /// assert_eq!(m.device(), Device::Cpu);
+            /// assert_eq!(m.predict(&x, 8)?.to_vec_f32()?, before);
+            /// # Ok(())
+            /// # }
+            /// ```
+            ///
+            /// # Errors
+            /// A device the engine cannot use (naming `to_device`), a layer with weights that
+            /// cannot be rebuilt from its config, engine errors. On error the model is
+            /// unchanged.
+            pub fn to_device(&mut self, device: $crate::Device) -> Result<()> {
+                let device =
+                    $crate::Device::resolve::<B>(&device.to_string(), "to_device(device)")?;
+                // Move the optimizer's state first (fallible, nothing committed yet).
+                let moved = match self.state().compiled.as_ref() {
+                    Some(c) => c
+                        .optimizer
+                        .variables()
+                        .into_iter()
+                        .map(|(n, t)| Ok((n, t.to_device(device)?)))
+                        .collect::<Result<Vec<_>>>()?,
+                    None => Vec::new(),
+                };
+                self.move_layers(device)?;
+                if let Some(c) = self.state_mut().compiled.as_mut() {
+                    if !moved.is_empty() {
+                        c.optimizer.set_variables(&moved)?;
+                    }
+                }
+                self.state_mut().pending_activity = None;
+                Ok(())
+            }
+
             /// Trains the model, like `model.fit(x, y, ...)`; returns the per-epoch
             /// [`History`](crate::History). `x` and `y` are tensors, lists in input/output
             /// order, or `(name, tensor)` pairs.
+            ///
+            /// # Devices
+            /// The inputs may live on any device: whatever is not on the model's
+            /// [`device`](Self::device) is moved there once per call, as a whole tensor
+            /// (`x`, `y`, `validation_data`, `sample_weight`; `class_weight` is expanded
+            /// on the device of `y`), before the first batch, and batches are then cut on
+            /// the device; a [`Dataset`](crate::dataset::Dataset) (in
+            /// [`Self::fit_dataset`]) is uploaded once per batch. Nothing is moved per
+            /// operation. The same holds for `evaluate`, `predict` and their dataset forms,
+            /// `train_on_batch`, `test_on_batch`, `predict_on_batch` and `call`. Outputs
+            /// (`predict`) stay on the model's device.
             ///
             /// # Errors
             /// Not compiled; `batch_size` 0; `x` and `y` with different sample counts; inputs
@@ -382,8 +569,10 @@ macro_rules! model_api {
             }
 
             /// The forward pass, like calling a Keras model: `model(x, training=...)` (first
-            /// output). In training mode random layers (dropout) draw fresh seeded masks on
-            /// every call. The result keeps its autograd graph, for custom training loops:
+            /// output), on the model's device (inputs elsewhere are moved there, and the
+            /// output stays there). In training mode random layers (dropout) draw fresh
+            /// seeded masks on every call. The result keeps its autograd graph, for custom
+            /// training loops:
             /// forward with `call`, then [`Self::compute_loss`], `Tensor::grad` over
             /// [`Self::trainable_weights`], and [`Self::apply_gradients`].
             ///
@@ -409,13 +598,15 @@ macro_rules! model_api {
                 let xs = x.into().resolve(&self.input_names(), "x")?;
                 self.prepare_inputs(&xs)?;
                 let dtype = self.dtype();
+                let device = <Self as $crate::model::Network<B>>::device(self);
                 let xs: Vec<Tensor<B>> = xs
                     .iter()
                     .map(|x| {
+                        let x = x.to_device(device)?;
                         if x.dtype().is_float() {
                             x.to_dtype(dtype)
                         } else {
-                            Ok(x.clone())
+                            Ok(x)
                         }
                     })
                     .collect::<Result<_>>()?;
@@ -436,7 +627,8 @@ macro_rules! model_api {
 
             /// The compiled loss of `y_pred` against `y` (optionally weighted per sample)
             /// plus the layers' regularisation penalties (and the activity penalties of the
-            /// last training-mode [`Self::call`]): the objective `fit` minimises.
+            /// last training-mode [`Self::call`]): the objective `fit` minimises. `y` and
+            /// `sample_weight` are moved to the model's device when they are elsewhere.
             ///
             /// # Errors
             /// Not compiled, or shapes that do not fit the loss.
@@ -458,21 +650,26 @@ macro_rules! model_api {
                 let names = self.output_names();
                 let ys = y.into().resolve(&names, "y")?;
                 let preds = y_pred.into().resolve(&names, "y_pred")?;
+                let device = <Self as $crate::model::Network<B>>::device(self);
                 let ys: Vec<Tensor<B>> = ys
                     .iter()
                     .zip(&compiled.losses)
-                    .map(|(y, l)| match l {
-                        Some(l) => y.to_dtype(l.target_dtype(self.dtype())),
-                        None => Ok(y.clone()),
+                    .map(|(y, l)| {
+                        let y = y.to_device(device)?;
+                        match l {
+                            Some(l) => y.to_dtype(l.target_dtype(self.dtype())),
+                            None => Ok(y),
+                        }
                     })
                     .collect::<Result<_>>()?;
+                let sample_weight = sample_weight.map(|w| w.to_device(device)).transpose()?;
                 let mut ctx = $crate::layers::CallContext::inference();
                 let mut loss = $crate::model::training::compute_loss(
                     self,
                     compiled,
                     &ys,
                     &preds,
-                    sample_weight,
+                    sample_weight.as_ref(),
                     &mut ctx,
                 )?;
                 if let Some(a) = &self.state().pending_activity {

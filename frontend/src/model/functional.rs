@@ -131,10 +131,22 @@ fn connect<B: Backend>(
         }
         l.validate()?;
         if !l.built() {
-            let mut ctx =
-                BuildContext::new(Device::Cpu, DType::F32, crate::random::next_global_seed());
             let label = format!("{} ({})", l.name(), l.class_name());
+            // Keras' placement: the GPU when there is one (see `Device::placement`).
+            let device = super::api::placement::<B>(&label)?;
+            let mut ctx = BuildContext::new(device, DType::F32, crate::random::next_global_seed());
             crate::limits::in_layer(|| label, || l.build_multi(&shapes, &mut ctx))?;
+        } else if !l.weights().is_empty() {
+            // Built elsewhere (a Normalization adapted on CPU tensors, a model moved with
+            // on_device): its weights follow the placement, like a new layer's.
+            let label = format!("{} ({})", l.name(), l.class_name());
+            let device = super::api::placement::<B>(&label)?;
+            if super::api::misplaced(l.as_ref(), device) {
+                if let Some(f) = super::api::rebuild_layer(l.as_ref(), &shapes, device, DType::F32)?
+                {
+                    *l = f;
+                }
+            }
         }
         let outs = l.output_shapes(&shapes)?;
         for o in &outs {
@@ -318,6 +330,9 @@ pub struct Model<B: Backend> {
     input_names: Vec<String>,
     state: ModelState<B>,
     trainable: bool,
+    /// Where the weights live (the device every layer was built on), or for a model
+    /// without weights, where its inputs go.
+    device: Device,
 }
 
 impl<B: Backend> std::fmt::Debug for Model<B> {
@@ -337,10 +352,16 @@ fn same(a: &LayerRef<impl Backend>, b: &LayerRef<impl Backend>) -> bool {
 impl<B: Backend> Model<B> {
     /// A model from its symbolic inputs and outputs, like `keras.Model(inputs, outputs)`.
     ///
+    /// The layers were built, when they were applied, on the default placement
+    /// ([`Device::auto`]: the GPU when the engine sees one, else the CPU;
+    /// `STRATANET_DEVICE` or a [`Device::scope`] around the `apply` calls overrides it);
+    /// the model lives there. [`Model::on_device`] moves it.
+    ///
     /// # Errors
     /// No inputs or outputs; an output that depends on an input not given (the graph is
-    /// disconnected); duplicate layer or input names. (A cycle cannot be built: a layer can
-    /// only be applied to tensors that already exist.)
+    /// disconnected); duplicate layer or input names; layers built on different devices
+    /// (naming both); for a model without weights, an invalid `STRATANET_DEVICE`. (A cycle
+    /// cannot be built: a layer can only be applied to tensors that already exist.)
     pub fn new(inputs: &[SymbolicTensor<B>], outputs: &[SymbolicTensor<B>]) -> Result<Self> {
         if inputs.is_empty() || outputs.is_empty() {
             return Err(Error::invalid(
@@ -455,6 +476,35 @@ impl<B: Backend> Model<B> {
             }
             input_names.push(name);
         }
+        // One device for every weight.
+        let mut placed: Option<(Device, String)> = None;
+        for l in &layers {
+            let g = lock(l)?;
+            for w in g.weights() {
+                let d = w.value.device();
+                match &placed {
+                    None => placed = Some((d, format!("{}/{}", g.name(), w.name))),
+                    Some((first, at)) if *first != d => {
+                        return Err(Error::invalid(
+                            "Model::new",
+                            "layers",
+                            format!(
+                                "weights on two devices: {at} on {first}, {}/{} on {d}; build \
+                                 every layer under one placement (STRATANET_DEVICE, \
+                                 Device::scope) or move a model with on_device",
+                                g.name(),
+                                w.name
+                            ),
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        let device = match placed {
+            Some((d, _)) => d,
+            None => super::api::placement::<B>("Model::new")?,
+        };
         Ok(Self {
             name: "functional".into(),
             nodes: order,
@@ -464,7 +514,68 @@ impl<B: Backend> Model<B> {
             input_names,
             state: ModelState::new(crate::random::next_global_seed()),
             trainable: true,
+            device,
         })
+    }
+
+    /// The model moved to `device` (builder form of [`Model::to_device`]): layers rebuilt
+    /// there with copies of their weights, the compiled optimizer's state moved too (no
+    /// recompiling needed).
+    ///
+    /// ```
+    /// use stratanet::prelude::*;
+    /// # fn main() -> stratanet::Result<()> {
+    /// type B = DefaultBackend;
+    /// let x = Input::new(&[3]).tensor::<B>();
+    /// let y = Dense::new(2).apply(&x)?;
+    /// let model = Model::new(&[x], &[y])?.on_device(Device::Cpu)?;
+    /// assert_eq!(model.device(), Device::Cpu);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Model::to_device`].
+    pub fn on_device(mut self, device: Device) -> Result<Self> {
+        self.to_device(device)?;
+        Ok(self)
+    }
+
+    /// Rebuilds every layer on `device` with its weights (`api::rebuild_layer`), in place
+    /// in its shared slot (the graph and `Shared` handles stay valid), and records
+    /// `device`; the shared `to_device` calls it. Nothing changes unless every layer could
+    /// be rebuilt.
+    fn move_layers(&mut self, device: Device) -> Result<()> {
+        let mut fresh = Vec::with_capacity(self.layers.len());
+        for l in &self.layers {
+            // The shapes of the layer's first call.
+            let shapes: Vec<Vec<usize>> = self
+                .nodes
+                .iter()
+                .find(|n| n.layer.as_ref().is_some_and(|x| same(x, l)))
+                .map(|n| n.inputs.iter().map(|t| t.shape().to_vec()).collect())
+                .unwrap_or_default();
+            let g = lock(l)?;
+            let dtype = g
+                .weights()
+                .iter()
+                .map(|w| w.value.dtype())
+                .find(|d| d.is_float())
+                .unwrap_or(DType::F32);
+            fresh.push(super::api::rebuild_layer(
+                g.as_ref(),
+                &shapes,
+                device,
+                dtype,
+            )?);
+        }
+        for (l, f) in self.layers.iter().zip(fresh) {
+            if let Some(f) = f {
+                *lock(l)? = f;
+            }
+        }
+        self.device = device;
+        Ok(())
     }
 
     /// Sets the model's name.
@@ -880,10 +991,12 @@ impl<B: Backend> Network<B> for Model<B> {
         Model::output_shapes(self)
     }
     fn device(&self) -> Device {
+        // The weights' device (a layer shared with another model moves with it), else the
+        // device resolved when the model was made.
         self.all_weights()
             .first()
             .map(|(_, w)| w.value.device())
-            .unwrap_or(Device::Cpu)
+            .unwrap_or(self.device)
     }
     fn dtype(&self) -> DType {
         self.all_weights()
@@ -916,7 +1029,9 @@ impl<B: Backend> ModelParts<B> for Model<B> {
 }
 
 impl<B: Backend> Model<B> {
-    /// Loads a model saved with `save` (on any engine), like [`crate::Sequential::load`].
+    /// Loads a model saved with `save` (on any engine), like [`crate::Sequential::load`]:
+    /// onto [`Device::auto`] whatever device it was saved from (inside a [`Device::scope`],
+    /// onto that device).
     ///
     /// # Limits
     /// As [`crate::Sequential::load`]: every size in the file's config is a whole number in

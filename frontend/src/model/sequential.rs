@@ -54,7 +54,9 @@ pub struct Sequential<B: Backend> {
     name: String,
     layers: Vec<Box<dyn Layer<B>>>,
     input_shape: Option<Vec<usize>>,
-    device: Device,
+    /// Where the weights live: set by `on_device`, else resolved from
+    /// [`Device::placement`] when the first layer is added or built.
+    device: Option<Device>,
     dtype: DType,
     names: HashMap<String, usize>,
     state: ModelState<B>,
@@ -67,14 +69,20 @@ impl<B: Backend> Default for Sequential<B> {
 }
 
 impl<B: Backend> Sequential<B> {
-    /// An empty model named `sequential`, on the CPU, with `f32` weights and a seed from
-    /// the global generator ([`crate::random::set_random_seed`]).
+    /// An empty model named `sequential`, with `f32` weights and a seed from the global
+    /// generator ([`crate::random::set_random_seed`]).
+    ///
+    /// Its weights go where Keras puts them: on the GPU when the engine sees one, else on
+    /// the CPU ([`Device::auto`], overridable with `STRATANET_DEVICE=cpu|cuda|cuda:N` or a
+    /// [`Device::scope`]), or on the device given to [`Sequential::on_device`]. The default
+    /// is resolved when the first layer is added (or the model is built), so `new` cannot
+    /// fail: an invalid `STRATANET_DEVICE` is the error of that first `add`/`build`.
     pub fn new() -> Self {
         Self {
             name: "sequential".into(),
             layers: Vec::new(),
             input_shape: None,
-            device: Device::Cpu,
+            device: None,
             dtype: DType::F32,
             names: HashMap::new(),
             state: ModelState::new(crate::random::next_global_seed()),
@@ -94,10 +102,92 @@ impl<B: Backend> Sequential<B> {
         self
     }
 
-    /// Places the weights on `device` (call before adding layers).
+    /// Places the weights on `device` instead of the default [`Device::auto`], like Keras'
+    /// `with keras.device(...)`. Meant for before adding layers; on a model that already
+    /// has weights it moves them as [`Sequential::to_device`] does, and if that fails the
+    /// error is returned by the next `add`, `build`, `fit`, `evaluate`, `predict` or `call`
+    /// (which retry the move), so the model never computes on a device it was not asked
+    /// for. Input tensors may live anywhere: `fit`, `evaluate`, `predict` and `call` move
+    /// them to this device.
+    ///
+    /// ```
+    /// use stratanet::prelude::*;
+    /// # fn main() -> stratanet::Result<()> {
+    /// let mut m = Sequential::<DefaultBackend>::new().on_device(Device::Cpu);
+    /// m.add(Input::new(&[4]))?;
+    /// m.add(Dense::new(2))?;
+    /// assert_eq!(m.device(), Device::Cpu);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn on_device(mut self, device: Device) -> Self {
-        self.device = device;
+        self.device = Some(device);
+        // A failed move is retried, and reported, by the next fallible call.
+        let _ = self.ensure_placed();
         self
+    }
+
+    /// The device resolved for the weights: the one given to `on_device`, else
+    /// [`Device::placement`] (resolved once, at the first layer).
+    fn placement(&mut self) -> Result<Device> {
+        match self.device {
+            Some(d) => Ok(d),
+            None => {
+                let d = super::api::placement::<B>(&self.name)?;
+                self.device = Some(d);
+                Ok(d)
+            }
+        }
+    }
+
+    /// Moves the weights to the model's device if any is elsewhere (after `on_device` on a
+    /// built model whose move failed).
+    fn ensure_placed(&mut self) -> Result<()> {
+        let Some(d) = self.device else {
+            return Ok(());
+        };
+        let misplaced = self
+            .layers
+            .iter()
+            .any(|l| l.weights().iter().any(|w| w.value.device() != d));
+        if misplaced {
+            self.to_device(d)?;
+        }
+        Ok(())
+    }
+
+    /// Rebuilds every built layer on `device` with the same weights (see
+    /// `api::rebuild_layer`) and records `device`; the shared `to_device` calls it.
+    fn move_layers(&mut self, device: Device) -> Result<()> {
+        self.move_built_layers(device)?;
+        self.device = Some(device);
+        Ok(())
+    }
+
+    fn move_built_layers(&mut self, device: Device) -> Result<()> {
+        let Some(input) = self.input_shape.clone() else {
+            // Nothing is built yet: every layer will be built on the new device.
+            return Ok(());
+        };
+        let mut shape = input;
+        let mut fresh = Vec::with_capacity(self.layers.len());
+        for l in &self.layers {
+            let out = l.output_shape(&shape)?;
+            fresh.push(super::api::rebuild_layer(
+                l.as_ref(),
+                std::slice::from_ref(&shape),
+                device,
+                self.dtype,
+            )?);
+            shape = out;
+        }
+        // Every layer rebuilt: commit.
+        for (slot, f) in self.layers.iter_mut().zip(fresh) {
+            if let Some(f) = f {
+                *slot = f;
+            }
+        }
+        Ok(())
     }
 
     /// Uses `dtype` (`F32` or `F64`) for weights and computation (call before adding layers).
@@ -145,9 +235,9 @@ impl<B: Backend> Sequential<B> {
         name
     }
 
-    fn build_ctx(&self, layer_index: usize) -> BuildContext {
+    fn build_ctx(&self, layer_index: usize, device: Device) -> BuildContext {
         BuildContext::new(
-            self.device,
+            device,
             self.dtype,
             Rng::derive(self.state.seed, layer_index as u64 + 1),
         )
@@ -169,6 +259,8 @@ impl<B: Backend> Sequential<B> {
     /// # Errors
     /// As [`Sequential::add`].
     pub fn add_boxed(&mut self, mut layer: Box<dyn Layer<B>>) -> Result<&mut Self> {
+        let device = self.placement()?;
+        self.ensure_placed()?;
         if layer.name().is_empty() {
             let n = self.unique_name(&snake_case(layer.class_name()));
             layer.set_name(n);
@@ -196,10 +288,18 @@ impl<B: Backend> Sequential<B> {
         }
         if let Some(input) = self.input_shape.clone() {
             let shape = self.shape_after(&input, self.layers.len())?;
-            let mut ctx = self.build_ctx(self.layers.len());
+            let mut ctx = self.build_ctx(self.layers.len(), device);
             if !layer.built() {
                 let label = format!("{} ({})", layer.name(), layer.class_name());
                 crate::limits::in_layer(|| label, || layer.build(&shape, &mut ctx))?;
+            } else if super::api::misplaced(layer.as_ref(), device) {
+                // Built elsewhere (a Normalization adapted on CPU tensors): move it here.
+                let shapes = std::slice::from_ref(&shape);
+                if let Some(f) =
+                    super::api::rebuild_layer(layer.as_ref(), shapes, device, self.dtype)?
+                {
+                    layer = f;
+                }
             }
             let out = layer.output_shape(&shape)?;
             crate::limits::check_shape(layer.name(), "output shape", &out)?;
@@ -224,6 +324,8 @@ impl<B: Backend> Sequential<B> {
     /// # Errors
     /// When a layer does not accept its input shape.
     pub fn build(&mut self, input_shape: &[usize]) -> Result<()> {
+        let device = self.placement()?;
+        self.ensure_placed()?;
         if let Some(existing) = &self.input_shape {
             if existing != input_shape && self.built() {
                 return Err(self.input_error(input_shape));
@@ -231,11 +333,17 @@ impl<B: Backend> Sequential<B> {
         }
         let mut shape = input_shape.to_vec();
         for i in 0..self.layers.len() {
-            let mut ctx = self.build_ctx(i);
+            let mut ctx = self.build_ctx(i, device);
+            let dtype = self.dtype;
             let layer = &mut self.layers[i];
             if !layer.built() {
                 let label = format!("{} ({})", layer.name(), layer.class_name());
                 crate::limits::in_layer(|| label, || layer.build(&shape, &mut ctx))?;
+            } else if super::api::misplaced(layer.as_ref(), device) {
+                let shapes = std::slice::from_ref(&shape);
+                if let Some(f) = super::api::rebuild_layer(layer.as_ref(), shapes, device, dtype)? {
+                    *layer = f;
+                }
             }
             shape = layer.output_shape(&shape)?;
             crate::limits::check_shape(layer.name(), "output shape", &shape)?;
@@ -377,6 +485,7 @@ impl<B: Backend> Sequential<B> {
     }
 
     fn check_input(&mut self, x: &Tensor<B>) -> Result<()> {
+        self.ensure_placed()?;
         let s = x.shape();
         if s.is_empty() {
             return Err(Error::shape(&self.name, "x", "a batch (rank >= 1)", &s));
@@ -472,7 +581,9 @@ impl<B: Backend> Network<B> for Sequential<B> {
         Ok(vec![Sequential::output_shape(self)?])
     }
     fn device(&self) -> Device {
+        // Unresolved only while the model has no layer: report where it would go.
         self.device
+            .unwrap_or_else(|| Device::placement::<B>().unwrap_or_default())
     }
     fn dtype(&self) -> DType {
         self.dtype
@@ -503,6 +614,12 @@ impl<B: Backend> ModelParts<B> for Sequential<B> {
 impl<B: Backend> Sequential<B> {
     /// Loads a model saved with `save` (on any engine): architecture, weights, and, if it was
     /// compiled, its optimizer (with state), losses and metrics, ready to continue training.
+    ///
+    /// The model lands on the default placement, [`Device::auto`] (the GPU when the engine
+    /// sees one, else the CPU; `STRATANET_DEVICE` overrides it), whatever device it was saved
+    /// from: a model saved on CUDA loads on a CPU-only machine and vice versa. For another
+    /// device, load inside a [`Device::scope`] (`Device::scope(Device::Cpu, ||
+    /// Sequential::load(path))`) or move it afterwards with [`Sequential::to_device`].
     ///
     /// ```
     /// use stratanet::prelude::*;
