@@ -19,7 +19,14 @@
 //! - `cargo xtask gpu-pack DIR`: `libtorch`, then release builds of the CUDA tests, the bench
 //!   and the quickstart example, stripped, with `bench_torch.py` and a `run.sh`, in `DIR`:
 //!   `bash DIR/run.sh` on a machine with an NVIDIA GPU and PyTorch 2.11 (no Rust toolchain)
-//!   runs them all and writes `DIR/out/summary.json`.
+//!   runs them all and writes `DIR/out/summary.json`. With the CUDA toolkit of `cargo xtask
+//!   cuda`, candle's CUDA conformance suite too (`bin/candle_conformance`).
+//! - `cargo xtask cuda [--check]`: installs the CUDA compiler and headers candle's `cuda`
+//!   feature builds with, from PyPI, into the libtorch cache, and prints the environment;
+//!   `--check` builds candle's CUDA engine with it (see `cuda.rs`). `cargo xtask test` ends
+//!   with that check, so the CUDA build cannot rot on a machine without a GPU.
+
+mod cuda;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -237,6 +244,8 @@ fn test() -> Result<(), String> {
     c.args(["build", "--release", "--features", "tch", "--examples"]);
     with_torch(&mut c);
     run(&mut c)?;
+    // candle's CUDA engine compiles and links (CUDA from PyPI; no GPU needed).
+    cuda::check(&cuda::install()?)?;
     Ok(())
 }
 
@@ -413,7 +422,7 @@ fn gpu_pack(args: &[String]) -> Result<(), String> {
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: cargo xtask <command>\n\ncommands:\n  libtorch  install libtorch {TORCH_VERSION} (once) and report where it is\n  test      libtorch, then every test of the workspace on both engines\n  bench     libtorch, then the benchmarks (--quick for a short run; see bench/)\n  gpu-pack DIR  release CUDA tests, bench and an example with a run.sh, for a GPU machine"
+        "usage: cargo xtask <command>\n\ncommands:\n  libtorch  install libtorch {TORCH_VERSION} (once) and report where it is\n  test      libtorch, then every test of the workspace on both engines\n  bench     libtorch, then the benchmarks (--quick for a short run; see bench/)\n  gpu-pack DIR  release CUDA tests, bench and an example with a run.sh, for a GPU machine\n  cuda [--check]  CUDA {} compiler from PyPI for candle's `cuda` feature (--check: build it)", cuda::CUDA_VERSION
     );
     ExitCode::from(2)
 }
@@ -428,6 +437,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("bench") => bench(&args[1..]),
         Some("gpu-pack") => gpu_pack(&args[1..]),
+        Some("cuda") => cuda::command(&args[1..]),
         _ => return usage(),
     };
     match result {
