@@ -16,8 +16,8 @@
 //!
 //! - `cargo xtask cuda`: installs (once; instant when cached) and prints the environment
 //!   as `export` lines, for `eval "$(cargo xtask cuda)"`.
-//! - `cargo xtask cuda --check`: also builds stratanet-candle with `--features cuda` and
-//!   links its test binaries and the facade's library tests with `--features cuda`, and runs
+//! - `cargo xtask cuda --check`: also builds stratanet-candle with `--features cuda`, links
+//!   its conformance and device tests and the facade's library tests, and runs
 //!   candle's device and conformance tests (without a GPU the `cuda::` copy reports its
 //!   skip).
 
@@ -263,8 +263,8 @@ pub fn run_library_path(root: &Path) -> OsString {
     v
 }
 
-/// Builds candle's CUDA engine: stratanet-candle's library and test binaries and the facade's
-/// library with `--features cuda`, then runs candle's device and conformance tests (the
+/// Builds candle's CUDA engine: stratanet-candle's library, its conformance and device tests
+/// and the facade's library tests with `--features cuda`, then runs candle's device and conformance tests (the
 /// `cuda::` copy skips without a GPU).
 pub fn check(root: &Path) -> Result<(), String> {
     let env = build_env(root);
@@ -281,11 +281,23 @@ pub fn check(root: &Path) -> Result<(), String> {
         "--features",
         "cuda",
         "--no-run",
+        "--test",
+        "device",
+        "--test",
+        "conformance",
     ]);
     with_env(&mut c);
     run(&mut c)?;
     let mut c = cargo();
-    c.args(["test", "-p", "stratanet", "--features", "cuda", "--lib", "--no-run"]);
+    c.args([
+        "test",
+        "-p",
+        "stratanet",
+        "--features",
+        "cuda",
+        "--lib",
+        "--no-run",
+    ]);
     with_env(&mut c);
     run(&mut c)?;
     let mut c = cargo();
