@@ -546,7 +546,9 @@ fn save_on_cuda_load_on_cpu_and_back() {
     let path = dir.path().join("cuda.safetensors");
     g.save(&path).unwrap();
 
-    let mut c = Sequential::<Tch>::load(&path).unwrap();
+    // `load` lands on the default placement (`Device::auto`: CUDA on a GPU machine); a
+    // `Device::scope` puts the model on the CPU.
+    let mut c = Device::scope(Device::Cpu, || Sequential::<Tch>::load(&path)).unwrap();
     let wc = snapshot(&c, Device::Cpu);
     let wg = snapshot(&g, dev);
     assert_eq!(wc, wg, "weights saved on CUDA, loaded on the CPU");
@@ -570,4 +572,13 @@ fn save_on_cuda_load_on_cpu_and_back() {
         "weights saved on the CPU, loaded on CUDA"
     );
     println!("CPU -> CUDA load_weights: weights identical");
+
+    // A whole model saved on the CPU loads on the default placement (CUDA when there is one).
+    let cpath = dir.path().join("cpu.safetensors");
+    c.save(&cpath).unwrap();
+    let auto = Device::auto::<Tch>().unwrap();
+    let l = Sequential::<Tch>::load(&cpath).unwrap();
+    assert_eq!(l.device(), auto);
+    assert_eq!(snapshot(&l, auto), wc, "saved on the CPU, loaded on {auto}");
+    println!("CPU -> {auto} load: weights identical");
 }
