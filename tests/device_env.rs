@@ -122,7 +122,9 @@ fn invalid_variable_is_an_error_not_a_panic<B: Backend>() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("proj") && e.contains("STRATANET_DEVICE"), "{e}");
-    let e = Model::new(&[x.clone()], &[x]).unwrap_err().to_string();
+    let e = Model::new(std::slice::from_ref(&x), std::slice::from_ref(&x))
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("Model::new") && e.contains("STRATANET_DEVICE"),
         "{e}"

@@ -132,7 +132,9 @@ fn unusable_placement_is_an_error<B: Backend>() {
             .unwrap_err()
             .to_string();
         assert!(e.contains("head") && e.contains("Device::scope"), "{e}");
-        let e = Model::new(&[x.clone()], &[x]).unwrap_err().to_string();
+        let e = Model::new(std::slice::from_ref(&x), std::slice::from_ref(&x))
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("Model::new") && e.contains("Device::scope"),
             "{e}"
@@ -373,7 +375,7 @@ fn every_path<B: Backend>(model_dev: Device, input_dev: Device) -> (Vec<f64>, Ve
             &x,
             &y,
             opts()
-                .validation_data(&x.narrow(0, 0, 10).unwrap(), &y.narrow(0, 0, 10).unwrap())
+                .validation_data(x.narrow(0, 0, 10).unwrap(), y.narrow(0, 0, 10).unwrap())
                 .sample_weight(w.clone()),
         )
         .unwrap();
