@@ -269,6 +269,43 @@ fn fixed_weights<B: Backend>(m: &mut Model<B>) {
     m.set_weights(&ws).unwrap();
 }
 
+fn on_device_after_building<B: Backend>() {
+    let (xv, yv) = data(24, 5, 6);
+    let x = Tensor::<B>::from_vec(xv, &[24, 5]).unwrap();
+    let y = Tensor::<B>::from_vec(yv, &[24]).unwrap();
+    let mut m = classifier::<B>(Device::Cpu, DType::F32);
+    m.fit(&x, &y, FitOptions::new().epochs(1).verbose(0))
+        .unwrap();
+    let want = m.predict(&x, 8).unwrap().to_vec_f32().unwrap();
+    // A move that cannot happen leaves the weights where they are, and every later call
+    // that would compute says why (instead of computing on the wrong device).
+    let mut m = m.on_device(NO_SUCH_DEVICE);
+    assert!(all_on(&m.weights(), Device::Cpu));
+    for e in [
+        m.predict(&x, 8).map(|_| ()).unwrap_err(),
+        m.evaluate(&x, &y, 8).map(|_| ()).unwrap_err(),
+        m.fit(&x, &y, FitOptions::new().epochs(1).verbose(0))
+            .map(|_| ())
+            .unwrap_err(),
+        m.call(&x, false).map(|_| ()).unwrap_err(),
+        m.add(Dense::new(2)).map(|_| ()).unwrap_err(),
+    ] {
+        let e = e.to_string();
+        assert!(e.contains("to_device") && e.contains("cuda:1000"), "{e}");
+    }
+    // Asking for a usable device again: the same model, the same predictions.
+    let mut m = m.on_device(Device::Cpu);
+    assert_eq!(m.device(), Device::Cpu);
+    assert_eq!(m.predict(&x, 8).unwrap().to_vec_f32().unwrap(), want);
+    if let Some(g) = gpu::<B>() {
+        let mut m = m.on_device(g);
+        assert!(all_on(&m.weights(), g));
+        let got = m.predict(&x, 8).unwrap().to_vec_f64().unwrap();
+        let want: Vec<f64> = want.iter().map(|&v| v as f64).collect();
+        close("on_device(cuda) after building", &got, &want, 1e-4);
+    }
+}
+
 /// A two-input functional model: a shared encoder, a nested model, a frozen layer
 /// (weights from a fixed seed).
 fn functional<B: Backend>() -> Model<B> {
@@ -603,6 +640,10 @@ macro_rules! engine_tests {
             #[test]
             fn to_device_keeps_weights_and_optimizer_state() {
                 super::to_device_keeps_weights_and_optimizer_state::<$b>();
+            }
+            #[test]
+            fn on_device_after_building() {
+                super::on_device_after_building::<$b>();
             }
             #[test]
             fn model_on_device_round_trip() {
