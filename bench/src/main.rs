@@ -18,6 +18,7 @@
 //! libtorch, no visible GPU, or candle built without its `cuda` feature, as here); with
 //! `--device cuda` the engines default to `tch`.
 
+mod cuda_mem;
 mod raw_candle;
 mod raw_tch;
 mod strata;
@@ -120,6 +121,9 @@ pub struct CaseResult {
     pub predict_secs: f64,
     /// `(epoch, VmRSS kB, VmHWM kB)` after each epoch (fit's RSS case only).
     pub rss: Vec<(usize, u64, u64)>,
+    /// Per timed epoch: `{"epoch", "host_reads"?, "gpu_peak_bytes"?, ...}` (see
+    /// `strata::run` and `raw_tch::run`).
+    pub epochs: Vec<Value>,
 }
 
 /// `VmRSS` and `VmHWM` of this process, in kB.
@@ -177,6 +181,7 @@ fn run_case(args: &[String]) -> AnyResult<()> {
         "train_secs": r.train_secs,
         "predict_secs": r.predict_secs,
         "rss": r.rss.iter().map(|&(e, rss, hwm)| json!({"epoch": e + 1, "vmrss_kb": rss, "vmhwm_kb": hwm})).collect::<Vec<_>>(),
+        "epochs": r.epochs,
     });
     println!("RESULT {out}");
     Ok(())
@@ -367,6 +372,12 @@ fn driver(args: &[String]) -> AnyResult<()> {
         if !missing.is_empty() {
             return Err(format!("--device cuda: {}", missing.join("; ")).into());
         }
+        if !cuda_mem::available() {
+            eprintln!(
+                "bench: this build has no CUDA allocator statistics (bench/build.rs did not \
+                 compile cuda_mem.cpp; see its build warning): no stratanet GPU peaks"
+            );
+        }
     }
     let opts = Options {
         cuda,
@@ -381,6 +392,7 @@ fn driver(args: &[String]) -> AnyResult<()> {
 
     let mut records: Vec<Value> = Vec::new();
     let mut step_lines: Vec<String> = Vec::new();
+    let mut epoch_lines: Vec<String> = Vec::new();
     // (workload, engine, variant) -> (train sps, predict sps)
     let mut table: Vec<(String, String, String, f64, f64, usize, usize)> = Vec::new();
     let mut push = |w: Workload, engine: &str, variant: &str, spec: &CaseSpec, r: &Value| {
@@ -405,11 +417,40 @@ fn driver(args: &[String]) -> AnyResult<()> {
                 if let Some(peak) = r.get("gpu_peak_bytes") {
                     rec["gpu_peak_bytes"] = peak.clone();
                 }
+                // Per timed epoch: device reads (tch fit) and the allocator's peak (CUDA).
+                if let Some(e) = r
+                    .get("epochs")
+                    .filter(|e| e.as_array().is_some_and(|a| !a.is_empty()))
+                {
+                    rec["per_epoch"] = e.clone();
+                }
                 rec["batch"] = json!(w.batch());
                 rec["steps"] = json!(steps);
                 rec["us_per_step"] = json!(us_per_step);
             }
             records.push(rec);
+        }
+        if let Some(eps) = r
+            .get("epochs")
+            .and_then(Value::as_array)
+            .filter(|a| !a.is_empty())
+        {
+            let col = |key: &str, scale: f64| {
+                eps.iter()
+                    .map(|e| {
+                        e.get(key)
+                            .and_then(Value::as_f64)
+                            .map_or("-".to_string(), |v| format!("{:.1}", v / scale))
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" / ")
+            };
+            epoch_lines.push(format!(
+                "| {} | {engine} | {variant} | {} | {} |",
+                w.name(),
+                col("gpu_peak_bytes", 1024.0 * 1024.0),
+                col("host_reads", 1.0).replace(".0", ""),
+            ));
         }
         step_lines.push(format!(
             "| {} | {engine} | {variant} | {} | {steps} | {us_per_step:.0} |",
@@ -574,6 +615,18 @@ fn driver(args: &[String]) -> AnyResult<()> {
     println!("|---|---|---|---:|---:|---:|");
     for l in &step_lines {
         println!("{l}");
+    }
+    if !epoch_lines.is_empty() {
+        println!(
+            "\nPer timed epoch: GPU memory peak (MiB, the caching allocator's allocated-bytes \
+             peak, reset each epoch; `-` on the CPU or without bench/cuda_mem.cpp) and device \
+             reads (tch fit; the first epoch includes fit's one-off label check):\n"
+        );
+        println!("| workload | engine | variant | GPU peak per epoch | device reads per epoch |");
+        println!("|---|---|---|---|---|");
+        for l in &epoch_lines {
+            println!("{l}");
+        }
     }
     if !rss_lines.is_empty() {
         println!("\nMLP fit memory (10 epochs):\n");

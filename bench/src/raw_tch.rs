@@ -1,6 +1,6 @@
 //! (b) a hand-written training loop on tch: `nn::VarStore`, `nn` layers, `nn::Adam`.
 
-use crate::{make_data, permutation, AnyResult, CaseResult, CaseSpec, Workload};
+use crate::{cuda_mem, make_data, permutation, AnyResult, CaseResult, CaseSpec, Workload};
 use std::time::Instant;
 use tch::nn::{self, Module, OptimizerConfig, RNN};
 use tch::{Device, Kind, Tensor};
@@ -95,6 +95,9 @@ pub fn run(spec: &CaseSpec) -> AnyResult<CaseResult> {
         );
     }
     let mut result = CaseResult::default();
+    if spec.cuda {
+        cuda_mem::reset_peak(0);
+    }
     let t = Instant::now();
     for epoch in 0..spec.epochs {
         let perm: Vec<i64> = permutation(spec.n, epoch)
@@ -105,6 +108,17 @@ pub fn run(spec: &CaseSpec) -> AnyResult<CaseResult> {
         for start in (0..spec.n).step_by(bs) {
             let len = bs.min(spec.n - start);
             step(&mut opt, &perm.narrow(0, start as i64, len as i64));
+        }
+        // libtorch's allocator peak over the epoch (host bookkeeping, no sync).
+        if let Some(m) = cuda_mem::stats(0).filter(|_| spec.cuda) {
+            result.epochs.push(serde_json::json!({
+                "epoch": epoch + 1,
+                "gpu_peak_bytes": m.allocated_peak,
+                "gpu_allocated_bytes": m.allocated,
+                "gpu_reserved_peak_bytes": m.reserved_peak,
+                "gpu_reserved_bytes": m.reserved,
+            }));
+            cuda_mem::reset_peak(0);
         }
     }
     sync();

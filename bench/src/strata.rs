@@ -1,6 +1,7 @@
 //! (a) stratanet: `Sequential`, `compile`, `fit` (verbose 0), `predict`.
 
-use crate::{make_data, rss_kb, AnyResult, CaseResult, CaseSpec, Workload};
+use crate::{cuda_mem, make_data, rss_kb, AnyResult, CaseResult, CaseSpec, Workload};
+use serde_json::json;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use stratanet::callbacks::LambdaCallback;
@@ -39,7 +40,10 @@ fn build<B: Backend>(w: Workload, device: Device) -> stratanet::Result<Sequentia
 
 /// Trains `spec.epochs` epochs with `fit` and times it (after a 4-step warm-up fit), then
 /// times `predict`. With `rss`, records VmRSS/VmHWM after every epoch instead of timing
-/// predict.
+/// predict. Every epoch records, in `CaseResult::epochs`, the tch engine's device reads
+/// (`stratanet_tch::host_read_count`) and on CUDA libtorch's allocator peak over the epoch
+/// (`cuda_mem`, the figure `torch.cuda.max_memory_allocated` gives PyTorch), for the
+/// `fit` that is timed.
 pub fn run<B: Backend>(spec: &CaseSpec, rss: bool) -> AnyResult<CaseResult> {
     let w = spec.workload;
     let n_data = spec.n.max(spec.n_predict);
@@ -71,11 +75,41 @@ pub fn run<B: Backend>(spec: &CaseSpec, rss: bool) -> AnyResult<CaseResult> {
         )?;
     }
     let record = Arc::new(Mutex::new(Vec::new()));
+    let epochs = Arc::new(Mutex::new(Vec::new()));
+    let is_tch = B::NAME == "tch";
+    let reads_at = Arc::new(Mutex::new(stratanet_tch::host_read_count()));
+    let (ep, at) = (Arc::clone(&epochs), Arc::clone(&reads_at));
+    let cuda = spec.cuda;
+    if cuda {
+        cuda_mem::reset_peak(0);
+    }
     let mut opts = FitOptions::new()
         .epochs(spec.epochs)
         .batch_size(bs)
         .verbose(0)
-        .seed(7);
+        .seed(7)
+        .callback(LambdaCallback::new().on_epoch_end(move |e, _, _| {
+            let mut rec = json!({ "epoch": e + 1 });
+            if is_tch {
+                let now = stratanet_tch::host_read_count();
+                let mut at = at.lock().unwrap();
+                rec["host_reads"] = json!(now - *at);
+                *at = now;
+            }
+            if cuda {
+                if let Some(m) = cuda_mem::stats(0) {
+                    rec["gpu_peak_bytes"] = json!(m.allocated_peak);
+                    rec["gpu_allocated_bytes"] = json!(m.allocated);
+                    rec["gpu_reserved_peak_bytes"] = json!(m.reserved_peak);
+                    rec["gpu_reserved_bytes"] = json!(m.reserved);
+                }
+                cuda_mem::reset_peak(0);
+            }
+            if rec.as_object().is_some_and(|o| o.len() > 1) {
+                ep.lock().unwrap().push(rec);
+            }
+            Ok(())
+        }));
     if rss {
         let rec = Arc::clone(&record);
         opts = opts.callback(LambdaCallback::new().on_epoch_end(move |e, _, _| {
@@ -84,11 +118,13 @@ pub fn run<B: Backend>(spec: &CaseSpec, rss: bool) -> AnyResult<CaseResult> {
             Ok(())
         }));
     }
+    *reads_at.lock().unwrap() = stratanet_tch::host_read_count();
     let t = Instant::now();
     model.fit(&xt, &yt, opts)?;
     sync()?;
     result.train_secs = t.elapsed().as_secs_f64();
     result.rss = record.lock().unwrap().clone();
+    result.epochs = epochs.lock().unwrap().clone();
 
     if spec.n_predict > 0 {
         let xp = x.narrow(0, 0, spec.n_predict)?;
