@@ -37,6 +37,19 @@ else
     "$PY" -c 'import torch;print("== torch", torch.__version__, "cuda", torch.version.cuda, "| cuda available:", torch.cuda.is_available(), "| devices:", torch.cuda.device_count())' 2>&1 | tee "$OUT/torch.txt"
 fi
 echo "== libtorch: ${TORCH_DIR:-none}/lib"
+# candle's CUDA binary links the CUDA runtime, cuBLAS, cuRAND and NVRTC: PyTorch's wheels
+# keep them in site-packages/nvidia/cu13/lib. It also links the driver's libcuda.so.1; on a
+# machine without an NVIDIA driver the stub in bin/stubs (every call fails) stands in, last
+# on candle's path only (libtorch would take it for a driver), so that the binary starts and
+# reports no CUDA device.
+CANDLE_LD="${LD_LIBRARY_PATH:-}"
+if [ -n "$TORCH_DIR" ] && [ -d "$TORCH_DIR/../nvidia/cu13/lib" ]; then
+    CANDLE_LD="$(cd "$TORCH_DIR/../nvidia/cu13/lib" && pwd)${CANDLE_LD:+:$CANDLE_LD}"
+fi
+if ! /sbin/ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1' && [ -e "$BIN/stubs/libcuda.so.1" ]; then
+    echo "== no NVIDIA driver (libcuda.so.1): candle runs against bin/stubs (no CUDA device)"
+    CANDLE_LD="${CANDLE_LD:+$CANDLE_LD:}$BIN/stubs"
+fi
 
 GPU=0
 if command -v nvidia-smi >/dev/null 2>&1; then
@@ -144,8 +157,10 @@ libs() {
         [ -x "$b" ] && [ -f "$b" ] || continue
         case "$b" in *.py) continue ;; esac
         echo "--- $(basename "$b")"
-        ldd "$b" | grep -E 'libtorch|libc10|not found' || true
+        ldd "$b" | grep -E 'libtorch|libc10|libcuda|libcudart|libcublas|not found' || true
         if ldd "$b" | grep -q 'not found'; then bad=1; fi
+        # candle's binaries link the CUDA libraries instead of libtorch.
+        case "$(basename "$b")" in candle_*) continue ;; esac
         if ! ldd "$b" | grep -q 'libtorch_cuda.so'; then
             echo "libtorch_cuda.so missing from $(basename "$b")"
             bad=1
@@ -181,6 +196,16 @@ fi
 step conformance_cuda 300 env NVIDIA_TF32_OVERRIDE=0 "$BIN/conformance" cuda:: --test-threads=4 --show-output
 # One libtorch thread per test: the tests run $NCPU at a time.
 step conformance_cpu 240 env OMP_NUM_THREADS=1 "$BIN/conformance" cpu:: --test-threads="$NCPU"
+
+# 4b. candle's CUDA engine: the same conformance suite on cuda:0 (each test reports a skip
+#     without a GPU), and on the CPU in the same binary.
+#     The binary is packed gzipped; it is unpacked into $OUT.
+if [ -f "$BIN/candle_conformance.gz" ] && gzip -dc "$BIN/candle_conformance.gz" >"$OUT/candle_conformance"; then
+    chmod +x "$OUT/candle_conformance"
+    step candle_conformance 180 env NVIDIA_TF32_OVERRIDE=0 LD_LIBRARY_PATH="$CANDLE_LD" \
+        "$OUT/candle_conformance" \
+        --test-threads=4 --show-output
+fi
 
 # 5. An example end to end on the tch engine.
 if [ -x "$BIN/quickstart" ]; then

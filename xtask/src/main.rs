@@ -267,10 +267,20 @@ const GPU_PACK_RUN_SH: &str = include_str!("gpu_pack_run.sh");
 
 /// `cargo build`/`cargo test --no-run` with JSON messages; returns the executables built.
 fn build_executables(args: &[&str], torch: &Path) -> Result<Vec<PathBuf>, String> {
+    build_executables_env(args, torch, &[])
+}
+
+/// [`build_executables`] with more environment variables (the CUDA toolkit's).
+fn build_executables_env(
+    args: &[&str],
+    torch: &Path,
+    envs: &[(&str, std::ffi::OsString)],
+) -> Result<Vec<PathBuf>, String> {
     let mut c = cargo();
     c.args(args)
         .args(["--release", "--message-format=json-render-diagnostics"])
         .env("LIBTORCH", torch)
+        .envs(envs.iter().map(|(k, v)| (k, v)))
         .stderr(std::process::Stdio::inherit());
     eprintln!("xtask: {c:?}");
     let out = c
@@ -311,7 +321,9 @@ fn needs_libtorch_cuda(exe: &Path) -> Result<bool, String> {
 /// with `bench_torch.py` and `run.sh`, in `DIR` (a machine with an NVIDIA GPU, PyTorch 2.11
 /// and no Rust toolchain runs `bash DIR/run.sh`). The binaries link libtorch dynamically
 /// and find it through the `LD_LIBRARY_PATH` that `run.sh` sets to PyTorch's `torch/lib`;
-/// libtorch itself is not copied.
+/// libtorch itself is not copied. Also candle's conformance suite built with `--features
+/// cuda` (`bin/candle_conformance.gz`; it finds the CUDA runtime and cuBLAS in PyTorch's
+/// `nvidia/cu13/lib`) and the CUDA driver stub for machines without a driver (`bin/stubs`).
 fn gpu_pack(args: &[String]) -> Result<(), String> {
     let dir = match args {
         [d] => PathBuf::from(d),
@@ -366,6 +378,22 @@ fn gpu_pack(args: &[String]) -> Result<(), String> {
         ],
         &torch,
     )?);
+    // candle's CUDA conformance suite, built with the toolkit of `cargo xtask cuda`.
+    let cuda_root = cuda::install()?;
+    let candle_exes = build_executables_env(
+        &[
+            "test",
+            "--no-run",
+            "-p",
+            "stratanet-candle",
+            "--features",
+            "cuda",
+            "--test",
+            "conformance",
+        ],
+        &torch,
+        &cuda::build_env(&cuda_root),
+    )?;
     let bin = dir.join("bin");
     if bin.exists() {
         std::fs::remove_dir_all(&bin).map_err(|e| format!("{}: {e}", bin.display()))?;
@@ -399,6 +427,26 @@ fn gpu_pack(args: &[String]) -> Result<(), String> {
         total += std::fs::metadata(&dest).map(|m| m.len()).unwrap_or(0);
         eprintln!("xtask: packed {name}");
     }
+    // candle's binaries link the CUDA runtime and driver, not libtorch; `bin/stubs` holds the
+    // driver stub that `run.sh` puts on the library path only on a machine with no driver.
+    for exe in &candle_exes {
+        // 51 MB stripped (candle's kernels for sm_90 and their PTX): gzipped to ~12 MB, which
+        // `run.sh` unpacks into its output folder.
+        let dest = bin.join("candle_conformance");
+        std::fs::copy(exe, &dest).map_err(|e| format!("copy {}: {e}", exe.display()))?;
+        run(Command::new("strip").arg(&dest))?;
+        run(Command::new("gzip").args(["-9", "-f"]).arg(&dest))?;
+        let packed = bin.join("candle_conformance.gz");
+        total += std::fs::metadata(&packed).map(|m| m.len()).unwrap_or(0);
+        eprintln!("xtask: packed candle_conformance.gz");
+    }
+    let stubs = bin.join("stubs");
+    std::fs::create_dir_all(&stubs).map_err(|e| format!("{}: {e}", stubs.display()))?;
+    std::fs::copy(
+        cuda_root.join("lib").join("stubs").join("libcuda.so"),
+        stubs.join("libcuda.so.1"),
+    )
+    .map_err(|e| format!("copy the libcuda stub: {e}"))?;
     let root = repo_root();
     std::fs::copy(
         root.join("bench").join("bench_torch.py"),
@@ -413,7 +461,7 @@ fn gpu_pack(args: &[String]) -> Result<(), String> {
     eprintln!(
         "xtask: GPU pack in {} ({} binaries, {:.1} MB); run it with `bash {}`",
         dir.display(),
-        exes.len(),
+        exes.len() + candle_exes.len(),
         total as f64 / 1e6,
         script.display()
     );
