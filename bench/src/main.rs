@@ -15,8 +15,9 @@
 //! on `Device::Cuda(0)`, the raw tch loop on `tch::Device::Cuda(0)`, PyTorch on `"cuda"`),
 //! synchronizing before each timer is read. It checks first that every requested engine
 //! sees a CUDA device and stops with an error naming the engine otherwise (a CPU-only
-//! libtorch, no visible GPU, or candle built without its `cuda` feature, as here); with
-//! `--device cuda` the engines default to `tch`.
+//! libtorch, no visible GPU, or candle built without the bench's `cuda` feature); with
+//! `--device cuda` the engines default to `tch`, and to `candle,tch` in a build with the
+//! `cuda` feature (`cargo xtask gpu-pack` packs one as `stratanet-bench-candle-cuda`).
 
 mod cuda_mem;
 mod raw_candle;
@@ -207,11 +208,13 @@ fn cuda_check(engine: &str) -> Result<(), String> {
             tch::Cuda::device_count()
         )),
         "candle" if <stratanet::Candle as BackendBase>::cuda_is_available() => Ok(()),
-        "candle" => Err(
-            "candle: no CUDA device (the bench builds candle without its `cuda` feature; \
-             run the tch engine, `--engines tch`)"
-                .to_string(),
-        ),
+        "candle" => Err(if cfg!(feature = "cuda") {
+            "candle: the CUDA driver reports no device"
+        } else {
+            "candle: this bench was built without its `cuda` feature (`cargo xtask gpu-pack` \
+                 builds one with it as stratanet-bench-candle-cuda); run `--engines tch`"
+        }
+        .to_string()),
         other => Err(format!("unknown engine {other}")),
     }
 }
@@ -347,7 +350,15 @@ fn driver(args: &[String]) -> AnyResult<()> {
         .collect::<Result<Vec<_>, _>>()?;
     let cuda = parse_device(arg_value(args, "--device"))?;
     let engines: Vec<String> = arg_value(args, "--engines")
-        .unwrap_or_else(|| if cuda { "tch" } else { "candle,tch" }.into())
+        .unwrap_or_else(|| {
+            // On a GPU: libtorch, and candle too when this build has its CUDA engine.
+            if cuda && !cfg!(feature = "cuda") {
+                "tch"
+            } else {
+                "candle,tch"
+            }
+            .into()
+        })
         .split(',')
         .map(str::to_string)
         .collect();

@@ -154,12 +154,25 @@ impl Adam {
     }
 }
 
+/// The candle device of a case: the first GPU with `--device cuda` (bench feature `cuda`).
+fn device(cuda: bool) -> AnyResult<Device> {
+    match cuda {
+        false => Ok(Device::Cpu),
+        #[cfg(feature = "cuda")]
+        true => Ok(Device::new_cuda(0)?),
+        #[cfg(not(feature = "cuda"))]
+        true => Err("raw candle loop: this bench was built without its `cuda` feature".into()),
+    }
+}
+
+/// Waits for the device's queued work (a no-op on the CPU), so that timings are whole.
+fn sync(dev: &Device) -> AnyResult<()> {
+    Ok(dev.synchronize()?)
+}
+
 pub fn run(spec: &CaseSpec) -> AnyResult<CaseResult> {
     let w = spec.workload;
-    if spec.cuda {
-        return Err("raw candle loop: the bench builds candle without its `cuda` feature".into());
-    }
-    let dev = Device::Cpu;
+    let dev = device(spec.cuda)?;
     let n_data = spec.n.max(spec.n_predict);
     let (x, y) = make_data(w, n_data);
     let x = match w {
@@ -188,6 +201,7 @@ pub fn run(spec: &CaseSpec) -> AnyResult<CaseResult> {
             &Tensor::arange((s * bs) as u32, ((s + 1) * bs) as u32, &dev)?,
         )?;
     }
+    sync(&dev)?;
     let mut result = CaseResult::default();
     let t = Instant::now();
     for epoch in 0..spec.epochs {
@@ -201,9 +215,10 @@ pub fn run(spec: &CaseSpec) -> AnyResult<CaseResult> {
             step(&mut adam, &perm.narrow(0, start, len)?)?;
         }
     }
+    sync(&dev)?;
     result.train_secs = t.elapsed().as_secs_f64();
 
-    // candle has no no-grad mode: detach each batch's output (DESIGN.md).
+    // candle has no no-grad mode: detach each batch's output (docs/ARCHITECTURE.md).
     let predict = |n: usize| -> R<Tensor> {
         let outs = (0..n)
             .step_by(bs)
@@ -215,6 +230,7 @@ pub fn run(spec: &CaseSpec) -> AnyResult<CaseResult> {
         let _ = predict((2 * bs).min(spec.n_predict))?;
         let t = Instant::now();
         let p = predict(spec.n_predict)?;
+        sync(&dev)?;
         result.predict_secs = t.elapsed().as_secs_f64();
         assert_eq!(p.dims(), [spec.n_predict, 10]);
     }

@@ -13,9 +13,18 @@
 # (the CUDA tests then check that libtorch's CUDA backend is linked and report the skip).
 set -u
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-BIN="$HERE/bin"
+PACK="$HERE/bin"
 OUT="${OUT:-$HERE/out}"
 mkdir -p "$OUT"
+# The binaries are packed gzipped (the pack stays under 60 MB): unpacked into OUT/bin.
+BIN="$OUT/bin"
+mkdir -p "$BIN"
+for f in "$PACK"/*.gz; do
+    [ -f "$f" ] || continue
+    exe="$BIN/$(basename "$f" .gz)"
+    gzip -dc "$f" >"$exe" && chmod +x "$exe"
+done
+cp "$PACK/bench_torch.py" "$BIN/"
 : >"$OUT/steps.tsv"
 START_ALL=$(date +%s)
 
@@ -46,9 +55,9 @@ CANDLE_LD="${LD_LIBRARY_PATH:-}"
 if [ -n "$TORCH_DIR" ] && [ -d "$TORCH_DIR/../nvidia/cu13/lib" ]; then
     CANDLE_LD="$(cd "$TORCH_DIR/../nvidia/cu13/lib" && pwd)${CANDLE_LD:+:$CANDLE_LD}"
 fi
-if ! /sbin/ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1' && [ -e "$BIN/stubs/libcuda.so.1" ]; then
+if ! /sbin/ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1' && [ -e "$PACK/stubs/libcuda.so.1" ]; then
     echo "== no NVIDIA driver (libcuda.so.1): candle runs against bin/stubs (no CUDA device)"
-    CANDLE_LD="${CANDLE_LD:+$CANDLE_LD:}$BIN/stubs"
+    CANDLE_LD="${CANDLE_LD:+$CANDLE_LD:}$PACK/stubs"
 fi
 
 GPU=0
@@ -102,7 +111,7 @@ for f in ("torch.txt", "nvidia-smi.txt"):
     p = os.path.join(out, f)
     if os.path.exists(p):
         summary[f.split(".")[0]] = open(p).read().strip()
-for b in ("bench_cuda", "bench_cuda_mlp_b1024", "bench_cpu"):
+for b in ("bench_cuda", "bench_cuda_mlp_b1024", "bench_candle_cuda", "bench_cpu"):
     p = os.path.join(out, b, "results.json")
     if os.path.exists(p):
         summary[b] = json.load(open(p))
@@ -157,9 +166,12 @@ libs() {
         [ -x "$b" ] && [ -f "$b" ] || continue
         case "$b" in *.py) continue ;; esac
         echo "--- $(basename "$b")"
-        ldd "$b" | grep -E 'libtorch|libc10|libcuda|libcudart|libcublas|not found' || true
-        if ldd "$b" | grep -q 'not found'; then bad=1; fi
-        # candle's binaries link the CUDA libraries instead of libtorch.
+        # Binaries with candle's CUDA engine find the CUDA libraries on candle's path.
+        local ld="$LD_LIBRARY_PATH"
+        case "$(basename "$b")" in *candle*) ld="$CANDLE_LD" ;; esac
+        LD_LIBRARY_PATH="$ld" ldd "$b" | grep -E 'libtorch|libc10|libcuda|libcudart|libcublas|not found' || true
+        if LD_LIBRARY_PATH="$ld" ldd "$b" | grep -q 'not found'; then bad=1; fi
+        # candle's conformance suite links the CUDA libraries instead of libtorch.
         case "$(basename "$b")" in candle_*) continue ;; esac
         if ! ldd "$b" | grep -q 'libtorch_cuda.so'; then
             echo "libtorch_cuda.so missing from $(basename "$b")"
@@ -168,7 +180,7 @@ libs() {
     done
     return $bad
 }
-export BIN
+export BIN CANDLE_LD
 export -f libs
 step libs 60 bash -c libs
 
@@ -191,6 +203,12 @@ else
         "$BIN/cuda_parity" --test-threads=1 --show-output
 fi
 
+# 3b. Devices the Keras way: default placement (Device::auto, STRATANET_DEVICE), to_device /
+#     on_device with optimizer state, inputs on another device than the model (their CUDA
+#     halves print a skip line without a GPU).
+step devices 240 "$BIN/devices" --test-threads=1 --show-output
+step device_env 120 "$BIN/device_env" --test-threads=1 --show-output
+
 # 4. The conformance suite on the CUDA device (every test reports a skip without a GPU)
 #    and on the CPU.
 step conformance_cuda 300 env NVIDIA_TF32_OVERRIDE=0 "$BIN/conformance" cuda:: --test-threads=4 --show-output
@@ -199,11 +217,9 @@ step conformance_cpu 240 env OMP_NUM_THREADS=1 "$BIN/conformance" cpu:: --test-t
 
 # 4b. candle's CUDA engine: the same conformance suite on cuda:0 (each test reports a skip
 #     without a GPU), and on the CPU in the same binary.
-#     The binary is packed gzipped; it is unpacked into $OUT.
-if [ -f "$BIN/candle_conformance.gz" ] && gzip -dc "$BIN/candle_conformance.gz" >"$OUT/candle_conformance"; then
-    chmod +x "$OUT/candle_conformance"
+if [ -x "$BIN/candle_conformance" ]; then
     step candle_conformance 180 env NVIDIA_TF32_OVERRIDE=0 LD_LIBRARY_PATH="$CANDLE_LD" \
-        "$OUT/candle_conformance" \
+        "$BIN/candle_conformance" \
         --test-threads=4 --show-output
 fi
 
@@ -219,6 +235,13 @@ if [ "$GPU" = 1 ]; then
     # The MLP at batch 1,024 (the GPU busier per step than at 128).
     step bench_cuda_mlp_b1024 150 env STRATANET_BENCH_BATCH=1024 "$BIN/stratanet-bench" \
         --device cuda --workloads mlp --no-rss --out "$OUT/bench_cuda_mlp_b1024"
+    # candle's CUDA engine beside libtorch (the bench built with its `cuda` feature; no
+    # PyTorch rerun).
+    if [ -x "$BIN/stratanet-bench-candle-cuda" ]; then
+        step bench_candle_cuda 240 env LD_LIBRARY_PATH="$CANDLE_LD" \
+            "$BIN/stratanet-bench-candle-cuda" --device cuda --engines candle,tch --no-python \
+            --no-rss --out "$OUT/bench_candle_cuda"
+    fi
 else
     skip bench_cuda "no CUDA device"
 fi

@@ -359,9 +359,34 @@ fn gpu_pack(args: &[String]) -> Result<(), String> {
             "tch",
             "--test",
             "cuda_parity",
+            "--test",
+            "devices",
+            "--test",
+            "device_env",
         ],
         &torch,
     )?);
+    // candle's CUDA engine needs `cargo xtask cuda`'s toolkit to build.
+    let cuda_root = cuda::install()?;
+    let cuda_env = cuda::build_env(&cuda_root);
+    // The bench with candle's CUDA engine beside libtorch, built before the plain bench
+    // (both land on the same target path) and set aside at once.
+    let candle_bench = dir.join(".stratanet-bench-candle-cuda");
+    for exe in build_executables_env(
+        &[
+            "build",
+            "-p",
+            "stratanet-bench",
+            "--bin",
+            "stratanet-bench",
+            "--features",
+            "cuda",
+        ],
+        &torch,
+        &cuda_env,
+    )? {
+        std::fs::copy(&exe, &candle_bench).map_err(|e| format!("copy {}: {e}", exe.display()))?;
+    }
     exes.extend(build_executables(
         &["build", "-p", "stratanet-bench", "--bin", "stratanet-bench"],
         &torch,
@@ -379,7 +404,6 @@ fn gpu_pack(args: &[String]) -> Result<(), String> {
         &torch,
     )?);
     // candle's CUDA conformance suite, built with the toolkit of `cargo xtask cuda`.
-    let cuda_root = cuda::install()?;
     let candle_exes = build_executables_env(
         &[
             "test",
@@ -392,7 +416,7 @@ fn gpu_pack(args: &[String]) -> Result<(), String> {
             "conformance",
         ],
         &torch,
-        &cuda::build_env(&cuda_root),
+        &cuda_env,
     )?;
     let bin = dir.join("bin");
     if bin.exists() {
@@ -421,25 +445,17 @@ fn gpu_pack(args: &[String]) -> Result<(), String> {
                 exe.display()
             ));
         }
-        let dest = bin.join(name);
-        std::fs::copy(exe, &dest).map_err(|e| format!("copy {}: {e}", exe.display()))?;
-        run(Command::new("strip").arg(&dest))?;
-        total += std::fs::metadata(&dest).map(|m| m.len()).unwrap_or(0);
-        eprintln!("xtask: packed {name}");
+        total += pack_binary(exe, &bin, name)?;
     }
     // candle's binaries link the CUDA runtime and driver, not libtorch; `bin/stubs` holds the
     // driver stub that `run.sh` puts on the library path only on a machine with no driver.
     for exe in &candle_exes {
-        // 51 MB stripped (candle's kernels for sm_90 and their PTX): gzipped to ~12 MB, which
-        // `run.sh` unpacks into its output folder.
-        let dest = bin.join("candle_conformance");
-        std::fs::copy(exe, &dest).map_err(|e| format!("copy {}: {e}", exe.display()))?;
-        run(Command::new("strip").arg(&dest))?;
-        run(Command::new("gzip").args(["-9", "-f"]).arg(&dest))?;
-        let packed = bin.join("candle_conformance.gz");
-        total += std::fs::metadata(&packed).map(|m| m.len()).unwrap_or(0);
-        eprintln!("xtask: packed candle_conformance.gz");
+        // 51 MB stripped (candle's kernels for sm_90 and their PTX), ~12 MB gzipped.
+        total += pack_binary(exe, &bin, "candle_conformance")?;
     }
+    // The candle-CUDA bench: libtorch and candle's kernels.
+    total += pack_binary(&candle_bench, &bin, "stratanet-bench-candle-cuda")?;
+    std::fs::remove_file(&candle_bench).map_err(|e| format!("{}: {e}", candle_bench.display()))?;
     let stubs = bin.join("stubs");
     std::fs::create_dir_all(&stubs).map_err(|e| format!("{}: {e}", stubs.display()))?;
     std::fs::copy(
@@ -461,11 +477,23 @@ fn gpu_pack(args: &[String]) -> Result<(), String> {
     eprintln!(
         "xtask: GPU pack in {} ({} binaries, {:.1} MB); run it with `bash {}`",
         dir.display(),
-        exes.len() + candle_exes.len(),
+        exes.len() + candle_exes.len() + 1,
         total as f64 / 1e6,
         script.display()
     );
     Ok(())
+}
+
+/// Copies `exe` into the pack's `bin` as `name`, stripped and gzipped (`run.sh` unpacks every
+/// `*.gz` into its output folder; the pack stays under 60 MB), and returns the packed size.
+fn pack_binary(exe: &Path, bin: &Path, name: &str) -> Result<u64, String> {
+    let dest = bin.join(name);
+    std::fs::copy(exe, &dest).map_err(|e| format!("copy {}: {e}", exe.display()))?;
+    run(Command::new("strip").arg(&dest))?;
+    run(Command::new("gzip").args(["-9", "-f"]).arg(&dest))?;
+    let size = std::fs::metadata(bin.join(format!("{name}.gz"))).map_or(0, |m| m.len());
+    eprintln!("xtask: packed {name}.gz ({:.1} MB)", size as f64 / 1e6);
+    Ok(size)
 }
 
 fn usage() -> ExitCode {
