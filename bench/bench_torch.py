@@ -47,6 +47,9 @@ def main():
     p.add_argument("--x", required=True)
     p.add_argument("--y", required=True)
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    # torch.optim.Adam(fused=True): one fused kernel for all parameters' updates, the
+    # fastest Adam a PyTorch user can ask for on a GPU.
+    p.add_argument("--fused", action="store_true")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     if a.device == "cuda" and not torch.cuda.is_available():
@@ -66,7 +69,7 @@ def main():
     if int(os.environ.get("STRATANET_BENCH_BATCH", "0") or 0) > 0:
         bs = int(os.environ["STRATANET_BENCH_BATCH"])  # same override as the Rust side
     model = build(a.workload).to(dev)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True if a.fused else None)
     loss_fn = nn.CrossEntropyLoss()
 
     def step(idx):
@@ -114,6 +117,7 @@ def main():
               "torch": torch.__version__,
               "threads": torch.get_num_threads(),
               "device": a.device,
+              "fused_adam": a.fused,
               "epochs": epochs}
     if dev.type == "cuda":
         # Peak of PyTorch's caching allocator over predict (the per-epoch training peaks

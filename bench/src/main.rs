@@ -308,7 +308,8 @@ fn torch_script() -> PathBuf {
     beside.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("bench_torch.py"))
 }
 
-fn python_case(opts: &Options, py: &Path, spec: &CaseSpec) -> AnyResult<Value> {
+/// One PyTorch run of `spec` by `bench_torch.py`; `fused`: `torch.optim.Adam(fused=True)`.
+fn python_case(opts: &Options, py: &Path, spec: &CaseSpec, fused: bool) -> AnyResult<Value> {
     let script = torch_script();
     let (xp, yp) = write_data(&opts.out, spec.workload, spec.n.max(spec.n_predict))?;
     let mut c = Command::new(py);
@@ -319,6 +320,7 @@ fn python_case(opts: &Options, py: &Path, spec: &CaseSpec) -> AnyResult<Value> {
         .args(["--np", &spec.n_predict.to_string()])
         .args(["--threads", &opts.threads.to_string()])
         .args(["--device", if opts.cuda { "cuda" } else { "cpu" }])
+        .args(fused.then_some("--fused"))
         .arg("--x")
         .arg(&xp)
         .arg("--y")
@@ -489,9 +491,16 @@ fn driver(args: &[String]) -> AnyResult<()> {
             }
             if engine == "tch" {
                 if let Some(py) = &opts.python {
-                    match python_case(&opts, py, &spec) {
+                    match python_case(&opts, py, &spec, false) {
                         Ok(r) => push(w, "tch", "pytorch", &spec, &r),
                         Err(e) => eprintln!("bench: {e}"),
+                    }
+                    // On a GPU also PyTorch's fused Adam (one kernel for every update).
+                    if opts.cuda {
+                        match python_case(&opts, py, &spec, true) {
+                            Ok(r) => push(w, "tch", "pytorch_fused", &spec, &r),
+                            Err(e) => eprintln!("bench: {e}"),
+                        }
                     }
                 }
             }
@@ -599,6 +608,26 @@ fn driver(args: &[String]) -> AnyResult<()> {
                     } else {
                         "-".into()
                     },
+                );
+            }
+        }
+    }
+    if table.iter().any(|r| r.2 == "pytorch_fused") {
+        println!("\nstratanet-tch fit vs PyTorch with `torch.optim.Adam(fused=True)`:\n");
+        println!("| workload | phase | fit | PyTorch fused | fit/PyTorch fused |");
+        println!("|---|---|---:|---:|---:|");
+        for &w in &opts.workloads {
+            for phase in [0usize, 1] {
+                let pick =
+                    |v: &str| get(w.name(), "tch", v).map(|p| if phase == 0 { p.0 } else { p.1 });
+                let (fit, fused) = (pick("fit"), pick("pytorch_fused"));
+                println!(
+                    "| {} | {} | {} | {} | {} |",
+                    w.name(),
+                    if phase == 0 { "train" } else { "predict" },
+                    fmt(fit),
+                    fmt(fused),
+                    ratio(fit, fused),
                 );
             }
         }
