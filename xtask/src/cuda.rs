@@ -21,7 +21,7 @@
 //!   candle's device and conformance tests (without a GPU the `cuda::` copy reports its
 //!   skip).
 
-use super::{cache_dir, cargo, run, venv_dir, venv_python};
+use super::{cache_dir, cargo, pip_install, run, venv_dir, venv_python};
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::io::Write;
@@ -87,15 +87,7 @@ pub fn install() -> Result<PathBuf, String> {
             .arg("venv")
             .arg(venv_dir()?))?;
     }
-    run(Command::new(&python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            "--quiet",
-        ])
-        .arg(CUDA_TOOLKIT))?;
+    pip_install(&python, &[CUDA_TOOLKIT])?;
     let tree = wheel_tree(&python)?;
     if !tree.join("bin").join("nvcc").exists() {
         return Err(format!("{CUDA_TOOLKIT} left no nvcc in {}", tree.display()));

@@ -44,6 +44,19 @@ fn repo_root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
+/// `python -m pip install --quiet PACKAGES` (into the venv that `python` belongs to).
+fn pip_install(python: &Path, packages: &[&str]) -> Result<(), String> {
+    run(Command::new(python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--quiet",
+        ])
+        .args(packages))
+}
+
 fn run(cmd: &mut Command) -> Result<(), String> {
     eprintln!("xtask: {cmd:?}");
     let status = cmd
@@ -162,15 +175,7 @@ fn libtorch() -> Result<PathBuf, String> {
         .map(|o| o.status.success())
         .unwrap_or(false);
     if !ok {
-        run(Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--disable-pip-version-check",
-                "--quiet",
-            ])
-            .args(EXTRA_PACKAGES))?;
+        pip_install(&python, EXTRA_PACKAGES)?;
     }
     let current = std::fs::read_link(&link).ok();
     if current.as_deref() != Some(torch.as_path()) {
