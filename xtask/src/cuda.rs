@@ -308,20 +308,23 @@ pub fn command(args: &[String]) -> Result<(), String> {
         _ => return Err("usage: cargo xtask cuda [--check]".into()),
     };
     let root = install()?;
+    let mut lines = String::new();
     for (k, v) in build_env(&root) {
         if k == "PATH" {
             let bin = root.join("bin");
-            println!("export PATH=\"{}:$PATH\"", bin.to_string_lossy());
+            lines += &format!("export PATH=\"{}:$PATH\"\n", bin.to_string_lossy());
         } else {
-            println!("export {k}='{}'", v.to_string_lossy());
+            lines += &format!("export {k}='{}'\n", v.to_string_lossy());
         }
     }
     // Before the caller's own LD_LIBRARY_PATH, not this process's (cargo run adds to it).
     let lib = cuda_library_path(&root);
-    println!(
-        "export LD_LIBRARY_PATH=\"{}${{LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}}\"",
+    lines += &format!(
+        "export LD_LIBRARY_PATH=\"{}${{LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}}\"\n",
         lib.to_string_lossy()
     );
+    // A reader that stops early (`| head`) is not an error of ours: no panic on a closed pipe.
+    let _ = std::io::stdout().write_all(lines.as_bytes());
     if check_too {
         check(&root)?;
     }
