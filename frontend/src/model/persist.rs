@@ -1,5 +1,5 @@
 //! Whole-model files: architecture, weights, optimizer state and training configuration in
-//! one `.safetensors` file (DESIGN.md's format), loadable on either engine.
+//! one `.safetensors` file (the format of docs/ARCHITECTURE.md), loadable on either engine.
 
 use super::api::ModelParts;
 use super::training::Compiled;
