@@ -20,8 +20,9 @@
 //! (keep these old ones). Regenerating (by hand, only when adding fixtures for a new
 //! format): `cargo test --test format_compat -- --ignored regenerate_format_fixtures`.
 //!
-//! Tolerances: candle reproduces the predictions bit for bit (asserted to 1e-6 relative);
-//! tch within 1e-5 relative (different kernels, same f32 math).
+//! Tolerances (relative, denominator at least 1e-3): candle asserted to 1e-6 and measured
+//! bit-identical (0); tch asserted to 1e-5, measured worst 2.4e-7 (Sequential CNN) and
+//! 3.7e-6 (LSTM) on CPU libtorch.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -32,8 +33,10 @@ use stratanet::{Backend, HostData};
 
 /// The format version the fixtures were written with (`saving::FORMAT_VERSION` at `a9e4a56`).
 const FIXTURE_FORMAT_VERSION: &str = "1";
-/// Samples in the training data and in the check batch.
+/// Samples in the stored training data.
 const TRAIN_N: usize = 24;
+/// Samples in the stored check batch.
+#[cfg_attr(not(feature = "candle"), allow(dead_code))] // used by the candle-only generator
 const CHECK_N: usize = 6;
 
 fn fixture(name: &str) -> PathBuf {
@@ -43,6 +46,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 /// Deterministic values in [-1, 1) from a 64-bit LCG (no dependency on the crate's RNG).
+#[cfg_attr(not(feature = "candle"), allow(dead_code))] // used by the candle-only generator
 fn lcg(seed: u64, n: usize) -> Vec<f32> {
     let mut s = seed;
     (0..n)
@@ -55,6 +59,7 @@ fn lcg(seed: u64, n: usize) -> Vec<f32> {
         .collect()
 }
 
+#[cfg_attr(not(feature = "candle"), allow(dead_code))] // used by the candle-only generator
 fn one_hot(seed: u64, n: usize, k: usize) -> Vec<f32> {
     let mut out = vec![0.0; n * k];
     for (i, v) in lcg(seed, n).into_iter().enumerate() {
@@ -142,8 +147,7 @@ fn layer_classes(config: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-fn weights_f32<B: Backend>(w: &[(String, HostTensor)]) -> Vec<f32> {
-    let _ = B::NAME;
+fn weights_f32(w: &[(String, HostTensor)]) -> Vec<f32> {
     w.iter().flat_map(|(_, t)| f32s(t)).collect()
 }
 
@@ -275,18 +279,18 @@ fn check_optimizer_and_resume<B: Backend, M>(
 
     let (x, y) = (&data["x_train"], &data["y_train"]);
     let mut a = load();
-    let before = weights_f32::<B>(&weights(&a));
+    let before = weights_f32(&weights(&a));
     assert_eq!(
         fit(&mut a, tensor::<B>(x), tensor::<B>(y)),
         steps + TRAIN_N.div_ceil(8) as u64
     );
-    let after_a = weights_f32::<B>(&weights(&a));
+    let after_a = weights_f32(&weights(&a));
     assert_ne!(before, after_a, "one more epoch changed no weight");
     let mut b = load();
     fit(&mut b, tensor::<B>(x), tensor::<B>(y));
     assert_eq!(
         after_a,
-        weights_f32::<B>(&weights(&b)),
+        weights_f32(&weights(&b)),
         "resuming is not deterministic"
     );
 }
