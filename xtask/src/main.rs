@@ -230,8 +230,9 @@ fn test() -> Result<(), String> {
     run(&mut c)?;
     // The tests that need Python: `#[ignore = "needs Python: ..."]` (a plain `cargo test`
     // reports them as ignored), run here with the interpreter; they fail without it. Every
-    // `#[ignore]` of the workspace is of this kind. `--tests` leaves out the doc tests,
-    // whose ```ignore blocks are not meant to run.
+    // other `#[ignore]` of the workspace is a fixture generator named `regenerate_*`, run by
+    // hand only (it rewrites committed files), hence `--skip regenerate_`. `--tests` leaves
+    // out the doc tests, whose ```ignore blocks are not meant to run.
     let mut c = cargo();
     c.args([
         "test",
@@ -241,6 +242,8 @@ fn test() -> Result<(), String> {
         "--tests",
         "--",
         "--ignored",
+        "--skip",
+        "regenerate_",
     ]);
     with_torch(&mut c);
     run(&mut c)?;
