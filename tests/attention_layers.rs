@@ -7,6 +7,9 @@
 //!
 //! Tolerance: that of `layer_fixtures` (|diff| <= 1e-5 + 1e-5 * max(|got|, |want|)).
 
+#[macro_use]
+mod common;
+
 mod layer_fixtures;
 
 use layer_fixtures::{check, round_trip, Fixture};
@@ -144,26 +147,4 @@ fn sequential_and_errors<B: Backend>() {
     );
 }
 
-macro_rules! engine_tests {
-    ($m:ident, $b:ty) => {
-        mod $m {
-            #[test]
-            fn values() {
-                super::values::<$b>();
-            }
-            #[test]
-            fn functional() {
-                super::functional::<$b>();
-            }
-            #[test]
-            fn sequential_and_errors() {
-                super::sequential_and_errors::<$b>();
-            }
-        }
-    };
-}
-
-#[cfg(feature = "candle")]
-engine_tests!(candle, stratanet::Candle);
-#[cfg(feature = "tch")]
-engine_tests!(tch, stratanet::Tch);
+engine_tests!(values, functional, sequential_and_errors,);

@@ -14,6 +14,9 @@
 //! labels for a sparse loss *are* errors here, where Keras would silently truncate them.
 //! Negative sizes cannot be written: sizes are `usize`.
 
+#[macro_use]
+mod common;
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
@@ -956,26 +959,8 @@ fn terminate_on_nan_stops_at_the_first_nan_batch<B: Backend>() {
     assert!(h.get("loss").unwrap()[0].is_nan());
 }
 
-macro_rules! engine_tests {
-    ($m:ident, $b:ty) => {
-        mod $m {
-            #[test]
-            fn catalogue() {
-                super::run_catalogue::<$b>();
-            }
-            #[test]
-            fn nan_in_data_is_not_an_error() {
-                super::nan_in_data_is_not_an_error::<$b>();
-            }
-            #[test]
-            fn terminate_on_nan_stops_at_the_first_nan_batch() {
-                super::terminate_on_nan_stops_at_the_first_nan_batch::<$b>();
-            }
-        }
-    };
-}
-
-#[cfg(feature = "candle")]
-engine_tests!(candle, stratanet::Candle);
-#[cfg(feature = "tch")]
-engine_tests!(tch, stratanet::Tch);
+engine_tests!(
+    catalogue: run_catalogue,
+    nan_in_data_is_not_an_error,
+    terminate_on_nan_stops_at_the_first_nan_batch,
+);

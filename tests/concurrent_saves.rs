@@ -3,6 +3,7 @@
 //! pick), the final file must load and equal one of the 8 models, and no temporary file may
 //! be left behind. Runs on candle and, with feature `tch`, libtorch.
 
+#[macro_use]
 mod common;
 
 use stratanet::prelude::*;
@@ -80,18 +81,4 @@ fn concurrent_saves_to_one_path<B: Backend>() {
     );
 }
 
-macro_rules! engine_tests {
-    ($m:ident, $b:ty) => {
-        mod $m {
-            #[test]
-            fn concurrent_saves_to_one_path() {
-                super::concurrent_saves_to_one_path::<$b>();
-            }
-        }
-    };
-}
-
-#[cfg(feature = "candle")]
-engine_tests!(candle, stratanet::Candle);
-#[cfg(feature = "tch")]
-engine_tests!(tch, stratanet::Tch);
+engine_tests!(concurrent_saves_to_one_path,);

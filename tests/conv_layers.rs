@@ -4,6 +4,9 @@
 //! TensorFlow `same` padding; plus parameter counts, config round trips and errors. Each
 //! body is generic over the engine and runs on candle and, with feature `tch`, libtorch.
 
+#[macro_use]
+mod common;
+
 mod layer_fixtures;
 
 use layer_fixtures::{call_error, check, round_trip, run_case, Fixture};
@@ -376,54 +379,15 @@ fn activity<B: Backend>() {
     round_trip::<B>(&d);
 }
 
-macro_rules! engine_tests {
-    ($m:ident, $b:ty) => {
-        mod $m {
-            #[test]
-            fn conv2d() {
-                super::conv2d_cases::<$b>();
-            }
-            #[test]
-            fn conv1d() {
-                super::conv1d_cases::<$b>();
-            }
-            #[test]
-            fn conv_transpose() {
-                super::conv_transpose_cases::<$b>();
-            }
-            #[test]
-            fn depthwise_separable() {
-                super::depthwise_separable_cases::<$b>();
-            }
-            #[test]
-            fn pooling() {
-                super::pooling_cases::<$b>();
-            }
-            #[test]
-            fn channels_first() {
-                super::channels_first::<$b>();
-            }
-            #[test]
-            fn param_counts() {
-                super::param_counts::<$b>();
-            }
-            #[test]
-            fn configs() {
-                super::configs::<$b>();
-            }
-            #[test]
-            fn errors() {
-                super::errors::<$b>();
-            }
-            #[test]
-            fn activity() {
-                super::activity::<$b>();
-            }
-        }
-    };
-}
-
-#[cfg(feature = "candle")]
-engine_tests!(candle, stratanet::Candle);
-#[cfg(feature = "tch")]
-engine_tests!(tch, stratanet::Tch);
+engine_tests!(
+    conv2d: conv2d_cases,
+    conv1d: conv1d_cases,
+    conv_transpose: conv_transpose_cases,
+    depthwise_separable: depthwise_separable_cases,
+    pooling: pooling_cases,
+    channels_first,
+    param_counts,
+    configs,
+    errors,
+    activity,
+);

@@ -3,6 +3,7 @@
 //! drop); `fit_dataset`/`evaluate_dataset`/`predict_dataset`; `steps_per_epoch`,
 //! `validation_freq` and `validation_batch_size`. Runs on both engines.
 
+#[macro_use]
 mod common;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -689,38 +690,11 @@ fn validation_freq_and_batch_size<B: Backend>() {
     let _ = DType::F32;
 }
 
-macro_rules! engine_tests {
-    ($m:ident, $b:ty) => {
-        mod $m {
-            #[test]
-            fn fit_learns_a_linear_relation_from_a_csv_stream() {
-                super::fit_learns_a_linear_relation_from_a_csv_stream::<$b>();
-            }
-            #[test]
-            fn from_tensors_without_shuffle_equals_tensor_fit() {
-                super::from_tensors_without_shuffle_equals_tensor_fit::<$b>();
-            }
-            #[test]
-            fn prefetched_equals_not_prefetched() {
-                super::prefetched_equals_not_prefetched::<$b>();
-            }
-            #[test]
-            fn user_source_trains_and_reports_errors() {
-                super::user_source_trains_and_reports_errors::<$b>();
-            }
-            #[test]
-            fn steps_per_epoch_counts_iterations() {
-                super::steps_per_epoch_counts_iterations::<$b>();
-            }
-            #[test]
-            fn validation_freq_and_batch_size() {
-                super::validation_freq_and_batch_size::<$b>();
-            }
-        }
-    };
-}
-
-#[cfg(feature = "candle")]
-engine_tests!(candle, stratanet::Candle);
-#[cfg(feature = "tch")]
-engine_tests!(tch, stratanet::Tch);
+engine_tests!(
+    fit_learns_a_linear_relation_from_a_csv_stream,
+    from_tensors_without_shuffle_equals_tensor_fit,
+    prefetched_equals_not_prefetched,
+    user_source_trains_and_reports_errors,
+    steps_per_epoch_counts_iterations,
+    validation_freq_and_batch_size,
+);

@@ -2,6 +2,9 @@
 //! is the only one that writes the variable; its tests (both engines) hold one lock while
 //! they set and read it, so they never race each other.
 
+#[macro_use]
+mod common;
+
 use std::sync::{Mutex, MutexGuard};
 use stratanet::prelude::*;
 use stratanet::Backend;
@@ -148,22 +151,7 @@ fn invalid_variable_is_an_error_not_a_panic<B: Backend>() {
     assert_eq!(l.device(), Device::Cpu);
 }
 
-macro_rules! engine_tests {
-    ($m:ident, $b:ty) => {
-        mod $m {
-            #[test]
-            fn placement_follows_the_variable() {
-                super::placement_follows_the_variable::<$b>();
-            }
-            #[test]
-            fn invalid_variable_is_an_error_not_a_panic() {
-                super::invalid_variable_is_an_error_not_a_panic::<$b>();
-            }
-        }
-    };
-}
-
-#[cfg(feature = "candle")]
-engine_tests!(candle, stratanet::Candle);
-#[cfg(feature = "tch")]
-engine_tests!(tch, stratanet::Tch);
+engine_tests!(
+    placement_follows_the_variable,
+    invalid_variable_is_an_error_not_a_panic,
+);

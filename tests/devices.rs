@@ -10,6 +10,9 @@
 //! "skipped: no CUDA device (...)" otherwise; their code still runs with both devices set
 //! to the CPU, so every path is exercised here.
 
+#[macro_use]
+mod common;
+
 use stratanet::dataset::Dataset;
 use stratanet::layers::{BatchNormalization, Concatenate, Normalization};
 use stratanet::prelude::*;
@@ -626,46 +629,13 @@ fn device_flag<B: Backend>() {
         .contains("STRATANET_X"));
 }
 
-macro_rules! engine_tests {
-    ($m:ident, $b:ty) => {
-        mod $m {
-            #[test]
-            fn default_placement_is_auto() {
-                super::default_placement_is_auto::<$b>();
-            }
-            #[test]
-            fn unusable_placement_is_an_error() {
-                super::unusable_placement_is_an_error::<$b>();
-            }
-            #[test]
-            fn to_device_keeps_weights_and_optimizer_state() {
-                super::to_device_keeps_weights_and_optimizer_state::<$b>();
-            }
-            #[test]
-            fn on_device_after_building() {
-                super::on_device_after_building::<$b>();
-            }
-            #[test]
-            fn model_on_device_round_trip() {
-                super::model_on_device_round_trip::<$b>();
-            }
-            #[test]
-            fn inputs_on_any_device() {
-                super::inputs_on_any_device::<$b>();
-            }
-            #[test]
-            fn load_lands_on_the_default_placement() {
-                super::load_lands_on_the_default_placement::<$b>();
-            }
-            #[test]
-            fn device_flag() {
-                super::device_flag::<$b>();
-            }
-        }
-    };
-}
-
-#[cfg(feature = "candle")]
-engine_tests!(candle, stratanet::Candle);
-#[cfg(feature = "tch")]
-engine_tests!(tch, stratanet::Tch);
+engine_tests!(
+    default_placement_is_auto,
+    unusable_placement_is_an_error,
+    to_device_keeps_weights_and_optimizer_state,
+    on_device_after_building,
+    model_on_device_round_trip,
+    inputs_on_any_device,
+    load_lands_on_the_default_placement,
+    device_flag,
+);

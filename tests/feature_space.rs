@@ -4,6 +4,7 @@
 //! on transformed features that predicts identically after both are saved and loaded.
 //! Runs on candle and, with feature `tch`, libtorch.
 
+#[macro_use]
 mod common;
 use common::tmp;
 
@@ -382,34 +383,10 @@ fn save_load_with_model<B: Backend>() {
     std::fs::remove_file(&fp).ok();
 }
 
-macro_rules! engine_tests {
-    ($m:ident, $b:ty) => {
-        mod $m {
-            #[test]
-            fn numeric() {
-                super::numeric::<$b>();
-            }
-            #[test]
-            fn categories() {
-                super::categories::<$b>();
-            }
-            #[test]
-            fn errors() {
-                super::errors::<$b>();
-            }
-            #[test]
-            fn declared_columns_ceiling() {
-                super::declared_columns_ceiling::<$b>();
-            }
-            #[test]
-            fn save_load_with_model() {
-                super::save_load_with_model::<$b>();
-            }
-        }
-    };
-}
-
-#[cfg(feature = "candle")]
-engine_tests!(candle, stratanet::Candle);
-#[cfg(feature = "tch")]
-engine_tests!(tch, stratanet::Tch);
+engine_tests!(
+    numeric,
+    categories,
+    errors,
+    declared_columns_ceiling,
+    save_load_with_model,
+);

@@ -24,6 +24,9 @@
 //! bit-identical (0); tch asserted to 1e-5, measured worst 2.4e-7 (Sequential CNN) and
 //! 3.7e-6 (LSTM) on CPU libtorch.
 
+#[macro_use]
+mod common;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use stratanet::layers::{BatchNormalization, Conv2D, MaxPooling2D, LSTM};
@@ -371,22 +374,7 @@ fn regenerate_format_fixtures() {
     );
 }
 
-macro_rules! engine_tests {
-    ($m:ident, $b:ty) => {
-        mod $m {
-            #[test]
-            fn sequential_cnn_bn_loads_and_predicts_as_written() {
-                super::sequential_cnn_bn::<$b>();
-            }
-            #[test]
-            fn functional_lstm_loads_and_predicts_as_written() {
-                super::functional_lstm::<$b>();
-            }
-        }
-    };
-}
-
-#[cfg(feature = "candle")]
-engine_tests!(candle, stratanet::Candle);
-#[cfg(feature = "tch")]
-engine_tests!(tch, stratanet::Tch);
+engine_tests!(
+    sequential_cnn_bn_loads_and_predicts_as_written: sequential_cnn_bn,
+    functional_lstm_loads_and_predicts_as_written: functional_lstm,
+);

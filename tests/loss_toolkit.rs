@@ -3,6 +3,9 @@
 //! the Keras formula with torch ops otherwise). Per-sample values within 1e-5 relative
 //! (abs floor 1e-6); reductions and sample weights as Keras' `reduce_weighted_values`.
 
+#[macro_use]
+mod common;
+
 use safetensors::{Dtype, SafeTensors};
 use stratanet::losses::{
     self, BinaryCrossentropy, BinaryFocalCrossentropy, CategoricalCrossentropy,
@@ -357,25 +360,4 @@ fn stability_and_names<B: Backend>() {
     assert!(Reduction::parse("avg").is_err());
 }
 
-macro_rules! engine_tests {
-    ($module:ident, $backend:ty) => {
-        mod $module {
-            #[test]
-            fn values() {
-                super::values::<$backend>();
-            }
-            #[test]
-            fn reductions() {
-                super::reductions::<$backend>();
-            }
-            #[test]
-            fn stability_and_names() {
-                super::stability_and_names::<$backend>();
-            }
-        }
-    };
-}
-
-engine_tests!(candle, stratanet::Candle);
-#[cfg(feature = "tch")]
-engine_tests!(tch, stratanet::Tch);
+engine_tests!(values, reductions, stability_and_names,);

@@ -13,6 +13,9 @@
 //!   to 2e-3 on continuous scores; scikit-learn's step average precision is not Keras'
 //!   interpolated PR AUC: within the measured gap stored in the fixture plus 0.01.
 
+#[macro_use]
+mod common;
+
 use safetensors::{Dtype, SafeTensors};
 use stratanet::losses::TargetKind;
 use stratanet::metrics::{
@@ -469,29 +472,4 @@ fn specs_and_errors<B: Backend>() {
     assert!(MeanIoU::<B>::new(2).update(&labels, &y).is_err());
 }
 
-macro_rules! engine_tests {
-    ($module:ident, $backend:ty) => {
-        mod $module {
-            #[test]
-            fn binary() {
-                super::binary::<$backend>();
-            }
-            #[test]
-            fn multiclass() {
-                super::multiclass::<$backend>();
-            }
-            #[test]
-            fn regression() {
-                super::regression::<$backend>();
-            }
-            #[test]
-            fn specs_and_errors() {
-                super::specs_and_errors::<$backend>();
-            }
-        }
-    };
-}
-
-engine_tests!(candle, stratanet::Candle);
-#[cfg(feature = "tch")]
-engine_tests!(tch, stratanet::Tch);
+engine_tests!(binary, multiclass, regression, specs_and_errors,);

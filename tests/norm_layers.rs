@@ -4,6 +4,9 @@
 //! biased variance), inference with the moving statistics; plus parameter counts, config
 //! round trips and errors. Runs on candle and, with feature `tch`, libtorch.
 
+#[macro_use]
+mod common;
+
 mod layer_fixtures;
 
 use layer_fixtures::{call_error, check, round_trip, run_case, Fixture};
@@ -149,38 +152,11 @@ fn errors<B: Backend>() {
     assert!(e.to_string().contains("momentum"), "{e}");
 }
 
-macro_rules! engine_tests {
-    ($m:ident, $b:ty) => {
-        mod $m {
-            #[test]
-            fn batch_norm() {
-                super::batch_norm::<$b>();
-            }
-            #[test]
-            fn frozen_batch_norm() {
-                super::frozen_batch_norm::<$b>();
-            }
-            #[test]
-            fn layer_norm() {
-                super::layer_norm::<$b>();
-            }
-            #[test]
-            fn param_counts() {
-                super::param_counts::<$b>();
-            }
-            #[test]
-            fn configs() {
-                super::configs::<$b>();
-            }
-            #[test]
-            fn errors() {
-                super::errors::<$b>();
-            }
-        }
-    };
-}
-
-#[cfg(feature = "candle")]
-engine_tests!(candle, stratanet::Candle);
-#[cfg(feature = "tch")]
-engine_tests!(tch, stratanet::Tch);
+engine_tests!(
+    batch_norm,
+    frozen_batch_norm,
+    layer_norm,
+    param_counts,
+    configs,
+    errors,
+);

@@ -13,6 +13,9 @@
 //!
 //! Tolerance: relative 1e-5 with an absolute floor of 1e-6, as in `pytorch_fixtures.rs`.
 
+#[macro_use]
+mod common;
+
 use safetensors::{Dtype, SafeTensors};
 use std::collections::BTreeMap;
 use std::f64::consts::PI;
@@ -518,38 +521,6 @@ fn clipping<B: Backend>() {
 
 // ---------------------------------------------------------------------------- per engine
 
-macro_rules! engine_tests {
-    ($module:ident, $backend:ty) => {
-        mod $module {
-            #[test]
-            fn fixture_trajectories() {
-                super::fixture_trajectories::<$backend>();
-            }
-            #[test]
-            fn state_round_trip() {
-                super::state_round_trip::<$backend>();
-            }
-            #[test]
-            fn set_variables_errors() {
-                super::set_variables_errors::<$backend>();
-            }
-            #[test]
-            fn accumulation_semantics() {
-                super::accumulation_semantics::<$backend>();
-            }
-            #[test]
-            fn clipping() {
-                super::clipping::<$backend>();
-            }
-        }
-    };
-}
-
-#[cfg(feature = "candle")]
-engine_tests!(candle, stratanet::Candle);
-#[cfg(feature = "tch")]
-engine_tests!(tch, stratanet::Tch);
-
 // ---------------------------------------------------------------------------- engine-free
 
 type B = stratanet::DefaultBackend;
@@ -897,3 +868,11 @@ fn fit_keeps_a_schedule() {
         "ExponentialDecay"
     );
 }
+
+engine_tests!(
+    fixture_trajectories,
+    state_round_trip,
+    set_variables_errors,
+    accumulation_semantics,
+    clipping,
+);

@@ -4,6 +4,7 @@
 //! (skipped with a note otherwise), and the no-Graphviz fallback (run in a child process
 //! whose PATH has no `dot`). Runs on candle and, with feature `tch`, libtorch.
 
+#[macro_use]
 mod common;
 use common::tmp;
 
@@ -293,30 +294,4 @@ fn without_graphviz() {
     assert!(text.contains("1 passed"), "{text}");
 }
 
-macro_rules! engine_tests {
-    ($m:ident, $b:ty) => {
-        mod $m {
-            #[test]
-            fn sequential_dot() {
-                super::sequential_dot::<$b>();
-            }
-            #[test]
-            fn functional_dot() {
-                super::functional_dot::<$b>();
-            }
-            #[test]
-            fn errors() {
-                super::errors::<$b>();
-            }
-            #[test]
-            fn render() {
-                super::render::<$b>();
-            }
-        }
-    };
-}
-
-#[cfg(feature = "candle")]
-engine_tests!(candle, stratanet::Candle);
-#[cfg(feature = "tch")]
-engine_tests!(tch, stratanet::Tch);
+engine_tests!(sequential_dot, functional_dot, errors, render,);

@@ -6,6 +6,7 @@
 //! against TensorFlow's hash buckets, Hashing layers; models holding preprocessing layers
 //! predict identically after save/load. Runs on candle and, with feature `tch`, libtorch.
 
+#[macro_use]
 mod common;
 use common::tmp;
 
@@ -748,46 +749,13 @@ fn saved_models_predict_identically<B: Backend>() {
     }
 }
 
-macro_rules! engine_tests {
-    ($m:ident, $b:ty) => {
-        mod $m {
-            #[test]
-            fn normalization() {
-                super::normalization::<$b>();
-            }
-            #[test]
-            fn normalization_errors() {
-                super::normalization_errors::<$b>();
-            }
-            #[test]
-            fn discretization() {
-                super::discretization::<$b>();
-            }
-            #[test]
-            fn category_encoding() {
-                super::category_encoding::<$b>();
-            }
-            #[test]
-            fn integer_lookup() {
-                super::integer_lookup::<$b>();
-            }
-            #[test]
-            fn string_lookup() {
-                super::string_lookup::<$b>();
-            }
-            #[test]
-            fn hashing() {
-                super::hashing::<$b>();
-            }
-            #[test]
-            fn saved_models_predict_identically() {
-                super::saved_models_predict_identically::<$b>();
-            }
-        }
-    };
-}
-
-#[cfg(feature = "candle")]
-engine_tests!(candle, stratanet::Candle);
-#[cfg(feature = "tch")]
-engine_tests!(tch, stratanet::Tch);
+engine_tests!(
+    normalization,
+    normalization_errors,
+    discretization,
+    category_encoding,
+    integer_lookup,
+    string_lookup,
+    hashing,
+    saved_models_predict_identically,
+);

@@ -11,6 +11,9 @@
 //! With `STRATANET_PYTHON` set (as `cargo xtask test` does) `fixtures_are_current` reruns
 //! the script into a temporary folder and checks the committed fixtures still match it.
 
+#[macro_use]
+mod common;
+
 use safetensors::{Dtype, SafeTensors};
 use std::path::{Path, PathBuf};
 use stratanet::activations::Activation;
@@ -356,34 +359,6 @@ fn optimizers<B: Backend>() {
 
 // ---------------------------------------------------------------------------- per engine
 
-macro_rules! engine_tests {
-    ($module:ident, $backend:ty) => {
-        mod $module {
-            #[test]
-            fn dense() {
-                super::dense::<$backend>();
-            }
-            #[test]
-            fn activations() {
-                super::activations::<$backend>();
-            }
-            #[test]
-            fn losses() {
-                super::losses::<$backend>();
-            }
-            #[test]
-            fn optimizers() {
-                super::optimizers::<$backend>();
-            }
-        }
-    };
-}
-
-#[cfg(feature = "candle")]
-engine_tests!(candle, stratanet::Candle);
-#[cfg(feature = "tch")]
-engine_tests!(tch, stratanet::Tch);
-
 // ---------------------------------------------------------------------------- the script
 
 /// The committed fixtures are what the committed script writes (needs `STRATANET_PYTHON`,
@@ -422,3 +397,5 @@ fn fixtures_are_current() {
         }
     }
 }
+
+engine_tests!(dense, activations, losses, optimizers,);

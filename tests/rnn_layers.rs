@@ -9,6 +9,9 @@
 //!
 //! Tolerance: that of `layer_fixtures` (|diff| <= 1e-5 + 1e-5 * max(|got|, |want|)).
 
+#[macro_use]
+mod common;
+
 mod layer_fixtures;
 
 use layer_fixtures::{assert_close, check, round_trip, Fixture};
@@ -417,58 +420,16 @@ fn errors<B: Backend>() {
         .is_ok());
 }
 
-macro_rules! engine_tests {
-    ($m:ident, $b:ty) => {
-        mod $m {
-            #[test]
-            fn lstm() {
-                super::lstm::<$b>();
-            }
-            #[test]
-            fn gru() {
-                super::gru::<$b>();
-            }
-            #[test]
-            fn simple_rnn() {
-                super::simple_rnn::<$b>();
-            }
-            #[test]
-            fn bidirectional() {
-                super::bidirectional::<$b>();
-            }
-            #[test]
-            fn embedding() {
-                super::embedding::<$b>();
-            }
-            #[test]
-            fn masked() {
-                super::masked::<$b>();
-            }
-            #[test]
-            fn fused_matches_unrolled() {
-                super::fused_matches_unrolled::<$b>();
-            }
-            #[test]
-            fn dropout() {
-                super::dropout::<$b>();
-            }
-            #[test]
-            fn param_counts() {
-                super::param_counts::<$b>();
-            }
-            #[test]
-            fn configs() {
-                super::configs::<$b>();
-            }
-            #[test]
-            fn errors() {
-                super::errors::<$b>();
-            }
-        }
-    };
-}
-
-#[cfg(feature = "candle")]
-engine_tests!(candle, stratanet::Candle);
-#[cfg(feature = "tch")]
-engine_tests!(tch, stratanet::Tch);
+engine_tests!(
+    lstm,
+    gru,
+    simple_rnn,
+    bidirectional,
+    embedding,
+    masked,
+    fused_matches_unrolled,
+    dropout,
+    param_counts,
+    configs,
+    errors,
+);

@@ -3,6 +3,9 @@
 //! values and input gradients); SpatialDropout1D/2D and GaussianNoise (seeded, training
 //! only); config round trips and errors. Runs on candle and, with feature `tch`, libtorch.
 
+#[macro_use]
+mod common;
+
 mod layer_fixtures;
 
 use layer_fixtures::{call_error, round_trip, run_case, Fixture};
@@ -135,34 +138,4 @@ fn errors<B: Backend>() {
     assert!(msg.contains("gn") && msg.contains("stddev"), "{msg}");
 }
 
-macro_rules! engine_tests {
-    ($m:ident, $b:ty) => {
-        mod $m {
-            #[test]
-            fn fixtures() {
-                super::fixtures::<$b>();
-            }
-            #[test]
-            fn spatial_dropout() {
-                super::spatial_dropout::<$b>();
-            }
-            #[test]
-            fn gaussian_noise() {
-                super::gaussian_noise::<$b>();
-            }
-            #[test]
-            fn configs() {
-                super::configs::<$b>();
-            }
-            #[test]
-            fn errors() {
-                super::errors::<$b>();
-            }
-        }
-    };
-}
-
-#[cfg(feature = "candle")]
-engine_tests!(candle, stratanet::Candle);
-#[cfg(feature = "tch")]
-engine_tests!(tch, stratanet::Tch);
+engine_tests!(fixtures, spatial_dropout, gaussian_noise, configs, errors,);

@@ -4,6 +4,7 @@
 //! equal to the whole-file read, table operations, and `to_tensor` / `to_labels` on both
 //! engines (candle and, with feature `tch`, libtorch).
 
+#[macro_use]
 mod common;
 
 use stratanet::tabular::{Column, ColumnType, CsvChunks, CsvOptions, Table};
@@ -547,21 +548,4 @@ fn bundled_datasets_to_tensors<B: Backend>() {
     assert_eq!(x.to_vec_f32().unwrap()[..4], [0.0, 12.8, 5.0, 4.7]);
 }
 
-macro_rules! engine_tests {
-    ($m:ident, $b:ty) => {
-        mod $m {
-            #[test]
-            fn to_tensor_and_labels() {
-                super::to_tensor_and_labels::<$b>();
-            }
-            #[test]
-            fn bundled_datasets_to_tensors() {
-                super::bundled_datasets_to_tensors::<$b>();
-            }
-        }
-    };
-}
-
-engine_tests!(candle, stratanet::Candle);
-#[cfg(feature = "tch")]
-engine_tests!(tch, stratanet::Tch);
+engine_tests!(to_tensor_and_labels, bundled_datasets_to_tensors,);

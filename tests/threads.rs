@@ -12,6 +12,9 @@
 //!   `Mutex` (calls then run one at a time) or moved to the thread that uses it. Proven
 //!   here by eight threads calling `predict` 200 times each on one model in a `Mutex`.
 
+#[macro_use]
+mod common;
+
 use std::sync::Mutex;
 use stratanet::prelude::*;
 use stratanet::Backend;
@@ -146,22 +149,7 @@ fn one_model_behind_a_mutex_from_eight_threads<B: Backend>() {
     });
 }
 
-macro_rules! engine_tests {
-    ($m:ident, $b:ty) => {
-        mod $m {
-            #[test]
-            fn shared_tensors_from_eight_threads() {
-                super::shared_tensors_from_eight_threads::<$b>();
-            }
-            #[test]
-            fn one_model_behind_a_mutex_from_eight_threads() {
-                super::one_model_behind_a_mutex_from_eight_threads::<$b>();
-            }
-        }
-    };
-}
-
-#[cfg(feature = "candle")]
-engine_tests!(candle, stratanet::Candle);
-#[cfg(feature = "tch")]
-engine_tests!(tch, stratanet::Tch);
+engine_tests!(
+    shared_tensors_from_eight_threads,
+    one_model_behind_a_mutex_from_eight_threads,
+);

@@ -5,6 +5,7 @@
 //! importer permutes the first Dense kernel's rows (Layout::LinearAfterNchwFlatten).
 //! Each body is generic over the engine and runs on candle and, with feature `tch`, libtorch.
 
+#[macro_use]
 mod common;
 
 use stratanet::interop::torch::{import_torch_state_dict, Layout, NameMap, StateDict};
@@ -186,26 +187,4 @@ fn errors<B: Backend>() {
     assert!(e.contains("not a valid safetensors file"), "{e}");
 }
 
-macro_rules! engine_tests {
-    ($m:ident, $b:ty) => {
-        mod $m {
-            #[test]
-            fn mlp_matches_torch() {
-                super::mlp_matches_torch::<$b>();
-            }
-            #[test]
-            fn cnn_matches_torch() {
-                super::cnn_matches_torch::<$b>();
-            }
-            #[test]
-            fn errors() {
-                super::errors::<$b>();
-            }
-        }
-    };
-}
-
-#[cfg(feature = "candle")]
-engine_tests!(candle, stratanet::Candle);
-#[cfg(feature = "tch")]
-engine_tests!(tch, stratanet::Tch);
+engine_tests!(mlp_matches_torch, cnn_matches_torch, errors,);

@@ -99,3 +99,43 @@ pub fn python() -> PathBuf {
         ),
     }
 }
+
+/// Stamps each named generic test `fn name<B: Backend>()` into `mod candle` (feature
+/// `candle`) and `mod tch` (feature `tch`) as `#[test] fn name()`, so one test body runs
+/// on both engines. `test_name: function` names the test apart from the generic function
+/// it calls; attributes written before a name (`#[ignore = "…"]`) go on both copies.
+///
+/// ```ignore
+/// engine_tests!(batch_norm, conv2d: conv2d_cases, #[ignore = "needs Python"] parity);
+/// ```
+#[allow(unused_macros)]
+macro_rules! engine_tests {
+    (@call $b:ty, $name:ident) => {
+        super::$name::<$b>()
+    };
+    (@call $b:ty, $name:ident $func:ident) => {
+        super::$func::<$b>()
+    };
+    ($($(#[$attr:meta])* $name:ident $(: $func:ident)?),* $(,)?) => {
+        #[cfg(feature = "candle")]
+        mod candle {
+            $(
+                #[test]
+                $(#[$attr])*
+                fn $name() {
+                    engine_tests!(@call stratanet::Candle, $name $($func)?);
+                }
+            )*
+        }
+        #[cfg(feature = "tch")]
+        mod tch {
+            $(
+                #[test]
+                $(#[$attr])*
+                fn $name() {
+                    engine_tests!(@call stratanet::Tch, $name $($func)?);
+                }
+            )*
+        }
+    };
+}
