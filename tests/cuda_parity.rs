@@ -18,26 +18,28 @@
 
 #![cfg(feature = "tch")]
 
-use stratanet::layers::LSTM;
-use stratanet::losses::{
-    BinaryCrossentropy, CategoricalCrossentropy, Huber, Loss, MeanAbsoluteError, MeanSquaredError,
-    SparseCategoricalCrossentropy,
+mod parity_support;
+
+use parity_support::{
+    activation_cases, data, loss_cases, print_header, print_row, run, snapshot, Case, Snapshot,
+    Tolerance, BATCH, STEPS,
 };
-use stratanet::optimizers::{Adam, Optimizer, Sgd};
+use stratanet::layers::LSTM;
+use stratanet::optimizers::Adam;
 use stratanet::prelude::{Dense, Flatten, Input};
 use stratanet::random::Rng;
 use stratanet::{DType, Device, Sequential, Tch, Tensor};
 
-const REL: f64 = 1e-4;
-const ABS: f64 = 1e-6;
+const TOLERANCE: Tolerance = Tolerance {
+    rel: 1e-4,
+    abs: 1e-6,
+    left: "cpu",
+    right: "cuda",
+};
 /// Extra factor on the bound for `f32` convolutions and RNNs (cuDNN's TF32).
 const TF32_FACTOR: f64 = 100.0;
 
 const SEED: u64 = 4242;
-const BATCH: usize = 16;
-const FEATURES: usize = 6;
-const HIDDEN: usize = 8;
-const STEPS: usize = 5;
 const CUDA: Device = Device::Cuda(0);
 
 /// The device compared with the CPU: `Cuda(0)` when libtorch sees one. Without one, `None`
@@ -56,323 +58,25 @@ fn target(test: &str) -> Option<Device> {
     None
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum LossKind {
-    Mse,
-    Mae,
-    Huber,
-    Bce,
-    BceLogits,
-    Cce,
-    CceLogits,
-    Scce,
-    ScceLogits,
-}
-
-impl LossKind {
-    const ALL: [LossKind; 9] = [
-        LossKind::Mse,
-        LossKind::Mae,
-        LossKind::Huber,
-        LossKind::Bce,
-        LossKind::BceLogits,
-        LossKind::Cce,
-        LossKind::CceLogits,
-        LossKind::Scce,
-        LossKind::ScceLogits,
-    ];
-
-    fn loss(self) -> Box<dyn Loss<Tch>> {
-        match self {
-            LossKind::Mse => Box::new(MeanSquaredError),
-            LossKind::Mae => Box::new(MeanAbsoluteError),
-            LossKind::Huber => Box::new(Huber::new(1.0)),
-            LossKind::Bce => Box::new(BinaryCrossentropy::new()),
-            LossKind::BceLogits => Box::new(BinaryCrossentropy::new().from_logits(true)),
-            LossKind::Cce => Box::new(CategoricalCrossentropy::new()),
-            LossKind::CceLogits => Box::new(CategoricalCrossentropy::new().from_logits(true)),
-            LossKind::Scce => Box::new(SparseCategoricalCrossentropy::new()),
-            LossKind::ScceLogits => {
-                Box::new(SparseCategoricalCrossentropy::new().from_logits(true))
-            }
-        }
-    }
-
-    /// Output units and activation of the last layer.
-    fn head(self) -> (usize, &'static str) {
-        match self {
-            LossKind::Mse | LossKind::Mae | LossKind::Huber => (3, "linear"),
-            LossKind::Bce => (3, "sigmoid"),
-            LossKind::BceLogits => (3, "linear"),
-            LossKind::Cce | LossKind::Scce => (4, "softmax"),
-            LossKind::CceLogits | LossKind::ScceLogits => (4, "linear"),
-        }
-    }
-}
-
-/// Host-side inputs and targets (`labels` for the sparse losses).
-struct Data {
-    x: Vec<f32>,
-    y: Vec<f32>,
-    y_shape: Vec<usize>,
-    labels: Option<Vec<i64>>,
-}
-
-fn data(kind: LossKind, seed: u64) -> Data {
-    let mut rng = Rng::new(seed);
-    let x = (0..BATCH * FEATURES)
-        .map(|_| (rng.standard_normal() * 1.5) as f32)
-        .collect();
-    let (units, _) = kind.head();
-    let mut y = Vec::new();
-    let mut labels = None;
-    let y_shape = match kind {
-        LossKind::Mse | LossKind::Mae | LossKind::Huber => {
-            y = (0..BATCH * units)
-                .map(|_| rng.standard_normal() as f32)
-                .collect();
-            vec![BATCH, units]
-        }
-        LossKind::Bce | LossKind::BceLogits => {
-            y = (0..BATCH * units).map(|_| rng.below(2) as f32).collect();
-            vec![BATCH, units]
-        }
-        LossKind::Cce | LossKind::CceLogits => {
-            for _ in 0..BATCH {
-                let c = rng.below(units as u64) as usize;
-                y.extend((0..units).map(|j| if j == c { 1.0f32 } else { 0.0 }));
-            }
-            vec![BATCH, units]
-        }
-        LossKind::Scce | LossKind::ScceLogits => {
-            labels = Some((0..BATCH).map(|_| rng.below(units as u64) as i64).collect());
-            vec![BATCH]
-        }
-    };
-    Data {
-        x,
-        y,
-        y_shape,
-        labels,
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Case {
-    hidden: &'static str,
-    loss: LossKind,
-}
-
-impl Case {
-    fn name(&self) -> String {
-        format!("hidden {} / {:?}", self.hidden, self.loss)
-    }
-}
-
-fn activation_cases() -> Vec<Case> {
-    [
-        "linear",
-        "relu",
-        "sigmoid",
-        "tanh",
-        "softmax",
-        "log_softmax",
-        "gelu",
-        "silu",
-        "elu",
-        "selu",
-        "leaky_relu",
-        "softplus",
-    ]
-    .into_iter()
-    .map(|hidden| Case {
-        hidden,
-        loss: LossKind::Mse,
-    })
-    .collect()
-}
-
-fn loss_cases() -> Vec<Case> {
-    LossKind::ALL
-        .into_iter()
-        .map(|loss| Case {
-            hidden: "tanh",
-            loss,
-        })
-        .collect()
-}
-
-fn dense_model(case: Case, device: Device) -> Sequential<Tch> {
-    let (units, head) = case.loss.head();
-    let mut m = Sequential::<Tch>::new().with_seed(SEED).on_device(device);
-    m.add(Input::new(&[FEATURES])).unwrap();
-    m.add(Dense::new(HIDDEN).activation(case.hidden)).unwrap();
-    m.add(Dense::new(units).activation(head)).unwrap();
-    m
-}
-
-type Snapshot = Vec<(String, Vec<f64>)>;
-
-/// Every weight as (path, values), checking that it lives on `device`.
-fn snapshot(m: &Sequential<Tch>, device: Device) -> Snapshot {
-    m.weights()
-        .into_iter()
-        .map(|(n, w)| {
-            assert_eq!(
-                w.value.device(),
-                device,
-                "weight {n} is on the wrong device"
-            );
-            (n, w.value.to_vec_f64().unwrap())
-        })
-        .collect()
-}
-
-/// What one device computes for one dense case, on the host.
-struct Run {
-    initial: Snapshot,
-    output: Vec<f64>,
-    loss: f64,
-    grads: Snapshot,
-    sgd_losses: Vec<f64>,
-    after_sgd: Snapshot,
-    adam_losses: Vec<f64>,
-    after_adam: Snapshot,
-}
-
-fn run_dense(case: Case, d: &Data, device: Device) -> Run {
-    let x = Tensor::<Tch>::from_vec_on(d.x.clone(), &[BATCH, FEATURES], device).unwrap();
-    let y = match &d.labels {
-        Some(l) => Tensor::<Tch>::from_vec_on(l.clone(), &d.y_shape, device).unwrap(),
-        None => Tensor::<Tch>::from_vec_on(d.y.clone(), &d.y_shape, device).unwrap(),
-    };
-    let mut m = dense_model(case, device);
-    let initial = snapshot(&m, device);
-    let pred = m.call(&x, false).unwrap();
-    assert_eq!(pred.device(), device, "{}: output device", case.name());
-    let loss = case.loss.loss().call(&y, &pred).unwrap();
-    let weights = m.weights();
-    let params: Vec<Tensor<Tch>> = weights.iter().map(|(_, w)| w.value.clone()).collect();
-    let grads = loss
-        .grad(&params)
-        .unwrap()
-        .into_iter()
-        .zip(&weights)
-        .map(|(g, (n, _))| {
-            let g = g.unwrap_or_else(|| panic!("{}: no gradient for {n}", case.name()));
-            (n.clone(), g.to_vec_f64().unwrap())
-        })
-        .collect();
-    let train = |opt: Box<dyn Optimizer<Tch>>| {
-        let mut m = dense_model(case, device);
-        m.compile(opt, case.loss.loss(), &[]).unwrap();
-        let losses = (0..STEPS)
-            .map(|_| m.train_on_batch(&x, &y).unwrap().get("loss").unwrap())
-            .collect();
-        (losses, snapshot(&m, device))
-    };
-    let (sgd_losses, after_sgd) = train(Box::new(Sgd::new(0.05).momentum(0.9)));
-    let (adam_losses, after_adam) = train(Box::new(Adam::new(0.01)));
-    Run {
-        initial,
-        output: pred.to_vec_f64().unwrap(),
-        loss: loss.item().unwrap(),
-        grads,
-        sgd_losses,
-        after_sgd,
-        adam_losses,
-        after_adam,
-    }
-}
-
-/// Largest `|a - b| / (ABS + REL * max(|a|, |b|))` (at most `limit` passes), its position.
-fn worst(a: &[f64], b: &[f64]) -> (f64, usize) {
-    assert_eq!(a.len(), b.len());
-    let mut w = (0.0f64, 0);
-    for (i, (&x, &y)) in a.iter().zip(b).enumerate() {
-        let r = (x - y).abs() / (ABS + REL * x.abs().max(y.abs()));
-        if !w.0.is_nan() && (r.is_nan() || r > w.0) {
-            w = (r, i);
-        }
-    }
-    w
-}
-
 fn assert_close(what: &str, c: &[f64], g: &[f64], limit: f64) -> f64 {
-    let (r, i) = worst(c, g);
-    assert!(
-        r <= limit,
-        "{what}: element {i}: cpu {} vs cuda {} (|diff| {:.3e}, {r:.2} x the 1e-4 bound, \
-         limit {limit})\ncpu:  {c:?}\ncuda: {g:?}",
-        c[i],
-        g[i],
-        (c[i] - g[i]).abs()
-    );
-    r
+    TOLERANCE.assert_close(what, c, g, limit)
 }
 
 fn assert_weights_close(what: &str, c: &Snapshot, g: &Snapshot, limit: f64) -> f64 {
-    assert_eq!(c.len(), g.len(), "{what}: weight count");
-    let mut r = 0.0f64;
-    for ((nc, vc), (ng, vg)) in c.iter().zip(g) {
-        assert_eq!(nc, ng, "{what}: weight order");
-        r = r.max(assert_close(&format!("{what}: {nc}"), vc, vg, limit));
-    }
-    r
-}
-
-fn dense_parity(case: Case, seed: u64, device: Device) -> [f64; 5] {
-    let name = case.name();
-    let d = data(case.loss, seed);
-    let c = run_dense(case, &d, Device::Cpu);
-    let g = run_dense(case, &d, device);
-    assert_eq!(c.initial, g.initial, "{name}: initial weights differ");
-    let forward = assert_close(&format!("{name}: forward"), &c.output, &g.output, 1.0);
-    let loss = assert_close(&format!("{name}: loss"), &[c.loss], &[g.loss], 1.0);
-    let grads = assert_weights_close(&format!("{name}: gradient"), &c.grads, &g.grads, 1.0);
-    let sgd = assert_close(
-        &format!("{name}: SGD losses"),
-        &c.sgd_losses,
-        &g.sgd_losses,
-        1.0,
-    )
-    .max(assert_weights_close(
-        &format!("{name}: after {STEPS} SGD steps"),
-        &c.after_sgd,
-        &g.after_sgd,
-        1.0,
-    ));
-    let adam = assert_close(
-        &format!("{name}: Adam losses"),
-        &c.adam_losses,
-        &g.adam_losses,
-        1.0,
-    )
-    .max(assert_weights_close(
-        &format!("{name}: after {STEPS} Adam steps"),
-        &c.after_adam,
-        &g.after_adam,
-        1.0,
-    ));
-    [forward, loss, grads, sgd, adam]
+    TOLERANCE.assert_weights_close(what, c, g, limit)
 }
 
 fn check_all(what: &str, cases: Vec<Case>, first_seed: u64, device: Device) {
     println!("worst |cpu - {device}| as a fraction of 1e-6 + 1e-4 * max of the two:");
-    println!("{:32} forward     loss    grads      sgd     adam", "case");
+    print_header();
     let mut overall = 0.0f64;
     for (i, case) in cases.into_iter().enumerate() {
-        let r = dense_parity(case, first_seed + i as u64, device);
+        let d = data(case.loss, first_seed + i as u64);
+        let c = run::<Tch>(case, &d, SEED, Device::Cpu);
+        let g = run::<Tch>(case, &d, SEED, device);
+        let r = TOLERANCE.compare(case, &c, &g);
         overall = r.iter().copied().fold(overall, f64::max);
-        println!(
-            "{:32} {:7.3} {:8.3} {:8.3} {:8.3} {:8.3}",
-            case.name(),
-            r[0],
-            r[1],
-            r[2],
-            r[3],
-            r[4]
-        );
+        print_row(case, &r);
     }
     println!("worst case, {what} (cpu vs {device}): {overall:.3} of the bound");
 }
