@@ -115,32 +115,6 @@ impl Rule for AdamRule {
             vec![("m", 0.0), ("v", 0.0)]
         }
     }
-    fn update<B: Backend>(
-        &self,
-        w: &Tensor<B>,
-        g: &Tensor<B>,
-        slots: &mut [Tensor<B>],
-        lr: f64,
-        step: u64,
-    ) -> Result<Tensor<B>> {
-        let t = step as f64;
-        let lr_t = lr * (1.0 - self.beta_2.powf(t)).sqrt() / (1.0 - self.beta_1.powf(t));
-        let m = slots[0].add(&g.sub(&slots[0])?.mul_scalar(1.0 - self.beta_1)?)?;
-        let v = slots[1].add(&g.square()?.sub(&slots[1])?.mul_scalar(1.0 - self.beta_2)?)?;
-        let denom_v = if self.amsgrad {
-            let vhat = slots[2].maximum(&v)?;
-            slots[2] = vhat.clone();
-            vhat
-        } else {
-            v.clone()
-        };
-        let step = m
-            .div(&denom_v.sqrt()?.add_scalar(self.epsilon)?)?
-            .mul_scalar(lr_t)?;
-        slots[0] = m;
-        slots[1] = v;
-        w.sub(&step)
-    }
     /// One fused, in-place engine step ([`OptimOps::adam_step`](crate::backend::OptimOps::adam_step)): the moments are
     /// updated where they are, the parameter keeps its identity.
     fn step<B: Backend>(

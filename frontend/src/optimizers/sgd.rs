@@ -94,29 +94,6 @@ impl Rule for SgdRule {
             vec![]
         }
     }
-    fn update<B: Backend>(
-        &self,
-        w: &Tensor<B>,
-        g: &Tensor<B>,
-        slots: &mut [Tensor<B>],
-        lr: f64,
-        _step: u64,
-    ) -> Result<Tensor<B>> {
-        let lr_g = g.mul_scalar(lr)?;
-        match slots {
-            [v] => {
-                let new_v = v.mul_scalar(self.momentum)?.sub(&lr_g)?;
-                let upd = if self.nesterov {
-                    new_v.mul_scalar(self.momentum)?.sub(&lr_g)?
-                } else {
-                    new_v.clone()
-                };
-                *v = new_v;
-                w.add(&upd)
-            }
-            _ => w.sub(&lr_g),
-        }
-    }
     /// One fused, in-place engine step ([`OptimOps::sgd_step`](crate::backend::OptimOps::sgd_step)).
     fn step<B: Backend>(
         &self,
