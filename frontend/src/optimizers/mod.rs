@@ -203,6 +203,8 @@ macro_rules! optimizer_common {
     };
 }
 
+#[macro_use]
+mod hyper;
 mod adadelta;
 mod adagrad;
 mod adam;
@@ -216,17 +218,17 @@ mod rmsprop;
 mod sgd;
 mod update;
 
-pub use adadelta::Adadelta;
-pub use adagrad::Adagrad;
-pub use adam::Adam;
-pub use adamax::Adamax;
+pub use adadelta::{Adadelta, AdadeltaConfig};
+pub use adagrad::{Adagrad, AdagradConfig};
+pub use adam::{Adam, AdamConfig};
+pub use adamax::{Adamax, AdamaxConfig};
 pub use adamw::AdamW;
 pub use config::{from_config, learning_rate_from_config};
-pub use lion::Lion;
-pub use nadam::Nadam;
+pub use lion::{Lion, LionConfig};
+pub use nadam::{Nadam, NadamConfig};
 pub use options::OptimizerOptions;
-pub use rmsprop::RmsProp;
-pub use sgd::Sgd;
+pub use rmsprop::{RmsProp, RmsPropConfig};
+pub use sgd::{Sgd, SgdConfig};
 pub(crate) use update::{Core, Rule};
 
 /// Known optimizer names.
