@@ -51,11 +51,6 @@ hyper_parameters! {
 }
 
 impl<B: Backend> Adadelta<B> {
-    /// Adadelta with learning rate (or schedule) `lr` and Keras' other defaults (Keras'
-    /// default rate is 0.001; the original paper and PyTorch use 1.0).
-    pub fn new(lr: impl Into<LearningRate>) -> Self {
-        Self::with_config(lr, AdadeltaConfig::default())
-    }
     /// Adadelta with learning rate (or schedule) `lr` and the hyper-parameters `config`.
     pub fn with_config(lr: impl Into<LearningRate>, config: AdadeltaConfig) -> Self {
         Self {

@@ -51,10 +51,6 @@ hyper_parameters! {
 }
 
 impl<B: Backend> Adagrad<B> {
-    /// Adagrad with learning rate (or schedule) `lr` and Keras' other defaults.
-    pub fn new(lr: impl Into<LearningRate>) -> Self {
-        Self::with_config(lr, AdagradConfig::default())
-    }
     /// Adagrad with learning rate (or schedule) `lr` and the hyper-parameters `config`.
     pub fn with_config(lr: impl Into<LearningRate>, config: AdagradConfig) -> Self {
         Self {

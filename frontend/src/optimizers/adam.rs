@@ -68,10 +68,6 @@ pub(crate) struct AdamRule {
 }
 
 impl<B: Backend> Adam<B> {
-    /// Adam with learning rate (or schedule) `lr` and Keras' other defaults.
-    pub fn new(lr: impl Into<LearningRate>) -> Self {
-        Self::with_config(lr, AdamConfig::default())
-    }
     /// Adam with learning rate (or schedule) `lr` and the hyper-parameters `config`.
     pub fn with_config(lr: impl Into<LearningRate>, config: AdamConfig) -> Self {
         let rule = AdamRule {

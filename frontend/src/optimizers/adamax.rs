@@ -54,10 +54,6 @@ hyper_parameters! {
 }
 
 impl<B: Backend> Adamax<B> {
-    /// Adamax with learning rate (or schedule) `lr` and Keras' other defaults.
-    pub fn new(lr: impl Into<LearningRate>) -> Self {
-        Self::with_config(lr, AdamaxConfig::default())
-    }
     /// Adamax with learning rate (or schedule) `lr` and the hyper-parameters `config`.
     pub fn with_config(lr: impl Into<LearningRate>, config: AdamaxConfig) -> Self {
         Self {

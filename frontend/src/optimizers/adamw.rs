@@ -21,11 +21,6 @@ pub struct AdamW<B: Backend> {
 }
 
 impl<B: Backend> AdamW<B> {
-    /// AdamW with learning rate (or schedule) `lr`, weight decay 0.004 and Keras' other
-    /// defaults.
-    pub fn new(lr: impl Into<LearningRate>) -> Self {
-        Self::with_config(lr, AdamConfig::default())
-    }
     /// AdamW with learning rate (or schedule) `lr`, weight decay 0.004 and the
     /// hyper-parameters `config`.
     pub fn with_config(lr: impl Into<LearningRate>, config: AdamConfig) -> Self {

@@ -10,8 +10,9 @@ use serde_json::{Map, Value};
 
 /// Declares an optimizer's hyper-parameters once: the public `…Config` struct (serde
 /// derives, `#[serde(default)]`, Keras' names), its `Default` (Keras' defaults) and, for
-/// each optimizer type listed after `for`, one builder setter per field that writes the
-/// config at the given path inside the optimizer (`core.rule` or `core.rule.cfg`).
+/// each optimizer type listed after `for`, `new(lr)` (the defaults, through the type's own
+/// `with_config`) and one builder setter per field that writes the config at the given
+/// path inside the optimizer (`core.rule` or `core.rule.cfg`).
 macro_rules! hyper_parameters {
     (
         $(#[$meta:meta])*
@@ -42,6 +43,13 @@ macro_rules! hyper_parameters {
     };
     (@types [$ty:ident $(, $rest:ident)*] $config:ident [$($path:ident).+] { $($fields:tt)* }) => {
         impl<B: $crate::backend::Backend> $ty<B> {
+            #[doc = concat!(
+                "[`", stringify!($ty), "`] with learning rate (or schedule) `lr` and Keras' other ",
+                "defaults ([`", stringify!($config), "::default`])."
+            )]
+            pub fn new(lr: impl Into<$crate::optimizers::LearningRate>) -> Self {
+                Self::with_config(lr, $config::default())
+            }
             /// The hyper-parameters, for the generated setters.
             fn hyper_mut(&mut self) -> &mut $config {
                 &mut self.$($path).+

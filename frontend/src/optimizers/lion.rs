@@ -49,10 +49,6 @@ hyper_parameters! {
 }
 
 impl<B: Backend> Lion<B> {
-    /// Lion with learning rate (or schedule) `lr` and Keras' other defaults.
-    pub fn new(lr: impl Into<LearningRate>) -> Self {
-        Self::with_config(lr, LionConfig::default())
-    }
     /// Lion with learning rate (or schedule) `lr` and the hyper-parameters `config`.
     pub fn with_config(lr: impl Into<LearningRate>, config: LionConfig) -> Self {
         Self {

@@ -72,10 +72,6 @@ impl NadamRule {
 }
 
 impl<B: Backend> Nadam<B> {
-    /// Nadam with learning rate (or schedule) `lr` and Keras' other defaults.
-    pub fn new(lr: impl Into<LearningRate>) -> Self {
-        Self::with_config(lr, NadamConfig::default())
-    }
     /// Nadam with learning rate (or schedule) `lr` and the hyper-parameters `config`.
     pub fn with_config(lr: impl Into<LearningRate>, config: NadamConfig) -> Self {
         let rule = NadamRule {

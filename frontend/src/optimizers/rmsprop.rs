@@ -63,10 +63,6 @@ hyper_parameters! {
 }
 
 impl<B: Backend> RmsProp<B> {
-    /// RMSprop with learning rate (or schedule) `lr` and Keras' other defaults.
-    pub fn new(lr: impl Into<LearningRate>) -> Self {
-        Self::with_config(lr, RmsPropConfig::default())
-    }
     /// RmsProp with learning rate (or schedule) `lr` and the hyper-parameters `config`.
     pub fn with_config(lr: impl Into<LearningRate>, config: RmsPropConfig) -> Self {
         Self {

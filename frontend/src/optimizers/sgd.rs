@@ -53,10 +53,6 @@ hyper_parameters! {
 }
 
 impl<B: Backend> Sgd<B> {
-    /// SGD with learning rate (or schedule) `lr`, no momentum.
-    pub fn new(lr: impl Into<LearningRate>) -> Self {
-        Self::with_config(lr, SgdConfig::default())
-    }
     /// Sgd with learning rate (or schedule) `lr` and the hyper-parameters `config`.
     pub fn with_config(lr: impl Into<LearningRate>, config: SgdConfig) -> Self {
         Self {
