@@ -108,44 +108,4 @@ pub(crate) fn need_float(op: &str, argument: &str, t: &candle_core::Tensor) -> R
     }
 }
 
-/// The numpy broadcast of two shapes, `None` when they are incompatible.
-pub(crate) fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
-    let rank = a.len().max(b.len());
-    let mut out = vec![0; rank];
-    for i in 0..rank {
-        let da = if i < rank - a.len() {
-            1
-        } else {
-            a[i - (rank - a.len())]
-        };
-        let db = if i < rank - b.len() {
-            1
-        } else {
-            b[i - (rank - b.len())]
-        };
-        out[i] = match (da, db) {
-            (x, y) if x == y => x,
-            (1, y) => y,
-            (x, 1) => x,
-            _ => return None,
-        };
-    }
-    Some(out)
-}
-
-/// Errors with [`Error::Shape`] unless `axis < rank`.
-pub(crate) fn check_axis(op: &str, argument: &str, axis: usize, shape: &[usize]) -> Result<()> {
-    if axis < shape.len() {
-        Ok(())
-    } else {
-        Err(Error::shape(
-            op,
-            argument,
-            format!(
-                "an axis below the rank, got axis {axis} for rank {}",
-                shape.len()
-            ),
-            shape,
-        ))
-    }
-}
+pub(crate) use stratanet_frontend::backend::check::{broadcast_shape, check_axis};

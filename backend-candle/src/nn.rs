@@ -21,8 +21,12 @@
 
 use crate::{need_float, same_dtype, wrap, Candle};
 use candle_core::Tensor;
+use stratanet_frontend::backend::check::{
+    check_conv_groups, check_conv_params, check_conv_ranks, check_conv_transpose_groups,
+    check_output_padding, check_pool, check_transpose_crop, conv_window,
+};
 use stratanet_frontend::backend::{Conv1dParams, Conv2dParams, NnOps};
-use stratanet_frontend::{Error, Result};
+use stratanet_frontend::Result;
 
 /// Greatest common divisor.
 fn gcd(a: usize, b: usize) -> usize {
@@ -68,67 +72,16 @@ fn check_common(
     dilation: &[usize],
     groups: usize,
 ) -> Result<()> {
-    let layout = if rank == 3 {
-        "[N, C, L]"
-    } else {
-        "[N, C, H, W]"
-    };
-    if x.rank() != rank {
-        return Err(Error::shape(
-            op,
-            "input",
-            format!("rank {rank} {layout}"),
-            x.dims(),
-        ));
-    }
-    if w.rank() != rank {
-        return Err(Error::shape(op, "kernel", format!("rank {rank}"), w.dims()));
-    }
+    check_conv_ranks(op, x.dims(), w.dims(), rank)?;
     same_dtype(op, x, w)?;
     need_float(op, "input", x)?;
-    if stride.contains(&0) {
-        return Err(Error::invalid(
-            op,
-            "stride",
-            format!("{stride:?} must be positive"),
-        ));
-    }
-    if dilation.contains(&0) {
-        return Err(Error::invalid(
-            op,
-            "dilation",
-            format!("{dilation:?} must be positive"),
-        ));
-    }
-    if groups == 0 {
-        return Err(Error::invalid(op, "groups", "must be positive"));
-    }
-    if x.dims()[2..].contains(&0) || w.dims()[2..].contains(&0) {
-        return Err(Error::shape(
-            op,
-            "input",
-            "non-empty spatial axes",
-            x.dims(),
-        ));
-    }
-    Ok(())
+    check_conv_params(op, x.dims(), w.dims(), stride, dilation, groups)
 }
 
 /// The convolution, on 4-D tensors (1-D convolutions come with height 1).
 fn conv2d_impl(op: &str, x: &Tensor, w: &Tensor, p: Conv2dParams) -> Result<Tensor> {
-    let (c_in, c_out) = (x.dims()[1], w.dims()[0]);
     let g = p.groups;
-    if c_in % g != 0 || c_out % g != 0 || w.dims()[1] * g != c_in {
-        return Err(Error::shape(
-            op,
-            "kernel",
-            format!(
-                "[C_out, C_in / groups, ...] with {c_in} input channels and {g} groups \
-                 (channels divisible by groups)"
-            ),
-            w.dims(),
-        ));
-    }
+    check_conv_groups(op, x.dims(), w.dims(), g)?;
     let k = [w.dims()[2], w.dims()[3]];
     let size = [x.dims()[2], x.dims()[3]];
     let mut padded = [0; 2];
@@ -136,20 +89,8 @@ fn conv2d_impl(op: &str, x: &Tensor, w: &Tensor, p: Conv2dParams) -> Result<Tens
     let mut stride = p.stride;
     let mut dilation = p.dilation;
     for i in 0..2 {
-        padded[i] = size[i] + p.padding[i].0 + p.padding[i].1;
-        let eff = p.dilation[i] * (k[i] - 1) + 1;
-        if eff > padded[i] {
-            return Err(Error::shape(
-                op,
-                "input",
-                format!(
-                    "padded spatial axis {i} of at least the dilated kernel size {eff} \
-                     (padding {:?})",
-                    p.padding[i]
-                ),
-                x.dims(),
-            ));
-        }
+        let (pad, eff) = conv_window(op, x.dims(), i, size[i], k[i], p.padding[i], p.dilation[i])?;
+        padded[i] = pad;
         out[i] = (padded[i] - eff) / p.stride[i] + 1;
     }
     // Axes where the value cannot matter take the other axis' value.
@@ -211,32 +152,9 @@ fn conv_transpose2d_impl(
     p: Conv2dParams,
     output_padding: [usize; 2],
 ) -> Result<Tensor> {
-    let c_in = x.dims()[1];
     let g = p.groups;
-    if w.dims()[0] != c_in || c_in % g != 0 {
-        return Err(Error::shape(
-            op,
-            "kernel",
-            format!(
-                "[C_in, C_out / groups, ...] with {c_in} input channels and {g} groups \
-                 (channels divisible by groups)"
-            ),
-            w.dims(),
-        ));
-    }
-    for i in 0..2 {
-        if output_padding[i] >= p.stride[i].max(p.dilation[i]) {
-            return Err(Error::invalid(
-                op,
-                "output_padding",
-                format!(
-                    "{output_padding:?} must be smaller than the stride {:?} or the dilation \
-                     {:?} on each axis",
-                    p.stride, p.dilation
-                ),
-            ));
-        }
-    }
+    check_conv_transpose_groups(op, x.dims(), w.dims(), g)?;
+    check_output_padding(op, &output_padding, &p.stride, &p.dilation)?;
     let k = [w.dims()[2], w.dims()[3]];
     let size = [x.dims()[2], x.dims()[3]];
     let mut stride = p.stride;
@@ -258,20 +176,7 @@ fn conv_transpose2d_impl(
     let mut full = [0; 2];
     for i in 0..2 {
         full[i] = (size[i] - 1) * p.stride[i] + p.dilation[i] * (k[i] - 1) + 1;
-        let (b, a) = p.padding[i];
-        if full[i] + output_padding[i] <= b + a {
-            return Err(Error::shape(
-                op,
-                "input",
-                format!(
-                    "a spatial axis {i} whose output ({} before padding) exceeds the padding \
-                     {:?}",
-                    full[i] + output_padding[i],
-                    p.padding[i]
-                ),
-                x.dims(),
-            ));
-        }
+        check_transpose_crop(op, x.dims(), i, full[i] + output_padding[i], p.padding[i])?;
     }
     let mut x = x.clone();
     let mut w = w.clone();
@@ -326,33 +231,6 @@ fn unsqueeze_h(op: &str, t: &Tensor) -> Result<Tensor> {
     t.unsqueeze(2).map_err(wrap(op))
 }
 
-/// Checks a pooling call; returns the output size.
-fn check_pool(op: &str, x: &Tensor, kernel: [usize; 2], stride: [usize; 2]) -> Result<[usize; 2]> {
-    if x.rank() != 4 {
-        return Err(Error::shape(op, "input", "rank 4 [N, C, H, W]", x.dims()));
-    }
-    if kernel.contains(&0) || stride.contains(&0) {
-        return Err(Error::invalid(
-            op,
-            "kernel/stride",
-            format!("kernel {kernel:?} and stride {stride:?} must be positive"),
-        ));
-    }
-    let (h, w) = (x.dims()[2], x.dims()[3]);
-    if kernel[0] > h || kernel[1] > w {
-        return Err(Error::shape(
-            op,
-            "input",
-            format!("spatial size at least the pool size {kernel:?}"),
-            x.dims(),
-        ));
-    }
-    Ok([
-        (h - kernel[0]) / stride[0] + 1,
-        (w - kernel[1]) / stride[1] + 1,
-    ])
-}
-
 /// Max pooling with non-overlapping windows (stride = kernel) on the cropped input: the
 /// windows are moved to a last axis by one reshape-permute copy, then reduced with argmax +
 /// gather (the first maximum in row-major window order gets the gradient, as in libtorch).
@@ -405,7 +283,7 @@ fn pool(
     stride: [usize; 2],
     is_max: bool,
 ) -> Result<Tensor> {
-    let out = check_pool(op, x, kernel, stride)?;
+    let out = check_pool(op, x.dims(), kernel, stride)?;
     let f = || -> candle_core::Result<Tensor> {
         if kernel == stride {
             let (h, w) = (out[0] * kernel[0], out[1] * kernel[1]);

@@ -2,23 +2,9 @@
 
 use crate::{check_axis, wrap, Candle};
 use candle_core::Tensor;
+use stratanet_frontend::backend::check::check_axes;
 use stratanet_frontend::backend::ReduceOps;
 use stratanet_frontend::{Error, Result};
-
-/// Errors unless `axes` are distinct and below the rank.
-fn check_axes(op: &str, axes: &[usize], shape: &[usize]) -> Result<()> {
-    for (i, &a) in axes.iter().enumerate() {
-        check_axis(op, "axes", a, shape)?;
-        if axes[..i].contains(&a) {
-            return Err(Error::invalid(
-                op,
-                "axes",
-                format!("axis {a} is repeated in {axes:?}"),
-            ));
-        }
-    }
-    Ok(())
-}
 
 /// `t` (reduced with kept dims over `axes`) with those axes removed unless `keepdim`.
 fn finish(op: &str, t: Tensor, axes: &[usize], keepdim: bool) -> Result<Tensor> {

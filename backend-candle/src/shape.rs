@@ -2,6 +2,7 @@
 
 use crate::{broadcast_shape, check_axis, from_candle_dtype, same_dtype, wrap, Candle};
 use candle_core::Tensor;
+use stratanet_frontend::backend::check::check_permutation;
 use stratanet_frontend::backend::ShapeOps;
 use stratanet_frontend::error::ShapeList;
 use stratanet_frontend::{Error, Result};
@@ -39,20 +40,7 @@ impl ShapeOps for Candle {
     }
 
     fn permute(t: &Tensor, axes: &[usize]) -> Result<Tensor> {
-        let rank = t.rank();
-        let mut seen = vec![false; rank];
-        let valid = axes.len() == rank
-            && axes
-                .iter()
-                .all(|&a| a < rank && !std::mem::replace(&mut seen[a], true));
-        if !valid {
-            return Err(Error::shape(
-                "permute",
-                "axes",
-                format!("a permutation of 0..{rank}, got axes {axes:?}"),
-                t.dims(),
-            ));
-        }
+        check_permutation(axes, t.dims())?;
         t.permute(axes).map_err(wrap("permute"))
     }
 

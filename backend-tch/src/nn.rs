@@ -9,8 +9,13 @@
 //! padding).
 
 use crate::{i64s, need_float, same_dtype, wrap, Tch, TchTensor};
-use stratanet_frontend::backend::{check_conv_bias, Conv1dParams, Conv2dParams, NnOps};
-use stratanet_frontend::{Error, Result};
+use stratanet_frontend::backend::check::{
+    check_conv_bias, check_conv_groups, check_conv_params, check_conv_ranks,
+    check_conv_transpose_groups, check_output_padding, check_pool, check_transpose_crop,
+    conv_window,
+};
+use stratanet_frontend::backend::{Conv1dParams, Conv2dParams, NnOps};
+use stratanet_frontend::Result;
 use tch::Tensor;
 
 /// Spatial hyper-parameters of a 1-D or 2-D convolution, one entry per spatial axis.
@@ -23,46 +28,11 @@ struct Spec<'a> {
 
 /// Checks ranks, dtypes and the positive hyper-parameters shared by all convolutions.
 fn check_common(op: &str, x: &TchTensor, w: &TchTensor, rank: usize, s: &Spec) -> Result<()> {
-    let layout = if rank == 3 {
-        "[N, C, L]"
-    } else {
-        "[N, C, H, W]"
-    };
     let (xd, wd) = (x.dims(), w.dims());
-    if xd.len() != rank {
-        return Err(Error::shape(
-            op,
-            "input",
-            format!("rank {rank} {layout}"),
-            &xd,
-        ));
-    }
-    if wd.len() != rank {
-        return Err(Error::shape(op, "kernel", format!("rank {rank}"), &wd));
-    }
+    check_conv_ranks(op, &xd, &wd, rank)?;
     same_dtype(op, x, w)?;
     need_float(op, "input", x)?;
-    if s.stride.contains(&0) {
-        return Err(Error::invalid(
-            op,
-            "stride",
-            format!("{:?} must be positive", s.stride),
-        ));
-    }
-    if s.dilation.contains(&0) {
-        return Err(Error::invalid(
-            op,
-            "dilation",
-            format!("{:?} must be positive", s.dilation),
-        ));
-    }
-    if s.groups == 0 {
-        return Err(Error::invalid(op, "groups", "must be positive"));
-    }
-    if xd[2..].contains(&0) || wd[2..].contains(&0) {
-        return Err(Error::shape(op, "input", "non-empty spatial axes", &xd));
-    }
-    Ok(())
+    check_conv_params(op, &xd, &wd, s.stride, s.dilation, s.groups)
 }
 
 /// libtorch's `constant_pad_nd` list for `(before, after)` per spatial axis (last axis
@@ -84,33 +54,18 @@ fn conv_impl(
     s: &Spec,
 ) -> Result<TchTensor> {
     let (xd, wd) = (x.dims(), w.dims());
-    let (c_in, c_out, g) = (xd[1], wd[0], s.groups);
-    if c_in % g != 0 || c_out % g != 0 || wd[1] * g != c_in {
-        return Err(Error::shape(
-            op,
-            "kernel",
-            format!(
-                "[C_out, C_in / groups, ...] with {c_in} input channels and {g} groups \
-                 (channels divisible by groups)"
-            ),
-            &wd,
-        ));
-    }
+    let g = s.groups;
+    check_conv_groups(op, &xd, &wd, g)?;
     for i in 0..s.stride.len() {
-        let padded = xd[2 + i] + s.padding[i].0 + s.padding[i].1;
-        let eff = s.dilation[i] * (wd[2 + i] - 1) + 1;
-        if eff > padded {
-            return Err(Error::shape(
-                op,
-                "input",
-                format!(
-                    "padded spatial axis {i} of at least the dilated kernel size {eff} \
-                     (padding {:?})",
-                    s.padding[i]
-                ),
-                &xd,
-            ));
-        }
+        conv_window(
+            op,
+            &xd,
+            i,
+            xd[2 + i],
+            wd[2 + i],
+            s.padding[i],
+            s.dilation[i],
+        )?;
     }
     let symmetric = s.padding.iter().all(|&(b, a)| b == a);
     let padded;
@@ -166,47 +121,14 @@ fn conv_transpose_impl(
     output_padding: &[usize],
 ) -> Result<TchTensor> {
     let (xd, wd) = (x.dims(), w.dims());
-    let (c_in, g) = (xd[1], s.groups);
-    if wd[0] != c_in || c_in % g != 0 {
-        return Err(Error::shape(
-            op,
-            "kernel",
-            format!(
-                "[C_in, C_out / groups, ...] with {c_in} input channels and {g} groups \
-                 (channels divisible by groups)"
-            ),
-            &wd,
-        ));
-    }
+    let g = s.groups;
+    check_conv_transpose_groups(op, &xd, &wd, g)?;
+    check_output_padding(op, output_padding, s.stride, s.dilation)?;
     let n = s.stride.len();
     let mut full = vec![0; n];
     for i in 0..n {
-        if output_padding[i] >= s.stride[i].max(s.dilation[i]) {
-            return Err(Error::invalid(
-                op,
-                "output_padding",
-                format!(
-                    "{output_padding:?} must be smaller than the stride {:?} or the dilation \
-                     {:?} on each axis",
-                    s.stride, s.dilation
-                ),
-            ));
-        }
         full[i] = (xd[2 + i] - 1) * s.stride[i] + s.dilation[i] * (wd[2 + i] - 1) + 1;
-        let (b, a) = s.padding[i];
-        if full[i] + output_padding[i] <= b + a {
-            return Err(Error::shape(
-                op,
-                "input",
-                format!(
-                    "a spatial axis {i} whose output ({} before padding) exceeds the padding \
-                     {:?}",
-                    full[i] + output_padding[i],
-                    s.padding[i]
-                ),
-                &xd,
-            ));
-        }
+        check_transpose_crop(op, &xd, i, full[i] + output_padding[i], s.padding[i])?;
     }
     let symmetric = s.padding.iter().all(|&(b, a)| b == a);
     let run = |padding: Vec<i64>, output_padding: Vec<i64>| {
@@ -239,30 +161,6 @@ fn conv_transpose_impl(
             .map_err(wrap(op))?;
     }
     Ok(TchTensor(y))
-}
-
-/// Checks a pooling call.
-fn check_pool(op: &str, x: &TchTensor, kernel: [usize; 2], stride: [usize; 2]) -> Result<()> {
-    let xd = x.dims();
-    if xd.len() != 4 {
-        return Err(Error::shape(op, "input", "rank 4 [N, C, H, W]", &xd));
-    }
-    if kernel.contains(&0) || stride.contains(&0) {
-        return Err(Error::invalid(
-            op,
-            "kernel/stride",
-            format!("kernel {kernel:?} and stride {stride:?} must be positive"),
-        ));
-    }
-    if kernel[0] > xd[2] || kernel[1] > xd[3] {
-        return Err(Error::shape(
-            op,
-            "input",
-            format!("spatial size at least the pool size {kernel:?}"),
-            &xd,
-        ));
-    }
-    Ok(())
 }
 
 impl NnOps for Tch {
@@ -329,7 +227,7 @@ impl NnOps for Tch {
     /// maximum of each window.
     fn max_pool2d(x: &TchTensor, kernel: [usize; 2], stride: [usize; 2]) -> Result<TchTensor> {
         let op = "max_pool2d";
-        check_pool(op, x, kernel, stride)?;
+        check_pool(op, &x.dims(), kernel, stride)?;
         x.f_max_pool2d(i64s(&kernel), i64s(&stride), [0, 0], [1, 1], false)
             .map(TchTensor)
             .map_err(wrap(op))
@@ -338,7 +236,7 @@ impl NnOps for Tch {
     /// libtorch's `avg_pool2d` (no padding, floor mode).
     fn avg_pool2d(x: &TchTensor, kernel: [usize; 2], stride: [usize; 2]) -> Result<TchTensor> {
         let op = "avg_pool2d";
-        check_pool(op, x, kernel, stride)?;
+        check_pool(op, &x.dims(), kernel, stride)?;
         x.f_avg_pool2d(i64s(&kernel), i64s(&stride), [0, 0], false, true, None)
             .map(TchTensor)
             .map_err(wrap(op))

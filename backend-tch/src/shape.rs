@@ -7,6 +7,7 @@
 //! caller guarantees (the training loop's batch permutation), skip that read.
 
 use crate::{broadcast_shape, check_axis, dtype_of, i64s, same_dtype, wrap, Tch, TchTensor};
+use stratanet_frontend::backend::check::check_permutation;
 use stratanet_frontend::backend::ShapeOps;
 use stratanet_frontend::error::ShapeList;
 use stratanet_frontend::{Error, Result};
@@ -124,20 +125,7 @@ impl ShapeOps for Tch {
     }
 
     fn permute(t: &TchTensor, axes: &[usize]) -> Result<TchTensor> {
-        let rank = t.dim();
-        let mut seen = vec![false; rank];
-        let valid = axes.len() == rank
-            && axes
-                .iter()
-                .all(|&a| a < rank && !std::mem::replace(&mut seen[a], true));
-        if !valid {
-            return Err(Error::shape(
-                "permute",
-                "axes",
-                format!("a permutation of 0..{rank}, got axes {axes:?}"),
-                &t.dims(),
-            ));
-        }
+        check_permutation(axes, &t.dims())?;
         t.f_permute(i64s(axes))
             .map(TchTensor)
             .map_err(wrap("permute"))

@@ -6,10 +6,11 @@
 //! [`LinalgOps`], [`NnOps`] (convolution, pooling), [`AutogradOps`] and [`CompositeOps`]
 //! (activations, softmax, cross-entropy as overridable defaults), [`RnnOps`] (whole-sequence
 //! LSTM/GRU, unrolled by default, fused on libtorch) and [`OptimOps`] (fused in-place
-//! optimizer steps).
+//! optimizer steps). [`check`] holds the argument checks every engine shares.
 
 mod autograd;
 mod base;
+pub mod check;
 mod compare;
 mod composite;
 mod creation;
@@ -23,12 +24,13 @@ mod shape;
 
 pub use autograd::AutogradOps;
 pub use base::{BackendBase, DType, Device, HostData};
+pub use check::check_conv_bias;
 pub use compare::CompareOps;
 pub use composite::CompositeOps;
 pub use creation::CreationOps;
 pub use linalg::LinalgOps;
 pub use math::MathOps;
-pub use nn::{check_conv_bias, Conv1dParams, Conv2dParams, NnOps};
+pub use nn::{Conv1dParams, Conv2dParams, NnOps};
 pub use optim::{
     adam_step_default, check_step_operands, sgd_step_default, AdamStep, OptimOps, SgdStep,
 };

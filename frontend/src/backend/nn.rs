@@ -1,6 +1,7 @@
 //! Convolution and pooling, in the engines' channels-first layout.
 
 use super::base::BackendBase;
+use super::check::check_conv_bias;
 use super::math::MathOps;
 use super::shape::ShapeOps;
 use crate::error::Result;
@@ -51,23 +52,6 @@ impl Default for Conv1dParams {
             groups: 1,
         }
     }
-}
-
-/// Checks that a convolution bias has shape `[c_out]` (one value per output channel), for
-/// [`NnOps::conv2d_bias`] and its engine overrides.
-///
-/// # Errors
-/// [`Error::Shape`](crate::error::Error::Shape) naming `op` and `bias` otherwise.
-pub fn check_conv_bias(op: &str, c_out: usize, bias_shape: &[usize]) -> Result<()> {
-    if bias_shape != [c_out] {
-        return Err(crate::error::Error::shape(
-            op,
-            "bias",
-            format!("[{c_out}] (one value per output channel)"),
-            bias_shape,
-        ));
-    }
-    Ok(())
 }
 
 /// Convolution and pooling. Inputs are channels-first (`[N, C, L]`, `[N, C, H, W]`); layers

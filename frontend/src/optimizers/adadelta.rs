@@ -1,10 +1,11 @@
 //! Adadelta.
 
+use super::hyper::write_config;
 use super::{Core, LearningRate, Rule};
 use crate::backend::Backend;
 use crate::error::Result;
 use crate::tensor::Tensor;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 /// Adadelta, following Keras 3 (defaults lr 0.001, rho 0.95, epsilon 1e-7):
 ///
@@ -35,44 +36,32 @@ use serde_json::{json, Map, Value};
 /// ```
 #[derive(Debug)]
 pub struct Adadelta<B: Backend> {
-    core: Core<B, AdadeltaRule>,
+    core: Core<B, AdadeltaConfig>,
 }
 
-#[derive(Clone, Debug)]
-pub(crate) struct AdadeltaRule {
-    rho: f64,
-    epsilon: f64,
+hyper_parameters! {
+    /// Adadelta's hyper-parameters, with Keras' names and defaults (its `get_config` fields
+    /// besides the shared options).
+    pub struct AdadeltaConfig for [Adadelta] at core.rule {
+        /// Decay rate of both running averages (default 0.95).
+        rho: f64 = 0.95,
+        /// Epsilon, added under both square roots (default 1e-7).
+        epsilon: f64 = 1e-7,
+    }
 }
 
 impl<B: Backend> Adadelta<B> {
-    /// Adadelta with learning rate (or schedule) `lr` and Keras' other defaults (Keras'
-    /// default rate is 0.001; the original paper and PyTorch use 1.0).
-    pub fn new(lr: impl Into<LearningRate>) -> Self {
+    /// Adadelta with learning rate (or schedule) `lr` and the hyper-parameters `config`.
+    pub fn with_config(lr: impl Into<LearningRate>, config: AdadeltaConfig) -> Self {
         Self {
-            core: Core::new(
-                AdadeltaRule {
-                    rho: 0.95,
-                    epsilon: 1e-7,
-                },
-                lr.into(),
-            ),
+            core: Core::new(config, lr.into()),
         }
-    }
-    /// Decay rate of both running averages (default 0.95).
-    pub fn rho(mut self, rho: f64) -> Self {
-        self.core.rule.rho = rho;
-        self
-    }
-    /// Epsilon, added under both square roots (default 1e-7).
-    pub fn epsilon(mut self, epsilon: f64) -> Self {
-        self.core.rule.epsilon = epsilon;
-        self
     }
 }
 
 optimizer_common!(Adadelta);
 
-impl Rule for AdadeltaRule {
+impl Rule for AdadeltaConfig {
     fn name(&self) -> &'static str {
         "adadelta"
     }
@@ -105,7 +94,6 @@ impl Rule for AdadeltaRule {
         w.add(&delta.mul_scalar(lr)?)
     }
     fn config(&self, map: &mut Map<String, Value>) {
-        map.insert("rho".into(), json!(self.rho));
-        map.insert("epsilon".into(), json!(self.epsilon));
+        write_config(self, map);
     }
 }

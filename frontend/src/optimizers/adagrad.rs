@@ -1,10 +1,11 @@
 //! Adagrad.
 
+use super::hyper::write_config;
 use super::{Core, LearningRate, Rule};
 use crate::backend::Backend;
 use crate::error::Result;
 use crate::tensor::Tensor;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 /// Adagrad, following Keras 3 (defaults lr 0.001, initial_accumulator_value 0.1, epsilon
 /// 1e-7):
@@ -35,43 +36,32 @@ use serde_json::{json, Map, Value};
 /// ```
 #[derive(Debug)]
 pub struct Adagrad<B: Backend> {
-    core: Core<B, AdagradRule>,
+    core: Core<B, AdagradConfig>,
 }
 
-#[derive(Clone, Debug)]
-pub(crate) struct AdagradRule {
-    initial_accumulator_value: f64,
-    epsilon: f64,
+hyper_parameters! {
+    /// Adagrad's hyper-parameters, with Keras' names and defaults (its `get_config` fields
+    /// besides the shared options).
+    pub struct AdagradConfig for [Adagrad] at core.rule {
+        /// Starting value of the accumulators (default 0.1).
+        initial_accumulator_value: f64 = 0.1,
+        /// Epsilon, added under the square root (default 1e-7).
+        epsilon: f64 = 1e-7,
+    }
 }
 
 impl<B: Backend> Adagrad<B> {
-    /// Adagrad with learning rate (or schedule) `lr` and Keras' other defaults.
-    pub fn new(lr: impl Into<LearningRate>) -> Self {
+    /// Adagrad with learning rate (or schedule) `lr` and the hyper-parameters `config`.
+    pub fn with_config(lr: impl Into<LearningRate>, config: AdagradConfig) -> Self {
         Self {
-            core: Core::new(
-                AdagradRule {
-                    initial_accumulator_value: 0.1,
-                    epsilon: 1e-7,
-                },
-                lr.into(),
-            ),
+            core: Core::new(config, lr.into()),
         }
-    }
-    /// Starting value of the accumulators (default 0.1).
-    pub fn initial_accumulator_value(mut self, value: f64) -> Self {
-        self.core.rule.initial_accumulator_value = value;
-        self
-    }
-    /// Epsilon, added under the square root (default 1e-7).
-    pub fn epsilon(mut self, epsilon: f64) -> Self {
-        self.core.rule.epsilon = epsilon;
-        self
     }
 }
 
 optimizer_common!(Adagrad);
 
-impl Rule for AdagradRule {
+impl Rule for AdagradConfig {
     fn name(&self) -> &'static str {
         "adagrad"
     }
@@ -94,10 +84,6 @@ impl Rule for AdagradRule {
         w.sub(&step)
     }
     fn config(&self, map: &mut Map<String, Value>) {
-        map.insert(
-            "initial_accumulator_value".into(),
-            json!(self.initial_accumulator_value),
-        );
-        map.insert("epsilon".into(), json!(self.epsilon));
+        write_config(self, map);
     }
 }

@@ -1,10 +1,11 @@
 //! Adam.
 
-use super::{Core, LearningRate, Rule};
+use super::hyper::write_config;
+use super::{AdamW, Core, LearningRate, Rule};
 use crate::backend::{AdamStep, Backend};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 /// Adam, following Keras 3 (defaults lr 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7,
 /// amsgrad off):
@@ -43,65 +44,42 @@ pub struct Adam<B: Backend> {
     core: Core<B, AdamRule>,
 }
 
+hyper_parameters! {
+    /// Adam's (and AdamW's) hyper-parameters, with Keras' names and defaults (their
+    /// `get_config` fields besides the shared options).
+    pub struct AdamConfig for [Adam, AdamW] at core.rule.cfg {
+        /// First-moment decay (default 0.9).
+        beta_1: f64 = 0.9,
+        /// Second-moment decay (default 0.999).
+        beta_2: f64 = 0.999,
+        /// Epsilon, added to `sqrt(v)` (default 1e-7).
+        epsilon: f64 = 1e-7,
+        /// AMSGrad: divide by the running maximum of `v` (default off).
+        amsgrad: bool = false,
+    }
+}
+
+/// The Adam rule under its Keras name (`adam` or `adamw`, which differ only in the
+/// default weight decay).
 #[derive(Clone, Debug)]
 pub(crate) struct AdamRule {
     pub(crate) name: &'static str,
-    pub(crate) beta_1: f64,
-    pub(crate) beta_2: f64,
-    pub(crate) epsilon: f64,
-    pub(crate) amsgrad: bool,
+    pub(crate) cfg: AdamConfig,
 }
-
-impl AdamRule {
-    pub(crate) fn new(name: &'static str) -> Self {
-        Self {
-            name,
-            beta_1: 0.9,
-            beta_2: 0.999,
-            epsilon: 1e-7,
-            amsgrad: false,
-        }
-    }
-}
-
-macro_rules! adam_builders {
-    ($ty:ident) => {
-        impl<B: Backend> $ty<B> {
-            /// First-moment decay (default 0.9).
-            pub fn beta_1(mut self, beta_1: f64) -> Self {
-                self.core.rule.beta_1 = beta_1;
-                self
-            }
-            /// Second-moment decay (default 0.999).
-            pub fn beta_2(mut self, beta_2: f64) -> Self {
-                self.core.rule.beta_2 = beta_2;
-                self
-            }
-            /// Epsilon, added to `sqrt(v)` (default 1e-7).
-            pub fn epsilon(mut self, epsilon: f64) -> Self {
-                self.core.rule.epsilon = epsilon;
-                self
-            }
-            /// AMSGrad: divide by the running maximum of `v` (default off).
-            pub fn amsgrad(mut self, amsgrad: bool) -> Self {
-                self.core.rule.amsgrad = amsgrad;
-                self
-            }
-        }
-    };
-}
-pub(crate) use adam_builders;
 
 impl<B: Backend> Adam<B> {
-    /// Adam with learning rate (or schedule) `lr` and Keras' other defaults.
-    pub fn new(lr: impl Into<LearningRate>) -> Self {
+    /// Adam with learning rate (or schedule) `lr` and the hyper-parameters `config`.
+    pub fn with_config(lr: impl Into<LearningRate>, config: AdamConfig) -> Self {
+        let rule = AdamRule {
+            name: "adam",
+            cfg: config,
+        };
         Self {
-            core: Core::new(AdamRule::new("adam"), lr.into()),
+            core: Core::new(rule, lr.into()),
         }
     }
 }
 
-adam_builders!(Adam);
 optimizer_common!(Adam);
 
 impl Rule for AdamRule {
@@ -109,37 +87,11 @@ impl Rule for AdamRule {
         self.name
     }
     fn slots(&self) -> Vec<(&'static str, f64)> {
-        if self.amsgrad {
+        if self.cfg.amsgrad {
             vec![("m", 0.0), ("v", 0.0), ("vhat", 0.0)]
         } else {
             vec![("m", 0.0), ("v", 0.0)]
         }
-    }
-    fn update<B: Backend>(
-        &self,
-        w: &Tensor<B>,
-        g: &Tensor<B>,
-        slots: &mut [Tensor<B>],
-        lr: f64,
-        step: u64,
-    ) -> Result<Tensor<B>> {
-        let t = step as f64;
-        let lr_t = lr * (1.0 - self.beta_2.powf(t)).sqrt() / (1.0 - self.beta_1.powf(t));
-        let m = slots[0].add(&g.sub(&slots[0])?.mul_scalar(1.0 - self.beta_1)?)?;
-        let v = slots[1].add(&g.square()?.sub(&slots[1])?.mul_scalar(1.0 - self.beta_2)?)?;
-        let denom_v = if self.amsgrad {
-            let vhat = slots[2].maximum(&v)?;
-            slots[2] = vhat.clone();
-            vhat
-        } else {
-            v.clone()
-        };
-        let step = m
-            .div(&denom_v.sqrt()?.add_scalar(self.epsilon)?)?
-            .mul_scalar(lr_t)?;
-        slots[0] = m;
-        slots[1] = v;
-        w.sub(&step)
     }
     /// One fused, in-place engine step ([`OptimOps::adam_step`](crate::backend::OptimOps::adam_step)): the moments are
     /// updated where they are, the parameter keeps its identity.
@@ -154,10 +106,10 @@ impl Rule for AdamRule {
     ) -> Result<()> {
         let t = step as f64;
         let h = AdamStep {
-            lr_t: lr * (1.0 - self.beta_2.powf(t)).sqrt() / (1.0 - self.beta_1.powf(t)),
-            beta_1: self.beta_1,
-            beta_2: self.beta_2,
-            epsilon: self.epsilon,
+            lr_t: lr * (1.0 - self.cfg.beta_2.powf(t)).sqrt() / (1.0 - self.cfg.beta_1.powf(t)),
+            beta_1: self.cfg.beta_1,
+            beta_2: self.cfg.beta_2,
+            epsilon: self.cfg.epsilon,
             decay: decay.unwrap_or(1.0),
         };
         match slots {
@@ -178,9 +130,6 @@ impl Rule for AdamRule {
         }
     }
     fn config(&self, map: &mut Map<String, Value>) {
-        map.insert("beta_1".into(), json!(self.beta_1));
-        map.insert("beta_2".into(), json!(self.beta_2));
-        map.insert("epsilon".into(), json!(self.epsilon));
-        map.insert("amsgrad".into(), json!(self.amsgrad));
+        write_config(&self.cfg, map);
     }
 }

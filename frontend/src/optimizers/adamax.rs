@@ -1,10 +1,11 @@
 //! Adamax.
 
+use super::hyper::write_config;
 use super::{Core, LearningRate, Rule};
 use crate::backend::Backend;
 use crate::error::Result;
 use crate::tensor::Tensor;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 /// Adamax (Adam with the infinity norm), following Keras 3 (defaults lr 0.001, beta_1 0.9,
 /// beta_2 0.999, epsilon 1e-7):
@@ -36,50 +37,34 @@ use serde_json::{json, Map, Value};
 /// ```
 #[derive(Debug)]
 pub struct Adamax<B: Backend> {
-    core: Core<B, AdamaxRule>,
+    core: Core<B, AdamaxConfig>,
 }
 
-#[derive(Clone, Debug)]
-pub(crate) struct AdamaxRule {
-    beta_1: f64,
-    beta_2: f64,
-    epsilon: f64,
+hyper_parameters! {
+    /// Adamax's hyper-parameters, with Keras' names and defaults (its `get_config` fields
+    /// besides the shared options).
+    pub struct AdamaxConfig for [Adamax] at core.rule {
+        /// First-moment decay (default 0.9).
+        beta_1: f64 = 0.9,
+        /// Decay of the infinity norm (default 0.999).
+        beta_2: f64 = 0.999,
+        /// Epsilon, added to `u` (default 1e-7).
+        epsilon: f64 = 1e-7,
+    }
 }
 
 impl<B: Backend> Adamax<B> {
-    /// Adamax with learning rate (or schedule) `lr` and Keras' other defaults.
-    pub fn new(lr: impl Into<LearningRate>) -> Self {
+    /// Adamax with learning rate (or schedule) `lr` and the hyper-parameters `config`.
+    pub fn with_config(lr: impl Into<LearningRate>, config: AdamaxConfig) -> Self {
         Self {
-            core: Core::new(
-                AdamaxRule {
-                    beta_1: 0.9,
-                    beta_2: 0.999,
-                    epsilon: 1e-7,
-                },
-                lr.into(),
-            ),
+            core: Core::new(config, lr.into()),
         }
-    }
-    /// First-moment decay (default 0.9).
-    pub fn beta_1(mut self, beta_1: f64) -> Self {
-        self.core.rule.beta_1 = beta_1;
-        self
-    }
-    /// Decay of the infinity norm (default 0.999).
-    pub fn beta_2(mut self, beta_2: f64) -> Self {
-        self.core.rule.beta_2 = beta_2;
-        self
-    }
-    /// Epsilon, added to `u` (default 1e-7).
-    pub fn epsilon(mut self, epsilon: f64) -> Self {
-        self.core.rule.epsilon = epsilon;
-        self
     }
 }
 
 optimizer_common!(Adamax);
 
-impl Rule for AdamaxRule {
+impl Rule for AdamaxConfig {
     fn name(&self) -> &'static str {
         "adamax"
     }
@@ -105,8 +90,6 @@ impl Rule for AdamaxRule {
         w.sub(&step)
     }
     fn config(&self, map: &mut Map<String, Value>) {
-        map.insert("beta_1".into(), json!(self.beta_1));
-        map.insert("beta_2".into(), json!(self.beta_2));
-        map.insert("epsilon".into(), json!(self.epsilon));
+        write_config(self, map);
     }
 }

@@ -1,6 +1,6 @@
 //! AdamW.
 
-use super::adam::{adam_builders, AdamRule};
+use super::adam::{AdamConfig, AdamRule};
 use super::{Core, LearningRate};
 use crate::backend::Backend;
 
@@ -17,18 +17,21 @@ use crate::backend::Backend;
 /// ```
 #[derive(Debug)]
 pub struct AdamW<B: Backend> {
-    core: Core<B, AdamRule>,
+    pub(super) core: Core<B, AdamRule>,
 }
 
 impl<B: Backend> AdamW<B> {
-    /// AdamW with learning rate (or schedule) `lr`, weight decay 0.004 and Keras' other
-    /// defaults.
-    pub fn new(lr: impl Into<LearningRate>) -> Self {
-        let mut core = Core::new(AdamRule::new("adamw"), lr.into());
+    /// AdamW with learning rate (or schedule) `lr`, weight decay 0.004 and the
+    /// hyper-parameters `config`.
+    pub fn with_config(lr: impl Into<LearningRate>, config: AdamConfig) -> Self {
+        let rule = AdamRule {
+            name: "adamw",
+            cfg: config,
+        };
+        let mut core = Core::new(rule, lr.into());
         core.options.weight_decay = Some(0.004);
         Self { core }
     }
 }
 
-adam_builders!(AdamW);
 optimizer_common!(AdamW);

@@ -1,6 +1,7 @@
 //! Rebuilding optimizers (and learning-rate schedules) from their `get_config`, for loading
 //! saved models with their training state.
 
+use super::hyper::read_config;
 use super::schedules::{
     CosineDecay, CosineDecayRestarts, ExponentialDecay, InverseTimeDecay, LearningRate,
     PiecewiseConstantDecay, PolynomialDecay,
@@ -129,71 +130,16 @@ macro_rules! with_common {
 pub fn from_config<B: Backend>(cfg: &Value) -> Result<Box<dyn Optimizer<B>>> {
     let name = cfg["name"].as_str().unwrap_or("").to_ascii_lowercase();
     let lr = learning_rate_from_config(&cfg["learning_rate"])?;
-    let f = |k: &str, d: f64| num(cfg, k, d);
-    let b = |k: &str| cfg[k].as_bool().unwrap_or(false);
     Ok(match name.as_str() {
-        "sgd" => with_common!(
-            Sgd::new(lr)
-                .momentum(f("momentum", 0.0))
-                .nesterov(b("nesterov")),
-            cfg
-        ),
-        "adam" => with_common!(
-            Adam::new(lr)
-                .beta_1(f("beta_1", 0.9))
-                .beta_2(f("beta_2", 0.999))
-                .epsilon(f("epsilon", 1e-7))
-                .amsgrad(b("amsgrad")),
-            cfg
-        ),
-        "adamw" => with_common!(
-            AdamW::new(lr)
-                .beta_1(f("beta_1", 0.9))
-                .beta_2(f("beta_2", 0.999))
-                .epsilon(f("epsilon", 1e-7))
-                .amsgrad(b("amsgrad")),
-            cfg
-        ),
-        "rmsprop" => with_common!(
-            RmsProp::new(lr)
-                .rho(f("rho", 0.9))
-                .momentum(f("momentum", 0.0))
-                .epsilon(f("epsilon", 1e-7))
-                .centered(b("centered")),
-            cfg
-        ),
-        "adagrad" => with_common!(
-            Adagrad::new(lr)
-                .initial_accumulator_value(f("initial_accumulator_value", 0.1))
-                .epsilon(f("epsilon", 1e-7)),
-            cfg
-        ),
-        "adadelta" => with_common!(
-            Adadelta::new(lr)
-                .rho(f("rho", 0.95))
-                .epsilon(f("epsilon", 1e-7)),
-            cfg
-        ),
-        "adamax" => with_common!(
-            Adamax::new(lr)
-                .beta_1(f("beta_1", 0.9))
-                .beta_2(f("beta_2", 0.999))
-                .epsilon(f("epsilon", 1e-7)),
-            cfg
-        ),
-        "nadam" => with_common!(
-            Nadam::new(lr)
-                .beta_1(f("beta_1", 0.9))
-                .beta_2(f("beta_2", 0.999))
-                .epsilon(f("epsilon", 1e-7)),
-            cfg
-        ),
-        "lion" => with_common!(
-            Lion::new(lr)
-                .beta_1(f("beta_1", 0.9))
-                .beta_2(f("beta_2", 0.99)),
-            cfg
-        ),
+        "sgd" => with_common!(Sgd::with_config(lr, read_config(&name, cfg)?), cfg),
+        "adam" => with_common!(Adam::with_config(lr, read_config(&name, cfg)?), cfg),
+        "adamw" => with_common!(AdamW::with_config(lr, read_config(&name, cfg)?), cfg),
+        "rmsprop" => with_common!(RmsProp::with_config(lr, read_config(&name, cfg)?), cfg),
+        "adagrad" => with_common!(Adagrad::with_config(lr, read_config(&name, cfg)?), cfg),
+        "adadelta" => with_common!(Adadelta::with_config(lr, read_config(&name, cfg)?), cfg),
+        "adamax" => with_common!(Adamax::with_config(lr, read_config(&name, cfg)?), cfg),
+        "nadam" => with_common!(Nadam::with_config(lr, read_config(&name, cfg)?), cfg),
+        "lion" => with_common!(Lion::with_config(lr, read_config(&name, cfg)?), cfg),
         other => return Err(Error::unknown("optimizer", other, OPTIMIZER_NAMES)),
     })
 }

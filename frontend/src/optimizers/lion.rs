@@ -1,10 +1,11 @@
 //! Lion.
 
+use super::hyper::write_config;
 use super::{Core, LearningRate, Rule};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 /// Lion (evolved sign momentum), following Keras 3 (defaults lr 0.001, beta_1 0.9, beta_2
 /// 0.99):
@@ -32,44 +33,33 @@ use serde_json::{json, Map, Value};
 /// ```
 #[derive(Debug)]
 pub struct Lion<B: Backend> {
-    core: Core<B, LionRule>,
+    core: Core<B, LionConfig>,
 }
 
-#[derive(Clone, Debug)]
-pub(crate) struct LionRule {
-    beta_1: f64,
-    beta_2: f64,
+hyper_parameters! {
+    /// Lion's hyper-parameters, with Keras' names and defaults (its `get_config` fields
+    /// besides the shared options).
+    pub struct LionConfig for [Lion] at core.rule {
+        /// Interpolation between momentum and gradient for the step's sign (default 0.9; in
+        /// `(0, 1]`).
+        beta_1: f64 = 0.9,
+        /// Momentum decay (default 0.99).
+        beta_2: f64 = 0.99,
+    }
 }
 
 impl<B: Backend> Lion<B> {
-    /// Lion with learning rate (or schedule) `lr` and Keras' other defaults.
-    pub fn new(lr: impl Into<LearningRate>) -> Self {
+    /// Lion with learning rate (or schedule) `lr` and the hyper-parameters `config`.
+    pub fn with_config(lr: impl Into<LearningRate>, config: LionConfig) -> Self {
         Self {
-            core: Core::new(
-                LionRule {
-                    beta_1: 0.9,
-                    beta_2: 0.99,
-                },
-                lr.into(),
-            ),
+            core: Core::new(config, lr.into()),
         }
-    }
-    /// Interpolation between momentum and gradient for the step's sign (default 0.9; in
-    /// `(0, 1]`).
-    pub fn beta_1(mut self, beta_1: f64) -> Self {
-        self.core.rule.beta_1 = beta_1;
-        self
-    }
-    /// Momentum decay (default 0.99).
-    pub fn beta_2(mut self, beta_2: f64) -> Self {
-        self.core.rule.beta_2 = beta_2;
-        self
     }
 }
 
 optimizer_common!(Lion);
 
-impl Rule for LionRule {
+impl Rule for LionConfig {
     fn name(&self) -> &'static str {
         "lion"
     }
@@ -109,7 +99,6 @@ impl Rule for LionRule {
         w.sub(&direction.mul_scalar(lr)?)
     }
     fn config(&self, map: &mut Map<String, Value>) {
-        map.insert("beta_1".into(), json!(self.beta_1));
-        map.insert("beta_2".into(), json!(self.beta_2));
+        write_config(self, map);
     }
 }

@@ -1,10 +1,11 @@
 //! Nadam.
 
+use super::hyper::write_config;
 use super::{Core, LearningRate, Rule};
 use crate::backend::Backend;
 use crate::error::Result;
 use crate::tensor::Tensor;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 /// Nadam (Adam with Nesterov momentum), following Keras 3 (defaults lr 0.001, beta_1 0.9,
 /// beta_2 0.999, epsilon 1e-7). With the momentum schedule
@@ -42,51 +43,44 @@ pub struct Nadam<B: Backend> {
     core: Core<B, NadamRule>,
 }
 
+hyper_parameters! {
+    /// Nadam's hyper-parameters, with Keras' names and defaults (its `get_config` fields
+    /// besides the shared options).
+    pub struct NadamConfig for [Nadam] at core.rule.cfg {
+        /// First-moment decay (default 0.9).
+        beta_1: f64 = 0.9,
+        /// Second-moment decay (default 0.999).
+        beta_2: f64 = 0.999,
+        /// Epsilon, added to `sqrt(v_hat)` (default 1e-7).
+        epsilon: f64 = 1e-7,
+    }
+}
+
+/// The Nadam rule: the hyper-parameters and the running momentum-schedule product.
 #[derive(Clone, Debug)]
 pub(crate) struct NadamRule {
-    beta_1: f64,
-    beta_2: f64,
-    epsilon: f64,
-    /// `(t, u_product_t)` for the current step.
-    u_product: (u64, f64),
+    cfg: NadamConfig,
+    /// `(t, u_product_t, beta_1)`: the product at step `t` and the `beta_1` it was
+    /// computed with (a changed `beta_1` restarts the product).
+    u_product: (u64, f64, f64),
 }
 
 impl NadamRule {
     fn u(&self, t: u64) -> f64 {
-        self.beta_1 * (1.0 - 0.5 * 0.96f64.powf(t as f64))
+        self.cfg.beta_1 * (1.0 - 0.5 * 0.96f64.powf(t as f64))
     }
 }
 
 impl<B: Backend> Nadam<B> {
-    /// Nadam with learning rate (or schedule) `lr` and Keras' other defaults.
-    pub fn new(lr: impl Into<LearningRate>) -> Self {
+    /// Nadam with learning rate (or schedule) `lr` and the hyper-parameters `config`.
+    pub fn with_config(lr: impl Into<LearningRate>, config: NadamConfig) -> Self {
+        let rule = NadamRule {
+            u_product: (0, 1.0, config.beta_1),
+            cfg: config,
+        };
         Self {
-            core: Core::new(
-                NadamRule {
-                    beta_1: 0.9,
-                    beta_2: 0.999,
-                    epsilon: 1e-7,
-                    u_product: (0, 1.0),
-                },
-                lr.into(),
-            ),
+            core: Core::new(rule, lr.into()),
         }
-    }
-    /// First-moment decay (default 0.9).
-    pub fn beta_1(mut self, beta_1: f64) -> Self {
-        self.core.rule.beta_1 = beta_1;
-        self.core.rule.u_product = (0, 1.0);
-        self
-    }
-    /// Second-moment decay (default 0.999).
-    pub fn beta_2(mut self, beta_2: f64) -> Self {
-        self.core.rule.beta_2 = beta_2;
-        self
-    }
-    /// Epsilon, added to `sqrt(v_hat)` (default 1e-7).
-    pub fn epsilon(mut self, epsilon: f64) -> Self {
-        self.core.rule.epsilon = epsilon;
-        self
     }
 }
 
@@ -100,8 +94,13 @@ impl Rule for NadamRule {
         vec![("m", 0.0), ("v", 0.0)]
     }
     fn begin_step(&mut self, step: u64) {
-        let (t, prod) = self.u_product;
-        self.u_product = if step == t + 1 {
+        let beta_1 = self.cfg.beta_1;
+        let (t, prod) = if self.u_product.2.to_bits() == beta_1.to_bits() {
+            (self.u_product.0, self.u_product.1)
+        } else {
+            (0, 1.0)
+        };
+        let (t, prod) = if step == t + 1 {
             (step, prod * self.u(step))
         } else if step == t {
             (t, prod)
@@ -109,6 +108,7 @@ impl Rule for NadamRule {
             // Restored or rewound step count: recompute the product.
             (step, (1..=step).map(|i| self.u(i)).product())
         };
+        self.u_product = (t, prod, beta_1);
     }
     fn update<B: Backend>(
         &self,
@@ -122,24 +122,26 @@ impl Rule for NadamRule {
         let u_t1 = self.u(step + 1);
         let u_prod = self.u_product.1;
         let u_prod_t1 = u_prod * u_t1;
-        let beta_2_power = self.beta_2.powf(step as f64);
-        let m = slots[0].add(&g.sub(&slots[0])?.mul_scalar(1.0 - self.beta_1)?)?;
-        let v = slots[1].add(&g.square()?.sub(&slots[1])?.mul_scalar(1.0 - self.beta_2)?)?;
+        let beta_2_power = self.cfg.beta_2.powf(step as f64);
+        let m = slots[0].add(&g.sub(&slots[0])?.mul_scalar(1.0 - self.cfg.beta_1)?)?;
+        let v = slots[1].add(
+            &g.square()?
+                .sub(&slots[1])?
+                .mul_scalar(1.0 - self.cfg.beta_2)?,
+        )?;
         let m_hat = m
             .mul_scalar(u_t1 / (1.0 - u_prod_t1))?
             .add(&g.mul_scalar((1.0 - u_t) / (1.0 - u_prod))?)?;
         let denom = v
             .mul_scalar(1.0 / (1.0 - beta_2_power))?
             .sqrt()?
-            .add_scalar(self.epsilon)?;
+            .add_scalar(self.cfg.epsilon)?;
         let step = m_hat.mul_scalar(lr)?.div(&denom)?;
         slots[0] = m;
         slots[1] = v;
         w.sub(&step)
     }
     fn config(&self, map: &mut Map<String, Value>) {
-        map.insert("beta_1".into(), json!(self.beta_1));
-        map.insert("beta_2".into(), json!(self.beta_2));
-        map.insert("epsilon".into(), json!(self.epsilon));
+        write_config(&self.cfg, map);
     }
 }

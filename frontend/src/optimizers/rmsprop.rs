@@ -1,10 +1,11 @@
 //! RMSprop.
 
+use super::hyper::write_config;
 use super::{Core, LearningRate, Rule};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 /// RMSprop, following Keras 3 (defaults lr 0.001, rho 0.9, momentum 0, epsilon 1e-7,
 /// centered off):
@@ -42,57 +43,37 @@ use serde_json::{json, Map, Value};
 /// ```
 #[derive(Debug)]
 pub struct RmsProp<B: Backend> {
-    core: Core<B, RmsPropRule>,
+    core: Core<B, RmsPropConfig>,
 }
 
-#[derive(Clone, Debug)]
-pub(crate) struct RmsPropRule {
-    rho: f64,
-    momentum: f64,
-    epsilon: f64,
-    centered: bool,
+hyper_parameters! {
+    /// RmsProp's hyper-parameters, with Keras' names and defaults (its `get_config` fields
+    /// besides the shared options).
+    pub struct RmsPropConfig for [RmsProp] at core.rule {
+        /// Discount factor of the squared-gradient average (default 0.9).
+        rho: f64 = 0.9,
+        /// Momentum factor (default 0: none).
+        momentum: f64 = 0.0,
+        /// Epsilon, added under the square root (default 1e-7).
+        epsilon: f64 = 1e-7,
+        /// Normalise by the estimated variance of the gradient instead of its second moment
+        /// (default off).
+        centered: bool = false,
+    }
 }
 
 impl<B: Backend> RmsProp<B> {
-    /// RMSprop with learning rate (or schedule) `lr` and Keras' other defaults.
-    pub fn new(lr: impl Into<LearningRate>) -> Self {
+    /// RmsProp with learning rate (or schedule) `lr` and the hyper-parameters `config`.
+    pub fn with_config(lr: impl Into<LearningRate>, config: RmsPropConfig) -> Self {
         Self {
-            core: Core::new(
-                RmsPropRule {
-                    rho: 0.9,
-                    momentum: 0.0,
-                    epsilon: 1e-7,
-                    centered: false,
-                },
-                lr.into(),
-            ),
+            core: Core::new(config, lr.into()),
         }
-    }
-    /// Discount factor of the squared-gradient average (default 0.9).
-    pub fn rho(mut self, rho: f64) -> Self {
-        self.core.rule.rho = rho;
-        self
-    }
-    /// Momentum factor (default 0: none).
-    pub fn momentum(mut self, momentum: f64) -> Self {
-        self.core.rule.momentum = momentum;
-        self
-    }
-    /// Epsilon, added under the square root (default 1e-7).
-    pub fn epsilon(mut self, epsilon: f64) -> Self {
-        self.core.rule.epsilon = epsilon;
-        self
-    }
-    /// Normalise by the estimated variance of the gradient instead of its second moment.
-    pub fn centered(mut self, centered: bool) -> Self {
-        self.core.rule.centered = centered;
-        self
     }
 }
 
 optimizer_common!(RmsProp);
 
-impl Rule for RmsPropRule {
+impl Rule for RmsPropConfig {
     fn name(&self) -> &'static str {
         "rmsprop"
     }
@@ -148,9 +129,6 @@ impl Rule for RmsPropRule {
         }
     }
     fn config(&self, map: &mut Map<String, Value>) {
-        map.insert("rho".into(), json!(self.rho));
-        map.insert("momentum".into(), json!(self.momentum));
-        map.insert("epsilon".into(), json!(self.epsilon));
-        map.insert("centered".into(), json!(self.centered));
+        write_config(self, map);
     }
 }

@@ -1,10 +1,11 @@
 //! Stochastic gradient descent.
 
+use super::hyper::write_config;
 use super::{Core, LearningRate, Rule};
 use crate::backend::{Backend, SgdStep};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 /// SGD with optional momentum and Nesterov momentum, following Keras 3 (defaults: lr 0.01
 /// from [`get`](super::get), momentum 0, no Nesterov):
@@ -37,43 +38,32 @@ use serde_json::{json, Map, Value};
 /// ```
 #[derive(Debug)]
 pub struct Sgd<B: Backend> {
-    core: Core<B, SgdRule>,
+    core: Core<B, SgdConfig>,
 }
 
-#[derive(Clone, Debug)]
-pub(crate) struct SgdRule {
-    momentum: f64,
-    nesterov: bool,
+hyper_parameters! {
+    /// Sgd's hyper-parameters, with Keras' names and defaults (its `get_config` fields
+    /// besides the shared options).
+    pub struct SgdConfig for [Sgd] at core.rule {
+        /// Momentum factor in `[0, 1)` (default 0: none).
+        momentum: f64 = 0.0,
+        /// Nesterov momentum (default off).
+        nesterov: bool = false,
+    }
 }
 
 impl<B: Backend> Sgd<B> {
-    /// SGD with learning rate (or schedule) `lr`, no momentum.
-    pub fn new(lr: impl Into<LearningRate>) -> Self {
+    /// Sgd with learning rate (or schedule) `lr` and the hyper-parameters `config`.
+    pub fn with_config(lr: impl Into<LearningRate>, config: SgdConfig) -> Self {
         Self {
-            core: Core::new(
-                SgdRule {
-                    momentum: 0.0,
-                    nesterov: false,
-                },
-                lr.into(),
-            ),
+            core: Core::new(config, lr.into()),
         }
-    }
-    /// Momentum factor in `[0, 1)`.
-    pub fn momentum(mut self, momentum: f64) -> Self {
-        self.core.rule.momentum = momentum;
-        self
-    }
-    /// Nesterov momentum.
-    pub fn nesterov(mut self, nesterov: bool) -> Self {
-        self.core.rule.nesterov = nesterov;
-        self
     }
 }
 
 optimizer_common!(Sgd);
 
-impl Rule for SgdRule {
+impl Rule for SgdConfig {
     fn name(&self) -> &'static str {
         "sgd"
     }
@@ -92,29 +82,6 @@ impl Rule for SgdRule {
             vec![("momentum", 0.0)]
         } else {
             vec![]
-        }
-    }
-    fn update<B: Backend>(
-        &self,
-        w: &Tensor<B>,
-        g: &Tensor<B>,
-        slots: &mut [Tensor<B>],
-        lr: f64,
-        _step: u64,
-    ) -> Result<Tensor<B>> {
-        let lr_g = g.mul_scalar(lr)?;
-        match slots {
-            [v] => {
-                let new_v = v.mul_scalar(self.momentum)?.sub(&lr_g)?;
-                let upd = if self.nesterov {
-                    new_v.mul_scalar(self.momentum)?.sub(&lr_g)?
-                } else {
-                    new_v.clone()
-                };
-                *v = new_v;
-                w.add(&upd)
-            }
-            _ => w.sub(&lr_g),
         }
     }
     /// One fused, in-place engine step ([`OptimOps::sgd_step`](crate::backend::OptimOps::sgd_step)).
@@ -137,7 +104,6 @@ impl Rule for SgdRule {
         B::sgd_step(p.inner(), g.inner(), velocity, &h)
     }
     fn config(&self, map: &mut Map<String, Value>) {
-        map.insert("momentum".into(), json!(self.momentum));
-        map.insert("nesterov".into(), json!(self.nesterov));
+        write_config(self, map);
     }
 }

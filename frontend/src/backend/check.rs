@@ -1,0 +1,428 @@
+//! Argument checks shared by every engine: broadcasting, axes, permutations, matmul,
+//! convolution and pooling shapes, written once so both engines reject the same calls with
+//! the same [`Error`] values.
+//!
+//! Each check works on plain shapes (`&[usize]`) and hyper-parameters, never on an engine's
+//! tensor, so an engine calls it with its own tensor's dims before running its kernel (the
+//! engines' kernels panic or abort on some of these inputs). Dtype checks stay in the
+//! engines, which know their own dtypes.
+
+use crate::error::{Error, Result, ShapeList};
+
+/// The numpy broadcast of two shapes, `None` when they are incompatible.
+pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
+    let rank = a.len().max(b.len());
+    let mut out = vec![0; rank];
+    for (i, o) in out.iter_mut().enumerate() {
+        let da = if i < rank - a.len() {
+            1
+        } else {
+            a[i - (rank - a.len())]
+        };
+        let db = if i < rank - b.len() {
+            1
+        } else {
+            b[i - (rank - b.len())]
+        };
+        *o = match (da, db) {
+            (x, y) if x == y => x,
+            (1, y) => y,
+            (x, 1) => x,
+            _ => return None,
+        };
+    }
+    Some(out)
+}
+
+/// The broadcast shape of the operands of the elementwise `op`.
+///
+/// # Errors
+/// [`Error::ShapeMismatch`] naming `op` and both shapes when they do not broadcast.
+pub fn check_broadcast(op: &str, a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
+    broadcast_shape(a, b).ok_or_else(|| Error::mismatch(op, a, b))
+}
+
+/// Checks that `axis` is below the rank of `shape`.
+///
+/// # Errors
+/// [`Error::Shape`] naming `op` and `argument` otherwise.
+pub fn check_axis(op: &str, argument: &str, axis: usize, shape: &[usize]) -> Result<()> {
+    if axis < shape.len() {
+        Ok(())
+    } else {
+        Err(Error::shape(
+            op,
+            argument,
+            format!(
+                "an axis below the rank, got axis {axis} for rank {}",
+                shape.len()
+            ),
+            shape,
+        ))
+    }
+}
+
+/// Checks that `axes` are distinct and below the rank of `shape` (the argument `axes` of a
+/// reduction).
+///
+/// # Errors
+/// [`Error::Shape`] for an axis out of range, [`Error::InvalidArgument`] for a repeated one.
+pub fn check_axes(op: &str, axes: &[usize], shape: &[usize]) -> Result<()> {
+    for (i, &a) in axes.iter().enumerate() {
+        check_axis(op, "axes", a, shape)?;
+        if axes[..i].contains(&a) {
+            return Err(Error::invalid(
+                op,
+                "axes",
+                format!("axis {a} is repeated in {axes:?}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks that `axes` is a permutation of `0..rank` for `permute` of a tensor of `shape`.
+///
+/// # Errors
+/// [`Error::Shape`] naming `permute` and `axes` otherwise.
+pub fn check_permutation(axes: &[usize], shape: &[usize]) -> Result<()> {
+    let rank = shape.len();
+    let mut seen = vec![false; rank];
+    let valid = axes.len() == rank
+        && axes
+            .iter()
+            .all(|&a| a < rank && !std::mem::replace(&mut seen[a], true));
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::shape(
+            "permute",
+            "axes",
+            format!("a permutation of 0..{rank}, got axes {axes:?}"),
+            shape,
+        ))
+    }
+}
+
+/// Checks the ranks of the operands of `matmul` (2 or more each).
+///
+/// # Errors
+/// [`Error::Shape`] naming the operand (`lhs` or `rhs`) of rank below 2.
+pub fn check_matmul_ranks(op: &str, a: &[usize], b: &[usize]) -> Result<()> {
+    for (argument, d) in [("lhs", a), ("rhs", b)] {
+        if d.len() < 2 {
+            return Err(Error::shape(op, argument, "rank 2 or more", d));
+        }
+    }
+    Ok(())
+}
+
+/// Checks that the inner dimensions of `matmul` agree and the batch axes broadcast
+/// (operands of rank 2 or more, see [`check_matmul_ranks`]).
+///
+/// # Errors
+/// [`Error::ShapeMismatch`] with both shapes and which of the two failed.
+pub fn check_matmul_shapes(op: &str, a: &[usize], b: &[usize]) -> Result<()> {
+    let k_ok = a[a.len() - 1] == b[b.len() - 2];
+    let batch_ok = broadcast_shape(&a[..a.len() - 2], &b[..b.len() - 2]).is_some();
+    if k_ok && batch_ok {
+        return Ok(());
+    }
+    let detail = if k_ok {
+        "batch axes do not broadcast"
+    } else {
+        "inner dimensions differ"
+    };
+    Err(Error::ShapeMismatch {
+        op: op.to_string(),
+        lhs: ShapeList(a.to_vec()),
+        rhs: ShapeList(b.to_vec()),
+        detail: Some(detail.to_string()),
+    })
+}
+
+/// Checks the ranks of a convolution's input `x` and kernel `w` (`rank` 3 for 1-D, 4 for
+/// 2-D convolutions); run before the dtype checks.
+///
+/// # Errors
+/// [`Error::Shape`] naming `input` (with the expected layout) or `kernel`.
+pub fn check_conv_ranks(op: &str, x: &[usize], w: &[usize], rank: usize) -> Result<()> {
+    let layout = if rank == 3 {
+        "[N, C, L]"
+    } else {
+        "[N, C, H, W]"
+    };
+    if x.len() != rank {
+        return Err(Error::shape(
+            op,
+            "input",
+            format!("rank {rank} {layout}"),
+            x,
+        ));
+    }
+    if w.len() != rank {
+        return Err(Error::shape(op, "kernel", format!("rank {rank}"), w));
+    }
+    Ok(())
+}
+
+/// Checks a convolution's positive hyper-parameters and non-empty spatial axes (after
+/// [`check_conv_ranks`] and the engine's dtype checks).
+///
+/// # Errors
+/// [`Error::InvalidArgument`] naming `stride`, `dilation` or `groups`; [`Error::Shape`] for
+/// an empty spatial axis of the input or the kernel.
+pub fn check_conv_params(
+    op: &str,
+    x: &[usize],
+    w: &[usize],
+    stride: &[usize],
+    dilation: &[usize],
+    groups: usize,
+) -> Result<()> {
+    if stride.contains(&0) {
+        return Err(Error::invalid(
+            op,
+            "stride",
+            format!("{stride:?} must be positive"),
+        ));
+    }
+    if dilation.contains(&0) {
+        return Err(Error::invalid(
+            op,
+            "dilation",
+            format!("{dilation:?} must be positive"),
+        ));
+    }
+    if groups == 0 {
+        return Err(Error::invalid(op, "groups", "must be positive"));
+    }
+    if x[2..].contains(&0) || w[2..].contains(&0) {
+        return Err(Error::shape(op, "input", "non-empty spatial axes", x));
+    }
+    Ok(())
+}
+
+/// Checks a convolution kernel `w [C_out, C_in / groups, ...]` against the input channels
+/// of `x` and `groups`.
+///
+/// # Errors
+/// [`Error::Shape`] naming `kernel`.
+pub fn check_conv_groups(op: &str, x: &[usize], w: &[usize], groups: usize) -> Result<()> {
+    let (c_in, c_out, g) = (x[1], w[0], groups);
+    if c_in % g != 0 || c_out % g != 0 || w[1] * g != c_in {
+        return Err(Error::shape(
+            op,
+            "kernel",
+            format!(
+                "[C_out, C_in / groups, ...] with {c_in} input channels and {g} groups \
+                 (channels divisible by groups)"
+            ),
+            w,
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a transposed convolution kernel `w [C_in, C_out / groups, ...]` against the
+/// input channels of `x` and `groups`.
+///
+/// # Errors
+/// [`Error::Shape`] naming `kernel`.
+pub fn check_conv_transpose_groups(
+    op: &str,
+    x: &[usize],
+    w: &[usize],
+    groups: usize,
+) -> Result<()> {
+    let (c_in, g) = (x[1], groups);
+    if w[0] != c_in || c_in % g != 0 {
+        return Err(Error::shape(
+            op,
+            "kernel",
+            format!(
+                "[C_in, C_out / groups, ...] with {c_in} input channels and {g} groups \
+                 (channels divisible by groups)"
+            ),
+            w,
+        ));
+    }
+    Ok(())
+}
+
+/// The padded length and dilated kernel extent of spatial axis `axis` of a convolution
+/// (input length `size`, kernel length `kernel`), checking that the kernel fits.
+///
+/// # Errors
+/// [`Error::Shape`] naming `input` (with its shape `x`) when the dilated kernel is longer
+/// than the padded axis.
+pub fn conv_window(
+    op: &str,
+    x: &[usize],
+    axis: usize,
+    size: usize,
+    kernel: usize,
+    padding: (usize, usize),
+    dilation: usize,
+) -> Result<(usize, usize)> {
+    let padded = size + padding.0 + padding.1;
+    let eff = dilation * (kernel - 1) + 1;
+    if eff > padded {
+        return Err(Error::shape(
+            op,
+            "input",
+            format!(
+                "padded spatial axis {axis} of at least the dilated kernel size {eff} \
+                 (padding {padding:?})"
+            ),
+            x,
+        ));
+    }
+    Ok((padded, eff))
+}
+
+/// Checks that each `output_padding` of a transposed convolution is smaller than the
+/// stride or the dilation of its axis.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] naming `output_padding`.
+pub fn check_output_padding(
+    op: &str,
+    output_padding: &[usize],
+    stride: &[usize],
+    dilation: &[usize],
+) -> Result<()> {
+    for i in 0..output_padding.len() {
+        if output_padding[i] >= stride[i].max(dilation[i]) {
+            return Err(Error::invalid(
+                op,
+                "output_padding",
+                format!(
+                    "{output_padding:?} must be smaller than the stride {stride:?} or the \
+                     dilation {dilation:?} on each axis"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks that the full output length `full` (including `output_padding`) of spatial axis
+/// `axis` of a transposed convolution exceeds the cropped `padding`.
+///
+/// # Errors
+/// [`Error::Shape`] naming `input` (with its shape `x`).
+pub fn check_transpose_crop(
+    op: &str,
+    x: &[usize],
+    axis: usize,
+    full: usize,
+    padding: (usize, usize),
+) -> Result<()> {
+    if full <= padding.0 + padding.1 {
+        return Err(Error::shape(
+            op,
+            "input",
+            format!(
+                "a spatial axis {axis} whose output ({full} before padding) exceeds the \
+                 padding {padding:?}"
+            ),
+            x,
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that a convolution bias has shape `[c_out]` (one value per output channel), for
+/// [`NnOps::conv2d_bias`](super::NnOps::conv2d_bias) and its engine overrides.
+///
+/// # Errors
+/// [`Error::Shape`] naming `op` and `bias` otherwise.
+pub fn check_conv_bias(op: &str, c_out: usize, bias_shape: &[usize]) -> Result<()> {
+    if bias_shape != [c_out] {
+        return Err(Error::shape(
+            op,
+            "bias",
+            format!("[{c_out}] (one value per output channel)"),
+            bias_shape,
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a 2-D pooling call on `x [N, C, H, W]`; returns the output size `[H_out, W_out]`.
+///
+/// # Errors
+/// [`Error::Shape`] for a wrong rank or a window larger than the input,
+/// [`Error::InvalidArgument`] for a zero kernel or stride.
+pub fn check_pool(
+    op: &str,
+    x: &[usize],
+    kernel: [usize; 2],
+    stride: [usize; 2],
+) -> Result<[usize; 2]> {
+    if x.len() != 4 {
+        return Err(Error::shape(op, "input", "rank 4 [N, C, H, W]", x));
+    }
+    if kernel.contains(&0) || stride.contains(&0) {
+        return Err(Error::invalid(
+            op,
+            "kernel/stride",
+            format!("kernel {kernel:?} and stride {stride:?} must be positive"),
+        ));
+    }
+    let (h, w) = (x[2], x[3]);
+    if kernel[0] > h || kernel[1] > w {
+        return Err(Error::shape(
+            op,
+            "input",
+            format!("spatial size at least the pool size {kernel:?}"),
+            x,
+        ));
+    }
+    Ok([
+        (h - kernel[0]) / stride[0] + 1,
+        (w - kernel[1]) / stride[1] + 1,
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broadcast_follows_numpy() {
+        assert_eq!(broadcast_shape(&[2, 1, 3], &[4, 1]), Some(vec![2, 4, 3]));
+        assert_eq!(broadcast_shape(&[], &[5]), Some(vec![5]));
+        assert_eq!(broadcast_shape(&[2], &[3]), None);
+        assert!(check_broadcast("add", &[2], &[3]).is_err());
+    }
+
+    #[test]
+    fn axes_and_permutations() {
+        assert!(check_axis("sum", "axis", 1, &[2, 3]).is_ok());
+        assert!(check_axis("sum", "axis", 2, &[2, 3]).is_err());
+        assert!(check_axes("sum", &[0, 0], &[2, 3]).is_err());
+        assert!(check_permutation(&[1, 0], &[2, 3]).is_ok());
+        assert!(check_permutation(&[1, 1], &[2, 3]).is_err());
+    }
+
+    #[test]
+    fn conv_and_pool() {
+        assert!(check_conv_ranks("conv2d", &[1, 1, 4], &[1, 1, 2, 2], 4).is_err());
+        assert!(
+            check_conv_params("conv2d", &[1, 1, 4, 4], &[1, 1, 2, 2], &[0, 1], &[1, 1], 1).is_err()
+        );
+        assert!(check_conv_groups("conv2d", &[1, 4, 4, 4], &[2, 2, 2, 2], 2).is_ok());
+        assert_eq!(
+            conv_window("conv2d", &[1, 1, 4, 4], 0, 4, 3, (1, 1), 1).unwrap(),
+            (6, 3)
+        );
+        assert!(conv_window("conv2d", &[1, 1, 4, 4], 0, 4, 3, (0, 0), 2).is_err());
+        assert_eq!(
+            check_pool("max_pool2d", &[1, 1, 5, 4], [2, 2], [2, 2]).unwrap(),
+            [2, 2]
+        );
+        assert!(check_conv_bias("conv2d_bias", 3, &[2]).is_err());
+    }
+}
