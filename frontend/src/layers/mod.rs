@@ -5,6 +5,7 @@
 //! Keras' `input_shape[1:]`.
 
 mod attention;
+mod config;
 mod conv;
 mod core;
 mod embedding;
@@ -17,7 +18,7 @@ mod registry;
 mod regularization;
 mod reshaping;
 
-pub use self::core::{ActivationLayer, Dense, Flatten, Input, Reshape};
+pub use self::core::{ActivationLayer, Dense, DenseConfig, Flatten, Input, Reshape};
 pub use attention::MultiHeadAttention;
 pub use conv::{Conv, Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, Size2};
 pub use embedding::Embedding;
@@ -35,6 +36,7 @@ pub use preprocessing::{
 pub use recurrent::{
     Bidirectional, Cell, GruCell, LstmCell, MergeMode, Recurrent, SimpleCell, SimpleRNN, GRU, LSTM,
 };
+pub(crate) use config::field_error as config_field_error;
 pub use registry::{register_layer, LayerFactory};
 pub use regularization::{
     Dropout, GaussianNoise, SpatialDropout, SpatialDropout1D, SpatialDropout2D,
