@@ -131,7 +131,7 @@ pub(crate) use config_setters;
 /// (or in `name`, with `field: name`): `class_name`, `name`, `set_name`, `built` (`true`
 /// for a layer without weights, else the closure given as `built: |l| ...`).
 macro_rules! layer_identity {
-    ($class:literal $(, field: $($path:ident).+)? $(, built: |$l:ident| $built:expr)?) => {
+    ($class:expr $(, field: $($path:ident).+)? $(, built: |$l:ident| $built:expr)?) => {
         fn class_name(&self) -> &'static str {
             $class
         }

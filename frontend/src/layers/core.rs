@@ -62,18 +62,7 @@ impl Input {
 }
 
 impl<B: Backend> Layer<B> for Input {
-    fn class_name(&self) -> &'static str {
-        "InputLayer"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn built(&self) -> bool {
-        true
-    }
+    layer_identity!("InputLayer", field: name);
     fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
         Layer::<B>::output_shape(self, input_shape).map(|_| ())
     }
@@ -425,18 +414,7 @@ impl ActivationLayer {
 }
 
 impl<B: Backend> Layer<B> for ActivationLayer {
-    fn class_name(&self) -> &'static str {
-        "Activation"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn built(&self) -> bool {
-        true
-    }
+    layer_identity!("Activation", field: name);
     fn validate(&self) -> Result<()> {
         self.activation.resolve().map(|_| ())
     }
@@ -491,18 +469,7 @@ impl Flatten {
 }
 
 impl<B: Backend> Layer<B> for Flatten {
-    fn class_name(&self) -> &'static str {
-        "Flatten"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn built(&self) -> bool {
-        true
-    }
+    layer_identity!("Flatten", field: name);
     fn build(&mut self, _input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
         Ok(())
     }
@@ -620,18 +587,7 @@ impl Reshape {
 }
 
 impl<B: Backend> Layer<B> for Reshape {
-    fn class_name(&self) -> &'static str {
-        "Reshape"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn built(&self) -> bool {
-        true
-    }
+    layer_identity!("Reshape", field: name);
     fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
         self.resolve(input_shape).map(|_| ())
     }

@@ -1,5 +1,6 @@
 //! `Embedding`: integer indices to dense vectors.
 
+use super::config::layer_identity;
 use super::{cfg_name, BuildContext, CallContext, Layer, Weight};
 use crate::backend::{Backend, DType};
 use crate::error::{Error, Result};
@@ -94,18 +95,7 @@ impl<B: Backend> Embedding<B> {
 }
 
 impl<B: Backend> Layer<B> for Embedding<B> {
-    fn class_name(&self) -> &'static str {
-        "Embedding"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn built(&self) -> bool {
-        self.embeddings.is_some()
-    }
+    layer_identity!("Embedding", field: name, built: |l| l.embeddings.is_some());
     fn validate(&self) -> Result<()> {
         if self.input_dim == 0 || self.output_dim == 0 {
             return Err(Error::invalid(

@@ -39,6 +39,7 @@ pub use recurrent::{
 pub(crate) use config::field_error as config_field_error;
 pub use registry::{register_layer, LayerFactory};
 pub use regularization::{
+    DropoutConfig, GaussianNoiseConfig, SpatialDropoutConfig,
     Dropout, GaussianNoise, SpatialDropout, SpatialDropout1D, SpatialDropout2D,
 };
 pub use reshaping::{Permute, RepeatVector, UpSampling2D, ZeroPadding2D};

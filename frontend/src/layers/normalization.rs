@@ -1,5 +1,6 @@
 //! Normalization layers: `BatchNormalization`, `LayerNormalization`.
 
+use super::config::layer_identity;
 use super::conv::{not_built, weight_penalties};
 use super::{cfg_name, BuildContext, CallContext, Layer, Weight};
 use crate::backend::Backend;
@@ -307,18 +308,7 @@ fn check_features<B: Backend>(
 }
 
 impl<B: Backend> Layer<B> for BatchNormalization<B> {
-    fn class_name(&self) -> &'static str {
-        "BatchNormalization"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn built(&self) -> bool {
-        self.moving_mean.is_some()
-    }
+    layer_identity!("BatchNormalization", field: name, built: |l| l.moving_mean.is_some());
     fn validate(&self) -> Result<()> {
         if !(0.0..=1.0).contains(&self.momentum) {
             return Err(Error::invalid(
@@ -544,18 +534,7 @@ impl<B: Backend> LayerNormalization<B> {
 }
 
 impl<B: Backend> Layer<B> for LayerNormalization<B> {
-    fn class_name(&self) -> &'static str {
-        "LayerNormalization"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn built(&self) -> bool {
-        self.features.is_some()
-    }
+    layer_identity!("LayerNormalization", field: name, built: |l| l.features.is_some());
     fn validate(&self) -> Result<()> {
         check_epsilon(&self.name, self.epsilon)
     }
