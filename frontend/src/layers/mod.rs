@@ -20,10 +20,13 @@ mod reshaping;
 
 pub use self::core::{ActivationLayer, Dense, DenseConfig, Flatten, Input, Reshape};
 pub use attention::MultiHeadAttention;
+pub(crate) use config::field_error as config_field_error;
 pub use conv::{Conv, Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, Size2};
-pub use embedding::Embedding;
+pub use embedding::{Embedding, EmbeddingConfig};
 pub use merging::{Add, Average, Concatenate, Maximum, Merge, Minimum, Multiply, Subtract};
-pub use normalization::{BatchNormalization, LayerNormalization};
+pub use normalization::{
+    BatchNormalization, BatchNormalizationConfig, LayerNormalization, LayerNormalizationConfig,
+};
 pub use pooling::{
     AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
     GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalPooling, MaxPooling1D, MaxPooling2D, Pooling,
@@ -36,11 +39,10 @@ pub use preprocessing::{
 pub use recurrent::{
     Bidirectional, Cell, GruCell, LstmCell, MergeMode, Recurrent, SimpleCell, SimpleRNN, GRU, LSTM,
 };
-pub(crate) use config::field_error as config_field_error;
 pub use registry::{register_layer, LayerFactory};
 pub use regularization::{
-    DropoutConfig, GaussianNoiseConfig, SpatialDropoutConfig,
-    Dropout, GaussianNoise, SpatialDropout, SpatialDropout1D, SpatialDropout2D,
+    Dropout, DropoutConfig, GaussianNoise, GaussianNoiseConfig, SpatialDropout, SpatialDropout1D,
+    SpatialDropout2D, SpatialDropoutConfig,
 };
 pub use reshaping::{Permute, RepeatVector, UpSampling2D, ZeroPadding2D};
 

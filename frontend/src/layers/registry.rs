@@ -86,18 +86,20 @@ pub(crate) fn builtins<B: Backend>() -> [(&'static str, LayerFactory<B>); 47] {
 
 /// `Bidirectional` wraps one of three cells, named in its config.
 fn bidirectional<B: Backend>(config: &serde_json::Value) -> Result<Box<dyn Layer<B>>> {
-    Ok(match recurrent::bidirectional_inner_class(config)?.as_str() {
-        "SimpleRNN" => Box::new(Bidirectional::<B, SimpleCell>::from_config(config)?),
-        "LSTM" => Box::new(Bidirectional::<B, LstmCell>::from_config(config)?),
-        "GRU" => Box::new(Bidirectional::<B, GruCell>::from_config(config)?),
-        other => {
-            return Err(Error::unknown(
-                "Bidirectional inner layer class",
-                other,
-                &["SimpleRNN", "LSTM", "GRU"],
-            ))
-        }
-    })
+    Ok(
+        match recurrent::bidirectional_inner_class(config)?.as_str() {
+            "SimpleRNN" => Box::new(Bidirectional::<B, SimpleCell>::from_config(config)?),
+            "LSTM" => Box::new(Bidirectional::<B, LstmCell>::from_config(config)?),
+            "GRU" => Box::new(Bidirectional::<B, GruCell>::from_config(config)?),
+            other => {
+                return Err(Error::unknown(
+                    "Bidirectional inner layer class",
+                    other,
+                    &["SimpleRNN", "LSTM", "GRU"],
+                ))
+            }
+        },
+    )
 }
 
 type Registry = HashMap<(TypeId, String), Box<dyn Any + Send>>;

@@ -111,7 +111,9 @@ impl<B: Backend> Layer<B> for Dropout {
             x.dtype(),
             &x.engine_device(),
         )?);
-        let keep = u.ge(&u.scalar_like(self.config.rate)?)?.to_dtype(x.dtype())?;
+        let keep = u
+            .ge(&u.scalar_like(self.config.rate)?)?
+            .to_dtype(x.dtype())?;
         x.mul(&keep)?.mul_scalar(1.0 / (1.0 - self.config.rate))
     }
     fn get_config(&self) -> serde_json::Value {
@@ -255,7 +257,12 @@ impl<B: Backend, const RANK: usize> Layer<B> for SpatialDropout<RANK> {
         Layer::<B>::validate(self)?;
         let s = x.shape();
         if s.len() != RANK + 2 {
-            return Err(Error::shape(&self.config.name, "input", self.expected(), &s));
+            return Err(Error::shape(
+                &self.config.name,
+                "input",
+                self.expected(),
+                &s,
+            ));
         }
         if !ctx.training || self.config.rate == 0.0 {
             return Ok(x.clone());
@@ -278,7 +285,9 @@ impl<B: Backend, const RANK: usize> Layer<B> for SpatialDropout<RANK> {
             x.dtype(),
             &x.engine_device(),
         )?);
-        let keep = u.ge(&u.scalar_like(self.config.rate)?)?.to_dtype(x.dtype())?;
+        let keep = u
+            .ge(&u.scalar_like(self.config.rate)?)?
+            .to_dtype(x.dtype())?;
         x.mul(&keep.mul_scalar(1.0 / (1.0 - self.config.rate))?)
     }
     fn get_config(&self) -> serde_json::Value {
