@@ -199,3 +199,37 @@ impl From<String> for ActivationSpec {
         ActivationSpec::Name(s)
     }
 }
+
+/// Written as [`Activation::to_config`] writes it.
+impl serde::Serialize for Activation {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.to_config().serialize(s)
+    }
+}
+
+/// Read as [`Activation::from_config`] reads it (`null` is linear).
+impl<'de> serde::Deserialize<'de> for Activation {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let v = serde_json::Value::deserialize(d)?;
+        Self::from_config(&v).map_err(crate::layers::config_field_error)
+    }
+}
+
+/// Written as the activation it resolves to; a name that does not resolve (rejected when
+/// the layer joins a model) is written as given.
+impl serde::Serialize for ActivationSpec {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match (self.resolve(), self) {
+            (Ok(a), _) => a.serialize(s),
+            (Err(_), ActivationSpec::Name(n)) => n.serialize(s),
+            (Err(_), ActivationSpec::Known(a)) => a.serialize(s),
+        }
+    }
+}
+
+/// Read as a resolved [`Activation`].
+impl<'de> serde::Deserialize<'de> for ActivationSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        Activation::deserialize(d).map(ActivationSpec::Known)
+    }
+}

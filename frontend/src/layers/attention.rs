@@ -1,5 +1,6 @@
 //! `MultiHeadAttention`.
 
+use super::config::layer_identity;
 use super::{cfg_name, BuildContext, CallContext, Layer, Weight};
 use crate::backend::{Backend, HostData};
 use crate::error::{Error, Result};
@@ -223,18 +224,7 @@ impl<B: Backend> MultiHeadAttention<B> {
 }
 
 impl<B: Backend> Layer<B> for MultiHeadAttention<B> {
-    fn class_name(&self) -> &'static str {
-        "MultiHeadAttention"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn built(&self) -> bool {
-        !self.dense.is_empty()
-    }
+    layer_identity!("MultiHeadAttention", field: name, built: |l| !l.dense.is_empty());
     fn validate(&self) -> Result<()> {
         if self.num_heads == 0 || self.key_dim == 0 || self.vdim() == 0 {
             return Err(Error::invalid(

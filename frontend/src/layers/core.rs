@@ -1,5 +1,6 @@
 //! Core layers: `Input`, `Dense`, `Activation`, `Flatten`, `Reshape`.
 
+use super::config::{config_setters, layer_identity, parse, to_json, LayerConfig};
 use super::{cfg_field, cfg_name, check_input, BuildContext, CallContext, Layer, Weight};
 use crate::activations::{Activation, ActivationSpec};
 use crate::backend::Backend;
@@ -7,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::initializers::Initializer;
 use crate::regularizers::Regularizer;
 use crate::tensor::Tensor;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 /// Declares the shape of a model's input (batch axis excluded), like `keras.Input(shape=...)`.
@@ -60,18 +62,7 @@ impl Input {
 }
 
 impl<B: Backend> Layer<B> for Input {
-    fn class_name(&self) -> &'static str {
-        "InputLayer"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn built(&self) -> bool {
-        true
-    }
+    layer_identity!("InputLayer", field: name);
     fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
         Layer::<B>::output_shape(self, input_shape).map(|_| ())
     }
@@ -117,28 +108,45 @@ impl<B: Backend> Layer<B> for Input {
 /// ```
 #[derive(Debug)]
 pub struct Dense<B: Backend> {
-    units: usize,
-    activation: ActivationSpec,
+    config: DenseConfig,
     resolved: Activation,
-    use_bias: bool,
-    kernel_initializer: Initializer,
-    bias_initializer: Initializer,
-    kernel_regularizer: Option<Regularizer>,
-    bias_regularizer: Option<Regularizer>,
-    activity_regularizer: Option<Regularizer>,
-    trainable: bool,
-    name: String,
     kernel: Option<Tensor<B>>,
     bias: Option<Tensor<B>>,
 }
 
-impl<B: Backend> Dense<B> {
-    /// A layer with `units` outputs, linear activation, a bias, Glorot-uniform kernel.
-    pub fn new(units: usize) -> Self {
+/// The hyper-parameters of [`Dense`], as its config JSON holds them (Keras' names and
+/// defaults).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DenseConfig {
+    /// Instance name.
+    pub name: String,
+    /// Number of output units (required).
+    pub units: usize,
+    /// Activation of the output.
+    pub activation: ActivationSpec,
+    /// Whether to add a bias.
+    pub use_bias: bool,
+    /// Kernel initialiser.
+    pub kernel_initializer: Initializer,
+    /// Bias initialiser.
+    pub bias_initializer: Initializer,
+    /// Penalty on the kernel.
+    pub kernel_regularizer: Option<Regularizer>,
+    /// Penalty on the bias.
+    pub bias_regularizer: Option<Regularizer>,
+    /// Penalty on the output.
+    pub activity_regularizer: Option<Regularizer>,
+    /// Whether the weights are trained.
+    pub trainable: bool,
+}
+
+impl Default for DenseConfig {
+    fn default() -> Self {
         Self {
-            units,
+            name: String::new(),
+            units: 0,
             activation: ActivationSpec::Known(Activation::Linear),
-            resolved: Activation::Linear,
             use_bias: true,
             kernel_initializer: Initializer::GlorotUniform,
             bias_initializer: Initializer::Zeros,
@@ -146,60 +154,75 @@ impl<B: Backend> Dense<B> {
             bias_regularizer: None,
             activity_regularizer: None,
             trainable: true,
-            name: String::new(),
+        }
+    }
+}
+
+impl LayerConfig for DenseConfig {
+    const CLASS: &'static str = "Dense";
+    fn check_raw(config: &serde_json::Value) -> Result<()> {
+        super::cfg_size(config, Self::CLASS, "units").map(|_| ())
+    }
+}
+
+impl<B: Backend> Dense<B> {
+    /// A layer with `units` outputs, linear activation, a bias, Glorot-uniform kernel.
+    pub fn new(units: usize) -> Self {
+        Self::with_config(DenseConfig {
+            units,
+            ..DenseConfig::default()
+        })
+    }
+
+    /// A layer with the given hyper-parameters.
+    pub fn with_config(config: DenseConfig) -> Self {
+        Self {
+            resolved: config.activation.resolve().unwrap_or(Activation::Linear),
+            config,
             kernel: None,
             bias: None,
         }
     }
 
+    /// The hyper-parameters.
+    pub fn config(&self) -> &DenseConfig {
+        &self.config
+    }
+
     /// Activation applied to the output (a name like `"relu"` or an [`Activation`]).
     /// An unknown name is reported when the layer is added to a model.
     pub fn activation(mut self, a: impl Into<ActivationSpec>) -> Self {
-        self.activation = a.into();
-        if let Ok(r) = self.activation.resolve() {
+        self.config.activation = a.into();
+        if let Ok(r) = self.config.activation.resolve() {
             self.resolved = r;
         }
         self
     }
-    /// Whether to add a bias (default `true`).
-    pub fn use_bias(mut self, use_bias: bool) -> Self {
-        self.use_bias = use_bias;
-        self
+
+    config_setters! {
+        /// Whether to add a bias (default `true`).
+        use_bias: bool,
+        /// Kernel initialiser (default Glorot uniform).
+        kernel_initializer: Initializer,
+        /// Bias initialiser (default zeros).
+        bias_initializer: Initializer,
+        /// Penalty on the kernel, added to the training loss.
+        kernel_regularizer: Option<Regularizer>,
+        /// Penalty on the bias, added to the training loss.
+        bias_regularizer: Option<Regularizer>,
+        /// Penalty on the layer's output, recorded in the [`CallContext`] by `call` (the
+        /// training loop adds it to the loss).
+        activity_regularizer: Option<Regularizer>,
     }
-    /// Kernel initialiser (default Glorot uniform).
-    pub fn kernel_initializer(mut self, init: Initializer) -> Self {
-        self.kernel_initializer = init;
-        self
-    }
-    /// Bias initialiser (default zeros).
-    pub fn bias_initializer(mut self, init: Initializer) -> Self {
-        self.bias_initializer = init;
-        self
-    }
-    /// Penalty on the kernel, added to the training loss.
-    pub fn kernel_regularizer(mut self, r: Regularizer) -> Self {
-        self.kernel_regularizer = Some(r);
-        self
-    }
-    /// Penalty on the bias, added to the training loss.
-    pub fn bias_regularizer(mut self, r: Regularizer) -> Self {
-        self.bias_regularizer = Some(r);
-        self
-    }
-    /// Penalty on the layer's output, recorded in the [`CallContext`] by `call` (the
-    /// training loop adds it to the loss).
-    pub fn activity_regularizer(mut self, r: Regularizer) -> Self {
-        self.activity_regularizer = Some(r);
-        self
-    }
+
     /// Sets the layer's name.
     pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
+        self.config.name = name.to_string();
         self
     }
     /// Number of output units.
     pub fn units(&self) -> usize {
-        self.units
+        self.config.units
     }
     /// The kernel `[in, units]`, once built.
     pub fn kernel(&self) -> Option<&Tensor<B>> {
@@ -215,82 +238,43 @@ impl<B: Backend> Dense<B> {
     /// # Errors
     /// On a malformed config or unknown names.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let units = super::cfg_size(config, "Dense", "units")?;
-        let mut l = Self::new(units);
-        l.name = cfg_name(config);
-        if let Some(a) = config.get("activation") {
-            l.resolved = Activation::from_config(a)?;
-            l.activation = ActivationSpec::Known(l.resolved);
-        }
-        if let Some(b) = config.get("use_bias").and_then(|b| b.as_bool()) {
-            l.use_bias = b;
-        }
-        if let Some(i) = config.get("kernel_initializer") {
-            l.kernel_initializer = Initializer::from_config(i)?;
-        }
-        if let Some(i) = config.get("bias_initializer") {
-            l.bias_initializer = Initializer::from_config(i)?;
-        }
-        l.kernel_regularizer = config
-            .get("kernel_regularizer")
-            .and_then(Regularizer::from_config);
-        l.bias_regularizer = config
-            .get("bias_regularizer")
-            .and_then(Regularizer::from_config);
-        l.activity_regularizer = config
-            .get("activity_regularizer")
-            .and_then(Regularizer::from_config);
-        if let Some(t) = config.get("trainable").and_then(|b| b.as_bool()) {
-            l.trainable = t;
-        }
-        Ok(l)
+        parse::<DenseConfig>(config).map(Self::with_config)
     }
 }
 
 impl<B: Backend> Layer<B> for Dense<B> {
-    fn class_name(&self) -> &'static str {
-        "Dense"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn built(&self) -> bool {
-        self.kernel.is_some()
-    }
+    layer_identity!("Dense", built: |l| l.kernel.is_some());
     fn validate(&self) -> Result<()> {
-        if self.units == 0 {
+        if self.config.units == 0 {
             return Err(Error::invalid(
-                &self.name,
+                &self.config.name,
                 "units",
                 "must be at least 1, got 0",
             ));
         }
-        self.activation.resolve().map(|_| ())
+        self.config.activation.resolve().map(|_| ())
     }
     fn build(&mut self, input_shape: &[usize], ctx: &mut BuildContext) -> Result<()> {
         self.validate()?;
-        self.resolved = self.activation.resolve()?;
+        self.resolved = self.config.activation.resolve()?;
         let in_dim = *input_shape.last().ok_or_else(|| {
             Error::shape(
-                &self.name,
+                &self.config.name,
                 "input",
                 "rank at least 1 (per sample)",
                 input_shape,
             )
         })?;
-        let kernel = self.kernel_initializer.init::<B>(
-            &[in_dim, self.units],
+        let kernel = self.config.kernel_initializer.init::<B>(
+            &[in_dim, self.config.units],
             ctx.dtype,
             ctx.device,
             &mut ctx.rng,
         )?;
         self.kernel = Some(kernel.to_param()?);
-        if self.use_bias {
-            let bias = self.bias_initializer.init::<B>(
-                &[self.units],
+        if self.config.use_bias {
+            let bias = self.config.bias_initializer.init::<B>(
+                &[self.config.units],
                 ctx.dtype,
                 ctx.device,
                 &mut ctx.rng,
@@ -302,7 +286,7 @@ impl<B: Backend> Layer<B> for Dense<B> {
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
         if input_shape.is_empty() {
             return Err(Error::shape(
-                &self.name,
+                &self.config.name,
                 "input",
                 "rank at least 1 (per sample)",
                 input_shape,
@@ -312,7 +296,7 @@ impl<B: Backend> Layer<B> for Dense<B> {
             let in_dim = k.shape()[0];
             if input_shape[input_shape.len() - 1] != in_dim {
                 return Err(Error::shape(
-                    &self.name,
+                    &self.config.name,
                     "input",
                     format!("last dimension {in_dim}"),
                     input_shape,
@@ -320,12 +304,12 @@ impl<B: Backend> Layer<B> for Dense<B> {
             }
         }
         let mut out = input_shape.to_vec();
-        *out.last_mut().unwrap_or(&mut 0) = self.units;
+        *out.last_mut().unwrap_or(&mut 0) = self.config.units;
         Ok(out)
     }
     fn call(&self, x: &Tensor<B>, ctx: &mut CallContext) -> Result<Tensor<B>> {
         let kernel = self.kernel.as_ref().ok_or_else(|| Error::NotReady {
-            op: format!("{}.call", self.name),
+            op: format!("{}.call", self.config.name),
             needed: "built".into(),
             hint: "add it to a model with a known input shape, or call build".into(),
         })?;
@@ -333,7 +317,7 @@ impl<B: Backend> Layer<B> for Dense<B> {
         let s = x.shape();
         if s.len() < 2 || s[s.len() - 1] != in_dim {
             return Err(Error::shape(
-                &self.name,
+                &self.config.name,
                 "input",
                 format!("last dimension {in_dim}"),
                 &s,
@@ -345,7 +329,7 @@ impl<B: Backend> Layer<B> for Dense<B> {
         } else {
             let flat = x.reshape(&[-1, in_dim as isize])?;
             let mut out_shape = s.clone();
-            *out_shape.last_mut().unwrap_or(&mut 0) = self.units;
+            *out_shape.last_mut().unwrap_or(&mut 0) = self.config.units;
             flat.matmul(kernel)?.reshape_to(&out_shape)?
         };
         let y = match &self.bias {
@@ -353,7 +337,7 @@ impl<B: Backend> Layer<B> for Dense<B> {
             None => y,
         };
         let y = self.resolved.apply(&y)?;
-        super::conv::record_activity(&self.activity_regularizer, &y, ctx)?;
+        super::conv::record_activity(&self.config.activity_regularizer, &y, ctx)?;
         Ok(y)
     }
     fn weights(&self) -> Vec<Weight<B>> {
@@ -362,29 +346,29 @@ impl<B: Backend> Layer<B> for Dense<B> {
             w.push(Weight {
                 name: "kernel".into(),
                 value: k.clone(),
-                trainable: self.trainable,
+                trainable: self.config.trainable,
             });
         }
         if let Some(b) = &self.bias {
             w.push(Weight {
                 name: "bias".into(),
                 value: b.clone(),
-                trainable: self.trainable,
+                trainable: self.config.trainable,
             });
         }
         w
     }
     fn trainable(&self) -> bool {
-        self.trainable
+        self.config.trainable
     }
     fn set_trainable(&mut self, trainable: bool) {
-        self.trainable = trainable;
+        self.config.trainable = trainable;
     }
     fn regularization_loss(&self) -> Result<Option<Tensor<B>>> {
         let mut total: Option<Tensor<B>> = None;
         for (reg, w) in [
-            (&self.kernel_regularizer, &self.kernel),
-            (&self.bias_regularizer, &self.bias),
+            (&self.config.kernel_regularizer, &self.kernel),
+            (&self.config.bias_regularizer, &self.bias),
         ] {
             if let (Some(r), Some(w)) = (reg, w) {
                 let p = r.penalty(w)?;
@@ -397,18 +381,7 @@ impl<B: Backend> Layer<B> for Dense<B> {
         Ok(total)
     }
     fn get_config(&self) -> serde_json::Value {
-        json!({
-            "name": self.name,
-            "units": self.units,
-            "activation": self.resolved.to_config(),
-            "use_bias": self.use_bias,
-            "kernel_initializer": self.kernel_initializer.to_config(),
-            "bias_initializer": self.bias_initializer.to_config(),
-            "kernel_regularizer": self.kernel_regularizer.map(|r| r.to_config()),
-            "bias_regularizer": self.bias_regularizer.map(|r| r.to_config()),
-            "activity_regularizer": self.activity_regularizer.map(|r| r.to_config()),
-            "trainable": self.trainable,
-        })
+        to_json(&self.config)
     }
 }
 
@@ -441,18 +414,7 @@ impl ActivationLayer {
 }
 
 impl<B: Backend> Layer<B> for ActivationLayer {
-    fn class_name(&self) -> &'static str {
-        "Activation"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn built(&self) -> bool {
-        true
-    }
+    layer_identity!("Activation", field: name);
     fn validate(&self) -> Result<()> {
         self.activation.resolve().map(|_| ())
     }
@@ -507,18 +469,7 @@ impl Flatten {
 }
 
 impl<B: Backend> Layer<B> for Flatten {
-    fn class_name(&self) -> &'static str {
-        "Flatten"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn built(&self) -> bool {
-        true
-    }
+    layer_identity!("Flatten", field: name);
     fn build(&mut self, _input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
         Ok(())
     }
@@ -636,18 +587,7 @@ impl Reshape {
 }
 
 impl<B: Backend> Layer<B> for Reshape {
-    fn class_name(&self) -> &'static str {
-        "Reshape"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn built(&self) -> bool {
-        true
-    }
+    layer_identity!("Reshape", field: name);
     fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
         self.resolve(input_shape).map(|_| ())
     }

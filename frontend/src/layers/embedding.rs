@@ -1,11 +1,12 @@
 //! `Embedding`: integer indices to dense vectors.
 
-use super::{cfg_name, BuildContext, CallContext, Layer, Weight};
+use super::config::{config_setters, layer_identity, parse, to_json, LayerConfig};
+use super::{BuildContext, CallContext, Layer, Weight};
 use crate::backend::{Backend, DType};
 use crate::error::{Error, Result};
 use crate::initializers::Initializer;
 use crate::tensor::Tensor;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 /// Maps integer indices in `[0, input_dim)` to rows of an `[input_dim, output_dim]` table
 /// (Keras `Embedding`). Inputs may be any integer or float tensor holding whole numbers
@@ -27,13 +28,49 @@ use serde_json::json;
 /// ```
 #[derive(Debug)]
 pub struct Embedding<B: Backend> {
-    input_dim: usize,
-    output_dim: usize,
-    mask_zero: bool,
-    embeddings_initializer: Initializer,
-    trainable: bool,
-    name: String,
+    config: EmbeddingConfig,
     embeddings: Option<Tensor<B>>,
+}
+
+/// The hyper-parameters of [`Embedding`] (Keras' names and defaults).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EmbeddingConfig {
+    /// Instance name.
+    pub name: String,
+    /// Vocabulary size (required).
+    pub input_dim: usize,
+    /// Width of a row (required).
+    pub output_dim: usize,
+    /// Whether index 0 is padding.
+    pub mask_zero: bool,
+    /// Initialiser of the table.
+    pub embeddings_initializer: Initializer,
+    /// Whether the table is trained.
+    pub trainable: bool,
+}
+
+impl Default for EmbeddingConfig {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            input_dim: 0,
+            output_dim: 0,
+            mask_zero: false,
+            embeddings_initializer: Initializer::RandomUniform(-0.05, 0.05),
+            trainable: true,
+        }
+    }
+}
+
+impl LayerConfig for EmbeddingConfig {
+    const CLASS: &'static str = "Embedding";
+    fn check_raw(config: &serde_json::Value) -> Result<()> {
+        for key in ["input_dim", "output_dim"] {
+            super::cfg_size(config, Self::CLASS, key)?;
+        }
+        Ok(())
+    }
 }
 
 impl<B: Backend> Embedding<B> {
@@ -41,28 +78,23 @@ impl<B: Backend> Embedding<B> {
     /// uniform in `[-0.05, 0.05)` like Keras.
     pub fn new(input_dim: usize, output_dim: usize) -> Self {
         Self {
-            input_dim,
-            output_dim,
-            mask_zero: false,
-            embeddings_initializer: Initializer::RandomUniform(-0.05, 0.05),
-            trainable: true,
-            name: String::new(),
+            config: EmbeddingConfig {
+                input_dim,
+                output_dim,
+                ..EmbeddingConfig::default()
+            },
             embeddings: None,
         }
     }
-    /// Treat index 0 as padding and record a timestep mask (default `false`).
-    pub fn mask_zero(mut self, b: bool) -> Self {
-        self.mask_zero = b;
-        self
-    }
-    /// Initialiser of the table.
-    pub fn embeddings_initializer(mut self, init: Initializer) -> Self {
-        self.embeddings_initializer = init;
-        self
+    config_setters! {
+        /// Treat index 0 as padding and record a timestep mask (default `false`).
+        mask_zero: bool,
+        /// Initialiser of the table.
+        embeddings_initializer: Initializer,
     }
     /// Sets the layer's name.
     pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
+        self.config.name = name.to_string();
         self
     }
     /// The table `[input_dim, output_dim]`, once built.
@@ -75,45 +107,23 @@ impl<B: Backend> Embedding<B> {
     /// # Errors
     /// On a malformed config.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let dim = |k: &str| super::cfg_size(config, "Embedding", k);
-        let mut l = Self::new(dim("input_dim")?, dim("output_dim")?);
-        l.name = cfg_name(config);
-        l.mask_zero = config
-            .get("mask_zero")
-            .and_then(|v| v.as_bool())
-            .unwrap_or(false);
-        l.trainable = config
-            .get("trainable")
-            .and_then(|v| v.as_bool())
-            .unwrap_or(true);
-        if let Some(i) = config.get("embeddings_initializer") {
-            l.embeddings_initializer = Initializer::from_config(i)?;
-        }
-        Ok(l)
+        parse(config).map(|config| Self {
+            config,
+            embeddings: None,
+        })
     }
 }
 
 impl<B: Backend> Layer<B> for Embedding<B> {
-    fn class_name(&self) -> &'static str {
-        "Embedding"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn built(&self) -> bool {
-        self.embeddings.is_some()
-    }
+    layer_identity!("Embedding", built: |l| l.embeddings.is_some());
     fn validate(&self) -> Result<()> {
-        if self.input_dim == 0 || self.output_dim == 0 {
+        if self.config.input_dim == 0 || self.config.output_dim == 0 {
             return Err(Error::invalid(
-                &self.name,
+                &self.config.name,
                 "input_dim/output_dim",
                 format!(
                     "must be at least 1, got {} and {}",
-                    self.input_dim, self.output_dim
+                    self.config.input_dim, self.config.output_dim
                 ),
             ));
         }
@@ -121,8 +131,8 @@ impl<B: Backend> Layer<B> for Embedding<B> {
     }
     fn build(&mut self, _input_shape: &[usize], ctx: &mut BuildContext) -> Result<()> {
         self.validate()?;
-        let t = self.embeddings_initializer.init::<B>(
-            &[self.input_dim, self.output_dim],
+        let t = self.config.embeddings_initializer.init::<B>(
+            &[self.config.input_dim, self.config.output_dim],
             ctx.dtype,
             ctx.device,
             &mut ctx.rng,
@@ -132,19 +142,19 @@ impl<B: Backend> Layer<B> for Embedding<B> {
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
         let mut s = input_shape.to_vec();
-        s.push(self.output_dim);
+        s.push(self.config.output_dim);
         Ok(s)
     }
     fn call(&self, x: &Tensor<B>, ctx: &mut CallContext) -> Result<Tensor<B>> {
         let table = self.embeddings.as_ref().ok_or_else(|| Error::NotReady {
-            op: format!("{}.call", self.name),
+            op: format!("{}.call", self.config.name),
             needed: "built".into(),
             hint: "add it to a model with a known input shape, or call build".into(),
         })?;
         let s = x.shape();
         if s.is_empty() {
             return Err(Error::shape(
-                &self.name,
+                &self.config.name,
                 "input",
                 "[batch, ...] indices (rank 1 or more)",
                 &s,
@@ -158,8 +168,8 @@ impl<B: Backend> Layer<B> for Embedding<B> {
         let flat = idx.reshape_to(&[idx.numel()])?;
         let rows = table.index_select(&flat, 0)?;
         let mut out_shape = s.clone();
-        out_shape.push(self.output_dim);
-        if self.mask_zero && s.len() == 2 {
+        out_shape.push(self.config.output_dim);
+        if self.config.mask_zero && s.len() == 2 {
             let mask = idx.ne(&idx.zeros_like()?)?.to_dtype(table.dtype())?;
             ctx.set_sequence_mask(mask);
         }
@@ -171,24 +181,17 @@ impl<B: Backend> Layer<B> for Embedding<B> {
             .map(|e| Weight {
                 name: "embeddings".into(),
                 value: e.clone(),
-                trainable: self.trainable,
+                trainable: self.config.trainable,
             })
             .collect()
     }
     fn trainable(&self) -> bool {
-        self.trainable
+        self.config.trainable
     }
     fn set_trainable(&mut self, trainable: bool) {
-        self.trainable = trainable;
+        self.config.trainable = trainable;
     }
     fn get_config(&self) -> serde_json::Value {
-        json!({
-            "name": self.name,
-            "input_dim": self.input_dim,
-            "output_dim": self.output_dim,
-            "mask_zero": self.mask_zero,
-            "embeddings_initializer": self.embeddings_initializer.to_config(),
-            "trainable": self.trainable,
-        })
+        to_json(&self.config)
     }
 }

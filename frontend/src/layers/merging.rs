@@ -1,6 +1,7 @@
 //! Merge layers for the functional API: `Add`, `Subtract`, `Multiply`, `Average`,
 //! `Maximum`, `Minimum`, `Concatenate`.
 
+use super::config::layer_identity;
 use super::{cfg_name, BuildContext, CallContext, Layer};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
@@ -312,18 +313,7 @@ impl Concatenate {
 }
 
 impl<B: Backend> Layer<B> for Concatenate {
-    fn class_name(&self) -> &'static str {
-        "Concatenate"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn built(&self) -> bool {
-        true
-    }
+    layer_identity!("Concatenate", field: name);
     fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
         Err(single_input(&self.name, "Concatenate", input_shape))
     }

@@ -5,6 +5,7 @@
 //! Keras' `input_shape[1:]`.
 
 mod attention;
+mod config;
 mod conv;
 mod core;
 mod embedding;
@@ -17,12 +18,15 @@ mod registry;
 mod regularization;
 mod reshaping;
 
-pub use self::core::{ActivationLayer, Dense, Flatten, Input, Reshape};
+pub use self::core::{ActivationLayer, Dense, DenseConfig, Flatten, Input, Reshape};
 pub use attention::MultiHeadAttention;
+pub(crate) use config::field_error as config_field_error;
 pub use conv::{Conv, Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, Size2};
-pub use embedding::Embedding;
+pub use embedding::{Embedding, EmbeddingConfig};
 pub use merging::{Add, Average, Concatenate, Maximum, Merge, Minimum, Multiply, Subtract};
-pub use normalization::{BatchNormalization, LayerNormalization};
+pub use normalization::{
+    BatchNormalization, BatchNormalizationConfig, LayerNormalization, LayerNormalizationConfig,
+};
 pub use pooling::{
     AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
     GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalPooling, MaxPooling1D, MaxPooling2D, Pooling,
@@ -37,7 +41,8 @@ pub use recurrent::{
 };
 pub use registry::{register_layer, LayerFactory};
 pub use regularization::{
-    Dropout, GaussianNoise, SpatialDropout, SpatialDropout1D, SpatialDropout2D,
+    Dropout, DropoutConfig, GaussianNoise, GaussianNoiseConfig, SpatialDropout, SpatialDropout1D,
+    SpatialDropout2D, SpatialDropoutConfig,
 };
 pub use reshaping::{Permute, RepeatVector, UpSampling2D, ZeroPadding2D};
 
@@ -309,119 +314,26 @@ pub fn layer_from_config<B: Backend>(
     class_name: &str,
     config: &serde_json::Value,
 ) -> Result<Box<dyn Layer<B>>> {
-    Ok(match class_name {
-        "InputLayer" => Box::new(Input::from_config(config)?),
-        "Dense" => Box::new(Dense::from_config(config)?),
-        "Activation" => Box::new(ActivationLayer::from_config(config)?),
-        "Dropout" => Box::new(Dropout::from_config(config)?),
-        "Flatten" => Box::new(Flatten::from_config(config)?),
-        "Reshape" => Box::new(Reshape::from_config(config)?),
-        "Add" | "Subtract" | "Multiply" | "Average" | "Maximum" | "Minimum" => {
-            Box::new(Merge::from_config(class_name, config)?)
-        }
-        "Concatenate" => Box::new(Concatenate::from_config(config)?),
-        "Conv1D" => Box::new(Conv1D::<B>::from_config(config)?),
-        "Conv2D" => Box::new(Conv2D::<B>::from_config(config)?),
-        "Conv2DTranspose" => Box::new(Conv2DTranspose::<B>::from_config(config)?),
-        "DepthwiseConv2D" => Box::new(DepthwiseConv2D::<B>::from_config(config)?),
-        "SeparableConv2D" => Box::new(SeparableConv2D::<B>::from_config(config)?),
-        "MaxPooling1D" => Box::new(MaxPooling1D::from_config(config)?),
-        "MaxPooling2D" => Box::new(MaxPooling2D::from_config(config)?),
-        "AveragePooling1D" => Box::new(AveragePooling1D::from_config(config)?),
-        "AveragePooling2D" => Box::new(AveragePooling2D::from_config(config)?),
-        "GlobalAveragePooling1D" => Box::new(GlobalAveragePooling1D::from_config(config)?),
-        "GlobalAveragePooling2D" => Box::new(GlobalAveragePooling2D::from_config(config)?),
-        "GlobalMaxPooling1D" => Box::new(GlobalMaxPooling1D::from_config(config)?),
-        "GlobalMaxPooling2D" => Box::new(GlobalMaxPooling2D::from_config(config)?),
-        "BatchNormalization" => Box::new(BatchNormalization::<B>::from_config(config)?),
-        "LayerNormalization" => Box::new(LayerNormalization::<B>::from_config(config)?),
-        "ZeroPadding2D" => Box::new(ZeroPadding2D::from_config(config)?),
-        "UpSampling2D" => Box::new(UpSampling2D::from_config(config)?),
-        "Permute" => Box::new(Permute::from_config(config)?),
-        "RepeatVector" => Box::new(RepeatVector::from_config(config)?),
-        "SpatialDropout1D" => Box::new(SpatialDropout1D::from_config(config)?),
-        "SpatialDropout2D" => Box::new(SpatialDropout2D::from_config(config)?),
-        "GaussianNoise" => Box::new(GaussianNoise::from_config(config)?),
-        "SimpleRNN" => Box::new(SimpleRNN::<B>::from_config(config)?),
-        "LSTM" => Box::new(LSTM::<B>::from_config(config)?),
-        "GRU" => Box::new(GRU::<B>::from_config(config)?),
-        "Bidirectional" => match recurrent::bidirectional_inner_class(config)?.as_str() {
-            "SimpleRNN" => Box::new(Bidirectional::<B, SimpleCell>::from_config(config)?),
-            "LSTM" => Box::new(Bidirectional::<B, LstmCell>::from_config(config)?),
-            "GRU" => Box::new(Bidirectional::<B, GruCell>::from_config(config)?),
-            other => {
-                return Err(Error::unknown(
-                    "Bidirectional inner layer class",
-                    other,
-                    &["SimpleRNN", "LSTM", "GRU"],
-                ))
-            }
-        },
-        "Embedding" => Box::new(Embedding::<B>::from_config(config)?),
-        "MultiHeadAttention" => Box::new(MultiHeadAttention::<B>::from_config(config)?),
-        "Functional" => Box::new(crate::model::Model::<B>::from_config(config)?),
-        "Normalization" => Box::new(Normalization::<B>::from_config(config)?),
-        "Discretization" => Box::new(Discretization::<B>::from_config(config)?),
-        "CategoryEncoding" => Box::new(CategoryEncoding::from_config(config)?),
-        "IntegerLookup" => Box::new(IntegerLookup::<B>::from_config(config)?),
-        "Hashing" => Box::new(Hashing::<B>::from_config(config)?),
-        other if registry::lookup::<B>(other).is_some() => {
-            let factory = registry::lookup::<B>(other)
-                .ok_or_else(|| Error::unknown("layer class", other, &[]))?;
-            return factory(config);
-        }
-        other => {
-            let custom = registry::registered_names::<B>();
-            let mut known: Vec<&str> = vec![
-                "InputLayer",
-                "Dense",
-                "Activation",
-                "Dropout",
-                "Flatten",
-                "Reshape",
-                "Conv1D",
-                "Conv2D",
-                "Conv2DTranspose",
-                "DepthwiseConv2D",
-                "SeparableConv2D",
-                "MaxPooling1D",
-                "MaxPooling2D",
-                "AveragePooling1D",
-                "AveragePooling2D",
-                "GlobalAveragePooling1D",
-                "GlobalAveragePooling2D",
-                "GlobalMaxPooling1D",
-                "GlobalMaxPooling2D",
-                "BatchNormalization",
-                "LayerNormalization",
-                "ZeroPadding2D",
-                "UpSampling2D",
-                "Permute",
-                "RepeatVector",
-                "SpatialDropout1D",
-                "SpatialDropout2D",
-                "GaussianNoise",
-                "SimpleRNN",
-                "LSTM",
-                "GRU",
-                "Bidirectional",
-                "Embedding",
-                "MultiHeadAttention",
-                "Functional",
-                "Normalization",
-                "Discretization",
-                "CategoryEncoding",
-                "IntegerLookup",
-                "Hashing",
-            ];
-            known.extend(custom.iter().map(String::as_str));
-            return Err(Error::unknown(
-                "layer class (register custom ones with register_layer)",
-                other,
-                &known,
-            ));
-        }
-    })
+    if let Some((_, factory)) = registry::builtins::<B>()
+        .into_iter()
+        .find(|(name, _)| *name == class_name)
+    {
+        return factory(config);
+    }
+    if let Some(factory) = registry::lookup::<B>(class_name) {
+        return factory(config);
+    }
+    let custom = registry::registered_names::<B>();
+    let mut known: Vec<&str> = registry::builtins::<B>()
+        .iter()
+        .map(|(name, _)| *name)
+        .collect();
+    known.extend(custom.iter().map(String::as_str));
+    Err(Error::unknown(
+        "layer class (register custom ones with register_layer)",
+        class_name,
+        &known,
+    ))
 }
 
 /// Reads a field of a layer config.

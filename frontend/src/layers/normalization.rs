@@ -1,13 +1,14 @@
 //! Normalization layers: `BatchNormalization`, `LayerNormalization`.
 
+use super::config::{config_setters, layer_identity, parse, to_json, LayerConfig};
 use super::conv::{not_built, weight_penalties};
-use super::{cfg_name, BuildContext, CallContext, Layer, Weight};
+use super::{BuildContext, CallContext, Layer, Weight};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::initializers::Initializer;
 use crate::regularizers::Regularizer;
 use crate::tensor::Tensor;
-use serde_json::json;
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// Resolves a Keras feature axis (negative counts from the end; 0 is the batch axis) for
 /// an input of full rank `rank` (batch included).
@@ -85,21 +86,65 @@ fn normalize<B: Backend>(
 /// ```
 #[derive(Debug)]
 pub struct BatchNormalization<B: Backend> {
-    axis: isize,
-    momentum: f64,
-    epsilon: f64,
-    center: bool,
-    scale: bool,
-    beta_initializer: Initializer,
-    gamma_initializer: Initializer,
-    beta_regularizer: Option<Regularizer>,
-    gamma_regularizer: Option<Regularizer>,
-    trainable: bool,
-    name: String,
+    config: BatchNormalizationConfig,
     gamma: Option<Tensor<B>>,
     beta: Option<Tensor<B>>,
     moving_mean: Option<Tensor<B>>,
     moving_variance: Option<Tensor<B>>,
+}
+
+/// The hyper-parameters of [`BatchNormalization`] (Keras' names and defaults).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BatchNormalizationConfig {
+    /// Instance name.
+    pub name: String,
+    /// The feature axis (read from an integer or a one-element list).
+    #[serde(deserialize_with = "single_axis")]
+    pub axis: isize,
+    /// Momentum of the moving statistics.
+    pub momentum: f64,
+    /// Added to the variance.
+    pub epsilon: f64,
+    /// Whether to add the `beta` offset.
+    pub center: bool,
+    /// Whether to multiply by `gamma`.
+    pub scale: bool,
+    /// Initialiser of `beta`.
+    pub beta_initializer: Initializer,
+    /// Initialiser of `gamma`.
+    pub gamma_initializer: Initializer,
+    /// Penalty on `beta`.
+    pub beta_regularizer: Option<Regularizer>,
+    /// Penalty on `gamma`.
+    pub gamma_regularizer: Option<Regularizer>,
+    /// Whether `gamma` and `beta` are trained.
+    pub trainable: bool,
+}
+
+impl Default for BatchNormalizationConfig {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            axis: -1,
+            momentum: 0.99,
+            epsilon: 1e-3,
+            center: true,
+            scale: true,
+            beta_initializer: Initializer::Zeros,
+            gamma_initializer: Initializer::Ones,
+            beta_regularizer: None,
+            gamma_regularizer: None,
+            trainable: true,
+        }
+    }
+}
+
+impl LayerConfig for BatchNormalizationConfig {
+    const CLASS: &'static str = "BatchNormalization";
+    fn check_raw(config: &serde_json::Value) -> Result<()> {
+        read_single_axis(config, Self::CLASS, "only one feature axis is supported").map(|_| ())
+    }
 }
 
 impl<B: Backend> Default for BatchNormalization<B> {
@@ -111,72 +156,31 @@ impl<B: Backend> Default for BatchNormalization<B> {
 impl<B: Backend> BatchNormalization<B> {
     /// Keras defaults: axis -1, momentum 0.99, epsilon 1e-3, center and scale.
     pub fn new() -> Self {
-        Self {
-            axis: -1,
-            momentum: 0.99,
-            epsilon: 1e-3,
-            center: true,
-            scale: true,
-            beta_initializer: Initializer::Zeros,
-            gamma_initializer: Initializer::Ones,
-            beta_regularizer: None,
-            gamma_regularizer: None,
-            trainable: true,
-            name: String::new(),
-            gamma: None,
-            beta: None,
-            moving_mean: None,
-            moving_variance: None,
-        }
+        Self::with_config(BatchNormalizationConfig::default())
     }
-    /// The feature axis (default -1; 1 for `channels_first` images).
-    pub fn axis(mut self, axis: isize) -> Self {
-        self.axis = axis;
-        self
-    }
-    /// Momentum of the moving statistics (default 0.99).
-    pub fn momentum(mut self, momentum: f64) -> Self {
-        self.momentum = momentum;
-        self
-    }
-    /// Added to the variance (default 1e-3).
-    pub fn epsilon(mut self, epsilon: f64) -> Self {
-        self.epsilon = epsilon;
-        self
-    }
-    /// Whether to add the `beta` offset (default `true`).
-    pub fn center(mut self, center: bool) -> Self {
-        self.center = center;
-        self
-    }
-    /// Whether to multiply by `gamma` (default `true`).
-    pub fn scale(mut self, scale: bool) -> Self {
-        self.scale = scale;
-        self
-    }
-    /// Initialiser of `beta` (default zeros).
-    pub fn beta_initializer(mut self, init: Initializer) -> Self {
-        self.beta_initializer = init;
-        self
-    }
-    /// Initialiser of `gamma` (default ones).
-    pub fn gamma_initializer(mut self, init: Initializer) -> Self {
-        self.gamma_initializer = init;
-        self
-    }
-    /// Penalty on `beta`.
-    pub fn beta_regularizer(mut self, r: Regularizer) -> Self {
-        self.beta_regularizer = Some(r);
-        self
-    }
-    /// Penalty on `gamma`.
-    pub fn gamma_regularizer(mut self, r: Regularizer) -> Self {
-        self.gamma_regularizer = Some(r);
-        self
+    config_setters! {
+        /// The feature axis (default -1; 1 for `channels_first` images).
+        axis: isize,
+        /// Momentum of the moving statistics (default 0.99).
+        momentum: f64,
+        /// Added to the variance (default 1e-3).
+        epsilon: f64,
+        /// Whether to add the `beta` offset (default `true`).
+        center: bool,
+        /// Whether to multiply by `gamma` (default `true`).
+        scale: bool,
+        /// Initialiser of `beta` (default zeros).
+        beta_initializer: Initializer,
+        /// Initialiser of `gamma` (default ones).
+        gamma_initializer: Initializer,
+        /// Penalty on `beta`.
+        beta_regularizer: Option<Regularizer>,
+        /// Penalty on `gamma`.
+        gamma_regularizer: Option<Regularizer>,
     }
     /// Sets the layer's name.
     pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
+        self.config.name = name.to_string();
         self
     }
 
@@ -185,36 +189,18 @@ impl<B: Backend> BatchNormalization<B> {
     /// # Errors
     /// On a malformed config.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let mut l = Self::new();
-        l.name = cfg_name(config);
-        if let Some(a) = read_single_axis(
+        parse(config).map(Self::with_config)
+    }
+
+    /// A layer with the given hyper-parameters.
+    pub fn with_config(config: BatchNormalizationConfig) -> Self {
+        Self {
             config,
-            "BatchNormalization",
-            "only one feature axis is supported",
-        )? {
-            l.axis = a;
+            gamma: None,
+            beta: None,
+            moving_mean: None,
+            moving_variance: None,
         }
-        read_norm_common(
-            config,
-            &mut l.epsilon,
-            &mut l.center,
-            &mut l.scale,
-            &mut l.beta_initializer,
-            &mut l.gamma_initializer,
-        )?;
-        if let Some(m) = config.get("momentum").and_then(|v| v.as_f64()) {
-            l.momentum = m;
-        }
-        l.beta_regularizer = config
-            .get("beta_regularizer")
-            .and_then(Regularizer::from_config);
-        l.gamma_regularizer = config
-            .get("gamma_regularizer")
-            .and_then(Regularizer::from_config);
-        if let Some(t) = config.get("trainable").and_then(|b| b.as_bool()) {
-            l.trainable = t;
-        }
-        Ok(l)
     }
 
     fn features(&self) -> Option<usize> {
@@ -243,30 +229,17 @@ fn read_single_axis(
     }
 }
 
-fn read_norm_common(
-    config: &serde_json::Value,
-    epsilon: &mut f64,
-    center: &mut bool,
-    scale: &mut bool,
-    beta_init: &mut Initializer,
-    gamma_init: &mut Initializer,
-) -> Result<()> {
-    if let Some(e) = config.get("epsilon").and_then(|v| v.as_f64()) {
-        *epsilon = e;
+/// Deserializes an `axis` checked by [`read_single_axis`]: an integer or `[integer]`.
+fn single_axis<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<isize, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Axis {
+        One(isize),
+        List([isize; 1]),
     }
-    if let Some(c) = config.get("center").and_then(|v| v.as_bool()) {
-        *center = c;
-    }
-    if let Some(s) = config.get("scale").and_then(|v| v.as_bool()) {
-        *scale = s;
-    }
-    if let Some(i) = config.get("beta_initializer") {
-        *beta_init = Initializer::from_config(i)?;
-    }
-    if let Some(i) = config.get("gamma_initializer") {
-        *gamma_init = Initializer::from_config(i)?;
-    }
-    Ok(())
+    Ok(match Axis::deserialize(d)? {
+        Axis::One(a) | Axis::List([a]) => a,
+    })
 }
 
 fn check_epsilon(layer: &str, eps: f64) -> Result<()> {
@@ -307,54 +280,43 @@ fn check_features<B: Backend>(
 }
 
 impl<B: Backend> Layer<B> for BatchNormalization<B> {
-    fn class_name(&self) -> &'static str {
-        "BatchNormalization"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn built(&self) -> bool {
-        self.moving_mean.is_some()
-    }
+    layer_identity!("BatchNormalization", built: |l| l.moving_mean.is_some());
     fn validate(&self) -> Result<()> {
-        if !(0.0..=1.0).contains(&self.momentum) {
+        if !(0.0..=1.0).contains(&self.config.momentum) {
             return Err(Error::invalid(
-                &self.name,
+                &self.config.name,
                 "momentum",
-                format!("must be in [0, 1], got {}", self.momentum),
+                format!("must be in [0, 1], got {}", self.config.momentum),
             ));
         }
-        check_epsilon(&self.name, self.epsilon)
+        check_epsilon(&self.config.name, self.config.epsilon)
     }
     fn build(&mut self, input_shape: &[usize], ctx: &mut BuildContext) -> Result<()> {
         Layer::<B>::validate(self)?;
-        let a = feature_axis(&self.name, self.axis, input_shape)?;
+        let a = feature_axis(&self.config.name, self.config.axis, input_shape)?;
         let c = input_shape[a - 1];
         let mut init = |i: &Initializer| -> Result<Tensor<B>> {
             i.init::<B>(&[c], ctx.dtype, ctx.device, &mut ctx.rng)?
                 .to_param()
         };
-        if self.scale {
-            self.gamma = Some(init(&self.gamma_initializer)?);
+        if self.config.scale {
+            self.gamma = Some(init(&self.config.gamma_initializer)?);
         }
-        if self.center {
-            self.beta = Some(init(&self.beta_initializer)?);
+        if self.config.center {
+            self.beta = Some(init(&self.config.beta_initializer)?);
         }
         self.moving_mean = Some(init(&Initializer::Zeros)?);
         self.moving_variance = Some(init(&Initializer::Ones)?);
         Ok(())
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
-        let a = feature_axis(&self.name, self.axis, input_shape)?;
+        let a = feature_axis(&self.config.name, self.config.axis, input_shape)?;
         if let Some(c) = self.features() {
             if input_shape[a - 1] != c {
                 return Err(Error::shape(
-                    &self.name,
+                    &self.config.name,
                     "input",
-                    format!("{c} features on axis {}", self.axis),
+                    format!("{c} features on axis {}", self.config.axis),
                     input_shape,
                 ));
             }
@@ -364,24 +326,24 @@ impl<B: Backend> Layer<B> for BatchNormalization<B> {
     fn call(&self, x: &Tensor<B>, ctx: &mut CallContext) -> Result<Tensor<B>> {
         let (mm, mv) = match (&self.moving_mean, &self.moving_variance) {
             (Some(m), Some(v)) => (m, v),
-            _ => return Err(not_built(&self.name)),
+            _ => return Err(not_built(&self.config.name)),
         };
         let c = mm.numel();
-        let a = check_features(&self.name, x, self.axis, c)?;
+        let a = check_features(&self.config.name, x, self.config.axis, c)?;
         let x = x.to_dtype(mm.dtype())?;
         let rank = x.rank();
         let bshape = param_shape(rank, a, c);
         let (gamma, beta) = (self.gamma.as_ref(), self.beta.as_ref());
-        if !(ctx.training && self.trainable) {
+        if !(ctx.training && self.config.trainable) {
             let mean = mm.reshape_to(&bshape)?;
             let var = mv.reshape_to(&bshape)?;
-            return normalize(&x, &mean, &var, gamma, beta, self.epsilon, &bshape);
+            return normalize(&x, &mean, &var, gamma, beta, self.config.epsilon, &bshape);
         }
         let axes: Vec<isize> = (0..rank).filter(|&i| i != a).map(|i| i as isize).collect();
         let mean = x.mean(&axes, true)?;
         let var = x.sub(&mean)?.square()?.mean(&axes, true)?;
-        let y = normalize(&x, &mean, &var, gamma, beta, self.epsilon, &bshape)?;
-        let m = self.momentum;
+        let y = normalize(&x, &mean, &var, gamma, beta, self.config.epsilon, &bshape)?;
+        let m = self.config.momentum;
         for (moving, batch) in [(mm, &mean), (mv, &var)] {
             let batch = batch.detach().reshape_to(&[c])?;
             let updated = moving
@@ -395,8 +357,8 @@ impl<B: Backend> Layer<B> for BatchNormalization<B> {
     fn weights(&self) -> Vec<Weight<B>> {
         let mut w = Vec::new();
         for (name, t, trainable) in [
-            ("gamma", &self.gamma, self.trainable),
-            ("beta", &self.beta, self.trainable),
+            ("gamma", &self.gamma, self.config.trainable),
+            ("beta", &self.beta, self.config.trainable),
             ("moving_mean", &self.moving_mean, false),
             ("moving_variance", &self.moving_variance, false),
         ] {
@@ -411,31 +373,19 @@ impl<B: Backend> Layer<B> for BatchNormalization<B> {
         w
     }
     fn trainable(&self) -> bool {
-        self.trainable
+        self.config.trainable
     }
     fn set_trainable(&mut self, trainable: bool) {
-        self.trainable = trainable;
+        self.config.trainable = trainable;
     }
     fn regularization_loss(&self) -> Result<Option<Tensor<B>>> {
         weight_penalties(&[
-            (&self.gamma_regularizer, &self.gamma),
-            (&self.beta_regularizer, &self.beta),
+            (&self.config.gamma_regularizer, &self.gamma),
+            (&self.config.beta_regularizer, &self.beta),
         ])
     }
     fn get_config(&self) -> serde_json::Value {
-        json!({
-            "name": self.name,
-            "axis": self.axis,
-            "momentum": self.momentum,
-            "epsilon": self.epsilon,
-            "center": self.center,
-            "scale": self.scale,
-            "beta_initializer": self.beta_initializer.to_config(),
-            "gamma_initializer": self.gamma_initializer.to_config(),
-            "beta_regularizer": self.beta_regularizer.map(|r| r.to_config()),
-            "gamma_regularizer": self.gamma_regularizer.map(|r| r.to_config()),
-            "trainable": self.trainable,
-        })
+        to_json(&self.config)
     }
 }
 
@@ -444,17 +394,55 @@ impl<B: Backend> Layer<B> for BatchNormalization<B> {
 /// `gamma` and offsets by `beta` (per feature). Same in training and inference.
 #[derive(Debug)]
 pub struct LayerNormalization<B: Backend> {
-    axis: isize,
-    epsilon: f64,
-    center: bool,
-    scale: bool,
-    beta_initializer: Initializer,
-    gamma_initializer: Initializer,
-    trainable: bool,
-    name: String,
+    config: LayerNormalizationConfig,
     gamma: Option<Tensor<B>>,
     beta: Option<Tensor<B>>,
     features: Option<usize>,
+}
+
+/// The hyper-parameters of [`LayerNormalization`] (Keras' names and defaults).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LayerNormalizationConfig {
+    /// Instance name.
+    pub name: String,
+    /// The normalised axis (read from an integer or a one-element list).
+    #[serde(deserialize_with = "single_axis")]
+    pub axis: isize,
+    /// Added to the variance.
+    pub epsilon: f64,
+    /// Whether to add the `beta` offset.
+    pub center: bool,
+    /// Whether to multiply by `gamma`.
+    pub scale: bool,
+    /// Initialiser of `beta`.
+    pub beta_initializer: Initializer,
+    /// Initialiser of `gamma`.
+    pub gamma_initializer: Initializer,
+    /// Whether `gamma` and `beta` are trained.
+    pub trainable: bool,
+}
+
+impl Default for LayerNormalizationConfig {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            axis: -1,
+            epsilon: 1e-3,
+            center: true,
+            scale: true,
+            beta_initializer: Initializer::Zeros,
+            gamma_initializer: Initializer::Ones,
+            trainable: true,
+        }
+    }
+}
+
+impl LayerConfig for LayerNormalizationConfig {
+    const CLASS: &'static str = "LayerNormalization";
+    fn check_raw(config: &serde_json::Value) -> Result<()> {
+        read_single_axis(config, Self::CLASS, "only one axis is supported").map(|_| ())
+    }
 }
 
 impl<B: Backend> Default for LayerNormalization<B> {
@@ -466,53 +454,25 @@ impl<B: Backend> Default for LayerNormalization<B> {
 impl<B: Backend> LayerNormalization<B> {
     /// Keras defaults: axis -1, epsilon 1e-3, center and scale.
     pub fn new() -> Self {
-        Self {
-            axis: -1,
-            epsilon: 1e-3,
-            center: true,
-            scale: true,
-            beta_initializer: Initializer::Zeros,
-            gamma_initializer: Initializer::Ones,
-            trainable: true,
-            name: String::new(),
-            gamma: None,
-            beta: None,
-            features: None,
-        }
+        Self::with_config(LayerNormalizationConfig::default())
     }
-    /// The normalised axis (default -1).
-    pub fn axis(mut self, axis: isize) -> Self {
-        self.axis = axis;
-        self
-    }
-    /// Added to the variance (default 1e-3).
-    pub fn epsilon(mut self, epsilon: f64) -> Self {
-        self.epsilon = epsilon;
-        self
-    }
-    /// Whether to add the `beta` offset (default `true`).
-    pub fn center(mut self, center: bool) -> Self {
-        self.center = center;
-        self
-    }
-    /// Whether to multiply by `gamma` (default `true`).
-    pub fn scale(mut self, scale: bool) -> Self {
-        self.scale = scale;
-        self
-    }
-    /// Initialiser of `beta` (default zeros).
-    pub fn beta_initializer(mut self, init: Initializer) -> Self {
-        self.beta_initializer = init;
-        self
-    }
-    /// Initialiser of `gamma` (default ones).
-    pub fn gamma_initializer(mut self, init: Initializer) -> Self {
-        self.gamma_initializer = init;
-        self
+    config_setters! {
+        /// The normalised axis (default -1).
+        axis: isize,
+        /// Added to the variance (default 1e-3).
+        epsilon: f64,
+        /// Whether to add the `beta` offset (default `true`).
+        center: bool,
+        /// Whether to multiply by `gamma` (default `true`).
+        scale: bool,
+        /// Initialiser of `beta` (default zeros).
+        beta_initializer: Initializer,
+        /// Initialiser of `gamma` (default ones).
+        gamma_initializer: Initializer,
     }
     /// Sets the layer's name.
     pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
+        self.config.name = name.to_string();
         self
     }
 
@@ -521,69 +481,50 @@ impl<B: Backend> LayerNormalization<B> {
     /// # Errors
     /// On a malformed config.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let mut l = Self::new();
-        l.name = cfg_name(config);
-        if let Some(a) =
-            read_single_axis(config, "LayerNormalization", "only one axis is supported")?
-        {
-            l.axis = a;
-        }
-        read_norm_common(
+        parse(config).map(Self::with_config)
+    }
+
+    /// A layer with the given hyper-parameters.
+    pub fn with_config(config: LayerNormalizationConfig) -> Self {
+        Self {
             config,
-            &mut l.epsilon,
-            &mut l.center,
-            &mut l.scale,
-            &mut l.beta_initializer,
-            &mut l.gamma_initializer,
-        )?;
-        if let Some(t) = config.get("trainable").and_then(|b| b.as_bool()) {
-            l.trainable = t;
+            gamma: None,
+            beta: None,
+            features: None,
         }
-        Ok(l)
     }
 }
 
 impl<B: Backend> Layer<B> for LayerNormalization<B> {
-    fn class_name(&self) -> &'static str {
-        "LayerNormalization"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn built(&self) -> bool {
-        self.features.is_some()
-    }
+    layer_identity!("LayerNormalization", built: |l| l.features.is_some());
     fn validate(&self) -> Result<()> {
-        check_epsilon(&self.name, self.epsilon)
+        check_epsilon(&self.config.name, self.config.epsilon)
     }
     fn build(&mut self, input_shape: &[usize], ctx: &mut BuildContext) -> Result<()> {
         Layer::<B>::validate(self)?;
-        let a = feature_axis(&self.name, self.axis, input_shape)?;
+        let a = feature_axis(&self.config.name, self.config.axis, input_shape)?;
         let c = input_shape[a - 1];
         let mut init = |i: &Initializer| -> Result<Tensor<B>> {
             i.init::<B>(&[c], ctx.dtype, ctx.device, &mut ctx.rng)?
                 .to_param()
         };
-        if self.scale {
-            self.gamma = Some(init(&self.gamma_initializer)?);
+        if self.config.scale {
+            self.gamma = Some(init(&self.config.gamma_initializer)?);
         }
-        if self.center {
-            self.beta = Some(init(&self.beta_initializer)?);
+        if self.config.center {
+            self.beta = Some(init(&self.config.beta_initializer)?);
         }
         self.features = Some(c);
         Ok(())
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
-        let a = feature_axis(&self.name, self.axis, input_shape)?;
+        let a = feature_axis(&self.config.name, self.config.axis, input_shape)?;
         if let Some(c) = self.features {
             if input_shape[a - 1] != c {
                 return Err(Error::shape(
-                    &self.name,
+                    &self.config.name,
                     "input",
-                    format!("{c} features on axis {}", self.axis),
+                    format!("{c} features on axis {}", self.config.axis),
                     input_shape,
                 ));
             }
@@ -591,8 +532,8 @@ impl<B: Backend> Layer<B> for LayerNormalization<B> {
         Ok(input_shape.to_vec())
     }
     fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
-        let c = self.features.ok_or_else(|| not_built(&self.name))?;
-        let a = check_features(&self.name, x, self.axis, c)?;
+        let c = self.features.ok_or_else(|| not_built(&self.config.name))?;
+        let a = check_features(&self.config.name, x, self.config.axis, c)?;
         let x = match self.gamma.as_ref().or(self.beta.as_ref()) {
             Some(p) => x.to_dtype(p.dtype())?,
             None => x.clone(),
@@ -606,7 +547,7 @@ impl<B: Backend> Layer<B> for LayerNormalization<B> {
             &var,
             self.gamma.as_ref(),
             self.beta.as_ref(),
-            self.epsilon,
+            self.config.epsilon,
             &bshape,
         )
     }
@@ -617,28 +558,19 @@ impl<B: Backend> Layer<B> for LayerNormalization<B> {
                 w.push(Weight {
                     name: name.into(),
                     value: t.clone(),
-                    trainable: self.trainable,
+                    trainable: self.config.trainable,
                 });
             }
         }
         w
     }
     fn trainable(&self) -> bool {
-        self.trainable
+        self.config.trainable
     }
     fn set_trainable(&mut self, trainable: bool) {
-        self.trainable = trainable;
+        self.config.trainable = trainable;
     }
     fn get_config(&self) -> serde_json::Value {
-        json!({
-            "name": self.name,
-            "axis": self.axis,
-            "epsilon": self.epsilon,
-            "center": self.center,
-            "scale": self.scale,
-            "beta_initializer": self.beta_initializer.to_config(),
-            "gamma_initializer": self.gamma_initializer.to_config(),
-            "trainable": self.trainable,
-        })
+        to_json(&self.config)
     }
 }

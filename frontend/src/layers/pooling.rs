@@ -7,6 +7,7 @@
 //! wins), average pooling divides each window by the number of real (unpadded) entries in
 //! it, as Keras/TensorFlow do.
 
+use super::config::layer_identity;
 use super::conv::{cfg_sizes, cfg_str, check_data_format, Size2, Spatial};
 use super::{cfg_name, BuildContext, CallContext, Layer};
 use crate::backend::Backend;
@@ -174,18 +175,7 @@ impl<const RANK: usize, const MAX: bool> Pooling<RANK, MAX> {
 }
 
 impl<B: Backend, const RANK: usize, const MAX: bool> Layer<B> for Pooling<RANK, MAX> {
-    fn class_name(&self) -> &'static str {
-        Self::class()
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn built(&self) -> bool {
-        true
-    }
+    layer_identity!(Self::class(), field: name);
     fn validate(&self) -> Result<()> {
         self.spatial.validate(&self.name, false)
     }
@@ -313,18 +303,7 @@ impl<const RANK: usize, const MAX: bool> GlobalPooling<RANK, MAX> {
 }
 
 impl<B: Backend, const RANK: usize, const MAX: bool> Layer<B> for GlobalPooling<RANK, MAX> {
-    fn class_name(&self) -> &'static str {
-        Self::class()
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn built(&self) -> bool {
-        true
-    }
+    layer_identity!(Self::class(), field: name);
     fn validate(&self) -> Result<()> {
         check_data_format(&self.name, &self.data_format)
     }

@@ -1,10 +1,11 @@
 //! Regularisation layers.
 
-use super::{cfg_f64, cfg_name, BuildContext, CallContext, Layer};
+use super::config::{config_setters, layer_identity, parse, to_json, LayerConfig};
+use super::{cfg_f64, BuildContext, CallContext, Layer};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 /// Randomly zeroes a fraction `rate` of inputs during training and scales the rest by
 /// `1 / (1 - rate)`; the identity at inference.
@@ -26,25 +27,42 @@ use serde_json::json;
 /// ```
 #[derive(Debug, Clone)]
 pub struct Dropout {
-    rate: f64,
-    seed: Option<u64>,
-    name: String,
+    config: DropoutConfig,
+}
+
+/// The hyper-parameters of [`Dropout`] (Keras' names and defaults).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DropoutConfig {
+    /// Instance name.
+    pub name: String,
+    /// Fraction of the inputs dropped in training (required).
+    pub rate: f64,
+    /// Fixed seed of the masks.
+    pub seed: Option<u64>,
+}
+
+impl LayerConfig for DropoutConfig {
+    const CLASS: &'static str = "Dropout";
+    fn check_raw(config: &serde_json::Value) -> Result<()> {
+        cfg_f64(config, Self::CLASS, "rate").map(|_| ())
+    }
 }
 
 impl Dropout {
     /// Drops a fraction `rate` (in `[0, 1)`) of the inputs in training.
     pub fn new(rate: f64) -> Self {
         Self {
-            rate,
-            seed: None,
-            name: String::new(),
+            config: DropoutConfig {
+                rate,
+                ..DropoutConfig::default()
+            },
         }
     }
 
-    /// A fixed seed for this layer's masks (otherwise derived from `fit`'s seed).
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = Some(seed);
-        self
+    config_setters! {
+        /// A fixed seed for this layer's masks (otherwise derived from `fit`'s seed).
+        seed: Option<u64>,
     }
 
     /// Inverse of `get_config`.
@@ -52,33 +70,18 @@ impl Dropout {
     /// # Errors
     /// On a malformed config.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let rate = cfg_f64(config, "Dropout", "rate")?;
-        let mut l = Self::new(rate);
-        l.seed = config.get("seed").and_then(|s| s.as_u64());
-        l.name = cfg_name(config);
-        Ok(l)
+        parse(config).map(|config| Self { config })
     }
 }
 
 impl<B: Backend> Layer<B> for Dropout {
-    fn class_name(&self) -> &'static str {
-        "Dropout"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn built(&self) -> bool {
-        true
-    }
+    layer_identity!("Dropout");
     fn validate(&self) -> Result<()> {
-        if !(0.0..1.0).contains(&self.rate) {
+        if !(0.0..1.0).contains(&self.config.rate) {
             return Err(Error::invalid(
-                &self.name,
+                &self.config.name,
                 "rate",
-                format!("must be in [0, 1), got {}", self.rate),
+                format!("must be in [0, 1), got {}", self.config.rate),
             ));
         }
         Ok(())
@@ -93,10 +96,10 @@ impl<B: Backend> Layer<B> for Dropout {
         // A layer called outside a model has not been validated: a rate of 1 would
         // otherwise give 0 * inf = NaN.
         Layer::<B>::validate(self)?;
-        if !ctx.training || self.rate == 0.0 {
+        if !ctx.training || self.config.rate == 0.0 {
             return Ok(x.clone());
         }
-        let seed = match self.seed {
+        let seed = match self.config.seed {
             Some(s) => crate::random::Rng::derive(s, ctx.next_seed()),
             None => ctx.next_seed(),
         };
@@ -108,11 +111,13 @@ impl<B: Backend> Layer<B> for Dropout {
             x.dtype(),
             &x.engine_device(),
         )?);
-        let keep = u.ge(&u.scalar_like(self.rate)?)?.to_dtype(x.dtype())?;
-        x.mul(&keep)?.mul_scalar(1.0 / (1.0 - self.rate))
+        let keep = u
+            .ge(&u.scalar_like(self.config.rate)?)?
+            .to_dtype(x.dtype())?;
+        x.mul(&keep)?.mul_scalar(1.0 / (1.0 - self.config.rate))
     }
     fn get_config(&self) -> serde_json::Value {
-        json!({"name": self.name, "rate": self.rate, "seed": self.seed})
+        to_json(&self.config)
     }
 }
 
@@ -130,10 +135,36 @@ fn op_seed(own: Option<u64>, ctx: &mut CallContext) -> u64 {
 /// [`SpatialDropout1D`] (`[N, T, C]`) and [`SpatialDropout2D`] (`[N, H, W, C]`).
 #[derive(Debug, Clone)]
 pub struct SpatialDropout<const RANK: usize> {
-    rate: f64,
-    seed: Option<u64>,
-    data_format: String,
-    name: String,
+    config: SpatialDropoutConfig,
+}
+
+/// The hyper-parameters of [`SpatialDropout1D`] and [`SpatialDropout2D`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SpatialDropoutConfig {
+    /// Instance name.
+    pub name: String,
+    /// Fraction of the channels dropped in training (required).
+    pub rate: f64,
+    /// Fixed seed of the masks.
+    pub seed: Option<u64>,
+    /// `channels_last` or `channels_first`.
+    pub data_format: String,
+}
+
+impl Default for SpatialDropoutConfig {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            rate: 0.0,
+            seed: None,
+            data_format: "channels_last".into(),
+        }
+    }
+}
+
+impl LayerConfig for SpatialDropoutConfig {
+    const CLASS: &'static str = "SpatialDropout";
 }
 
 /// Channel dropout on `[N, T, C]` sequences.
@@ -145,25 +176,24 @@ impl<const RANK: usize> SpatialDropout<RANK> {
     /// Drops a fraction `rate` (in `[0, 1)`) of the channels in training.
     pub fn new(rate: f64) -> Self {
         Self {
-            rate,
-            seed: None,
-            data_format: "channels_last".into(),
-            name: String::new(),
+            config: SpatialDropoutConfig {
+                rate,
+                ..SpatialDropoutConfig::default()
+            },
         }
     }
-    /// A fixed seed for this layer's masks (otherwise derived from `fit`'s seed).
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = Some(seed);
-        self
+    config_setters! {
+        /// A fixed seed for this layer's masks (otherwise derived from `fit`'s seed).
+        seed: Option<u64>,
     }
     /// `"channels_last"` (default) or `"channels_first"`.
     pub fn data_format(mut self, data_format: &str) -> Self {
-        self.data_format = data_format.to_lowercase();
+        self.config.data_format = data_format.to_lowercase();
         self
     }
     /// Sets the layer's name.
     pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
+        self.config.name = name.to_string();
         self
     }
 
@@ -180,19 +210,15 @@ impl<const RANK: usize> SpatialDropout<RANK> {
     /// # Errors
     /// On a malformed config.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let rate = cfg_f64(config, Self::class(), "rate")?;
-        let mut l = Self::new(rate);
-        l.seed = config.get("seed").and_then(|s| s.as_u64());
-        if let Some(d) = config.get("data_format").and_then(|d| d.as_str()) {
-            l.data_format = d.to_lowercase();
-        }
-        l.name = cfg_name(config);
-        Ok(l)
+        cfg_f64(config, Self::class(), "rate")?;
+        let mut config: SpatialDropoutConfig = parse(config)?;
+        config.data_format = config.data_format.to_lowercase();
+        Ok(Self { config })
     }
 
     fn expected(&self) -> String {
         let sp = if RANK == 1 { "steps" } else { "height, width" };
-        if self.data_format == "channels_first" {
+        if self.config.data_format == "channels_first" {
             format!("rank {} [batch, channels, {sp}]", RANK + 2)
         } else {
             format!("rank {} [batch, {sp}, channels]", RANK + 2)
@@ -201,27 +227,16 @@ impl<const RANK: usize> SpatialDropout<RANK> {
 }
 
 impl<B: Backend, const RANK: usize> Layer<B> for SpatialDropout<RANK> {
-    fn class_name(&self) -> &'static str {
-        Self::class()
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn built(&self) -> bool {
-        true
-    }
+    layer_identity!(Self::class());
     fn validate(&self) -> Result<()> {
-        if !(0.0..1.0).contains(&self.rate) {
+        if !(0.0..1.0).contains(&self.config.rate) {
             return Err(Error::invalid(
-                &self.name,
+                &self.config.name,
                 "rate",
-                format!("must be in [0, 1), got {}", self.rate),
+                format!("must be in [0, 1), got {}", self.config.rate),
             ));
         }
-        super::conv::check_data_format(&self.name, &self.data_format)
+        super::conv::check_data_format(&self.config.name, &self.config.data_format)
     }
     fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
         Layer::<B>::validate(self)?;
@@ -230,7 +245,7 @@ impl<B: Backend, const RANK: usize> Layer<B> for SpatialDropout<RANK> {
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
         if input_shape.len() != RANK + 1 {
             return Err(Error::shape(
-                &self.name,
+                &self.config.name,
                 "input",
                 self.expected(),
                 input_shape,
@@ -242,21 +257,26 @@ impl<B: Backend, const RANK: usize> Layer<B> for SpatialDropout<RANK> {
         Layer::<B>::validate(self)?;
         let s = x.shape();
         if s.len() != RANK + 2 {
-            return Err(Error::shape(&self.name, "input", self.expected(), &s));
+            return Err(Error::shape(
+                &self.config.name,
+                "input",
+                self.expected(),
+                &s,
+            ));
         }
-        if !ctx.training || self.rate == 0.0 {
+        if !ctx.training || self.config.rate == 0.0 {
             return Ok(x.clone());
         }
         // one draw per (sample, channel), broadcast over the spatial axes
         let mut mask_shape = vec![1; s.len()];
         mask_shape[0] = s[0];
-        let c_axis = if self.data_format == "channels_first" {
+        let c_axis = if self.config.data_format == "channels_first" {
             1
         } else {
             s.len() - 1
         };
         mask_shape[c_axis] = s[c_axis];
-        let seed = op_seed(self.seed, ctx);
+        let seed = op_seed(self.config.seed, ctx);
         let u = Tensor::<B>::new(B::uniform(
             &mask_shape,
             0.0,
@@ -265,16 +285,13 @@ impl<B: Backend, const RANK: usize> Layer<B> for SpatialDropout<RANK> {
             x.dtype(),
             &x.engine_device(),
         )?);
-        let keep = u.ge(&u.scalar_like(self.rate)?)?.to_dtype(x.dtype())?;
-        x.mul(&keep.mul_scalar(1.0 / (1.0 - self.rate))?)
+        let keep = u
+            .ge(&u.scalar_like(self.config.rate)?)?
+            .to_dtype(x.dtype())?;
+        x.mul(&keep.mul_scalar(1.0 / (1.0 - self.config.rate))?)
     }
     fn get_config(&self) -> serde_json::Value {
-        json!({
-            "name": self.name,
-            "rate": self.rate,
-            "seed": self.seed,
-            "data_format": self.data_format,
-        })
+        to_json(&self.config)
     }
 }
 
@@ -282,28 +299,45 @@ impl<B: Backend, const RANK: usize> Layer<B> for SpatialDropout<RANK> {
 /// `GaussianNoise`); the identity at inference. Seeded like [`Dropout`].
 #[derive(Debug, Clone)]
 pub struct GaussianNoise {
-    stddev: f64,
-    seed: Option<u64>,
-    name: String,
+    config: GaussianNoiseConfig,
+}
+
+/// The hyper-parameters of [`GaussianNoise`] (Keras' names and defaults).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GaussianNoiseConfig {
+    /// Instance name.
+    pub name: String,
+    /// Standard deviation of the noise (required).
+    pub stddev: f64,
+    /// Fixed seed of the noise.
+    pub seed: Option<u64>,
+}
+
+impl LayerConfig for GaussianNoiseConfig {
+    const CLASS: &'static str = "GaussianNoise";
+    fn check_raw(config: &serde_json::Value) -> Result<()> {
+        cfg_f64(config, Self::CLASS, "stddev").map(|_| ())
+    }
 }
 
 impl GaussianNoise {
     /// Noise with standard deviation `stddev` (>= 0).
     pub fn new(stddev: f64) -> Self {
         Self {
-            stddev,
-            seed: None,
-            name: String::new(),
+            config: GaussianNoiseConfig {
+                stddev,
+                ..GaussianNoiseConfig::default()
+            },
         }
     }
-    /// A fixed seed for this layer's noise (otherwise derived from `fit`'s seed).
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = Some(seed);
-        self
+    config_setters! {
+        /// A fixed seed for this layer's noise (otherwise derived from `fit`'s seed).
+        seed: Option<u64>,
     }
     /// Sets the layer's name.
     pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
+        self.config.name = name.to_string();
         self
     }
 
@@ -312,33 +346,18 @@ impl GaussianNoise {
     /// # Errors
     /// On a malformed config.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let stddev = cfg_f64(config, "GaussianNoise", "stddev")?;
-        let mut l = Self::new(stddev);
-        l.seed = config.get("seed").and_then(|s| s.as_u64());
-        l.name = cfg_name(config);
-        Ok(l)
+        parse(config).map(|config| Self { config })
     }
 }
 
 impl<B: Backend> Layer<B> for GaussianNoise {
-    fn class_name(&self) -> &'static str {
-        "GaussianNoise"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn built(&self) -> bool {
-        true
-    }
+    layer_identity!("GaussianNoise");
     fn validate(&self) -> Result<()> {
-        if !(self.stddev >= 0.0 && self.stddev.is_finite()) {
+        if !(self.config.stddev >= 0.0 && self.config.stddev.is_finite()) {
             return Err(Error::invalid(
-                &self.name,
+                &self.config.name,
                 "stddev",
-                format!("must be a finite number >= 0, got {}", self.stddev),
+                format!("must be a finite number >= 0, got {}", self.config.stddev),
             ));
         }
         Ok(())
@@ -353,20 +372,20 @@ impl<B: Backend> Layer<B> for GaussianNoise {
         Layer::<B>::validate(self)?;
         if x.rank() < 1 {
             return Err(Error::shape(
-                &self.name,
+                &self.config.name,
                 "input",
                 "rank at least 1 (batch, ...)",
                 &x.shape(),
             ));
         }
-        if !ctx.training || self.stddev == 0.0 {
+        if !ctx.training || self.config.stddev == 0.0 {
             return Ok(x.clone());
         }
-        let seed = op_seed(self.seed, ctx);
+        let seed = op_seed(self.config.seed, ctx);
         let noise = Tensor::<B>::new(B::normal(
             &x.shape(),
             0.0,
-            self.stddev,
+            self.config.stddev,
             seed,
             x.dtype(),
             &x.engine_device(),
@@ -374,6 +393,6 @@ impl<B: Backend> Layer<B> for GaussianNoise {
         x.add(&noise)
     }
     fn get_config(&self) -> serde_json::Value {
-        json!({"name": self.name, "stddev": self.stddev, "seed": self.seed})
+        to_json(&self.config)
     }
 }

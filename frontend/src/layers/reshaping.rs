@@ -1,6 +1,7 @@
 //! Single-input reshaping layers: `ZeroPadding2D`, `UpSampling2D`, `Permute`,
 //! `RepeatVector`.
 
+use super::config::layer_identity;
 use super::conv::{cfg_str, check_data_format};
 use super::{cfg_field, cfg_name, BuildContext, CallContext, Layer};
 use crate::backend::Backend;
@@ -98,18 +99,7 @@ impl ZeroPadding2D {
 }
 
 impl<B: Backend> Layer<B> for ZeroPadding2D {
-    fn class_name(&self) -> &'static str {
-        "ZeroPadding2D"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn built(&self) -> bool {
-        true
-    }
+    layer_identity!("ZeroPadding2D", field: name);
     fn validate(&self) -> Result<()> {
         check_data_format(&self.name, &self.data_format)
     }
@@ -213,18 +203,7 @@ impl UpSampling2D {
 }
 
 impl<B: Backend> Layer<B> for UpSampling2D {
-    fn class_name(&self) -> &'static str {
-        "UpSampling2D"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn built(&self) -> bool {
-        true
-    }
+    layer_identity!("UpSampling2D", field: name);
     fn validate(&self) -> Result<()> {
         if self.size.contains(&0) {
             return Err(Error::invalid(
@@ -332,18 +311,7 @@ impl Permute {
 }
 
 impl<B: Backend> Layer<B> for Permute {
-    fn class_name(&self) -> &'static str {
-        "Permute"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn built(&self) -> bool {
-        true
-    }
+    layer_identity!("Permute", field: name);
     fn validate(&self) -> Result<()> {
         let mut sorted = self.dims.clone();
         sorted.sort_unstable();
@@ -437,18 +405,7 @@ impl RepeatVector {
 }
 
 impl<B: Backend> Layer<B> for RepeatVector {
-    fn class_name(&self) -> &'static str {
-        "RepeatVector"
-    }
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.name = name;
-    }
-    fn built(&self) -> bool {
-        true
-    }
+    layer_identity!("RepeatVector", field: name);
     fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
         Layer::<B>::output_shape(self, input_shape).map(|_| ())
     }
