@@ -1,16 +1,25 @@
 //! Callbacks: hooks into `fit`, and the two every `fit` uses: [`History`] and the Keras-style
 //! [`ProgressBar`].
 
-mod builtin;
+mod checkpoint;
+mod csv_logger;
+mod early_stopping;
 mod history_io;
+mod lambda;
+mod monitor;
 mod progress;
+mod schedulers;
+mod terminate_on_nan;
 
-pub use builtin::{
-    CsvLogger, EarlyStopping, LambdaCallback, LearningRateScheduler, Mode, ModelCheckpoint,
-    ReduceLrOnPlateau, TerminateOnNan,
-};
+pub use checkpoint::ModelCheckpoint;
+pub use csv_logger::CsvLogger;
+pub use early_stopping::EarlyStopping;
 pub(crate) use history_io::write_text;
+pub use lambda::LambdaCallback;
+pub use monitor::Mode;
 pub use progress::ProgressBar;
+pub use schedulers::{LearningRateScheduler, ReduceLrOnPlateau};
+pub use terminate_on_nan::TerminateOnNan;
 
 use crate::error::Result;
 use crate::saving::HostTensor;

@@ -1,0 +1,40 @@
+//! `TerminateOnNan`: stop training on a NaN or infinite loss.
+
+use super::{Callback, CallbackContext, LogSource};
+use crate::error::Result;
+
+/// Stops training as soon as the running loss is NaN or infinite, like
+/// `keras.callbacks.TerminateOnNaN` (reads the loss every batch: one device sync per batch).
+#[derive(Debug, Clone, Default)]
+pub struct TerminateOnNan {
+    terminated_at: Option<usize>,
+}
+
+impl TerminateOnNan {
+    /// A new callback.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// The batch (0-based, within its epoch) at which training was stopped.
+    pub fn terminated_at(&self) -> Option<usize> {
+        self.terminated_at
+    }
+}
+
+impl Callback for TerminateOnNan {
+    fn on_train_batch_end(
+        &mut self,
+        step: usize,
+        logs: &mut dyn LogSource,
+        ctx: &mut CallbackContext<'_>,
+    ) -> Result<()> {
+        if let Some(loss) = logs.logs()?.get("loss") {
+            if !loss.is_finite() {
+                println!("Batch {step}: Invalid loss, terminating training");
+                self.terminated_at = Some(step);
+                ctx.state.stop_training = true;
+            }
+        }
+        Ok(())
+    }
+}
