@@ -1,0 +1,62 @@
+//! Reductions over axes: sum, mean, max, min, argmax, argmin.
+
+use super::{resolve_axis, Tensor};
+use crate::backend::Backend;
+use crate::error::Result;
+
+impl<B: Backend> Tensor<B> {
+    fn axes(&self, axes: &[isize], op: &str) -> Result<Vec<usize>> {
+        let s = self.shape();
+        let mut out = Vec::with_capacity(axes.len());
+        for &a in axes {
+            let r = resolve_axis(a, s.len(), op, &s)?;
+            if !out.contains(&r) {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sum over `axes`.
+    pub fn sum(&self, axes: &[isize], keepdim: bool) -> Result<Self> {
+        let a = self.axes(axes, "sum")?;
+        Ok(Self::new(B::sum(&self.inner, &a, keepdim)?))
+    }
+    /// Mean over `axes`.
+    pub fn mean(&self, axes: &[isize], keepdim: bool) -> Result<Self> {
+        let a = self.axes(axes, "mean")?;
+        Ok(Self::new(B::mean(&self.inner, &a, keepdim)?))
+    }
+    /// Maximum over `axes`.
+    pub fn max(&self, axes: &[isize], keepdim: bool) -> Result<Self> {
+        let a = self.axes(axes, "max")?;
+        Ok(Self::new(B::max(&self.inner, &a, keepdim)?))
+    }
+    /// Minimum over `axes`.
+    pub fn min(&self, axes: &[isize], keepdim: bool) -> Result<Self> {
+        let a = self.axes(axes, "min")?;
+        Ok(Self::new(B::min(&self.inner, &a, keepdim)?))
+    }
+    /// Sum of every element (rank 0).
+    pub fn sum_all(&self) -> Result<Self> {
+        let all: Vec<usize> = (0..self.rank()).collect();
+        Ok(Self::new(B::sum(&self.inner, &all, false)?))
+    }
+    /// Mean of every element (rank 0).
+    pub fn mean_all(&self) -> Result<Self> {
+        let all: Vec<usize> = (0..self.rank()).collect();
+        Ok(Self::new(B::mean(&self.inner, &all, false)?))
+    }
+    /// Index of the maximum along `axis` (`i64`).
+    pub fn argmax(&self, axis: isize, keepdim: bool) -> Result<Self> {
+        let s = self.shape();
+        let a = resolve_axis(axis, s.len(), "argmax", &s)?;
+        Ok(Self::new(B::argmax(&self.inner, a, keepdim)?))
+    }
+    /// Index of the minimum along `axis` (`i64`).
+    pub fn argmin(&self, axis: isize, keepdim: bool) -> Result<Self> {
+        let s = self.shape();
+        let a = resolve_axis(axis, s.len(), "argmin", &s)?;
+        Ok(Self::new(B::argmin(&self.inner, a, keepdim)?))
+    }
+}
