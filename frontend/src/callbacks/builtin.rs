@@ -1,8 +1,8 @@
 //! Keras' built-in callbacks.
 
 use super::{Callback, CallbackContext, LogSource, Logs};
+use crate::data::HostTensor;
 use crate::error::{Error, Result};
-use crate::saving::HostTensor;
 use std::io::Write;
 use std::path::PathBuf;
 

@@ -12,8 +12,8 @@ pub use builtin::{
 pub(crate) use history_io::write_text;
 pub use progress::ProgressBar;
 
+use crate::data::HostTensor;
 use crate::error::Result;
-use crate::saving::HostTensor;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
