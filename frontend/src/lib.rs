@@ -12,6 +12,7 @@ pub mod backend;
 pub mod callbacks;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod data;
 pub mod dataset;
 pub mod datasets;
 pub mod error;

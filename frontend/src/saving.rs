@@ -5,7 +5,7 @@
 //! in the same folder, `fsync`, then `rename`, so a crash mid-save leaves the previous file
 //! intact and concurrent saves to one path never collide.
 
-use crate::backend::{Backend, DType, Device, HostData};
+use crate::backend::{Backend, DType, HostData};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 use safetensors::{Dtype, SafeTensors, View};
@@ -84,47 +84,10 @@ pub fn fail_next_write_after(bytes: usize) {
     FAIL_AFTER.with(|f| f.set(Some(bytes)));
 }
 
+pub use crate::data::HostTensor;
+
 /// Named host tensors (in file order) and the header's string metadata.
 pub type Loaded = (Vec<(String, HostTensor)>, HashMap<String, String>);
-
-/// A tensor's contents on the host, engine-independent.
-#[derive(Debug, Clone, PartialEq)]
-pub struct HostTensor {
-    /// Values, row-major.
-    pub data: HostData,
-    /// Dimensions.
-    pub shape: Vec<usize>,
-}
-
-impl HostTensor {
-    /// Copies a tensor to the host.
-    ///
-    /// # Errors
-    /// On engine errors.
-    pub fn from_tensor<B: Backend>(t: &Tensor<B>) -> Result<Self> {
-        Ok(Self {
-            data: t.to_host()?,
-            shape: t.shape(),
-        })
-    }
-
-    /// Uploads to `device` on engine `B`.
-    ///
-    /// # Errors
-    /// On engine errors.
-    pub fn to_tensor<B: Backend>(&self, device: Device) -> Result<Tensor<B>> {
-        Tensor::from_host(self.data.clone(), &self.shape, device)
-    }
-
-    fn bytes(&self) -> Vec<u8> {
-        match &self.data {
-            HostData::F32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-            HostData::F64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-            HostData::I64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
-            HostData::Bool(v) => v.iter().map(|&b| b as u8).collect(),
-        }
-    }
-}
 
 struct Bytes {
     dtype: Dtype,

@@ -21,8 +21,8 @@ pub use progress::ProgressBar;
 pub use schedulers::{LearningRateScheduler, ReduceLrOnPlateau};
 pub use terminate_on_nan::TerminateOnNan;
 
+use crate::data::HostTensor;
 use crate::error::Result;
-use crate::saving::HostTensor;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;

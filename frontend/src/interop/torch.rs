@@ -52,9 +52,9 @@
 //! ```
 
 use crate::backend::{Backend, HostData};
+use crate::data::HostTensor;
 use crate::error::{Error, Result};
 use crate::model::ModelParts;
-use crate::saving::HostTensor;
 use crate::tensor::Tensor;
 use safetensors::{Dtype, SafeTensors};
 use std::collections::{HashMap, HashSet};

@@ -611,3 +611,39 @@ impl Iterator for CsvChunks {
         }
     }
 }
+
+/// Reading CSV into a [`Table`] (the CSV side of `Table`, kept here so `table.rs` knows
+/// nothing of CSV).
+impl Table {
+    /// Reads a CSV file; see [`CsvOptions`] for the delimiter, header, missing-value markers,
+    /// column selection and declared types. Column types not declared are inferred: `Int`
+    /// if every present value parses as `i64`, else `Float` if every one parses as `f64`,
+    /// else `Str` (a column with no present value is `Float`).
+    ///
+    /// # Errors
+    /// [`Error::Io`] when the file cannot be opened; [`Error::Config`] naming the file, the
+    /// 1-based line and the column for an empty file, a duplicate or unknown column name, a
+    /// row with the wrong number of fields, or a value that does not parse in a declared
+    /// numeric type.
+    pub fn read_csv(path: impl AsRef<Path>, opts: &CsvOptions) -> Result<Table> {
+        let path = path.as_ref();
+        let source = path.display().to_string();
+        let file = std::fs::File::open(path).map_err(|e| {
+            Error::Io(std::io::Error::new(
+                e.kind(),
+                format!("{source}: cannot open: {e}"),
+            ))
+            .in_call("Table::read_csv")
+        })?;
+        read_table(std::io::BufReader::new(file), opts, source)
+            .map_err(|e| e.in_call("Table::read_csv"))
+    }
+
+    /// Parses CSV text (as [`Table::read_csv`]); messages name the source `<string>`.
+    ///
+    /// # Errors
+    /// As [`Table::read_csv`].
+    pub fn from_csv_str(text: &str, opts: &CsvOptions) -> Result<Table> {
+        read_table(text.as_bytes(), opts, "<string>".to_string())
+    }
+}

@@ -36,9 +36,9 @@ pub mod proto;
 
 use crate::activations::Activation;
 use crate::backend::{Backend, HostData};
+use crate::data::HostTensor;
 use crate::error::{Error, Result};
 use crate::model::ModelParts;
-use crate::saving::HostTensor;
 use proto::{
     attribute_type, data_type, AttributeProto, Dimension, GraphProto, ModelProto, NodeProto,
     OperatorSetIdProto, StringStringEntryProto, TensorProto, TensorShapeProto, TypeProto,
