@@ -2,7 +2,7 @@
 //! with [`Apply::apply`], and [`Model::new`] turning the resulting graph into a model with
 //! everything a `Sequential` has.
 
-use super::api::{model_api, ModelParts, ModelState};
+use super::api::{ModelCore, ModelParts, ModelState};
 use super::summary::{render_summary, shape_str, SummaryRow};
 use super::training::Network;
 use crate::backend::{Backend, DType, Device};
@@ -319,7 +319,11 @@ impl<B: Backend> Shared<B> {
 /// # Ok(())
 /// # }
 /// ```
-pub struct Model<B: Backend> {
+pub type Model<B> = ModelCore<B, LayerGraph<B>>;
+
+/// The architecture of a functional [`Model`]: its graph of layer nodes between symbolic
+/// inputs and outputs (the shared compile state lives in [`ModelCore`]).
+pub struct LayerGraph<B: Backend> {
     name: String,
     /// Nodes in topological order (inputs included).
     nodes: Vec<Arc<Node<B>>>,
@@ -328,7 +332,6 @@ pub struct Model<B: Backend> {
     /// Distinct layers in first-use order.
     layers: Vec<LayerRef<B>>,
     input_names: Vec<String>,
-    state: ModelState<B>,
     trainable: bool,
     /// Where the weights live (the device every layer was built on), or for a model
     /// without weights, where its inputs go.
@@ -338,8 +341,8 @@ pub struct Model<B: Backend> {
 impl<B: Backend> std::fmt::Debug for Model<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Model")
-            .field("name", &self.name)
-            .field("inputs", &self.input_names)
+            .field("name", &self.arch.name)
+            .field("inputs", &self.arch.input_names)
             .field("outputs", &self.output_names())
             .finish_non_exhaustive()
     }
@@ -505,16 +508,18 @@ impl<B: Backend> Model<B> {
             Some((d, _)) => d,
             None => super::api::placement::<B>("Model::new")?,
         };
-        Ok(Self {
-            name: "functional".into(),
-            nodes: order,
-            inputs: inputs.to_vec(),
-            outputs: outputs.to_vec(),
-            layers,
-            input_names,
+        Ok(ModelCore {
+            arch: LayerGraph {
+                name: "functional".into(),
+                nodes: order,
+                inputs: inputs.to_vec(),
+                outputs: outputs.to_vec(),
+                layers,
+                input_names,
+                trainable: true,
+                device,
+            },
             state: ModelState::new(crate::random::next_global_seed()),
-            trainable: true,
-            device,
         })
     }
 
@@ -546,10 +551,11 @@ impl<B: Backend> Model<B> {
     /// `device`; the shared `to_device` calls it. Nothing changes unless every layer could
     /// be rebuilt.
     fn move_layers(&mut self, device: Device) -> Result<()> {
-        let mut fresh = Vec::with_capacity(self.layers.len());
-        for l in &self.layers {
+        let mut fresh = Vec::with_capacity(self.arch.layers.len());
+        for l in &self.arch.layers {
             // The shapes of the layer's first call.
             let shapes: Vec<Vec<usize>> = self
+                .arch
                 .nodes
                 .iter()
                 .find(|n| n.layer.as_ref().is_some_and(|x| same(x, l)))
@@ -569,18 +575,18 @@ impl<B: Backend> Model<B> {
                 dtype,
             )?);
         }
-        for (l, f) in self.layers.iter().zip(fresh) {
+        for (l, f) in self.arch.layers.iter().zip(fresh) {
             if let Some(f) = f {
                 *lock(l)? = f;
             }
         }
-        self.device = device;
+        self.arch.device = device;
         Ok(())
     }
 
     /// Sets the model's name.
     pub fn with_name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
+        self.arch.name = name.to_string();
         self
     }
 
@@ -592,12 +598,13 @@ impl<B: Backend> Model<B> {
 
     /// The model's name.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.arch.name
     }
 
     /// Names of the layers, in first-use order.
     pub fn layer_names(&self) -> Vec<String> {
-        self.layers
+        self.arch
+            .layers
             .iter()
             .map(|l| lock(l).map(|g| g.name().to_string()).unwrap_or_default())
             .collect()
@@ -608,22 +615,32 @@ impl<B: Backend> Model<B> {
     /// # Errors
     /// Never for a constructed model (kept fallible like `Sequential::output_shape`).
     pub fn output_shapes(&self) -> Result<Vec<Vec<usize>>> {
-        Ok(self.outputs.iter().map(|t| t.shape().to_vec()).collect())
+        Ok(self
+            .arch
+            .outputs
+            .iter()
+            .map(|t| t.shape().to_vec())
+            .collect())
     }
 
     /// Per-sample shapes of the inputs.
     pub fn input_shapes(&self) -> Vec<Vec<usize>> {
-        self.inputs.iter().map(|t| t.shape().to_vec()).collect()
+        self.arch
+            .inputs
+            .iter()
+            .map(|t| t.shape().to_vec())
+            .collect()
     }
 
     fn node_label(&self, n: &Node<B>) -> String {
         match &n.layer {
             Some(l) => lock(l).map(|g| g.name().to_string()).unwrap_or_default(),
             None => self
+                .arch
                 .inputs
                 .iter()
                 .position(|t| t.node.id == n.id)
-                .map(|i| self.input_names[i].clone())
+                .map(|i| self.arch.input_names[i].clone())
                 .unwrap_or_default(),
         }
     }
@@ -638,7 +655,7 @@ impl<B: Backend> Model<B> {
         // Node index per layer (for `layer[node][tensor]` references).
         let mut node_index: HashMap<usize, usize> = HashMap::new();
         let mut uses: HashMap<*const u8, usize> = HashMap::new();
-        for n in &self.nodes {
+        for n in &self.arch.nodes {
             if let Some(l) = &n.layer {
                 let key = Arc::as_ptr(l) as *const u8;
                 let k = uses.entry(key).or_insert(0);
@@ -648,8 +665,8 @@ impl<B: Backend> Model<B> {
                 node_index.insert(n.id, 0);
             }
         }
-        let mut out = Vec::with_capacity(self.nodes.len());
-        for n in &self.nodes {
+        let mut out = Vec::with_capacity(self.arch.nodes.len());
+        for n in &self.arch.nodes {
             let (class_name, params, config) = match &n.layer {
                 Some(l) => {
                     let g = lock(l)?;
@@ -714,7 +731,7 @@ impl<B: Backend> Model<B> {
             .collect::<Vec<_>>();
         let (t, nt) = self.count_params();
         Ok(render_summary(
-            &self.name,
+            &self.arch.name,
             &rows,
             t,
             nt,
@@ -723,22 +740,23 @@ impl<B: Backend> Model<B> {
     }
 
     fn run(&self, xs: &[Tensor<B>], ctx: &mut CallContext) -> Result<Vec<Tensor<B>>> {
-        if xs.len() != self.inputs.len() {
+        if xs.len() != self.arch.inputs.len() {
             return Err(Error::invalid(
-                &self.name,
+                &self.arch.name,
                 "inputs",
                 format!(
                     "{} tensors given, the model has {} inputs",
                     xs.len(),
-                    self.inputs.len()
+                    self.arch.inputs.len()
                 ),
             ));
         }
-        let mut values: HashMap<usize, Vec<Tensor<B>>> = HashMap::with_capacity(self.nodes.len());
-        for (t, x) in self.inputs.iter().zip(xs) {
+        let mut values: HashMap<usize, Vec<Tensor<B>>> =
+            HashMap::with_capacity(self.arch.nodes.len());
+        for (t, x) in self.arch.inputs.iter().zip(xs) {
             values.insert(t.node.id, vec![x.clone()]);
         }
-        for n in &self.nodes {
+        for n in &self.arch.nodes {
             let Some(layer) = &n.layer else { continue };
             let args: Vec<Tensor<B>> = n
                 .inputs
@@ -749,14 +767,15 @@ impl<B: Backend> Model<B> {
                         .and_then(|v| v.get(t.index))
                         .cloned()
                         .ok_or_else(|| {
-                            Error::invalid(&self.name, "graph", "a node ran before its inputs")
+                            Error::invalid(&self.arch.name, "graph", "a node ran before its inputs")
                         })
                 })
                 .collect::<Result<_>>()?;
             let out = lock(layer)?.call_multi(&args, ctx)?;
             values.insert(n.id, out);
         }
-        self.outputs
+        self.arch
+            .outputs
             .iter()
             .map(|t| {
                 values
@@ -764,7 +783,7 @@ impl<B: Backend> Model<B> {
                     .and_then(|v| v.get(t.index))
                     .cloned()
                     .ok_or_else(|| {
-                        Error::invalid(&self.name, "graph", "an output was not computed")
+                        Error::invalid(&self.arch.name, "graph", "an output was not computed")
                     })
             })
             .collect()
@@ -775,24 +794,25 @@ impl<B: Backend> Model<B> {
     /// outputs. [`Model::from_config`] rebuilds the same graph (fresh weights).
     pub fn get_config(&self) -> serde_json::Value {
         let index: HashMap<usize, usize> = self
+            .arch
             .nodes
             .iter()
             .enumerate()
             .map(|(i, n)| (n.id, i))
             .collect();
         let mut layers = Vec::new();
-        for l in &self.layers {
+        for l in &self.arch.layers {
             if let Ok(g) = lock(l) {
                 layers.push(serde_json::json!({"class_name": g.class_name(), "config": g.get_config(), "name": g.name()}));
             }
         }
-        let nodes: Vec<serde_json::Value> = self
+        let nodes: Vec<serde_json::Value> = self.arch
             .nodes
             .iter()
             .map(|n| match &n.layer {
                 None => {
-                    let i = self.inputs.iter().position(|t| t.node.id == n.id).unwrap_or(0);
-                    serde_json::json!({"input": self.input_names.get(i).cloned().unwrap_or_default(), "shape": n.output_shapes[0]})
+                    let i = self.arch.inputs.iter().position(|t| t.node.id == n.id).unwrap_or(0);
+                    serde_json::json!({"input": self.arch.input_names.get(i).cloned().unwrap_or_default(), "shape": n.output_shapes[0]})
                 }
                 Some(l) => {
                     let name = lock(l).map(|g| g.name().to_string()).unwrap_or_default();
@@ -801,14 +821,15 @@ impl<B: Backend> Model<B> {
                 }
             })
             .collect();
-        let inputs: Vec<usize> = self.inputs.iter().map(|t| index[&t.node.id]).collect();
+        let inputs: Vec<usize> = self.arch.inputs.iter().map(|t| index[&t.node.id]).collect();
         let outputs: Vec<[usize; 2]> = self
+            .arch
             .outputs
             .iter()
             .map(|t| [index[&t.node.id], t.index])
             .collect();
         serde_json::json!({
-            "name": self.name,
+            "name": self.arch.name,
             "layers": layers,
             "nodes": nodes,
             "inputs": inputs,
@@ -896,14 +917,14 @@ impl<B: Backend> Model<B> {
             outputs.into_iter().map(pick).collect::<Result<_>>()?;
         let mut m = Model::new(&inputs, &outputs)?;
         if let Some(name) = config["name"].as_str() {
-            m.name = name.to_string();
+            m.arch.name = name.to_string();
         }
         Ok(m)
     }
 
     fn all_weights(&self) -> Vec<(String, Weight<B>)> {
         let mut out = Vec::new();
-        for l in &self.layers {
+        for l in &self.arch.layers {
             if let Ok(g) = lock(l) {
                 let name = g.name().to_string();
                 for w in g.weights() {
@@ -917,14 +938,14 @@ impl<B: Backend> Model<B> {
 
 impl<B: Backend> Network<B> for Model<B> {
     fn model_name(&self) -> &str {
-        &self.name
+        &self.arch.name
     }
     fn input_names(&self) -> Vec<String> {
-        self.input_names.clone()
+        self.arch.input_names.clone()
     }
     fn output_names(&self) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();
-        for t in &self.outputs {
+        for t in &self.arch.outputs {
             let base = self.node_label(&t.node);
             let name = if t.node.output_shapes.len() > 1 {
                 format!("{base}_{}", t.index)
@@ -939,7 +960,7 @@ impl<B: Backend> Network<B> for Model<B> {
         self.run(xs, ctx)
     }
     fn trainable_params(&self) -> Vec<Tensor<B>> {
-        if !self.trainable {
+        if !self.arch.trainable {
             return Vec::new();
         }
         self.all_weights()
@@ -950,7 +971,7 @@ impl<B: Backend> Network<B> for Model<B> {
     }
     fn regularization_loss(&self) -> Result<Option<Tensor<B>>> {
         let mut total: Option<Tensor<B>> = None;
-        for l in &self.layers {
+        for l in &self.arch.layers {
             if let Some(r) = lock(l)?.regularization_loss()? {
                 total = Some(match total {
                     Some(t) => t.add(&r)?,
@@ -961,24 +982,24 @@ impl<B: Backend> Network<B> for Model<B> {
         Ok(total)
     }
     fn prepare_inputs(&mut self, xs: &[Tensor<B>]) -> Result<()> {
-        if xs.len() != self.inputs.len() {
+        if xs.len() != self.arch.inputs.len() {
             return Err(Error::invalid(
-                &self.name,
+                &self.arch.name,
                 "inputs",
                 format!(
                     "{} tensors given, the model has {} inputs",
                     xs.len(),
-                    self.inputs.len()
+                    self.arch.inputs.len()
                 ),
             ));
         }
-        for (i, (t, x)) in self.inputs.iter().zip(xs).enumerate() {
+        for (i, (t, x)) in self.arch.inputs.iter().zip(xs).enumerate() {
             let s = x.shape();
             if s.is_empty() || s[1..] != *t.shape() {
                 let mut exp = vec!["batch".to_string()];
                 exp.extend(t.shape().iter().map(|d| d.to_string()));
                 return Err(Error::shape(
-                    &self.input_names[i],
+                    &self.arch.input_names[i],
                     "input",
                     format!("shape [{}]", exp.join(", ")),
                     &s,
@@ -996,7 +1017,7 @@ impl<B: Backend> Network<B> for Model<B> {
         self.all_weights()
             .first()
             .map(|(_, w)| w.value.device())
-            .unwrap_or(self.device)
+            .unwrap_or(self.arch.device)
     }
     fn dtype(&self) -> DType {
         self.all_weights()
@@ -1013,6 +1034,9 @@ impl<B: Backend> Network<B> for Model<B> {
 impl<B: Backend> ModelParts<B> for Model<B> {
     fn state(&self) -> &ModelState<B> {
         &self.state
+    }
+    fn move_layers(&mut self, device: Device) -> Result<()> {
+        Self::move_layers(self, device)
     }
     fn state_mut(&mut self) -> &mut ModelState<B> {
         &mut self.state
@@ -1059,8 +1083,6 @@ impl<B: Backend> Model<B> {
     }
 }
 
-model_api!(Model);
-
 /// A model used as a layer inside another model (Keras' nested models): its weights are
 /// shared with the inner model.
 impl<B: Backend> Layer<B> for Model<B> {
@@ -1068,10 +1090,10 @@ impl<B: Backend> Layer<B> for Model<B> {
         "Functional"
     }
     fn name(&self) -> &str {
-        &self.name
+        &self.arch.name
     }
     fn set_name(&mut self, name: String) {
-        self.name = name;
+        self.arch.name = name;
     }
     fn built(&self) -> bool {
         true
@@ -1090,7 +1112,7 @@ impl<B: Backend> Layer<B> for Model<B> {
             .into_iter()
             .map(|(n, mut w)| {
                 w.name = n;
-                if !self.trainable {
+                if !self.arch.trainable {
                     w.trainable = false;
                 }
                 w
@@ -1098,10 +1120,10 @@ impl<B: Backend> Layer<B> for Model<B> {
             .collect()
     }
     fn trainable(&self) -> bool {
-        self.trainable
+        self.arch.trainable
     }
     fn set_trainable(&mut self, trainable: bool) {
-        self.trainable = trainable;
+        self.arch.trainable = trainable;
     }
     fn regularization_loss(&self) -> Result<Option<Tensor<B>>> {
         Network::regularization_loss(self)
@@ -1125,7 +1147,7 @@ impl<B: Backend> Model<B> {
         let expected = self.input_shapes();
         if input_shapes != expected.as_slice() {
             return Err(Error::ShapeMismatch {
-                op: format!("{} (nested model)", self.name),
+                op: format!("{} (nested model)", self.arch.name),
                 lhs: crate::error::ShapeList(expected.concat()),
                 rhs: crate::error::ShapeList(input_shapes.concat()),
                 detail: Some(format!(

@@ -9,11 +9,11 @@ mod sequential;
 mod summary;
 pub mod training;
 
-pub use api::{ModelParts, ModelState};
+pub use api::{ModelCore, ModelParts, ModelState};
 pub use data::Data;
 pub(crate) use functional::GraphNode;
-pub use functional::{Apply, LayerRef, Model, Shared, SymbolicTensor};
-pub use sequential::Sequential;
+pub use functional::{Apply, LayerGraph, LayerRef, Model, Shared, SymbolicTensor};
+pub use sequential::{LayerStack, Sequential};
 pub(crate) use summary::shape_str;
 pub use summary::{render_summary, SummaryRow};
 pub use training::{Compile, Compiled, CompiledMetric, FitOptions, Network};

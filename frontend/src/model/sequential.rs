@@ -1,6 +1,6 @@
 //! [`Sequential`]: a plain stack of layers.
 
-use super::api::{model_api, ModelParts, ModelState};
+use super::api::{ModelCore, ModelParts, ModelState};
 use super::summary::{render_summary, shape_str, SummaryRow};
 use super::training::Network;
 use crate::backend::{Backend, DType, Device};
@@ -49,8 +49,12 @@ use std::collections::HashMap;
 /// # Ok(())
 /// # }
 /// ```
+pub type Sequential<B> = ModelCore<B, LayerStack<B>>;
+
+/// The architecture of a [`Sequential`] model: its layer stack, input shape, device and
+/// dtype (the shared compile state lives in [`ModelCore`]).
 #[derive(Debug)]
-pub struct Sequential<B: Backend> {
+pub struct LayerStack<B: Backend> {
     name: String,
     layers: Vec<Box<dyn Layer<B>>>,
     input_shape: Option<Vec<usize>>,
@@ -59,7 +63,15 @@ pub struct Sequential<B: Backend> {
     device: Option<Device>,
     dtype: DType,
     names: HashMap<String, usize>,
-    state: ModelState<B>,
+}
+
+impl<B: Backend> std::fmt::Debug for Sequential<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sequential")
+            .field("arch", &self.arch)
+            .field("state", &self.state)
+            .finish()
+    }
 }
 
 impl<B: Backend> Default for Sequential<B> {
@@ -78,13 +90,15 @@ impl<B: Backend> Sequential<B> {
     /// is resolved when the first layer is added (or the model is built), so `new` cannot
     /// fail: an invalid `STRATANET_DEVICE` is the error of that first `add`/`build`.
     pub fn new() -> Self {
-        Self {
-            name: "sequential".into(),
-            layers: Vec::new(),
-            input_shape: None,
-            device: None,
-            dtype: DType::F32,
-            names: HashMap::new(),
+        ModelCore {
+            arch: LayerStack {
+                name: "sequential".into(),
+                layers: Vec::new(),
+                input_shape: None,
+                device: None,
+                dtype: DType::F32,
+                names: HashMap::new(),
+            },
             state: ModelState::new(crate::random::next_global_seed()),
         }
     }
@@ -98,7 +112,7 @@ impl<B: Backend> Sequential<B> {
 
     /// Sets the model's name.
     pub fn with_name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
+        self.arch.name = name.to_string();
         self
     }
 
@@ -121,7 +135,7 @@ impl<B: Backend> Sequential<B> {
     /// # }
     /// ```
     pub fn on_device(mut self, device: Device) -> Self {
-        self.device = Some(device);
+        self.arch.device = Some(device);
         // A failed move is retried, and reported, by the next fallible call.
         let _ = self.ensure_placed();
         self
@@ -130,11 +144,11 @@ impl<B: Backend> Sequential<B> {
     /// The device resolved for the weights: the one given to `on_device`, else
     /// [`Device::placement`] (resolved once, at the first layer).
     fn placement(&mut self) -> Result<Device> {
-        match self.device {
+        match self.arch.device {
             Some(d) => Ok(d),
             None => {
-                let d = super::api::placement::<B>(&self.name)?;
-                self.device = Some(d);
+                let d = super::api::placement::<B>(&self.arch.name)?;
+                self.arch.device = Some(d);
                 Ok(d)
             }
         }
@@ -143,10 +157,11 @@ impl<B: Backend> Sequential<B> {
     /// Moves the weights to the model's device if any is elsewhere (after `on_device` on a
     /// built model whose move failed).
     fn ensure_placed(&mut self) -> Result<()> {
-        let Some(d) = self.device else {
+        let Some(d) = self.arch.device else {
             return Ok(());
         };
         let misplaced = self
+            .arch
             .layers
             .iter()
             .any(|l| l.weights().iter().any(|w| w.value.device() != d));
@@ -160,29 +175,29 @@ impl<B: Backend> Sequential<B> {
     /// `api::rebuild_layer`) and records `device`; the shared `to_device` calls it.
     fn move_layers(&mut self, device: Device) -> Result<()> {
         self.move_built_layers(device)?;
-        self.device = Some(device);
+        self.arch.device = Some(device);
         Ok(())
     }
 
     fn move_built_layers(&mut self, device: Device) -> Result<()> {
-        let Some(input) = self.input_shape.clone() else {
+        let Some(input) = self.arch.input_shape.clone() else {
             // Nothing is built yet: every layer will be built on the new device.
             return Ok(());
         };
         let mut shape = input;
-        let mut fresh = Vec::with_capacity(self.layers.len());
-        for l in &self.layers {
+        let mut fresh = Vec::with_capacity(self.arch.layers.len());
+        for l in &self.arch.layers {
             let out = l.output_shape(&shape)?;
             fresh.push(super::api::rebuild_layer(
                 l.as_ref(),
                 std::slice::from_ref(&shape),
                 device,
-                self.dtype,
+                self.arch.dtype,
             )?);
             shape = out;
         }
         // Every layer rebuilt: commit.
-        for (slot, f) in self.layers.iter_mut().zip(fresh) {
+        for (slot, f) in self.arch.layers.iter_mut().zip(fresh) {
             if let Some(f) = f {
                 *slot = f;
             }
@@ -192,23 +207,24 @@ impl<B: Backend> Sequential<B> {
 
     /// Uses `dtype` (`F32` or `F64`) for weights and computation (call before adding layers).
     pub fn with_dtype(mut self, dtype: DType) -> Self {
-        self.dtype = dtype;
+        self.arch.dtype = dtype;
         self
     }
 
     /// The model's name.
     pub fn name(&self) -> &str {
-        &self.name
+        &self.arch.name
     }
 
     /// The layers (without the `Input`).
     pub fn layers(&self) -> &[Box<dyn Layer<B>>] {
-        &self.layers
+        &self.arch.layers
     }
 
     /// A layer by name.
     pub fn get_layer(&self, name: &str) -> Option<&dyn Layer<B>> {
-        self.layers
+        self.arch
+            .layers
             .iter()
             .find(|l| l.name() == name)
             .map(|l| l.as_ref())
@@ -216,16 +232,16 @@ impl<B: Backend> Sequential<B> {
 
     /// The declared or inferred per-sample input shape.
     pub fn input_shape(&self) -> Option<&[usize]> {
-        self.input_shape.as_deref()
+        self.arch.input_shape.as_deref()
     }
 
     /// Whether every layer has its weights.
     pub fn built(&self) -> bool {
-        self.input_shape.is_some() && self.layers.iter().all(|l| l.built())
+        self.arch.input_shape.is_some() && self.arch.layers.iter().all(|l| l.built())
     }
 
     fn unique_name(&mut self, base: &str) -> String {
-        let n = self.names.entry(base.to_string()).or_insert(0);
+        let n = self.arch.names.entry(base.to_string()).or_insert(0);
         let name = if *n == 0 {
             base.to_string()
         } else {
@@ -238,7 +254,7 @@ impl<B: Backend> Sequential<B> {
     fn build_ctx(&self, layer_index: usize, device: Device) -> BuildContext {
         BuildContext::new(
             device,
-            self.dtype,
+            self.arch.dtype,
             Rng::derive(self.state.seed, layer_index as u64 + 1),
         )
     }
@@ -264,9 +280,9 @@ impl<B: Backend> Sequential<B> {
         if layer.name().is_empty() {
             let n = self.unique_name(&snake_case(layer.class_name()));
             layer.set_name(n);
-        } else if self.layers.iter().any(|l| l.name() == layer.name()) {
+        } else if self.arch.layers.iter().any(|l| l.name() == layer.name()) {
             return Err(Error::invalid(
-                &self.name,
+                &self.arch.name,
                 "layer name",
                 format!(
                     "'{}' is already used; layer names must be unique",
@@ -276,19 +292,19 @@ impl<B: Backend> Sequential<B> {
         }
         layer.validate()?;
         if let Some(shape) = layer.declared_input_shape() {
-            if !self.layers.is_empty() || self.input_shape.is_some() {
+            if !self.arch.layers.is_empty() || self.arch.input_shape.is_some() {
                 return Err(Error::invalid(
-                    &self.name,
+                    &self.arch.name,
                     "Input",
                     "an Input must be the first thing added to a Sequential model",
                 ));
             }
-            self.input_shape = Some(shape);
+            self.arch.input_shape = Some(shape);
             return Ok(self);
         }
-        if let Some(input) = self.input_shape.clone() {
-            let shape = self.shape_after(&input, self.layers.len())?;
-            let mut ctx = self.build_ctx(self.layers.len(), device);
+        if let Some(input) = self.arch.input_shape.clone() {
+            let shape = self.shape_after(&input, self.arch.layers.len())?;
+            let mut ctx = self.build_ctx(self.arch.layers.len(), device);
             if !layer.built() {
                 let label = format!("{} ({})", layer.name(), layer.class_name());
                 crate::limits::in_layer(|| label, || layer.build(&shape, &mut ctx))?;
@@ -296,7 +312,7 @@ impl<B: Backend> Sequential<B> {
                 // Built elsewhere (a Normalization adapted on CPU tensors): move it here.
                 let shapes = std::slice::from_ref(&shape);
                 if let Some(f) =
-                    super::api::rebuild_layer(layer.as_ref(), shapes, device, self.dtype)?
+                    super::api::rebuild_layer(layer.as_ref(), shapes, device, self.arch.dtype)?
                 {
                     layer = f;
                 }
@@ -304,14 +320,14 @@ impl<B: Backend> Sequential<B> {
             let out = layer.output_shape(&shape)?;
             crate::limits::check_shape(layer.name(), "output shape", &out)?;
         }
-        self.layers.push(layer);
+        self.arch.layers.push(layer);
         Ok(self)
     }
 
     /// Per-sample shape after the first `upto` layers.
     fn shape_after(&self, input: &[usize], upto: usize) -> Result<Vec<usize>> {
         let mut shape = input.to_vec();
-        for l in &self.layers[..upto] {
+        for l in &self.arch.layers[..upto] {
             shape = l.output_shape(&shape)?;
             crate::limits::check_shape(l.name(), "output shape", &shape)?;
         }
@@ -326,16 +342,16 @@ impl<B: Backend> Sequential<B> {
     pub fn build(&mut self, input_shape: &[usize]) -> Result<()> {
         let device = self.placement()?;
         self.ensure_placed()?;
-        if let Some(existing) = &self.input_shape {
+        if let Some(existing) = &self.arch.input_shape {
             if existing != input_shape && self.built() {
                 return Err(self.input_error(input_shape));
             }
         }
         let mut shape = input_shape.to_vec();
-        for i in 0..self.layers.len() {
+        for i in 0..self.arch.layers.len() {
             let mut ctx = self.build_ctx(i, device);
-            let dtype = self.dtype;
-            let layer = &mut self.layers[i];
+            let dtype = self.arch.dtype;
+            let layer = &mut self.arch.layers[i];
             if !layer.built() {
                 let label = format!("{} ({})", layer.name(), layer.class_name());
                 crate::limits::in_layer(|| label, || layer.build(&shape, &mut ctx))?;
@@ -348,17 +364,18 @@ impl<B: Backend> Sequential<B> {
             shape = layer.output_shape(&shape)?;
             crate::limits::check_shape(layer.name(), "output shape", &shape)?;
         }
-        self.input_shape = Some(input_shape.to_vec());
+        self.arch.input_shape = Some(input_shape.to_vec());
         Ok(())
     }
 
     fn input_error(&self, got_per_sample: &[usize]) -> Error {
-        let expected = self.input_shape.clone().unwrap_or_default();
+        let expected = self.arch.input_shape.clone().unwrap_or_default();
         let layer = self
+            .arch
             .layers
             .first()
             .map(|l| l.name().to_string())
-            .unwrap_or_else(|| self.name.clone());
+            .unwrap_or_else(|| self.arch.name.clone());
         let mut exp = vec!["batch".to_string()];
         exp.extend(expected.iter().map(|d| d.to_string()));
         let mut got = vec![0usize];
@@ -376,12 +393,16 @@ impl<B: Backend> Sequential<B> {
     /// # Errors
     /// When the input shape is unknown.
     pub fn output_shape(&self) -> Result<Vec<usize>> {
-        let input = self.input_shape.as_ref().ok_or_else(|| Error::NotReady {
-            op: format!("{}.output_shape", self.name),
-            needed: "built".into(),
-            hint: "add an Input first, call build, or fit/predict once".into(),
-        })?;
-        self.shape_after(input, self.layers.len())
+        let input = self
+            .arch
+            .input_shape
+            .as_ref()
+            .ok_or_else(|| Error::NotReady {
+                op: format!("{}.output_shape", self.arch.name),
+                needed: "built".into(),
+                hint: "add an Input first, call build, or fit/predict once".into(),
+            })?;
+        self.shape_after(input, self.arch.layers.len())
     }
 
     /// The Keras summary table as a string.
@@ -389,14 +410,18 @@ impl<B: Backend> Sequential<B> {
     /// # Errors
     /// When the model is not built (no `Input` and never called).
     pub fn summary(&self) -> Result<String> {
-        let input = self.input_shape.as_ref().ok_or_else(|| Error::NotReady {
-            op: "summary".into(),
-            needed: "built".into(),
-            hint: "add an Input first or call build(input_shape)".into(),
-        })?;
+        let input = self
+            .arch
+            .input_shape
+            .as_ref()
+            .ok_or_else(|| Error::NotReady {
+                op: "summary".into(),
+                needed: "built".into(),
+                hint: "add an Input first or call build(input_shape)".into(),
+            })?;
         let mut shape = input.clone();
         let mut rows = Vec::new();
-        for l in &self.layers {
+        for l in &self.arch.layers {
             shape = l.output_shape(&shape)?;
             rows.push(SummaryRow {
                 layer: format!("{} ({})", l.name(), l.class_name()),
@@ -407,16 +432,17 @@ impl<B: Backend> Sequential<B> {
         }
         let (t, nt) = self.count_params();
         Ok(render_summary(
-            &self.name,
+            &self.arch.name,
             &rows,
             t,
             nt,
-            self.dtype.size_in_bytes(),
+            self.arch.dtype.size_in_bytes(),
         ))
     }
 
     fn layer_weights(&self) -> Vec<(String, Weight<B>)> {
-        self.layers
+        self.arch
+            .layers
             .iter()
             .flat_map(|l| {
                 let name = l.name().to_string();
@@ -430,14 +456,14 @@ impl<B: Backend> Sequential<B> {
     /// Model config as JSON (`{"name", "layers": [{"class_name", "config"}]}`).
     pub fn get_config(&self) -> serde_json::Value {
         let mut layers = Vec::new();
-        if let Some(s) = &self.input_shape {
+        if let Some(s) = &self.arch.input_shape {
             layers.push(serde_json::json!({"class_name": "InputLayer", "config": {"shape": s, "name": "input_layer"}}));
         }
-        for l in &self.layers {
+        for l in &self.arch.layers {
             layers
                 .push(serde_json::json!({"class_name": l.class_name(), "config": l.get_config()}));
         }
-        serde_json::json!({"name": self.name, "dtype": self.dtype, "layers": layers})
+        serde_json::json!({"name": self.arch.name, "dtype": self.arch.dtype, "layers": layers})
     }
 
     /// Rebuilds a model (fresh weights) from [`Sequential::get_config`].
@@ -452,10 +478,10 @@ impl<B: Backend> Sequential<B> {
     fn from_config_inner(config: &serde_json::Value) -> Result<Self> {
         let mut m = Self::new();
         if let Some(n) = config.get("name").and_then(|n| n.as_str()) {
-            m.name = n.to_string();
+            m.arch.name = n.to_string();
         }
         if let Some(d) = config.get("dtype") {
-            m.dtype = serde_json::from_value(d.clone())?;
+            m.arch.dtype = serde_json::from_value(d.clone())?;
         }
         let layers = config
             .get("layers")
@@ -478,7 +504,7 @@ impl<B: Backend> Sequential<B> {
 impl<B: Backend> Sequential<B> {
     fn run_layers(&self, x: &Tensor<B>, ctx: &mut CallContext) -> Result<Tensor<B>> {
         let mut h = x.clone();
-        for l in &self.layers {
+        for l in &self.arch.layers {
             h = l.call(&h, ctx)?;
         }
         Ok(h)
@@ -488,17 +514,23 @@ impl<B: Backend> Sequential<B> {
         self.ensure_placed()?;
         let s = x.shape();
         if s.is_empty() {
-            return Err(Error::shape(&self.name, "x", "a batch (rank >= 1)", &s));
+            return Err(Error::shape(
+                &self.arch.name,
+                "x",
+                "a batch (rank >= 1)",
+                &s,
+            ));
         }
         let per_sample = &s[1..];
-        match &self.input_shape {
+        match &self.arch.input_shape {
             Some(expected) if self.built() => {
                 if expected.as_slice() != per_sample {
                     let layer = self
+                        .arch
                         .layers
                         .first()
                         .map(|l| l.name().to_string())
-                        .unwrap_or_else(|| self.name.clone());
+                        .unwrap_or_else(|| self.arch.name.clone());
                     let mut exp = vec!["batch".to_string()];
                     exp.extend(expected.iter().map(|d| d.to_string()));
                     return Err(Error::shape(
@@ -517,13 +549,14 @@ impl<B: Backend> Sequential<B> {
 
 impl<B: Backend> Network<B> for Sequential<B> {
     fn model_name(&self) -> &str {
-        &self.name
+        &self.arch.name
     }
     fn input_names(&self) -> Vec<String> {
         vec!["input_layer".to_string()]
     }
     fn output_names(&self) -> Vec<String> {
         vec![self
+            .arch
             .layers
             .last()
             .map(|l| l.name().to_string())
@@ -533,14 +566,15 @@ impl<B: Backend> Network<B> for Sequential<B> {
         match xs {
             [x] => Ok(vec![self.run_layers(x, ctx)?]),
             _ => Err(Error::invalid(
-                &self.name,
+                &self.arch.name,
                 "inputs",
                 format!("a Sequential model takes one input, got {}", xs.len()),
             )),
         }
     }
     fn trainable_params(&self) -> Vec<Tensor<B>> {
-        self.layers
+        self.arch
+            .layers
             .iter()
             .flat_map(|l| l.weights())
             .filter(|w| w.trainable)
@@ -549,7 +583,7 @@ impl<B: Backend> Network<B> for Sequential<B> {
     }
     fn regularization_loss(&self) -> Result<Option<Tensor<B>>> {
         let mut total: Option<Tensor<B>> = None;
-        for l in &self.layers {
+        for l in &self.arch.layers {
             if let Some(r) = l.regularization_loss()? {
                 total = Some(match total {
                     Some(t) => t.add(&r)?,
@@ -560,10 +594,10 @@ impl<B: Backend> Network<B> for Sequential<B> {
         Ok(total)
     }
     fn prepare_inputs(&mut self, xs: &[Tensor<B>]) -> Result<()> {
-        if self.layers.is_empty() {
+        if self.arch.layers.is_empty() {
             // Keras: "Sequential model ... cannot be built because it has no layers".
             return Err(Error::NotReady {
-                op: format!("{} (fit/evaluate/predict)", self.name),
+                op: format!("{} (fit/evaluate/predict)", self.arch.name),
                 needed: "given layers".into(),
                 hint: "it has no layers; call model.add(layer)".into(),
             });
@@ -571,7 +605,7 @@ impl<B: Backend> Network<B> for Sequential<B> {
         match xs {
             [x] => self.check_input(x),
             _ => Err(Error::invalid(
-                &self.name,
+                &self.arch.name,
                 "inputs",
                 format!("a Sequential model takes one input, got {}", xs.len()),
             )),
@@ -582,11 +616,12 @@ impl<B: Backend> Network<B> for Sequential<B> {
     }
     fn device(&self) -> Device {
         // Unresolved only while the model has no layer: report where it would go.
-        self.device
+        self.arch
+            .device
             .unwrap_or_else(|| Device::placement::<B>().unwrap_or_default())
     }
     fn dtype(&self) -> DType {
-        self.dtype
+        self.arch.dtype
     }
     fn access(&mut self) -> &mut dyn ModelAccess {
         self
@@ -596,6 +631,9 @@ impl<B: Backend> Network<B> for Sequential<B> {
 impl<B: Backend> ModelParts<B> for Sequential<B> {
     fn state(&self) -> &ModelState<B> {
         &self.state
+    }
+    fn move_layers(&mut self, device: Device) -> Result<()> {
+        Self::move_layers(self, device)
     }
     fn state_mut(&mut self) -> &mut ModelState<B> {
         &mut self.state
@@ -673,5 +711,3 @@ impl<B: Backend> Sequential<B> {
         Ok(m)
     }
 }
-
-model_api!(Sequential);
