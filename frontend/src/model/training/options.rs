@@ -1,0 +1,179 @@
+//! [`FitOptions`]: the options of `fit`, with Keras' defaults and a builder.
+
+use crate::backend::Backend;
+use crate::callbacks::Callback;
+use crate::dataset::Dataset;
+use crate::model::Data;
+use crate::tensor::Tensor;
+
+/// Options of `fit`, with Keras' defaults (`epochs = 1`, `batch_size = 32`, `shuffle`,
+/// `verbose = 1`).
+///
+/// ```
+/// use stratanet::{FitOptions, DefaultBackend as B};
+/// let opts = FitOptions::<B>::new().epochs(20).batch_size(64).validation_split(0.1).seed(42);
+/// assert_eq!(opts.epochs, 20);
+/// ```
+pub struct FitOptions<B: Backend> {
+    /// Passes over the data.
+    pub epochs: usize,
+    /// Samples per gradient step.
+    pub batch_size: usize,
+    /// Fraction of the samples (taken from the end, before shuffling, as Keras) held out
+    /// for validation.
+    pub validation_split: f64,
+    /// Explicit validation data (takes precedence over `validation_split`).
+    pub validation_data: Option<(Data<B>, Data<B>)>,
+    /// Reshuffle the training samples every epoch.
+    pub shuffle: bool,
+    /// Seed for shuffling and dropout (default: the model's seed).
+    pub seed: Option<u64>,
+    /// 0 silent, 1 progress bar, 2 one line per epoch.
+    pub verbose: u8,
+    /// Extra callbacks.
+    pub callbacks: Vec<Box<dyn Callback>>,
+    /// Per-sample loss weights, shape `[N]`.
+    pub sample_weight: Option<Tensor<B>>,
+    /// Per-class loss weights, indexed by class (Keras' `class_weight` dict as a vector).
+    pub class_weight: Option<Vec<f64>>,
+    /// Epoch to start at (0-based), for resuming: `epochs` is the index of the last epoch
+    /// plus one, as in Keras.
+    pub initial_epoch: usize,
+    /// Batches per epoch (`None`: one pass over the data). With tensors an epoch is that
+    /// many batches, continuing through the (reshuffled) data across epochs; with a dataset,
+    /// that many batches, restarting the dataset when it is exhausted.
+    pub steps_per_epoch: Option<usize>,
+    /// Validate every `validation_freq`-th epoch (those where `(epoch + 1) % freq == 0`,
+    /// as Keras); default 1.
+    pub validation_freq: usize,
+    /// Batch size of the validation pass (default: `batch_size`).
+    pub validation_batch_size: Option<usize>,
+    /// Validation data as a [`Dataset`] (takes precedence over `validation_data` and
+    /// `validation_split`).
+    pub validation_dataset: Option<Dataset>,
+}
+
+impl<B: Backend> Default for FitOptions<B> {
+    fn default() -> Self {
+        Self {
+            epochs: 1,
+            batch_size: 32,
+            validation_split: 0.0,
+            validation_data: None,
+            shuffle: true,
+            seed: None,
+            verbose: 1,
+            callbacks: Vec::new(),
+            sample_weight: None,
+            class_weight: None,
+            initial_epoch: 0,
+            steps_per_epoch: None,
+            validation_freq: 1,
+            validation_batch_size: None,
+            validation_dataset: None,
+        }
+    }
+}
+
+impl<B: Backend> std::fmt::Debug for FitOptions<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FitOptions")
+            .field("epochs", &self.epochs)
+            .field("batch_size", &self.batch_size)
+            .field("validation_split", &self.validation_split)
+            .field("shuffle", &self.shuffle)
+            .field("seed", &self.seed)
+            .field("verbose", &self.verbose)
+            .field("initial_epoch", &self.initial_epoch)
+            .field("steps_per_epoch", &self.steps_per_epoch)
+            .field("validation_freq", &self.validation_freq)
+            .field("validation_batch_size", &self.validation_batch_size)
+            .field("validation_dataset", &self.validation_dataset)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<B: Backend> FitOptions<B> {
+    /// Keras' defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets `epochs`.
+    pub fn epochs(mut self, epochs: usize) -> Self {
+        self.epochs = epochs;
+        self
+    }
+    /// Sets `batch_size`.
+    pub fn batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+    /// Sets `validation_split`.
+    pub fn validation_split(mut self, split: f64) -> Self {
+        self.validation_split = split;
+        self
+    }
+    /// Sets `validation_data` (tensors, lists or named pairs, like `fit`'s `x` and `y`).
+    pub fn validation_data(mut self, x: impl Into<Data<B>>, y: impl Into<Data<B>>) -> Self {
+        self.validation_data = Some((x.into(), y.into()));
+        self
+    }
+    /// Sets `shuffle`.
+    pub fn shuffle(mut self, shuffle: bool) -> Self {
+        self.shuffle = shuffle;
+        self
+    }
+    /// Sets the seed for shuffling and dropout.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+    /// Sets `verbose`.
+    pub fn verbose(mut self, verbose: u8) -> Self {
+        self.verbose = verbose;
+        self
+    }
+    /// Weights each sample's loss (`[N]`, like Keras' `sample_weight`).
+    pub fn sample_weight(mut self, w: Tensor<B>) -> Self {
+        self.sample_weight = Some(w);
+        self
+    }
+    /// Weights each sample's loss by its class: `weights[c]` for class `c` (Keras'
+    /// `class_weight={0: 1.0, 1: 5.0}` is `vec![1.0, 5.0]`).
+    pub fn class_weight(mut self, weights: Vec<f64>) -> Self {
+        self.class_weight = Some(weights);
+        self
+    }
+    /// Starts at epoch `epoch` (resuming a run: with the same seed, the shuffles and dropout
+    /// masks continue where an uninterrupted run would be).
+    pub fn initial_epoch(mut self, epoch: usize) -> Self {
+        self.initial_epoch = epoch;
+        self
+    }
+    /// Sets `steps_per_epoch`: batches per epoch (see the field).
+    pub fn steps_per_epoch(mut self, steps: usize) -> Self {
+        self.steps_per_epoch = Some(steps);
+        self
+    }
+    /// Validates every `freq`-th epoch (`(epoch + 1) % freq == 0`).
+    pub fn validation_freq(mut self, freq: usize) -> Self {
+        self.validation_freq = freq;
+        self
+    }
+    /// Sets the batch size of the validation pass.
+    pub fn validation_batch_size(mut self, batch_size: usize) -> Self {
+        self.validation_batch_size = Some(batch_size);
+        self
+    }
+    /// Validates on a [`Dataset`] (unbatched datasets are batched by the validation batch
+    /// size).
+    pub fn validation_dataset(mut self, data: Dataset) -> Self {
+        self.validation_dataset = Some(data);
+        self
+    }
+    /// Adds a callback.
+    pub fn callback(mut self, cb: impl Callback + 'static) -> Self {
+        self.callbacks.push(Box::new(cb));
+        self
+    }
+}
