@@ -15,6 +15,7 @@ use stratanet::layers::{
     fingerprint64, siphash24, CallContext, CategoryEncoding, Dense, Discretization, Flatten,
     Hashing, Input, IntegerLookup, Layer, MaskValue, Normalization, OutputMode, StringLookup,
 };
+use stratanet::tabular::StringLookupColumns;
 use stratanet::{Backend, Device, Error, Sequential, Tensor};
 
 fn fixtures() -> Value {

@@ -147,8 +147,7 @@ impl FeatureSpace {
 
     /// An integer column, one-hot over its vocabulary (OOV column first).
     pub fn categorical_int(self, name: &str) -> Self {
-        let mut core = LookupCore::new("IntegerLookup", -1);
-        core.output_mode = OutputMode::OneHot;
+        let core = LookupCore::new("IntegerLookup", -1).with_output_mode(OutputMode::OneHot);
         self.push(name, Kind::IntCategory(Box::new(core)))
     }
 
@@ -219,8 +218,7 @@ impl FeatureSpace {
                 ),
                 Kind::IntCategory(c) => (
                     "categorical_int",
-                    c.depth()
-                        .saturating_sub(c.tokens.as_ref().map_or(0, Vec::len)),
+                    c.depth().saturating_sub(c.tokens().len()),
                 ),
             };
             declared = declared

@@ -15,12 +15,14 @@
 
 mod csv;
 pub mod feature_space;
+mod lookup_columns;
 mod split;
 mod submission;
 mod table;
 
 pub use self::csv::{CsvChunks, CsvOptions, DEFAULT_NA_VALUES};
 pub use self::feature_space::*;
+pub use self::lookup_columns::StringLookupColumns;
 pub use self::split::{
     kfold_indices, split_indices, stratified_kfold_indices, stratified_split_indices, Fold,
 };

@@ -1,0 +1,239 @@
+//! [`IntegerLookup`]: integer values to contiguous indices (and back).
+
+use super::common::*;
+use super::*;
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+use crate::layers::{cfg_name, BuildContext, CallContext, Layer};
+use crate::tensor::Tensor;
+use serde_json::json;
+
+// ------------------------------------------------------------------ IntegerLookup
+
+/// Maps integer values to contiguous indices (Keras `IntegerLookup`), or back with
+/// `invert(true)`.
+///
+/// Index layout, as Keras: with a `mask_token` (and int output) index 0 is the mask, then
+/// `num_oov_indices` OOV indices (default 1; with several, an unknown value `v` goes to
+/// `floormod(v, num_oov_indices)`), then the vocabulary. `adapt` orders the vocabulary by
+/// descending frequency, ties by descending value, and keeps `max_tokens` minus the special
+/// indices; the mask and OOV tokens (default -1) are never learned. Inverted, index 0 is
+/// the mask token and any index outside the vocabulary gives the OOV token.
+///
+/// Lookups run on the host (one round trip per call: `call` copies the values to the
+/// host, looks them up and uploads the indices); the one-hot/multi-hot/count encoding
+/// runs on the engine. The vocabulary is saved in the layer config.
+#[derive(Debug)]
+pub struct IntegerLookup<B: Backend> {
+    core: LookupCore<i64>,
+    invert: bool,
+    name: String,
+    built: bool,
+    _b: std::marker::PhantomData<fn() -> B>,
+}
+
+impl<B: Backend> Default for IntegerLookup<B> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<B: Backend> IntegerLookup<B> {
+    /// Keras defaults: no max_tokens, 1 OOV index, no mask token, OOV token -1, int output.
+    pub fn new() -> Self {
+        Self {
+            core: LookupCore::new("IntegerLookup", -1),
+            invert: false,
+            name: String::new(),
+            built: false,
+            _b: std::marker::PhantomData,
+        }
+    }
+    /// A layer with a given vocabulary (a leading mask/OOV prefix as returned by
+    /// [`IntegerLookup::vocabulary`] is accepted and dropped).
+    ///
+    /// # Errors
+    /// Empty vocabulary, repeated values, the mask among the values, or above `max_tokens`
+    /// (set the other options first).
+    pub fn with_vocabulary(mut self, vocabulary: &[i64]) -> Result<Self> {
+        let name = self.label().to_string();
+        self.core.set_vocabulary(&name, vocabulary.to_vec())?;
+        Ok(self)
+    }
+    /// Largest vocabulary size, special indices included.
+    pub fn max_tokens(mut self, max_tokens: usize) -> Self {
+        self.core.max_tokens = Some(max_tokens);
+        self
+    }
+    /// Number of OOV indices (default 1; 0 makes unknown values an error).
+    pub fn num_oov_indices(mut self, n: usize) -> Self {
+        self.core.num_oov_indices = n;
+        self
+    }
+    /// A value that maps to index 0 (padding).
+    pub fn mask_token(mut self, token: i64) -> Self {
+        self.core.mask_token = Some(token);
+        self
+    }
+    /// The value inverted OOV indices map to (default -1).
+    pub fn oov_token(mut self, token: i64) -> Self {
+        self.core.oov_token = token;
+        self
+    }
+    /// Output encoding (default int).
+    pub fn output_mode(mut self, mode: OutputMode) -> Self {
+        self.core.output_mode = mode;
+        self
+    }
+    /// Pads encoded outputs to `max_tokens` columns.
+    pub fn pad_to_max_tokens(mut self, pad: bool) -> Self {
+        self.core.pad_to_max_tokens = pad;
+        self
+    }
+    /// Maps indices back to values.
+    pub fn invert(mut self, invert: bool) -> Self {
+        self.invert = invert;
+        self
+    }
+    /// Sets the layer's name.
+    pub fn name(mut self, name: &str) -> Self {
+        self.name = name.to_string();
+        self
+    }
+    fn label(&self) -> &str {
+        label_or(&self.name, "integer_lookup")
+    }
+    /// Learns the vocabulary from the values of `data` (any shape; floats must be whole).
+    ///
+    /// # Errors
+    /// A layer given a vocabulary, non-integer values.
+    pub fn adapt(&mut self, data: &Tensor<B>) -> Result<()> {
+        self.adapt_batches(std::iter::once(data.clone()))
+    }
+    /// [`IntegerLookup::adapt`] over several batches (counts add up).
+    ///
+    /// # Errors
+    /// As [`IntegerLookup::adapt`].
+    pub fn adapt_batches<I: IntoIterator<Item = Tensor<B>>>(&mut self, batches: I) -> Result<()> {
+        let name = self.label().to_string();
+        self.core.counts.clear();
+        for b in batches {
+            for v in integer_values(&name, &b)? {
+                self.core.count(&v);
+            }
+        }
+        self.core.finalize();
+        Ok(())
+    }
+    /// Learns the vocabulary from host values (`None` = missing, not counted).
+    pub fn adapt_values(&mut self, values: &[Option<i64>]) {
+        self.core.adapt(values.iter().flatten().copied());
+    }
+    /// The vocabulary with the special tokens first (index order), as Keras
+    /// `get_vocabulary()`.
+    pub fn vocabulary(&self) -> Vec<i64> {
+        self.core.vocabulary()
+    }
+    /// Number of indices (special ones included), the `one_hot` depth.
+    pub fn vocabulary_size(&self) -> usize {
+        self.core.vocabulary_size()
+    }
+    /// Indices of host values (`None`, a missing value, goes to the first OOV index).
+    ///
+    /// # Errors
+    /// No vocabulary yet; an unknown value with `num_oov_indices(0)`.
+    pub fn lookup(&self, values: &[Option<i64>]) -> Result<Vec<i64>> {
+        let name = self.label();
+        self.core.ready(name)?;
+        values
+            .iter()
+            .map(|v| self.core.lookup(name, v.as_ref()))
+            .collect()
+    }
+    /// Values of indices (the inverse of [`IntegerLookup::lookup`]).
+    ///
+    /// # Errors
+    /// No vocabulary yet.
+    pub fn invert_indices(&self, indices: &[i64]) -> Result<Vec<i64>> {
+        self.core.ready(self.label())?;
+        Ok(indices.iter().map(|&i| self.core.invert(i)).collect())
+    }
+    /// Inverse of `get_config`.
+    ///
+    /// # Errors
+    /// On a malformed config.
+    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+        let mut l = Self::new();
+        l.name = cfg_name(config);
+        l.invert = config
+            .get("invert")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false);
+        l.core.read_config(config, |v| v.as_i64())?;
+        Ok(l)
+    }
+}
+
+impl<B: Backend> Layer<B> for IntegerLookup<B> {
+    preprocessing_layer_methods!("IntegerLookup");
+    fn built(&self) -> bool {
+        self.built
+    }
+    fn validate(&self) -> Result<()> {
+        self.core.validate(self.label())?;
+        if self.invert && self.core.output_mode != OutputMode::Int {
+            return Err(Error::invalid(
+                self.label(),
+                "output_mode",
+                "must be int when invert is set",
+            ));
+        }
+        Ok(())
+    }
+    fn build(&mut self, _input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
+        Layer::<B>::validate(self)?;
+        self.built = true;
+        Ok(())
+    }
+    fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        if self.core.output_mode != OutputMode::Int
+            && self.core.tokens.is_none()
+            && !self.core.pad_to_max_tokens
+        {
+            return Err(Error::NotReady {
+                op: format!("{}.output_shape", self.label()),
+                needed: "given a vocabulary".into(),
+                hint: format!(
+                    "output_mode {} needs the vocabulary size: adapt or set the vocabulary before adding the layer to a model",
+                    self.core.output_mode.as_str()
+                ),
+            });
+        }
+        Ok(self
+            .core
+            .output_mode
+            .output_shape(input_shape, self.core.depth()))
+    }
+    fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
+        let name = self.label();
+        check_rank1(name, x)?;
+        self.core.ready(name)?;
+        let values = integer_values(name, x)?;
+        let out: Vec<i64> = if self.invert {
+            values.iter().map(|&i| self.core.invert(i)).collect()
+        } else {
+            values
+                .iter()
+                .map(|v| self.core.lookup(name, Some(v)))
+                .collect::<Result<_>>()?
+        };
+        let idx = Tensor::<B>::from_vec_on(out, &x.shape(), x.device())?;
+        encode(&idx, self.core.output_mode, self.core.depth())
+    }
+    fn get_config(&self) -> serde_json::Value {
+        let mut c = self.core.config(&self.name);
+        c["invert"] = json!(self.invert);
+        c["vocabulary_dtype"] = json!("int64");
+        c
+    }
+}

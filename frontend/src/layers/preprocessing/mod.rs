@@ -1,0 +1,41 @@
+//! Preprocessing layers with Keras 3 semantics: [`Normalization`], [`Discretization`],
+//! [`CategoryEncoding`], [`IntegerLookup`], [`Hashing`] (engine layers that join a model and
+//! save with it) and the host-side [`StringLookup`] (strings are not engine tensors).
+//!
+//! The statistics a layer learns with `adapt` are saved with the model: `Normalization`'s
+//! mean and variance as non-trainable weights (`normalization/mean`, ...), the vocabulary of
+//! `IntegerLookup` and the bin boundaries of `Discretization` in the layer config. A loaded
+//! model therefore preprocesses exactly as at training time.
+//!
+//! Hashing uses the same functions as Keras/TensorFlow: FarmHash `Fingerprint64`
+//! ([`fingerprint64`], TensorFlow's `to_hash_bucket_fast`) and, with a salt, SipHash-2-4
+//! ([`siphash24`], `to_hash_bucket_strong`); integers are hashed as their decimal strings.
+
+//!
+//! One file per concern, following Keras' own split: the layers (`normalization`,
+//! `discretization`, `category_encoding`, `hashing`, `integer_lookup`, `string_lookup`),
+//! the lookup core they share (`index_lookup`), the hash functions (`farmhash`, `siphash`),
+//! Keras' quantile sketch (`quantile_sketch`) and the shared helpers (`common`).
+
+mod category_encoding;
+mod common;
+mod discretization;
+mod farmhash;
+mod hashing;
+mod index_lookup;
+mod integer_lookup;
+mod normalization;
+mod quantile_sketch;
+mod siphash;
+mod string_lookup;
+
+pub use category_encoding::CategoryEncoding;
+pub use common::OutputMode;
+pub use discretization::Discretization;
+pub use farmhash::fingerprint64;
+pub use hashing::{Hashing, MaskValue};
+pub(crate) use index_lookup::LookupCore;
+pub use integer_lookup::IntegerLookup;
+pub use normalization::Normalization;
+pub use siphash::siphash24;
+pub use string_lookup::StringLookup;
