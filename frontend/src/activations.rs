@@ -211,7 +211,7 @@ impl serde::Serialize for Activation {
 impl<'de> serde::Deserialize<'de> for Activation {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         let v = serde_json::Value::deserialize(d)?;
-        Self::from_config(&v).map_err(crate::layers::config_field_error)
+        Self::from_config(&v).map_err(crate::error::field_error)
     }
 }
 

@@ -231,3 +231,24 @@ impl Error {
         }
     }
 }
+
+thread_local! {
+    /// The stratanet error behind the last failed field deserialization, if any (so that an
+    /// unknown activation name in a config stays an [`Error::UnknownName`], not a serde
+    /// message).
+    static FIELD_ERROR: std::cell::RefCell<Option<Error>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Turns a stratanet error met while deserializing a config field (an initializer,
+/// activation or regularizer) into a serde error, keeping the original for the config
+/// reader to return through [`take_field_error`].
+pub(crate) fn field_error<E: serde::de::Error>(e: Error) -> E {
+    let message = e.to_string();
+    FIELD_ERROR.with(|slot| *slot.borrow_mut() = Some(e));
+    E::custom(message)
+}
+
+/// Takes the error kept by the last [`field_error`] on this thread, if any.
+pub(crate) fn take_field_error() -> Option<Error> {
+    FIELD_ERROR.with(|slot| slot.borrow_mut().take())
+}

@@ -210,6 +210,6 @@ impl serde::Serialize for Initializer {
 impl<'de> serde::Deserialize<'de> for Initializer {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         let v = serde_json::Value::deserialize(d)?;
-        Self::from_config(&v).map_err(crate::layers::config_field_error)
+        Self::from_config(&v).map_err(crate::error::field_error)
     }
 }

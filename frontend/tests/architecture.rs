@@ -462,7 +462,7 @@ fn cycles(nodes: &BTreeSet<String>, edges: &BTreeSet<(String, String)>) -> Vec<V
 /// `layers -> model` (frontend/src/layers/mod.rs, `model::Model`) closes a layers <-> model
 /// cycle that no helper of issue 15 owns yet: listed so the rest stays guarded; the lead
 /// decides who removes it.
-const PENDING: &[(&str, &str)] = &[("layers", "tabular"), ("layers", "model")];
+const PENDING: &[(&str, &str)] = &[("layers", "model")];
 
 /// The cycles of the graph without the `skip`ped edges, each listed with the imports that
 /// make it (file:line), as one report.
@@ -564,14 +564,14 @@ fn table_knows_nothing_of_csv() {
 }
 
 #[test]
-#[ignore = "fixed by the prep branch; lead un-ignores after merge"]
-fn layers_never_imports_tabular_and_no_cycle_at_all() {
-    let c = load();
-    let found = imports(&c, &["layers"], &["tabular"]);
-    let report = cycle_report(&c, &[]);
-    assert!(
-        found.is_empty() && report.is_empty(),
-        "layers imports tabular: {found:?}\n{}",
-        report.join("\n")
-    );
+fn layers_never_imports_tabular() {
+    let found = imports(&load(), &["layers"], &["tabular"]);
+    assert!(found.is_empty(), "layers imports tabular: {found:?}");
+}
+
+#[test]
+#[ignore = "layers -> model (the nested Functional arm of the layer registry) is still pending"]
+fn no_cycle_at_all() {
+    let report = cycle_report(&load(), &[]);
+    assert!(report.is_empty(), "import cycles:\n{}", report.join("\n"));
 }

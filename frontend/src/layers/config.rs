@@ -21,7 +21,6 @@
 use crate::error::{Error, Result};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::cell::RefCell;
 
 /// A layer's hyper-parameters as one serde struct.
 pub(crate) trait LayerConfig: Serialize + DeserializeOwned + Default {
@@ -38,20 +37,6 @@ pub(crate) trait LayerConfig: Serialize + DeserializeOwned + Default {
     }
 }
 
-thread_local! {
-    /// The stratanet error behind the last failed field deserialization, if any (so that an
-    /// unknown activation name stays an [`Error::UnknownName`], not a serde message).
-    static FIELD_ERROR: RefCell<Option<Error>> = const { RefCell::new(None) };
-}
-
-/// Turns a stratanet error met while deserializing a field into a serde error, keeping the
-/// original for [`parse`] to return.
-pub(crate) fn field_error<E: serde::de::Error>(e: Error) -> E {
-    let message = e.to_string();
-    FIELD_ERROR.with(|slot| *slot.borrow_mut() = Some(e));
-    E::custom(message)
-}
-
 /// Reads a layer config from JSON.
 ///
 /// # Errors
@@ -59,11 +44,11 @@ pub(crate) fn field_error<E: serde::de::Error>(e: Error) -> E {
 /// activation name); else [`Error::Config`] at `Class.field` for a value of the wrong type.
 pub(crate) fn parse<C: LayerConfig>(config: &serde_json::Value) -> Result<C> {
     C::check_raw(config)?;
-    FIELD_ERROR.with(|slot| slot.borrow_mut().take());
+    crate::error::take_field_error();
     match C::deserialize(config) {
         Ok(c) => Ok(c),
         Err(e) => {
-            if let Some(original) = FIELD_ERROR.with(|slot| slot.borrow_mut().take()) {
+            if let Some(original) = crate::error::take_field_error() {
                 return Err(original);
             }
             let path = match culprit::<C>(config) {
@@ -86,7 +71,7 @@ fn culprit<C: LayerConfig>(config: &serde_json::Value) -> Option<String> {
         one.insert((*key).clone(), (*value).clone());
         C::deserialize(&serde_json::Value::Object(one)).is_err()
     });
-    FIELD_ERROR.with(|slot| slot.borrow_mut().take());
+    crate::error::take_field_error();
     found.map(|(key, _)| key.clone())
 }
 

@@ -20,7 +20,6 @@ mod reshaping;
 
 pub use self::core::{ActivationLayer, Dense, DenseConfig, Flatten, Input, Reshape};
 pub use attention::MultiHeadAttention;
-pub(crate) use config::field_error as config_field_error;
 pub use conv::{Conv, Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, Size2};
 pub use embedding::{Embedding, EmbeddingConfig};
 pub use merging::{Add, Average, Concatenate, Maximum, Merge, Minimum, Multiply, Subtract};

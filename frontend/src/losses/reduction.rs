@@ -131,13 +131,6 @@ pub(super) fn divide_no_nan<B: Backend>(a: &Tensor<B>, b: &Tensor<B>) -> Result<
     zero.where_cond(&a.zeros_like()?, &a.div(&safe)?)
 }
 
-/// A loss function.
-///
-/// ## Design
-/// A loss only defines [`Loss::per_sample`]; reductions and sample weights are shared
-/// provided methods, so every loss (custom ones included) gets Keras' `reduction` and
-/// `sample_weight` semantics.
-
 /// Any loss with another [`Reduction`] (what `MeanSquaredError.reduction(..)` returns).
 #[derive(Debug, Clone, Copy)]
 pub struct Reduced<L> {
