@@ -67,3 +67,149 @@ fn bad_field_names_layer_and_field() {
         .to_string();
     assert!(e.contains("Dense") && e.contains("Concatenate"), "{e}");
 }
+
+/// Checks `get_config` against the JSON main wrote before the migration, and that
+/// `layer_from_config` reads it back to the same JSON.
+fn pinned(class: &str, layer: &dyn Layer<B>, expected: serde_json::Value) {
+    assert_eq!(layer.get_config(), expected, "{class}");
+    let back = layer_from_config::<B>(class, &expected).unwrap();
+    assert_eq!(back.get_config(), expected, "{class} round trip");
+}
+
+#[test]
+fn pooling_configs_json_is_unchanged() {
+    use stratanet::layers::{AveragePooling1D, GlobalAveragePooling1D, MaxPooling2D};
+    let mp = MaxPooling2D::new([2, 3])
+        .strides(1)
+        .padding("same")
+        .name("mp");
+    pinned(
+        "MaxPooling2D",
+        &mp,
+        json!({"data_format": "channels_last", "name": "mp", "padding": "same",
+               "pool_size": [2, 3], "strides": [1, 1]}),
+    );
+    pinned(
+        "AveragePooling1D",
+        &AveragePooling1D::new(3),
+        json!({"data_format": "channels_last", "name": "", "padding": "valid",
+               "pool_size": [3], "strides": [3]}),
+    );
+    pinned(
+        "GlobalAveragePooling1D",
+        &GlobalAveragePooling1D::new().keepdims(true).name("g"),
+        json!({"data_format": "channels_last", "keepdims": true, "name": "g"}),
+    );
+}
+
+#[test]
+fn reshaping_configs_json_is_unchanged() {
+    use stratanet::layers::{Permute, RepeatVector, UpSampling2D, ZeroPadding2D};
+    pinned(
+        "ZeroPadding2D",
+        &ZeroPadding2D::asymmetric([(1, 2), (0, 3)]).name("z"),
+        json!({"data_format": "channels_last", "name": "z", "padding": [[1, 2], [0, 3]]}),
+    );
+    pinned(
+        "UpSampling2D",
+        &UpSampling2D::new([2, 3]),
+        json!({"data_format": "channels_last", "interpolation": "nearest", "name": "",
+               "size": [2, 3]}),
+    );
+    pinned(
+        "Permute",
+        &Permute::new(&[2, 1]),
+        json!({"dims": [2, 1], "name": ""}),
+    );
+    pinned(
+        "RepeatVector",
+        &RepeatVector::new(4),
+        json!({"n": 4, "name": ""}),
+    );
+}
+
+#[test]
+fn core_configs_json_is_unchanged() {
+    use stratanet::layers::{ActivationLayer, Flatten, Input, Reshape};
+    pinned(
+        "InputLayer",
+        &Input::new(&[3, 4]).name("in"),
+        json!({"name": "in", "shape": [3, 4]}),
+    );
+    pinned(
+        "Activation",
+        &ActivationLayer::new("relu"),
+        json!({"activation": "relu", "name": ""}),
+    );
+    pinned("Flatten", &Flatten::new(), json!({"name": ""}));
+    pinned(
+        "Reshape",
+        &Reshape::new(&[-1, 2]),
+        json!({"name": "", "target_shape": [-1, 2]}),
+    );
+}
+
+#[test]
+fn merging_configs_json_is_unchanged() {
+    use stratanet::layers::{Add, Concatenate};
+    pinned("Add", &Add().name("a"), json!({"name": "a"}));
+    pinned(
+        "Concatenate",
+        &Concatenate::new(1),
+        json!({"axis": 1, "name": ""}),
+    );
+}
+
+#[test]
+fn attention_config_json_is_unchanged() {
+    use stratanet::layers::MultiHeadAttention;
+    let mha = MultiHeadAttention::<B>::new(2, 4)
+        .dropout(0.1)
+        .seed(3)
+        .name("att");
+    pinned(
+        "MultiHeadAttention",
+        &mha,
+        json!({"bias_initializer": "zeros", "dropout": 0.1, "kernel_initializer": "glorot_uniform",
+               "key_dim": 4, "name": "att", "num_heads": 2, "output_shape": null,
+               "return_attention_scores": false, "seed": 3, "trainable": true, "use_bias": true,
+               "use_causal_mask": false, "value_dim": 4}),
+    );
+}
+
+#[test]
+fn conv_and_recurrent_configs_json_is_unchanged() {
+    use stratanet::layers::{Conv1D, Conv2D, LSTM};
+    let c = Conv2D::<B>::new(4, [3, 2])
+        .strides(2)
+        .padding("same")
+        .activation("relu");
+    pinned(
+        "Conv2D",
+        &c,
+        json!({"activation": "relu", "activity_regularizer": null, "bias_initializer": "zeros",
+               "bias_regularizer": null, "data_format": "channels_last", "dilation_rate": [1, 1],
+               "filters": 4, "groups": 1, "kernel_initializer": "glorot_uniform",
+               "kernel_regularizer": null, "kernel_size": [3, 2], "name": "", "padding": "same",
+               "strides": [2, 2], "trainable": true, "use_bias": true}),
+    );
+    pinned(
+        "Conv1D",
+        &Conv1D::<B>::new(4, 3),
+        json!({"activation": "linear", "activity_regularizer": null, "bias_initializer": "zeros",
+               "bias_regularizer": null, "data_format": "channels_last", "dilation_rate": [1],
+               "filters": 4, "groups": 1, "kernel_initializer": "glorot_uniform",
+               "kernel_regularizer": null, "kernel_size": [3], "name": "", "padding": "valid",
+               "strides": [1], "trainable": true, "use_bias": true}),
+    );
+    pinned(
+        "LSTM",
+        &LSTM::<B>::new(5).return_sequences(true),
+        json!({"activation": "tanh", "bias_initializer": "zeros", "dropout": 0.0,
+               "go_backwards": false, "kernel_initializer": "glorot_uniform", "name": "",
+               "recurrent_activation": "sigmoid", "recurrent_dropout": 0.0,
+               "recurrent_initializer": "orthogonal", "return_sequences": true,
+               "return_state": false, "seed": null, "trainable": true, "unit_forget_bias": true,
+               "units": 5, "use_bias": true}),
+    );
+}

@@ -1,11 +1,12 @@
 //! `MultiHeadAttention`.
 
-use super::config::layer_identity;
-use super::{cfg_name, BuildContext, CallContext, Layer, Weight};
+use super::config::{config_setters, layer_identity, parse, to_json, LayerConfig};
+use super::{BuildContext, CallContext, Layer, Weight};
 use crate::backend::{Backend, HostData};
 use crate::error::{Error, Result};
 use crate::initializers::Initializer;
 use crate::tensor::Tensor;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 /// Multi-head scaled dot-product attention (Keras `MultiHeadAttention`).
@@ -34,21 +35,74 @@ use serde_json::json;
 /// ```
 #[derive(Debug)]
 pub struct MultiHeadAttention<B: Backend> {
-    num_heads: usize,
-    key_dim: usize,
-    value_dim: Option<usize>,
-    dropout: f64,
-    use_bias: bool,
-    output_dim: Option<usize>,
-    use_causal_mask: bool,
-    return_attention_scores: bool,
-    seed: Option<u64>,
-    kernel_initializer: Initializer,
-    bias_initializer: Initializer,
-    trainable: bool,
-    name: String,
+    config: MultiHeadAttentionConfig,
     /// query, key, value, attention_output: (kernel, bias)
     dense: Vec<(Tensor<B>, Option<Tensor<B>>)>,
+}
+
+/// The hyper-parameters of [`MultiHeadAttention`] (Keras' names and defaults).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MultiHeadAttentionConfig {
+    /// Instance name.
+    pub name: String,
+    /// Number of heads (required).
+    pub num_heads: usize,
+    /// Size of each query and key head (required).
+    pub key_dim: usize,
+    /// Size of each value head (`None`: `key_dim`; written resolved).
+    pub value_dim: Option<usize>,
+    /// Dropout on the attention probabilities in training.
+    pub dropout: f64,
+    /// Whether the projections have biases.
+    pub use_bias: bool,
+    /// Last dimension of the output (`None`: the query's).
+    pub output_shape: Option<usize>,
+    /// Whether future key steps are masked.
+    pub use_causal_mask: bool,
+    /// Whether the attention probabilities are a second output.
+    pub return_attention_scores: bool,
+    /// Fixed seed of the dropout masks.
+    pub seed: Option<u64>,
+    /// Kernel initialiser.
+    pub kernel_initializer: Initializer,
+    /// Bias initialiser.
+    pub bias_initializer: Initializer,
+    /// Whether the weights are trained.
+    pub trainable: bool,
+}
+
+impl Default for MultiHeadAttentionConfig {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            num_heads: 0,
+            key_dim: 0,
+            value_dim: None,
+            dropout: 0.0,
+            use_bias: true,
+            output_shape: None,
+            use_causal_mask: false,
+            return_attention_scores: false,
+            seed: None,
+            kernel_initializer: Initializer::GlorotUniform,
+            bias_initializer: Initializer::Zeros,
+            trainable: true,
+        }
+    }
+}
+
+impl LayerConfig for MultiHeadAttentionConfig {
+    const CLASS: &'static str = "MultiHeadAttention";
+    fn check_raw(config: &serde_json::Value) -> Result<()> {
+        for key in ["num_heads", "key_dim"] {
+            super::cfg_size(config, Self::CLASS, key)?;
+        }
+        for key in ["value_dim", "output_shape"] {
+            super::cfg_opt_size(config, Self::CLASS, key)?;
+        }
+        Ok(())
+    }
 }
 
 const PARTS: [&str; 4] = ["query", "key", "value", "attention_output"];
@@ -57,70 +111,42 @@ impl<B: Backend> MultiHeadAttention<B> {
     /// `num_heads` heads of size `key_dim` (values too, unless `value_dim` is set).
     pub fn new(num_heads: usize, key_dim: usize) -> Self {
         Self {
-            num_heads,
-            key_dim,
-            value_dim: None,
-            dropout: 0.0,
-            use_bias: true,
-            output_dim: None,
-            use_causal_mask: false,
-            return_attention_scores: false,
-            seed: None,
-            kernel_initializer: Initializer::GlorotUniform,
-            bias_initializer: Initializer::Zeros,
-            trainable: true,
-            name: String::new(),
+            config: MultiHeadAttentionConfig {
+                num_heads,
+                key_dim,
+                ..MultiHeadAttentionConfig::default()
+            },
             dense: Vec::new(),
         }
     }
-    /// Size of each value head (default `key_dim`).
-    pub fn value_dim(mut self, d: usize) -> Self {
-        self.value_dim = Some(d);
-        self
+
+    config_setters! {
+        /// Size of each value head (default `key_dim`).
+        value_dim: Option<usize>,
+        /// Dropout on the attention probabilities in training.
+        dropout: f64,
+        /// Whether the projections have biases (default `true`).
+        use_bias: bool,
+        /// Last dimension of the output (Keras `output_shape`; default the query's).
+        output_shape: Option<usize>,
+        /// Mask future key steps (decoder self-attention).
+        use_causal_mask: bool,
+        /// Also output the attention probabilities `[batch, heads, T_q, T_k]`.
+        return_attention_scores: bool,
+        /// A fixed seed for the dropout masks.
+        seed: Option<u64>,
+        /// Kernel initialiser (default Glorot uniform).
+        kernel_initializer: Initializer,
     }
-    /// Dropout on the attention probabilities in training.
-    pub fn dropout(mut self, rate: f64) -> Self {
-        self.dropout = rate;
-        self
-    }
-    /// Whether the projections have biases (default `true`).
-    pub fn use_bias(mut self, b: bool) -> Self {
-        self.use_bias = b;
-        self
-    }
-    /// Last dimension of the output (Keras `output_shape`; default the query's).
-    pub fn output_shape(mut self, d: usize) -> Self {
-        self.output_dim = Some(d);
-        self
-    }
-    /// Mask future key steps (decoder self-attention).
-    pub fn use_causal_mask(mut self, b: bool) -> Self {
-        self.use_causal_mask = b;
-        self
-    }
-    /// Also output the attention probabilities `[batch, heads, T_q, T_k]`.
-    pub fn return_attention_scores(mut self, b: bool) -> Self {
-        self.return_attention_scores = b;
-        self
-    }
-    /// A fixed seed for the dropout masks.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = Some(seed);
-        self
-    }
-    /// Kernel initialiser (default Glorot uniform).
-    pub fn kernel_initializer(mut self, init: Initializer) -> Self {
-        self.kernel_initializer = init;
-        self
-    }
+
     /// Sets the layer's name.
     pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
+        self.config.name = name.to_string();
         self
     }
 
     fn vdim(&self) -> usize {
-        self.value_dim.unwrap_or(self.key_dim)
+        self.config.value_dim.unwrap_or(self.config.key_dim)
     }
 
     /// Inverse of `get_config`.
@@ -128,28 +154,10 @@ impl<B: Backend> MultiHeadAttention<B> {
     /// # Errors
     /// On a malformed config.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let int = |k: &str| super::cfg_size(config, "MultiHeadAttention", k);
-        let mut l = Self::new(int("num_heads")?, int("key_dim")?);
-        l.name = cfg_name(config);
-        l.value_dim = super::cfg_opt_size(config, "MultiHeadAttention", "value_dim")?;
-        l.output_dim = super::cfg_opt_size(config, "MultiHeadAttention", "output_shape")?;
-        l.dropout = config
-            .get("dropout")
-            .and_then(|v| v.as_f64())
-            .unwrap_or(0.0);
-        let flag = |k: &str, d: bool| config.get(k).and_then(|v| v.as_bool()).unwrap_or(d);
-        l.use_bias = flag("use_bias", true);
-        l.use_causal_mask = flag("use_causal_mask", false);
-        l.return_attention_scores = flag("return_attention_scores", false);
-        l.trainable = flag("trainable", true);
-        l.seed = config.get("seed").and_then(|v| v.as_u64());
-        if let Some(i) = config.get("kernel_initializer") {
-            l.kernel_initializer = Initializer::from_config(i)?;
-        }
-        if let Some(i) = config.get("bias_initializer") {
-            l.bias_initializer = Initializer::from_config(i)?;
-        }
-        Ok(l)
+        parse(config).map(|config| Self {
+            config,
+            dense: Vec::new(),
+        })
     }
 
     /// `[q, v, k]` per-sample shapes from 1 to 3 inputs, each checked to be `[time, dim]`.
@@ -160,7 +168,7 @@ impl<B: Backend> MultiHeadAttention<B> {
             [q, v, k] => (q, v, k),
             _ => {
                 return Err(Error::invalid(
-                    &self.name,
+                    &self.config.name,
                     "inputs",
                     format!(
                         "expected [query, value] or [query, value, key], got {} inputs",
@@ -172,7 +180,7 @@ impl<B: Backend> MultiHeadAttention<B> {
         for (arg, s) in [("query", q), ("value", v), ("key", k)] {
             if s.len() != 2 {
                 return Err(Error::shape(
-                    &self.name,
+                    &self.config.name,
                     arg,
                     "[batch, time, features] (rank 3)",
                     s,
@@ -181,7 +189,7 @@ impl<B: Backend> MultiHeadAttention<B> {
         }
         if k[0] != v[0] {
             return Err(Error::shape(
-                &self.name,
+                &self.config.name,
                 "key",
                 format!("the value's time steps [{}, _]", v[0]),
                 k,
@@ -195,7 +203,7 @@ impl<B: Backend> MultiHeadAttention<B> {
                 let want = self.dense[i].0.shape()[0];
                 if s[1] != want {
                     return Err(Error::shape(
-                        &self.name,
+                        &self.config.name,
                         arg,
                         format!("[batch, time, {want}]"),
                         s,
@@ -224,20 +232,20 @@ impl<B: Backend> MultiHeadAttention<B> {
 }
 
 impl<B: Backend> Layer<B> for MultiHeadAttention<B> {
-    layer_identity!("MultiHeadAttention", field: name, built: |l| !l.dense.is_empty());
+    layer_identity!("MultiHeadAttention", built: |l| !l.dense.is_empty());
     fn validate(&self) -> Result<()> {
-        if self.num_heads == 0 || self.key_dim == 0 || self.vdim() == 0 {
+        if self.config.num_heads == 0 || self.config.key_dim == 0 || self.vdim() == 0 {
             return Err(Error::invalid(
-                &self.name,
+                &self.config.name,
                 "num_heads/key_dim/value_dim",
                 "must be at least 1",
             ));
         }
-        if !(0.0..1.0).contains(&self.dropout) {
+        if !(0.0..1.0).contains(&self.config.dropout) {
             return Err(Error::invalid(
-                &self.name,
+                &self.config.name,
                 "dropout",
-                format!("must be in [0, 1), got {}", self.dropout),
+                format!("must be in [0, 1), got {}", self.config.dropout),
             ));
         }
         Ok(())
@@ -248,8 +256,8 @@ impl<B: Backend> Layer<B> for MultiHeadAttention<B> {
     fn build_multi(&mut self, input_shapes: &[Vec<usize>], ctx: &mut BuildContext) -> Result<()> {
         self.validate()?;
         let [q, v, k] = self.qvk_shapes(input_shapes)?;
-        let (h, kd, vd) = (self.num_heads, self.key_dim, self.vdim());
-        let out = self.output_dim.unwrap_or(q[1]);
+        let (h, kd, vd) = (self.config.num_heads, self.config.key_dim, self.vdim());
+        let out = self.config.output_shape.unwrap_or(q[1]);
         let specs: [(Vec<usize>, Vec<usize>); 4] = [
             (vec![q[1], h, kd], vec![h, kd]),
             (vec![k[1], h, kd], vec![h, kd]),
@@ -259,12 +267,14 @@ impl<B: Backend> Layer<B> for MultiHeadAttention<B> {
         let mut dense = Vec::with_capacity(4);
         for (ks, bs) in specs {
             let kernel = self
+                .config
                 .kernel_initializer
                 .init::<B>(&ks, ctx.dtype, ctx.device, &mut ctx.rng)?
                 .to_param()?;
-            let bias = if self.use_bias {
+            let bias = if self.config.use_bias {
                 Some(
-                    self.bias_initializer
+                    self.config
+                        .bias_initializer
                         .init::<B>(&bs, ctx.dtype, ctx.device, &mut ctx.rng)?
                         .to_param()?,
                 )
@@ -281,10 +291,10 @@ impl<B: Backend> Layer<B> for MultiHeadAttention<B> {
     }
     fn output_shapes(&self, input_shapes: &[Vec<usize>]) -> Result<Vec<Vec<usize>>> {
         let [q, v, _] = self.qvk_shapes(input_shapes)?;
-        let out = self.output_dim.unwrap_or(q[1]);
+        let out = self.config.output_shape.unwrap_or(q[1]);
         let mut o = vec![vec![q[0], out]];
-        if self.return_attention_scores {
-            o.push(vec![self.num_heads, q[0], v[0]]);
+        if self.config.return_attention_scores {
+            o.push(vec![self.config.num_heads, q[0], v[0]]);
         }
         Ok(o)
     }
@@ -294,7 +304,7 @@ impl<B: Backend> Layer<B> for MultiHeadAttention<B> {
     fn call_multi(&self, inputs: &[Tensor<B>], ctx: &mut CallContext) -> Result<Vec<Tensor<B>>> {
         if self.dense.is_empty() {
             return Err(Error::NotReady {
-                op: format!("{}.call", self.name),
+                op: format!("{}.call", self.config.name),
                 needed: "built".into(),
                 hint: "add it to a model with a known input shape, or call build".into(),
             });
@@ -313,7 +323,7 @@ impl<B: Backend> Layer<B> for MultiHeadAttention<B> {
         for (t, arg) in inputs.iter().zip(["query", "value", "key"]) {
             if t.rank() != 3 {
                 return Err(Error::shape(
-                    &self.name,
+                    &self.config.name,
                     arg,
                     "[batch, time, features] (rank 3)",
                     &t.shape(),
@@ -321,7 +331,7 @@ impl<B: Backend> Layer<B> for MultiHeadAttention<B> {
             }
             if t.shape()[0] != inputs[0].shape()[0] {
                 return Err(Error::shape(
-                    &self.name,
+                    &self.config.name,
                     arg,
                     format!("the query's batch size {}", inputs[0].shape()[0]),
                     &t.shape(),
@@ -333,21 +343,21 @@ impl<B: Backend> Layer<B> for MultiHeadAttention<B> {
         let key = inputs.get(2).unwrap_or(value);
         let n = query.shape()[0];
         let (tq, tk) = (query.shape()[1], key.shape()[1]);
-        let (h, vd) = (self.num_heads, self.vdim());
+        let (h, vd) = (self.config.num_heads, self.vdim());
         let q = self
             .project(query, 0)?
-            .mul_scalar(1.0 / (self.key_dim as f64).sqrt())?;
+            .mul_scalar(1.0 / (self.config.key_dim as f64).sqrt())?;
         let k = self.project(key, 1)?;
         let v = self.project(value, 2)?;
         let mut scores = q.matmul(&k.transpose(-1, -2)?)?; // [N, H, Tq, Tk]
-        if self.use_causal_mask {
+        if self.config.use_causal_mask {
             let allowed: Vec<bool> = (0..tq).flat_map(|i| (0..tk).map(move |j| j <= i)).collect();
             let m = Tensor::<B>::from_host(HostData::Bool(allowed), &[tq, tk], query.device())?;
             scores = m.where_cond(&scores, &scores.scalar_like(-1e9)?)?;
         }
         let probs = scores.softmax(-1)?;
-        let dropped = if ctx.training && self.dropout > 0.0 {
-            let seed = match self.seed {
+        let dropped = if ctx.training && self.config.dropout > 0.0 {
+            let seed = match self.config.seed {
                 Some(s) => crate::random::Rng::derive(s, ctx.next_seed()),
                 None => ctx.next_seed(),
             };
@@ -360,9 +370,11 @@ impl<B: Backend> Layer<B> for MultiHeadAttention<B> {
                 &probs.engine_device(),
             )?);
             let keep = u
-                .ge(&u.scalar_like(self.dropout)?)?
+                .ge(&u.scalar_like(self.config.dropout)?)?
                 .to_dtype(probs.dtype())?;
-            probs.mul(&keep)?.mul_scalar(1.0 / (1.0 - self.dropout))?
+            probs
+                .mul(&keep)?
+                .mul_scalar(1.0 / (1.0 - self.config.dropout))?
         } else {
             probs.clone()
         };
@@ -376,7 +388,7 @@ impl<B: Backend> Layer<B> for MultiHeadAttention<B> {
             y = y.add(b)?;
         }
         let mut outs = vec![y.reshape_to(&[n, tq, out_dim])?];
-        if self.return_attention_scores {
+        if self.config.return_attention_scores {
             outs.push(probs);
         }
         Ok(outs)
@@ -387,39 +399,27 @@ impl<B: Backend> Layer<B> for MultiHeadAttention<B> {
             w.push(Weight {
                 name: format!("{part}/kernel"),
                 value: k.clone(),
-                trainable: self.trainable,
+                trainable: self.config.trainable,
             });
             if let Some(b) = b {
                 w.push(Weight {
                     name: format!("{part}/bias"),
                     value: b.clone(),
-                    trainable: self.trainable,
+                    trainable: self.config.trainable,
                 });
             }
         }
         w
     }
     fn trainable(&self) -> bool {
-        self.trainable
+        self.config.trainable
     }
     fn set_trainable(&mut self, trainable: bool) {
-        self.trainable = trainable;
+        self.config.trainable = trainable;
     }
     fn get_config(&self) -> serde_json::Value {
-        json!({
-            "name": self.name,
-            "num_heads": self.num_heads,
-            "key_dim": self.key_dim,
-            "value_dim": self.vdim(),
-            "dropout": self.dropout,
-            "use_bias": self.use_bias,
-            "output_shape": self.output_dim,
-            "use_causal_mask": self.use_causal_mask,
-            "return_attention_scores": self.return_attention_scores,
-            "seed": self.seed,
-            "kernel_initializer": self.kernel_initializer.to_config(),
-            "bias_initializer": self.bias_initializer.to_config(),
-            "trainable": self.trainable,
-        })
+        let mut c = to_json(&self.config);
+        c["value_dim"] = json!(self.vdim());
+        c
     }
 }

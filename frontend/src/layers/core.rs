@@ -1,7 +1,7 @@
 //! Core layers: `Input`, `Dense`, `Activation`, `Flatten`, `Reshape`.
 
 use super::config::{config_setters, layer_identity, parse, to_json, LayerConfig};
-use super::{cfg_field, cfg_name, check_input, BuildContext, CallContext, Layer, Weight};
+use super::{cfg_field, check_input, BuildContext, CallContext, Layer, Weight};
 use crate::activations::{Activation, ActivationSpec};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
@@ -9,7 +9,6 @@ use crate::initializers::Initializer;
 use crate::regularizers::Regularizer;
 use crate::tensor::Tensor;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 /// Declares the shape of a model's input (batch axis excluded), like `keras.Input(shape=...)`.
 ///
@@ -25,28 +24,46 @@ use serde_json::json;
 /// ```
 #[derive(Debug, Clone)]
 pub struct Input {
-    shape: Vec<usize>,
-    name: String,
+    config: InputConfig,
+}
+
+/// The hyper-parameters of [`Input`] (Keras' `InputLayer`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InputConfig {
+    /// Instance name.
+    pub name: String,
+    /// Per-sample shape (required).
+    pub shape: Vec<usize>,
+}
+
+impl LayerConfig for InputConfig {
+    const CLASS: &'static str = "InputLayer";
+    fn check_raw(config: &serde_json::Value) -> Result<()> {
+        super::cfg_shape(config, Self::CLASS, "shape", 1).map(|_| ())
+    }
 }
 
 impl Input {
     /// An input of the given per-sample shape.
     pub fn new(shape: &[usize]) -> Self {
         Self {
-            shape: shape.to_vec(),
-            name: String::new(),
+            config: InputConfig {
+                shape: shape.to_vec(),
+                ..InputConfig::default()
+            },
         }
     }
 
     /// Names the input (the name `fit` and `predict` accept for it).
     pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
+        self.config.name = name.to_string();
         self
     }
 
     /// The declared per-sample shape.
     pub fn shape(&self) -> &[usize] {
-        &self.shape
+        &self.config.shape
     }
 
     /// Inverse of `get_config`.
@@ -54,38 +71,36 @@ impl Input {
     /// # Errors
     /// On a malformed config.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let shape = super::cfg_shape(config, "InputLayer", "shape", 1)?;
-        let mut l = Self::new(&shape);
-        l.name = cfg_name(config);
-        Ok(l)
+        parse(config).map(|config| Self { config })
     }
 }
 
 impl<B: Backend> Layer<B> for Input {
-    layer_identity!("InputLayer", field: name);
+    layer_identity!("InputLayer");
     fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
         Layer::<B>::output_shape(self, input_shape).map(|_| ())
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
-        if input_shape != self.shape.as_slice() {
+        let c = &self.config;
+        if input_shape != c.shape.as_slice() {
             return Err(Error::shape(
-                &self.name,
+                &c.name,
                 "input",
-                format!("per-sample shape {:?}", self.shape),
+                format!("per-sample shape {:?}", c.shape),
                 input_shape,
             ));
         }
-        Ok(self.shape.clone())
+        Ok(c.shape.clone())
     }
     fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
-        check_input(&self.name, x, &self.shape)?;
+        check_input(&self.config.name, x, &self.config.shape)?;
         Ok(x.clone())
     }
     fn get_config(&self) -> serde_json::Value {
-        json!({"name": self.name, "shape": self.shape})
+        to_json(&self.config)
     }
     fn declared_input_shape(&self) -> Option<Vec<usize>> {
-        Some(self.shape.clone())
+        Some(self.config.shape.clone())
     }
 }
 
@@ -388,16 +403,52 @@ impl<B: Backend> Layer<B> for Dense<B> {
 /// Applies an activation function, like `keras.layers.Activation("relu")`.
 #[derive(Debug, Clone)]
 pub struct ActivationLayer {
-    activation: ActivationSpec,
-    name: String,
+    config: ActivationConfig,
+}
+
+/// The hyper-parameters of [`ActivationLayer`] (Keras' `Activation`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ActivationConfig {
+    /// Instance name.
+    pub name: String,
+    /// The function applied (required); an unknown name is written as `null`.
+    #[serde(serialize_with = "resolved_or_null")]
+    pub activation: ActivationSpec,
+}
+
+impl Default for ActivationConfig {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            activation: ActivationSpec::Known(Activation::Linear),
+        }
+    }
+}
+
+/// Writes a resolvable activation as its config, an unknown name as `null`.
+fn resolved_or_null<S: serde::Serializer>(
+    a: &ActivationSpec,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    a.resolve().ok().serialize(s)
+}
+
+impl LayerConfig for ActivationConfig {
+    const CLASS: &'static str = "Activation";
+    fn check_raw(config: &serde_json::Value) -> Result<()> {
+        cfg_field(config, Self::CLASS, "activation").map(|_| ())
+    }
 }
 
 impl ActivationLayer {
     /// A layer applying `activation` (a name or an [`Activation`]).
     pub fn new(activation: impl Into<ActivationSpec>) -> Self {
         Self {
-            activation: activation.into(),
-            name: String::new(),
+            config: ActivationConfig {
+                activation: activation.into(),
+                ..ActivationConfig::default()
+            },
         }
     }
 
@@ -406,17 +457,14 @@ impl ActivationLayer {
     /// # Errors
     /// On unknown activation names.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let a = Activation::from_config(cfg_field(config, "Activation", "activation")?)?;
-        let mut l = Self::new(a);
-        l.name = cfg_name(config);
-        Ok(l)
+        parse(config).map(|config| Self { config })
     }
 }
 
 impl<B: Backend> Layer<B> for ActivationLayer {
-    layer_identity!("Activation", field: name);
+    layer_identity!("Activation");
     fn validate(&self) -> Result<()> {
-        self.activation.resolve().map(|_| ())
+        self.config.activation.resolve().map(|_| ())
     }
     fn build(&mut self, _input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
         Layer::<B>::validate(self)
@@ -427,28 +475,35 @@ impl<B: Backend> Layer<B> for ActivationLayer {
     fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
         if x.rank() < 2 {
             return Err(Error::shape(
-                &self.name,
+                &self.config.name,
                 "input",
                 "rank at least 2 (batch, ...)",
                 &x.shape(),
             ));
         }
-        self.activation.resolve()?.apply(x)
+        self.config.activation.resolve()?.apply(x)
     }
     fn get_config(&self) -> serde_json::Value {
-        let a = self
-            .activation
-            .resolve()
-            .map(|a| a.to_config())
-            .unwrap_or(serde_json::Value::Null);
-        json!({"name": self.name, "activation": a})
+        to_json(&self.config)
     }
 }
 
 /// Flattens each sample: `[batch, d1, d2, ...] -> [batch, d1 * d2 * ...]`.
 #[derive(Debug, Clone, Default)]
 pub struct Flatten {
-    name: String,
+    config: FlattenConfig,
+}
+
+/// The hyper-parameters of [`Flatten`]: its name only.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FlattenConfig {
+    /// Instance name.
+    pub name: String,
+}
+
+impl LayerConfig for FlattenConfig {
+    const CLASS: &'static str = "Flatten";
 }
 
 impl Flatten {
@@ -462,20 +517,18 @@ impl Flatten {
     /// # Errors
     /// Never for well-formed JSON.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        Ok(Self {
-            name: cfg_name(config),
-        })
+        parse(config).map(|config| Self { config })
     }
 }
 
 impl<B: Backend> Layer<B> for Flatten {
-    layer_identity!("Flatten", field: name);
+    layer_identity!("Flatten");
     fn build(&mut self, _input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
         Ok(())
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
         Ok(vec![crate::limits::checked_numel(
-            &self.name,
+            &self.config.name,
             "input",
             input_shape,
         )?])
@@ -483,7 +536,7 @@ impl<B: Backend> Layer<B> for Flatten {
     fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
         if x.rank() < 1 {
             return Err(Error::shape(
-                &self.name,
+                &self.config.name,
                 "input",
                 "rank at least 1 (batch, ...)",
                 &x.shape(),
@@ -495,23 +548,51 @@ impl<B: Backend> Layer<B> for Flatten {
         x.flatten_from_1()
     }
     fn get_config(&self) -> serde_json::Value {
-        json!({"name": self.name})
+        to_json(&self.config)
     }
 }
 
 /// Reshapes each sample to `target_shape` (batch axis excluded; one entry may be -1).
 #[derive(Debug, Clone)]
 pub struct Reshape {
-    target: Vec<isize>,
-    name: String,
+    config: ReshapeConfig,
+}
+
+/// The hyper-parameters of [`Reshape`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReshapeConfig {
+    /// Instance name.
+    pub name: String,
+    /// Per-sample target shape, one entry may be -1 (required).
+    pub target_shape: Vec<isize>,
+}
+
+impl LayerConfig for ReshapeConfig {
+    const CLASS: &'static str = "Reshape";
+    fn check_raw(config: &serde_json::Value) -> Result<()> {
+        let label = super::cfg_label(config, Self::CLASS);
+        let t: Vec<usize> = cfg_field(config, Self::CLASS, "target_shape")?
+            .as_array()
+            .ok_or_else(|| Error::config("Reshape.target_shape", "expected a list of integers"))?
+            .iter()
+            .map(|v| match v.as_i64() {
+                Some(-1) => Ok(1),
+                _ => crate::limits::size_value(v, &label, "target_shape", 1),
+            })
+            .collect::<Result<_>>()?;
+        crate::limits::checked_numel(&label, "target_shape", &t).map(|_| ())
+    }
 }
 
 impl Reshape {
     /// A reshape to `target_shape`, like `keras.layers.Reshape((4, 4))`.
     pub fn new(target_shape: &[isize]) -> Self {
         Self {
-            target: target_shape.to_vec(),
-            name: String::new(),
+            config: ReshapeConfig {
+                target_shape: target_shape.to_vec(),
+                ..ReshapeConfig::default()
+            },
         }
     }
 
@@ -520,66 +601,55 @@ impl Reshape {
     /// # Errors
     /// On a malformed config.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let label = super::cfg_label(config, "Reshape");
-        let t: Vec<isize> = cfg_field(config, "Reshape", "target_shape")?
-            .as_array()
-            .ok_or_else(|| Error::config("Reshape.target_shape", "expected a list of integers"))?
-            .iter()
-            .map(|v| match v.as_i64() {
-                Some(-1) => Ok(-1),
-                _ => crate::limits::size_value(v, &label, "target_shape", 1).map(|d| d as isize),
-            })
-            .collect::<Result<_>>()?;
-        crate::limits::checked_numel(
-            &label,
-            "target_shape",
-            &t.iter().map(|&d| d.unsigned_abs()).collect::<Vec<_>>(),
-        )?;
-        let mut l = Self::new(&t);
-        l.name = cfg_name(config);
-        Ok(l)
+        parse(config).map(|config| Self { config })
     }
 
     fn resolve(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
-        let n = crate::limits::checked_numel(&self.name, "input", input_shape)?;
+        let n = crate::limits::checked_numel(&self.config.name, "input", input_shape)?;
         let known_dims: Vec<usize> = self
-            .target
+            .config
+            .target_shape
             .iter()
             .filter(|&&d| d >= 0)
             .map(|&d| d as usize)
             .collect();
-        let known = crate::limits::checked_numel(&self.name, "target_shape", &known_dims)?;
-        let holes = self.target.iter().filter(|&&d| d < 0).count();
+        let known = crate::limits::checked_numel(&self.config.name, "target_shape", &known_dims)?;
+        let holes = self.config.target_shape.iter().filter(|&&d| d < 0).count();
         let err = || {
             Error::shape(
-                &self.name,
+                &self.config.name,
                 "input",
                 format!(
                     "{} elements per sample to fit target_shape {:?}",
-                    n, self.target
+                    n, self.config.target_shape
                 ),
                 input_shape,
             )
         };
-        if holes > 1 || self.target.iter().any(|&d| d < -1) {
+        if holes > 1 || self.config.target_shape.iter().any(|&d| d < -1) {
             return Err(Error::invalid(
-                &self.name,
+                &self.config.name,
                 "target_shape",
-                format!("at most one -1 entry, got {:?}", self.target),
+                format!("at most one -1 entry, got {:?}", self.config.target_shape),
             ));
         }
         let out: Vec<usize> = if holes == 1 {
             if known == 0 || n % known != 0 {
                 return Err(err());
             }
-            self.target
+            self.config
+                .target_shape
                 .iter()
                 .map(|&d| if d < 0 { n / known } else { d as usize })
                 .collect()
         } else {
-            self.target.iter().map(|&d| d as usize).collect()
+            self.config
+                .target_shape
+                .iter()
+                .map(|&d| d as usize)
+                .collect()
         };
-        if crate::limits::checked_numel(&self.name, "target_shape", &out)? != n {
+        if crate::limits::checked_numel(&self.config.name, "target_shape", &out)? != n {
             return Err(err());
         }
         Ok(out)
@@ -587,7 +657,7 @@ impl Reshape {
 }
 
 impl<B: Backend> Layer<B> for Reshape {
-    layer_identity!("Reshape", field: name);
+    layer_identity!("Reshape");
     fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
         self.resolve(input_shape).map(|_| ())
     }
@@ -598,7 +668,7 @@ impl<B: Backend> Layer<B> for Reshape {
         let s = x.shape();
         if s.is_empty() {
             return Err(Error::shape(
-                &self.name,
+                &self.config.name,
                 "input",
                 "rank at least 1 (batch, ...)",
                 &s,
@@ -609,6 +679,6 @@ impl<B: Backend> Layer<B> for Reshape {
         x.reshape_to(&target)
     }
     fn get_config(&self) -> serde_json::Value {
-        json!({"name": self.name, "target_shape": self.target})
+        to_json(&self.config)
     }
 }

@@ -1,12 +1,12 @@
 //! Merge layers for the functional API: `Add`, `Subtract`, `Multiply`, `Average`,
 //! `Maximum`, `Minimum`, `Concatenate`.
 
-use super::config::layer_identity;
-use super::{cfg_name, BuildContext, CallContext, Layer};
+use super::config::{layer_identity, parse, to_json, LayerConfig};
+use super::{BuildContext, CallContext, Layer};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 /// The error for a merge layer given one tensor instead of a list.
 fn single_input(layer: &str, class: &str, shape: &[usize]) -> Error {
@@ -45,7 +45,19 @@ impl MergeOp {
 #[derive(Debug, Clone)]
 pub struct Merge {
     op: MergeOp,
-    name: String,
+    config: MergeConfig,
+}
+
+/// The hyper-parameters of a [`Merge`] layer: its name only (the class names the op).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MergeConfig {
+    /// Instance name.
+    pub name: String,
+}
+
+impl LayerConfig for MergeConfig {
+    const CLASS: &'static str = "Merge";
 }
 
 macro_rules! merge_ctor {
@@ -53,7 +65,7 @@ macro_rules! merge_ctor {
         $(#[$doc])*
         #[allow(non_snake_case)]
         pub fn $fn_name() -> Merge {
-            Merge { op: MergeOp::$op, name: String::new() }
+            Merge { op: MergeOp::$op, config: MergeConfig::default() }
         }
     };
 }
@@ -100,7 +112,7 @@ merge_ctor!(
 impl Merge {
     /// Sets the layer's name.
     pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
+        self.config.name = name.to_string();
         self
     }
 
@@ -126,16 +138,13 @@ impl Merge {
                 ))
             }
         };
-        Ok(Merge {
-            op,
-            name: cfg_name(config),
-        })
+        parse(config).map(|config| Merge { op, config })
     }
 
     fn check(&self, shapes: &[Vec<usize>]) -> Result<Vec<usize>> {
         if shapes.len() < 2 || (self.op == MergeOp::Subtract && shapes.len() != 2) {
             return Err(Error::invalid(
-                &self.name,
+                &self.config.name,
                 "inputs",
                 format!(
                     "{} needs {} inputs, got {}",
@@ -152,7 +161,7 @@ impl Merge {
         for s in &shapes[1..] {
             if s != &shapes[0] {
                 return Err(Error::ShapeMismatch {
-                    op: format!("{} ({})", self.name, self.op.class()),
+                    op: format!("{} ({})", self.config.name, self.op.class()),
                     lhs: crate::error::ShapeList(shapes[0].clone()),
                     rhs: crate::error::ShapeList(s.clone()),
                     detail: Some("merged inputs must have the same per-sample shape".into()),
@@ -168,22 +177,30 @@ impl<B: Backend> Layer<B> for Merge {
         self.op.class()
     }
     fn name(&self) -> &str {
-        &self.name
+        &self.config.name
     }
     fn set_name(&mut self, name: String) {
-        self.name = name;
+        self.config.name = name;
     }
     fn built(&self) -> bool {
         true
     }
     fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
-        Err(single_input(&self.name, self.op.class(), input_shape))
+        Err(single_input(
+            &self.config.name,
+            self.op.class(),
+            input_shape,
+        ))
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
-        Err(single_input(&self.name, self.op.class(), input_shape))
+        Err(single_input(
+            &self.config.name,
+            self.op.class(),
+            input_shape,
+        ))
     }
     fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
-        Err(single_input(&self.name, self.op.class(), &x.shape()))
+        Err(single_input(&self.config.name, self.op.class(), &x.shape()))
     }
     fn build_multi(&mut self, input_shapes: &[Vec<usize>], _ctx: &mut BuildContext) -> Result<()> {
         self.check(input_shapes).map(|_| ())
@@ -213,15 +230,45 @@ impl<B: Backend> Layer<B> for Merge {
         Ok(vec![acc])
     }
     fn get_config(&self) -> serde_json::Value {
-        json!({"name": self.name})
+        to_json(&self.config)
     }
 }
 
 /// Joins inputs along `axis` (default -1, the last), like `keras.layers.Concatenate`.
 #[derive(Debug, Clone)]
 pub struct Concatenate {
-    axis: isize,
-    name: String,
+    config: ConcatenateConfig,
+}
+
+/// The hyper-parameters of [`Concatenate`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ConcatenateConfig {
+    /// Instance name.
+    pub name: String,
+    /// Concatenation axis, batch included (default -1; a value that is not an integer reads
+    /// as -1).
+    #[serde(deserialize_with = "axis_or_last")]
+    pub axis: isize,
+}
+
+impl Default for ConcatenateConfig {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            axis: -1,
+        }
+    }
+}
+
+/// Reads an axis as written, anything but an integer as -1 (as before configs were types).
+fn axis_or_last<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<isize, D::Error> {
+    let v = serde_json::Value::deserialize(d)?;
+    Ok(v.as_i64().unwrap_or(-1) as isize)
+}
+
+impl LayerConfig for ConcatenateConfig {
+    const CLASS: &'static str = "Concatenate";
 }
 
 impl Default for Concatenate {
@@ -235,14 +282,16 @@ impl Concatenate {
     /// not allowed).
     pub fn new(axis: isize) -> Self {
         Self {
-            axis,
-            name: String::new(),
+            config: ConcatenateConfig {
+                axis,
+                ..ConcatenateConfig::default()
+            },
         }
     }
 
     /// Sets the layer's name.
     pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
+        self.config.name = name.to_string();
         self
     }
 
@@ -251,28 +300,24 @@ impl Concatenate {
     /// # Errors
     /// On a malformed config.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let axis = config.get("axis").and_then(|a| a.as_i64()).unwrap_or(-1) as isize;
-        Ok(Self {
-            axis,
-            name: cfg_name(config),
-        })
+        parse(config).map(|config| Self { config })
     }
 
     /// The per-sample axis (0-based, batch excluded).
     fn axis_for(&self, rank: usize) -> Result<usize> {
         let full = rank as isize + 1;
-        let a = if self.axis < 0 {
-            self.axis + full
+        let a = if self.config.axis < 0 {
+            self.config.axis + full
         } else {
-            self.axis
+            self.config.axis
         };
         if a < 1 || a >= full {
             return Err(Error::invalid(
-                &self.name,
+                &self.config.name,
                 "axis",
                 format!(
                     "{} is not a feature axis of rank-{} inputs (batch included)",
-                    self.axis, full
+                    self.config.axis, full
                 ),
             ));
         }
@@ -282,7 +327,7 @@ impl Concatenate {
     fn check(&self, shapes: &[Vec<usize>]) -> Result<Vec<usize>> {
         if shapes.len() < 2 {
             return Err(Error::invalid(
-                &self.name,
+                &self.config.name,
                 "inputs",
                 format!("Concatenate needs at least 2 inputs, got {}", shapes.len()),
             ));
@@ -297,12 +342,12 @@ impl Concatenate {
                     .all(|(i, (x, y))| i == a || x == y);
             if !ok {
                 return Err(Error::ShapeMismatch {
-                    op: format!("{} (Concatenate)", self.name),
+                    op: format!("{} (Concatenate)", self.config.name),
                     lhs: crate::error::ShapeList(shapes[0].clone()),
                     rhs: crate::error::ShapeList(s.clone()),
                     detail: Some(format!(
                         "inputs must match on every axis except the concatenation axis {}",
-                        self.axis
+                        self.config.axis
                     )),
                 });
             }
@@ -313,15 +358,15 @@ impl Concatenate {
 }
 
 impl<B: Backend> Layer<B> for Concatenate {
-    layer_identity!("Concatenate", field: name);
+    layer_identity!("Concatenate");
     fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
-        Err(single_input(&self.name, "Concatenate", input_shape))
+        Err(single_input(&self.config.name, "Concatenate", input_shape))
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
-        Err(single_input(&self.name, "Concatenate", input_shape))
+        Err(single_input(&self.config.name, "Concatenate", input_shape))
     }
     fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
-        Err(single_input(&self.name, "Concatenate", &x.shape()))
+        Err(single_input(&self.config.name, "Concatenate", &x.shape()))
     }
     fn build_multi(&mut self, input_shapes: &[Vec<usize>], _ctx: &mut BuildContext) -> Result<()> {
         self.check(input_shapes).map(|_| ())
@@ -339,6 +384,6 @@ impl<B: Backend> Layer<B> for Concatenate {
         Ok(vec![Tensor::concat(inputs, a)?])
     }
     fn get_config(&self) -> serde_json::Value {
-        json!({"name": self.name, "axis": self.axis})
+        to_json(&self.config)
     }
 }

@@ -7,12 +7,13 @@
 //! wins), average pooling divides each window by the number of real (unpadded) entries in
 //! it, as Keras/TensorFlow do.
 
-use super::config::layer_identity;
-use super::conv::{cfg_sizes, cfg_str, check_data_format, Size2, Spatial};
+use super::config::{config_setters, layer_identity, parse, to_json, LayerConfig};
+use super::conv::{cfg_sizes, check_data_format, Size2, Spatial};
 use super::{cfg_name, BuildContext, CallContext, Layer};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 /// Windowed max or average pooling (`RANK` 1 or 2, `MAX` true for max); use the aliases
@@ -212,9 +213,39 @@ impl<B: Backend, const RANK: usize, const MAX: bool> Layer<B> for Pooling<RANK, 
 /// [`GlobalAveragePooling1D`] and [`GlobalAveragePooling2D`].
 #[derive(Debug, Clone)]
 pub struct GlobalPooling<const RANK: usize, const MAX: bool> {
-    data_format: String,
-    keepdims: bool,
-    name: String,
+    config: GlobalPoolingConfig,
+}
+
+/// The hyper-parameters of the global pooling layers (Keras' names and defaults).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GlobalPoolingConfig {
+    /// Instance name.
+    pub name: String,
+    /// `"channels_last"` or `"channels_first"` (read case-insensitively).
+    #[serde(deserialize_with = "lowercase")]
+    pub data_format: String,
+    /// Whether the pooled axes are kept with size 1.
+    pub keepdims: bool,
+}
+
+impl Default for GlobalPoolingConfig {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            data_format: "channels_last".into(),
+            keepdims: false,
+        }
+    }
+}
+
+impl LayerConfig for GlobalPoolingConfig {
+    const CLASS: &'static str = "GlobalPooling";
+}
+
+/// Reads a string lowercased (`data_format`, `padding`), as the layers always did.
+fn lowercase<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
+    String::deserialize(d).map(|v| v.to_lowercase())
 }
 
 /// Mean over height and width: `[N, H, W, C] -> [N, C]` (Keras `GlobalAveragePooling2D`).
@@ -229,9 +260,7 @@ pub type GlobalMaxPooling1D = GlobalPooling<1, true>;
 impl<const RANK: usize, const MAX: bool> Default for GlobalPooling<RANK, MAX> {
     fn default() -> Self {
         Self {
-            data_format: "channels_last".into(),
-            keepdims: false,
-            name: String::new(),
+            config: GlobalPoolingConfig::default(),
         }
     }
 }
@@ -241,19 +270,20 @@ impl<const RANK: usize, const MAX: bool> GlobalPooling<RANK, MAX> {
     pub fn new() -> Self {
         Self::default()
     }
-    /// Keep the pooled axes with size 1 (default `false`).
-    pub fn keepdims(mut self, keepdims: bool) -> Self {
-        self.keepdims = keepdims;
-        self
+
+    config_setters! {
+        /// Keep the pooled axes with size 1 (default `false`).
+        keepdims: bool,
     }
+
     /// `"channels_last"` (default) or `"channels_first"`.
     pub fn data_format(mut self, data_format: &str) -> Self {
-        self.data_format = data_format.to_lowercase();
+        self.config.data_format = data_format.to_lowercase();
         self
     }
     /// Sets the layer's name.
     pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
+        self.config.name = name.to_string();
         self
     }
 
@@ -271,21 +301,12 @@ impl<const RANK: usize, const MAX: bool> GlobalPooling<RANK, MAX> {
     /// # Errors
     /// Never for well-formed JSON.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let mut l = Self::new();
-        if let Some(d) = cfg_str(config, "data_format") {
-            l.data_format = d.to_lowercase();
-        }
-        l.keepdims = config
-            .get("keepdims")
-            .and_then(|k| k.as_bool())
-            .unwrap_or(false);
-        l.name = cfg_name(config);
-        Ok(l)
+        parse(config).map(|config| Self { config })
     }
 
     /// Spatial axes within a per-sample shape (batch excluded).
     fn spatial_axes(&self) -> Vec<usize> {
-        if self.data_format == "channels_last" {
+        if self.config.data_format == "channels_last" {
             (0..RANK).collect()
         } else {
             (1..=RANK).collect()
@@ -294,7 +315,7 @@ impl<const RANK: usize, const MAX: bool> GlobalPooling<RANK, MAX> {
 
     fn expected(&self) -> String {
         let sp = if RANK == 1 { "steps" } else { "height, width" };
-        if self.data_format == "channels_last" {
+        if self.config.data_format == "channels_last" {
             format!("rank {} [batch, {sp}, channels]", RANK + 2)
         } else {
             format!("rank {} [batch, channels, {sp}]", RANK + 2)
@@ -303,9 +324,9 @@ impl<const RANK: usize, const MAX: bool> GlobalPooling<RANK, MAX> {
 }
 
 impl<B: Backend, const RANK: usize, const MAX: bool> Layer<B> for GlobalPooling<RANK, MAX> {
-    layer_identity!(Self::class(), field: name);
+    layer_identity!(Self::class());
     fn validate(&self) -> Result<()> {
-        check_data_format(&self.name, &self.data_format)
+        check_data_format(&self.config.name, &self.config.data_format)
     }
     fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
         Layer::<B>::validate(self)?;
@@ -314,7 +335,7 @@ impl<B: Backend, const RANK: usize, const MAX: bool> Layer<B> for GlobalPooling<
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
         if input_shape.len() != RANK + 1 {
             return Err(Error::shape(
-                &self.name,
+                &self.config.name,
                 "input",
                 self.expected(),
                 input_shape,
@@ -324,7 +345,7 @@ impl<B: Backend, const RANK: usize, const MAX: bool> Layer<B> for GlobalPooling<
         Ok(input_shape
             .iter()
             .enumerate()
-            .filter_map(|(i, &d)| match (axes.contains(&i), self.keepdims) {
+            .filter_map(|(i, &d)| match (axes.contains(&i), self.config.keepdims) {
                 (true, true) => Some(1),
                 (true, false) => None,
                 (false, _) => Some(d),
@@ -335,7 +356,7 @@ impl<B: Backend, const RANK: usize, const MAX: bool> Layer<B> for GlobalPooling<
         Layer::<B>::validate(self)?;
         if x.rank() != RANK + 2 {
             return Err(Error::shape(
-                &self.name,
+                &self.config.name,
                 "input",
                 self.expected(),
                 &x.shape(),
@@ -347,12 +368,12 @@ impl<B: Backend, const RANK: usize, const MAX: bool> Layer<B> for GlobalPooling<
             .map(|&a| a as isize + 1)
             .collect();
         if MAX {
-            x.max(&axes, self.keepdims)
+            x.max(&axes, self.config.keepdims)
         } else {
-            x.mean(&axes, self.keepdims)
+            x.mean(&axes, self.config.keepdims)
         }
     }
     fn get_config(&self) -> serde_json::Value {
-        json!({"name": self.name, "data_format": self.data_format, "keepdims": self.keepdims})
+        to_json(&self.config)
     }
 }

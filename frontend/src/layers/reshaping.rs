@@ -1,12 +1,13 @@
 //! Single-input reshaping layers: `ZeroPadding2D`, `UpSampling2D`, `Permute`,
 //! `RepeatVector`.
 
-use super::config::layer_identity;
+use super::config::{layer_identity, parse, to_json, LayerConfig};
 use super::conv::{cfg_str, check_data_format};
 use super::{cfg_field, cfg_name, BuildContext, CallContext, Layer};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 /// Spatial axes (in the per-sample shape) of a rank-3 image in `data_format`.
@@ -279,21 +280,39 @@ impl<B: Backend> Layer<B> for UpSampling2D {
 /// `Permute::new(&[2, 1])` swaps the two axes of `[N, A, B]` samples.
 #[derive(Debug, Clone)]
 pub struct Permute {
-    dims: Vec<usize>,
-    name: String,
+    config: PermuteConfig,
+}
+
+/// The hyper-parameters of [`Permute`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PermuteConfig {
+    /// Instance name.
+    pub name: String,
+    /// The new order of the per-sample axes, 1-based (required).
+    pub dims: Vec<usize>,
+}
+
+impl LayerConfig for PermuteConfig {
+    const CLASS: &'static str = "Permute";
+    fn check_raw(config: &serde_json::Value) -> Result<()> {
+        cfg_field(config, Self::CLASS, "dims").map(|_| ())
+    }
 }
 
 impl Permute {
     /// A permutation of `1..=rank` (the batch axis stays first).
     pub fn new(dims: &[usize]) -> Self {
         Self {
-            dims: dims.to_vec(),
-            name: String::new(),
+            config: PermuteConfig {
+                dims: dims.to_vec(),
+                ..PermuteConfig::default()
+            },
         }
     }
     /// Sets the layer's name.
     pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
+        self.config.name = name.to_string();
         self
     }
 
@@ -302,27 +321,23 @@ impl Permute {
     /// # Errors
     /// On a malformed config.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let dims: Vec<usize> =
-            serde_json::from_value(cfg_field(config, "Permute", "dims")?.clone())?;
-        let mut l = Self::new(&dims);
-        l.name = cfg_name(config);
-        Ok(l)
+        parse(config).map(|config| Self { config })
     }
 }
 
 impl<B: Backend> Layer<B> for Permute {
-    layer_identity!("Permute", field: name);
+    layer_identity!("Permute");
     fn validate(&self) -> Result<()> {
-        let mut sorted = self.dims.clone();
+        let mut sorted = self.config.dims.clone();
         sorted.sort_unstable();
-        if sorted != (1..=self.dims.len()).collect::<Vec<_>>() {
+        if sorted != (1..=self.config.dims.len()).collect::<Vec<_>>() {
             return Err(Error::invalid(
-                &self.name,
+                &self.config.name,
                 "dims",
                 format!(
                     "must be a permutation of 1..={} (1-based, the batch axis excluded), got {:?}",
-                    self.dims.len(),
-                    self.dims
+                    self.config.dims.len(),
+                    self.config.dims
                 ),
             ));
         }
@@ -333,62 +348,85 @@ impl<B: Backend> Layer<B> for Permute {
         Layer::<B>::output_shape(self, input_shape).map(|_| ())
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
-        if input_shape.len() != self.dims.len() {
+        if input_shape.len() != self.config.dims.len() {
             return Err(Error::shape(
-                &self.name,
+                &self.config.name,
                 "input",
                 format!(
                     "rank {} per sample for dims {:?}",
-                    self.dims.len(),
-                    self.dims
+                    self.config.dims.len(),
+                    self.config.dims
                 ),
                 input_shape,
             ));
         }
-        Ok(self.dims.iter().map(|&d| input_shape[d - 1]).collect())
+        Ok(self
+            .config
+            .dims
+            .iter()
+            .map(|&d| input_shape[d - 1])
+            .collect())
     }
     fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
         Layer::<B>::validate(self)?;
-        if x.rank() != self.dims.len() + 1 {
+        if x.rank() != self.config.dims.len() + 1 {
             return Err(Error::shape(
-                &self.name,
+                &self.config.name,
                 "input",
                 format!(
                     "rank {} [batch, ...] for dims {:?}",
-                    self.dims.len() + 1,
-                    self.dims
+                    self.config.dims.len() + 1,
+                    self.config.dims
                 ),
                 &x.shape(),
             ));
         }
         let axes: Vec<usize> = std::iter::once(0)
-            .chain(self.dims.iter().copied())
+            .chain(self.config.dims.iter().copied())
             .collect();
         x.permute(&axes)
     }
     fn get_config(&self) -> serde_json::Value {
-        json!({"name": self.name, "dims": self.dims})
+        to_json(&self.config)
     }
 }
 
 /// Repeats a vector `n` times (Keras `RepeatVector`): `[N, F] -> [N, n, F]`.
 #[derive(Debug, Clone)]
 pub struct RepeatVector {
-    n: usize,
-    name: String,
+    config: RepeatVectorConfig,
+}
+
+/// The hyper-parameters of [`RepeatVector`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RepeatVectorConfig {
+    /// Instance name.
+    pub name: String,
+    /// Number of repetitions (required).
+    pub n: usize,
+}
+
+impl LayerConfig for RepeatVectorConfig {
+    const CLASS: &'static str = "RepeatVector";
+    fn check_raw(config: &serde_json::Value) -> Result<()> {
+        super::cfg_size(config, Self::CLASS, "n").map(|_| ())
+    }
 }
 
 impl RepeatVector {
     /// Repeats each sample `n` times.
     pub fn new(n: usize) -> Self {
         Self {
-            n,
-            name: String::new(),
+            config: RepeatVectorConfig {
+                n,
+                ..RepeatVectorConfig::default()
+            },
         }
     }
     /// Sets the layer's name.
     pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
+        self.config.name = name.to_string();
         self
     }
 
@@ -397,43 +435,40 @@ impl RepeatVector {
     /// # Errors
     /// On a malformed config.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let n = super::cfg_size(config, "RepeatVector", "n")?;
-        let mut l = Self::new(n);
-        l.name = cfg_name(config);
-        Ok(l)
+        parse(config).map(|config| Self { config })
     }
 }
 
 impl<B: Backend> Layer<B> for RepeatVector {
-    layer_identity!("RepeatVector", field: name);
+    layer_identity!("RepeatVector");
     fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
         Layer::<B>::output_shape(self, input_shape).map(|_| ())
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
         if input_shape.len() != 1 {
             return Err(Error::shape(
-                &self.name,
+                &self.config.name,
                 "input",
                 "rank 2 [batch, features]",
                 input_shape,
             ));
         }
-        Ok(vec![self.n, input_shape[0]])
+        Ok(vec![self.config.n, input_shape[0]])
     }
     fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
         let s = x.shape();
         if s.len() != 2 {
             return Err(Error::shape(
-                &self.name,
+                &self.config.name,
                 "input",
                 "rank 2 [batch, features]",
                 &s,
             ));
         }
-        let y = x.unsqueeze(1)?.broadcast_to(&[s[0], self.n, s[1]])?;
+        let y = x.unsqueeze(1)?.broadcast_to(&[s[0], self.config.n, s[1]])?;
         Ok(Tensor::new(B::contiguous(y.inner())?))
     }
     fn get_config(&self) -> serde_json::Value {
-        json!({"name": self.name, "n": self.n})
+        to_json(&self.config)
     }
 }
