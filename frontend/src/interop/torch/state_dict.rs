@@ -182,4 +182,55 @@ mod tests {
         assert_eq!(f16_to_f32(0xc000), -2.0);
         assert_eq!(f16_to_f32(0x0001), 2f32.powi(-24));
     }
+
+    #[test]
+    fn every_dtype_decodes() {
+        use safetensors::tensor::TensorView;
+        let f16: Vec<u8> = [0x3c00u16, 0xc000]
+            .iter()
+            .flat_map(|h| h.to_le_bytes())
+            .collect();
+        let bf16: Vec<u8> = [1.5f32, -3.0]
+            .iter()
+            .flat_map(|x| ((x.to_bits() >> 16) as u16).to_le_bytes())
+            .collect();
+        let f32s: Vec<u8> = [0.25f32, 7.0]
+            .iter()
+            .flat_map(|x| x.to_le_bytes())
+            .collect();
+        let f64s: Vec<u8> = [0.125f64, -9.5]
+            .iter()
+            .flat_map(|x| x.to_le_bytes())
+            .collect();
+        let i32s: Vec<u8> = [-4i32, 70_000]
+            .iter()
+            .flat_map(|x| x.to_le_bytes())
+            .collect();
+        let i64s: Vec<u8> = [i64::MIN, 3].iter().flat_map(|x| x.to_le_bytes()).collect();
+        let bools = vec![0u8, 1];
+        let tensors = [
+            ("a", Dtype::F16, &f16),
+            ("b", Dtype::BF16, &bf16),
+            ("c", Dtype::F32, &f32s),
+            ("d", Dtype::F64, &f64s),
+            ("e", Dtype::I32, &i32s),
+            ("f", Dtype::I64, &i64s),
+            ("g", Dtype::BOOL, &bools),
+        ];
+        let views: Vec<(String, TensorView<'_>)> = tensors
+            .iter()
+            .map(|(n, dt, b)| (n.to_string(), TensorView::new(*dt, vec![2], b).unwrap()))
+            .collect();
+        let bytes = safetensors::serialize(views, None).unwrap();
+        let sd = StateDict::from_bytes(&bytes, "mem").unwrap();
+        let data = |n: &str| sd.get(n).unwrap().data.clone();
+        assert_eq!(data("a"), HostData::F32(vec![1.0, -2.0]));
+        assert_eq!(data("b"), HostData::F32(vec![1.5, -3.0]));
+        assert_eq!(data("c"), HostData::F32(vec![0.25, 7.0]));
+        assert_eq!(data("d"), HostData::F64(vec![0.125, -9.5]));
+        assert_eq!(data("e"), HostData::I64(vec![-4, 70_000]));
+        assert_eq!(data("f"), HostData::I64(vec![i64::MIN, 3]));
+        assert_eq!(data("g"), HostData::Bool(vec![false, true]));
+        assert_eq!(sd.get("a").unwrap().shape, vec![2]);
+    }
 }
