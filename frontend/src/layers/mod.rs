@@ -308,11 +308,20 @@ pub fn snake_case(class: &str) -> String {
 /// Builds a layer from its class name and config (Keras `from_config`).
 ///
 /// # Errors
-/// [`Error::UnknownName`] for an unknown class, [`Error::Config`] for bad fields.
+/// [`Error::UnknownName`] for an unknown class, [`Error::Config`] for bad fields or for
+/// `"Functional"`: a nested model is built by [`crate::model::layer_from_config`] (models
+/// sit above layers).
 pub fn layer_from_config<B: Backend>(
     class_name: &str,
     config: &serde_json::Value,
 ) -> Result<Box<dyn Layer<B>>> {
+    if class_name == "Functional" {
+        return Err(Error::config(
+            "Functional",
+            "a nested functional model is not a built-in layer: build it with \
+             stratanet::model::layer_from_config (or Model::from_config)",
+        ));
+    }
     if let Some((_, factory)) = registry::builtins::<B>()
         .into_iter()
         .find(|(name, _)| *name == class_name)

@@ -32,7 +32,7 @@ macro_rules! merge {
 }
 
 /// The built-in layer classes, in the order the "known names" of an error lists them.
-pub(crate) fn builtins<B: Backend>() -> [(&'static str, LayerFactory<B>); 47] {
+pub(crate) fn builtins<B: Backend>() -> [(&'static str, LayerFactory<B>); 46] {
     [
         entry!("InputLayer" => Input::from_config),
         entry!("Dense" => Dense::<B>::from_config),
@@ -75,7 +75,6 @@ pub(crate) fn builtins<B: Backend>() -> [(&'static str, LayerFactory<B>); 47] {
         ("Bidirectional", bidirectional::<B>),
         entry!("Embedding" => Embedding::<B>::from_config),
         entry!("MultiHeadAttention" => MultiHeadAttention::<B>::from_config),
-        entry!("Functional" => crate::model::Model::<B>::from_config),
         entry!("Normalization" => Normalization::<B>::from_config),
         entry!("Discretization" => Discretization::<B>::from_config),
         entry!("CategoryEncoding" => CategoryEncoding::from_config),

@@ -3,6 +3,7 @@
 
 mod api;
 mod data;
+mod device;
 mod functional;
 pub mod persist;
 mod sequential;
@@ -12,7 +13,9 @@ pub mod training;
 pub use api::{ModelCore, ModelParts, ModelState};
 pub use data::Data;
 pub(crate) use functional::GraphNode;
-pub use functional::{Apply, LayerGraph, LayerRef, Model, Shared, SymbolicTensor};
+pub use functional::{
+    layer_from_config, Apply, LayerGraph, LayerRef, Model, Shared, SymbolicTensor,
+};
 pub use sequential::{LayerStack, Sequential};
 pub(crate) use summary::shape_str;
 pub use summary::{render_summary, SummaryRow};

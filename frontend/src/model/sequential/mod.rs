@@ -11,6 +11,8 @@ use crate::random::Rng;
 use crate::tensor::Tensor;
 use std::collections::HashMap;
 
+mod config;
+
 /// A linear stack of layers, like `keras.Sequential`.
 ///
 /// ```
@@ -147,7 +149,7 @@ impl<B: Backend> Sequential<B> {
         match self.arch.device {
             Some(d) => Ok(d),
             None => {
-                let d = super::api::placement::<B>(&self.arch.name)?;
+                let d = crate::model::device::placement::<B>(&self.arch.name)?;
                 self.arch.device = Some(d);
                 Ok(d)
             }
@@ -172,7 +174,7 @@ impl<B: Backend> Sequential<B> {
     }
 
     /// Rebuilds every built layer on `device` with the same weights (see
-    /// `api::rebuild_layer`) and records `device`; the shared `to_device` calls it.
+    /// `device::rebuild_layer`) and records `device`; the shared `to_device` calls it.
     fn move_layers(&mut self, device: Device) -> Result<()> {
         self.move_built_layers(device)?;
         self.arch.device = Some(device);
@@ -188,7 +190,7 @@ impl<B: Backend> Sequential<B> {
         let mut fresh = Vec::with_capacity(self.arch.layers.len());
         for l in &self.arch.layers {
             let out = l.output_shape(&shape)?;
-            fresh.push(super::api::rebuild_layer(
+            fresh.push(crate::model::device::rebuild_layer(
                 l.as_ref(),
                 std::slice::from_ref(&shape),
                 device,
@@ -308,12 +310,15 @@ impl<B: Backend> Sequential<B> {
             if !layer.built() {
                 let label = format!("{} ({})", layer.name(), layer.class_name());
                 crate::limits::in_layer(|| label, || layer.build(&shape, &mut ctx))?;
-            } else if super::api::misplaced(layer.as_ref(), device) {
+            } else if crate::model::device::misplaced(layer.as_ref(), device) {
                 // Built elsewhere (a Normalization adapted on CPU tensors): move it here.
                 let shapes = std::slice::from_ref(&shape);
-                if let Some(f) =
-                    super::api::rebuild_layer(layer.as_ref(), shapes, device, self.arch.dtype)?
-                {
+                if let Some(f) = crate::model::device::rebuild_layer(
+                    layer.as_ref(),
+                    shapes,
+                    device,
+                    self.arch.dtype,
+                )? {
                     layer = f;
                 }
             }
@@ -355,9 +360,11 @@ impl<B: Backend> Sequential<B> {
             if !layer.built() {
                 let label = format!("{} ({})", layer.name(), layer.class_name());
                 crate::limits::in_layer(|| label, || layer.build(&shape, &mut ctx))?;
-            } else if super::api::misplaced(layer.as_ref(), device) {
+            } else if crate::model::device::misplaced(layer.as_ref(), device) {
                 let shapes = std::slice::from_ref(&shape);
-                if let Some(f) = super::api::rebuild_layer(layer.as_ref(), shapes, device, dtype)? {
+                if let Some(f) =
+                    crate::model::device::rebuild_layer(layer.as_ref(), shapes, device, dtype)?
+                {
                     *layer = f;
                 }
             }
@@ -451,53 +458,6 @@ impl<B: Backend> Sequential<B> {
                     .map(move |w| (format!("{name}/{}", w.name), w))
             })
             .collect()
-    }
-
-    /// Model config as JSON (`{"name", "layers": [{"class_name", "config"}]}`).
-    pub fn get_config(&self) -> serde_json::Value {
-        let mut layers = Vec::new();
-        if let Some(s) = &self.arch.input_shape {
-            layers.push(serde_json::json!({"class_name": "InputLayer", "config": {"shape": s, "name": "input_layer"}}));
-        }
-        for l in &self.arch.layers {
-            layers
-                .push(serde_json::json!({"class_name": l.class_name(), "config": l.get_config()}));
-        }
-        serde_json::json!({"name": self.arch.name, "dtype": self.arch.dtype, "layers": layers})
-    }
-
-    /// Rebuilds a model (fresh weights) from [`Sequential::get_config`].
-    ///
-    /// # Errors
-    /// On malformed configs or unknown layer classes.
-    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let name = config.get("name").and_then(|n| n.as_str()).unwrap_or("");
-        crate::limits::nested_model(name, || Self::from_config_inner(config))
-    }
-
-    fn from_config_inner(config: &serde_json::Value) -> Result<Self> {
-        let mut m = Self::new();
-        if let Some(n) = config.get("name").and_then(|n| n.as_str()) {
-            m.arch.name = n.to_string();
-        }
-        if let Some(d) = config.get("dtype") {
-            m.arch.dtype = serde_json::from_value(d.clone())?;
-        }
-        let layers = config
-            .get("layers")
-            .and_then(|l| l.as_array())
-            .ok_or_else(|| Error::config("sequential.layers", "missing list of layers"))?;
-        for (i, l) in layers.iter().enumerate() {
-            let class = l
-                .get("class_name")
-                .and_then(|c| c.as_str())
-                .ok_or_else(|| {
-                    Error::config(format!("sequential.layers[{i}].class_name"), "missing")
-                })?;
-            let cfg = l.get("config").unwrap_or(&serde_json::Value::Null);
-            m.add_boxed(crate::layers::layer_from_config::<B>(class, cfg)?)?;
-        }
-        Ok(m)
     }
 }
 
@@ -646,68 +606,5 @@ impl<B: Backend> ModelParts<B> for Sequential<B> {
     }
     fn model_config(&self) -> serde_json::Value {
         self.get_config()
-    }
-}
-
-impl<B: Backend> Sequential<B> {
-    /// Loads a model saved with `save` (on any engine): architecture, weights, and, if it was
-    /// compiled, its optimizer (with state), losses and metrics, ready to continue training.
-    ///
-    /// The model lands on the default placement, [`Device::auto`] (the GPU when the engine
-    /// sees one, else the CPU; `STRATANET_DEVICE` overrides it), whatever device it was saved
-    /// from: a model saved on CUDA loads on a CPU-only machine and vice versa. For another
-    /// device, load inside a [`Device::scope`] (`Device::scope(Device::Cpu, ||
-    /// Sequential::load(path))`) or move it afterwards with [`Sequential::to_device`].
-    ///
-    /// ```
-    /// use stratanet::prelude::*;
-    /// # fn main() -> stratanet::Result<()> {
-    /// let mut m = Sequential::<DefaultBackend>::new().with_seed(1);
-    /// m.add(Input::new(&[3]))?;
-    /// m.add(Dense::new(2).activation("softmax"))?;
-    /// m.compile(Adam::new(0.01), "sparse_categorical_crossentropy", &["accuracy"])?;
-    /// # let dir = tempfile::tempdir()?;
-    /// let path = dir.path().join("stratanet-seq.safetensors");
-    /// m.save(&path)?;
-    /// let mut back = Sequential::<DefaultBackend>::load(&path)?;
-    /// assert_eq!(back.get_weights()?, m.get_weights()?);
-    /// assert_eq!(back.compiled().unwrap().optimizer.get_config(), m.compiled().unwrap().optimizer.get_config());
-    /// # Ok(())
-    /// # }
-    /// ```
-    ///
-    /// # Limits
-    /// The file's config is checked before anything is allocated (the checksum is no
-    /// defence: anyone can recompute it); see [`crate::limits`]:
-    /// - every size field (`units`, `filters`, `kernel_size`, `strides`, `pool_size`,
-    ///   `input_dim`, `output_dim`, `num_heads`, `key_dim`, `n`, `num_tokens`, `num_bins`,
-    ///   input and target shapes, ...) is a whole number in `1..=2^31 - 1`
-    ///   ([`crate::limits::MAX_DIM`]; paddings may be 0), and shapes between layers stay
-    ///   within that per dimension, with checked arithmetic;
-    /// - one weight holds at most `2^32` values ([`crate::limits::MAX_WEIGHT_ELEMENTS`]);
-    /// - all the weights built from the config together hold at most as many values as the
-    ///   file stores (weights plus optimizer slots): a config asking for more is refused
-    ///   before the weight is allocated;
-    /// - models nest at most 32 deep ([`crate::limits::MAX_MODEL_DEPTH`]) and the config
-    ///   JSON at most 128 levels.
-    ///
-    /// Each violation is an [`Error`] naming the layer and the field (or the weight's shape
-    /// and the file).
-    ///
-    /// # Errors
-    /// A missing, truncated, corrupted, foreign or newer file, a functional model's file, a
-    /// config over the limits above, or weights that do not match the architecture: a clear
-    /// error, never a panic.
-    pub fn load(path: impl AsRef<std::path::Path>) -> Result<Self> {
-        let file = crate::model::persist::read_model(path.as_ref())?;
-        if file.class != "Sequential" {
-            return Err(Error::config(
-                path.as_ref().display().to_string(),
-                format!("holds a {} model; load it with Model::load", file.class),
-            ));
-        }
-        let mut m = file.build(Self::from_config)?;
-        crate::model::persist::restore(&mut m, file)?;
-        Ok(m)
     }
 }
