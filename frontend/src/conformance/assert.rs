@@ -1,7 +1,7 @@
 //! The assertions of the suite: results unwrapped with the op's name, expected errors, and
 //! values compared within a tolerance.
 
-use super::values;
+use super::{tensor, values};
 use crate::backend::{Backend, DType};
 use crate::error::Result;
 
@@ -9,6 +9,7 @@ use crate::error::Result;
 pub const TOL_F32: f64 = 1e-5;
 /// Tolerance for `f64` value tests.
 pub const TOL_F64: f64 = 1e-10;
+
 /// Unwraps `r`, panicking with the op name and the error.
 pub fn ok<T>(op: &str, r: Result<T>) -> T {
     match r {
@@ -69,4 +70,32 @@ pub fn assert_float<B: Backend>(
         TOL_F32
     };
     assert_tensor::<B>(op, t, shape, want, tol);
+}
+
+/// The float dtypes a value check runs in: `f32`, then `f64`.
+pub const FLOATS: [DType; 2] = [DType::F32, DType::F64];
+
+/// Host values and the shape of the tensor they make, an input of [`check_op`].
+pub type Operand<'a> = (&'a [f64], &'a [usize]);
+
+/// Checks an op on fixed inputs: for each of `dtypes`, `f` of `inputs` made tensors of that
+/// dtype must give a tensor of that dtype with `shape` and the values `want` (see
+/// [`assert_float`]). `op` names the check in messages.
+pub fn check_op<B: Backend>(
+    op: &str,
+    dtypes: &[DType],
+    inputs: &[Operand],
+    shape: &[usize],
+    want: &[f64],
+    f: impl Fn(&[B::Tensor]) -> Result<B::Tensor>,
+) {
+    for &dtype in dtypes {
+        let ts: Vec<B::Tensor> = inputs
+            .iter()
+            .map(|&(v, s)| tensor::<B>(v, s, dtype))
+            .collect();
+        let name = format!("{op} ({dtype})");
+        let out = ok(&name, f(&ts));
+        assert_float::<B>(&name, &out, dtype, shape, want);
+    }
 }

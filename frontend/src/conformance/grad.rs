@@ -1,6 +1,6 @@
 //! Gradient checks: analytic gradients against central finite differences on the host.
 
-use super::{assert_close, f64s, ok, tensor, values};
+use super::{assert_close, f64s, ok, pseudo, tensor, values};
 use crate::backend::Backend;
 use crate::error::Result;
 
@@ -77,7 +77,7 @@ pub fn check_grad<B: Backend>(
     }
 }
 
-/// Shorthand for a [`check_grad`] input: `n` values from `gen` with `shape`.
+/// Shorthand for a [`check_grad`] input: `values` with `shape`.
 pub fn input(shape: &[usize], values: Vec<f64>) -> (Vec<f64>, Vec<usize>) {
     assert_eq!(
         values.len(),
@@ -85,4 +85,9 @@ pub fn input(shape: &[usize], values: Vec<f64>) -> (Vec<f64>, Vec<usize>) {
         "input: element count"
     );
     (values, shape.to_vec())
+}
+
+/// A [`check_grad`] input of `shape` holding [`pseudo`] values from `seed`.
+pub fn pseudo_input(shape: &[usize], seed: u64) -> (Vec<f64>, Vec<usize>) {
+    input(shape, pseudo(shape.iter().product(), seed))
 }

@@ -14,7 +14,10 @@ fn every_test_is_wired_into_the_macro() {
         ("compare", include_str!("compare.rs")),
         ("reduce", include_str!("reduce.rs")),
         ("linalg", include_str!("linalg.rs")),
-        ("nn", include_str!("nn.rs")),
+        (
+            "nn",
+            concat!(include_str!("nn/conv.rs"), include_str!("nn/pool.rs")),
+        ),
         ("autograd", include_str!("autograd.rs")),
         ("composite", include_str!("composite.rs")),
         ("rnn", include_str!("rnn.rs")),
