@@ -182,7 +182,9 @@ pub fn pool1d_values<B: Backend>() {
     let v = [1.0, 3.0, 2.0, 5.0, 4.0, -1.0, -3.0, -2.0, -5.0, -4.0];
     let (a, b) = (10.0 / 3.0, 11.0 / 3.0);
     let max31 = [3.0, 5.0, 5.0, -1.0, -2.0, -2.0];
-    let cases: [(Pool, usize, usize, &[usize], &[f64]); 4] = [
+    // The op, kernel, stride, and the expected shape and values.
+    type Case<'a> = (Pool, usize, usize, &'a [usize], &'a [f64]);
+    let cases: [Case; 4] = [
         (Pool::Max, 2, 2, &[1, 2, 2], &[3.0, 5.0, -1.0, -2.0]),
         (Pool::Avg, 2, 2, &[1, 2, 2], &[2.0, 3.5, -2.0, -3.5]),
         (Pool::Max, 3, 1, &[1, 2, 3], &max31),
