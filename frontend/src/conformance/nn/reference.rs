@@ -4,6 +4,13 @@
 use crate::backend::{Conv1dParams, Conv2dParams};
 use crate::conformance::Operand;
 
+/// Where position `i` meets kernel tap `k` along `axis`: `i * stride + k * dilation -
+/// pad_before`, `None` when that falls in the padding (outside `0..len`).
+fn tap(p: &Conv2dParams, axis: usize, i: usize, k: usize, len: usize) -> Option<usize> {
+    let at = (i * p.stride[axis] + k * p.dilation[axis]).checked_sub(p.padding[axis].0)?;
+    (at < len).then_some(at)
+}
+
 /// Host reference of a grouped, strided, padded, dilated 2-D cross-correlation:
 /// `x [N, C, H, W]`, `w [O, C / groups, KH, KW]`.
 pub fn host_conv2d(
@@ -32,14 +39,12 @@ pub fn host_conv2d(
                         let ic = grp * cg + ci;
                         for a in 0..kh {
                             for e in 0..kw {
-                                let iy = (y * p.stride[0] + a * p.dilation[0]) as isize
-                                    - p.padding[0].0 as isize;
-                                let iz = (z * p.stride[1] + e * p.dilation[1]) as isize
-                                    - p.padding[1].0 as isize;
-                                if iy < 0 || iz < 0 || iy >= h as isize || iz >= wd as isize {
+                                let (Some(iy), Some(iz)) =
+                                    (tap(&p, 0, y, a, h), tap(&p, 1, z, e, wd))
+                                else {
                                     continue;
-                                }
-                                let xv = x[((b * c + ic) * h + iy as usize) * wd + iz as usize];
+                                };
+                                let xv = x[((b * c + ic) * h + iy) * wd + iz];
                                 acc += xv * w[((oc * cg + ci) * kh + a) * kw + e];
                             }
                         }
@@ -86,14 +91,12 @@ pub fn host_conv_transpose2d(
                         let xv = x[((b * cin + ic) * h + y) * wd + z];
                         for a in 0..kh {
                             for e in 0..kw {
-                                let oy = (y * p.stride[0] + a * p.dilation[0]) as isize
-                                    - p.padding[0].0 as isize;
-                                let oz = (z * p.stride[1] + e * p.dilation[1]) as isize
-                                    - p.padding[1].0 as isize;
-                                if oy < 0 || oz < 0 || oy >= ho as isize || oz >= wo as isize {
+                                let (Some(oy), Some(oz)) =
+                                    (tap(&p, 0, y, a, ho), tap(&p, 1, z, e, wo))
+                                else {
                                     continue;
-                                }
-                                out[((b * o + oo) * ho + oy as usize) * wo + oz as usize] +=
+                                };
+                                out[((b * o + oo) * ho + oy) * wo + oz] +=
                                     xv * w[((ic * og + oc) * kh + a) * kw + e];
                             }
                         }
