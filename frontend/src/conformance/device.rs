@@ -9,7 +9,8 @@ thread_local! {
 }
 
 /// The device the running conformance test puts its tensors on: the one
-/// [`backend_conformance_tests!`] was stamped out for (`Cpu` unless it was given one).
+/// [`backend_conformance_tests!`](crate::backend_conformance_tests) was stamped out for
+/// (`Cpu` unless it was given one).
 pub fn device() -> Device {
     DEVICE.with(|d| d.get())
 }

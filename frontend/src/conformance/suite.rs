@@ -17,8 +17,8 @@
 /// cannot pass is skipped there with a `#[cfg]` and a reason comment, not removed here.
 ///
 /// A second argument, a [`Device`](crate::backend::Device) expression, runs the suite on
-/// that device ([`dev`] returns it inside the tests; the default is `Device::Cpu`). Stamp
-/// each device in its own module:
+/// that device ([`dev`](crate::conformance::dev) returns it inside the tests; the default
+/// is `Device::Cpu`). Stamp each device in its own module:
 ///
 /// ```ignore
 /// mod cpu {

@@ -2,9 +2,9 @@
 //! padding, dilation, groups), transposed convolutions against a naive host reference, and
 //! pooling.
 //!
-//! [`conv`](self) checks the convolutions and [`pool`](self) the pooling ops, each with its
-//! values and gradients; `reference` holds the host references the convolutions are checked
-//! against.
+//! `conv` checks the convolutions and `pool` the pooling ops, values and gradients each;
+//! `reference` holds the host references ([`host_conv2d`], [`host_conv_transpose2d`]) the
+//! convolutions are checked against.
 
 mod conv;
 mod pool;
