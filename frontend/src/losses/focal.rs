@@ -5,91 +5,37 @@ use super::{Loss, Reduction, TargetKind, EPSILON};
 use crate::backend::Backend;
 use crate::error::Result;
 use crate::tensor::Tensor;
-use serde_json::json;
 
-/// Binary focal cross-entropy (Lin et al.), Keras' `BinaryFocalCrossentropy`:
-/// `(1 - p_t)^gamma * bce`, with `p_t = y p + (1 - y)(1 - p)`, times
-/// `alpha y + (1 - alpha)(1 - y)` when `apply_class_balancing`; mean over the last axis.
-///
-/// With `from_logits` the cross-entropy term is the stable `softplus(x) - x y`.
-///
-/// ```
-/// use stratanet::{losses::{BinaryFocalCrossentropy, Loss}, Tensor, DefaultBackend as B};
-/// # fn main() -> stratanet::Result<()> {
-/// let y = Tensor::<B>::from_vec(vec![1.0f32], &[1, 1])?;
-/// let p = Tensor::<B>::from_vec(vec![0.8f32], &[1, 1])?;
-/// let l = Loss::<B>::call(&BinaryFocalCrossentropy::new(), &y, &p)?.item()?;
-/// assert!((l - 0.2f64.powi(2) * -(0.8f64).ln()).abs() < 1e-6);
-/// # Ok(())
-/// # }
-/// ```
-#[derive(Debug, Clone, Copy)]
-pub struct BinaryFocalCrossentropy {
-    /// Weight the positive class by `alpha` and the negative by `1 - alpha` (default false).
-    pub apply_class_balancing: bool,
-    /// Class-balancing weight (default 0.25).
-    pub alpha: f64,
-    /// Focusing exponent (default 2).
-    pub gamma: f64,
-    /// Whether predictions are logits.
-    pub from_logits: bool,
-    /// Label smoothing towards 0.5 (default 0).
-    pub label_smoothing: f64,
-    /// Reduction (default `sum_over_batch_size`).
-    pub reduction: Reduction,
-}
-
-impl Default for BinaryFocalCrossentropy {
-    fn default() -> Self {
-        Self {
-            apply_class_balancing: false,
-            alpha: 0.25,
-            gamma: 2.0,
-            from_logits: false,
-            label_smoothing: 0.0,
-            reduction: Reduction::default(),
-        }
+loss! {
+    /// Binary focal cross-entropy (Lin et al.), Keras' `BinaryFocalCrossentropy`:
+    /// `(1 - p_t)^gamma * bce`, with `p_t = y p + (1 - y)(1 - p)`, times
+    /// `alpha y + (1 - alpha)(1 - y)` when `apply_class_balancing`; mean over the last axis.
+    ///
+    /// With `from_logits` the cross-entropy term is the stable `softplus(x) - x y`.
+    ///
+    /// ```
+    /// use stratanet::{losses::{BinaryFocalCrossentropy, Loss}, Tensor, DefaultBackend as B};
+    /// # fn main() -> stratanet::Result<()> {
+    /// let y = Tensor::<B>::from_vec(vec![1.0f32], &[1, 1])?;
+    /// let p = Tensor::<B>::from_vec(vec![0.8f32], &[1, 1])?;
+    /// let l = Loss::<B>::call(&BinaryFocalCrossentropy::new(), &y, &p)?.item()?;
+    /// assert!((l - 0.2f64.powi(2) * -(0.8f64).ln()).abs() < 1e-6);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub struct BinaryFocalCrossentropy("binary_focal_crossentropy", Binary) {
+        /// Weight the positive class by `alpha` and the negative by `1 - alpha` (default false).
+        apply_class_balancing: bool = false,
+        /// Class-balancing weight (default 0.25).
+        alpha: f64 = 0.25,
+        /// Focusing exponent (default 2).
+        gamma: f64 = 2.0,
+        /// Whether predictions are logits.
+        from_logits: bool = false,
+        /// Label smoothing towards 0.5 (default 0).
+        label_smoothing: f64 = 0.0,
     }
-}
-
-impl BinaryFocalCrossentropy {
-    /// Keras' defaults.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// Sets `apply_class_balancing` and `alpha`.
-    pub fn class_balancing(mut self, apply: bool, alpha: f64) -> Self {
-        self.apply_class_balancing = apply;
-        self.alpha = alpha;
-        self
-    }
-    /// Sets `gamma`.
-    pub fn gamma(mut self, gamma: f64) -> Self {
-        self.gamma = gamma;
-        self
-    }
-    /// Sets `from_logits`.
-    pub fn from_logits(mut self, from_logits: bool) -> Self {
-        self.from_logits = from_logits;
-        self
-    }
-    /// Sets `label_smoothing`.
-    pub fn label_smoothing(mut self, label_smoothing: f64) -> Self {
-        self.label_smoothing = label_smoothing;
-        self
-    }
-    /// Sets the reduction.
-    pub fn reduction(mut self, reduction: Reduction) -> Self {
-        self.reduction = reduction;
-        self
-    }
-}
-
-impl<B: Backend> Loss<B> for BinaryFocalCrossentropy {
-    fn name(&self) -> &'static str {
-        "binary_focal_crossentropy"
-    }
-    fn per_sample(&self, y_true: &Tensor<B>, y_pred: &Tensor<B>) -> Result<Tensor<B>> {
+    |self, y_true, y_pred| {
         let y = smooth_binary(
             &align("binary_focal_crossentropy", y_true, y_pred)?,
             self.label_smoothing,
@@ -109,90 +55,32 @@ impl<B: Backend> Loss<B> for BinaryFocalCrossentropy {
         }
         mean_last(&l)
     }
-    fn target_kind(&self) -> TargetKind {
-        TargetKind::Binary
-    }
-    fn get_config(&self) -> serde_json::Value {
-        json!({
-            "apply_class_balancing": self.apply_class_balancing,
-            "alpha": self.alpha,
-            "gamma": self.gamma,
-            "from_logits": self.from_logits,
-            "label_smoothing": self.label_smoothing,
-            "reduction": self.reduction.as_str(),
-        })
-    }
-    fn reduction(&self) -> Reduction {
-        self.reduction
-    }
 }
 
-/// Categorical focal cross-entropy, Keras' `CategoricalFocalCrossentropy`:
-/// `sum(-alpha (1 - p)^gamma y log p)` over the last axis, `p` renormalised and clipped to
-/// `[1e-7, 1 - 1e-7]` (from logits: `log_softmax`, clipped the same way in log space).
-#[derive(Debug, Clone, Copy)]
-pub struct CategoricalFocalCrossentropy {
-    /// Weight (default 0.25).
-    pub alpha: f64,
-    /// Focusing exponent (default 2).
-    pub gamma: f64,
-    /// Whether predictions are logits.
-    pub from_logits: bool,
-    /// Label smoothing towards uniform (default 0).
-    pub label_smoothing: f64,
-    /// Reduction (default `sum_over_batch_size`).
-    pub reduction: Reduction,
-}
-
-impl Default for CategoricalFocalCrossentropy {
-    fn default() -> Self {
-        Self {
-            alpha: 0.25,
-            gamma: 2.0,
-            from_logits: false,
-            label_smoothing: 0.0,
-            reduction: Reduction::default(),
-        }
-    }
-}
-
-impl CategoricalFocalCrossentropy {
-    /// Keras' defaults.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// Sets `alpha`.
-    pub fn alpha(mut self, alpha: f64) -> Self {
+impl BinaryFocalCrossentropy {
+    /// Sets `apply_class_balancing` and `alpha`.
+    pub fn class_balancing(mut self, apply: bool, alpha: f64) -> Self {
+        self.apply_class_balancing = apply;
         self.alpha = alpha;
         self
     }
-    /// Sets `gamma`.
-    pub fn gamma(mut self, gamma: f64) -> Self {
-        self.gamma = gamma;
-        self
-    }
-    /// Sets `from_logits`.
-    pub fn from_logits(mut self, from_logits: bool) -> Self {
-        self.from_logits = from_logits;
-        self
-    }
-    /// Sets `label_smoothing`.
-    pub fn label_smoothing(mut self, label_smoothing: f64) -> Self {
-        self.label_smoothing = label_smoothing;
-        self
-    }
-    /// Sets the reduction.
-    pub fn reduction(mut self, reduction: Reduction) -> Self {
-        self.reduction = reduction;
-        self
-    }
 }
 
-impl<B: Backend> Loss<B> for CategoricalFocalCrossentropy {
-    fn name(&self) -> &'static str {
-        "categorical_focal_crossentropy"
+loss! {
+    /// Categorical focal cross-entropy, Keras' `CategoricalFocalCrossentropy`:
+    /// `sum(-alpha (1 - p)^gamma y log p)` over the last axis, `p` renormalised and clipped to
+    /// `[1e-7, 1 - 1e-7]` (from logits: `log_softmax`, clipped the same way in log space).
+    pub struct CategoricalFocalCrossentropy("categorical_focal_crossentropy", Categorical) {
+        /// Weight (default 0.25).
+        alpha: f64 = 0.25,
+        /// Focusing exponent (default 2).
+        gamma: f64 = 2.0,
+        /// Whether predictions are logits.
+        from_logits: bool = false,
+        /// Label smoothing towards uniform (default 0).
+        label_smoothing: f64 = 0.0,
     }
-    fn per_sample(&self, y_true: &Tensor<B>, y_pred: &Tensor<B>) -> Result<Tensor<B>> {
+    |self, y_true, y_pred| {
         let y = one_hot_targets("categorical_focal_crossentropy", y_true, y_pred)?;
         let y = smooth_categorical(&y, self.label_smoothing)?;
         let logp = if self.from_logits {
@@ -209,20 +97,5 @@ impl<B: Backend> Loss<B> for CategoricalFocalCrossentropy {
             .mul_scalar(self.alpha)?;
         let l = w.mul(&y)?.mul(&logp)?.sum(&[-1], false)?.neg()?;
         per_sample_of(&l)
-    }
-    fn target_kind(&self) -> TargetKind {
-        TargetKind::Categorical
-    }
-    fn get_config(&self) -> serde_json::Value {
-        json!({
-            "alpha": self.alpha,
-            "gamma": self.gamma,
-            "from_logits": self.from_logits,
-            "label_smoothing": self.label_smoothing,
-            "reduction": self.reduction.as_str(),
-        })
-    }
-    fn reduction(&self) -> Reduction {
-        self.reduction
     }
 }

@@ -5,13 +5,12 @@ use super::{Loss, Reduction, TargetKind};
 use crate::backend::Backend;
 use crate::error::Result;
 use crate::tensor::Tensor;
-use serde_json::json;
 
 simple_loss!(
     /// Hinge: `mean(max(1 - y p, 0))`; 0/1 targets are mapped to -1/1 first (Keras).
     Hinge,
     "hinge",
-    TargetKind::Regression,
+    Regression,
     |y, p| {
         let y = hinge_labels(&y)?;
         mean_last(&y.mul(p)?.affine(-1.0, 1.0)?.relu()?)
@@ -22,7 +21,7 @@ simple_loss!(
     /// Squared hinge: `mean(max(1 - y p, 0)^2)`; 0/1 targets are mapped to -1/1 (Keras).
     SquaredHinge,
     "squared_hinge",
-    TargetKind::Regression,
+    Regression,
     |y, p| {
         let y = hinge_labels(&y)?;
         mean_last(&y.mul(p)?.affine(-1.0, 1.0)?.relu()?.square()?)
@@ -34,7 +33,7 @@ simple_loss!(
     /// one-hot targets.
     CategoricalHinge,
     "categorical_hinge",
-    TargetKind::Categorical,
+    Categorical,
     |y, p| {
         let pos = y.mul(p)?.sum(&[-1], false)?;
         let neg = y.affine(-1.0, 1.0)?.mul(p)?.max(&[-1], false)?;

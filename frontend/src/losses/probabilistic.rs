@@ -6,133 +6,49 @@ use super::{Loss, Reduction, TargetKind, EPSILON};
 use crate::backend::{Backend, DType};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
-use serde_json::json;
 
-/// Binary cross-entropy over independent 0/1 targets.
-///
-/// With `from_logits`, uses `softplus(x) - x * y` (stable for any logit); otherwise clips
-/// probabilities to `[1e-7, 1 - 1e-7]` like Keras. `label_smoothing` moves the targets
-/// towards 0.5: `y * (1 - s) + 0.5 s`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct BinaryCrossentropy {
-    /// Whether predictions are logits rather than probabilities.
-    pub from_logits: bool,
-    /// Label smoothing in `[0, 1]` (default 0).
-    pub label_smoothing: f64,
-    /// Reduction (default `sum_over_batch_size`).
-    pub reduction: Reduction,
-}
-
-impl BinaryCrossentropy {
-    /// Expects probabilities (after a sigmoid).
-    pub fn new() -> Self {
-        Self::default()
+loss! {
+    /// Binary cross-entropy over independent 0/1 targets.
+    ///
+    /// With `from_logits`, uses `softplus(x) - x * y` (stable for any logit); otherwise clips
+    /// probabilities to `[1e-7, 1 - 1e-7]` like Keras. `label_smoothing` moves the targets
+    /// towards 0.5: `y * (1 - s) + 0.5 s`.
+    pub struct BinaryCrossentropy("binary_crossentropy", Binary) {
+        /// Whether predictions are logits rather than probabilities.
+        from_logits: bool = false,
+        /// Label smoothing in `[0, 1]` (default 0).
+        label_smoothing: f64 = 0.0,
     }
-    /// Sets `from_logits`.
-    pub fn from_logits(mut self, from_logits: bool) -> Self {
-        self.from_logits = from_logits;
-        self
-    }
-    /// Sets `label_smoothing`.
-    pub fn label_smoothing(mut self, label_smoothing: f64) -> Self {
-        self.label_smoothing = label_smoothing;
-        self
-    }
-    /// Sets the reduction.
-    pub fn reduction(mut self, reduction: Reduction) -> Self {
-        self.reduction = reduction;
-        self
-    }
-}
-
-impl<B: Backend> Loss<B> for BinaryCrossentropy {
-    fn name(&self) -> &'static str {
-        "binary_crossentropy"
-    }
-    fn per_sample(&self, y_true: &Tensor<B>, y_pred: &Tensor<B>) -> Result<Tensor<B>> {
+    |self, y_true, y_pred| {
         let y = smooth_binary(
             &align("binary_crossentropy", y_true, y_pred)?,
             self.label_smoothing,
         )?;
         mean_last(&binary_ce(&y, y_pred, self.from_logits)?)
     }
-    fn target_kind(&self) -> TargetKind {
-        TargetKind::Binary
-    }
-    fn get_config(&self) -> serde_json::Value {
-        json!({
-            "from_logits": self.from_logits,
-            "label_smoothing": self.label_smoothing,
-            "reduction": self.reduction.as_str(),
-        })
-    }
-    fn reduction(&self) -> Reduction {
-        self.reduction
-    }
 }
 
-/// Categorical cross-entropy against one-hot (or soft) targets over the last axis.
-///
-/// `label_smoothing` mixes the targets with the uniform distribution:
-/// `y * (1 - s) + s / num_classes`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct CategoricalCrossentropy {
-    /// Whether predictions are logits.
-    pub from_logits: bool,
-    /// Label smoothing in `[0, 1]` (default 0).
-    pub label_smoothing: f64,
-    /// Reduction (default `sum_over_batch_size`).
-    pub reduction: Reduction,
-}
-
-impl CategoricalCrossentropy {
-    /// Expects probabilities (after a softmax).
-    pub fn new() -> Self {
-        Self::default()
+loss! {
+    /// Categorical cross-entropy against one-hot (or soft) targets over the last axis.
+    ///
+    /// `label_smoothing` mixes the targets with the uniform distribution:
+    /// `y * (1 - s) + s / num_classes`.
+    pub struct CategoricalCrossentropy("categorical_crossentropy", Categorical) {
+        /// Whether predictions are logits.
+        from_logits: bool = false,
+        /// Label smoothing in `[0, 1]` (default 0).
+        label_smoothing: f64 = 0.0,
     }
-    /// Sets `from_logits`.
-    pub fn from_logits(mut self, from_logits: bool) -> Self {
-        self.from_logits = from_logits;
-        self
-    }
-    /// Sets `label_smoothing`.
-    pub fn label_smoothing(mut self, label_smoothing: f64) -> Self {
-        self.label_smoothing = label_smoothing;
-        self
-    }
-    /// Sets the reduction.
-    pub fn reduction(mut self, reduction: Reduction) -> Self {
-        self.reduction = reduction;
-        self
-    }
-}
-
-impl<B: Backend> Loss<B> for CategoricalCrossentropy {
-    fn name(&self) -> &'static str {
-        "categorical_crossentropy"
-    }
-    fn per_sample(&self, y_true: &Tensor<B>, y_pred: &Tensor<B>) -> Result<Tensor<B>> {
+    |self, y_true, y_pred| {
         let y = one_hot_targets("categorical_crossentropy", y_true, y_pred)?;
         let y = smooth_categorical(&y, self.label_smoothing)?;
         let logp = categorical_log_probs(y_pred, self.from_logits)?;
         let l = y.mul(&logp)?.sum(&[-1], false)?.neg()?;
         per_sample_of(&l)
     }
-    fn target_kind(&self) -> TargetKind {
-        TargetKind::Categorical
-    }
-    fn get_config(&self) -> serde_json::Value {
-        json!({
-            "from_logits": self.from_logits,
-            "label_smoothing": self.label_smoothing,
-            "reduction": self.reduction.as_str(),
-        })
-    }
-    fn reduction(&self) -> Reduction {
-        self.reduction
-    }
 }
 
+loss! {
 /// Categorical cross-entropy against integer labels (`[N]` or `[N, 1]`, any numeric dtype).
 ///
 /// ```
@@ -152,30 +68,40 @@ impl<B: Backend> Loss<B> for CategoricalCrossentropy {
 ///
 /// Like Keras 3, it has no `label_smoothing` (use [`CategoricalCrossentropy`] with one-hot
 /// targets for that).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SparseCategoricalCrossentropy {
+pub struct SparseCategoricalCrossentropy("sparse_categorical_crossentropy", SparseCategorical) {
     /// Whether predictions are logits.
-    pub from_logits: bool,
-    /// Reduction (default `sum_over_batch_size`).
-    pub reduction: Reduction,
+    from_logits: bool = false,
 }
+|self, y_true, y_pred| {
+    self.values(y_true, y_pred, false)
+}
+    /// The labels are known to be in range: the engine's in-range kernels, without their
+    /// device read.
+    fn per_sample_checked(&self, y_true: &Tensor<B>, y_pred: &Tensor<B>) -> Result<Tensor<B>> {
+        self.values(y_true, y_pred, true)
+    }
+    fn check_targets(&self, y_true: &Tensor<B>, pred_shape: &[usize]) -> Result<()> {
+        let mut shape = pred_shape.to_vec();
+        if let Some(first) = shape.first_mut() {
+            *first = y_true.shape().first().copied().unwrap_or(0);
+        }
+        let labels = Self::labels(y_true, &shape)?;
+        let classes = shape.get(1).copied().unwrap_or(0);
+        if let Some(&bad) = labels
+            .to_vec_i64()?
+            .iter()
+            .find(|&&l| l < 0 || l as usize >= classes)
+        {
+            return Err(Error::LabelOutOfRange {
+                context: "sparse_categorical_crossentropy".into(),
+                label: bad,
+                num_classes: classes,
+            });
+        }
+        Ok(())
+    }}
 
 impl SparseCategoricalCrossentropy {
-    /// Expects probabilities (after a softmax).
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// Sets `from_logits`.
-    pub fn from_logits(mut self, from_logits: bool) -> Self {
-        self.from_logits = from_logits;
-        self
-    }
-    /// Sets the reduction.
-    pub fn reduction(mut self, reduction: Reduction) -> Self {
-        self.reduction = reduction;
-        self
-    }
-
     fn labels<B: Backend>(y_true: &Tensor<B>, pred_shape: &[usize]) -> Result<Tensor<B>> {
         let t = y_true.shape();
         let n = pred_shape.first().copied().unwrap_or(0);
@@ -223,49 +149,6 @@ impl SparseCategoricalCrossentropy {
     }
 }
 
-impl<B: Backend> Loss<B> for SparseCategoricalCrossentropy {
-    fn name(&self) -> &'static str {
-        "sparse_categorical_crossentropy"
-    }
-    fn per_sample(&self, y_true: &Tensor<B>, y_pred: &Tensor<B>) -> Result<Tensor<B>> {
-        self.values(y_true, y_pred, false)
-    }
-    /// The labels are known to be in range: the engine's in-range kernels, without their
-    /// device read.
-    fn per_sample_checked(&self, y_true: &Tensor<B>, y_pred: &Tensor<B>) -> Result<Tensor<B>> {
-        self.values(y_true, y_pred, true)
-    }
-    fn target_kind(&self) -> TargetKind {
-        TargetKind::SparseCategorical
-    }
-    fn check_targets(&self, y_true: &Tensor<B>, pred_shape: &[usize]) -> Result<()> {
-        let mut shape = pred_shape.to_vec();
-        if let Some(first) = shape.first_mut() {
-            *first = y_true.shape().first().copied().unwrap_or(0);
-        }
-        let labels = Self::labels(y_true, &shape)?;
-        let classes = shape.get(1).copied().unwrap_or(0);
-        if let Some(&bad) = labels
-            .to_vec_i64()?
-            .iter()
-            .find(|&&l| l < 0 || l as usize >= classes)
-        {
-            return Err(Error::LabelOutOfRange {
-                context: "sparse_categorical_crossentropy".into(),
-                label: bad,
-                num_classes: classes,
-            });
-        }
-        Ok(())
-    }
-    fn get_config(&self) -> serde_json::Value {
-        json!({"from_logits": self.from_logits, "reduction": self.reduction.as_str()})
-    }
-    fn reduction(&self) -> Reduction {
-        self.reduction
-    }
-}
-
 simple_loss!(
     /// Kullback-Leibler divergence: `sum(y log(y / p))` over the last axis, both clipped to
     /// `[1e-7, 1]` (Keras).
@@ -283,7 +166,7 @@ simple_loss!(
     /// ```
     KLDivergence,
     "kl_divergence",
-    TargetKind::Categorical,
+    Categorical,
     |y, p| {
         let y = y.clamp(EPSILON, 1.0)?;
         let p = p.clamp(EPSILON, 1.0)?;
@@ -296,6 +179,6 @@ simple_loss!(
     /// `poisson_nll_loss(log_input=False)` up to its `eps`).
     Poisson,
     "poisson",
-    TargetKind::Regression,
+    Regression,
     |y, p| { mean_last(&p.sub(&y.mul(&p.add_scalar(EPSILON)?.log()?)?)?) }
 );

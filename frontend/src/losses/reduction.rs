@@ -63,6 +63,20 @@ impl Reduction {
     }
 }
 
+/// Written as Keras' spelling; reading an unknown one is [`Error::UnknownName`].
+impl serde::Serialize for Reduction {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Reduction {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Reduction::parse(&name).map_err(crate::error::field_error)
+    }
+}
+
 impl std::fmt::Display for Reduction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())

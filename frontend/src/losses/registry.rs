@@ -5,6 +5,8 @@ use super::*;
 use super::{Loss, Reduced, Reduction};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 /// Known loss names.
 pub const LOSS_NAMES: &[&str] = &[
@@ -81,75 +83,58 @@ pub fn get<B: Backend>(name: &str) -> Result<Box<dyn Loss<B>>> {
 /// # Errors
 /// Unknown names or malformed values.
 pub fn from_config<B: Backend>(name: &str, config: &serde_json::Value) -> Result<Box<dyn Loss<B>>> {
-    let f = |k: &str, d: f64| config.get(k).and_then(|v| v.as_f64()).unwrap_or(d);
-    let b = |k: &str| config.get(k).and_then(|v| v.as_bool()).unwrap_or(false);
-    let reduction = match config.get("reduction").and_then(|v| v.as_str()) {
-        Some(r) => Reduction::parse(r)?,
-        None => Reduction::default(),
-    };
-    macro_rules! simple {
-        ($t:ident) => {{
-            let mut l = $t::new();
-            l.reduction = reduction;
-            Box::new(l)
-        }};
+    /// A loss from its config struct.
+    fn read<B: Backend, L: Loss<B> + DeserializeOwned + 'static>(
+        name: &str,
+        config: &Value,
+    ) -> Result<Box<dyn Loss<B>>> {
+        crate::error::take_field_error();
+        let loss = L::deserialize(config).map_err(|e| {
+            crate::error::take_field_error()
+                .unwrap_or_else(|| Error::config(format!("loss.{name}"), e.to_string()))
+        })?;
+        Ok(Box::new(loss))
     }
-    Ok(match name {
-        "mean_squared_error" | "mse" => {
-            if reduction == Reduction::default() {
-                Box::new(MeanSquaredError)
-            } else {
-                Box::new(Reduced::new(MeanSquaredError, reduction))
+    /// A unit loss, wrapped in [`Reduced`] for a reduction other than the default.
+    fn unit<B: Backend, L: Loss<B> + Copy + 'static>(
+        loss: L,
+        config: &Value,
+    ) -> Result<Box<dyn Loss<B>>> {
+        Ok(match config.get("reduction").and_then(Value::as_str) {
+            Some(r) if Reduction::parse(r)? != Reduction::default() => {
+                Box::new(Reduced::new(loss, Reduction::parse(r)?))
             }
+            _ => Box::new(loss),
+        })
+    }
+    let empty = Value::Object(Default::default());
+    let config = if config.is_null() { &empty } else { config };
+    match name {
+        "mean_squared_error" | "mse" => unit(MeanSquaredError, config),
+        "mean_absolute_error" | "mae" => unit(MeanAbsoluteError, config),
+        "huber" | "huber_loss" => read::<B, Huber>(name, config),
+        "binary_crossentropy" | "bce" => read::<B, BinaryCrossentropy>(name, config),
+        "categorical_crossentropy" => read::<B, CategoricalCrossentropy>(name, config),
+        "sparse_categorical_crossentropy" => read::<B, SparseCategoricalCrossentropy>(name, config),
+        "binary_focal_crossentropy" => read::<B, BinaryFocalCrossentropy>(name, config),
+        "categorical_focal_crossentropy" => read::<B, CategoricalFocalCrossentropy>(name, config),
+        "kl_divergence" | "kld" | "kullback_leibler_divergence" => {
+            read::<B, KLDivergence>(name, config)
         }
-        "mean_absolute_error" | "mae" => {
-            if reduction == Reduction::default() {
-                Box::new(MeanAbsoluteError)
-            } else {
-                Box::new(Reduced::new(MeanAbsoluteError, reduction))
-            }
+        "poisson" => read::<B, Poisson>(name, config),
+        "hinge" => read::<B, Hinge>(name, config),
+        "squared_hinge" => read::<B, SquaredHinge>(name, config),
+        "categorical_hinge" => read::<B, CategoricalHinge>(name, config),
+        "log_cosh" | "logcosh" => read::<B, LogCosh>(name, config),
+        "cosine_similarity" => read::<B, CosineSimilarity>(name, config),
+        "mean_absolute_percentage_error" | "mape" => {
+            read::<B, MeanAbsolutePercentageError>(name, config)
         }
-        "huber" | "huber_loss" => Box::new(Huber::new(f("delta", 1.0)).reduction(reduction)),
-        "binary_crossentropy" | "bce" => Box::new(BinaryCrossentropy {
-            from_logits: b("from_logits"),
-            label_smoothing: f("label_smoothing", 0.0),
-            reduction,
-        }),
-        "categorical_crossentropy" => Box::new(CategoricalCrossentropy {
-            from_logits: b("from_logits"),
-            label_smoothing: f("label_smoothing", 0.0),
-            reduction,
-        }),
-        "sparse_categorical_crossentropy" => Box::new(SparseCategoricalCrossentropy {
-            from_logits: b("from_logits"),
-            reduction,
-        }),
-        "binary_focal_crossentropy" => Box::new(BinaryFocalCrossentropy {
-            apply_class_balancing: b("apply_class_balancing"),
-            alpha: f("alpha", 0.25),
-            gamma: f("gamma", 2.0),
-            from_logits: b("from_logits"),
-            label_smoothing: f("label_smoothing", 0.0),
-            reduction,
-        }),
-        "categorical_focal_crossentropy" => Box::new(CategoricalFocalCrossentropy {
-            alpha: f("alpha", 0.25),
-            gamma: f("gamma", 2.0),
-            from_logits: b("from_logits"),
-            label_smoothing: f("label_smoothing", 0.0),
-            reduction,
-        }),
-        "kl_divergence" | "kld" | "kullback_leibler_divergence" => simple!(KLDivergence),
-        "poisson" => simple!(Poisson),
-        "hinge" => simple!(Hinge),
-        "squared_hinge" => simple!(SquaredHinge),
-        "categorical_hinge" => simple!(CategoricalHinge),
-        "log_cosh" | "logcosh" => simple!(LogCosh),
-        "cosine_similarity" => simple!(CosineSimilarity),
-        "mean_absolute_percentage_error" | "mape" => simple!(MeanAbsolutePercentageError),
-        "mean_squared_logarithmic_error" | "msle" => simple!(MeanSquaredLogarithmicError),
-        other => return Err(Error::unknown("loss", other, LOSS_NAMES)),
-    })
+        "mean_squared_logarithmic_error" | "msle" => {
+            read::<B, MeanSquaredLogarithmicError>(name, config)
+        }
+        other => Err(Error::unknown("loss", other, LOSS_NAMES)),
+    }
 }
 
 /// Anything `compile` accepts as a loss: a name or a loss value.

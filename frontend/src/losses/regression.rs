@@ -8,95 +8,60 @@ use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 use serde_json::json;
 
-/// Mean squared error: `mean((y_true - y_pred)^2)` over the last axis.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct MeanSquaredError;
+/// A hyper-parameter-free loss as a unit struct (config `{}`; another reduction through
+/// [`Reduced`]) of `mean(f(y_true - y_pred))` over the last axis.
+macro_rules! unit_loss {
+    ($(#[$doc:meta])* $t:ident, $name:literal, |$d:ident| $f:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, Default)]
+        pub struct $t;
 
-impl MeanSquaredError {
-    /// This loss with another reduction.
-    pub fn reduction(self, reduction: Reduction) -> Reduced<Self> {
-        Reduced::new(self, reduction)
-    }
-}
-
-impl<B: Backend> Loss<B> for MeanSquaredError {
-    fn name(&self) -> &'static str {
-        "mean_squared_error"
-    }
-    fn per_sample(&self, y_true: &Tensor<B>, y_pred: &Tensor<B>) -> Result<Tensor<B>> {
-        let y = align("mean_squared_error", y_true, y_pred)?;
-        mean_last(&y.sub(y_pred)?.square()?)
-    }
-    fn target_kind(&self) -> TargetKind {
-        TargetKind::Regression
-    }
-    fn get_config(&self) -> serde_json::Value {
-        json!({})
-    }
-}
-
-/// Mean absolute error.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct MeanAbsoluteError;
-
-impl MeanAbsoluteError {
-    /// This loss with another reduction.
-    pub fn reduction(self, reduction: Reduction) -> Reduced<Self> {
-        Reduced::new(self, reduction)
-    }
-}
-
-impl<B: Backend> Loss<B> for MeanAbsoluteError {
-    fn name(&self) -> &'static str {
-        "mean_absolute_error"
-    }
-    fn per_sample(&self, y_true: &Tensor<B>, y_pred: &Tensor<B>) -> Result<Tensor<B>> {
-        let y = align("mean_absolute_error", y_true, y_pred)?;
-        mean_last(&y.sub(y_pred)?.abs()?)
-    }
-    fn target_kind(&self) -> TargetKind {
-        TargetKind::Regression
-    }
-    fn get_config(&self) -> serde_json::Value {
-        json!({})
-    }
-}
-
-/// Huber loss: `0.5 e^2` where `|e| <= delta`, else `delta * (|e| - 0.5 delta)`.
-#[derive(Debug, Clone, Copy)]
-pub struct Huber {
-    /// Threshold between the quadratic and linear parts (default 1.0).
-    pub delta: f64,
-    /// Reduction (default `sum_over_batch_size`).
-    pub reduction: Reduction,
-}
-
-impl Default for Huber {
-    fn default() -> Self {
-        Self::new(1.0)
-    }
-}
-
-impl Huber {
-    /// Huber loss with the given `delta`.
-    pub fn new(delta: f64) -> Self {
-        Self {
-            delta,
-            reduction: Reduction::default(),
+        impl $t {
+            /// This loss with another reduction.
+            pub fn reduction(self, reduction: Reduction) -> Reduced<Self> {
+                Reduced::new(self, reduction)
+            }
         }
-    }
-    /// Sets the reduction.
-    pub fn reduction(mut self, reduction: Reduction) -> Self {
-        self.reduction = reduction;
-        self
-    }
+
+        impl<B: Backend> Loss<B> for $t {
+            fn name(&self) -> &'static str {
+                $name
+            }
+            fn per_sample(&self, y_true: &Tensor<B>, y_pred: &Tensor<B>) -> Result<Tensor<B>> {
+                let $d = align($name, y_true, y_pred)?.sub(y_pred)?;
+                mean_last(&$f?)
+            }
+            fn target_kind(&self) -> TargetKind {
+                TargetKind::Regression
+            }
+            fn get_config(&self) -> serde_json::Value {
+                json!({})
+            }
+        }
+    };
 }
 
-impl<B: Backend> Loss<B> for Huber {
-    fn name(&self) -> &'static str {
-        "huber"
+unit_loss!(
+    /// Mean squared error: `mean((y_true - y_pred)^2)` over the last axis.
+    MeanSquaredError,
+    "mean_squared_error",
+    |d| d.square()
+);
+
+unit_loss!(
+    /// Mean absolute error.
+    MeanAbsoluteError,
+    "mean_absolute_error",
+    |d| d.abs()
+);
+
+loss! {
+    /// Huber loss: `0.5 e^2` where `|e| <= delta`, else `delta * (|e| - 0.5 delta)`.
+    pub struct Huber("huber", Regression) new(delta: f64) {
+        /// Threshold between the quadratic and linear parts (default 1.0).
+        delta: f64 = 1.0,
     }
-    fn per_sample(&self, y_true: &Tensor<B>, y_pred: &Tensor<B>) -> Result<Tensor<B>> {
+    |self, y_true, y_pred| {
         let y = align("huber", y_true, y_pred)?;
         let e = y.sub(y_pred)?.abs()?;
         // quad = min(|e|, delta); loss = 0.5 quad^2 + delta * (|e| - quad)
@@ -107,15 +72,6 @@ impl<B: Backend> Loss<B> for Huber {
             .mul_scalar(0.5)?
             .add(&lin.mul_scalar(self.delta)?)?;
         mean_last(&l)
-    }
-    fn target_kind(&self) -> TargetKind {
-        TargetKind::Regression
-    }
-    fn get_config(&self) -> serde_json::Value {
-        json!({"delta": self.delta, "reduction": self.reduction.as_str()})
-    }
-    fn reduction(&self) -> Reduction {
-        self.reduction
     }
 }
 
@@ -136,7 +92,7 @@ simple_loss!(
     /// ```
     LogCosh,
     "log_cosh",
-    TargetKind::Regression,
+    Regression,
     |y, p| {
         let x = p.sub(&y)?;
         let l = x
@@ -151,7 +107,7 @@ simple_loss!(
     /// (so -1 is best, as in Keras); norms are floored at `sqrt(1e-12)`.
     CosineSimilarity,
     "cosine_similarity",
-    TargetKind::Regression,
+    Regression,
     |y, p| {
         let norm = |t: &Tensor<B>| -> Result<Tensor<B>> {
             let ss = t.square()?.sum(&[-1], true)?.clamp(1e-12, f64::INFINITY)?;
@@ -173,7 +129,7 @@ simple_loss!(
     /// Mean absolute percentage error: `100 mean(|y - p| / max(|y|, 1e-7))`.
     MeanAbsolutePercentageError,
     "mean_absolute_percentage_error",
-    TargetKind::Regression,
+    Regression,
     |y, p| {
         let d = y.sub(p)?.div(&y.abs()?.clamp(EPSILON, f64::INFINITY)?)?;
         mean_last(&d.abs()?.mul_scalar(100.0)?)
@@ -184,7 +140,7 @@ simple_loss!(
     /// Mean squared logarithmic error: `mean((log(max(p, 1e-7) + 1) - log(max(y, 1e-7) + 1))^2)`.
     MeanSquaredLogarithmicError,
     "mean_squared_logarithmic_error",
-    TargetKind::Regression,
+    Regression,
     |y, p| {
         let lp = p.clamp(EPSILON, f64::INFINITY)?.add_scalar(1.0)?.log()?;
         let ly = y.clamp(EPSILON, f64::INFINITY)?.add_scalar(1.0)?.log()?;

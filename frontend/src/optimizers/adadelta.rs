@@ -1,42 +1,38 @@
 //! Adadelta.
 
-use super::hyper::write_config;
-use super::{Core, LearningRate, Rule};
+use super::{Rule, Update};
 use crate::backend::Backend;
 use crate::error::Result;
-use crate::tensor::Tensor;
-use serde_json::{Map, Value};
 
-/// Adadelta, following Keras 3 (defaults lr 0.001, rho 0.95, epsilon 1e-7):
-///
-/// ```text
-/// accumulated_grad = rho * accumulated_grad + (1 - rho) * g^2
-/// delta = -sqrt(accumulated_delta_var + epsilon) / sqrt(accumulated_grad + epsilon) * g
-/// accumulated_delta_var = rho * accumulated_delta_var + (1 - rho) * delta^2
-/// p += lr * delta
-/// ```
-///
-/// State: `accumulated_grad/<i>`, `accumulated_delta_var/<i>`.
-///
-/// This is exactly PyTorch's `torch.optim.Adadelta` (whose defaults differ: lr 1.0, eps
-/// 1e-6).
-///
-/// ```
-/// use stratanet::optimizers::{Adadelta, Optimizer};
-/// use stratanet::{DefaultBackend as B, Tensor};
-/// # fn main() -> stratanet::Result<()> {
-/// let p = Tensor::<B>::from_vec(vec![1.0f64], &[1])?.to_param()?;
-/// let g = Tensor::<B>::from_vec(vec![2.0f64], &[1])?;
-/// let mut opt = Adadelta::<B>::new(1.0);
-/// opt.apply(&[p.clone()], &[Some(g)])?;
-/// let want = 1.0 - (1e-7f64).sqrt() / (0.05f64 * 4.0 + 1e-7).sqrt() * 2.0;
-/// assert!((p.to_vec_f64()?[0] - want).abs() < 1e-12);
-/// # Ok(())
-/// # }
-/// ```
-#[derive(Debug)]
-pub struct Adadelta<B: Backend> {
-    core: Core<B, AdadeltaConfig>,
+optimizer! {
+    /// Adadelta, following Keras 3 (defaults lr 0.001, rho 0.95, epsilon 1e-7):
+    ///
+    /// ```text
+    /// accumulated_grad = rho * accumulated_grad + (1 - rho) * g^2
+    /// delta = -sqrt(accumulated_delta_var + epsilon) / sqrt(accumulated_grad + epsilon) * g
+    /// accumulated_delta_var = rho * accumulated_delta_var + (1 - rho) * delta^2
+    /// p += lr * delta
+    /// ```
+    ///
+    /// State: `accumulated_grad/<i>`, `accumulated_delta_var/<i>`.
+    ///
+    /// This is exactly PyTorch's `torch.optim.Adadelta` (whose defaults differ: lr 1.0, eps
+    /// 1e-6).
+    ///
+    /// ```
+    /// use stratanet::optimizers::{Adadelta, Optimizer};
+    /// use stratanet::{DefaultBackend as B, Tensor};
+    /// # fn main() -> stratanet::Result<()> {
+    /// let p = Tensor::<B>::from_vec(vec![1.0f64], &[1])?.to_param()?;
+    /// let g = Tensor::<B>::from_vec(vec![2.0f64], &[1])?;
+    /// let mut opt = Adadelta::<B>::new(1.0);
+    /// opt.apply(&[p.clone()], &[Some(g)])?;
+    /// let want = 1.0 - (1e-7f64).sqrt() / (0.05f64 * 4.0 + 1e-7).sqrt() * 2.0;
+    /// assert!((p.to_vec_f64()?[0] - want).abs() < 1e-12);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub struct Adadelta("adadelta", AdadeltaConfig);
 }
 
 hyper_parameters! {
@@ -50,32 +46,12 @@ hyper_parameters! {
     }
 }
 
-impl<B: Backend> Adadelta<B> {
-    /// Adadelta with learning rate (or schedule) `lr` and the hyper-parameters `config`.
-    pub fn with_config(lr: impl Into<LearningRate>, config: AdadeltaConfig) -> Self {
-        Self {
-            core: Core::new(config, lr.into()),
-        }
-    }
-}
-
-optimizer_common!(Adadelta);
-
 impl Rule for AdadeltaConfig {
-    fn name(&self) -> &'static str {
-        "adadelta"
-    }
     fn slots(&self) -> Vec<(&'static str, f64)> {
         vec![("accumulated_grad", 0.0), ("accumulated_delta_var", 0.0)]
     }
-    fn update<B: Backend>(
-        &self,
-        w: &Tensor<B>,
-        g: &Tensor<B>,
-        slots: &mut [Tensor<B>],
-        lr: f64,
-        _step: u64,
-    ) -> Result<Tensor<B>> {
+    fn update<B: Backend>(&self, u: Update<'_, B>) -> Result<()> {
+        let (w, g, slots, lr) = (u.decayed()?, u.g, u.slots, u.lr);
         let (rho, eps) = (self.rho, self.epsilon);
         let acc_g = slots[0]
             .mul_scalar(rho)?
@@ -91,9 +67,6 @@ impl Rule for AdadeltaConfig {
             .add(&delta.square()?.mul_scalar(1.0 - rho)?)?;
         slots[0] = acc_g;
         slots[1] = acc_d;
-        w.add(&delta.mul_scalar(lr)?)
-    }
-    fn config(&self, map: &mut Map<String, Value>) {
-        write_config(self, map);
+        u.p.assign(&w.add(&delta.mul_scalar(lr)?)?)
     }
 }

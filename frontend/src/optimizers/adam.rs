@@ -1,53 +1,49 @@
 //! Adam.
 
-use super::hyper::write_config;
-use super::{AdamW, Core, LearningRate, Rule};
+use super::{AdamW, Rule, Update};
 use crate::backend::{AdamStep, Backend};
 use crate::error::{Error, Result};
-use crate::tensor::Tensor;
-use serde_json::{Map, Value};
 
-/// Adam, following Keras 3 (defaults lr 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7,
-/// amsgrad off):
-///
-/// ```text
-/// m = m + (g - m) * (1 - beta_1)
-/// v = v + (g^2 - v) * (1 - beta_2)
-/// v_hat = max(v_hat, v)                       (amsgrad only; then v_hat replaces v below)
-/// lr_t = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)
-/// p = p - lr_t * m / (sqrt(v) + epsilon)
-/// ```
-///
-/// State: `m/<i>`, `v/<i>` and, with amsgrad, `vhat/<i>`.
-///
-/// This differs from PyTorch's Adam only in where epsilon enters (PyTorch adds it to
-/// `sqrt(v_hat)`, i.e. Keras' epsilon scaled by `sqrt(1 - beta_2^t)`); with AMSGrad
-/// PyTorch's `max_exp_avg_sq` is Keras' `v_hat`. Keras' decoupled weight decay
-/// ([`weight_decay`](Self::weight_decay)) is `torch.optim.AdamW`'s.
-///
-/// ```
-/// use stratanet::optimizers::{Adam, Optimizer};
-/// use stratanet::{DefaultBackend as B, Tensor};
-/// # fn main() -> stratanet::Result<()> {
-/// let p = Tensor::<B>::from_vec(vec![1.0f32, -1.0], &[2])?.to_param()?;
-/// let g = Tensor::<B>::from_vec(vec![0.5f32, -2.0], &[2])?;
-/// let mut opt = Adam::<B>::new(0.1).amsgrad(true);
-/// opt.apply(&[p.clone()], &[Some(g)])?;
-/// // the first Adam step moves every coordinate by about lr against its gradient's sign
-/// let v = p.to_vec_f32()?;
-/// assert!((v[0] - 0.9).abs() < 1e-5 && (v[1] + 0.9).abs() < 1e-5);
-/// # Ok(())
-/// # }
-/// ```
-#[derive(Debug)]
-pub struct Adam<B: Backend> {
-    core: Core<B, AdamRule>,
+optimizer! {
+    /// Adam, following Keras 3 (defaults lr 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7,
+    /// amsgrad off):
+    ///
+    /// ```text
+    /// m = m + (g - m) * (1 - beta_1)
+    /// v = v + (g^2 - v) * (1 - beta_2)
+    /// v_hat = max(v_hat, v)                       (amsgrad only; then v_hat replaces v below)
+    /// lr_t = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t)
+    /// p = p - lr_t * m / (sqrt(v) + epsilon)
+    /// ```
+    ///
+    /// State: `m/<i>`, `v/<i>` and, with amsgrad, `vhat/<i>`.
+    ///
+    /// This differs from PyTorch's Adam only in where epsilon enters (PyTorch adds it to
+    /// `sqrt(v_hat)`, i.e. Keras' epsilon scaled by `sqrt(1 - beta_2^t)`); with AMSGrad
+    /// PyTorch's `max_exp_avg_sq` is Keras' `v_hat`. Keras' decoupled weight decay
+    /// ([`weight_decay`](Self::weight_decay)) is `torch.optim.AdamW`'s.
+    ///
+    /// ```
+    /// use stratanet::optimizers::{Adam, Optimizer};
+    /// use stratanet::{DefaultBackend as B, Tensor};
+    /// # fn main() -> stratanet::Result<()> {
+    /// let p = Tensor::<B>::from_vec(vec![1.0f32, -1.0], &[2])?.to_param()?;
+    /// let g = Tensor::<B>::from_vec(vec![0.5f32, -2.0], &[2])?;
+    /// let mut opt = Adam::<B>::new(0.1).amsgrad(true);
+    /// opt.apply(&[p.clone()], &[Some(g)])?;
+    /// // the first Adam step moves every coordinate by about lr against its gradient's sign
+    /// let v = p.to_vec_f32()?;
+    /// assert!((v[0] - 0.9).abs() < 1e-5 && (v[1] + 0.9).abs() < 1e-5);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub struct Adam("adam", AdamConfig);
 }
 
 hyper_parameters! {
     /// Adam's (and AdamW's) hyper-parameters, with Keras' names and defaults (their
     /// `get_config` fields besides the shared options).
-    pub struct AdamConfig for [Adam, AdamW] at core.rule.cfg {
+    pub struct AdamConfig for [Adam, AdamW] at core.rule {
         /// First-moment decay (default 0.9).
         beta_1: f64 = 0.9,
         /// Second-moment decay (default 0.999).
@@ -59,35 +55,9 @@ hyper_parameters! {
     }
 }
 
-/// The Adam rule under its Keras name (`adam` or `adamw`, which differ only in the
-/// default weight decay).
-#[derive(Clone, Debug)]
-pub(crate) struct AdamRule {
-    pub(crate) name: &'static str,
-    pub(crate) cfg: AdamConfig,
-}
-
-impl<B: Backend> Adam<B> {
-    /// Adam with learning rate (or schedule) `lr` and the hyper-parameters `config`.
-    pub fn with_config(lr: impl Into<LearningRate>, config: AdamConfig) -> Self {
-        let rule = AdamRule {
-            name: "adam",
-            cfg: config,
-        };
-        Self {
-            core: Core::new(rule, lr.into()),
-        }
-    }
-}
-
-optimizer_common!(Adam);
-
-impl Rule for AdamRule {
-    fn name(&self) -> &'static str {
-        self.name
-    }
+impl Rule for AdamConfig {
     fn slots(&self) -> Vec<(&'static str, f64)> {
-        if self.cfg.amsgrad {
+        if self.amsgrad {
             vec![("m", 0.0), ("v", 0.0), ("vhat", 0.0)]
         } else {
             vec![("m", 0.0), ("v", 0.0)]
@@ -95,41 +65,24 @@ impl Rule for AdamRule {
     }
     /// One fused, in-place engine step ([`OptimOps::adam_step`](crate::backend::OptimOps::adam_step)): the moments are
     /// updated where they are, the parameter keeps its identity.
-    fn step<B: Backend>(
-        &self,
-        p: &Tensor<B>,
-        g: &Tensor<B>,
-        slots: &mut [Tensor<B>],
-        lr: f64,
-        step: u64,
-        decay: Option<f64>,
-    ) -> Result<()> {
-        let t = step as f64;
+    fn update<B: Backend>(&self, u: Update<'_, B>) -> Result<()> {
+        let t = u.step as f64;
         let h = AdamStep {
-            lr_t: lr * (1.0 - self.cfg.beta_2.powf(t)).sqrt() / (1.0 - self.cfg.beta_1.powf(t)),
-            beta_1: self.cfg.beta_1,
-            beta_2: self.cfg.beta_2,
-            epsilon: self.cfg.epsilon,
-            decay: decay.unwrap_or(1.0),
+            lr_t: u.lr * (1.0 - self.beta_2.powf(t)).sqrt() / (1.0 - self.beta_1.powf(t)),
+            beta_1: self.beta_1,
+            beta_2: self.beta_2,
+            epsilon: self.epsilon,
+            decay: u.decay.unwrap_or(1.0),
         };
-        match slots {
-            [m, v] => B::adam_step(p.inner(), g.inner(), m.inner(), v.inner(), None, &h),
-            [m, v, vhat] => B::adam_step(
-                p.inner(),
-                g.inner(),
-                m.inner(),
-                v.inner(),
-                Some(vhat.inner()),
-                &h,
-            ),
-            _ => Err(Error::invalid(
-                self.name,
+        let (p, g) = (u.p.inner(), u.g.inner());
+        match u.slots {
+            [m, v] => B::adam_step(p, g, m.inner(), v.inner(), None, &h),
+            [m, v, vhat] => B::adam_step(p, g, m.inner(), v.inner(), Some(vhat.inner()), &h),
+            slots => Err(Error::invalid(
+                "adam",
                 "slots",
                 format!("expected 2 or 3 state tensors, got {}", slots.len()),
             )),
         }
-    }
-    fn config(&self, map: &mut Map<String, Value>) {
-        write_config(&self.cfg, map);
     }
 }

@@ -1,7 +1,6 @@
 //! Rebuilding optimizers (and learning-rate schedules) from their `get_config`, for loading
 //! saved models with their training state.
 
-use super::hyper::read_config;
 use super::schedules::{
     CosineDecay, CosineDecayRestarts, ExponentialDecay, InverseTimeDecay, LearningRate,
     PiecewiseConstantDecay, PolynomialDecay,
@@ -88,29 +87,6 @@ pub fn learning_rate_from_config(v: &Value) -> Result<LearningRate> {
     })
 }
 
-/// Applies the shared options (`weight_decay`, clipping, accumulation) stored in a config.
-macro_rules! with_common {
-    ($opt:expr, $cfg:expr) => {{
-        let mut o = $opt;
-        if let Some(v) = $cfg["weight_decay"].as_f64() {
-            o = o.weight_decay(v);
-        }
-        if let Some(v) = $cfg["clipnorm"].as_f64() {
-            o = o.clipnorm(v);
-        }
-        if let Some(v) = $cfg["clipvalue"].as_f64() {
-            o = o.clipvalue(v);
-        }
-        if let Some(v) = $cfg["global_clipnorm"].as_f64() {
-            o = o.global_clipnorm(v);
-        }
-        if let Some(v) = $cfg["gradient_accumulation_steps"].as_u64() {
-            o = o.gradient_accumulation_steps(v);
-        }
-        Box::new(o) as Box<dyn Optimizer<B>>
-    }};
-}
-
 /// An optimizer from its `get_config` (name, learning rate or schedule, hyper-parameters,
 /// shared options). Its state starts empty; `set_variables` restores slots.
 ///
@@ -130,16 +106,16 @@ macro_rules! with_common {
 pub fn from_config<B: Backend>(cfg: &Value) -> Result<Box<dyn Optimizer<B>>> {
     let name = cfg["name"].as_str().unwrap_or("").to_ascii_lowercase();
     let lr = learning_rate_from_config(&cfg["learning_rate"])?;
-    Ok(match name.as_str() {
-        "sgd" => with_common!(Sgd::with_config(lr, read_config(&name, cfg)?), cfg),
-        "adam" => with_common!(Adam::with_config(lr, read_config(&name, cfg)?), cfg),
-        "adamw" => with_common!(AdamW::with_config(lr, read_config(&name, cfg)?), cfg),
-        "rmsprop" => with_common!(RmsProp::with_config(lr, read_config(&name, cfg)?), cfg),
-        "adagrad" => with_common!(Adagrad::with_config(lr, read_config(&name, cfg)?), cfg),
-        "adadelta" => with_common!(Adadelta::with_config(lr, read_config(&name, cfg)?), cfg),
-        "adamax" => with_common!(Adamax::with_config(lr, read_config(&name, cfg)?), cfg),
-        "nadam" => with_common!(Nadam::with_config(lr, read_config(&name, cfg)?), cfg),
-        "lion" => with_common!(Lion::with_config(lr, read_config(&name, cfg)?), cfg),
-        other => return Err(Error::unknown("optimizer", other, OPTIMIZER_NAMES)),
-    })
+    match name.as_str() {
+        "sgd" => Sgd::restore(lr, cfg),
+        "adam" => Adam::restore(lr, cfg),
+        "adamw" => AdamW::restore(lr, cfg),
+        "rmsprop" => RmsProp::restore(lr, cfg),
+        "adagrad" => Adagrad::restore(lr, cfg),
+        "adadelta" => Adadelta::restore(lr, cfg),
+        "adamax" => Adamax::restore(lr, cfg),
+        "nadam" => Nadam::restore(lr, cfg),
+        "lion" => Lion::restore(lr, cfg),
+        other => Err(Error::unknown("optimizer", other, OPTIMIZER_NAMES)),
+    }
 }

@@ -110,40 +110,78 @@ pub trait Optimizer<B: Backend>: Send + std::fmt::Debug {
     fn get_config(&self) -> serde_json::Value;
 }
 
-/// Generates, for an optimizer type with a `core: Core<B, Rule>` field, the builder
-/// methods of the shared options, the `Optimizer` impl and the `IntoOptimizer` impl.
-macro_rules! optimizer_common {
-    ($ty:ident) => {
+/// Builder setters for the optional shared options, writing `self.core.options.<field>`.
+macro_rules! option_setters {
+    ($($(#[$doc:meta])* $field:ident: $ty:ty,)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $field(mut self, $field: $ty) -> Self {
+                self.core.options.$field = Some($field);
+                self
+            }
+        )*
+    };
+}
+
+/// Declares an optimizer type: the struct (a `core: Core<B, Rule>`), `with_config`, the
+/// builder methods of the shared options, the `Optimizer` and `IntoOptimizer` impls and
+/// `restore` (for [`from_config`]). `pub struct Adam("adam", AdamConfig)` keeps the config
+/// itself as the [`Rule`]; `AdamConfig => AdamRule` converts it with `From`; a trailing
+/// `weight_decay 0.004` sets that default.
+macro_rules! optimizer {
+    (
+        $(#[$meta:meta])*
+        pub struct $ty:ident($name:literal, $config:ty $(=> $rule:ty)? $(, weight_decay $wd:expr)?);
+    ) => {
+        optimizer!(@impl $(#[$meta])* $ty, $name, $config, [$($rule,)? $config], [$($wd)?]);
+    };
+    (@impl $(#[$meta:meta])* $ty:ident, $name:literal, $config:ty, [$rule:ty $(, $ignored:ty)?], [$($wd:expr)?]) => {
+        $(#[$meta])*
+        #[derive(Debug)]
+        pub struct $ty<B: $crate::backend::Backend> {
+            pub(super) core: $crate::optimizers::Core<B, $rule>,
+        }
+
         impl<B: $crate::backend::Backend> $ty<B> {
-            /// Decoupled weight decay: `p -= p * weight_decay * lr` before each update
-            /// (Keras' `weight_decay`).
-            pub fn weight_decay(mut self, weight_decay: f64) -> Self {
-                self.core.options.weight_decay = Some(weight_decay);
-                self
+            #[doc = concat!(
+                "[`", stringify!($ty), "`] with learning rate (or schedule) `lr`",
+                $(", weight decay ", stringify!($wd),)?
+                " and the hyper-parameters `config`."
+            )]
+            pub fn with_config(
+                lr: impl Into<$crate::optimizers::LearningRate>,
+                config: $config,
+            ) -> Self {
+                #[allow(unused_mut)]
+                let mut core = $crate::optimizers::Core::new($name, <$rule>::from(config), lr.into());
+                $(core.options.weight_decay = Some($wd);)?
+                Self { core }
             }
-            /// Clips each gradient to this L2 norm before the update (Keras' `clipnorm`).
-            pub fn clipnorm(mut self, clipnorm: f64) -> Self {
-                self.core.options.clipnorm = Some(clipnorm);
-                self
+            /// Rebuilds it from its `get_config` (the rate already read).
+            pub(crate) fn restore(
+                lr: $crate::optimizers::LearningRate,
+                cfg: &serde_json::Value,
+            ) -> $crate::error::Result<Box<dyn $crate::optimizers::Optimizer<B>>> {
+                let mut opt = Self::with_config(lr, $crate::optimizers::hyper::read_config($name, cfg)?);
+                opt.core.options.read_config(cfg);
+                Ok(Box::new(opt))
             }
-            /// Clamps each gradient element to `[-clipvalue, clipvalue]` (Keras'
-            /// `clipvalue`).
-            pub fn clipvalue(mut self, clipvalue: f64) -> Self {
-                self.core.options.clipvalue = Some(clipvalue);
-                self
-            }
-            /// Scales all gradients together so that their joint L2 norm is at most this
-            /// (Keras' `global_clipnorm`).
-            pub fn global_clipnorm(mut self, global_clipnorm: f64) -> Self {
-                self.core.options.global_clipnorm = Some(global_clipnorm);
-                self
-            }
-            /// Updates only every `steps`-th call to `apply` (`steps >= 2`), with the mean
-            /// of the gradients since the last update (Keras'
-            /// `gradient_accumulation_steps`).
-            pub fn gradient_accumulation_steps(mut self, steps: u64) -> Self {
-                self.core.options.gradient_accumulation_steps = Some(steps);
-                self
+            option_setters! {
+                /// Decoupled weight decay: `p -= p * weight_decay * lr` before each update
+                /// (Keras' `weight_decay`).
+                weight_decay: f64,
+                /// Clips each gradient to this L2 norm before the update (Keras' `clipnorm`).
+                clipnorm: f64,
+                /// Clamps each gradient element to `[-clipvalue, clipvalue]` (Keras'
+                /// `clipvalue`).
+                clipvalue: f64,
+                /// Scales all gradients together so that their joint L2 norm is at most this
+                /// (Keras' `global_clipnorm`).
+                global_clipnorm: f64,
+                /// Updates only every `steps`-th call to `apply` (`steps >= 2`), with the mean
+                /// of the gradients since the last update (Keras'
+                /// `gradient_accumulation_steps`).
+                gradient_accumulation_steps: u64,
             }
             /// Replaces all shared options (rate, weight decay, clipping, accumulation).
             pub fn with_options(mut self, options: $crate::optimizers::OptimizerOptions) -> Self {
@@ -158,7 +196,7 @@ macro_rules! optimizer_common {
 
         impl<B: $crate::backend::Backend> $crate::optimizers::Optimizer<B> for $ty<B> {
             fn name(&self) -> &'static str {
-                $crate::optimizers::Rule::name(&self.core.rule)
+                self.core.name
             }
             fn learning_rate(&self) -> f64 {
                 self.core.learning_rate()
@@ -229,7 +267,7 @@ pub use nadam::{Nadam, NadamConfig};
 pub use options::OptimizerOptions;
 pub use rmsprop::{RmsProp, RmsPropConfig};
 pub use sgd::{Sgd, SgdConfig};
-pub(crate) use update::{Core, Rule};
+pub(crate) use update::{Core, Rule, Update};
 
 /// Known optimizer names.
 pub const OPTIMIZER_NAMES: &[&str] = &[

@@ -1,46 +1,42 @@
 //! Nadam.
 
-use super::hyper::write_config;
-use super::{Core, LearningRate, Rule};
+use super::{Rule, Update};
 use crate::backend::Backend;
 use crate::error::Result;
-use crate::tensor::Tensor;
-use serde_json::{Map, Value};
 
-/// Nadam (Adam with Nesterov momentum), following Keras 3 (defaults lr 0.001, beta_1 0.9,
-/// beta_2 0.999, epsilon 1e-7). With the momentum schedule
-/// `u_t = beta_1 * (1 - 0.5 * 0.96^t)` and `u_product_t = u_1 * ... * u_t`:
-///
-/// ```text
-/// m = m + (g - m) * (1 - beta_1)
-/// v = v + (g^2 - v) * (1 - beta_2)
-/// m_hat = u_{t+1} * m / (1 - u_product_t * u_{t+1}) + (1 - u_t) * g / (1 - u_product_t)
-/// v_hat = v / (1 - beta_2^t)
-/// p -= lr * m_hat / (sqrt(v_hat) + epsilon)
-/// ```
-///
-/// State: `m/<i>`, `v/<i>` (`u_product` follows from the step count, so it is not stored;
-/// it is computed on the host in `f64`).
-///
-/// This is PyTorch's `torch.optim.NAdam` with `momentum_decay=1.0` (PyTorch's default
-/// 0.004 gives `u_t = beta_1 * (1 - 0.5 * 0.96^(0.004 t))`, a different schedule).
-///
-/// ```
-/// use stratanet::optimizers::{Nadam, Optimizer};
-/// use stratanet::{DefaultBackend as B, Tensor};
-/// # fn main() -> stratanet::Result<()> {
-/// let p = Tensor::<B>::from_vec(vec![1.0f32, 2.0], &[2])?.to_param()?;
-/// let g = Tensor::<B>::from_vec(vec![0.1f32, -0.1], &[2])?;
-/// let mut opt = Nadam::<B>::new(0.01);
-/// opt.apply(&[p.clone()], &[Some(g)])?;
-/// assert_eq!(opt.iterations(), 1);
-/// assert_eq!(opt.variables().len(), 2); // m/0 and v/0
-/// # Ok(())
-/// # }
-/// ```
-#[derive(Debug)]
-pub struct Nadam<B: Backend> {
-    core: Core<B, NadamRule>,
+optimizer! {
+    /// Nadam (Adam with Nesterov momentum), following Keras 3 (defaults lr 0.001, beta_1 0.9,
+    /// beta_2 0.999, epsilon 1e-7). With the momentum schedule
+    /// `u_t = beta_1 * (1 - 0.5 * 0.96^t)` and `u_product_t = u_1 * ... * u_t`:
+    ///
+    /// ```text
+    /// m = m + (g - m) * (1 - beta_1)
+    /// v = v + (g^2 - v) * (1 - beta_2)
+    /// m_hat = u_{t+1} * m / (1 - u_product_t * u_{t+1}) + (1 - u_t) * g / (1 - u_product_t)
+    /// v_hat = v / (1 - beta_2^t)
+    /// p -= lr * m_hat / (sqrt(v_hat) + epsilon)
+    /// ```
+    ///
+    /// State: `m/<i>`, `v/<i>` (`u_product` follows from the step count, so it is not stored;
+    /// it is computed on the host in `f64`).
+    ///
+    /// This is PyTorch's `torch.optim.NAdam` with `momentum_decay=1.0` (PyTorch's default
+    /// 0.004 gives `u_t = beta_1 * (1 - 0.5 * 0.96^(0.004 t))`, a different schedule).
+    ///
+    /// ```
+    /// use stratanet::optimizers::{Nadam, Optimizer};
+    /// use stratanet::{DefaultBackend as B, Tensor};
+    /// # fn main() -> stratanet::Result<()> {
+    /// let p = Tensor::<B>::from_vec(vec![1.0f32, 2.0], &[2])?.to_param()?;
+    /// let g = Tensor::<B>::from_vec(vec![0.1f32, -0.1], &[2])?;
+    /// let mut opt = Nadam::<B>::new(0.01);
+    /// opt.apply(&[p.clone()], &[Some(g)])?;
+    /// assert_eq!(opt.iterations(), 1);
+    /// assert_eq!(opt.variables().len(), 2); // m/0 and v/0
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub struct Nadam("nadam", NadamConfig => NadamRule);
 }
 
 hyper_parameters! {
@@ -56,13 +52,25 @@ hyper_parameters! {
     }
 }
 
-/// The Nadam rule: the hyper-parameters and the running momentum-schedule product.
-#[derive(Clone, Debug)]
+/// The Nadam rule: the hyper-parameters (serialized as its config) and the running
+/// momentum-schedule product.
+#[derive(Clone, Debug, serde::Serialize)]
 pub(crate) struct NadamRule {
+    #[serde(flatten)]
     cfg: NadamConfig,
     /// `(t, u_product_t, beta_1)`: the product at step `t` and the `beta_1` it was
     /// computed with (a changed `beta_1` restarts the product).
+    #[serde(skip)]
     u_product: (u64, f64, f64),
+}
+
+impl From<NadamConfig> for NadamRule {
+    fn from(cfg: NadamConfig) -> Self {
+        Self {
+            u_product: (0, 1.0, cfg.beta_1),
+            cfg,
+        }
+    }
 }
 
 impl NadamRule {
@@ -71,25 +79,7 @@ impl NadamRule {
     }
 }
 
-impl<B: Backend> Nadam<B> {
-    /// Nadam with learning rate (or schedule) `lr` and the hyper-parameters `config`.
-    pub fn with_config(lr: impl Into<LearningRate>, config: NadamConfig) -> Self {
-        let rule = NadamRule {
-            u_product: (0, 1.0, config.beta_1),
-            cfg: config,
-        };
-        Self {
-            core: Core::new(rule, lr.into()),
-        }
-    }
-}
-
-optimizer_common!(Nadam);
-
 impl Rule for NadamRule {
-    fn name(&self) -> &'static str {
-        "nadam"
-    }
     fn slots(&self) -> Vec<(&'static str, f64)> {
         vec![("m", 0.0), ("v", 0.0)]
     }
@@ -110,14 +100,8 @@ impl Rule for NadamRule {
         };
         self.u_product = (t, prod, beta_1);
     }
-    fn update<B: Backend>(
-        &self,
-        w: &Tensor<B>,
-        g: &Tensor<B>,
-        slots: &mut [Tensor<B>],
-        lr: f64,
-        step: u64,
-    ) -> Result<Tensor<B>> {
+    fn update<B: Backend>(&self, u: Update<'_, B>) -> Result<()> {
+        let (w, g, slots, lr, step) = (u.decayed()?, u.g, u.slots, u.lr, u.step);
         let u_t = self.u(step);
         let u_t1 = self.u(step + 1);
         let u_prod = self.u_product.1;
@@ -139,9 +123,6 @@ impl Rule for NadamRule {
         let step = m_hat.mul_scalar(lr)?.div(&denom)?;
         slots[0] = m;
         slots[1] = v;
-        w.sub(&step)
-    }
-    fn config(&self, map: &mut Map<String, Value>) {
-        write_config(&self.cfg, map);
+        u.p.assign(&w.sub(&step)?)
     }
 }

@@ -102,6 +102,24 @@ impl OptimizerOptions {
         Ok(())
     }
 
+    /// Sets the options present in an optimizer's `get_config` (a `null` or missing one
+    /// keeps its current value).
+    pub(crate) fn read_config(&mut self, cfg: &Value) {
+        for (field, slot) in [
+            ("weight_decay", &mut self.weight_decay),
+            ("clipnorm", &mut self.clipnorm),
+            ("clipvalue", &mut self.clipvalue),
+            ("global_clipnorm", &mut self.global_clipnorm),
+        ] {
+            if let Some(v) = cfg[field].as_f64() {
+                *slot = Some(v);
+            }
+        }
+        if let Some(v) = cfg["gradient_accumulation_steps"].as_u64() {
+            self.gradient_accumulation_steps = Some(v);
+        }
+    }
+
     pub(crate) fn config(&self, map: &mut Map<String, Value>) {
         map.insert("learning_rate".into(), self.learning_rate.get_config());
         map.insert("weight_decay".into(), json!(self.weight_decay));

@@ -1,49 +1,45 @@
 //! RMSprop.
 
-use super::hyper::write_config;
-use super::{Core, LearningRate, Rule};
+use super::{Rule, Update};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
-use crate::tensor::Tensor;
-use serde_json::{Map, Value};
 
-/// RMSprop, following Keras 3 (defaults lr 0.001, rho 0.9, momentum 0, epsilon 1e-7,
-/// centered off):
-///
-/// ```text
-/// velocity = rho * velocity + (1 - rho) * g^2
-/// average_gradient = rho * average_gradient + (1 - rho) * g          (centered only)
-/// denominator = velocity + epsilon      (centered: velocity - average_gradient^2 + epsilon)
-/// increment = lr * g / sqrt(denominator)
-/// momentum = momentum_factor * momentum + increment;  p -= momentum  (with momentum)
-/// p -= increment                                                     (without)
-/// ```
-///
-/// State: `velocity/<i>`, plus `momentum/<i>` with momentum and `average_gradient/<i>` when
-/// centered.
-///
-/// PyTorch's `torch.optim.RMSprop` (`alpha` = rho) adds epsilon outside the square root
-/// (`g / (sqrt(velocity) + eps)`) and keeps its momentum buffer without the rate
-/// (`buf = momentum * buf + g / avg; p -= lr * buf`): for a constant rate it differs only in
-/// the epsilon placement.
-///
-/// ```
-/// use stratanet::optimizers::{Optimizer, RmsProp};
-/// use stratanet::{DefaultBackend as B, Tensor};
-/// # fn main() -> stratanet::Result<()> {
-/// let p = Tensor::<B>::from_vec(vec![1.0f64], &[1])?.to_param()?;
-/// let g = Tensor::<B>::from_vec(vec![2.0f64], &[1])?;
-/// let mut opt = RmsProp::<B>::new(0.01).rho(0.9).momentum(0.5).centered(true);
-/// opt.apply(&[p.clone()], &[Some(g)])?;
-/// // velocity 0.4, average 0.2: p = 1 - 0.01 * 2 / sqrt(0.4 - 0.04 + 1e-7)
-/// let want = 1.0 - 0.02 / (0.36f64 + 1e-7).sqrt();
-/// assert!((p.to_vec_f64()?[0] - want).abs() < 1e-12);
-/// # Ok(())
-/// # }
-/// ```
-#[derive(Debug)]
-pub struct RmsProp<B: Backend> {
-    core: Core<B, RmsPropConfig>,
+optimizer! {
+    /// RMSprop, following Keras 3 (defaults lr 0.001, rho 0.9, momentum 0, epsilon 1e-7,
+    /// centered off):
+    ///
+    /// ```text
+    /// velocity = rho * velocity + (1 - rho) * g^2
+    /// average_gradient = rho * average_gradient + (1 - rho) * g          (centered only)
+    /// denominator = velocity + epsilon      (centered: velocity - average_gradient^2 + epsilon)
+    /// increment = lr * g / sqrt(denominator)
+    /// momentum = momentum_factor * momentum + increment;  p -= momentum  (with momentum)
+    /// p -= increment                                                     (without)
+    /// ```
+    ///
+    /// State: `velocity/<i>`, plus `momentum/<i>` with momentum and `average_gradient/<i>` when
+    /// centered.
+    ///
+    /// PyTorch's `torch.optim.RMSprop` (`alpha` = rho) adds epsilon outside the square root
+    /// (`g / (sqrt(velocity) + eps)`) and keeps its momentum buffer without the rate
+    /// (`buf = momentum * buf + g / avg; p -= lr * buf`): for a constant rate it differs only in
+    /// the epsilon placement.
+    ///
+    /// ```
+    /// use stratanet::optimizers::{Optimizer, RmsProp};
+    /// use stratanet::{DefaultBackend as B, Tensor};
+    /// # fn main() -> stratanet::Result<()> {
+    /// let p = Tensor::<B>::from_vec(vec![1.0f64], &[1])?.to_param()?;
+    /// let g = Tensor::<B>::from_vec(vec![2.0f64], &[1])?;
+    /// let mut opt = RmsProp::<B>::new(0.01).rho(0.9).momentum(0.5).centered(true);
+    /// opt.apply(&[p.clone()], &[Some(g)])?;
+    /// // velocity 0.4, average 0.2: p = 1 - 0.01 * 2 / sqrt(0.4 - 0.04 + 1e-7)
+    /// let want = 1.0 - 0.02 / (0.36f64 + 1e-7).sqrt();
+    /// assert!((p.to_vec_f64()?[0] - want).abs() < 1e-12);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub struct RmsProp("rmsprop", RmsPropConfig);
 }
 
 hyper_parameters! {
@@ -62,25 +58,11 @@ hyper_parameters! {
     }
 }
 
-impl<B: Backend> RmsProp<B> {
-    /// RmsProp with learning rate (or schedule) `lr` and the hyper-parameters `config`.
-    pub fn with_config(lr: impl Into<LearningRate>, config: RmsPropConfig) -> Self {
-        Self {
-            core: Core::new(config, lr.into()),
-        }
-    }
-}
-
-optimizer_common!(RmsProp);
-
 impl Rule for RmsPropConfig {
-    fn name(&self) -> &'static str {
-        "rmsprop"
-    }
-    fn validate(&self) -> Result<()> {
+    fn validate(&self, name: &str) -> Result<()> {
         if self.momentum < 0.0 {
             return Err(Error::invalid(
-                "rmsprop",
+                name,
                 "momentum",
                 format!("must be >= 0, got {}", self.momentum),
             ));
@@ -97,14 +79,8 @@ impl Rule for RmsPropConfig {
         }
         s
     }
-    fn update<B: Backend>(
-        &self,
-        w: &Tensor<B>,
-        g: &Tensor<B>,
-        slots: &mut [Tensor<B>],
-        lr: f64,
-        _step: u64,
-    ) -> Result<Tensor<B>> {
+    fn update<B: Backend>(&self, u: Update<'_, B>) -> Result<()> {
+        let (w, g, slots, lr) = (u.decayed()?, u.g, u.slots, u.lr);
         let rho = self.rho;
         let velocity = slots[0]
             .mul_scalar(rho)?
@@ -123,12 +99,9 @@ impl Rule for RmsPropConfig {
         if self.momentum > 0.0 {
             let m = slots[1].mul_scalar(self.momentum)?.add(&increment)?;
             slots[1] = m.clone();
-            w.sub(&m)
+            u.p.assign(&w.sub(&m)?)
         } else {
-            w.sub(&increment)
+            u.p.assign(&w.sub(&increment)?)
         }
-    }
-    fn config(&self, map: &mut Map<String, Value>) {
-        write_config(self, map);
     }
 }

@@ -140,6 +140,67 @@ impl From<Arc<dyn LearningRateSchedule>> for LearningRate {
     }
 }
 
+/// Declares a schedule: the struct (serialized under Keras' field names), `new` with the
+/// required arguments, one builder setter per optional field (`field: Type = default`),
+/// fields without a setter after a `;`, and the [`LearningRateSchedule`] impl, whose
+/// `get_config` is the struct under its class name, around the given `at` (and
+/// `validate`).
+macro_rules! schedule {
+    (
+        $(#[$meta:meta])*
+        pub struct $ty:ident {
+            $(#[$new_doc:meta])*
+            new($($arg:ident: $aty:ty),*);
+            $($(#[$doc:meta])* $field:ident: $fty:ty = $default:expr,)*
+            $(; $($hidden:ident: $hty:ty = $hdefault:expr),*)?
+        }
+        $($items:tt)*
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, serde::Serialize)]
+        pub struct $ty {
+            $($arg: $aty,)*
+            $($field: $fty,)*
+            $($($hidden: $hty,)*)?
+        }
+
+        impl $ty {
+            $(#[$new_doc])*
+            pub fn new($($arg: $aty),*) -> Self {
+                Self {
+                    $($arg,)*
+                    $($field: $default,)*
+                    $($($hidden: $hdefault,)*)?
+                }
+            }
+            $(
+                $(#[$doc])*
+                pub fn $field(mut self, $field: $fty) -> Self {
+                    self.$field = $field;
+                    self
+                }
+            )*
+        }
+
+        impl LearningRateSchedule for $ty {
+            fn get_config(&self) -> Value {
+                json!({"class_name": stringify!($ty), "config": self})
+            }
+            $($items)*
+        }
+    };
+}
+
+/// `step / decay_steps`, floored with `staircase`.
+fn progress(step: u64, decay_steps: u64, staircase: bool) -> f64 {
+    let p = step as f64 / decay_steps as f64;
+    if staircase {
+        p.floor()
+    } else {
+        p
+    }
+}
+
 fn check_steps(schedule: &str, arg: &str, steps: u64) -> Result<()> {
     if steps == 0 {
         return Err(Error::invalid(schedule, arg, "must be > 0, got 0"));
@@ -149,54 +210,26 @@ fn check_steps(schedule: &str, arg: &str, steps: u64) -> Result<()> {
 
 // ----------------------------------------------------------------------------- exponential
 
-/// `initial_learning_rate * decay_rate ^ (step / decay_steps)`, with the exponent floored
-/// when `staircase` is set (Keras' `ExponentialDecay`).
-///
-/// ```
-/// use stratanet::schedules::{ExponentialDecay, LearningRateSchedule};
-/// let s = ExponentialDecay::new(0.1, 10, 0.5).staircase(true);
-/// assert_eq!(s.at(9), 0.1);
-/// assert_eq!(s.at(10), 0.05);
-/// ```
-#[derive(Clone, Debug)]
-pub struct ExponentialDecay {
-    initial_learning_rate: f64,
-    decay_steps: u64,
-    decay_rate: f64,
-    staircase: bool,
-}
-
-impl ExponentialDecay {
-    /// Decays by `decay_rate` every `decay_steps` steps (continuously unless
-    /// [`staircase`](Self::staircase)).
-    pub fn new(initial_learning_rate: f64, decay_steps: u64, decay_rate: f64) -> Self {
-        Self {
-            initial_learning_rate,
-            decay_steps,
-            decay_rate,
-            staircase: false,
-        }
+schedule! {
+    /// `initial_learning_rate * decay_rate ^ (step / decay_steps)`, with the exponent floored
+    /// when `staircase` is set (Keras' `ExponentialDecay`).
+    ///
+    /// ```
+    /// use stratanet::schedules::{ExponentialDecay, LearningRateSchedule};
+    /// let s = ExponentialDecay::new(0.1, 10, 0.5).staircase(true);
+    /// assert_eq!(s.at(9), 0.1);
+    /// assert_eq!(s.at(10), 0.05);
+    /// ```
+    pub struct ExponentialDecay {
+        /// Decays by `decay_rate` every `decay_steps` steps (continuously unless
+        /// [`staircase`](Self::staircase)).
+        new(initial_learning_rate: f64, decay_steps: u64, decay_rate: f64);
+        /// Decay in discrete steps (floor of `step / decay_steps`).
+        staircase: bool = false,
     }
-    /// Decay in discrete steps (floor of `step / decay_steps`).
-    pub fn staircase(mut self, staircase: bool) -> Self {
-        self.staircase = staircase;
-        self
-    }
-}
-
-impl LearningRateSchedule for ExponentialDecay {
     fn at(&self, step: u64) -> f64 {
-        let mut p = step as f64 / self.decay_steps as f64;
-        if self.staircase {
-            p = p.floor();
-        }
+        let p = progress(step, self.decay_steps, self.staircase);
         self.initial_learning_rate * self.decay_rate.powf(p)
-    }
-    fn get_config(&self) -> Value {
-        json!({"class_name": "ExponentialDecay", "config": {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-            "staircase": self.staircase}})
     }
     fn validate(&self) -> Result<()> {
         check_steps("ExponentialDecay", "decay_steps", self.decay_steps)
@@ -205,52 +238,24 @@ impl LearningRateSchedule for ExponentialDecay {
 
 // ----------------------------------------------------------------------------- inverse time
 
-/// `initial_learning_rate / (1 + decay_rate * step / decay_steps)`, with the ratio floored
-/// when `staircase` is set (Keras' `InverseTimeDecay`).
-///
-/// ```
-/// use stratanet::schedules::{InverseTimeDecay, LearningRateSchedule};
-/// let s = InverseTimeDecay::new(0.1, 10, 0.5);
-/// assert!((s.at(20) - 0.05).abs() < 1e-15);
-/// ```
-#[derive(Clone, Debug)]
-pub struct InverseTimeDecay {
-    initial_learning_rate: f64,
-    decay_steps: u64,
-    decay_rate: f64,
-    staircase: bool,
-}
-
-impl InverseTimeDecay {
-    /// Inverse-time decay with rate `decay_rate` per `decay_steps` steps.
-    pub fn new(initial_learning_rate: f64, decay_steps: u64, decay_rate: f64) -> Self {
-        Self {
-            initial_learning_rate,
-            decay_steps,
-            decay_rate,
-            staircase: false,
-        }
+schedule! {
+    /// `initial_learning_rate / (1 + decay_rate * step / decay_steps)`, with the ratio floored
+    /// when `staircase` is set (Keras' `InverseTimeDecay`).
+    ///
+    /// ```
+    /// use stratanet::schedules::{InverseTimeDecay, LearningRateSchedule};
+    /// let s = InverseTimeDecay::new(0.1, 10, 0.5);
+    /// assert!((s.at(20) - 0.05).abs() < 1e-15);
+    /// ```
+    pub struct InverseTimeDecay {
+        /// Inverse-time decay with rate `decay_rate` per `decay_steps` steps.
+        new(initial_learning_rate: f64, decay_steps: u64, decay_rate: f64);
+        /// Decay in discrete steps (floor of `step / decay_steps`).
+        staircase: bool = false,
     }
-    /// Decay in discrete steps (floor of `step / decay_steps`).
-    pub fn staircase(mut self, staircase: bool) -> Self {
-        self.staircase = staircase;
-        self
-    }
-}
-
-impl LearningRateSchedule for InverseTimeDecay {
     fn at(&self, step: u64) -> f64 {
-        let mut p = step as f64 / self.decay_steps as f64;
-        if self.staircase {
-            p = p.floor();
-        }
+        let p = progress(step, self.decay_steps, self.staircase);
         self.initial_learning_rate / (1.0 + self.decay_rate * p)
-    }
-    fn get_config(&self) -> Value {
-        json!({"class_name": "InverseTimeDecay", "config": {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-            "staircase": self.staircase}})
     }
     fn validate(&self) -> Result<()> {
         check_steps("InverseTimeDecay", "decay_steps", self.decay_steps)
@@ -259,30 +264,21 @@ impl LearningRateSchedule for InverseTimeDecay {
 
 // ----------------------------------------------------------------------------- piecewise
 
-/// A constant per interval of steps (Keras' `PiecewiseConstantDecay`): `values[0]` while
-/// `step <= boundaries[0]`, `values[i]` while `boundaries[i-1] < step <= boundaries[i]`,
-/// and the last value after the last boundary. Needs one more value than boundaries.
-///
-/// ```
-/// use stratanet::schedules::{LearningRateSchedule, PiecewiseConstantDecay};
-/// let s = PiecewiseConstantDecay::new(vec![100, 200], vec![1.0, 0.5, 0.1]);
-/// assert_eq!((s.at(100), s.at(101), s.at(200), s.at(201)), (1.0, 0.5, 0.5, 0.1));
-/// ```
-#[derive(Clone, Debug)]
-pub struct PiecewiseConstantDecay {
-    boundaries: Vec<u64>,
-    values: Vec<f64>,
-}
-
-impl PiecewiseConstantDecay {
-    /// Constant `values` between increasing `boundaries` (`values.len()` must be
-    /// `boundaries.len() + 1`; checked by [`validate`](LearningRateSchedule::validate)).
-    pub fn new(boundaries: Vec<u64>, values: Vec<f64>) -> Self {
-        Self { boundaries, values }
+schedule! {
+    /// A constant per interval of steps (Keras' `PiecewiseConstantDecay`): `values[0]` while
+    /// `step <= boundaries[0]`, `values[i]` while `boundaries[i-1] < step <= boundaries[i]`,
+    /// and the last value after the last boundary. Needs one more value than boundaries.
+    ///
+    /// ```
+    /// use stratanet::schedules::{LearningRateSchedule, PiecewiseConstantDecay};
+    /// let s = PiecewiseConstantDecay::new(vec![100, 200], vec![1.0, 0.5, 0.1]);
+    /// assert_eq!((s.at(100), s.at(101), s.at(200), s.at(201)), (1.0, 0.5, 0.5, 0.1));
+    /// ```
+    pub struct PiecewiseConstantDecay {
+        /// Constant `values` between increasing `boundaries` (`values.len()` must be
+        /// `boundaries.len() + 1`; checked by [`validate`](LearningRateSchedule::validate)).
+        new(boundaries: Vec<u64>, values: Vec<f64>);
     }
-}
-
-impl LearningRateSchedule for PiecewiseConstantDecay {
     fn at(&self, step: u64) -> f64 {
         let i = self.boundaries.iter().take_while(|&&b| step > b).count();
         self.values
@@ -290,10 +286,6 @@ impl LearningRateSchedule for PiecewiseConstantDecay {
             .or(self.values.last())
             .copied()
             .unwrap_or(f64::NAN)
-    }
-    fn get_config(&self) -> Value {
-        json!({"class_name": "PiecewiseConstantDecay", "config": {
-            "boundaries": self.boundaries, "values": self.values}})
     }
     fn validate(&self) -> Result<()> {
         if self.values.len() != self.boundaries.len() + 1 {
@@ -320,59 +312,32 @@ impl LearningRateSchedule for PiecewiseConstantDecay {
 
 // ----------------------------------------------------------------------------- polynomial
 
-/// Polynomial decay from `initial_learning_rate` to `end_learning_rate` over
-/// `decay_steps` (Keras' `PolynomialDecay`, defaults `end_learning_rate` 1e-4, `power` 1):
-///
-/// ```text
-/// s = min(step, decay_steps)                   (or, with cycle, decay_steps is multiplied
-/// (initial - end) * (1 - s / decay_steps)^power + end      by ceil(step / decay_steps))
-/// ```
-///
-/// ```
-/// use stratanet::schedules::{LearningRateSchedule, PolynomialDecay};
-/// let s = PolynomialDecay::new(1.0, 10).end_learning_rate(0.0).power(2.0);
-/// assert!((s.at(5) - 0.25).abs() < 1e-15);
-/// assert_eq!(s.at(50), 0.0);
-/// ```
-#[derive(Clone, Debug)]
-pub struct PolynomialDecay {
-    initial_learning_rate: f64,
-    decay_steps: u64,
-    end_learning_rate: f64,
-    power: f64,
-    cycle: bool,
-}
-
-impl PolynomialDecay {
-    /// Linear decay to `1e-4` over `decay_steps` (set `power` and `end_learning_rate` to
-    /// change it).
-    pub fn new(initial_learning_rate: f64, decay_steps: u64) -> Self {
-        Self {
-            initial_learning_rate,
-            decay_steps,
-            end_learning_rate: 1e-4,
-            power: 1.0,
-            cycle: false,
-        }
+schedule! {
+    /// Polynomial decay from `initial_learning_rate` to `end_learning_rate` over
+    /// `decay_steps` (Keras' `PolynomialDecay`, defaults `end_learning_rate` 1e-4, `power` 1):
+    ///
+    /// ```text
+    /// s = min(step, decay_steps)                   (or, with cycle, decay_steps is multiplied
+    /// (initial - end) * (1 - s / decay_steps)^power + end      by ceil(step / decay_steps))
+    /// ```
+    ///
+    /// ```
+    /// use stratanet::schedules::{LearningRateSchedule, PolynomialDecay};
+    /// let s = PolynomialDecay::new(1.0, 10).end_learning_rate(0.0).power(2.0);
+    /// assert!((s.at(5) - 0.25).abs() < 1e-15);
+    /// assert_eq!(s.at(50), 0.0);
+    /// ```
+    pub struct PolynomialDecay {
+        /// Linear decay to `1e-4` over `decay_steps` (set `power` and `end_learning_rate` to
+        /// change it).
+        new(initial_learning_rate: f64, decay_steps: u64);
+        /// The final rate (default 1e-4).
+        end_learning_rate: f64 = 1e-4,
+        /// The polynomial's power (default 1: linear).
+        power: f64 = 1.0,
+        /// Restart the decay after `decay_steps`, over ever longer periods (Keras' `cycle`).
+        cycle: bool = false,
     }
-    /// The final rate (default 1e-4).
-    pub fn end_learning_rate(mut self, lr: f64) -> Self {
-        self.end_learning_rate = lr;
-        self
-    }
-    /// The polynomial's power (default 1: linear).
-    pub fn power(mut self, power: f64) -> Self {
-        self.power = power;
-        self
-    }
-    /// Restart the decay after `decay_steps`, over ever longer periods (Keras' `cycle`).
-    pub fn cycle(mut self, cycle: bool) -> Self {
-        self.cycle = cycle;
-        self
-    }
-}
-
-impl LearningRateSchedule for PolynomialDecay {
     fn at(&self, step: u64) -> f64 {
         let mut s = step as f64;
         let mut decay_steps = self.decay_steps as f64;
@@ -390,12 +355,6 @@ impl LearningRateSchedule for PolynomialDecay {
         (self.initial_learning_rate - self.end_learning_rate) * (1.0 - p).powf(self.power)
             + self.end_learning_rate
     }
-    fn get_config(&self) -> Value {
-        json!({"class_name": "PolynomialDecay", "config": {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps, "end_learning_rate": self.end_learning_rate,
-            "power": self.power, "cycle": self.cycle}})
-    }
     fn validate(&self) -> Result<()> {
         check_steps("PolynomialDecay", "decay_steps", self.decay_steps)
     }
@@ -403,63 +362,30 @@ impl LearningRateSchedule for PolynomialDecay {
 
 // ----------------------------------------------------------------------------- cosine
 
-/// Cosine decay with optional linear warmup (Keras' `CosineDecay`).
-///
-/// Without a warmup target: `lr(s) = initial * ((1 - alpha) * 0.5 * (1 + cos(pi * s /
-/// decay_steps)) + alpha)` with `s = min(step, decay_steps)`. With
-/// [`warmup`](Self::warmup)`(target, warmup_steps)`: the rate rises linearly from
-/// `initial` to `target` over `warmup_steps` steps, then decays from `target` by the
-/// formula above over the next `decay_steps` steps.
-///
-/// ```
-/// use stratanet::schedules::{CosineDecay, LearningRateSchedule};
-/// let s = CosineDecay::new(0.0, 100).warmup(0.1, 10);
-/// assert!((s.at(5) - 0.05).abs() < 1e-15); // halfway through the warmup
-/// assert!((s.at(10) - 0.1).abs() < 1e-15); // the peak
-/// assert!(s.at(110).abs() < 1e-15);        // fully decayed (alpha = 0)
-/// ```
-#[derive(Clone, Debug)]
-pub struct CosineDecay {
-    initial_learning_rate: f64,
-    decay_steps: u64,
-    alpha: f64,
-    warmup_target: Option<f64>,
-    warmup_steps: u64,
-}
-
-impl CosineDecay {
-    /// Cosine decay from `initial_learning_rate` to `alpha * initial_learning_rate` over
-    /// `decay_steps` steps.
-    pub fn new(initial_learning_rate: f64, decay_steps: u64) -> Self {
-        Self {
-            initial_learning_rate,
-            decay_steps,
-            alpha: 0.0,
-            warmup_target: None,
-            warmup_steps: 0,
-        }
+schedule! {
+    /// Cosine decay with optional linear warmup (Keras' `CosineDecay`).
+    ///
+    /// Without a warmup target: `lr(s) = initial * ((1 - alpha) * 0.5 * (1 + cos(pi * s /
+    /// decay_steps)) + alpha)` with `s = min(step, decay_steps)`. With
+    /// [`warmup`](Self::warmup)`(target, warmup_steps)`: the rate rises linearly from
+    /// `initial` to `target` over `warmup_steps` steps, then decays from `target` by the
+    /// formula above over the next `decay_steps` steps.
+    ///
+    /// ```
+    /// use stratanet::schedules::{CosineDecay, LearningRateSchedule};
+    /// let s = CosineDecay::new(0.0, 100).warmup(0.1, 10);
+    /// assert!((s.at(5) - 0.05).abs() < 1e-15); // halfway through the warmup
+    /// assert!((s.at(10) - 0.1).abs() < 1e-15); // the peak
+    /// assert!(s.at(110).abs() < 1e-15);        // fully decayed (alpha = 0)
+    /// ```
+    pub struct CosineDecay {
+        /// Cosine decay from `initial_learning_rate` to `alpha * initial_learning_rate` over
+        /// `decay_steps` steps.
+        new(initial_learning_rate: f64, decay_steps: u64);
+        /// The final rate as a fraction of the decay's starting rate (default 0).
+        alpha: f64 = 0.0,
+        ; warmup_target: Option<f64> = None, warmup_steps: u64 = 0
     }
-    /// The final rate as a fraction of the decay's starting rate (default 0).
-    pub fn alpha(mut self, alpha: f64) -> Self {
-        self.alpha = alpha;
-        self
-    }
-    /// A linear warmup from `initial_learning_rate` to `target` over `steps` steps before
-    /// the decay (Keras' `warmup_target` and `warmup_steps`).
-    pub fn warmup(mut self, target: f64, steps: u64) -> Self {
-        self.warmup_target = Some(target);
-        self.warmup_steps = steps;
-        self
-    }
-
-    fn decay(&self, step: f64, from: f64) -> f64 {
-        let fraction = step / self.decay_steps as f64;
-        let cosine = 0.5 * (1.0 + (PI * fraction).cos());
-        from * ((1.0 - self.alpha) * cosine + self.alpha)
-    }
-}
-
-impl LearningRateSchedule for CosineDecay {
     fn at(&self, step: u64) -> f64 {
         let decay_steps = self.decay_steps as f64;
         let s = step as f64;
@@ -477,69 +403,52 @@ impl LearningRateSchedule for CosineDecay {
             }
         }
     }
-    fn get_config(&self) -> Value {
-        json!({"class_name": "CosineDecay", "config": {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps, "alpha": self.alpha,
-            "warmup_target": self.warmup_target, "warmup_steps": self.warmup_steps}})
-    }
     fn validate(&self) -> Result<()> {
         check_steps("CosineDecay", "decay_steps", self.decay_steps)
     }
 }
 
+impl CosineDecay {
+    /// A linear warmup from `initial_learning_rate` to `target` over `steps` steps before
+    /// the decay (Keras' `warmup_target` and `warmup_steps`).
+    pub fn warmup(mut self, target: f64, steps: u64) -> Self {
+        self.warmup_target = Some(target);
+        self.warmup_steps = steps;
+        self
+    }
+
+    fn decay(&self, step: f64, from: f64) -> f64 {
+        let fraction = step / self.decay_steps as f64;
+        let cosine = 0.5 * (1.0 + (PI * fraction).cos());
+        from * ((1.0 - self.alpha) * cosine + self.alpha)
+    }
+}
+
 // ----------------------------------------------------------------------------- SGDR
 
-/// Cosine decay with warm restarts, SGDR (Keras' `CosineDecayRestarts`; defaults `t_mul`
-/// 2, `m_mul` 1, `alpha` 0): the first period lasts `first_decay_steps` steps, each next
-/// period `t_mul` times longer and starting from `m_mul` times the previous peak.
-///
-/// ```
-/// use stratanet::schedules::{CosineDecayRestarts, LearningRateSchedule};
-/// let s = CosineDecayRestarts::new(1.0, 10).t_mul(2.0).m_mul(0.5);
-/// assert_eq!(s.at(0), 1.0);
-/// assert!((s.at(5) - 0.5).abs() < 1e-12);   // halfway through the first period
-/// assert!((s.at(10) - 0.5).abs() < 1e-12);  // restart at half the peak
-/// assert!((s.at(30) - 0.25).abs() < 1e-12); // second restart (period 20)
-/// ```
-#[derive(Clone, Debug)]
-pub struct CosineDecayRestarts {
-    initial_learning_rate: f64,
-    first_decay_steps: u64,
-    t_mul: f64,
-    m_mul: f64,
-    alpha: f64,
-}
-
-impl CosineDecayRestarts {
-    /// Restarts every `first_decay_steps * t_mul^i` steps.
-    pub fn new(initial_learning_rate: f64, first_decay_steps: u64) -> Self {
-        Self {
-            initial_learning_rate,
-            first_decay_steps,
-            t_mul: 2.0,
-            m_mul: 1.0,
-            alpha: 0.0,
-        }
+schedule! {
+    /// Cosine decay with warm restarts, SGDR (Keras' `CosineDecayRestarts`; defaults `t_mul`
+    /// 2, `m_mul` 1, `alpha` 0): the first period lasts `first_decay_steps` steps, each next
+    /// period `t_mul` times longer and starting from `m_mul` times the previous peak.
+    ///
+    /// ```
+    /// use stratanet::schedules::{CosineDecayRestarts, LearningRateSchedule};
+    /// let s = CosineDecayRestarts::new(1.0, 10).t_mul(2.0).m_mul(0.5);
+    /// assert_eq!(s.at(0), 1.0);
+    /// assert!((s.at(5) - 0.5).abs() < 1e-12);   // halfway through the first period
+    /// assert!((s.at(10) - 0.5).abs() < 1e-12);  // restart at half the peak
+    /// assert!((s.at(30) - 0.25).abs() < 1e-12); // second restart (period 20)
+    /// ```
+    pub struct CosineDecayRestarts {
+        /// Restarts every `first_decay_steps * t_mul^i` steps.
+        new(initial_learning_rate: f64, first_decay_steps: u64);
+        /// Growth factor of the period length (default 2).
+        t_mul: f64 = 2.0,
+        /// Factor on the peak rate at each restart (default 1).
+        m_mul: f64 = 1.0,
+        /// The minimum rate as a fraction of the initial rate (default 0).
+        alpha: f64 = 0.0,
     }
-    /// Growth factor of the period length (default 2).
-    pub fn t_mul(mut self, t_mul: f64) -> Self {
-        self.t_mul = t_mul;
-        self
-    }
-    /// Factor on the peak rate at each restart (default 1).
-    pub fn m_mul(mut self, m_mul: f64) -> Self {
-        self.m_mul = m_mul;
-        self
-    }
-    /// The minimum rate as a fraction of the initial rate (default 0).
-    pub fn alpha(mut self, alpha: f64) -> Self {
-        self.alpha = alpha;
-        self
-    }
-}
-
-impl LearningRateSchedule for CosineDecayRestarts {
     fn at(&self, step: u64) -> f64 {
         let mut fraction = step as f64 / self.first_decay_steps as f64;
         let t_mul = self.t_mul;
@@ -564,12 +473,6 @@ impl LearningRateSchedule for CosineDecayRestarts {
         let m_fac = self.m_mul.powf(i_restart);
         let cosine = 0.5 * m_fac * (1.0 + (PI * fraction).cos());
         self.initial_learning_rate * ((1.0 - self.alpha) * cosine + self.alpha)
-    }
-    fn get_config(&self) -> Value {
-        json!({"class_name": "CosineDecayRestarts", "config": {
-            "initial_learning_rate": self.initial_learning_rate,
-            "first_decay_steps": self.first_decay_steps, "t_mul": self.t_mul,
-            "m_mul": self.m_mul, "alpha": self.alpha}})
     }
     fn validate(&self) -> Result<()> {
         check_steps(

@@ -6,6 +6,7 @@ use super::{LearningRate, OptimizerOptions};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::fmt;
 
@@ -20,60 +21,51 @@ pub(crate) fn check_pair<B: Backend>(op: &str, p: &Tensor<B>, g: &Tensor<B>) -> 
     Ok(())
 }
 
-/// One optimizer's own update rule; the shared machinery (accumulation, clipping, weight
-/// decay, state bookkeeping) lives in [`Core`].
-pub(crate) trait Rule: Send + fmt::Debug {
-    /// Keras name.
-    fn name(&self) -> &'static str;
-    /// Checks the rule's hyper-parameters.
-    fn validate(&self) -> Result<()> {
+/// One update of one parameter, as [`Rule::update`] receives it.
+pub(crate) struct Update<'a, B: Backend> {
+    /// The parameter, updated in place (it keeps its identity).
+    pub(crate) p: &'a Tensor<B>,
+    /// Its gradient, already averaged and clipped.
+    pub(crate) g: &'a Tensor<B>,
+    /// Its slots, in [`Rule::slots`] order, updated in place.
+    pub(crate) slots: &'a mut [Tensor<B>],
+    /// The learning rate of this step.
+    pub(crate) lr: f64,
+    /// The 1-based step.
+    pub(crate) step: u64,
+    /// Decoupled weight decay as the factor `1 - lr * weight_decay`, or `None`.
+    pub(crate) decay: Option<f64>,
+}
+
+impl<B: Backend> Update<'_, B> {
+    /// The parameter's value after the weight decay, detached: the `w` of the formulas
+    /// that compute the new value (and [`assign`](Tensor::assign) it to `p`).
+    pub(crate) fn decayed(&self) -> Result<Tensor<B>> {
+        let w = self.p.detach();
+        match self.decay {
+            Some(k) => w.affine(k, 0.0),
+            None => Ok(w),
+        }
+    }
+}
+
+/// One optimizer's own update rule, its hyper-parameters serialized as its `get_config`
+/// fields; the shared machinery (accumulation, clipping, weight decay, state bookkeeping)
+/// lives in [`Core`].
+pub(crate) trait Rule: Send + fmt::Debug + Serialize {
+    /// Checks the rule's hyper-parameters; `name` is the optimizer's Keras name.
+    fn validate(&self, _name: &str) -> Result<()> {
         Ok(())
     }
     /// The state slots kept per parameter, with their initial fill value, in order.
     fn slots(&self) -> Vec<(&'static str, f64)>;
     /// Called once per update before the per-parameter updates, with the 1-based step.
     fn begin_step(&mut self, _step: u64) {}
-    /// The new value of a parameter `w` (already weight-decayed) given its gradient `g`
-    /// (already averaged and clipped) and its slots (in [`slots`](Self::slots) order,
-    /// updated in place), at 1-based step `step`, for the default [`step`](Self::step).
-    /// Rules that override `step` with a fused engine step (Adam, SGD) write their formula
-    /// only there, once, and keep this default, which is never called for them.
-    fn update<B: Backend>(
-        &self,
-        _w: &Tensor<B>,
-        _g: &Tensor<B>,
-        _slots: &mut [Tensor<B>],
-        _lr: f64,
-        _step: u64,
-    ) -> Result<Tensor<B>> {
-        Err(Error::invalid(
-            self.name(),
-            "update",
-            "this optimizer updates through its fused engine step only",
-        ))
-    }
-    /// Updates the parameter `p` in place: decoupled weight decay by the factor `decay`
-    /// (`1 - lr * weight_decay`, or `None`), then [`update`](Self::update). Rules with a
-    /// fused engine step ([`OptimOps`](crate::backend::OptimOps)) override this and update
-    /// their slots in place; the default computes new values and assigns them.
-    fn step<B: Backend>(
-        &self,
-        p: &Tensor<B>,
-        g: &Tensor<B>,
-        slots: &mut [Tensor<B>],
-        lr: f64,
-        step: u64,
-        decay: Option<f64>,
-    ) -> Result<()> {
-        let mut w = p.detach();
-        if let Some(k) = decay {
-            w = w.affine(k, 0.0)?;
-        }
-        let result = self.update(&w, g, slots, lr, step)?;
-        p.assign(&result)
-    }
-    /// The rule's hyper-parameters for `get_config`.
-    fn config(&self, map: &mut Map<String, Value>);
+    /// The formula, written once: updates `u.p` (decoupled weight decay by `u.decay`
+    /// first) and its slots in place, either through a fused engine step
+    /// ([`OptimOps`](crate::backend::OptimOps)) or by computing the new value from
+    /// [`Update::decayed`] and assigning it.
+    fn update<B: Backend>(&self, u: Update<'_, B>) -> Result<()>;
 }
 
 const ACCUMULATOR: &str = "gradient_accumulator";
@@ -82,6 +74,8 @@ const ACCUMULATOR: &str = "gradient_accumulator";
 /// [`OptimizerOptions`], the step counter, per-parameter slots and gradient accumulators.
 #[derive(Debug)]
 pub(crate) struct Core<B: Backend, R: Rule> {
+    /// The optimizer's Keras name (`adam`).
+    pub(crate) name: &'static str,
     pub(crate) rule: R,
     pub(crate) options: OptimizerOptions,
     /// Calls to `apply` (Keras' raw `_iterations`).
@@ -93,8 +87,9 @@ pub(crate) struct Core<B: Backend, R: Rule> {
 }
 
 impl<B: Backend, R: Rule> Core<B, R> {
-    pub(crate) fn new(rule: R, learning_rate: LearningRate) -> Self {
+    pub(crate) fn new(name: &'static str, rule: R, learning_rate: LearningRate) -> Self {
         Self {
+            name,
             rule,
             options: OptimizerOptions {
                 learning_rate,
@@ -131,9 +126,9 @@ impl<B: Backend, R: Rule> Core<B, R> {
 
     pub(crate) fn get_config(&self) -> Value {
         let mut map = Map::new();
-        map.insert("name".into(), json!(self.rule.name()));
+        map.insert("name".into(), json!(self.name));
         self.options.config(&mut map);
-        self.rule.config(&mut map);
+        super::hyper::write_config(&self.rule, &mut map);
         Value::Object(map)
     }
 
@@ -164,7 +159,7 @@ impl<B: Backend, R: Rule> Core<B, R> {
     }
 
     pub(crate) fn set_variables(&mut self, vars: &[(String, Tensor<B>)]) -> Result<()> {
-        let name = self.rule.name();
+        let name = self.name;
         let kinds = self.rule.slots();
         let accumulating = self.options.gradient_accumulation_steps.is_some();
         let mut expected: Vec<String> = kinds.iter().map(|(k, _)| format!("{k}/<i>")).collect();
@@ -328,7 +323,7 @@ impl<B: Backend, R: Rule> Core<B, R> {
         params: &[Tensor<B>],
         grads: &[Option<Tensor<B>>],
     ) -> Result<()> {
-        let name = self.rule.name();
+        let name = self.name;
         if params.len() != grads.len() {
             return Err(Error::invalid(
                 name,
@@ -337,7 +332,7 @@ impl<B: Backend, R: Rule> Core<B, R> {
             ));
         }
         self.options.validate(name)?;
-        self.rule.validate()?;
+        self.rule.validate(name)?;
         let kinds = self.rule.slots();
         // Check everything before changing anything.
         let mut present: Vec<(usize, Tensor<B>)> = Vec::with_capacity(params.len());
@@ -428,9 +423,14 @@ impl<B: Backend, R: Rule> Core<B, R> {
                     })
                     .collect::<Result<Vec<_>>>()?,
             };
-            let result = self
-                .rule
-                .step(p, &g, &mut slots, lr, step, decay.map(|wd| 1.0 - lr * wd));
+            let result = self.rule.update(Update {
+                p,
+                g: &g,
+                slots: &mut slots,
+                lr,
+                step,
+                decay: decay.map(|wd| 1.0 - lr * wd),
+            });
             self.state[i] = Some(slots);
             result?;
         }
