@@ -32,13 +32,7 @@ optimizer! {
     /// # Ok(())
     /// # }
     /// ```
-    pub struct Adadelta("adadelta", AdadeltaConfig);
-}
-
-hyper_parameters! {
-    /// Adadelta's hyper-parameters, with Keras' names and defaults (its `get_config` fields
-    /// besides the shared options).
-    pub struct AdadeltaConfig for [Adadelta] at core.rule {
+    pub struct Adadelta("adadelta", AdadeltaConfig) {
         /// Decay rate of both running averages (default 0.95).
         rho: f64 = 0.95,
         /// Epsilon, added under both square roots (default 1e-7).

@@ -32,13 +32,7 @@ optimizer! {
     /// # Ok(())
     /// # }
     /// ```
-    pub struct Adagrad("adagrad", AdagradConfig);
-}
-
-hyper_parameters! {
-    /// Adagrad's hyper-parameters, with Keras' names and defaults (its `get_config` fields
-    /// besides the shared options).
-    pub struct AdagradConfig for [Adagrad] at core.rule {
+    pub struct Adagrad("adagrad", AdagradConfig) {
         /// Starting value of the accumulators (default 0.1).
         initial_accumulator_value: f64 = 0.1,
         /// Epsilon, added under the square root (default 1e-7).

@@ -37,13 +37,7 @@ optimizer! {
     /// # Ok(())
     /// # }
     /// ```
-    pub struct Adam("adam", AdamConfig);
-}
-
-hyper_parameters! {
-    /// Adam's (and AdamW's) hyper-parameters, with Keras' names and defaults (their
-    /// `get_config` fields besides the shared options).
-    pub struct AdamConfig for [Adam, AdamW] at core.rule {
+    pub struct Adam("adam", AdamConfig) also [AdamW] {
         /// First-moment decay (default 0.9).
         beta_1: f64 = 0.9,
         /// Second-moment decay (default 0.999).

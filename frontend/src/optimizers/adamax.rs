@@ -33,13 +33,7 @@ optimizer! {
     /// # Ok(())
     /// # }
     /// ```
-    pub struct Adamax("adamax", AdamaxConfig);
-}
-
-hyper_parameters! {
-    /// Adamax's hyper-parameters, with Keras' names and defaults (its `get_config` fields
-    /// besides the shared options).
-    pub struct AdamaxConfig for [Adamax] at core.rule {
+    pub struct Adamax("adamax", AdamaxConfig) {
         /// First-moment decay (default 0.9).
         beta_1: f64 = 0.9,
         /// Decay of the infinity norm (default 0.999).

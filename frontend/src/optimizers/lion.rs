@@ -1,8 +1,9 @@
 //! Lion.
 
+use super::update::require;
 use super::{Rule, Update};
 use crate::backend::Backend;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 optimizer! {
     /// Lion (evolved sign momentum), following Keras 3 (defaults lr 0.001, beta_1 0.9, beta_2
@@ -29,13 +30,7 @@ optimizer! {
     /// # Ok(())
     /// # }
     /// ```
-    pub struct Lion("lion", LionConfig);
-}
-
-hyper_parameters! {
-    /// Lion's hyper-parameters, with Keras' names and defaults (its `get_config` fields
-    /// besides the shared options).
-    pub struct LionConfig for [Lion] at core.rule {
+    pub struct Lion("lion", LionConfig) {
         /// Interpolation between momentum and gradient for the step's sign (default 0.9; in
         /// `(0, 1]`).
         beta_1: f64 = 0.9,
@@ -46,17 +41,9 @@ hyper_parameters! {
 
 impl Rule for LionConfig {
     fn validate(&self, name: &str) -> Result<()> {
-        if !(self.beta_1 > 0.0 && self.beta_1 <= 1.0) {
-            return Err(Error::invalid(
-                name,
-                "beta_1",
-                format!(
-                    "must be in (0, 1] (otherwise Lion degenerates to SignSGD), got {}",
-                    self.beta_1
-                ),
-            ));
-        }
-        Ok(())
+        let ok = self.beta_1 > 0.0 && self.beta_1 <= 1.0;
+        let rule = "in (0, 1] (otherwise Lion degenerates to SignSGD)";
+        require(ok, name, "beta_1", rule, self.beta_1)
     }
     fn slots(&self) -> Vec<(&'static str, f64)> {
         vec![("momentum", 0.0)]

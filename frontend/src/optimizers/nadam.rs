@@ -36,13 +36,7 @@ optimizer! {
     /// # Ok(())
     /// # }
     /// ```
-    pub struct Nadam("nadam", NadamConfig => NadamRule);
-}
-
-hyper_parameters! {
-    /// Nadam's hyper-parameters, with Keras' names and defaults (its `get_config` fields
-    /// besides the shared options).
-    pub struct NadamConfig for [Nadam] at core.rule.cfg {
+    pub struct Nadam("nadam", NadamConfig => NadamRule) {
         /// First-moment decay (default 0.9).
         beta_1: f64 = 0.9,
         /// Second-moment decay (default 0.999).
@@ -70,6 +64,18 @@ impl From<NadamConfig> for NadamRule {
             u_product: (0, 1.0, cfg.beta_1),
             cfg,
         }
+    }
+}
+
+impl std::borrow::Borrow<NadamConfig> for NadamRule {
+    fn borrow(&self) -> &NadamConfig {
+        &self.cfg
+    }
+}
+
+impl std::borrow::BorrowMut<NadamConfig> for NadamRule {
+    fn borrow_mut(&mut self) -> &mut NadamConfig {
+        &mut self.cfg
     }
 }
 

@@ -1,8 +1,9 @@
 //! RMSprop.
 
+use super::update::require;
 use super::{Rule, Update};
 use crate::backend::Backend;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 optimizer! {
     /// RMSprop, following Keras 3 (defaults lr 0.001, rho 0.9, momentum 0, epsilon 1e-7,
@@ -39,13 +40,7 @@ optimizer! {
     /// # Ok(())
     /// # }
     /// ```
-    pub struct RmsProp("rmsprop", RmsPropConfig);
-}
-
-hyper_parameters! {
-    /// RmsProp's hyper-parameters, with Keras' names and defaults (its `get_config` fields
-    /// besides the shared options).
-    pub struct RmsPropConfig for [RmsProp] at core.rule {
+    pub struct RmsProp("rmsprop", RmsPropConfig) {
         /// Discount factor of the squared-gradient average (default 0.9).
         rho: f64 = 0.9,
         /// Momentum factor (default 0: none).
@@ -60,14 +55,8 @@ hyper_parameters! {
 
 impl Rule for RmsPropConfig {
     fn validate(&self, name: &str) -> Result<()> {
-        if self.momentum < 0.0 {
-            return Err(Error::invalid(
-                name,
-                "momentum",
-                format!("must be >= 0, got {}", self.momentum),
-            ));
-        }
-        Ok(())
+        let ok = self.momentum >= 0.0 || self.momentum.is_nan();
+        require(ok, name, "momentum", ">= 0", self.momentum)
     }
     fn slots(&self) -> Vec<(&'static str, f64)> {
         let mut s = vec![("velocity", 0.0)];

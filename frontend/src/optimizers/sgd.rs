@@ -1,8 +1,9 @@
 //! Stochastic gradient descent.
 
+use super::update::require;
 use super::{Rule, Update};
 use crate::backend::{Backend, SgdStep};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 optimizer! {
     /// SGD with optional momentum and Nesterov momentum, following Keras 3 (defaults: lr 0.01
@@ -34,13 +35,7 @@ optimizer! {
     /// # Ok(())
     /// # }
     /// ```
-    pub struct Sgd("sgd", SgdConfig);
-}
-
-hyper_parameters! {
-    /// Sgd's hyper-parameters, with Keras' names and defaults (its `get_config` fields
-    /// besides the shared options).
-    pub struct SgdConfig for [Sgd] at core.rule {
+    pub struct Sgd("sgd", SgdConfig) {
         /// Momentum factor in `[0, 1)` (default 0: none).
         momentum: f64 = 0.0,
         /// Nesterov momentum (default off).
@@ -50,14 +45,8 @@ hyper_parameters! {
 
 impl Rule for SgdConfig {
     fn validate(&self, name: &str) -> Result<()> {
-        if !(0.0..1.0).contains(&self.momentum) {
-            return Err(Error::invalid(
-                name,
-                "momentum",
-                format!("must be in [0, 1), got {}", self.momentum),
-            ));
-        }
-        Ok(())
+        let ok = (0.0..1.0).contains(&self.momentum);
+        require(ok, name, "momentum", "in [0, 1)", self.momentum)
     }
     fn slots(&self) -> Vec<(&'static str, f64)> {
         if self.momentum > 0.0 {

@@ -21,6 +21,20 @@ pub(crate) fn check_pair<B: Backend>(op: &str, p: &Tensor<B>, g: &Tensor<B>) -> 
     Ok(())
 }
 
+/// `Ok` when `ok`, else [`Error::InvalidArgument`] for the hyper-parameter `arg` of
+/// optimizer `name`: it "must be `rule`, got `value`".
+pub(crate) fn require(ok: bool, name: &str, arg: &str, rule: &str, value: f64) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            name,
+            arg,
+            format!("must be {rule}, got {value}"),
+        ))
+    }
+}
+
 /// One update of one parameter, as [`Rule::update`] receives it.
 pub(crate) struct Update<'a, B: Backend> {
     /// The parameter, updated in place (it keeps its identity).
