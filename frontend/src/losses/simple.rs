@@ -6,7 +6,7 @@
 
 /// Declares a loss:
 ///
-/// ```ignore
+/// ```text
 /// loss! {
 ///     /// Doc.
 ///     pub struct BinaryCrossentropy("binary_crossentropy", Binary) {

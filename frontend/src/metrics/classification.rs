@@ -112,8 +112,10 @@ impl<B: Backend> Metric<B> for TopKAccuracy<B> {
     }
 }
 
-/// How [`F1Score`] averages its per-class scores.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How [`F1Score`] averages its per-class scores (saved as Keras' `"macro"`, `"micro"`,
+/// `"weighted"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum F1Average {
     /// Unweighted mean of the per-class F1.
     Macro,
@@ -144,44 +146,39 @@ pub enum F1Average {
 /// ```
 #[derive(Debug)]
 pub struct F1Score<B: Backend> {
-    name: String,
-    average: F1Average,
-    threshold: Option<f64>,
-    beta: f64,
+    config: F1ScoreConfig,
     /// `[4, classes]`: tp, fp, fn, support.
     sums: Sums<B>,
+}
+
+metric_config! {
+    /// [`F1Score`]'s hyper-parameters, with Keras' names and defaults.
+    pub struct F1ScoreConfig("f1_score") for F1Score {
+        /// How the per-class scores are averaged (default macro).
+        average: F1Average = F1Average::Macro,
+        /// `y_pred > threshold` counts as positive (for sigmoid outputs); none: the
+        /// highest score of each row.
+        threshold: Option<f64> = None,
+        /// F-beta instead of F1 (Keras' `FBetaScore`).
+        beta: f64 = 1.0,
+    }
 }
 
 impl<B: Backend> F1Score<B> {
     /// F1 with the given averaging and no threshold (argmax).
     pub fn new(average: F1Average) -> Self {
         Self {
-            name: "f1_score".into(),
-            average,
-            threshold: None,
-            beta: 1.0,
+            config: F1ScoreConfig {
+                average,
+                ..Default::default()
+            },
             sums: Sums::new(),
         }
-    }
-    /// `y_pred > threshold` counts as positive (for sigmoid outputs).
-    pub fn threshold(mut self, threshold: f64) -> Self {
-        self.threshold = Some(threshold);
-        self
-    }
-    /// F-beta instead of F1 (Keras' `FBetaScore`).
-    pub fn beta(mut self, beta: f64) -> Self {
-        self.beta = beta;
-        self
-    }
-    /// Renames it.
-    pub fn named(mut self, name: &str) -> Self {
-        self.name = name.into();
-        self
     }
 
     fn scores(&self, tp: &[f64], fp: &[f64], fneg: &[f64]) -> Vec<f64> {
         const EPS: f64 = 1e-7;
-        let b2 = self.beta * self.beta;
+        let b2 = self.config.beta * self.config.beta;
         (0..tp.len())
             .map(|i| {
                 let p = tp[i] / (tp[i] + fp[i] + EPS);
@@ -205,24 +202,23 @@ impl<B: Backend> F1Score<B> {
 }
 
 impl<B: Backend> Metric<B> for F1Score<B> {
-    fn name(&self) -> &str {
-        &self.name
-    }
+    metric_identity!();
     fn update(&mut self, y_true: &Tensor<B>, y_pred: &Tensor<B>) -> Result<()> {
         let mut p = y_pred.detach();
         if p.rank() == 1 {
             p = p.unsqueeze(-1)?;
         }
-        let y = super::state::align_to(&self.name, &y_true.detach(), &p)?.to_dtype(p.dtype())?;
+        let y =
+            super::state::align_to(&self.config.name, &y_true.detach(), &p)?.to_dtype(p.dtype())?;
         if p.rank() != 2 {
             return Err(Error::shape(
-                &self.name,
+                &self.config.name,
                 "y_pred",
                 "[batch, classes]".to_string(),
                 &p.shape(),
             ));
         }
-        let pred = match self.threshold {
+        let pred = match self.config.threshold {
             Some(t) => p.gt_scalar(t)?.to_dtype(p.dtype())?,
             None => {
                 let top = p.ge(&p.max(&[-1], true)?)?.to_dtype(p.dtype())?;
@@ -243,7 +239,7 @@ impl<B: Backend> Metric<B> for F1Score<B> {
         };
         let c = s.len() / 4;
         let (tp, fp, fneg, sup) = (&s[..c], &s[c..2 * c], &s[2 * c..3 * c], &s[3 * c..]);
-        Ok(match self.average {
+        Ok(match self.config.average {
             F1Average::Micro => {
                 let sum = |v: &[f64]| v.iter().sum::<f64>();
                 self.scores(&[sum(tp)], &[sum(fp)], &[sum(fneg)])[0]
@@ -285,45 +281,34 @@ impl<B: Backend> Metric<B> for F1Score<B> {
 /// ```
 #[derive(Debug)]
 pub struct MeanIoU<B: Backend> {
-    name: String,
-    num_classes: usize,
-    sparse_y_true: bool,
-    sparse_y_pred: bool,
-    ignore_class: Option<i64>,
+    config: MeanIoUConfig,
     confusion: Sums<B>,
+}
+
+metric_config! {
+    /// [`MeanIoU`]'s hyper-parameters, with Keras' names and defaults.
+    pub struct MeanIoUConfig("mean_io_u") for MeanIoU {
+        /// The number of classes.
+        num_classes: usize = 2,
+        /// `false`: `y_true` is one-hot (argmax over the last axis).
+        sparse_y_true: bool = true,
+        /// `false`: `y_pred` holds scores (argmax over the last axis).
+        sparse_y_pred: bool = true,
+        /// Elements whose true label is this class are skipped.
+        ignore_class: Option<i64> = None,
+    }
 }
 
 impl<B: Backend> MeanIoU<B> {
     /// Mean IoU over `num_classes` classes, integer labels on both sides.
     pub fn new(num_classes: usize) -> Self {
         Self {
-            name: "mean_io_u".into(),
-            num_classes,
-            sparse_y_true: true,
-            sparse_y_pred: true,
-            ignore_class: None,
+            config: MeanIoUConfig {
+                num_classes,
+                ..Default::default()
+            },
             confusion: Sums::new(),
         }
-    }
-    /// `false`: `y_true` is one-hot (argmax over the last axis).
-    pub fn sparse_y_true(mut self, sparse: bool) -> Self {
-        self.sparse_y_true = sparse;
-        self
-    }
-    /// `false`: `y_pred` holds scores (argmax over the last axis).
-    pub fn sparse_y_pred(mut self, sparse: bool) -> Self {
-        self.sparse_y_pred = sparse;
-        self
-    }
-    /// Elements whose true label is `class` are skipped.
-    pub fn ignore_class(mut self, class: i64) -> Self {
-        self.ignore_class = Some(class);
-        self
-    }
-    /// Renames it.
-    pub fn named(mut self, name: &str) -> Self {
-        self.name = name.into();
-        self
     }
 
     /// The confusion matrix, rows true, columns predicted (zeros before any update).
@@ -331,28 +316,26 @@ impl<B: Backend> MeanIoU<B> {
     /// # Errors
     /// On engine errors.
     pub fn confusion_matrix(&self) -> Result<Vec<Vec<f64>>> {
-        let c = self.num_classes;
+        let c = self.config.num_classes;
         let m = self.confusion.read()?.unwrap_or_else(|| vec![0.0; c * c]);
         Ok(m.chunks(c.max(1)).map(<[f64]>::to_vec).collect())
     }
 }
 
 impl<B: Backend> Metric<B> for MeanIoU<B> {
-    fn name(&self) -> &str {
-        &self.name
-    }
+    metric_identity!();
     fn update(&mut self, y_true: &Tensor<B>, y_pred: &Tensor<B>) -> Result<()> {
-        let c = self.num_classes;
+        let c = self.config.num_classes;
         let labels = |t: &Tensor<B>, sparse: bool| -> Result<Tensor<B>> {
             let t = t.detach();
             let t = if sparse { t } else { t.argmax(-1, false)? };
             flat(&t.to_dtype(DType::I64)?)
         };
-        let t = labels(y_true, self.sparse_y_true)?;
-        let p = labels(y_pred, self.sparse_y_pred)?;
+        let t = labels(y_true, self.config.sparse_y_true)?;
+        let p = labels(y_pred, self.config.sparse_y_pred)?;
         if t.numel() != p.numel() {
             return Err(Error::shape(
-                &self.name,
+                &self.config.name,
                 "y_true",
                 format!("{} labels (as y_pred)", p.numel()),
                 &y_true.shape(),
@@ -364,7 +347,7 @@ impl<B: Backend> Metric<B> for MeanIoU<B> {
             l.reshape_to(&[n, 1])?.eq(&classes)?.to_dtype(DType::F32)
         };
         let mut ot = one_hot(&t)?;
-        if let Some(ignore) = self.ignore_class {
+        if let Some(ignore) = self.config.ignore_class {
             let keep = t
                 .ne(&t.full_like_i64(ignore)?)?
                 .to_dtype(DType::F32)?
@@ -376,7 +359,7 @@ impl<B: Backend> Metric<B> for MeanIoU<B> {
     }
     fn result(&self) -> Result<f64> {
         let m = self.confusion_matrix()?;
-        let c = self.num_classes;
+        let c = self.config.num_classes;
         let (mut sum, mut valid) = (0.0, 0usize);
         for (i, row_i) in m.iter().enumerate() {
             let tp = row_i[i];

@@ -36,48 +36,43 @@ fn binary_inputs<B: Backend>(
     Ok((labels, p))
 }
 
-/// Which ratio a [`Precision`]-style metric reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Ratio {
-    Precision,
-    Recall,
-}
-
-/// Thresholded true/false positive/negative counts (state `[tp, fp, fn]`).
-#[derive(Debug)]
-struct Counts<B: Backend> {
-    name: String,
+/// Adds one batch's thresholded `[tp, fp, fn]` to `sums`.
+fn count<B: Backend>(
+    name: &str,
     threshold: f64,
     class_id: Option<usize>,
-    ratio: Ratio,
-    sums: Sums<B>,
+    sums: &mut Sums<B>,
+    y_true: &Tensor<B>,
+    y_pred: &Tensor<B>,
+) -> Result<()> {
+    let (lab, p) = binary_inputs(name, y_true, y_pred, class_id)?;
+    let pred = p.gt_scalar(threshold)?.to_dtype(p.dtype())?;
+    let tp = pred.mul(&lab)?.sum_all()?;
+    let fp = pred.sum_all()?.sub(&tp)?;
+    let fneg = lab.sum_all()?.sub(&tp)?;
+    sums.add(&Tensor::stack(&[tp, fp, fneg], 0)?)
 }
 
-impl<B: Backend> Counts<B> {
-    fn update(&mut self, y_true: &Tensor<B>, y_pred: &Tensor<B>) -> Result<()> {
-        let (lab, p) = binary_inputs(&self.name, y_true, y_pred, self.class_id)?;
-        let pred = p.gt_scalar(self.threshold)?.to_dtype(p.dtype())?;
-        let tp = pred.mul(&lab)?.sum_all()?;
-        let fp = pred.sum_all()?.sub(&tp)?;
-        let fneg = lab.sum_all()?.sub(&tp)?;
-        self.sums.add(&Tensor::stack(&[tp, fp, fneg], 0)?)
-    }
-    fn result(&self) -> Result<f64> {
-        Ok(match self.sums.read()? {
-            Some(c) => match self.ratio {
-                Ratio::Precision => div0(c[0], c[0] + c[1]),
-                Ratio::Recall => div0(c[0], c[0] + c[2]),
-            },
-            None => 0.0,
-        })
-    }
-}
-
+/// A thresholded ratio of confusion counts, state `[tp, fp, fn]` on the device.
 macro_rules! ratio_metric {
-    ($(#[$doc:meta])* $t:ident, $ratio:expr, $name:literal) => {
+    ($(#[$doc:meta])* $t:ident, $config:ident, $name:literal, |$c:ident| $ratio:expr) => {
         $(#[$doc])*
         #[derive(Debug)]
-        pub struct $t<B: Backend>(Counts<B>);
+        pub struct $t<B: Backend> {
+            config: $config,
+            sums: Sums<B>,
+        }
+
+        metric_config! {
+            #[doc = concat!("[`", stringify!($t), "`]'s hyper-parameters, with Keras' names and defaults.")]
+            pub struct $config($name) for $t {
+                /// A prediction counts as positive when `y_pred > threshold` (default 0.5).
+                threshold as "thresholds": f64 = 0.5,
+                /// Only this class (index on the last axis) counts; none: all classes
+                /// (elements) pooled.
+                class_id: Option<usize> = None,
+            }
+        }
 
         impl<B: Backend> Default for $t<B> {
             fn default() -> Self {
@@ -88,43 +83,24 @@ macro_rules! ratio_metric {
         impl<B: Backend> $t<B> {
             /// Threshold 0.5, all classes (elements) pooled.
             pub fn new() -> Self {
-                Self(Counts {
-                    name: $name.into(),
-                    threshold: 0.5,
-                    class_id: None,
-                    ratio: $ratio,
+                Self {
+                    config: $config::default(),
                     sums: Sums::new(),
-                })
-            }
-            /// A prediction counts as positive when `y_pred > threshold`.
-            pub fn threshold(mut self, threshold: f64) -> Self {
-                self.0.threshold = threshold;
-                self
-            }
-            /// Only this class (index on the last axis) counts.
-            pub fn class_id(mut self, class_id: usize) -> Self {
-                self.0.class_id = Some(class_id);
-                self
-            }
-            /// Renames it.
-            pub fn named(mut self, name: &str) -> Self {
-                self.0.name = name.into();
-                self
+                }
             }
         }
 
         impl<B: Backend> Metric<B> for $t<B> {
-            fn name(&self) -> &str {
-                &self.0.name
-            }
+            metric_identity!();
             fn update(&mut self, y_true: &Tensor<B>, y_pred: &Tensor<B>) -> Result<()> {
-                self.0.update(y_true, y_pred)
+                let c = &self.config;
+                count(&c.name, c.threshold, c.class_id, &mut self.sums, y_true, y_pred)
             }
             fn result(&self) -> Result<f64> {
-                self.0.result()
+                Ok(self.sums.read()?.map_or(0.0, |$c| $ratio))
             }
             fn reset(&mut self) {
-                self.0.sums.reset()
+                self.sums.reset()
             }
         }
     };
@@ -146,8 +122,9 @@ ratio_metric!(
     /// # }
     /// ```
     Precision,
-    Ratio::Precision,
-    "precision"
+    PrecisionConfig,
+    "precision",
+    |c| div0(c[0], c[0] + c[1])
 );
 
 ratio_metric!(
@@ -166,15 +143,17 @@ ratio_metric!(
     /// # }
     /// ```
     Recall,
-    Ratio::Recall,
-    "recall"
+    RecallConfig,
+    "recall",
+    |c| div0(c[0], c[0] + c[2])
 );
 
 /// Confusion counts per threshold: `(tp, fp, tn, fn)`.
 pub type Confusion = (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>);
 
-/// The curve an [`AUC`] integrates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The curve an [`AUC`] integrates (saved as Keras' `"ROC"`, `"PR"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
 pub enum Curve {
     /// Receiver operating characteristic: recall against false-positive rate.
     Roc,
@@ -182,8 +161,10 @@ pub enum Curve {
     Pr,
 }
 
-/// How an [`AUC`] sums the area between thresholds (Keras' `summation_method`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How an [`AUC`] sums the area between thresholds (Keras' `summation_method`, saved as
+/// `"interpolation"`, `"minoring"`, `"majoring"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Summation {
     /// Trapezoids for ROC; for PR the Davis & Goadrich interpolation (Keras' default).
     Interpolation,
@@ -215,15 +196,25 @@ pub enum Summation {
 #[derive(Debug)]
 #[allow(clippy::upper_case_acronyms)]
 pub struct AUC<B: Backend> {
-    name: String,
-    num_thresholds: usize,
-    curve: Curve,
-    summation: Summation,
-    from_logits: bool,
+    config: AUCConfig,
     /// `[2, T]`: true and false positives per threshold.
     positives: Sums<B>,
     /// `[2]`: label positives and element count.
     totals: Sums<B>,
+}
+
+metric_config! {
+    /// [`AUC`]'s hyper-parameters, with Keras' names and defaults.
+    pub struct AUCConfig("auc") for AUC {
+        /// The curve (default ROC).
+        curve: Curve = Curve::Roc,
+        /// The summation method (default interpolation).
+        summation as "summation_method": Summation = Summation::Interpolation,
+        /// Predictions are logits (a sigmoid is applied first).
+        from_logits: bool = false,
+        /// The number of thresholds (default 200; fewer than 2 count as 2).
+        num_thresholds: usize = 200,
+    }
 }
 
 impl<B: Backend> Default for AUC<B> {
@@ -236,44 +227,20 @@ impl<B: Backend> AUC<B> {
     /// ROC AUC with 200 thresholds and interpolation (Keras' defaults).
     pub fn new() -> Self {
         Self {
-            name: "auc".into(),
-            num_thresholds: 200,
-            curve: Curve::Roc,
-            summation: Summation::Interpolation,
-            from_logits: false,
+            config: AUCConfig::default(),
             positives: Sums::new(),
             totals: Sums::new(),
         }
     }
-    /// Sets the number of thresholds (at least 2).
-    pub fn num_thresholds(mut self, n: usize) -> Self {
-        self.num_thresholds = n.max(2);
-        self
-    }
-    /// Sets the curve (ROC or PR).
-    pub fn curve(mut self, curve: Curve) -> Self {
-        self.curve = curve;
-        self
-    }
-    /// Sets the summation method.
-    pub fn summation(mut self, summation: Summation) -> Self {
-        self.summation = summation;
-        self
-    }
-    /// Predictions are logits (a sigmoid is applied first).
-    pub fn from_logits(mut self, from_logits: bool) -> Self {
-        self.from_logits = from_logits;
-        self
-    }
-    /// Renames it.
-    pub fn named(mut self, name: &str) -> Self {
-        self.name = name.into();
-        self
+
+    /// The number of thresholds used (at least 2).
+    fn threshold_count(&self) -> usize {
+        self.config.num_thresholds.max(2)
     }
 
     /// Keras' thresholds: `-1e-7, 1/(T-1), ..., (T-2)/(T-1), 1 + 1e-7`.
     pub fn thresholds(&self) -> Vec<f64> {
-        let t = self.num_thresholds;
+        let t = self.threshold_count();
         let mut v = Vec::with_capacity(t);
         v.push(-1e-7);
         for i in 0..t - 2 {
@@ -288,7 +255,7 @@ impl<B: Backend> AUC<B> {
     /// # Errors
     /// On engine errors.
     pub fn confusion(&self) -> Result<Confusion> {
-        let t = self.num_thresholds;
+        let t = self.threshold_count();
         let (Some(pos), Some(tot)) = (self.positives.read()?, self.totals.read()?) else {
             return Ok((vec![0.0; t], vec![0.0; t], vec![0.0; t], vec![0.0; t]));
         };
@@ -323,19 +290,21 @@ impl<B: Backend> AUC<B> {
 }
 
 impl<B: Backend> Metric<B> for AUC<B> {
-    fn name(&self) -> &str {
-        &self.name
-    }
+    metric_identity!();
     fn update(&mut self, y_true: &Tensor<B>, y_pred: &Tensor<B>) -> Result<()> {
-        let (lab, p) = binary_inputs(&self.name, y_true, y_pred, None)?;
-        let p = if self.from_logits { p.sigmoid()? } else { p };
+        let (lab, p) = binary_inputs(&self.config.name, y_true, y_pred, None)?;
+        let p = if self.config.from_logits {
+            p.sigmoid()?
+        } else {
+            p
+        };
         let n = p.numel();
         let thr = Tensor::<B>::from_vec_on(
             self.thresholds()
                 .iter()
                 .map(|&x| x as f32)
                 .collect::<Vec<f32>>(),
-            &[1, self.num_thresholds],
+            &[1, self.threshold_count()],
             p.device(),
         )?
         .to_dtype(p.dtype())?;
@@ -349,18 +318,18 @@ impl<B: Backend> Metric<B> for AUC<B> {
     }
     fn result(&self) -> Result<f64> {
         let (tp, fp, tn, fneg) = self.confusion()?;
-        if self.curve == Curve::Pr && self.summation == Summation::Interpolation {
+        if self.config.curve == Curve::Pr && self.config.summation == Summation::Interpolation {
             return Ok(Self::interpolate_pr(&tp, &fp, &fneg));
         }
         let t = tp.len();
         let recall: Vec<f64> = (0..t).map(|i| div0(tp[i], tp[i] + fneg[i])).collect();
-        let (x, y): (Vec<f64>, Vec<f64>) = match self.curve {
+        let (x, y): (Vec<f64>, Vec<f64>) = match self.config.curve {
             Curve::Roc => ((0..t).map(|i| div0(fp[i], fp[i] + tn[i])).collect(), recall),
             Curve::Pr => (recall, (0..t).map(|i| div0(tp[i], tp[i] + fp[i])).collect()),
         };
         Ok((0..t - 1)
             .map(|i| {
-                let h = match self.summation {
+                let h = match self.config.summation {
                     Summation::Interpolation => (y[i] + y[i + 1]) / 2.0,
                     Summation::Minoring => y[i].min(y[i + 1]),
                     Summation::Majoring => y[i].max(y[i + 1]),

@@ -7,15 +7,19 @@
 //! keep their state as device tensors; only `result` reads it. [`get`] builds one by
 //! Keras name; [`MetricSpec`] is a name or a ready metric object.
 
+#[macro_use]
+mod state;
 mod classification;
 mod confusion;
 mod regression;
-mod state;
 
-pub use classification::{F1Average, F1Score, MeanIoU, TopKAccuracy};
-pub use confusion::{Confusion, Curve, Precision, Recall, Summation, AUC};
+pub use classification::{F1Average, F1Score, F1ScoreConfig, MeanIoU, MeanIoUConfig, TopKAccuracy};
+pub use confusion::{
+    AUCConfig, Confusion, Curve, Precision, PrecisionConfig, Recall, RecallConfig, Summation, AUC,
+};
 pub use regression::{
-    MeanAbsoluteError, MeanSquaredError, R2Aggregation, R2Score, RootMeanSquaredError,
+    MeanAbsoluteError, MeanSquaredError, R2Aggregation, R2Score, R2ScoreConfig,
+    RootMeanSquaredError,
 };
 
 use crate::backend::{Backend, DType};
@@ -39,6 +43,11 @@ pub trait Metric<B: Backend>: Send + std::fmt::Debug {
     fn result(&self) -> Result<f64>;
     /// Clears the state.
     fn reset(&mut self);
+    /// Hyper-parameters as JSON, under Keras' names: the metric's `…Config` struct (for
+    /// the metrics that have one), else just its name.
+    fn get_config(&self) -> serde_json::Value {
+        serde_json::json!({ "name": self.name() })
+    }
 }
 
 /// Running sum on the device plus a host count: the mean of values seen.

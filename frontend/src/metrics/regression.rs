@@ -126,11 +126,13 @@ regression_metric!(
 );
 
 /// How [`R2Score`] combines several outputs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum R2Aggregation {
     /// Plain mean of the per-output scores (Keras' default, `"uniform_average"`).
+    #[serde(rename = "uniform_average")]
     UniformAverage,
     /// Mean weighted by each output's variance (`"variance_weighted_average"`).
+    #[serde(rename = "variance_weighted_average")]
     VarianceWeighted,
 }
 
@@ -151,12 +153,21 @@ pub enum R2Aggregation {
 /// ```
 #[derive(Debug)]
 pub struct R2Score<B: Backend> {
-    name: String,
-    aggregation: R2Aggregation,
-    num_regressors: usize,
+    config: R2ScoreConfig,
     /// `[3, outputs]`: sum y, sum y^2, sum (y - p)^2.
     sums: Sums<B>,
     count: f64,
+}
+
+metric_config! {
+    /// [`R2Score`]'s hyper-parameters, with Keras' names and defaults.
+    pub struct R2ScoreConfig("r2_score") for R2Score {
+        /// How outputs are combined (default the uniform average).
+        aggregation as "class_aggregation": R2Aggregation = R2Aggregation::UniformAverage,
+        /// Adjusted R² for this many regressors: `1 - (1 - r2)(n - 1)/(n - k - 1)` (default
+        /// 0: no adjustment).
+        num_regressors: usize = 0,
+    }
 }
 
 impl<B: Backend> Default for R2Score<B> {
@@ -169,34 +180,15 @@ impl<B: Backend> R2Score<B> {
     /// Uniform average over outputs, no adjustment.
     pub fn new() -> Self {
         Self {
-            name: "r2_score".into(),
-            aggregation: R2Aggregation::UniformAverage,
-            num_regressors: 0,
+            config: R2ScoreConfig::default(),
             sums: Sums::new(),
             count: 0.0,
         }
     }
-    /// Sets how outputs are combined.
-    pub fn aggregation(mut self, aggregation: R2Aggregation) -> Self {
-        self.aggregation = aggregation;
-        self
-    }
-    /// Adjusted R² for this many regressors: `1 - (1 - r2)(n - 1)/(n - k - 1)`.
-    pub fn num_regressors(mut self, k: usize) -> Self {
-        self.num_regressors = k;
-        self
-    }
-    /// Renames it.
-    pub fn named(mut self, name: &str) -> Self {
-        self.name = name.into();
-        self
-    }
 }
 
 impl<B: Backend> Metric<B> for R2Score<B> {
-    fn name(&self) -> &str {
-        &self.name
-    }
+    metric_identity!();
     fn update(&mut self, y_true: &Tensor<B>, y_pred: &Tensor<B>) -> Result<()> {
         let mut p = y_pred.detach();
         if p.rank() == 1 {
@@ -204,13 +196,13 @@ impl<B: Backend> Metric<B> for R2Score<B> {
         }
         if p.rank() != 2 {
             return Err(Error::shape(
-                &self.name,
+                &self.config.name,
                 "y_pred",
                 "[batch] or [batch, outputs]".to_string(),
                 &p.shape(),
             ));
         }
-        let y = align_to(&self.name, &y_true.detach(), &p)?.to_dtype(p.dtype())?;
+        let y = align_to(&self.config.name, &y_true.detach(), &p)?.to_dtype(p.dtype())?;
         let y = y.to_dtype(DType::F64)?;
         let p = p.to_dtype(DType::F64)?;
         let sy = y.sum(&[0], false)?;
@@ -243,14 +235,14 @@ impl<B: Backend> Metric<B> for R2Score<B> {
             scores.push(score);
             totals.push(total);
         }
-        let r2 = match self.aggregation {
+        let r2 = match self.config.aggregation {
             R2Aggregation::UniformAverage => scores.iter().sum::<f64>() / d.max(1) as f64,
             R2Aggregation::VarianceWeighted => div0(
                 scores.iter().zip(&totals).map(|(s, t)| s * t).sum(),
                 totals.iter().sum(),
             ),
         };
-        let k = self.num_regressors as f64;
+        let k = self.config.num_regressors as f64;
         Ok(if k > 0.0 && n - k - 1.0 > 0.0 {
             1.0 - (1.0 - r2) * (n - 1.0) / (n - k - 1.0)
         } else {

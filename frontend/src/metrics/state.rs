@@ -73,3 +73,88 @@ pub(crate) fn align_to<B: Backend>(
 pub(crate) fn flat<B: Backend>(t: &Tensor<B>) -> Result<Tensor<B>> {
     t.reshape_to(&[t.numel()])
 }
+
+/// Declares a metric's hyper-parameters once: the public `…Config` struct (serde derives,
+/// Keras' field names, its `name` first, `Default` with Keras' defaults) and, on the metric
+/// type holding it as `config`, one builder setter per field (a field `Option<T>` gets a
+/// setter taking `T`; `field as "key"` saves it under Keras' `key`), `named` and `config`. `metric_identity!()` inside the `Metric` impl
+/// then reads the name and the config from it.
+macro_rules! metric_config {
+    (
+        $(#[$meta:meta])*
+        pub struct $config:ident($name:literal) for $ty:ident { $($fields:tt)* }
+    ) => {
+        metric_config!(@struct $(#[$meta])* $config($name) { $($fields)* });
+
+        impl<B: Backend> $ty<B> {
+            metric_config!(@setters $($fields)*);
+            /// Renames it.
+            pub fn named(mut self, name: &str) -> Self {
+                self.config.name = name.into();
+                self
+            }
+            /// The hyper-parameters.
+            pub fn config(&self) -> &$config {
+                &self.config
+            }
+        }
+    };
+    (
+        @struct $(#[$meta:meta])* $config:ident($name:literal) {
+            $($(#[$doc:meta])* $field:ident $(as $key:literal)?: $fty:ty = $default:expr,)*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+        #[serde(default)]
+        pub struct $config {
+            /// The name shown in logs.
+            pub name: String,
+            $($(#[$doc])* $(#[serde(rename = $key)])? pub $field: $fty,)*
+        }
+
+        impl Default for $config {
+            fn default() -> Self {
+                Self {
+                    name: $name.into(),
+                    $($field: $default,)*
+                }
+            }
+        }
+    };
+    (@setters) => {};
+    (
+        @setters $(#[$doc:meta])* $field:ident $(as $key:literal)?: Option<$fty:ty> = $default:expr,
+        $($rest:tt)*
+    ) => {
+        $(#[$doc])*
+        pub fn $field(mut self, $field: $fty) -> Self {
+            self.config.$field = Some($field);
+            self
+        }
+        metric_config!(@setters $($rest)*);
+    };
+    (
+        @setters $(#[$doc:meta])* $field:ident $(as $key:literal)?: $fty:ty = $default:expr,
+        $($rest:tt)*
+    ) => {
+        $(#[$doc])*
+        pub fn $field(mut self, $field: $fty) -> Self {
+            self.config.$field = $field;
+            self
+        }
+        metric_config!(@setters $($rest)*);
+    };
+}
+
+/// `Metric::name` and `Metric::get_config` of a metric declared with [`metric_config!`].
+macro_rules! metric_identity {
+    () => {
+        fn name(&self) -> &str {
+            &self.config.name
+        }
+        fn get_config(&self) -> serde_json::Value {
+            serde_json::to_value(&self.config).unwrap_or_default()
+        }
+    };
+}
