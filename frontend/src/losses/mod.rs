@@ -75,7 +75,8 @@ pub trait Loss<B: Backend>: Send + std::fmt::Debug {
     /// Per-sample loss, shape `[batch]`.
     ///
     /// # Errors
-    /// [`Error::Shape`] when `y_true` and `y_pred` do not fit together.
+    /// [`Error::Shape`](crate::error::Error::Shape) when `y_true` and `y_pred` do not fit
+    /// together.
     fn per_sample(&self, y_true: &Tensor<B>, y_pred: &Tensor<B>) -> Result<Tensor<B>>;
     /// [`Loss::per_sample`] for targets that [`Loss::check_targets`] has already accepted:
     /// `fit` and `evaluate` check all their targets once before the first batch and then
@@ -102,7 +103,9 @@ pub trait Loss<B: Backend>: Send + std::fmt::Debug {
     /// [`Reduction::None`] (shape `[batch]`).
     ///
     /// # Errors
-    /// As [`Loss::per_sample`], plus [`Error::LabelOutOfRange`] for bad sparse labels.
+    /// As [`Loss::per_sample`], plus
+    /// [`Error::LabelOutOfRange`](crate::error::Error::LabelOutOfRange) for bad sparse
+    /// labels.
     fn call(&self, y_true: &Tensor<B>, y_pred: &Tensor<B>) -> Result<Tensor<B>> {
         self.call_weighted(y_true, y_pred, None)
     }
@@ -112,7 +115,8 @@ pub trait Loss<B: Backend>: Send + std::fmt::Debug {
     /// `sum(l * w) / batch`, `mean_with_sample_weight` is `sum(l * w) / sum(w)`.
     ///
     /// # Errors
-    /// As [`Loss::call`], plus [`Error::Shape`] for weights of the wrong shape.
+    /// As [`Loss::call`], plus [`Error::Shape`](crate::error::Error::Shape) for weights of
+    /// the wrong shape.
     fn call_weighted(
         &self,
         y_true: &Tensor<B>,
@@ -129,7 +133,8 @@ pub trait Loss<B: Backend>: Send + std::fmt::Debug {
     /// loop itself needs no host sync.
     ///
     /// # Errors
-    /// [`Error::LabelOutOfRange`] or [`Error::Shape`].
+    /// [`Error::LabelOutOfRange`](crate::error::Error::LabelOutOfRange) or
+    /// [`Error::Shape`](crate::error::Error::Shape).
     fn check_targets(&self, _y_true: &Tensor<B>, _pred_shape: &[usize]) -> Result<()> {
         Ok(())
     }

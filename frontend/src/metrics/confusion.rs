@@ -64,7 +64,9 @@ macro_rules! ratio_metric {
         }
 
         metric_config! {
-            #[doc = concat!("[`", stringify!($t), "`]'s hyper-parameters, with Keras' names and defaults.")]
+            #[doc = concat!(
+                "[`", stringify!($t), "`]'s hyper-parameters, with Keras' names and defaults."
+            )]
             pub struct $config($name) for $t {
                 /// A prediction counts as positive when `y_pred > threshold` (default 0.5).
                 threshold as "thresholds": f64 = 0.5,

@@ -117,7 +117,10 @@ macro_rules! optimizer {
     ) => {
         optimizer!(@impl $(#[$meta])* $ty, $name, $config, [$config], [$($wd)?]);
     };
-    (@impl $(#[$meta:meta])* $ty:ident, $name:literal, $config:ty, [$rule:ty $(, $ignored:ty)?], [$($wd:expr)?]) => {
+    (
+        @impl $(#[$meta:meta])* $ty:ident, $name:literal, $config:ty,
+        [$rule:ty $(, $ignored:ty)?], [$($wd:expr)?]
+    ) => {
         $(#[$meta])*
         #[derive(Debug)]
         pub struct $ty<B: $crate::backend::Backend> {
@@ -134,8 +137,9 @@ macro_rules! optimizer {
                 lr: impl Into<$crate::optimizers::LearningRate>,
                 config: $config,
             ) -> Self {
+                let rule = <$rule>::from(config);
                 #[allow(unused_mut)]
-                let mut core = $crate::optimizers::Core::new($name, <$rule>::from(config), lr.into());
+                let mut core = $crate::optimizers::Core::new($name, rule, lr.into());
                 $(core.options.weight_decay = Some($wd);)?
                 Self { core }
             }
@@ -144,7 +148,8 @@ macro_rules! optimizer {
                 lr: $crate::optimizers::LearningRate,
                 cfg: &serde_json::Value,
             ) -> $crate::error::Result<Box<dyn $crate::optimizers::Optimizer<B>>> {
-                let mut opt = Self::with_config(lr, $crate::optimizers::hyper::read_config($name, cfg)?);
+                let config = $crate::optimizers::hyper::read_config($name, cfg)?;
+                let mut opt = Self::with_config(lr, config);
                 opt.core.options.read_config(cfg);
                 Ok(Box::new(opt))
             }
