@@ -32,6 +32,7 @@ mod regression;
 
 pub use focal::{BinaryFocalCrossentropy, CategoricalFocalCrossentropy};
 pub use hinge::{CategoricalHinge, Hinge, SquaredHinge};
+pub(crate) use ops::align;
 pub use probabilistic::{
     BinaryCrossentropy, CategoricalCrossentropy, KLDivergence, Poisson,
     SparseCategoricalCrossentropy,

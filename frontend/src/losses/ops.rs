@@ -6,9 +6,10 @@ use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
-/// Brings `y_true` to `y_pred`'s shape the way Keras does: `[N]` targets against `[N, 1]`
-/// predictions gain an axis; otherwise shapes must match exactly.
-pub(super) fn align<B: Backend>(
+/// Brings `y_true` to `y_pred`'s shape and dtype the way Keras does: `[N]` targets against
+/// `[N, 1]` predictions gain an axis (and `[N, 1]` ones against `[N]` lose it); otherwise
+/// shapes must match exactly. Losses and metrics share it.
+pub(crate) fn align<B: Backend>(
     loss: &str,
     y_true: &Tensor<B>,
     y_pred: &Tensor<B>,

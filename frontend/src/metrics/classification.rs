@@ -1,7 +1,7 @@
 //! Multi-class metrics: [`TopKAccuracy`], [`F1Score`] and [`MeanIoU`]. State lives on
 //! the device; `result` reads it.
 
-use super::state::{div0, flat, Sums};
+use super::state::{columns, div0, flat, Sums};
 use super::{Mean, Metric};
 use crate::backend::{Backend, DType};
 use crate::error::{Error, Result};
@@ -204,20 +204,7 @@ impl<B: Backend> F1Score<B> {
 impl<B: Backend> Metric<B> for F1Score<B> {
     metric_identity!();
     fn update(&mut self, y_true: &Tensor<B>, y_pred: &Tensor<B>) -> Result<()> {
-        let mut p = y_pred.detach();
-        if p.rank() == 1 {
-            p = p.unsqueeze(-1)?;
-        }
-        let y =
-            super::state::align_to(&self.config.name, &y_true.detach(), &p)?.to_dtype(p.dtype())?;
-        if p.rank() != 2 {
-            return Err(Error::shape(
-                &self.config.name,
-                "y_pred",
-                "[batch, classes]".to_string(),
-                &p.shape(),
-            ));
-        }
+        let (y, p) = columns(&self.config.name, y_true, y_pred, "[batch, classes]")?;
         let pred = match self.config.threshold {
             Some(t) => p.gt_scalar(t)?.to_dtype(p.dtype())?,
             None => {

@@ -1,10 +1,10 @@
 //! Regression metrics: [`MeanAbsoluteError`], [`MeanSquaredError`],
 //! [`RootMeanSquaredError`] and [`R2Score`]. Sums live on the device.
 
-use super::state::{align_to, div0, Sums};
+use super::state::{align_to, columns, div0, Sums};
 use super::{Mean, Metric};
 use crate::backend::{Backend, DType};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::tensor::Tensor;
 
 /// Which error a [`RegressionError`] averages.
@@ -190,19 +190,8 @@ impl<B: Backend> R2Score<B> {
 impl<B: Backend> Metric<B> for R2Score<B> {
     metric_identity!();
     fn update(&mut self, y_true: &Tensor<B>, y_pred: &Tensor<B>) -> Result<()> {
-        let mut p = y_pred.detach();
-        if p.rank() == 1 {
-            p = p.unsqueeze(-1)?;
-        }
-        if p.rank() != 2 {
-            return Err(Error::shape(
-                &self.config.name,
-                "y_pred",
-                "[batch] or [batch, outputs]".to_string(),
-                &p.shape(),
-            ));
-        }
-        let y = align_to(&self.config.name, &y_true.detach(), &p)?.to_dtype(p.dtype())?;
+        let expected = "[batch] or [batch, outputs]";
+        let (y, p) = columns(&self.config.name, y_true, y_pred, expected)?;
         let y = y.to_dtype(DType::F64)?;
         let p = p.to_dtype(DType::F64)?;
         let sy = y.sum(&[0], false)?;

@@ -45,28 +45,34 @@ pub(crate) fn div0(a: f64, b: f64) -> f64 {
     }
 }
 
-/// Brings `y_true` to `y_pred`'s shape when they differ only by a trailing axis of 1.
-pub(crate) fn align_to<B: Backend>(
+pub(crate) use crate::losses::align as align_to;
+
+/// `y_pred` detached as `[batch, columns]` (a `[batch]` one gains an axis) and `y_true`
+/// brought to it, in its dtype.
+///
+/// # Errors
+/// [`Error::Shape`] naming `metric` when the targets do not fit, or the predictions are not
+/// of rank 1 or 2 (`expected` describes them).
+pub(crate) fn columns<B: Backend>(
     metric: &str,
     y_true: &Tensor<B>,
     y_pred: &Tensor<B>,
-) -> Result<Tensor<B>> {
-    let (t, p) = (y_true.shape(), y_pred.shape());
-    if t == p {
-        return Ok(y_true.clone());
+    expected: &str,
+) -> Result<(Tensor<B>, Tensor<B>)> {
+    let mut p = y_pred.detach();
+    if p.rank() == 1 {
+        p = p.unsqueeze(-1)?;
     }
-    let trailing_one = |a: &[usize], b: &[usize]| {
-        a.len() == b.len() + 1 && a.last() == Some(&1) && a[..b.len()] == b[..]
-    };
-    if trailing_one(&t, &p) || trailing_one(&p, &t) {
-        return y_true.reshape_to(&p);
+    let y = align_to(metric, &y_true.detach(), &p)?;
+    if p.rank() != 2 {
+        return Err(Error::shape(
+            metric,
+            "y_pred",
+            expected.to_string(),
+            &p.shape(),
+        ));
     }
-    Err(Error::shape(
-        metric,
-        "y_true",
-        format!("shape {p:?} (as y_pred)"),
-        &t,
-    ))
+    Ok((y, p))
 }
 
 /// Flattens to `[numel]`.
