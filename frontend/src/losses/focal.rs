@@ -36,11 +36,13 @@ loss! {
         label_smoothing: f64 = 0.0,
     }
     |self, y_true, y_pred| {
-        let y = smooth_binary(
-            &align("binary_focal_crossentropy", y_true, y_pred)?,
+        let (y, bce) = binary_targets_and_ce(
+            "binary_focal_crossentropy",
+            y_true,
+            y_pred,
+            self.from_logits,
             self.label_smoothing,
         )?;
-        let bce = binary_ce(&y, y_pred, self.from_logits)?;
         let p = if self.from_logits {
             y_pred.sigmoid()?
         } else {
@@ -81,8 +83,12 @@ loss! {
         label_smoothing: f64 = 0.0,
     }
     |self, y_true, y_pred| {
-        let y = one_hot_targets("categorical_focal_crossentropy", y_true, y_pred)?;
-        let y = smooth_categorical(&y, self.label_smoothing)?;
+        let y = smoothed_one_hot(
+            "categorical_focal_crossentropy",
+            y_true,
+            y_pred,
+            self.label_smoothing,
+        )?;
         let logp = if self.from_logits {
             y_pred
                 .log_softmax(-1)?

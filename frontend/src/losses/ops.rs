@@ -63,8 +63,32 @@ pub(super) fn per_sample_of<B: Backend>(t: &Tensor<B>) -> Result<Tensor<B>> {
     }
 }
 
+/// The binary targets brought to `y_pred` and smoothed by `smoothing`, with their
+/// elementwise binary cross-entropy against `y_pred`.
+pub(super) fn binary_targets_and_ce<B: Backend>(
+    loss: &str,
+    y_true: &Tensor<B>,
+    y_pred: &Tensor<B>,
+    from_logits: bool,
+    smoothing: f64,
+) -> Result<(Tensor<B>, Tensor<B>)> {
+    let y = smooth_binary(&align(loss, y_true, y_pred)?, smoothing)?;
+    let ce = binary_ce(&y, y_pred, from_logits)?;
+    Ok((y, ce))
+}
+
+/// One-hot (or soft) targets checked against `y_pred` and smoothed by `smoothing`.
+pub(super) fn smoothed_one_hot<B: Backend>(
+    loss: &str,
+    y_true: &Tensor<B>,
+    y_pred: &Tensor<B>,
+    smoothing: f64,
+) -> Result<Tensor<B>> {
+    smooth_categorical(&one_hot_targets(loss, y_true, y_pred)?, smoothing)
+}
+
 /// Keras' binary label smoothing: `y * (1 - s) + 0.5 s`.
-pub(super) fn smooth_binary<B: Backend>(y: &Tensor<B>, s: f64) -> Result<Tensor<B>> {
+fn smooth_binary<B: Backend>(y: &Tensor<B>, s: f64) -> Result<Tensor<B>> {
     if s == 0.0 {
         Ok(y.clone())
     } else {
@@ -73,7 +97,7 @@ pub(super) fn smooth_binary<B: Backend>(y: &Tensor<B>, s: f64) -> Result<Tensor<
 }
 
 /// Keras' categorical label smoothing: `y * (1 - s) + s / num_classes`.
-pub(super) fn smooth_categorical<B: Backend>(y: &Tensor<B>, s: f64) -> Result<Tensor<B>> {
+fn smooth_categorical<B: Backend>(y: &Tensor<B>, s: f64) -> Result<Tensor<B>> {
     let k = y.shape().last().copied().unwrap_or(1).max(1) as f64;
     if s == 0.0 {
         Ok(y.clone())
@@ -84,7 +108,7 @@ pub(super) fn smooth_categorical<B: Backend>(y: &Tensor<B>, s: f64) -> Result<Te
 
 /// Elementwise binary cross-entropy: stable `softplus(x) - x y` on logits, Keras' clipped
 /// form on probabilities.
-pub(super) fn binary_ce<B: Backend>(
+fn binary_ce<B: Backend>(
     y: &Tensor<B>,
     y_pred: &Tensor<B>,
     from_logits: bool,
@@ -114,7 +138,7 @@ pub(super) fn categorical_log_probs<B: Backend>(
 }
 
 /// Checks dense (one-hot or soft) targets: same shape as `y_pred`, rank >= 2.
-pub(super) fn one_hot_targets<B: Backend>(
+fn one_hot_targets<B: Backend>(
     loss: &str,
     y_true: &Tensor<B>,
     y_pred: &Tensor<B>,

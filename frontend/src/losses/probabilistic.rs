@@ -20,11 +20,14 @@ loss! {
         label_smoothing: f64 = 0.0,
     }
     |self, y_true, y_pred| {
-        let y = smooth_binary(
-            &align("binary_crossentropy", y_true, y_pred)?,
+        let (_, bce) = binary_targets_and_ce(
+            "binary_crossentropy",
+            y_true,
+            y_pred,
+            self.from_logits,
             self.label_smoothing,
         )?;
-        mean_last(&binary_ce(&y, y_pred, self.from_logits)?)
+        mean_last(&bce)
     }
 }
 
@@ -40,8 +43,7 @@ loss! {
         label_smoothing: f64 = 0.0,
     }
     |self, y_true, y_pred| {
-        let y = one_hot_targets("categorical_crossentropy", y_true, y_pred)?;
-        let y = smooth_categorical(&y, self.label_smoothing)?;
+        let y = smoothed_one_hot("categorical_crossentropy", y_true, y_pred, self.label_smoothing)?;
         let logp = categorical_log_probs(y_pred, self.from_logits)?;
         let l = y.mul(&logp)?.sum(&[-1], false)?.neg()?;
         per_sample_of(&l)
