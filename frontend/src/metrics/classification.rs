@@ -162,18 +162,16 @@ metric_config! {
         /// F-beta instead of F1 (Keras' `FBetaScore`).
         beta: f64 = 1.0,
     }
+    state { sums: Sums::new() }
 }
 
 impl<B: Backend> F1Score<B> {
     /// F1 with the given averaging and no threshold (argmax).
     pub fn new(average: F1Average) -> Self {
-        Self {
-            config: F1ScoreConfig {
-                average,
-                ..Default::default()
-            },
-            sums: Sums::new(),
-        }
+        Self::with_config(F1ScoreConfig {
+            average,
+            ..Default::default()
+        })
     }
 
     fn scores(&self, tp: &[f64], fp: &[f64], fneg: &[f64]) -> Vec<f64> {
@@ -284,18 +282,16 @@ metric_config! {
         /// Elements whose true label is this class are skipped.
         ignore_class: Option<i64> = None,
     }
+    state { confusion: Sums::new() }
 }
 
 impl<B: Backend> MeanIoU<B> {
     /// Mean IoU over `num_classes` classes, integer labels on both sides.
     pub fn new(num_classes: usize) -> Self {
-        Self {
-            config: MeanIoUConfig {
-                num_classes,
-                ..Default::default()
-            },
-            confusion: Sums::new(),
-        }
+        Self::with_config(MeanIoUConfig {
+            num_classes,
+            ..Default::default()
+        })
     }
 
     /// The confusion matrix, rows true, columns predicted (zeros before any update).

@@ -74,22 +74,8 @@ macro_rules! ratio_metric {
                 /// (elements) pooled.
                 class_id: Option<usize> = None,
             }
-        }
-
-        impl<B: Backend> Default for $t<B> {
-            fn default() -> Self {
-                Self::new()
-            }
-        }
-
-        impl<B: Backend> $t<B> {
-            /// Threshold 0.5, all classes (elements) pooled.
-            pub fn new() -> Self {
-                Self {
-                    config: $config::default(),
-                    sums: Sums::new(),
-                }
-            }
+            state { sums: Sums::new() }
+            new
         }
 
         impl<B: Backend> Metric<B> for $t<B> {
@@ -217,24 +203,11 @@ metric_config! {
         /// The number of thresholds (default 200; fewer than 2 count as 2).
         num_thresholds: usize = 200,
     }
-}
-
-impl<B: Backend> Default for AUC<B> {
-    fn default() -> Self {
-        Self::new()
-    }
+    state { positives: Sums::new(), totals: Sums::new() }
+    new
 }
 
 impl<B: Backend> AUC<B> {
-    /// ROC AUC with 200 thresholds and interpolation (Keras' defaults).
-    pub fn new() -> Self {
-        Self {
-            config: AUCConfig::default(),
-            positives: Sums::new(),
-            totals: Sums::new(),
-        }
-    }
-
     /// The number of thresholds used (at least 2).
     fn threshold_count(&self) -> usize {
         self.config.num_thresholds.max(2)

@@ -168,23 +168,8 @@ metric_config! {
         /// 0: no adjustment).
         num_regressors: usize = 0,
     }
-}
-
-impl<B: Backend> Default for R2Score<B> {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl<B: Backend> R2Score<B> {
-    /// Uniform average over outputs, no adjustment.
-    pub fn new() -> Self {
-        Self {
-            config: R2ScoreConfig::default(),
-            sums: Sums::new(),
-            count: 0.0,
-        }
-    }
+    state { sums: Sums::new(), count: 0.0 }
+    new
 }
 
 impl<B: Backend> Metric<B> for R2Score<B> {

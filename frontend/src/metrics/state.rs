@@ -83,16 +83,41 @@ pub(crate) fn flat<B: Backend>(t: &Tensor<B>) -> Result<Tensor<B>> {
 /// Declares a metric's hyper-parameters once: the public `…Config` struct (serde derives,
 /// Keras' field names, its `name` first, `Default` with Keras' defaults) and, on the metric
 /// type holding it as `config`, one builder setter per field (a field `Option<T>` gets a
-/// setter taking `T`; `field as "key"` saves it under Keras' `key`), `named` and `config`. `metric_identity!()` inside the `Metric` impl
+/// setter taking `T`; `field as "key"` saves it under Keras' `key`), `named`, `config`,
+/// `with_config` (the `state` fields start as given) and, with a trailing `new`, `new()`
+/// and `Default` with Keras' defaults. `metric_identity!()` inside the `Metric` impl
 /// then reads the name and the config from it.
 macro_rules! metric_config {
     (
         $(#[$meta:meta])*
         pub struct $config:ident($name:literal) for $ty:ident { $($fields:tt)* }
+        state { $($state:ident: $init:expr),* $(,)? }
+        $($new:ident)?
     ) => {
         metric_config!(@struct $(#[$meta])* $config($name) { $($fields)* });
 
+        $(
+            impl<B: Backend> Default for $ty<B> {
+                fn default() -> Self {
+                    Self::$new()
+                }
+            }
+        )?
+
         impl<B: Backend> $ty<B> {
+            $(
+                /// With Keras' defaults.
+                pub fn $new() -> Self {
+                    Self::with_config($config::default())
+                }
+            )?
+            /// With the hyper-parameters `config` and an empty state.
+            pub fn with_config(config: $config) -> Self {
+                Self {
+                    config,
+                    $($state: $init,)*
+                }
+            }
             metric_config!(@setters $($fields)*);
             /// Renames it.
             pub fn named(mut self, name: &str) -> Self {
