@@ -163,17 +163,10 @@ metric_config! {
         beta: f64 = 1.0,
     }
     state { sums: Sums::new() }
+    new(average: F1Average);
 }
 
 impl<B: Backend> F1Score<B> {
-    /// F1 with the given averaging and no threshold (argmax).
-    pub fn new(average: F1Average) -> Self {
-        Self::with_config(F1ScoreConfig {
-            average,
-            ..Default::default()
-        })
-    }
-
     fn scores(&self, tp: &[f64], fp: &[f64], fneg: &[f64]) -> Vec<f64> {
         const EPS: f64 = 1e-7;
         let b2 = self.config.beta * self.config.beta;
@@ -283,17 +276,10 @@ metric_config! {
         ignore_class: Option<i64> = None,
     }
     state { confusion: Sums::new() }
+    new(num_classes: usize);
 }
 
 impl<B: Backend> MeanIoU<B> {
-    /// Mean IoU over `num_classes` classes, integer labels on both sides.
-    pub fn new(num_classes: usize) -> Self {
-        Self::with_config(MeanIoUConfig {
-            num_classes,
-            ..Default::default()
-        })
-    }
-
     /// The confusion matrix, rows true, columns predicted (zeros before any update).
     ///
     /// # Errors

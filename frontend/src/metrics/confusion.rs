@@ -75,7 +75,8 @@ macro_rules! ratio_metric {
                 class_id: Option<usize> = None,
             }
             state { sums: Sums::new() }
-            new
+            new();
+            impl Default;
         }
 
         impl<B: Backend> Metric<B> for $t<B> {
@@ -204,7 +205,8 @@ metric_config! {
         num_thresholds: usize = 200,
     }
     state { positives: Sums::new(), totals: Sums::new() }
-    new
+    new();
+    impl Default;
 }
 
 impl<B: Backend> AUC<B> {

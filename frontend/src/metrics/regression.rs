@@ -169,7 +169,8 @@ metric_config! {
         num_regressors: usize = 0,
     }
     state { sums: Sums::new(), count: 0.0 }
-    new
+    new();
+    impl Default;
 }
 
 impl<B: Backend> Metric<B> for R2Score<B> {

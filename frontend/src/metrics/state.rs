@@ -84,31 +84,35 @@ pub(crate) fn flat<B: Backend>(t: &Tensor<B>) -> Result<Tensor<B>> {
 /// Keras' field names, its `name` first, `Default` with Keras' defaults) and, on the metric
 /// type holding it as `config`, one builder setter per field (a field `Option<T>` gets a
 /// setter taking `T`; `field as "key"` saves it under Keras' `key`), `named`, `config`,
-/// `with_config` (the `state` fields start as given) and, with a trailing `new`, `new()`
-/// and `Default` with Keras' defaults. `metric_identity!()` inside the `Metric` impl
+/// `with_config` (the `state` fields start as given), with `new(field: Type, ..);` a
+/// constructor taking those fields, and with `impl Default;` the `Default` impl. `metric_identity!()` inside the `Metric` impl
 /// then reads the name and the config from it.
 macro_rules! metric_config {
     (
         $(#[$meta:meta])*
         pub struct $config:ident($name:literal) for $ty:ident { $($fields:tt)* }
         state { $($state:ident: $init:expr),* $(,)? }
-        $($new:ident)?
+        $(new($($arg:ident: $aty:ty),*);)?
+        $(impl $default:ident;)?
     ) => {
         metric_config!(@struct $(#[$meta])* $config($name) { $($fields)* });
 
         $(
-            impl<B: Backend> Default for $ty<B> {
+            impl<B: Backend> $default for $ty<B> {
                 fn default() -> Self {
-                    Self::$new()
+                    Self::with_config($config::default())
                 }
             }
         )?
 
         impl<B: Backend> $ty<B> {
             $(
-                /// With Keras' defaults.
-                pub fn $new() -> Self {
-                    Self::with_config($config::default())
+                /// With these hyper-parameters and Keras' defaults for the others.
+                pub fn new($($arg: $aty),*) -> Self {
+                    Self::with_config($config {
+                        $($arg,)*
+                        ..Default::default()
+                    })
                 }
             )?
             /// With the hyper-parameters `config` and an empty state.
