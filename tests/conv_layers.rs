@@ -9,7 +9,7 @@ mod common;
 
 mod layer_fixtures;
 
-use layer_fixtures::{call_error, check, round_trip, run_case, Fixture};
+use layer_fixtures::{call_error, check, round_trip, run_cases, Fixture};
 use stratanet::layers::{
     AveragePooling1D, AveragePooling2D, BuildContext, CallContext, Conv1D, Conv2D, Conv2DTranspose,
     Dense, DepthwiseConv2D, GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D,
@@ -19,161 +19,138 @@ use stratanet::regularizers::Regularizer;
 use stratanet::{Backend, DType, Device, Sequential, Tensor};
 
 fn conv2d_cases<B: Backend>() {
-    let fx = Fixture::load("layers_conv.safetensors");
-    let wb = &["kernel", "bias"];
-    run_case::<B, _>(&fx, "c2_valid", Conv2D::<B>::new(4, [3, 2]), wb, false);
-    run_case::<B, _>(
-        &fx,
-        "c2_same_stride",
-        Conv2D::<B>::new(4, 3).strides(2).padding("same"),
-        wb,
-        false,
-    );
-    run_case::<B, _>(
-        &fx,
-        "c2_same_even_kernel",
-        Conv2D::<B>::new(3, [2, 4]).strides([2, 1]).padding("same"),
-        wb,
-        false,
-    );
-    run_case::<B, _>(
-        &fx,
-        "c2_dilation_groups",
-        Conv2D::<B>::new(6, 3)
-            .padding("same")
-            .dilation_rate(2)
-            .groups(2),
-        wb,
-        false,
+    run_cases::<B>(
+        &Fixture::load("layers_conv.safetensors"),
+        &["kernel", "bias"],
+        vec![
+            ("c2_valid", Box::new(Conv2D::<B>::new(4, [3, 2]))),
+            (
+                "c2_same_stride",
+                Box::new(Conv2D::<B>::new(4, 3).strides(2).padding("same")),
+            ),
+            (
+                "c2_same_even_kernel",
+                Box::new(Conv2D::<B>::new(3, [2, 4]).strides([2, 1]).padding("same")),
+            ),
+            (
+                "c2_dilation_groups",
+                Box::new(
+                    Conv2D::<B>::new(6, 3)
+                        .padding("same")
+                        .dilation_rate(2)
+                        .groups(2),
+                ),
+            ),
+        ],
     );
 }
 
 fn conv1d_cases<B: Backend>() {
-    let fx = Fixture::load("layers_conv.safetensors");
-    let wb = &["kernel", "bias"];
-    run_case::<B, _>(
-        &fx,
-        "c1_same_stride",
-        Conv1D::<B>::new(4, 3).strides(2).padding("same"),
-        wb,
-        false,
+    run_cases::<B>(
+        &Fixture::load("layers_conv.safetensors"),
+        &["kernel", "bias"],
+        vec![
+            (
+                "c1_same_stride",
+                Box::new(Conv1D::<B>::new(4, 3).strides(2).padding("same")),
+            ),
+            (
+                "c1_causal_dilation",
+                Box::new(Conv1D::<B>::new(3, 3).padding("causal").dilation_rate(2)),
+            ),
+            ("c1_valid", Box::new(Conv1D::<B>::new(2, 4))),
+        ],
     );
-    run_case::<B, _>(
-        &fx,
-        "c1_causal_dilation",
-        Conv1D::<B>::new(3, 3).padding("causal").dilation_rate(2),
-        wb,
-        false,
-    );
-    run_case::<B, _>(&fx, "c1_valid", Conv1D::<B>::new(2, 4), wb, false);
 }
 
 fn conv_transpose_cases<B: Backend>() {
-    let fx = Fixture::load("layers_conv.safetensors");
-    let wb = &["kernel", "bias"];
-    run_case::<B, _>(
-        &fx,
-        "ct_same",
-        Conv2DTranspose::<B>::new(3, 3).strides(2).padding("same"),
-        wb,
-        false,
-    );
-    run_case::<B, _>(
-        &fx,
-        "ct_valid",
-        Conv2DTranspose::<B>::new(3, [3, 2]).strides([2, 3]),
-        wb,
-        false,
-    );
-    run_case::<B, _>(
-        &fx,
-        "ct_same_even",
-        Conv2DTranspose::<B>::new(2, 4).strides(2).padding("same"),
-        wb,
-        false,
-    );
-    run_case::<B, _>(
-        &fx,
-        "ct_output_padding",
-        Conv2DTranspose::<B>::new(2, 3)
-            .strides(2)
-            .output_padding([1, 0]),
-        wb,
-        false,
+    run_cases::<B>(
+        &Fixture::load("layers_conv.safetensors"),
+        &["kernel", "bias"],
+        vec![
+            (
+                "ct_same",
+                Box::new(Conv2DTranspose::<B>::new(3, 3).strides(2).padding("same")),
+            ),
+            (
+                "ct_valid",
+                Box::new(Conv2DTranspose::<B>::new(3, [3, 2]).strides([2, 3])),
+            ),
+            (
+                "ct_same_even",
+                Box::new(Conv2DTranspose::<B>::new(2, 4).strides(2).padding("same")),
+            ),
+            (
+                "ct_output_padding",
+                Box::new(
+                    Conv2DTranspose::<B>::new(2, 3)
+                        .strides(2)
+                        .output_padding([1, 0]),
+                ),
+            ),
+        ],
     );
 }
 
 fn depthwise_separable_cases<B: Backend>() {
     let fx = Fixture::load("layers_conv.safetensors");
-    run_case::<B, _>(
+    run_cases::<B>(
         &fx,
-        "dw_same_stride",
-        DepthwiseConv2D::<B>::new(3)
-            .depth_multiplier(2)
-            .strides(2)
-            .padding("same"),
         &["kernel", "bias"],
-        false,
+        vec![(
+            "dw_same_stride",
+            Box::new(
+                DepthwiseConv2D::<B>::new(3)
+                    .depth_multiplier(2)
+                    .strides(2)
+                    .padding("same"),
+            ),
+        )],
     );
-    run_case::<B, _>(
+    run_cases::<B>(
         &fx,
-        "sep_valid",
-        SeparableConv2D::<B>::new(4, 3).depth_multiplier(2),
         &["depthwise_kernel", "pointwise_kernel", "bias"],
-        false,
+        vec![(
+            "sep_valid",
+            Box::new(SeparableConv2D::<B>::new(4, 3).depth_multiplier(2)),
+        )],
     );
 }
 
 fn pooling_cases<B: Backend>() {
-    let fx = Fixture::load("layers_pool.safetensors");
-    run_case::<B, _>(&fx, "max2d_valid", MaxPooling2D::new(2), &[], false);
-    run_case::<B, _>(
-        &fx,
-        "max2d_same",
-        MaxPooling2D::new(3).strides(2).padding("same"),
+    run_cases::<B>(
+        &Fixture::load("layers_pool.safetensors"),
         &[],
-        false,
+        vec![
+            ("max2d_valid", Box::new(MaxPooling2D::new(2))),
+            (
+                "max2d_same",
+                Box::new(MaxPooling2D::new(3).strides(2).padding("same")),
+            ),
+            (
+                "avg2d_valid",
+                Box::new(AveragePooling2D::new([3, 2]).strides([1, 2])),
+            ),
+            (
+                "avg2d_same",
+                Box::new(AveragePooling2D::new(3).strides(2).padding("same")),
+            ),
+            (
+                "avg2d_same_s1",
+                Box::new(AveragePooling2D::new([2, 3]).strides(1).padding("same")),
+            ),
+            ("max1d_same", Box::new(MaxPooling1D::new(2).padding("same"))),
+            (
+                "avg1d_same",
+                Box::new(AveragePooling1D::new(3).strides(2).padding("same")),
+            ),
+            ("avg1d_valid", Box::new(AveragePooling1D::new(2))),
+            ("gap2d", Box::new(GlobalAveragePooling2D::new())),
+            ("gmp2d", Box::new(GlobalMaxPooling2D::new())),
+            ("gap1d", Box::new(GlobalAveragePooling1D::new())),
+            ("gmp1d", Box::new(GlobalMaxPooling1D::new())),
+        ],
     );
-    run_case::<B, _>(
-        &fx,
-        "avg2d_valid",
-        AveragePooling2D::new([3, 2]).strides([1, 2]),
-        &[],
-        false,
-    );
-    run_case::<B, _>(
-        &fx,
-        "avg2d_same",
-        AveragePooling2D::new(3).strides(2).padding("same"),
-        &[],
-        false,
-    );
-    run_case::<B, _>(
-        &fx,
-        "avg2d_same_s1",
-        AveragePooling2D::new([2, 3]).strides(1).padding("same"),
-        &[],
-        false,
-    );
-    run_case::<B, _>(
-        &fx,
-        "max1d_same",
-        MaxPooling1D::new(2).padding("same"),
-        &[],
-        false,
-    );
-    run_case::<B, _>(
-        &fx,
-        "avg1d_same",
-        AveragePooling1D::new(3).strides(2).padding("same"),
-        &[],
-        false,
-    );
-    run_case::<B, _>(&fx, "avg1d_valid", AveragePooling1D::new(2), &[], false);
-    run_case::<B, _>(&fx, "gap2d", GlobalAveragePooling2D::new(), &[], false);
-    run_case::<B, _>(&fx, "gmp2d", GlobalMaxPooling2D::new(), &[], false);
-    run_case::<B, _>(&fx, "gap1d", GlobalAveragePooling1D::new(), &[], false);
-    run_case::<B, _>(&fx, "gmp1d", GlobalMaxPooling1D::new(), &[], false);
 }
 
 /// channels_first gives the channels_last result, transposed.

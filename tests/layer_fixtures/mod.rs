@@ -104,6 +104,29 @@ pub fn run_case<B: Backend, L: Layer<B>>(
     weights: &[&str],
     training: bool,
 ) -> L {
+    run_layer_case(fx, case, &mut layer, weights, training);
+    layer
+}
+
+/// [`run_case`] in inference mode for each `(case, layer)` row of a table, in order; the
+/// failure message of every check names the case.
+pub fn run_cases<B: Backend>(
+    fx: &Fixture,
+    weights: &[&str],
+    cases: Vec<(&str, Box<dyn Layer<B>>)>,
+) {
+    for (case, mut layer) in cases {
+        run_layer_case(fx, case, layer.as_mut(), weights, false);
+    }
+}
+
+fn run_layer_case<B: Backend>(
+    fx: &Fixture,
+    case: &str,
+    layer: &mut dyn Layer<B>,
+    weights: &[&str],
+    training: bool,
+) {
     let x = fx.tensor::<B>(&format!("{case}/x"));
     let shape = x.shape();
     layer.set_name(case.to_string());
@@ -151,7 +174,6 @@ pub fn run_case<B: Backend, L: Layer<B>>(
                 .unwrap_or_else(|| panic!("{case}: no gradient for {name}")),
         );
     }
-    layer
 }
 
 /// `get_config` -> JSON text -> `layer_from_config` gives the same config.
