@@ -107,15 +107,7 @@ impl Fixture {
 }
 
 fn assert_close(what: &str, got: &[f64], want: &[f64]) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
-        let tol = ABS + REL * g.abs().max(w.abs());
-        assert!(
-            (g - w).abs() <= tol,
-            "{what}[{i}]: got {g}, expected {w} (diff {:.3e} > {tol:.3e})",
-            (g - w).abs()
-        );
-    }
+    common::assert_all_close(what, got, want, ABS, REL);
 }
 
 /// The configs in the fixture: `name -> hyper-parameters`.
@@ -812,21 +804,8 @@ fn schedule_configs() {
 #[test]
 #[ignore = "needs Python: run with cargo xtask test (sets STRATANET_PYTHON)"]
 fn toolkit_fixture_is_current() {
-    let python = std::env::var_os("STRATANET_PYTHON").expect(
-        "this test needs Python: STRATANET_PYTHON is not set (run `cargo xtask test`, which \
-         installs the interpreter and sets it)",
-    );
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out_dir = tempfile::tempdir().expect("temporary folder");
+    let out_dir = common::rerun_fixture_script("make_fixtures.py");
     let out = out_dir.path();
-    let status = std::process::Command::new(&python)
-        .arg(root.join("scripts/make_fixtures.py"))
-        .arg("--out")
-        .arg(out)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("run scripts/make_fixtures.py");
-    assert!(status.success(), "scripts/make_fixtures.py failed");
     let (committed, fresh) = (Fixture::load(&fixtures_dir()), Fixture::load(out));
     assert_eq!(committed.names(), fresh.names(), "{FIXTURE}: tensor names");
     for key in committed.names() {

@@ -130,21 +130,7 @@ fn check<B: Backend>(fx: &Fixture, want: &str, got: &Tensor<B>, what: &str) {
 }
 
 fn assert_close(what: &str, got: &[f64], want: &[f64]) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    // `!ok` also catches NaN (every comparison with NaN is false).
-    if let Some(i) = (0..got.len()).find(|&i| {
-        let (g, w) = (got[i], want[i]);
-        let ok = (g - w).abs() <= ABS + REL * g.abs().max(w.abs());
-        !ok
-    }) {
-        panic!(
-            "{what}: element {i}: got {}, want {} (|diff| {:.3e} > {ABS:e} + {REL:e} * |value|)\n\
-             got:  {got:?}\nwant: {want:?}",
-            got[i],
-            want[i],
-            (got[i] - want[i]).abs(),
-        );
-    }
+    common::assert_all_close(what, got, want, ABS, REL);
 }
 
 fn grad1<B: Backend>(loss: &Tensor<B>, p: &Tensor<B>) -> Tensor<B> {
@@ -367,21 +353,8 @@ fn optimizers<B: Backend>() {
 #[test]
 #[ignore = "needs Python: run with cargo xtask test (sets STRATANET_PYTHON)"]
 fn fixtures_are_current() {
-    let python = std::env::var_os("STRATANET_PYTHON").expect(
-        "this test needs Python: STRATANET_PYTHON is not set (run `cargo xtask test`, which \
-         installs the interpreter and sets it)",
-    );
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out_dir = tempfile::tempdir().expect("temporary folder");
+    let out_dir = common::rerun_fixture_script("make_fixtures.py");
     let out = out_dir.path();
-    let status = std::process::Command::new(&python)
-        .arg(root.join("scripts/make_fixtures.py"))
-        .arg("--out")
-        .arg(out)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("run scripts/make_fixtures.py");
-    assert!(status.success(), "scripts/make_fixtures.py failed");
     for file in [
         "dense.safetensors",
         "activations.safetensors",

@@ -100,13 +100,54 @@ pub fn python() -> PathBuf {
     }
 }
 
+/// Runs the fixture script `scripts/<script> --out <folder>` with the Python of [`python`]
+/// into a fresh temporary folder and returns that folder (removed when it drops); panics
+/// when the script fails.
+pub fn rerun_fixture_script(script: &str) -> tempfile::TempDir {
+    let python = python();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = tempfile::tempdir().expect("temporary folder");
+    let status = std::process::Command::new(&python)
+        .arg(root.join("scripts").join(script))
+        .arg("--out")
+        .arg(out.path())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap_or_else(|e| panic!("run scripts/{script}: {e}"));
+    assert!(status.success(), "scripts/{script} failed");
+    out
+}
+
+/// Asserts `got` and `want` have the same length and agree element by element within
+/// `|got - want| <= abs + rel * max(|got|, |want|)`; a NaN on either side fails (every
+/// comparison with NaN is false). The message names `what`, the first element off, and
+/// both vectors.
+pub fn assert_all_close(what: &str, got: &[f64], want: &[f64], abs: f64, rel: f64) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    if let Some(i) = (0..got.len()).find(|&i| {
+        let (g, w) = (got[i], want[i]);
+        let ok = (g - w).abs() <= abs + rel * g.abs().max(w.abs());
+        !ok
+    }) {
+        panic!(
+            "{what}: element {i}: got {}, want {} (|diff| {:.3e} > {abs:e} + {rel:e} * |value|)\n\
+             got:  {got:?}\nwant: {want:?}",
+            got[i],
+            want[i],
+            (got[i] - want[i]).abs(),
+        );
+    }
+}
+
 /// Stamps each named generic test `fn name<B: Backend>()` into `mod candle` (feature
 /// `candle`) and `mod tch` (feature `tch`) as `#[test] fn name()`, so one test body runs
 /// on both engines. `test_name: function` names the test apart from the generic function
-/// it calls; attributes written before a name (`#[ignore = "…"]`) go on both copies.
+/// it calls, `test_name: function(args)` passes it arguments; attributes written before a
+/// name (`#[ignore = "…"]`) go on both copies.
 ///
 /// ```ignore
-/// engine_tests!(batch_norm, conv2d: conv2d_cases, #[ignore = "needs Python"] parity);
+/// engine_tests!(batch_norm, conv2d: conv2d_cases, #[ignore = "needs Python"] parity,
+///               mlp_onnxruntime: mlp(true));
 /// ```
 #[allow(unused_macros)]
 macro_rules! engine_tests {
@@ -116,14 +157,17 @@ macro_rules! engine_tests {
     (@call $b:ty, $name:ident $func:ident) => {
         super::$func::<$b>()
     };
-    ($($(#[$attr:meta])* $name:ident $(: $func:ident)?),* $(,)?) => {
+    (@call $b:ty, $name:ident $func:ident ($($arg:expr),*)) => {
+        super::$func::<$b>($($arg),*)
+    };
+    ($($(#[$attr:meta])* $name:ident $(: $func:ident $(($($arg:expr),* $(,)?))?)?),* $(,)?) => {
         #[cfg(feature = "candle")]
         mod candle {
             $(
                 #[test]
                 $(#[$attr])*
                 fn $name() {
-                    engine_tests!(@call stratanet::Candle, $name $($func)?);
+                    engine_tests!(@call stratanet::Candle, $name $($func $(($($arg),*))?)?);
                 }
             )*
         }
@@ -133,7 +177,7 @@ macro_rules! engine_tests {
                 #[test]
                 $(#[$attr])*
                 fn $name() {
-                    engine_tests!(@call stratanet::Tch, $name $($func)?);
+                    engine_tests!(@call stratanet::Tch, $name $($func $(($($arg),*))?)?);
                 }
             )*
         }

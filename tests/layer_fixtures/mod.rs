@@ -67,20 +67,9 @@ impl Fixture {
     }
 }
 
+/// [`crate::common::assert_all_close`] with this module's tolerance.
 pub fn assert_close(what: &str, got: &[f64], want: &[f64]) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    if let Some(i) = (0..got.len()).find(|&i| {
-        let (g, w) = (got[i], want[i]);
-        let ok = (g - w).abs() <= ABS + REL * g.abs().max(w.abs());
-        !ok
-    }) {
-        panic!(
-            "{what}: element {i}: got {}, want {} (|diff| {:.3e})\ngot:  {got:?}\nwant: {want:?}",
-            got[i],
-            want[i],
-            (got[i] - want[i]).abs()
-        );
-    }
+    crate::common::assert_all_close(what, got, want, ABS, REL);
 }
 
 /// Asserts `got` matches the fixture tensor `key` (shape and values).
