@@ -90,26 +90,15 @@ fn round_trip<S: Backend, D: Backend>(tag: &str) {
         dst.compiled().unwrap().optimizer.iterations()
     );
     // training continues on the other engine from the restored optimizer state
-    src.fit(
-        &x,
-        &y,
+    let one_epoch = || {
         FitOptions::new()
             .epochs(1)
             .batch_size(8)
             .shuffle(false)
-            .verbose(0),
-    )
-    .unwrap();
-    dst.fit(
-        &xd,
-        &yd,
-        FitOptions::new()
-            .epochs(1)
-            .batch_size(8)
-            .shuffle(false)
-            .verbose(0),
-    )
-    .unwrap();
+            .verbose(0)
+    };
+    src.fit(&x, &y, one_epoch()).unwrap();
+    dst.fit(&xd, &yd, one_epoch()).unwrap();
     let ws = src.get_weights().unwrap();
     let wd = dst.get_weights().unwrap();
     for ((n, a), (_, b)) in ws.iter().zip(&wd) {
