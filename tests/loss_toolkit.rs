@@ -19,11 +19,10 @@ struct Fixture(Vec<u8>);
 
 impl Fixture {
     fn load() -> Self {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/losses_toolkit.safetensors"
-        );
-        Self(std::fs::read(path).expect("run scripts/make_metric_fixtures.py"))
+        Self(common::read_fixture(
+            "losses_toolkit.safetensors",
+            "make_metric_fixtures.py",
+        ))
     }
     fn values(&self, key: &str) -> (Vec<usize>, Vec<f64>) {
         let st = SafeTensors::deserialize(&self.0).unwrap();
@@ -50,13 +49,7 @@ impl Fixture {
 }
 
 fn close_all(what: &str, got: &[f64], want: &[f64]) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!(
-            (g - w).abs() <= 1e-6 + 1e-5 * g.abs().max(w.abs()),
-            "{what}[{i}]: got {g}, expected {w}"
-        );
-    }
+    common::assert_all_close(what, got, want, 1e-6, 1e-5);
 }
 
 /// Per-sample values and the default (mean) reduction against the fixture.

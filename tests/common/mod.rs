@@ -100,6 +100,16 @@ pub fn python() -> PathBuf {
     }
 }
 
+/// The bytes of the committed fixture `tests/fixtures/<file>`; panics naming the file and
+/// `script`, the script that writes it, when it cannot be read.
+pub fn read_fixture(file: &str, script: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(file);
+    std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run scripts/{script})", path.display()))
+}
+
 /// Runs the fixture script `scripts/<script> --out <folder>` with the Python of [`python`]
 /// into a fresh temporary folder and returns that folder (removed when it drops); panics
 /// when the script fails.

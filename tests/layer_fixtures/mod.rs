@@ -10,7 +10,6 @@
 #![allow(dead_code)]
 
 use safetensors::{Dtype, SafeTensors};
-use std::path::Path;
 use stratanet::layers::{BuildContext, CallContext, Layer};
 use stratanet::{Backend, DType, Device, Tensor};
 
@@ -25,18 +24,9 @@ pub struct Fixture {
 
 impl Fixture {
     pub fn load(file: &str) -> Self {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(file);
-        let bytes = std::fs::read(&path).unwrap_or_else(|e| {
-            panic!(
-                "{}: {e} (run scripts/make_layer_fixtures.py)",
-                path.display()
-            )
-        });
         Self {
             name: file.to_string(),
-            bytes,
+            bytes: crate::common::read_fixture(file, "make_layer_fixtures.py"),
         }
     }
 
