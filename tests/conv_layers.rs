@@ -7,6 +7,7 @@
 #[macro_use]
 mod common;
 
+#[macro_use]
 mod layer_fixtures;
 
 use layer_fixtures::{call_error, check, round_trip, run_cases, Fixture};
@@ -22,25 +23,12 @@ fn conv2d_cases<B: Backend>() {
     run_cases::<B>(
         &Fixture::load("layers_conv.safetensors"),
         &["kernel", "bias"],
-        vec![
-            ("c2_valid", Box::new(Conv2D::<B>::new(4, [3, 2]))),
-            (
-                "c2_same_stride",
-                Box::new(Conv2D::<B>::new(4, 3).strides(2).padding("same")),
-            ),
-            (
-                "c2_same_even_kernel",
-                Box::new(Conv2D::<B>::new(3, [2, 4]).strides([2, 1]).padding("same")),
-            ),
-            (
-                "c2_dilation_groups",
-                Box::new(
-                    Conv2D::<B>::new(6, 3)
-                        .padding("same")
-                        .dilation_rate(2)
-                        .groups(2),
-                ),
-            ),
+        layer_cases![
+            "c2_valid" => Conv2D::<B>::new(4, [3, 2]),
+            "c2_same_stride" => Conv2D::<B>::new(4, 3).strides(2).padding("same"),
+            "c2_same_even_kernel" => Conv2D::<B>::new(3, [2, 4]).strides([2, 1]).padding("same"),
+            "c2_dilation_groups" =>
+                Conv2D::<B>::new(6, 3).padding("same").dilation_rate(2).groups(2),
         ],
     );
 }
@@ -49,16 +37,10 @@ fn conv1d_cases<B: Backend>() {
     run_cases::<B>(
         &Fixture::load("layers_conv.safetensors"),
         &["kernel", "bias"],
-        vec![
-            (
-                "c1_same_stride",
-                Box::new(Conv1D::<B>::new(4, 3).strides(2).padding("same")),
-            ),
-            (
-                "c1_causal_dilation",
-                Box::new(Conv1D::<B>::new(3, 3).padding("causal").dilation_rate(2)),
-            ),
-            ("c1_valid", Box::new(Conv1D::<B>::new(2, 4))),
+        layer_cases![
+            "c1_same_stride" => Conv1D::<B>::new(4, 3).strides(2).padding("same"),
+            "c1_causal_dilation" => Conv1D::<B>::new(3, 3).padding("causal").dilation_rate(2),
+            "c1_valid" => Conv1D::<B>::new(2, 4),
         ],
     );
 }
@@ -67,27 +49,11 @@ fn conv_transpose_cases<B: Backend>() {
     run_cases::<B>(
         &Fixture::load("layers_conv.safetensors"),
         &["kernel", "bias"],
-        vec![
-            (
-                "ct_same",
-                Box::new(Conv2DTranspose::<B>::new(3, 3).strides(2).padding("same")),
-            ),
-            (
-                "ct_valid",
-                Box::new(Conv2DTranspose::<B>::new(3, [3, 2]).strides([2, 3])),
-            ),
-            (
-                "ct_same_even",
-                Box::new(Conv2DTranspose::<B>::new(2, 4).strides(2).padding("same")),
-            ),
-            (
-                "ct_output_padding",
-                Box::new(
-                    Conv2DTranspose::<B>::new(2, 3)
-                        .strides(2)
-                        .output_padding([1, 0]),
-                ),
-            ),
+        layer_cases![
+            "ct_same" => Conv2DTranspose::<B>::new(3, 3).strides(2).padding("same"),
+            "ct_valid" => Conv2DTranspose::<B>::new(3, [3, 2]).strides([2, 3]),
+            "ct_same_even" => Conv2DTranspose::<B>::new(2, 4).strides(2).padding("same"),
+            "ct_output_padding" => Conv2DTranspose::<B>::new(2, 3).strides(2).output_padding([1, 0]),
         ],
     );
 }
@@ -97,23 +63,15 @@ fn depthwise_separable_cases<B: Backend>() {
     run_cases::<B>(
         &fx,
         &["kernel", "bias"],
-        vec![(
-            "dw_same_stride",
-            Box::new(
-                DepthwiseConv2D::<B>::new(3)
-                    .depth_multiplier(2)
-                    .strides(2)
-                    .padding("same"),
-            ),
-        )],
+        layer_cases![
+            "dw_same_stride" =>
+                DepthwiseConv2D::<B>::new(3).depth_multiplier(2).strides(2).padding("same"),
+        ],
     );
     run_cases::<B>(
         &fx,
         &["depthwise_kernel", "pointwise_kernel", "bias"],
-        vec![(
-            "sep_valid",
-            Box::new(SeparableConv2D::<B>::new(4, 3).depth_multiplier(2)),
-        )],
+        layer_cases!["sep_valid" => SeparableConv2D::<B>::new(4, 3).depth_multiplier(2)],
     );
 }
 
@@ -121,34 +79,19 @@ fn pooling_cases<B: Backend>() {
     run_cases::<B>(
         &Fixture::load("layers_pool.safetensors"),
         &[],
-        vec![
-            ("max2d_valid", Box::new(MaxPooling2D::new(2))),
-            (
-                "max2d_same",
-                Box::new(MaxPooling2D::new(3).strides(2).padding("same")),
-            ),
-            (
-                "avg2d_valid",
-                Box::new(AveragePooling2D::new([3, 2]).strides([1, 2])),
-            ),
-            (
-                "avg2d_same",
-                Box::new(AveragePooling2D::new(3).strides(2).padding("same")),
-            ),
-            (
-                "avg2d_same_s1",
-                Box::new(AveragePooling2D::new([2, 3]).strides(1).padding("same")),
-            ),
-            ("max1d_same", Box::new(MaxPooling1D::new(2).padding("same"))),
-            (
-                "avg1d_same",
-                Box::new(AveragePooling1D::new(3).strides(2).padding("same")),
-            ),
-            ("avg1d_valid", Box::new(AveragePooling1D::new(2))),
-            ("gap2d", Box::new(GlobalAveragePooling2D::new())),
-            ("gmp2d", Box::new(GlobalMaxPooling2D::new())),
-            ("gap1d", Box::new(GlobalAveragePooling1D::new())),
-            ("gmp1d", Box::new(GlobalMaxPooling1D::new())),
+        layer_cases![
+            "max2d_valid" => MaxPooling2D::new(2),
+            "max2d_same" => MaxPooling2D::new(3).strides(2).padding("same"),
+            "avg2d_valid" => AveragePooling2D::new([3, 2]).strides([1, 2]),
+            "avg2d_same" => AveragePooling2D::new(3).strides(2).padding("same"),
+            "avg2d_same_s1" => AveragePooling2D::new([2, 3]).strides(1).padding("same"),
+            "max1d_same" => MaxPooling1D::new(2).padding("same"),
+            "avg1d_same" => AveragePooling1D::new(3).strides(2).padding("same"),
+            "avg1d_valid" => AveragePooling1D::new(2),
+            "gap2d" => GlobalAveragePooling2D::new(),
+            "gmp2d" => GlobalMaxPooling2D::new(),
+            "gap1d" => GlobalAveragePooling1D::new(),
+            "gmp1d" => GlobalMaxPooling1D::new(),
         ],
     );
 }

@@ -64,25 +64,7 @@ fn round_trip<S: Backend, D: Backend>(tag: &str) {
     close(&p_src, &p_dst);
     // weights and optimizer state are bit-identical after the move
     assert_eq!(src.get_weights().unwrap(), dst.get_weights().unwrap());
-    let vars = |v: Vec<(String, Vec<f32>)>| v;
-    let sv = vars(
-        src.compiled()
-            .unwrap()
-            .optimizer
-            .variables()
-            .into_iter()
-            .map(|(n, t)| (n, t.to_vec_f32().unwrap()))
-            .collect(),
-    );
-    let dv = vars(
-        dst.compiled()
-            .unwrap()
-            .optimizer
-            .variables()
-            .into_iter()
-            .map(|(n, t)| (n, t.to_vec_f32().unwrap()))
-            .collect(),
-    );
+    let (sv, dv) = (optimizer_variables(&src), optimizer_variables(&dst));
     assert!(!sv.is_empty());
     assert_eq!(sv, dv);
     assert_eq!(
@@ -107,6 +89,17 @@ fn round_trip<S: Backend, D: Backend>(tag: &str) {
             assert!((x - y).abs() <= 1e-4 + 1e-4 * x.abs(), "{n}: {x} vs {y}");
         }
     }
+}
+
+/// The optimizer's variables of a compiled model, by name, on the host.
+fn optimizer_variables<B: Backend>(m: &Sequential<B>) -> Vec<(String, Vec<f32>)> {
+    m.compiled()
+        .unwrap()
+        .optimizer
+        .variables()
+        .into_iter()
+        .map(|(n, t)| (n, t.to_vec_f32().unwrap()))
+        .collect()
 }
 
 #[test]

@@ -6,7 +6,7 @@
 #[macro_use]
 mod common;
 
-use safetensors::{Dtype, SafeTensors};
+use safetensors::SafeTensors;
 use stratanet::losses::{
     self, BinaryCrossentropy, BinaryFocalCrossentropy, CategoricalCrossentropy,
     CategoricalFocalCrossentropy, CategoricalHinge, CosineSimilarity, Hinge, KLDivergence, LogCosh,
@@ -27,19 +27,7 @@ impl Fixture {
     fn values(&self, key: &str) -> (Vec<usize>, Vec<f64>) {
         let st = SafeTensors::deserialize(&self.0).unwrap();
         let v = st.tensor(key).unwrap_or_else(|e| panic!("no {key}: {e}"));
-        let vals = match v.dtype() {
-            Dtype::F32 => v
-                .data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes(b.try_into().unwrap()) as f64)
-                .collect(),
-            Dtype::F64 => v
-                .data()
-                .chunks_exact(8)
-                .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
-                .collect(),
-            other => panic!("{key}: {other:?}"),
-        };
+        let vals = common::tensor_f64(key, &v);
         (v.shape().to_vec(), vals)
     }
     fn tensor<B: Backend>(&self, key: &str) -> Tensor<B> {

@@ -16,7 +16,7 @@
 #[macro_use]
 mod common;
 
-use safetensors::{Dtype, SafeTensors};
+use safetensors::SafeTensors;
 use std::collections::BTreeMap;
 use std::f64::consts::PI;
 use std::path::{Path, PathBuf};
@@ -67,18 +67,7 @@ impl Fixture {
         let v = st
             .tensor(key)
             .unwrap_or_else(|e| panic!("{FIXTURE}: no tensor {key}: {e}"));
-        let data = v.data();
-        let vals = match v.dtype() {
-            Dtype::F32 => data
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes(b.try_into().unwrap()) as f64)
-                .collect(),
-            Dtype::F64 => data
-                .chunks_exact(8)
-                .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
-                .collect(),
-            other => panic!("{FIXTURE}: {key} has unexpected dtype {other:?}"),
-        };
+        let vals = common::tensor_f64(&format!("{FIXTURE}: {key}"), &v);
         (v.shape().to_vec(), vals)
     }
 

@@ -74,24 +74,12 @@ impl Fixture {
 
     /// Shape and values of a float tensor (F32 or F64), as `f64`.
     fn values(&self, key: &str) -> (Vec<usize>, Vec<f64>) {
-        self.view(key, |dtype, shape, data| {
-            let v = match dtype {
-                Dtype::F32 => data
-                    .chunks_exact(4)
-                    .map(|b| f32::from_le_bytes(b.try_into().unwrap()) as f64)
-                    .collect(),
-                Dtype::F64 => data
-                    .chunks_exact(8)
-                    .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
-                    .collect(),
-                Dtype::I64 => data
-                    .chunks_exact(8)
-                    .map(|b| i64::from_le_bytes(b.try_into().unwrap()) as f64)
-                    .collect(),
-                other => panic!("{}: {key} has unexpected dtype {other:?}", self.name),
-            };
-            (shape.to_vec(), v)
-        })
+        let st = self.st();
+        let v = st
+            .tensor(key)
+            .unwrap_or_else(|e| panic!("{}: no tensor {key}: {e}", self.name));
+        let vals = common::tensor_f64(&format!("{}: {key}", self.name), &v);
+        (v.shape().to_vec(), vals)
     }
 
     fn scalar(&self, key: &str) -> f64 {

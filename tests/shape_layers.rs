@@ -6,6 +6,7 @@
 #[macro_use]
 mod common;
 
+#[macro_use]
 mod layer_fixtures;
 
 use layer_fixtures::{call_error, round_trip, run_cases, Fixture};
@@ -20,14 +21,11 @@ fn fixtures<B: Backend>() {
     run_cases::<B>(
         &fx,
         &[],
-        vec![
-            (
-                "zeropad",
-                Box::new(ZeroPadding2D::asymmetric([(1, 3), (2, 0)])),
-            ),
-            ("upsample", Box::new(UpSampling2D::new([2, 3]))),
-            ("permute", Box::new(Permute::new(&[3, 1, 2]))),
-            ("repeat", Box::new(RepeatVector::new(5))),
+        layer_cases![
+            "zeropad" => ZeroPadding2D::asymmetric([(1, 3), (2, 0)]),
+            "upsample" => UpSampling2D::new([2, 3]),
+            "permute" => Permute::new(&[3, 1, 2]),
+            "repeat" => RepeatVector::new(5),
         ],
     );
 }

@@ -110,6 +110,27 @@ pub fn read_fixture(file: &str, script: &str) -> Vec<u8> {
         .unwrap_or_else(|e| panic!("{}: {e} (run scripts/{script})", path.display()))
 }
 
+/// The elements of a float (F32, F64) or I64 safetensors tensor as `f64`; panics naming
+/// `what` on any other dtype.
+pub fn tensor_f64(what: &str, v: &safetensors::tensor::TensorView<'_>) -> Vec<f64> {
+    let data = v.data();
+    match v.dtype() {
+        safetensors::Dtype::F32 => data
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().unwrap()) as f64)
+            .collect(),
+        safetensors::Dtype::F64 => data
+            .chunks_exact(8)
+            .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
+            .collect(),
+        safetensors::Dtype::I64 => data
+            .chunks_exact(8)
+            .map(|b| i64::from_le_bytes(b.try_into().unwrap()) as f64)
+            .collect(),
+        other => panic!("{what} has unexpected dtype {other:?}"),
+    }
+}
+
 /// Runs the fixture script `scripts/<script> --out <folder>` with the Python of [`python`]
 /// into a fresh temporary folder and returns that folder (removed when it drops); panics
 /// when the script fails.

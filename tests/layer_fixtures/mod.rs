@@ -99,6 +99,14 @@ pub fn run_cases<B: Backend>(
     }
 }
 
+/// The `(case, layer)` rows of a [`run_cases`] table: `layer_cases!["c1" => Conv1D::new(2, 4), …]`.
+#[allow(unused_macros)]
+macro_rules! layer_cases {
+    ($($case:literal => $layer:expr),* $(,)?) => {
+        vec![$(($case, Box::new($layer))),*]
+    };
+}
+
 fn run_layer_case<B: Backend>(
     fx: &Fixture,
     case: &str,
