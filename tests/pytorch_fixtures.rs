@@ -174,20 +174,7 @@ fn dense<B: Backend>() {
 /// magnitudes (and softmax rows that saturate or carry a large offset).
 fn activations<B: Backend>() {
     let fx = Fixture::load("activations.safetensors");
-    let names = [
-        "relu",
-        "sigmoid",
-        "tanh",
-        "softmax",
-        "log_softmax",
-        "gelu",
-        "silu",
-        "elu",
-        "selu",
-        "leaky_relu",
-        "softplus",
-    ];
-    for name in names {
+    for &name in common::FIXTURE_ACTIVATIONS {
         let act = Activation::from_name(name).unwrap();
         let two_d = matches!(act, Activation::Softmax | Activation::LogSoftmax);
         let (xk, wk) = if two_d { ("x2d", "w2d") } else { ("x", "w") };

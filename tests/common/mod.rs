@@ -100,6 +100,22 @@ pub fn python() -> PathBuf {
     }
 }
 
+/// The activations with PyTorch references in `tests/fixtures/activations.safetensors`
+/// (every accepted name but `linear` and the alias `swish`), in the fixture's order.
+pub const FIXTURE_ACTIVATIONS: &[&str] = &[
+    "relu",
+    "sigmoid",
+    "tanh",
+    "softmax",
+    "log_softmax",
+    "gelu",
+    "silu",
+    "elu",
+    "selu",
+    "leaky_relu",
+    "softplus",
+];
+
 /// The bytes of the committed fixture `tests/fixtures/<file>`; panics naming the file and
 /// `script`, the script that writes it, when it cannot be read.
 pub fn read_fixture(file: &str, script: &str) -> Vec<u8> {
