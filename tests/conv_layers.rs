@@ -19,55 +19,48 @@ use stratanet::layers::{
 use stratanet::regularizers::Regularizer;
 use stratanet::{Backend, DType, Device, Sequential, Tensor};
 
-fn conv2d_cases<B: Backend>() {
+/// [`run_cases`] on `layers_conv.safetensors` for layers with a kernel and a bias.
+fn conv_cases<B: Backend>(cases: Vec<(&str, Box<dyn Layer<B>>)>) {
     run_cases::<B>(
         &Fixture::load("layers_conv.safetensors"),
         &["kernel", "bias"],
-        layer_cases![
-            "c2_valid" => Conv2D::<B>::new(4, [3, 2]),
-            "c2_same_stride" => Conv2D::<B>::new(4, 3).strides(2).padding("same"),
-            "c2_same_even_kernel" => Conv2D::<B>::new(3, [2, 4]).strides([2, 1]).padding("same"),
-            "c2_dilation_groups" =>
-                Conv2D::<B>::new(6, 3).padding("same").dilation_rate(2).groups(2),
-        ],
+        cases,
     );
+}
+
+fn conv2d_cases<B: Backend>() {
+    conv_cases::<B>(layer_cases![
+        "c2_valid" => Conv2D::<B>::new(4, [3, 2]),
+        "c2_same_stride" => Conv2D::<B>::new(4, 3).strides(2).padding("same"),
+        "c2_same_even_kernel" => Conv2D::<B>::new(3, [2, 4]).strides([2, 1]).padding("same"),
+        "c2_dilation_groups" =>
+            Conv2D::<B>::new(6, 3).padding("same").dilation_rate(2).groups(2),
+    ]);
 }
 
 fn conv1d_cases<B: Backend>() {
-    run_cases::<B>(
-        &Fixture::load("layers_conv.safetensors"),
-        &["kernel", "bias"],
-        layer_cases![
-            "c1_same_stride" => Conv1D::<B>::new(4, 3).strides(2).padding("same"),
-            "c1_causal_dilation" => Conv1D::<B>::new(3, 3).padding("causal").dilation_rate(2),
-            "c1_valid" => Conv1D::<B>::new(2, 4),
-        ],
-    );
+    conv_cases::<B>(layer_cases![
+        "c1_same_stride" => Conv1D::<B>::new(4, 3).strides(2).padding("same"),
+        "c1_causal_dilation" => Conv1D::<B>::new(3, 3).padding("causal").dilation_rate(2),
+        "c1_valid" => Conv1D::<B>::new(2, 4),
+    ]);
 }
 
 fn conv_transpose_cases<B: Backend>() {
-    run_cases::<B>(
-        &Fixture::load("layers_conv.safetensors"),
-        &["kernel", "bias"],
-        layer_cases![
-            "ct_same" => Conv2DTranspose::<B>::new(3, 3).strides(2).padding("same"),
-            "ct_valid" => Conv2DTranspose::<B>::new(3, [3, 2]).strides([2, 3]),
-            "ct_same_even" => Conv2DTranspose::<B>::new(2, 4).strides(2).padding("same"),
-            "ct_output_padding" => Conv2DTranspose::<B>::new(2, 3).strides(2).output_padding([1, 0]),
-        ],
-    );
+    conv_cases::<B>(layer_cases![
+        "ct_same" => Conv2DTranspose::<B>::new(3, 3).strides(2).padding("same"),
+        "ct_valid" => Conv2DTranspose::<B>::new(3, [3, 2]).strides([2, 3]),
+        "ct_same_even" => Conv2DTranspose::<B>::new(2, 4).strides(2).padding("same"),
+        "ct_output_padding" => Conv2DTranspose::<B>::new(2, 3).strides(2).output_padding([1, 0]),
+    ]);
 }
 
 fn depthwise_separable_cases<B: Backend>() {
     let fx = Fixture::load("layers_conv.safetensors");
-    run_cases::<B>(
-        &fx,
-        &["kernel", "bias"],
-        layer_cases![
-            "dw_same_stride" =>
-                DepthwiseConv2D::<B>::new(3).depth_multiplier(2).strides(2).padding("same"),
-        ],
-    );
+    conv_cases::<B>(layer_cases![
+        "dw_same_stride" =>
+            DepthwiseConv2D::<B>::new(3).depth_multiplier(2).strides(2).padding("same"),
+    ]);
     run_cases::<B>(
         &fx,
         &["depthwise_kernel", "pointwise_kernel", "bias"],
