@@ -240,6 +240,15 @@ fn errors<B: Backend>() {
     assert!(e.to_string().contains("window"), "{e}");
 }
 
+/// The activity penalty recorded in `ctx` (which must hold one), taken out.
+fn take_penalty<B: Backend>(ctx: &mut CallContext) -> f64 {
+    ctx.take_activity_loss::<B>()
+        .unwrap()
+        .unwrap()
+        .item()
+        .unwrap()
+}
+
 /// Activity regularisers: the penalty of the output is recorded in the CallContext.
 fn activity<B: Backend>() {
     let fx = Fixture::load("layers_conv.safetensors");
@@ -262,12 +271,7 @@ fn activity<B: Backend>() {
         .iter()
         .map(|v| 0.1 * v.abs() + 0.01 * v * v)
         .sum();
-    let got = ctx
-        .take_activity_loss::<B>()
-        .unwrap()
-        .unwrap()
-        .item()
-        .unwrap();
+    let got = take_penalty::<B>(&mut ctx);
     assert!((got - want).abs() <= 1e-4 * want.abs(), "{got} vs {want}");
     assert_eq!(ctx.activity_loss_count(), 0);
     assert!(ctx.take_activity_loss::<B>().unwrap().is_none());
@@ -279,12 +283,7 @@ fn activity<B: Backend>() {
     let mut ctx = CallContext::inference();
     let y = d.call(&x, &mut ctx).unwrap();
     let want: f64 = y.to_vec_f64().unwrap().iter().map(|v| v * v).sum();
-    let got = ctx
-        .take_activity_loss::<B>()
-        .unwrap()
-        .unwrap()
-        .item()
-        .unwrap();
+    let got = take_penalty::<B>(&mut ctx);
     assert!(
         (got - want).abs() <= 1e-5 * want.abs().max(1.0),
         "{got} vs {want}"

@@ -72,13 +72,6 @@ fn round_trip<S: Backend, D: Backend>(tag: &str) {
         dst.compiled().unwrap().optimizer.iterations()
     );
     // training continues on the other engine from the restored optimizer state
-    let one_epoch = || {
-        FitOptions::new()
-            .epochs(1)
-            .batch_size(8)
-            .shuffle(false)
-            .verbose(0)
-    };
     src.fit(&x, &y, one_epoch()).unwrap();
     dst.fit(&xd, &yd, one_epoch()).unwrap();
     let ws = src.get_weights().unwrap();
@@ -89,6 +82,15 @@ fn round_trip<S: Backend, D: Backend>(tag: &str) {
             assert!((x - y).abs() <= 1e-4 + 1e-4 * x.abs(), "{n}: {x} vs {y}");
         }
     }
+}
+
+/// One unshuffled epoch in batches of 8, quietly.
+fn one_epoch<B: Backend>() -> FitOptions<B> {
+    FitOptions::new()
+        .epochs(1)
+        .batch_size(8)
+        .shuffle(false)
+        .verbose(0)
 }
 
 /// The optimizer's variables of a compiled model, by name, on the host.

@@ -207,26 +207,23 @@ macro_rules! engine_tests {
     (@call $b:ty, $name:ident $func:ident ($($arg:expr),*)) => {
         super::$func::<$b>($($arg),*)
     };
+    (@engine $feature:literal, $m:ident, $b:ty;
+     $($(#[$attr:meta])* $name:ident $(: $func:ident $(($($arg:expr),*))?)?),*) => {
+        #[cfg(feature = $feature)]
+        mod $m {
+            $(
+                #[test]
+                $(#[$attr])*
+                fn $name() {
+                    engine_tests!(@call $b, $name $($func $(($($arg),*))?)?);
+                }
+            )*
+        }
+    };
     ($($(#[$attr:meta])* $name:ident $(: $func:ident $(($($arg:expr),* $(,)?))?)?),* $(,)?) => {
-        #[cfg(feature = "candle")]
-        mod candle {
-            $(
-                #[test]
-                $(#[$attr])*
-                fn $name() {
-                    engine_tests!(@call stratanet::Candle, $name $($func $(($($arg),*))?)?);
-                }
-            )*
-        }
-        #[cfg(feature = "tch")]
-        mod tch {
-            $(
-                #[test]
-                $(#[$attr])*
-                fn $name() {
-                    engine_tests!(@call stratanet::Tch, $name $($func $(($($arg),*))?)?);
-                }
-            )*
-        }
+        engine_tests!(@engine "candle", candle, stratanet::Candle;
+            $($(#[$attr])* $name $(: $func $(($($arg),*))?)?),*);
+        engine_tests!(@engine "tch", tch, stratanet::Tch;
+            $($(#[$attr])* $name $(: $func $(($($arg),*))?)?),*);
     };
 }
