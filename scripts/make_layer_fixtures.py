@@ -36,12 +36,10 @@ script converts them to torch's layouts and computes with torch ops, where Keras
 Gradients are those of `sum(out * loss_weight)` with respect to the input and every weight.
 """
 
-import argparse
-import os
-
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save_file
+
+import fixture_io
 
 torch.set_default_dtype(torch.float32)
 
@@ -318,17 +316,10 @@ def shape_fixtures():
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    here = os.path.dirname(os.path.abspath(__file__))
-    ap.add_argument("--out", default=os.path.join(here, "..", "tests", "fixtures"))
-    args = ap.parse_args()
-    os.makedirs(args.out, exist_ok=True)
+    out = fixture_io.out_dir()
     for name, fn in [("conv", conv_fixtures), ("pool", pool_fixtures),
                      ("norm", norm_fixtures), ("shape", shape_fixtures)]:
-        st = {k: v.clone().contiguous() for k, v in fn().items()}
-        path = os.path.join(args.out, f"layers_{name}.safetensors")
-        save_file(st, path)
-        print(f"wrote {path} ({len(st)} tensors)")
+        fixture_io.write(out, f"layers_{name}.safetensors", fn())
 
 
 if __name__ == "__main__":

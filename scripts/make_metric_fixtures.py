@@ -35,15 +35,14 @@ float64 scalars or float32 per-sample vectors):
   formula. Also Keras' reductions of weighted per-sample MSE.
 """
 
-import argparse
 import math
-import os
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save_file
 from sklearn import metrics as skm
+
+import fixture_io
 
 EPS = 1e-7
 
@@ -287,16 +286,10 @@ def loss_fixtures():
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    here = os.path.dirname(os.path.abspath(__file__))
-    ap.add_argument("--out", default=os.path.join(here, "..", "tests", "fixtures"))
-    args = ap.parse_args()
-    os.makedirs(args.out, exist_ok=True)
+    out = fixture_io.out_dir()
     for name, tensors in (("metrics.safetensors", metric_fixtures()),
                           ("losses_toolkit.safetensors", loss_fixtures())):
-        path = os.path.join(args.out, name)
-        save_file({k: v.clone().contiguous() for k, v in tensors.items()}, path)
-        print(f"wrote {path} ({len(tensors)} tensors)")
+        fixture_io.write(out, name, tensors)
 
 
 if __name__ == "__main__":

@@ -34,12 +34,10 @@ to the Keras-layout weights:
 Gradients are those of `sum(out * loss_weight)` with respect to the inputs and every weight.
 """
 
-import argparse
-import os
-
 import torch
-from safetensors.torch import save_file
 from torch.func import functional_call
+
+import fixture_io
 
 torch.set_default_dtype(torch.float32)
 
@@ -64,16 +62,22 @@ def swap_zr(w, u):
     return torch.cat([w[..., u:2 * u], w[..., :u], w[..., 2 * u:]], dim=-1)
 
 
+def record_cell(out, name, x, k, rk, b, seq, states):
+    """Stores under `name/` a one-layer RNN case: input, Keras-layout weights, the output
+    sequence, the final `states` and the gradients with respect to the input and weights."""
+    named = [("x", x), ("kernel", k), ("recurrent_kernel", rk), ("bias", b)]
+    res = {"x": x, "kernel": k, "recurrent_kernel": rk, "bias": b, "out": seq, **states}
+    res.update(grads(seq, named))
+    out.update({f"{name}/{key}": v.detach().contiguous() for key, v in res.items()})
+
+
 def lstm_case(out, name, go_backwards=False, n=3, t=6, d=4, u=5):
     x, k, rk, b = leaf(n, t, d), leaf(d, 4 * u), leaf(u, 4 * u), leaf(4 * u, scale=0.2)
     m = torch.nn.LSTM(d, u, batch_first=True)
     p = {"weight_ih_l0": k.T, "weight_hh_l0": rk.T, "bias_ih_l0": b, "bias_hh_l0": torch.zeros(4 * u)}
     xin = x.flip(1) if go_backwards else x
     seq, (h, c) = functional_call(m, p, (xin,))
-    named = [("x", x), ("kernel", k), ("recurrent_kernel", rk), ("bias", b)]
-    res = {"x": x, "kernel": k, "recurrent_kernel": rk, "bias": b, "out": seq, "h": h[0], "c": c[0]}
-    res.update(grads(seq, named))
-    out.update({f"{name}/{key}": v.detach().contiguous() for key, v in res.items()})
+    record_cell(out, name, x, k, rk, b, seq, {"h": h[0], "c": c[0]})
 
 
 def gru_case(out, name, n=3, t=6, d=4, u=5):
@@ -86,10 +90,7 @@ def gru_case(out, name, n=3, t=6, d=4, u=5):
         "bias_hh_l0": swap_zr(b[1], u),
     }
     seq, h = functional_call(m, p, (x,))
-    named = [("x", x), ("kernel", k), ("recurrent_kernel", rk), ("bias", b)]
-    res = {"x": x, "kernel": k, "recurrent_kernel": rk, "bias": b, "out": seq, "h": h[0]}
-    res.update(grads(seq, named))
-    out.update({f"{name}/{key}": v.detach().contiguous() for key, v in res.items()})
+    record_cell(out, name, x, k, rk, b, seq, {"h": h[0]})
 
 
 def rnn_case(out, name, n=3, t=6, d=4, u=5):
@@ -97,10 +98,7 @@ def rnn_case(out, name, n=3, t=6, d=4, u=5):
     m = torch.nn.RNN(d, u, batch_first=True)
     p = {"weight_ih_l0": k.T, "weight_hh_l0": rk.T, "bias_ih_l0": b, "bias_hh_l0": torch.zeros(u)}
     seq, h = functional_call(m, p, (x,))
-    named = [("x", x), ("kernel", k), ("recurrent_kernel", rk), ("bias", b)]
-    res = {"x": x, "kernel": k, "recurrent_kernel": rk, "bias": b, "out": seq, "h": h[0]}
-    res.update(grads(seq, named))
-    out.update({f"{name}/{key}": v.detach().contiguous() for key, v in res.items()})
+    record_cell(out, name, x, k, rk, b, seq, {"h": h[0]})
 
 
 def bilstm_case(out, name, n=2, t=5, d=3, u=4):
@@ -183,9 +181,7 @@ def mha_case(out, name, causal, n=2, tq=4, tk=5, e=8, dk=6, dv=5, heads=2):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures"))
-    args = ap.parse_args()
+    out_dir = fixture_io.out_dir()
     torch.manual_seed(20240611)
     out = {}
     lstm_case(out, "lstm")
@@ -197,10 +193,7 @@ def main():
     embedding_case(out, "embedding")
     mha_case(out, "mha", causal=False)
     mha_case(out, "mha_causal", causal=True)
-    os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, "layers_rnn.safetensors")
-    save_file(out, path)
-    print(f"wrote {len(out)} tensors to {path}")
+    fixture_io.write(out_dir, "layers_rnn.safetensors", out)
 
 
 if __name__ == "__main__":

@@ -406,10 +406,15 @@ fn evaluate_and_predict_hooks_run_per_batch() {
     use stratanet::callbacks::{Callback, CallbackContext, LogSource, Logs};
     #[derive(Default)]
     struct Recorder(Arc<Mutex<Vec<String>>>);
+    impl Recorder {
+        fn record(&self, event: impl Into<String>) -> stratanet::Result<()> {
+            self.0.lock().unwrap().push(event.into());
+            Ok(())
+        }
+    }
     impl Callback for Recorder {
         fn on_test_begin(&mut self, _: &mut CallbackContext<'_>) -> stratanet::Result<()> {
-            self.0.lock().unwrap().push("test_begin".into());
-            Ok(())
+            self.record("test_begin")
         }
         fn on_test_batch_end(
             &mut self,
@@ -419,8 +424,7 @@ fn evaluate_and_predict_hooks_run_per_batch() {
         ) -> stratanet::Result<()> {
             let l = logs.logs()?;
             assert!(l.get("loss").is_some());
-            self.0.lock().unwrap().push(format!("test_batch {step}"));
-            Ok(())
+            self.record(format!("test_batch {step}"))
         }
         fn on_test_end(
             &mut self,
@@ -428,24 +432,20 @@ fn evaluate_and_predict_hooks_run_per_batch() {
             _: &mut CallbackContext<'_>,
         ) -> stratanet::Result<()> {
             assert!(logs.get("loss").is_some());
-            self.0.lock().unwrap().push("test_end".into());
-            Ok(())
+            self.record("test_end")
         }
         fn on_predict_begin(&mut self, _: &mut CallbackContext<'_>) -> stratanet::Result<()> {
-            self.0.lock().unwrap().push("predict_begin".into());
-            Ok(())
+            self.record("predict_begin")
         }
         fn on_predict_batch_end(
             &mut self,
             step: usize,
             _: &mut CallbackContext<'_>,
         ) -> stratanet::Result<()> {
-            self.0.lock().unwrap().push(format!("predict_batch {step}"));
-            Ok(())
+            self.record(format!("predict_batch {step}"))
         }
         fn on_predict_end(&mut self, _: &mut CallbackContext<'_>) -> stratanet::Result<()> {
-            self.0.lock().unwrap().push("predict_end".into());
-            Ok(())
+            self.record("predict_end")
         }
     }
     let (mut m, x, y) = regression();

@@ -7,9 +7,10 @@
 #[macro_use]
 mod common;
 
+#[macro_use]
 mod layer_fixtures;
 
-use layer_fixtures::{call_error, check, round_trip, run_case, Fixture};
+use layer_fixtures::{call_error, check, round_trip, run_cases, Fixture};
 use stratanet::layers::{
     AveragePooling1D, AveragePooling2D, BuildContext, CallContext, Conv1D, Conv2D, Conv2DTranspose,
     Dense, DepthwiseConv2D, GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D,
@@ -18,162 +19,74 @@ use stratanet::layers::{
 use stratanet::regularizers::Regularizer;
 use stratanet::{Backend, DType, Device, Sequential, Tensor};
 
+/// [`run_cases`] on `layers_conv.safetensors` for layers with a kernel and a bias.
+fn conv_cases<B: Backend>(cases: Vec<(&str, Box<dyn Layer<B>>)>) {
+    run_cases::<B>(
+        &Fixture::load("layers_conv.safetensors"),
+        &["kernel", "bias"],
+        cases,
+    );
+}
+
 fn conv2d_cases<B: Backend>() {
-    let fx = Fixture::load("layers_conv.safetensors");
-    let wb = &["kernel", "bias"];
-    run_case::<B, _>(&fx, "c2_valid", Conv2D::<B>::new(4, [3, 2]), wb, false);
-    run_case::<B, _>(
-        &fx,
-        "c2_same_stride",
-        Conv2D::<B>::new(4, 3).strides(2).padding("same"),
-        wb,
-        false,
-    );
-    run_case::<B, _>(
-        &fx,
-        "c2_same_even_kernel",
-        Conv2D::<B>::new(3, [2, 4]).strides([2, 1]).padding("same"),
-        wb,
-        false,
-    );
-    run_case::<B, _>(
-        &fx,
-        "c2_dilation_groups",
-        Conv2D::<B>::new(6, 3)
-            .padding("same")
-            .dilation_rate(2)
-            .groups(2),
-        wb,
-        false,
-    );
+    conv_cases::<B>(layer_cases![
+        "c2_valid" => Conv2D::<B>::new(4, [3, 2]),
+        "c2_same_stride" => Conv2D::<B>::new(4, 3).strides(2).padding("same"),
+        "c2_same_even_kernel" => Conv2D::<B>::new(3, [2, 4]).strides([2, 1]).padding("same"),
+        "c2_dilation_groups" =>
+            Conv2D::<B>::new(6, 3).padding("same").dilation_rate(2).groups(2),
+    ]);
 }
 
 fn conv1d_cases<B: Backend>() {
-    let fx = Fixture::load("layers_conv.safetensors");
-    let wb = &["kernel", "bias"];
-    run_case::<B, _>(
-        &fx,
-        "c1_same_stride",
-        Conv1D::<B>::new(4, 3).strides(2).padding("same"),
-        wb,
-        false,
-    );
-    run_case::<B, _>(
-        &fx,
-        "c1_causal_dilation",
-        Conv1D::<B>::new(3, 3).padding("causal").dilation_rate(2),
-        wb,
-        false,
-    );
-    run_case::<B, _>(&fx, "c1_valid", Conv1D::<B>::new(2, 4), wb, false);
+    conv_cases::<B>(layer_cases![
+        "c1_same_stride" => Conv1D::<B>::new(4, 3).strides(2).padding("same"),
+        "c1_causal_dilation" => Conv1D::<B>::new(3, 3).padding("causal").dilation_rate(2),
+        "c1_valid" => Conv1D::<B>::new(2, 4),
+    ]);
 }
 
 fn conv_transpose_cases<B: Backend>() {
-    let fx = Fixture::load("layers_conv.safetensors");
-    let wb = &["kernel", "bias"];
-    run_case::<B, _>(
-        &fx,
-        "ct_same",
-        Conv2DTranspose::<B>::new(3, 3).strides(2).padding("same"),
-        wb,
-        false,
-    );
-    run_case::<B, _>(
-        &fx,
-        "ct_valid",
-        Conv2DTranspose::<B>::new(3, [3, 2]).strides([2, 3]),
-        wb,
-        false,
-    );
-    run_case::<B, _>(
-        &fx,
-        "ct_same_even",
-        Conv2DTranspose::<B>::new(2, 4).strides(2).padding("same"),
-        wb,
-        false,
-    );
-    run_case::<B, _>(
-        &fx,
-        "ct_output_padding",
-        Conv2DTranspose::<B>::new(2, 3)
-            .strides(2)
-            .output_padding([1, 0]),
-        wb,
-        false,
-    );
+    conv_cases::<B>(layer_cases![
+        "ct_same" => Conv2DTranspose::<B>::new(3, 3).strides(2).padding("same"),
+        "ct_valid" => Conv2DTranspose::<B>::new(3, [3, 2]).strides([2, 3]),
+        "ct_same_even" => Conv2DTranspose::<B>::new(2, 4).strides(2).padding("same"),
+        "ct_output_padding" => Conv2DTranspose::<B>::new(2, 3).strides(2).output_padding([1, 0]),
+    ]);
 }
 
 fn depthwise_separable_cases<B: Backend>() {
     let fx = Fixture::load("layers_conv.safetensors");
-    run_case::<B, _>(
+    conv_cases::<B>(layer_cases![
+        "dw_same_stride" =>
+            DepthwiseConv2D::<B>::new(3).depth_multiplier(2).strides(2).padding("same"),
+    ]);
+    run_cases::<B>(
         &fx,
-        "dw_same_stride",
-        DepthwiseConv2D::<B>::new(3)
-            .depth_multiplier(2)
-            .strides(2)
-            .padding("same"),
-        &["kernel", "bias"],
-        false,
-    );
-    run_case::<B, _>(
-        &fx,
-        "sep_valid",
-        SeparableConv2D::<B>::new(4, 3).depth_multiplier(2),
         &["depthwise_kernel", "pointwise_kernel", "bias"],
-        false,
+        layer_cases!["sep_valid" => SeparableConv2D::<B>::new(4, 3).depth_multiplier(2)],
     );
 }
 
 fn pooling_cases<B: Backend>() {
-    let fx = Fixture::load("layers_pool.safetensors");
-    run_case::<B, _>(&fx, "max2d_valid", MaxPooling2D::new(2), &[], false);
-    run_case::<B, _>(
-        &fx,
-        "max2d_same",
-        MaxPooling2D::new(3).strides(2).padding("same"),
+    run_cases::<B>(
+        &Fixture::load("layers_pool.safetensors"),
         &[],
-        false,
+        layer_cases![
+            "max2d_valid" => MaxPooling2D::new(2),
+            "max2d_same" => MaxPooling2D::new(3).strides(2).padding("same"),
+            "avg2d_valid" => AveragePooling2D::new([3, 2]).strides([1, 2]),
+            "avg2d_same" => AveragePooling2D::new(3).strides(2).padding("same"),
+            "avg2d_same_s1" => AveragePooling2D::new([2, 3]).strides(1).padding("same"),
+            "max1d_same" => MaxPooling1D::new(2).padding("same"),
+            "avg1d_same" => AveragePooling1D::new(3).strides(2).padding("same"),
+            "avg1d_valid" => AveragePooling1D::new(2),
+            "gap2d" => GlobalAveragePooling2D::new(),
+            "gmp2d" => GlobalMaxPooling2D::new(),
+            "gap1d" => GlobalAveragePooling1D::new(),
+            "gmp1d" => GlobalMaxPooling1D::new(),
+        ],
     );
-    run_case::<B, _>(
-        &fx,
-        "avg2d_valid",
-        AveragePooling2D::new([3, 2]).strides([1, 2]),
-        &[],
-        false,
-    );
-    run_case::<B, _>(
-        &fx,
-        "avg2d_same",
-        AveragePooling2D::new(3).strides(2).padding("same"),
-        &[],
-        false,
-    );
-    run_case::<B, _>(
-        &fx,
-        "avg2d_same_s1",
-        AveragePooling2D::new([2, 3]).strides(1).padding("same"),
-        &[],
-        false,
-    );
-    run_case::<B, _>(
-        &fx,
-        "max1d_same",
-        MaxPooling1D::new(2).padding("same"),
-        &[],
-        false,
-    );
-    run_case::<B, _>(
-        &fx,
-        "avg1d_same",
-        AveragePooling1D::new(3).strides(2).padding("same"),
-        &[],
-        false,
-    );
-    run_case::<B, _>(&fx, "avg1d_valid", AveragePooling1D::new(2), &[], false);
-    run_case::<B, _>(&fx, "gap2d", GlobalAveragePooling2D::new(), &[], false);
-    run_case::<B, _>(&fx, "gmp2d", GlobalMaxPooling2D::new(), &[], false);
-    run_case::<B, _>(&fx, "gap1d", GlobalAveragePooling1D::new(), &[], false);
-    run_case::<B, _>(&fx, "gmp1d", GlobalMaxPooling1D::new(), &[], false);
 }
 
 /// channels_first gives the channels_last result, transposed.
@@ -327,6 +240,15 @@ fn errors<B: Backend>() {
     assert!(e.to_string().contains("window"), "{e}");
 }
 
+/// The activity penalty recorded in `ctx` (which must hold one), taken out.
+fn take_penalty<B: Backend>(ctx: &mut CallContext) -> f64 {
+    ctx.take_activity_loss::<B>()
+        .unwrap()
+        .unwrap()
+        .item()
+        .unwrap()
+}
+
 /// Activity regularisers: the penalty of the output is recorded in the CallContext.
 fn activity<B: Backend>() {
     let fx = Fixture::load("layers_conv.safetensors");
@@ -349,12 +271,7 @@ fn activity<B: Backend>() {
         .iter()
         .map(|v| 0.1 * v.abs() + 0.01 * v * v)
         .sum();
-    let got = ctx
-        .take_activity_loss::<B>()
-        .unwrap()
-        .unwrap()
-        .item()
-        .unwrap();
+    let got = take_penalty::<B>(&mut ctx);
     assert!((got - want).abs() <= 1e-4 * want.abs(), "{got} vs {want}");
     assert_eq!(ctx.activity_loss_count(), 0);
     assert!(ctx.take_activity_loss::<B>().unwrap().is_none());
@@ -366,12 +283,7 @@ fn activity<B: Backend>() {
     let mut ctx = CallContext::inference();
     let y = d.call(&x, &mut ctx).unwrap();
     let want: f64 = y.to_vec_f64().unwrap().iter().map(|v| v * v).sum();
-    let got = ctx
-        .take_activity_loss::<B>()
-        .unwrap()
-        .unwrap()
-        .item()
-        .unwrap();
+    let got = take_penalty::<B>(&mut ctx);
     assert!(
         (got - want).abs() <= 1e-5 * want.abs().max(1.0),
         "{got} vs {want}"

@@ -64,25 +64,7 @@ fn round_trip<S: Backend, D: Backend>(tag: &str) {
     close(&p_src, &p_dst);
     // weights and optimizer state are bit-identical after the move
     assert_eq!(src.get_weights().unwrap(), dst.get_weights().unwrap());
-    let vars = |v: Vec<(String, Vec<f32>)>| v;
-    let sv = vars(
-        src.compiled()
-            .unwrap()
-            .optimizer
-            .variables()
-            .into_iter()
-            .map(|(n, t)| (n, t.to_vec_f32().unwrap()))
-            .collect(),
-    );
-    let dv = vars(
-        dst.compiled()
-            .unwrap()
-            .optimizer
-            .variables()
-            .into_iter()
-            .map(|(n, t)| (n, t.to_vec_f32().unwrap()))
-            .collect(),
-    );
+    let (sv, dv) = (optimizer_variables(&src), optimizer_variables(&dst));
     assert!(!sv.is_empty());
     assert_eq!(sv, dv);
     assert_eq!(
@@ -90,26 +72,8 @@ fn round_trip<S: Backend, D: Backend>(tag: &str) {
         dst.compiled().unwrap().optimizer.iterations()
     );
     // training continues on the other engine from the restored optimizer state
-    src.fit(
-        &x,
-        &y,
-        FitOptions::new()
-            .epochs(1)
-            .batch_size(8)
-            .shuffle(false)
-            .verbose(0),
-    )
-    .unwrap();
-    dst.fit(
-        &xd,
-        &yd,
-        FitOptions::new()
-            .epochs(1)
-            .batch_size(8)
-            .shuffle(false)
-            .verbose(0),
-    )
-    .unwrap();
+    src.fit(&x, &y, one_epoch()).unwrap();
+    dst.fit(&xd, &yd, one_epoch()).unwrap();
     let ws = src.get_weights().unwrap();
     let wd = dst.get_weights().unwrap();
     for ((n, a), (_, b)) in ws.iter().zip(&wd) {
@@ -118,6 +82,26 @@ fn round_trip<S: Backend, D: Backend>(tag: &str) {
             assert!((x - y).abs() <= 1e-4 + 1e-4 * x.abs(), "{n}: {x} vs {y}");
         }
     }
+}
+
+/// One unshuffled epoch in batches of 8, quietly.
+fn one_epoch<B: Backend>() -> FitOptions<B> {
+    FitOptions::new()
+        .epochs(1)
+        .batch_size(8)
+        .shuffle(false)
+        .verbose(0)
+}
+
+/// The optimizer's variables of a compiled model, by name, on the host.
+fn optimizer_variables<B: Backend>(m: &Sequential<B>) -> Vec<(String, Vec<f32>)> {
+    m.compiled()
+        .unwrap()
+        .optimizer
+        .variables()
+        .into_iter()
+        .map(|(n, t)| (n, t.to_vec_f32().unwrap()))
+        .collect()
 }
 
 #[test]

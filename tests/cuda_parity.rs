@@ -18,6 +18,7 @@
 
 #![cfg(feature = "tch")]
 
+mod common;
 mod parity_support;
 
 use parity_support::{

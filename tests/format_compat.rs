@@ -30,6 +30,7 @@ mod common;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use stratanet::layers::{BatchNormalization, Conv2D, MaxPooling2D, LSTM};
+use stratanet::model::{ModelCore, ModelParts};
 use stratanet::prelude::*;
 use stratanet::saving::{self, HostTensor};
 use stratanet::{Backend, HostData};
@@ -155,10 +156,7 @@ fn weights_f32(w: &[(String, HostTensor)]) -> Vec<f32> {
 }
 
 fn sequential_cnn_bn<B: Backend>() {
-    check_header("sequential_cnn_bn.safetensors", "Sequential");
-    let data = expected("sequential_cnn_bn.expected.safetensors");
-    let path = fixture("sequential_cnn_bn.safetensors");
-    let mut m = Sequential::<B>::load(&path).unwrap();
+    let m = load_and_check("sequential_cnn_bn", "Sequential", Sequential::<B>::load);
     assert_eq!(
         layer_classes(&m.get_config()),
         [
@@ -169,17 +167,6 @@ fn sequential_cnn_bn<B: Backend>() {
             "Flatten",
             "Dense"
         ]
-    );
-    let pred = m
-        .predict(tensor::<B>(&data["x"]), 4)
-        .unwrap()
-        .to_vec_f32()
-        .unwrap();
-    assert_close(
-        "sequential y_pred",
-        &pred,
-        &f32s(&data["y_pred"]),
-        rel_tol::<B>(),
     );
     // BatchNorm's moving statistics were trained away from their initial 0 / 1.
     let w = m.get_weights().unwrap();
@@ -195,67 +182,53 @@ fn sequential_cnn_bn<B: Backend>() {
         w.iter().map(|(n, _)| n).collect::<Vec<_>>()
     );
     assert!(mean.iter().any(|v| v.abs() > 1e-4), "{mean:?}");
-    check_optimizer_and_resume::<B, _>(
-        m.compiled().unwrap(),
-        || Sequential::<B>::load(&path).unwrap(),
-        |m, x, y| {
-            m.fit(
-                x,
-                y,
-                FitOptions::new().epochs(1).batch_size(8).seed(3).verbose(0),
-            )
-            .unwrap();
-            m.compiled().unwrap().optimizer.iterations()
-        },
-        |m| m.get_weights().unwrap(),
-        &data,
-    );
 }
 
 fn functional_lstm<B: Backend>() {
-    check_header("functional_lstm.safetensors", "Functional");
-    let data = expected("functional_lstm.expected.safetensors");
-    let path = fixture("functional_lstm.safetensors");
-    let mut m = Model::<B>::load(&path).unwrap();
+    let m = load_and_check("functional_lstm", "Functional", Model::<B>::load);
     let classes = layer_classes(&m.get_config());
     assert_eq!(classes, ["LSTM", "Dense"]);
+}
+
+/// Loads `<name>.safetensors` (a `class` model, checked by [`check_header`]) with `load`;
+/// its predictions are those stored in `<name>.expected.safetensors`, and its optimizer
+/// state and resuming pass [`check_optimizer_and_resume`]. Returns the loaded model.
+fn load_and_check<B: Backend, A>(
+    name: &str,
+    class: &str,
+    load: impl Fn(PathBuf) -> stratanet::Result<ModelCore<B, A>>,
+) -> ModelCore<B, A>
+where
+    ModelCore<B, A>: ModelParts<B>,
+{
+    check_header(&format!("{name}.safetensors"), class);
+    let data = expected(&format!("{name}.expected.safetensors"));
+    let path = fixture(&format!("{name}.safetensors"));
+    let mut m = load(path.clone()).unwrap();
     let pred = m
         .predict(tensor::<B>(&data["x"]), 4)
         .unwrap()
         .to_vec_f32()
         .unwrap();
     assert_close(
-        "functional y_pred",
+        &format!("{} y_pred", class.to_lowercase()),
         &pred,
         &f32s(&data["y_pred"]),
         rel_tol::<B>(),
     );
-    check_optimizer_and_resume::<B, _>(
-        m.compiled().unwrap(),
-        || Model::<B>::load(&path).unwrap(),
-        |m, x, y| {
-            m.fit(
-                x,
-                y,
-                FitOptions::new().epochs(1).batch_size(8).seed(3).verbose(0),
-            )
-            .unwrap();
-            m.compiled().unwrap().optimizer.iterations()
-        },
-        |m| m.get_weights().unwrap(),
-        &data,
-    );
+    check_optimizer_and_resume(m.compiled().unwrap(), || load(path.clone()).unwrap(), &data);
+    m
 }
 
 /// The loaded optimizer is Adam with its step count and moments; one more epoch from the file
 /// continues the count, changes the weights, and is deterministic (two loads, same result).
-fn check_optimizer_and_resume<B: Backend, M>(
+fn check_optimizer_and_resume<B: Backend, A>(
     c: &stratanet::model::Compiled<B>,
-    load: impl Fn() -> M,
-    fit: impl Fn(&mut M, Tensor<B>, Tensor<B>) -> u64,
-    weights: impl Fn(&M) -> Vec<(String, HostTensor)>,
+    load: impl Fn() -> ModelCore<B, A>,
     data: &HashMap<String, HostTensor>,
-) {
+) where
+    ModelCore<B, A>: ModelParts<B>,
+{
     let cfg = c.optimizer.get_config();
     assert_eq!(
         cfg["class_name"]
@@ -281,19 +254,25 @@ fn check_optimizer_and_resume<B: Backend, M>(
     );
 
     let (x, y) = (&data["x_train"], &data["y_train"]);
+    let fit = |m: &mut ModelCore<B, A>| {
+        m.fit(
+            tensor::<B>(x),
+            tensor::<B>(y),
+            FitOptions::new().epochs(1).batch_size(8).seed(3).verbose(0),
+        )
+        .unwrap();
+        m.compiled().unwrap().optimizer.iterations()
+    };
     let mut a = load();
-    let before = weights_f32(&weights(&a));
-    assert_eq!(
-        fit(&mut a, tensor::<B>(x), tensor::<B>(y)),
-        steps + TRAIN_N.div_ceil(8) as u64
-    );
-    let after_a = weights_f32(&weights(&a));
+    let before = weights_f32(&a.get_weights().unwrap());
+    assert_eq!(fit(&mut a), steps + TRAIN_N.div_ceil(8) as u64);
+    let after_a = weights_f32(&a.get_weights().unwrap());
     assert_ne!(before, after_a, "one more epoch changed no weight");
     let mut b = load();
-    fit(&mut b, tensor::<B>(x), tensor::<B>(y));
+    fit(&mut b);
     assert_eq!(
         after_a,
-        weights_f32(&weights(&b)),
+        weights_f32(&b.get_weights().unwrap()),
         "resuming is not deterministic"
     );
 }

@@ -6,7 +6,7 @@
 #[macro_use]
 mod common;
 
-use safetensors::{Dtype, SafeTensors};
+use safetensors::SafeTensors;
 use stratanet::losses::{
     self, BinaryCrossentropy, BinaryFocalCrossentropy, CategoricalCrossentropy,
     CategoricalFocalCrossentropy, CategoricalHinge, CosineSimilarity, Hinge, KLDivergence, LogCosh,
@@ -19,28 +19,15 @@ struct Fixture(Vec<u8>);
 
 impl Fixture {
     fn load() -> Self {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/losses_toolkit.safetensors"
-        );
-        Self(std::fs::read(path).expect("run scripts/make_metric_fixtures.py"))
+        Self(common::read_fixture(
+            "losses_toolkit.safetensors",
+            "make_metric_fixtures.py",
+        ))
     }
     fn values(&self, key: &str) -> (Vec<usize>, Vec<f64>) {
         let st = SafeTensors::deserialize(&self.0).unwrap();
         let v = st.tensor(key).unwrap_or_else(|e| panic!("no {key}: {e}"));
-        let vals = match v.dtype() {
-            Dtype::F32 => v
-                .data()
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes(b.try_into().unwrap()) as f64)
-                .collect(),
-            Dtype::F64 => v
-                .data()
-                .chunks_exact(8)
-                .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
-                .collect(),
-            other => panic!("{key}: {other:?}"),
-        };
+        let vals = common::tensor_f64(key, &v);
         (v.shape().to_vec(), vals)
     }
     fn tensor<B: Backend>(&self, key: &str) -> Tensor<B> {
@@ -50,13 +37,7 @@ impl Fixture {
 }
 
 fn close_all(what: &str, got: &[f64], want: &[f64]) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        assert!(
-            (g - w).abs() <= 1e-6 + 1e-5 * g.abs().max(w.abs()),
-            "{what}[{i}]: got {g}, expected {w}"
-        );
-    }
+    common::assert_all_close(what, got, want, 1e-6, 1e-5);
 }
 
 /// Per-sample values and the default (mean) reduction against the fixture.

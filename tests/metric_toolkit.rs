@@ -28,11 +28,10 @@ struct Fixture(Vec<u8>);
 
 impl Fixture {
     fn load() -> Self {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/metrics.safetensors"
-        );
-        Self(std::fs::read(path).expect("run scripts/make_metric_fixtures.py"))
+        Self(common::read_fixture(
+            "metrics.safetensors",
+            "make_metric_fixtures.py",
+        ))
     }
     fn raw(&self, key: &str) -> (Dtype, Vec<usize>, Vec<u8>) {
         let st = SafeTensors::deserialize(&self.0).unwrap();

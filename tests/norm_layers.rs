@@ -29,34 +29,23 @@ fn load_moving<B: Backend>(fx: &Fixture, case: &str, suffix: &str, l: &BatchNorm
 fn batch_norm<B: Backend>() {
     let fx = Fixture::load("layers_norm.safetensors");
     for case in ["bn_2d", "bn_4d"] {
-        // training: batch statistics, moving statistics updated in place
-        let train = format!("{case}_train");
-        let x = fx.tensor::<B>(&format!("{train}/x"));
-        let mut l = BatchNormalization::<B>::new().momentum(0.9);
-        l.build(
-            &x.shape()[1..],
-            &mut BuildContext::new(Device::Cpu, DType::F32, 0),
-        )
-        .unwrap();
-        load_moving(&fx, &train, "_init", &l);
-        let l = run_case::<B, _>(&fx, &train, l, &["gamma", "beta"], true);
-        let w = l.weights();
-        check(&fx, &format!("{train}/moving_mean"), &w[2].value);
-        check(&fx, &format!("{train}/moving_variance"), &w[3].value);
-
-        // inference: the moving statistics, which stay unchanged
-        let infer = format!("{case}_infer");
-        let mut l = BatchNormalization::<B>::new().momentum(0.9);
-        l.build(
-            &x.shape()[1..],
-            &mut BuildContext::new(Device::Cpu, DType::F32, 0),
-        )
-        .unwrap();
-        load_moving(&fx, &infer, "", &l);
-        let l = run_case::<B, _>(&fx, &infer, l, &["gamma", "beta"], false);
-        let w = l.weights();
-        check(&fx, &format!("{infer}/moving_mean"), &w[2].value);
-        check(&fx, &format!("{infer}/moving_variance"), &w[3].value);
+        // "train": batch statistics, moving statistics updated in place from "_init";
+        // "infer": the moving statistics, which stay unchanged
+        for (mode, moving, training) in [("train", "_init", true), ("infer", "", false)] {
+            let case = format!("{case}_{mode}");
+            let x = fx.tensor::<B>(&format!("{case}/x"));
+            let mut l = BatchNormalization::<B>::new().momentum(0.9);
+            l.build(
+                &x.shape()[1..],
+                &mut BuildContext::new(Device::Cpu, DType::F32, 0),
+            )
+            .unwrap();
+            load_moving(&fx, &case, moving, &l);
+            let l = run_case::<B, _>(&fx, &case, l, &["gamma", "beta"], training);
+            let w = l.weights();
+            check(&fx, &format!("{case}/moving_mean"), &w[2].value);
+            check(&fx, &format!("{case}/moving_variance"), &w[3].value);
+        }
     }
 }
 
@@ -83,20 +72,15 @@ fn frozen_batch_norm<B: Backend>() {
 
 fn layer_norm<B: Backend>() {
     let fx = Fixture::load("layers_norm.safetensors");
-    run_case::<B, _>(
-        &fx,
-        "ln",
-        LayerNormalization::<B>::new(),
-        &["gamma", "beta"],
-        true,
-    );
-    run_case::<B, _>(
-        &fx,
-        "ln",
-        LayerNormalization::<B>::new(),
-        &["gamma", "beta"],
-        false,
-    );
+    for training in [true, false] {
+        run_case::<B, _>(
+            &fx,
+            "ln",
+            LayerNormalization::<B>::new(),
+            &["gamma", "beta"],
+            training,
+        );
+    }
 }
 
 fn param_counts<B: Backend>() {

@@ -6,6 +6,7 @@
 //! run by `cargo xtask test` (which sets `STRATANET_PYTHON`; they fail without it). Each body
 //! is generic over the engine and runs on candle and, with feature `tch`, libtorch.
 
+#[macro_use]
 mod common;
 use common::tmp;
 
@@ -200,45 +201,15 @@ fn unsupported<B: Backend>() {
     assert!(!path.exists());
 }
 
-macro_rules! engine_tests {
-    ($m:ident, $b:ty) => {
-        mod $m {
-            #[test]
-            fn mlp() {
-                super::mlp::<$b>(false);
-            }
-            #[test]
-            fn cnn() {
-                super::cnn::<$b>(false);
-            }
-            #[test]
-            fn residual() {
-                super::residual::<$b>(false);
-            }
-            #[test]
-            #[ignore = "needs Python: run with cargo xtask test (sets STRATANET_PYTHON)"]
-            fn mlp_onnxruntime() {
-                super::mlp::<$b>(true);
-            }
-            #[test]
-            #[ignore = "needs Python: run with cargo xtask test (sets STRATANET_PYTHON)"]
-            fn cnn_onnxruntime() {
-                super::cnn::<$b>(true);
-            }
-            #[test]
-            #[ignore = "needs Python: run with cargo xtask test (sets STRATANET_PYTHON)"]
-            fn residual_onnxruntime() {
-                super::residual::<$b>(true);
-            }
-            #[test]
-            fn unsupported() {
-                super::unsupported::<$b>();
-            }
-        }
-    };
-}
-
-#[cfg(feature = "candle")]
-engine_tests!(candle, stratanet::Candle);
-#[cfg(feature = "tch")]
-engine_tests!(tch, stratanet::Tch);
+engine_tests!(
+    mlp: mlp(false),
+    cnn: cnn(false),
+    residual: residual(false),
+    #[ignore = "needs Python: run with cargo xtask test (sets STRATANET_PYTHON)"]
+    mlp_onnxruntime: mlp(true),
+    #[ignore = "needs Python: run with cargo xtask test (sets STRATANET_PYTHON)"]
+    cnn_onnxruntime: cnn(true),
+    #[ignore = "needs Python: run with cargo xtask test (sets STRATANET_PYTHON)"]
+    residual_onnxruntime: residual(true),
+    unsupported,
+);

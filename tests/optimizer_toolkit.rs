@@ -16,7 +16,7 @@
 #[macro_use]
 mod common;
 
-use safetensors::{Dtype, SafeTensors};
+use safetensors::SafeTensors;
 use std::collections::BTreeMap;
 use std::f64::consts::PI;
 use std::path::{Path, PathBuf};
@@ -67,18 +67,7 @@ impl Fixture {
         let v = st
             .tensor(key)
             .unwrap_or_else(|e| panic!("{FIXTURE}: no tensor {key}: {e}"));
-        let data = v.data();
-        let vals = match v.dtype() {
-            Dtype::F32 => data
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes(b.try_into().unwrap()) as f64)
-                .collect(),
-            Dtype::F64 => data
-                .chunks_exact(8)
-                .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
-                .collect(),
-            other => panic!("{FIXTURE}: {key} has unexpected dtype {other:?}"),
-        };
+        let vals = common::tensor_f64(&format!("{FIXTURE}: {key}"), &v);
         (v.shape().to_vec(), vals)
     }
 
@@ -107,15 +96,7 @@ impl Fixture {
 }
 
 fn assert_close(what: &str, got: &[f64], want: &[f64]) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
-        let tol = ABS + REL * g.abs().max(w.abs());
-        assert!(
-            (g - w).abs() <= tol,
-            "{what}[{i}]: got {g}, expected {w} (diff {:.3e} > {tol:.3e})",
-            (g - w).abs()
-        );
-    }
+    common::assert_all_close(what, got, want, ABS, REL);
 }
 
 /// The configs in the fixture: `name -> hyper-parameters`.
@@ -812,21 +793,8 @@ fn schedule_configs() {
 #[test]
 #[ignore = "needs Python: run with cargo xtask test (sets STRATANET_PYTHON)"]
 fn toolkit_fixture_is_current() {
-    let python = std::env::var_os("STRATANET_PYTHON").expect(
-        "this test needs Python: STRATANET_PYTHON is not set (run `cargo xtask test`, which \
-         installs the interpreter and sets it)",
-    );
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out_dir = tempfile::tempdir().expect("temporary folder");
+    let out_dir = common::rerun_fixture_script("make_fixtures.py");
     let out = out_dir.path();
-    let status = std::process::Command::new(&python)
-        .arg(root.join("scripts/make_fixtures.py"))
-        .arg("--out")
-        .arg(out)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("run scripts/make_fixtures.py");
-    assert!(status.success(), "scripts/make_fixtures.py failed");
     let (committed, fresh) = (Fixture::load(&fixtures_dir()), Fixture::load(out));
     assert_eq!(committed.names(), fresh.names(), "{FIXTURE}: tensor names");
     for key in committed.names() {

@@ -1,6 +1,9 @@
 //! A panic caught around `fit` (a panicking callback) leaves the model compiled, ready to
 //! fit again, on both engines.
 
+#[macro_use]
+mod common;
+
 use stratanet::callbacks::{Callback, CallbackContext};
 use stratanet::prelude::*;
 use stratanet::Backend;
@@ -39,18 +42,4 @@ fn compiled_after_caught_panic<B: Backend>() {
     assert_eq!(h.get("loss").unwrap().len(), 2);
 }
 
-macro_rules! engine_tests {
-    ($m:ident, $b:ty) => {
-        mod $m {
-            #[test]
-            fn compiled_after_caught_panic() {
-                super::compiled_after_caught_panic::<$b>();
-            }
-        }
-    };
-}
-
-#[cfg(feature = "candle")]
-engine_tests!(candle, stratanet::Candle);
-#[cfg(feature = "tch")]
-engine_tests!(tch, stratanet::Tch);
+engine_tests!(compiled_after_caught_panic);

@@ -15,6 +15,7 @@
 
 #![cfg(feature = "tch")]
 
+mod common;
 mod parity_support;
 
 use parity_support::{

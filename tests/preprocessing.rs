@@ -27,6 +27,15 @@ fn fixtures() -> Value {
 }
 
 /// Flattens nested JSON number lists; returns (values, shape).
+/// An integer tensor's values as `f64`, to compare with the fixtures' JSON numbers.
+fn i64s<B: Backend>(t: &Tensor<B>) -> Vec<f64> {
+    t.to_vec_i64()
+        .unwrap()
+        .into_iter()
+        .map(|v| v as f64)
+        .collect()
+}
+
 fn nums(v: &Value) -> (Vec<f64>, Vec<usize>) {
     fn walk(v: &Value, depth: usize, out: &mut Vec<f64>, shape: &mut Vec<usize>) {
         match v {
@@ -255,11 +264,7 @@ fn discretization<B: Backend>() {
             shape[1..].to_vec()
         );
         let got: Vec<f64> = if m == OutputMode::Int {
-            y.to_vec_i64()
-                .unwrap()
-                .into_iter()
-                .map(|v| v as f64)
-                .collect()
+            i64s(&y)
         } else {
             y.to_vec_f32()
                 .unwrap()
@@ -343,6 +348,24 @@ fn category_encoding<B: Backend>() {
     assert!(e.contains("integer"), "{e}");
 }
 
+/// Applies a fixture case's Keras kwargs (`mask_token`, read with `$mask`,
+/// `num_oov_indices`, `max_tokens`) to a lookup layer builder.
+macro_rules! with_lookup_kwargs {
+    ($layer:expr, $kw:expr, $mask:ident) => {{
+        let (mut l, kw) = ($layer, $kw);
+        if let Some(m) = kw.get("mask_token") {
+            l = l.mask_token(m.$mask().unwrap());
+        }
+        if let Some(n) = kw.get("num_oov_indices") {
+            l = l.num_oov_indices(n.as_u64().unwrap() as usize);
+        }
+        if let Some(n) = kw.get("max_tokens") {
+            l = l.max_tokens(n.as_u64().unwrap() as usize);
+        }
+        l
+    }};
+}
+
 fn integer_lookup<B: Backend>() {
     let fx = fixtures();
     let il = &fx["integer_lookup"];
@@ -354,18 +377,7 @@ fn integer_lookup<B: Backend>() {
     for case in ["default", "mask_oov2", "max_tokens", "no_oov"] {
         let c = &il[case];
         let kw = &c["kwargs"];
-        let configure = |mut l: IntegerLookup<B>| {
-            if let Some(m) = kw.get("mask_token") {
-                l = l.mask_token(m.as_i64().unwrap());
-            }
-            if let Some(n) = kw.get("num_oov_indices") {
-                l = l.num_oov_indices(n.as_u64().unwrap() as usize);
-            }
-            if let Some(n) = kw.get("max_tokens") {
-                l = l.max_tokens(n.as_u64().unwrap() as usize);
-            }
-            l
-        };
+        let configure = |l: IntegerLookup<B>| with_lookup_kwargs!(l, kw, as_i64);
         let mut l = configure(IntegerLookup::<B>::new());
         l.adapt(&data).unwrap();
         let vocab: Vec<f64> = l.vocabulary().into_iter().map(|v| v as f64).collect();
@@ -373,12 +385,7 @@ fn integer_lookup<B: Backend>() {
         let y = run(&l, &i64_tensor::<B>(&c["query"]));
         let (want, shape) = nums(&c["out"]);
         assert_eq!(y.shape(), shape);
-        let got: Vec<f64> = y
-            .to_vec_i64()
-            .unwrap()
-            .into_iter()
-            .map(|v| v as f64)
-            .collect();
+        let got = i64s(&y);
         assert_eq!(got, want, "{case}: lookup");
         // inverse layer built from the learned tokens
         let tokens = learned(&l);
@@ -386,12 +393,7 @@ fn integer_lookup<B: Backend>() {
             .with_vocabulary(&tokens)
             .unwrap();
         let y = run(&inv, &i64_tensor::<B>(&c["invert_in"]));
-        let got: Vec<f64> = y
-            .to_vec_i64()
-            .unwrap()
-            .into_iter()
-            .map(|v| v as f64)
-            .collect();
+        let got = i64s(&y);
         assert_eq!(got, nums(&c["invert_out"]).0, "{case}: invert");
     }
     let e = run_err(
@@ -459,18 +461,7 @@ fn string_lookup<B: Backend>() {
     for case in ["default", "mask_oov3", "max_tokens"] {
         let c = &sl[case];
         let kw = &c["kwargs"];
-        let configure = |mut l: StringLookup| {
-            if let Some(m) = kw.get("mask_token") {
-                l = l.mask_token(m.as_str().unwrap());
-            }
-            if let Some(n) = kw.get("num_oov_indices") {
-                l = l.num_oov_indices(n.as_u64().unwrap() as usize);
-            }
-            if let Some(n) = kw.get("max_tokens") {
-                l = l.max_tokens(n.as_u64().unwrap() as usize);
-            }
-            l
-        };
+        let configure = |l: StringLookup| with_lookup_kwargs!(l, kw, as_str);
         let mut l = configure(StringLookup::new());
         l.adapt(&data);
         assert_eq!(l.vocabulary(), strings(&c["vocabulary"]), "{case}");

@@ -74,24 +74,12 @@ impl Fixture {
 
     /// Shape and values of a float tensor (F32 or F64), as `f64`.
     fn values(&self, key: &str) -> (Vec<usize>, Vec<f64>) {
-        self.view(key, |dtype, shape, data| {
-            let v = match dtype {
-                Dtype::F32 => data
-                    .chunks_exact(4)
-                    .map(|b| f32::from_le_bytes(b.try_into().unwrap()) as f64)
-                    .collect(),
-                Dtype::F64 => data
-                    .chunks_exact(8)
-                    .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
-                    .collect(),
-                Dtype::I64 => data
-                    .chunks_exact(8)
-                    .map(|b| i64::from_le_bytes(b.try_into().unwrap()) as f64)
-                    .collect(),
-                other => panic!("{}: {key} has unexpected dtype {other:?}", self.name),
-            };
-            (shape.to_vec(), v)
-        })
+        let st = self.st();
+        let v = st
+            .tensor(key)
+            .unwrap_or_else(|e| panic!("{}: no tensor {key}: {e}", self.name));
+        let vals = common::tensor_f64(&format!("{}: {key}", self.name), &v);
+        (v.shape().to_vec(), vals)
     }
 
     fn scalar(&self, key: &str) -> f64 {
@@ -130,21 +118,7 @@ fn check<B: Backend>(fx: &Fixture, want: &str, got: &Tensor<B>, what: &str) {
 }
 
 fn assert_close(what: &str, got: &[f64], want: &[f64]) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    // `!ok` also catches NaN (every comparison with NaN is false).
-    if let Some(i) = (0..got.len()).find(|&i| {
-        let (g, w) = (got[i], want[i]);
-        let ok = (g - w).abs() <= ABS + REL * g.abs().max(w.abs());
-        !ok
-    }) {
-        panic!(
-            "{what}: element {i}: got {}, want {} (|diff| {:.3e} > {ABS:e} + {REL:e} * |value|)\n\
-             got:  {got:?}\nwant: {want:?}",
-            got[i],
-            want[i],
-            (got[i] - want[i]).abs(),
-        );
-    }
+    common::assert_all_close(what, got, want, ABS, REL);
 }
 
 fn grad1<B: Backend>(loss: &Tensor<B>, p: &Tensor<B>) -> Tensor<B> {
@@ -200,20 +174,7 @@ fn dense<B: Backend>() {
 /// magnitudes (and softmax rows that saturate or carry a large offset).
 fn activations<B: Backend>() {
     let fx = Fixture::load("activations.safetensors");
-    let names = [
-        "relu",
-        "sigmoid",
-        "tanh",
-        "softmax",
-        "log_softmax",
-        "gelu",
-        "silu",
-        "elu",
-        "selu",
-        "leaky_relu",
-        "softplus",
-    ];
-    for name in names {
+    for &name in common::FIXTURE_ACTIVATIONS {
         let act = Activation::from_name(name).unwrap();
         let two_d = matches!(act, Activation::Softmax | Activation::LogSoftmax);
         let (xk, wk) = if two_d { ("x2d", "w2d") } else { ("x", "w") };
@@ -367,21 +328,8 @@ fn optimizers<B: Backend>() {
 #[test]
 #[ignore = "needs Python: run with cargo xtask test (sets STRATANET_PYTHON)"]
 fn fixtures_are_current() {
-    let python = std::env::var_os("STRATANET_PYTHON").expect(
-        "this test needs Python: STRATANET_PYTHON is not set (run `cargo xtask test`, which \
-         installs the interpreter and sets it)",
-    );
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out_dir = tempfile::tempdir().expect("temporary folder");
+    let out_dir = common::rerun_fixture_script("make_fixtures.py");
     let out = out_dir.path();
-    let status = std::process::Command::new(&python)
-        .arg(root.join("scripts/make_fixtures.py"))
-        .arg("--out")
-        .arg(out)
-        .stdout(std::process::Stdio::null())
-        .status()
-        .expect("run scripts/make_fixtures.py");
-    assert!(status.success(), "scripts/make_fixtures.py failed");
     for file in [
         "dense.safetensors",
         "activations.safetensors",

@@ -6,9 +6,10 @@
 #[macro_use]
 mod common;
 
+#[macro_use]
 mod layer_fixtures;
 
-use layer_fixtures::{call_error, round_trip, run_case, Fixture};
+use layer_fixtures::{call_error, round_trip, run_cases, Fixture};
 use stratanet::layers::{
     CallContext, GaussianNoise, Layer, Permute, RepeatVector, SpatialDropout1D, SpatialDropout2D,
     UpSampling2D, ZeroPadding2D,
@@ -17,16 +18,16 @@ use stratanet::{Backend, DType, Device, Tensor};
 
 fn fixtures<B: Backend>() {
     let fx = Fixture::load("layers_shape.safetensors");
-    run_case::<B, _>(
+    run_cases::<B>(
         &fx,
-        "zeropad",
-        ZeroPadding2D::asymmetric([(1, 3), (2, 0)]),
         &[],
-        false,
+        layer_cases![
+            "zeropad" => ZeroPadding2D::asymmetric([(1, 3), (2, 0)]),
+            "upsample" => UpSampling2D::new([2, 3]),
+            "permute" => Permute::new(&[3, 1, 2]),
+            "repeat" => RepeatVector::new(5),
+        ],
     );
-    run_case::<B, _>(&fx, "upsample", UpSampling2D::new([2, 3]), &[], false);
-    run_case::<B, _>(&fx, "permute", Permute::new(&[3, 1, 2]), &[], false);
-    run_case::<B, _>(&fx, "repeat", RepeatVector::new(5), &[], false);
 }
 
 fn spatial_dropout<B: Backend>() {

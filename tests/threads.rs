@@ -92,28 +92,7 @@ fn shared_tensors_from_eight_threads<B: Backend>() {
         .map(|(a, b)| (a - b).abs())
         .fold(0.0f32, f32::max);
     assert!(diff < 1e-6, "forward vs predict: {diff}");
-    let (x, w, single) = (&x, &w, &single);
-    std::thread::scope(|s| {
-        let workers: Vec<_> = (0..THREADS)
-            .map(|t| {
-                s.spawn(move || {
-                    for call in 0..CALLS {
-                        let got = forward(x, w);
-                        assert!(
-                            got.iter()
-                                .zip(single)
-                                .all(|(a, b)| a.to_bits() == b.to_bits()),
-                            "{}: thread {t}, call {call}: {got:?} != {single:?}",
-                            B::NAME
-                        );
-                    }
-                })
-            })
-            .collect();
-        for h in workers {
-            h.join().expect("a worker thread panicked");
-        }
-    });
+    every_call_matches::<B>(&single, || forward(&x, &w));
 }
 
 /// Eight threads call `predict` on one model behind a `Mutex`, with one shared input.
@@ -123,20 +102,28 @@ fn one_model_behind_a_mutex_from_eight_threads<B: Backend>() {
     let (mut m, x) = trained::<B>();
     let single: Vec<f32> = m.predict(&x, 4).unwrap().to_vec_f32().unwrap();
     let model = Mutex::new(m);
-    let (model, x, single) = (&model, &x, &single);
+    every_call_matches::<B>(&single, || {
+        let out = model.lock().unwrap().predict(&x, 4).unwrap();
+        // The host copy is made outside the lock, concurrently.
+        out.to_vec_f32().unwrap()
+    });
+}
+
+/// `THREADS` threads run `call` `CALLS` times each, concurrently; every result must equal
+/// `single` bit for bit.
+fn every_call_matches<B: Backend>(single: &[f32], call: impl Fn() -> Vec<f32> + Sync) {
+    let call = &call;
     std::thread::scope(|s| {
         let workers: Vec<_> = (0..THREADS)
             .map(|t| {
                 s.spawn(move || {
-                    for call in 0..CALLS {
-                        let out = model.lock().unwrap().predict(x, 4).unwrap();
-                        // The host copy is made outside the lock, concurrently.
-                        let got = out.to_vec_f32().unwrap();
+                    for call_no in 0..CALLS {
+                        let got = call();
                         assert!(
                             got.iter()
                                 .zip(single)
                                 .all(|(a, b)| a.to_bits() == b.to_bits()),
-                            "{}: thread {t}, call {call}: {got:?} != {single:?}",
+                            "{}: thread {t}, call {call_no}: {got:?} != {single:?}",
                             B::NAME
                         );
                     }

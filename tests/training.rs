@@ -118,15 +118,7 @@ fn global_seed_makes_initial_weights_reproducible() {
 #[test]
 fn validation_split_holds_out_the_last_samples() {
     // A model that outputs zeros: val_loss is then exactly mean(y_val^2).
-    let mut m = Sequential::<B>::new().with_seed(0);
-    m.add(Input::new(&[1])).unwrap();
-    m.add(
-        Dense::new(1)
-            .kernel_initializer(stratanet::initializers::Initializer::Zeros)
-            .use_bias(false),
-    )
-    .unwrap();
-    m.compile(Sgd::new(0.0), "mse", &[]).unwrap();
+    let mut m = zero_output_model();
     let x = Tensor::<B>::zeros(&[10, 1], DType::F32, Device::Cpu).unwrap();
     let y =
         Tensor::<B>::from_vec((1..=10).map(|v| v as f32).collect::<Vec<_>>(), &[10, 1]).unwrap();

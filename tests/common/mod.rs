@@ -100,13 +100,101 @@ pub fn python() -> PathBuf {
     }
 }
 
+/// The activations with PyTorch references in `tests/fixtures/activations.safetensors`
+/// (every accepted name but `linear` and the alias `swish`), in the fixture's order.
+pub const FIXTURE_ACTIVATIONS: &[&str] = &[
+    "relu",
+    "sigmoid",
+    "tanh",
+    "softmax",
+    "log_softmax",
+    "gelu",
+    "silu",
+    "elu",
+    "selu",
+    "leaky_relu",
+    "softplus",
+];
+
+/// The bytes of the committed fixture `tests/fixtures/<file>`; panics naming the file and
+/// `script`, the script that writes it, when it cannot be read.
+pub fn read_fixture(file: &str, script: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(file);
+    std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run scripts/{script})", path.display()))
+}
+
+/// The elements of a float (F32, F64) or I64 safetensors tensor as `f64`; panics naming
+/// `what` on any other dtype.
+pub fn tensor_f64(what: &str, v: &safetensors::tensor::TensorView<'_>) -> Vec<f64> {
+    let data = v.data();
+    match v.dtype() {
+        safetensors::Dtype::F32 => data
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().unwrap()) as f64)
+            .collect(),
+        safetensors::Dtype::F64 => data
+            .chunks_exact(8)
+            .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
+            .collect(),
+        safetensors::Dtype::I64 => data
+            .chunks_exact(8)
+            .map(|b| i64::from_le_bytes(b.try_into().unwrap()) as f64)
+            .collect(),
+        other => panic!("{what} has unexpected dtype {other:?}"),
+    }
+}
+
+/// Runs the fixture script `scripts/<script> --out <folder>` with the Python of [`python`]
+/// into a fresh temporary folder and returns that folder (removed when it drops); panics
+/// when the script fails.
+pub fn rerun_fixture_script(script: &str) -> tempfile::TempDir {
+    let python = python();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = tempfile::tempdir().expect("temporary folder");
+    let status = std::process::Command::new(&python)
+        .arg(root.join("scripts").join(script))
+        .arg("--out")
+        .arg(out.path())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap_or_else(|e| panic!("run scripts/{script}: {e}"));
+    assert!(status.success(), "scripts/{script} failed");
+    out
+}
+
+/// Asserts `got` and `want` have the same length and agree element by element within
+/// `|got - want| <= abs + rel * max(|got|, |want|)`; a NaN on either side fails (every
+/// comparison with NaN is false). The message names `what`, the first element off, and
+/// both vectors.
+pub fn assert_all_close(what: &str, got: &[f64], want: &[f64], abs: f64, rel: f64) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    if let Some(i) = (0..got.len()).find(|&i| {
+        let (g, w) = (got[i], want[i]);
+        let ok = (g - w).abs() <= abs + rel * g.abs().max(w.abs());
+        !ok
+    }) {
+        panic!(
+            "{what}: element {i}: got {}, want {} (|diff| {:.3e} > {abs:e} + {rel:e} * |value|)\n\
+             got:  {got:?}\nwant: {want:?}",
+            got[i],
+            want[i],
+            (got[i] - want[i]).abs(),
+        );
+    }
+}
+
 /// Stamps each named generic test `fn name<B: Backend>()` into `mod candle` (feature
 /// `candle`) and `mod tch` (feature `tch`) as `#[test] fn name()`, so one test body runs
 /// on both engines. `test_name: function` names the test apart from the generic function
-/// it calls; attributes written before a name (`#[ignore = "…"]`) go on both copies.
+/// it calls, `test_name: function(args)` passes it arguments; attributes written before a
+/// name (`#[ignore = "…"]`) go on both copies.
 ///
 /// ```ignore
-/// engine_tests!(batch_norm, conv2d: conv2d_cases, #[ignore = "needs Python"] parity);
+/// engine_tests!(batch_norm, conv2d: conv2d_cases, #[ignore = "needs Python"] parity,
+///               mlp_onnxruntime: mlp(true));
 /// ```
 #[allow(unused_macros)]
 macro_rules! engine_tests {
@@ -116,26 +204,26 @@ macro_rules! engine_tests {
     (@call $b:ty, $name:ident $func:ident) => {
         super::$func::<$b>()
     };
-    ($($(#[$attr:meta])* $name:ident $(: $func:ident)?),* $(,)?) => {
-        #[cfg(feature = "candle")]
-        mod candle {
+    (@call $b:ty, $name:ident $func:ident ($($arg:expr),*)) => {
+        super::$func::<$b>($($arg),*)
+    };
+    (@engine $feature:literal, $m:ident, $b:ty;
+     $($(#[$attr:meta])* $name:ident $(: $func:ident $(($($arg:expr),*))?)?),*) => {
+        #[cfg(feature = $feature)]
+        mod $m {
             $(
                 #[test]
                 $(#[$attr])*
                 fn $name() {
-                    engine_tests!(@call stratanet::Candle, $name $($func)?);
+                    engine_tests!(@call $b, $name $($func $(($($arg),*))?)?);
                 }
             )*
         }
-        #[cfg(feature = "tch")]
-        mod tch {
-            $(
-                #[test]
-                $(#[$attr])*
-                fn $name() {
-                    engine_tests!(@call stratanet::Tch, $name $($func)?);
-                }
-            )*
-        }
+    };
+    ($($(#[$attr:meta])* $name:ident $(: $func:ident $(($($arg:expr),* $(,)?))?)?),* $(,)?) => {
+        engine_tests!(@engine "candle", candle, stratanet::Candle;
+            $($(#[$attr])* $name $(: $func $(($($arg),*))?)?),*);
+        engine_tests!(@engine "tch", tch, stratanet::Tch;
+            $($(#[$attr])* $name $(: $func $(($($arg),*))?)?),*);
     };
 }

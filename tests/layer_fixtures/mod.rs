@@ -10,7 +10,6 @@
 #![allow(dead_code)]
 
 use safetensors::{Dtype, SafeTensors};
-use std::path::Path;
 use stratanet::layers::{BuildContext, CallContext, Layer};
 use stratanet::{Backend, DType, Device, Tensor};
 
@@ -25,18 +24,9 @@ pub struct Fixture {
 
 impl Fixture {
     pub fn load(file: &str) -> Self {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
-            .join(file);
-        let bytes = std::fs::read(&path).unwrap_or_else(|e| {
-            panic!(
-                "{}: {e} (run scripts/make_layer_fixtures.py)",
-                path.display()
-            )
-        });
         Self {
             name: file.to_string(),
-            bytes,
+            bytes: crate::common::read_fixture(file, "make_layer_fixtures.py"),
         }
     }
 
@@ -67,20 +57,9 @@ impl Fixture {
     }
 }
 
+/// [`crate::common::assert_all_close`] with this module's tolerance.
 pub fn assert_close(what: &str, got: &[f64], want: &[f64]) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    if let Some(i) = (0..got.len()).find(|&i| {
-        let (g, w) = (got[i], want[i]);
-        let ok = (g - w).abs() <= ABS + REL * g.abs().max(w.abs());
-        !ok
-    }) {
-        panic!(
-            "{what}: element {i}: got {}, want {} (|diff| {:.3e})\ngot:  {got:?}\nwant: {want:?}",
-            got[i],
-            want[i],
-            (got[i] - want[i]).abs()
-        );
-    }
+    crate::common::assert_all_close(what, got, want, ABS, REL);
 }
 
 /// Asserts `got` matches the fixture tensor `key` (shape and values).
@@ -104,6 +83,37 @@ pub fn run_case<B: Backend, L: Layer<B>>(
     weights: &[&str],
     training: bool,
 ) -> L {
+    run_layer_case(fx, case, &mut layer, weights, training);
+    layer
+}
+
+/// [`run_case`] in inference mode for each `(case, layer)` row of a table, in order; the
+/// failure message of every check names the case.
+pub fn run_cases<B: Backend>(
+    fx: &Fixture,
+    weights: &[&str],
+    cases: Vec<(&str, Box<dyn Layer<B>>)>,
+) {
+    for (case, mut layer) in cases {
+        run_layer_case(fx, case, layer.as_mut(), weights, false);
+    }
+}
+
+/// The `(case, layer)` rows of a [`run_cases`] table: `layer_cases!["c1" => Conv1D::new(2, 4), …]`.
+#[allow(unused_macros)]
+macro_rules! layer_cases {
+    ($($case:literal => $layer:expr),* $(,)?) => {
+        vec![$(($case, Box::new($layer))),*]
+    };
+}
+
+fn run_layer_case<B: Backend>(
+    fx: &Fixture,
+    case: &str,
+    layer: &mut dyn Layer<B>,
+    weights: &[&str],
+    training: bool,
+) {
     let x = fx.tensor::<B>(&format!("{case}/x"));
     let shape = x.shape();
     layer.set_name(case.to_string());
@@ -151,7 +161,6 @@ pub fn run_case<B: Backend, L: Layer<B>>(
                 .unwrap_or_else(|| panic!("{case}: no gradient for {name}")),
         );
     }
-    layer
 }
 
 /// `get_config` -> JSON text -> `layer_from_config` gives the same config.

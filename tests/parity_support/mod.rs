@@ -136,26 +136,13 @@ impl Case {
 
 /// A hidden layer per activation, trained with MSE.
 pub fn activation_cases() -> Vec<Case> {
-    [
-        "linear",
-        "relu",
-        "sigmoid",
-        "tanh",
-        "softmax",
-        "log_softmax",
-        "gelu",
-        "silu",
-        "elu",
-        "selu",
-        "leaky_relu",
-        "softplus",
-    ]
-    .into_iter()
-    .map(|hidden| Case {
-        hidden,
-        loss: LossKind::Mse,
-    })
-    .collect()
+    std::iter::once("linear")
+        .chain(crate::common::FIXTURE_ACTIVATIONS.iter().copied())
+        .map(|hidden| Case {
+            hidden,
+            loss: LossKind::Mse,
+        })
+        .collect()
 }
 
 /// Every loss (with its output activation) after a tanh hidden layer.
