@@ -7,6 +7,7 @@
 //! engines' kernels panic or abort on some of these inputs). Dtype checks stay in the
 //! engines, which know their own dtypes.
 
+use super::base::DType;
 use crate::error::{Error, Result, ShapeList};
 
 /// The numpy broadcast of two shapes, `None` when they are incompatible.
@@ -40,6 +41,69 @@ pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
 /// [`Error::ShapeMismatch`] naming `op` and both shapes when they do not broadcast.
 pub fn check_broadcast(op: &str, a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
     broadcast_shape(a, b).ok_or_else(|| Error::mismatch(op, a, b))
+}
+
+/// Checks that the operands of `op` share a dtype; `same` is the engine's own comparison
+/// (an engine may hold several dtypes that the frontend sees as one), `lhs` and `rhs` the
+/// frontend dtypes named in the error.
+///
+/// # Errors
+/// [`Error::DType`] naming `op` and `rhs` otherwise.
+pub fn check_same_dtype(op: &str, same: bool, lhs: DType, rhs: DType) -> Result<()> {
+    if same {
+        Ok(())
+    } else {
+        Err(Error::DType {
+            op: op.to_string(),
+            argument: "rhs".to_string(),
+            expected: format!("{lhs} (the dtype of lhs)"),
+            got: rhs.to_string(),
+        })
+    }
+}
+
+/// Checks that `argument` of `op` holds floats; `is_float` is the engine's own test and
+/// `got` the frontend dtype named in the error.
+///
+/// # Errors
+/// [`Error::DType`] naming `op` and `argument` otherwise.
+pub fn check_float(op: &str, argument: &str, is_float: bool, got: DType) -> Result<()> {
+    if is_float {
+        Ok(())
+    } else {
+        Err(Error::DType {
+            op: op.to_string(),
+            argument: argument.to_string(),
+            expected: "a float dtype (f32 or f64)".to_string(),
+            got: got.to_string(),
+        })
+    }
+}
+
+/// The host checks of integer `div` (engines' kernels panic or trap on these), given the
+/// engine's reads: whether the divisor holds a zero and, for `i64` operands only (`None`
+/// otherwise), whether some `i64::MIN` is divided by -1.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] naming `div` and `rhs` (division by zero) or `operands`
+/// (overflow); an engine error from either read.
+pub fn check_int_division(
+    divisor_has_zero: impl FnOnce() -> Result<bool>,
+    min_by_minus_one: Option<impl FnOnce() -> Result<bool>>,
+) -> Result<()> {
+    if divisor_has_zero()? {
+        return Err(Error::invalid("div", "rhs", "integer division by zero"));
+    }
+    if let Some(overflow) = min_by_minus_one {
+        if overflow()? {
+            return Err(Error::invalid(
+                "div",
+                "operands",
+                "integer division overflow (i64::MIN / -1)",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Checks that `axis` is below the rank of `shape`.

@@ -14,6 +14,7 @@ pub mod check;
 mod compare;
 mod composite;
 mod creation;
+mod forward;
 mod linalg;
 mod math;
 mod nn;
