@@ -1,12 +1,12 @@
 //! Running a functional [`Model`]: the forward pass over its graph, and the
 //! [`Network`]/[`ModelParts`] implementations the shared training loop drives.
 
-use super::{lock, Model};
+use super::{lock, LayerGraph, Model};
 use crate::backend::{Backend, DType, Device};
 use crate::callbacks::ModelAccess;
 use crate::error::{Error, Result};
 use crate::layers::{CallContext, Weight};
-use crate::model::api::{ModelParts, ModelState};
+use crate::model::api::Architecture;
 use crate::model::training::Network;
 use crate::tensor::Tensor;
 use std::collections::HashMap;
@@ -171,23 +171,15 @@ impl<B: Backend> Network<B> for Model<B> {
     }
 }
 
-impl<B: Backend> ModelParts<B> for Model<B> {
-    fn state(&self) -> &ModelState<B> {
-        &self.state
+impl<B: Backend> Architecture<B> for LayerGraph<B> {
+    const CLASS: &'static str = "Functional";
+    fn named_weights(model: &Model<B>) -> Vec<(String, Weight<B>)> {
+        model.all_weights()
     }
-    fn move_layers(&mut self, device: Device) -> Result<()> {
-        Self::move_layers(self, device)
+    fn move_layers(model: &mut Model<B>, device: Device) -> Result<()> {
+        model.move_graph_layers(device)
     }
-    fn state_mut(&mut self) -> &mut ModelState<B> {
-        &mut self.state
-    }
-    fn named_weights(&self) -> Vec<(String, Weight<B>)> {
-        self.all_weights()
-    }
-    fn model_class(&self) -> &'static str {
-        "Functional"
-    }
-    fn model_config(&self) -> serde_json::Value {
-        self.get_config()
+    fn config(model: &Model<B>) -> serde_json::Value {
+        model.get_config()
     }
 }
