@@ -126,6 +126,27 @@ pub fn check_axis(op: &str, argument: &str, axis: usize, shape: &[usize]) -> Res
     }
 }
 
+/// Checks the arguments of `narrow`: `axis` below the rank of `shape` and
+/// `start..start + len` inside that axis.
+///
+/// # Errors
+/// [`Error::Shape`] naming `narrow` and `axis` or `input` otherwise.
+pub fn check_narrow(axis: usize, start: usize, len: usize, shape: &[usize]) -> Result<()> {
+    check_axis("narrow", "axis", axis, shape)?;
+    if start.checked_add(len).is_none_or(|end| end > shape[axis]) {
+        return Err(Error::shape(
+            "narrow",
+            "input",
+            format!(
+                "axis {axis} to hold entries {start}..{}",
+                start.saturating_add(len)
+            ),
+            shape,
+        ));
+    }
+    Ok(())
+}
+
 /// Checks that `axes` are distinct and below the rank of `shape` (the argument `axes` of a
 /// reduction).
 ///
