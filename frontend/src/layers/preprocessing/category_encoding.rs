@@ -31,19 +31,11 @@ impl CategoryEncoding {
             built: false,
         }
     }
-    /// Output encoding (`OneHot`, `MultiHot` or `Count`).
-    pub fn output_mode(mut self, mode: OutputMode) -> Self {
-        self.output_mode = mode;
-        self
+    field_setters! {
+        /// Output encoding (`OneHot`, `MultiHot` or `Count`).
+        output_mode: output_mode = OutputMode,
     }
-    /// Sets the layer's name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
-        self
-    }
-    fn label(&self) -> &str {
-        label_or(&self.name, "category_encoding")
-    }
+    name_and_label!("category_encoding");
     /// Inverse of `get_config`.
     ///
     /// # Errors
