@@ -230,16 +230,7 @@ where
         y: impl Into<crate::model::Data<B>>,
         batch_size: usize,
     ) -> Result<crate::Logs> {
-        self.with_compiled("evaluate", |model, compiled, _| {
-            crate::model::training::evaluate(
-                model,
-                compiled,
-                x.into(),
-                y.into(),
-                batch_size,
-                &mut [],
-            )
-        })
+        self.evaluate_with(x, y, batch_size, Vec::new())
     }
 
     /// Outputs for `x` in inference mode, computed in batches, like `model.predict`

@@ -50,10 +50,7 @@ impl CategoryEncoding {
 }
 
 impl<B: Backend> Layer<B> for CategoryEncoding {
-    preprocessing_layer_methods!("CategoryEncoding");
-    fn built(&self) -> bool {
-        self.built
-    }
+    preprocessing_layer_methods!("CategoryEncoding", flag_built);
     fn validate(&self) -> Result<()> {
         if self.num_tokens == 0 {
             return Err(Error::invalid(
@@ -69,11 +66,6 @@ impl<B: Backend> Layer<B> for CategoryEncoding {
                 "must be one_hot, multi_hot or count",
             ));
         }
-        Ok(())
-    }
-    fn build(&mut self, _input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
-        Layer::<B>::validate(self)?;
-        self.built = true;
         Ok(())
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {

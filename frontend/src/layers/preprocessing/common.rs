@@ -167,6 +167,19 @@ macro_rules! preprocessing_layer_methods {
             false
         }
     };
+    // A layer without weights or device state: `built` is its `built` flag, and `build`
+    // validates the hyper-parameters and sets it.
+    ($class:literal, flag_built) => {
+        preprocessing_layer_methods!($class);
+        fn built(&self) -> bool {
+            self.built
+        }
+        fn build(&mut self, _input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
+            Layer::<B>::validate(self)?;
+            self.built = true;
+            Ok(())
+        }
+    };
 }
 pub(super) use preprocessing_layer_methods;
 

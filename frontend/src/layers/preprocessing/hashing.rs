@@ -199,17 +199,9 @@ impl<B: Backend> Hashing<B> {
 }
 
 impl<B: Backend> Layer<B> for Hashing<B> {
-    preprocessing_layer_methods!("Hashing");
-    fn built(&self) -> bool {
-        self.built
-    }
+    preprocessing_layer_methods!("Hashing", flag_built);
     fn validate(&self) -> Result<()> {
         self.check()
-    }
-    fn build(&mut self, _input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
-        self.check()?;
-        self.built = true;
-        Ok(())
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
         Ok(self.output_mode.output_shape(input_shape, self.num_bins))

@@ -149,10 +149,7 @@ impl<B: Backend> IntegerLookup<B> {
 }
 
 impl<B: Backend> Layer<B> for IntegerLookup<B> {
-    preprocessing_layer_methods!("IntegerLookup");
-    fn built(&self) -> bool {
-        self.built
-    }
+    preprocessing_layer_methods!("IntegerLookup", flag_built);
     fn validate(&self) -> Result<()> {
         self.core.validate(self.label())?;
         if self.invert && self.core.output_mode != OutputMode::Int {
@@ -162,11 +159,6 @@ impl<B: Backend> Layer<B> for IntegerLookup<B> {
                 "must be int when invert is set",
             ));
         }
-        Ok(())
-    }
-    fn build(&mut self, _input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
-        Layer::<B>::validate(self)?;
-        self.built = true;
         Ok(())
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {

@@ -1,7 +1,7 @@
 //! Running a functional [`Model`]: the forward pass over its graph, and the
 //! [`Network`]/[`ModelParts`] implementations the shared training loop drives.
 
-use super::{lock, LayerGraph, Model};
+use super::{lock, LayerGraph, Model, SymbolicTensor};
 use crate::backend::{Backend, DType, Device};
 use crate::callbacks::ModelAccess;
 use crate::error::{Error, Result};
@@ -12,6 +12,20 @@ use crate::tensor::Tensor;
 use std::collections::HashMap;
 
 impl<B: Backend> Model<B> {
+    /// The value computed for `t` in a run, or an error naming the graph with `missing`.
+    fn computed(
+        &self,
+        values: &HashMap<usize, Vec<Tensor<B>>>,
+        t: &SymbolicTensor<B>,
+        missing: &str,
+    ) -> Result<Tensor<B>> {
+        values
+            .get(&t.node.id)
+            .and_then(|v| v.get(t.index))
+            .cloned()
+            .ok_or_else(|| Error::invalid(&self.arch.name, "graph", missing))
+    }
+
     pub(super) fn run(&self, xs: &[Tensor<B>], ctx: &mut CallContext) -> Result<Vec<Tensor<B>>> {
         if xs.len() != self.arch.inputs.len() {
             return Err(Error::invalid(
@@ -34,15 +48,7 @@ impl<B: Backend> Model<B> {
             let args: Vec<Tensor<B>> = n
                 .inputs
                 .iter()
-                .map(|t| {
-                    values
-                        .get(&t.node.id)
-                        .and_then(|v| v.get(t.index))
-                        .cloned()
-                        .ok_or_else(|| {
-                            Error::invalid(&self.arch.name, "graph", "a node ran before its inputs")
-                        })
-                })
+                .map(|t| self.computed(&values, t, "a node ran before its inputs"))
                 .collect::<Result<_>>()?;
             let out = lock(layer)?.call_multi(&args, ctx)?;
             values.insert(n.id, out);
@@ -50,15 +56,7 @@ impl<B: Backend> Model<B> {
         self.arch
             .outputs
             .iter()
-            .map(|t| {
-                values
-                    .get(&t.node.id)
-                    .and_then(|v| v.get(t.index))
-                    .cloned()
-                    .ok_or_else(|| {
-                        Error::invalid(&self.arch.name, "graph", "an output was not computed")
-                    })
-            })
+            .map(|t| self.computed(&values, t, "an output was not computed"))
             .collect()
     }
 

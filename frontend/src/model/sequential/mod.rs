@@ -369,6 +369,13 @@ impl<B: Backend> Sequential<B> {
 
     fn input_error(&self, got_per_sample: &[usize]) -> Error {
         let expected = self.arch.input_shape.clone().unwrap_or_default();
+        let detail = format!(" (per-sample {expected:?})");
+        self.input_mismatch(&expected, &detail, got_per_sample)
+    }
+
+    /// The error for an input that does not have the per-sample shape `expected`, naming
+    /// the first layer: `shape [batch, ...]` then `detail`, with the shape `got`.
+    fn input_mismatch(&self, expected: &[usize], detail: &str, got: &[usize]) -> Error {
         let layer = self
             .arch
             .layers
@@ -377,13 +384,11 @@ impl<B: Backend> Sequential<B> {
             .unwrap_or_else(|| self.arch.name.clone());
         let mut exp = vec!["batch".to_string()];
         exp.extend(expected.iter().map(|d| d.to_string()));
-        let mut got = vec![0usize];
-        got.extend_from_slice(got_per_sample);
         Error::shape(
             layer,
             "input",
-            format!("shape [{}] (per-sample {:?})", exp.join(", "), expected),
-            got_per_sample,
+            format!("shape [{}]{detail}", exp.join(", ")),
+            got,
         )
     }
 
@@ -464,20 +469,7 @@ impl<B: Backend> Sequential<B> {
         match &self.arch.input_shape {
             Some(expected) if self.built() => {
                 if expected.as_slice() != per_sample {
-                    let layer = self
-                        .arch
-                        .layers
-                        .first()
-                        .map(|l| l.name().to_string())
-                        .unwrap_or_else(|| self.arch.name.clone());
-                    let mut exp = vec!["batch".to_string()];
-                    exp.extend(expected.iter().map(|d| d.to_string()));
-                    return Err(Error::shape(
-                        layer,
-                        "input",
-                        format!("shape [{}]", exp.join(", ")),
-                        &s,
-                    ));
+                    return Err(self.input_mismatch(expected, "", &s));
                 }
                 Ok(())
             }
