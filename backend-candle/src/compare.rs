@@ -1,49 +1,20 @@
 //! Comparisons and selection. Results are candle `u8` tensors (frontend `Bool`).
 
-use crate::{broadcast_shape, same_dtype, wrap, Candle};
+use crate::{binary, broadcast_shape, same_dtype, wrap, Candle};
 use candle_core::Tensor;
 use stratanet_frontend::backend::CompareOps;
 use stratanet_frontend::error::ShapeList;
-use stratanet_frontend::{Error, Result};
-
-/// Checks dtypes and broadcastability, then runs a candle comparison.
-fn compare(
-    op: &str,
-    a: &Tensor,
-    b: &Tensor,
-    f: impl FnOnce(&Tensor, &Tensor) -> candle_core::Result<Tensor>,
-) -> Result<Tensor> {
-    same_dtype(op, a, b)?;
-    if broadcast_shape(a.dims(), b.dims()).is_none() {
-        return Err(Error::mismatch(op, a.dims(), b.dims()));
-    }
-    f(a, b).map_err(wrap(op))
-}
+use stratanet_frontend::{engine_ops, Error, Result};
 
 impl CompareOps for Candle {
-    fn eq(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-        compare("eq", a, b, |a, b| a.broadcast_eq(b))
-    }
-
-    fn ne(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-        compare("ne", a, b, |a, b| a.broadcast_ne(b))
-    }
-
-    fn lt(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-        compare("lt", a, b, |a, b| a.broadcast_lt(b))
-    }
-
-    fn le(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-        compare("le", a, b, |a, b| a.broadcast_le(b))
-    }
-
-    fn gt(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-        compare("gt", a, b, |a, b| a.broadcast_gt(b))
-    }
-
-    fn ge(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-        compare("ge", a, b, |a, b| a.broadcast_ge(b))
-    }
+    engine_ops!(binary binary, Tensor:
+        eq => broadcast_eq,
+        ne => broadcast_ne,
+        lt => broadcast_lt,
+        le => broadcast_le,
+        gt => broadcast_gt,
+        ge => broadcast_ge,
+    );
 
     /// A mask of another dtype counts as true where non-zero.
     fn where_cond(mask: &Tensor, on_true: &Tensor, on_false: &Tensor) -> Result<Tensor> {

@@ -82,30 +82,39 @@ pub(crate) fn from_candle_dtype(dtype: candle_core::DType) -> DType {
 
 /// Errors with [`Error::DType`] when the operands of `op` have different dtypes.
 pub(crate) fn same_dtype(op: &str, a: &candle_core::Tensor, b: &candle_core::Tensor) -> Result<()> {
-    if a.dtype() == b.dtype() {
-        Ok(())
-    } else {
-        Err(Error::DType {
-            op: op.to_string(),
-            argument: "rhs".to_string(),
-            expected: format!("{} (the dtype of lhs)", from_candle_dtype(a.dtype())),
-            got: from_candle_dtype(b.dtype()).to_string(),
-        })
-    }
+    let (da, db) = (a.dtype(), b.dtype());
+    check::check_same_dtype(op, da == db, from_candle_dtype(da), from_candle_dtype(db))
 }
 
 /// Errors with [`Error::DType`] unless `t` holds floats.
 pub(crate) fn need_float(op: &str, argument: &str, t: &candle_core::Tensor) -> Result<()> {
-    if t.dtype().is_float() {
-        Ok(())
-    } else {
-        Err(Error::DType {
-            op: op.to_string(),
-            argument: argument.to_string(),
-            expected: "a float dtype (f32 or f64)".to_string(),
-            got: from_candle_dtype(t.dtype()).to_string(),
-        })
-    }
+    let dtype = t.dtype();
+    check::check_float(op, argument, dtype.is_float(), from_candle_dtype(dtype))
 }
 
-pub(crate) use stratanet_frontend::backend::check::{broadcast_shape, check_axis};
+/// Checks dtypes and broadcastability, then runs a candle binary op (arithmetic or
+/// comparison).
+pub(crate) fn binary(
+    op: &str,
+    a: &candle_core::Tensor,
+    b: &candle_core::Tensor,
+    f: impl FnOnce(
+        &candle_core::Tensor,
+        &candle_core::Tensor,
+    ) -> candle_core::Result<candle_core::Tensor>,
+) -> Result<candle_core::Tensor> {
+    same_dtype(op, a, b)?;
+    check::check_broadcast(op, a.dims(), b.dims())?;
+    f(a, b).map_err(wrap(op))
+}
+
+/// Runs a candle unary op.
+pub(crate) fn unary(
+    op: &str,
+    t: &candle_core::Tensor,
+    f: impl FnOnce(&candle_core::Tensor) -> candle_core::Result<candle_core::Tensor>,
+) -> Result<candle_core::Tensor> {
+    f(t).map_err(wrap(op))
+}
+
+pub(crate) use stratanet_frontend::backend::check::{self, broadcast_shape, check_axis};

@@ -1,23 +1,9 @@
 //! Elementwise arithmetic.
 
-use crate::{broadcast_shape, need_float, same_dtype, wrap, Candle};
+use crate::{binary, check, need_float, same_dtype, unary, wrap, Candle};
 use candle_core::Tensor;
 use stratanet_frontend::backend::{BackendBase, CreationOps, MathOps};
-use stratanet_frontend::{Error, Result};
-
-/// Checks dtypes and broadcastability, then runs a candle binary op.
-fn binary(
-    op: &str,
-    a: &Tensor,
-    b: &Tensor,
-    f: impl FnOnce(&Tensor, &Tensor) -> candle_core::Result<Tensor>,
-) -> Result<Tensor> {
-    same_dtype(op, a, b)?;
-    if broadcast_shape(a.dims(), b.dims()).is_none() {
-        return Err(Error::mismatch(op, a.dims(), b.dims()));
-    }
-    f(a, b).map_err(wrap(op))
-}
+use stratanet_frontend::{engine_ops, Result};
 
 /// Whether any element of a `u8` mask is set (one host read).
 fn any(mask: &Tensor, op: &str) -> Result<bool> {
@@ -35,44 +21,29 @@ fn check_int_division(a: &Tensor, b: &Tensor) -> Result<()> {
     if b.dtype().is_float() || b.elem_count() == 0 {
         return Ok(());
     }
-    if any(&b.eq(0.0).map_err(wrap("div"))?, "div")? {
-        return Err(Error::invalid("div", "rhs", "integer division by zero"));
-    }
-    if a.dtype() == candle_core::DType::I64 {
-        let overflow = a
+    let overflow = (a.dtype() == candle_core::DType::I64).then_some(|| {
+        let mask = a
             .eq(i64::MIN as f64)
             .and_then(|l| b.eq(-1.0).and_then(|r| l.broadcast_mul(&r)))
             .map_err(wrap("div"))?;
-        if any(&overflow, "div")? {
-            return Err(Error::invalid(
-                "div",
-                "operands",
-                "integer division overflow (i64::MIN / -1)",
-            ));
-        }
-    }
-    Ok(())
+        any(&mask, "div")
+    });
+    check::check_int_division(|| any(&b.eq(0.0).map_err(wrap("div"))?, "div"), overflow)
 }
 
 impl MathOps for Candle {
-    fn add(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-        binary("add", a, b, |a, b| a.broadcast_add(b))
-    }
-
-    fn sub(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-        binary("sub", a, b, |a, b| a.broadcast_sub(b))
-    }
-
-    fn mul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-        binary("mul", a, b, |a, b| a.broadcast_mul(b))
-    }
+    engine_ops!(binary binary, Tensor:
+        add => broadcast_add,
+        sub => broadcast_sub,
+        mul => broadcast_mul,
+        maximum => broadcast_maximum,
+        minimum => broadcast_minimum,
+    );
 
     /// Integer division by zero is an error (checked on the host, integers only).
     fn div(a: &Tensor, b: &Tensor) -> Result<Tensor> {
         same_dtype("div", a, b)?;
-        if broadcast_shape(a.dims(), b.dims()).is_none() {
-            return Err(Error::mismatch("div", a.dims(), b.dims()));
-        }
+        check::check_broadcast("div", a.dims(), b.dims())?;
         check_int_division(a, b)?;
         a.broadcast_div(b).map_err(wrap("div"))
     }
@@ -82,14 +53,6 @@ impl MathOps for Candle {
     fn pow(a: &Tensor, b: &Tensor) -> Result<Tensor> {
         need_float("pow", "lhs", a)?;
         binary("pow", a, b, |a, b| a.broadcast_pow(b))
-    }
-
-    fn maximum(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-        binary("maximum", a, b, |a, b| a.broadcast_maximum(b))
-    }
-
-    fn minimum(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-        binary("minimum", a, b, |a, b| a.broadcast_minimum(b))
     }
 
     fn affine(t: &Tensor, mul: f64, add: f64) -> Result<Tensor> {
@@ -119,49 +82,19 @@ impl MathOps for Candle {
         below.where_cond(&lo, &upper).map_err(wrap(op))
     }
 
-    fn neg(t: &Tensor) -> Result<Tensor> {
-        t.neg().map_err(wrap("neg"))
-    }
-
-    fn abs(t: &Tensor) -> Result<Tensor> {
-        t.abs().map_err(wrap("abs"))
-    }
-
-    fn exp(t: &Tensor) -> Result<Tensor> {
-        t.exp().map_err(wrap("exp"))
-    }
-
-    fn log(t: &Tensor) -> Result<Tensor> {
-        t.log().map_err(wrap("log"))
-    }
-
-    fn sqrt(t: &Tensor) -> Result<Tensor> {
-        t.sqrt().map_err(wrap("sqrt"))
-    }
-
-    fn square(t: &Tensor) -> Result<Tensor> {
-        t.sqr().map_err(wrap("square"))
-    }
-
-    fn recip(t: &Tensor) -> Result<Tensor> {
-        t.recip().map_err(wrap("recip"))
-    }
-
-    fn sin(t: &Tensor) -> Result<Tensor> {
-        t.sin().map_err(wrap("sin"))
-    }
-
-    fn cos(t: &Tensor) -> Result<Tensor> {
-        t.cos().map_err(wrap("cos"))
-    }
-
-    fn tanh(t: &Tensor) -> Result<Tensor> {
-        t.tanh().map_err(wrap("tanh"))
-    }
-
-    fn erf(t: &Tensor) -> Result<Tensor> {
-        t.erf().map_err(wrap("erf"))
-    }
+    engine_ops!(unary unary, Tensor:
+        neg => neg,
+        abs => abs,
+        exp => exp,
+        log => log,
+        sqrt => sqrt,
+        square => sqr,
+        recip => recip,
+        sin => sin,
+        cos => cos,
+        tanh => tanh,
+        erf => erf,
+    );
 
     /// candle's `relu` maps NaN to 0 (`max(x, 0)`), which would hide NaN inputs from the
     /// loss and from `TerminateOnNan`; NaN is passed through, as torch and Keras do.

@@ -86,26 +86,13 @@ fn conv2d_impl(op: &str, x: &Tensor, w: &Tensor, p: Conv2dParams) -> Result<Tens
     let size = [x.dims()[2], x.dims()[3]];
     let mut padded = [0; 2];
     let mut out = [0; 2];
-    let mut stride = p.stride;
-    let mut dilation = p.dilation;
     for i in 0..2 {
         let (pad, eff) = conv_window(op, x.dims(), i, size[i], k[i], p.padding[i], p.dilation[i])?;
         padded[i] = pad;
         out[i] = (padded[i] - eff) / p.stride[i] + 1;
     }
-    // Axes where the value cannot matter take the other axis' value.
-    if out[0] == 1 {
-        stride[0] = stride[1];
-    }
-    if out[1] == 1 {
-        stride[1] = stride[0];
-    }
-    if k[0] == 1 {
-        dilation[0] = dilation[1];
-    }
-    if k[1] == 1 {
-        dilation[1] = dilation[0];
-    }
+    let stride = unify_axes(p.stride, [out[0] == 1, out[1] == 1]);
+    let dilation = unify_axes(p.dilation, [k[0] == 1, k[1] == 1]);
     let gs = gcd(stride[0], stride[1]);
     let gd = gcd(dilation[0], dilation[1]);
 
@@ -144,6 +131,19 @@ fn conv2d_impl(op: &str, x: &Tensor, w: &Tensor, p: Conv2dParams) -> Result<Tens
     Ok(y)
 }
 
+/// Candle takes one stride (one dilation) for both axes of a 2-D convolution: an axis
+/// whose value cannot matter (`free`: one output or input position, a kernel of 1) takes
+/// the other axis' value.
+fn unify_axes(mut v: [usize; 2], free: [bool; 2]) -> [usize; 2] {
+    if free[0] {
+        v[0] = v[1];
+    }
+    if free[1] {
+        v[1] = v[0];
+    }
+    v
+}
+
 /// The transposed convolution, on 4-D tensors.
 fn conv_transpose2d_impl(
     op: &str,
@@ -157,20 +157,8 @@ fn conv_transpose2d_impl(
     check_output_padding(op, &output_padding, &p.stride, &p.dilation)?;
     let k = [w.dims()[2], w.dims()[3]];
     let size = [x.dims()[2], x.dims()[3]];
-    let mut stride = p.stride;
-    let mut dilation = p.dilation;
-    if size[0] == 1 {
-        stride[0] = stride[1];
-    }
-    if size[1] == 1 {
-        stride[1] = stride[0];
-    }
-    if k[0] == 1 {
-        dilation[0] = dilation[1];
-    }
-    if k[1] == 1 {
-        dilation[1] = dilation[0];
-    }
+    let stride = unify_axes(p.stride, [size[0] == 1, size[1] == 1]);
+    let dilation = unify_axes(p.dilation, [k[0] == 1, k[1] == 1]);
     let gs = gcd(stride[0], stride[1]);
     let gd = gcd(dilation[0], dilation[1]);
     let mut full = [0; 2];

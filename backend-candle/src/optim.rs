@@ -10,7 +10,8 @@
 use crate::{wrap, Candle};
 use candle_core::{CpuStorage, InplaceOp2, InplaceOp3, Layout, Tensor};
 use stratanet_frontend::backend::{
-    adam_step_default, check_step_operands, sgd_step_default, AdamStep, OptimOps, SgdStep,
+    adam_step_default, check_adam_operands, check_sgd_operands, sgd_step_default, AdamStep,
+    OptimOps, SgdStep,
 };
 use stratanet_frontend::Result;
 
@@ -270,11 +271,7 @@ impl OptimOps for Candle {
         if !fusable(&written) {
             return adam_step_default::<Candle>(param, grad, m, v, vhat, h);
         }
-        let mut others = vec![("grad", grad), ("m", m), ("v", v)];
-        if let Some(vh) = vhat {
-            others.push(("vhat", vh));
-        }
-        check_step_operands::<Candle>(op, param, &others)?;
+        check_adam_operands::<Candle>(param, grad, m, v, vhat)?;
         let g = grad.detach().contiguous().map_err(wrap(op))?;
         m.inplace_op2(&g, &Op2::Lerp(1.0 - h.beta_1))
             .map_err(wrap(op))?;
@@ -314,11 +311,7 @@ impl OptimOps for Candle {
         if !fusable(&written) {
             return sgd_step_default::<Candle>(param, grad, velocity, h);
         }
-        let mut others = vec![("grad", grad)];
-        if let Some(v) = velocity {
-            others.push(("velocity", v));
-        }
-        check_step_operands::<Candle>(op, param, &others)?;
+        check_sgd_operands::<Candle>(param, grad, velocity)?;
         let g = grad.detach().contiguous().map_err(wrap(op))?;
         let Some(v) = velocity else {
             return param

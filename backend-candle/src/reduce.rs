@@ -71,23 +71,30 @@ fn arg(
     finish(op, idx, &[axis], keepdim)
 }
 
+/// A reduction candle runs over all `axes` at once (kept), then `finish`ed; no axes is
+/// the identity.
+fn all_axes(
+    op: &str,
+    t: &Tensor,
+    axes: &[usize],
+    keepdim: bool,
+    f: impl FnOnce(&Tensor, &[usize]) -> candle_core::Result<Tensor>,
+) -> Result<Tensor> {
+    check_axes(op, axes, t.dims())?;
+    if axes.is_empty() {
+        return Ok(t.clone());
+    }
+    let r = f(t, axes).map_err(wrap(op))?;
+    finish(op, r, axes, keepdim)
+}
+
 impl ReduceOps for Candle {
     fn sum(t: &Tensor, axes: &[usize], keepdim: bool) -> Result<Tensor> {
-        check_axes("sum", axes, t.dims())?;
-        if axes.is_empty() {
-            return Ok(t.clone());
-        }
-        let s = t.sum_keepdim(axes).map_err(wrap("sum"))?;
-        finish("sum", s, axes, keepdim)
+        all_axes("sum", t, axes, keepdim, |t, a| t.sum_keepdim(a))
     }
 
     fn mean(t: &Tensor, axes: &[usize], keepdim: bool) -> Result<Tensor> {
-        check_axes("mean", axes, t.dims())?;
-        if axes.is_empty() {
-            return Ok(t.clone());
-        }
-        let m = t.mean_keepdim(axes).map_err(wrap("mean"))?;
-        finish("mean", m, axes, keepdim)
+        all_axes("mean", t, axes, keepdim, |t, a| t.mean_keepdim(a))
     }
 
     fn max(t: &Tensor, axes: &[usize], keepdim: bool) -> Result<Tensor> {

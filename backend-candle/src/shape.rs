@@ -1,6 +1,6 @@
 //! Shape operations.
 
-use crate::{broadcast_shape, check_axis, from_candle_dtype, same_dtype, wrap, Candle};
+use crate::{broadcast_shape, check, check_axis, from_candle_dtype, same_dtype, wrap, Candle};
 use candle_core::Tensor;
 use stratanet_frontend::backend::check::check_permutation;
 use stratanet_frontend::backend::ShapeOps;
@@ -60,19 +60,7 @@ impl ShapeOps for Candle {
     }
 
     fn narrow(t: &Tensor, axis: usize, start: usize, len: usize) -> Result<Tensor> {
-        check_axis("narrow", "axis", axis, t.dims())?;
-        let dim = t.dims()[axis];
-        if start.checked_add(len).is_none_or(|end| end > dim) {
-            return Err(Error::shape(
-                "narrow",
-                "input",
-                format!(
-                    "axis {axis} to hold entries {start}..{}",
-                    start.saturating_add(len)
-                ),
-                t.dims(),
-            ));
-        }
+        check::check_narrow(axis, start, len, t.dims())?;
         t.narrow(axis, start, len).map_err(wrap("narrow"))
     }
 

@@ -175,30 +175,14 @@ pub(crate) fn is_float(t: &tch::Tensor) -> bool {
 /// Errors with [`Error::DType`] when the operands of `op` have different dtypes.
 pub(crate) fn same_dtype(op: &str, a: &tch::Tensor, b: &tch::Tensor) -> Result<()> {
     let (ka, kb) = (kind_of(a), kind_of(b));
-    if ka == kb {
-        Ok(())
-    } else {
-        Err(Error::DType {
-            op: op.to_string(),
-            argument: "rhs".to_string(),
-            expected: format!("{} (the dtype of lhs)", from_kind(ka)),
-            got: from_kind(kb).to_string(),
-        })
-    }
+    check::check_same_dtype(op, ka == kb, from_kind(ka), from_kind(kb))
 }
 
 /// Errors with [`Error::DType`] unless `t` holds floats.
 pub(crate) fn need_float(op: &str, argument: &str, t: &tch::Tensor) -> Result<()> {
-    if is_float(t) {
-        Ok(())
-    } else {
-        Err(Error::DType {
-            op: op.to_string(),
-            argument: argument.to_string(),
-            expected: "a float dtype (f32 or f64)".to_string(),
-            got: dtype_of(t).to_string(),
-        })
-    }
+    check::check_float(op, argument, is_float(t), dtype_of(t))
 }
 
-pub(crate) use stratanet_frontend::backend::check::{broadcast_shape, check_axes, check_axis};
+pub(crate) use stratanet_frontend::backend::check::{
+    self, broadcast_shape, check_axes, check_axis,
+};

@@ -1,22 +1,20 @@
 //! Elementwise arithmetic.
 
-use crate::{broadcast_shape, is_float, kind_of, need_float, same_dtype, wrap, Tch, TchTensor};
+use crate::{check, is_float, kind_of, need_float, same_dtype, wrap, Tch, TchTensor};
 use stratanet_frontend::backend::MathOps;
-use stratanet_frontend::{Error, Result};
+use stratanet_frontend::{engine_ops, Result};
 use tch::{Kind, TchError, Tensor};
 
 /// Checks dtypes and broadcastability, then runs a libtorch binary op (which broadcasts).
-fn binary(
+/// (Comparisons use it too.)
+pub(crate) fn binary(
     op: &str,
     a: &TchTensor,
     b: &TchTensor,
     f: impl FnOnce(&Tensor, &Tensor) -> std::result::Result<Tensor, TchError>,
 ) -> Result<TchTensor> {
     same_dtype(op, a, b)?;
-    let (ad, bd) = (a.dims(), b.dims());
-    if broadcast_shape(&ad, &bd).is_none() {
-        return Err(Error::mismatch(op, &ad, &bd));
-    }
+    check::check_broadcast(op, &a.dims(), &b.dims())?;
     f(a, b).map(TchTensor).map_err(wrap(op))
 }
 
@@ -55,47 +53,31 @@ fn check_int_division(a: &Tensor, b: &Tensor) -> Result<()> {
     if b.numel() == 0 {
         return Ok(());
     }
-    if any(&b.f_eq(0).map_err(wrap("div"))?, "div")? {
-        return Err(Error::invalid("div", "rhs", "integer division by zero"));
-    }
-    if kind_of(a) == Kind::Int64 {
-        let overflow = a
+    let overflow = (kind_of(a) == Kind::Int64).then_some(|| {
+        let mask = a
             .f_eq(i64::MIN)
             .and_then(|l| b.f_eq(-1).and_then(|r| l.f_logical_and(&r)))
             .map_err(wrap("div"))?;
-        if any(&overflow, "div")? {
-            return Err(Error::invalid(
-                "div",
-                "operands",
-                "integer division overflow (i64::MIN / -1)",
-            ));
-        }
-    }
-    Ok(())
+        any(&mask, "div")
+    });
+    check::check_int_division(|| any(&b.f_eq(0).map_err(wrap("div"))?, "div"), overflow)
 }
 
 impl MathOps for Tch {
-    fn add(a: &TchTensor, b: &TchTensor) -> Result<TchTensor> {
-        binary("add", a, b, |a, b| a.f_add(b))
-    }
-
-    fn sub(a: &TchTensor, b: &TchTensor) -> Result<TchTensor> {
-        binary("sub", a, b, |a, b| a.f_sub(b))
-    }
-
-    fn mul(a: &TchTensor, b: &TchTensor) -> Result<TchTensor> {
-        binary("mul", a, b, |a, b| a.f_mul(b))
-    }
+    engine_ops!(binary binary, TchTensor:
+        add => f_add,
+        sub => f_sub,
+        mul => f_mul,
+        maximum => f_maximum,
+        minimum => f_minimum,
+    );
 
     /// Float division is libtorch's; integer division truncates toward zero (like candle
     /// and Rust), and an integer division by zero is an error (checked on the host).
     fn div(a: &TchTensor, b: &TchTensor) -> Result<TchTensor> {
         let op = "div";
         same_dtype(op, a, b)?;
-        let (ad, bd) = (a.dims(), b.dims());
-        if broadcast_shape(&ad, &bd).is_none() {
-            return Err(Error::mismatch(op, &ad, &bd));
-        }
+        check::check_broadcast(op, &a.dims(), &b.dims())?;
         if is_float(a) {
             return a.f_div(b).map(TchTensor).map_err(wrap(op));
         }
@@ -109,14 +91,6 @@ impl MathOps for Tch {
     fn pow(a: &TchTensor, b: &TchTensor) -> Result<TchTensor> {
         need_float("pow", "lhs", a)?;
         binary("pow", a, b, |a, b| a.f_pow(b))
-    }
-
-    fn maximum(a: &TchTensor, b: &TchTensor) -> Result<TchTensor> {
-        binary("maximum", a, b, |a, b| a.f_maximum(b))
-    }
-
-    fn minimum(a: &TchTensor, b: &TchTensor) -> Result<TchTensor> {
-        binary("minimum", a, b, |a, b| a.f_minimum(b))
     }
 
     /// For integer tensors, integral `mul` and `add` stay exact in `i64`; fractional ones
@@ -156,53 +130,20 @@ impl MathOps for Tch {
         keep_kind(op, r, kind_of(t))
     }
 
-    fn neg(t: &TchTensor) -> Result<TchTensor> {
-        unary("neg", t, |t| t.f_neg())
-    }
-
-    fn abs(t: &TchTensor) -> Result<TchTensor> {
-        unary("abs", t, |t| t.f_abs())
-    }
-
-    fn exp(t: &TchTensor) -> Result<TchTensor> {
-        unary("exp", t, |t| t.f_exp())
-    }
-
-    fn log(t: &TchTensor) -> Result<TchTensor> {
-        unary("log", t, |t| t.f_log())
-    }
-
-    fn sqrt(t: &TchTensor) -> Result<TchTensor> {
-        unary("sqrt", t, |t| t.f_sqrt())
-    }
-
-    fn square(t: &TchTensor) -> Result<TchTensor> {
-        unary("square", t, |t| t.f_square())
-    }
-
-    fn recip(t: &TchTensor) -> Result<TchTensor> {
-        unary("recip", t, |t| t.f_reciprocal())
-    }
-
-    fn sin(t: &TchTensor) -> Result<TchTensor> {
-        unary("sin", t, |t| t.f_sin())
-    }
-
-    fn cos(t: &TchTensor) -> Result<TchTensor> {
-        unary("cos", t, |t| t.f_cos())
-    }
-
-    fn tanh(t: &TchTensor) -> Result<TchTensor> {
-        unary("tanh", t, |t| t.f_tanh())
-    }
-
-    fn erf(t: &TchTensor) -> Result<TchTensor> {
-        unary("erf", t, |t| t.f_erf())
-    }
-
-    fn relu(t: &TchTensor) -> Result<TchTensor> {
-        unary("relu", t, |t| t.f_relu())
-    }
+    engine_ops!(unary unary, TchTensor:
+        neg => f_neg,
+        abs => f_abs,
+        exp => f_exp,
+        log => f_log,
+        sqrt => f_sqrt,
+        square => f_square,
+        recip => f_reciprocal,
+        sin => f_sin,
+        cos => f_cos,
+        tanh => f_tanh,
+        erf => f_erf,
+        relu => f_relu,
+    );
 
     /// libtorch's `sign`, detached (it has no gradient).
     fn sign(t: &TchTensor) -> Result<TchTensor> {

@@ -9,13 +9,25 @@
 //! device libtorch supports.
 
 use crate::{wrap, Tch, TchTensor};
-use stratanet_frontend::backend::{check_step_operands, AdamStep, OptimOps, SgdStep};
+use stratanet_frontend::backend::{
+    check_adam_operands, check_sgd_operands, AdamStep, OptimOps, SgdStep,
+};
 use stratanet_frontend::Result;
 use tch::TchError;
 
 /// A second handle to the same tensor, for libtorch's `&mut self` in-place calls.
 fn handle(t: &TchTensor) -> tch::Tensor {
     t.0.shallow_clone()
+}
+
+/// A handle to `param`, multiplied in place by `decay` (decoupled weight decay) unless it
+/// is 1.
+fn decayed(param: &TchTensor, decay: f64) -> std::result::Result<tch::Tensor, TchError> {
+    let mut p = handle(param);
+    if decay != 1.0 {
+        let _ = p.f_mul_scalar_(decay)?;
+    }
+    Ok(p)
 }
 
 fn adam(
@@ -26,10 +38,7 @@ fn adam(
     vhat: Option<&TchTensor>,
     h: &AdamStep,
 ) -> std::result::Result<(), TchError> {
-    let mut p = handle(param);
-    if h.decay != 1.0 {
-        let _ = p.f_mul_scalar_(h.decay)?;
-    }
+    let mut p = decayed(param, h.decay)?;
     let _ = handle(m).f_lerp_(&grad.0, 1.0 - h.beta_1)?;
     let _ = handle(v).f_lerp_(&grad.0.f_square()?, 1.0 - h.beta_2)?;
     let denom_v = match vhat {
@@ -54,10 +63,7 @@ fn sgd(
     velocity: Option<&TchTensor>,
     h: &SgdStep,
 ) -> std::result::Result<(), TchError> {
-    let mut p = handle(param);
-    if h.decay != 1.0 {
-        let _ = p.f_mul_scalar_(h.decay)?;
-    }
+    let mut p = decayed(param, h.decay)?;
     let lr_g = grad.0.f_mul_scalar(h.lr)?;
     match velocity {
         None => {
@@ -99,11 +105,7 @@ impl OptimOps for Tch {
         h: &AdamStep,
     ) -> Result<()> {
         let op = "adam_step";
-        let mut others = vec![("grad", grad), ("m", m), ("v", v)];
-        if let Some(vh) = vhat {
-            others.push(("vhat", vh));
-        }
-        check_step_operands::<Tch>(op, param, &others)?;
+        check_adam_operands::<Tch>(param, grad, m, v, vhat)?;
         let _guard = tch::no_grad_guard();
         adam(param, grad, m, v, vhat, h).map_err(wrap(op))
     }
@@ -115,11 +117,7 @@ impl OptimOps for Tch {
         h: &SgdStep,
     ) -> Result<()> {
         let op = "sgd_step";
-        let mut others = vec![("grad", grad)];
-        if let Some(v) = velocity {
-            others.push(("velocity", v));
-        }
-        check_step_operands::<Tch>(op, param, &others)?;
+        check_sgd_operands::<Tch>(param, grad, velocity)?;
         let _guard = tch::no_grad_guard();
         sgd(param, grad, velocity, h).map_err(wrap(op))
     }

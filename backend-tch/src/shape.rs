@@ -6,7 +6,7 @@
 //! ([`check_cuda_indices`], a synchronisation). The `*_in_range` variants, for indices the
 //! caller guarantees (the training loop's batch permutation), skip that read.
 
-use crate::{broadcast_shape, check_axis, dtype_of, i64s, same_dtype, wrap, Tch, TchTensor};
+use crate::{broadcast_shape, check, check_axis, dtype_of, i64s, same_dtype, wrap, Tch, TchTensor};
 use stratanet_frontend::backend::check::check_permutation;
 use stratanet_frontend::backend::ShapeOps;
 use stratanet_frontend::error::ShapeList;
@@ -150,19 +150,7 @@ impl ShapeOps for Tch {
     }
 
     fn narrow(t: &TchTensor, axis: usize, start: usize, len: usize) -> Result<TchTensor> {
-        let dims = t.dims();
-        check_axis("narrow", "axis", axis, &dims)?;
-        if start.checked_add(len).is_none_or(|end| end > dims[axis]) {
-            return Err(Error::shape(
-                "narrow",
-                "input",
-                format!(
-                    "axis {axis} to hold entries {start}..{}",
-                    start.saturating_add(len)
-                ),
-                &dims,
-            ));
-        }
+        check::check_narrow(axis, start, len, &t.dims())?;
         t.f_narrow(axis as i64, start as i64, len as i64)
             .map(TchTensor)
             .map_err(wrap("narrow"))

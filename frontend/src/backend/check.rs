@@ -7,6 +7,7 @@
 //! engines' kernels panic or abort on some of these inputs). Dtype checks stay in the
 //! engines, which know their own dtypes.
 
+use super::base::DType;
 use crate::error::{Error, Result, ShapeList};
 
 /// The numpy broadcast of two shapes, `None` when they are incompatible.
@@ -42,6 +43,69 @@ pub fn check_broadcast(op: &str, a: &[usize], b: &[usize]) -> Result<Vec<usize>>
     broadcast_shape(a, b).ok_or_else(|| Error::mismatch(op, a, b))
 }
 
+/// Checks that the operands of `op` share a dtype; `same` is the engine's own comparison
+/// (an engine may hold several dtypes that the frontend sees as one), `lhs` and `rhs` the
+/// frontend dtypes named in the error.
+///
+/// # Errors
+/// [`Error::DType`] naming `op` and `rhs` otherwise.
+pub fn check_same_dtype(op: &str, same: bool, lhs: DType, rhs: DType) -> Result<()> {
+    if same {
+        Ok(())
+    } else {
+        Err(Error::DType {
+            op: op.to_string(),
+            argument: "rhs".to_string(),
+            expected: format!("{lhs} (the dtype of lhs)"),
+            got: rhs.to_string(),
+        })
+    }
+}
+
+/// Checks that `argument` of `op` holds floats; `is_float` is the engine's own test and
+/// `got` the frontend dtype named in the error.
+///
+/// # Errors
+/// [`Error::DType`] naming `op` and `argument` otherwise.
+pub fn check_float(op: &str, argument: &str, is_float: bool, got: DType) -> Result<()> {
+    if is_float {
+        Ok(())
+    } else {
+        Err(Error::DType {
+            op: op.to_string(),
+            argument: argument.to_string(),
+            expected: "a float dtype (f32 or f64)".to_string(),
+            got: got.to_string(),
+        })
+    }
+}
+
+/// The host checks of integer `div` (engines' kernels panic or trap on these), given the
+/// engine's reads: whether the divisor holds a zero and, for `i64` operands only (`None`
+/// otherwise), whether some `i64::MIN` is divided by -1.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] naming `div` and `rhs` (division by zero) or `operands`
+/// (overflow); an engine error from either read.
+pub fn check_int_division(
+    divisor_has_zero: impl FnOnce() -> Result<bool>,
+    min_by_minus_one: Option<impl FnOnce() -> Result<bool>>,
+) -> Result<()> {
+    if divisor_has_zero()? {
+        return Err(Error::invalid("div", "rhs", "integer division by zero"));
+    }
+    if let Some(overflow) = min_by_minus_one {
+        if overflow()? {
+            return Err(Error::invalid(
+                "div",
+                "operands",
+                "integer division overflow (i64::MIN / -1)",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Checks that `axis` is below the rank of `shape`.
 ///
 /// # Errors
@@ -60,6 +124,27 @@ pub fn check_axis(op: &str, argument: &str, axis: usize, shape: &[usize]) -> Res
             shape,
         ))
     }
+}
+
+/// Checks the arguments of `narrow`: `axis` below the rank of `shape` and
+/// `start..start + len` inside that axis.
+///
+/// # Errors
+/// [`Error::Shape`] naming `narrow` and `axis` or `input` otherwise.
+pub fn check_narrow(axis: usize, start: usize, len: usize, shape: &[usize]) -> Result<()> {
+    check_axis("narrow", "axis", axis, shape)?;
+    if start.checked_add(len).is_none_or(|end| end > shape[axis]) {
+        return Err(Error::shape(
+            "narrow",
+            "input",
+            format!(
+                "axis {axis} to hold entries {start}..{}",
+                start.saturating_add(len)
+            ),
+            shape,
+        ));
+    }
+    Ok(())
 }
 
 /// Checks that `axes` are distinct and below the rank of `shape` (the argument `axes` of a

@@ -46,10 +46,11 @@ pub trait CreationOps: BackendBase {
         dtype: DType,
         device: &Self::Device,
     ) -> Result<Self::Tensor> {
-        let n: usize = shape.iter().product();
-        let mut rng = Rng::new(seed);
-        let v: Vec<f64> = (0..n).map(|_| rng.uniform(low, high)).collect();
-        Self::from_host(HostData::from_f64(&v, dtype), shape, device)
+        Self::from_host(
+            host_draw(shape, seed, dtype, |r| r.uniform(low, high)),
+            shape,
+            device,
+        )
     }
 
     /// Normal samples with the given mean and standard deviation, seeded like
@@ -62,9 +63,21 @@ pub trait CreationOps: BackendBase {
         dtype: DType,
         device: &Self::Device,
     ) -> Result<Self::Tensor> {
-        let n: usize = shape.iter().product();
-        let mut rng = Rng::new(seed);
-        let v: Vec<f64> = (0..n).map(|_| mean + std * rng.standard_normal()).collect();
-        Self::from_host(HostData::from_f64(&v, dtype), shape, device)
+        let draw = |r: &mut Rng| mean + std * r.standard_normal();
+        Self::from_host(host_draw(shape, seed, dtype, draw), shape, device)
     }
+}
+
+/// One value of `dtype` per element of `shape`, each `draw` from a generator seeded with
+/// `seed` (the host default of [`CreationOps::uniform`] and [`CreationOps::normal`]).
+fn host_draw(
+    shape: &[usize],
+    seed: u64,
+    dtype: DType,
+    mut draw: impl FnMut(&mut Rng) -> f64,
+) -> HostData {
+    let mut rng = Rng::new(seed);
+    let n: usize = shape.iter().product();
+    let v: Vec<f64> = (0..n).map(|_| draw(&mut rng)).collect();
+    HostData::from_f64(&v, dtype)
 }

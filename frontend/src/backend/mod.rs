@@ -14,6 +14,7 @@ pub mod check;
 mod compare;
 mod composite;
 mod creation;
+mod forward;
 mod linalg;
 mod math;
 mod nn;
@@ -32,7 +33,8 @@ pub use linalg::LinalgOps;
 pub use math::MathOps;
 pub use nn::{Conv1dParams, Conv2dParams, NnOps};
 pub use optim::{
-    adam_step_default, check_step_operands, sgd_step_default, AdamStep, OptimOps, SgdStep,
+    adam_step_default, check_adam_operands, check_sgd_operands, check_step_operands,
+    sgd_step_default, AdamStep, OptimOps, SgdStep,
 };
 pub use reduce::ReduceOps;
 pub use rnn::{check_rnn_shapes, RnnOps};

@@ -87,6 +87,47 @@ pub fn check_step_operands<B: AutogradOps>(
     Ok(())
 }
 
+/// [`check_step_operands`] for `adam_step`: `grad`, `m`, `v` and `vhat` (AMSGrad) against
+/// `param`.
+///
+/// # Errors
+/// As [`check_step_operands`].
+pub fn check_adam_operands<B: AutogradOps>(
+    param: &B::Tensor,
+    grad: &B::Tensor,
+    m: &B::Tensor,
+    v: &B::Tensor,
+    vhat: Option<&B::Tensor>,
+) -> Result<()> {
+    let mut others = vec![("grad", grad), ("m", m), ("v", v)];
+    others.extend(vhat.map(|vh| ("vhat", vh)));
+    check_step_operands::<B>("adam_step", param, &others)
+}
+
+/// [`check_step_operands`] for `sgd_step`: `grad` and the velocity against `param`.
+///
+/// # Errors
+/// As [`check_step_operands`].
+pub fn check_sgd_operands<B: AutogradOps>(
+    param: &B::Tensor,
+    grad: &B::Tensor,
+    velocity: Option<&B::Tensor>,
+) -> Result<()> {
+    let mut others = vec![("grad", grad)];
+    others.extend(velocity.map(|v| ("velocity", v)));
+    check_step_operands::<B>("sgd_step", param, &others)
+}
+
+/// The detached parameter, times `decay` (decoupled weight decay) unless it is 1.
+fn decayed<B: OptimOps>(param: &B::Tensor, decay: f64) -> Result<B::Tensor> {
+    let w = B::detach(param);
+    if decay == 1.0 {
+        Ok(w)
+    } else {
+        B::affine(&w, decay, 0.0)
+    }
+}
+
 /// Optimizer updates that write the parameter and its state in place.
 ///
 /// The defaults compute the new values with the primitive ops (the same arithmetic as the
@@ -144,15 +185,8 @@ pub fn adam_step_default<B: OptimOps>(
     vhat: Option<&B::Tensor>,
     h: &AdamStep,
 ) -> Result<()> {
-    let mut others = vec![("grad", grad), ("m", m), ("v", v)];
-    if let Some(vh) = vhat {
-        others.push(("vhat", vh));
-    }
-    check_step_operands::<B>("adam_step", param, &others)?;
-    let mut w = B::detach(param);
-    if h.decay != 1.0 {
-        w = B::affine(&w, h.decay, 0.0)?;
-    }
+    check_adam_operands::<B>(param, grad, m, v, vhat)?;
+    let w = decayed::<B>(param, h.decay)?;
     let m_new = B::add(m, &B::affine(&B::sub(grad, m)?, 1.0 - h.beta_1, 0.0)?)?;
     let v_new = B::add(
         v,
@@ -184,15 +218,8 @@ pub fn sgd_step_default<B: OptimOps>(
     velocity: Option<&B::Tensor>,
     h: &SgdStep,
 ) -> Result<()> {
-    let mut others = vec![("grad", grad)];
-    if let Some(v) = velocity {
-        others.push(("velocity", v));
-    }
-    check_step_operands::<B>("sgd_step", param, &others)?;
-    let mut w = B::detach(param);
-    if h.decay != 1.0 {
-        w = B::affine(&w, h.decay, 0.0)?;
-    }
+    check_sgd_operands::<B>(param, grad, velocity)?;
+    let w = decayed::<B>(param, h.decay)?;
     let lr_g = B::affine(grad, h.lr, 0.0)?;
     let w_new = match velocity {
         Some(v) => {

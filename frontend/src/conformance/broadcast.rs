@@ -5,30 +5,8 @@ use super::{assert_tensor, ok, tensor, values, TOL_F32, TOL_F64};
 use crate::backend::{Backend, DType};
 use crate::error::Result;
 
-/// Numpy broadcast of two shapes, `None` when incompatible.
-pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
-    let rank = a.len().max(b.len());
-    let mut out = vec![0; rank];
-    for (i, o) in out.iter_mut().enumerate() {
-        let da = if i + a.len() >= rank {
-            a[i + a.len() - rank]
-        } else {
-            1
-        };
-        let db = if i + b.len() >= rank {
-            b[i + b.len() - rank]
-        } else {
-            1
-        };
-        *o = match (da, db) {
-            (x, y) if x == y => x,
-            (1, y) => y,
-            (x, 1) => x,
-            _ => return None,
-        };
-    }
-    Some(out)
-}
+/// The numpy broadcast of two shapes (the engines' own check, re-exported here).
+pub use crate::backend::check::broadcast_shape;
 
 /// Row-major strides of a shape.
 pub fn strides(shape: &[usize]) -> Vec<usize> {

@@ -20,59 +20,30 @@ fn binary_case<B: Backend>(op: &str, f: BinOp<B>, a: &[f64], b: &[f64], want: &[
     }
 }
 
-/// `add` by hand.
-pub fn add_values<B: Backend>() {
-    binary_case::<B>(
-        "add",
-        B::add,
-        &[1.0, 2.0, -3.5],
-        &[10.0, 0.5, 1.5],
-        &[11.0, 2.5, -2.0],
-    );
+/// Writes one public case per line: `name: op a, b => want;` checks `B::op` on `a` and `b`
+/// against `want` with [`binary_case`].
+macro_rules! binary_cases {
+    ($($(#[$doc:meta])* $name:ident: $op:ident $a:expr, $b:expr => $want:expr;)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name<B: Backend>() {
+                binary_case::<B>(stringify!($op), B::$op, &$a, &$b, &$want);
+            }
+        )*
+    };
 }
 
-/// `sub` by hand.
-pub fn sub_values<B: Backend>() {
-    binary_case::<B>(
-        "sub",
-        B::sub,
-        &[1.0, 2.0, -3.5],
-        &[10.0, 0.5, 1.5],
-        &[-9.0, 1.5, -5.0],
-    );
-}
-
-/// `mul` by hand.
-pub fn mul_values<B: Backend>() {
-    binary_case::<B>(
-        "mul",
-        B::mul,
-        &[1.0, 2.0, -3.5],
-        &[10.0, 0.5, 2.0],
-        &[10.0, 1.0, -7.0],
-    );
-}
-
-/// `div` by hand.
-pub fn div_values<B: Backend>() {
-    binary_case::<B>(
-        "div",
-        B::div,
-        &[1.0, 3.0, -3.5],
-        &[4.0, -2.0, 0.5],
-        &[0.25, -1.5, -7.0],
-    );
-}
-
-/// `pow` by hand (integer, fractional and negative exponents).
-pub fn pow_values<B: Backend>() {
-    binary_case::<B>(
-        "pow",
-        B::pow,
-        &[2.0, 9.0, 4.0, 1.5, 5.0],
-        &[3.0, 0.5, -1.0, 2.0, 0.0],
-        &[8.0, 3.0, 0.25, 2.25, 1.0],
-    );
+binary_cases! {
+    /// `add` by hand.
+    add_values: add [1.0, 2.0, -3.5], [10.0, 0.5, 1.5] => [11.0, 2.5, -2.0];
+    /// `sub` by hand.
+    sub_values: sub [1.0, 2.0, -3.5], [10.0, 0.5, 1.5] => [-9.0, 1.5, -5.0];
+    /// `mul` by hand.
+    mul_values: mul [1.0, 2.0, -3.5], [10.0, 0.5, 2.0] => [10.0, 1.0, -7.0];
+    /// `div` by hand.
+    div_values: div [1.0, 3.0, -3.5], [4.0, -2.0, 0.5] => [0.25, -1.5, -7.0];
+    /// `pow` by hand (integer, fractional and negative exponents).
+    pow_values: pow [2.0, 9.0, 4.0, 1.5, 5.0], [3.0, 0.5, -1.0, 2.0, 0.0] => [8.0, 3.0, 0.25, 2.25, 1.0];
 }
 
 /// `maximum` and `minimum` by hand.

@@ -142,7 +142,18 @@ pub fn max_min_values<B: Backend>() {
     assert_eq!(values_i64::<B>(&m), vec![-7, 2], "min i64");
 }
 
-fn check_arg<B: Backend>(op: &str, t: &B::Tensor, shape: &[usize], want: &[i64]) {
+/// `arg` (`B::argmax` or `B::argmin`) of `t` along `axis`: an `i64` tensor of `shape`
+/// holding `want`; `op` names the case.
+fn check_arg<B: Backend>(
+    op: &str,
+    t: &B::Tensor,
+    arg: fn(&B::Tensor, usize, bool) -> crate::error::Result<B::Tensor>,
+    axis: usize,
+    keepdim: bool,
+    shape: &[usize],
+    want: &[i64],
+) {
+    let t = &ok(op, arg(t, axis, keepdim));
     assert_eq!(B::dtype(t), DType::I64, "{op}: dtype must be i64");
     assert_eq!(B::shape(t), shape, "{op}: shape");
     assert_eq!(values_i64::<B>(t), want, "{op}: values");
@@ -152,75 +163,33 @@ fn check_arg<B: Backend>(op: &str, t: &B::Tensor, shape: &[usize], want: &[i64])
 pub fn argmax_argmin_values<B: Backend>() {
     for dtype in [DType::F32, DType::F64, DType::I64] {
         let t = tensor::<B>(&[1.0, 7.0, -3.0, 4.0, 0.0, 9.0], &[2, 3], dtype);
-        check_arg::<B>(
-            "argmax axis 1",
-            &ok("argmax", B::argmax(&t, 1, false)),
-            &[2],
-            &[1, 2],
-        );
-        check_arg::<B>(
-            "argmin axis 1",
-            &ok("argmin", B::argmin(&t, 1, false)),
-            &[2],
-            &[2, 1],
-        );
-        check_arg::<B>(
-            "argmax axis 0",
-            &ok("argmax", B::argmax(&t, 0, false)),
-            &[3],
-            &[1, 0, 1],
-        );
-        check_arg::<B>(
-            "argmin axis 0",
-            &ok("argmin", B::argmin(&t, 0, false)),
-            &[3],
-            &[0, 1, 0],
-        );
+        check_arg::<B>("argmax axis 1", &t, B::argmax, 1, false, &[2], &[1, 2]);
+        check_arg::<B>("argmin axis 1", &t, B::argmin, 1, false, &[2], &[2, 1]);
+        check_arg::<B>("argmax axis 0", &t, B::argmax, 0, false, &[3], &[1, 0, 1]);
+        check_arg::<B>("argmin axis 0", &t, B::argmin, 0, false, &[3], &[0, 1, 0]);
     }
 }
 
 /// Ties resolve to the first index.
 pub fn argmax_argmin_ties_first<B: Backend>() {
     let t = f32s::<B>(&[1.0, 3.0, 3.0, 5.0, 5.0, 0.0, 2.0, 2.0, 2.0], &[3, 3]);
-    check_arg::<B>(
-        "argmax ties",
-        &ok("argmax", B::argmax(&t, 1, false)),
-        &[3],
-        &[1, 0, 0],
-    );
-    check_arg::<B>(
-        "argmin ties",
-        &ok("argmin", B::argmin(&t, 1, false)),
-        &[3],
-        &[0, 2, 0],
-    );
+    check_arg::<B>("argmax ties", &t, B::argmax, 1, false, &[3], &[1, 0, 0]);
+    check_arg::<B>("argmin ties", &t, B::argmin, 1, false, &[3], &[0, 2, 0]);
     let t = f64s::<B>(&[4.0, 4.0, 1.0, 1.0], &[4]);
-    check_arg::<B>(
-        "argmax ties rank 1",
-        &ok("argmax", B::argmax(&t, 0, false)),
-        &[],
-        &[0],
-    );
-    check_arg::<B>(
-        "argmin ties rank 1",
-        &ok("argmin", B::argmin(&t, 0, false)),
-        &[],
-        &[2],
-    );
+    check_arg::<B>("argmax ties rank 1", &t, B::argmax, 0, false, &[], &[0]);
+    check_arg::<B>("argmin ties rank 1", &t, B::argmin, 0, false, &[], &[2]);
 }
 
 /// `keepdim` keeps the reduced axis with size 1.
 pub fn argmax_argmin_keepdim<B: Backend>() {
     let t = f32s::<B>(&[1.0, 7.0, -3.0, 4.0, 0.0, 9.0], &[2, 3]);
-    check_arg::<B>(
-        "argmax keepdim",
-        &ok("argmax", B::argmax(&t, 1, true)),
-        &[2, 1],
-        &[1, 2],
-    );
+    check_arg::<B>("argmax keepdim", &t, B::argmax, 1, true, &[2, 1], &[1, 2]);
     check_arg::<B>(
         "argmin keepdim",
-        &ok("argmin", B::argmin(&t, 0, true)),
+        &t,
+        B::argmin,
+        0,
+        true,
         &[1, 3],
         &[0, 1, 0],
     );

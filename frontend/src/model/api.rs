@@ -77,6 +77,48 @@ pub trait ModelParts<B: Backend>: Network<B> {
     fn model_config(&self) -> serde_json::Value;
 }
 
+/// What differs between the model kinds behind [`ModelParts`], implemented by their
+/// architecture types (the layer stack of a [`super::Sequential`], the layer graph of a
+/// functional [`super::Model`]); `ModelParts` itself is implemented once, for every
+/// [`ModelCore`] whose architecture implements this.
+pub trait Architecture<B: Backend>: Sized {
+    /// `Sequential` or `Functional` (stored in saved files).
+    const CLASS: &'static str;
+    /// Every weight of `model` with its path (`dense_1/kernel`).
+    fn named_weights(model: &ModelCore<B, Self>) -> Vec<(String, Weight<B>)>;
+    /// As [`ModelParts::move_layers`].
+    ///
+    /// # Errors
+    /// Layers that cannot be rebuilt from their config, engine errors.
+    fn move_layers(model: &mut ModelCore<B, Self>, device: crate::Device) -> Result<()>;
+    /// The architecture of `model` as JSON (stored in saved files).
+    fn config(model: &ModelCore<B, Self>) -> serde_json::Value;
+}
+
+impl<B: Backend, A: Architecture<B>> ModelParts<B> for ModelCore<B, A>
+where
+    Self: Network<B>,
+{
+    fn state(&self) -> &ModelState<B> {
+        &self.state
+    }
+    fn state_mut(&mut self) -> &mut ModelState<B> {
+        &mut self.state
+    }
+    fn named_weights(&self) -> Vec<(String, Weight<B>)> {
+        A::named_weights(self)
+    }
+    fn move_layers(&mut self, device: crate::Device) -> Result<()> {
+        A::move_layers(self, device)
+    }
+    fn model_class(&self) -> &'static str {
+        A::CLASS
+    }
+    fn model_config(&self) -> serde_json::Value {
+        A::config(self)
+    }
+}
+
 /// One model: an architecture `A` (the layer stack of a [`super::Sequential`], the layer
 /// graph of a functional [`super::Model`]) and the compile state every model kind carries.
 /// The user-facing API (compile, fit, evaluate, predict, batch-level and custom-step calls,
@@ -188,16 +230,7 @@ where
         y: impl Into<crate::model::Data<B>>,
         batch_size: usize,
     ) -> Result<crate::Logs> {
-        self.with_compiled("evaluate", |model, compiled, _| {
-            crate::model::training::evaluate(
-                model,
-                compiled,
-                x.into(),
-                y.into(),
-                batch_size,
-                &mut [],
-            )
-        })
+        self.evaluate_with(x, y, batch_size, Vec::new())
     }
 
     /// Outputs for `x` in inference mode, computed in batches, like `model.predict`

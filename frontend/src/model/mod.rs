@@ -10,7 +10,7 @@ mod sequential;
 mod summary;
 pub mod training;
 
-pub use api::{ModelCore, ModelParts, ModelState};
+pub use api::{Architecture, ModelCore, ModelParts, ModelState};
 pub use data::Data;
 pub(crate) use functional::GraphNode;
 pub use functional::{

@@ -261,11 +261,7 @@ impl History {
     pub fn plot(&self, path: impl AsRef<Path>) -> Result<()> {
         const CTX: &str = "History::plot";
         let path = path.as_ref();
-        let ext = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase)
-            .unwrap_or_default();
+        let ext = super::lowercase_extension(path);
         if ext != "png" && ext != "svg" {
             return Err(Error::invalid(
                 CTX,

@@ -116,6 +116,14 @@ pub fn graphviz_available() -> bool {
         .unwrap_or(false)
 }
 
+/// The extension of `path` in lower case (empty when it has none).
+fn lowercase_extension(path: &Path) -> String {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default()
+}
+
 /// Draws the model's layer graph to `path`, like `keras.utils.plot_model`. The extension
 /// picks the output: `.dot`/`.gv` writes the DOT text ([`ToDot::to_dot`]) and needs
 /// nothing else; `.svg`, `.png` and `.pdf` run Graphviz's `dot` program on it.
@@ -150,11 +158,7 @@ pub fn plot_model<M: ToDot + ?Sized>(
 ) -> Result<()> {
     const CTX: &str = "plot_model";
     let path = path.as_ref();
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_default();
+    let ext = lowercase_extension(path);
     let format = match ext.as_str() {
         "dot" | "gv" => None,
         "svg" | "png" | "pdf" => Some(ext.clone()),

@@ -175,34 +175,28 @@ impl Column {
                 format!("mixed types {dtype} and {}", other.dtype()),
             ));
         }
+        // Every column has `dtype` (checked above): `part` never misses.
+        fn joined<T: Clone>(columns: &[&Column], part: fn(&Column) -> Option<&[T]>) -> Vec<T> {
+            columns
+                .iter()
+                .filter_map(|c| part(c))
+                .flatten()
+                .cloned()
+                .collect()
+        }
         Ok(match dtype {
-            ColumnType::Float => Column::Float(
-                columns
-                    .iter()
-                    .flat_map(|c| match c {
-                        Column::Float(v) => v.iter().copied(),
-                        _ => unreachable!("type checked above"),
-                    })
-                    .collect(),
-            ),
-            ColumnType::Int => Column::Int(
-                columns
-                    .iter()
-                    .flat_map(|c| match c {
-                        Column::Int(v) => v.iter().copied(),
-                        _ => unreachable!("type checked above"),
-                    })
-                    .collect(),
-            ),
-            ColumnType::Str => Column::Str(
-                columns
-                    .iter()
-                    .flat_map(|c| match c {
-                        Column::Str(v) => v.iter().cloned(),
-                        _ => unreachable!("type checked above"),
-                    })
-                    .collect(),
-            ),
+            ColumnType::Float => Column::Float(joined(columns, |c| match c {
+                Column::Float(v) => Some(v),
+                _ => None,
+            })),
+            ColumnType::Int => Column::Int(joined(columns, |c| match c {
+                Column::Int(v) => Some(v),
+                _ => None,
+            })),
+            ColumnType::Str => Column::Str(joined(columns, |c| match c {
+                Column::Str(v) => Some(v),
+                _ => None,
+            })),
         })
     }
 }

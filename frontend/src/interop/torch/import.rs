@@ -38,57 +38,54 @@ impl StateDict {
         let mapped_torch: HashSet<&str> = map.entries.iter().map(|e| e.torch.as_str()).collect();
         let mapped_target: HashSet<&str> = map.entries.iter().map(|e| e.target.as_str()).collect();
         let mut problems = Vec::new();
-        let missing_torch: Vec<&str> = map
-            .entries
-            .iter()
-            .filter(|e| self.get(&e.torch).is_none())
-            .map(|e| e.torch.as_str())
-            .collect();
-        if !missing_torch.is_empty() {
-            problems.push(format!(
-                "missing from the state_dict: {}",
-                missing_torch.join(", ")
-            ));
-        }
-        let unexpected_torch: Vec<&str> = self
-            .tensors
+        let model_has = targets
             .iter()
             .map(|(n, _)| n.as_str())
-            .filter(|n| !mapped_torch.contains(n) && !is_ignored(n))
-            .collect();
-        if !unexpected_torch.is_empty() {
-            problems.push(format!(
-                "unexpected in the state_dict (not in the name map): {}",
-                unexpected_torch.join(", ")
-            ));
-        }
-        let unknown_target: Vec<&str> = map
-            .entries
-            .iter()
-            .filter(|e| !by_target.contains_key(e.target.as_str()))
-            .map(|e| e.target.as_str())
-            .collect();
-        if !unknown_target.is_empty() {
-            problems.push(format!(
-                "not weights of the model: {} (the model has: {})",
-                unknown_target.join(", "),
+            .collect::<Vec<_>>()
+            .join(", ");
+        // (what, names, a note after the names)
+        let checks: [(&str, Vec<&str>, String); 4] = [
+            (
+                "missing from the state_dict",
+                map.entries
+                    .iter()
+                    .filter(|e| self.get(&e.torch).is_none())
+                    .map(|e| e.torch.as_str())
+                    .collect(),
+                String::new(),
+            ),
+            (
+                "unexpected in the state_dict (not in the name map)",
+                self.tensors
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .filter(|n| !mapped_torch.contains(n) && !is_ignored(n))
+                    .collect(),
+                String::new(),
+            ),
+            (
+                "not weights of the model",
+                map.entries
+                    .iter()
+                    .filter(|e| !by_target.contains_key(e.target.as_str()))
+                    .map(|e| e.target.as_str())
+                    .collect(),
+                format!(" (the model has: {model_has})"),
+            ),
+            (
+                "model weights with no torch tensor mapped to them",
                 targets
                     .iter()
                     .map(|(n, _)| n.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-        let unset: Vec<&str> = targets
-            .iter()
-            .map(|(n, _)| n.as_str())
-            .filter(|n| !mapped_target.contains(n))
-            .collect();
-        if !unset.is_empty() {
-            problems.push(format!(
-                "model weights with no torch tensor mapped to them: {}",
-                unset.join(", ")
-            ));
+                    .filter(|n| !mapped_target.contains(n))
+                    .collect(),
+                String::new(),
+            ),
+        ];
+        for (what, names, note) in checks {
+            if !names.is_empty() {
+                problems.push(format!("{what}: {}{note}", names.join(", ")));
+            }
         }
         let mut converted = Vec::new();
         let mut misshaped = Vec::new();

@@ -31,19 +31,11 @@ impl CategoryEncoding {
             built: false,
         }
     }
-    /// Output encoding (`OneHot`, `MultiHot` or `Count`).
-    pub fn output_mode(mut self, mode: OutputMode) -> Self {
-        self.output_mode = mode;
-        self
+    field_setters! {
+        /// Output encoding (`OneHot`, `MultiHot` or `Count`).
+        output_mode: output_mode = OutputMode,
     }
-    /// Sets the layer's name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
-        self
-    }
-    fn label(&self) -> &str {
-        label_or(&self.name, "category_encoding")
-    }
+    name_and_label!("category_encoding");
     /// Inverse of `get_config`.
     ///
     /// # Errors
@@ -58,10 +50,7 @@ impl CategoryEncoding {
 }
 
 impl<B: Backend> Layer<B> for CategoryEncoding {
-    preprocessing_layer_methods!("CategoryEncoding");
-    fn built(&self) -> bool {
-        self.built
-    }
+    preprocessing_layer_methods!("CategoryEncoding", flag_built);
     fn validate(&self) -> Result<()> {
         if self.num_tokens == 0 {
             return Err(Error::invalid(
@@ -77,11 +66,6 @@ impl<B: Backend> Layer<B> for CategoryEncoding {
                 "must be one_hot, multi_hot or count",
             ));
         }
-        Ok(())
-    }
-    fn build(&mut self, _input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
-        Layer::<B>::validate(self)?;
-        self.built = true;
         Ok(())
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {

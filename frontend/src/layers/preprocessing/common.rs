@@ -167,8 +167,69 @@ macro_rules! preprocessing_layer_methods {
             false
         }
     };
+    // A layer without weights or device state: `built` is its `built` flag, and `build`
+    // validates the hyper-parameters and sets it.
+    ($class:literal, flag_built) => {
+        preprocessing_layer_methods!($class);
+        fn built(&self) -> bool {
+            self.built
+        }
+        fn build(&mut self, _input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
+            Layer::<B>::validate(self)?;
+            self.built = true;
+            Ok(())
+        }
+    };
 }
 pub(super) use preprocessing_layer_methods;
+
+/// Builder setters assigning a field (doc comments passed through): `setter: path = Type`
+/// writes `self.path = value`, `setter: path = Some(Type)` writes `self.path = Some(value)`.
+///
+/// ```ignore
+/// field_setters! {
+///     /// Output encoding (default int).
+///     output_mode: core.output_mode = OutputMode,
+///     /// Largest vocabulary size.
+///     max_tokens: core.max_tokens = Some(usize),
+/// }
+/// ```
+macro_rules! field_setters {
+    () => {};
+    ($(#[$doc:meta])* $setter:ident: $($path:ident).+ = Some($ty:ty), $($rest:tt)*) => {
+        $(#[$doc])*
+        pub fn $setter(mut self, value: $ty) -> Self {
+            self.$($path).+ = Some(value);
+            self
+        }
+        field_setters!($($rest)*);
+    };
+    ($(#[$doc:meta])* $setter:ident: $($path:ident).+ = $ty:ty, $($rest:tt)*) => {
+        $(#[$doc])*
+        pub fn $setter(mut self, value: $ty) -> Self {
+            self.$($path).+ = value;
+            self
+        }
+        field_setters!($($rest)*);
+    };
+}
+pub(super) use field_setters;
+
+/// The `name` builder setter of a preprocessing layer and the `label` its errors use (the
+/// name, or `default`, Keras' snake-case class name, while it has none).
+macro_rules! name_and_label {
+    ($default:literal) => {
+        /// Sets the layer's name.
+        pub fn name(mut self, name: &str) -> Self {
+            self.name = name.to_string();
+            self
+        }
+        fn label(&self) -> &str {
+            label_or(&self.name, $default)
+        }
+    };
+}
+pub(super) use name_and_label;
 
 /// The name errors give a layer: its `name`, or `default` (Keras' snake-case class name)
 /// while it has none.

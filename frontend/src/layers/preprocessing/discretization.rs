@@ -57,27 +57,16 @@ impl<B: Backend> Discretization<B> {
             bounds: None,
         }
     }
-    /// Accuracy of the `adapt` summary (default 0.01, as Keras).
-    pub fn epsilon(mut self, epsilon: f64) -> Self {
-        self.epsilon = epsilon;
-        self
+    field_setters! {
+        /// Accuracy of the `adapt` summary (default 0.01, as Keras).
+        epsilon: epsilon = f64,
+        /// Output encoding (default [`OutputMode::Int`]).
+        output_mode: output_mode = OutputMode,
     }
-    /// Output encoding (default [`OutputMode::Int`]).
-    pub fn output_mode(mut self, mode: OutputMode) -> Self {
-        self.output_mode = mode;
-        self
-    }
-    /// Sets the layer's name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
-        self
-    }
+    name_and_label!("discretization");
     /// The boundaries (given or adapted); `None` before `adapt`.
     pub fn bin_boundaries(&self) -> Option<&[f64]> {
         self.bin_boundaries.as_deref()
-    }
-    fn label(&self) -> &str {
-        label_or(&self.name, "discretization")
     }
 
     /// Inverse of `get_config`.

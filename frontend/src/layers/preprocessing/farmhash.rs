@@ -114,6 +114,47 @@ fn weak_hash_len32_with_seeds(s: &[u8], i: usize, a: u64, b: u64) -> (u64, u64) 
     (a.wrapping_add(z), b.wrapping_add(c))
 }
 
+/// The state of `fingerprint64` over 64-byte blocks.
+struct Round {
+    x: u64,
+    y: u64,
+    z: u64,
+    v: (u64, u64),
+    w: (u64, u64),
+}
+
+impl Round {
+    /// One 64-byte round at `p`: `mul` is `K1` and `factor` 1 inside the loop; the last
+    /// round uses its own multiplier and a factor of 9.
+    fn mix(&mut self, s: &[u8], p: usize, mul: u64, factor: u64) {
+        let Round { x, y, z, v, w } = self;
+        *x = x
+            .wrapping_add(*y)
+            .wrapping_add(v.0)
+            .wrapping_add(fetch64(s, p + 8))
+            .rotate_right(37)
+            .wrapping_mul(mul);
+        *y = y
+            .wrapping_add(v.1)
+            .wrapping_add(fetch64(s, p + 48))
+            .rotate_right(42)
+            .wrapping_mul(mul);
+        *x ^= w.1.wrapping_mul(factor);
+        *y = y
+            .wrapping_add(v.0.wrapping_mul(factor))
+            .wrapping_add(fetch64(s, p + 40));
+        *z = z.wrapping_add(w.0).rotate_right(33).wrapping_mul(mul);
+        *v = weak_hash_len32_with_seeds(s, p, v.1.wrapping_mul(mul), x.wrapping_add(w.0));
+        *w = weak_hash_len32_with_seeds(
+            s,
+            p + 32,
+            z.wrapping_add(w.1),
+            y.wrapping_add(fetch64(s, p + 16)),
+        );
+        std::mem::swap(z, x);
+    }
+}
+
 /// FarmHash `Fingerprint64` (`farmhashna::Hash64`, google/farmhash), the hash behind
 /// TensorFlow's `tf.strings.to_hash_bucket_fast` and so Keras' `Hashing` without salt and
 /// the OOV buckets of `StringLookup`. Stable across platforms and versions.
@@ -136,72 +177,30 @@ pub fn fingerprint64(s: &[u8]) -> u64 {
         return hash_len_33_to_64(s);
     }
     let seed: u64 = 81;
-    let mut x = seed;
-    let mut y = seed.wrapping_mul(K1).wrapping_add(113);
-    let mut z = shift_mix(y.wrapping_mul(K2).wrapping_add(113)).wrapping_mul(K2);
-    let mut v = (0u64, 0u64);
-    let mut w = (0u64, 0u64);
-    x = x.wrapping_mul(K2).wrapping_add(fetch64(s, 0));
+    let y = seed.wrapping_mul(K1).wrapping_add(113);
+    let mut st = Round {
+        x: seed.wrapping_mul(K2).wrapping_add(fetch64(s, 0)),
+        y,
+        z: shift_mix(y.wrapping_mul(K2).wrapping_add(113)).wrapping_mul(K2),
+        v: (0, 0),
+        w: (0, 0),
+    };
     let end = ((len - 1) / 64) * 64;
     let last64 = end + ((len - 1) & 63) - 63;
     let mut p = 0usize;
     loop {
-        x = x
-            .wrapping_add(y)
-            .wrapping_add(v.0)
-            .wrapping_add(fetch64(s, p + 8))
-            .rotate_right(37)
-            .wrapping_mul(K1);
-        y = y
-            .wrapping_add(v.1)
-            .wrapping_add(fetch64(s, p + 48))
-            .rotate_right(42)
-            .wrapping_mul(K1);
-        x ^= w.1;
-        y = y.wrapping_add(v.0).wrapping_add(fetch64(s, p + 40));
-        z = z.wrapping_add(w.0).rotate_right(33).wrapping_mul(K1);
-        v = weak_hash_len32_with_seeds(s, p, v.1.wrapping_mul(K1), x.wrapping_add(w.0));
-        w = weak_hash_len32_with_seeds(
-            s,
-            p + 32,
-            z.wrapping_add(w.1),
-            y.wrapping_add(fetch64(s, p + 16)),
-        );
-        std::mem::swap(&mut z, &mut x);
+        st.mix(s, p, K1, 1);
         p += 64;
         if p == end {
             break;
         }
     }
-    let mul = K1.wrapping_add((z & 0xff) << 1);
-    p = last64;
-    w.0 = w.0.wrapping_add(((len - 1) & 63) as u64);
-    v.0 = v.0.wrapping_add(w.0);
-    w.0 = w.0.wrapping_add(v.0);
-    x = x
-        .wrapping_add(y)
-        .wrapping_add(v.0)
-        .wrapping_add(fetch64(s, p + 8))
-        .rotate_right(37)
-        .wrapping_mul(mul);
-    y = y
-        .wrapping_add(v.1)
-        .wrapping_add(fetch64(s, p + 48))
-        .rotate_right(42)
-        .wrapping_mul(mul);
-    x ^= w.1.wrapping_mul(9);
-    y = y
-        .wrapping_add(v.0.wrapping_mul(9))
-        .wrapping_add(fetch64(s, p + 40));
-    z = z.wrapping_add(w.0).rotate_right(33).wrapping_mul(mul);
-    v = weak_hash_len32_with_seeds(s, p, v.1.wrapping_mul(mul), x.wrapping_add(w.0));
-    w = weak_hash_len32_with_seeds(
-        s,
-        p + 32,
-        z.wrapping_add(w.1),
-        y.wrapping_add(fetch64(s, p + 16)),
-    );
-    std::mem::swap(&mut z, &mut x);
+    let mul = K1.wrapping_add((st.z & 0xff) << 1);
+    st.w.0 = st.w.0.wrapping_add(((len - 1) & 63) as u64);
+    st.v.0 = st.v.0.wrapping_add(st.w.0);
+    st.w.0 = st.w.0.wrapping_add(st.v.0);
+    st.mix(s, last64, mul, 9);
+    let Round { x, y, z, v, w } = st;
     hash_len16(
         hash_len16(v.0, w.0, mul)
             .wrapping_add(shift_mix(y).wrapping_mul(K0))

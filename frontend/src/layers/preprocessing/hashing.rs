@@ -77,19 +77,11 @@ impl<B: Backend> Hashing<B> {
         self.salt = Some([k0, k1]);
         self
     }
-    /// Output encoding (default int).
-    pub fn output_mode(mut self, mode: OutputMode) -> Self {
-        self.output_mode = mode;
-        self
+    field_setters! {
+        /// Output encoding (default int).
+        output_mode: output_mode = OutputMode,
     }
-    /// Sets the layer's name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
-        self
-    }
-    fn label(&self) -> &str {
-        label_or(&self.name, "hashing")
-    }
+    name_and_label!("hashing");
 
     fn check(&self) -> Result<()> {
         if self.num_bins == 0 {
@@ -207,17 +199,9 @@ impl<B: Backend> Hashing<B> {
 }
 
 impl<B: Backend> Layer<B> for Hashing<B> {
-    preprocessing_layer_methods!("Hashing");
-    fn built(&self) -> bool {
-        self.built
-    }
+    preprocessing_layer_methods!("Hashing", flag_built);
     fn validate(&self) -> Result<()> {
         self.check()
-    }
-    fn build(&mut self, _input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
-        self.check()?;
-        self.built = true;
-        Ok(())
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
         Ok(self.output_mode.output_shape(input_shape, self.num_bins))

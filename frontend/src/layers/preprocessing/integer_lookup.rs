@@ -60,49 +60,23 @@ impl<B: Backend> IntegerLookup<B> {
         self.core.set_vocabulary(&name, vocabulary.to_vec())?;
         Ok(self)
     }
-    /// Largest vocabulary size, special indices included.
-    pub fn max_tokens(mut self, max_tokens: usize) -> Self {
-        self.core.max_tokens = Some(max_tokens);
-        self
+    field_setters! {
+        /// Largest vocabulary size, special indices included.
+        max_tokens: core.max_tokens = Some(usize),
+        /// Number of OOV indices (default 1; 0 makes unknown values an error).
+        num_oov_indices: core.num_oov_indices = usize,
+        /// A value that maps to index 0 (padding).
+        mask_token: core.mask_token = Some(i64),
+        /// The value inverted OOV indices map to (default -1).
+        oov_token: core.oov_token = i64,
+        /// Output encoding (default int).
+        output_mode: core.output_mode = OutputMode,
+        /// Pads encoded outputs to `max_tokens` columns.
+        pad_to_max_tokens: core.pad_to_max_tokens = bool,
+        /// Maps indices back to values.
+        invert: invert = bool,
     }
-    /// Number of OOV indices (default 1; 0 makes unknown values an error).
-    pub fn num_oov_indices(mut self, n: usize) -> Self {
-        self.core.num_oov_indices = n;
-        self
-    }
-    /// A value that maps to index 0 (padding).
-    pub fn mask_token(mut self, token: i64) -> Self {
-        self.core.mask_token = Some(token);
-        self
-    }
-    /// The value inverted OOV indices map to (default -1).
-    pub fn oov_token(mut self, token: i64) -> Self {
-        self.core.oov_token = token;
-        self
-    }
-    /// Output encoding (default int).
-    pub fn output_mode(mut self, mode: OutputMode) -> Self {
-        self.core.output_mode = mode;
-        self
-    }
-    /// Pads encoded outputs to `max_tokens` columns.
-    pub fn pad_to_max_tokens(mut self, pad: bool) -> Self {
-        self.core.pad_to_max_tokens = pad;
-        self
-    }
-    /// Maps indices back to values.
-    pub fn invert(mut self, invert: bool) -> Self {
-        self.invert = invert;
-        self
-    }
-    /// Sets the layer's name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
-        self
-    }
-    fn label(&self) -> &str {
-        label_or(&self.name, "integer_lookup")
-    }
+    name_and_label!("integer_lookup");
     /// Learns the vocabulary from the values of `data` (any shape; floats must be whole).
     ///
     /// # Errors
@@ -175,10 +149,7 @@ impl<B: Backend> IntegerLookup<B> {
 }
 
 impl<B: Backend> Layer<B> for IntegerLookup<B> {
-    preprocessing_layer_methods!("IntegerLookup");
-    fn built(&self) -> bool {
-        self.built
-    }
+    preprocessing_layer_methods!("IntegerLookup", flag_built);
     fn validate(&self) -> Result<()> {
         self.core.validate(self.label())?;
         if self.invert && self.core.output_mode != OutputMode::Int {
@@ -188,11 +159,6 @@ impl<B: Backend> Layer<B> for IntegerLookup<B> {
                 "must be int when invert is set",
             ));
         }
-        Ok(())
-    }
-    fn build(&mut self, _input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
-        Layer::<B>::validate(self)?;
-        self.built = true;
         Ok(())
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {

@@ -101,16 +101,11 @@ impl<B: Backend> Normalization<B> {
         self.given_variance = Some(variance.to_vec());
         self
     }
-    /// Denormalises instead: `mean + x * max(sqrt(var), 1e-7)`.
-    pub fn invert(mut self, invert: bool) -> Self {
-        self.invert = invert;
-        self
+    field_setters! {
+        /// Denormalises instead: `mean + x * max(sqrt(var), 1e-7)`.
+        invert: invert = bool,
     }
-    /// Sets the layer's name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
-        self
-    }
+    name_and_label!("normalization");
 
     /// Inverse of `get_config`.
     ///
@@ -167,10 +162,6 @@ impl<B: Backend> Normalization<B> {
     /// Engine errors reading it back.
     pub fn variance_values(&self) -> Result<Option<Vec<f32>>> {
         self.variance.as_ref().map(|m| m.to_vec_f32()).transpose()
-    }
-
-    fn label(&self) -> &str {
-        label_or(&self.name, "normalization")
     }
 
     /// Resolves the kept axes for a per-sample shape (full rank = per_sample + 1).

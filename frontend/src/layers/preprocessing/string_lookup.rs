@@ -71,15 +71,15 @@ impl StringLookup {
         self.core.set_vocabulary(&self.name, v)?;
         Ok(self)
     }
-    /// Largest vocabulary size, special indices included.
-    pub fn max_tokens(mut self, max_tokens: usize) -> Self {
-        self.core.max_tokens = Some(max_tokens);
-        self
-    }
-    /// Number of OOV indices (default 1; 0 makes unknown strings an error).
-    pub fn num_oov_indices(mut self, n: usize) -> Self {
-        self.core.num_oov_indices = n;
-        self
+    field_setters! {
+        /// Largest vocabulary size, special indices included.
+        max_tokens: core.max_tokens = Some(usize),
+        /// Number of OOV indices (default 1; 0 makes unknown strings an error).
+        num_oov_indices: core.num_oov_indices = usize,
+        /// Output encoding of [`StringLookup::encode`] (default int).
+        output_mode: core.output_mode = OutputMode,
+        /// Pads encoded outputs to `max_tokens` columns.
+        pad_to_max_tokens: core.pad_to_max_tokens = bool,
     }
     /// A string that maps to index 0 (padding), e.g. `""`.
     pub fn mask_token(mut self, token: &str) -> Self {
@@ -89,16 +89,6 @@ impl StringLookup {
     /// The string OOV indices invert to (default `"[UNK]"`).
     pub fn oov_token(mut self, token: &str) -> Self {
         self.core.oov_token = token.to_string();
-        self
-    }
-    /// Output encoding of [`StringLookup::encode`] (default int).
-    pub fn output_mode(mut self, mode: OutputMode) -> Self {
-        self.core.output_mode = mode;
-        self
-    }
-    /// Pads encoded outputs to `max_tokens` columns.
-    pub fn pad_to_max_tokens(mut self, pad: bool) -> Self {
-        self.core.pad_to_max_tokens = pad;
         self
     }
     /// A name used in error messages and the config (default `string_lookup`).

@@ -207,7 +207,7 @@ impl<B: Backend> Model<B> {
     /// in its shared slot (the graph and `Shared` handles stay valid), and records
     /// `device`; the shared `to_device` calls it. Nothing changes unless every layer could
     /// be rebuilt.
-    pub(super) fn move_layers(&mut self, device: Device) -> Result<()> {
+    pub(super) fn move_graph_layers(&mut self, device: Device) -> Result<()> {
         let mut fresh = Vec::with_capacity(self.arch.layers.len());
         for l in &self.arch.layers {
             // The shapes of the layer's first call.

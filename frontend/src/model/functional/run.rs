@@ -1,17 +1,31 @@
 //! Running a functional [`Model`]: the forward pass over its graph, and the
 //! [`Network`]/[`ModelParts`] implementations the shared training loop drives.
 
-use super::{lock, Model};
+use super::{lock, LayerGraph, Model, SymbolicTensor};
 use crate::backend::{Backend, DType, Device};
 use crate::callbacks::ModelAccess;
 use crate::error::{Error, Result};
 use crate::layers::{CallContext, Weight};
-use crate::model::api::{ModelParts, ModelState};
+use crate::model::api::Architecture;
 use crate::model::training::Network;
 use crate::tensor::Tensor;
 use std::collections::HashMap;
 
 impl<B: Backend> Model<B> {
+    /// The value computed for `t` in a run, or an error naming the graph with `missing`.
+    fn computed(
+        &self,
+        values: &HashMap<usize, Vec<Tensor<B>>>,
+        t: &SymbolicTensor<B>,
+        missing: &str,
+    ) -> Result<Tensor<B>> {
+        values
+            .get(&t.node.id)
+            .and_then(|v| v.get(t.index))
+            .cloned()
+            .ok_or_else(|| Error::invalid(&self.arch.name, "graph", missing))
+    }
+
     pub(super) fn run(&self, xs: &[Tensor<B>], ctx: &mut CallContext) -> Result<Vec<Tensor<B>>> {
         if xs.len() != self.arch.inputs.len() {
             return Err(Error::invalid(
@@ -34,15 +48,7 @@ impl<B: Backend> Model<B> {
             let args: Vec<Tensor<B>> = n
                 .inputs
                 .iter()
-                .map(|t| {
-                    values
-                        .get(&t.node.id)
-                        .and_then(|v| v.get(t.index))
-                        .cloned()
-                        .ok_or_else(|| {
-                            Error::invalid(&self.arch.name, "graph", "a node ran before its inputs")
-                        })
-                })
+                .map(|t| self.computed(&values, t, "a node ran before its inputs"))
                 .collect::<Result<_>>()?;
             let out = lock(layer)?.call_multi(&args, ctx)?;
             values.insert(n.id, out);
@@ -50,15 +56,7 @@ impl<B: Backend> Model<B> {
         self.arch
             .outputs
             .iter()
-            .map(|t| {
-                values
-                    .get(&t.node.id)
-                    .and_then(|v| v.get(t.index))
-                    .cloned()
-                    .ok_or_else(|| {
-                        Error::invalid(&self.arch.name, "graph", "an output was not computed")
-                    })
-            })
+            .map(|t| self.computed(&values, t, "an output was not computed"))
             .collect()
     }
 
@@ -171,23 +169,15 @@ impl<B: Backend> Network<B> for Model<B> {
     }
 }
 
-impl<B: Backend> ModelParts<B> for Model<B> {
-    fn state(&self) -> &ModelState<B> {
-        &self.state
+impl<B: Backend> Architecture<B> for LayerGraph<B> {
+    const CLASS: &'static str = "Functional";
+    fn named_weights(model: &Model<B>) -> Vec<(String, Weight<B>)> {
+        model.all_weights()
     }
-    fn move_layers(&mut self, device: Device) -> Result<()> {
-        Self::move_layers(self, device)
+    fn move_layers(model: &mut Model<B>, device: Device) -> Result<()> {
+        model.move_graph_layers(device)
     }
-    fn state_mut(&mut self) -> &mut ModelState<B> {
-        &mut self.state
-    }
-    fn named_weights(&self) -> Vec<(String, Weight<B>)> {
-        self.all_weights()
-    }
-    fn model_class(&self) -> &'static str {
-        "Functional"
-    }
-    fn model_config(&self) -> serde_json::Value {
-        self.get_config()
+    fn config(model: &Model<B>) -> serde_json::Value {
+        model.get_config()
     }
 }

@@ -1,6 +1,6 @@
 //! [`Sequential`]: a plain stack of layers.
 
-use super::api::{ModelCore, ModelParts, ModelState};
+use super::api::{Architecture, ModelCore, ModelState};
 use super::summary::{render_summary, shape_str, SummaryRow};
 use super::training::Network;
 use crate::backend::{Backend, DType, Device};
@@ -170,14 +170,6 @@ impl<B: Backend> Sequential<B> {
         if misplaced {
             self.to_device(d)?;
         }
-        Ok(())
-    }
-
-    /// Rebuilds every built layer on `device` with the same weights (see
-    /// `device::rebuild_layer`) and records `device`; the shared `to_device` calls it.
-    fn move_layers(&mut self, device: Device) -> Result<()> {
-        self.move_built_layers(device)?;
-        self.arch.device = Some(device);
         Ok(())
     }
 
@@ -377,6 +369,13 @@ impl<B: Backend> Sequential<B> {
 
     fn input_error(&self, got_per_sample: &[usize]) -> Error {
         let expected = self.arch.input_shape.clone().unwrap_or_default();
+        let detail = format!(" (per-sample {expected:?})");
+        self.input_mismatch(&expected, &detail, got_per_sample)
+    }
+
+    /// The error for an input that does not have the per-sample shape `expected`, naming
+    /// the first layer: `shape [batch, ...]` then `detail`, with the shape `got`.
+    fn input_mismatch(&self, expected: &[usize], detail: &str, got: &[usize]) -> Error {
         let layer = self
             .arch
             .layers
@@ -385,13 +384,11 @@ impl<B: Backend> Sequential<B> {
             .unwrap_or_else(|| self.arch.name.clone());
         let mut exp = vec!["batch".to_string()];
         exp.extend(expected.iter().map(|d| d.to_string()));
-        let mut got = vec![0usize];
-        got.extend_from_slice(got_per_sample);
         Error::shape(
             layer,
             "input",
-            format!("shape [{}] (per-sample {:?})", exp.join(", "), expected),
-            got_per_sample,
+            format!("shape [{}]{detail}", exp.join(", ")),
+            got,
         )
     }
 
@@ -446,19 +443,6 @@ impl<B: Backend> Sequential<B> {
             self.arch.dtype.size_in_bytes(),
         ))
     }
-
-    fn layer_weights(&self) -> Vec<(String, Weight<B>)> {
-        self.arch
-            .layers
-            .iter()
-            .flat_map(|l| {
-                let name = l.name().to_string();
-                l.weights()
-                    .into_iter()
-                    .map(move |w| (format!("{name}/{}", w.name), w))
-            })
-            .collect()
-    }
 }
 
 impl<B: Backend> Sequential<B> {
@@ -485,20 +469,7 @@ impl<B: Backend> Sequential<B> {
         match &self.arch.input_shape {
             Some(expected) if self.built() => {
                 if expected.as_slice() != per_sample {
-                    let layer = self
-                        .arch
-                        .layers
-                        .first()
-                        .map(|l| l.name().to_string())
-                        .unwrap_or_else(|| self.arch.name.clone());
-                    let mut exp = vec!["batch".to_string()];
-                    exp.extend(expected.iter().map(|d| d.to_string()));
-                    return Err(Error::shape(
-                        layer,
-                        "input",
-                        format!("shape [{}]", exp.join(", ")),
-                        &s,
-                    ));
+                    return Err(self.input_mismatch(expected, "", &s));
                 }
                 Ok(())
             }
@@ -588,23 +559,29 @@ impl<B: Backend> Network<B> for Sequential<B> {
     }
 }
 
-impl<B: Backend> ModelParts<B> for Sequential<B> {
-    fn state(&self) -> &ModelState<B> {
-        &self.state
+impl<B: Backend> Architecture<B> for LayerStack<B> {
+    const CLASS: &'static str = "Sequential";
+    fn named_weights(model: &Sequential<B>) -> Vec<(String, Weight<B>)> {
+        model
+            .arch
+            .layers
+            .iter()
+            .flat_map(|l| {
+                let name = l.name().to_string();
+                l.weights()
+                    .into_iter()
+                    .map(move |w| (format!("{name}/{}", w.name), w))
+            })
+            .collect()
     }
-    fn move_layers(&mut self, device: Device) -> Result<()> {
-        Self::move_layers(self, device)
+    /// Rebuilds every built layer on `device` with the same weights (see
+    /// `device::rebuild_layer`) and records `device`; the shared `to_device` calls it.
+    fn move_layers(model: &mut Sequential<B>, device: Device) -> Result<()> {
+        model.move_built_layers(device)?;
+        model.arch.device = Some(device);
+        Ok(())
     }
-    fn state_mut(&mut self) -> &mut ModelState<B> {
-        &mut self.state
-    }
-    fn named_weights(&self) -> Vec<(String, Weight<B>)> {
-        self.layer_weights()
-    }
-    fn model_class(&self) -> &'static str {
-        "Sequential"
-    }
-    fn model_config(&self) -> serde_json::Value {
-        self.get_config()
+    fn config(model: &Sequential<B>) -> serde_json::Value {
+        model.get_config()
     }
 }
