@@ -144,10 +144,7 @@ impl<B: Backend> Layer<B> for Conv2DTranspose<B> {
         Ok(self.spatial.join([g[0].0, g[1].0], self.filters))
     }
     fn call(&self, x: &Tensor<B>, ctx: &mut CallContext) -> Result<Tensor<B>> {
-        let kernel = self
-            .kernel
-            .as_ref()
-            .ok_or_else(|| not_built(&self.opts.name))?;
+        let kernel = built_weight(&self.kernel, &self.opts.name)?;
         let c_in = kernel.shape()[3];
         let xs = self.spatial.to_nchw(&self.opts.name, x, c_in)?;
         let xs = xs.to_dtype(kernel.dtype())?;

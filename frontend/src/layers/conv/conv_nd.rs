@@ -177,10 +177,7 @@ impl<B: Backend, const RANK: usize> Layer<B> for Conv<B, RANK> {
         Ok(self.spatial.join(out, self.filters))
     }
     fn call(&self, x: &Tensor<B>, ctx: &mut CallContext) -> Result<Tensor<B>> {
-        let kernel = self
-            .kernel
-            .as_ref()
-            .ok_or_else(|| not_built(&self.opts.name))?;
+        let kernel = built_weight(&self.kernel, &self.opts.name)?;
         let c_in = self.in_channels().unwrap_or(0);
         let (xs, pads) = self.spatial.conv_input(&self.opts.name, x, kernel, c_in)?;
         // Keras [kh, kw, in/g, out] -> engine [out, in/g, kh, kw].

@@ -105,10 +105,7 @@ impl<B: Backend> Layer<B> for DepthwiseConv2D<B> {
         Ok(self.spatial.join(out, c * self.depth_multiplier))
     }
     fn call(&self, x: &Tensor<B>, ctx: &mut CallContext) -> Result<Tensor<B>> {
-        let kernel = self
-            .kernel
-            .as_ref()
-            .ok_or_else(|| not_built(&self.opts.name))?;
+        let kernel = built_weight(&self.kernel, &self.opts.name)?;
         let c_in = kernel.shape()[2];
         let (xs, pads) = self.spatial.conv_input(&self.opts.name, x, kernel, c_in)?;
         let w = depthwise_engine_kernel(kernel)?;

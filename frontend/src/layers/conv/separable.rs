@@ -134,14 +134,8 @@ impl<B: Backend> Layer<B> for SeparableConv2D<B> {
         Ok(self.spatial.join(out, self.filters))
     }
     fn call(&self, x: &Tensor<B>, ctx: &mut CallContext) -> Result<Tensor<B>> {
-        let dw = self
-            .depthwise
-            .as_ref()
-            .ok_or_else(|| not_built(&self.opts.name))?;
-        let pw = self
-            .pointwise
-            .as_ref()
-            .ok_or_else(|| not_built(&self.opts.name))?;
+        let dw = built_weight(&self.depthwise, &self.opts.name)?;
+        let pw = built_weight(&self.pointwise, &self.opts.name)?;
         let c_in = dw.shape()[2];
         let (xs, pads) = self.spatial.conv_input(&self.opts.name, x, dw, c_in)?;
         let p = self.spatial.params(pads, c_in);
