@@ -43,6 +43,15 @@ pub(crate) trait LayerConfig: Serialize + DeserializeOwned + Default {
 /// As [`LayerConfig::check_raw`]; the error of a field type (an unknown initializer or
 /// activation name); else [`Error::Config`] at `Class.field` for a value of the wrong type.
 pub(crate) fn parse<C: LayerConfig>(config: &serde_json::Value) -> Result<C> {
+    parse_as(config, C::CLASS)
+}
+
+/// [`parse`] for a config shared by several classes: errors name `class` (`Add.name`), not
+/// the family in [`LayerConfig::CLASS`].
+///
+/// # Errors
+/// As [`parse`].
+pub(crate) fn parse_as<C: LayerConfig>(config: &serde_json::Value, class: &str) -> Result<C> {
     C::check_raw(config)?;
     crate::error::take_field_error();
     match C::deserialize(config) {
@@ -52,8 +61,8 @@ pub(crate) fn parse<C: LayerConfig>(config: &serde_json::Value) -> Result<C> {
                 return Err(original);
             }
             let path = match culprit::<C>(config) {
-                Some(field) => format!("{}.{field}", C::CLASS),
-                None => C::CLASS.to_string(),
+                Some(field) => format!("{class}.{field}"),
+                None => class.to_string(),
             };
             Err(Error::config(path, e.to_string()))
         }

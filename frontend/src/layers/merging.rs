@@ -1,7 +1,7 @@
 //! Merge layers for the functional API: `Add`, `Subtract`, `Multiply`, `Average`,
 //! `Maximum`, `Minimum`, `Concatenate`.
 
-use super::config::{layer_identity, parse, to_json, LayerConfig};
+use super::config::{layer_identity, parse, parse_as, to_json, LayerConfig};
 use super::{BuildContext, CallContext, Layer};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
@@ -138,7 +138,7 @@ impl Merge {
                 ))
             }
         };
-        parse(config).map(|config| Merge { op, config })
+        parse_as(config, class_name).map(|config| Merge { op, config })
     }
 
     fn check(&self, shapes: &[Vec<usize>]) -> Result<Vec<usize>> {

@@ -18,17 +18,24 @@ mod registry;
 mod regularization;
 mod reshaping;
 
-pub use self::core::{ActivationLayer, Dense, DenseConfig, Flatten, Input, Reshape};
-pub use attention::MultiHeadAttention;
+pub use self::core::{
+    ActivationConfig, ActivationLayer, Dense, DenseConfig, Flatten, FlattenConfig, Input,
+    InputConfig, Reshape, ReshapeConfig,
+};
+pub use attention::{MultiHeadAttention, MultiHeadAttentionConfig};
 pub use conv::{Conv, Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, Size2};
 pub use embedding::{Embedding, EmbeddingConfig};
-pub use merging::{Add, Average, Concatenate, Maximum, Merge, Minimum, Multiply, Subtract};
+pub use merging::{
+    Add, Average, Concatenate, ConcatenateConfig, Maximum, Merge, MergeConfig, Minimum, Multiply,
+    Subtract,
+};
 pub use normalization::{
     BatchNormalization, BatchNormalizationConfig, LayerNormalization, LayerNormalizationConfig,
 };
 pub use pooling::{
     AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
-    GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalPooling, MaxPooling1D, MaxPooling2D, Pooling,
+    GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalPooling, GlobalPoolingConfig, MaxPooling1D,
+    MaxPooling2D, Pooling,
 };
 pub(crate) use preprocessing::LookupCore;
 pub use preprocessing::{
@@ -43,7 +50,9 @@ pub use regularization::{
     Dropout, DropoutConfig, GaussianNoise, GaussianNoiseConfig, SpatialDropout, SpatialDropout1D,
     SpatialDropout2D, SpatialDropoutConfig,
 };
-pub use reshaping::{Permute, RepeatVector, UpSampling2D, ZeroPadding2D};
+pub use reshaping::{
+    Permute, PermuteConfig, RepeatVector, RepeatVectorConfig, UpSampling2D, ZeroPadding2D,
+};
 
 use crate::backend::{Backend, DType, Device};
 use crate::error::{Error, Result};

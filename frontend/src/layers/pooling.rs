@@ -7,7 +7,7 @@
 //! wins), average pooling divides each window by the number of real (unpadded) entries in
 //! it, as Keras/TensorFlow do.
 
-use super::config::{config_setters, layer_identity, parse, to_json, LayerConfig};
+use super::config::{config_setters, layer_identity, parse_as, to_json, LayerConfig};
 use super::conv::{cfg_sizes, check_data_format, Size2, Spatial};
 use super::{cfg_name, BuildContext, CallContext, Layer};
 use crate::backend::Backend;
@@ -301,7 +301,7 @@ impl<const RANK: usize, const MAX: bool> GlobalPooling<RANK, MAX> {
     /// # Errors
     /// Never for well-formed JSON.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        parse(config).map(|config| Self { config })
+        parse_as(config, Self::class()).map(|config| Self { config })
     }
 
     /// Spatial axes within a per-sample shape (batch excluded).

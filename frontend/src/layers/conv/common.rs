@@ -120,6 +120,14 @@ pub(crate) fn not_built(name: &str) -> Error {
     }
 }
 
+/// The weight `t` of layer `name`, or the [`not_built`] error while it is `None`.
+pub(crate) fn built_weight<'a, B: Backend>(
+    t: &'a Option<Tensor<B>>,
+    name: &str,
+) -> Result<&'a Tensor<B>> {
+    t.as_ref().ok_or_else(|| not_built(name))
+}
+
 /// Records `reg(y)` as an activity penalty in `ctx`.
 pub(crate) fn record_activity<B: Backend>(
     reg: &Option<Regularizer>,

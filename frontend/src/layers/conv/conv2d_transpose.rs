@@ -2,7 +2,7 @@
 
 use super::{common::*, options::ConvOptions, spatial::*, Size2};
 use crate::activations::ActivationSpec;
-use crate::backend::{Backend, Conv2dParams};
+use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::initializers::Initializer;
 use crate::layers::{BuildContext, CallContext, Layer, Weight};
@@ -103,10 +103,7 @@ impl<B: Backend> Layer<B> for Conv2DTranspose<B> {
     fn class_name(&self) -> &'static str {
         "Conv2DTranspose"
     }
-    conv_common_layer_methods!();
-    fn built(&self) -> bool {
-        self.kernel.is_some()
-    }
+    kernel_bias_layer_methods!();
     fn validate(&self) -> Result<()> {
         let name = &self.opts.name;
         if self.filters == 0 {
@@ -131,21 +128,13 @@ impl<B: Backend> Layer<B> for Conv2DTranspose<B> {
     }
     fn build(&mut self, input_shape: &[usize], ctx: &mut BuildContext) -> Result<()> {
         self.validate()?;
-        self.opts.resolved = self.opts.activation.resolve()?;
         let (_, c) = self.spatial.split(&self.opts.name, input_shape, None)?;
         let k = self.spatial.kernel;
         let shape = [k[0], k[1], self.filters, c];
-        self.kernel = Some(
-            self.opts
-                .init::<B>(&self.opts.kernel_initializer, &shape, ctx)?,
-        );
-        if self.opts.use_bias {
-            self.bias = Some(self.opts.init::<B>(
-                &self.opts.bias_initializer,
-                &[self.filters],
-                ctx,
-            )?);
-        }
+        let (kernel, bias) = self
+            .opts
+            .build_kernel_bias::<B>(&shape, self.filters, ctx)?;
+        (self.kernel, self.bias) = (Some(kernel), bias);
         Ok(())
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
@@ -155,10 +144,7 @@ impl<B: Backend> Layer<B> for Conv2DTranspose<B> {
         Ok(self.spatial.join([g[0].0, g[1].0], self.filters))
     }
     fn call(&self, x: &Tensor<B>, ctx: &mut CallContext) -> Result<Tensor<B>> {
-        let kernel = self
-            .kernel
-            .as_ref()
-            .ok_or_else(|| not_built(&self.opts.name))?;
+        let kernel = built_weight(&self.kernel, &self.opts.name)?;
         let c_in = kernel.shape()[3];
         let xs = self.spatial.to_nchw(&self.opts.name, x, c_in)?;
         let xs = xs.to_dtype(kernel.dtype())?;
@@ -166,12 +152,7 @@ impl<B: Backend> Layer<B> for Conv2DTranspose<B> {
         let g = self.geometry([s[2], s[3]]);
         // Keras [kh, kw, out, in] -> engine [in, out, kh, kw].
         let w = kernel.permute(&[3, 2, 0, 1])?;
-        let p = Conv2dParams {
-            stride: self.spatial.strides,
-            padding: [g[0].1, g[1].1],
-            dilation: self.spatial.dilation,
-            groups: 1,
-        };
+        let p = self.spatial.params([g[0].1, g[1].1], 1);
         let y = Tensor::new(B::conv_transpose2d(
             xs.inner(),
             w.inner(),
@@ -183,12 +164,6 @@ impl<B: Backend> Layer<B> for Conv2DTranspose<B> {
             None => y,
         };
         self.opts.finish(&self.spatial, y, ctx)
-    }
-    fn weights(&self) -> Vec<Weight<B>> {
-        self.opts.kernel_bias_weights(&self.kernel, &self.bias)
-    }
-    fn regularization_loss(&self) -> Result<Option<Tensor<B>>> {
-        self.opts.kernel_bias_penalties(&self.kernel, &self.bias)
     }
     fn get_config(&self) -> serde_json::Value {
         let mut c = json!({"filters": self.filters, "output_padding": self.output_padding});

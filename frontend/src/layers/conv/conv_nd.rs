@@ -2,7 +2,7 @@
 
 use super::{common::*, options::ConvOptions, spatial::*, Size2};
 use crate::activations::ActivationSpec;
-use crate::backend::{Backend, Conv2dParams};
+use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::initializers::Initializer;
 use crate::layers::{BuildContext, CallContext, Layer, Weight};
@@ -129,10 +129,7 @@ impl<B: Backend, const RANK: usize> Layer<B> for Conv<B, RANK> {
     fn class_name(&self) -> &'static str {
         self.class()
     }
-    conv_common_layer_methods!();
-    fn built(&self) -> bool {
-        self.kernel.is_some()
-    }
+    kernel_bias_layer_methods!();
     fn validate(&self) -> Result<()> {
         let name = &self.opts.name;
         if self.filters == 0 {
@@ -153,7 +150,6 @@ impl<B: Backend, const RANK: usize> Layer<B> for Conv<B, RANK> {
     }
     fn build(&mut self, input_shape: &[usize], ctx: &mut BuildContext) -> Result<()> {
         self.validate()?;
-        self.opts.resolved = self.opts.activation.resolve()?;
         let (_, c) = self.spatial.split(&self.opts.name, input_shape, None)?;
         if c % self.groups != 0 {
             return Err(Error::shape(
@@ -167,17 +163,10 @@ impl<B: Backend, const RANK: usize> Layer<B> for Conv<B, RANK> {
         let k = self.spatial.kernel;
         let mut shape: Vec<usize> = if RANK == 1 { vec![k[1]] } else { k.to_vec() };
         shape.extend([c / self.groups, self.filters]);
-        self.kernel = Some(
-            self.opts
-                .init::<B>(&self.opts.kernel_initializer, &shape, ctx)?,
-        );
-        if self.opts.use_bias {
-            self.bias = Some(self.opts.init::<B>(
-                &self.opts.bias_initializer,
-                &[self.filters],
-                ctx,
-            )?);
-        }
+        let (kernel, bias) = self
+            .opts
+            .build_kernel_bias::<B>(&shape, self.filters, ctx)?;
+        (self.kernel, self.bias) = (Some(kernel), bias);
         Ok(())
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
@@ -188,17 +177,9 @@ impl<B: Backend, const RANK: usize> Layer<B> for Conv<B, RANK> {
         Ok(self.spatial.join(out, self.filters))
     }
     fn call(&self, x: &Tensor<B>, ctx: &mut CallContext) -> Result<Tensor<B>> {
-        let kernel = self
-            .kernel
-            .as_ref()
-            .ok_or_else(|| not_built(&self.opts.name))?;
+        let kernel = built_weight(&self.kernel, &self.opts.name)?;
         let c_in = self.in_channels().unwrap_or(0);
-        let xs = self.spatial.to_nchw(&self.opts.name, x, c_in)?;
-        let xs = xs.to_dtype(kernel.dtype())?;
-        let s = xs.shape();
-        let (_, pads) = self
-            .spatial
-            .window(&self.opts.name, [s[2], s[3]], &x.shape())?;
+        let (xs, pads) = self.spatial.conv_input(&self.opts.name, x, kernel, c_in)?;
         // Keras [kh, kw, in/g, out] -> engine [out, in/g, kh, kw].
         let k4 = if RANK == 1 {
             let ks = kernel.shape();
@@ -207,21 +188,10 @@ impl<B: Backend, const RANK: usize> Layer<B> for Conv<B, RANK> {
             kernel.clone()
         };
         let w = k4.permute(&[3, 2, 0, 1])?;
-        let p = Conv2dParams {
-            stride: self.spatial.strides,
-            padding: pads,
-            dilation: self.spatial.dilation,
-            groups: self.groups,
-        };
+        let p = self.spatial.params(pads, self.groups);
         let b = self.bias.as_ref().map(Tensor::inner);
         let y = Tensor::new(B::conv2d_bias(xs.inner(), w.inner(), b, p)?);
         self.opts.finish(&self.spatial, y, ctx)
-    }
-    fn weights(&self) -> Vec<Weight<B>> {
-        self.opts.kernel_bias_weights(&self.kernel, &self.bias)
-    }
-    fn regularization_loss(&self) -> Result<Option<Tensor<B>>> {
-        self.opts.kernel_bias_penalties(&self.kernel, &self.bias)
     }
     fn get_config(&self) -> serde_json::Value {
         let mut c = json!({"filters": self.filters, "groups": self.groups});

@@ -2,7 +2,7 @@
 
 use super::{common::*, options::ConvOptions, spatial::*, Size2};
 use crate::activations::ActivationSpec;
-use crate::backend::{Backend, Conv2dParams};
+use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::initializers::Initializer;
 use crate::layers::{BuildContext, CallContext, Layer, Weight};
@@ -74,10 +74,7 @@ impl<B: Backend> Layer<B> for DepthwiseConv2D<B> {
     fn class_name(&self) -> &'static str {
         "DepthwiseConv2D"
     }
-    conv_common_layer_methods!();
-    fn built(&self) -> bool {
-        self.kernel.is_some()
-    }
+    kernel_bias_layer_methods!();
     fn validate(&self) -> Result<()> {
         if self.depth_multiplier == 0 {
             return Err(Error::invalid(
@@ -91,22 +88,14 @@ impl<B: Backend> Layer<B> for DepthwiseConv2D<B> {
     }
     fn build(&mut self, input_shape: &[usize], ctx: &mut BuildContext) -> Result<()> {
         self.validate()?;
-        self.opts.resolved = self.opts.activation.resolve()?;
         let (_, c) = self.spatial.split(&self.opts.name, input_shape, None)?;
         Layer::<B>::output_shape(self, input_shape)?;
         let k = self.spatial.kernel;
         let shape = [k[0], k[1], c, self.depth_multiplier];
-        self.kernel = Some(
+        let (kernel, bias) =
             self.opts
-                .init::<B>(&self.opts.kernel_initializer, &shape, ctx)?,
-        );
-        if self.opts.use_bias {
-            self.bias = Some(self.opts.init::<B>(
-                &self.opts.bias_initializer,
-                &[c * self.depth_multiplier],
-                ctx,
-            )?);
-        }
+                .build_kernel_bias::<B>(&shape, c * self.depth_multiplier, ctx)?;
+        (self.kernel, self.bias) = (Some(kernel), bias);
         Ok(())
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
@@ -116,33 +105,14 @@ impl<B: Backend> Layer<B> for DepthwiseConv2D<B> {
         Ok(self.spatial.join(out, c * self.depth_multiplier))
     }
     fn call(&self, x: &Tensor<B>, ctx: &mut CallContext) -> Result<Tensor<B>> {
-        let kernel = self
-            .kernel
-            .as_ref()
-            .ok_or_else(|| not_built(&self.opts.name))?;
+        let kernel = built_weight(&self.kernel, &self.opts.name)?;
         let c_in = kernel.shape()[2];
-        let xs = self.spatial.to_nchw(&self.opts.name, x, c_in)?;
-        let xs = xs.to_dtype(kernel.dtype())?;
-        let s = xs.shape();
-        let (_, pads) = self
-            .spatial
-            .window(&self.opts.name, [s[2], s[3]], &x.shape())?;
+        let (xs, pads) = self.spatial.conv_input(&self.opts.name, x, kernel, c_in)?;
         let w = depthwise_engine_kernel(kernel)?;
-        let p = Conv2dParams {
-            stride: self.spatial.strides,
-            padding: pads,
-            dilation: self.spatial.dilation,
-            groups: c_in,
-        };
+        let p = self.spatial.params(pads, c_in);
         let b = self.bias.as_ref().map(Tensor::inner);
         let y = Tensor::new(B::conv2d_bias(xs.inner(), w.inner(), b, p)?);
         self.opts.finish(&self.spatial, y, ctx)
-    }
-    fn weights(&self) -> Vec<Weight<B>> {
-        self.opts.kernel_bias_weights(&self.kernel, &self.bias)
-    }
-    fn regularization_loss(&self) -> Result<Option<Tensor<B>>> {
-        self.opts.kernel_bias_penalties(&self.kernel, &self.bias)
     }
     fn get_config(&self) -> serde_json::Value {
         let mut c = json!({"depth_multiplier": self.depth_multiplier});

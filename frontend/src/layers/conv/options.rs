@@ -107,6 +107,32 @@ impl ConvOptions {
             .to_param()
     }
 
+    /// Resolves the activation and initialises a `kernel_shape` kernel and, with `use_bias`,
+    /// a `[bias_len]` bias: what `build` does once the layer has checked its input.
+    pub(crate) fn build_kernel_bias<B: Backend>(
+        &mut self,
+        kernel_shape: &[usize],
+        bias_len: usize,
+        ctx: &mut BuildContext,
+    ) -> Result<(Tensor<B>, Option<Tensor<B>>)> {
+        self.resolved = self.activation.resolve()?;
+        let kernel = self.init::<B>(&self.kernel_initializer, kernel_shape, ctx)?;
+        Ok((kernel, self.init_bias(bias_len, ctx)?))
+    }
+
+    /// A `[len]` bias from the bias initialiser, or `None` without `use_bias`.
+    pub(crate) fn init_bias<B: Backend>(
+        &self,
+        len: usize,
+        ctx: &mut BuildContext,
+    ) -> Result<Option<Tensor<B>>> {
+        if !self.use_bias {
+            return Ok(None);
+        }
+        self.init::<B>(&self.bias_initializer, &[len], ctx)
+            .map(Some)
+    }
+
     /// `kernel` and `bias` (those that exist) as the layer's weights.
     pub(crate) fn kernel_bias_weights<B: Backend>(
         &self,
@@ -235,6 +261,22 @@ macro_rules! conv_common_layer_methods {
         }
         fn set_trainable(&mut self, trainable: bool) {
             self.opts.trainable = trainable;
+        }
+    };
+}
+
+/// The `Layer` methods of a convolution whose weights are `self.kernel` and `self.bias`.
+macro_rules! kernel_bias_layer_methods {
+    () => {
+        conv_common_layer_methods!();
+        fn built(&self) -> bool {
+            self.kernel.is_some()
+        }
+        fn weights(&self) -> Vec<Weight<B>> {
+            self.opts.kernel_bias_weights(&self.kernel, &self.bias)
+        }
+        fn regularization_loss(&self) -> Result<Option<Tensor<B>>> {
+            self.opts.kernel_bias_penalties(&self.kernel, &self.bias)
         }
     };
 }

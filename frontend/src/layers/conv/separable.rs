@@ -116,23 +116,15 @@ impl<B: Backend> Layer<B> for SeparableConv2D<B> {
         Layer::<B>::output_shape(self, input_shape)?;
         let k = self.spatial.kernel;
         let m = self.depth_multiplier;
-        self.depthwise = Some(self.opts.init::<B>(
-            &self.opts.kernel_initializer,
-            &[k[0], k[1], c, m],
-            ctx,
-        )?);
-        self.pointwise = Some(self.opts.init::<B>(
-            &self.pointwise_initializer,
-            &[1, 1, c * m, self.filters],
-            ctx,
-        )?);
-        if self.opts.use_bias {
-            self.bias = Some(self.opts.init::<B>(
-                &self.opts.bias_initializer,
-                &[self.filters],
-                ctx,
-            )?);
-        }
+        let dw = self
+            .opts
+            .init::<B>(&self.opts.kernel_initializer, &[k[0], k[1], c, m], ctx)?;
+        let pw_shape = [1, 1, c * m, self.filters];
+        let pw = self
+            .opts
+            .init::<B>(&self.pointwise_initializer, &pw_shape, ctx)?;
+        (self.depthwise, self.pointwise) = (Some(dw), Some(pw));
+        self.bias = self.opts.init_bias::<B>(self.filters, ctx)?;
         Ok(())
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
@@ -142,27 +134,11 @@ impl<B: Backend> Layer<B> for SeparableConv2D<B> {
         Ok(self.spatial.join(out, self.filters))
     }
     fn call(&self, x: &Tensor<B>, ctx: &mut CallContext) -> Result<Tensor<B>> {
-        let dw = self
-            .depthwise
-            .as_ref()
-            .ok_or_else(|| not_built(&self.opts.name))?;
-        let pw = self
-            .pointwise
-            .as_ref()
-            .ok_or_else(|| not_built(&self.opts.name))?;
+        let dw = built_weight(&self.depthwise, &self.opts.name)?;
+        let pw = built_weight(&self.pointwise, &self.opts.name)?;
         let c_in = dw.shape()[2];
-        let xs = self.spatial.to_nchw(&self.opts.name, x, c_in)?;
-        let xs = xs.to_dtype(dw.dtype())?;
-        let s = xs.shape();
-        let (_, pads) = self
-            .spatial
-            .window(&self.opts.name, [s[2], s[3]], &x.shape())?;
-        let p = Conv2dParams {
-            stride: self.spatial.strides,
-            padding: pads,
-            dilation: self.spatial.dilation,
-            groups: c_in,
-        };
+        let (xs, pads) = self.spatial.conv_input(&self.opts.name, x, dw, c_in)?;
+        let p = self.spatial.params(pads, c_in);
         let w = depthwise_engine_kernel(dw)?;
         let y = Tensor::<B>::new(B::conv2d(xs.inner(), w.inner(), p)?);
         let wp = pw.permute(&[3, 2, 0, 1])?;

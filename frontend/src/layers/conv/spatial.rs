@@ -2,7 +2,7 @@
 //! conversions between Keras' data formats and the engines' `[N, C, H, W]`.
 
 use super::{common::*, Size2};
-use crate::backend::Backend;
+use crate::backend::{Backend, Conv2dParams};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 use serde_json::json;
@@ -232,6 +232,31 @@ impl Spatial {
             (2, false) => Ok(x.clone()),
             (_, true) => x.unsqueeze(1)?.permute(&[0, 3, 1, 2]),
             (_, false) => x.unsqueeze(2),
+        }
+    }
+
+    /// The input of a convolution with weights `kernel`: checked, converted to `[N, C, H, W]`
+    /// in the kernel's dtype, with the window padding of its spatial size.
+    pub(crate) fn conv_input<B: Backend>(
+        &self,
+        layer: &str,
+        x: &Tensor<B>,
+        kernel: &Tensor<B>,
+        channels: usize,
+    ) -> Result<(Tensor<B>, Pads2)> {
+        let xs = self.to_nchw(layer, x, channels)?.to_dtype(kernel.dtype())?;
+        let s = xs.shape();
+        let (_, pads) = self.window(layer, [s[2], s[3]], &x.shape())?;
+        Ok((xs, pads))
+    }
+
+    /// The engine parameters of a convolution with this window and `padding`.
+    pub(crate) fn params(&self, padding: Pads2, groups: usize) -> Conv2dParams {
+        Conv2dParams {
+            stride: self.strides,
+            padding,
+            dilation: self.dilation,
+            groups,
         }
     }
 
