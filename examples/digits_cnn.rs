@@ -13,7 +13,7 @@
 use stratanet::callbacks::EarlyStopping;
 use stratanet::layers::{Conv2D, MaxPooling2D};
 use stratanet::prelude::*;
-use stratanet::{datasets, Backend, Engine};
+use stratanet::{datasets, Backend};
 
 fn run<B: Backend>(device: Device) -> stratanet::Result<()> {
     stratanet::set_random_seed(7);
@@ -62,12 +62,5 @@ fn run<B: Backend>(device: Device) -> stratanet::Result<()> {
 }
 
 fn main() -> stratanet::Result<()> {
-    let engine = Engine::from_args()?;
-    println!("engine: {engine}");
-    stratanet::with_engine!(engine, B => {
-        // `--device auto|cpu|cuda|cuda:N` (default auto: the GPU when the engine sees one).
-        let device = Device::from_args::<B>()?;
-        println!("device: {device}");
-        run::<B>(device)
-    })
+    stratanet::run_example!(run())
 }

@@ -11,7 +11,7 @@
 //! held-out test split that training never saw.
 
 use stratanet::prelude::*;
-use stratanet::{datasets, Backend, Engine};
+use stratanet::{datasets, Backend};
 
 fn run<B: Backend>(device: Device) -> stratanet::Result<()> {
     stratanet::set_random_seed(42);
@@ -62,12 +62,5 @@ fn run<B: Backend>(device: Device) -> stratanet::Result<()> {
 }
 
 fn main() -> stratanet::Result<()> {
-    let engine = Engine::from_args()?;
-    println!("engine: {engine}");
-    stratanet::with_engine!(engine, B => {
-        // `--device auto|cpu|cuda|cuda:N` (default auto: the GPU when the engine sees one).
-        let device = Device::from_args::<B>()?;
-        println!("device: {device}");
-        run::<B>(device)
-    })
+    stratanet::run_example!(run())
 }

@@ -15,7 +15,7 @@
 use stratanet::layers::{Embedding, LSTM};
 use stratanet::prelude::*;
 use stratanet::random::Rng;
-use stratanet::{Backend, Engine};
+use stratanet::Backend;
 
 const STEPS: usize = 20;
 
@@ -88,12 +88,5 @@ fn run<B: Backend>(device: Device) -> stratanet::Result<()> {
 }
 
 fn main() -> stratanet::Result<()> {
-    let engine = Engine::from_args()?;
-    println!("engine: {engine}");
-    stratanet::with_engine!(engine, B => {
-        // `--device auto|cpu|cuda|cuda:N` (default auto: the GPU when the engine sees one).
-        let device = Device::from_args::<B>()?;
-        println!("device: {device}");
-        run::<B>(device)
-    })
+    stratanet::run_example!(run())
 }

@@ -20,7 +20,7 @@ use stratanet::layers::{OutputMode, StringLookup};
 use stratanet::metrics::{F1Average, F1Score, Metric};
 use stratanet::prelude::*;
 use stratanet::tabular::{write_class_submission, Column, FeatureSpace, Table};
-use stratanet::{datasets, Backend, Engine};
+use stratanet::{datasets, Backend};
 
 /// Adds integer `year` and `month` columns parsed from `date` (`2012/01/31`).
 fn with_year_month(t: Table) -> stratanet::Result<Table> {
@@ -165,12 +165,7 @@ fn seed_from_args() -> stratanet::Result<u64> {
 }
 
 fn main() -> stratanet::Result<()> {
-    let engine = Engine::from_args()?;
     let seed = seed_from_args()?;
-    stratanet::with_engine!(engine, B => {
-        // `--device auto|cpu|cuda|cuda:N` (default auto: the GPU when the engine sees one).
-        let device = Device::from_args::<B>()?;
-        println!("engine: {engine}, device: {device}, seed: {seed}");
-        run::<B>(seed, device)
-    })
+    println!("seed: {seed}");
+    stratanet::run_example!(run(seed))
 }

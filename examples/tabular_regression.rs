@@ -21,7 +21,7 @@ use stratanet::callbacks::EarlyStopping;
 use stratanet::layers::Normalization;
 use stratanet::prelude::*;
 use stratanet::tabular::{write_submission, Column, FeatureSpace, Impute};
-use stratanet::{datasets, Backend, Engine};
+use stratanet::{datasets, Backend};
 
 /// The features the model sees, in order.
 const NUMERIC: [&str; 5] = [
@@ -220,12 +220,7 @@ fn seed_from_args() -> stratanet::Result<u64> {
 }
 
 fn main() -> stratanet::Result<()> {
-    let engine = Engine::from_args()?;
     let seed = seed_from_args()?;
-    stratanet::with_engine!(engine, B => {
-        // `--device auto|cpu|cuda|cuda:N` (default auto: the GPU when the engine sees one).
-        let device = Device::from_args::<B>()?;
-        println!("engine: {engine}, device: {device}, seed: {seed}");
-        run::<B>(seed, device)
-    })
+    println!("seed: {seed}");
+    stratanet::run_example!(run(seed))
 }

@@ -207,3 +207,29 @@ macro_rules! with_engine {
         }
     };
 }
+
+/// The `main` of an example: picks the engine (`--backend`) and the device (`--device
+/// auto|cpu|cuda|cuda:N`, default auto: the GPU when the engine sees one) from the command
+/// line, prints both, and returns `$run::<B>(args..., device)` for that engine.
+///
+/// ```no_run
+/// fn run<B: stratanet::Backend>(seed: u64, device: stratanet::Device) -> stratanet::Result<()> {
+///     println!("{seed} on {device}");
+///     Ok(())
+/// }
+/// fn main() -> stratanet::Result<()> {
+///     stratanet::run_example!(run(42))
+/// }
+/// ```
+#[macro_export]
+macro_rules! run_example {
+    ($run:ident($($arg:expr),* $(,)?)) => {{
+        let engine = $crate::Engine::from_args()?;
+        println!("engine: {engine}");
+        $crate::with_engine!(engine, B => {
+            let device = $crate::Device::from_args::<B>()?;
+            println!("device: {device}");
+            $run::<B>($($arg,)* device)
+        })
+    }};
+}

@@ -1,8 +1,9 @@
 //! `ModelCheckpoint` and the Keras-style file patterns it fills in.
 
-use super::monitor::{improves, monitored, Mode};
+use super::monitor::{config_setters, monitored, Mode, Tracker};
 use super::{Callback, CallbackContext, Logs};
 use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// Formats a Keras-style file pattern: `{epoch}` (1-based), `{epoch:02d}`, `{val_loss:.4f}`.
@@ -74,48 +75,69 @@ pub fn format_path(pattern: &str, epoch: usize, logs: &Logs) -> Result<String> {
 /// (`save_weights_only` semantics: the `.safetensors` weights file).
 #[derive(Debug, Clone)]
 pub struct ModelCheckpoint {
-    filepath: String,
-    monitor: String,
-    mode: Mode,
-    save_best_only: bool,
-    verbose: bool,
-    best: f64,
+    config: ModelCheckpointConfig,
+    tracker: Tracker,
     saved: Vec<PathBuf>,
+}
+
+/// The hyper-parameters of [`ModelCheckpoint`], with Keras' names and defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ModelCheckpointConfig {
+    /// The file pattern (`{epoch:02d}`, `{val_loss:.4f}`).
+    pub filepath: String,
+    /// The value `save_best_only` compares (default `val_loss`).
+    pub monitor: String,
+    /// Print a line per save.
+    pub verbose: bool,
+    /// Only save when the monitored value improves.
+    pub save_best_only: bool,
+    /// Direction of improvement.
+    pub mode: Mode,
+}
+
+impl Default for ModelCheckpointConfig {
+    fn default() -> Self {
+        Self {
+            filepath: String::new(),
+            monitor: "val_loss".into(),
+            verbose: false,
+            save_best_only: false,
+            mode: Mode::Auto,
+        }
+    }
 }
 
 impl ModelCheckpoint {
     /// Saves to `filepath` after every epoch; the pattern may use `{epoch:02d}` and logged
     /// values such as `{val_loss:.4f}`.
     pub fn new(filepath: &str) -> Self {
-        Self {
+        Self::from_config(ModelCheckpointConfig {
             filepath: filepath.to_string(),
-            monitor: "val_loss".into(),
-            mode: Mode::Auto,
-            save_best_only: false,
-            verbose: false,
-            best: f64::INFINITY,
+            ..Default::default()
+        })
+    }
+    /// A callback with the hyper-parameters of `config`.
+    pub fn from_config(config: ModelCheckpointConfig) -> Self {
+        Self {
+            config,
+            tracker: Tracker::default(),
             saved: Vec::new(),
         }
     }
-    /// The value `save_best_only` compares (default `val_loss`).
-    pub fn monitor(mut self, m: &str) -> Self {
-        self.monitor = m.to_string();
-        self
+    /// Its hyper-parameters.
+    pub fn config(&self) -> &ModelCheckpointConfig {
+        &self.config
     }
-    /// Direction of improvement.
-    pub fn mode(mut self, m: Mode) -> Self {
-        self.mode = m;
-        self
-    }
-    /// Only save when the monitored value improves.
-    pub fn save_best_only(mut self, b: bool) -> Self {
-        self.save_best_only = b;
-        self
-    }
-    /// Print a line per save.
-    pub fn verbose(mut self, v: bool) -> Self {
-        self.verbose = v;
-        self
+    config_setters! {
+        /// The value `save_best_only` compares (default `val_loss`).
+        monitor: &str => |m| m.to_string(),
+        /// Direction of improvement.
+        mode: Mode,
+        /// Only save when the monitored value improves.
+        save_best_only: bool,
+        /// Print a line per save.
+        verbose: bool,
     }
     /// Files written so far.
     pub fn saved(&self) -> &[PathBuf] {
@@ -125,8 +147,7 @@ impl ModelCheckpoint {
 
 impl Callback for ModelCheckpoint {
     fn on_train_begin(&mut self, _ctx: &mut CallbackContext<'_>) -> Result<()> {
-        self.mode = self.mode.resolve(&self.monitor);
-        self.best = self.mode.worst();
+        self.tracker.begin(self.config.mode, &self.config.monitor);
         Ok(())
     }
 
@@ -136,26 +157,27 @@ impl Callback for ModelCheckpoint {
         logs: &Logs,
         ctx: &mut CallbackContext<'_>,
     ) -> Result<()> {
-        let path = PathBuf::from(format_path(&self.filepath, epoch, logs)?);
-        if self.save_best_only {
-            let Some(current) = monitored(logs, &self.monitor, "ModelCheckpoint") else {
+        let (c, t) = (&self.config, &mut self.tracker);
+        let path = PathBuf::from(format_path(&c.filepath, epoch, logs)?);
+        if c.save_best_only {
+            let Some(current) = monitored(logs, &c.monitor, "ModelCheckpoint") else {
                 return Ok(());
             };
-            if !improves(self.mode, current, self.best, 0.0) {
+            if !t.improves(current, 0.0) {
                 return Ok(());
             }
-            if self.verbose {
+            if c.verbose {
                 println!(
                     "Epoch {}: {} improved from {:.5} to {:.5}, saving model to {}",
                     epoch + 1,
-                    self.monitor,
-                    self.best,
+                    c.monitor,
+                    t.best,
                     current,
                     path.display()
                 );
             }
-            self.best = current;
-        } else if self.verbose {
+            t.best = current;
+        } else if c.verbose {
             println!("Epoch {}: saving model to {}", epoch + 1, path.display());
         }
         ctx.model.save_weights(&path)?;

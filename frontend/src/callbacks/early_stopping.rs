@@ -1,9 +1,10 @@
 //! `EarlyStopping`: stop training when a monitored value stops improving.
 
-use super::monitor::{improves, monitored, Mode};
+use super::monitor::{config_setters, improves, monitored, Mode, Tracker};
 use super::{Callback, CallbackContext, Logs};
 use crate::error::Result;
 use crate::saving::HostTensor;
+use serde::{Deserialize, Serialize};
 
 /// Stops training when a monitored quantity has stopped improving, like
 /// `keras.callbacks.EarlyStopping`.
@@ -15,75 +16,88 @@ use crate::saving::HostTensor;
 /// ```
 #[derive(Debug, Clone)]
 pub struct EarlyStopping {
-    monitor: String,
-    min_delta: f64,
-    patience: usize,
-    mode: Mode,
-    baseline: Option<f64>,
-    restore_best_weights: bool,
-    start_from_epoch: usize,
-    verbose: bool,
-    wait: usize,
-    best: f64,
+    config: EarlyStoppingConfig,
+    tracker: Tracker,
     best_epoch: usize,
     stopped_epoch: Option<usize>,
     best_weights: Option<Vec<(String, HostTensor)>>,
 }
 
-impl EarlyStopping {
-    /// Monitors `monitor` (`"val_loss"` in Keras' default) with patience 0.
-    pub fn new(monitor: &str) -> Self {
+/// The hyper-parameters of [`EarlyStopping`], with Keras' names and defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EarlyStoppingConfig {
+    /// The logged value to watch (Keras' default `val_loss`).
+    pub monitor: String,
+    /// Minimum change that counts as an improvement.
+    pub min_delta: f64,
+    /// Epochs without improvement before stopping.
+    pub patience: usize,
+    /// Print a line when stopping and restoring.
+    pub verbose: bool,
+    /// Direction of improvement.
+    pub mode: Mode,
+    /// A value the monitored quantity must beat.
+    pub baseline: Option<f64>,
+    /// Restore the weights of the best epoch when training ends.
+    pub restore_best_weights: bool,
+    /// Epochs to wait before monitoring starts.
+    pub start_from_epoch: usize,
+}
+
+impl Default for EarlyStoppingConfig {
+    fn default() -> Self {
         Self {
-            monitor: monitor.to_string(),
+            monitor: "val_loss".into(),
             min_delta: 0.0,
             patience: 0,
+            verbose: false,
             mode: Mode::Auto,
             baseline: None,
             restore_best_weights: false,
             start_from_epoch: 0,
-            verbose: false,
-            wait: 0,
-            best: f64::INFINITY,
+        }
+    }
+}
+
+impl EarlyStopping {
+    /// Monitors `monitor` (`"val_loss"` in Keras' default) with patience 0.
+    pub fn new(monitor: &str) -> Self {
+        Self::from_config(EarlyStoppingConfig {
+            monitor: monitor.to_string(),
+            ..Default::default()
+        })
+    }
+    /// A callback with the hyper-parameters of `config`.
+    pub fn from_config(config: EarlyStoppingConfig) -> Self {
+        Self {
+            config,
+            tracker: Tracker::default(),
             best_epoch: 0,
             stopped_epoch: None,
             best_weights: None,
         }
     }
-    /// Minimum change that counts as an improvement.
-    pub fn min_delta(mut self, d: f64) -> Self {
-        self.min_delta = d.abs();
-        self
+    /// Its hyper-parameters.
+    pub fn config(&self) -> &EarlyStoppingConfig {
+        &self.config
     }
-    /// Epochs without improvement before stopping.
-    pub fn patience(mut self, p: usize) -> Self {
-        self.patience = p;
-        self
-    }
-    /// Direction of improvement.
-    pub fn mode(mut self, m: Mode) -> Self {
-        self.mode = m;
-        self
-    }
-    /// A value the monitored quantity must beat; training stops if it does not within
-    /// `patience` epochs.
-    pub fn baseline(mut self, b: f64) -> Self {
-        self.baseline = Some(b);
-        self
-    }
-    /// Restore the weights of the best epoch when training ends.
-    pub fn restore_best_weights(mut self, r: bool) -> Self {
-        self.restore_best_weights = r;
-        self
-    }
-    /// Epochs to wait before monitoring starts (warm-up).
-    pub fn start_from_epoch(mut self, e: usize) -> Self {
-        self.start_from_epoch = e;
-        self
-    }
-    /// Print a line when stopping and restoring.
-    pub fn verbose(mut self, v: bool) -> Self {
-        self.verbose = v;
-        self
+    config_setters! {
+        /// Minimum change that counts as an improvement.
+        min_delta: f64 => |d| d.abs(),
+        /// Epochs without improvement before stopping.
+        patience: usize,
+        /// Direction of improvement.
+        mode: Mode,
+        /// A value the monitored quantity must beat; training stops if it does not within
+        /// `patience` epochs.
+        baseline: f64 => |b| Some(b),
+        /// Restore the weights of the best epoch when training ends.
+        restore_best_weights: bool,
+        /// Epochs to wait before monitoring starts (warm-up).
+        start_from_epoch: usize,
+        /// Print a line when stopping and restoring.
+        verbose: bool,
     }
     /// The epoch (0-based) at which training was stopped, if it was.
     pub fn stopped_epoch(&self) -> Option<usize> {
@@ -95,16 +109,14 @@ impl EarlyStopping {
     }
     /// Best monitored value so far.
     pub fn best(&self) -> f64 {
-        self.best
+        self.tracker.best
     }
 }
 
 impl Callback for EarlyStopping {
     fn on_train_begin(&mut self, _ctx: &mut CallbackContext<'_>) -> Result<()> {
-        self.mode = self.mode.resolve(&self.monitor);
-        self.wait = 0;
+        self.tracker.begin(self.config.mode, &self.config.monitor);
         self.stopped_epoch = None;
-        self.best = self.mode.worst();
         self.best_weights = None;
         self.best_epoch = 0;
         Ok(())
@@ -116,32 +128,33 @@ impl Callback for EarlyStopping {
         logs: &Logs,
         ctx: &mut CallbackContext<'_>,
     ) -> Result<()> {
-        let Some(current) = monitored(logs, &self.monitor, "EarlyStopping") else {
+        let c = &self.config;
+        let Some(current) = monitored(logs, &c.monitor, "EarlyStopping") else {
             return Ok(());
         };
-        if epoch < self.start_from_epoch {
+        if epoch < c.start_from_epoch {
             return Ok(());
         }
-        if self.restore_best_weights && self.best_weights.is_none() {
+        if c.restore_best_weights && self.best_weights.is_none() {
             self.best_weights = Some(ctx.model.get_weights()?);
             self.best_epoch = epoch;
         }
-        self.wait += 1;
-        if improves(self.mode, current, self.best, self.min_delta) {
-            self.best = current;
+        let t = &mut self.tracker;
+        t.wait += 1;
+        if t.improves(current, c.min_delta) {
+            t.best = current;
             self.best_epoch = epoch;
-            if self.restore_best_weights {
+            if c.restore_best_weights {
                 self.best_weights = Some(ctx.model.get_weights()?);
             }
-            if self
-                .baseline
-                .is_none_or(|b| improves(self.mode, current, b, self.min_delta))
+            if c.baseline
+                .is_none_or(|b| improves(t.mode, current, b, c.min_delta))
             {
-                self.wait = 0;
+                t.wait = 0;
             }
             return Ok(());
         }
-        if self.wait >= self.patience && epoch > 0 {
+        if t.wait >= c.patience && epoch > 0 {
             self.stopped_epoch = Some(epoch);
             ctx.state.stop_training = true;
         }
@@ -149,12 +162,13 @@ impl Callback for EarlyStopping {
     }
 
     fn on_train_end(&mut self, ctx: &mut CallbackContext<'_>) -> Result<()> {
-        if let (Some(e), true) = (self.stopped_epoch, self.verbose) {
+        let c = &self.config;
+        if let (Some(e), true) = (self.stopped_epoch, c.verbose) {
             println!("Epoch {}: early stopping", e + 1);
         }
-        if self.restore_best_weights {
+        if c.restore_best_weights {
             if let Some(w) = &self.best_weights {
-                if self.verbose {
+                if c.verbose {
                     println!(
                         "Restoring model weights from the end of the best epoch: {}.",
                         self.best_epoch + 1

@@ -9,6 +9,20 @@ type PlainFn = Box<dyn FnMut(&mut CallbackContext<'_>) -> Result<()> + Send>;
 type BatchFn =
     Box<dyn FnMut(usize, &mut dyn LogSource, &mut CallbackContext<'_>) -> Result<()> + Send>;
 
+/// Builder setters storing a boxed closure `f` in the listed field.
+macro_rules! hook_setters {
+    ($($(#[$doc:meta])* $name:ident => $field:ident: FnMut($($arg:ty),*)),* $(,)?) => {$(
+        $(#[$doc])*
+        pub fn $name(
+            mut self,
+            f: impl FnMut($($arg),*) -> Result<()> + Send + 'static,
+        ) -> Self {
+            self.$field = Some(Box::new(f));
+            self
+        }
+    )*};
+}
+
 /// A callback from closures, like `keras.callbacks.LambdaCallback`.
 ///
 /// ```
@@ -39,47 +53,17 @@ impl LambdaCallback {
     pub fn new() -> Self {
         Self::default()
     }
-    /// Runs `f` before training.
-    pub fn on_train_begin(
-        mut self,
-        f: impl FnMut(&mut CallbackContext<'_>) -> Result<()> + Send + 'static,
-    ) -> Self {
-        self.train_begin = Some(Box::new(f));
-        self
-    }
-    /// Runs `f` after training.
-    pub fn on_train_end(
-        mut self,
-        f: impl FnMut(&mut CallbackContext<'_>) -> Result<()> + Send + 'static,
-    ) -> Self {
-        self.train_end = Some(Box::new(f));
-        self
-    }
-    /// Runs `f(epoch, ctx)` before each epoch.
-    pub fn on_epoch_begin(
-        mut self,
-        f: impl FnMut(usize, &mut CallbackContext<'_>) -> Result<()> + Send + 'static,
-    ) -> Self {
-        self.epoch_begin = Some(Box::new(f));
-        self
-    }
-    /// Runs `f(epoch, logs, ctx)` after each epoch.
-    pub fn on_epoch_end(
-        mut self,
-        f: impl FnMut(usize, &Logs, &mut CallbackContext<'_>) -> Result<()> + Send + 'static,
-    ) -> Self {
-        self.epoch_end = Some(Box::new(f));
-        self
-    }
-    /// Runs `f(step, logs, ctx)` after each training batch.
-    pub fn on_train_batch_end(
-        mut self,
-        f: impl FnMut(usize, &mut dyn LogSource, &mut CallbackContext<'_>) -> Result<()>
-            + Send
-            + 'static,
-    ) -> Self {
-        self.batch_end = Some(Box::new(f));
-        self
+    hook_setters! {
+        /// Runs `f` before training.
+        on_train_begin => train_begin: FnMut(&mut CallbackContext<'_>),
+        /// Runs `f` after training.
+        on_train_end => train_end: FnMut(&mut CallbackContext<'_>),
+        /// Runs `f(epoch, ctx)` before each epoch.
+        on_epoch_begin => epoch_begin: FnMut(usize, &mut CallbackContext<'_>),
+        /// Runs `f(epoch, logs, ctx)` after each epoch.
+        on_epoch_end => epoch_end: FnMut(usize, &Logs, &mut CallbackContext<'_>),
+        /// Runs `f(step, logs, ctx)` after each training batch.
+        on_train_batch_end => batch_end: FnMut(usize, &mut dyn LogSource, &mut CallbackContext<'_>),
     }
 }
 

@@ -11,14 +11,14 @@ mod progress;
 mod schedulers;
 mod terminate_on_nan;
 
-pub use checkpoint::ModelCheckpoint;
+pub use checkpoint::{ModelCheckpoint, ModelCheckpointConfig};
 pub use csv_logger::CsvLogger;
-pub use early_stopping::EarlyStopping;
+pub use early_stopping::{EarlyStopping, EarlyStoppingConfig};
 pub(crate) use history_io::write_text;
 pub use lambda::LambdaCallback;
 pub use monitor::Mode;
 pub use progress::ProgressBar;
-pub use schedulers::{LearningRateScheduler, ReduceLrOnPlateau};
+pub use schedulers::{LearningRateScheduler, ReduceLrOnPlateau, ReduceLrOnPlateauConfig};
 pub use terminate_on_nan::TerminateOnNan;
 
 use crate::data::HostTensor;
@@ -148,82 +148,67 @@ impl std::fmt::Debug for CallbackContext<'_> {
     }
 }
 
-/// Hooks called by `fit` (the `test` hooks run for its validation pass). Every method has
-/// an empty default, like Keras' `Callback`.
-#[allow(unused_variables)]
-pub trait Callback: Send {
+/// Declares the [`Callback`] trait, each hook with an empty default, and the forwarding impl
+/// for a shared `Arc<Mutex<C>>`, from one list of hook signatures.
+macro_rules! callback_hooks {
+    ($($(#[$doc:meta])* fn $hook:ident(&mut self $(, $arg:ident: $ty:ty)*);)*) => {
+        /// Hooks called by `fit` (the `test` hooks run for its validation pass). Every method
+        /// has an empty default, like Keras' `Callback`.
+        #[allow(unused_variables)]
+        pub trait Callback: Send {
+            $($(#[$doc])* fn $hook(&mut self $(, $arg: $ty)*) -> Result<()> { Ok(()) })*
+        }
+
+        /// A shared callback: keep a clone of the `Arc` to read the callback's state after
+        /// `fit` (e.g. `EarlyStopping::stopped_epoch`).
+        impl<C: Callback> Callback for std::sync::Arc<std::sync::Mutex<C>> {
+            $(fn $hook(&mut self $(, $arg: $ty)*) -> Result<()> {
+                lock(self)?.$hook($($arg),*)
+            })*
+        }
+    };
+}
+
+callback_hooks! {
     /// Before the first epoch.
-    fn on_train_begin(&mut self, ctx: &mut CallbackContext<'_>) -> Result<()> {
-        Ok(())
-    }
+    fn on_train_begin(&mut self, ctx: &mut CallbackContext<'_>);
     /// After the last epoch (also after an early stop).
-    fn on_train_end(&mut self, ctx: &mut CallbackContext<'_>) -> Result<()> {
-        Ok(())
-    }
+    fn on_train_end(&mut self, ctx: &mut CallbackContext<'_>);
     /// Before each epoch (0-based).
-    fn on_epoch_begin(&mut self, epoch: usize, ctx: &mut CallbackContext<'_>) -> Result<()> {
-        Ok(())
-    }
+    fn on_epoch_begin(&mut self, epoch: usize, ctx: &mut CallbackContext<'_>);
     /// After each epoch, with training and validation logs.
-    fn on_epoch_end(
-        &mut self,
-        epoch: usize,
-        logs: &Logs,
-        ctx: &mut CallbackContext<'_>,
-    ) -> Result<()> {
-        Ok(())
-    }
+    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, ctx: &mut CallbackContext<'_>);
     /// Before each training batch (0-based step within the epoch).
-    fn on_train_batch_begin(&mut self, step: usize, ctx: &mut CallbackContext<'_>) -> Result<()> {
-        Ok(())
-    }
+    fn on_train_batch_begin(&mut self, step: usize, ctx: &mut CallbackContext<'_>);
     /// After each training batch. Reading `logs` syncs with the device: do it only when
     /// needed.
     fn on_train_batch_end(
         &mut self,
         step: usize,
         logs: &mut dyn LogSource,
-        ctx: &mut CallbackContext<'_>,
-    ) -> Result<()> {
-        Ok(())
-    }
+        ctx: &mut CallbackContext<'_>
+    );
     /// Before a validation pass.
-    fn on_test_begin(&mut self, ctx: &mut CallbackContext<'_>) -> Result<()> {
-        Ok(())
-    }
+    fn on_test_begin(&mut self, ctx: &mut CallbackContext<'_>);
     /// After a validation pass, with its logs (without the `val_` prefix).
-    fn on_test_end(&mut self, logs: &Logs, ctx: &mut CallbackContext<'_>) -> Result<()> {
-        Ok(())
-    }
+    fn on_test_end(&mut self, logs: &Logs, ctx: &mut CallbackContext<'_>);
     /// Before each batch of an evaluation (fit's validation pass or `evaluate_with`).
-    fn on_test_batch_begin(&mut self, step: usize, ctx: &mut CallbackContext<'_>) -> Result<()> {
-        Ok(())
-    }
+    fn on_test_batch_begin(&mut self, step: usize, ctx: &mut CallbackContext<'_>);
     /// After each batch of an evaluation; reading `logs` syncs with the device.
     fn on_test_batch_end(
         &mut self,
         step: usize,
         logs: &mut dyn LogSource,
-        ctx: &mut CallbackContext<'_>,
-    ) -> Result<()> {
-        Ok(())
-    }
+        ctx: &mut CallbackContext<'_>
+    );
     /// Before `predict_with`.
-    fn on_predict_begin(&mut self, ctx: &mut CallbackContext<'_>) -> Result<()> {
-        Ok(())
-    }
+    fn on_predict_begin(&mut self, ctx: &mut CallbackContext<'_>);
     /// After `predict_with`.
-    fn on_predict_end(&mut self, ctx: &mut CallbackContext<'_>) -> Result<()> {
-        Ok(())
-    }
+    fn on_predict_end(&mut self, ctx: &mut CallbackContext<'_>);
     /// Before each batch of `predict_with`.
-    fn on_predict_batch_begin(&mut self, step: usize, ctx: &mut CallbackContext<'_>) -> Result<()> {
-        Ok(())
-    }
+    fn on_predict_batch_begin(&mut self, step: usize, ctx: &mut CallbackContext<'_>);
     /// After each batch of `predict_with`.
-    fn on_predict_batch_end(&mut self, step: usize, ctx: &mut CallbackContext<'_>) -> Result<()> {
-        Ok(())
-    }
+    fn on_predict_batch_end(&mut self, step: usize, ctx: &mut CallbackContext<'_>);
 }
 
 /// Per-epoch logs of a `fit` call, as Keras' `History`.
@@ -263,68 +248,6 @@ impl History {
                 series.resize(before + 1, f64::NAN);
             }
         }
-    }
-}
-
-/// A shared callback: keep a clone of the `Arc` to read the callback's state after `fit`
-/// (e.g. `EarlyStopping::stopped_epoch`).
-impl<C: Callback> Callback for std::sync::Arc<std::sync::Mutex<C>> {
-    fn on_train_begin(&mut self, ctx: &mut CallbackContext<'_>) -> Result<()> {
-        lock(self)?.on_train_begin(ctx)
-    }
-    fn on_train_end(&mut self, ctx: &mut CallbackContext<'_>) -> Result<()> {
-        lock(self)?.on_train_end(ctx)
-    }
-    fn on_epoch_begin(&mut self, epoch: usize, ctx: &mut CallbackContext<'_>) -> Result<()> {
-        lock(self)?.on_epoch_begin(epoch, ctx)
-    }
-    fn on_epoch_end(
-        &mut self,
-        epoch: usize,
-        logs: &Logs,
-        ctx: &mut CallbackContext<'_>,
-    ) -> Result<()> {
-        lock(self)?.on_epoch_end(epoch, logs, ctx)
-    }
-    fn on_train_batch_begin(&mut self, step: usize, ctx: &mut CallbackContext<'_>) -> Result<()> {
-        lock(self)?.on_train_batch_begin(step, ctx)
-    }
-    fn on_train_batch_end(
-        &mut self,
-        step: usize,
-        logs: &mut dyn LogSource,
-        ctx: &mut CallbackContext<'_>,
-    ) -> Result<()> {
-        lock(self)?.on_train_batch_end(step, logs, ctx)
-    }
-    fn on_test_begin(&mut self, ctx: &mut CallbackContext<'_>) -> Result<()> {
-        lock(self)?.on_test_begin(ctx)
-    }
-    fn on_test_end(&mut self, logs: &Logs, ctx: &mut CallbackContext<'_>) -> Result<()> {
-        lock(self)?.on_test_end(logs, ctx)
-    }
-    fn on_test_batch_begin(&mut self, step: usize, ctx: &mut CallbackContext<'_>) -> Result<()> {
-        lock(self)?.on_test_batch_begin(step, ctx)
-    }
-    fn on_test_batch_end(
-        &mut self,
-        step: usize,
-        logs: &mut dyn LogSource,
-        ctx: &mut CallbackContext<'_>,
-    ) -> Result<()> {
-        lock(self)?.on_test_batch_end(step, logs, ctx)
-    }
-    fn on_predict_begin(&mut self, ctx: &mut CallbackContext<'_>) -> Result<()> {
-        lock(self)?.on_predict_begin(ctx)
-    }
-    fn on_predict_end(&mut self, ctx: &mut CallbackContext<'_>) -> Result<()> {
-        lock(self)?.on_predict_end(ctx)
-    }
-    fn on_predict_batch_begin(&mut self, step: usize, ctx: &mut CallbackContext<'_>) -> Result<()> {
-        lock(self)?.on_predict_batch_begin(step, ctx)
-    }
-    fn on_predict_batch_end(&mut self, step: usize, ctx: &mut CallbackContext<'_>) -> Result<()> {
-        lock(self)?.on_predict_batch_end(step, ctx)
     }
 }
 

@@ -1,92 +1,105 @@
 //! Learning-rate callbacks: `ReduceLrOnPlateau` and `LearningRateScheduler`.
 
-use super::monitor::{improves, monitored, Mode};
+use super::monitor::{config_setters, monitored, Mode, Tracker};
 use super::{Callback, CallbackContext, Logs};
 use crate::error::{Error, Result};
+use serde::{Deserialize, Serialize};
 
 /// Lowers the learning rate by `factor` when a monitored quantity stops improving, like
 /// `keras.callbacks.ReduceLROnPlateau`.
 #[derive(Debug, Clone)]
 pub struct ReduceLrOnPlateau {
-    monitor: String,
-    factor: f64,
-    patience: usize,
-    mode: Mode,
-    min_delta: f64,
-    cooldown: usize,
-    min_lr: f64,
-    verbose: bool,
-    wait: usize,
+    config: ReduceLrOnPlateauConfig,
+    tracker: Tracker,
     cooldown_counter: usize,
-    best: f64,
+}
+
+/// The hyper-parameters of [`ReduceLrOnPlateau`], with Keras' names and defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReduceLrOnPlateauConfig {
+    /// The logged value to watch (Keras' default `val_loss`).
+    pub monitor: String,
+    /// Multiplier applied to the rate (in (0, 1)).
+    pub factor: f64,
+    /// Epochs without improvement before reducing.
+    pub patience: usize,
+    /// Print a line per reduction.
+    pub verbose: bool,
+    /// Direction of improvement.
+    pub mode: Mode,
+    /// Minimum change that counts as an improvement.
+    pub min_delta: f64,
+    /// Epochs to wait after a reduction before counting again.
+    pub cooldown: usize,
+    /// Lower bound of the rate.
+    pub min_lr: f64,
+}
+
+impl Default for ReduceLrOnPlateauConfig {
+    fn default() -> Self {
+        Self {
+            monitor: "val_loss".into(),
+            factor: 0.1,
+            patience: 10,
+            verbose: false,
+            mode: Mode::Auto,
+            min_delta: 1e-4,
+            cooldown: 0,
+            min_lr: 0.0,
+        }
+    }
 }
 
 impl ReduceLrOnPlateau {
     /// Keras' defaults: factor 0.1, patience 10, min_delta 1e-4, cooldown 0, min_lr 0.
     pub fn new(monitor: &str) -> Self {
-        Self {
+        Self::from_config(ReduceLrOnPlateauConfig {
             monitor: monitor.to_string(),
-            factor: 0.1,
-            patience: 10,
-            mode: Mode::Auto,
-            min_delta: 1e-4,
-            cooldown: 0,
-            min_lr: 0.0,
-            verbose: false,
-            wait: 0,
+            ..Default::default()
+        })
+    }
+    /// A callback with the hyper-parameters of `config`.
+    pub fn from_config(config: ReduceLrOnPlateauConfig) -> Self {
+        Self {
+            config,
+            tracker: Tracker::default(),
             cooldown_counter: 0,
-            best: f64::INFINITY,
         }
     }
-    /// Multiplier applied to the rate (must be below 1).
-    pub fn factor(mut self, f: f64) -> Self {
-        self.factor = f;
-        self
+    /// Its hyper-parameters.
+    pub fn config(&self) -> &ReduceLrOnPlateauConfig {
+        &self.config
     }
-    /// Epochs without improvement before reducing.
-    pub fn patience(mut self, p: usize) -> Self {
-        self.patience = p;
-        self
-    }
-    /// Direction of improvement.
-    pub fn mode(mut self, m: Mode) -> Self {
-        self.mode = m;
-        self
-    }
-    /// Minimum change that counts as an improvement.
-    pub fn min_delta(mut self, d: f64) -> Self {
-        self.min_delta = d.abs();
-        self
-    }
-    /// Epochs to wait after a reduction before counting again.
-    pub fn cooldown(mut self, c: usize) -> Self {
-        self.cooldown = c;
-        self
-    }
-    /// Lower bound of the rate.
-    pub fn min_lr(mut self, m: f64) -> Self {
-        self.min_lr = m;
-        self
-    }
-    /// Print a line per reduction.
-    pub fn verbose(mut self, v: bool) -> Self {
-        self.verbose = v;
-        self
+    config_setters! {
+        /// Multiplier applied to the rate (must be below 1).
+        factor: f64,
+        /// Epochs without improvement before reducing.
+        patience: usize,
+        /// Direction of improvement.
+        mode: Mode,
+        /// Minimum change that counts as an improvement.
+        min_delta: f64 => |d| d.abs(),
+        /// Epochs to wait after a reduction before counting again.
+        cooldown: usize,
+        /// Lower bound of the rate.
+        min_lr: f64,
+        /// Print a line per reduction.
+        verbose: bool,
     }
 }
 
 impl Callback for ReduceLrOnPlateau {
     fn on_train_begin(&mut self, _ctx: &mut CallbackContext<'_>) -> Result<()> {
-        if self.factor >= 1.0 || self.factor <= 0.0 {
+        let c = &self.config;
+        if c.factor >= 1.0 || c.factor <= 0.0 {
             return Err(Error::invalid(
                 "ReduceLROnPlateau",
                 "factor",
-                format!("must be in (0, 1), got {}", self.factor),
+                format!("must be in (0, 1), got {}", c.factor),
             ));
         }
-        self.mode = self.mode.resolve(&self.monitor);
-        self.best = self.mode.worst();
-        self.wait = 0;
+        self.tracker.begin(c.mode, &c.monitor);
         self.cooldown_counter = 0;
         Ok(())
     }
@@ -97,32 +110,33 @@ impl Callback for ReduceLrOnPlateau {
         logs: &Logs,
         ctx: &mut CallbackContext<'_>,
     ) -> Result<()> {
-        let Some(current) = monitored(logs, &self.monitor, "ReduceLROnPlateau") else {
+        let (c, t) = (&self.config, &mut self.tracker);
+        let Some(current) = monitored(logs, &c.monitor, "ReduceLROnPlateau") else {
             return Ok(());
         };
         let in_cooldown = self.cooldown_counter > 0;
         if in_cooldown {
             self.cooldown_counter -= 1;
-            self.wait = 0;
+            t.wait = 0;
         }
-        if improves(self.mode, current, self.best, self.min_delta) {
-            self.best = current;
-            self.wait = 0;
+        if t.improves(current, c.min_delta) {
+            t.best = current;
+            t.wait = 0;
         } else if !in_cooldown {
-            self.wait += 1;
-            if self.wait >= self.patience {
+            t.wait += 1;
+            if t.wait >= c.patience {
                 let old = ctx.state.learning_rate;
-                if old > self.min_lr {
-                    let new = (old * self.factor).max(self.min_lr);
+                if old > c.min_lr {
+                    let new = (old * c.factor).max(c.min_lr);
                     ctx.state.learning_rate = new;
-                    if self.verbose {
+                    if c.verbose {
                         println!(
                             "Epoch {}: ReduceLROnPlateau reducing learning rate to {new}.",
                             epoch + 1
                         );
                     }
-                    self.cooldown_counter = self.cooldown;
-                    self.wait = 0;
+                    self.cooldown_counter = c.cooldown;
+                    t.wait = 0;
                 }
             }
         }
