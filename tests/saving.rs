@@ -13,19 +13,17 @@ fn digits_subset() -> (Tensor<B>, Tensor<B>) {
     (x.narrow(0, 0, 300).unwrap(), y.narrow(0, 0, 300).unwrap())
 }
 
+/// `Input [64] -> Dense 32 relu -> Dropout 0.2 -> Dense 10 softmax`, Adam(3e-3) clipped
+/// to norm 1.
 fn mlp(seed: u64) -> Sequential<B> {
-    let mut m = Sequential::<B>::new().with_seed(seed);
-    m.add(Input::new(&[64])).unwrap();
-    m.add(Dense::new(32).activation("relu")).unwrap();
-    m.add(Dropout::new(0.2)).unwrap();
-    m.add(Dense::new(10).activation("softmax")).unwrap();
-    m.compile(
+    common::dense_classifier(
+        seed,
+        64,
+        &[32],
+        Some(0.2),
+        10,
         Adam::new(3e-3).clipnorm(1.0),
-        "sparse_categorical_crossentropy",
-        &["accuracy"],
     )
-    .unwrap();
-    m
 }
 
 #[test]

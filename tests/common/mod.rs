@@ -227,3 +227,46 @@ macro_rules! engine_tests {
             $($(#[$attr])* $name $(: $func $(($($arg),*))?)?),*);
     };
 }
+
+/// `Input [inputs] -> Dense relu` for each of `hidden` (each followed by `Dropout(rate)`
+/// when `dropout` is given) `-> Dense classes softmax`, seeded with `seed`, compiled with
+/// `optimizer`, sparse categorical cross-entropy and accuracy.
+pub fn dense_classifier<B: stratanet::Backend>(
+    seed: u64,
+    inputs: usize,
+    hidden: &[usize],
+    dropout: Option<f64>,
+    classes: usize,
+    optimizer: impl stratanet::optimizers::IntoOptimizer<B>,
+) -> stratanet::Sequential<B> {
+    use stratanet::layers::{Dense, Dropout, Input};
+    let mut m = stratanet::Sequential::<B>::new().with_seed(seed);
+    m.add(Input::new(&[inputs])).unwrap();
+    for &units in hidden {
+        m.add(Dense::new(units).activation("relu")).unwrap();
+        if let Some(rate) = dropout {
+            m.add(Dropout::new(rate)).unwrap();
+        }
+    }
+    m.add(Dense::new(classes).activation("softmax")).unwrap();
+    m.compile(optimizer, "sparse_categorical_crossentropy", &["accuracy"])
+        .unwrap();
+    m
+}
+
+/// Silent fit options for `epochs` epochs (`verbose(0)`).
+pub fn quiet<B: stratanet::Backend>(epochs: usize) -> stratanet::FitOptions<B> {
+    stratanet::FitOptions::new().epochs(epochs).verbose(0)
+}
+
+/// `sequential!(B, seed, [input dims], layer, …)`: a `Sequential<B>` seeded with `seed`
+/// holding an `Input` of those dims and then each layer (every `add` unwrapped).
+#[allow(unused_macros)]
+macro_rules! sequential {
+    ($b:ty, $seed:expr, [$($dim:expr),* $(,)?], $($layer:expr),+ $(,)?) => {{
+        let mut m = stratanet::Sequential::<$b>::new().with_seed($seed);
+        m.add(stratanet::layers::Input::new(&[$($dim),*])).unwrap();
+        $(m.add($layer).unwrap();)+
+        m
+    }};
+}
