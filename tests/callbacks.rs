@@ -15,7 +15,7 @@ use stratanet::DefaultBackend as B;
 
 fn regression() -> (Sequential<B>, Tensor<B>, Tensor<B>) {
     let m = sequential!(B, 3, [2], Dense::new(8).activation("tanh"), Dense::new(1));
-    let x = Tensor::<B>::uniform(&[64, 2], -1.0, 1.0, 1, DType::F32, Device::Cpu).unwrap();
+    let x = common::uniform(&[64, 2], 1);
     let y = x.sum(&[-1], true).unwrap();
     (m, x, y)
 }

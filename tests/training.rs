@@ -192,14 +192,8 @@ fn model_built_from_first_fit_without_input() {
     assert!(m.summary().is_err());
     m.compile("sgd", "binary_crossentropy", &["accuracy"])
         .unwrap();
-    let x = Tensor::<B>::uniform(&[20, 3], -1.0, 1.0, 0, DType::F32, Device::Cpu).unwrap();
-    let y = x
-        .sum(&[-1], true)
-        .unwrap()
-        .gt_scalar(0.0)
-        .unwrap()
-        .to_dtype(DType::F32)
-        .unwrap();
+    let x = common::uniform(&[20, 3], 0);
+    let y = common::positive_sum_labels(&x, true, DType::F32);
     let h = m.fit(&x, &y, quiet(2)).unwrap();
     assert_eq!(m.input_shape(), Some(&[3usize][..]));
     assert!(h.last("accuracy").is_some());
