@@ -10,6 +10,9 @@
 //! max pooling, then a dense head; early stopping on the validation loss restores the best
 //! weights; the accuracy is measured on a held-out test split.
 
+mod common;
+use common::{compile_classifier, print_test_scores};
+
 use stratanet::callbacks::EarlyStopping;
 use stratanet::layers::{Conv2D, MaxPooling2D};
 use stratanet::prelude::*;
@@ -33,11 +36,7 @@ fn run<B: Backend>(device: Device) -> stratanet::Result<()> {
     model.add(Dense::new(10).activation("softmax"))?;
     println!("{}", model.summary()?);
 
-    model.compile(
-        Adam::new(1e-3),
-        "sparse_categorical_crossentropy",
-        &["accuracy"],
-    )?;
+    compile_classifier(&mut model, Adam::new(1e-3))?;
     model.fit(
         &x_train,
         &y_train,
@@ -53,11 +52,7 @@ fn run<B: Backend>(device: Device) -> stratanet::Result<()> {
             ),
     )?;
     let scores = model.evaluate(&x_test, &y_test, 128)?;
-    println!("test loss: {:.4}", scores.get("loss").unwrap_or(f64::NAN));
-    println!(
-        "test accuracy: {:.4}",
-        scores.get("accuracy").unwrap_or(f64::NAN)
-    );
+    print_test_scores(&scores);
     Ok(())
 }
 

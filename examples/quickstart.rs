@@ -10,6 +10,9 @@
 //! it with a validation split and a Keras-style progress bar, and reports the accuracy on a
 //! held-out test split that training never saw.
 
+mod common;
+use common::{compile_classifier, print_test_scores};
+
 use stratanet::prelude::*;
 use stratanet::{datasets, Backend};
 
@@ -28,11 +31,7 @@ fn run<B: Backend>(device: Device) -> stratanet::Result<()> {
     model.add(Dense::new(10).activation("softmax"))?;
     println!("{}", model.summary()?);
 
-    model.compile(
-        Adam::new(2e-3),
-        "sparse_categorical_crossentropy",
-        &["accuracy"],
-    )?;
+    compile_classifier(&mut model, Adam::new(2e-3))?;
 
     let history = model.fit(
         &x_train,
@@ -53,11 +52,7 @@ fn run<B: Backend>(device: Device) -> stratanet::Result<()> {
         history.last("val_accuracy").unwrap_or(f64::NAN)
     );
     println!("first test digits: predicted {predicted:?}, actual {actual:?}");
-    println!("test loss: {:.4}", scores.get("loss").unwrap_or(f64::NAN));
-    println!(
-        "test accuracy: {:.4}",
-        scores.get("accuracy").unwrap_or(f64::NAN)
-    );
+    print_test_scores(&scores);
     Ok(())
 }
 

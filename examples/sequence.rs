@@ -12,6 +12,9 @@
 //! and reaches a test accuracy above 0.95 (printed as `test accuracy: 0.9x`). The padding
 //! mask makes the LSTM hold its state over the padded steps.
 
+mod common;
+use common::print_test_scores;
+
 use stratanet::layers::{Embedding, LSTM};
 use stratanet::prelude::*;
 use stratanet::random::Rng;
@@ -78,11 +81,7 @@ fn run<B: Backend>(device: Device) -> stratanet::Result<()> {
     )?;
 
     let scores = model.evaluate(&x_test, &y_test, 256)?;
-    println!("test loss: {:.4}", scores.get("loss").unwrap_or(f64::NAN));
-    println!(
-        "test accuracy: {:.4}",
-        scores.get("accuracy").unwrap_or(f64::NAN)
-    );
+    print_test_scores(&scores);
     println!("time: {:.1}s", start.elapsed().as_secs_f64());
     Ok(())
 }

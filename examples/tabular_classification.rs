@@ -15,6 +15,9 @@
 //! matters); the rare classes get larger class weights. Prints the test accuracy and macro
 //! F1 on a stratified held-out split, and writes a submission CSV with class names.
 
+mod common;
+use common::{compile_classifier, seed_from_args};
+
 use stratanet::callbacks::EarlyStopping;
 use stratanet::layers::{OutputMode, StringLookup};
 use stratanet::metrics::{F1Average, F1Score, Metric};
@@ -93,11 +96,7 @@ fn run<B: Backend>(seed: u64, device: Device) -> stratanet::Result<()> {
     model.add(Dense::new(64).activation("relu"))?;
     model.add(Dense::new(32).activation("relu"))?;
     model.add(Dense::new(classes.len()).activation("softmax"))?;
-    model.compile(
-        Adam::new(1e-3),
-        "sparse_categorical_crossentropy",
-        &["accuracy"],
-    )?;
+    compile_classifier(&mut model, Adam::new(1e-3))?;
     // validation_split holds out the last 20% of the training rows: a random sample, since
     // the split above shuffled them.
     let history = model.fit(
@@ -150,18 +149,6 @@ fn run<B: Backend>(seed: u64, device: Device) -> stratanet::Result<()> {
     )?;
     println!("wrote {} and {}", plot.display(), submission.display());
     Ok(())
-}
-
-/// `--seed N` (default 42).
-fn seed_from_args() -> stratanet::Result<u64> {
-    let args: Vec<String> = std::env::args().collect();
-    match args.iter().position(|a| a == "--seed") {
-        None => Ok(42),
-        Some(i) => args
-            .get(i + 1)
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| stratanet::Error::invalid("--seed", "value", "expected an integer")),
-    }
 }
 
 fn main() -> stratanet::Result<()> {

@@ -17,6 +17,9 @@
 //! (PNG), the history (CSV) and a submission CSV, and checks that the saved model predicts
 //! the same after loading.
 
+mod common;
+use common::seed_from_args;
+
 use stratanet::callbacks::EarlyStopping;
 use stratanet::layers::Normalization;
 use stratanet::prelude::*;
@@ -205,18 +208,6 @@ fn least_squares_mae(x: &[f32], y: &[f32], x_test: &[f32], y_test: &[f32], d: us
         })
         .sum::<f64>()
         / n as f64
-}
-
-/// `--seed N` (default 42).
-fn seed_from_args() -> stratanet::Result<u64> {
-    let args: Vec<String> = std::env::args().collect();
-    match args.iter().position(|a| a == "--seed") {
-        None => Ok(42),
-        Some(i) => args
-            .get(i + 1)
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| stratanet::Error::invalid("--seed", "value", "expected an integer")),
-    }
 }
 
 fn main() -> stratanet::Result<()> {

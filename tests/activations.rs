@@ -151,22 +151,21 @@ fn every_activation_matches_closed_form_including_large_magnitudes() {
 #[test]
 fn known_values() {
     let x = Tensor::<B>::from_vec(vec![1.0f32, -1.0, 0.0], &[3]).unwrap();
-    let gelu = Activation::Gelu.apply(&x).unwrap().to_vec_f32().unwrap();
-    assert_close(
-        "gelu",
-        &gelu,
-        &[0.841_344_746_068_542_9, -0.158_655_253_931_457_05, 0.0],
-        1e-6,
-        1e-7,
-    );
-    let selu = Activation::Selu.apply(&x).unwrap().to_vec_f32().unwrap();
-    assert_close(
-        "selu",
-        &selu,
-        &[1.050_700_987_355_480_5, -1.111_330_737_812_562_4, 0.0],
-        1e-6,
-        1e-7,
-    );
+    for (name, act, want) in [
+        (
+            "gelu",
+            Activation::Gelu,
+            [0.841_344_746_068_542_9, -0.158_655_253_931_457_05, 0.0],
+        ),
+        (
+            "selu",
+            Activation::Selu,
+            [1.050_700_987_355_480_5, -1.111_330_737_812_562_4, 0.0],
+        ),
+    ] {
+        let got = act.apply(&x).unwrap().to_vec_f32().unwrap();
+        assert_close(name, &got, &want, 1e-6, 1e-7);
+    }
     // selu saturates at -scale * alpha
     let big = Tensor::<B>::from_vec(vec![-1000.0f32], &[1]).unwrap();
     let s = Activation::Selu.apply(&big).unwrap().to_vec_f32().unwrap()[0] as f64;

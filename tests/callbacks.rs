@@ -1,8 +1,9 @@
 //! Built-in callbacks: early stopping with best-weight restore, checkpoints, learning-rate
 //! control, CSV logging, NaN termination, lambdas.
 
+#[macro_use]
 mod common;
-use common::tmp_dir;
+use common::{quiet, tmp_dir};
 
 use std::sync::{Arc, Mutex};
 use stratanet::callbacks::{
@@ -13,11 +14,8 @@ use stratanet::prelude::*;
 use stratanet::DefaultBackend as B;
 
 fn regression() -> (Sequential<B>, Tensor<B>, Tensor<B>) {
-    let mut m = Sequential::<B>::new().with_seed(3);
-    m.add(Input::new(&[2])).unwrap();
-    m.add(Dense::new(8).activation("tanh")).unwrap();
-    m.add(Dense::new(1)).unwrap();
-    let x = Tensor::<B>::uniform(&[64, 2], -1.0, 1.0, 1, DType::F32, Device::Cpu).unwrap();
+    let m = sequential!(B, 3, [2], Dense::new(8).activation("tanh"), Dense::new(1));
+    let x = common::uniform(&[64, 2], 1);
     let y = x.sum(&[-1], true).unwrap();
     (m, x, y)
 }
@@ -30,15 +28,7 @@ fn early_stopping_stops_on_a_plateau_and_restores_the_best_weights() {
     m.compile(Sgd::new(0.0), "mse", &[]).unwrap();
     let es = Arc::new(Mutex::new(EarlyStopping::new("loss").patience(2)));
     let h = m
-        .fit(
-            &x,
-            &y,
-            FitOptions::new()
-                .epochs(20)
-                .shuffle(false)
-                .verbose(0)
-                .callback(es.clone()),
-        )
+        .fit(&x, &y, quiet(20).shuffle(false).callback(es.clone()))
         .unwrap();
     // epoch 0 sets the best; epochs 1 and 2 do not improve; stop at epoch 2.
     assert_eq!(h.epoch, vec![0, 1, 2]);
@@ -64,11 +54,9 @@ fn early_stopping_stops_on_a_plateau_and_restores_the_best_weights() {
     m.fit(
         &x,
         &y,
-        FitOptions::new()
-            .epochs(30)
+        quiet(30)
             .batch_size(8)
             .shuffle(false)
-            .verbose(0)
             .callback(record)
             .callback(es.clone()),
     )
@@ -94,14 +82,14 @@ fn early_stopping_stops_on_a_plateau_and_restores_the_best_weights() {
 #[test]
 fn early_stopping_restores_the_weights_of_a_best_epoch_in_the_middle() {
     use stratanet::initializers::Initializer;
-    let mut m = Sequential::<B>::new().with_seed(5);
-    m.add(Input::new(&[1])).unwrap();
-    m.add(
+    let mut m = sequential!(
+        B,
+        5,
+        [1],
         Dense::new(1)
             .kernel_initializer(Initializer::Zeros)
-            .bias_initializer(Initializer::Zeros),
-    )
-    .unwrap();
+            .bias_initializer(Initializer::Zeros)
+    );
     // w - 1 shrinks by 1 - 0.01 * 2 * E[x^2] = 0.973 per epoch: w passes 0.5 near epoch 26.
     m.compile(Sgd::new(0.01), "mse", &[]).unwrap();
     let x = Tensor::<B>::uniform(&[32, 1], -2.0, 2.0, 7, DType::F32, Device::Cpu).unwrap();
@@ -118,11 +106,9 @@ fn early_stopping_restores_the_weights_of_a_best_epoch_in_the_middle() {
         .fit(
             &x,
             &y,
-            FitOptions::new()
-                .epochs(epochs)
+            quiet(epochs)
                 .batch_size(32)
                 .shuffle(false)
-                .verbose(0)
                 .validation_data(&xv, &yv)
                 .callback(es.clone()),
         )
@@ -165,13 +151,7 @@ fn model_checkpoint_writes_patterned_files_and_best_only() {
     m.compile(Adam::new(0.01), "mse", &[]).unwrap();
     let pattern = dir.join("w_{epoch:02d}-{loss:.3f}.safetensors");
     let ck = Arc::new(Mutex::new(ModelCheckpoint::new(pattern.to_str().unwrap())));
-    let h = m
-        .fit(
-            &x,
-            &y,
-            FitOptions::new().epochs(3).verbose(0).callback(ck.clone()),
-        )
-        .unwrap();
+    let h = m.fit(&x, &y, quiet(3).callback(ck.clone())).unwrap();
     let saved = ck.lock().unwrap().saved().to_vec();
     assert_eq!(saved.len(), 3);
     let expected = dir.join(format!("w_03-{:.3}.safetensors", h.last("loss").unwrap()));
@@ -189,16 +169,8 @@ fn model_checkpoint_writes_patterned_files_and_best_only() {
             .monitor("val_loss")
             .save_best_only(true),
     ));
-    m.fit(
-        &x,
-        &y,
-        FitOptions::new()
-            .epochs(3)
-            .validation_split(0.25)
-            .verbose(0)
-            .callback(ck.clone()),
-    )
-    .unwrap();
+    m.fit(&x, &y, quiet(3).validation_split(0.25).callback(ck.clone()))
+        .unwrap();
     assert_eq!(ck.lock().unwrap().saved().len(), 1);
     assert!(best.exists());
 }
@@ -214,16 +186,8 @@ fn learning_rate_callbacks_change_the_optimizer_rate() {
         s.lock().unwrap().push(ctx.state.learning_rate);
         Ok(())
     });
-    m.fit(
-        &x,
-        &y,
-        FitOptions::new()
-            .epochs(4)
-            .verbose(0)
-            .callback(sched)
-            .callback(probe),
-    )
-    .unwrap();
+    m.fit(&x, &y, quiet(4).callback(sched).callback(probe))
+        .unwrap();
     assert_eq!(*seen.lock().unwrap(), vec![0.1, 0.05, 0.025, 0.0125]);
     assert_eq!(m.compiled().unwrap().optimizer.learning_rate(), 0.0125);
 
@@ -243,16 +207,8 @@ fn learning_rate_callbacks_change_the_optimizer_rate() {
         .factor(0.5)
         .min_delta(1.0)
         .min_lr(2e-10);
-    m.fit(
-        &x,
-        &y,
-        FitOptions::new()
-            .epochs(4)
-            .verbose(0)
-            .callback(plateau)
-            .callback(probe),
-    )
-    .unwrap();
+    m.fit(&x, &y, quiet(4).callback(plateau).callback(probe))
+        .unwrap();
     let lrs = seen.lock().unwrap().clone();
     // epoch 0 sets best; epoch 1: wait 1 >= patience -> 5e-10; epoch 2 -> 2.5e-10;
     // epoch 3 -> max(1.25e-10, 2e-10) = 2e-10. (The probe runs after ReduceLROnPlateau.)
@@ -272,10 +228,8 @@ fn csv_logger_writes_a_header_and_one_row_per_epoch() {
         .fit(
             &x,
             &y,
-            FitOptions::new()
-                .epochs(3)
+            quiet(3)
                 .validation_split(0.25)
-                .verbose(0)
                 .callback(CsvLogger::new(&path)),
         )
         .unwrap();
@@ -291,10 +245,8 @@ fn csv_logger_writes_a_header_and_one_row_per_epoch() {
     m.fit(
         &x,
         &y,
-        FitOptions::new()
-            .epochs(1)
+        quiet(1)
             .validation_split(0.25)
-            .verbose(0)
             .callback(CsvLogger::new(&path).append(true)),
     )
     .unwrap();
@@ -315,12 +267,7 @@ fn terminate_on_nan_stops_at_the_first_bad_batch() {
         .fit(
             &x,
             &y,
-            FitOptions::new()
-                .epochs(5)
-                .batch_size(8)
-                .shuffle(false)
-                .verbose(0)
-                .callback(t.clone()),
+            quiet(5).batch_size(8).shuffle(false).callback(t.clone()),
         )
         .unwrap();
     assert_eq!(t.lock().unwrap().terminated_at(), Some(2));
@@ -362,16 +309,7 @@ fn lambda_callback_sees_every_hook() {
             e5.lock().unwrap().push("train_end".into());
             Ok(())
         });
-    m.fit(
-        &x,
-        &y,
-        FitOptions::new()
-            .epochs(2)
-            .batch_size(32)
-            .verbose(0)
-            .callback(cb),
-    )
-    .unwrap();
+    m.fit(&x, &y, quiet(2).batch_size(32).callback(cb)).unwrap();
     assert_eq!(
         *events.lock().unwrap(),
         vec![
@@ -395,9 +333,7 @@ fn a_failing_callback_stops_fit_with_its_error() {
     m.compile("adam", "mse", &[]).unwrap();
     let cb = LambdaCallback::new()
         .on_epoch_end(|_, _, _| Err(stratanet::Error::invalid("my_callback", "state", "broken")));
-    let e = m
-        .fit(&x, &y, FitOptions::new().epochs(3).verbose(0).callback(cb))
-        .unwrap_err();
+    let e = m.fit(&x, &y, quiet(3).callback(cb)).unwrap_err();
     assert_eq!(e.to_string(), "my_callback: invalid state: broken");
 }
 
@@ -476,11 +412,9 @@ fn evaluate_and_predict_hooks_run_per_batch() {
     m.fit(
         &x,
         &y,
-        FitOptions::new()
-            .epochs(1)
+        quiet(1)
             .batch_size(16)
             .validation_split(0.5)
-            .verbose(0)
             .callback(Recorder(fv.clone())),
     )
     .unwrap();

@@ -12,18 +12,9 @@ use stratanet::Backend;
 const THREADS: u64 = 8;
 const SAVES: usize = 50;
 
+/// `Input [6] -> Dense 16 relu -> Dense 3 softmax`, Adam(1e-3).
 fn model<B: Backend>(seed: u64) -> Sequential<B> {
-    let mut m = Sequential::<B>::new().with_seed(seed);
-    m.add(Input::new(&[6])).unwrap();
-    m.add(Dense::new(16).activation("relu")).unwrap();
-    m.add(Dense::new(3).activation("softmax")).unwrap();
-    m.compile(
-        Adam::new(1e-3),
-        "sparse_categorical_crossentropy",
-        &["accuracy"],
-    )
-    .unwrap();
-    m
+    common::dense_classifier(seed, 6, &[16], None, 3, Adam::new(1e-3))
 }
 
 fn weights<B: Backend>(m: &Sequential<B>) -> Vec<(String, stratanet::saving::HostTensor)> {

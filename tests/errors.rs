@@ -12,6 +12,22 @@ fn mlp(input: usize) -> Sequential<B> {
     m
 }
 
+/// [`mlp`] compiled with `optimizer`, sparse categorical cross-entropy and `metrics`.
+fn compiled(input: usize, optimizer: &str, metrics: &[&str]) -> Sequential<B> {
+    let mut m = mlp(input);
+    m.compile(optimizer, "sparse_categorical_crossentropy", metrics)
+        .unwrap();
+    m
+}
+
+/// The error `result` must hold, and its message (printed).
+fn error<T: std::fmt::Debug>(result: stratanet::Result<T>) -> (Error, String) {
+    let err = result.unwrap_err();
+    let msg = err.to_string();
+    println!("{msg}");
+    (err, msg)
+}
+
 fn data(n: usize, d: usize) -> (Tensor<B>, Tensor<B>) {
     let x = Tensor::<B>::uniform(&[n, d], 0.0, 1.0, 3, DType::F32, Device::Cpu).unwrap();
     let y = Tensor::<B>::from_vec((0..n as i64).map(|i| i % 3).collect::<Vec<_>>(), &[n]).unwrap();
@@ -20,13 +36,9 @@ fn data(n: usize, d: usize) -> (Tensor<B>, Tensor<B>) {
 
 #[test]
 fn input_that_does_not_fit_the_first_layer() {
-    let mut m = mlp(64);
-    m.compile("adam", "sparse_categorical_crossentropy", &["accuracy"])
-        .unwrap();
+    let mut m = compiled(64, "adam", &["accuracy"]);
     let (x, y) = data(32, 10);
-    let err = m.fit(&x, &y, FitOptions::new().verbose(0)).unwrap_err();
-    let msg = err.to_string();
-    println!("{msg}");
+    let (err, msg) = error(m.fit(&x, &y, FitOptions::new().verbose(0)));
     assert!(matches!(err, Error::Shape { .. }));
     assert!(msg.contains("dense"), "names the layer: {msg}");
     assert!(
@@ -54,11 +66,7 @@ fn dense_called_directly_with_wrong_last_dim() {
     m.add(Dense::new(4)).unwrap();
     let x = Tensor::<B>::zeros(&[32, 10], DType::F32, Device::Cpu).unwrap();
     let layer = &m.layers()[0];
-    let err = layer
-        .call(&x, &mut stratanet::layers::CallContext::inference())
-        .unwrap_err();
-    let msg = err.to_string();
-    println!("{msg}");
+    let (_, msg) = error(layer.call(&x, &mut stratanet::layers::CallContext::inference()));
     assert_eq!(
         msg,
         "dense: input expected last dimension 64, got shape [32, 10]"
@@ -67,14 +75,10 @@ fn dense_called_directly_with_wrong_last_dim() {
 
 #[test]
 fn x_and_y_with_different_sample_counts() {
-    let mut m = mlp(4);
-    m.compile("adam", "sparse_categorical_crossentropy", &[])
-        .unwrap();
+    let mut m = compiled(4, "adam", &[]);
     let (x, _) = data(10, 4);
     let (_, y) = data(9, 4);
-    let err = m.fit(&x, &y, FitOptions::new().verbose(0)).unwrap_err();
-    let msg = err.to_string();
-    println!("{msg}");
+    let (err, msg) = error(m.fit(&x, &y, FitOptions::new().verbose(0)));
     assert!(matches!(err, Error::ShapeMismatch { .. }));
     assert!(
         msg.contains("fit") && msg.contains("[10, 4]") && msg.contains("[9]"),
@@ -87,18 +91,13 @@ fn x_and_y_with_different_sample_counts() {
 
 #[test]
 fn batch_size_of_zero() {
-    let mut m = mlp(4);
-    m.compile("sgd", "sparse_categorical_crossentropy", &[])
-        .unwrap();
+    let mut m = compiled(4, "sgd", &[]);
     let (x, y) = data(10, 4);
-    for err in [
-        m.fit(&x, &y, FitOptions::new().batch_size(0).verbose(0))
-            .unwrap_err(),
-        m.evaluate(&x, &y, 0).unwrap_err(),
-        m.predict(&x, 0).unwrap_err(),
+    for (err, msg) in [
+        error(m.fit(&x, &y, FitOptions::new().batch_size(0).verbose(0))),
+        error(m.evaluate(&x, &y, 0)),
+        error(m.predict(&x, 0)),
     ] {
-        let msg = err.to_string();
-        println!("{msg}");
         assert!(matches!(err, Error::InvalidArgument { .. }));
         assert!(msg.contains("batch_size") && msg.contains("got 0"), "{msg}");
     }
@@ -108,9 +107,7 @@ fn batch_size_of_zero() {
 fn fit_before_compile() {
     let mut m = mlp(4);
     let (x, y) = data(10, 4);
-    let err = m.fit(&x, &y, FitOptions::new().verbose(0)).unwrap_err();
-    let msg = err.to_string();
-    println!("{msg}");
+    let (err, msg) = error(m.fit(&x, &y, FitOptions::new().verbose(0)));
     assert!(matches!(err, Error::NotReady { .. }));
     assert_eq!(
         msg,
@@ -129,9 +126,7 @@ fn fit_before_compile() {
 fn unknown_activation_name() {
     let mut m = Sequential::<B>::new();
     m.add(Input::new(&[4])).unwrap();
-    let err = m.add(Dense::new(8).activation("relux")).unwrap_err();
-    let msg = err.to_string();
-    println!("{msg}");
+    let (err, msg) = error(m.add(Dense::new(8).activation("relux")));
     assert!(matches!(err, Error::UnknownName { .. }));
     assert!(
         msg.starts_with("unknown activation 'relux'; known: linear, relu, sigmoid"),
@@ -153,14 +148,10 @@ impl ValidateForTest for ActivationLayer {
 
 #[test]
 fn labels_out_of_range_for_sparse_cross_entropy() {
-    let mut m = mlp(4);
-    m.compile("adam", "sparse_categorical_crossentropy", &["accuracy"])
-        .unwrap();
+    let mut m = compiled(4, "adam", &["accuracy"]);
     let (x, _) = data(6, 4);
     let y = Tensor::<B>::from_vec(vec![0i64, 1, 2, 3, 1, 0], &[6]).unwrap();
-    let err = m.fit(&x, &y, FitOptions::new().verbose(0)).unwrap_err();
-    let msg = err.to_string();
-    println!("{msg}");
+    let (err, msg) = error(m.fit(&x, &y, FitOptions::new().verbose(0)));
     assert!(matches!(
         err,
         Error::LabelOutOfRange {
@@ -195,9 +186,7 @@ fn unknown_loss_optimizer_and_metric_names() {
 
 #[test]
 fn bad_validation_split_and_dropout_rate() {
-    let mut m = mlp(4);
-    m.compile("adam", "sparse_categorical_crossentropy", &[])
-        .unwrap();
+    let mut m = compiled(4, "adam", &[]);
     let (x, y) = data(10, 4);
     let e = m
         .fit(&x, &y, FitOptions::new().validation_split(1.5).verbose(0))
@@ -213,8 +202,6 @@ fn bad_validation_split_and_dropout_rate() {
 fn layer_shape_errors_at_add_time() {
     let mut m = Sequential::<B>::new();
     m.add(Input::new(&[4, 4])).unwrap();
-    let e = m.add(Reshape::new(&[3, -1])).unwrap_err();
-    let msg = e.to_string();
-    println!("{msg}");
+    let (_, msg) = error(m.add(Reshape::new(&[3, -1])));
     assert!(msg.contains("reshape") && msg.contains("[4, 4]"), "{msg}");
 }

@@ -1,6 +1,8 @@
 //! The functional API: graphs of layers with several inputs and outputs, shared layers,
 //! residual merges, nested models, per-output losses, and graph errors.
 
+mod common;
+
 use stratanet::initializers::Initializer;
 use stratanet::layers::{Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract};
 use stratanet::prelude::*;
@@ -12,8 +14,8 @@ fn t(v: Vec<f32>, shape: &[usize]) -> Tensor<B> {
 
 #[test]
 fn merges_compute_their_closed_forms() {
-    let a = Input::new(&[3]).name("a").tensor::<B>();
-    let b = Input::new(&[3]).name("b").tensor::<B>();
+    let a = common::named_input("a", &[3]);
+    let b = common::named_input("b", &[3]);
     let outs = vec![
         Add().apply_multi(&[a.clone(), b.clone()]).unwrap(),
         Subtract().apply_multi(&[a.clone(), b.clone()]).unwrap(),
@@ -104,7 +106,7 @@ fn shared_layer_has_one_set_of_weights_trained_through_both_uses() {
 #[test]
 fn multi_output_losses_are_weighted_and_logged_per_output() {
     stratanet::set_random_seed(7);
-    let x = Input::new(&[2]).name("x").tensor::<B>();
+    let x = common::named_input("x", &[2]);
     let zeros = || {
         Dense::new(1)
             .kernel_initializer(Initializer::Zeros)
@@ -169,14 +171,8 @@ fn functional_model_trains_like_the_equivalent_sequential() {
     let mut f = Model::new(&[x], &[y]).unwrap().with_seed(1);
     // same starting weights
     f.set_weights(&s.get_weights().unwrap()).unwrap();
-    let xs = Tensor::<B>::uniform(&[32, 3], -1.0, 1.0, 3, DType::F32, Device::Cpu).unwrap();
-    let ys = xs
-        .sum(&[-1], false)
-        .unwrap()
-        .gt_scalar(0.0)
-        .unwrap()
-        .to_dtype(DType::I64)
-        .unwrap();
+    let xs = common::uniform(&[32, 3], 3);
+    let ys = common::positive_sum_labels(&xs, false, DType::I64);
     s.compile(
         Adam::new(0.01),
         "sparse_categorical_crossentropy",
@@ -215,7 +211,7 @@ fn nested_model_is_a_layer_sharing_its_weights() {
     );
     let before = m.get_weights().unwrap();
     m.compile("adam", "mse", &[]).unwrap();
-    let xs = Tensor::<B>::uniform(&[8, 4], -1.0, 1.0, 1, DType::F32, Device::Cpu).unwrap();
+    let xs = common::uniform(&[8, 4], 1);
     let ys = Tensor::<B>::ones(&[8, 1], DType::F32, Device::Cpu).unwrap();
     m.fit(&xs, &ys, FitOptions::new().epochs(2).verbose(0))
         .unwrap();
@@ -305,8 +301,8 @@ fn graph_errors_are_clear() {
 #[test]
 fn functional_config_round_trip_rebuilds_the_graph() {
     stratanet::set_random_seed(10);
-    let a = Input::new(&[3]).name("a").tensor::<B>();
-    let b = Input::new(&[3]).name("b").tensor::<B>();
+    let a = common::named_input("a", &[3]);
+    let b = common::named_input("b", &[3]);
     let shared = Shared::new(Dense::new(4).activation("relu"));
     let ha = shared.apply(&a).unwrap();
     let hb = shared.apply(&b).unwrap();
@@ -320,8 +316,8 @@ fn functional_config_round_trip_rebuilds_the_graph() {
     assert_eq!(m2.count_params(), m.count_params());
     // same weights -> same predictions
     m2.set_weights(&m.get_weights().unwrap()).unwrap();
-    let xa = Tensor::<B>::uniform(&[5, 3], -1.0, 1.0, 1, DType::F32, Device::Cpu).unwrap();
-    let xb = Tensor::<B>::uniform(&[5, 3], -1.0, 1.0, 2, DType::F32, Device::Cpu).unwrap();
+    let xa = common::uniform(&[5, 3], 1);
+    let xb = common::uniform(&[5, 3], 2);
     let p1 = m
         .predict(vec![xa.clone(), xb.clone()], 5)
         .unwrap()

@@ -246,6 +246,19 @@ fn dense_same_seed_same_weights() {
 
 // ------------------------------------------------------------------ initializers
 
+/// Asserts that `maxabs`, the largest magnitude drawn by `init`, stays within `bound` and
+/// comes within the fraction `near` of it.
+fn assert_reaches(init: &Initializer, maxabs: f64, bound: f64, near: f64) {
+    assert!(
+        maxabs <= bound * (1.0 + 1e-6),
+        "{init:?}: {maxabs} beyond {bound}"
+    );
+    assert!(
+        maxabs > bound * near,
+        "{init:?}: max {maxabs} should approach {bound}"
+    );
+}
+
 fn stats(v: &[f64]) -> (f64, f64, f64) {
     let n = v.len() as f64;
     let mean = v.iter().sum::<f64>() / n;
@@ -279,14 +292,7 @@ fn uniform_initializers_bounds_and_std() {
     ] {
         let v = kernel_values(init, fi, fo);
         let (mean, std, maxabs) = stats(&v);
-        assert!(
-            maxabs <= limit * (1.0 + 1e-6),
-            "{init:?}: {maxabs} > {limit}"
-        );
-        assert!(
-            maxabs > limit * 0.999,
-            "{init:?}: max {maxabs} far below limit {limit}"
-        );
+        assert_reaches(&init, maxabs, limit, 0.999);
         // uniform on [-l, l]: std = l / sqrt(3)
         let want = limit / 3f64.sqrt();
         assert!(
@@ -315,14 +321,7 @@ fn truncated_normal_initializers_std_and_truncation() {
         assert!(mean.abs() < 0.01 * want, "{init:?}: mean {mean}");
         // truncated at two standard deviations of the underlying normal
         let cut = 2.0 * want / 0.879_625_661_034_239_8;
-        assert!(
-            maxabs <= cut * (1.0 + 1e-6),
-            "{init:?}: {maxabs} beyond {cut}"
-        );
-        assert!(
-            maxabs > cut * 0.99,
-            "{init:?}: max {maxabs} should approach {cut}"
-        );
+        assert_reaches(&init, maxabs, cut, 0.99);
     }
 }
 

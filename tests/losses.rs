@@ -22,6 +22,22 @@ fn close(what: &str, got: f64, want: f64) {
     );
 }
 
+/// The mean loss of `loss` on one batch, as a number.
+fn value(loss: &dyn Loss<B>, y_true: &Tensor<B>, y_pred: &Tensor<B>) -> f64 {
+    loss.call(y_true, y_pred).unwrap().item().unwrap()
+}
+
+/// Three one-hot rows (classes 2, 1, 0) and the soft row `last`, `[4, 3]`.
+fn one_hot_rows_and(last: [f32; 3]) -> Tensor<B> {
+    let mut v = vec![
+        0.0, 0.0, 1.0, //
+        0.0, 1.0, 0.0, //
+        1.0, 0.0, 0.0,
+    ];
+    v.extend(last);
+    t(v, &[4, 3])
+}
+
 /// Checks per-sample values and the batch mean from `Loss::call`.
 fn check(loss: &dyn Loss<B>, y_true: &Tensor<B>, y_pred: &Tensor<B>, want: &[f64]) {
     let ps = loss.per_sample(y_true, y_pred).unwrap();
@@ -94,26 +110,14 @@ fn huber_both_branches() {
             .collect();
         check(&Huber::new(delta), &y, &p, &want);
     }
-    // hand values for delta 1: 0.125, 1.0, 2.0, 2.5
-    let l = Loss::<B>::call(
-        &Huber::default(),
-        &t(vec![0.0; 4], &[1, 4]),
-        &t(e[..4].to_vec(), &[1, 4]),
-    )
-    .unwrap()
-    .item()
-    .unwrap();
-    close("huber(1) hand", l, (0.125 + 1.0 + 2.0 + 2.5) / 4.0);
-    // delta 2: 0.125, 1.125, 3.0, 4.0
-    let l = Loss::<B>::call(
-        &Huber::new(2.0),
-        &t(vec![0.0; 4], &[1, 4]),
-        &t(e[..4].to_vec(), &[1, 4]),
-    )
-    .unwrap()
-    .item()
-    .unwrap();
-    close("huber(2) hand", l, (0.125 + 1.125 + 3.0 + 4.0) / 4.0);
+    // hand values for delta 1: 0.125, 1.0, 2.0, 2.5; delta 2: 0.125, 1.125, 3.0, 4.0
+    let (zeros, errors) = (t(vec![0.0; 4], &[1, 4]), t(e[..4].to_vec(), &[1, 4]));
+    for (what, loss, want) in [
+        ("huber(1) hand", Huber::default(), 0.125 + 1.0 + 2.0 + 2.5),
+        ("huber(2) hand", Huber::new(2.0), 0.125 + 1.125 + 3.0 + 4.0),
+    ] {
+        close(what, value(&loss, &zeros, &errors), want / 4.0);
+    }
 }
 
 #[test]
@@ -167,12 +171,7 @@ fn binary_crossentropy_from_logits_is_stable_and_exact() {
         &want,
     );
     // single-element cases by hand
-    let one = |x: f32, y: f32| {
-        Loss::<B>::call(&loss, &t(vec![y], &[1, 1]), &t(vec![x], &[1, 1]))
-            .unwrap()
-            .item()
-            .unwrap()
-    };
+    let one = |x: f32, y: f32| value(&loss, &t(vec![y], &[1, 1]), &t(vec![x], &[1, 1]));
     close("bce(100, 1)", one(100.0, 1.0), 0.0);
     close("bce(-100, 0)", one(-100.0, 0.0), 0.0);
     close("bce(100, 0)", one(100.0, 0.0), 100.0);
@@ -182,15 +181,7 @@ fn binary_crossentropy_from_logits_is_stable_and_exact() {
 
 #[test]
 fn categorical_crossentropy_probabilities_renormalised_then_clipped() {
-    let y = t(
-        vec![
-            0.0, 0.0, 1.0, //
-            0.0, 1.0, 0.0, //
-            1.0, 0.0, 0.0, //
-            0.3, 0.7, 0.0,
-        ],
-        &[4, 3],
-    );
+    let y = one_hot_rows_and([0.3, 0.7, 0.0]);
     let p = t(
         vec![
             0.2, 0.3, 0.5, // sums to 1
@@ -212,15 +203,7 @@ fn categorical_crossentropy_probabilities_renormalised_then_clipped() {
 
 #[test]
 fn categorical_crossentropy_from_logits() {
-    let y = t(
-        vec![
-            0.0, 0.0, 1.0, //
-            0.0, 1.0, 0.0, //
-            1.0, 0.0, 0.0, //
-            0.5, 0.5, 0.0,
-        ],
-        &[4, 3],
-    );
+    let y = one_hot_rows_and([0.5, 0.5, 0.0]);
     let logits = [
         1.0f32, 2.0, 3.0, //
         1000.0, 0.0, -1000.0, //
@@ -291,10 +274,7 @@ fn sparse_categorical_crossentropy_from_logits_stable() {
     // many classes: -log_softmax(row)[label]
     let row: Vec<f32> = (0..10).map(|i| (i as f32 * 0.7).sin() * 3.0).collect();
     let lse = row.iter().map(|&v| (v as f64).exp()).sum::<f64>().ln();
-    let l = Loss::<B>::call(&loss, &ti(vec![6], &[1]), &t(row.clone(), &[1, 10]))
-        .unwrap()
-        .item()
-        .unwrap();
+    let l = value(&loss, &ti(vec![6], &[1]), &t(row.clone(), &[1, 10]));
     close("10 classes", l, lse - row[6] as f64);
 }
 

@@ -168,33 +168,41 @@ fn shape_errors() {
 #[test]
 fn infer_kind_like_keras() {
     use AccuracyKind::*;
-    let k = Accuracy::<B>::infer_kind;
-    assert_eq!(k(TargetKind::Binary, &[32], &[32, 1]), Binary);
-    assert_eq!(k(TargetKind::Binary, &[32, 3], &[32, 3]), Binary);
-    assert_eq!(
-        k(TargetKind::SparseCategorical, &[32], &[32, 10]),
-        SparseCategorical
-    );
-    assert_eq!(
-        k(TargetKind::SparseCategorical, &[32, 1], &[32, 10]),
-        SparseCategorical
-    );
-    assert_eq!(
-        k(TargetKind::Categorical, &[32, 10], &[32, 10]),
-        Categorical
-    );
-    // regression losses: decided by shapes
-    assert_eq!(k(TargetKind::Regression, &[32, 1], &[32, 1]), Binary);
-    assert_eq!(k(TargetKind::Regression, &[32], &[32, 1]), Binary);
-    assert_eq!(
-        k(TargetKind::Regression, &[32], &[32, 5]),
-        SparseCategorical
-    );
-    assert_eq!(
-        k(TargetKind::Regression, &[32, 1], &[32, 5]),
-        SparseCategorical
-    );
-    assert_eq!(k(TargetKind::Regression, &[32, 5], &[32, 5]), Categorical);
+    let cases: [(TargetKind, &[usize], &[usize], AccuracyKind); 10] = [
+        (TargetKind::Binary, &[32], &[32, 1], Binary),
+        (TargetKind::Binary, &[32, 3], &[32, 3], Binary),
+        (
+            TargetKind::SparseCategorical,
+            &[32],
+            &[32, 10],
+            SparseCategorical,
+        ),
+        (
+            TargetKind::SparseCategorical,
+            &[32, 1],
+            &[32, 10],
+            SparseCategorical,
+        ),
+        (TargetKind::Categorical, &[32, 10], &[32, 10], Categorical),
+        // regression losses: decided by shapes
+        (TargetKind::Regression, &[32, 1], &[32, 1], Binary),
+        (TargetKind::Regression, &[32], &[32, 1], Binary),
+        (TargetKind::Regression, &[32], &[32, 5], SparseCategorical),
+        (
+            TargetKind::Regression,
+            &[32, 1],
+            &[32, 5],
+            SparseCategorical,
+        ),
+        (TargetKind::Regression, &[32, 5], &[32, 5], Categorical),
+    ];
+    for (target, y_true, y_pred, want) in cases {
+        assert_eq!(
+            Accuracy::<B>::infer_kind(target, y_true, y_pred),
+            want,
+            "{target:?}, y_true {y_true:?}, y_pred {y_pred:?}"
+        );
+    }
 }
 
 #[test]

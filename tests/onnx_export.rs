@@ -39,7 +39,6 @@ fn input<B: Backend>(shape: &[usize], seed: u64) -> Tensor<B> {
 /// Runs the exported model in onnxruntime on `x` and returns the largest difference from
 /// `predict` (panics without a working `STRATANET_PYTHON`).
 fn onnxruntime_diff<B: Backend>(path: &std::path::Path, x: &Tensor<B>, y: &Tensor<B>) -> f32 {
-    let python = common::python();
     let xin = path.with_extension("in.safetensors");
     let yout = path.with_extension("out.safetensors");
     StateDict::from_tensors(vec![("x".into(), HostTensor::from_tensor(x).unwrap())])
@@ -50,19 +49,10 @@ s = ort.InferenceSession(sys.argv[1], providers=['CPUExecutionProvider'])\n\
 x = load_file(sys.argv[2])['x']\n\
 y = s.run(None, {s.get_inputs()[0].name: x})[0]\n\
 save_file({'y': y}, sys.argv[3])\n";
-    let out = std::process::Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .arg(path)
-        .arg(&xin)
-        .arg(&yout)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "onnxruntime failed on {}: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
+    common::run_python_script(
+        &format!("onnxruntime failed on {}", path.display()),
+        script,
+        &[path.as_os_str(), xin.as_os_str(), yout.as_os_str()],
     );
     let got = StateDict::load(&yout).unwrap();
     let got = got.get("y").unwrap();

@@ -174,7 +174,7 @@ fn dense<B: Backend>() {
 /// magnitudes (and softmax rows that saturate or carry a large offset).
 fn activations<B: Backend>() {
     let fx = Fixture::load("activations.safetensors");
-    for &name in common::FIXTURE_ACTIVATIONS {
+    for name in common::fixture_activations() {
         let act = Activation::from_name(name).unwrap();
         let two_d = matches!(act, Activation::Softmax | Activation::LogSoftmax);
         let (xk, wk) = if two_d { ("x2d", "w2d") } else { ("x", "w") };

@@ -303,29 +303,15 @@ fn dropout<B: Backend>() {
     for rd in [0.0, 0.4] {
         let mut l = LSTM::<B>::new(5).dropout(0.3).recurrent_dropout(rd);
         build(&mut l, &x.shape()[1..]);
-        let inf = l
-            .call(&x, &mut CallContext::inference())
-            .unwrap()
-            .to_vec_f64()
-            .unwrap();
+        let values =
+            |l: &LSTM<B>, mut ctx: CallContext| l.call(&x, &mut ctx).unwrap().to_vec_f64().unwrap();
+        let inf = values(&l, CallContext::inference());
         let mut plain = LSTM::<B>::new(5);
         build(&mut plain, &x.shape()[1..]);
-        let p = plain
-            .call(&x, &mut CallContext::inference())
-            .unwrap()
-            .to_vec_f64()
-            .unwrap();
+        let p = values(&plain, CallContext::inference());
         assert_close("inference ignores dropout", &inf, &p);
-        let a = l
-            .call(&x, &mut CallContext::training(3))
-            .unwrap()
-            .to_vec_f64()
-            .unwrap();
-        let b = l
-            .call(&x, &mut CallContext::training(3))
-            .unwrap()
-            .to_vec_f64()
-            .unwrap();
+        let a = values(&l, CallContext::training(3));
+        let b = values(&l, CallContext::training(3));
         assert_eq!(a, b, "same seed, same masks");
         assert!(a.iter().zip(&inf).any(|(x, y)| (x - y).abs() > 1e-4));
     }

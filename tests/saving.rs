@@ -13,19 +13,17 @@ fn digits_subset() -> (Tensor<B>, Tensor<B>) {
     (x.narrow(0, 0, 300).unwrap(), y.narrow(0, 0, 300).unwrap())
 }
 
+/// `Input [64] -> Dense 32 relu -> Dropout 0.2 -> Dense 10 softmax`, Adam(3e-3) clipped
+/// to norm 1.
 fn mlp(seed: u64) -> Sequential<B> {
-    let mut m = Sequential::<B>::new().with_seed(seed);
-    m.add(Input::new(&[64])).unwrap();
-    m.add(Dense::new(32).activation("relu")).unwrap();
-    m.add(Dropout::new(0.2)).unwrap();
-    m.add(Dense::new(10).activation("softmax")).unwrap();
-    m.compile(
+    common::dense_classifier(
+        seed,
+        64,
+        &[32],
+        Some(0.2),
+        10,
         Adam::new(3e-3).clipnorm(1.0),
-        "sparse_categorical_crossentropy",
-        &["accuracy"],
     )
-    .unwrap();
-    m
 }
 
 #[test]
@@ -91,8 +89,8 @@ fn resume_is_bit_identical_to_an_uninterrupted_run() {
 #[test]
 fn functional_round_trip() {
     stratanet::set_random_seed(3);
-    let a = Input::new(&[4]).name("a").tensor::<B>();
-    let b = Input::new(&[2]).name("b").tensor::<B>();
+    let a = common::named_input("a", &[4]);
+    let b = common::named_input("b", &[2]);
     let h = Dense::new(4).activation("tanh").apply(&a).unwrap();
     let h = stratanet::layers::Add()
         .apply_multi(&[h, a.clone()])
@@ -103,9 +101,9 @@ fn functional_round_trip() {
     let out = Dense::new(1).name("out").apply(&j).unwrap();
     let mut m = Model::new(&[a, b], &[out]).unwrap();
     m.compile(Sgd::new(0.05).momentum(0.9), "mse", &[]).unwrap();
-    let xa = Tensor::<B>::uniform(&[16, 4], -1.0, 1.0, 1, DType::F32, Device::Cpu).unwrap();
-    let xb = Tensor::<B>::uniform(&[16, 2], -1.0, 1.0, 2, DType::F32, Device::Cpu).unwrap();
-    let y = Tensor::<B>::uniform(&[16, 1], -1.0, 1.0, 3, DType::F32, Device::Cpu).unwrap();
+    let xa = common::uniform(&[16, 4], 1);
+    let xb = common::uniform(&[16, 2], 2);
+    let y = common::uniform(&[16, 1], 3);
     m.fit(
         vec![xa.clone(), xb.clone()],
         &y,
@@ -315,7 +313,6 @@ fn safetensors_with_meta(
 #[test]
 #[ignore = "needs Python: run with cargo xtask test (sets STRATANET_PYTHON)"]
 fn python_safetensors_reads_a_saved_model() {
-    let python = common::python();
     let m = mlp(9);
     let path = tmp("py.safetensors");
     m.save(&path).unwrap();
@@ -329,18 +326,8 @@ with safe_open(sys.argv[1], framework="numpy") as f:
 cfg = json.loads(meta["model_config"])
 print(json.dumps({"names": sorted(t.keys()), "kernel_sum": float(t["dense/kernel"].sum()), "shape": list(t["dense/kernel"].shape), "layers": len(cfg["layers"])}))
 "#;
-    let out = std::process::Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = common::run_python_script("python", script, &[path.as_os_str()]);
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     let kernel: Vec<f32> = m.weights()[0].1.value.to_vec_f32().unwrap();
     let sum: f64 = kernel.iter().map(|&x| x as f64).sum();
     assert!((v["kernel_sum"].as_f64().unwrap() - sum).abs() < 1e-3);
@@ -357,12 +344,8 @@ print(json.dumps({"names": sorted(t.keys()), "kernel_sum": float(t["dense/kernel
 /// `FeatureSpace`, whose reloaded copy transforms new rows identically.
 #[test]
 fn assets_are_saved_with_the_model() {
-    use stratanet::tabular::{CsvOptions, FeatureSpace, Table};
-    let table = Table::from_csv_str(
-        "w,origin\n3504,USA\n,Japan\n2130,Japan\n2800,Europe\n",
-        &CsvOptions::new(),
-    )
-    .unwrap();
+    use stratanet::tabular::FeatureSpace;
+    let table = common::csv_table("w,origin\n3504,USA\n,Japan\n2130,Japan\n2800,Europe\n");
     let mut fs = FeatureSpace::new()
         .numeric("w")
         .categorical_string("origin");

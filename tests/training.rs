@@ -1,23 +1,17 @@
 //! End-to-end training behaviour on candle CPU: learning the bundled digits, determinism,
 //! validation split semantics, regularisation in the loss, batch-wise predict.
 
+#[macro_use]
+mod common;
+use common::{dense_classifier, quiet};
+
 use stratanet::prelude::*;
 use stratanet::regularizers::Regularizer;
 use stratanet::{datasets, DefaultBackend as B};
 
+/// `Input [64] -> Dense 32 relu -> Dropout 0.1 -> Dense 10 softmax`, Adam(3e-3).
 fn digits_model(seed: u64) -> Sequential<B> {
-    let mut m = Sequential::<B>::new().with_seed(seed);
-    m.add(Input::new(&[64])).unwrap();
-    m.add(Dense::new(32).activation("relu")).unwrap();
-    m.add(Dropout::new(0.1)).unwrap();
-    m.add(Dense::new(10).activation("softmax")).unwrap();
-    m.compile(
-        Adam::new(3e-3),
-        "sparse_categorical_crossentropy",
-        &["accuracy"],
-    )
-    .unwrap();
-    m
+    dense_classifier(seed, 64, &[32], Some(0.1), 10, Adam::new(3e-3))
 }
 
 #[test]
@@ -25,17 +19,7 @@ fn learns_the_digits_on_a_held_out_split() {
     let (x, y) = datasets::digits::<B>(Device::Cpu).unwrap();
     let (xtr, xte, ytr, yte) = datasets::train_test_split(&x, &y, 0.25, 7).unwrap();
     let mut m = digits_model(3);
-    let h = m
-        .fit(
-            &xtr,
-            &ytr,
-            FitOptions::new()
-                .epochs(8)
-                .batch_size(32)
-                .seed(5)
-                .verbose(0),
-        )
-        .unwrap();
+    let h = m.fit(&xtr, &ytr, quiet(8).batch_size(32).seed(5)).unwrap();
     let loss = h.get("loss").unwrap();
     assert!(loss[loss.len() - 1] < loss[0] * 0.5, "loss falls: {loss:?}");
     let scores = m.evaluate(&xte, &yte, 64).unwrap();
@@ -66,12 +50,7 @@ fn same_seed_gives_identical_history_and_weights() {
             .fit(
                 &x,
                 &y,
-                FitOptions::new()
-                    .epochs(3)
-                    .batch_size(16)
-                    .validation_split(0.2)
-                    .seed(seed)
-                    .verbose(0),
+                quiet(3).batch_size(16).validation_split(0.2).seed(seed),
             )
             .unwrap();
         let w: Vec<Vec<f32>> = m
@@ -140,15 +119,15 @@ fn validation_split_holds_out_the_last_samples() {
 
 #[test]
 fn kernel_regularizer_is_added_to_the_loss() {
-    let mut m = Sequential::<B>::new().with_seed(0);
-    m.add(Input::new(&[2])).unwrap();
-    m.add(
+    let mut m = sequential!(
+        B,
+        0,
+        [2],
         Dense::new(1)
             .kernel_initializer(stratanet::initializers::Initializer::Constant(0.5))
             .kernel_regularizer(Regularizer::l2(0.1))
-            .use_bias(false),
-    )
-    .unwrap();
+            .use_bias(false)
+    );
     m.compile(Sgd::new(0.0), "mse", &[]).unwrap();
     let x = Tensor::<B>::from_vec(vec![1.0f32, 1.0], &[1, 2]).unwrap();
     let y = Tensor::<B>::from_vec(vec![0.0f32], &[1, 1]).unwrap();
@@ -184,10 +163,13 @@ fn predict_in_batches_equals_one_batch() {
 
 #[test]
 fn summary_matches_keras_layout() {
-    let mut m = Sequential::<B>::new().with_seed(0);
-    m.add(Input::new(&[64])).unwrap();
-    m.add(Dense::new(64).activation("relu")).unwrap();
-    m.add(Dense::new(10)).unwrap();
+    let m = sequential!(
+        B,
+        0,
+        [64],
+        Dense::new(64).activation("relu"),
+        Dense::new(10)
+    );
     let s = m.summary().unwrap();
     println!("{s}");
     assert!(s.starts_with("Model: \"sequential\"\n"));
@@ -210,17 +192,9 @@ fn model_built_from_first_fit_without_input() {
     assert!(m.summary().is_err());
     m.compile("sgd", "binary_crossentropy", &["accuracy"])
         .unwrap();
-    let x = Tensor::<B>::uniform(&[20, 3], -1.0, 1.0, 0, DType::F32, Device::Cpu).unwrap();
-    let y = x
-        .sum(&[-1], true)
-        .unwrap()
-        .gt_scalar(0.0)
-        .unwrap()
-        .to_dtype(DType::F32)
-        .unwrap();
-    let h = m
-        .fit(&x, &y, FitOptions::new().epochs(2).verbose(0))
-        .unwrap();
+    let x = common::uniform(&[20, 3], 0);
+    let y = common::positive_sum_labels(&x, true, DType::F32);
+    let h = m.fit(&x, &y, quiet(2)).unwrap();
     assert_eq!(m.input_shape(), Some(&[3usize][..]));
     assert!(h.last("accuracy").is_some());
     assert_eq!(m.count_params(), (3 * 4 + 4 + 4 + 1, 0));
@@ -267,14 +241,14 @@ fn sample_weight_and_class_weight_weight_the_loss() {
     assert!((h.last("loss").unwrap() - expected).abs() < 1e-5);
 
     // class_weight on integer labels -> the weight of each sample's class
-    let mut m = Sequential::<B>::new().with_seed(0);
-    m.add(Input::new(&[2])).unwrap();
-    m.add(
+    let mut m = sequential!(
+        B,
+        0,
+        [2],
         Dense::new(2)
             .kernel_initializer(stratanet::initializers::Initializer::Zeros)
-            .activation("softmax"),
-    )
-    .unwrap();
+            .activation("softmax")
+    );
     m.compile(Sgd::new(0.0), "sparse_categorical_crossentropy", &[])
         .unwrap();
     let x = Tensor::<B>::zeros(&[3, 2], DType::F32, Device::Cpu).unwrap();

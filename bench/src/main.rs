@@ -101,6 +101,23 @@ pub fn permutation(n: usize, epoch: usize) -> Vec<usize> {
     stratanet::random::Rng::new(77 + epoch as u64).permutation(n)
 }
 
+/// The samples/s of one phase of a workload, by `(engine, variant)`.
+type Pick<'a> = dyn Fn(&str, &str) -> Option<f64> + 'a;
+
+/// Writes the row of a result table for `(workload, phase, pick)`.
+type PhaseRow<'a> = dyn Fn(&str, &str, &Pick) + 'a;
+
+/// [`permutation`] as the index type of an engine (`u32` for candle, `i64` for libtorch).
+pub fn permutation_as<T: TryFrom<usize>>(n: usize, epoch: usize) -> Vec<T>
+where
+    T::Error: std::fmt::Debug,
+{
+    permutation(n, epoch)
+        .into_iter()
+        .map(|i| T::try_from(i).expect("sample index fits the index type"))
+        .collect()
+}
+
 /// What one case measures.
 #[derive(Clone, Debug)]
 pub struct CaseSpec {
@@ -566,6 +583,22 @@ fn driver(args: &[String]) -> AnyResult<()> {
         _ => "-".into(),
     };
     let fmt = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.0}"));
+    // Calls `row(workload, phase, pick)` for each workload and phase ("train", "predict"),
+    // where `pick(engine, variant)` is that phase's samples/s.
+    let per_phase = |row: &PhaseRow| {
+        for &w in &opts.workloads {
+            for phase in [0usize, 1] {
+                let pick = |e: &str, v: &str| {
+                    get(w.name(), e, v).map(|p| if phase == 0 { p.0 } else { p.1 })
+                };
+                row(
+                    w.name(),
+                    if phase == 0 { "train" } else { "predict" },
+                    &pick,
+                );
+            }
+        }
+    };
     println!(
         "\nstratanet bench ({}, {threads} threads, {}; samples/s, warm-up excluded)\n",
         if opts.quick { "quick" } else { "full" },
@@ -573,81 +606,63 @@ fn driver(args: &[String]) -> AnyResult<()> {
     );
     println!("| workload | phase | engine | samples x epochs | fit | raw loop | PyTorch | fit/raw | fit/PyTorch |");
     println!("|---|---|---|---|---:|---:|---:|---:|---:|");
-    for &w in &opts.workloads {
-        for phase in [0usize, 1] {
-            for engine in &opts.engines {
-                let pick =
-                    |v: &str| get(w.name(), engine, v).map(|p| if phase == 0 { p.0 } else { p.1 });
-                let (fit, raw) = (pick("fit"), pick("raw"));
-                let py = if engine == "tch" {
-                    pick("pytorch")
-                } else {
-                    None
-                };
-                let size = table
-                    .iter()
-                    .find(|r| r.0 == w.name() && r.1 == *engine)
-                    .map(|r| {
-                        if phase == 0 {
-                            format!("{} x {}", r.5, r.6)
-                        } else {
-                            "predict".into()
-                        }
-                    })
-                    .unwrap_or_default();
-                println!(
-                    "| {} | {} | {engine} | {size} | {} | {} | {} | {} | {} |",
-                    w.name(),
-                    if phase == 0 { "train" } else { "predict" },
-                    fmt(fit),
-                    fmt(raw),
-                    fmt(py),
-                    ratio(fit, raw),
-                    if engine == "tch" {
-                        ratio(fit, py)
+    per_phase(&|name, phase, pick| {
+        for engine in &opts.engines {
+            let (fit, raw) = (pick(engine, "fit"), pick(engine, "raw"));
+            let py = if engine == "tch" {
+                pick(engine, "pytorch")
+            } else {
+                None
+            };
+            let size = table
+                .iter()
+                .find(|r| r.0 == name && r.1 == *engine)
+                .map(|r| {
+                    if phase == "train" {
+                        format!("{} x {}", r.5, r.6)
                     } else {
-                        "-".into()
-                    },
-                );
-            }
+                        "predict".into()
+                    }
+                })
+                .unwrap_or_default();
+            println!(
+                "| {name} | {phase} | {engine} | {size} | {} | {} | {} | {} | {} |",
+                fmt(fit),
+                fmt(raw),
+                fmt(py),
+                ratio(fit, raw),
+                if engine == "tch" {
+                    ratio(fit, py)
+                } else {
+                    "-".into()
+                },
+            );
         }
-    }
+    });
     if table.iter().any(|r| r.2 == "pytorch_fused") {
         println!("\nstratanet-tch fit vs PyTorch with `torch.optim.Adam(fused=True)`:\n");
         println!("| workload | phase | fit | PyTorch fused | fit/PyTorch fused |");
         println!("|---|---|---:|---:|---:|");
-        for &w in &opts.workloads {
-            for phase in [0usize, 1] {
-                let pick =
-                    |v: &str| get(w.name(), "tch", v).map(|p| if phase == 0 { p.0 } else { p.1 });
-                let (fit, fused) = (pick("fit"), pick("pytorch_fused"));
-                println!(
-                    "| {} | {} | {} | {} | {} |",
-                    w.name(),
-                    if phase == 0 { "train" } else { "predict" },
-                    fmt(fit),
-                    fmt(fused),
-                    ratio(fit, fused),
-                );
-            }
-        }
+        per_phase(&|name, phase, pick| {
+            let (fit, fused) = (pick("tch", "fit"), pick("tch", "pytorch_fused"));
+            println!(
+                "| {name} | {phase} | {} | {} | {} |",
+                fmt(fit),
+                fmt(fused),
+                ratio(fit, fused),
+            );
+        });
     }
     println!("\ncandle / tch (same variant):\n");
     println!("| workload | phase | fit | raw loop |");
     println!("|---|---|---:|---:|");
-    for &w in &opts.workloads {
-        for phase in [0usize, 1] {
-            let pick =
-                |e: &str, v: &str| get(w.name(), e, v).map(|p| if phase == 0 { p.0 } else { p.1 });
-            println!(
-                "| {} | {} | {} | {} |",
-                w.name(),
-                if phase == 0 { "train" } else { "predict" },
-                ratio(pick("candle", "fit"), pick("tch", "fit")),
-                ratio(pick("candle", "raw"), pick("tch", "raw")),
-            );
-        }
-    }
+    per_phase(&|name, phase, pick| {
+        println!(
+            "| {name} | {phase} | {} | {} |",
+            ratio(pick("candle", "fit"), pick("tch", "fit")),
+            ratio(pick("candle", "raw"), pick("tch", "raw")),
+        );
+    });
     println!(
         "\nWall time per training step (µs; on a GPU at these batch sizes, mostly host time):\n"
     );

@@ -1,7 +1,7 @@
 //! (b) a hand-written training loop on candle-core: `Var`s, `backward`, a hand-written
 //! Adam (what a candle user writes; candle-nn's `AdamW` is the same unfused arithmetic).
 
-use crate::{make_data, permutation, AnyResult, CaseResult, CaseSpec, Workload};
+use crate::{make_data, permutation_as, AnyResult, CaseResult, CaseSpec, Workload};
 use candle_core::{DType, Device, Tensor, Var, D};
 use std::time::Instant;
 
@@ -20,6 +20,17 @@ fn zeros(n: usize, dev: &Device) -> R<Var> {
     Var::zeros(n, DType::F32, dev)
 }
 
+/// For each `(shape, fan_in, fan_out, bias)` row, a [`glorot`] kernel and a zero bias of
+/// `bias` entries, in row order.
+fn kernels_and_biases(layers: &[(&[usize], usize, usize, usize)], dev: &Device) -> R<Vec<Var>> {
+    let mut vars = Vec::with_capacity(2 * layers.len());
+    for &(shape, fan_in, fan_out, bias) in layers {
+        vars.push(glorot(shape, fan_in, fan_out, dev)?);
+        vars.push(zeros(bias, dev)?);
+    }
+    Ok(vars)
+}
+
 fn sigmoid(t: &Tensor) -> R<Tensor> {
     t.affine(0.5, 0.0)?.tanh()?.affine(0.5, 0.5)
 }
@@ -32,24 +43,23 @@ struct Net {
 impl Net {
     fn new(w: Workload, dev: &Device) -> R<Self> {
         let vars = match w {
-            Workload::Mlp => vec![
-                glorot(&[784, 512], 784, 512, dev)?,
-                zeros(512, dev)?,
-                glorot(&[512, 256], 512, 256, dev)?,
-                zeros(256, dev)?,
-                glorot(&[256, 10], 256, 10, dev)?,
-                zeros(10, dev)?,
-            ],
-            Workload::Cnn => vec![
-                glorot(&[32, 1, 3, 3], 9, 32 * 9, dev)?,
-                zeros(32, dev)?,
-                glorot(&[64, 32, 3, 3], 32 * 9, 64 * 9, dev)?,
-                zeros(64, dev)?,
-                glorot(&[1600, 128], 1600, 128, dev)?,
-                zeros(128, dev)?,
-                glorot(&[128, 10], 128, 10, dev)?,
-                zeros(10, dev)?,
-            ],
+            Workload::Mlp => kernels_and_biases(
+                &[
+                    (&[784, 512], 784, 512, 512),
+                    (&[512, 256], 512, 256, 256),
+                    (&[256, 10], 256, 10, 10),
+                ],
+                dev,
+            )?,
+            Workload::Cnn => kernels_and_biases(
+                &[
+                    (&[32, 1, 3, 3], 9, 32 * 9, 32),
+                    (&[64, 32, 3, 3], 32 * 9, 64 * 9, 64),
+                    (&[1600, 128], 1600, 128, 128),
+                    (&[128, 10], 128, 10, 10),
+                ],
+                dev,
+            )?,
             Workload::Lstm => vec![
                 glorot(&[32, 512], 32, 512, dev)?,
                 glorot(&[128, 512], 128, 512, dev)?,
@@ -205,11 +215,7 @@ pub fn run(spec: &CaseSpec) -> AnyResult<CaseResult> {
     let mut result = CaseResult::default();
     let t = Instant::now();
     for epoch in 0..spec.epochs {
-        let perm: Vec<u32> = permutation(spec.n, epoch)
-            .into_iter()
-            .map(|i| i as u32)
-            .collect();
-        let perm = Tensor::from_vec(perm, spec.n, &dev)?;
+        let perm = Tensor::from_vec(permutation_as::<u32>(spec.n, epoch), spec.n, &dev)?;
         for start in (0..spec.n).step_by(bs) {
             let len = bs.min(spec.n - start);
             step(&mut adam, &perm.narrow(0, start, len)?)?;

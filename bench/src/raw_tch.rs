@@ -1,6 +1,6 @@
 //! (b) a hand-written training loop on tch: `nn::VarStore`, `nn` layers, `nn::Adam`.
 
-use crate::{cuda_mem, make_data, permutation, AnyResult, CaseResult, CaseSpec, Workload};
+use crate::{cuda_mem, make_data, permutation_as, AnyResult, CaseResult, CaseSpec, Workload};
 use std::time::Instant;
 use tch::nn::{self, Module, OptimizerConfig, RNN};
 use tch::{Device, Kind, Tensor};
@@ -100,11 +100,7 @@ pub fn run(spec: &CaseSpec) -> AnyResult<CaseResult> {
     }
     let t = Instant::now();
     for epoch in 0..spec.epochs {
-        let perm: Vec<i64> = permutation(spec.n, epoch)
-            .into_iter()
-            .map(|i| i as i64)
-            .collect();
-        let perm = Tensor::from_slice(&perm).to_device(dev);
+        let perm = Tensor::from_slice(&permutation_as::<i64>(spec.n, epoch)).to_device(dev);
         for start in (0..spec.n).step_by(bs) {
             let len = bs.min(spec.n - start);
             step(&mut opt, &perm.narrow(0, start as i64, len as i64));

@@ -100,21 +100,75 @@ pub fn python() -> PathBuf {
     }
 }
 
-/// The activations with PyTorch references in `tests/fixtures/activations.safetensors`
-/// (every accepted name but `linear` and the alias `swish`), in the fixture's order.
-pub const FIXTURE_ACTIVATIONS: &[&str] = &[
-    "relu",
-    "sigmoid",
-    "tanh",
-    "softmax",
-    "log_softmax",
-    "gelu",
-    "silu",
-    "elu",
-    "selu",
-    "leaky_relu",
-    "softplus",
-];
+/// `f32` values uniform in `[-1, 1)` of `shape` on the CPU, drawn with `seed`.
+pub fn uniform<B: stratanet::Backend>(shape: &[usize], seed: u64) -> stratanet::Tensor<B> {
+    stratanet::Tensor::<B>::uniform(
+        shape,
+        -1.0,
+        1.0,
+        seed,
+        stratanet::DType::F32,
+        stratanet::Device::Cpu,
+    )
+    .unwrap()
+}
+
+/// The symbolic tensor of an `Input` of `shape` named `name`.
+pub fn named_input<B: stratanet::Backend>(
+    name: &str,
+    shape: &[usize],
+) -> stratanet::model::SymbolicTensor<B> {
+    stratanet::layers::Input::new(shape)
+        .name(name)
+        .tensor::<B>()
+}
+
+/// The table of the CSV `text`, read with the default options.
+pub fn csv_table(text: &str) -> stratanet::tabular::Table {
+    stratanet::tabular::Table::from_csv_str(text, &stratanet::tabular::CsvOptions::new()).unwrap()
+}
+
+/// Runs `python -c script args…` with the interpreter of [`python`] and returns its
+/// standard output; panics with `what` and the script's standard error when it fails.
+pub fn run_python_script(what: &str, script: &str, args: &[&std::ffi::OsStr]) -> Vec<u8> {
+    let out = std::process::Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// Labels of the rows of `x`: whether their sum (over the last axis, kept when `keepdim`)
+/// is positive, as `dtype`.
+pub fn positive_sum_labels<B: stratanet::Backend>(
+    x: &stratanet::Tensor<B>,
+    keepdim: bool,
+    dtype: stratanet::DType,
+) -> stratanet::Tensor<B> {
+    x.sum(&[-1], keepdim)
+        .unwrap()
+        .gt_scalar(0.0)
+        .unwrap()
+        .to_dtype(dtype)
+        .unwrap()
+}
+
+/// The activations with PyTorch references in `tests/fixtures/activations.safetensors`:
+/// every accepted name ([`stratanet::activations::ACTIVATION_NAMES`]) but `linear` and the
+/// alias `swish`, in that list's order (the fixture's).
+pub fn fixture_activations() -> impl Iterator<Item = &'static str> {
+    stratanet::activations::ACTIVATION_NAMES
+        .iter()
+        .copied()
+        .filter(|name| !matches!(*name, "linear" | "swish"))
+}
 
 /// The bytes of the committed fixture `tests/fixtures/<file>`; panics naming the file and
 /// `script`, the script that writes it, when it cannot be read.
@@ -226,4 +280,47 @@ macro_rules! engine_tests {
         engine_tests!(@engine "tch", tch, stratanet::Tch;
             $($(#[$attr])* $name $(: $func $(($($arg),*))?)?),*);
     };
+}
+
+/// `Input [inputs] -> Dense relu` for each of `hidden` (each followed by `Dropout(rate)`
+/// when `dropout` is given) `-> Dense classes softmax`, seeded with `seed`, compiled with
+/// `optimizer`, sparse categorical cross-entropy and accuracy.
+pub fn dense_classifier<B: stratanet::Backend>(
+    seed: u64,
+    inputs: usize,
+    hidden: &[usize],
+    dropout: Option<f64>,
+    classes: usize,
+    optimizer: impl stratanet::optimizers::IntoOptimizer<B>,
+) -> stratanet::Sequential<B> {
+    use stratanet::layers::{Dense, Dropout, Input};
+    let mut m = stratanet::Sequential::<B>::new().with_seed(seed);
+    m.add(Input::new(&[inputs])).unwrap();
+    for &units in hidden {
+        m.add(Dense::new(units).activation("relu")).unwrap();
+        if let Some(rate) = dropout {
+            m.add(Dropout::new(rate)).unwrap();
+        }
+    }
+    m.add(Dense::new(classes).activation("softmax")).unwrap();
+    m.compile(optimizer, "sparse_categorical_crossentropy", &["accuracy"])
+        .unwrap();
+    m
+}
+
+/// Silent fit options for `epochs` epochs (`verbose(0)`).
+pub fn quiet<B: stratanet::Backend>(epochs: usize) -> stratanet::FitOptions<B> {
+    stratanet::FitOptions::new().epochs(epochs).verbose(0)
+}
+
+/// `sequential!(B, seed, [input dims], layer, …)`: a `Sequential<B>` seeded with `seed`
+/// holding an `Input` of those dims and then each layer (every `add` unwrapped).
+#[allow(unused_macros)]
+macro_rules! sequential {
+    ($b:ty, $seed:expr, [$($dim:expr),* $(,)?], $($layer:expr),+ $(,)?) => {{
+        let mut m = stratanet::Sequential::<$b>::new().with_seed($seed);
+        m.add(stratanet::layers::Input::new(&[$($dim),*])).unwrap();
+        $(m.add($layer).unwrap();)+
+        m
+    }};
 }

@@ -8,6 +8,9 @@ use stratanet::callbacks::{Callback, CallbackContext, LambdaCallback, LogSource}
 use stratanet::prelude::*;
 use stratanet::Backend;
 
+#[path = "../common/mod.rs"]
+mod common;
+
 /// The process' peak resident set size (`VmHWM`), in MB.
 pub fn peak_rss_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
@@ -66,13 +69,7 @@ impl Callback for PeakAtBatches {
 /// outputs of `predict_on_batch` raised the RSS by 57 MB, keeping their host copies by
 /// nothing).
 pub fn predict_and_evaluate_peak_rss_does_not_grow_with_batches<B: Backend>() {
-    let mut m = Sequential::<B>::new().with_seed(0);
-    m.add(Input::new(&[64])).unwrap();
-    m.add(Dense::new(512).activation("relu")).unwrap();
-    m.add(Dense::new(512).activation("relu")).unwrap();
-    m.add(Dense::new(10).activation("softmax")).unwrap();
-    m.compile("adam", "sparse_categorical_crossentropy", &["accuracy"])
-        .unwrap();
+    let mut m = common::dense_classifier::<B>(0, 64, &[512, 512], None, 10, "adam");
 
     let n = 60_000;
     let x = Tensor::<B>::uniform(&[n, 64], 0.0, 1.0, 1, DType::F32, Device::Cpu).unwrap();
@@ -140,13 +137,7 @@ pub fn predict_and_evaluate_peak_rss_does_not_grow_with_batches<B: Backend>() {
 /// so evaluation runs every epoch too), and the peak RSS after epoch 200 is within 5% of
 /// the peak after epoch 20. Returns (peak after epoch 20, peak after epoch 200) in MB.
 pub fn fit_peak_rss_is_flat_over_200_epochs<B: Backend>() -> (f64, f64) {
-    let mut m = Sequential::<B>::new().with_seed(1);
-    m.add(Input::new(&[16])).unwrap();
-    m.add(Dense::new(64).activation("relu")).unwrap();
-    m.add(Dense::new(64).activation("relu")).unwrap();
-    m.add(Dense::new(4).activation("softmax")).unwrap();
-    m.compile("adam", "sparse_categorical_crossentropy", &["accuracy"])
-        .unwrap();
+    let mut m = common::dense_classifier::<B>(1, 16, &[64, 64], None, 4, "adam");
     let n = 128;
     let x = Tensor::<B>::uniform(&[n, 16], -1.0, 1.0, 2, DType::F32, Device::Cpu).unwrap();
     let y = Tensor::<B>::from_vec((0..n as i64).map(|i| i % 4).collect::<Vec<_>>(), &[n]).unwrap();

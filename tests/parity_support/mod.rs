@@ -137,7 +137,7 @@ impl Case {
 /// A hidden layer per activation, trained with MSE.
 pub fn activation_cases() -> Vec<Case> {
     std::iter::once("linear")
-        .chain(crate::common::FIXTURE_ACTIVATIONS.iter().copied())
+        .chain(crate::common::fixture_activations())
         .map(|hidden| Case {
             hidden,
             loss: LossKind::Mse,

@@ -21,7 +21,7 @@
 //!   candle's device and conformance tests (without a GPU the `cuda::` copy reports its
 //!   skip).
 
-use super::{cache_dir, cargo, pip_install, run, venv_dir, venv_python};
+use super::{cache_dir, pip_install, run, run_cargo, venv_dir, venv_python};
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::io::Write;
@@ -259,45 +259,27 @@ pub fn run_library_path(root: &Path) -> OsString {
 /// and the facade's library tests with `--features cuda`, then runs candle's device and conformance tests (the
 /// `cuda::` copy skips without a GPU).
 pub fn check(root: &Path) -> Result<(), String> {
-    let env = build_env(root);
-    let with_env = |c: &mut Command| {
-        for (k, v) in &env {
-            c.env(k, v);
-        }
-    };
-    let mut c = cargo();
-    c.args([
-        "test",
-        "-p",
-        "stratanet-candle",
-        "--features",
-        "cuda",
-        "--no-run",
-        "--test",
-        "device",
-        "--test",
-        "conformance",
-    ]);
-    with_env(&mut c);
-    run(&mut c)?;
-    let mut c = cargo();
-    c.args([
-        "test",
-        "-p",
-        "stratanet",
-        "--features",
-        "cuda",
-        "--lib",
-        "--no-run",
-    ]);
-    with_env(&mut c);
-    run(&mut c)?;
-    let mut c = cargo();
-    c.args(["test", "-p", "stratanet-candle", "--features", "cuda"])
-        .args(["--test", "device", "--test", "conformance"])
-        .env("LD_LIBRARY_PATH", run_library_path(root));
-    with_env(&mut c);
-    run(&mut c)
+    let mut env = build_env(root);
+    let candle_tests = ["--test", "device", "--test", "conformance"];
+    let candle_cuda = ["test", "-p", "stratanet-candle", "--features", "cuda"];
+    run_cargo(
+        &[&candle_cuda[..], &["--no-run"], &candle_tests].concat(),
+        &env,
+    )?;
+    run_cargo(
+        &[
+            "test",
+            "-p",
+            "stratanet",
+            "--features",
+            "cuda",
+            "--lib",
+            "--no-run",
+        ],
+        &env,
+    )?;
+    env.push(("LD_LIBRARY_PATH", run_library_path(root)));
+    run_cargo(&[&candle_cuda[..], &candle_tests].concat(), &env)
 }
 
 /// `cargo xtask cuda [--check]`.

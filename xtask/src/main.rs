@@ -73,6 +73,13 @@ fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
+/// Runs `cargo <args>` (see [`run`]) with the environment variables `envs` added.
+fn run_cargo(args: &[&str], envs: &[(&str, std::ffi::OsString)]) -> Result<(), String> {
+    let mut c = cargo();
+    c.args(args).envs(envs.iter().map(|(k, v)| (k, v)));
+    run(&mut c)
+}
+
 fn cache_dir() -> Result<PathBuf, String> {
     if let Some(d) = std::env::var_os("STRATANET_CACHE") {
         return Ok(PathBuf::from(d));
@@ -217,41 +224,41 @@ fn test() -> Result<(), String> {
         }
         _ => lib.clone().into_os_string(),
     };
-    let with_torch = |c: &mut Command| {
-        c.env("LIBTORCH", &torch);
-        c.env("LD_LIBRARY_PATH", &ld_path);
-        c.env("STRATANET_PYTHON", &python);
-    };
+    let torch_env = [
+        ("LIBTORCH", torch.into_os_string()),
+        ("LD_LIBRARY_PATH", ld_path),
+        ("STRATANET_PYTHON", python.into_os_string()),
+    ];
     // Every crate, both engines: unit, conformance, parity, fixture, integration and doc
     // tests.
-    let mut c = cargo();
-    c.args(["test", "--workspace", "--features", "stratanet/tch"]);
-    with_torch(&mut c);
-    run(&mut c)?;
+    run_cargo(
+        &["test", "--workspace", "--features", "stratanet/tch"],
+        &torch_env,
+    )?;
     // The tests that need Python: `#[ignore = "needs Python: ..."]` (a plain `cargo test`
     // reports them as ignored), run here with the interpreter; they fail without it. Every
     // other `#[ignore]` of the workspace is a fixture generator named `regenerate_*`, run by
     // hand only (it rewrites committed files), hence `--skip regenerate_`. `--tests` leaves
     // out the doc tests, whose ```ignore blocks are not meant to run.
-    let mut c = cargo();
-    c.args([
-        "test",
-        "--workspace",
-        "--features",
-        "stratanet/tch",
-        "--tests",
-        "--",
-        "--ignored",
-        "--skip",
-        "regenerate_",
-    ]);
-    with_torch(&mut c);
-    run(&mut c)?;
+    run_cargo(
+        &[
+            "test",
+            "--workspace",
+            "--features",
+            "stratanet/tch",
+            "--tests",
+            "--",
+            "--ignored",
+            "--skip",
+            "regenerate_",
+        ],
+        &torch_env,
+    )?;
     // The examples build and the quickstart learns on both engines.
-    let mut c = cargo();
-    c.args(["build", "--release", "--features", "tch", "--examples"]);
-    with_torch(&mut c);
-    run(&mut c)?;
+    run_cargo(
+        &["build", "--release", "--features", "tch", "--examples"],
+        &torch_env,
+    )?;
     // candle's CUDA engine compiles and links (CUDA from PyPI; no GPU needed).
     cuda::check(&cuda::install()?)?;
     Ok(())
