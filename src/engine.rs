@@ -130,83 +130,46 @@ pub fn set_num_threads(n: usize) -> Result<()> {
     Ok(())
 }
 
-/// Runs `$body` with the type alias `$B` bound to the engine chosen at run time.
-///
-/// ```
-/// use stratanet::prelude::*;
-/// fn params<B: stratanet::Backend>() -> stratanet::Result<usize> {
-///     let mut m = Sequential::<B>::new();
-///     m.add(Input::new(&[3]))?;
-///     m.add(Dense::new(2))?;
-///     Ok(m.count_params().0)
-/// }
-/// # fn main() -> stratanet::Result<()> {
-/// let engine = stratanet::Engine::from_arg_list(["--backend".to_string(), "candle".to_string()])?;
-/// let n = stratanet::with_engine!(engine, B => params::<B>())?;
-/// assert_eq!(n, 8);
-/// # Ok(())
-/// # }
-/// ```
-#[cfg(all(feature = "candle", feature = "tch"))]
-#[macro_export]
-macro_rules! with_engine {
-    ($engine:expr, $B:ident => $body:expr) => {
-        match $engine {
-            $crate::Engine::Candle => {
-                type $B = $crate::Candle;
-                $body
-            }
-            $crate::Engine::Tch => {
-                type $B = $crate::Tch;
-                $body
-            }
+/// Defines `with_engine!` for one set of compiled-in engines (each engine's `Engine`
+/// variant and backend type share a name); `$d` is a literal `$`, so the generated macro
+/// can declare its own fragments.
+macro_rules! define_with_engine {
+    ($d:tt #[$cfg:meta] $($engine:ident),+) => {
+        /// Runs `$body` with the type alias `$B` bound to the engine chosen at run time.
+        ///
+        /// ```
+        /// use stratanet::prelude::*;
+        /// fn params<B: stratanet::Backend>() -> stratanet::Result<usize> {
+        ///     let mut m = Sequential::<B>::new();
+        ///     m.add(Input::new(&[3]))?;
+        ///     m.add(Dense::new(2))?;
+        ///     Ok(m.count_params().0)
+        /// }
+        /// # fn main() -> stratanet::Result<()> {
+        /// let engine = stratanet::Engine::from_arg_list(["--backend".to_string(), "candle".to_string()])?;
+        /// let n = stratanet::with_engine!(engine, B => params::<B>())?;
+        /// assert_eq!(n, 8);
+        /// # Ok(())
+        /// # }
+        /// ```
+        #[$cfg]
+        #[macro_export]
+        macro_rules! with_engine {
+            ($d engine:expr, $d B:ident => $d body:expr) => {
+                match $d engine {
+                    $($d crate::Engine::$engine => {
+                        type $d B = $d crate::$engine;
+                        $d body
+                    })+
+                }
+            };
         }
     };
 }
 
-/// Runs `$body` with the type alias `$B` bound to the engine chosen at run time.
-///
-/// ```
-/// use stratanet::prelude::*;
-/// fn params<B: stratanet::Backend>() -> stratanet::Result<usize> {
-///     let mut m = Sequential::<B>::new();
-///     m.add(Input::new(&[3]))?;
-///     m.add(Dense::new(2))?;
-///     Ok(m.count_params().0)
-/// }
-/// # fn main() -> stratanet::Result<()> {
-/// let engine = stratanet::Engine::from_arg_list(["--backend".to_string(), "candle".to_string()])?;
-/// let n = stratanet::with_engine!(engine, B => params::<B>())?;
-/// assert_eq!(n, 8);
-/// # Ok(())
-/// # }
-/// ```
-#[cfg(all(feature = "candle", not(feature = "tch")))]
-#[macro_export]
-macro_rules! with_engine {
-    ($engine:expr, $B:ident => $body:expr) => {
-        match $engine {
-            $crate::Engine::Candle => {
-                type $B = $crate::Candle;
-                $body
-            }
-        }
-    };
-}
-
-/// Runs `$body` with the type alias `$B` bound to the engine chosen at run time.
-#[cfg(all(not(feature = "candle"), feature = "tch"))]
-#[macro_export]
-macro_rules! with_engine {
-    ($engine:expr, $B:ident => $body:expr) => {
-        match $engine {
-            $crate::Engine::Tch => {
-                type $B = $crate::Tch;
-                $body
-            }
-        }
-    };
-}
+define_with_engine!($ #[cfg(all(feature = "candle", feature = "tch"))] Candle, Tch);
+define_with_engine!($ #[cfg(all(feature = "candle", not(feature = "tch")))] Candle);
+define_with_engine!($ #[cfg(all(not(feature = "candle"), feature = "tch"))] Tch);
 
 /// The `main` of an example: picks the engine (`--backend`) and the device (`--device
 /// auto|cpu|cuda|cuda:N`, default auto: the GPU when the engine sees one) from the command

@@ -339,7 +339,7 @@ fn a_failing_callback_stops_fit_with_its_error() {
 
 #[test]
 fn evaluate_and_predict_hooks_run_per_batch() {
-    use stratanet::callbacks::{Callback, CallbackContext, LogSource, Logs};
+    use stratanet::callbacks::{BatchEnd, Callback, CallbackContext, Logs};
     #[derive(Default)]
     struct Recorder(Arc<Mutex<Vec<String>>>);
     impl Recorder {
@@ -352,15 +352,10 @@ fn evaluate_and_predict_hooks_run_per_batch() {
         fn on_test_begin(&mut self, _: &mut CallbackContext<'_>) -> stratanet::Result<()> {
             self.record("test_begin")
         }
-        fn on_test_batch_end(
-            &mut self,
-            step: usize,
-            logs: &mut dyn LogSource,
-            _: &mut CallbackContext<'_>,
-        ) -> stratanet::Result<()> {
-            let l = logs.logs()?;
+        fn on_test_batch_end(&mut self, end: BatchEnd<'_>) -> stratanet::Result<()> {
+            let l = end.logs.logs()?;
             assert!(l.get("loss").is_some());
-            self.record(format!("test_batch {step}"))
+            self.record(format!("test_batch {}", end.step))
         }
         fn on_test_end(
             &mut self,

@@ -8,13 +8,13 @@ mod common;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use stratanet::callbacks::{Callback, CallbackContext};
+use stratanet::callbacks::{Callback, EpochEnd};
 use stratanet::dataset::{Batch, BatchSource, Dataset};
 use stratanet::layers::{Dense, Input};
 use stratanet::optimizers::Sgd;
 use stratanet::saving::HostTensor;
 use stratanet::tabular::{ColumnType, CsvOptions};
-use stratanet::{Backend, DType, Device, FitOptions, History, Logs, Sequential, Tensor};
+use stratanet::{Backend, DType, Device, FitOptions, History, Sequential, Tensor};
 
 /// 40 samples: features `a = (7 i mod 13) / 4`, `b = (i mod 5) / 2 - 1`, an integer
 /// class `i mod 3`, and a regression target `t = 2 a - 3 b + 0.5` (all exact in f32 and in
@@ -366,14 +366,9 @@ fn weights<B: Backend>(m: &Sequential<B>) -> Vec<Vec<f32>> {
 struct ValEpochs(Arc<Mutex<Vec<usize>>>);
 
 impl Callback for ValEpochs {
-    fn on_epoch_end(
-        &mut self,
-        epoch: usize,
-        logs: &Logs,
-        _ctx: &mut CallbackContext<'_>,
-    ) -> stratanet::Result<()> {
-        if logs.get("val_loss").is_some() {
-            self.0.lock().unwrap().push(epoch);
+    fn on_epoch_end(&mut self, end: EpochEnd<'_>) -> stratanet::Result<()> {
+        if end.logs.get("val_loss").is_some() {
+            self.0.lock().unwrap().push(end.epoch);
         }
         Ok(())
     }

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::sync::{Arc, Mutex};
-use stratanet::callbacks::{Callback, CallbackContext, LambdaCallback, LogSource};
+use stratanet::callbacks::{BatchEnd, Callback, CallbackContext, LambdaCallback};
 use stratanet::prelude::*;
 use stratanet::Backend;
 
@@ -42,13 +42,8 @@ impl Callback for PeakAtBatches {
         self.record(step);
         Ok(())
     }
-    fn on_test_batch_end(
-        &mut self,
-        step: usize,
-        _: &mut dyn LogSource,
-        _: &mut CallbackContext<'_>,
-    ) -> stratanet::Result<()> {
-        self.record(step);
+    fn on_test_batch_end(&mut self, end: BatchEnd<'_>) -> stratanet::Result<()> {
+        self.record(end.step);
         Ok(())
     }
 }

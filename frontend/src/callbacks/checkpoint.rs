@@ -1,7 +1,7 @@
 //! `ModelCheckpoint` and the Keras-style file patterns it fills in.
 
 use super::monitor::{config_setters, monitored, Mode, Tracker};
-use super::{Callback, CallbackContext, Logs};
+use super::{Callback, CallbackContext, EpochEnd, Logs};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -151,12 +151,8 @@ impl Callback for ModelCheckpoint {
         Ok(())
     }
 
-    fn on_epoch_end(
-        &mut self,
-        epoch: usize,
-        logs: &Logs,
-        ctx: &mut CallbackContext<'_>,
-    ) -> Result<()> {
+    fn on_epoch_end(&mut self, end: EpochEnd<'_>) -> Result<()> {
+        let EpochEnd { epoch, logs, ctx } = end;
         let (c, t) = (&self.config, &mut self.tracker);
         let path = PathBuf::from(format_path(&c.filepath, epoch, logs)?);
         if c.save_best_only {

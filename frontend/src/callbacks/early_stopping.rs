@@ -1,7 +1,7 @@
 //! `EarlyStopping`: stop training when a monitored value stops improving.
 
 use super::monitor::{config_setters, improves, monitored, Mode, Tracker};
-use super::{Callback, CallbackContext, Logs};
+use super::{Callback, CallbackContext, EpochEnd};
 use crate::error::Result;
 use crate::saving::HostTensor;
 use serde::{Deserialize, Serialize};
@@ -122,12 +122,8 @@ impl Callback for EarlyStopping {
         Ok(())
     }
 
-    fn on_epoch_end(
-        &mut self,
-        epoch: usize,
-        logs: &Logs,
-        ctx: &mut CallbackContext<'_>,
-    ) -> Result<()> {
+    fn on_epoch_end(&mut self, end: EpochEnd<'_>) -> Result<()> {
+        let EpochEnd { epoch, logs, ctx } = end;
         let c = &self.config;
         let Some(current) = monitored(logs, &c.monitor, "EarlyStopping") else {
             return Ok(());

@@ -33,6 +33,11 @@ pub(crate) fn write_text(path: &Path, text: &str) -> Result<()> {
     crate::saving::atomic_write(path, text.as_bytes())
 }
 
+/// An I/O error on `path`, its message prefixed by the path (`run/log.csv: No such file`).
+pub(super) fn io_error_at(path: &Path, e: std::io::Error) -> Error {
+    Error::Io(e).in_call(&path.display().to_string())
+}
+
 impl History {
     /// Number of epochs recorded.
     pub fn len(&self) -> usize {
@@ -218,12 +223,7 @@ impl History {
     /// An I/O error (naming the file) or the errors of [`History::from_json_str`].
     pub fn from_json(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Error::Io(std::io::Error::new(
-                e.kind(),
-                format!("{}: {e}", path.display()),
-            ))
-        })?;
+        let text = std::fs::read_to_string(path).map_err(|e| io_error_at(path, e))?;
         Self::from_json_str(&text).map_err(|e| match e {
             Error::Config { message, .. } => Error::config(path.display().to_string(), message),
             e => e,

@@ -1,6 +1,6 @@
 //! `LambdaCallback`: a callback from closures.
 
-use super::{Callback, CallbackContext, LogSource, Logs};
+use super::{BatchEnd, Callback, CallbackContext, EpochEnd, LogSource, Logs};
 use crate::error::Result;
 
 type EpochFn = Box<dyn FnMut(usize, &Logs, &mut CallbackContext<'_>) -> Result<()> + Send>;
@@ -77,24 +77,12 @@ impl Callback for LambdaCallback {
     fn on_epoch_begin(&mut self, epoch: usize, ctx: &mut CallbackContext<'_>) -> Result<()> {
         self.epoch_begin.as_mut().map_or(Ok(()), |f| f(epoch, ctx))
     }
-    fn on_epoch_end(
-        &mut self,
-        epoch: usize,
-        logs: &Logs,
-        ctx: &mut CallbackContext<'_>,
-    ) -> Result<()> {
-        self.epoch_end
-            .as_mut()
-            .map_or(Ok(()), |f| f(epoch, logs, ctx))
+    fn on_epoch_end(&mut self, mut end: EpochEnd<'_>) -> Result<()> {
+        let f = self.epoch_end.as_mut();
+        f.map_or(Ok(()), |f| f(end.epoch, end.logs, &mut end.ctx))
     }
-    fn on_train_batch_end(
-        &mut self,
-        step: usize,
-        logs: &mut dyn LogSource,
-        ctx: &mut CallbackContext<'_>,
-    ) -> Result<()> {
-        self.batch_end
-            .as_mut()
-            .map_or(Ok(()), |f| f(step, logs, ctx))
+    fn on_train_batch_end(&mut self, mut end: BatchEnd<'_>) -> Result<()> {
+        let f = self.batch_end.as_mut();
+        f.map_or(Ok(()), |f| f(end.step, end.logs, &mut end.ctx))
     }
 }

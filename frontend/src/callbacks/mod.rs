@@ -12,7 +12,7 @@ mod schedulers;
 mod terminate_on_nan;
 
 pub use checkpoint::{ModelCheckpoint, ModelCheckpointConfig};
-pub use csv_logger::CsvLogger;
+pub use csv_logger::{CsvLogger, CsvLoggerConfig};
 pub use early_stopping::{EarlyStopping, EarlyStoppingConfig};
 pub(crate) use history_io::write_text;
 pub use lambda::LambdaCallback;
@@ -140,6 +140,49 @@ pub struct CallbackContext<'a> {
     pub model: &'a mut dyn ModelAccess,
 }
 
+impl CallbackContext<'_> {
+    /// A shorter-lived copy of this context, to hand to one hook.
+    pub fn reborrow(&mut self) -> CallbackContext<'_> {
+        CallbackContext {
+            state: &mut *self.state,
+            model: &mut *self.model,
+        }
+    }
+}
+
+/// What `on_epoch_end` receives: the epoch (0-based), its training and validation logs,
+/// and the callback context.
+#[derive(Debug)]
+pub struct EpochEnd<'a> {
+    /// The epoch that ended (0-based).
+    pub epoch: usize,
+    /// Its training logs, with the validation logs (`val_` prefix) when it validated.
+    pub logs: &'a Logs,
+    /// Shared training state and the model.
+    pub ctx: CallbackContext<'a>,
+}
+
+/// What the batch-end hooks (`on_train_batch_end`, `on_test_batch_end`) receive: the step
+/// (0-based), the running logs and the callback context. Reading `logs` syncs with the
+/// device: do it only when needed.
+pub struct BatchEnd<'a> {
+    /// The batch that ended (0-based step within the epoch or evaluation).
+    pub step: usize,
+    /// The running logs (loss and metrics over the batches so far).
+    pub logs: &'a mut dyn LogSource,
+    /// Shared training state and the model.
+    pub ctx: CallbackContext<'a>,
+}
+
+impl std::fmt::Debug for BatchEnd<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BatchEnd")
+            .field("step", &self.step)
+            .field("ctx", &self.ctx)
+            .finish_non_exhaustive()
+    }
+}
+
 impl std::fmt::Debug for CallbackContext<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CallbackContext")
@@ -176,31 +219,21 @@ callback_hooks! {
     fn on_train_end(&mut self, ctx: &mut CallbackContext<'_>);
     /// Before each epoch (0-based).
     fn on_epoch_begin(&mut self, epoch: usize, ctx: &mut CallbackContext<'_>);
-    /// After each epoch, with training and validation logs.
-    fn on_epoch_end(&mut self, epoch: usize, logs: &Logs, ctx: &mut CallbackContext<'_>);
+    /// After each epoch, with its training and validation logs.
+    fn on_epoch_end(&mut self, end: EpochEnd<'_>);
     /// Before each training batch (0-based step within the epoch).
     fn on_train_batch_begin(&mut self, step: usize, ctx: &mut CallbackContext<'_>);
-    /// After each training batch. Reading `logs` syncs with the device: do it only when
-    /// needed.
-    fn on_train_batch_end(
-        &mut self,
-        step: usize,
-        logs: &mut dyn LogSource,
-        ctx: &mut CallbackContext<'_>
-    );
+    /// After each training batch. Reading `end.logs` syncs with the device: do it only
+    /// when needed.
+    fn on_train_batch_end(&mut self, end: BatchEnd<'_>);
     /// Before a validation pass.
     fn on_test_begin(&mut self, ctx: &mut CallbackContext<'_>);
     /// After a validation pass, with its logs (without the `val_` prefix).
     fn on_test_end(&mut self, logs: &Logs, ctx: &mut CallbackContext<'_>);
     /// Before each batch of an evaluation (fit's validation pass or `evaluate_with`).
     fn on_test_batch_begin(&mut self, step: usize, ctx: &mut CallbackContext<'_>);
-    /// After each batch of an evaluation; reading `logs` syncs with the device.
-    fn on_test_batch_end(
-        &mut self,
-        step: usize,
-        logs: &mut dyn LogSource,
-        ctx: &mut CallbackContext<'_>
-    );
+    /// After each batch of an evaluation; reading `end.logs` syncs with the device.
+    fn on_test_batch_end(&mut self, end: BatchEnd<'_>);
     /// Before `predict_with`.
     fn on_predict_begin(&mut self, ctx: &mut CallbackContext<'_>);
     /// After `predict_with`.

@@ -1,6 +1,6 @@
 //! The Keras-style progress display.
 
-use super::{format_value, Callback, CallbackContext, LogSource, Logs};
+use super::{format_value, BatchEnd, Callback, CallbackContext, EpochEnd, Logs};
 use crate::error::Result;
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
@@ -107,12 +107,8 @@ impl Callback for ProgressBar {
         Ok(())
     }
 
-    fn on_train_batch_end(
-        &mut self,
-        step: usize,
-        logs: &mut dyn LogSource,
-        ctx: &mut CallbackContext<'_>,
-    ) -> Result<()> {
+    fn on_train_batch_end(&mut self, end: BatchEnd<'_>) -> Result<()> {
+        let BatchEnd { step, logs, ctx } = end;
         let state = &*ctx.state;
         self.steps_done = step + 1;
         let Some(bar) = &self.bar else { return Ok(()) };
@@ -137,12 +133,8 @@ impl Callback for ProgressBar {
         Ok(())
     }
 
-    fn on_epoch_end(
-        &mut self,
-        _epoch: usize,
-        logs: &Logs,
-        ctx: &mut CallbackContext<'_>,
-    ) -> Result<()> {
+    fn on_epoch_end(&mut self, end: EpochEnd<'_>) -> Result<()> {
+        let EpochEnd { logs, ctx, .. } = end;
         let state = &*ctx.state;
         if self.verbose == 0 {
             return Ok(());

@@ -1,7 +1,7 @@
 //! Learning-rate callbacks: `ReduceLrOnPlateau` and `LearningRateScheduler`.
 
 use super::monitor::{config_setters, monitored, Mode, Tracker};
-use super::{Callback, CallbackContext, Logs};
+use super::{Callback, CallbackContext, EpochEnd};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -104,12 +104,8 @@ impl Callback for ReduceLrOnPlateau {
         Ok(())
     }
 
-    fn on_epoch_end(
-        &mut self,
-        epoch: usize,
-        logs: &Logs,
-        ctx: &mut CallbackContext<'_>,
-    ) -> Result<()> {
+    fn on_epoch_end(&mut self, end: EpochEnd<'_>) -> Result<()> {
+        let EpochEnd { epoch, logs, ctx } = end;
         let (c, t) = (&self.config, &mut self.tracker);
         let Some(current) = monitored(logs, &c.monitor, "ReduceLROnPlateau") else {
             return Ok(());

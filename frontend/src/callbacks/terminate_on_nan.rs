@@ -1,6 +1,6 @@
 //! `TerminateOnNan`: stop training on a NaN or infinite loss.
 
-use super::{Callback, CallbackContext, LogSource};
+use super::{BatchEnd, Callback};
 use crate::error::Result;
 
 /// Stops training as soon as the running loss is NaN or infinite, like
@@ -22,12 +22,8 @@ impl TerminateOnNan {
 }
 
 impl Callback for TerminateOnNan {
-    fn on_train_batch_end(
-        &mut self,
-        step: usize,
-        logs: &mut dyn LogSource,
-        ctx: &mut CallbackContext<'_>,
-    ) -> Result<()> {
+    fn on_train_batch_end(&mut self, end: BatchEnd<'_>) -> Result<()> {
+        let BatchEnd { step, logs, ctx } = end;
         if let Some(loss) = logs.logs()?.get("loss") {
             if !loss.is_finite() {
                 println!("Batch {step}: Invalid loss, terminating training");

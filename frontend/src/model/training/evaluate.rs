@@ -10,7 +10,7 @@ use super::step::{BatchLoss, LossTargets};
 use super::tracker::Tracker;
 use super::{each, Network};
 use crate::backend::Backend;
-use crate::callbacks::{Callback, CallbackContext, FitState, Logs};
+use crate::callbacks::{BatchEnd, Callback, CallbackContext, FitState, Logs};
 use crate::dataset::Dataset;
 use crate::error::Result;
 use crate::layers::CallContext;
@@ -68,11 +68,15 @@ pub(super) fn evaluate_feed<B: Backend, N: Network<B> + ?Sized>(
             tracker.update_metrics(&b.ys, &preds)?;
             if let Some(h) = hooks.as_mut() {
                 for cb in h.callbacks.iter_mut() {
-                    let mut cctx = CallbackContext {
+                    let ctx = CallbackContext {
                         state: &mut *h.state,
                         model: net.access(),
                     };
-                    cb.on_test_batch_end(step, &mut tracker, &mut cctx)?;
+                    cb.on_test_batch_end(BatchEnd {
+                        step,
+                        logs: &mut tracker,
+                        ctx,
+                    })?;
                 }
             }
             step += 1;

@@ -13,7 +13,9 @@ use super::step::TrainStep;
 use super::tracker::Tracker;
 use super::{each, Network};
 use crate::backend::Backend;
-use crate::callbacks::{Callback, CallbackContext, FitState, History, ProgressBar};
+use crate::callbacks::{
+    BatchEnd, Callback, CallbackContext, EpochEnd, FitState, History, ProgressBar,
+};
 use crate::dataset::{BatchTensors, Dataset};
 use crate::error::{Error, Result};
 use crate::model::Data;
@@ -157,11 +159,15 @@ pub(super) fn run_fit<B: Backend, N: Network<B> + ?Sized>(
             // The rate for the next step (schedules advance with the optimizer's step count).
             state.learning_rate = compiled.optimizer.learning_rate();
             for cb in callbacks.iter_mut() {
-                let mut ctx = CallbackContext {
+                let ctx = CallbackContext {
                     state: &mut state,
                     model: net.access(),
                 };
-                cb.on_train_batch_end(step, &mut tracker, &mut ctx)?;
+                cb.on_train_batch_end(BatchEnd {
+                    step,
+                    logs: &mut tracker,
+                    ctx,
+                })?;
             }
             step += 1;
             if state.stop_training {
@@ -190,7 +196,11 @@ pub(super) fn run_fit<B: Backend, N: Network<B> + ?Sized>(
             logs.extend_prefixed(&vlogs, "val_");
         }
         each(&mut callbacks, &mut state, net, |cb, ctx| {
-            cb.on_epoch_end(epoch, &logs, ctx)
+            cb.on_epoch_end(EpochEnd {
+                epoch,
+                logs: &logs,
+                ctx: ctx.reborrow(),
+            })
         })?;
         history.push(epoch, &logs);
         if state.stop_training {
