@@ -55,7 +55,8 @@ pub use regularization::{
     SpatialDropout2D, SpatialDropoutConfig,
 };
 pub use reshaping::{
-    Permute, PermuteConfig, RepeatVector, RepeatVectorConfig, UpSampling2D, ZeroPadding2D,
+    Permute, PermuteConfig, RepeatVector, RepeatVectorConfig, UpSampling2D, UpSampling2DConfig,
+    ZeroPadding2D, ZeroPadding2DConfig,
 };
 
 use crate::backend::{Backend, DType, Device};
