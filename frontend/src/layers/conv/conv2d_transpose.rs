@@ -83,19 +83,7 @@ impl<B: Backend> Conv2DTranspose<B> {
         })
     }
 
-    /// A layer with the given hyper-parameters.
-    pub fn with_config(config: Conv2DTransposeConfig) -> Self {
-        Self {
-            config,
-            kernel: None,
-            bias: None,
-        }
-    }
-
-    /// The hyper-parameters.
-    pub fn config(&self) -> &Conv2DTransposeConfig {
-        &self.config
-    }
+    conv_constructors!(Conv2DTransposeConfig; kernel, bias);
 
     conv_builders!();
     config_setters! {
@@ -113,14 +101,6 @@ impl<B: Backend> Conv2DTranspose<B> {
     /// The kernel `[kh, kw, filters, in]`, once built.
     pub fn kernel(&self) -> Option<&Tensor<B>> {
         self.kernel.as_ref()
-    }
-
-    /// Inverse of `get_config`.
-    ///
-    /// # Errors
-    /// On a malformed config or unknown names.
-    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        parse(config).map(Self::with_config)
     }
 
     /// Per axis: output length, crop at the start, and the (crop at the end, extra zeros at

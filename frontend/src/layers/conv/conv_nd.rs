@@ -122,19 +122,7 @@ impl<B: Backend, const RANK: usize> Conv<B, RANK> {
         })
     }
 
-    /// A layer with the given hyper-parameters.
-    pub fn with_config(config: ConvConfig<Axes<RANK>>) -> Self {
-        Self {
-            config,
-            kernel: None,
-            bias: None,
-        }
-    }
-
-    /// The hyper-parameters.
-    pub fn config(&self) -> &ConvConfig<Axes<RANK>> {
-        &self.config
-    }
+    conv_constructors!(ConvConfig<Axes<RANK>>; kernel, bias);
 
     conv_builders!();
     config_setters! {
@@ -157,14 +145,6 @@ impl<B: Backend, const RANK: usize> Conv<B, RANK> {
     /// The bias `[filters]`, once built (and if used).
     pub fn bias(&self) -> Option<&Tensor<B>> {
         self.bias.as_ref()
-    }
-
-    /// Inverse of `get_config`.
-    ///
-    /// # Errors
-    /// On a malformed config or unknown names.
-    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        parse(config).map(Self::with_config)
     }
 
     fn in_channels(&self) -> Option<usize> {

@@ -82,19 +82,7 @@ impl<B: Backend> DepthwiseConv2D<B> {
         })
     }
 
-    /// A layer with the given hyper-parameters.
-    pub fn with_config(config: DepthwiseConv2DConfig) -> Self {
-        Self {
-            config,
-            kernel: None,
-            bias: None,
-        }
-    }
-
-    /// The hyper-parameters.
-    pub fn config(&self) -> &DepthwiseConv2DConfig {
-        &self.config
-    }
+    conv_constructors!(DepthwiseConv2DConfig; kernel, bias);
 
     conv_builders!();
     config_setters! {
@@ -109,14 +97,6 @@ impl<B: Backend> DepthwiseConv2D<B> {
     /// The kernel `[kh, kw, in, depth_multiplier]`, once built.
     pub fn kernel(&self) -> Option<&Tensor<B>> {
         self.kernel.as_ref()
-    }
-
-    /// Inverse of `get_config`.
-    ///
-    /// # Errors
-    /// On a malformed config or unknown names.
-    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        parse(config).map(Self::with_config)
     }
 }
 

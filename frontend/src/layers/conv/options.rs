@@ -176,6 +176,31 @@ macro_rules! conv_builders {
     };
 }
 
+/// `with_config`, `config` and `from_config` of a convolution whose config is `$config` and
+/// whose weights (all `None` until built) are the fields listed.
+macro_rules! conv_constructors {
+    ($config:ty; $($weight:ident),+) => {
+        /// A layer with the given hyper-parameters.
+        pub fn with_config(config: $config) -> Self {
+            Self {
+                config,
+                $($weight: None),+
+            }
+        }
+        /// The hyper-parameters.
+        pub fn config(&self) -> &$config {
+            &self.config
+        }
+        /// Inverse of `get_config`.
+        ///
+        /// # Errors
+        /// On a malformed config or unknown names.
+        pub fn from_config(config: &serde_json::Value) -> Result<Self> {
+            parse(config).map(Self::with_config)
+        }
+    };
+}
+
 /// The identity, trainable and config methods of [`crate::layers::Layer`] for a
 /// convolution whose config is `self.config` and whose first weight is `self.<weight>`.
 macro_rules! conv_layer_methods {

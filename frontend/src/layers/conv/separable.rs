@@ -89,20 +89,7 @@ impl<B: Backend> SeparableConv2D<B> {
         })
     }
 
-    /// A layer with the given hyper-parameters.
-    pub fn with_config(config: SeparableConv2DConfig) -> Self {
-        Self {
-            config,
-            depthwise: None,
-            pointwise: None,
-            bias: None,
-        }
-    }
-
-    /// The hyper-parameters.
-    pub fn config(&self) -> &SeparableConv2DConfig {
-        &self.config
-    }
+    conv_constructors!(SeparableConv2DConfig; depthwise, pointwise, bias);
 
     conv_builders!();
     config_setters! {
@@ -127,14 +114,6 @@ impl<B: Backend> SeparableConv2D<B> {
     /// The pointwise kernel `[1, 1, in * depth_multiplier, filters]`, once built.
     pub fn pointwise_kernel(&self) -> Option<&Tensor<B>> {
         self.pointwise.as_ref()
-    }
-
-    /// Inverse of `get_config`.
-    ///
-    /// # Errors
-    /// On a malformed config or unknown names.
-    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        parse(config).map(Self::with_config)
     }
 }
 
