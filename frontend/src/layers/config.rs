@@ -20,7 +20,7 @@
 
 use crate::error::{Error, Result};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A layer's hyper-parameters as one serde struct.
 pub(crate) trait LayerConfig: Serialize + DeserializeOwned + Default {
@@ -82,6 +82,13 @@ fn culprit<C: LayerConfig>(config: &serde_json::Value) -> Option<String> {
     });
     crate::error::take_field_error();
     found.map(|(key, _)| key.clone())
+}
+
+/// Reads a string lowercased (`data_format`, `padding`), as the layers always did.
+pub(crate) fn lowercase<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<String, D::Error> {
+    String::deserialize(d).map(|v| v.to_lowercase())
 }
 
 /// A config as JSON (what `get_config` returns).

@@ -23,7 +23,11 @@ pub use self::core::{
     InputConfig, Reshape, ReshapeConfig,
 };
 pub use attention::{MultiHeadAttention, MultiHeadAttentionConfig};
-pub use conv::{Conv, Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D, Size2};
+pub use conv::{
+    Axes, Conv, Conv1D, Conv2D, Conv2DTranspose, Conv2DTransposeConfig, ConvConfig, ConvOptions,
+    ConvWindow, DepthwiseConv2D, DepthwiseConv2DConfig, Dims, Rank, SeparableConv2D,
+    SeparableConv2DConfig, Size2,
+};
 pub use embedding::{Embedding, EmbeddingConfig};
 pub use merging::{
     Add, Average, Concatenate, ConcatenateConfig, Maximum, Merge, MergeConfig, Minimum, Multiply,
@@ -35,7 +39,7 @@ pub use normalization::{
 pub use pooling::{
     AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
     GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalPooling, GlobalPoolingConfig, MaxPooling1D,
-    MaxPooling2D, Pooling,
+    MaxPooling2D, Pooling, PoolingConfig,
 };
 pub(crate) use preprocessing::LookupCore;
 pub use preprocessing::{
@@ -51,7 +55,8 @@ pub use regularization::{
     SpatialDropout2D, SpatialDropoutConfig,
 };
 pub use reshaping::{
-    Permute, PermuteConfig, RepeatVector, RepeatVectorConfig, UpSampling2D, ZeroPadding2D,
+    Permute, PermuteConfig, RepeatVector, RepeatVectorConfig, UpSampling2D, UpSampling2DConfig,
+    ZeroPadding2D, ZeroPadding2DConfig,
 };
 
 use crate::backend::{Backend, DType, Device};

@@ -7,22 +7,69 @@
 //! wins), average pooling divides each window by the number of real (unpadded) entries in
 //! it, as Keras/TensorFlow do.
 
-use super::config::{config_setters, layer_identity, parse_as, to_json, LayerConfig};
-use super::conv::{cfg_sizes, check_data_format, Size2, Spatial};
-use super::{cfg_name, BuildContext, CallContext, Layer};
+use super::config::{config_setters, layer_identity, lowercase, parse_as, to_json, LayerConfig};
+use super::conv::{
+    check_data_format, check_window, window_setters, Axes, Dims, Rank, Size2, Spatial,
+};
+use super::{BuildContext, CallContext, Layer};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 /// Windowed max or average pooling (`RANK` 1 or 2, `MAX` true for max); use the aliases
 /// [`MaxPooling1D`], [`MaxPooling2D`], [`AveragePooling1D`] and [`AveragePooling2D`].
 #[derive(Debug, Clone)]
 pub struct Pooling<const RANK: usize, const MAX: bool> {
-    spatial: Spatial,
-    strides_given: bool,
-    name: String,
+    config: PoolingConfig<Axes<RANK>>,
+}
+
+/// The hyper-parameters of the windowed pooling layers (Keras' names and defaults).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, bound = "")]
+pub struct PoolingConfig<R: Rank> {
+    /// Instance name.
+    pub name: String,
+    /// Window size per spatial axis (required).
+    pub pool_size: Dims<R>,
+    /// Strides (default: the pool size).
+    pub strides: Dims<R>,
+    /// `"valid"` or `"same"` (read case-insensitively).
+    #[serde(deserialize_with = "lowercase")]
+    pub padding: String,
+    /// `"channels_last"` or `"channels_first"` (read case-insensitively).
+    #[serde(deserialize_with = "lowercase")]
+    pub data_format: String,
+}
+
+impl<R: Rank> Default for PoolingConfig<R> {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            pool_size: Dims::default(),
+            strides: Dims::default(),
+            padding: "valid".into(),
+            data_format: "channels_last".into(),
+        }
+    }
+}
+
+impl<R: Rank> LayerConfig for PoolingConfig<R> {
+    const CLASS: &'static str = "Pooling";
+}
+
+impl<R: Rank> PoolingConfig<R> {
+    /// The window as the computations read it.
+    fn spatial(&self) -> Spatial<'_> {
+        Spatial {
+            rank: R::N,
+            kernel: self.pool_size.0,
+            strides: self.strides.0,
+            dilation: [1, 1],
+            padding: &self.padding,
+            data_format: &self.data_format,
+        }
+    }
 }
 
 /// 2-D max pooling over `[N, H, W, C]` (Keras `MaxPooling2D`); strides default to the pool
@@ -67,34 +114,26 @@ impl<const MAX: bool> Pooling<1, MAX> {
 
 impl<const RANK: usize, const MAX: bool> Pooling<RANK, MAX> {
     fn with_rank(pool: Size2) -> Self {
-        let mut spatial = Spatial::new(RANK, pool);
-        spatial.strides = spatial.kernel;
+        let pool_size = Dims::new(pool);
         Self {
-            spatial,
-            strides_given: false,
-            name: String::new(),
+            config: PoolingConfig {
+                pool_size,
+                strides: pool_size,
+                ..PoolingConfig::default()
+            },
         }
     }
 
-    /// Strides (default: the pool size).
-    pub fn strides(mut self, s: impl Into<Size2>) -> Self {
-        self.spatial.strides = self.spatial.norm(s.into());
-        self.strides_given = true;
-        self
+    /// The hyper-parameters.
+    pub fn config(&self) -> &PoolingConfig<Axes<RANK>> {
+        &self.config
     }
-    /// `"valid"` (default) or `"same"`.
-    pub fn padding(mut self, padding: &str) -> Self {
-        self.spatial.padding = padding.to_lowercase();
-        self
-    }
-    /// `"channels_last"` (default) or `"channels_first"`.
-    pub fn data_format(mut self, data_format: &str) -> Self {
-        self.spatial.data_format = data_format.to_lowercase();
-        self
-    }
+
+    window_setters!(config);
+
     /// Sets the layer's name.
     pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
+        self.config.name = name.to_string();
         self
     }
 
@@ -107,30 +146,25 @@ impl<const RANK: usize, const MAX: bool> Pooling<RANK, MAX> {
         }
     }
 
-    /// Inverse of `get_config`.
+    /// Inverse of `get_config`; strides default to the pool size.
     ///
     /// # Errors
     /// On a malformed config.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
         let class = Self::class();
-        let mut l = Self::with_rank(Size2([1, 1]));
-        l.spatial = Spatial::read_config(RANK, config, class, "pool_size")?;
-        let to2 = |v: Vec<usize>| if RANK == 1 { [1, v[0]] } else { [v[0], v[1]] };
-        match cfg_sizes(config, class, "strides", RANK)? {
-            Some(s) => {
-                l.spatial.strides = to2(s);
-                l.strides_given = true;
-            }
-            None => l.spatial.strides = l.spatial.kernel,
+        check_window(config, class, RANK, &["pool_size", "strides"])?;
+        let mut config_read: PoolingConfig<Axes<RANK>> = parse_as(config, class)?;
+        if config.get("strides").is_none_or(serde_json::Value::is_null) {
+            config_read.strides = config_read.pool_size;
         }
-        l.spatial.dilation = [1, 1];
-        l.name = cfg_name(config);
-        Ok(l)
+        Ok(Self {
+            config: config_read,
+        })
     }
 
     /// Pools `[N, C, H, W]`.
     fn pool_nchw<B: Backend>(&self, x: &Tensor<B>, pads: [(usize, usize); 2]) -> Result<Tensor<B>> {
-        let (k, s) = (self.spatial.kernel, self.spatial.strides);
+        let (k, s) = (self.config.pool_size.0, self.config.strides.0);
         let padded = pads.iter().any(|&(b, a)| b + a > 0);
         if MAX {
             let mut xp = x.clone();
@@ -159,15 +193,16 @@ impl<const RANK: usize, const MAX: bool> Pooling<RANK, MAX> {
 
     fn channels<B: Backend>(&self, x: &Tensor<B>) -> Result<usize> {
         let s = x.shape();
+        let spatial = self.config.spatial();
         if s.len() != RANK + 2 {
             return Err(Error::shape(
-                &self.name,
+                &self.config.name,
                 "input",
-                self.spatial.expected(None),
+                spatial.expected(None),
                 &s,
             ));
         }
-        Ok(if self.spatial.channels_last() {
+        Ok(if spatial.channels_last() {
             s[RANK + 1]
         } else {
             s[1]
@@ -176,35 +211,32 @@ impl<const RANK: usize, const MAX: bool> Pooling<RANK, MAX> {
 }
 
 impl<B: Backend, const RANK: usize, const MAX: bool> Layer<B> for Pooling<RANK, MAX> {
-    layer_identity!(Self::class(), field: name);
+    layer_identity!(Self::class());
     fn validate(&self) -> Result<()> {
-        self.spatial.validate(&self.name, false)
+        self.config.spatial().validate(&self.config.name, false)
     }
     fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
         Layer::<B>::validate(self)?;
         Layer::<B>::output_shape(self, input_shape).map(|_| ())
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
-        let (hw, c) = self.spatial.split(&self.name, input_shape, None)?;
-        let (out, _) = self.spatial.window(&self.name, hw, input_shape)?;
-        Ok(self.spatial.join(out, c))
+        let (name, spatial) = (&self.config.name, self.config.spatial());
+        let (hw, c) = spatial.split(name, input_shape, None)?;
+        let (out, _) = spatial.window(name, hw, input_shape)?;
+        Ok(spatial.join(out, c))
     }
     fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
         Layer::<B>::validate(self)?;
+        let (name, spatial) = (&self.config.name, self.config.spatial());
         let c = self.channels(x)?;
-        let xs = self.spatial.to_nchw(&self.name, x, c)?;
+        let xs = spatial.to_nchw(name, x, c)?;
         let s = xs.shape();
-        let (_, pads) = self.spatial.window(&self.name, [s[2], s[3]], &x.shape())?;
+        let (_, pads) = spatial.window(name, [s[2], s[3]], &x.shape())?;
         let y = self.pool_nchw(&xs, pads)?;
-        self.spatial.nchw_to_layout(&y)
+        spatial.nchw_to_layout(&y)
     }
     fn get_config(&self) -> serde_json::Value {
-        let mut c = json!({"name": self.name});
-        self.spatial.write_config(&mut c, "pool_size");
-        if let Some(m) = c.as_object_mut() {
-            m.remove("dilation_rate");
-        }
-        c
+        to_json(&self.config)
     }
 }
 
@@ -241,11 +273,6 @@ impl Default for GlobalPoolingConfig {
 
 impl LayerConfig for GlobalPoolingConfig {
     const CLASS: &'static str = "GlobalPooling";
-}
-
-/// Reads a string lowercased (`data_format`, `padding`), as the layers always did.
-fn lowercase<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
-    String::deserialize(d).map(|v| v.to_lowercase())
 }
 
 /// Mean over height and width: `[N, H, W, C] -> [N, C]` (Keras `GlobalAveragePooling2D`).

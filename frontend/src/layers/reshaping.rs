@@ -1,39 +1,116 @@
 //! Single-input reshaping layers: `ZeroPadding2D`, `UpSampling2D`, `Permute`,
 //! `RepeatVector`.
 
-use super::config::{layer_identity, parse, to_json, LayerConfig};
-use super::conv::{cfg_str, check_data_format};
-use super::{cfg_field, cfg_name, BuildContext, CallContext, Layer};
+use super::config::{layer_identity, lowercase, parse, to_json, LayerConfig};
+use super::conv::{cfg_str, check_data_format, Axes, Dims, Size2};
+use super::{cfg_field, BuildContext, CallContext, Layer};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-/// Spatial axes (in the per-sample shape) of a rank-3 image in `data_format`.
-fn image_axes(data_format: &str) -> [usize; 2] {
-    if data_format == "channels_first" {
-        [1, 2]
-    } else {
-        [0, 1]
+/// The spatial axes (in the per-sample shape) of an image in `data_format`, once `shape`
+/// is checked to have rank `rank` (3 per sample, 4 for a batch).
+fn image_shape(layer: &str, data_format: &str, shape: &[usize], rank: usize) -> Result<[usize; 2]> {
+    let channels_first = data_format == "channels_first";
+    if shape.len() != rank {
+        let expected = if channels_first {
+            "rank 4 [batch, channels, height, width]"
+        } else {
+            "rank 4 [batch, height, width, channels]"
+        };
+        return Err(Error::shape(layer, "input", expected, shape));
     }
+    Ok(if channels_first { [1, 2] } else { [0, 1] })
 }
 
-fn image_expected(data_format: &str) -> &'static str {
-    if data_format == "channels_first" {
-        "rank 4 [batch, channels, height, width]"
-    } else {
-        "rank 4 [batch, height, width, channels]"
-    }
+/// The `data_format` and `name` builder setters of the image layers.
+macro_rules! image_setters {
+    () => {
+        /// `"channels_last"` (default) or `"channels_first"`.
+        pub fn data_format(mut self, data_format: &str) -> Self {
+            self.config.data_format = data_format.to_lowercase();
+            self
+        }
+        /// Sets the layer's name.
+        pub fn name(mut self, name: &str) -> Self {
+            self.config.name = name.to_string();
+            self
+        }
+    };
 }
 
 /// Pads images with zero rows and columns (Keras `ZeroPadding2D`):
 /// `((top, bottom), (left, right))`.
 #[derive(Debug, Clone)]
 pub struct ZeroPadding2D {
-    padding: [(usize, usize); 2],
-    data_format: String,
-    name: String,
+    config: ZeroPadding2DConfig,
+}
+
+/// The hyper-parameters of [`ZeroPadding2D`] (Keras' names and defaults).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ZeroPadding2DConfig {
+    /// Instance name.
+    pub name: String,
+    /// `[(top, bottom), (left, right)]`, written `[[t, b], [l, r]]` and read from Keras'
+    /// `n`, `[h, w]` or `[[t, b], [l, r]]` (required).
+    #[serde(deserialize_with = "padding_field")]
+    pub padding: [(usize, usize); 2],
+    /// `"channels_last"` or `"channels_first"` (read case-insensitively).
+    #[serde(deserialize_with = "lowercase")]
+    pub data_format: String,
+}
+
+impl Default for ZeroPadding2DConfig {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            padding: [(1, 1), (1, 1)],
+            data_format: "channels_last".into(),
+        }
+    }
+}
+
+impl LayerConfig for ZeroPadding2DConfig {
+    const CLASS: &'static str = "ZeroPadding2D";
+    fn check_raw(config: &serde_json::Value) -> Result<()> {
+        let p = cfg_field(config, Self::CLASS, "padding")?;
+        padding_pairs(p, &super::cfg_label(config, Self::CLASS)).map(|_| ())
+    }
+}
+
+/// Reads Keras' `n`, `[h, w]` or `[[t, b], [l, r]]` padding; `label` names the layer in
+/// errors.
+fn padding_pairs(p: &serde_json::Value, label: &str) -> Result<[(usize, usize); 2]> {
+    let bad = || {
+        Error::config(
+            "ZeroPadding2D.padding",
+            "expected n, [h, w] or [[t, b], [l, r]]",
+        )
+    };
+    let size = |v: &serde_json::Value| crate::limits::size_value(v, label, "padding", 0);
+    if p.is_number() {
+        let n = size(p)?;
+        return Ok([(n, n), (n, n)]);
+    }
+    let outer = p.as_array().filter(|a| a.len() == 2).ok_or_else(bad)?;
+    if outer.iter().all(|v| v.is_number()) {
+        let (h, w) = (size(&outer[0])?, size(&outer[1])?);
+        return Ok([(h, h), (w, w)]);
+    }
+    let pair = |v: &serde_json::Value| -> Result<(usize, usize)> {
+        let a = v.as_array().filter(|a| a.len() == 2).ok_or_else(bad)?;
+        Ok((size(&a[0])?, size(&a[1])?))
+    };
+    Ok([pair(&outer[0])?, pair(&outer[1])?])
+}
+
+fn padding_field<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<[(usize, usize); 2], D::Error> {
+    let v = serde_json::Value::deserialize(d)?;
+    padding_pairs(&v, ZeroPadding2DConfig::CLASS).map_err(crate::error::field_error)
 }
 
 impl ZeroPadding2D {
@@ -44,110 +121,54 @@ impl ZeroPadding2D {
     /// `[(top, bottom), (left, right)]`.
     pub fn asymmetric(padding: [(usize, usize); 2]) -> Self {
         Self {
-            padding,
-            data_format: "channels_last".into(),
-            name: String::new(),
+            config: ZeroPadding2DConfig {
+                padding,
+                ..ZeroPadding2DConfig::default()
+            },
         }
     }
-    /// `"channels_last"` (default) or `"channels_first"`.
-    pub fn data_format(mut self, data_format: &str) -> Self {
-        self.data_format = data_format.to_lowercase();
-        self
-    }
-    /// Sets the layer's name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
-        self
-    }
+    image_setters!();
 
     /// Inverse of `get_config` (also accepts Keras' `1` and `[1, 2]` forms).
     ///
     /// # Errors
     /// On a malformed config.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let p = cfg_field(config, "ZeroPadding2D", "padding")?;
-        let bad = || {
-            Error::config(
-                "ZeroPadding2D.padding",
-                "expected n, [h, w] or [[t, b], [l, r]]",
-            )
-        };
-        let label = super::cfg_label(config, "ZeroPadding2D");
-        let size = |v: &serde_json::Value| crate::limits::size_value(v, &label, "padding", 0);
-        let padding = if p.is_number() {
-            let n = size(p)?;
-            [(n, n), (n, n)]
-        } else {
-            let outer = p.as_array().filter(|a| a.len() == 2).ok_or_else(bad)?;
-            if outer.iter().all(|v| v.is_number()) {
-                let (h, w) = (size(&outer[0])?, size(&outer[1])?);
-                [(h, h), (w, w)]
-            } else {
-                let pair = |v: &serde_json::Value| -> Result<(usize, usize)> {
-                    let a = v.as_array().filter(|a| a.len() == 2).ok_or_else(bad)?;
-                    Ok((size(&a[0])?, size(&a[1])?))
-                };
-                [pair(&outer[0])?, pair(&outer[1])?]
-            }
-        };
-        let mut l = Self::asymmetric(padding);
-        if let Some(d) = cfg_str(config, "data_format") {
-            l.data_format = d.to_lowercase();
-        }
-        l.name = cfg_name(config);
-        Ok(l)
+        parse(config).map(|config| Self { config })
     }
 }
 
 impl<B: Backend> Layer<B> for ZeroPadding2D {
-    layer_identity!("ZeroPadding2D", field: name);
+    layer_identity!("ZeroPadding2D");
     fn validate(&self) -> Result<()> {
-        check_data_format(&self.name, &self.data_format)
+        check_data_format(&self.config.name, &self.config.data_format)
     }
     fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
         Layer::<B>::validate(self)?;
         Layer::<B>::output_shape(self, input_shape).map(|_| ())
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
-        if input_shape.len() != 3 {
-            return Err(Error::shape(
-                &self.name,
-                "input",
-                image_expected(&self.data_format),
-                input_shape,
-            ));
-        }
+        let (name, padding) = (&self.config.name, self.config.padding);
+        let axes = image_shape(name, &self.config.data_format, input_shape, 3)?;
         let mut out = input_shape.to_vec();
-        for (i, a) in image_axes(&self.data_format).into_iter().enumerate() {
-            let pad =
-                crate::limits::add(&self.name, "padding", self.padding[i].0, self.padding[i].1)?;
-            out[a] = crate::limits::add(&self.name, "padding", out[a], pad)?;
+        for (i, a) in axes.into_iter().enumerate() {
+            let pad = crate::limits::add(name, "padding", padding[i].0, padding[i].1)?;
+            out[a] = crate::limits::add(name, "padding", out[a], pad)?;
         }
         Ok(out)
     }
     fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
         Layer::<B>::validate(self)?;
-        if x.rank() != 4 {
-            return Err(Error::shape(
-                &self.name,
-                "input",
-                image_expected(&self.data_format),
-                &x.shape(),
-            ));
-        }
+        let (name, padding) = (&self.config.name, self.config.padding);
+        let axes = image_shape(name, &self.config.data_format, &x.shape(), 4)?;
         let mut y = x.clone();
-        for (i, a) in image_axes(&self.data_format).into_iter().enumerate() {
-            y = y.pad(a as isize + 1, self.padding[i].0, self.padding[i].1, 0.0)?;
+        for (i, a) in axes.into_iter().enumerate() {
+            y = y.pad(a as isize + 1, padding[i].0, padding[i].1, 0.0)?;
         }
         Ok(y)
     }
     fn get_config(&self) -> serde_json::Value {
-        let p = self.padding;
-        json!({
-            "name": self.name,
-            "padding": [[p[0].0, p[0].1], [p[1].0, p[1].1]],
-            "data_format": self.data_format,
-        })
+        to_json(&self.config)
     }
 }
 
@@ -155,124 +176,123 @@ impl<B: Backend> Layer<B> for ZeroPadding2D {
 /// `[N, H, W, C] -> [N, H * sh, W * sw, C]`.
 #[derive(Debug, Clone)]
 pub struct UpSampling2D {
-    size: [usize; 2],
-    data_format: String,
-    name: String,
+    config: UpSampling2DConfig,
+}
+
+/// The hyper-parameters of [`UpSampling2D`] (Keras' names and defaults).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UpSampling2DConfig {
+    /// Instance name.
+    pub name: String,
+    /// Upsampling factors `(sh, sw)`.
+    pub size: Dims<Axes<2>>,
+    /// `"channels_last"` or `"channels_first"` (read case-insensitively).
+    #[serde(deserialize_with = "lowercase")]
+    pub data_format: String,
+    /// Only `"nearest"` is supported.
+    pub interpolation: String,
+}
+
+impl Default for UpSampling2DConfig {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            size: Dims::new(2),
+            data_format: "channels_last".into(),
+            interpolation: "nearest".into(),
+        }
+    }
+}
+
+impl LayerConfig for UpSampling2DConfig {
+    const CLASS: &'static str = "UpSampling2D";
+    fn check_raw(config: &serde_json::Value) -> Result<()> {
+        super::conv::cfg_sizes(config, Self::CLASS, "size", 2)?;
+        match cfg_str(config, "interpolation") {
+            Some(i) if i != "nearest" => Err(Error::config(
+                "UpSampling2D.interpolation",
+                format!("only \"nearest\" is supported, got {i:?}"),
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl UpSampling2D {
     /// Upsampling factors `(sh, sw)` (Keras' default is `(2, 2)`).
-    pub fn new(size: impl Into<super::conv::Size2>) -> Self {
+    pub fn new(size: impl Into<Size2>) -> Self {
         Self {
-            size: size.into().0,
-            data_format: "channels_last".into(),
-            name: String::new(),
+            config: UpSampling2DConfig {
+                size: Dims::new(size),
+                ..UpSampling2DConfig::default()
+            },
         }
     }
-    /// `"channels_last"` (default) or `"channels_first"`.
-    pub fn data_format(mut self, data_format: &str) -> Self {
-        self.data_format = data_format.to_lowercase();
-        self
-    }
-    /// Sets the layer's name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
-        self
-    }
+    image_setters!();
 
     /// Inverse of `get_config`.
     ///
     /// # Errors
     /// On a malformed config or an interpolation other than `nearest`.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let size = super::conv::cfg_sizes(config, "UpSampling2D", "size", 2)?.unwrap_or(vec![2, 2]);
-        let mut l = Self::new([size[0], size[1]]);
-        if let Some(d) = cfg_str(config, "data_format") {
-            l.data_format = d.to_lowercase();
-        }
-        if let Some(i) = cfg_str(config, "interpolation") {
-            if i != "nearest" {
-                return Err(Error::config(
-                    "UpSampling2D.interpolation",
-                    format!("only \"nearest\" is supported, got {i:?}"),
-                ));
-            }
-        }
-        l.name = cfg_name(config);
-        Ok(l)
+        parse(config).map(|config| Self { config })
     }
 }
 
 impl<B: Backend> Layer<B> for UpSampling2D {
-    layer_identity!("UpSampling2D", field: name);
+    layer_identity!("UpSampling2D");
     fn validate(&self) -> Result<()> {
-        if self.size.contains(&0) {
+        let size = self.config.size.0;
+        if size.contains(&0) {
             return Err(Error::invalid(
-                &self.name,
+                &self.config.name,
                 "size",
-                format!("must be positive, got {:?}", self.size),
+                format!("must be positive, got {size:?}"),
             ));
         }
-        check_data_format(&self.name, &self.data_format)
+        check_data_format(&self.config.name, &self.config.data_format)
     }
     fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
         Layer::<B>::validate(self)?;
         Layer::<B>::output_shape(self, input_shape).map(|_| ())
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
-        if input_shape.len() != 3 {
-            return Err(Error::shape(
-                &self.name,
-                "input",
-                image_expected(&self.data_format),
-                input_shape,
-            ));
-        }
+        let (name, size) = (&self.config.name, self.config.size.0);
+        let axes = image_shape(name, &self.config.data_format, input_shape, 3)?;
         let mut out = input_shape.to_vec();
-        for (i, a) in image_axes(&self.data_format).into_iter().enumerate() {
-            out[a] = crate::limits::mul(&self.name, "size", out[a], self.size[i])?;
+        for (i, a) in axes.into_iter().enumerate() {
+            out[a] = crate::limits::mul(name, "size", out[a], size[i])?;
         }
         Ok(out)
     }
     fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
         Layer::<B>::validate(self)?;
+        let (name, size) = (&self.config.name, self.config.size.0);
         let s = x.shape();
-        if s.len() != 4 {
-            return Err(Error::shape(
-                &self.name,
-                "input",
-                image_expected(&self.data_format),
-                &s,
-            ));
-        }
         // [N, H, W, C] -> [N, H, 1, W, 1, C] -> broadcast -> [N, H*sh, W*sw, C]
         // (channels_first: the same with the channel axis in front).
-        let [ha, wa] = image_axes(&self.data_format).map(|a| a + 1);
+        let [ha, wa] = image_shape(name, &self.config.data_format, &s, 4)?.map(|a| a + 1);
         let mut expanded = Vec::with_capacity(6);
         let mut target = Vec::with_capacity(6);
         for (i, &d) in s.iter().enumerate() {
             expanded.push(d);
             target.push(d);
             if i == ha || i == wa {
-                let f = if i == ha { self.size[0] } else { self.size[1] };
+                let f = if i == ha { size[0] } else { size[1] };
                 expanded.push(1);
                 target.push(f);
             }
         }
         let mut out = s.clone();
-        out[ha] *= self.size[0];
-        out[wa] *= self.size[1];
+        out[ha] *= size[0];
+        out[wa] *= size[1];
         let y = x.reshape_to(&expanded)?.broadcast_to(&target)?;
         let y = Tensor::new(B::contiguous(y.inner())?);
         y.reshape_to(&out)
     }
     fn get_config(&self) -> serde_json::Value {
-        json!({
-            "name": self.name,
-            "size": self.size,
-            "data_format": self.data_format,
-            "interpolation": "nearest",
-        })
+        to_json(&self.config)
     }
 }
 

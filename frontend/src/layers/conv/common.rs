@@ -157,10 +157,6 @@ pub(crate) fn weight_penalties<B: Backend>(
     Ok(total)
 }
 
-pub(crate) fn regularizer_config(r: &Option<Regularizer>) -> serde_json::Value {
-    r.map(|r| r.to_config()).unwrap_or(serde_json::Value::Null)
-}
-
 pub(crate) fn push_weight<B: Backend>(
     w: &mut Vec<Weight<B>>,
     name: &str,

@@ -1,14 +1,15 @@
 //! `Conv2DTranspose`: the transposed (up-sampling) 2-D convolution.
 
-use super::{common::*, options::ConvOptions, spatial::*, Size2};
+use super::{common::*, options::ConvOptions, spatial::*, Axes, Dims, Size2};
 use crate::activations::ActivationSpec;
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::initializers::Initializer;
+use crate::layers::config::{config_setters, layer_identity, parse, to_json, LayerConfig};
 use crate::layers::{BuildContext, CallContext, Layer, Weight};
 use crate::regularizers::Regularizer;
 use crate::tensor::Tensor;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 /// Transposed 2-D convolution (Keras `Conv2DTranspose`), the gradient of `Conv2D` with
 /// respect to its input: upsamples by `strides`.
@@ -19,32 +20,82 @@ use serde_json::json;
 /// stored as Keras does, `[kh, kw, filters, in]`.
 #[derive(Debug)]
 pub struct Conv2DTranspose<B: Backend> {
-    filters: usize,
-    output_padding: Option<[usize; 2]>,
-    spatial: Spatial,
-    opts: ConvOptions,
+    config: Conv2DTransposeConfig,
     kernel: Option<Tensor<B>>,
     bias: Option<Tensor<B>>,
+}
+
+/// The hyper-parameters of [`Conv2DTranspose`] (Keras' names and defaults).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Conv2DTransposeConfig {
+    /// Number of output channels (required).
+    pub filters: usize,
+    /// Extra rows/columns at the end of the output (`None`: inferred).
+    pub output_padding: Option<Dims<Axes<2>>>,
+    /// The window.
+    #[serde(flatten)]
+    pub window: ConvWindow<Axes<2>>,
+    /// Kernel initialiser.
+    pub kernel_initializer: Initializer,
+    /// Penalty on the kernel.
+    pub kernel_regularizer: Option<Regularizer>,
+    /// Activation, bias, name and the other shared fields.
+    #[serde(flatten)]
+    pub options: ConvOptions,
+}
+
+impl Default for Conv2DTransposeConfig {
+    fn default() -> Self {
+        Self {
+            filters: 0,
+            output_padding: None,
+            window: ConvWindow::default(),
+            kernel_initializer: Initializer::GlorotUniform,
+            kernel_regularizer: None,
+            options: ConvOptions::default(),
+        }
+    }
+}
+
+impl LayerConfig for Conv2DTransposeConfig {
+    const CLASS: &'static str = "Conv2DTranspose";
+    fn check_raw(config: &serde_json::Value) -> Result<()> {
+        let class = Self::CLASS;
+        crate::layers::cfg_size(config, class, "filters")?;
+        cfg_sizes_min(config, class, "output_padding", 2, 0)?;
+        check_window(
+            config,
+            class,
+            2,
+            &["kernel_size", "strides", "dilation_rate"],
+        )
+    }
 }
 
 impl<B: Backend> Conv2DTranspose<B> {
     /// `filters` output channels over a `kernel_size` window, stride 1, `valid` padding.
     pub fn new(filters: usize, kernel_size: impl Into<Size2>) -> Self {
-        Self {
+        Self::with_config(Conv2DTransposeConfig {
             filters,
-            output_padding: None,
-            spatial: Spatial::new(2, kernel_size.into()),
-            opts: ConvOptions::default(),
-            kernel: None,
-            bias: None,
-        }
+            window: ConvWindow::new(kernel_size.into()),
+            ..Conv2DTransposeConfig::default()
+        })
     }
 
-    conv_builders!(kernel_initializer, kernel_regularizer);
+    conv_constructors!(Conv2DTransposeConfig; kernel, bias);
+
+    conv_builders!();
+    config_setters! {
+        /// Kernel initialiser (default Glorot uniform, with Keras' fans).
+        kernel_initializer: Initializer,
+        /// Penalty on the kernel, added to the training loss.
+        kernel_regularizer: Option<Regularizer>,
+    }
 
     /// Extra rows/columns at the end of the output (each smaller than the stride).
     pub fn output_padding(mut self, p: impl Into<Size2>) -> Self {
-        self.output_padding = Some(p.into().0);
+        self.config.output_padding = Some(Dims::new(p));
         self
     }
     /// The kernel `[kh, kw, filters, in]`, once built.
@@ -52,30 +103,16 @@ impl<B: Backend> Conv2DTranspose<B> {
         self.kernel.as_ref()
     }
 
-    /// Inverse of `get_config`.
-    ///
-    /// # Errors
-    /// On a malformed config or unknown names.
-    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let class = "Conv2DTranspose";
-        let filters = crate::layers::cfg_size(config, class, "filters")?;
-        let mut l = Self::new(filters, 1);
-        l.spatial = Spatial::read_config(2, config, class, "kernel_size")?;
-        l.output_padding =
-            cfg_sizes_min(config, class, "output_padding", 2, 0)?.map(|v| [v[0], v[1]]);
-        l.opts.read_config(config, "kernel")?;
-        Ok(l)
-    }
-
     /// Per axis: output length, crop at the start, and the (crop at the end, extra zeros at
     /// the end) applied to the full transposed convolution.
     fn geometry(&self, hw: [usize; 2]) -> [(usize, (usize, usize), usize); 2] {
         let mut g = [(0, (0, 0), 0); 2];
+        let spatial = self.config.window.spatial();
         for i in 0..2 {
-            let (n, s) = (hw[i], self.spatial.strides[i]);
-            let k = (self.spatial.kernel[i] - 1) * self.spatial.dilation[i] + 1;
-            let same = self.spatial.padding == "same";
-            let len = match self.output_padding {
+            let (n, s) = (hw[i], spatial.strides[i]);
+            let k = (spatial.kernel[i] - 1) * spatial.dilation[i] + 1;
+            let same = spatial.padding == "same";
+            let len = match self.config.output_padding.map(|p| p.0) {
                 None if same => n * s,
                 None => n * s + k.saturating_sub(s),
                 Some(op) => {
@@ -100,59 +137,60 @@ impl<B: Backend> Conv2DTranspose<B> {
 }
 
 impl<B: Backend> Layer<B> for Conv2DTranspose<B> {
-    fn class_name(&self) -> &'static str {
-        "Conv2DTranspose"
-    }
-    kernel_bias_layer_methods!();
+    kernel_bias_layer_methods!("Conv2DTranspose", kernel_regularizer);
     fn validate(&self) -> Result<()> {
-        let name = &self.opts.name;
-        if self.filters == 0 {
+        let (name, spatial) = (&self.config.options.name, self.config.window.spatial());
+        if self.config.filters == 0 {
             return Err(Error::invalid(name, "filters", "must be at least 1, got 0"));
         }
-        self.spatial.validate(name, false)?;
-        if let Some(op) = self.output_padding {
+        spatial.validate(name, false)?;
+        if let Some(op) = self.config.output_padding.map(|p| p.0) {
             for i in 0..2 {
-                if op[i] >= self.spatial.strides[i].max(self.spatial.dilation[i]) {
+                if op[i] >= spatial.strides[i].max(spatial.dilation[i]) {
                     return Err(Error::invalid(
                         name,
                         "output_padding",
                         format!(
                             "{op:?} must be smaller than the strides {:?} (or dilation)",
-                            self.spatial.strides
+                            spatial.strides
                         ),
                     ));
                 }
             }
         }
-        self.opts.activation.resolve().map(|_| ())
+        self.config.options.activation.resolve().map(|_| ())
     }
     fn build(&mut self, input_shape: &[usize], ctx: &mut BuildContext) -> Result<()> {
         self.validate()?;
-        let (_, c) = self.spatial.split(&self.opts.name, input_shape, None)?;
-        let k = self.spatial.kernel;
-        let shape = [k[0], k[1], self.filters, c];
-        let (kernel, bias) = self
-            .opts
-            .build_kernel_bias::<B>(&shape, self.filters, ctx)?;
+        let c = &self.config;
+        let spatial = c.window.spatial();
+        let (_, ch) = spatial.split(&c.options.name, input_shape, None)?;
+        let k = spatial.kernel;
+        let shape = [k[0], k[1], c.filters, ch];
+        let (kernel, bias) =
+            c.options
+                .build_kernel_bias::<B>(&c.kernel_initializer, &shape, c.filters, ctx)?;
         (self.kernel, self.bias) = (Some(kernel), bias);
         Ok(())
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        let (name, spatial) = (&self.config.options.name, self.config.window.spatial());
         let c = self.kernel.as_ref().map(|k| k.shape()[3]);
-        let (hw, _) = self.spatial.split(&self.opts.name, input_shape, c)?;
+        let (hw, _) = spatial.split(name, input_shape, c)?;
         let g = self.geometry(hw);
-        Ok(self.spatial.join([g[0].0, g[1].0], self.filters))
+        Ok(spatial.join([g[0].0, g[1].0], self.config.filters))
     }
     fn call(&self, x: &Tensor<B>, ctx: &mut CallContext) -> Result<Tensor<B>> {
-        let kernel = built_weight(&self.kernel, &self.opts.name)?;
+        let (name, spatial) = (&self.config.options.name, self.config.window.spatial());
+        let kernel = built_weight(&self.kernel, name)?;
         let c_in = kernel.shape()[3];
-        let xs = self.spatial.to_nchw(&self.opts.name, x, c_in)?;
+        let xs = spatial.to_nchw(name, x, c_in)?;
         let xs = xs.to_dtype(kernel.dtype())?;
         let s = xs.shape();
         let g = self.geometry([s[2], s[3]]);
         // Keras [kh, kw, out, in] -> engine [in, out, kh, kw].
         let w = kernel.permute(&[3, 2, 0, 1])?;
-        let p = self.spatial.params([g[0].1, g[1].1], 1);
+        let p = spatial.params([g[0].1, g[1].1], 1);
         let y = Tensor::new(B::conv_transpose2d(
             xs.inner(),
             w.inner(),
@@ -163,12 +201,6 @@ impl<B: Backend> Layer<B> for Conv2DTranspose<B> {
             Some(b) => y.add(&b.reshape_to(&[1, b.numel(), 1, 1])?)?,
             None => y,
         };
-        self.opts.finish(&self.spatial, y, ctx)
-    }
-    fn get_config(&self) -> serde_json::Value {
-        let mut c = json!({"filters": self.filters, "output_padding": self.output_padding});
-        self.spatial.write_config(&mut c, "kernel_size");
-        self.opts.write_config(&mut c, "kernel");
-        c
+        self.config.options.finish(&spatial, y, ctx)
     }
 }

@@ -1,14 +1,15 @@
 //! `Conv1D` and `Conv2D`: the generic [`Conv`] over one or two spatial axes.
 
-use super::{common::*, options::ConvOptions, spatial::*, Size2};
+use super::{common::*, options::ConvOptions, spatial::*, Axes, Dims, Rank, Size2};
 use crate::activations::ActivationSpec;
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::initializers::Initializer;
+use crate::layers::config::{config_setters, layer_identity, parse, to_json, LayerConfig};
 use crate::layers::{BuildContext, CallContext, Layer, Weight};
 use crate::regularizers::Regularizer;
 use crate::tensor::Tensor;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 /// A 1-D or 2-D convolution (`RANK` 1 or 2); use the aliases [`Conv1D`] and [`Conv2D`].
 ///
@@ -16,12 +17,58 @@ use serde_json::json;
 /// filters]` for 1-D) and the bias as `[filters]`.
 #[derive(Debug)]
 pub struct Conv<B: Backend, const RANK: usize> {
-    filters: usize,
-    groups: usize,
-    spatial: Spatial,
-    opts: ConvOptions,
+    config: ConvConfig<Axes<RANK>>,
     kernel: Option<Tensor<B>>,
     bias: Option<Tensor<B>>,
+}
+
+/// The hyper-parameters of [`Conv1D`] (`RANK` 1) and [`Conv2D`] (`RANK` 2), as their
+/// config JSON holds them (Keras' names and defaults).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, bound = "")]
+pub struct ConvConfig<R: Rank> {
+    /// Number of output channels (required).
+    pub filters: usize,
+    /// Number of channel groups.
+    pub groups: usize,
+    /// The window.
+    #[serde(flatten)]
+    pub window: ConvWindow<R>,
+    /// Kernel initialiser.
+    pub kernel_initializer: Initializer,
+    /// Penalty on the kernel.
+    pub kernel_regularizer: Option<Regularizer>,
+    /// Activation, bias, name and the other shared fields.
+    #[serde(flatten)]
+    pub options: ConvOptions,
+}
+
+impl<R: Rank> Default for ConvConfig<R> {
+    fn default() -> Self {
+        Self {
+            filters: 0,
+            groups: 1,
+            window: ConvWindow::default(),
+            kernel_initializer: Initializer::GlorotUniform,
+            kernel_regularizer: None,
+            options: ConvOptions::default(),
+        }
+    }
+}
+
+impl<R: Rank> LayerConfig for ConvConfig<R> {
+    const CLASS: &'static str = if R::N == 1 { "Conv1D" } else { "Conv2D" };
+    fn check_raw(config: &serde_json::Value) -> Result<()> {
+        let class = Self::CLASS;
+        crate::layers::cfg_size(config, class, "filters")?;
+        crate::layers::cfg_opt_size(config, class, "groups")?;
+        check_window(
+            config,
+            class,
+            R::N,
+            &["kernel_size", "strides", "dilation_rate"],
+        )
+    }
 }
 
 /// 2-D convolution over `[N, H, W, C]` images (Keras `Conv2D`).
@@ -68,26 +115,28 @@ impl<B: Backend> Conv<B, 1> {
 
 impl<B: Backend, const RANK: usize> Conv<B, RANK> {
     fn with_rank(filters: usize, kernel: Size2) -> Self {
-        Self {
+        Self::with_config(ConvConfig {
             filters,
-            groups: 1,
-            spatial: Spatial::new(RANK, kernel),
-            opts: ConvOptions::default(),
-            kernel: None,
-            bias: None,
-        }
+            window: ConvWindow::new(kernel),
+            ..ConvConfig::default()
+        })
     }
 
-    conv_builders!(kernel_initializer, kernel_regularizer);
+    conv_constructors!(ConvConfig<Axes<RANK>>; kernel, bias);
 
-    /// Grouped convolution: input and output channels split into `groups` (default 1).
-    pub fn groups(mut self, groups: usize) -> Self {
-        self.groups = groups;
-        self
+    conv_builders!();
+    config_setters! {
+        /// Kernel initialiser (default Glorot uniform, with Keras' fans).
+        kernel_initializer: Initializer,
+        /// Penalty on the kernel, added to the training loss.
+        kernel_regularizer: Option<Regularizer>,
+        /// Grouped convolution: input and output channels split into `groups` (default 1).
+        groups: usize,
     }
+
     /// Number of output channels.
     pub fn filters(&self) -> usize {
-        self.filters
+        self.config.filters
     }
     /// The kernel in Keras' layout, once built.
     pub fn kernel(&self) -> Option<&Tensor<B>> {
@@ -98,88 +147,68 @@ impl<B: Backend, const RANK: usize> Conv<B, RANK> {
         self.bias.as_ref()
     }
 
-    fn class(&self) -> &'static str {
-        if RANK == 1 {
-            "Conv1D"
-        } else {
-            "Conv2D"
-        }
-    }
-
-    /// Inverse of `get_config`.
-    ///
-    /// # Errors
-    /// On a malformed config or unknown names.
-    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let class = if RANK == 1 { "Conv1D" } else { "Conv2D" };
-        let filters = crate::layers::cfg_size(config, class, "filters")?;
-        let mut l = Self::with_rank(filters, Size2([1, 1]));
-        l.spatial = Spatial::read_config(RANK, config, class, "kernel_size")?;
-        l.groups = crate::layers::cfg_opt_size(config, class, "groups")?.unwrap_or(1);
-        l.opts.read_config(config, "kernel")?;
-        Ok(l)
-    }
-
     fn in_channels(&self) -> Option<usize> {
-        self.kernel.as_ref().map(|k| k.shape()[RANK] * self.groups)
+        self.kernel
+            .as_ref()
+            .map(|k| k.shape()[RANK] * self.config.groups)
     }
 }
 
 impl<B: Backend, const RANK: usize> Layer<B> for Conv<B, RANK> {
-    fn class_name(&self) -> &'static str {
-        self.class()
-    }
-    kernel_bias_layer_methods!();
+    kernel_bias_layer_methods!(ConvConfig::<Axes<RANK>>::CLASS, kernel_regularizer);
     fn validate(&self) -> Result<()> {
-        let name = &self.opts.name;
-        if self.filters == 0 {
+        let c = &self.config;
+        let name = &c.options.name;
+        if c.filters == 0 {
             return Err(Error::invalid(name, "filters", "must be at least 1, got 0"));
         }
-        if self.groups == 0 || self.filters % self.groups != 0 {
+        if c.groups == 0 || c.filters % c.groups != 0 {
             return Err(Error::invalid(
                 name,
                 "groups",
                 format!(
                     "must be positive and divide filters ({}), got {}",
-                    self.filters, self.groups
+                    c.filters, c.groups
                 ),
             ));
         }
-        self.spatial.validate(name, RANK == 1)?;
-        self.opts.activation.resolve().map(|_| ())
+        c.window.spatial().validate(name, RANK == 1)?;
+        c.options.activation.resolve().map(|_| ())
     }
     fn build(&mut self, input_shape: &[usize], ctx: &mut BuildContext) -> Result<()> {
         self.validate()?;
-        let (_, c) = self.spatial.split(&self.opts.name, input_shape, None)?;
-        if c % self.groups != 0 {
+        let c = &self.config;
+        let spatial = c.window.spatial();
+        let (_, ch) = spatial.split(&c.options.name, input_shape, None)?;
+        if ch % c.groups != 0 {
             return Err(Error::shape(
-                &self.opts.name,
+                &c.options.name,
                 "input",
-                format!("a channel count divisible by groups ({})", self.groups),
+                format!("a channel count divisible by groups ({})", c.groups),
                 input_shape,
             ));
         }
         Layer::<B>::output_shape(self, input_shape)?;
-        let k = self.spatial.kernel;
+        let k = spatial.kernel;
         let mut shape: Vec<usize> = if RANK == 1 { vec![k[1]] } else { k.to_vec() };
-        shape.extend([c / self.groups, self.filters]);
-        let (kernel, bias) = self
-            .opts
-            .build_kernel_bias::<B>(&shape, self.filters, ctx)?;
+        shape.extend([ch / c.groups, c.filters]);
+        let (kernel, bias) =
+            c.options
+                .build_kernel_bias::<B>(&c.kernel_initializer, &shape, c.filters, ctx)?;
         (self.kernel, self.bias) = (Some(kernel), bias);
         Ok(())
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
-        let (hw, _) = self
-            .spatial
-            .split(&self.opts.name, input_shape, self.in_channels())?;
-        let (out, _) = self.spatial.window(&self.opts.name, hw, input_shape)?;
-        Ok(self.spatial.join(out, self.filters))
+        let (name, spatial) = (&self.config.options.name, self.config.window.spatial());
+        let (hw, _) = spatial.split(name, input_shape, self.in_channels())?;
+        let (out, _) = spatial.window(name, hw, input_shape)?;
+        Ok(spatial.join(out, self.config.filters))
     }
     fn call(&self, x: &Tensor<B>, ctx: &mut CallContext) -> Result<Tensor<B>> {
-        let kernel = built_weight(&self.kernel, &self.opts.name)?;
+        let (name, spatial) = (&self.config.options.name, self.config.window.spatial());
+        let kernel = built_weight(&self.kernel, name)?;
         let c_in = self.in_channels().unwrap_or(0);
-        let (xs, pads) = self.spatial.conv_input(&self.opts.name, x, kernel, c_in)?;
+        let (xs, pads) = spatial.conv_input(name, x, kernel, c_in)?;
         // Keras [kh, kw, in/g, out] -> engine [out, in/g, kh, kw].
         let k4 = if RANK == 1 {
             let ks = kernel.shape();
@@ -188,15 +217,9 @@ impl<B: Backend, const RANK: usize> Layer<B> for Conv<B, RANK> {
             kernel.clone()
         };
         let w = k4.permute(&[3, 2, 0, 1])?;
-        let p = self.spatial.params(pads, self.groups);
+        let p = spatial.params(pads, self.config.groups);
         let b = self.bias.as_ref().map(Tensor::inner);
         let y = Tensor::new(B::conv2d_bias(xs.inner(), w.inner(), b, p)?);
-        self.opts.finish(&self.spatial, y, ctx)
-    }
-    fn get_config(&self) -> serde_json::Value {
-        let mut c = json!({"filters": self.filters, "groups": self.groups});
-        self.spatial.write_config(&mut c, "kernel_size");
-        self.opts.write_config(&mut c, "kernel");
-        c
+        self.config.options.finish(&spatial, y, ctx)
     }
 }

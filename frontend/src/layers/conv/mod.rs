@@ -21,17 +21,21 @@ mod common;
 mod conv2d_transpose;
 mod conv_nd;
 mod depthwise;
+mod dims;
 mod separable;
 mod spatial;
 
 pub(crate) use common::{
     cfg_sizes, cfg_str, check_data_format, not_built, record_activity, weight_penalties,
 };
-pub use conv2d_transpose::Conv2DTranspose;
-pub use conv_nd::{Conv, Conv1D, Conv2D};
-pub use depthwise::DepthwiseConv2D;
-pub use separable::SeparableConv2D;
-pub(crate) use spatial::Spatial;
+pub use conv2d_transpose::{Conv2DTranspose, Conv2DTransposeConfig};
+pub use conv_nd::{Conv, Conv1D, Conv2D, ConvConfig};
+pub use depthwise::{DepthwiseConv2D, DepthwiseConv2DConfig};
+pub use dims::{Axes, Dims, Rank};
+pub use options::ConvOptions;
+pub use separable::{SeparableConv2D, SeparableConv2DConfig};
+pub use spatial::ConvWindow;
+pub(crate) use spatial::{check_window, window_setters, Spatial};
 
 /// A window size, stride or dilation: one integer for every axis or one per axis
 /// (`3`, `[3, 3]` or `(3, 3)`).

@@ -1,15 +1,16 @@
 //! `SeparableConv2D`: a depthwise convolution followed by a pointwise one.
 
 use super::depthwise::depthwise_engine_kernel;
-use super::{common::*, options::ConvOptions, spatial::*, Size2};
+use super::{common::*, options::ConvOptions, spatial::*, Axes, Dims, Size2};
 use crate::activations::ActivationSpec;
 use crate::backend::{Backend, Conv2dParams};
 use crate::error::{Error, Result};
 use crate::initializers::Initializer;
+use crate::layers::config::{config_setters, layer_identity, parse, to_json, LayerConfig};
 use crate::layers::{BuildContext, CallContext, Layer, Weight};
 use crate::regularizers::Regularizer;
 use crate::tensor::Tensor;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 /// Depthwise-separable 2-D convolution (Keras `SeparableConv2D`): a depthwise convolution
 /// (`[kh, kw, in, depth_multiplier]`, with the strides, padding and dilation) followed by a
@@ -18,41 +19,92 @@ use serde_json::json;
 /// The kernel regulariser and initialiser apply to both kernels.
 #[derive(Debug)]
 pub struct SeparableConv2D<B: Backend> {
-    filters: usize,
-    depth_multiplier: usize,
-    spatial: Spatial,
-    opts: ConvOptions,
-    pointwise_initializer: Initializer,
+    config: SeparableConv2DConfig,
     depthwise: Option<Tensor<B>>,
     pointwise: Option<Tensor<B>>,
     bias: Option<Tensor<B>>,
 }
 
+/// The hyper-parameters of [`SeparableConv2D`] (Keras' names and defaults).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SeparableConv2DConfig {
+    /// Number of output channels (required).
+    pub filters: usize,
+    /// Depthwise filters per input channel.
+    pub depth_multiplier: usize,
+    /// The window.
+    #[serde(flatten)]
+    pub window: ConvWindow<Axes<2>>,
+    /// Initialiser of the depthwise kernel.
+    pub depthwise_initializer: Initializer,
+    /// Initialiser of the pointwise kernel.
+    pub pointwise_initializer: Initializer,
+    /// Written as [`SeparableConv2DConfig::kernel_regularizer`], which is the one applied.
+    pub depthwise_regularizer: Option<Regularizer>,
+    /// Penalty on both kernels.
+    pub kernel_regularizer: Option<Regularizer>,
+    /// Activation, bias, name and the other shared fields.
+    #[serde(flatten)]
+    pub options: ConvOptions,
+}
+
+impl Default for SeparableConv2DConfig {
+    fn default() -> Self {
+        Self {
+            filters: 0,
+            depth_multiplier: 1,
+            window: ConvWindow::default(),
+            depthwise_initializer: Initializer::GlorotUniform,
+            pointwise_initializer: Initializer::GlorotUniform,
+            depthwise_regularizer: None,
+            kernel_regularizer: None,
+            options: ConvOptions::default(),
+        }
+    }
+}
+
+impl LayerConfig for SeparableConv2DConfig {
+    const CLASS: &'static str = "SeparableConv2D";
+    fn check_raw(config: &serde_json::Value) -> Result<()> {
+        let class = Self::CLASS;
+        crate::layers::cfg_size(config, class, "filters")?;
+        crate::layers::cfg_opt_size(config, class, "depth_multiplier")?;
+        check_window(
+            config,
+            class,
+            2,
+            &["kernel_size", "strides", "dilation_rate"],
+        )
+    }
+}
+
 impl<B: Backend> SeparableConv2D<B> {
     /// `filters` output channels over a `kernel_size` window, depth multiplier 1.
     pub fn new(filters: usize, kernel_size: impl Into<Size2>) -> Self {
-        Self {
+        Self::with_config(SeparableConv2DConfig {
             filters,
-            depth_multiplier: 1,
-            spatial: Spatial::new(2, kernel_size.into()),
-            opts: ConvOptions::default(),
-            pointwise_initializer: Initializer::GlorotUniform,
-            depthwise: None,
-            pointwise: None,
-            bias: None,
-        }
+            window: ConvWindow::new(kernel_size.into()),
+            ..SeparableConv2DConfig::default()
+        })
     }
 
-    conv_builders!(depthwise_initializer, kernel_regularizer);
+    conv_constructors!(SeparableConv2DConfig; depthwise, pointwise, bias);
 
-    /// Initialiser of the pointwise kernel (default Glorot uniform).
-    pub fn pointwise_initializer(mut self, init: Initializer) -> Self {
-        self.pointwise_initializer = init;
-        self
+    conv_builders!();
+    config_setters! {
+        /// Initialiser of the depthwise kernel (default Glorot uniform).
+        depthwise_initializer: Initializer,
+        /// Initialiser of the pointwise kernel (default Glorot uniform).
+        pointwise_initializer: Initializer,
+        /// Depthwise filters per input channel (default 1).
+        depth_multiplier: usize,
     }
-    /// Depthwise filters per input channel (default 1).
-    pub fn depth_multiplier(mut self, m: usize) -> Self {
-        self.depth_multiplier = m;
+
+    /// Penalty on both kernels, added to the training loss.
+    pub fn kernel_regularizer(mut self, r: Regularizer) -> Self {
+        self.config.kernel_regularizer = Some(r);
+        self.config.depthwise_regularizer = Some(r);
         self
     }
     /// The depthwise kernel `[kh, kw, in, depth_multiplier]`, once built.
@@ -63,82 +115,60 @@ impl<B: Backend> SeparableConv2D<B> {
     pub fn pointwise_kernel(&self) -> Option<&Tensor<B>> {
         self.pointwise.as_ref()
     }
-
-    /// Inverse of `get_config`.
-    ///
-    /// # Errors
-    /// On a malformed config or unknown names.
-    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let class = "SeparableConv2D";
-        let filters = crate::layers::cfg_size(config, class, "filters")?;
-        let mut l = Self::new(filters, 1);
-        l.spatial = Spatial::read_config(2, config, class, "kernel_size")?;
-        l.depth_multiplier =
-            crate::layers::cfg_opt_size(config, class, "depth_multiplier")?.unwrap_or(1);
-        l.opts.read_config(config, "depthwise")?;
-        if let Some(i) = config.get("pointwise_initializer") {
-            l.pointwise_initializer = Initializer::from_config(i)?;
-        }
-        l.opts.kernel_regularizer = config
-            .get("kernel_regularizer")
-            .and_then(Regularizer::from_config);
-        Ok(l)
-    }
 }
 
 impl<B: Backend> Layer<B> for SeparableConv2D<B> {
-    fn class_name(&self) -> &'static str {
-        "SeparableConv2D"
-    }
-    conv_common_layer_methods!();
-    fn built(&self) -> bool {
-        self.depthwise.is_some()
-    }
+    conv_layer_methods!("SeparableConv2D", depthwise);
     fn validate(&self) -> Result<()> {
-        let name = &self.opts.name;
-        if self.filters == 0 || self.depth_multiplier == 0 {
+        let c = &self.config;
+        let name = &c.options.name;
+        if c.filters == 0 || c.depth_multiplier == 0 {
             return Err(Error::invalid(
                 name,
                 "filters/depth_multiplier",
                 format!(
                     "must be at least 1, got {} and {}",
-                    self.filters, self.depth_multiplier
+                    c.filters, c.depth_multiplier
                 ),
             ));
         }
-        self.spatial.validate(name, false)?;
-        self.opts.activation.resolve().map(|_| ())
+        c.window.spatial().validate(name, false)?;
+        c.options.activation.resolve().map(|_| ())
     }
     fn build(&mut self, input_shape: &[usize], ctx: &mut BuildContext) -> Result<()> {
         self.validate()?;
-        self.opts.resolved = self.opts.activation.resolve()?;
-        let (_, c) = self.spatial.split(&self.opts.name, input_shape, None)?;
+        let c = &self.config;
+        let spatial = c.window.spatial();
+        let (_, ch) = spatial.split(&c.options.name, input_shape, None)?;
         Layer::<B>::output_shape(self, input_shape)?;
-        let k = self.spatial.kernel;
-        let m = self.depth_multiplier;
-        let dw = self
-            .opts
-            .init::<B>(&self.opts.kernel_initializer, &[k[0], k[1], c, m], ctx)?;
-        let pw_shape = [1, 1, c * m, self.filters];
-        let pw = self
-            .opts
-            .init::<B>(&self.pointwise_initializer, &pw_shape, ctx)?;
-        (self.depthwise, self.pointwise) = (Some(dw), Some(pw));
-        self.bias = self.opts.init_bias::<B>(self.filters, ctx)?;
+        let k = spatial.kernel;
+        let m = c.depth_multiplier;
+        let dw_shape = [k[0], k[1], ch, m];
+        let dw = c
+            .options
+            .init::<B>(&c.depthwise_initializer, &dw_shape, ctx)?;
+        let pw_shape = [1, 1, ch * m, c.filters];
+        let pw = c
+            .options
+            .init::<B>(&c.pointwise_initializer, &pw_shape, ctx)?;
+        let bias = c.options.init_bias::<B>(c.filters, ctx)?;
+        (self.depthwise, self.pointwise, self.bias) = (Some(dw), Some(pw), bias);
         Ok(())
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
+        let (name, spatial) = (&self.config.options.name, self.config.window.spatial());
         let c_known = self.depthwise.as_ref().map(|k| k.shape()[2]);
-        let (hw, _) = self.spatial.split(&self.opts.name, input_shape, c_known)?;
-        let (out, _) = self.spatial.window(&self.opts.name, hw, input_shape)?;
-        Ok(self.spatial.join(out, self.filters))
+        let (hw, _) = spatial.split(name, input_shape, c_known)?;
+        let (out, _) = spatial.window(name, hw, input_shape)?;
+        Ok(spatial.join(out, self.config.filters))
     }
     fn call(&self, x: &Tensor<B>, ctx: &mut CallContext) -> Result<Tensor<B>> {
-        let dw = built_weight(&self.depthwise, &self.opts.name)?;
-        let pw = built_weight(&self.pointwise, &self.opts.name)?;
+        let (name, spatial) = (&self.config.options.name, self.config.window.spatial());
+        let dw = built_weight(&self.depthwise, name)?;
+        let pw = built_weight(&self.pointwise, name)?;
         let c_in = dw.shape()[2];
-        let (xs, pads) = self.spatial.conv_input(&self.opts.name, x, dw, c_in)?;
-        let p = self.spatial.params(pads, c_in);
+        let (xs, pads) = spatial.conv_input(name, x, dw, c_in)?;
+        let p = spatial.params(pads, c_in);
         let w = depthwise_engine_kernel(dw)?;
         let y = Tensor::<B>::new(B::conv2d(xs.inner(), w.inner(), p)?);
         let wp = pw.permute(&[3, 2, 0, 1])?;
@@ -149,41 +179,22 @@ impl<B: Backend> Layer<B> for SeparableConv2D<B> {
             b,
             Conv2dParams::default(),
         )?);
-        self.opts.finish(&self.spatial, y, ctx)
+        self.config.options.finish(&spatial, y, ctx)
     }
     fn weights(&self) -> Vec<Weight<B>> {
         let mut w = Vec::new();
-        push_weight(
-            &mut w,
-            "depthwise_kernel",
-            &self.depthwise,
-            self.opts.trainable,
-        );
-        push_weight(
-            &mut w,
-            "pointwise_kernel",
-            &self.pointwise,
-            self.opts.trainable,
-        );
-        push_weight(&mut w, "bias", &self.bias, self.opts.trainable);
+        let trainable = self.config.options.trainable;
+        push_weight(&mut w, "depthwise_kernel", &self.depthwise, trainable);
+        push_weight(&mut w, "pointwise_kernel", &self.pointwise, trainable);
+        push_weight(&mut w, "bias", &self.bias, trainable);
         w
     }
     fn regularization_loss(&self) -> Result<Option<Tensor<B>>> {
+        let kernel_reg = &self.config.kernel_regularizer;
         weight_penalties(&[
-            (&self.opts.kernel_regularizer, &self.depthwise),
-            (&self.opts.kernel_regularizer, &self.pointwise),
-            (&self.opts.bias_regularizer, &self.bias),
+            (kernel_reg, &self.depthwise),
+            (kernel_reg, &self.pointwise),
+            (&self.config.options.bias_regularizer, &self.bias),
         ])
-    }
-    fn get_config(&self) -> serde_json::Value {
-        let mut c = json!({
-            "filters": self.filters,
-            "depth_multiplier": self.depth_multiplier,
-            "pointwise_initializer": self.pointwise_initializer.to_config(),
-        });
-        self.spatial.write_config(&mut c, "kernel_size");
-        self.opts.write_config(&mut c, "depthwise");
-        c["kernel_regularizer"] = regularizer_config(&self.opts.kernel_regularizer);
-        c
     }
 }

@@ -1,52 +1,124 @@
-//! [`Spatial`]: the window hyper-parameters every convolution shares and the layout
-//! conversions between Keras' data formats and the engines' `[N, C, H, W]`.
+//! [`Spatial`]: the window every convolution and pooling shares (its config fields in
+//! [`ConvWindow`]) and the layout conversions between Keras' data formats and the engines'
+//! `[N, C, H, W]`.
 
-use super::{common::*, Size2};
+use super::{common::*, Dims, Rank, Size2};
 use crate::backend::{Backend, Conv2dParams};
 use crate::error::{Error, Result};
+use crate::layers::config::lowercase;
 use crate::tensor::Tensor;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 /// `(before, after)` padding for height and width.
 pub(crate) type Pads2 = [(usize, usize); 2];
 
-/// The spatial hyper-parameters shared by the convolution layers, and the layout
-/// conversions between Keras' data formats and the engines' `[N, C, H, W]`.
+/// The window of a convolution or pooling as the computations read it (borrowed from the
+/// layer's config), and the layout conversions between Keras' data formats and the engines'
+/// `[N, C, H, W]`.
 ///
 /// Rank-1 layers keep a unit height axis internally (`kernel[0] == 1`).
 #[derive(Debug, Clone)]
-pub(crate) struct Spatial {
+pub(crate) struct Spatial<'a> {
     pub(crate) rank: usize,
     pub(crate) kernel: [usize; 2],
     pub(crate) strides: [usize; 2],
     pub(crate) dilation: [usize; 2],
-    pub(crate) padding: String,
-    pub(crate) data_format: String,
+    pub(crate) padding: &'a str,
+    pub(crate) data_format: &'a str,
 }
 
-impl Spatial {
-    pub(crate) fn new(rank: usize, kernel: Size2) -> Self {
-        let mut s = Self {
-            rank,
-            kernel: [1, 1],
-            strides: [1, 1],
-            dilation: [1, 1],
+/// The window fields of a convolution config (Keras' names): `kernel_size`, `strides`,
+/// `dilation_rate`, `padding`, `data_format`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, bound = "")]
+pub struct ConvWindow<R: Rank> {
+    /// Window size per spatial axis (required).
+    pub kernel_size: Dims<R>,
+    /// Strides (default 1).
+    pub strides: Dims<R>,
+    /// Dilation rate (default 1).
+    pub dilation_rate: Dims<R>,
+    /// `"valid"`, `"same"` (or `"causal"` for `Conv1D`), read case-insensitively.
+    #[serde(deserialize_with = "lowercase")]
+    pub padding: String,
+    /// `"channels_last"` or `"channels_first"`, read case-insensitively.
+    #[serde(deserialize_with = "lowercase")]
+    pub data_format: String,
+}
+
+impl<R: Rank> Default for ConvWindow<R> {
+    fn default() -> Self {
+        Self::new(Size2([1, 1]))
+    }
+}
+
+impl<R: Rank> ConvWindow<R> {
+    /// A `kernel_size` window, stride and dilation 1, `valid` padding, channels last.
+    pub(crate) fn new(kernel_size: Size2) -> Self {
+        Self {
+            kernel_size: Dims::new(kernel_size),
+            strides: Dims::default(),
+            dilation_rate: Dims::default(),
             padding: "valid".into(),
             data_format: "channels_last".into(),
-        };
-        s.kernel = s.norm(kernel);
-        s
-    }
-
-    /// A size for this rank (rank 1 uses the last entry).
-    pub(crate) fn norm(&self, s: Size2) -> [usize; 2] {
-        if self.rank == 1 {
-            [1, s.0[1]]
-        } else {
-            s.0
         }
     }
 
+    /// The window as the computations read it.
+    pub(crate) fn spatial(&self) -> Spatial<'_> {
+        Spatial {
+            rank: R::N,
+            kernel: self.kernel_size.0,
+            strides: self.strides.0,
+            dilation: self.dilation_rate.0,
+            padding: &self.padding,
+            data_format: &self.data_format,
+        }
+    }
+}
+
+/// Checks the window fields `keys` of a raw config (one integer or a list of `rank`, each
+/// within limits) before it is read, so errors name the layer and the field; the first key
+/// (the window size) is required.
+pub(crate) fn check_window(
+    config: &serde_json::Value,
+    class: &str,
+    rank: usize,
+    keys: &[&str],
+) -> Result<()> {
+    for (i, key) in keys.iter().enumerate() {
+        if cfg_sizes(config, class, key, rank)?.is_none() && i == 0 {
+            return Err(Error::config(format!("{class}.{key}"), "missing field"));
+        }
+    }
+    Ok(())
+}
+
+/// Builder setters of the window fields under `self.<path>`: `strides`, `padding`,
+/// `data_format`.
+macro_rules! window_setters {
+    ($($path:ident).+) => {
+        /// Strides (one integer or one per spatial axis).
+        pub fn strides(mut self, s: impl Into<Size2>) -> Self {
+            self.$($path).+.strides = Dims::new(s);
+            self
+        }
+        /// `"valid"` (default) or `"same"` (TensorFlow's: `out = ceil(in / stride)`, extra
+        /// padding at the end).
+        pub fn padding(mut self, padding: &str) -> Self {
+            self.$($path).+.padding = padding.to_lowercase();
+            self
+        }
+        /// `"channels_last"` (default, `[N, .., C]`) or `"channels_first"` (`[N, C, ..]`).
+        pub fn data_format(mut self, data_format: &str) -> Self {
+            self.$($path).+.data_format = data_format.to_lowercase();
+            self
+        }
+    };
+}
+pub(crate) use window_setters;
+
+impl Spatial<'_> {
     fn axes(&self, v: [usize; 2]) -> Vec<usize> {
         v[2 - self.rank..].to_vec()
     }
@@ -56,7 +128,7 @@ impl Spatial {
     }
 
     pub(crate) fn validate(&self, layer: &str, causal_ok: bool) -> Result<()> {
-        let p = self.padding.as_str();
+        let p = self.padding;
         if !(p == "valid" || p == "same" || (causal_ok && p == "causal")) {
             let allowed = if causal_ok {
                 "\"valid\", \"same\" or \"causal\""
@@ -69,7 +141,7 @@ impl Spatial {
                 format!("must be {allowed}, got {p:?}"),
             ));
         }
-        check_data_format(layer, &self.data_format)?;
+        check_data_format(layer, self.data_format)?;
         for (arg, v) in [
             ("kernel_size", self.kernel),
             ("strides", self.strides),
@@ -175,7 +247,7 @@ impl Spatial {
                 self.kernel[i],
                 self.strides[i],
                 self.dilation[i],
-                &self.padding,
+                self.padding,
             )
             .ok_or_else(|| {
                 Error::shape(
@@ -269,40 +341,5 @@ impl Spatial {
             (_, true) => y.reshape_to(&[s[0], s[1], s[3]])?.permute(&[0, 2, 1]),
             (_, false) => y.reshape_to(&[s[0], s[1], s[3]]),
         }
-    }
-
-    /// Writes `kernel_size`, `strides`, `dilation_rate`, `padding`, `data_format`.
-    pub(crate) fn write_config(&self, map: &mut serde_json::Value, kernel_key: &str) {
-        map[kernel_key] = json!(self.axes(self.kernel));
-        map["strides"] = json!(self.axes(self.strides));
-        map["dilation_rate"] = json!(self.axes(self.dilation));
-        map["padding"] = json!(self.padding);
-        map["data_format"] = json!(self.data_format);
-    }
-
-    /// Reads what [`Spatial::write_config`] wrote.
-    pub(crate) fn read_config(
-        rank: usize,
-        config: &serde_json::Value,
-        layer: &str,
-        kernel_key: &str,
-    ) -> Result<Self> {
-        let to2 = |v: Vec<usize>| if rank == 1 { [1, v[0]] } else { [v[0], v[1]] };
-        let k = cfg_sizes(config, layer, kernel_key, rank)?
-            .ok_or_else(|| Error::config(format!("{layer}.{kernel_key}"), "missing field"))?;
-        let mut s = Self::new(rank, Size2(to2(k)));
-        if let Some(v) = cfg_sizes(config, layer, "strides", rank)? {
-            s.strides = to2(v);
-        }
-        if let Some(v) = cfg_sizes(config, layer, "dilation_rate", rank)? {
-            s.dilation = to2(v);
-        }
-        if let Some(p) = cfg_str(config, "padding") {
-            s.padding = p.to_lowercase();
-        }
-        if let Some(d) = cfg_str(config, "data_format") {
-            s.data_format = d.to_lowercase();
-        }
-        Ok(s)
     }
 }
