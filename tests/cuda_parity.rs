@@ -158,6 +158,20 @@ fn train_parity(
     r
 }
 
+/// [`train_parity`] of `build` in `f64` (limit 1) and in `f32` (limit [`TF32_FACTOR`]), as
+/// "`what` f64" and "`what` f32".
+fn both_dtypes(
+    what: &str,
+    device: Device,
+    build: fn(Device, DType) -> Sequential<Tch>,
+    sample: &[usize],
+) {
+    for (name, dtype, limit) in [("f64", DType::F64, 1.0), ("f32", DType::F32, TF32_FACTOR)] {
+        let what = format!("{what} {name}");
+        train_parity(&what, device, |d| build(d, dtype), sample, dtype, limit);
+    }
+}
+
 fn cnn(device: Device, dtype: DType) -> Sequential<Tch> {
     use stratanet::layers::{Conv2D, MaxPooling2D};
     let mut m = Sequential::<Tch>::new()
@@ -190,17 +204,7 @@ fn cnn_cpu_vs_cuda() {
     let Some(dev) = target("cnn_cpu_vs_cuda") else {
         return;
     };
-    let s = [8, 8, 2];
-    train_parity("cnn f64", dev, |d| cnn(d, DType::F64), &s, DType::F64, 1.0);
-    let f32_limit = TF32_FACTOR;
-    train_parity(
-        "cnn f32",
-        dev,
-        |d| cnn(d, DType::F32),
-        &s,
-        DType::F32,
-        f32_limit,
-    );
+    both_dtypes("cnn", dev, cnn, &[8, 8, 2]);
 }
 
 #[test]
@@ -208,24 +212,7 @@ fn lstm_cpu_vs_cuda() {
     let Some(dev) = target("lstm_cpu_vs_cuda") else {
         return;
     };
-    let s = [7, 5];
-    train_parity(
-        "lstm f64",
-        dev,
-        |d| lstm(d, DType::F64),
-        &s,
-        DType::F64,
-        1.0,
-    );
-    let f32_limit = TF32_FACTOR;
-    train_parity(
-        "lstm f32",
-        dev,
-        |d| lstm(d, DType::F32),
-        &s,
-        DType::F32,
-        f32_limit,
-    );
+    both_dtypes("lstm", dev, lstm, &[7, 5]);
 }
 
 /// A CNN trained on CUDA, saved, loads on the CPU (`Sequential::load`) with the same

@@ -5,6 +5,7 @@
 
 #[macro_use]
 mod common;
+use common::quiet;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -423,24 +424,11 @@ fn from_tensors_without_shuffle_equals_tensor_fit<B: Backend>() {
     let (x, y) = tensors::<B>(40);
     let mut a = linear::<B>(3, 0.02);
     let ha = a
-        .fit(
-            &x,
-            &y,
-            FitOptions::new()
-                .epochs(4)
-                .batch_size(6)
-                .shuffle(false)
-                .verbose(0),
-        )
+        .fit(&x, &y, quiet(4).batch_size(6).shuffle(false))
         .unwrap();
     let mut b = linear::<B>(3, 0.02);
     let mut ds = Dataset::from_tensors(&x, &y).unwrap();
-    let hb = b
-        .fit_dataset(
-            &mut ds,
-            FitOptions::new().epochs(4).batch_size(6).verbose(0),
-        )
-        .unwrap();
+    let hb = b.fit_dataset(&mut ds, quiet(4).batch_size(6)).unwrap();
     assert_eq!(ha, hb);
     assert_eq!(weights(&a), weights(&b));
 }
@@ -457,13 +445,7 @@ fn prefetched_equals_not_prefetched<B: Backend>() {
         }
         let mut m = linear::<B>(4, 0.01);
         let h = m
-            .fit_dataset(
-                &mut ds,
-                FitOptions::new()
-                    .epochs(3)
-                    .verbose(0)
-                    .validation_dataset(val),
-            )
+            .fit_dataset(&mut ds, quiet(3).validation_dataset(val))
             .unwrap();
         (h, weights(&m))
     };
@@ -476,9 +458,7 @@ fn prefetched_equals_not_prefetched<B: Backend>() {
     assert_eq!(run(false).0, h1);
     let mut ds = host_regression(40).shuffle(16, 10).batch(5);
     let mut m = linear::<B>(4, 0.01);
-    let h3 = m
-        .fit_dataset(&mut ds, FitOptions::new().epochs(3).verbose(0))
-        .unwrap();
+    let h3 = m.fit_dataset(&mut ds, quiet(3)).unwrap();
     assert_ne!(h3.get("loss"), h1.get("loss"));
 }
 
@@ -487,9 +467,7 @@ fn user_source_trains_and_reports_errors<B: Backend>() {
     let ended = src.epochs_ended.clone();
     let mut ds = Dataset::from_source(src).prefetch(2);
     let mut m = linear::<B>(1, 0.01);
-    let h = m
-        .fit_dataset(&mut ds, FitOptions::new().epochs(2).verbose(0))
-        .unwrap();
+    let h = m.fit_dataset(&mut ds, quiet(2)).unwrap();
     assert_eq!(h.get("loss").unwrap().len(), 2);
     assert_eq!(iterations(&m), 6);
     assert_eq!(ended.load(Ordering::SeqCst), 2);
@@ -497,10 +475,7 @@ fn user_source_trains_and_reports_errors<B: Backend>() {
     let mut src = Source::new(20);
     src.fail_at = Some(3);
     let mut ds = Dataset::from_source(src).prefetch(2);
-    let e = m
-        .fit_dataset(&mut ds, FitOptions::new().epochs(2).verbose(0))
-        .unwrap_err()
-        .to_string();
+    let e = m.fit_dataset(&mut ds, quiet(2)).unwrap_err().to_string();
     assert!(e.contains("batch 3 is unreadable"), "{e}");
     // fit_dataset's own argument errors.
     let mut ds = host_regression(8);
@@ -539,66 +514,35 @@ fn steps_per_epoch_counts_iterations<B: Backend>() {
     a.fit(
         &x,
         &y,
-        FitOptions::new()
-            .epochs(2)
-            .batch_size(16)
-            .steps_per_epoch(2)
-            .shuffle(false)
-            .verbose(0),
+        quiet(2).batch_size(16).steps_per_epoch(2).shuffle(false),
     )
     .unwrap();
     assert_eq!(iterations(&a), 4);
     let mut b = linear::<B>(2, 0.02);
-    b.fit(
-        &x,
-        &y,
-        FitOptions::new()
-            .epochs(1)
-            .batch_size(16)
-            .shuffle(false)
-            .verbose(0),
-    )
-    .unwrap();
+    b.fit(&x, &y, quiet(1).batch_size(16).shuffle(false))
+        .unwrap();
     assert_eq!(weights(&a), weights(&b));
     // Shuffled, 3 steps for 5 epochs over 4 batches a pass.
     let mut c = linear::<B>(2, 0.02);
     let h = c
-        .fit(
-            &x,
-            &y,
-            FitOptions::new()
-                .epochs(5)
-                .batch_size(16)
-                .steps_per_epoch(3)
-                .seed(1)
-                .verbose(0),
-        )
+        .fit(&x, &y, quiet(5).batch_size(16).steps_per_epoch(3).seed(1))
         .unwrap();
     assert_eq!(iterations(&c), 15);
     assert_eq!(h.get("loss").unwrap().len(), 5);
     // Datasets: 3 steps an epoch from a 4-batch dataset, restarting it when exhausted.
     let mut ds = host_regression(64).shuffle(64, 3).batch(16);
     let mut d = linear::<B>(2, 0.02);
-    d.fit_dataset(
-        &mut ds,
-        FitOptions::new().epochs(5).steps_per_epoch(3).verbose(0),
-    )
-    .unwrap();
+    d.fit_dataset(&mut ds, quiet(5).steps_per_epoch(3)).unwrap();
     assert_eq!(iterations(&d), 15);
     // Resuming at epoch 2 continues as an uninterrupted run.
     let mut full = linear::<B>(5, 0.02);
     let mut ds = host_regression(64).shuffle(64, 3).batch(16);
-    full.fit_dataset(&mut ds, FitOptions::new().epochs(4).verbose(0))
-        .unwrap();
+    full.fit_dataset(&mut ds, quiet(4)).unwrap();
     let mut part = linear::<B>(5, 0.02);
     let mut ds = host_regression(64).shuffle(64, 3).batch(16);
-    part.fit_dataset(&mut ds, FitOptions::new().epochs(2).verbose(0))
+    part.fit_dataset(&mut ds, quiet(2)).unwrap();
+    part.fit_dataset(&mut ds, quiet(4).initial_epoch(2))
         .unwrap();
-    part.fit_dataset(
-        &mut ds,
-        FitOptions::new().epochs(4).initial_epoch(2).verbose(0),
-    )
-    .unwrap();
     assert_eq!(weights(&full), weights(&part));
 }
 
@@ -608,11 +552,9 @@ fn validation_freq_and_batch_size<B: Backend>() {
     let run = |vbs: Option<usize>, freq: usize| -> (History, Vec<usize>) {
         let mut m = linear::<B>(6, 0.01);
         let rec = ValEpochs::default();
-        let mut opts = FitOptions::new()
-            .epochs(5)
+        let mut opts = quiet(5)
             .batch_size(8)
             .seed(2)
-            .verbose(0)
             .validation_data(&vx, &vy)
             .validation_freq(freq)
             .callback(rec.clone());
@@ -658,10 +600,8 @@ fn validation_freq_and_batch_size<B: Backend>() {
     let rec = ValEpochs::default();
     m.fit_dataset(
         &mut ds,
-        FitOptions::new()
-            .epochs(4)
+        quiet(4)
             .batch_size(8)
-            .verbose(0)
             .validation_dataset(val)
             .validation_batch_size(4)
             .validation_freq(2)

@@ -103,35 +103,9 @@ fn invalid_variable_is_an_error_not_a_panic<B: Backend>() {
     env.set(Some("tpu"));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("m.safetensors");
-    // `new` cannot fail: the first add says why.
-    let mut m = Sequential::<B>::new().with_name("seq");
-    let e = m.add(Input::new(&[3])).unwrap_err().to_string();
-    assert!(
-        e.contains("STRATANET_DEVICE") && e.contains("tpu") && e.contains("seq"),
-        "{e}"
-    );
-    let e = Sequential::<B>::new()
-        .add(Dense::new(2))
-        .map(|_| ())
-        .unwrap_err();
-    assert!(e.to_string().contains("STRATANET_DEVICE"), "{e}");
-    let e = Sequential::<B>::new().build(&[3]).unwrap_err();
-    assert!(e.to_string().contains("STRATANET_DEVICE"), "{e}");
-    // The functional path: the apply that builds a layer, and Model::new without weights.
-    let x = Input::new(&[3]).tensor::<B>();
-    let e = Dense::new(2)
-        .name("proj")
-        .apply(&x)
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("proj") && e.contains("STRATANET_DEVICE"), "{e}");
-    let e = Model::new(std::slice::from_ref(&x), std::slice::from_ref(&x))
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.contains("Model::new") && e.contains("STRATANET_DEVICE"),
-        "{e}"
-    );
+    // the first add, add, build, the functional apply that builds a layer, Model::new
+    // without weights.
+    common::weight_making_fails_naming::<B>("STRATANET_DEVICE", "tpu");
     // on_device and a scope override the variable.
     let mut m = Sequential::<B>::new().on_device(Device::Cpu);
     m.add(Input::new(&[3])).unwrap();

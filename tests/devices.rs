@@ -112,36 +112,9 @@ fn default_placement_is_auto<B: Backend>() {
 
 fn unusable_placement_is_an_error<B: Backend>() {
     Device::scope(NO_SUCH_DEVICE, || {
-        // `new` cannot fail; the first add (an Input or a layer) says why.
-        let mut m = Sequential::<B>::new().with_name("net");
-        let e = m.add(Input::new(&[4])).unwrap_err().to_string();
-        assert!(
-            e.contains("net") && e.contains("Device::scope") && e.contains("cuda:1000"),
-            "{e}"
-        );
-        let mut m = Sequential::<B>::new();
-        let e = m.add(Dense::new(2)).unwrap_err().to_string();
-        assert!(e.contains("Device::scope"), "{e}");
-        let mut m = Sequential::<B>::new();
-        let e = m.build(&[4]).unwrap_err().to_string();
-        assert!(e.contains("Device::scope"), "{e}");
-
-        // Functional: the apply that builds a layer, or Model::new for a model without
-        // weights.
-        let x = Input::new(&[4]).tensor::<B>();
-        let e = Dense::new(2)
-            .name("head")
-            .apply(&x)
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("head") && e.contains("Device::scope"), "{e}");
-        let e = Model::new(std::slice::from_ref(&x), std::slice::from_ref(&x))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("Model::new") && e.contains("Device::scope"),
-            "{e}"
-        );
+        // `new` cannot fail; the first add (an Input or a layer), build, the functional
+        // apply that builds a layer and Model::new without weights say why.
+        common::weight_making_fails_naming::<B>("Device::scope", "cuda:1000");
     });
 }
 

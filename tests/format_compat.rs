@@ -26,6 +26,7 @@
 
 #[macro_use]
 mod common;
+use common::quiet;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -258,7 +259,7 @@ fn check_optimizer_and_resume<B: Backend, A>(
         m.fit(
             tensor::<B>(x),
             tensor::<B>(y),
-            FitOptions::new().epochs(1).batch_size(8).seed(3).verbose(0),
+            quiet(1).batch_size(8).seed(3),
         )
         .unwrap();
         m.compiled().unwrap().optimizer.iterations()
@@ -284,22 +285,25 @@ fn check_optimizer_and_resume<B: Backend, A>(
 fn regenerate_format_fixtures() {
     type B = stratanet::Candle;
     std::fs::create_dir_all(fixture("")).unwrap();
-    let opts = || {
-        FitOptions::new()
-            .epochs(2)
-            .batch_size(8)
-            .seed(11)
-            .verbose(0)
-    };
-    let write = |name: &str, parts: Vec<(&str, Tensor<B>)>| {
-        let tensors: Vec<(String, Tensor<B>)> =
-            parts.into_iter().map(|(n, t)| (n.to_string(), t)).collect();
-        let meta = HashMap::from([(
-            "written_by".to_string(),
-            "tests/format_compat.rs regenerate_format_fixtures".to_string(),
-        )]);
-        saving::save_tensors(&fixture(name), &tensors, &meta).unwrap();
-    };
+    let opts = || quiet(2).batch_size(8).seed(11);
+    // `<name>.expected.safetensors`: the training data, the check input and its prediction.
+    let write =
+        |name: &str, x_train: Tensor<B>, y_train: Tensor<B>, x: Tensor<B>, y_pred: Tensor<B>| {
+            let parts = [
+                ("x_train", x_train),
+                ("y_train", y_train),
+                ("x", x),
+                ("y_pred", y_pred),
+            ];
+            let tensors: Vec<(String, Tensor<B>)> =
+                parts.into_iter().map(|(n, t)| (n.to_string(), t)).collect();
+            let meta = HashMap::from([(
+                "written_by".to_string(),
+                "tests/format_compat.rs regenerate_format_fixtures".to_string(),
+            )]);
+            let path = fixture(&format!("{name}.expected.safetensors"));
+            saving::save_tensors(&path, &tensors, &meta).unwrap();
+        };
 
     // (a) Sequential CNN with BatchNorm.
     stratanet::set_random_seed(1);
@@ -319,15 +323,7 @@ fn regenerate_format_fixtures() {
     m.fit(&x_train, &y_train, opts()).unwrap();
     m.save(fixture("sequential_cnn_bn.safetensors")).unwrap();
     let y_pred = m.predict(&x, 4).unwrap();
-    write(
-        "sequential_cnn_bn.expected.safetensors",
-        vec![
-            ("x_train", x_train),
-            ("y_train", y_train),
-            ("x", x),
-            ("y_pred", y_pred),
-        ],
-    );
+    write("sequential_cnn_bn", x_train, y_train, x, y_pred);
 
     // (b) Functional LSTM.
     stratanet::set_random_seed(2);
@@ -342,15 +338,7 @@ fn regenerate_format_fixtures() {
     m.fit(&x_train, &y_train, opts()).unwrap();
     m.save(fixture("functional_lstm.safetensors")).unwrap();
     let y_pred = m.predict(&x, 4).unwrap();
-    write(
-        "functional_lstm.expected.safetensors",
-        vec![
-            ("x_train", x_train),
-            ("y_train", y_train),
-            ("x", x),
-            ("y_pred", y_pred),
-        ],
-    );
+    write("functional_lstm", x_train, y_train, x, y_pred);
 }
 
 engine_tests!(

@@ -6,7 +6,6 @@
 #[macro_use]
 mod common;
 
-use safetensors::SafeTensors;
 use stratanet::losses::{
     self, BinaryCrossentropy, BinaryFocalCrossentropy, CategoricalCrossentropy,
     CategoricalFocalCrossentropy, CategoricalHinge, CosineSimilarity, Hinge, KLDivergence, LogCosh,
@@ -15,25 +14,11 @@ use stratanet::losses::{
 };
 use stratanet::{Backend, Tensor};
 
-struct Fixture(Vec<u8>);
+use common::FixtureFile as Fixture;
 
-impl Fixture {
-    fn load() -> Self {
-        Self(common::read_fixture(
-            "losses_toolkit.safetensors",
-            "make_metric_fixtures.py",
-        ))
-    }
-    fn values(&self, key: &str) -> (Vec<usize>, Vec<f64>) {
-        let st = SafeTensors::deserialize(&self.0).unwrap();
-        let v = st.tensor(key).unwrap_or_else(|e| panic!("no {key}: {e}"));
-        let vals = common::tensor_f64(key, &v);
-        (v.shape().to_vec(), vals)
-    }
-    fn tensor<B: Backend>(&self, key: &str) -> Tensor<B> {
-        let (shape, v) = self.values(key);
-        Tensor::from_vec(v.iter().map(|&x| x as f32).collect::<Vec<f32>>(), &shape).unwrap()
-    }
+/// `tests/fixtures/losses_toolkit.safetensors`.
+fn fixture() -> Fixture {
+    Fixture::load("losses_toolkit.safetensors", "make_metric_fixtures.py")
 }
 
 fn close_all(what: &str, got: &[f64], want: &[f64]) {
@@ -42,7 +27,7 @@ fn close_all(what: &str, got: &[f64], want: &[f64]) {
 
 /// Per-sample values and the default (mean) reduction against the fixture.
 fn check<B: Backend>(f: &Fixture, what: &str, loss: &dyn Loss<B>, y: &str, p: &str, want: &str) {
-    let (y, p) = (f.tensor::<B>(y), f.tensor::<B>(p));
+    let (y, p) = (f.tensor_f32::<B>(y), f.tensor_f32::<B>(p));
     let (_, want) = f.values(want);
     let got = loss.per_sample(&y, &p).unwrap().to_vec_f64().unwrap();
     close_all(what, &got, &want);
@@ -55,7 +40,7 @@ fn check<B: Backend>(f: &Fixture, what: &str, loss: &dyn Loss<B>, y: &str, p: &s
 }
 
 fn values<B: Backend>() {
-    let f = Fixture::load();
+    let f = fixture();
     check::<B>(
         &f,
         "kld",
@@ -247,11 +232,11 @@ fn values<B: Backend>() {
 }
 
 fn reductions<B: Backend>() {
-    let f = Fixture::load();
+    let f = fixture();
     let (y, p, w) = (
-        f.tensor::<B>("reduce/y"),
-        f.tensor::<B>("reduce/p"),
-        f.tensor::<B>("reduce/w"),
+        f.tensor_f32::<B>("reduce/y"),
+        f.tensor_f32::<B>("reduce/p"),
+        f.tensor_f32::<B>("reduce/w"),
     );
     let n = w.shape()[0];
     let w_col = w.reshape_to(&[n, 1]).unwrap();

@@ -16,7 +16,6 @@
 #[macro_use]
 mod common;
 
-use safetensors::{Dtype, SafeTensors};
 use stratanet::losses::TargetKind;
 use stratanet::metrics::{
     self, Curve, F1Average, F1Score, MeanAbsoluteError, MeanIoU, MeanSquaredError, Metric,
@@ -24,44 +23,11 @@ use stratanet::metrics::{
 };
 use stratanet::{Backend, Tensor};
 
-struct Fixture(Vec<u8>);
+use common::FixtureFile as Fixture;
 
-impl Fixture {
-    fn load() -> Self {
-        Self(common::read_fixture(
-            "metrics.safetensors",
-            "make_metric_fixtures.py",
-        ))
-    }
-    fn raw(&self, key: &str) -> (Dtype, Vec<usize>, Vec<u8>) {
-        let st = SafeTensors::deserialize(&self.0).unwrap();
-        let v = st.tensor(key).unwrap_or_else(|e| panic!("no {key}: {e}"));
-        (v.dtype(), v.shape().to_vec(), v.data().to_vec())
-    }
-    fn scalar(&self, key: &str) -> f64 {
-        let (dt, _, d) = self.raw(key);
-        assert_eq!(dt, Dtype::F64, "{key}");
-        f64::from_le_bytes(d[..8].try_into().unwrap())
-    }
-    fn tensor<B: Backend>(&self, key: &str) -> Tensor<B> {
-        let (dt, shape, d) = self.raw(key);
-        match dt {
-            Dtype::F32 => Tensor::from_vec(
-                d.chunks_exact(4)
-                    .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-                    .collect::<Vec<f32>>(),
-                &shape,
-            ),
-            Dtype::I64 => Tensor::from_vec(
-                d.chunks_exact(8)
-                    .map(|b| i64::from_le_bytes(b.try_into().unwrap()))
-                    .collect::<Vec<i64>>(),
-                &shape,
-            ),
-            other => panic!("{key}: unexpected dtype {other:?}"),
-        }
-        .unwrap()
-    }
+/// `tests/fixtures/metrics.safetensors`.
+fn fixture() -> Fixture {
+    Fixture::load("metrics.safetensors", "make_metric_fixtures.py")
 }
 
 fn close(what: &str, got: f64, want: f64, tol: f64) {
@@ -97,7 +63,7 @@ fn check<B: Backend>(
 }
 
 fn binary<B: Backend>() {
-    let f = Fixture::load();
+    let f = fixture();
     let (y, p) = (f.tensor::<B>("binary/y"), f.tensor::<B>("binary/p"));
     let p2 = p.unsqueeze(-1).unwrap(); // [n, 1] predictions against [n] labels
     let get = |name: &str| metrics::get::<B>(name, TargetKind::Binary, &y.shape(), &p2.shape());
@@ -223,7 +189,7 @@ fn binary<B: Backend>() {
 }
 
 fn multiclass<B: Backend>() {
-    let f = Fixture::load();
+    let f = fixture();
     let labels = f.tensor::<B>("multi/labels");
     let one_hot = f.tensor::<B>("multi/one_hot");
     let probs = f.tensor::<B>("multi/probs");
@@ -375,7 +341,7 @@ fn multiclass<B: Backend>() {
 }
 
 fn regression<B: Backend>() {
-    let f = Fixture::load();
+    let f = fixture();
     let (y, p) = (f.tensor::<B>("reg/y"), f.tensor::<B>("reg/p"));
     let get = |name: &str| {
         metrics::get::<B>(name, TargetKind::Regression, &y.shape(), &p.shape()).unwrap()

@@ -112,6 +112,12 @@ fn configs(fx: &Fixture) -> BTreeMap<String, BTreeMap<String, f64>> {
     out
 }
 
+/// A trainable 1-D variable holding `v`.
+fn param<B: Backend, E: stratanet::tensor::Element>(v: Vec<E>) -> Tensor<B> {
+    let n = v.len();
+    Tensor::<B>::from_vec(v, &[n]).unwrap().to_param().unwrap()
+}
+
 /// Applies the shared options named in `hp` with each type's builder methods.
 macro_rules! shared_options {
     ($opt:expr, $hp:expr) => {{
@@ -168,6 +174,18 @@ fn build<B: Backend>(name: &str, hp: &BTreeMap<String, f64>) -> Box<dyn Optimize
         Some(&steps) => ExponentialDecay::new(h("lr"), steps as u64, h("exp_decay_rate")).into(),
         None => h("lr").into(),
     };
+    // An optimizer of Adam's family: beta_1, beta_2 and epsilon, then the shared options.
+    macro_rules! adam_like {
+        ($opt:ident) => {
+            shared_options!(
+                $opt::<B>::new(lr)
+                    .beta_1(h("beta_1"))
+                    .beta_2(h("beta_2"))
+                    .epsilon(h("epsilon")),
+                hp
+            )
+        };
+    }
     match name.split('_').next().unwrap() {
         "sgd" => shared_options!(
             Sgd::<B>::new(lr)
@@ -183,13 +201,7 @@ fn build<B: Backend>(name: &str, hp: &BTreeMap<String, f64>) -> Box<dyn Optimize
                 .amsgrad(hp.get("amsgrad").is_some_and(|&v| v != 0.0)),
             hp
         ),
-        "adamw" => shared_options!(
-            AdamW::<B>::new(lr)
-                .beta_1(h("beta_1"))
-                .beta_2(h("beta_2"))
-                .epsilon(h("epsilon")),
-            hp
-        ),
+        "adamw" => adam_like!(AdamW),
         "rmsprop" => shared_options!(
             RmsProp::<B>::new(lr)
                 .rho(h("rho"))
@@ -208,20 +220,8 @@ fn build<B: Backend>(name: &str, hp: &BTreeMap<String, f64>) -> Box<dyn Optimize
             Adadelta::<B>::new(lr).rho(h("rho")).epsilon(h("epsilon")),
             hp
         ),
-        "adamax" => shared_options!(
-            Adamax::<B>::new(lr)
-                .beta_1(h("beta_1"))
-                .beta_2(h("beta_2"))
-                .epsilon(h("epsilon")),
-            hp
-        ),
-        "nadam" => shared_options!(
-            Nadam::<B>::new(lr)
-                .beta_1(h("beta_1"))
-                .beta_2(h("beta_2"))
-                .epsilon(h("epsilon")),
-            hp
-        ),
+        "adamax" => adam_like!(Adamax),
+        "nadam" => adam_like!(Nadam),
         "lion" => shared_options!(
             Lion::<B>::new(lr).beta_1(h("beta_1")).beta_2(h("beta_2")),
             hp
@@ -421,14 +421,8 @@ fn set_variables_errors<B: Backend>() {
 /// `iterations` counts updates, the schedule sees the raw call count, `None` gradients are
 /// not accumulated.
 fn accumulation_semantics<B: Backend>() {
-    let p = Tensor::<B>::from_vec(vec![1.0f64, 1.0], &[2])
-        .unwrap()
-        .to_param()
-        .unwrap();
-    let q = Tensor::<B>::from_vec(vec![5.0f64], &[1])
-        .unwrap()
-        .to_param()
-        .unwrap();
+    let p = param::<B, _>(vec![1.0f64, 1.0]);
+    let q = param::<B, _>(vec![5.0f64]);
     let g = |a: f64, b: f64| Some(Tensor::<B>::from_vec(vec![a, b], &[2]).unwrap());
     let schedule = FnSchedule::new(|step| 0.1 * (step + 1) as f64);
     let mut opt = Sgd::<B>::new(schedule).gradient_accumulation_steps(2);
@@ -472,14 +466,8 @@ fn accumulation_semantics<B: Backend>() {
 /// Clipping by norm keeps small gradients and scales large ones, per variable or jointly.
 fn clipping<B: Backend>() {
     let run = |opt: &mut dyn Optimizer<B>| {
-        let a = Tensor::<B>::from_vec(vec![0.0f64, 0.0], &[2])
-            .unwrap()
-            .to_param()
-            .unwrap();
-        let b = Tensor::<B>::from_vec(vec![0.0f64], &[1])
-            .unwrap()
-            .to_param()
-            .unwrap();
+        let a = param::<B, _>(vec![0.0f64, 0.0]);
+        let b = param::<B, _>(vec![0.0f64]);
         let ga = Tensor::<B>::from_vec(vec![3.0f64, 4.0], &[2]).unwrap(); // norm 5
         let gb = Tensor::<B>::from_vec(vec![-0.5f64], &[1]).unwrap(); // norm 0.5
         opt.apply(&[a.clone(), b.clone()], &[Some(ga), Some(gb)])
@@ -576,10 +564,7 @@ fn names_defaults_and_configs() {
 
 #[test]
 fn invalid_options_are_errors() {
-    let p = Tensor::<B>::from_vec(vec![1.0f32], &[1])
-        .unwrap()
-        .to_param()
-        .unwrap();
+    let p = param::<B, _>(vec![1.0f32]);
     let g = || vec![Some(Tensor::<B>::from_vec(vec![1.0f32], &[1]).unwrap())];
     let cases: Vec<(Box<dyn Optimizer<B>>, &str)> = vec![
         (
@@ -618,10 +603,7 @@ fn invalid_options_are_errors() {
 
 #[test]
 fn schedules_drive_the_learning_rate() {
-    let p = Tensor::<B>::from_vec(vec![0.0f64], &[1])
-        .unwrap()
-        .to_param()
-        .unwrap();
+    let p = param::<B, _>(vec![0.0f64]);
     let g = || vec![Some(Tensor::<B>::from_vec(vec![1.0f64], &[1]).unwrap())];
     let s = PiecewiseConstantDecay::new(vec![1, 2], vec![1.0, 0.5, 0.25]);
     let mut opt = Sgd::<B>::new(s);

@@ -6,6 +6,7 @@ use stratanet_frontend::backend::{
     AutogradOps, BackendBase, CompareOps, Conv1dParams, Conv2dParams, CreationOps, DType, HostData,
     LinalgOps, MathOps, NnOps, ReduceOps, ShapeOps,
 };
+use stratanet_frontend::conformance::nn::host_conv2d;
 
 type R = stratanet_frontend::Result<()>;
 
@@ -160,51 +161,6 @@ fn reductions_compare_and_dtypes() -> R {
     Ok(())
 }
 
-/// Reference convolution (torch semantics), all in f64 on the host.
-fn conv2d_ref(
-    x: &[f64],
-    xs: [usize; 4],
-    w: &[f64],
-    ws: [usize; 4],
-    p: Conv2dParams,
-) -> (Vec<f64>, [usize; 4]) {
-    let [n, c, h, wd] = xs;
-    let [co, cig, kh, kw] = ws;
-    let g = p.groups;
-    let ho = (h + p.padding[0].0 + p.padding[0].1 - p.dilation[0] * (kh - 1) - 1) / p.stride[0] + 1;
-    let wo =
-        (wd + p.padding[1].0 + p.padding[1].1 - p.dilation[1] * (kw - 1) - 1) / p.stride[1] + 1;
-    let mut out = vec![0.0; n * co * ho * wo];
-    for b in 0..n {
-        for o in 0..co {
-            let grp = o / (co / g);
-            for i in 0..ho {
-                for j in 0..wo {
-                    let mut acc = 0.0;
-                    for ci in 0..cig {
-                        let cin = grp * cig + ci;
-                        for a in 0..kh {
-                            for e in 0..kw {
-                                let y = (i * p.stride[0] + a * p.dilation[0]) as isize
-                                    - p.padding[0].0 as isize;
-                                let z = (j * p.stride[1] + e * p.dilation[1]) as isize
-                                    - p.padding[1].0 as isize;
-                                if y < 0 || z < 0 || y >= h as isize || z >= wd as isize {
-                                    continue;
-                                }
-                                acc += x[((b * c + cin) * h + y as usize) * wd + z as usize]
-                                    * w[((o * cig + ci) * kh + a) * kw + e];
-                            }
-                        }
-                    }
-                    out[((b * co + o) * ho + i) * wo + j] = acc;
-                }
-            }
-        }
-    }
-    (out, [n, co, ho, wo])
-}
-
 /// Checks a convolution against the reference, and its gradients against differences.
 fn check_conv2d(p: Conv2dParams, xs: [usize; 4], ws: [usize; 4], channels_last: bool) -> R {
     let xv = values(xs.iter().product(), 3);
@@ -219,7 +175,7 @@ fn check_conv2d(p: Conv2dParams, xs: [usize; 4], ws: [usize; 4], channels_last: 
         x.clone()
     };
     let y = Candle::conv2d(&xin, &w, p)?;
-    let (yr, ys) = conv2d_ref(&xv, xs, &wv, ws, p);
+    let (yr, ys) = host_conv2d(&xv, &xs, &wv, &ws, p);
     assert_eq!(Candle::shape(&y), ys.to_vec());
     close(&host(&y), &yr);
     // Gradient of sum(y * r) against finite differences (exact: the loss is linear).
@@ -229,7 +185,7 @@ fn check_conv2d(p: Conv2dParams, xs: [usize; 4], ws: [usize; 4], channels_last: 
     let gx = host(g[0].as_ref().expect("dx"));
     let gw = host(g[1].as_ref().expect("dw"));
     let f = |xv: &[f64], wv: &[f64]| -> f64 {
-        let (y, _) = conv2d_ref(xv, xs, wv, ws, p);
+        let (y, _) = host_conv2d(xv, &xs, wv, &ws, p);
         y.iter().zip(&r).map(|(a, b)| a * b).sum()
     };
     // Every 7th input element and every 3rd weight, each raised by 1.

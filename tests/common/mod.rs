@@ -123,6 +123,41 @@ pub fn named_input<B: stratanet::Backend>(
         .tensor::<B>()
 }
 
+/// Every path that makes weights on an unusable device refuses, naming `needle`: a
+/// `Sequential`'s first `add` (an `Input`; naming the model and `device` too) and a later
+/// one (a layer), its `build`, a functional `apply` that builds a layer (naming the layer)
+/// and `Model::new` of a model without weights (naming `Model::new`).
+pub fn weight_making_fails_naming<B: stratanet::Backend>(needle: &str, device: &str) {
+    use stratanet::layers::{Dense, Input};
+    use stratanet::model::Apply;
+    // `new` cannot fail: the first add says why.
+    let mut m = stratanet::Sequential::<B>::new().with_name("net");
+    let e = m.add(Input::new(&[3])).unwrap_err().to_string();
+    assert!(
+        e.contains("net") && e.contains(needle) && e.contains(device),
+        "{e}"
+    );
+    let mut m = stratanet::Sequential::<B>::new();
+    let e = m.add(Dense::new(2)).map(|_| ()).unwrap_err().to_string();
+    assert!(e.contains(needle), "{e}");
+    let e = stratanet::Sequential::<B>::new()
+        .build(&[3])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains(needle), "{e}");
+    let x = Input::new(&[3]).tensor::<B>();
+    let e = Dense::new(2)
+        .name("proj")
+        .apply(&x)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("proj") && e.contains(needle), "{e}");
+    let e = stratanet::Model::new(std::slice::from_ref(&x), std::slice::from_ref(&x))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("Model::new") && e.contains(needle), "{e}");
+}
+
 /// The table of the CSV `text`, read with the default options.
 pub fn csv_table(text: &str) -> stratanet::tabular::Table {
     stratanet::tabular::Table::from_csv_str(text, &stratanet::tabular::CsvOptions::new()).unwrap()
@@ -198,6 +233,70 @@ pub fn tensor_f64(what: &str, v: &safetensors::tensor::TensorView<'_>) -> Vec<f6
             .map(|b| i64::from_le_bytes(b.try_into().unwrap()) as f64)
             .collect(),
         other => panic!("{what} has unexpected dtype {other:?}"),
+    }
+}
+
+/// A committed safetensors fixture (`tests/fixtures/<file>`), held in memory.
+pub struct FixtureFile(Vec<u8>);
+
+impl FixtureFile {
+    /// Reads `tests/fixtures/<file>`, written by `scripts/<script>` (see [`read_fixture`]).
+    pub fn load(file: &str, script: &str) -> Self {
+        Self(read_fixture(file, script))
+    }
+
+    /// `f` of the tensor `key`; panics naming a missing key.
+    pub fn view<T>(
+        &self,
+        key: &str,
+        f: impl FnOnce(&safetensors::tensor::TensorView<'_>) -> T,
+    ) -> T {
+        let st = safetensors::SafeTensors::deserialize(&self.0).unwrap();
+        let v = st.tensor(key).unwrap_or_else(|e| panic!("no {key}: {e}"));
+        f(&v)
+    }
+
+    /// The shape and the elements (as `f64`, see [`tensor_f64`]) of `key`.
+    pub fn values(&self, key: &str) -> (Vec<usize>, Vec<f64>) {
+        self.view(key, |v| (v.shape().to_vec(), tensor_f64(key, v)))
+    }
+
+    /// The first element of the `F64` tensor `key`.
+    pub fn scalar(&self, key: &str) -> f64 {
+        self.view(key, |v| {
+            assert_eq!(v.dtype(), safetensors::Dtype::F64, "{key}");
+            f64::from_le_bytes(v.data()[..8].try_into().unwrap())
+        })
+    }
+
+    /// `key` as an `f32` tensor, whatever its stored dtype.
+    pub fn tensor_f32<B: stratanet::Backend>(&self, key: &str) -> stratanet::Tensor<B> {
+        let (shape, v) = self.values(key);
+        let v: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+        stratanet::Tensor::from_vec(v, &shape).unwrap()
+    }
+
+    /// `key` as a tensor of its stored dtype (`F32` or `I64`).
+    pub fn tensor<B: stratanet::Backend>(&self, key: &str) -> stratanet::Tensor<B> {
+        self.view(key, |v| {
+            let (shape, d) = (v.shape(), v.data());
+            match v.dtype() {
+                safetensors::Dtype::F32 => stratanet::Tensor::from_vec(
+                    d.chunks_exact(4)
+                        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+                        .collect::<Vec<f32>>(),
+                    shape,
+                ),
+                safetensors::Dtype::I64 => stratanet::Tensor::from_vec(
+                    d.chunks_exact(8)
+                        .map(|b| i64::from_le_bytes(b.try_into().unwrap()))
+                        .collect::<Vec<i64>>(),
+                    shape,
+                ),
+                other => panic!("{key}: unexpected dtype {other:?}"),
+            }
+            .unwrap()
+        })
     }
 }
 
