@@ -5,6 +5,7 @@ mod api;
 mod data;
 mod device;
 mod functional;
+mod parts;
 pub mod persist;
 mod sequential;
 mod summary;

@@ -1,0 +1,120 @@
+//! What every model kind carries and provides to the shared API of [`ModelCore`]:
+//! the compile state ([`ModelState`]), the [`ModelParts`] the API needs, and the
+//! [`Architecture`] trait through which the layer stack and the layer graph supply them.
+
+use super::api::ModelCore;
+use super::training::{Compiled, Network};
+use crate::backend::Backend;
+use crate::error::{Error, Result};
+use crate::layers::Weight;
+use crate::tensor::Tensor;
+
+/// Compile state and seeds every model kind carries.
+#[derive(Debug)]
+pub struct ModelState<B: Backend> {
+    /// What `compile` set.
+    pub compiled: Option<Compiled<B>>,
+    /// Seed for initial weights and `fit`'s default seed.
+    pub seed: u64,
+    /// Number of training-mode `call`s (seeds dropout in custom loops).
+    pub calls: u64,
+    /// Activity penalties of the last training-mode `call`, added by `compute_loss`.
+    pub pending_activity: Option<Tensor<B>>,
+    /// Named text assets saved in the model file (e.g. a `FeatureSpace` or `StringLookup`
+    /// as JSON), like the vocabulary assets of a Keras SavedModel.
+    pub assets: std::collections::BTreeMap<String, String>,
+}
+
+impl<B: Backend> ModelState<B> {
+    /// A fresh state with `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self {
+            compiled: None,
+            seed,
+            calls: 0,
+            pending_activity: None,
+            assets: std::collections::BTreeMap::new(),
+        }
+    }
+
+    /// Takes the compile state out for a call that needs both it and the model.
+    ///
+    /// # Errors
+    /// [`Error::NotReady`] when not compiled.
+    pub fn take_compiled(&mut self, op: &str) -> Result<Compiled<B>> {
+        self.compiled.take().ok_or_else(|| Error::NotReady {
+            op: op.into(),
+            needed: "compiled".into(),
+            hint: "call model.compile(optimizer, loss, metrics) before fit/evaluate".into(),
+        })
+    }
+}
+
+/// What the shared API needs from a model kind besides [`Network`].
+pub trait ModelParts<B: Backend>: Network<B> {
+    /// Compile state and seeds.
+    fn state(&self) -> &ModelState<B>;
+    /// Mutable compile state and seeds.
+    fn state_mut(&mut self) -> &mut ModelState<B>;
+    /// Every weight with its path (`dense_1/kernel`).
+    fn named_weights(&self) -> Vec<(String, Weight<B>)>;
+    /// Every weight's parameter handle with its path (writes through them update the model).
+    fn weight_handles(&self) -> Vec<(String, Tensor<B>)> {
+        self.named_weights()
+            .into_iter()
+            .map(|(n, w)| (n, w.value))
+            .collect()
+    }
+    /// Rebuilds every built layer on `device` with copies of its weights (see
+    /// `to_device`); on error nothing is changed.
+    ///
+    /// # Errors
+    /// Layers that cannot be rebuilt from their config, engine errors.
+    fn move_layers(&mut self, device: crate::Device) -> Result<()>;
+    /// `Sequential` or `Functional` (stored in saved files).
+    fn model_class(&self) -> &'static str;
+    /// The architecture as JSON (stored in saved files).
+    fn model_config(&self) -> serde_json::Value;
+}
+
+/// What differs between the model kinds behind [`ModelParts`], implemented by their
+/// architecture types (the layer stack of a [`super::Sequential`], the layer graph of a
+/// functional [`super::Model`]); `ModelParts` itself is implemented once, for every
+/// [`ModelCore`] whose architecture implements this.
+pub trait Architecture<B: Backend>: Sized {
+    /// `Sequential` or `Functional` (stored in saved files).
+    const CLASS: &'static str;
+    /// Every weight of `model` with its path (`dense_1/kernel`).
+    fn named_weights(model: &ModelCore<B, Self>) -> Vec<(String, Weight<B>)>;
+    /// As [`ModelParts::move_layers`].
+    ///
+    /// # Errors
+    /// Layers that cannot be rebuilt from their config, engine errors.
+    fn move_layers(model: &mut ModelCore<B, Self>, device: crate::Device) -> Result<()>;
+    /// The architecture of `model` as JSON (stored in saved files).
+    fn config(model: &ModelCore<B, Self>) -> serde_json::Value;
+}
+
+impl<B: Backend, A: Architecture<B>> ModelParts<B> for ModelCore<B, A>
+where
+    Self: Network<B>,
+{
+    fn state(&self) -> &ModelState<B> {
+        &self.state
+    }
+    fn state_mut(&mut self) -> &mut ModelState<B> {
+        &mut self.state
+    }
+    fn named_weights(&self) -> Vec<(String, Weight<B>)> {
+        A::named_weights(self)
+    }
+    fn move_layers(&mut self, device: crate::Device) -> Result<()> {
+        A::move_layers(self, device)
+    }
+    fn model_class(&self) -> &'static str {
+        A::CLASS
+    }
+    fn model_config(&self) -> serde_json::Value {
+        A::config(self)
+    }
+}
