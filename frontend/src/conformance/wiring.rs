@@ -42,11 +42,13 @@ fn every_test_is_wired_into_the_macro() {
             .split(',')
             .filter(|s| !s.is_empty())
             .collect();
-        let defined: Vec<&str> = src
+        let mut defined: Vec<&str> = src
             .lines()
             .filter_map(|l| l.trim().strip_prefix("pub fn "))
             .filter_map(|l| l.strip_suffix("<B: Backend>() {"))
+            .filter(|name| !name.starts_with('$'))
             .collect();
+        defined.extend(case_macro_tests(src));
         for name in &defined {
             assert!(
                 listed.contains(name),
@@ -60,4 +62,29 @@ fn every_test_is_wired_into_the_macro() {
             );
         }
     }
+}
+
+/// The tests a `binary_cases! { name: op a, b => want; … }` invocation in a family file
+/// generates: one per row, named by the text before the row's `:`.
+fn case_macro_tests(src: &str) -> Vec<&str> {
+    let mut names = Vec::new();
+    for (at, _) in src.match_indices("\nbinary_cases! {") {
+        let body = &src[at..];
+        let end = body.find("\n}").unwrap_or(body.len());
+        names.extend(
+            body[..end]
+                .lines()
+                .skip(1)
+                .map(str::trim)
+                .filter(|l| !l.starts_with("//"))
+                .filter_map(|l| l.split_once(':').map(|(name, _)| name.trim())),
+        );
+    }
+    names
+}
+
+#[test]
+fn case_macro_rows_count_as_tests() {
+    let src = "x\nbinary_cases! {\n    /// doc\n    add_values: add [1.0], [2.0] => [3.0];\n    sub_values: sub [1.0], [2.0] => [-1.0];\n}\n";
+    assert_eq!(case_macro_tests(src), vec!["add_values", "sub_values"]);
 }
