@@ -1,12 +1,11 @@
 //! `MultiHeadAttention`.
 
-use super::config::{config_setters, layer_identity, parse, to_json, LayerConfig};
+use super::config::{config_methods, config_setters, layer_config, layer_identity, to_json};
 use super::{BuildContext, CallContext, Layer, Weight};
 use crate::backend::{Backend, HostData};
 use crate::error::{Error, Result};
 use crate::initializers::Initializer;
 use crate::tensor::Tensor;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 /// Multi-head scaled dot-product attention (Keras `MultiHeadAttention`).
@@ -40,69 +39,43 @@ pub struct MultiHeadAttention<B: Backend> {
     dense: Vec<(Tensor<B>, Option<Tensor<B>>)>,
 }
 
-/// The hyper-parameters of [`MultiHeadAttention`] (Keras' names and defaults).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct MultiHeadAttentionConfig {
-    /// Instance name.
-    pub name: String,
-    /// Number of heads (required).
-    pub num_heads: usize,
-    /// Size of each query and key head (required).
-    pub key_dim: usize,
-    /// Size of each value head (`None`: `key_dim`; written resolved).
-    pub value_dim: Option<usize>,
-    /// Dropout on the attention probabilities in training.
-    pub dropout: f64,
-    /// Whether the projections have biases.
-    pub use_bias: bool,
-    /// Last dimension of the output (`None`: the query's).
-    pub output_shape: Option<usize>,
-    /// Whether future key steps are masked.
-    pub use_causal_mask: bool,
-    /// Whether the attention probabilities are a second output.
-    pub return_attention_scores: bool,
-    /// Fixed seed of the dropout masks.
-    pub seed: Option<u64>,
-    /// Kernel initialiser.
-    pub kernel_initializer: Initializer,
-    /// Bias initialiser.
-    pub bias_initializer: Initializer,
-    /// Whether the weights are trained.
-    pub trainable: bool,
-}
-
-impl Default for MultiHeadAttentionConfig {
-    fn default() -> Self {
-        Self {
-            name: String::new(),
-            num_heads: 0,
-            key_dim: 0,
-            value_dim: None,
-            dropout: 0.0,
-            use_bias: true,
-            output_shape: None,
-            use_causal_mask: false,
-            return_attention_scores: false,
-            seed: None,
-            kernel_initializer: Initializer::GlorotUniform,
-            bias_initializer: Initializer::Zeros,
-            trainable: true,
-        }
+layer_config! {
+    /// The hyper-parameters of [`MultiHeadAttention`] (Keras' names and defaults).
+    pub struct MultiHeadAttentionConfig for "MultiHeadAttention" {
+        /// Number of heads (required).
+        num_heads: usize = 0,
+        /// Size of each query and key head (required).
+        key_dim: usize = 0,
+        /// Size of each value head (`None`: `key_dim`; written resolved).
+        value_dim: Option<usize> = None,
+        /// Dropout on the attention probabilities in training.
+        dropout: f64 = 0.0,
+        /// Whether the projections have biases.
+        use_bias: bool = true,
+        /// Last dimension of the output (`None`: the query's).
+        output_shape: Option<usize> = None,
+        /// Whether future key steps are masked.
+        use_causal_mask: bool = false,
+        /// Whether the attention probabilities are a second output.
+        return_attention_scores: bool = false,
+        /// Fixed seed of the dropout masks.
+        seed: Option<u64> = None,
+        /// Kernel initialiser.
+        kernel_initializer: Initializer = Initializer::GlorotUniform,
+        /// Bias initialiser.
+        bias_initializer: Initializer = Initializer::Zeros,
+        /// Whether the weights are trained.
+        trainable: bool = true,
     }
-}
-
-impl LayerConfig for MultiHeadAttentionConfig {
-    const CLASS: &'static str = "MultiHeadAttention";
-    fn check_raw(config: &serde_json::Value) -> Result<()> {
-        for key in ["num_heads", "key_dim"] {
-            super::cfg_size(config, Self::CLASS, key)?;
-        }
-        for key in ["value_dim", "output_shape"] {
-            super::cfg_opt_size(config, Self::CLASS, key)?;
-        }
-        Ok(())
+    check(config) {
+    for key in ["num_heads", "key_dim"] {
+        super::cfg_size(config, "MultiHeadAttention", key)?;
     }
+    for key in ["value_dim", "output_shape"] {
+        super::cfg_opt_size(config, "MultiHeadAttention", key)?;
+    }
+    Ok(())
+}
 }
 
 const PARTS: [&str; 4] = ["query", "key", "value", "attention_output"];
@@ -139,25 +112,8 @@ impl<B: Backend> MultiHeadAttention<B> {
         kernel_initializer: Initializer,
     }
 
-    /// Sets the layer's name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.config.name = name.to_string();
-        self
-    }
-
     fn vdim(&self) -> usize {
         self.config.value_dim.unwrap_or(self.config.key_dim)
-    }
-
-    /// Inverse of `get_config`.
-    ///
-    /// # Errors
-    /// On a malformed config.
-    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        parse(config).map(|config| Self {
-            config,
-            dense: Vec::new(),
-        })
     }
 
     /// `[q, v, k]` per-sample shapes from 1 to 3 inputs, each checked to be `[time, dim]`.
@@ -229,6 +185,10 @@ impl<B: Backend> MultiHeadAttention<B> {
         }
         y.reshape_to(&[s[0], s[1], h, dim])?.permute(&[0, 2, 1, 3])
     }
+    config_methods!(MultiHeadAttentionConfig, |config| Self {
+        config,
+        dense: Vec::new(),
+    });
 }
 
 impl<B: Backend> Layer<B> for MultiHeadAttention<B> {

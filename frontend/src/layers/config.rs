@@ -91,13 +91,22 @@ pub(crate) fn lowercase<'de, D: serde::Deserializer<'de>>(
     String::deserialize(d).map(|v| v.to_lowercase())
 }
 
+/// Writes a resolvable activation as its config, an unknown name as `null`.
+pub(crate) fn resolved_or_null<S: serde::Serializer>(
+    a: &crate::activations::ActivationSpec,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    a.resolve().ok().serialize(s)
+}
+
 /// A config as JSON (what `get_config` returns).
 pub(crate) fn to_json<C: Serialize>(config: &C) -> serde_json::Value {
     serde_json::to_value(config).unwrap_or(serde_json::Value::Null)
 }
 
 /// Builder setters writing `self.config.<field>`, doc comments passed through. A field
-/// declared `field: Option<T>` gets a setter taking `T`.
+/// declared `field: Option<T>` gets a setter taking `T`; `field: lowercase` a setter
+/// taking `&str`, stored lowercased.
 ///
 /// ```ignore
 /// config_setters! {
@@ -105,10 +114,20 @@ pub(crate) fn to_json<C: Serialize>(config: &C) -> serde_json::Value {
 ///     use_bias: bool,
 ///     /// Penalty on the kernel, added to the training loss.
 ///     kernel_regularizer: Option<Regularizer>,
+///     /// `"channels_last"` (default) or `"channels_first"`; stored lowercased.
+///     data_format: lowercase,
 /// }
 /// ```
 macro_rules! config_setters {
     () => {};
+    ($(#[$doc:meta])* $field:ident: lowercase, $($rest:tt)*) => {
+        $(#[$doc])*
+        pub fn $field(mut self, value: &str) -> Self {
+            self.config.$field = value.to_lowercase();
+            self
+        }
+        config_setters!($($rest)*);
+    };
     ($(#[$doc:meta])* $field:ident: Option<$ty:ty>, $($rest:tt)*) => {
         $(#[$doc])*
         pub fn $field(mut self, value: $ty) -> Self {
@@ -155,3 +174,127 @@ macro_rules! layer_identity {
     (@name $s:ident, $($path:ident).+) => { $s.$($path).+ };
 }
 pub(crate) use layer_identity;
+
+/// Declares a layer's `…Config`: the struct (a `name` field first unless `without name`,
+/// then the fields given, each with Keras' default after `=`), its `Default` and its [`LayerConfig`] impl, with
+/// `check(config) { .. }` as [`LayerConfig::check_raw`] when given. Field attributes (doc
+/// comments, `#[serde(..)]`) pass through.
+///
+/// ```ignore
+/// layer_config! {
+///     /// The hyper-parameters of [`Dropout`].
+///     pub struct DropoutConfig for "Dropout" {
+///         /// Fraction of the inputs dropped in training (required).
+///         rate: f64 = 0.0,
+///         /// Fixed seed of the masks.
+///         seed: Option<u64> = None,
+///     }
+///     check(config) { cfg_f64(config, "Dropout", "rate").map(|_| ()) }
+/// }
+/// ```
+macro_rules! layer_config {
+    (
+        @emit [$($meta:tt)*] $config:ident $class:literal {
+            $($(#[$fmeta:meta])* $field:ident: $ty:ty = $default:expr,)*
+        }
+        $(check($raw:ident) $check:block)?
+    ) => {
+        $($meta)*
+        #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+        #[serde(default)]
+        pub struct $config {
+            $($(#[$fmeta])* pub $field: $ty,)*
+        }
+
+        impl Default for $config {
+            fn default() -> Self {
+                Self {
+                    $($field: $default,)*
+                }
+            }
+        }
+
+        impl $crate::layers::config::LayerConfig for $config {
+            const CLASS: &'static str = $class;
+            $(fn check_raw($raw: &serde_json::Value) -> $crate::error::Result<()> $check)?
+        }
+    };
+    (
+        $(#[$meta:meta])*
+        pub struct $config:ident for $class:literal without name { $($body:tt)* }
+        $($rest:tt)*
+    ) => {
+        $crate::layers::config::layer_config!(
+            @emit [$(#[$meta])*] $config $class { $($body)* } $($rest)*
+        );
+    };
+    (
+        $(#[$meta:meta])*
+        pub struct $config:ident for $class:literal { $($body:tt)* }
+        $($rest:tt)*
+    ) => {
+        $crate::layers::config::layer_config!(
+            @emit [$(#[$meta])*] $config $class {
+                /// Instance name.
+                name: String = String::new(),
+                $($body)*
+            } $($rest)*
+        );
+    };
+}
+pub(crate) use layer_config;
+
+/// The config methods of a layer keeping its hyper-parameters in `config: $config`:
+/// `with_config` (built by the closure given, else `Self { config }`), `config`, the `name`
+/// builder and `from_config` (through [`parse`], or [`parse_as`] with `class: ..` for a
+/// config shared by several classes; `without from_config` when the layer writes its own).
+macro_rules! config_methods {
+    (@with $config:ty) => {
+        $crate::layers::config::config_methods!(@with $config, |config| Self { config });
+    };
+    (@with $config:ty, |$c:ident| $ctor:expr) => {
+        /// A layer with the given hyper-parameters.
+        pub fn with_config($c: $config) -> Self {
+            $ctor
+        }
+    };
+    (@common $config:ty) => {
+        /// The hyper-parameters.
+        pub fn config(&self) -> &$config {
+            &self.config
+        }
+
+        /// Sets the layer's name.
+        pub fn name(mut self, name: &str) -> Self {
+            self.config.name = name.to_string();
+            self
+        }
+    };
+    (@from $config:ty $(, $class:expr)?) => {
+        /// Inverse of `get_config`.
+        ///
+        /// # Errors
+        /// [`Error::Config`](crate::Error::Config) naming the class and the field of a
+        /// malformed config; a value out of its limits names the layer.
+        pub fn from_config(config: &serde_json::Value) -> $crate::error::Result<Self> {
+            $crate::layers::config::config_methods!(@parse config $(, $class)?)
+                .map(Self::with_config)
+        }
+    };
+    (@parse $v:ident) => {
+        $crate::layers::config::parse($v)
+    };
+    (@parse $v:ident, $class:expr) => {
+        $crate::layers::config::parse_as($v, $class)
+    };
+    ($config:ty, without from_config) => {
+        $crate::layers::config::config_methods!(@with $config);
+        $crate::layers::config::config_methods!(@common $config);
+    };
+    ($config:ty $(, |$c:ident| $ctor:expr)? $(, class: $class:expr)?) => {
+        $crate::layers::config::config_methods!(@with $config $(, |$c| $ctor)?);
+        $crate::layers::config::config_methods!(@common $config);
+        $crate::layers::config::config_methods!(@from $config $(, $class)?);
+    };
+}
+pub(crate) use config_methods;

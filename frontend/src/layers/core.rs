@@ -1,6 +1,6 @@
 //! Core layers: `Input`, `Dense`, `Activation`, `Flatten`, `Reshape`.
 
-use super::config::{config_setters, layer_identity, parse, to_json, LayerConfig};
+use super::config::{config_methods, config_setters, layer_config, layer_identity, to_json};
 use super::{cfg_field, check_input, BuildContext, CallContext, Layer, Weight};
 use crate::activations::{Activation, ActivationSpec};
 use crate::backend::Backend;
@@ -8,7 +8,6 @@ use crate::error::{Error, Result};
 use crate::initializers::Initializer;
 use crate::regularizers::Regularizer;
 use crate::tensor::Tensor;
-use serde::{Deserialize, Serialize};
 
 /// Declares the shape of a model's input (batch axis excluded), like `keras.Input(shape=...)`.
 ///
@@ -27,52 +26,30 @@ pub struct Input {
     config: InputConfig,
 }
 
-/// The hyper-parameters of [`Input`] (Keras' `InputLayer`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct InputConfig {
-    /// Instance name.
-    pub name: String,
-    /// Per-sample shape (required).
-    pub shape: Vec<usize>,
-}
-
-impl LayerConfig for InputConfig {
-    const CLASS: &'static str = "InputLayer";
-    fn check_raw(config: &serde_json::Value) -> Result<()> {
-        super::cfg_shape(config, Self::CLASS, "shape", 1).map(|_| ())
+layer_config! {
+    /// The hyper-parameters of [`Input`] (Keras' `InputLayer`).
+    pub struct InputConfig for "InputLayer" {
+        /// Per-sample shape (required).
+        shape: Vec<usize> = Vec::new(),
     }
+    check(config) { super::cfg_shape(config, "InputLayer", "shape", 1).map(|_| ()) }
 }
 
 impl Input {
-    /// An input of the given per-sample shape.
+    /// An input of the given per-sample shape; its name (set by [`Input::name`]) is the one
+    /// `fit` and `predict` accept for it.
     pub fn new(shape: &[usize]) -> Self {
-        Self {
-            config: InputConfig {
-                shape: shape.to_vec(),
-                ..InputConfig::default()
-            },
-        }
-    }
-
-    /// Names the input (the name `fit` and `predict` accept for it).
-    pub fn name(mut self, name: &str) -> Self {
-        self.config.name = name.to_string();
-        self
+        Self::with_config(InputConfig {
+            shape: shape.to_vec(),
+            ..Default::default()
+        })
     }
 
     /// The declared per-sample shape.
     pub fn shape(&self) -> &[usize] {
         &self.config.shape
     }
-
-    /// Inverse of `get_config`.
-    ///
-    /// # Errors
-    /// On a malformed config.
-    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        parse(config).map(|config| Self { config })
-    }
+    config_methods!(InputConfig);
 }
 
 impl<B: Backend> Layer<B> for Input {
@@ -129,55 +106,30 @@ pub struct Dense<B: Backend> {
     bias: Option<Tensor<B>>,
 }
 
-/// The hyper-parameters of [`Dense`], as its config JSON holds them (Keras' names and
-/// defaults).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct DenseConfig {
-    /// Instance name.
-    pub name: String,
-    /// Number of output units (required).
-    pub units: usize,
-    /// Activation of the output.
-    pub activation: ActivationSpec,
-    /// Whether to add a bias.
-    pub use_bias: bool,
-    /// Kernel initialiser.
-    pub kernel_initializer: Initializer,
-    /// Bias initialiser.
-    pub bias_initializer: Initializer,
-    /// Penalty on the kernel.
-    pub kernel_regularizer: Option<Regularizer>,
-    /// Penalty on the bias.
-    pub bias_regularizer: Option<Regularizer>,
-    /// Penalty on the output.
-    pub activity_regularizer: Option<Regularizer>,
-    /// Whether the weights are trained.
-    pub trainable: bool,
-}
-
-impl Default for DenseConfig {
-    fn default() -> Self {
-        Self {
-            name: String::new(),
-            units: 0,
-            activation: ActivationSpec::Known(Activation::Linear),
-            use_bias: true,
-            kernel_initializer: Initializer::GlorotUniform,
-            bias_initializer: Initializer::Zeros,
-            kernel_regularizer: None,
-            bias_regularizer: None,
-            activity_regularizer: None,
-            trainable: true,
-        }
+layer_config! {
+    /// The hyper-parameters of [`Dense`], as its config JSON holds them (Keras' names and
+    /// defaults).
+    pub struct DenseConfig for "Dense" {
+        /// Number of output units (required).
+        units: usize = 0,
+        /// Activation of the output.
+        activation: ActivationSpec = ActivationSpec::Known(Activation::Linear),
+        /// Whether to add a bias.
+        use_bias: bool = true,
+        /// Kernel initialiser.
+        kernel_initializer: Initializer = Initializer::GlorotUniform,
+        /// Bias initialiser.
+        bias_initializer: Initializer = Initializer::Zeros,
+        /// Penalty on the kernel.
+        kernel_regularizer: Option<Regularizer> = None,
+        /// Penalty on the bias.
+        bias_regularizer: Option<Regularizer> = None,
+        /// Penalty on the output.
+        activity_regularizer: Option<Regularizer> = None,
+        /// Whether the weights are trained.
+        trainable: bool = true,
     }
-}
-
-impl LayerConfig for DenseConfig {
-    const CLASS: &'static str = "Dense";
-    fn check_raw(config: &serde_json::Value) -> Result<()> {
-        super::cfg_size(config, Self::CLASS, "units").map(|_| ())
-    }
+    check(config) { super::cfg_size(config, "Dense", "units").map(|_| ()) }
 }
 
 impl<B: Backend> Dense<B> {
@@ -189,20 +141,12 @@ impl<B: Backend> Dense<B> {
         })
     }
 
-    /// A layer with the given hyper-parameters.
-    pub fn with_config(config: DenseConfig) -> Self {
-        Self {
-            resolved: config.activation.resolve().unwrap_or(Activation::Linear),
-            config,
-            kernel: None,
-            bias: None,
-        }
-    }
-
-    /// The hyper-parameters.
-    pub fn config(&self) -> &DenseConfig {
-        &self.config
-    }
+    config_methods!(DenseConfig, |config| Self {
+        resolved: config.activation.resolve().unwrap_or(Activation::Linear),
+        config,
+        kernel: None,
+        bias: None,
+    });
 
     /// Activation applied to the output (a name like `"relu"` or an [`Activation`]).
     /// An unknown name is reported when the layer is added to a model.
@@ -230,11 +174,6 @@ impl<B: Backend> Dense<B> {
         activity_regularizer: Option<Regularizer>,
     }
 
-    /// Sets the layer's name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.config.name = name.to_string();
-        self
-    }
     /// Number of output units.
     pub fn units(&self) -> usize {
         self.config.units
@@ -246,14 +185,6 @@ impl<B: Backend> Dense<B> {
     /// The bias `[units]`, once built (and if used).
     pub fn bias(&self) -> Option<&Tensor<B>> {
         self.bias.as_ref()
-    }
-
-    /// Inverse of `get_config`.
-    ///
-    /// # Errors
-    /// On a malformed config or unknown names.
-    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        parse::<DenseConfig>(config).map(Self::with_config)
     }
 }
 
@@ -406,59 +337,25 @@ pub struct ActivationLayer {
     config: ActivationConfig,
 }
 
-/// The hyper-parameters of [`ActivationLayer`] (Keras' `Activation`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ActivationConfig {
-    /// Instance name.
-    pub name: String,
-    /// The function applied (required); an unknown name is written as `null`.
-    #[serde(serialize_with = "resolved_or_null")]
-    pub activation: ActivationSpec,
-}
-
-impl Default for ActivationConfig {
-    fn default() -> Self {
-        Self {
-            name: String::new(),
-            activation: ActivationSpec::Known(Activation::Linear),
-        }
+layer_config! {
+    /// The hyper-parameters of [`ActivationLayer`] (Keras' `Activation`).
+    pub struct ActivationConfig for "Activation" {
+        /// The function applied (required); an unknown name is written as `null`.
+        #[serde(serialize_with = "super::config::resolved_or_null")]
+        activation: ActivationSpec = ActivationSpec::Known(Activation::Linear),
     }
-}
-
-/// Writes a resolvable activation as its config, an unknown name as `null`.
-fn resolved_or_null<S: serde::Serializer>(
-    a: &ActivationSpec,
-    s: S,
-) -> std::result::Result<S::Ok, S::Error> {
-    a.resolve().ok().serialize(s)
-}
-
-impl LayerConfig for ActivationConfig {
-    const CLASS: &'static str = "Activation";
-    fn check_raw(config: &serde_json::Value) -> Result<()> {
-        cfg_field(config, Self::CLASS, "activation").map(|_| ())
-    }
+    check(config) { cfg_field(config, "Activation", "activation").map(|_| ()) }
 }
 
 impl ActivationLayer {
     /// A layer applying `activation` (a name or an [`Activation`]).
     pub fn new(activation: impl Into<ActivationSpec>) -> Self {
-        Self {
-            config: ActivationConfig {
-                activation: activation.into(),
-                ..ActivationConfig::default()
-            },
-        }
+        Self::with_config(ActivationConfig {
+            activation: activation.into(),
+            ..Default::default()
+        })
     }
-
-    /// Inverse of `get_config`.
-    ///
-    /// # Errors
-    /// On unknown activation names.
-    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        parse(config).map(|config| Self { config })
-    }
+    config_methods!(ActivationConfig);
 }
 
 impl<B: Backend> Layer<B> for ActivationLayer {
@@ -494,16 +391,9 @@ pub struct Flatten {
     config: FlattenConfig,
 }
 
-/// The hyper-parameters of [`Flatten`]: its name only.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct FlattenConfig {
-    /// Instance name.
-    pub name: String,
-}
-
-impl LayerConfig for FlattenConfig {
-    const CLASS: &'static str = "Flatten";
+layer_config! {
+    /// The hyper-parameters of [`Flatten`]: its name only.
+    pub struct FlattenConfig for "Flatten" {}
 }
 
 impl Flatten {
@@ -511,14 +401,7 @@ impl Flatten {
     pub fn new() -> Self {
         Self::default()
     }
-
-    /// Inverse of `get_config`.
-    ///
-    /// # Errors
-    /// Never for well-formed JSON.
-    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        parse(config).map(|config| Self { config })
-    }
+    config_methods!(FlattenConfig);
 }
 
 impl<B: Backend> Layer<B> for Flatten {
@@ -558,21 +441,15 @@ pub struct Reshape {
     config: ReshapeConfig,
 }
 
-/// The hyper-parameters of [`Reshape`].
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ReshapeConfig {
-    /// Instance name.
-    pub name: String,
-    /// Per-sample target shape, one entry may be -1 (required).
-    pub target_shape: Vec<isize>,
-}
-
-impl LayerConfig for ReshapeConfig {
-    const CLASS: &'static str = "Reshape";
-    fn check_raw(config: &serde_json::Value) -> Result<()> {
-        let label = super::cfg_label(config, Self::CLASS);
-        let t: Vec<usize> = cfg_field(config, Self::CLASS, "target_shape")?
+layer_config! {
+    /// The hyper-parameters of [`Reshape`].
+    pub struct ReshapeConfig for "Reshape" {
+        /// Per-sample target shape, one entry may be -1 (required).
+        target_shape: Vec<isize> = Vec::new(),
+    }
+    check(config) {
+        let label = super::cfg_label(config, "Reshape");
+        let t: Vec<usize> = cfg_field(config, "Reshape", "target_shape")?
             .as_array()
             .ok_or_else(|| Error::config("Reshape.target_shape", "expected a list of integers"))?
             .iter()
@@ -588,21 +465,12 @@ impl LayerConfig for ReshapeConfig {
 impl Reshape {
     /// A reshape to `target_shape`, like `keras.layers.Reshape((4, 4))`.
     pub fn new(target_shape: &[isize]) -> Self {
-        Self {
-            config: ReshapeConfig {
-                target_shape: target_shape.to_vec(),
-                ..ReshapeConfig::default()
-            },
-        }
+        Self::with_config(ReshapeConfig {
+            target_shape: target_shape.to_vec(),
+            ..Default::default()
+        })
     }
-
-    /// Inverse of `get_config`.
-    ///
-    /// # Errors
-    /// On a malformed config.
-    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        parse(config).map(|config| Self { config })
-    }
+    config_methods!(ReshapeConfig);
 
     fn resolve(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
         let n = crate::limits::checked_numel(&self.config.name, "input", input_shape)?;

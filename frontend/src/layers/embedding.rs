@@ -1,12 +1,11 @@
 //! `Embedding`: integer indices to dense vectors.
 
-use super::config::{config_setters, layer_identity, parse, to_json, LayerConfig};
+use super::config::{config_methods, config_setters, layer_config, layer_identity, to_json};
 use super::{BuildContext, CallContext, Layer, Weight};
 use crate::backend::{Backend, DType};
 use crate::error::{Error, Result};
 use crate::initializers::Initializer;
 use crate::tensor::Tensor;
-use serde::{Deserialize, Serialize};
 
 /// Maps integer indices in `[0, input_dim)` to rows of an `[input_dim, output_dim]` table
 /// (Keras `Embedding`). Inputs may be any integer or float tensor holding whole numbers
@@ -32,45 +31,26 @@ pub struct Embedding<B: Backend> {
     embeddings: Option<Tensor<B>>,
 }
 
-/// The hyper-parameters of [`Embedding`] (Keras' names and defaults).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct EmbeddingConfig {
-    /// Instance name.
-    pub name: String,
-    /// Vocabulary size (required).
-    pub input_dim: usize,
-    /// Width of a row (required).
-    pub output_dim: usize,
-    /// Whether index 0 is padding.
-    pub mask_zero: bool,
-    /// Initialiser of the table.
-    pub embeddings_initializer: Initializer,
-    /// Whether the table is trained.
-    pub trainable: bool,
-}
-
-impl Default for EmbeddingConfig {
-    fn default() -> Self {
-        Self {
-            name: String::new(),
-            input_dim: 0,
-            output_dim: 0,
-            mask_zero: false,
-            embeddings_initializer: Initializer::RandomUniform(-0.05, 0.05),
-            trainable: true,
-        }
+layer_config! {
+    /// The hyper-parameters of [`Embedding`] (Keras' names and defaults).
+    pub struct EmbeddingConfig for "Embedding" {
+        /// Vocabulary size (required).
+        input_dim: usize = 0,
+        /// Width of a row (required).
+        output_dim: usize = 0,
+        /// Whether index 0 is padding.
+        mask_zero: bool = false,
+        /// Initialiser of the table.
+        embeddings_initializer: Initializer = Initializer::RandomUniform(-0.05, 0.05),
+        /// Whether the table is trained.
+        trainable: bool = true,
     }
-}
-
-impl LayerConfig for EmbeddingConfig {
-    const CLASS: &'static str = "Embedding";
-    fn check_raw(config: &serde_json::Value) -> Result<()> {
-        for key in ["input_dim", "output_dim"] {
-            super::cfg_size(config, Self::CLASS, key)?;
-        }
-        Ok(())
+    check(config) {
+    for key in ["input_dim", "output_dim"] {
+        super::cfg_size(config, "Embedding", key)?;
     }
+    Ok(())
+}
 }
 
 impl<B: Backend> Embedding<B> {
@@ -92,26 +72,14 @@ impl<B: Backend> Embedding<B> {
         /// Initialiser of the table.
         embeddings_initializer: Initializer,
     }
-    /// Sets the layer's name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.config.name = name.to_string();
-        self
-    }
     /// The table `[input_dim, output_dim]`, once built.
     pub fn embeddings(&self) -> Option<&Tensor<B>> {
         self.embeddings.as_ref()
     }
-
-    /// Inverse of `get_config`.
-    ///
-    /// # Errors
-    /// On a malformed config.
-    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        parse(config).map(|config| Self {
-            config,
-            embeddings: None,
-        })
-    }
+    config_methods!(EmbeddingConfig, |config| Self {
+        config,
+        embeddings: None,
+    });
 }
 
 impl<B: Backend> Layer<B> for Embedding<B> {

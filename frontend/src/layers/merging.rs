@@ -1,12 +1,12 @@
 //! Merge layers for the functional API: `Add`, `Subtract`, `Multiply`, `Average`,
 //! `Maximum`, `Minimum`, `Concatenate`.
 
-use super::config::{layer_identity, parse, parse_as, to_json, LayerConfig};
+use super::config::{config_methods, layer_config, parse_as, to_json};
 use super::{BuildContext, CallContext, Layer};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// The error for a merge layer given one tensor instead of a list.
 fn single_input(layer: &str, class: &str, shape: &[usize]) -> Error {
@@ -15,6 +15,69 @@ fn single_input(layer: &str, class: &str, shape: &[usize]) -> Error {
         "inputs",
         format!("{class} merges a list of inputs, got one of shape {shape:?}"),
     )
+}
+
+/// Per-sample shapes (batch axis dropped) of a list of inputs.
+fn sample_shapes<B: Backend>(inputs: &[Tensor<B>]) -> Vec<Vec<usize>> {
+    inputs
+        .iter()
+        .map(|t| t.shape().get(1..).map(|s| s.to_vec()).unwrap_or_default())
+        .collect()
+}
+
+/// The `Layer` methods of a layer that only takes a list of inputs: the single-input ones
+/// refuse (naming the class `$class`, an expression over the layer `$l`), the shapes come
+/// from the layer's own `check`, the config is `self.config`.
+macro_rules! multi_input_methods {
+    (|$l:ident| $class:expr) => {
+        fn class_name(&self) -> &'static str {
+            let $l = self;
+            $class
+        }
+        fn name(&self) -> &str {
+            &self.config.name
+        }
+        fn set_name(&mut self, name: String) {
+            self.config.name = name;
+        }
+        fn built(&self) -> bool {
+            true
+        }
+        fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
+            Err(single_input(
+                &self.config.name,
+                Layer::<B>::class_name(self),
+                input_shape,
+            ))
+        }
+        fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
+            Err(single_input(
+                &self.config.name,
+                Layer::<B>::class_name(self),
+                input_shape,
+            ))
+        }
+        fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
+            Err(single_input(
+                &self.config.name,
+                Layer::<B>::class_name(self),
+                &x.shape(),
+            ))
+        }
+        fn build_multi(
+            &mut self,
+            input_shapes: &[Vec<usize>],
+            _ctx: &mut BuildContext,
+        ) -> Result<()> {
+            self.check(input_shapes).map(|_| ())
+        }
+        fn output_shapes(&self, input_shapes: &[Vec<usize>]) -> Result<Vec<Vec<usize>>> {
+            Ok(vec![self.check(input_shapes)?])
+        }
+        fn get_config(&self) -> serde_json::Value {
+            to_json(&self.config)
+        }
+    };
 }
 
 /// How an elementwise merge combines its inputs.
@@ -48,16 +111,10 @@ pub struct Merge {
     config: MergeConfig,
 }
 
-/// The hyper-parameters of a [`Merge`] layer: its name only (the class names the op).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct MergeConfig {
-    /// Instance name.
-    pub name: String,
-}
-
-impl LayerConfig for MergeConfig {
-    const CLASS: &'static str = "Merge";
+layer_config! {
+    /// The hyper-parameters of a [`Merge`] layer: its name only (the class names the op).
+    pub struct MergeConfig for "Merge" {
+    }
 }
 
 macro_rules! merge_ctor {
@@ -173,47 +230,9 @@ impl Merge {
 }
 
 impl<B: Backend> Layer<B> for Merge {
-    fn class_name(&self) -> &'static str {
-        self.op.class()
-    }
-    fn name(&self) -> &str {
-        &self.config.name
-    }
-    fn set_name(&mut self, name: String) {
-        self.config.name = name;
-    }
-    fn built(&self) -> bool {
-        true
-    }
-    fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
-        Err(single_input(
-            &self.config.name,
-            self.op.class(),
-            input_shape,
-        ))
-    }
-    fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
-        Err(single_input(
-            &self.config.name,
-            self.op.class(),
-            input_shape,
-        ))
-    }
-    fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
-        Err(single_input(&self.config.name, self.op.class(), &x.shape()))
-    }
-    fn build_multi(&mut self, input_shapes: &[Vec<usize>], _ctx: &mut BuildContext) -> Result<()> {
-        self.check(input_shapes).map(|_| ())
-    }
-    fn output_shapes(&self, input_shapes: &[Vec<usize>]) -> Result<Vec<Vec<usize>>> {
-        Ok(vec![self.check(input_shapes)?])
-    }
+    multi_input_methods!(|l| l.op.class());
     fn call_multi(&self, inputs: &[Tensor<B>], _ctx: &mut CallContext) -> Result<Vec<Tensor<B>>> {
-        let shapes: Vec<Vec<usize>> = inputs
-            .iter()
-            .map(|t| t.shape().get(1..).map(|s| s.to_vec()).unwrap_or_default())
-            .collect();
-        self.check(&shapes)?;
+        self.check(&sample_shapes(inputs))?;
         let mut acc = inputs[0].clone();
         for t in &inputs[1..] {
             acc = match self.op {
@@ -229,9 +248,6 @@ impl<B: Backend> Layer<B> for Merge {
         }
         Ok(vec![acc])
     }
-    fn get_config(&self) -> serde_json::Value {
-        to_json(&self.config)
-    }
 }
 
 /// Joins inputs along `axis` (default -1, the last), like `keras.layers.Concatenate`.
@@ -240,35 +256,20 @@ pub struct Concatenate {
     config: ConcatenateConfig,
 }
 
-/// The hyper-parameters of [`Concatenate`].
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ConcatenateConfig {
-    /// Instance name.
-    pub name: String,
-    /// Concatenation axis, batch included (default -1; a value that is not an integer reads
-    /// as -1).
-    #[serde(deserialize_with = "axis_or_last")]
-    pub axis: isize,
-}
-
-impl Default for ConcatenateConfig {
-    fn default() -> Self {
-        Self {
-            name: String::new(),
-            axis: -1,
-        }
-    }
-}
-
 /// Reads an axis as written, anything but an integer as -1 (as before configs were types).
 fn axis_or_last<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<isize, D::Error> {
     let v = serde_json::Value::deserialize(d)?;
     Ok(v.as_i64().unwrap_or(-1) as isize)
 }
 
-impl LayerConfig for ConcatenateConfig {
-    const CLASS: &'static str = "Concatenate";
+layer_config! {
+    /// The hyper-parameters of [`Concatenate`].
+    pub struct ConcatenateConfig for "Concatenate" {
+        /// Concatenation axis, batch included (default -1; a value that is not an integer reads
+        /// as -1).
+        #[serde(deserialize_with = "axis_or_last")]
+        axis: isize = -1,
+    }
 }
 
 impl Default for Concatenate {
@@ -287,20 +288,6 @@ impl Concatenate {
                 ..ConcatenateConfig::default()
             },
         }
-    }
-
-    /// Sets the layer's name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.config.name = name.to_string();
-        self
-    }
-
-    /// Inverse of `get_config`.
-    ///
-    /// # Errors
-    /// On a malformed config.
-    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        parse(config).map(|config| Self { config })
     }
 
     /// The per-sample axis (0-based, batch excluded).
@@ -355,35 +342,15 @@ impl Concatenate {
         }
         Ok(out)
     }
+    config_methods!(ConcatenateConfig);
 }
 
 impl<B: Backend> Layer<B> for Concatenate {
-    layer_identity!("Concatenate");
-    fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
-        Err(single_input(&self.config.name, "Concatenate", input_shape))
-    }
-    fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
-        Err(single_input(&self.config.name, "Concatenate", input_shape))
-    }
-    fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
-        Err(single_input(&self.config.name, "Concatenate", &x.shape()))
-    }
-    fn build_multi(&mut self, input_shapes: &[Vec<usize>], _ctx: &mut BuildContext) -> Result<()> {
-        self.check(input_shapes).map(|_| ())
-    }
-    fn output_shapes(&self, input_shapes: &[Vec<usize>]) -> Result<Vec<Vec<usize>>> {
-        Ok(vec![self.check(input_shapes)?])
-    }
+    multi_input_methods!(|_l| "Concatenate");
     fn call_multi(&self, inputs: &[Tensor<B>], _ctx: &mut CallContext) -> Result<Vec<Tensor<B>>> {
-        let shapes: Vec<Vec<usize>> = inputs
-            .iter()
-            .map(|t| t.shape().get(1..).map(|s| s.to_vec()).unwrap_or_default())
-            .collect();
+        let shapes = sample_shapes(inputs);
         self.check(&shapes)?;
         let a = self.axis_for(shapes[0].len())? as isize + 1;
         Ok(vec![Tensor::concat(inputs, a)?])
-    }
-    fn get_config(&self) -> serde_json::Value {
-        to_json(&self.config)
     }
 }

@@ -1,6 +1,6 @@
 //! Normalization layers: `BatchNormalization`, `LayerNormalization`.
 
-use super::config::{config_setters, layer_identity, parse, to_json, LayerConfig};
+use super::config::{config_methods, config_setters, layer_config, layer_identity, to_json};
 use super::conv::{not_built, weight_penalties};
 use super::{BuildContext, CallContext, Layer, Weight};
 use crate::backend::Backend;
@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::initializers::Initializer;
 use crate::regularizers::Regularizer;
 use crate::tensor::Tensor;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer};
 
 /// Resolves a Keras feature axis (negative counts from the end; 0 is the batch axis) for
 /// an input of full rank `rank` (batch included).
@@ -93,58 +93,34 @@ pub struct BatchNormalization<B: Backend> {
     moving_variance: Option<Tensor<B>>,
 }
 
-/// The hyper-parameters of [`BatchNormalization`] (Keras' names and defaults).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct BatchNormalizationConfig {
-    /// Instance name.
-    pub name: String,
-    /// The feature axis (read from an integer or a one-element list).
-    #[serde(deserialize_with = "single_axis")]
-    pub axis: isize,
-    /// Momentum of the moving statistics.
-    pub momentum: f64,
-    /// Added to the variance.
-    pub epsilon: f64,
-    /// Whether to add the `beta` offset.
-    pub center: bool,
-    /// Whether to multiply by `gamma`.
-    pub scale: bool,
-    /// Initialiser of `beta`.
-    pub beta_initializer: Initializer,
-    /// Initialiser of `gamma`.
-    pub gamma_initializer: Initializer,
-    /// Penalty on `beta`.
-    pub beta_regularizer: Option<Regularizer>,
-    /// Penalty on `gamma`.
-    pub gamma_regularizer: Option<Regularizer>,
-    /// Whether `gamma` and `beta` are trained.
-    pub trainable: bool,
-}
-
-impl Default for BatchNormalizationConfig {
-    fn default() -> Self {
-        Self {
-            name: String::new(),
-            axis: -1,
-            momentum: 0.99,
-            epsilon: 1e-3,
-            center: true,
-            scale: true,
-            beta_initializer: Initializer::Zeros,
-            gamma_initializer: Initializer::Ones,
-            beta_regularizer: None,
-            gamma_regularizer: None,
-            trainable: true,
-        }
+layer_config! {
+    /// The hyper-parameters of [`BatchNormalization`] (Keras' names and defaults).
+    pub struct BatchNormalizationConfig for "BatchNormalization" {
+        /// The feature axis (read from an integer or a one-element list).
+        #[serde(deserialize_with = "single_axis")]
+        axis: isize = -1,
+        /// Momentum of the moving statistics.
+        momentum: f64 = 0.99,
+        /// Added to the variance.
+        epsilon: f64 = 1e-3,
+        /// Whether to add the `beta` offset.
+        center: bool = true,
+        /// Whether to multiply by `gamma`.
+        scale: bool = true,
+        /// Initialiser of `beta`.
+        beta_initializer: Initializer = Initializer::Zeros,
+        /// Initialiser of `gamma`.
+        gamma_initializer: Initializer = Initializer::Ones,
+        /// Penalty on `beta`.
+        beta_regularizer: Option<Regularizer> = None,
+        /// Penalty on `gamma`.
+        gamma_regularizer: Option<Regularizer> = None,
+        /// Whether `gamma` and `beta` are trained.
+        trainable: bool = true,
     }
+    check(config) {
+    read_single_axis(config, "BatchNormalization", "only one feature axis is supported").map(|_| ())
 }
-
-impl LayerConfig for BatchNormalizationConfig {
-    const CLASS: &'static str = "BatchNormalization";
-    fn check_raw(config: &serde_json::Value) -> Result<()> {
-        read_single_axis(config, Self::CLASS, "only one feature axis is supported").map(|_| ())
-    }
 }
 
 impl<B: Backend> Default for BatchNormalization<B> {
@@ -178,34 +154,17 @@ impl<B: Backend> BatchNormalization<B> {
         /// Penalty on `gamma`.
         gamma_regularizer: Option<Regularizer>,
     }
-    /// Sets the layer's name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.config.name = name.to_string();
-        self
-    }
-
-    /// Inverse of `get_config`.
-    ///
-    /// # Errors
-    /// On a malformed config.
-    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        parse(config).map(Self::with_config)
-    }
-
-    /// A layer with the given hyper-parameters.
-    pub fn with_config(config: BatchNormalizationConfig) -> Self {
-        Self {
-            config,
-            gamma: None,
-            beta: None,
-            moving_mean: None,
-            moving_variance: None,
-        }
-    }
 
     fn features(&self) -> Option<usize> {
         self.moving_mean.as_ref().map(|m| m.numel())
     }
+    config_methods!(BatchNormalizationConfig, |config| Self {
+        config,
+        gamma: None,
+        beta: None,
+        moving_mean: None,
+        moving_variance: None,
+    });
 }
 
 /// The `axis` of a normalisation config: an integer or a one-element list (Keras writes
@@ -400,49 +359,28 @@ pub struct LayerNormalization<B: Backend> {
     features: Option<usize>,
 }
 
-/// The hyper-parameters of [`LayerNormalization`] (Keras' names and defaults).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct LayerNormalizationConfig {
-    /// Instance name.
-    pub name: String,
-    /// The normalised axis (read from an integer or a one-element list).
-    #[serde(deserialize_with = "single_axis")]
-    pub axis: isize,
-    /// Added to the variance.
-    pub epsilon: f64,
-    /// Whether to add the `beta` offset.
-    pub center: bool,
-    /// Whether to multiply by `gamma`.
-    pub scale: bool,
-    /// Initialiser of `beta`.
-    pub beta_initializer: Initializer,
-    /// Initialiser of `gamma`.
-    pub gamma_initializer: Initializer,
-    /// Whether `gamma` and `beta` are trained.
-    pub trainable: bool,
-}
-
-impl Default for LayerNormalizationConfig {
-    fn default() -> Self {
-        Self {
-            name: String::new(),
-            axis: -1,
-            epsilon: 1e-3,
-            center: true,
-            scale: true,
-            beta_initializer: Initializer::Zeros,
-            gamma_initializer: Initializer::Ones,
-            trainable: true,
-        }
+layer_config! {
+    /// The hyper-parameters of [`LayerNormalization`] (Keras' names and defaults).
+    pub struct LayerNormalizationConfig for "LayerNormalization" {
+        /// The normalised axis (read from an integer or a one-element list).
+        #[serde(deserialize_with = "single_axis")]
+        axis: isize = -1,
+        /// Added to the variance.
+        epsilon: f64 = 1e-3,
+        /// Whether to add the `beta` offset.
+        center: bool = true,
+        /// Whether to multiply by `gamma`.
+        scale: bool = true,
+        /// Initialiser of `beta`.
+        beta_initializer: Initializer = Initializer::Zeros,
+        /// Initialiser of `gamma`.
+        gamma_initializer: Initializer = Initializer::Ones,
+        /// Whether `gamma` and `beta` are trained.
+        trainable: bool = true,
     }
+    check(config) {
+    read_single_axis(config, "LayerNormalization", "only one axis is supported").map(|_| ())
 }
-
-impl LayerConfig for LayerNormalizationConfig {
-    const CLASS: &'static str = "LayerNormalization";
-    fn check_raw(config: &serde_json::Value) -> Result<()> {
-        read_single_axis(config, Self::CLASS, "only one axis is supported").map(|_| ())
-    }
 }
 
 impl<B: Backend> Default for LayerNormalization<B> {
@@ -470,29 +408,12 @@ impl<B: Backend> LayerNormalization<B> {
         /// Initialiser of `gamma` (default ones).
         gamma_initializer: Initializer,
     }
-    /// Sets the layer's name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.config.name = name.to_string();
-        self
-    }
-
-    /// Inverse of `get_config`.
-    ///
-    /// # Errors
-    /// On a malformed config.
-    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        parse(config).map(Self::with_config)
-    }
-
-    /// A layer with the given hyper-parameters.
-    pub fn with_config(config: LayerNormalizationConfig) -> Self {
-        Self {
-            config,
-            gamma: None,
-            beta: None,
-            features: None,
-        }
-    }
+    config_methods!(LayerNormalizationConfig, |config| Self {
+        config,
+        gamma: None,
+        beta: None,
+        features: None,
+    });
 }
 
 impl<B: Backend> Layer<B> for LayerNormalization<B> {

@@ -7,7 +7,10 @@
 //! wins), average pooling divides each window by the number of real (unpadded) entries in
 //! it, as Keras/TensorFlow do.
 
-use super::config::{config_setters, layer_identity, lowercase, parse_as, to_json, LayerConfig};
+use super::config::{
+    config_methods, config_setters, layer_config, layer_identity, lowercase, parse_as, to_json,
+    LayerConfig,
+};
 use super::conv::{
     check_data_format, check_window, window_setters, Axes, Dims, Rank, Size2, Spatial,
 };
@@ -124,18 +127,8 @@ impl<const RANK: usize, const MAX: bool> Pooling<RANK, MAX> {
         }
     }
 
-    /// The hyper-parameters.
-    pub fn config(&self) -> &PoolingConfig<Axes<RANK>> {
-        &self.config
-    }
-
     window_setters!(config);
-
-    /// Sets the layer's name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.config.name = name.to_string();
-        self
-    }
+    config_methods!(PoolingConfig<Axes<RANK>>, without from_config);
 
     fn class() -> &'static str {
         match (RANK, MAX) {
@@ -157,9 +150,7 @@ impl<const RANK: usize, const MAX: bool> Pooling<RANK, MAX> {
         if config.get("strides").is_none_or(serde_json::Value::is_null) {
             config_read.strides = config_read.pool_size;
         }
-        Ok(Self {
-            config: config_read,
-        })
+        Ok(Self::with_config(config_read))
     }
 
     /// Pools `[N, C, H, W]`.
@@ -248,31 +239,15 @@ pub struct GlobalPooling<const RANK: usize, const MAX: bool> {
     config: GlobalPoolingConfig,
 }
 
-/// The hyper-parameters of the global pooling layers (Keras' names and defaults).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct GlobalPoolingConfig {
-    /// Instance name.
-    pub name: String,
-    /// `"channels_last"` or `"channels_first"` (read case-insensitively).
-    #[serde(deserialize_with = "lowercase")]
-    pub data_format: String,
-    /// Whether the pooled axes are kept with size 1.
-    pub keepdims: bool,
-}
-
-impl Default for GlobalPoolingConfig {
-    fn default() -> Self {
-        Self {
-            name: String::new(),
-            data_format: "channels_last".into(),
-            keepdims: false,
-        }
+layer_config! {
+    /// The hyper-parameters of the global pooling layers (Keras' names and defaults).
+    pub struct GlobalPoolingConfig for "GlobalPooling" {
+        /// `"channels_last"` or `"channels_first"` (read case-insensitively).
+        #[serde(deserialize_with = "lowercase")]
+        data_format: String = "channels_last".into(),
+        /// Whether the pooled axes are kept with size 1.
+        keepdims: bool = false,
     }
-}
-
-impl LayerConfig for GlobalPoolingConfig {
-    const CLASS: &'static str = "GlobalPooling";
 }
 
 /// Mean over height and width: `[N, H, W, C] -> [N, C]` (Keras `GlobalAveragePooling2D`).
@@ -301,18 +276,10 @@ impl<const RANK: usize, const MAX: bool> GlobalPooling<RANK, MAX> {
     config_setters! {
         /// Keep the pooled axes with size 1 (default `false`).
         keepdims: bool,
+        /// `"channels_last"` (default) or `"channels_first"`.
+        data_format: lowercase,
     }
-
-    /// `"channels_last"` (default) or `"channels_first"`.
-    pub fn data_format(mut self, data_format: &str) -> Self {
-        self.config.data_format = data_format.to_lowercase();
-        self
-    }
-    /// Sets the layer's name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.config.name = name.to_string();
-        self
-    }
+    config_methods!(GlobalPoolingConfig, class: Self::class());
 
     fn class() -> &'static str {
         match (RANK, MAX) {
@@ -321,14 +288,6 @@ impl<const RANK: usize, const MAX: bool> GlobalPooling<RANK, MAX> {
             (_, true) => "GlobalMaxPooling2D",
             (_, false) => "GlobalAveragePooling2D",
         }
-    }
-
-    /// Inverse of `get_config`.
-    ///
-    /// # Errors
-    /// Never for well-formed JSON.
-    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        parse_as(config, Self::class()).map(|config| Self { config })
     }
 
     /// Spatial axes within a per-sample shape (batch excluded).

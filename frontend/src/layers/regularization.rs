@@ -1,11 +1,10 @@
 //! Regularisation layers.
 
-use super::config::{config_setters, layer_identity, parse, to_json, LayerConfig};
+use super::config::{config_methods, config_setters, layer_config, layer_identity, parse, to_json};
 use super::{cfg_f64, BuildContext, CallContext, Layer};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
-use serde::{Deserialize, Serialize};
 
 /// Randomly zeroes a fraction `rate` of inputs during training and scales the rest by
 /// `1 / (1 - rate)`; the identity at inference.
@@ -30,48 +29,31 @@ pub struct Dropout {
     config: DropoutConfig,
 }
 
-/// The hyper-parameters of [`Dropout`] (Keras' names and defaults).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct DropoutConfig {
-    /// Instance name.
-    pub name: String,
-    /// Fraction of the inputs dropped in training (required).
-    pub rate: f64,
-    /// Fixed seed of the masks.
-    pub seed: Option<u64>,
-}
-
-impl LayerConfig for DropoutConfig {
-    const CLASS: &'static str = "Dropout";
-    fn check_raw(config: &serde_json::Value) -> Result<()> {
-        cfg_f64(config, Self::CLASS, "rate").map(|_| ())
+layer_config! {
+    /// The hyper-parameters of [`Dropout`] (Keras' names and defaults).
+    pub struct DropoutConfig for "Dropout" {
+        /// Fraction of the inputs dropped in training (required).
+        rate: f64 = 0.0,
+        /// Fixed seed of the masks.
+        seed: Option<u64> = None,
     }
+    check(config) { cfg_f64(config, "Dropout", "rate").map(|_| ()) }
 }
 
 impl Dropout {
     /// Drops a fraction `rate` (in `[0, 1)`) of the inputs in training.
     pub fn new(rate: f64) -> Self {
-        Self {
-            config: DropoutConfig {
-                rate,
-                ..DropoutConfig::default()
-            },
-        }
+        Self::with_config(DropoutConfig {
+            rate,
+            ..Default::default()
+        })
     }
 
     config_setters! {
         /// A fixed seed for this layer's masks (otherwise derived from `fit`'s seed).
         seed: Option<u64>,
     }
-
-    /// Inverse of `get_config`.
-    ///
-    /// # Errors
-    /// On a malformed config.
-    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        parse(config).map(|config| Self { config })
-    }
+    config_methods!(DropoutConfig);
 }
 
 impl<B: Backend> Layer<B> for Dropout {
@@ -138,33 +120,16 @@ pub struct SpatialDropout<const RANK: usize> {
     config: SpatialDropoutConfig,
 }
 
-/// The hyper-parameters of [`SpatialDropout1D`] and [`SpatialDropout2D`].
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SpatialDropoutConfig {
-    /// Instance name.
-    pub name: String,
-    /// Fraction of the channels dropped in training (required).
-    pub rate: f64,
-    /// Fixed seed of the masks.
-    pub seed: Option<u64>,
-    /// `channels_last` or `channels_first`.
-    pub data_format: String,
-}
-
-impl Default for SpatialDropoutConfig {
-    fn default() -> Self {
-        Self {
-            name: String::new(),
-            rate: 0.0,
-            seed: None,
-            data_format: "channels_last".into(),
-        }
+layer_config! {
+    /// The hyper-parameters of [`SpatialDropout1D`] and [`SpatialDropout2D`].
+    pub struct SpatialDropoutConfig for "SpatialDropout" {
+        /// Fraction of the channels dropped in training (required).
+        rate: f64 = 0.0,
+        /// Fixed seed of the masks.
+        seed: Option<u64> = None,
+        /// `channels_last` or `channels_first`.
+        data_format: String = "channels_last".into(),
     }
-}
-
-impl LayerConfig for SpatialDropoutConfig {
-    const CLASS: &'static str = "SpatialDropout";
 }
 
 /// Channel dropout on `[N, T, C]` sequences.
@@ -175,27 +140,18 @@ pub type SpatialDropout2D = SpatialDropout<2>;
 impl<const RANK: usize> SpatialDropout<RANK> {
     /// Drops a fraction `rate` (in `[0, 1)`) of the channels in training.
     pub fn new(rate: f64) -> Self {
-        Self {
-            config: SpatialDropoutConfig {
-                rate,
-                ..SpatialDropoutConfig::default()
-            },
-        }
+        Self::with_config(SpatialDropoutConfig {
+            rate,
+            ..Default::default()
+        })
     }
     config_setters! {
         /// A fixed seed for this layer's masks (otherwise derived from `fit`'s seed).
         seed: Option<u64>,
+        /// `"channels_last"` (default) or `"channels_first"`.
+        data_format: lowercase,
     }
-    /// `"channels_last"` (default) or `"channels_first"`.
-    pub fn data_format(mut self, data_format: &str) -> Self {
-        self.config.data_format = data_format.to_lowercase();
-        self
-    }
-    /// Sets the layer's name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.config.name = name.to_string();
-        self
-    }
+    config_methods!(SpatialDropoutConfig, without from_config);
 
     fn class() -> &'static str {
         if RANK == 1 {
@@ -213,7 +169,7 @@ impl<const RANK: usize> SpatialDropout<RANK> {
         cfg_f64(config, Self::class(), "rate")?;
         let mut config: SpatialDropoutConfig = parse(config)?;
         config.data_format = config.data_format.to_lowercase();
-        Ok(Self { config })
+        Ok(Self::with_config(config))
     }
 
     fn expected(&self) -> String {
@@ -302,52 +258,30 @@ pub struct GaussianNoise {
     config: GaussianNoiseConfig,
 }
 
-/// The hyper-parameters of [`GaussianNoise`] (Keras' names and defaults).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct GaussianNoiseConfig {
-    /// Instance name.
-    pub name: String,
-    /// Standard deviation of the noise (required).
-    pub stddev: f64,
-    /// Fixed seed of the noise.
-    pub seed: Option<u64>,
-}
-
-impl LayerConfig for GaussianNoiseConfig {
-    const CLASS: &'static str = "GaussianNoise";
-    fn check_raw(config: &serde_json::Value) -> Result<()> {
-        cfg_f64(config, Self::CLASS, "stddev").map(|_| ())
+layer_config! {
+    /// The hyper-parameters of [`GaussianNoise`] (Keras' names and defaults).
+    pub struct GaussianNoiseConfig for "GaussianNoise" {
+        /// Standard deviation of the noise (required).
+        stddev: f64 = 0.0,
+        /// Fixed seed of the noise.
+        seed: Option<u64> = None,
     }
+    check(config) { cfg_f64(config, "GaussianNoise", "stddev").map(|_| ()) }
 }
 
 impl GaussianNoise {
     /// Noise with standard deviation `stddev` (>= 0).
     pub fn new(stddev: f64) -> Self {
-        Self {
-            config: GaussianNoiseConfig {
-                stddev,
-                ..GaussianNoiseConfig::default()
-            },
-        }
+        Self::with_config(GaussianNoiseConfig {
+            stddev,
+            ..Default::default()
+        })
     }
     config_setters! {
         /// A fixed seed for this layer's noise (otherwise derived from `fit`'s seed).
         seed: Option<u64>,
     }
-    /// Sets the layer's name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.config.name = name.to_string();
-        self
-    }
-
-    /// Inverse of `get_config`.
-    ///
-    /// # Errors
-    /// On a malformed config.
-    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        parse(config).map(|config| Self { config })
-    }
+    config_methods!(GaussianNoiseConfig);
 }
 
 impl<B: Backend> Layer<B> for GaussianNoise {

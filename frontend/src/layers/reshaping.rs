@@ -1,13 +1,15 @@
 //! Single-input reshaping layers: `ZeroPadding2D`, `UpSampling2D`, `Permute`,
 //! `RepeatVector`.
 
-use super::config::{layer_identity, lowercase, parse, to_json, LayerConfig};
+use super::config::{
+    config_methods, config_setters, layer_config, layer_identity, lowercase, to_json, LayerConfig,
+};
 use super::conv::{cfg_str, check_data_format, Axes, Dims, Size2};
 use super::{cfg_field, BuildContext, CallContext, Layer};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// The spatial axes (in the per-sample shape) of an image in `data_format`, once `shape`
 /// is checked to have rank `rank` (3 per sample, 4 for a batch).
@@ -24,22 +26,6 @@ fn image_shape(layer: &str, data_format: &str, shape: &[usize], rank: usize) -> 
     Ok(if channels_first { [1, 2] } else { [0, 1] })
 }
 
-/// The `data_format` and `name` builder setters of the image layers.
-macro_rules! image_setters {
-    () => {
-        /// `"channels_last"` (default) or `"channels_first"`.
-        pub fn data_format(mut self, data_format: &str) -> Self {
-            self.config.data_format = data_format.to_lowercase();
-            self
-        }
-        /// Sets the layer's name.
-        pub fn name(mut self, name: &str) -> Self {
-            self.config.name = name.to_string();
-            self
-        }
-    };
-}
-
 /// Pads images with zero rows and columns (Keras `ZeroPadding2D`):
 /// `((top, bottom), (left, right))`.
 #[derive(Debug, Clone)]
@@ -47,37 +33,21 @@ pub struct ZeroPadding2D {
     config: ZeroPadding2DConfig,
 }
 
-/// The hyper-parameters of [`ZeroPadding2D`] (Keras' names and defaults).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct ZeroPadding2DConfig {
-    /// Instance name.
-    pub name: String,
-    /// `[(top, bottom), (left, right)]`, written `[[t, b], [l, r]]` and read from Keras'
-    /// `n`, `[h, w]` or `[[t, b], [l, r]]` (required).
-    #[serde(deserialize_with = "padding_field")]
-    pub padding: [(usize, usize); 2],
-    /// `"channels_last"` or `"channels_first"` (read case-insensitively).
-    #[serde(deserialize_with = "lowercase")]
-    pub data_format: String,
-}
-
-impl Default for ZeroPadding2DConfig {
-    fn default() -> Self {
-        Self {
-            name: String::new(),
-            padding: [(1, 1), (1, 1)],
-            data_format: "channels_last".into(),
-        }
+layer_config! {
+    /// The hyper-parameters of [`ZeroPadding2D`] (Keras' names and defaults).
+    pub struct ZeroPadding2DConfig for "ZeroPadding2D" {
+        /// `[(top, bottom), (left, right)]`, written `[[t, b], [l, r]]` and read from Keras'
+        /// `n`, `[h, w]` or `[[t, b], [l, r]]` (required).
+        #[serde(deserialize_with = "padding_field")]
+        padding: [(usize, usize); 2] = [(1, 1), (1, 1)],
+        /// `"channels_last"` or `"channels_first"` (read case-insensitively).
+        #[serde(deserialize_with = "lowercase")]
+        data_format: String = "channels_last".into(),
     }
+    check(config) {
+    let p = cfg_field(config, "ZeroPadding2D", "padding")?;
+    padding_pairs(p, &super::cfg_label(config, "ZeroPadding2D")).map(|_| ())
 }
-
-impl LayerConfig for ZeroPadding2DConfig {
-    const CLASS: &'static str = "ZeroPadding2D";
-    fn check_raw(config: &serde_json::Value) -> Result<()> {
-        let p = cfg_field(config, Self::CLASS, "padding")?;
-        padding_pairs(p, &super::cfg_label(config, Self::CLASS)).map(|_| ())
-    }
 }
 
 /// Reads Keras' `n`, `[h, w]` or `[[t, b], [l, r]]` padding; `label` names the layer in
@@ -127,15 +97,11 @@ impl ZeroPadding2D {
             },
         }
     }
-    image_setters!();
-
-    /// Inverse of `get_config` (also accepts Keras' `1` and `[1, 2]` forms).
-    ///
-    /// # Errors
-    /// On a malformed config.
-    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        parse(config).map(|config| Self { config })
+    config_setters! {
+        /// `"channels_last"` (default) or `"channels_first"`.
+        data_format: lowercase,
     }
+    config_methods!(ZeroPadding2DConfig);
 }
 
 impl<B: Backend> Layer<B> for ZeroPadding2D {
@@ -179,44 +145,27 @@ pub struct UpSampling2D {
     config: UpSampling2DConfig,
 }
 
-/// The hyper-parameters of [`UpSampling2D`] (Keras' names and defaults).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct UpSampling2DConfig {
-    /// Instance name.
-    pub name: String,
-    /// Upsampling factors `(sh, sw)`.
-    pub size: Dims<Axes<2>>,
-    /// `"channels_last"` or `"channels_first"` (read case-insensitively).
-    #[serde(deserialize_with = "lowercase")]
-    pub data_format: String,
-    /// Only `"nearest"` is supported.
-    pub interpolation: String,
-}
-
-impl Default for UpSampling2DConfig {
-    fn default() -> Self {
-        Self {
-            name: String::new(),
-            size: Dims::new(2),
-            data_format: "channels_last".into(),
-            interpolation: "nearest".into(),
-        }
+layer_config! {
+    /// The hyper-parameters of [`UpSampling2D`] (Keras' names and defaults).
+    pub struct UpSampling2DConfig for "UpSampling2D" {
+        /// Upsampling factors `(sh, sw)`.
+        size: Dims<Axes<2>> = Dims::new(2),
+        /// `"channels_last"` or `"channels_first"` (read case-insensitively).
+        #[serde(deserialize_with = "lowercase")]
+        data_format: String = "channels_last".into(),
+        /// Only `"nearest"` is supported.
+        interpolation: String = "nearest".into(),
+    }
+    check(config) {
+    super::conv::cfg_sizes(config, "UpSampling2D", "size", 2)?;
+    match cfg_str(config, "interpolation") {
+        Some(i) if i != "nearest" => Err(Error::config(
+            "UpSampling2D.interpolation",
+            format!("only \"nearest\" is supported, got {i:?}"),
+        )),
+        _ => Ok(()),
     }
 }
-
-impl LayerConfig for UpSampling2DConfig {
-    const CLASS: &'static str = "UpSampling2D";
-    fn check_raw(config: &serde_json::Value) -> Result<()> {
-        super::conv::cfg_sizes(config, Self::CLASS, "size", 2)?;
-        match cfg_str(config, "interpolation") {
-            Some(i) if i != "nearest" => Err(Error::config(
-                "UpSampling2D.interpolation",
-                format!("only \"nearest\" is supported, got {i:?}"),
-            )),
-            _ => Ok(()),
-        }
-    }
 }
 
 impl UpSampling2D {
@@ -229,15 +178,11 @@ impl UpSampling2D {
             },
         }
     }
-    image_setters!();
-
-    /// Inverse of `get_config`.
-    ///
-    /// # Errors
-    /// On a malformed config or an interpolation other than `nearest`.
-    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        parse(config).map(|config| Self { config })
+    config_setters! {
+        /// `"channels_last"` (default) or `"channels_first"`.
+        data_format: lowercase,
     }
+    config_methods!(UpSampling2DConfig);
 }
 
 impl<B: Backend> Layer<B> for UpSampling2D {
@@ -303,21 +248,15 @@ pub struct Permute {
     config: PermuteConfig,
 }
 
-/// The hyper-parameters of [`Permute`].
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct PermuteConfig {
-    /// Instance name.
-    pub name: String,
-    /// The new order of the per-sample axes, 1-based (required).
-    pub dims: Vec<usize>,
-}
-
-impl LayerConfig for PermuteConfig {
-    const CLASS: &'static str = "Permute";
-    fn check_raw(config: &serde_json::Value) -> Result<()> {
-        cfg_field(config, Self::CLASS, "dims").map(|_| ())
+layer_config! {
+    /// The hyper-parameters of [`Permute`].
+    pub struct PermuteConfig for "Permute" {
+        /// The new order of the per-sample axes, 1-based (required).
+        dims: Vec<usize> = Default::default(),
     }
+    check(config) {
+    cfg_field(config, "Permute", "dims").map(|_| ())
+}
 }
 
 impl Permute {
@@ -330,19 +269,7 @@ impl Permute {
             },
         }
     }
-    /// Sets the layer's name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.config.name = name.to_string();
-        self
-    }
-
-    /// Inverse of `get_config`.
-    ///
-    /// # Errors
-    /// On a malformed config.
-    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        parse(config).map(|config| Self { config })
-    }
+    config_methods!(PermuteConfig);
 }
 
 impl<B: Backend> Layer<B> for Permute {
@@ -417,21 +344,15 @@ pub struct RepeatVector {
     config: RepeatVectorConfig,
 }
 
-/// The hyper-parameters of [`RepeatVector`].
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct RepeatVectorConfig {
-    /// Instance name.
-    pub name: String,
-    /// Number of repetitions (required).
-    pub n: usize,
-}
-
-impl LayerConfig for RepeatVectorConfig {
-    const CLASS: &'static str = "RepeatVector";
-    fn check_raw(config: &serde_json::Value) -> Result<()> {
-        super::cfg_size(config, Self::CLASS, "n").map(|_| ())
+layer_config! {
+    /// The hyper-parameters of [`RepeatVector`].
+    pub struct RepeatVectorConfig for "RepeatVector" {
+        /// Number of repetitions (required).
+        n: usize = Default::default(),
     }
+    check(config) {
+    super::cfg_size(config, "RepeatVector", "n").map(|_| ())
+}
 }
 
 impl RepeatVector {
@@ -444,19 +365,7 @@ impl RepeatVector {
             },
         }
     }
-    /// Sets the layer's name.
-    pub fn name(mut self, name: &str) -> Self {
-        self.config.name = name.to_string();
-        self
-    }
-
-    /// Inverse of `get_config`.
-    ///
-    /// # Errors
-    /// On a malformed config.
-    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        parse(config).map(|config| Self { config })
-    }
+    config_methods!(RepeatVectorConfig);
 }
 
 impl<B: Backend> Layer<B> for RepeatVector {

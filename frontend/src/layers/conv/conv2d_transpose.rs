@@ -5,11 +5,10 @@ use crate::activations::ActivationSpec;
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::initializers::Initializer;
-use crate::layers::config::{config_setters, layer_identity, parse, to_json, LayerConfig};
+use crate::layers::config::{config_setters, layer_config, layer_identity, parse, to_json};
 use crate::layers::{BuildContext, CallContext, Layer, Weight};
 use crate::regularizers::Regularizer;
 use crate::tensor::Tensor;
-use serde::{Deserialize, Serialize};
 
 /// Transposed 2-D convolution (Keras `Conv2DTranspose`), the gradient of `Conv2D` with
 /// respect to its input: upsamples by `strides`.
@@ -25,52 +24,35 @@ pub struct Conv2DTranspose<B: Backend> {
     bias: Option<Tensor<B>>,
 }
 
-/// The hyper-parameters of [`Conv2DTranspose`] (Keras' names and defaults).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Conv2DTransposeConfig {
-    /// Number of output channels (required).
-    pub filters: usize,
-    /// Extra rows/columns at the end of the output (`None`: inferred).
-    pub output_padding: Option<Dims<Axes<2>>>,
-    /// The window.
-    #[serde(flatten)]
-    pub window: ConvWindow<Axes<2>>,
-    /// Kernel initialiser.
-    pub kernel_initializer: Initializer,
-    /// Penalty on the kernel.
-    pub kernel_regularizer: Option<Regularizer>,
-    /// Activation, bias, name and the other shared fields.
-    #[serde(flatten)]
-    pub options: ConvOptions,
-}
-
-impl Default for Conv2DTransposeConfig {
-    fn default() -> Self {
-        Self {
-            filters: 0,
-            output_padding: None,
-            window: ConvWindow::default(),
-            kernel_initializer: Initializer::GlorotUniform,
-            kernel_regularizer: None,
-            options: ConvOptions::default(),
-        }
+layer_config! {
+    /// The hyper-parameters of [`Conv2DTranspose`] (Keras' names and defaults).
+    pub struct Conv2DTransposeConfig for "Conv2DTranspose" without name {
+        /// Number of output channels (required).
+        filters: usize = 0,
+        /// Extra rows/columns at the end of the output (`None`: inferred).
+        output_padding: Option<Dims<Axes<2>>> = None,
+        /// The window.
+        #[serde(flatten)]
+        window: ConvWindow<Axes<2>> = ConvWindow::default(),
+        /// Kernel initialiser.
+        kernel_initializer: Initializer = Initializer::GlorotUniform,
+        /// Penalty on the kernel.
+        kernel_regularizer: Option<Regularizer> = None,
+        /// Activation, bias, name and the other shared fields.
+        #[serde(flatten)]
+        options: ConvOptions = ConvOptions::default(),
     }
+    check(config) {
+    let class = "Conv2DTranspose";
+    crate::layers::cfg_size(config, class, "filters")?;
+    cfg_sizes_min(config, class, "output_padding", 2, 0)?;
+    check_window(
+        config,
+        class,
+        2,
+        &["kernel_size", "strides", "dilation_rate"],
+    )
 }
-
-impl LayerConfig for Conv2DTransposeConfig {
-    const CLASS: &'static str = "Conv2DTranspose";
-    fn check_raw(config: &serde_json::Value) -> Result<()> {
-        let class = Self::CLASS;
-        crate::layers::cfg_size(config, class, "filters")?;
-        cfg_sizes_min(config, class, "output_padding", 2, 0)?;
-        check_window(
-            config,
-            class,
-            2,
-            &["kernel_size", "strides", "dilation_rate"],
-        )
-    }
 }
 
 impl<B: Backend> Conv2DTranspose<B> {

@@ -5,11 +5,10 @@ use crate::activations::ActivationSpec;
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::initializers::Initializer;
-use crate::layers::config::{config_setters, layer_identity, parse, to_json, LayerConfig};
+use crate::layers::config::{config_setters, layer_config, layer_identity, parse, to_json};
 use crate::layers::{BuildContext, CallContext, Layer, Weight};
 use crate::regularizers::Regularizer;
 use crate::tensor::Tensor;
-use serde::{Deserialize, Serialize};
 
 /// Depthwise 2-D convolution (Keras `DepthwiseConv2D`): each input channel convolved with
 /// its own `depth_multiplier` filters; output channel `c * depth_multiplier + m`.
@@ -22,47 +21,31 @@ pub struct DepthwiseConv2D<B: Backend> {
     bias: Option<Tensor<B>>,
 }
 
-/// The hyper-parameters of [`DepthwiseConv2D`] (Keras' names and defaults).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct DepthwiseConv2DConfig {
-    /// Filters per input channel.
-    pub depth_multiplier: usize,
-    /// The window.
-    #[serde(flatten)]
-    pub window: ConvWindow<Axes<2>>,
-    /// Kernel initialiser.
-    pub depthwise_initializer: Initializer,
-    /// Penalty on the kernel.
-    pub depthwise_regularizer: Option<Regularizer>,
-    /// Activation, bias, name and the other shared fields.
-    #[serde(flatten)]
-    pub options: ConvOptions,
-}
-
-impl Default for DepthwiseConv2DConfig {
-    fn default() -> Self {
-        Self {
-            depth_multiplier: 1,
-            window: ConvWindow::default(),
-            depthwise_initializer: Initializer::GlorotUniform,
-            depthwise_regularizer: None,
-            options: ConvOptions::default(),
-        }
+layer_config! {
+    /// The hyper-parameters of [`DepthwiseConv2D`] (Keras' names and defaults).
+    pub struct DepthwiseConv2DConfig for "DepthwiseConv2D" without name {
+        /// Filters per input channel.
+        depth_multiplier: usize = 1,
+        /// The window.
+        #[serde(flatten)]
+        window: ConvWindow<Axes<2>> = ConvWindow::default(),
+        /// Kernel initialiser.
+        depthwise_initializer: Initializer = Initializer::GlorotUniform,
+        /// Penalty on the kernel.
+        depthwise_regularizer: Option<Regularizer> = None,
+        /// Activation, bias, name and the other shared fields.
+        #[serde(flatten)]
+        options: ConvOptions = ConvOptions::default(),
     }
+    check(config) {
+    crate::layers::cfg_opt_size(config, "DepthwiseConv2D", "depth_multiplier")?;
+    check_window(
+        config,
+        "DepthwiseConv2D",
+        2,
+        &["kernel_size", "strides", "dilation_rate"],
+    )
 }
-
-impl LayerConfig for DepthwiseConv2DConfig {
-    const CLASS: &'static str = "DepthwiseConv2D";
-    fn check_raw(config: &serde_json::Value) -> Result<()> {
-        crate::layers::cfg_opt_size(config, Self::CLASS, "depth_multiplier")?;
-        check_window(
-            config,
-            Self::CLASS,
-            2,
-            &["kernel_size", "strides", "dilation_rate"],
-        )
-    }
 }
 
 /// `[kh, kw, in, mult]` -> engine `[in * mult, 1, kh, kw]` (groups = in).

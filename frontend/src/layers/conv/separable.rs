@@ -6,11 +6,10 @@ use crate::activations::ActivationSpec;
 use crate::backend::{Backend, Conv2dParams};
 use crate::error::{Error, Result};
 use crate::initializers::Initializer;
-use crate::layers::config::{config_setters, layer_identity, parse, to_json, LayerConfig};
+use crate::layers::config::{config_setters, layer_config, layer_identity, parse, to_json};
 use crate::layers::{BuildContext, CallContext, Layer, Weight};
 use crate::regularizers::Regularizer;
 use crate::tensor::Tensor;
-use serde::{Deserialize, Serialize};
 
 /// Depthwise-separable 2-D convolution (Keras `SeparableConv2D`): a depthwise convolution
 /// (`[kh, kw, in, depth_multiplier]`, with the strides, padding and dilation) followed by a
@@ -25,58 +24,39 @@ pub struct SeparableConv2D<B: Backend> {
     bias: Option<Tensor<B>>,
 }
 
-/// The hyper-parameters of [`SeparableConv2D`] (Keras' names and defaults).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SeparableConv2DConfig {
-    /// Number of output channels (required).
-    pub filters: usize,
-    /// Depthwise filters per input channel.
-    pub depth_multiplier: usize,
-    /// The window.
-    #[serde(flatten)]
-    pub window: ConvWindow<Axes<2>>,
-    /// Initialiser of the depthwise kernel.
-    pub depthwise_initializer: Initializer,
-    /// Initialiser of the pointwise kernel.
-    pub pointwise_initializer: Initializer,
-    /// Written as [`SeparableConv2DConfig::kernel_regularizer`], which is the one applied.
-    pub depthwise_regularizer: Option<Regularizer>,
-    /// Penalty on both kernels.
-    pub kernel_regularizer: Option<Regularizer>,
-    /// Activation, bias, name and the other shared fields.
-    #[serde(flatten)]
-    pub options: ConvOptions,
-}
-
-impl Default for SeparableConv2DConfig {
-    fn default() -> Self {
-        Self {
-            filters: 0,
-            depth_multiplier: 1,
-            window: ConvWindow::default(),
-            depthwise_initializer: Initializer::GlorotUniform,
-            pointwise_initializer: Initializer::GlorotUniform,
-            depthwise_regularizer: None,
-            kernel_regularizer: None,
-            options: ConvOptions::default(),
-        }
+layer_config! {
+    /// The hyper-parameters of [`SeparableConv2D`] (Keras' names and defaults).
+    pub struct SeparableConv2DConfig for "SeparableConv2D" without name {
+        /// Number of output channels (required).
+        filters: usize = 0,
+        /// Depthwise filters per input channel.
+        depth_multiplier: usize = 1,
+        /// The window.
+        #[serde(flatten)]
+        window: ConvWindow<Axes<2>> = ConvWindow::default(),
+        /// Initialiser of the depthwise kernel.
+        depthwise_initializer: Initializer = Initializer::GlorotUniform,
+        /// Initialiser of the pointwise kernel.
+        pointwise_initializer: Initializer = Initializer::GlorotUniform,
+        /// Written as [`SeparableConv2DConfig::kernel_regularizer`], which is the one applied.
+        depthwise_regularizer: Option<Regularizer> = None,
+        /// Penalty on both kernels.
+        kernel_regularizer: Option<Regularizer> = None,
+        /// Activation, bias, name and the other shared fields.
+        #[serde(flatten)]
+        options: ConvOptions = ConvOptions::default(),
     }
+    check(config) {
+    let class = "SeparableConv2D";
+    crate::layers::cfg_size(config, class, "filters")?;
+    crate::layers::cfg_opt_size(config, class, "depth_multiplier")?;
+    check_window(
+        config,
+        class,
+        2,
+        &["kernel_size", "strides", "dilation_rate"],
+    )
 }
-
-impl LayerConfig for SeparableConv2DConfig {
-    const CLASS: &'static str = "SeparableConv2D";
-    fn check_raw(config: &serde_json::Value) -> Result<()> {
-        let class = Self::CLASS;
-        crate::layers::cfg_size(config, class, "filters")?;
-        crate::layers::cfg_opt_size(config, class, "depth_multiplier")?;
-        check_window(
-            config,
-            class,
-            2,
-            &["kernel_size", "strides", "dilation_rate"],
-        )
-    }
 }
 
 impl<B: Backend> SeparableConv2D<B> {

@@ -79,7 +79,7 @@ impl<B: Backend, C: Cell> Bidirectional<B, C> {
     /// flipped. Merge mode `concat`.
     pub fn new(layer: Recurrent<B, C>) -> Self {
         let mut backward = layer.fresh();
-        backward.go_backwards = !layer.go_backwards;
+        backward.config.go_backwards = !layer.config.go_backwards;
         Self {
             forward: layer,
             backward,
@@ -149,8 +149,8 @@ impl<B: Backend, C: Cell> Layer<B> for Bidirectional<B, C> {
     }
     fn set_name(&mut self, name: String) {
         let base = crate::layers::snake_case(C::CLASS);
-        self.forward.name = format!("{name}/forward_{base}");
-        self.backward.name = format!("{name}/backward_{base}");
+        self.forward.config.name = format!("{name}/forward_{base}");
+        self.backward.config.name = format!("{name}/backward_{base}");
         self.name = name;
     }
     fn built(&self) -> bool {
@@ -190,8 +190,11 @@ impl<B: Backend, C: Cell> Layer<B> for Bidirectional<B, C> {
             .first()
             .ok_or_else(|| Error::invalid(&self.name, "inputs", "expected a sequence input"))?;
         let mut v = vec![self.output_shape(first)?];
-        if self.forward.return_state {
-            v.extend(std::iter::repeat_n(vec![self.forward.units], 2 * C::STATES));
+        if self.forward.config.return_state {
+            v.extend(std::iter::repeat_n(
+                vec![self.forward.config.units],
+                2 * C::STATES,
+            ));
         }
         Ok(v)
     }
@@ -231,7 +234,7 @@ impl<B: Backend, C: Cell> Layer<B> for Bidirectional<B, C> {
         let mask = ctx.take_sequence_mask::<B>(s[0], s[1]);
         let (fseq, fstates) = self.forward.run(x, &[], mask.as_ref(), ctx)?;
         let (bseq, bstates) = self.backward.run(x, &[], mask.as_ref(), ctx)?;
-        let merged = if self.forward.return_sequences {
+        let merged = if self.forward.config.return_sequences {
             let t = s[1];
             let bseq = if t > 1 {
                 let rev: Vec<i64> = (0..t as i64).rev().collect();
@@ -249,7 +252,7 @@ impl<B: Backend, C: Cell> Layer<B> for Bidirectional<B, C> {
             self.merge(&fstates[0], &bstates[0])?
         };
         let mut v = vec![merged];
-        if self.forward.return_state {
+        if self.forward.config.return_state {
             v.extend(fstates);
             v.extend(bstates);
         }
@@ -266,11 +269,11 @@ impl<B: Backend, C: Cell> Layer<B> for Bidirectional<B, C> {
         w
     }
     fn trainable(&self) -> bool {
-        self.forward.trainable
+        self.forward.config.trainable
     }
     fn set_trainable(&mut self, trainable: bool) {
-        self.forward.trainable = trainable;
-        self.backward.trainable = trainable;
+        self.forward.config.trainable = trainable;
+        self.backward.config.trainable = trainable;
     }
     fn get_config(&self) -> serde_json::Value {
         json!({

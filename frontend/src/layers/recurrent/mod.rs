@@ -24,10 +24,9 @@ mod unroll;
 pub(crate) use bidirectional::bidirectional_inner_class;
 pub use bidirectional::{Bidirectional, MergeMode};
 pub use cell::{Cell, GruCell, LstmCell, SimpleCell};
+pub use layer::RecurrentConfig;
 
-use crate::activations::ActivationSpec;
 use crate::backend::Backend;
-use crate::initializers::Initializer;
 use crate::tensor::Tensor;
 use std::marker::PhantomData;
 
@@ -60,23 +59,7 @@ pub type GRU<B> = Recurrent<B, GruCell>;
 /// A recurrent layer with cell `C`; use the aliases [`SimpleRNN`], [`LSTM`] and [`GRU`].
 #[derive(Debug)]
 pub struct Recurrent<B: Backend, C: Cell> {
-    units: usize,
-    activation: ActivationSpec,
-    recurrent_activation: ActivationSpec,
-    use_bias: bool,
-    return_sequences: bool,
-    return_state: bool,
-    go_backwards: bool,
-    dropout: f64,
-    recurrent_dropout: f64,
-    seed: Option<u64>,
-    unit_forget_bias: bool,
-    kernel_initializer: Initializer,
-    /// `None`: Keras' default `orthogonal`.
-    recurrent_initializer: Option<Initializer>,
-    bias_initializer: Initializer,
-    trainable: bool,
-    name: String,
+    config: RecurrentConfig,
     kernel: Option<Tensor<B>>,
     recurrent_kernel: Option<Tensor<B>>,
     bias: Option<Tensor<B>>,

@@ -19,7 +19,7 @@ impl<B: Backend, C: Cell> Recurrent<B, C> {
         like: &Tensor<B>,
         ctx: &mut CallContext,
     ) -> Result<Tensor<B>> {
-        let seed = match self.seed {
+        let seed = match self.config.seed {
             Some(s) => Rng::derive(s, ctx.next_seed()),
             None => ctx.next_seed(),
         };
@@ -53,13 +53,13 @@ impl<B: Backend, C: Cell> Recurrent<B, C> {
         let s = x.shape();
         if s.len() != 3 || s[2] != kernel.shape()[0] {
             return Err(Error::shape(
-                &self.name,
+                &self.config.name,
                 "input",
                 format!("[batch, time, {}] (rank 3)", kernel.shape()[0]),
                 &s,
             ));
         }
-        let (n, t, d, u) = (s[0], s[1], s[2], self.units);
+        let (n, t, d, u) = (s[0], s[1], s[2], self.config.units);
         let dtype = kernel.dtype();
         let mut x = x.to_dtype(dtype)?;
         let mut mask = match mask {
@@ -69,7 +69,7 @@ impl<B: Backend, C: Cell> Recurrent<B, C> {
         let mut states: Vec<Tensor<B>> = Vec::with_capacity(C::STATES);
         if !initial.is_empty() && initial.len() != C::STATES {
             return Err(Error::invalid(
-                &self.name,
+                &self.config.name,
                 "initial_state",
                 format!(
                     "expected {} state tensors, got {}",
@@ -83,7 +83,7 @@ impl<B: Backend, C: Cell> Recurrent<B, C> {
                 Some(st) => {
                     if st.shape() != [n, u] {
                         return Err(Error::shape(
-                            &self.name,
+                            &self.config.name,
                             "initial_state",
                             format!("[{n}, {u}]"),
                             &st.shape(),
@@ -94,7 +94,7 @@ impl<B: Backend, C: Cell> Recurrent<B, C> {
                 None => states.push(Tensor::zeros(&[n, u], dtype, x.device())?),
             }
         }
-        if self.go_backwards && t > 1 {
+        if self.config.go_backwards && t > 1 {
             let rev: Vec<i64> = (0..t as i64).rev().collect();
             let idx = Tensor::<B>::from_host(HostData::I64(rev), &[t], x.device())?;
             // `t - 1..=0` is in range by construction: no range check (a device read per
@@ -113,17 +113,17 @@ impl<B: Backend, C: Cell> Recurrent<B, C> {
             };
         }
         let training = ctx.training;
-        if training && self.dropout > 0.0 {
-            let m = self.dropout_mask(self.dropout, n, d, &x, ctx)?;
+        if training && self.config.dropout > 0.0 {
+            let m = self.dropout_mask(self.config.dropout, n, d, &x, ctx)?;
             x = x.mul(&m.unsqueeze(1)?)?;
         }
-        let rec_mask = if training && self.recurrent_dropout > 0.0 {
-            Some(self.dropout_mask(self.recurrent_dropout, n, u, &x, ctx)?)
+        let rec_mask = if training && self.config.recurrent_dropout > 0.0 {
+            Some(self.dropout_mask(self.config.recurrent_dropout, n, u, &x, ctx)?)
         } else {
             None
         };
-        let act = self.activation.resolve()?;
-        let rec_act = self.recurrent_activation.resolve()?;
+        let act = self.config.activation.resolve()?;
+        let rec_act = self.config.recurrent_activation.resolve()?;
         let (in_bias, rec_bias) = match (&self.bias, C::CLASS) {
             (Some(b), "GRU") => (
                 Some(b.narrow(0, 0, 1)?.reshape_to(&[C::GATES * u])?),
@@ -225,13 +225,13 @@ impl<B: Backend, C: Cell> Recurrent<B, C> {
 
     /// The layer's outputs from a run: the sequence or last output, then the states.
     pub(super) fn outputs(&self, seq: Tensor<B>, states: Vec<Tensor<B>>) -> Vec<Tensor<B>> {
-        let first = if self.return_sequences {
+        let first = if self.config.return_sequences {
             seq
         } else {
             states[0].clone()
         };
         let mut v = vec![first];
-        if self.return_state {
+        if self.config.return_state {
             v.extend(states);
         }
         v
