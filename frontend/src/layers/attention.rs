@@ -1,6 +1,9 @@
 //! `MultiHeadAttention`.
 
-use super::config::{config_methods, config_setters, layer_config, layer_identity, to_json};
+use super::config::{
+    config_methods, config_setters, layer_config, layer_identity, to_json, trainable_config,
+};
+use super::weights::push_weight;
 use super::{BuildContext, CallContext, Layer, Weight};
 use crate::backend::{Backend, HostData};
 use crate::error::{Error, Result};
@@ -356,27 +359,17 @@ impl<B: Backend> Layer<B> for MultiHeadAttention<B> {
     fn weights(&self) -> Vec<Weight<B>> {
         let mut w = Vec::new();
         for (part, (k, b)) in PARTS.iter().zip(&self.dense) {
+            let trainable = self.config.trainable;
             w.push(Weight {
                 name: format!("{part}/kernel"),
                 value: k.clone(),
-                trainable: self.config.trainable,
+                trainable,
             });
-            if let Some(b) = b {
-                w.push(Weight {
-                    name: format!("{part}/bias"),
-                    value: b.clone(),
-                    trainable: self.config.trainable,
-                });
-            }
+            push_weight(&mut w, &format!("{part}/bias"), b, trainable);
         }
         w
     }
-    fn trainable(&self) -> bool {
-        self.config.trainable
-    }
-    fn set_trainable(&mut self, trainable: bool) {
-        self.config.trainable = trainable;
-    }
+    trainable_config!(trainable only);
     fn get_config(&self) -> serde_json::Value {
         let mut c = to_json(&self.config);
         c["value_dim"] = json!(self.vdim());

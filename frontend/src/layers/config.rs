@@ -175,6 +175,41 @@ macro_rules! layer_identity {
 }
 pub(crate) use layer_identity;
 
+/// The [`super::Layer`] methods over a config with a `trainable` field: `trainable`,
+/// `set_trainable` and (unless `trainable only`) `get_config` as the config's JSON.
+macro_rules! trainable_config {
+    () => {
+        $crate::layers::config::trainable_config!(trainable only);
+        fn get_config(&self) -> serde_json::Value {
+            $crate::layers::config::to_json(&self.config)
+        }
+    };
+    (trainable only) => {
+        fn trainable(&self) -> bool {
+            self.config.trainable
+        }
+        fn set_trainable(&mut self, trainable: bool) {
+            self.config.trainable = trainable;
+        }
+    };
+}
+pub(crate) use trainable_config;
+
+/// The [`super::Layer`] methods of a layer without weights that keeps the shape of its
+/// input: `output_shape` is the input's, `get_config` the config's JSON (`build` is the
+/// trait's default: validation).
+macro_rules! shape_preserving {
+    () => {
+        fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
+            Ok(input_shape.to_vec())
+        }
+        fn get_config(&self) -> serde_json::Value {
+            $crate::layers::config::to_json(&self.config)
+        }
+    };
+}
+pub(crate) use shape_preserving;
+
 /// Declares a layer's `…Config`: the struct (a `name` field first unless `without name`,
 /// then the fields given, each with Keras' default after `=`), its `Default` and its [`LayerConfig`] impl, with
 /// `check(config) { .. }` as [`LayerConfig::check_raw`] when given. Field attributes (doc

@@ -1,6 +1,10 @@
 //! Core layers: `Input`, `Dense`, `Activation`, `Flatten`, `Reshape`.
 
-use super::config::{config_methods, config_setters, layer_config, layer_identity, to_json};
+use super::config::{
+    config_methods, config_setters, layer_config, layer_identity, shape_preserving, to_json,
+    trainable_config,
+};
+use super::weights::{named_weights, weight_penalties};
 use super::{cfg_field, check_input, BuildContext, CallContext, Layer, Weight};
 use crate::activations::{Activation, ActivationSpec};
 use crate::backend::Backend;
@@ -54,9 +58,6 @@ impl Input {
 
 impl<B: Backend> Layer<B> for Input {
     layer_identity!("InputLayer");
-    fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
-        Layer::<B>::output_shape(self, input_shape).map(|_| ())
-    }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
         let c = &self.config;
         if input_shape != c.shape.as_slice() {
@@ -287,44 +288,17 @@ impl<B: Backend> Layer<B> for Dense<B> {
         Ok(y)
     }
     fn weights(&self) -> Vec<Weight<B>> {
-        let mut w = Vec::new();
-        if let Some(k) = &self.kernel {
-            w.push(Weight {
-                name: "kernel".into(),
-                value: k.clone(),
-                trainable: self.config.trainable,
-            });
-        }
-        if let Some(b) = &self.bias {
-            w.push(Weight {
-                name: "bias".into(),
-                value: b.clone(),
-                trainable: self.config.trainable,
-            });
-        }
-        w
+        named_weights(
+            self.config.trainable,
+            &[("kernel", &self.kernel), ("bias", &self.bias)],
+        )
     }
-    fn trainable(&self) -> bool {
-        self.config.trainable
-    }
-    fn set_trainable(&mut self, trainable: bool) {
-        self.config.trainable = trainable;
-    }
+    trainable_config!(trainable only);
     fn regularization_loss(&self) -> Result<Option<Tensor<B>>> {
-        let mut total: Option<Tensor<B>> = None;
-        for (reg, w) in [
+        weight_penalties(&[
             (&self.config.kernel_regularizer, &self.kernel),
             (&self.config.bias_regularizer, &self.bias),
-        ] {
-            if let (Some(r), Some(w)) = (reg, w) {
-                let p = r.penalty(w)?;
-                total = Some(match total {
-                    Some(t) => t.add(&p)?,
-                    None => p,
-                });
-            }
-        }
-        Ok(total)
+        ])
     }
     fn get_config(&self) -> serde_json::Value {
         to_json(&self.config)
@@ -363,12 +337,7 @@ impl<B: Backend> Layer<B> for ActivationLayer {
     fn validate(&self) -> Result<()> {
         self.config.activation.resolve().map(|_| ())
     }
-    fn build(&mut self, _input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
-        Layer::<B>::validate(self)
-    }
-    fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
-        Ok(input_shape.to_vec())
-    }
+    shape_preserving!();
     fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
         if x.rank() < 2 {
             return Err(Error::shape(
@@ -379,9 +348,6 @@ impl<B: Backend> Layer<B> for ActivationLayer {
             ));
         }
         self.config.activation.resolve()?.apply(x)
-    }
-    fn get_config(&self) -> serde_json::Value {
-        to_json(&self.config)
     }
 }
 

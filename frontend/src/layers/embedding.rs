@@ -1,6 +1,9 @@
 //! `Embedding`: integer indices to dense vectors.
 
-use super::config::{config_methods, config_setters, layer_config, layer_identity, to_json};
+use super::config::{
+    config_methods, config_setters, layer_config, layer_identity, trainable_config,
+};
+use super::weights::named_weights;
 use super::{BuildContext, CallContext, Layer, Weight};
 use crate::backend::{Backend, DType};
 use crate::error::{Error, Result};
@@ -144,22 +147,7 @@ impl<B: Backend> Layer<B> for Embedding<B> {
         rows.reshape_to(&out_shape)
     }
     fn weights(&self) -> Vec<Weight<B>> {
-        self.embeddings
-            .iter()
-            .map(|e| Weight {
-                name: "embeddings".into(),
-                value: e.clone(),
-                trainable: self.config.trainable,
-            })
-            .collect()
+        named_weights(self.config.trainable, &[("embeddings", &self.embeddings)])
     }
-    fn trainable(&self) -> bool {
-        self.config.trainable
-    }
-    fn set_trainable(&mut self, trainable: bool) {
-        self.config.trainable = trainable;
-    }
-    fn get_config(&self) -> serde_json::Value {
-        to_json(&self.config)
-    }
+    trainable_config!();
 }

@@ -17,6 +17,7 @@ mod recurrent;
 mod registry;
 mod regularization;
 mod reshaping;
+mod weights;
 
 pub use self::core::{
     ActivationConfig, ActivationLayer, Dense, DenseConfig, Flatten, FlattenConfig, Input,
@@ -216,11 +217,16 @@ pub trait Layer<B: Backend>: Send + std::fmt::Debug {
     fn set_name(&mut self, name: String);
     /// Whether `build` has run.
     fn built(&self) -> bool;
-    /// Creates weights for inputs of shape `input_shape` (batch axis excluded).
+    /// Creates weights for inputs of shape `input_shape` (batch axis excluded). The default,
+    /// for a layer without weights, validates the hyper-parameters and checks the shape
+    /// through [`Layer::output_shape`].
     ///
     /// # Errors
     /// When the shape cannot be accepted, or a hyper-parameter is invalid.
-    fn build(&mut self, input_shape: &[usize], ctx: &mut BuildContext) -> Result<()>;
+    fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
+        self.validate()?;
+        self.output_shape(input_shape).map(|_| ())
+    }
     /// Output shape for `input_shape` (batch axis excluded).
     ///
     /// # Errors

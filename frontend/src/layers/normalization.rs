@@ -1,7 +1,10 @@
 //! Normalization layers: `BatchNormalization`, `LayerNormalization`.
 
-use super::config::{config_methods, config_setters, layer_config, layer_identity, to_json};
-use super::conv::{not_built, weight_penalties};
+use super::config::{
+    config_methods, config_setters, layer_config, layer_identity, to_json, trainable_config,
+};
+use super::conv::not_built;
+use super::weights::{named_weights, push_weight, weight_penalties};
 use super::{BuildContext, CallContext, Layer, Weight};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
@@ -321,22 +324,11 @@ impl<B: Backend> Layer<B> for BatchNormalization<B> {
             ("moving_mean", &self.moving_mean, false),
             ("moving_variance", &self.moving_variance, false),
         ] {
-            if let Some(t) = t {
-                w.push(Weight {
-                    name: name.into(),
-                    value: t.clone(),
-                    trainable,
-                });
-            }
+            push_weight(&mut w, name, t, trainable);
         }
         w
     }
-    fn trainable(&self) -> bool {
-        self.config.trainable
-    }
-    fn set_trainable(&mut self, trainable: bool) {
-        self.config.trainable = trainable;
-    }
+    trainable_config!(trainable only);
     fn regularization_loss(&self) -> Result<Option<Tensor<B>>> {
         weight_penalties(&[
             (&self.config.gamma_regularizer, &self.gamma),
@@ -473,25 +465,10 @@ impl<B: Backend> Layer<B> for LayerNormalization<B> {
         )
     }
     fn weights(&self) -> Vec<Weight<B>> {
-        let mut w = Vec::new();
-        for (name, t) in [("gamma", &self.gamma), ("beta", &self.beta)] {
-            if let Some(t) = t {
-                w.push(Weight {
-                    name: name.into(),
-                    value: t.clone(),
-                    trainable: self.config.trainable,
-                });
-            }
-        }
-        w
+        named_weights(
+            self.config.trainable,
+            &[("gamma", &self.gamma), ("beta", &self.beta)],
+        )
     }
-    fn trainable(&self) -> bool {
-        self.config.trainable
-    }
-    fn set_trainable(&mut self, trainable: bool) {
-        self.config.trainable = trainable;
-    }
-    fn get_config(&self) -> serde_json::Value {
-        to_json(&self.config)
-    }
+    trainable_config!();
 }

@@ -12,9 +12,10 @@ use super::config::{
     LayerConfig,
 };
 use super::conv::{
-    check_data_format, check_window, window_setters, Axes, Dims, Rank, Size2, Spatial,
+    check_data_format, check_window, expected_rank, window_setters, Axes, Dims, Rank, Size2,
+    Spatial,
 };
-use super::{BuildContext, CallContext, Layer};
+use super::{CallContext, Layer};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -206,10 +207,6 @@ impl<B: Backend, const RANK: usize, const MAX: bool> Layer<B> for Pooling<RANK, 
     fn validate(&self) -> Result<()> {
         self.config.spatial().validate(&self.config.name, false)
     }
-    fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
-        Layer::<B>::validate(self)?;
-        Layer::<B>::output_shape(self, input_shape).map(|_| ())
-    }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
         let (name, spatial) = (&self.config.name, self.config.spatial());
         let (hw, c) = spatial.split(name, input_shape, None)?;
@@ -300,12 +297,7 @@ impl<const RANK: usize, const MAX: bool> GlobalPooling<RANK, MAX> {
     }
 
     fn expected(&self) -> String {
-        let sp = if RANK == 1 { "steps" } else { "height, width" };
-        if self.config.data_format == "channels_last" {
-            format!("rank {} [batch, {sp}, channels]", RANK + 2)
-        } else {
-            format!("rank {} [batch, channels, {sp}]", RANK + 2)
-        }
+        expected_rank(RANK, &self.config.data_format)
     }
 }
 
@@ -313,10 +305,6 @@ impl<B: Backend, const RANK: usize, const MAX: bool> Layer<B> for GlobalPooling<
     layer_identity!(Self::class());
     fn validate(&self) -> Result<()> {
         check_data_format(&self.config.name, &self.config.data_format)
-    }
-    fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
-        Layer::<B>::validate(self)?;
-        Layer::<B>::output_shape(self, input_shape).map(|_| ())
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
         if input_shape.len() != RANK + 1 {

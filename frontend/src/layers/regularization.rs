@@ -1,7 +1,9 @@
 //! Regularisation layers.
 
-use super::config::{config_methods, config_setters, layer_config, layer_identity, parse, to_json};
-use super::{cfg_f64, BuildContext, CallContext, Layer};
+use super::config::{
+    config_methods, config_setters, layer_config, layer_identity, parse, shape_preserving, to_json,
+};
+use super::{cfg_f64, CallContext, Layer};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -68,12 +70,7 @@ impl<B: Backend> Layer<B> for Dropout {
         }
         Ok(())
     }
-    fn build(&mut self, _input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
-        Layer::<B>::validate(self)
-    }
-    fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
-        Ok(input_shape.to_vec())
-    }
+    shape_preserving!();
     fn call(&self, x: &Tensor<B>, ctx: &mut CallContext) -> Result<Tensor<B>> {
         // A layer called outside a model has not been validated: a rate of 1 would
         // otherwise give 0 * inf = NaN.
@@ -81,10 +78,7 @@ impl<B: Backend> Layer<B> for Dropout {
         if !ctx.training || self.config.rate == 0.0 {
             return Ok(x.clone());
         }
-        let seed = match self.config.seed {
-            Some(s) => crate::random::Rng::derive(s, ctx.next_seed()),
-            None => ctx.next_seed(),
-        };
+        let seed = op_seed(self.config.seed, ctx);
         let u = Tensor::<B>::new(B::uniform(
             &x.shape(),
             0.0,
@@ -97,9 +91,6 @@ impl<B: Backend> Layer<B> for Dropout {
             .ge(&u.scalar_like(self.config.rate)?)?
             .to_dtype(x.dtype())?;
         x.mul(&keep)?.mul_scalar(1.0 / (1.0 - self.config.rate))
-    }
-    fn get_config(&self) -> serde_json::Value {
-        to_json(&self.config)
     }
 }
 
@@ -173,12 +164,7 @@ impl<const RANK: usize> SpatialDropout<RANK> {
     }
 
     fn expected(&self) -> String {
-        let sp = if RANK == 1 { "steps" } else { "height, width" };
-        if self.config.data_format == "channels_first" {
-            format!("rank {} [batch, channels, {sp}]", RANK + 2)
-        } else {
-            format!("rank {} [batch, {sp}, channels]", RANK + 2)
-        }
+        super::conv::expected_rank(RANK, &self.config.data_format)
     }
 }
 
@@ -193,10 +179,6 @@ impl<B: Backend, const RANK: usize> Layer<B> for SpatialDropout<RANK> {
             ));
         }
         super::conv::check_data_format(&self.config.name, &self.config.data_format)
-    }
-    fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
-        Layer::<B>::validate(self)?;
-        Layer::<B>::output_shape(self, input_shape).map(|_| ())
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
         if input_shape.len() != RANK + 1 {
@@ -296,12 +278,7 @@ impl<B: Backend> Layer<B> for GaussianNoise {
         }
         Ok(())
     }
-    fn build(&mut self, _input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
-        Layer::<B>::validate(self)
-    }
-    fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
-        Ok(input_shape.to_vec())
-    }
+    shape_preserving!();
     fn call(&self, x: &Tensor<B>, ctx: &mut CallContext) -> Result<Tensor<B>> {
         Layer::<B>::validate(self)?;
         if x.rank() < 1 {
@@ -325,8 +302,5 @@ impl<B: Backend> Layer<B> for GaussianNoise {
             &x.engine_device(),
         )?);
         x.add(&noise)
-    }
-    fn get_config(&self) -> serde_json::Value {
-        to_json(&self.config)
     }
 }

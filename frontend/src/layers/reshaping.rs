@@ -5,7 +5,7 @@ use super::config::{
     config_methods, config_setters, layer_config, layer_identity, lowercase, to_json, LayerConfig,
 };
 use super::conv::{cfg_str, check_data_format, Axes, Dims, Size2};
-use super::{cfg_field, BuildContext, CallContext, Layer};
+use super::{cfg_field, CallContext, Layer};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -109,10 +109,6 @@ impl<B: Backend> Layer<B> for ZeroPadding2D {
     fn validate(&self) -> Result<()> {
         check_data_format(&self.config.name, &self.config.data_format)
     }
-    fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
-        Layer::<B>::validate(self)?;
-        Layer::<B>::output_shape(self, input_shape).map(|_| ())
-    }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
         let (name, padding) = (&self.config.name, self.config.padding);
         let axes = image_shape(name, &self.config.data_format, input_shape, 3)?;
@@ -197,10 +193,6 @@ impl<B: Backend> Layer<B> for UpSampling2D {
             ));
         }
         check_data_format(&self.config.name, &self.config.data_format)
-    }
-    fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
-        Layer::<B>::validate(self)?;
-        Layer::<B>::output_shape(self, input_shape).map(|_| ())
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
         let (name, size) = (&self.config.name, self.config.size.0);
@@ -290,10 +282,6 @@ impl<B: Backend> Layer<B> for Permute {
         }
         Ok(())
     }
-    fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
-        Layer::<B>::validate(self)?;
-        Layer::<B>::output_shape(self, input_shape).map(|_| ())
-    }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
         if input_shape.len() != self.config.dims.len() {
             return Err(Error::shape(
@@ -370,9 +358,6 @@ impl RepeatVector {
 
 impl<B: Backend> Layer<B> for RepeatVector {
     layer_identity!("RepeatVector");
-    fn build(&mut self, input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
-        Layer::<B>::output_shape(self, input_shape).map(|_| ())
-    }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
         if input_shape.len() != 1 {
             return Err(Error::shape(

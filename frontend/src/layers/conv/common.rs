@@ -3,7 +3,8 @@
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};
-use crate::layers::{CallContext, Weight};
+pub(crate) use crate::layers::weights::{push_weight, weight_penalties};
+use crate::layers::CallContext;
 use crate::regularizers::Regularizer;
 use crate::tensor::Tensor;
 
@@ -140,34 +141,12 @@ pub(crate) fn record_activity<B: Backend>(
     Ok(())
 }
 
-/// Sum of the penalties of the given (regulariser, weight) pairs.
-pub(crate) fn weight_penalties<B: Backend>(
-    pairs: &[(&Option<Regularizer>, &Option<Tensor<B>>)],
-) -> Result<Option<Tensor<B>>> {
-    let mut total: Option<Tensor<B>> = None;
-    for (reg, w) in pairs {
-        if let (Some(r), Some(w)) = (reg, w) {
-            let p = r.penalty(w)?;
-            total = Some(match total {
-                Some(t) => t.add(&p)?,
-                None => p,
-            });
-        }
-    }
-    Ok(total)
-}
-
-pub(crate) fn push_weight<B: Backend>(
-    w: &mut Vec<Weight<B>>,
-    name: &str,
-    t: &Option<Tensor<B>>,
-    tr: bool,
-) {
-    if let Some(t) = t {
-        w.push(Weight {
-            name: name.into(),
-            value: t.clone(),
-            trainable: tr,
-        });
+/// The input an error asks for: `[batch, <RANK spatial axes>, channels]` in the data format.
+pub(crate) fn expected_rank(rank: usize, data_format: &str) -> String {
+    let sp = if rank == 1 { "steps" } else { "height, width" };
+    if data_format == "channels_first" {
+        format!("rank {} [batch, channels, {sp}]", rank + 2)
+    } else {
+        format!("rank {} [batch, {sp}, channels]", rank + 2)
     }
 }

@@ -26,7 +26,7 @@ mod separable;
 mod spatial;
 
 pub(crate) use common::{
-    cfg_sizes, cfg_str, check_data_format, not_built, record_activity, weight_penalties,
+    cfg_sizes, cfg_str, check_data_format, expected_rank, not_built, record_activity,
 };
 pub use conv2d_transpose::{Conv2DTranspose, Conv2DTransposeConfig};
 pub use conv_nd::{Conv, Conv1D, Conv2D, ConvConfig};

@@ -5,7 +5,10 @@ use crate::activations::{Activation, ActivationSpec};
 use crate::backend::{Backend, HostData};
 use crate::error::{Error, Result};
 use crate::initializers::Initializer;
-use crate::layers::config::{config_setters, layer_config, layer_identity, parse_as, to_json};
+use crate::layers::config::{
+    config_setters, layer_config, layer_identity, parse_as, to_json, trainable_config,
+};
+use crate::layers::weights::named_weights;
 use crate::layers::{BuildContext, CallContext, Layer, Weight};
 use crate::random::Rng;
 use crate::tensor::Tensor;
@@ -368,27 +371,16 @@ impl<B: Backend, C: Cell> Layer<B> for Recurrent<B, C> {
         Ok(self.outputs(seq, states))
     }
     fn weights(&self) -> Vec<Weight<B>> {
-        [
-            ("kernel", &self.kernel),
-            ("recurrent_kernel", &self.recurrent_kernel),
-            ("bias", &self.bias),
-        ]
-        .into_iter()
-        .filter_map(|(n, w)| {
-            w.as_ref().map(|w| Weight {
-                name: n.into(),
-                value: w.clone(),
-                trainable: self.config.trainable,
-            })
-        })
-        .collect()
+        named_weights(
+            self.config.trainable,
+            &[
+                ("kernel", &self.kernel),
+                ("recurrent_kernel", &self.recurrent_kernel),
+                ("bias", &self.bias),
+            ],
+        )
     }
-    fn trainable(&self) -> bool {
-        self.config.trainable
-    }
-    fn set_trainable(&mut self, trainable: bool) {
-        self.config.trainable = trainable;
-    }
+    trainable_config!(trainable only);
     fn get_config(&self) -> serde_json::Value {
         let mut c = to_json(&self.config);
         if let Some(fields) = c.as_object_mut() {
