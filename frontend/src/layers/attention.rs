@@ -71,14 +71,14 @@ layer_config! {
         trainable: bool = true,
     }
     check(config) {
-    for key in ["num_heads", "key_dim"] {
-        super::cfg_size(config, "MultiHeadAttention", key)?;
+        for key in ["num_heads", "key_dim"] {
+            super::cfg_size(config, "MultiHeadAttention", key)?;
+        }
+        for key in ["value_dim", "output_shape"] {
+            super::cfg_opt_size(config, "MultiHeadAttention", key)?;
+        }
+        Ok(())
     }
-    for key in ["value_dim", "output_shape"] {
-        super::cfg_opt_size(config, "MultiHeadAttention", key)?;
-    }
-    Ok(())
-}
 }
 
 const PARTS: [&str; 4] = ["query", "key", "value", "attention_output"];
@@ -86,14 +86,11 @@ const PARTS: [&str; 4] = ["query", "key", "value", "attention_output"];
 impl<B: Backend> MultiHeadAttention<B> {
     /// `num_heads` heads of size `key_dim` (values too, unless `value_dim` is set).
     pub fn new(num_heads: usize, key_dim: usize) -> Self {
-        Self {
-            config: MultiHeadAttentionConfig {
-                num_heads,
-                key_dim,
-                ..MultiHeadAttentionConfig::default()
-            },
-            dense: Vec::new(),
-        }
+        Self::with_config(MultiHeadAttentionConfig {
+            num_heads,
+            key_dim,
+            ..Default::default()
+        })
     }
 
     config_setters! {

@@ -192,26 +192,14 @@ impl<B: Backend> Dense<B> {
 impl<B: Backend> Layer<B> for Dense<B> {
     layer_identity!("Dense", built: |l| l.kernel.is_some());
     fn validate(&self) -> Result<()> {
-        if self.config.units == 0 {
-            return Err(Error::invalid(
-                &self.config.name,
-                "units",
-                "must be at least 1, got 0",
-            ));
-        }
+        super::check_positive(&self.config.name, "units", self.config.units)?;
         self.config.activation.resolve().map(|_| ())
     }
     fn build(&mut self, input_shape: &[usize], ctx: &mut BuildContext) -> Result<()> {
         self.validate()?;
         self.resolved = self.config.activation.resolve()?;
-        let in_dim = *input_shape.last().ok_or_else(|| {
-            Error::shape(
-                &self.config.name,
-                "input",
-                "rank at least 1 (per sample)",
-                input_shape,
-            )
-        })?;
+        super::check_min_rank(&self.config.name, input_shape, 1, "per sample")?;
+        let in_dim = input_shape[input_shape.len() - 1];
         let kernel = self.config.kernel_initializer.init::<B>(
             &[in_dim, self.config.units],
             ctx.dtype,
@@ -231,14 +219,7 @@ impl<B: Backend> Layer<B> for Dense<B> {
         Ok(())
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
-        if input_shape.is_empty() {
-            return Err(Error::shape(
-                &self.config.name,
-                "input",
-                "rank at least 1 (per sample)",
-                input_shape,
-            ));
-        }
+        super::check_min_rank(&self.config.name, input_shape, 1, "per sample")?;
         if let Some(k) = &self.kernel {
             let in_dim = k.shape()[0];
             if input_shape[input_shape.len() - 1] != in_dim {
@@ -339,14 +320,7 @@ impl<B: Backend> Layer<B> for ActivationLayer {
     }
     shape_preserving!();
     fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
-        if x.rank() < 2 {
-            return Err(Error::shape(
-                &self.config.name,
-                "input",
-                "rank at least 2 (batch, ...)",
-                &x.shape(),
-            ));
-        }
+        super::check_min_rank(&self.config.name, &x.shape(), 2, "batch, ...")?;
         self.config.activation.resolve()?.apply(x)
     }
 }
@@ -383,14 +357,7 @@ impl<B: Backend> Layer<B> for Flatten {
         )?])
     }
     fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
-        if x.rank() < 1 {
-            return Err(Error::shape(
-                &self.config.name,
-                "input",
-                "rank at least 1 (batch, ...)",
-                &x.shape(),
-            ));
-        }
+        super::check_min_rank(&self.config.name, &x.shape(), 1, "batch, ...")?;
         if x.rank() == 1 {
             return x.unsqueeze(1);
         }
@@ -500,14 +467,7 @@ impl<B: Backend> Layer<B> for Reshape {
     }
     fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
         let s = x.shape();
-        if s.is_empty() {
-            return Err(Error::shape(
-                &self.config.name,
-                "input",
-                "rank at least 1 (batch, ...)",
-                &s,
-            ));
-        }
+        super::check_min_rank(&self.config.name, &s, 1, "batch, ...")?;
         let mut target = vec![s[0]];
         target.extend(self.resolve(&s[1..])?);
         x.reshape_to(&target)

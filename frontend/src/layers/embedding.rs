@@ -49,25 +49,22 @@ layer_config! {
         trainable: bool = true,
     }
     check(config) {
-    for key in ["input_dim", "output_dim"] {
-        super::cfg_size(config, "Embedding", key)?;
+        for key in ["input_dim", "output_dim"] {
+            super::cfg_size(config, "Embedding", key)?;
+        }
+        Ok(())
     }
-    Ok(())
-}
 }
 
 impl<B: Backend> Embedding<B> {
     /// A table of `input_dim` rows (the vocabulary size) of `output_dim` values, initialised
     /// uniform in `[-0.05, 0.05)` like Keras.
     pub fn new(input_dim: usize, output_dim: usize) -> Self {
-        Self {
-            config: EmbeddingConfig {
-                input_dim,
-                output_dim,
-                ..EmbeddingConfig::default()
-            },
-            embeddings: None,
-        }
+        Self::with_config(EmbeddingConfig {
+            input_dim,
+            output_dim,
+            ..Default::default()
+        })
     }
     config_setters! {
         /// Treat index 0 as padding and record a timestep mask (default `false`).

@@ -282,12 +282,10 @@ impl Concatenate {
     /// Concatenation along `axis` (negative counts from the end; 0 is the batch axis and is
     /// not allowed).
     pub fn new(axis: isize) -> Self {
-        Self {
-            config: ConcatenateConfig {
-                axis,
-                ..ConcatenateConfig::default()
-            },
-        }
+        Self::with_config(ConcatenateConfig {
+            axis,
+            ..Default::default()
+        })
     }
 
     /// The per-sample axis (0-based, batch excluded).

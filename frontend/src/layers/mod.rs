@@ -364,6 +364,25 @@ pub fn layer_from_config<B: Backend>(
     ))
 }
 
+/// [`Error::Invalid`] naming `layer` and `arg` when a size `value` is 0.
+pub(crate) fn check_positive(layer: &str, arg: &str, value: usize) -> Result<()> {
+    if value == 0 {
+        return Err(Error::invalid(layer, arg, "must be at least 1, got 0"));
+    }
+    Ok(())
+}
+
+/// [`Error::Shape`] naming `layer` when `shape` has fewer than `min` axes; `what` says
+/// which axes count (`"batch, ..."` for a whole tensor, `"per sample"` for a shape
+/// without the batch axis).
+pub(crate) fn check_min_rank(layer: &str, shape: &[usize], min: usize, what: &str) -> Result<()> {
+    if shape.len() < min {
+        let expected = format!("rank at least {min} ({what})");
+        return Err(Error::shape(layer, "input", expected, shape));
+    }
+    Ok(())
+}
+
 /// Reads a field of a layer config.
 pub(crate) fn cfg_field<'a>(
     config: &'a serde_json::Value,

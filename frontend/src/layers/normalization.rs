@@ -122,8 +122,8 @@ layer_config! {
         trainable: bool = true,
     }
     check(config) {
-    read_single_axis(config, "BatchNormalization", "only one feature axis is supported").map(|_| ())
-}
+        read_single_axis(config, "BatchNormalization", "only one feature axis is supported").map(|_| ())
+    }
 }
 
 impl<B: Backend> Default for BatchNormalization<B> {
@@ -371,8 +371,8 @@ layer_config! {
         trainable: bool = true,
     }
     check(config) {
-    read_single_axis(config, "LayerNormalization", "only one axis is supported").map(|_| ())
-}
+        read_single_axis(config, "LayerNormalization", "only one axis is supported").map(|_| ())
+    }
 }
 
 impl<B: Backend> Default for LayerNormalization<B> {

@@ -119,13 +119,11 @@ impl<const MAX: bool> Pooling<1, MAX> {
 impl<const RANK: usize, const MAX: bool> Pooling<RANK, MAX> {
     fn with_rank(pool: Size2) -> Self {
         let pool_size = Dims::new(pool);
-        Self {
-            config: PoolingConfig {
-                pool_size,
-                strides: pool_size,
-                ..PoolingConfig::default()
-            },
-        }
+        Self::with_config(PoolingConfig {
+            pool_size,
+            strides: pool_size,
+            ..Default::default()
+        })
     }
 
     window_setters!(config);

@@ -281,14 +281,7 @@ impl<B: Backend> Layer<B> for GaussianNoise {
     shape_preserving!();
     fn call(&self, x: &Tensor<B>, ctx: &mut CallContext) -> Result<Tensor<B>> {
         Layer::<B>::validate(self)?;
-        if x.rank() < 1 {
-            return Err(Error::shape(
-                &self.config.name,
-                "input",
-                "rank at least 1 (batch, ...)",
-                &x.shape(),
-            ));
-        }
+        super::check_min_rank(&self.config.name, &x.shape(), 1, "batch, ...")?;
         if !ctx.training || self.config.stddev == 0.0 {
             return Ok(x.clone());
         }

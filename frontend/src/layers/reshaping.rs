@@ -45,9 +45,9 @@ layer_config! {
         data_format: String = "channels_last".into(),
     }
     check(config) {
-    let p = cfg_field(config, "ZeroPadding2D", "padding")?;
-    padding_pairs(p, &super::cfg_label(config, "ZeroPadding2D")).map(|_| ())
-}
+        let p = cfg_field(config, "ZeroPadding2D", "padding")?;
+        padding_pairs(p, &super::cfg_label(config, "ZeroPadding2D")).map(|_| ())
+    }
 }
 
 /// Reads Keras' `n`, `[h, w]` or `[[t, b], [l, r]]` padding; `label` names the layer in
@@ -90,12 +90,10 @@ impl ZeroPadding2D {
     }
     /// `[(top, bottom), (left, right)]`.
     pub fn asymmetric(padding: [(usize, usize); 2]) -> Self {
-        Self {
-            config: ZeroPadding2DConfig {
-                padding,
-                ..ZeroPadding2DConfig::default()
-            },
-        }
+        Self::with_config(ZeroPadding2DConfig {
+            padding,
+            ..Default::default()
+        })
     }
     config_setters! {
         /// `"channels_last"` (default) or `"channels_first"`.
@@ -153,26 +151,24 @@ layer_config! {
         interpolation: String = "nearest".into(),
     }
     check(config) {
-    super::conv::cfg_sizes(config, "UpSampling2D", "size", 2)?;
-    match cfg_str(config, "interpolation") {
-        Some(i) if i != "nearest" => Err(Error::config(
-            "UpSampling2D.interpolation",
-            format!("only \"nearest\" is supported, got {i:?}"),
-        )),
-        _ => Ok(()),
+        super::conv::cfg_sizes(config, "UpSampling2D", "size", 2)?;
+        match cfg_str(config, "interpolation") {
+            Some(i) if i != "nearest" => Err(Error::config(
+                "UpSampling2D.interpolation",
+                format!("only \"nearest\" is supported, got {i:?}"),
+            )),
+            _ => Ok(()),
+        }
     }
-}
 }
 
 impl UpSampling2D {
     /// Upsampling factors `(sh, sw)` (Keras' default is `(2, 2)`).
     pub fn new(size: impl Into<Size2>) -> Self {
-        Self {
-            config: UpSampling2DConfig {
-                size: Dims::new(size),
-                ..UpSampling2DConfig::default()
-            },
-        }
+        Self::with_config(UpSampling2DConfig {
+            size: Dims::new(size),
+            ..Default::default()
+        })
     }
     config_setters! {
         /// `"channels_last"` (default) or `"channels_first"`.
@@ -247,19 +243,17 @@ layer_config! {
         dims: Vec<usize> = Default::default(),
     }
     check(config) {
-    cfg_field(config, "Permute", "dims").map(|_| ())
-}
+        cfg_field(config, "Permute", "dims").map(|_| ())
+    }
 }
 
 impl Permute {
     /// A permutation of `1..=rank` (the batch axis stays first).
     pub fn new(dims: &[usize]) -> Self {
-        Self {
-            config: PermuteConfig {
-                dims: dims.to_vec(),
-                ..PermuteConfig::default()
-            },
-        }
+        Self::with_config(PermuteConfig {
+            dims: dims.to_vec(),
+            ..Default::default()
+        })
     }
     config_methods!(PermuteConfig);
 }
@@ -339,19 +333,17 @@ layer_config! {
         n: usize = Default::default(),
     }
     check(config) {
-    super::cfg_size(config, "RepeatVector", "n").map(|_| ())
-}
+        super::cfg_size(config, "RepeatVector", "n").map(|_| ())
+    }
 }
 
 impl RepeatVector {
     /// Repeats each sample `n` times.
     pub fn new(n: usize) -> Self {
-        Self {
-            config: RepeatVectorConfig {
-                n,
-                ..RepeatVectorConfig::default()
-            },
-        }
+        Self::with_config(RepeatVectorConfig {
+            n,
+            ..Default::default()
+        })
     }
     config_methods!(RepeatVectorConfig);
 }

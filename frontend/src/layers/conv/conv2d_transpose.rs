@@ -43,16 +43,16 @@ layer_config! {
         options: ConvOptions = ConvOptions::default(),
     }
     check(config) {
-    let class = "Conv2DTranspose";
-    crate::layers::cfg_size(config, class, "filters")?;
-    cfg_sizes_min(config, class, "output_padding", 2, 0)?;
-    check_window(
-        config,
-        class,
-        2,
-        &["kernel_size", "strides", "dilation_rate"],
-    )
-}
+        let class = "Conv2DTranspose";
+        crate::layers::cfg_size(config, class, "filters")?;
+        cfg_sizes_min(config, class, "output_padding", 2, 0)?;
+        check_window(
+            config,
+            class,
+            2,
+            &["kernel_size", "strides", "dilation_rate"],
+        )
+    }
 }
 
 impl<B: Backend> Conv2DTranspose<B> {
@@ -122,9 +122,7 @@ impl<B: Backend> Layer<B> for Conv2DTranspose<B> {
     kernel_bias_layer_methods!("Conv2DTranspose", kernel_regularizer);
     fn validate(&self) -> Result<()> {
         let (name, spatial) = (&self.config.options.name, self.config.window.spatial());
-        if self.config.filters == 0 {
-            return Err(Error::invalid(name, "filters", "must be at least 1, got 0"));
-        }
+        crate::layers::check_positive(name, "filters", self.config.filters)?;
         spatial.validate(name, false)?;
         if let Some(op) = self.config.output_padding.map(|p| p.0) {
             for i in 0..2 {

@@ -159,9 +159,7 @@ impl<B: Backend, const RANK: usize> Layer<B> for Conv<B, RANK> {
     fn validate(&self) -> Result<()> {
         let c = &self.config;
         let name = &c.options.name;
-        if c.filters == 0 {
-            return Err(Error::invalid(name, "filters", "must be at least 1, got 0"));
-        }
+        crate::layers::check_positive(name, "filters", c.filters)?;
         if c.groups == 0 || c.filters % c.groups != 0 {
             return Err(Error::invalid(
                 name,

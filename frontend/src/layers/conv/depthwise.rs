@@ -3,7 +3,7 @@
 use super::{common::*, options::ConvOptions, spatial::*, Axes, Dims, Size2};
 use crate::activations::ActivationSpec;
 use crate::backend::Backend;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::initializers::Initializer;
 use crate::layers::config::{config_setters, layer_config, layer_identity, parse, to_json};
 use crate::layers::{BuildContext, CallContext, Layer, Weight};
@@ -38,14 +38,14 @@ layer_config! {
         options: ConvOptions = ConvOptions::default(),
     }
     check(config) {
-    crate::layers::cfg_opt_size(config, "DepthwiseConv2D", "depth_multiplier")?;
-    check_window(
-        config,
-        "DepthwiseConv2D",
-        2,
-        &["kernel_size", "strides", "dilation_rate"],
-    )
-}
+        crate::layers::cfg_opt_size(config, "DepthwiseConv2D", "depth_multiplier")?;
+        check_window(
+            config,
+            "DepthwiseConv2D",
+            2,
+            &["kernel_size", "strides", "dilation_rate"],
+        )
+    }
 }
 
 /// `[kh, kw, in, mult]` -> engine `[in * mult, 1, kh, kw]` (groups = in).
@@ -87,13 +87,7 @@ impl<B: Backend> Layer<B> for DepthwiseConv2D<B> {
     kernel_bias_layer_methods!("DepthwiseConv2D", depthwise_regularizer);
     fn validate(&self) -> Result<()> {
         let c = &self.config;
-        if c.depth_multiplier == 0 {
-            return Err(Error::invalid(
-                &c.options.name,
-                "depth_multiplier",
-                "must be at least 1, got 0",
-            ));
-        }
+        crate::layers::check_positive(&c.options.name, "depth_multiplier", c.depth_multiplier)?;
         c.window.spatial().validate(&c.options.name, false)?;
         c.options.activation.resolve().map(|_| ())
     }

@@ -47,16 +47,16 @@ layer_config! {
         options: ConvOptions = ConvOptions::default(),
     }
     check(config) {
-    let class = "SeparableConv2D";
-    crate::layers::cfg_size(config, class, "filters")?;
-    crate::layers::cfg_opt_size(config, class, "depth_multiplier")?;
-    check_window(
-        config,
-        class,
-        2,
-        &["kernel_size", "strides", "dilation_rate"],
-    )
-}
+        let class = "SeparableConv2D";
+        crate::layers::cfg_size(config, class, "filters")?;
+        crate::layers::cfg_opt_size(config, class, "depth_multiplier")?;
+        check_window(
+            config,
+            class,
+            2,
+            &["kernel_size", "strides", "dilation_rate"],
+        )
+    }
 }
 
 impl<B: Backend> SeparableConv2D<B> {

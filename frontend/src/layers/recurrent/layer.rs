@@ -259,13 +259,7 @@ fn orthogonal(rows: usize, cols: usize, rng: &mut Rng) -> Vec<f64> {
 impl<B: Backend, C: Cell> Layer<B> for Recurrent<B, C> {
     layer_identity!(C::CLASS, built: |l| l.kernel.is_some());
     fn validate(&self) -> Result<()> {
-        if self.config.units == 0 {
-            return Err(Error::invalid(
-                &self.config.name,
-                "units",
-                "must be at least 1, got 0",
-            ));
-        }
+        crate::layers::check_positive(&self.config.name, "units", self.config.units)?;
         for (arg, r) in [
             ("dropout", self.config.dropout),
             ("recurrent_dropout", self.config.recurrent_dropout),
