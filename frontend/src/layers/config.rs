@@ -1,22 +1,23 @@
 //! Layer configs as types: the [`LayerConfig`] trait (a layer's hyper-parameters in one
 //! serde struct with Keras' field names and defaults), [`parse`] (JSON to config with errors
-//! naming the layer and the field), and the macros that generate builder setters and the
-//! `class_name`/`name`/`set_name`/`built` methods of [`super::Layer`].
+//! naming the layer and the field), and the macros that write the rest: the config struct
+//! itself, builder setters and the config/identity methods of a layer.
 //!
 //! ## Adding a layer with this pattern
 //!
-//! 1. `#[derive(Debug, Clone, Serialize, Deserialize)] #[serde(default)] pub struct FooConfig`
-//!    holding `name`, `trainable` (if any) and every hyper-parameter under Keras' name, with a
-//!    `Default` impl giving Keras' defaults. Field types serialize as the file format wants:
-//!    [`crate::initializers::Initializer`], [`crate::regularizers::Regularizer`],
-//!    [`crate::activations::Activation`] and [`crate::activations::ActivationSpec`] have serde
-//!    impls writing today's encodings.
-//! 2. `impl LayerConfig for FooConfig` with the class name and, in `check_raw`, the checks
-//!    of values against [`crate::limits`] (sizes, shapes) that must name the layer.
-//! 3. The layer holds `config: FooConfig`; `from_config` is `parse::<FooConfig>(c).map(..)`,
-//!    `get_config` is `to_json(&self.config)`, the builder setters are
-//!    `config_setters! { /// doc \n field: Type, .. }` and the identity methods
-//!    `layer_identity!("Foo", built: |l| ..)`.
+//! 1. Declare the config with `layer_config!`: each hyper-parameter under Keras' name with
+//!    its Keras default after `=` (a `name` field comes first by itself), and in
+//!    `check(config) { .. }` the checks of raw values against [`crate::limits`] (sizes,
+//!    shapes) whose errors must name the layer. Field types serialize as the file format
+//!    wants: [`crate::initializers::Initializer`], [`crate::regularizers::Regularizer`],
+//!    [`crate::activations::Activation`] and [`crate::activations::ActivationSpec`] have
+//!    serde impls writing today's encodings; `#[serde(..)]` attributes pass through.
+//! 2. The layer holds `config: FooConfig`; `config_methods!(FooConfig)` writes
+//!    `with_config`, `config`, the `name` builder and `from_config`, `config_setters!` the
+//!    other builders (`field: Type`, `field: Option<Type>`, `field: lowercase`).
+//! 3. In `impl Layer`: `layer_identity!("Foo", built: |l| ..)`, `trainable_config!()` for
+//!    `trainable`/`set_trainable`/`get_config`, or `shape_preserving!()` for a weightless
+//!    layer that keeps its input's shape; weights through [`super::weights`].
 
 use crate::error::{Error, Result};
 use serde::de::DeserializeOwned;

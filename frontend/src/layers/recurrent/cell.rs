@@ -1,6 +1,6 @@
 //! The [`Cell`] trait and the three cell markers: `SimpleRNN`, `LSTM`, `GRU`.
 
-/// The cell of a [`Recurrent`] layer (marker types [`SimpleCell`], [`LstmCell`],
+/// The cell of a [`Recurrent`](super::Recurrent) layer (marker types [`SimpleCell`], [`LstmCell`],
 /// [`GruCell`]).
 pub trait Cell: Send + Sync + std::fmt::Debug + 'static {
     /// Keras class name.
