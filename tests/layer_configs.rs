@@ -213,3 +213,74 @@ fn conv_and_recurrent_configs_json_is_unchanged() {
                "units": 5, "use_bias": true}),
     );
 }
+
+/// The keys the hand-written recurrent `get_config` wrote per class: SimpleRNN has no
+/// `recurrent_activation`, only the LSTM writes `unit_forget_bias`, only the GRU
+/// `reset_after`; `Bidirectional` nests its layer under `layer`.
+#[test]
+fn recurrent_family_configs_json_is_unchanged() {
+    use stratanet::layers::{Bidirectional, MergeMode, SimpleRNN, GRU};
+    let base = json!({"activation": "tanh", "bias_initializer": "zeros", "dropout": 0.0,
+                      "go_backwards": false, "kernel_initializer": "glorot_uniform",
+                      "name": "", "recurrent_dropout": 0.0,
+                      "recurrent_initializer": "orthogonal", "return_sequences": false,
+                      "return_state": false, "seed": null, "trainable": true, "units": 3,
+                      "use_bias": true});
+    pinned("SimpleRNN", &SimpleRNN::<B>::new(3), base.clone());
+    let mut gru = base.clone();
+    gru["recurrent_activation"] = json!("sigmoid");
+    gru["reset_after"] = json!(true);
+    gru["dropout"] = json!(0.25);
+    gru["seed"] = json!(9);
+    gru["recurrent_initializer"] = json!("zeros");
+    pinned(
+        "GRU",
+        &GRU::<B>::new(3)
+            .dropout(0.25)
+            .seed(9)
+            .recurrent_initializer(Initializer::Zeros),
+        gru.clone(),
+    );
+    let bi = Bidirectional::new(GRU::<B>::new(3).dropout(0.25).seed(9))
+        .merge_mode(MergeMode::Sum)
+        .name("bi");
+    let mut inner = gru.clone();
+    inner["recurrent_initializer"] = json!("orthogonal");
+    inner["name"] = json!("bi/forward_gru");
+    let expected = json!({"name": "bi", "merge_mode": "sum",
+                          "layer": {"class_name": "GRU", "config": inner}});
+    let mut bi = bi;
+    Layer::<B>::set_name(&mut bi, "bi".into());
+    assert_eq!(Layer::<B>::get_config(&bi), expected);
+    let back = layer_from_config::<B>("Bidirectional", &expected).unwrap();
+    assert_eq!(back.get_config()["merge_mode"], json!("sum"));
+    assert_eq!(back.get_config()["layer"]["config"]["dropout"], json!(0.25));
+}
+
+#[test]
+fn recurrent_bad_fields_name_class_and_field() {
+    let cfg = |extra: serde_json::Value| {
+        let mut c = json!({"units": 2});
+        for (k, v) in extra.as_object().unwrap() {
+            c[k] = v.clone();
+        }
+        c
+    };
+    for (class, extra, path) in [
+        ("LSTM", json!({"use_bias": "yes"}), "LSTM.use_bias"),
+        ("GRU", json!({"dropout": "half"}), "GRU.dropout"),
+        ("GRU", json!({"reset_after": false}), "GRU.reset_after"),
+        ("SimpleRNN", json!({"units": -1}), "SimpleRNN"),
+    ] {
+        let e = layer_from_config::<B>(class, &cfg(extra))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(path), "{class}: {e}");
+    }
+    let bad_mode = json!({"merge_mode": "stack",
+                          "layer": {"class_name": "LSTM", "config": {"units": 2}}});
+    let e = layer_from_config::<B>("Bidirectional", &bad_mode)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("stack"), "{e}");
+}

@@ -48,7 +48,8 @@ pub use preprocessing::{
     Normalization, OutputMode, StringLookup,
 };
 pub use recurrent::{
-    Bidirectional, Cell, GruCell, LstmCell, MergeMode, Recurrent, SimpleCell, SimpleRNN, GRU, LSTM,
+    Bidirectional, BidirectionalConfig, Cell, GruCell, LstmCell, MergeMode, Recurrent,
+    RecurrentConfig, SimpleCell, SimpleRNN, GRU, LSTM,
 };
 pub use registry::{register_layer, LayerFactory};
 pub use regularization::{

@@ -3,14 +3,17 @@
 use super::{Cell, Recurrent};
 use crate::backend::{Backend, HostData};
 use crate::error::{Error, Result};
-use crate::layers::{cfg_field, cfg_name, BuildContext, CallContext, Layer, Weight};
+use crate::layers::config::{config_setters, layer_config, parse, to_json};
+use crate::layers::{cfg_field, BuildContext, CallContext, Layer, Weight};
 use crate::tensor::Tensor;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 /// How [`Bidirectional`] joins the forward and backward outputs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MergeMode {
     /// Concatenate on the last axis (Keras' default).
+    #[default]
     Concat,
     /// Elementwise sum.
     Sum,
@@ -51,6 +54,33 @@ impl MergeMode {
     }
 }
 
+/// Written as Keras' name.
+impl Serialize for MergeMode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.name().serialize(s)
+    }
+}
+
+/// Read from Keras' name; `null` (Keras' "return both outputs", not supported) reads as the
+/// default, as before configs were types.
+impl<'de> Deserialize<'de> for MergeMode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        match Option::<String>::deserialize(d)? {
+            None => Ok(Self::default()),
+            Some(name) => Self::from_name(&name).map_err(crate::error::field_error),
+        }
+    }
+}
+
+layer_config! {
+    /// The hyper-parameters of [`Bidirectional`] besides the wrapped layer (whose config
+    /// `get_config` writes under `layer`, as Keras).
+    pub struct BidirectionalConfig for "Bidirectional" {
+        /// How the two outputs are joined.
+        merge_mode: MergeMode = MergeMode::Concat,
+    }
+}
+
 /// Runs a recurrent layer forwards and a copy of it backwards over the sequence and merges
 /// the two outputs (Keras `Bidirectional`). The backward output sequence is reversed back
 /// into time order before merging. With `return_state`, the outputs are the merged output,
@@ -68,10 +98,9 @@ impl MergeMode {
 /// ```
 #[derive(Debug)]
 pub struct Bidirectional<B: Backend, C: Cell> {
+    config: BidirectionalConfig,
     forward: Recurrent<B, C>,
     backward: Recurrent<B, C>,
-    merge_mode: MergeMode,
-    name: String,
 }
 
 impl<B: Backend, C: Cell> Bidirectional<B, C> {
@@ -81,21 +110,23 @@ impl<B: Backend, C: Cell> Bidirectional<B, C> {
         let mut backward = layer.fresh();
         backward.config.go_backwards = !layer.config.go_backwards;
         Self {
+            config: BidirectionalConfig::default(),
             forward: layer,
             backward,
-            merge_mode: MergeMode::Concat,
-            name: String::new(),
         }
     }
-    /// How to merge the two outputs (default [`MergeMode::Concat`]).
-    pub fn merge_mode(mut self, mode: MergeMode) -> Self {
-        self.merge_mode = mode;
-        self
+    config_setters! {
+        /// How to merge the two outputs (default [`MergeMode::Concat`]).
+        merge_mode: MergeMode,
     }
     /// Sets the layer's name.
     pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
+        self.config.name = name.to_string();
         self
+    }
+    /// The hyper-parameters besides the wrapped layer's.
+    pub fn config(&self) -> &BidirectionalConfig {
+        &self.config
     }
     /// The forward layer.
     pub fn forward_layer(&self) -> &Recurrent<B, C> {
@@ -114,15 +145,12 @@ impl<B: Backend, C: Cell> Bidirectional<B, C> {
         let inner = cfg_field(config, "Bidirectional", "layer")?;
         let inner_cfg = cfg_field(inner, "Bidirectional.layer", "config")?;
         let mut l = Self::new(Recurrent::from_config(inner_cfg)?);
-        if let Some(m) = config.get("merge_mode").and_then(|m| m.as_str()) {
-            l.merge_mode = MergeMode::from_name(m)?;
-        }
-        l.name = cfg_name(config);
+        l.config = parse(config)?;
         Ok(l)
     }
 
     fn merge(&self, a: &Tensor<B>, b: &Tensor<B>) -> Result<Tensor<B>> {
-        match self.merge_mode {
+        match self.config.merge_mode {
             MergeMode::Concat => Tensor::concat(&[a.clone(), b.clone()], -1),
             MergeMode::Sum => a.add(b),
             MergeMode::Mul => a.mul(b),
@@ -145,13 +173,13 @@ impl<B: Backend, C: Cell> Layer<B> for Bidirectional<B, C> {
         "Bidirectional"
     }
     fn name(&self) -> &str {
-        &self.name
+        &self.config.name
     }
     fn set_name(&mut self, name: String) {
         let base = crate::layers::snake_case(C::CLASS);
         self.forward.config.name = format!("{name}/forward_{base}");
         self.backward.config.name = format!("{name}/backward_{base}");
-        self.name = name;
+        self.config.name = name;
     }
     fn built(&self) -> bool {
         Layer::<B>::built(&self.forward)
@@ -162,7 +190,7 @@ impl<B: Backend, C: Cell> Layer<B> for Bidirectional<B, C> {
     fn build(&mut self, input_shape: &[usize], ctx: &mut BuildContext) -> Result<()> {
         if input_shape.len() != 2 {
             return Err(Error::shape(
-                &self.name,
+                &self.config.name,
                 "input",
                 "[batch, time, features] (rank 3)",
                 input_shape,
@@ -174,21 +202,21 @@ impl<B: Backend, C: Cell> Layer<B> for Bidirectional<B, C> {
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
         let mut s = self.forward.output_shape(input_shape).map_err(|_| {
             Error::shape(
-                &self.name,
+                &self.config.name,
                 "input",
                 "[batch, time, features] (rank 3)",
                 input_shape,
             )
         })?;
-        if self.merge_mode == MergeMode::Concat {
+        if self.config.merge_mode == MergeMode::Concat {
             *s.last_mut().unwrap_or(&mut 0) *= 2;
         }
         Ok(s)
     }
     fn output_shapes(&self, input_shapes: &[Vec<usize>]) -> Result<Vec<Vec<usize>>> {
-        let first = input_shapes
-            .first()
-            .ok_or_else(|| Error::invalid(&self.name, "inputs", "expected a sequence input"))?;
+        let first = input_shapes.first().ok_or_else(|| {
+            Error::invalid(&self.config.name, "inputs", "expected a sequence input")
+        })?;
         let mut v = vec![self.output_shape(first)?];
         if self.forward.config.return_state {
             v.extend(std::iter::repeat_n(
@@ -202,7 +230,7 @@ impl<B: Backend, C: Cell> Layer<B> for Bidirectional<B, C> {
         match input_shapes {
             [s] => self.build(s, ctx),
             _ => Err(Error::invalid(
-                &self.name,
+                &self.config.name,
                 "inputs",
                 "expected one sequence input",
             )),
@@ -216,7 +244,7 @@ impl<B: Backend, C: Cell> Layer<B> for Bidirectional<B, C> {
             [x] => x,
             _ => {
                 return Err(Error::invalid(
-                    &self.name,
+                    &self.config.name,
                     "inputs",
                     format!("expected one sequence input, got {}", inputs.len()),
                 ))
@@ -225,7 +253,7 @@ impl<B: Backend, C: Cell> Layer<B> for Bidirectional<B, C> {
         let s = x.shape();
         if s.len() != 3 {
             return Err(Error::shape(
-                &self.name,
+                &self.config.name,
                 "input",
                 "[batch, time, features] (rank 3)",
                 &s,
@@ -276,13 +304,11 @@ impl<B: Backend, C: Cell> Layer<B> for Bidirectional<B, C> {
         self.backward.config.trainable = trainable;
     }
     fn get_config(&self) -> serde_json::Value {
-        json!({
-            "name": self.name,
-            "merge_mode": self.merge_mode.name(),
-            "layer": {
-                "class_name": C::CLASS,
-                "config": Layer::<B>::get_config(&self.forward),
-            },
-        })
+        let mut c = to_json(&self.config);
+        c["layer"] = json!({
+            "class_name": C::CLASS,
+            "config": Layer::<B>::get_config(&self.forward),
+        });
+        c
     }
 }

@@ -22,7 +22,7 @@ mod layer;
 mod unroll;
 
 pub(crate) use bidirectional::bidirectional_inner_class;
-pub use bidirectional::{Bidirectional, MergeMode};
+pub use bidirectional::{Bidirectional, BidirectionalConfig, MergeMode};
 pub use cell::{Cell, GruCell, LstmCell, SimpleCell};
 pub use layer::RecurrentConfig;
 
