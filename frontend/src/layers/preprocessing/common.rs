@@ -80,19 +80,9 @@ impl OutputMode {
     }
 }
 
-impl serde::Serialize for OutputMode {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-/// Reads Keras' name (`"binary"` too); an unknown name stays an [`Error::UnknownName`].
-impl<'de> serde::Deserialize<'de> for OutputMode {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let name = String::deserialize(d)?;
-        OutputMode::parse(&name).map_err(crate::error::field_error)
-    }
-}
+// Written as Keras' name; `"binary"` is read too, an unknown name stays an
+// `Error::UnknownName`.
+crate::layers::config::serde_by_name!(OutputMode);
 
 /// Encodes `i64` indices `[batch, ...]` on the engine. Indices outside `[0, depth)` give
 /// all-zero rows (Keras' treatment of the mask in non-int modes).
