@@ -147,7 +147,7 @@ impl FeatureSpace {
 
     /// An integer column, one-hot over its vocabulary (OOV column first).
     pub fn categorical_int(self, name: &str) -> Self {
-        let core = LookupCore::new("IntegerLookup", -1).with_output_mode(OutputMode::OneHot);
+        let core = LookupCore::default().with_output_mode(OutputMode::OneHot);
         self.push(name, Kind::IntCategory(Box::new(core)))
     }
 
@@ -502,7 +502,7 @@ impl FeatureSpace {
                     json!({"name": f.name, "kind": "categorical_string", "lookup": l.get_config()})
                 }
                 Kind::IntCategory(c) => {
-                    json!({"name": f.name, "kind": "categorical_int", "lookup": c.config(&f.name)})
+                    json!({"name": f.name, "kind": "categorical_int", "lookup": c.config_json(&f.name)})
                 }
                 Kind::Passthrough => json!({"name": f.name, "kind": "passthrough"}),
                 Kind::Hashed { bins } => json!({"name": f.name, "kind": "hashed", "bins": bins}),
@@ -591,9 +591,7 @@ impl FeatureSpace {
                     let cfg = f
                         .get("lookup")
                         .ok_or_else(|| bad(&at("lookup"), "missing"))?;
-                    let mut core = LookupCore::new("IntegerLookup", -1);
-                    core.read_config(cfg, |x| x.as_i64())?;
-                    Kind::IntCategory(Box::new(core))
+                    Kind::IntCategory(Box::new(LookupCore::from_config(cfg)?))
                 }
                 "passthrough" => Kind::Passthrough,
                 "hashed" => Kind::Hashed {

@@ -3,9 +3,9 @@
 use super::common::*;
 use crate::backend::{Backend, DType};
 use crate::error::{Error, Result};
-use crate::layers::{cfg_name, BuildContext, CallContext, Layer};
+use crate::layers::config::{config_methods, config_setters, layer_config, to_json};
+use crate::layers::{cfg_size, BuildContext, CallContext, Layer};
 use crate::tensor::Tensor;
-use serde_json::json;
 
 // ------------------------------------------------------------------ CategoryEncoding
 
@@ -15,51 +15,51 @@ use serde_json::json;
 /// the layer, as in Keras.
 #[derive(Debug)]
 pub struct CategoryEncoding {
-    num_tokens: usize,
-    output_mode: OutputMode,
-    name: String,
+    config: CategoryEncodingConfig,
     built: bool,
+}
+
+layer_config! {
+    /// The hyper-parameters of [`CategoryEncoding`] (Keras' names and defaults).
+    pub struct CategoryEncodingConfig for "CategoryEncoding" {
+        /// Number of categories (required).
+        num_tokens: usize = 0,
+        /// Output encoding (default `multi_hot`).
+        output_mode: OutputMode = OutputMode::MultiHot,
+    }
+    check(config) { cfg_size(config, "CategoryEncoding", "num_tokens").map(|_| ()) }
 }
 
 impl CategoryEncoding {
     /// `num_tokens` categories, Keras' default mode `multi_hot`.
     pub fn new(num_tokens: usize) -> Self {
-        Self {
+        Self::with_config(CategoryEncodingConfig {
             num_tokens,
-            output_mode: OutputMode::MultiHot,
-            name: String::new(),
-            built: false,
-        }
+            ..Default::default()
+        })
     }
-    field_setters! {
+    config_setters! {
         /// Output encoding (`OneHot`, `MultiHot` or `Count`).
-        output_mode: output_mode = OutputMode,
+        output_mode: OutputMode,
     }
-    name_and_label!("category_encoding");
-    /// Inverse of `get_config`.
-    ///
-    /// # Errors
-    /// On a malformed config.
-    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let n = crate::layers::cfg_size(config, "CategoryEncoding", "num_tokens")?;
-        let mut l = Self::new(n);
-        l.name = cfg_name(config);
-        l.output_mode = cfg_mode(config, "CategoryEncoding", OutputMode::MultiHot)?;
-        Ok(l)
-    }
+    config_methods!(CategoryEncodingConfig, |config| Self {
+        config,
+        built: false
+    });
+    label_or_default!("category_encoding");
 }
 
 impl<B: Backend> Layer<B> for CategoryEncoding {
-    preprocessing_layer_methods!("CategoryEncoding", flag_built);
+    preprocessing_layer_methods!(@flag "CategoryEncoding");
     fn validate(&self) -> Result<()> {
-        if self.num_tokens == 0 {
+        if self.config.num_tokens == 0 {
             return Err(Error::invalid(
                 self.label(),
                 "num_tokens",
                 "must be at least 1",
             ));
         }
-        if self.output_mode == OutputMode::Int {
+        if self.config.output_mode == OutputMode::Int {
             return Err(Error::invalid(
                 self.label(),
                 "output_mode",
@@ -69,7 +69,10 @@ impl<B: Backend> Layer<B> for CategoryEncoding {
         Ok(())
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
-        Ok(self.output_mode.output_shape(input_shape, self.num_tokens))
+        Ok(self
+            .config
+            .output_mode
+            .output_shape(input_shape, self.config.num_tokens))
     }
     fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
         Layer::<B>::validate(self)?;
@@ -77,26 +80,22 @@ impl<B: Backend> Layer<B> for CategoryEncoding {
         let values = integer_values(self.label(), x)?;
         if let Some(bad) = values
             .iter()
-            .find(|&&v| v < 0 || v >= self.num_tokens as i64)
+            .find(|&&v| v < 0 || v >= self.config.num_tokens as i64)
         {
             return Err(Error::invalid(
                 self.label(),
                 "input",
                 format!(
                     "values must be in [0, {}) (num_tokens), got {bad} in input of shape {:?}",
-                    self.num_tokens,
+                    self.config.num_tokens,
                     x.shape()
                 ),
             ));
         }
         let idx = x.to_dtype(DType::I64)?;
-        encode(&idx, self.output_mode, self.num_tokens)
+        encode(&idx, self.config.output_mode, self.config.num_tokens)
     }
     fn get_config(&self) -> serde_json::Value {
-        json!({
-            "name": self.name,
-            "num_tokens": self.num_tokens,
-            "output_mode": self.output_mode.as_str(),
-        })
+        to_json(&self.config)
     }
 }

@@ -1,5 +1,6 @@
 //! Shared by the preprocessing layers: [`OutputMode`] and its engine encoding, host
-//! value checks and the `Layer` boilerplate every preprocessing layer repeats.
+//! value checks, serde of [`OutputMode`] and the `Layer` boilerplate every
+//! preprocessing layer repeats.
 
 use crate::backend::{Backend, DType};
 use crate::error::{Error, Result};
@@ -79,20 +80,9 @@ impl OutputMode {
     }
 }
 
-pub(super) fn cfg_mode(
-    config: &serde_json::Value,
-    layer: &str,
-    default: OutputMode,
-) -> Result<OutputMode> {
-    match config.get("output_mode") {
-        None | Some(serde_json::Value::Null) => Ok(default),
-        Some(v) => {
-            OutputMode::parse(v.as_str().ok_or_else(|| {
-                Error::config(format!("{layer}.output_mode"), "expected a string")
-            })?)
-        }
-    }
-}
+// Written as Keras' name; `"binary"` is read too, an unknown name stays an
+// `Error::UnknownName`.
+crate::layers::config::serde_by_name!(OutputMode);
 
 /// Encodes `i64` indices `[batch, ...]` on the engine. Indices outside `[0, depth)` give
 /// all-zero rows (Keras' treatment of the mask in non-int modes).
@@ -150,52 +140,54 @@ pub(super) fn integer_values<B: Backend>(layer: &str, x: &Tensor<B>) -> Result<V
         .collect()
 }
 
-/// The `Layer` methods every preprocessing layer implements the same way: its Keras class
-/// name, the `name` field, and no trainable weights.
+/// The `Layer` methods every preprocessing layer implements the same way: the identity
+/// methods of [`layer_identity`](crate::layers::config::layer_identity) (the arguments
+/// after the class are passed on) and no trainable weights. With `@flag` (a layer
+/// without weights or device state), `built` is its `built` flag and `build` validates
+/// the hyper-parameters and sets it.
 macro_rules! preprocessing_layer_methods {
-    ($class:literal) => {
-        fn class_name(&self) -> &'static str {
-            $class
-        }
-        fn name(&self) -> &str {
-            &self.name
-        }
-        fn set_name(&mut self, name: String) {
-            self.name = name;
-        }
-        fn trainable(&self) -> bool {
-            false
-        }
-    };
-    // A layer without weights or device state: `built` is its `built` flag, and `build`
-    // validates the hyper-parameters and sets it.
-    ($class:literal, flag_built) => {
-        preprocessing_layer_methods!($class);
-        fn built(&self) -> bool {
-            self.built
-        }
+    (@flag $class:literal $(, field: $($path:ident).+)?) => {
+        preprocessing_layer_methods!($class $(, field: $($path).+)?, built: |l| l.built);
         fn build(&mut self, _input_shape: &[usize], _ctx: &mut BuildContext) -> Result<()> {
             Layer::<B>::validate(self)?;
             self.built = true;
             Ok(())
         }
     };
+    ($class:literal $(, $($identity:tt)*)?) => {
+        layer_identity!($class $(, $($identity)*)?);
+        fn trainable(&self) -> bool {
+            false
+        }
+    };
 }
+/// Used by [`preprocessing_layer_methods`], which callers import with `common::*`.
+pub(super) use crate::layers::config::layer_identity;
 pub(super) use preprocessing_layer_methods;
 
-/// Builder setters assigning a field (doc comments passed through): `setter: path = Type`
-/// writes `self.path = value`, `setter: path = Some(Type)` writes `self.path = Some(value)`.
+/// Builder setters of the lookup layers, whose config is in `core.config` (the other
+/// layers use [`config_setters`](crate::layers::config::config_setters)): `setter: path =
+/// Type` writes `self.path = value`, `setter: path = Some(Type)` writes
+/// `self.path = Some(value)`, `setter: path = &str` stores an owned string.
 ///
 /// ```ignore
 /// field_setters! {
 ///     /// Output encoding (default int).
-///     output_mode: core.output_mode = OutputMode,
+///     output_mode: core.config.output_mode = OutputMode,
 ///     /// Largest vocabulary size.
-///     max_tokens: core.max_tokens = Some(usize),
+///     max_tokens: core.config.max_tokens = Some(usize),
 /// }
 /// ```
 macro_rules! field_setters {
     () => {};
+    ($(#[$doc:meta])* $setter:ident: $($path:ident).+ = &str, $($rest:tt)*) => {
+        $(#[$doc])*
+        pub fn $setter(mut self, value: &str) -> Self {
+            self.$($path).+ = value.to_string();
+            self
+        }
+        field_setters!($($rest)*);
+    };
     ($(#[$doc:meta])* $setter:ident: $($path:ident).+ = Some($ty:ty), $($rest:tt)*) => {
         $(#[$doc])*
         pub fn $setter(mut self, value: $ty) -> Self {
@@ -215,21 +207,18 @@ macro_rules! field_setters {
 }
 pub(super) use field_setters;
 
-/// The `name` builder setter of a preprocessing layer and the `label` its errors use (the
-/// name, or `default`, Keras' snake-case class name, while it has none).
-macro_rules! name_and_label {
-    ($default:literal) => {
-        /// Sets the layer's name.
-        pub fn name(mut self, name: &str) -> Self {
-            self.name = name.to_string();
-            self
-        }
+/// The `label` a preprocessing layer's errors use: its name (at `config.name`, or the path
+/// given), or `default`, Keras' snake-case class name, while it has none.
+macro_rules! label_or_default {
+    ($default:literal $(, $($path:ident).+)?) => {
         fn label(&self) -> &str {
-            label_or(&self.name, $default)
+            label_or(&label_or_default!(@name self $(, $($path).+)?), $default)
         }
     };
+    (@name $s:ident) => { $s.config.name };
+    (@name $s:ident, $($path:ident).+) => { $s.$($path).+ };
 }
-pub(super) use name_and_label;
+pub(super) use label_or_default;
 
 /// The name errors give a layer: its `name`, or `default` (Keras' snake-case class name)
 /// while it has none.

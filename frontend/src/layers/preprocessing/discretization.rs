@@ -4,9 +4,9 @@ use super::common::*;
 use super::quantile_sketch::*;
 use crate::backend::{Backend, DType, Device};
 use crate::error::{Error, Result};
-use crate::layers::{cfg_name, BuildContext, CallContext, Layer};
+use crate::layers::config::{config_methods, config_setters, layer_config, to_json};
+use crate::layers::{cfg_opt_size, BuildContext, CallContext, Layer};
 use crate::tensor::Tensor;
-use serde_json::json;
 
 // ------------------------------------------------------------------ Discretization
 
@@ -25,72 +25,60 @@ use serde_json::json;
 /// `np.quantile`. The boundaries are saved in the config.
 #[derive(Debug)]
 pub struct Discretization<B: Backend> {
-    bin_boundaries: Option<Vec<f64>>,
-    num_bins: Option<usize>,
-    epsilon: f64,
-    output_mode: OutputMode,
-    name: String,
+    config: DiscretizationConfig,
     built: bool,
     device: Device,
     bounds: Option<Tensor<B>>,
+}
+
+layer_config! {
+    /// The hyper-parameters of [`Discretization`] (Keras' names and defaults), with the
+    /// boundaries given or learned by `adapt`.
+    pub struct DiscretizationConfig for "Discretization" {
+        /// Increasing boundaries (`n` give `n + 1` bins); `None` before `adapt`.
+        bin_boundaries: Option<Vec<f64>> = None,
+        /// Number of bins `adapt` learns.
+        num_bins: Option<usize> = None,
+        /// Accuracy of the `adapt` summary (default 0.01, as Keras).
+        epsilon: f64 = 0.01,
+        /// Output encoding (default int).
+        output_mode: OutputMode = OutputMode::Int,
+    }
+    check(config) { cfg_opt_size(config, "Discretization", "num_bins").map(|_| ()) }
 }
 
 impl<B: Backend> Discretization<B> {
     /// A layer with fixed, increasing boundaries (`n` boundaries give `n + 1` bins). They
     /// are kept at `f32` precision, the precision of the comparison (as Keras/TensorFlow).
     pub fn with_bin_boundaries(bounds: &[f64]) -> Self {
-        Self::raw(Some(to_f32_precision(bounds)), None)
+        Self::with_config(DiscretizationConfig {
+            bin_boundaries: Some(to_f32_precision(bounds)),
+            ..Default::default()
+        })
     }
     /// A layer to `adapt` into `num_bins` bins of about equal counts.
     pub fn with_num_bins(num_bins: usize) -> Self {
-        Self::raw(None, Some(num_bins))
+        Self::with_config(DiscretizationConfig {
+            num_bins: Some(num_bins),
+            ..Default::default()
+        })
     }
-    fn raw(bin_boundaries: Option<Vec<f64>>, num_bins: Option<usize>) -> Self {
-        Self {
-            bin_boundaries,
-            num_bins,
-            epsilon: 0.01,
-            output_mode: OutputMode::Int,
-            name: String::new(),
-            built: false,
-            device: Device::Cpu,
-            bounds: None,
-        }
-    }
-    field_setters! {
+    config_setters! {
         /// Accuracy of the `adapt` summary (default 0.01, as Keras).
-        epsilon: epsilon = f64,
+        epsilon: f64,
         /// Output encoding (default [`OutputMode::Int`]).
-        output_mode: output_mode = OutputMode,
+        output_mode: OutputMode,
     }
-    name_and_label!("discretization");
+    config_methods!(DiscretizationConfig, |config| Self {
+        config,
+        built: false,
+        device: Device::Cpu,
+        bounds: None,
+    });
+    label_or_default!("discretization");
     /// The boundaries (given or adapted); `None` before `adapt`.
     pub fn bin_boundaries(&self) -> Option<&[f64]> {
-        self.bin_boundaries.as_deref()
-    }
-
-    /// Inverse of `get_config`.
-    ///
-    /// # Errors
-    /// On a malformed config.
-    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let bounds = match config.get("bin_boundaries") {
-            None | Some(serde_json::Value::Null) => None,
-            Some(v) => Some(serde_json::from_value::<Vec<f64>>(v.clone()).map_err(|_| {
-                Error::config(
-                    "Discretization.bin_boundaries",
-                    "expected a list of numbers",
-                )
-            })?),
-        };
-        let num_bins = crate::layers::cfg_opt_size(config, "Discretization", "num_bins")?;
-        let mut l = Self::raw(bounds, num_bins);
-        l.name = cfg_name(config);
-        if let Some(e) = config.get("epsilon").and_then(|v| v.as_f64()) {
-            l.epsilon = e;
-        }
-        l.output_mode = cfg_mode(config, "Discretization", OutputMode::Int)?;
-        Ok(l)
+        self.config.bin_boundaries.as_deref()
     }
 
     /// Learns `num_bins - 1` boundaries from `data` (any shape), as Keras' `adapt`.
@@ -110,7 +98,7 @@ impl<B: Backend> Discretization<B> {
         I: IntoIterator<Item = Tensor<B>>,
     {
         let label = self.label().to_string();
-        let Some(num_bins) = self.num_bins else {
+        let Some(num_bins) = self.config.num_bins else {
             return Err(Error::invalid(
                 &label,
                 "adapt",
@@ -125,15 +113,15 @@ impl<B: Backend> Discretization<B> {
                 return Err(Error::invalid(&label, "adapt data", "contains NaN"));
             }
             any |= !values.is_empty();
-            let s = quantile_summary(values, self.epsilon);
-            summary = merge_summaries(summary, s, self.epsilon);
+            let s = quantile_summary(values, self.config.epsilon);
+            summary = merge_summaries(summary, s, self.config.epsilon);
         }
         if !any {
             return Err(Error::invalid(&label, "adapt data", "no values"));
         }
         let (vals, _) = compress_summary(summary, 1.0 / num_bins as f64);
         let n = vals.len().saturating_sub(1);
-        self.bin_boundaries = Some(vals[..n].iter().map(|&v| v as f64).collect());
+        self.config.bin_boundaries = Some(vals[..n].iter().map(|&v| v as f64).collect());
         if self.built {
             self.bounds = Some(self.bounds_tensor(self.device)?);
         }
@@ -142,8 +130,7 @@ impl<B: Backend> Discretization<B> {
 
     fn bounds_tensor(&self, device: Device) -> Result<Tensor<B>> {
         let b: Vec<f32> = self
-            .bin_boundaries
-            .as_deref()
+            .bin_boundaries()
             .unwrap_or(&[])
             .iter()
             .map(|&v| v as f32)
@@ -153,10 +140,11 @@ impl<B: Backend> Discretization<B> {
     }
 
     fn depth(&self) -> Option<usize> {
-        self.bin_boundaries
+        self.config
+            .bin_boundaries
             .as_ref()
             .map(|b| b.len() + 1)
-            .or(self.num_bins)
+            .or(self.config.num_bins)
     }
 }
 
@@ -165,12 +153,9 @@ fn to_f32_precision(v: &[f64]) -> Vec<f64> {
     v.iter().map(|&x| x as f32 as f64).collect()
 }
 impl<B: Backend> Layer<B> for Discretization<B> {
-    preprocessing_layer_methods!("Discretization");
-    fn built(&self) -> bool {
-        self.built
-    }
+    preprocessing_layer_methods!("Discretization", built: |l| l.built);
     fn validate(&self) -> Result<()> {
-        match (&self.bin_boundaries, self.num_bins) {
+        match (&self.config.bin_boundaries, self.config.num_bins) {
             (None, None) => {
                 return Err(Error::invalid(
                     self.label(),
@@ -187,7 +172,7 @@ impl<B: Backend> Layer<B> for Discretization<B> {
             }
             _ => {}
         }
-        if let Some(b) = &self.bin_boundaries {
+        if let Some(b) = &self.config.bin_boundaries {
             if b.windows(2).any(|w| w[0] >= w[1]) || b.iter().any(|v| !v.is_finite()) {
                 return Err(Error::invalid(
                     self.label(),
@@ -196,11 +181,11 @@ impl<B: Backend> Layer<B> for Discretization<B> {
                 ));
             }
         }
-        if !(self.epsilon > 0.0 && self.epsilon < 1.0) {
+        if !(self.config.epsilon > 0.0 && self.config.epsilon < 1.0) {
             return Err(Error::invalid(
                 self.label(),
                 "epsilon",
-                format!("must be in (0, 1), got {}", self.epsilon),
+                format!("must be in (0, 1), got {}", self.config.epsilon),
             ));
         }
         Ok(())
@@ -209,18 +194,18 @@ impl<B: Backend> Layer<B> for Discretization<B> {
         Layer::<B>::validate(self)?;
         self.device = ctx.device;
         self.built = true;
-        if self.bin_boundaries.is_some() {
+        if self.config.bin_boundaries.is_some() {
             self.bounds = Some(self.bounds_tensor(ctx.device)?);
         }
         Ok(())
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
         let depth = self.depth().unwrap_or(1);
-        Ok(self.output_mode.output_shape(input_shape, depth))
+        Ok(self.config.output_mode.output_shape(input_shape, depth))
     }
     fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
         check_rank1(self.label(), x)?;
-        let Some(b) = &self.bin_boundaries else {
+        let Some(b) = &self.config.bin_boundaries else {
             return Err(Error::NotReady {
                 op: format!("{}.call", self.label()),
                 needed: "adapted".into(),
@@ -242,15 +227,9 @@ impl<B: Backend> Layer<B> for Discretization<B> {
                 .sum(&[-1], false)?
                 .to_dtype(DType::I64)?
         };
-        encode(&idx, self.output_mode, depth)
+        encode(&idx, self.config.output_mode, depth)
     }
     fn get_config(&self) -> serde_json::Value {
-        json!({
-            "name": self.name,
-            "bin_boundaries": self.bin_boundaries,
-            "num_bins": self.num_bins,
-            "epsilon": self.epsilon,
-            "output_mode": self.output_mode.as_str(),
-        })
+        to_json(&self.config)
     }
 }

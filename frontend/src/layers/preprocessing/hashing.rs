@@ -4,14 +4,16 @@ use super::common::*;
 use super::*;
 use crate::backend::{Backend, DType, Device};
 use crate::error::{Error, Result};
-use crate::layers::{cfg_name, BuildContext, CallContext, Layer};
+use crate::layers::config::{config_methods, config_setters, layer_config, to_json};
+use crate::layers::{cfg_size, BuildContext, CallContext, Layer};
 use crate::tensor::Tensor;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 // ------------------------------------------------------------------ Hashing
 
 /// The `mask_value` of a [`Hashing`] layer: hashed to bin 0, other values to `1..num_bins`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
 pub enum MaskValue {
     /// For integer inputs (tensors).
     Int(i64),
@@ -40,51 +42,77 @@ pub enum MaskValue {
 /// ```
 #[derive(Debug)]
 pub struct Hashing<B: Backend> {
-    num_bins: usize,
-    mask_value: Option<MaskValue>,
-    salt: Option<[u64; 2]>,
-    output_mode: OutputMode,
-    name: String,
+    config: HashingConfig,
     built: bool,
     _b: std::marker::PhantomData<fn() -> B>,
+}
+
+layer_config! {
+    /// The hyper-parameters of [`Hashing`] (Keras' names and defaults).
+    pub struct HashingConfig for "Hashing" {
+        /// Number of bins, the mask's bin included (required).
+        num_bins: usize = 0,
+        /// A value hashed to bin 0.
+        mask_value: Option<MaskValue> = None,
+        /// SipHash key: Keras' one integer `s` (read as `[s, s]`) or a pair, written as the
+        /// pair.
+        #[serde(deserialize_with = "salt_key")]
+        salt: Option<[u64; 2]> = None,
+        /// Output encoding (default int).
+        output_mode: OutputMode = OutputMode::Int,
+    }
+    check(config) { cfg_size(config, "Hashing", "num_bins").map(|_| ()) }
+}
+
+/// Reads a salt: `null`, one integer `s` (the key `[s, s]`) or two integers.
+fn salt_key<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<[u64; 2]>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Salt {
+        One(u64),
+        Pair([u64; 2]),
+    }
+    Ok(Option::<Salt>::deserialize(d)?.map(|s| match s {
+        Salt::One(s) => [s, s],
+        Salt::Pair(k) => k,
+    }))
 }
 
 impl<B: Backend> Hashing<B> {
     /// `num_bins` bins, no mask, no salt, `int` output.
     pub fn new(num_bins: usize) -> Self {
-        Self {
+        Self::with_config(HashingConfig {
             num_bins,
-            mask_value: None,
-            salt: None,
-            output_mode: OutputMode::Int,
-            name: String::new(),
-            built: false,
-            _b: std::marker::PhantomData,
-        }
+            ..Default::default()
+        })
     }
-    /// A value hashed to bin 0.
-    pub fn mask_value(mut self, mask: MaskValue) -> Self {
-        self.mask_value = Some(mask);
-        self
+    config_setters! {
+        /// A value hashed to bin 0.
+        mask_value: Option<MaskValue>,
+        /// Output encoding (default int).
+        output_mode: OutputMode,
     }
     /// Keyed SipHash with key `[salt, salt]` (Keras' single-integer salt).
     pub fn salt(mut self, salt: u64) -> Self {
-        self.salt = Some([salt, salt]);
+        self.config.salt = Some([salt, salt]);
         self
     }
     /// Keyed SipHash with the key `[k0, k1]`.
     pub fn salt_pair(mut self, k0: u64, k1: u64) -> Self {
-        self.salt = Some([k0, k1]);
+        self.config.salt = Some([k0, k1]);
         self
     }
-    field_setters! {
-        /// Output encoding (default int).
-        output_mode: output_mode = OutputMode,
-    }
-    name_and_label!("hashing");
+    config_methods!(HashingConfig, |config| Self {
+        config,
+        built: false,
+        _b: std::marker::PhantomData,
+    });
+    label_or_default!("hashing");
 
     fn check(&self) -> Result<()> {
-        if self.num_bins == 0 {
+        if self.config.num_bins == 0 {
             return Err(Error::invalid(
                 self.label(),
                 "num_bins",
@@ -95,16 +123,16 @@ impl<B: Backend> Hashing<B> {
     }
 
     fn bin(&self, bytes: &[u8], masked: bool) -> i64 {
-        let use_mask = self.mask_value.is_some() && self.num_bins > 1;
+        let use_mask = self.config.mask_value.is_some() && self.config.num_bins > 1;
         if use_mask && masked {
             return 0;
         }
         let bins = if use_mask {
-            self.num_bins - 1
+            self.config.num_bins - 1
         } else {
-            self.num_bins
+            self.config.num_bins
         } as u64;
-        let h = match self.salt {
+        let h = match self.config.salt {
             Some(k) => siphash24(k, bytes),
             None => fingerprint64(bytes),
         };
@@ -120,7 +148,7 @@ impl<B: Backend> Hashing<B> {
         Ok(values
             .iter()
             .map(|s| {
-                let masked = matches!(&self.mask_value, Some(MaskValue::Str(m)) if m == s);
+                let masked = matches!(&self.config.mask_value, Some(MaskValue::Str(m)) if m == s);
                 self.bin(s.as_bytes(), masked)
             })
             .collect())
@@ -135,7 +163,7 @@ impl<B: Backend> Hashing<B> {
         Ok(values
             .iter()
             .map(|v| {
-                let masked = matches!(&self.mask_value, Some(MaskValue::Int(m)) if m == v);
+                let masked = matches!(&self.config.mask_value, Some(MaskValue::Int(m)) if m == v);
                 self.bin(v.to_string().as_bytes(), masked)
             })
             .collect())
@@ -154,57 +182,20 @@ impl<B: Backend> Hashing<B> {
     ) -> Result<Tensor<B>> {
         check_layout(self.label(), values.len(), shape)?;
         let idx = Tensor::<B>::from_vec_on(self.hash_strings(values)?, shape, device)?;
-        encode(&idx, self.output_mode, self.num_bins)
-    }
-
-    /// Inverse of `get_config`.
-    ///
-    /// # Errors
-    /// On a malformed config.
-    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let n = crate::layers::cfg_size(config, "Hashing", "num_bins")?;
-        let mut l = Self::new(n);
-        l.name = cfg_name(config);
-        l.output_mode = cfg_mode(config, "Hashing", OutputMode::Int)?;
-        l.mask_value = match config.get("mask_value") {
-            None | Some(serde_json::Value::Null) => None,
-            Some(serde_json::Value::String(s)) => Some(MaskValue::Str(s.clone())),
-            Some(v) => Some(MaskValue::Int(v.as_i64().ok_or_else(|| {
-                Error::config(
-                    "Hashing.mask_value",
-                    "expected an integer, a string or null",
-                )
-            })?)),
-        };
-        l.salt = match config.get("salt") {
-            None | Some(serde_json::Value::Null) => None,
-            Some(v) if v.is_u64() => v.as_u64().map(|s| [s, s]),
-            Some(v) => {
-                let p: Vec<u64> = serde_json::from_value(v.clone()).map_err(|_| {
-                    Error::config("Hashing.salt", "expected an integer or two integers")
-                })?;
-                match p.as_slice() {
-                    [a, b] => Some([*a, *b]),
-                    _ => {
-                        return Err(Error::config(
-                            "Hashing.salt",
-                            "expected an integer or two integers",
-                        ))
-                    }
-                }
-            }
-        };
-        Ok(l)
+        encode(&idx, self.config.output_mode, self.config.num_bins)
     }
 }
 
 impl<B: Backend> Layer<B> for Hashing<B> {
-    preprocessing_layer_methods!("Hashing", flag_built);
+    preprocessing_layer_methods!(@flag "Hashing");
     fn validate(&self) -> Result<()> {
         self.check()
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
-        Ok(self.output_mode.output_shape(input_shape, self.num_bins))
+        Ok(self
+            .config
+            .output_mode
+            .output_shape(input_shape, self.config.num_bins))
     }
     fn call(&self, x: &Tensor<B>, _ctx: &mut CallContext) -> Result<Tensor<B>> {
         check_rank1(self.label(), x)?;
@@ -213,7 +204,7 @@ impl<B: Backend> Layer<B> for Hashing<B> {
         let bins: Vec<i64> = if x.dtype() == DType::I64 {
             self.hash_ints(&x.to_vec_i64()?)?
         } else {
-            let mask = match &self.mask_value {
+            let mask = match &self.config.mask_value {
                 Some(MaskValue::Int(m)) => Some(*m as f64),
                 _ => None,
             };
@@ -223,20 +214,9 @@ impl<B: Backend> Layer<B> for Hashing<B> {
                 .collect()
         };
         let idx = Tensor::<B>::from_vec_on(bins, &x.shape(), x.device())?;
-        encode(&idx, self.output_mode, self.num_bins)
+        encode(&idx, self.config.output_mode, self.config.num_bins)
     }
     fn get_config(&self) -> serde_json::Value {
-        let mask = match &self.mask_value {
-            None => serde_json::Value::Null,
-            Some(MaskValue::Int(i)) => json!(i),
-            Some(MaskValue::Str(s)) => json!(s),
-        };
-        json!({
-            "name": self.name,
-            "num_bins": self.num_bins,
-            "mask_value": mask,
-            "salt": self.salt.map(|k| vec![k[0], k[1]]),
-            "output_mode": self.output_mode.as_str(),
-        })
+        to_json(&self.config)
     }
 }

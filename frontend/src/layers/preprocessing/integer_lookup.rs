@@ -4,9 +4,9 @@ use super::common::*;
 use super::*;
 use crate::backend::Backend;
 use crate::error::{Error, Result};
-use crate::layers::{cfg_name, BuildContext, CallContext, Layer};
+use crate::layers::config::to_json;
+use crate::layers::{BuildContext, CallContext, Layer};
 use crate::tensor::Tensor;
-use serde_json::json;
 
 // ------------------------------------------------------------------ IntegerLookup
 
@@ -25,9 +25,8 @@ use serde_json::json;
 /// runs on the engine. The vocabulary is saved in the layer config.
 #[derive(Debug)]
 pub struct IntegerLookup<B: Backend> {
+    /// The config (in `core.config`, `invert` always set) and the index.
     core: LookupCore<i64>,
-    invert: bool,
-    name: String,
     built: bool,
     _b: std::marker::PhantomData<fn() -> B>,
 }
@@ -41,10 +40,14 @@ impl<B: Backend> Default for IntegerLookup<B> {
 impl<B: Backend> IntegerLookup<B> {
     /// Keras defaults: no max_tokens, 1 OOV index, no mask token, OOV token -1, int output.
     pub fn new() -> Self {
+        Self::with_core(LookupCore::default())
+    }
+    /// A layer on `core`, writing `invert` (default false) and its vocabulary dtype.
+    fn with_core(mut core: LookupCore<i64>) -> Self {
+        core.config.invert.get_or_insert(false);
+        core.config.vocabulary_dtype = Some("int64");
         Self {
-            core: LookupCore::new("IntegerLookup", -1),
-            invert: false,
-            name: String::new(),
+            core,
             built: false,
             _b: std::marker::PhantomData,
         }
@@ -62,21 +65,23 @@ impl<B: Backend> IntegerLookup<B> {
     }
     field_setters! {
         /// Largest vocabulary size, special indices included.
-        max_tokens: core.max_tokens = Some(usize),
+        max_tokens: core.config.max_tokens = Some(usize),
         /// Number of OOV indices (default 1; 0 makes unknown values an error).
-        num_oov_indices: core.num_oov_indices = usize,
+        num_oov_indices: core.config.num_oov_indices = usize,
         /// A value that maps to index 0 (padding).
-        mask_token: core.mask_token = Some(i64),
+        mask_token: core.config.mask_token = Some(i64),
         /// The value inverted OOV indices map to (default -1).
-        oov_token: core.oov_token = i64,
+        oov_token: core.config.oov_token = i64,
         /// Output encoding (default int).
-        output_mode: core.output_mode = OutputMode,
+        output_mode: core.config.output_mode = OutputMode,
         /// Pads encoded outputs to `max_tokens` columns.
-        pad_to_max_tokens: core.pad_to_max_tokens = bool,
+        pad_to_max_tokens: core.config.pad_to_max_tokens = bool,
         /// Maps indices back to values.
-        invert: invert = bool,
+        invert: core.config.invert = Some(bool),
+        /// Sets the layer's name.
+        name: core.config.name = &str,
     }
-    name_and_label!("integer_lookup");
+    label_or_default!("integer_lookup", core.config.name);
     /// Learns the vocabulary from the values of `data` (any shape; floats must be whole).
     ///
     /// # Errors
@@ -135,24 +140,22 @@ impl<B: Backend> IntegerLookup<B> {
     /// Inverse of `get_config`.
     ///
     /// # Errors
-    /// On a malformed config.
+    /// [`Error::Config`] naming `IntegerLookup.field` of a malformed field; a size out of
+    /// its limits; a vocabulary refused by [`IntegerLookup::with_vocabulary`].
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let mut l = Self::new();
-        l.name = cfg_name(config);
-        l.invert = config
-            .get("invert")
-            .and_then(|v| v.as_bool())
-            .unwrap_or(false);
-        l.core.read_config(config, |v| v.as_i64())?;
-        Ok(l)
+        LookupCore::from_config(config).map(Self::with_core)
+    }
+    /// Whether the layer maps indices back to values.
+    fn inverts(&self) -> bool {
+        self.core.config.invert == Some(true)
     }
 }
 
 impl<B: Backend> Layer<B> for IntegerLookup<B> {
-    preprocessing_layer_methods!("IntegerLookup", flag_built);
+    preprocessing_layer_methods!(@flag "IntegerLookup", field: core.config.name);
     fn validate(&self) -> Result<()> {
         self.core.validate(self.label())?;
-        if self.invert && self.core.output_mode != OutputMode::Int {
+        if self.inverts() && self.core.config.output_mode != OutputMode::Int {
             return Err(Error::invalid(
                 self.label(),
                 "output_mode",
@@ -162,21 +165,22 @@ impl<B: Backend> Layer<B> for IntegerLookup<B> {
         Ok(())
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
-        if self.core.output_mode != OutputMode::Int
-            && self.core.tokens.is_none()
-            && !self.core.pad_to_max_tokens
+        if self.core.config.output_mode != OutputMode::Int
+            && self.core.config.vocabulary.is_none()
+            && !self.core.config.pad_to_max_tokens
         {
             return Err(Error::NotReady {
                 op: format!("{}.output_shape", self.label()),
                 needed: "given a vocabulary".into(),
                 hint: format!(
                     "output_mode {} needs the vocabulary size: adapt or set the vocabulary before adding the layer to a model",
-                    self.core.output_mode.as_str()
+                    self.core.config.output_mode.as_str()
                 ),
             });
         }
         Ok(self
             .core
+            .config
             .output_mode
             .output_shape(input_shape, self.core.depth()))
     }
@@ -185,7 +189,7 @@ impl<B: Backend> Layer<B> for IntegerLookup<B> {
         check_rank1(name, x)?;
         self.core.ready(name)?;
         let values = integer_values(name, x)?;
-        let out: Vec<i64> = if self.invert {
+        let out: Vec<i64> = if self.inverts() {
             values.iter().map(|&i| self.core.invert(i)).collect()
         } else {
             values
@@ -194,12 +198,9 @@ impl<B: Backend> Layer<B> for IntegerLookup<B> {
                 .collect::<Result<_>>()?
         };
         let idx = Tensor::<B>::from_vec_on(out, &x.shape(), x.device())?;
-        encode(&idx, self.core.output_mode, self.core.depth())
+        encode(&idx, self.core.config.output_mode, self.core.depth())
     }
     fn get_config(&self) -> serde_json::Value {
-        let mut c = self.core.config(&self.name);
-        c["invert"] = json!(self.invert);
-        c["vocabulary_dtype"] = json!("int64");
-        c
+        to_json(&self.core.config)
     }
 }

@@ -3,9 +3,10 @@
 use super::common::*;
 use crate::backend::{Backend, DType};
 use crate::error::{Error, Result};
-use crate::layers::{cfg_name, BuildContext, CallContext, Layer, Weight};
+use crate::layers::config::{config_methods, config_setters, layer_config, to_json};
+use crate::layers::{BuildContext, CallContext, Layer, Weight};
 use crate::tensor::Tensor;
-use serde_json::json;
+use serde::Deserialize;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 // ------------------------------------------------------------------ Normalization
@@ -39,12 +40,7 @@ const NORM_EPSILON: f64 = 1e-7;
 /// ```
 #[derive(Debug)]
 pub struct Normalization<B: Backend> {
-    /// Kept axes (`None`: Keras `axis=None`, one scalar mean/variance).
-    axis: Option<Vec<isize>>,
-    given_mean: Option<Vec<f64>>,
-    given_variance: Option<Vec<f64>>,
-    invert: bool,
-    name: String,
+    config: NormalizationConfig,
     /// Per-sample input shape seen at build.
     input_shape: Option<Vec<usize>>,
     /// Kept axes of the full input (batch axis = 0), sorted.
@@ -53,6 +49,58 @@ pub struct Normalization<B: Backend> {
     variance: Option<Tensor<B>>,
     count: Option<Tensor<B>>,
     adapted: AtomicBool,
+}
+
+layer_config! {
+    /// The hyper-parameters of [`Normalization`] (Keras' names and defaults), with the
+    /// given statistics.
+    pub struct NormalizationConfig for "Normalization" {
+        /// Kept axes (`None`: Keras `axis=None`, one scalar mean/variance); read from one
+        /// integer, a list (an empty one is `None`) or `null`.
+        #[serde(deserialize_with = "axes")]
+        axis: Option<Vec<isize>> = Some(vec![-1]),
+        /// Given mean (one value, broadcast, or one per kept position); read from a number
+        /// or a list.
+        #[serde(deserialize_with = "floats")]
+        mean: Option<Vec<f64>> = None,
+        /// Given variance, as `mean`.
+        #[serde(deserialize_with = "floats")]
+        variance: Option<Vec<f64>> = None,
+        /// Denormalises instead: `mean + x * max(sqrt(var), 1e-7)`.
+        invert: bool = false,
+    }
+}
+
+/// One value or a list of them, as Keras writes `axis`, `mean` and `variance`.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T> From<OneOrMany<T>> for Vec<T> {
+    fn from(v: OneOrMany<T>) -> Self {
+        match v {
+            OneOrMany::One(x) => vec![x],
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+/// Reads `axis`: an integer, a list of them (empty: all axes reduced, `None`) or `null`.
+fn axes<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Vec<isize>>, D::Error> {
+    let v = Option::<OneOrMany<isize>>::deserialize(d)?.map(Vec::from);
+    Ok(v.filter(|a| !a.is_empty()))
+}
+
+/// Reads a statistic: a number, a list of numbers or `null`.
+fn floats<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Vec<f64>>, D::Error> {
+    Ok(Option::<OneOrMany<f64>>::deserialize(d)?.map(Vec::from))
 }
 
 impl<B: Backend> Default for Normalization<B> {
@@ -64,89 +112,45 @@ impl<B: Backend> Default for Normalization<B> {
 impl<B: Backend> Normalization<B> {
     /// Keras defaults: axis -1, no given statistics (call `adapt`), not inverted.
     pub fn new() -> Self {
-        Self {
-            axis: Some(vec![-1]),
-            given_mean: None,
-            given_variance: None,
-            invert: false,
-            name: String::new(),
-            input_shape: None,
-            keep: Vec::new(),
-            mean: None,
-            variance: None,
-            count: None,
-            adapted: AtomicBool::new(false),
-        }
+        Self::with_config(NormalizationConfig::default())
     }
     /// One kept (feature) axis; negative counts from the end, 0 (the batch axis) is refused.
     pub fn axis(mut self, axis: isize) -> Self {
-        self.axis = Some(vec![axis]);
+        self.config.axis = Some(vec![axis]);
         self
     }
     /// Several kept axes (a mean per position of each), e.g. `[1, 2]` for `[batch, h, w]`.
     pub fn axes(mut self, axes: &[isize]) -> Self {
-        self.axis = Some(axes.to_vec());
+        self.config.axis = Some(axes.to_vec());
         self
     }
     /// Keras `axis=None`: one scalar mean and variance over all values.
     pub fn axis_none(mut self) -> Self {
-        self.axis = None;
+        self.config.axis = None;
         self
     }
     /// Given statistics instead of `adapt`: one value each (broadcast to every feature) or
     /// one per position of the kept axes (row-major). The layer then has no weights, as in
     /// Keras; the values are saved in the config.
     pub fn mean_variance(mut self, mean: &[f64], variance: &[f64]) -> Self {
-        self.given_mean = Some(mean.to_vec());
-        self.given_variance = Some(variance.to_vec());
+        self.config.mean = Some(mean.to_vec());
+        self.config.variance = Some(variance.to_vec());
         self
     }
-    field_setters! {
+    config_setters! {
         /// Denormalises instead: `mean + x * max(sqrt(var), 1e-7)`.
-        invert: invert = bool,
+        invert: bool,
     }
-    name_and_label!("normalization");
-
-    /// Inverse of `get_config`.
-    ///
-    /// # Errors
-    /// On a malformed config.
-    pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let mut l = Self::new();
-        l.name = cfg_name(config);
-        match config.get("axis") {
-            None => {}
-            Some(serde_json::Value::Null) => l.axis = None,
-            Some(a) if a.is_i64() => l.axis = Some(vec![a.as_i64().unwrap_or(-1) as isize]),
-            Some(a) => {
-                let v: Vec<isize> = serde_json::from_value(a.clone()).map_err(|_| {
-                    Error::config("Normalization.axis", "expected an integer, a list or null")
-                })?;
-                l.axis = if v.is_empty() { None } else { Some(v) };
-            }
-        }
-        let floats = |key: &str| -> Result<Option<Vec<f64>>> {
-            match config.get(key) {
-                None | Some(serde_json::Value::Null) => Ok(None),
-                Some(v) if v.is_number() => Ok(v.as_f64().map(|f| vec![f])),
-                Some(v) => serde_json::from_value::<Vec<f64>>(v.clone())
-                    .map(Some)
-                    .map_err(|_| {
-                        Error::config(
-                            format!("Normalization.{key}"),
-                            "expected a number or a list of numbers",
-                        )
-                    }),
-            }
-        };
-        l.given_mean = floats("mean")?;
-        l.given_variance = floats("variance")?;
-        l.invert = config
-            .get("invert")
-            .and_then(|v| v.as_bool())
-            .unwrap_or(false);
-        Ok(l)
-    }
+    config_methods!(NormalizationConfig, |config| Self {
+        config,
+        input_shape: None,
+        keep: Vec::new(),
+        mean: None,
+        variance: None,
+        count: None,
+        adapted: AtomicBool::new(false),
+    });
+    label_or_default!("normalization");
 
     /// The learned or given mean per kept position (`None` before build/adapt).
     ///
@@ -168,7 +172,7 @@ impl<B: Backend> Normalization<B> {
     fn kept_axes(&self, per_sample: &[usize]) -> Result<Vec<usize>> {
         let rank = per_sample.len() as isize + 1;
         let mut keep = Vec::new();
-        for &a in self.axis.as_deref().unwrap_or(&[]) {
+        for &a in self.config.axis.as_deref().unwrap_or(&[]) {
             let r = if a < 0 { a + rank } else { a };
             if r < 1 || r >= rank {
                 return Err(Error::shape(
@@ -208,7 +212,7 @@ impl<B: Backend> Normalization<B> {
         I: IntoIterator<Item = Tensor<B>>,
     {
         let label = self.label().to_string();
-        if self.given_mean.is_some() {
+        if self.config.mean.is_some() {
             return Err(Error::invalid(
                 &label,
                 "adapt",
@@ -308,7 +312,7 @@ impl<B: Backend> Normalization<B> {
     }
 
     fn ensure_ready(&self) -> Result<()> {
-        if self.given_mean.is_some() || self.adapted.load(Ordering::Relaxed) {
+        if self.config.mean.is_some() || self.adapted.load(Ordering::Relaxed) {
             return Ok(());
         }
         let counted = match &self.count {
@@ -362,12 +366,9 @@ fn kept_moments(values: &[f64], shape: &[usize], keep: &[usize]) -> (Vec<f64>, V
 }
 
 impl<B: Backend> Layer<B> for Normalization<B> {
-    preprocessing_layer_methods!("Normalization");
-    fn built(&self) -> bool {
-        self.mean.is_some()
-    }
+    preprocessing_layer_methods!("Normalization", built: |l| l.mean.is_some());
     fn validate(&self) -> Result<()> {
-        match (&self.given_mean, &self.given_variance) {
+        match (&self.config.mean, &self.config.variance) {
             (None, None) => Ok(()),
             (Some(m), Some(v)) => {
                 if m.len() != v.len() || m.is_empty() {
@@ -402,7 +403,7 @@ impl<B: Backend> Layer<B> for Normalization<B> {
         let keep = self.kept_axes(input_shape)?;
         let kept_shape: Vec<usize> = keep.iter().map(|&a| input_shape[a - 1]).collect();
         // Checked before allocating: the statistics' size comes from the input shape.
-        let n = if self.given_mean.is_some() {
+        let n = if self.config.mean.is_some() {
             crate::limits::reserve_unsaved(self.label(), "mean/variance", &kept_shape)?
         } else {
             crate::limits::reserve_weight(&kept_shape)?;
@@ -411,7 +412,7 @@ impl<B: Backend> Layer<B> for Normalization<B> {
         };
         self.keep = keep;
         self.input_shape = Some(input_shape.to_vec());
-        match (&self.given_mean, &self.given_variance) {
+        match (&self.config.mean, &self.config.variance) {
             (Some(m), Some(v)) => {
                 let expand = |x: &[f64], what: &str| -> Result<Vec<f64>> {
                     if x.len() == 1 {
@@ -420,7 +421,7 @@ impl<B: Backend> Layer<B> for Normalization<B> {
                         Ok(x.to_vec())
                     } else {
                         Err(Error::invalid(
-                            &self.name,
+                            &self.config.name,
                             what,
                             format!(
                                 "has {} values; expected 1 or {n} (kept dims {kept_shape:?} of input {input_shape:?})",
@@ -488,14 +489,14 @@ impl<B: Backend> Layer<B> for Normalization<B> {
             .reshape_to(&b)?
             .sqrt()?
             .maximum(&mean.scalar_like(NORM_EPSILON)?)?;
-        if self.invert {
+        if self.config.invert {
             mean.add(&x.mul(&std)?)
         } else {
             x.sub(&mean)?.div(&std)
         }
     }
     fn weights(&self) -> Vec<Weight<B>> {
-        if self.given_mean.is_some() {
+        if self.config.mean.is_some() {
             return Vec::new();
         }
         [
@@ -514,12 +515,6 @@ impl<B: Backend> Layer<B> for Normalization<B> {
         .collect()
     }
     fn get_config(&self) -> serde_json::Value {
-        json!({
-            "name": self.name,
-            "axis": self.axis,
-            "mean": self.given_mean,
-            "variance": self.given_variance,
-            "invert": self.invert,
-        })
+        to_json(&self.config)
     }
 }

@@ -4,9 +4,8 @@ use super::common::*;
 use super::*;
 use crate::backend::{Backend, Device};
 use crate::error::Result;
-use crate::layers::cfg_name;
+use crate::layers::config::to_json;
 use crate::tensor::Tensor;
-use serde_json::json;
 
 // ------------------------------------------------------------------ StringLookup
 
@@ -42,8 +41,8 @@ use serde_json::json;
 /// ```
 #[derive(Debug, Clone)]
 pub struct StringLookup {
+    /// The config (in `core.config`) and the index.
     core: LookupCore<String>,
-    name: String,
 }
 
 impl Default for StringLookup {
@@ -55,10 +54,17 @@ impl Default for StringLookup {
 impl StringLookup {
     /// Keras defaults: no max_tokens, 1 OOV index, no mask, OOV token `"[UNK]"`, int output.
     pub fn new() -> Self {
-        Self {
-            core: LookupCore::new("StringLookup", "[UNK]".to_string()),
-            name: "string_lookup".into(),
+        Self::with_core(LookupCore::default())
+    }
+    /// An encoder on `core`: named `string_lookup` while it has no name, writing its
+    /// vocabulary dtype.
+    fn with_core(mut core: LookupCore<String>) -> Self {
+        if core.config.name.is_empty() {
+            core.config.name = "string_lookup".into();
         }
+        core.config.vocabulary_dtype = Some("string");
+        core.config.invert = None;
+        Self { core }
     }
     /// Sets a vocabulary (a leading mask/OOV prefix as returned by
     /// [`StringLookup::vocabulary`] is accepted and dropped).
@@ -68,37 +74,32 @@ impl StringLookup {
     /// the other options first).
     pub fn with_vocabulary(mut self, vocabulary: &[&str]) -> Result<Self> {
         let v = vocabulary.iter().map(|s| s.to_string()).collect();
-        self.core.set_vocabulary(&self.name, v)?;
+        let name = self.core.config.name.clone();
+        self.core.set_vocabulary(&name, v)?;
         Ok(self)
     }
     field_setters! {
         /// Largest vocabulary size, special indices included.
-        max_tokens: core.max_tokens = Some(usize),
+        max_tokens: core.config.max_tokens = Some(usize),
         /// Number of OOV indices (default 1; 0 makes unknown strings an error).
-        num_oov_indices: core.num_oov_indices = usize,
+        num_oov_indices: core.config.num_oov_indices = usize,
         /// Output encoding of [`StringLookup::encode`] (default int).
-        output_mode: core.output_mode = OutputMode,
+        output_mode: core.config.output_mode = OutputMode,
         /// Pads encoded outputs to `max_tokens` columns.
-        pad_to_max_tokens: core.pad_to_max_tokens = bool,
+        pad_to_max_tokens: core.config.pad_to_max_tokens = bool,
+        /// A name used in error messages and the config (default `string_lookup`).
+        name: core.config.name = &str,
+        /// The string OOV indices invert to (default `"[UNK]"`).
+        oov_token: core.config.oov_token = &str,
     }
     /// A string that maps to index 0 (padding), e.g. `""`.
     pub fn mask_token(mut self, token: &str) -> Self {
-        self.core.mask_token = Some(token.to_string());
-        self
-    }
-    /// The string OOV indices invert to (default `"[UNK]"`).
-    pub fn oov_token(mut self, token: &str) -> Self {
-        self.core.oov_token = token.to_string();
-        self
-    }
-    /// A name used in error messages and the config (default `string_lookup`).
-    pub fn name(mut self, name: &str) -> Self {
-        self.name = name.to_string();
+        self.core.config.mask_token = Some(token.to_string());
         self
     }
     /// The output mode.
     pub fn mode(&self) -> OutputMode {
-        self.core.output_mode
+        self.core.config.output_mode
     }
     /// Learns the vocabulary (`None` values are not counted). Replaces an earlier one.
     pub fn adapt(&mut self, values: &[Option<&str>]) {
@@ -114,11 +115,11 @@ impl StringLookup {
     }
     /// The name errors give this encoder (its `name`, default `"string_lookup"`).
     pub fn layer_name(&self) -> &str {
-        &self.name
+        &self.core.config.name
     }
     /// Whether a vocabulary is set.
     pub fn is_adapted(&self) -> bool {
-        self.core.tokens.is_some()
+        self.core.config.vocabulary.is_some()
     }
     /// The vocabulary with the special tokens first (index order), as Keras
     /// `get_vocabulary()`.
@@ -127,7 +128,7 @@ impl StringLookup {
     }
     /// The learned tokens only (Keras `get_vocabulary(include_special_tokens=False)`).
     pub fn tokens(&self) -> &[String] {
-        self.core.tokens.as_deref().unwrap_or(&[])
+        self.core.config.vocabulary.as_deref().unwrap_or(&[])
     }
     /// Number of indices (special ones included): the one-hot depth.
     pub fn vocabulary_size(&self) -> usize {
@@ -143,12 +144,12 @@ impl StringLookup {
     /// # Errors
     /// No vocabulary yet; an unknown string with `num_oov_indices(0)`.
     pub fn lookup(&self, values: &[Option<&str>]) -> Result<Vec<i64>> {
-        self.core.ready(&self.name)?;
+        self.core.ready(&self.core.config.name)?;
         values
             .iter()
             .map(|v| {
                 let owned = v.map(|s| s.to_string());
-                self.core.lookup(&self.name, owned.as_ref())
+                self.core.lookup(&self.core.config.name, owned.as_ref())
             })
             .collect()
     }
@@ -158,7 +159,7 @@ impl StringLookup {
     /// # Errors
     /// No vocabulary yet.
     pub fn invert(&self, indices: &[i64]) -> Result<Vec<String>> {
-        self.core.ready(&self.name)?;
+        self.core.ready(&self.core.config.name)?;
         Ok(indices.iter().map(|&i| self.core.invert(i)).collect())
     }
     /// Encodes one value per sample: `int` gives `i64 [n]`, the other modes `f32 [n, depth]`
@@ -182,29 +183,23 @@ impl StringLookup {
         shape: &[usize],
         device: Device,
     ) -> Result<Tensor<B>> {
-        check_layout(&self.name, values.len(), shape)?;
+        check_layout(&self.core.config.name, values.len(), shape)?;
         let idx = Tensor::<B>::from_vec_on(self.lookup(values)?, shape, device)?;
-        encode(&idx, self.core.output_mode, self.core.depth())
+        encode(&idx, self.core.config.output_mode, self.core.depth())
     }
     /// The config (Keras' `StringLookup` fields, the vocabulary included).
     pub fn get_config(&self) -> serde_json::Value {
-        let mut c = self.core.config(&self.name);
-        c["vocabulary_dtype"] = json!("string");
-        c
+        to_json(&self.core.config)
     }
     /// Inverse of [`StringLookup::get_config`].
     ///
     /// # Errors
-    /// On a malformed config.
+    /// [`Error::Config`](crate::Error::Config) naming `StringLookup.field` of a malformed
+    /// field; a size out of its limits; a vocabulary refused by
+    /// [`StringLookup::with_vocabulary`]; invalid options.
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
-        let mut l = Self::new();
-        let n = cfg_name(config);
-        if !n.is_empty() {
-            l.name = n;
-        }
-        l.core
-            .read_config(config, |v| v.as_str().map(|s| s.to_string()))?;
-        l.core.validate(&l.name)?;
+        let l = Self::with_core(LookupCore::from_config(config)?);
+        l.core.validate(l.layer_name())?;
         Ok(l)
     }
     /// The config as a JSON string.
