@@ -9,12 +9,15 @@ fn cube<B: Backend>(dtype: DType) -> B::Tensor {
     tensor::<B>(&v, &[2, 3, 4], dtype)
 }
 
+/// An engine reduction over axes: tensor, axes, `keepdim`.
+type Reduction<T> = fn(&T, &[usize], bool) -> Result<T>;
+
 /// `f` (`B::sum`, `B::mean`, `B::max` or `B::min`) of `t` over `axes`: a tensor of `t`'s
 /// dtype and of `shape` holding `want`; `label` names the case.
 fn check_reduce<B: Backend>(
     label: &str,
     t: &B::Tensor,
-    f: fn(&B::Tensor, &[usize], bool) -> Result<B::Tensor>,
+    f: Reduction<B::Tensor>,
     axes: &[usize],
     keepdim: bool,
     shape: &[usize],
@@ -77,10 +80,7 @@ pub fn sum_all_to_scalar<B: Backend>() {
 pub fn sum_empty_axes_is_identity<B: Backend>() {
     let t = f32s::<B>(&[1.0, 2.0, 3.0, 4.0], &[2, 2]);
     for (op, f) in [
-        (
-            "sum",
-            B::sum as fn(&B::Tensor, &[usize], bool) -> Result<B::Tensor>,
-        ),
+        ("sum", B::sum as Reduction<B::Tensor>),
         ("mean", B::mean),
         ("max", B::max),
         ("min", B::min),

@@ -4,6 +4,10 @@ use super::{resolve_axis, Tensor};
 use crate::backend::Backend;
 use crate::error::Result;
 
+/// An engine reduction over axes (`B::sum`, `B::mean`, `B::max`, `B::min`): tensor, axes,
+/// `keepdim`.
+type Reduction<T> = fn(&T, &[usize], bool) -> Result<T>;
+
 impl<B: Backend> Tensor<B> {
     fn axes(&self, axes: &[isize], op: &str) -> Result<Vec<usize>> {
         let s = self.shape();
@@ -23,7 +27,7 @@ impl<B: Backend> Tensor<B> {
         axes: &[isize],
         keepdim: bool,
         op: &str,
-        f: fn(&B::Tensor, &[usize], bool) -> Result<B::Tensor>,
+        f: Reduction<B::Tensor>,
     ) -> Result<Self> {
         let a = self.axes(axes, op)?;
         Ok(Self::new(f(&self.inner, &a, keepdim)?))
