@@ -144,31 +144,6 @@ impl Op2 {
     }
 }
 
-impl InplaceOp2 for Op2 {
-    fn name(&self) -> &'static str {
-        "stratanet-optimizer-step"
-    }
-    fn cpu_fwd(
-        &self,
-        s1: &mut CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> candle_core::Result<()> {
-        let name = self.name();
-        match (s1, s2) {
-            (CpuStorage::F32(d), CpuStorage::F32(s)) => {
-                self.run(window_mut(name, d, l1)?, window(name, s, l2)?)
-            }
-            (CpuStorage::F64(d), CpuStorage::F64(s)) => {
-                self.run(window_mut(name, d, l1)?, window(name, s, l2)?)
-            }
-            _ => candle_core::bail!("{name}: f32 or f64 operands of one dtype expected"),
-        }
-        Ok(())
-    }
-}
-
 /// `dst = f(dst, a, b)` elementwise.
 #[derive(Clone, Copy, Debug)]
 enum Op3 {
@@ -209,36 +184,38 @@ impl Op3 {
     }
 }
 
-impl InplaceOp3 for Op3 {
-    fn name(&self) -> &'static str {
-        "stratanet-optimizer-step"
-    }
-    fn cpu_fwd(
-        &self,
-        s1: &mut CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-        s3: &CpuStorage,
-        l3: &Layout,
-    ) -> candle_core::Result<()> {
-        let name = self.name();
-        match (s1, s2, s3) {
-            (CpuStorage::F32(d), CpuStorage::F32(a), CpuStorage::F32(b)) => self.run(
-                window_mut(name, d, l1)?,
-                window(name, a, l2)?,
-                window(name, b, l3)?,
-            ),
-            (CpuStorage::F64(d), CpuStorage::F64(a), CpuStorage::F64(b)) => self.run(
-                window_mut(name, d, l1)?,
-                window(name, a, l2)?,
-                window(name, b, l3)?,
-            ),
-            _ => candle_core::bail!("{name}: f32 or f64 operands of one dtype expected"),
+/// Implements candle's in-place custom-op trait for a kernel enum with a
+/// `run(dst, operands...)` method: the CPU forward takes the contiguous windows of
+/// `f32`/`f64` storages of one dtype and hands them to `run`.
+macro_rules! cpu_inplace_op {
+    ($op:ty: $trait:ident, $($s:ident $l:ident),+) => {
+        impl $trait for $op {
+            fn name(&self) -> &'static str {
+                "stratanet-optimizer-step"
+            }
+            fn cpu_fwd(
+                &self,
+                s1: &mut CpuStorage,
+                l1: &Layout,
+                $($s: &CpuStorage, $l: &Layout),+
+            ) -> candle_core::Result<()> {
+                let name = self.name();
+                match (s1, $($s),+) {
+                    (CpuStorage::F32(d), $(CpuStorage::F32($s)),+) => {
+                        self.run(window_mut(name, d, l1)?, $(window(name, $s, $l)?),+)
+                    }
+                    (CpuStorage::F64(d), $(CpuStorage::F64($s)),+) => {
+                        self.run(window_mut(name, d, l1)?, $(window(name, $s, $l)?),+)
+                    }
+                    _ => candle_core::bail!("{name}: f32 or f64 operands of one dtype expected"),
+                }
+                Ok(())
+            }
         }
-        Ok(())
-    }
+    };
 }
+cpu_inplace_op!(Op2: InplaceOp2, s2 l2);
+cpu_inplace_op!(Op3: InplaceOp3, s2 l2, s3 l3);
 
 /// Whether the in-place kernels apply: CPU, `f32`/`f64`, every written tensor contiguous.
 fn fusable(written: &[&Tensor]) -> bool {

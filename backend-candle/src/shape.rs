@@ -2,7 +2,9 @@
 
 use crate::{broadcast_shape, check, check_axis, from_candle_dtype, same_dtype, wrap, Candle};
 use candle_core::Tensor;
-use stratanet_frontend::backend::check::check_permutation;
+use stratanet_frontend::backend::check::{
+    check_concat_operand, check_permutation, check_stack_axis, check_stack_operand, first_operand,
+};
 use stratanet_frontend::backend::ShapeOps;
 use stratanet_frontend::error::ShapeList;
 use stratanet_frontend::{Error, Result};
@@ -65,52 +67,21 @@ impl ShapeOps for Candle {
     }
 
     fn concat(ts: &[Tensor], axis: usize) -> Result<Tensor> {
-        let first = ts
-            .first()
-            .ok_or_else(|| Error::invalid("concat", "tensors", "at least one tensor is needed"))?;
+        let first = first_operand("concat", ts)?;
         check_axis("concat", "axis", axis, first.dims())?;
         for t in &ts[1..] {
             same_dtype("concat", first, t)?;
-            let compatible = t.rank() == first.rank()
-                && t.dims()
-                    .iter()
-                    .zip(first.dims())
-                    .enumerate()
-                    .all(|(i, (a, b))| i == axis || a == b);
-            if !compatible {
-                return Err(Error::ShapeMismatch {
-                    op: "concat".to_string(),
-                    lhs: ShapeList(first.dims().to_vec()),
-                    rhs: ShapeList(t.dims().to_vec()),
-                    detail: Some(format!("shapes must agree except on axis {axis}")),
-                });
-            }
+            check_concat_operand(axis, first.dims(), t.dims())?;
         }
         Tensor::cat(ts, axis).map_err(wrap("concat"))
     }
 
     fn stack(ts: &[Tensor], axis: usize) -> Result<Tensor> {
-        let first = ts
-            .first()
-            .ok_or_else(|| Error::invalid("stack", "tensors", "at least one tensor is needed"))?;
-        if axis > first.rank() {
-            return Err(Error::shape(
-                "stack",
-                "axis",
-                format!("an axis up to the rank, got axis {axis}"),
-                first.dims(),
-            ));
-        }
+        let first = first_operand("stack", ts)?;
+        check_stack_axis(axis, first.dims())?;
         for t in &ts[1..] {
             same_dtype("stack", first, t)?;
-            if t.dims() != first.dims() {
-                return Err(Error::ShapeMismatch {
-                    op: "stack".to_string(),
-                    lhs: ShapeList(first.dims().to_vec()),
-                    rhs: ShapeList(t.dims().to_vec()),
-                    detail: Some("stacked tensors must have the same shape".to_string()),
-                });
-            }
+            check_stack_operand(first.dims(), t.dims())?;
         }
         Tensor::stack(ts, axis).map_err(wrap("stack"))
     }

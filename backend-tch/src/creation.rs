@@ -11,38 +11,34 @@
 
 use crate::{i64s, kind_of, to_kind, wrap, Tch, TchTensor};
 use std::sync::Mutex;
-use stratanet_frontend::backend::{CreationOps, DType, HostData};
+use stratanet_frontend::backend::{CreationOps, DType, Distribution, HostData};
 use stratanet_frontend::{Error, Result};
 use tch::{Device, Kind, Tensor};
 
 /// Serialises "reseed the global generator, then draw" across threads.
 static RNG_LOCK: Mutex<()> = Mutex::new(());
 
-/// Which distribution to draw from.
-enum Dist {
-    Uniform(f64, f64),
-    Normal(f64, f64),
-}
-
 /// A seeded draw of `shape` in `dtype` on `device` (integer and boolean dtypes are drawn
 /// as `f64` and converted like [`HostData::from_f64`]).
 fn draw(
     op: &str,
-    dist: Dist,
+    dist: Distribution,
     shape: &[usize],
     seed: u64,
     dtype: DType,
     device: Device,
 ) -> Result<TchTensor> {
     match dist {
-        Dist::Uniform(low, high) if !(low.is_finite() && high.is_finite() && low <= high) => {
+        Distribution::Uniform(low, high)
+            if !(low.is_finite() && high.is_finite() && low <= high) =>
+        {
             return Err(Error::invalid(
                 op,
                 "range",
                 format!("low {low} and high {high} must be finite with low <= high"),
             ));
         }
-        Dist::Normal(mean, std) if !(mean.is_finite() && std.is_finite() && std >= 0.0) => {
+        Distribution::Normal(mean, std) if !(mean.is_finite() && std.is_finite() && std >= 0.0) => {
             return Err(Error::invalid(
                 op,
                 "parameters",
@@ -61,8 +57,8 @@ fn draw(
         tch::manual_seed(seed as i64);
         let mut t = Tensor::f_empty(i64s(shape), (kind, device)).map_err(wrap(op))?;
         match dist {
-            Dist::Uniform(low, high) => t.f_uniform_(low, high),
-            Dist::Normal(mean, std) => t.f_normal_(mean, std),
+            Distribution::Uniform(low, high) => t.f_uniform_(low, high),
+            Distribution::Normal(mean, std) => t.f_normal_(mean, std),
         }
         .map_err(wrap(op))?
     };
@@ -196,40 +192,17 @@ impl CreationOps for Tch {
     }
 
     /// Drawn by libtorch's generator reseeded with `seed` (see the module docs).
-    fn uniform(
+    fn random(
         shape: &[usize],
-        low: f64,
-        high: f64,
+        dist: Distribution,
         seed: u64,
         dtype: DType,
         device: &Device,
     ) -> Result<TchTensor> {
-        draw(
-            "uniform",
-            Dist::Uniform(low, high),
-            shape,
-            seed,
-            dtype,
-            *device,
-        )
-    }
-
-    /// Drawn by libtorch's generator reseeded with `seed` (see the module docs).
-    fn normal(
-        shape: &[usize],
-        mean: f64,
-        std: f64,
-        seed: u64,
-        dtype: DType,
-        device: &Device,
-    ) -> Result<TchTensor> {
-        draw(
-            "normal",
-            Dist::Normal(mean, std),
-            shape,
-            seed,
-            dtype,
-            *device,
-        )
+        let op = match dist {
+            Distribution::Uniform(..) => "uniform",
+            Distribution::Normal(..) => "normal",
+        };
+        draw(op, dist, shape, seed, dtype, *device)
     }
 }

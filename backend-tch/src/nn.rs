@@ -26,6 +26,28 @@ struct Spec<'a> {
     groups: usize,
 }
 
+impl<'a> Spec<'a> {
+    /// The one spatial axis of a 1-D convolution.
+    fn of_1d(p: &'a Conv1dParams) -> Self {
+        Spec {
+            stride: std::slice::from_ref(&p.stride),
+            padding: std::slice::from_ref(&p.padding),
+            dilation: std::slice::from_ref(&p.dilation),
+            groups: p.groups,
+        }
+    }
+
+    /// The two spatial axes of a 2-D convolution.
+    fn of_2d(p: &'a Conv2dParams) -> Self {
+        Spec {
+            stride: &p.stride,
+            padding: &p.padding,
+            dilation: &p.dilation,
+            groups: p.groups,
+        }
+    }
+}
+
 /// Checks ranks, dtypes and the positive hyper-parameters shared by all convolutions.
 fn check_common(op: &str, x: &TchTensor, w: &TchTensor, rank: usize, s: &Spec) -> Result<()> {
     let (xd, wd) = (x.dims(), w.dims());
@@ -99,12 +121,7 @@ fn conv2d_op(
     b: Option<&TchTensor>,
     p: Conv2dParams,
 ) -> Result<TchTensor> {
-    let s = Spec {
-        stride: &p.stride,
-        padding: &p.padding,
-        dilation: &p.dilation,
-        groups: p.groups,
-    };
+    let s = Spec::of_2d(&p);
     check_common(op, x, w, 4, &s)?;
     if let Some(b) = b {
         check_conv_bias(op, w.dims()[0], &b.dims())?;
@@ -166,12 +183,7 @@ fn conv_transpose_impl(
 impl NnOps for Tch {
     fn conv1d(x: &TchTensor, w: &TchTensor, p: Conv1dParams) -> Result<TchTensor> {
         let op = "conv1d";
-        let s = Spec {
-            stride: &[p.stride],
-            padding: &[p.padding],
-            dilation: &[p.dilation],
-            groups: p.groups,
-        };
+        let s = Spec::of_1d(&p);
         check_common(op, x, w, 3, &s)?;
         conv_impl(op, x, w, None, &s)
     }
@@ -196,12 +208,7 @@ impl NnOps for Tch {
         output_padding: usize,
     ) -> Result<TchTensor> {
         let op = "conv_transpose1d";
-        let s = Spec {
-            stride: &[p.stride],
-            padding: &[p.padding],
-            dilation: &[p.dilation],
-            groups: p.groups,
-        };
+        let s = Spec::of_1d(&p);
         check_common(op, x, w, 3, &s)?;
         conv_transpose_impl(op, x, w, &s, &[output_padding])
     }
@@ -213,12 +220,7 @@ impl NnOps for Tch {
         output_padding: [usize; 2],
     ) -> Result<TchTensor> {
         let op = "conv_transpose2d";
-        let s = Spec {
-            stride: &p.stride,
-            padding: &p.padding,
-            dilation: &p.dilation,
-            groups: p.groups,
-        };
+        let s = Spec::of_2d(&p);
         check_common(op, x, w, 4, &s)?;
         conv_transpose_impl(op, x, w, &s, &output_padding)
     }

@@ -30,59 +30,10 @@ fn decayed(param: &TchTensor, decay: f64) -> std::result::Result<tch::Tensor, Tc
     Ok(p)
 }
 
-fn adam(
-    param: &TchTensor,
-    grad: &TchTensor,
-    m: &TchTensor,
-    v: &TchTensor,
-    vhat: Option<&TchTensor>,
-    h: &AdamStep,
-) -> std::result::Result<(), TchError> {
-    let mut p = decayed(param, h.decay)?;
-    let _ = handle(m).f_lerp_(&grad.0, 1.0 - h.beta_1)?;
-    let _ = handle(v).f_lerp_(&grad.0.f_square()?, 1.0 - h.beta_2)?;
-    let denom_v = match vhat {
-        Some(vh) => {
-            let _ = vh.0.f_maximum_out(&vh.0, &v.0)?;
-            &vh.0
-        }
-        None => &v.0,
-    };
-    // d = (m / (sqrt(v) + eps)) * lr_t, in one buffer; then p -= d.
-    let mut d = denom_v.f_sqrt()?;
-    let _ = d.f_add_scalar_(h.epsilon)?;
-    let _ = m.0.f_div_out(&d, &d)?;
-    let _ = d.f_mul_scalar_(h.lr_t)?;
-    let _ = p.f_sub_(&d)?;
-    Ok(())
-}
-
-fn sgd(
-    param: &TchTensor,
-    grad: &TchTensor,
-    velocity: Option<&TchTensor>,
-    h: &SgdStep,
-) -> std::result::Result<(), TchError> {
-    let mut p = decayed(param, h.decay)?;
-    let lr_g = grad.0.f_mul_scalar(h.lr)?;
-    match velocity {
-        None => {
-            let _ = p.f_sub_(&lr_g)?;
-        }
-        Some(v) => {
-            let mut vv = handle(v);
-            let _ = vv.f_mul_scalar_(h.momentum)?;
-            let _ = vv.f_sub_(&lr_g)?;
-            if h.nesterov {
-                let mut upd = v.0.f_mul_scalar(h.momentum)?;
-                let _ = upd.f_sub_(&lr_g)?;
-                let _ = p.f_add_(&upd)?;
-            } else {
-                let _ = p.f_add_(&v.0)?;
-            }
-        }
-    }
-    Ok(())
+/// Runs an in-place update under no-grad, its libtorch errors wrapped as `op`'s.
+fn fused(op: &str, update: impl FnOnce() -> std::result::Result<(), TchError>) -> Result<()> {
+    let _guard = tch::no_grad_guard();
+    update().map_err(wrap(op))
 }
 
 impl OptimOps for Tch {
@@ -104,10 +55,26 @@ impl OptimOps for Tch {
         vhat: Option<&TchTensor>,
         h: &AdamStep,
     ) -> Result<()> {
-        let op = "adam_step";
         check_adam_operands::<Tch>(param, grad, m, v, vhat)?;
-        let _guard = tch::no_grad_guard();
-        adam(param, grad, m, v, vhat, h).map_err(wrap(op))
+        fused("adam_step", || {
+            let mut p = decayed(param, h.decay)?;
+            let _ = handle(m).f_lerp_(&grad.0, 1.0 - h.beta_1)?;
+            let _ = handle(v).f_lerp_(&grad.0.f_square()?, 1.0 - h.beta_2)?;
+            let denom_v = match vhat {
+                Some(vh) => {
+                    let _ = vh.0.f_maximum_out(&vh.0, &v.0)?;
+                    &vh.0
+                }
+                None => &v.0,
+            };
+            // d = (m / (sqrt(v) + eps)) * lr_t, in one buffer; then p -= d.
+            let mut d = denom_v.f_sqrt()?;
+            let _ = d.f_add_scalar_(h.epsilon)?;
+            let _ = m.0.f_div_out(&d, &d)?;
+            let _ = d.f_mul_scalar_(h.lr_t)?;
+            let _ = p.f_sub_(&d)?;
+            Ok(())
+        })
     }
 
     fn sgd_step(
@@ -116,9 +83,28 @@ impl OptimOps for Tch {
         velocity: Option<&TchTensor>,
         h: &SgdStep,
     ) -> Result<()> {
-        let op = "sgd_step";
         check_sgd_operands::<Tch>(param, grad, velocity)?;
-        let _guard = tch::no_grad_guard();
-        sgd(param, grad, velocity, h).map_err(wrap(op))
+        fused("sgd_step", || {
+            let mut p = decayed(param, h.decay)?;
+            let lr_g = grad.0.f_mul_scalar(h.lr)?;
+            match velocity {
+                None => {
+                    let _ = p.f_sub_(&lr_g)?;
+                }
+                Some(v) => {
+                    let mut vv = handle(v);
+                    let _ = vv.f_mul_scalar_(h.momentum)?;
+                    let _ = vv.f_sub_(&lr_g)?;
+                    if h.nesterov {
+                        let mut upd = v.0.f_mul_scalar(h.momentum)?;
+                        let _ = upd.f_sub_(&lr_g)?;
+                        let _ = p.f_add_(&upd)?;
+                    } else {
+                        let _ = p.f_add_(&v.0)?;
+                    }
+                }
+            }
+            Ok(())
+        })
     }
 }

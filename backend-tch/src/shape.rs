@@ -7,7 +7,9 @@
 //! caller guarantees (the training loop's batch permutation), skip that read.
 
 use crate::{broadcast_shape, check, check_axis, dtype_of, i64s, same_dtype, wrap, Tch, TchTensor};
-use stratanet_frontend::backend::check::check_permutation;
+use stratanet_frontend::backend::check::{
+    check_concat_operand, check_permutation, check_stack_axis, check_stack_operand, first_operand,
+};
 use stratanet_frontend::backend::ShapeOps;
 use stratanet_frontend::error::ShapeList;
 use stratanet_frontend::{Error, Result};
@@ -72,12 +74,6 @@ fn index_select_shapes(t: &TchTensor, indices: &TchTensor, axis: usize) -> Resul
     Ok(())
 }
 
-fn index_select_kernel(t: &TchTensor, indices: &TchTensor, axis: usize) -> Result<TchTensor> {
-    t.f_index_select(axis as i64, indices)
-        .map(TchTensor)
-        .map_err(wrap("index_select"))
-}
-
 /// The axis, dtype and shape checks of `gather` (no device read).
 fn gather_shapes(t: &TchTensor, indices: &TchTensor, axis: usize) -> Result<()> {
     let td = t.dims();
@@ -103,10 +99,43 @@ fn gather_shapes(t: &TchTensor, indices: &TchTensor, axis: usize) -> Result<()> 
     Ok(())
 }
 
-fn gather_kernel(t: &TchTensor, indices: &TchTensor, axis: usize) -> Result<TchTensor> {
-    t.f_gather(axis as i64, indices, false)
+/// The two index-taking ops, which share their flow: shape checks, an optional bounds
+/// read on CUDA, then libtorch's kernel.
+#[derive(Clone, Copy)]
+enum Take {
+    IndexSelect,
+    Gather,
+}
+
+impl Take {
+    /// `t`'s values at `indices` along `axis`; `bounds` reads the indices' range on CUDA
+    /// first (see the module docs), elsewhere libtorch reports out-of-range indices.
+    fn run(
+        self,
+        t: &TchTensor,
+        indices: &TchTensor,
+        axis: usize,
+        bounds: bool,
+    ) -> Result<TchTensor> {
+        let op = match self {
+            Take::IndexSelect => "index_select",
+            Take::Gather => "gather",
+        };
+        match self {
+            Take::IndexSelect => index_select_shapes(t, indices, axis)?,
+            Take::Gather => gather_shapes(t, indices, axis)?,
+        }
+        if bounds {
+            check_cuda_indices(op, indices, t.dims()[axis])?;
+        }
+        let axis = axis as i64;
+        match self {
+            Take::IndexSelect => t.f_index_select(axis, indices),
+            Take::Gather => t.f_gather(axis, indices, false),
+        }
         .map(TchTensor)
-        .map_err(wrap("gather"))
+        .map_err(wrap(op))
+    }
 }
 
 impl ShapeOps for Tch {
@@ -157,28 +186,12 @@ impl ShapeOps for Tch {
     }
 
     fn concat(ts: &[TchTensor], axis: usize) -> Result<TchTensor> {
-        let first = ts
-            .first()
-            .ok_or_else(|| Error::invalid("concat", "tensors", "at least one tensor is needed"))?;
+        let first = first_operand("concat", ts)?;
         let fd = first.dims();
         check_axis("concat", "axis", axis, &fd)?;
         for t in &ts[1..] {
             same_dtype("concat", first, t)?;
-            let td = t.dims();
-            let compatible = td.len() == fd.len()
-                && td
-                    .iter()
-                    .zip(&fd)
-                    .enumerate()
-                    .all(|(i, (a, b))| i == axis || a == b);
-            if !compatible {
-                return Err(Error::ShapeMismatch {
-                    op: "concat".to_string(),
-                    lhs: ShapeList(fd),
-                    rhs: ShapeList(td),
-                    detail: Some(format!("shapes must agree except on axis {axis}")),
-                });
-            }
+            check_concat_operand(axis, &fd, &t.dims())?;
         }
         if ts.len() == 1 {
             return Ok(first.clone());
@@ -190,29 +203,12 @@ impl ShapeOps for Tch {
     }
 
     fn stack(ts: &[TchTensor], axis: usize) -> Result<TchTensor> {
-        let first = ts
-            .first()
-            .ok_or_else(|| Error::invalid("stack", "tensors", "at least one tensor is needed"))?;
+        let first = first_operand("stack", ts)?;
         let fd = first.dims();
-        if axis > fd.len() {
-            return Err(Error::shape(
-                "stack",
-                "axis",
-                format!("an axis up to the rank, got axis {axis}"),
-                &fd,
-            ));
-        }
+        check_stack_axis(axis, &fd)?;
         for t in &ts[1..] {
             same_dtype("stack", first, t)?;
-            let td = t.dims();
-            if td != fd {
-                return Err(Error::ShapeMismatch {
-                    op: "stack".to_string(),
-                    lhs: ShapeList(fd),
-                    rhs: ShapeList(td),
-                    detail: Some("stacked tensors must have the same shape".to_string()),
-                });
-            }
+            check_stack_operand(&fd, &t.dims())?;
         }
         let inner: Vec<&Tensor> = ts.iter().map(|t| &t.0).collect();
         Tensor::f_stack(&inner, axis as i64)
@@ -223,28 +219,22 @@ impl ShapeOps for Tch {
     /// Out-of-range (and negative) indices are an error, reported by libtorch (see the
     /// module docs for CUDA).
     fn index_select(t: &TchTensor, indices: &TchTensor, axis: usize) -> Result<TchTensor> {
-        index_select_shapes(t, indices, axis)?;
-        check_cuda_indices("index_select", indices, t.dims()[axis])?;
-        index_select_kernel(t, indices, axis)
+        Take::IndexSelect.run(t, indices, axis, true)
     }
 
     /// Shapes and dtype checked; no bounds read on CUDA (the caller guarantees them).
     fn index_select_in_range(t: &TchTensor, indices: &TchTensor, axis: usize) -> Result<TchTensor> {
-        index_select_shapes(t, indices, axis)?;
-        index_select_kernel(t, indices, axis)
+        Take::IndexSelect.run(t, indices, axis, false)
     }
 
     /// Out-of-range (and negative) indices are an error, reported by libtorch.
     fn gather(t: &TchTensor, indices: &TchTensor, axis: usize) -> Result<TchTensor> {
-        gather_shapes(t, indices, axis)?;
-        check_cuda_indices("gather", indices, t.dims()[axis])?;
-        gather_kernel(t, indices, axis)
+        Take::Gather.run(t, indices, axis, true)
     }
 
     /// Shapes and dtype checked; no bounds read on CUDA (the caller guarantees them).
     fn gather_in_range(t: &TchTensor, indices: &TchTensor, axis: usize) -> Result<TchTensor> {
-        gather_shapes(t, indices, axis)?;
-        gather_kernel(t, indices, axis)
+        Take::Gather.run(t, indices, axis, false)
     }
 
     fn contiguous(t: &TchTensor) -> Result<TchTensor> {

@@ -200,19 +200,11 @@ impl From<String> for ActivationSpec {
     }
 }
 
-/// Written as [`Activation::to_config`] writes it.
-impl serde::Serialize for Activation {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        self.to_config().serialize(s)
-    }
-}
-
-/// Read as [`Activation::from_config`] reads it (`null` is linear).
-impl<'de> serde::Deserialize<'de> for Activation {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let v = serde_json::Value::deserialize(d)?;
-        Self::from_config(&v).map_err(crate::error::field_error)
-    }
+crate::config_serde::serde_via_config! {
+    /// Written as [`Activation::to_config`] writes it.
+    Serialize for Activation;
+    /// Read as [`Activation::from_config`] reads it (`null` is linear).
+    Deserialize with |v| Self::from_config(v).map_err(crate::error::field_error);
 }
 
 /// Written as the activation it resolves to; a name that does not resolve (rejected when

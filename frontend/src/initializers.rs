@@ -199,17 +199,9 @@ impl std::str::FromStr for Initializer {
     }
 }
 
-/// Written as [`Initializer::to_config`] writes it (a name, or an object with parameters).
-impl serde::Serialize for Initializer {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        self.to_config().serialize(s)
-    }
-}
-
-/// Read as [`Initializer::from_config`] reads it.
-impl<'de> serde::Deserialize<'de> for Initializer {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let v = serde_json::Value::deserialize(d)?;
-        Self::from_config(&v).map_err(crate::error::field_error)
-    }
+crate::config_serde::serde_via_config! {
+    /// Written as [`Initializer::to_config`] writes it (a name, or an object with parameters).
+    Serialize for Initializer;
+    /// Read as [`Initializer::from_config`] reads it.
+    Deserialize with |v| Self::from_config(v).map_err(crate::error::field_error);
 }

@@ -9,7 +9,9 @@
 
 pub mod activations;
 pub mod backend;
+mod builder;
 pub mod callbacks;
+mod config_serde;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod data;

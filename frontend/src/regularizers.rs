@@ -56,18 +56,10 @@ impl Regularizer {
     }
 }
 
-/// Written as [`Regularizer::to_config`] writes it (`{"l1": .., "l2": ..}`).
-impl serde::Serialize for Regularizer {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        self.to_config().serialize(s)
-    }
-}
-
-/// Read as [`Regularizer::from_config`] reads it (missing or non-numeric factors are 0;
-/// `null` is the absence of a regulariser, through `Option<Regularizer>`).
-impl<'de> serde::Deserialize<'de> for Regularizer {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let v = serde_json::Value::deserialize(d)?;
-        Ok(Self::from_config(&v).unwrap_or(Self { l1: 0.0, l2: 0.0 }))
-    }
+crate::config_serde::serde_via_config! {
+    /// Written as [`Regularizer::to_config`] writes it (`{"l1": .., "l2": ..}`).
+    Serialize for Regularizer;
+    /// Read as [`Regularizer::from_config`] reads it (missing or non-numeric factors are 0;
+    /// `null` is the absence of a regulariser, through `Option<Regularizer>`).
+    Deserialize with |v| Ok(Self::from_config(v).unwrap_or(Self { l1: 0.0, l2: 0.0 }));
 }

@@ -166,6 +166,71 @@ pub fn check_axes(op: &str, axes: &[usize], shape: &[usize]) -> Result<()> {
     Ok(())
 }
 
+/// The first tensor of a list operand of `op` (`concat`, `stack`), or the error for an
+/// empty list.
+///
+/// # Errors
+/// [`Error::Invalid`] naming `tensors`.
+pub fn first_operand<'a, T>(op: &str, ts: &'a [T]) -> Result<&'a T> {
+    ts.first()
+        .ok_or_else(|| Error::invalid(op, "tensors", "at least one tensor is needed"))
+}
+
+/// Checks one further operand of `concat` along `axis`: its shape equals the first
+/// operand's (`first`) on every other axis.
+///
+/// # Errors
+/// [`Error::ShapeMismatch`].
+pub fn check_concat_operand(axis: usize, first: &[usize], shape: &[usize]) -> Result<()> {
+    let compatible = shape.len() == first.len()
+        && shape
+            .iter()
+            .zip(first)
+            .enumerate()
+            .all(|(i, (a, b))| i == axis || a == b);
+    if !compatible {
+        return Err(Error::ShapeMismatch {
+            op: "concat".to_string(),
+            lhs: ShapeList(first.to_vec()),
+            rhs: ShapeList(shape.to_vec()),
+            detail: Some(format!("shapes must agree except on axis {axis}")),
+        });
+    }
+    Ok(())
+}
+
+/// Checks `stack`'s new `axis` against the first operand's shape: at most its rank.
+///
+/// # Errors
+/// [`Error::Shape`] naming `axis`.
+pub fn check_stack_axis(axis: usize, first: &[usize]) -> Result<()> {
+    if axis > first.len() {
+        return Err(Error::shape(
+            "stack",
+            "axis",
+            format!("an axis up to the rank, got axis {axis}"),
+            first,
+        ));
+    }
+    Ok(())
+}
+
+/// Checks one further operand of `stack`: the same shape as the first (`first`).
+///
+/// # Errors
+/// [`Error::ShapeMismatch`].
+pub fn check_stack_operand(first: &[usize], shape: &[usize]) -> Result<()> {
+    if shape != first {
+        return Err(Error::ShapeMismatch {
+            op: "stack".to_string(),
+            lhs: ShapeList(first.to_vec()),
+            rhs: ShapeList(shape.to_vec()),
+            detail: Some("stacked tensors must have the same shape".to_string()),
+        });
+    }
+    Ok(())
+}
+
 /// Checks that `axes` is a permutation of `0..rank` for `permute` of a tensor of `shape`.
 ///
 /// # Errors
@@ -288,6 +353,30 @@ pub fn check_conv_params(
     Ok(())
 }
 
+/// `Ok` when the kernel `w` `fits` `layout` for `c_in` input channels in `groups` groups;
+/// else the [`Error::Shape`] naming `kernel`.
+fn kernel_groups(
+    op: &str,
+    fits: bool,
+    layout: &str,
+    c_in: usize,
+    groups: usize,
+    w: &[usize],
+) -> Result<()> {
+    if fits {
+        return Ok(());
+    }
+    Err(Error::shape(
+        op,
+        "kernel",
+        format!(
+            "{layout} with {c_in} input channels and {groups} groups \
+             (channels divisible by groups)"
+        ),
+        w,
+    ))
+}
+
 /// Checks a convolution kernel `w [C_out, C_in / groups, ...]` against the input channels
 /// of `x` and `groups`.
 ///
@@ -295,18 +384,8 @@ pub fn check_conv_params(
 /// [`Error::Shape`] naming `kernel`.
 pub fn check_conv_groups(op: &str, x: &[usize], w: &[usize], groups: usize) -> Result<()> {
     let (c_in, c_out, g) = (x[1], w[0], groups);
-    if c_in % g != 0 || c_out % g != 0 || w[1] * g != c_in {
-        return Err(Error::shape(
-            op,
-            "kernel",
-            format!(
-                "[C_out, C_in / groups, ...] with {c_in} input channels and {g} groups \
-                 (channels divisible by groups)"
-            ),
-            w,
-        ));
-    }
-    Ok(())
+    let fits = c_in % g == 0 && c_out % g == 0 && w[1] * g == c_in;
+    kernel_groups(op, fits, "[C_out, C_in / groups, ...]", c_in, g, w)
 }
 
 /// Checks a transposed convolution kernel `w [C_in, C_out / groups, ...]` against the
@@ -321,18 +400,8 @@ pub fn check_conv_transpose_groups(
     groups: usize,
 ) -> Result<()> {
     let (c_in, g) = (x[1], groups);
-    if w[0] != c_in || c_in % g != 0 {
-        return Err(Error::shape(
-            op,
-            "kernel",
-            format!(
-                "[C_in, C_out / groups, ...] with {c_in} input channels and {g} groups \
-                 (channels divisible by groups)"
-            ),
-            w,
-        ));
-    }
-    Ok(())
+    let fits = w[0] == c_in && c_in % g == 0;
+    kernel_groups(op, fits, "[C_in, C_out / groups, ...]", c_in, g, w)
 }
 
 /// The padded length and dilated kernel extent of spatial axis `axis` of a convolution

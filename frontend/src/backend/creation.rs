@@ -33,11 +33,24 @@ pub trait CreationOps: BackendBase {
         device: &Self::Device,
     ) -> Result<Self::Tensor>;
 
-    /// Uniform samples in `[low, high)` from a generator seeded with `seed`.
+    /// Samples of `dist` from a generator seeded with `seed`: the one hook behind
+    /// [`CreationOps::uniform`] and [`CreationOps::normal`].
     ///
     /// The default draws on the host from the frontend's [`Rng`]; engines with a seedable
     /// generator of their own may override it. Same seed, same engine, same device:
     /// identical values.
+    fn random(
+        shape: &[usize],
+        dist: Distribution,
+        seed: u64,
+        dtype: DType,
+        device: &Self::Device,
+    ) -> Result<Self::Tensor> {
+        Self::from_host(host_draw(shape, seed, dtype, dist), shape, device)
+    }
+
+    /// Uniform samples in `[low, high)` from a generator seeded with `seed` (see
+    /// [`CreationOps::random`]).
     fn uniform(
         shape: &[usize],
         low: f64,
@@ -46,11 +59,7 @@ pub trait CreationOps: BackendBase {
         dtype: DType,
         device: &Self::Device,
     ) -> Result<Self::Tensor> {
-        Self::from_host(
-            host_draw(shape, seed, dtype, |r| r.uniform(low, high)),
-            shape,
-            device,
-        )
+        Self::random(shape, Distribution::Uniform(low, high), seed, dtype, device)
     }
 
     /// Normal samples with the given mean and standard deviation, seeded like
@@ -63,21 +72,29 @@ pub trait CreationOps: BackendBase {
         dtype: DType,
         device: &Self::Device,
     ) -> Result<Self::Tensor> {
-        let draw = |r: &mut Rng| mean + std * r.standard_normal();
-        Self::from_host(host_draw(shape, seed, dtype, draw), shape, device)
+        Self::random(shape, Distribution::Normal(mean, std), seed, dtype, device)
     }
 }
 
+/// A distribution of seeded samples ([`CreationOps::random`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Distribution {
+    /// Uniform in `[low, high)`.
+    Uniform(f64, f64),
+    /// Normal with `(mean, std)`.
+    Normal(f64, f64),
+}
+
 /// One value of `dtype` per element of `shape`, each `draw` from a generator seeded with
-/// `seed` (the host default of [`CreationOps::uniform`] and [`CreationOps::normal`]).
-fn host_draw(
-    shape: &[usize],
-    seed: u64,
-    dtype: DType,
-    mut draw: impl FnMut(&mut Rng) -> f64,
-) -> HostData {
+/// `seed` (the host default of [`CreationOps::random`]).
+fn host_draw(shape: &[usize], seed: u64, dtype: DType, dist: Distribution) -> HostData {
     let mut rng = Rng::new(seed);
     let n: usize = shape.iter().product();
-    let v: Vec<f64> = (0..n).map(|_| draw(&mut rng)).collect();
+    let v: Vec<f64> = match dist {
+        Distribution::Uniform(low, high) => (0..n).map(|_| rng.uniform(low, high)).collect(),
+        Distribution::Normal(mean, std) => {
+            (0..n).map(|_| mean + std * rng.standard_normal()).collect()
+        }
+    };
     HostData::from_f64(&v, dtype)
 }

@@ -28,7 +28,7 @@ pub use base::{BackendBase, DType, Device, HostData};
 pub use check::check_conv_bias;
 pub use compare::CompareOps;
 pub use composite::CompositeOps;
-pub use creation::CreationOps;
+pub use creation::{CreationOps, Distribution};
 pub use linalg::LinalgOps;
 pub use math::MathOps;
 pub use nn::{Conv1dParams, Conv2dParams, NnOps};

@@ -92,15 +92,16 @@ pub fn dtype_and_shape_metadata<B: Backend>() {
     assert_eq!(B::shape(&z), vec![4, 1], "zeros shape");
 }
 
+/// `t` reads back as exactly `want`; `label` names the check.
+fn assert_host<B: Backend>(label: &str, t: &B::Tensor, want: HostData) {
+    assert_eq!(ok("to_host", B::to_host(t)), want, "{label}");
+}
+
 /// `f32` data survives `from_host` / `to_host` bit for bit.
 pub fn round_trip_f32<B: Backend>() {
     let v = vec![0.0f32, -1.5, 3.25e-8, 1.0e30, f32::MIN_POSITIVE, -7.0];
     let t = f32s::<B>(&v, &[2, 3]);
-    assert_eq!(
-        ok("to_host", B::to_host(&t)),
-        HostData::F32(v),
-        "f32 round trip"
-    );
+    assert_host::<B>("f32 round trip", &t, HostData::F32(v));
 }
 
 /// `f64` data survives the round trip bit for bit (no detour through `f32`).
@@ -114,22 +115,14 @@ pub fn round_trip_f64<B: Backend>() {
         12345.678901234567,
     ];
     let t = f64s::<B>(&v, &[3, 2]);
-    assert_eq!(
-        ok("to_host", B::to_host(&t)),
-        HostData::F64(v),
-        "f64 round trip"
-    );
+    assert_host::<B>("f64 round trip", &t, HostData::F64(v));
 }
 
 /// `i64` data survives the round trip, including values beyond `f64`'s exact integers.
 pub fn round_trip_i64<B: Backend>() {
     let v = vec![0i64, -1, 1 << 40, (1 << 53) + 1, i64::MAX, i64::MIN];
     let t = i64s::<B>(&v, &[6]);
-    assert_eq!(
-        ok("to_host", B::to_host(&t)),
-        HostData::I64(v),
-        "i64 round trip"
-    );
+    assert_host::<B>("i64 round trip", &t, HostData::I64(v));
 }
 
 /// Booleans survive the round trip and come back as [`HostData::Bool`].
@@ -137,11 +130,7 @@ pub fn round_trip_bool<B: Backend>() {
     let v = vec![true, false, false, true];
     let t = bools::<B>(&v, &[2, 2]);
     assert_eq!(B::dtype(&t), DType::Bool, "bool dtype");
-    assert_eq!(
-        ok("to_host", B::to_host(&t)),
-        HostData::Bool(v),
-        "bool round trip"
-    );
+    assert_host::<B>("bool round trip", &t, HostData::Bool(v));
 }
 
 /// `f32 <-> f64` conversions keep values.
@@ -149,19 +138,15 @@ pub fn to_dtype_float_conversions<B: Backend>() {
     let t = f32s::<B>(&[1.5, -2.25, 0.1], &[3]);
     let d = ok("to_dtype f32->f64", B::to_dtype(&t, DType::F64));
     assert_eq!(B::dtype(&d), DType::F64);
-    assert_eq!(
-        ok("to_host", B::to_host(&d)),
+    assert_host::<B>(
+        "f32 -> f64",
+        &d,
         HostData::F64(vec![1.5, -2.25, 0.1f32 as f64]),
-        "f32 -> f64"
     );
     let t = f64s::<B>(&[1.5, -2.25, 0.1], &[3]);
     let s = ok("to_dtype f64->f32", B::to_dtype(&t, DType::F32));
     assert_eq!(B::dtype(&s), DType::F32);
-    assert_eq!(
-        ok("to_host", B::to_host(&s)),
-        HostData::F32(vec![1.5, -2.25, 0.1]),
-        "f64 -> f32"
-    );
+    assert_host::<B>("f64 -> f32", &s, HostData::F32(vec![1.5, -2.25, 0.1]));
 }
 
 /// Float to integer conversion truncates toward zero.

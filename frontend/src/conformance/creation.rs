@@ -127,20 +127,45 @@ fn moments(v: &[f64]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
+/// The name of the distribution `draw` samples.
+fn dist_name(normal: bool) -> &'static str {
+    if normal {
+        "normal"
+    } else {
+        "uniform"
+    }
+}
+
+/// Two draws with parameters `(a, b)` and the same `seed` are identical, in each float
+/// dtype.
+fn check_same_seed<B: Backend>(normal: bool, shape: &[usize], (a, b): (f64, f64), seed: u64) {
+    for dtype in [DType::F32, DType::F64] {
+        let x = draw::<B>(normal, shape, a, b, seed, dtype);
+        let y = draw::<B>(normal, shape, a, b, seed, dtype);
+        assert_eq!(x, y, "{} with the same seed ({dtype})", dist_name(normal));
+    }
+}
+
+/// Two draws with parameters `(a, b)` and different `seeds` differ.
+fn check_different_seeds<B: Backend>(
+    normal: bool,
+    shape: &[usize],
+    (a, b): (f64, f64),
+    seeds: [u64; 2],
+    dtype: DType,
+) {
+    let [x, y] = seeds.map(|seed| draw::<B>(normal, shape, a, b, seed, dtype));
+    assert_ne!(x, y, "{} with different seeds", dist_name(normal));
+}
+
 /// Same seed: identical uniform values.
 pub fn uniform_same_seed_same_values<B: Backend>() {
-    for dtype in [DType::F32, DType::F64] {
-        let a = draw::<B>(false, &[4, 5], -1.0, 1.0, 42, dtype);
-        let b = draw::<B>(false, &[4, 5], -1.0, 1.0, 42, dtype);
-        assert_eq!(a, b, "uniform with the same seed ({dtype})");
-    }
+    check_same_seed::<B>(false, &[4, 5], (-1.0, 1.0), 42);
 }
 
 /// Different seeds: different uniform values.
 pub fn uniform_different_seed<B: Backend>() {
-    let a = draw::<B>(false, &[100], 0.0, 1.0, 1, DType::F32);
-    let b = draw::<B>(false, &[100], 0.0, 1.0, 2, DType::F32);
-    assert_ne!(a, b, "uniform with different seeds");
+    check_different_seeds::<B>(false, &[100], (0.0, 1.0), [1, 2], DType::F32);
 }
 
 /// Uniform values lie in `[low, high)` with mean and std near `(low+high)/2` and
@@ -170,18 +195,12 @@ pub fn uniform_range_and_moments<B: Backend>() {
 
 /// Same seed: identical normal values.
 pub fn normal_same_seed_same_values<B: Backend>() {
-    for dtype in [DType::F32, DType::F64] {
-        let a = draw::<B>(true, &[3, 7], 0.0, 1.0, 9, dtype);
-        let b = draw::<B>(true, &[3, 7], 0.0, 1.0, 9, dtype);
-        assert_eq!(a, b, "normal with the same seed ({dtype})");
-    }
+    check_same_seed::<B>(true, &[3, 7], (0.0, 1.0), 9);
 }
 
 /// Different seeds: different normal values.
 pub fn normal_different_seed<B: Backend>() {
-    let a = draw::<B>(true, &[100], 0.0, 1.0, 3, DType::F64);
-    let b = draw::<B>(true, &[100], 0.0, 1.0, 4, DType::F64);
-    assert_ne!(a, b, "normal with different seeds");
+    check_different_seeds::<B>(true, &[100], (0.0, 1.0), [3, 4], DType::F64);
 }
 
 /// Normal samples (n = 10,000) have mean and std near the requested ones.

@@ -29,46 +29,40 @@ pub fn host_matmul(a: &[f64], sa: &[usize], b: &[f64], sb: &[usize]) -> (Vec<f64
     (out, shape)
 }
 
+/// Checks `matmul` of the operands `a` and `b` in each of `dtypes`: a tensor of `shape`
+/// holding `want`.
+fn matmul_case<B: Backend>(
+    label: &str,
+    dtypes: &[DType],
+    a: Operand,
+    b: Operand,
+    shape: &[usize],
+    want: &[f64],
+) {
+    check_op::<B>(label, dtypes, &[a, b], shape, want, |t| {
+        B::matmul(&t[0], &t[1])
+    });
+}
+
 /// A `[2, 3] x [3, 2]` product by hand.
 pub fn matmul_2d<B: Backend>() {
-    for dtype in [DType::F32, DType::F64] {
-        let a = tensor::<B>(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3], dtype);
-        let b = tensor::<B>(&[7.0, 8.0, 9.0, 10.0, 11.0, 12.0], &[3, 2], dtype);
-        let c = ok("matmul", B::matmul(&a, &b));
-        assert_float::<B>(
-            "matmul [2,3]x[3,2]",
-            &c,
-            dtype,
-            &[2, 2],
-            &[58.0, 64.0, 139.0, 154.0],
-        );
-    }
-    let a = f32s::<B>(&[1.0, 2.0], &[1, 2]);
-    let b = f32s::<B>(&[3.0, 4.0], &[2, 1]);
-    let c = ok("matmul", B::matmul(&a, &b));
-    assert_float::<B>("matmul [1,2]x[2,1]", &c, DType::F32, &[1, 1], &[11.0]);
-    let c = ok("matmul", B::matmul(&b, &a));
-    assert_float::<B>(
-        "matmul [2,1]x[1,2]",
-        &c,
-        DType::F32,
-        &[2, 2],
-        &[3.0, 6.0, 4.0, 8.0],
-    );
+    let a: Operand = (&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]);
+    let b: Operand = (&[7.0, 8.0, 9.0, 10.0, 11.0, 12.0], &[3, 2]);
+    let want = [58.0, 64.0, 139.0, 154.0];
+    matmul_case::<B>("matmul [2,3]x[3,2]", &FLOATS, a, b, &[2, 2], &want);
+    let a: Operand = (&[1.0, 2.0], &[1, 2]);
+    let b: Operand = (&[3.0, 4.0], &[2, 1]);
+    matmul_case::<B>("matmul [1,2]x[2,1]", &[DType::F32], a, b, &[1, 1], &[11.0]);
+    let want = [3.0, 6.0, 4.0, 8.0];
+    matmul_case::<B>("matmul [2,1]x[1,2]", &[DType::F32], b, a, &[2, 2], &want);
 }
 
 /// Batched product with equal batch axes, by hand.
 pub fn matmul_batched<B: Backend>() {
-    let a = f32s::<B>(&[1.0, 0.0, 0.0, 1.0, 1.0, 2.0, 3.0, 4.0], &[2, 2, 2]);
-    let b = f32s::<B>(&[5.0, 6.0, 7.0, 8.0, 1.0, 1.0, 0.0, 1.0], &[2, 2, 2]);
-    let c = ok("matmul", B::matmul(&a, &b));
-    assert_float::<B>(
-        "matmul batched",
-        &c,
-        DType::F32,
-        &[2, 2, 2],
-        &[5.0, 6.0, 7.0, 8.0, 1.0, 3.0, 3.0, 7.0],
-    );
+    let a: Operand = (&[1.0, 0.0, 0.0, 1.0, 1.0, 2.0, 3.0, 4.0], &[2, 2, 2]);
+    let b: Operand = (&[5.0, 6.0, 7.0, 8.0, 1.0, 1.0, 0.0, 1.0], &[2, 2, 2]);
+    let want = [5.0, 6.0, 7.0, 8.0, 1.0, 3.0, 3.0, 7.0];
+    matmul_case::<B>("matmul batched", &[DType::F32], a, b, &[2, 2, 2], &want);
 }
 
 /// Batch axes broadcast: `[2,1,2,3] x [3,3,2]`, `[2,2,3] x [3,2]`, `[2,3] x [4,3,2]`.
@@ -92,15 +86,16 @@ pub fn matmul_broadcast_batch<B: Backend>() {
         );
     }
     // By hand: one left matrix against a batch of two.
-    let a = f32s::<B>(&[1.0, 2.0], &[1, 2]);
-    let b = f32s::<B>(&[1.0, 0.0, 0.0, 1.0, 2.0, 0.0, 0.0, 3.0], &[2, 2, 2]);
-    let c = ok("matmul", B::matmul(&a, &b));
-    assert_float::<B>(
+    let a: Operand = (&[1.0, 2.0], &[1, 2]);
+    let b: Operand = (&[1.0, 0.0, 0.0, 1.0, 2.0, 0.0, 0.0, 3.0], &[2, 2, 2]);
+    let want = [1.0, 2.0, 2.0, 6.0];
+    matmul_case::<B>(
         "matmul [1,2] x [2,2,2]",
-        &c,
-        DType::F32,
+        &[DType::F32],
+        a,
+        b,
         &[2, 1, 2],
-        &[1.0, 2.0, 2.0, 6.0],
+        &want,
     );
 }
 

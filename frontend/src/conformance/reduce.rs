@@ -9,18 +9,35 @@ fn cube<B: Backend>(dtype: DType) -> B::Tensor {
     tensor::<B>(&v, &[2, 3, 4], dtype)
 }
 
+/// An engine reduction over axes: tensor, axes, `keepdim`.
+type Reduction<T> = fn(&T, &[usize], bool) -> Result<T>;
+
+/// `f` (`B::sum`, `B::mean`, `B::max` or `B::min`) of `t` over `axes`: a tensor of `t`'s
+/// dtype and of `shape` holding `want`; `label` names the case.
+fn check_reduce<B: Backend>(
+    label: &str,
+    t: &B::Tensor,
+    f: Reduction<B::Tensor>,
+    axes: &[usize],
+    keepdim: bool,
+    shape: &[usize],
+    want: &[f64],
+) {
+    let r = ok(label, f(t, axes, keepdim));
+    assert_float::<B>(label, &r, B::dtype(t), shape, want);
+}
+
 /// `sum` over one axis, with and without `keepdim`.
 pub fn sum_single_axis<B: Backend>() {
     for dtype in [DType::F32, DType::F64] {
         let t = tensor::<B>(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3], dtype);
-        let s = ok("sum", B::sum(&t, &[0], false));
-        assert_float::<B>("sum axis 0", &s, dtype, &[3], &[5.0, 7.0, 9.0]);
-        let s = ok("sum", B::sum(&t, &[1], false));
-        assert_float::<B>("sum axis 1", &s, dtype, &[2], &[6.0, 15.0]);
-        let s = ok("sum", B::sum(&t, &[1], true));
-        assert_float::<B>("sum axis 1 keepdim", &s, dtype, &[2, 1], &[6.0, 15.0]);
-        let s = ok("sum", B::sum(&t, &[0], true));
-        assert_float::<B>("sum axis 0 keepdim", &s, dtype, &[1, 3], &[5.0, 7.0, 9.0]);
+        let sum = |label, axes, keepdim, shape, want| {
+            check_reduce::<B>(label, &t, B::sum, axes, keepdim, shape, want)
+        };
+        sum("sum axis 0", &[0], false, &[3], &[5.0, 7.0, 9.0]);
+        sum("sum axis 1", &[1], false, &[2], &[6.0, 15.0]);
+        sum("sum axis 1 keepdim", &[1], true, &[2, 1], &[6.0, 15.0]);
+        sum("sum axis 0 keepdim", &[0], true, &[1, 3], &[5.0, 7.0, 9.0]);
     }
 }
 
@@ -28,22 +45,22 @@ pub fn sum_single_axis<B: Backend>() {
 /// `60 + 32 j`.
 pub fn sum_multi_axis_keepdim<B: Backend>() {
     let t = cube::<B>(DType::F32);
-    let s = ok("sum", B::sum(&t, &[0, 2], false));
-    assert_float::<B>("sum axes [0,2]", &s, DType::F32, &[3], &[60.0, 92.0, 124.0]);
-    let s = ok("sum", B::sum(&t, &[0, 2], true));
-    assert_float::<B>(
+    let sum = |label, axes, keepdim, shape, want| {
+        check_reduce::<B>(label, &t, B::sum, axes, keepdim, shape, want)
+    };
+    sum("sum axes [0,2]", &[0, 2], false, &[3], &[60.0, 92.0, 124.0]);
+    sum(
         "sum axes [0,2] keepdim",
-        &s,
-        DType::F32,
+        &[0, 2],
+        true,
         &[1, 3, 1],
         &[60.0, 92.0, 124.0],
     );
     // Over j and k: sum_j sum_k (12 i + 4 j + k) = 144 i + 48 + 18 = 144 i + 66.
-    let s = ok("sum", B::sum(&t, &[1, 2], true));
-    assert_float::<B>(
+    sum(
         "sum axes [1,2] keepdim",
-        &s,
-        DType::F32,
+        &[1, 2],
+        true,
         &[2, 1, 1],
         &[66.0, 210.0],
     );
@@ -52,29 +69,24 @@ pub fn sum_multi_axis_keepdim<B: Backend>() {
 /// Summing every axis gives rank 0 (or all ones with `keepdim`).
 pub fn sum_all_to_scalar<B: Backend>() {
     let t = cube::<B>(DType::F64);
-    let s = ok("sum", B::sum(&t, &[0, 1, 2], false));
-    assert_float::<B>("sum all", &s, DType::F64, &[], &[276.0]);
-    let s = ok("sum", B::sum(&t, &[0, 1, 2], true));
-    assert_float::<B>("sum all keepdim", &s, DType::F64, &[1, 1, 1], &[276.0]);
+    let sum = |label, axes, keepdim, shape, want| {
+        check_reduce::<B>(label, &t, B::sum, axes, keepdim, shape, want)
+    };
+    sum("sum all", &[0, 1, 2], false, &[], &[276.0]);
+    sum("sum all keepdim", &[0, 1, 2], true, &[1, 1, 1], &[276.0]);
 }
 
 /// An empty axis list reduces nothing.
 pub fn sum_empty_axes_is_identity<B: Backend>() {
     let t = f32s::<B>(&[1.0, 2.0, 3.0, 4.0], &[2, 2]);
-    for (op, r) in [
-        ("sum", B::sum(&t, &[], false)),
-        ("mean", B::mean(&t, &[], false)),
-        ("max", B::max(&t, &[], false)),
-        ("min", B::min(&t, &[], false)),
+    for (op, f) in [
+        ("sum", B::sum as Reduction<B::Tensor>),
+        ("mean", B::mean),
+        ("max", B::max),
+        ("min", B::min),
     ] {
-        let r = ok(op, r);
-        assert_float::<B>(
-            &format!("{op} over no axes"),
-            &r,
-            DType::F32,
-            &[2, 2],
-            &[1.0, 2.0, 3.0, 4.0],
-        );
+        let label = format!("{op} over no axes");
+        check_reduce::<B>(&label, &t, f, &[], false, &[2, 2], &[1.0, 2.0, 3.0, 4.0]);
     }
 }
 
@@ -90,21 +102,23 @@ pub fn sum_i64<B: Backend>() {
 pub fn mean_values<B: Backend>() {
     for dtype in [DType::F32, DType::F64] {
         let t = tensor::<B>(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3], dtype);
-        let m = ok("mean", B::mean(&t, &[1], false));
-        assert_float::<B>("mean axis 1", &m, dtype, &[2], &[2.0, 5.0]);
-        let m = ok("mean", B::mean(&t, &[0], true));
-        assert_float::<B>("mean axis 0 keepdim", &m, dtype, &[1, 3], &[2.5, 3.5, 4.5]);
-        let m = ok("mean", B::mean(&t, &[0, 1], false));
-        assert_float::<B>("mean all", &m, dtype, &[], &[3.5]);
+        let mean = |label, axes, keepdim, shape, want| {
+            check_reduce::<B>(label, &t, B::mean, axes, keepdim, shape, want)
+        };
+        mean("mean axis 1", &[1], false, &[2], &[2.0, 5.0]);
+        mean("mean axis 0 keepdim", &[0], true, &[1, 3], &[2.5, 3.5, 4.5]);
+        mean("mean all", &[0, 1], false, &[], &[3.5]);
     }
     let t = cube::<B>(DType::F64);
-    let m = ok("mean", B::mean(&t, &[0, 2], true));
-    assert_float::<B>(
+    let want = [7.5, 11.5, 15.5];
+    check_reduce::<B>(
         "mean axes [0,2] keepdim",
-        &m,
-        DType::F64,
+        &t,
+        B::mean,
+        &[0, 2],
+        true,
         &[1, 3, 1],
-        &[7.5, 11.5, 15.5],
+        &want,
     );
 }
 
@@ -112,29 +126,30 @@ pub fn mean_values<B: Backend>() {
 /// `15 + 4 j` and `4 j`.
 pub fn max_min_values<B: Backend>() {
     let t = f32s::<B>(&[1.0, 5.0, -2.0, 4.0, 0.0, 3.0], &[2, 3]);
-    let m = ok("max", B::max(&t, &[1], false));
-    assert_float::<B>("max axis 1", &m, DType::F32, &[2], &[5.0, 4.0]);
-    let m = ok("min", B::min(&t, &[0], true));
-    assert_float::<B>(
-        "min axis 0 keepdim",
-        &m,
-        DType::F32,
-        &[1, 3],
-        &[1.0, 0.0, -2.0],
-    );
+    check_reduce::<B>("max axis 1", &t, B::max, &[1], false, &[2], &[5.0, 4.0]);
+    let want = [1.0, 0.0, -2.0];
+    check_reduce::<B>("min axis 0 keepdim", &t, B::min, &[0], true, &[1, 3], &want);
     let c = cube::<B>(DType::F64);
-    let m = ok("max", B::max(&c, &[0, 2], false));
-    assert_float::<B>("max axes [0,2]", &m, DType::F64, &[3], &[15.0, 19.0, 23.0]);
-    let m = ok("min", B::min(&c, &[0, 2], true));
-    assert_float::<B>(
+    let on_c = |label, f, axes, keepdim, shape, want| {
+        check_reduce::<B>(label, &c, f, axes, keepdim, shape, want)
+    };
+    on_c(
+        "max axes [0,2]",
+        B::max,
+        &[0, 2],
+        false,
+        &[3],
+        &[15.0, 19.0, 23.0],
+    );
+    on_c(
         "min axes [0,2] keepdim",
-        &m,
-        DType::F64,
+        B::min,
+        &[0, 2],
+        true,
         &[1, 3, 1],
         &[0.0, 4.0, 8.0],
     );
-    let m = ok("max", B::max(&c, &[0, 1, 2], false));
-    assert_float::<B>("max all", &m, DType::F64, &[], &[23.0]);
+    on_c("max all", B::max, &[0, 1, 2], false, &[], &[23.0]);
     let i = i64s::<B>(&[3, -7, 2, 9], &[2, 2]);
     let m = ok("max i64", B::max(&i, &[1], false));
     assert_eq!(values_i64::<B>(&m), vec![3, 9], "max i64");

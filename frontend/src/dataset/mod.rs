@@ -246,23 +246,33 @@ impl Dataset {
         self
     }
 
+    /// Applies `set` when `count` (a size the pipeline needs at least one of) is at least
+    /// 1; otherwise records the invalid-argument error naming `context` and `argument`.
+    fn with_count(
+        mut self,
+        count: usize,
+        context: &str,
+        argument: &str,
+        set: impl FnOnce(&mut Self),
+    ) -> Self {
+        if count == 0 {
+            return self.invalid(context, argument, "must be at least 1, got 0".into());
+        }
+        set(&mut self);
+        self
+    }
+
     /// Shuffles the elements with a buffer of `buffer_size` (`tf.data` semantics: the
     /// buffer holds the next `buffer_size` elements; each output is a uniformly drawn
     /// buffer element, replaced by the next input). A buffer as large as the data shuffles
     /// uniformly. Each pass draws a new order, seeded by `(seed, pass)`.
-    pub fn shuffle(mut self, buffer_size: usize, seed: u64) -> Self {
-        if buffer_size == 0 {
-            return self.invalid(
-                "Dataset::shuffle",
-                "buffer_size",
-                "must be at least 1, got 0".into(),
-            );
-        }
-        self.ops.push(Op::Shuffle {
-            buffer: buffer_size,
-            seed,
-        });
-        self
+    pub fn shuffle(self, buffer_size: usize, seed: u64) -> Self {
+        self.with_count(buffer_size, "Dataset::shuffle", "buffer_size", |d| {
+            d.ops.push(Op::Shuffle {
+                buffer: buffer_size,
+                seed,
+            })
+        })
     }
 
     /// Groups samples into batches of `batch_size` (the last one smaller, unless
@@ -277,19 +287,13 @@ impl Dataset {
         self.batch_with(batch_size, true)
     }
 
-    fn batch_with(mut self, size: usize, drop_remainder: bool) -> Self {
-        if size == 0 {
-            return self.invalid(
-                "Dataset::batch",
-                "batch_size",
-                "must be at least 1, got 0".into(),
-            );
-        }
-        self.ops.push(Op::Batch {
-            size,
-            drop_remainder,
-        });
-        self
+    fn batch_with(self, size: usize, drop_remainder: bool) -> Self {
+        self.with_count(size, "Dataset::batch", "batch_size", |d| {
+            d.ops.push(Op::Batch {
+                size,
+                drop_remainder,
+            })
+        })
     }
 
     /// Applies `f` to every element: to each sample before [`Dataset::batch`] (its
@@ -307,16 +311,10 @@ impl Dataset {
     /// background thread that keeps up to `buffer` elements ready, so the training thread
     /// does not wait on it. Errors from the thread surface on the training thread;
     /// dropping the dataset mid-pass stops and joins the thread.
-    pub fn prefetch(mut self, buffer: usize) -> Self {
-        if buffer == 0 {
-            return self.invalid(
-                "Dataset::prefetch",
-                "buffer",
-                "must be at least 1, got 0".into(),
-            );
-        }
-        self.prefetch = Some(buffer);
-        self
+    pub fn prefetch(self, buffer: usize) -> Self {
+        self.with_count(buffer, "Dataset::prefetch", "buffer", |d| {
+            d.prefetch = Some(buffer)
+        })
     }
 
     /// `true` when the stream yields batches (after [`Dataset::batch`] or from a

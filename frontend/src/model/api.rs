@@ -396,15 +396,7 @@ where
         y_pred: impl Into<crate::model::Data<B>>,
         sample_weight: Option<&Tensor<B>>,
     ) -> Result<Tensor<B>> {
-        let compiled = self
-            .state()
-            .compiled
-            .as_ref()
-            .ok_or_else(|| Error::NotReady {
-                op: "compute_loss".into(),
-                needed: "compiled".into(),
-                hint: "call model.compile(optimizer, loss, metrics) first".into(),
-            })?;
+        let compiled = self.state().require_compiled("compute_loss")?;
         let names = self.output_names();
         let ys = y.into().resolve(&names, "y")?;
         let preds = y_pred.into().resolve(&names, "y_pred")?;
@@ -448,15 +440,7 @@ where
     /// Not compiled, or gradients that do not match the parameters.
     pub fn apply_gradients(&mut self, grads: &[Option<Tensor<B>>]) -> Result<()> {
         let params = self.trainable_params();
-        let compiled = self
-            .state_mut()
-            .compiled
-            .as_mut()
-            .ok_or_else(|| Error::NotReady {
-                op: "apply_gradients".into(),
-                needed: "compiled".into(),
-                hint: "call model.compile(optimizer, loss, metrics) first".into(),
-            })?;
+        let compiled = self.state_mut().require_compiled_mut("apply_gradients")?;
         if grads.len() != params.len() {
             return Err(Error::invalid(
                 "apply_gradients",

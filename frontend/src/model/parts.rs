@@ -37,6 +37,22 @@ impl<B: Backend> ModelState<B> {
         }
     }
 
+    /// The compile state, for a call `op` that needs it.
+    ///
+    /// # Errors
+    /// [`Error::NotReady`] when not compiled.
+    pub fn require_compiled(&self, op: &str) -> Result<&Compiled<B>> {
+        self.compiled.as_ref().ok_or_else(|| not_compiled(op))
+    }
+
+    /// The compile state, mutable, for a call `op` that needs it.
+    ///
+    /// # Errors
+    /// [`Error::NotReady`] when not compiled.
+    pub fn require_compiled_mut(&mut self, op: &str) -> Result<&mut Compiled<B>> {
+        self.compiled.as_mut().ok_or_else(|| not_compiled(op))
+    }
+
     /// Takes the compile state out for a call that needs both it and the model.
     ///
     /// # Errors
@@ -47,6 +63,15 @@ impl<B: Backend> ModelState<B> {
             needed: "compiled".into(),
             hint: "call model.compile(optimizer, loss, metrics) before fit/evaluate".into(),
         })
+    }
+}
+
+/// The error of a call `op` on a model that is not compiled.
+fn not_compiled(op: &str) -> Error {
+    Error::NotReady {
+        op: op.into(),
+        needed: "compiled".into(),
+        hint: "call model.compile(optimizer, loss, metrics) first".into(),
     }
 }
 

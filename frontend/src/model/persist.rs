@@ -196,6 +196,32 @@ impl ModelFile {
     }
 }
 
+/// Loads a whole model of `class` (`"Sequential"` or `"Functional"`) written by `save`:
+/// reads the file, refuses a model of another class (naming its loader: `other_loader`, or
+/// the file's class when `None`), builds the architecture with `from_config` on the file's
+/// budget ([`ModelFile::build`]), then [`restore`]s weights and compile state.
+///
+/// # Errors
+/// Those of [`read_model`], the class check, `from_config` and [`restore`].
+pub fn load_model<B: Backend, M: ModelParts<B>>(
+    path: &Path,
+    class: &str,
+    other_loader: Option<&str>,
+    from_config: impl FnOnce(&Value) -> Result<M>,
+) -> Result<M> {
+    let file = read_model(path)?;
+    if file.class != class {
+        let loader = other_loader.unwrap_or(file.class.as_str());
+        return Err(Error::config(
+            path.display().to_string(),
+            format!("holds a {} model; load it with {loader}::load", file.class),
+        ));
+    }
+    let mut m = file.build(from_config)?;
+    restore(&mut m, file)?;
+    Ok(m)
+}
+
 /// Puts a file's weights, seed and (if present) compile state with optimizer slots into a
 /// freshly built model.
 ///

@@ -35,34 +35,19 @@ impl Default for PlotOptions {
 }
 
 impl PlotOptions {
-    /// The defaults (names shown, shapes hidden, top to bottom, 96 dpi).
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// Show input and output shapes.
-    pub fn show_shapes(mut self, on: bool) -> Self {
-        self.show_shapes = on;
-        self
-    }
-    /// Show layer names.
-    pub fn show_layer_names(mut self, on: bool) -> Self {
-        self.show_layer_names = on;
-        self
-    }
-    /// Show layer activations.
-    pub fn show_layer_activations(mut self, on: bool) -> Self {
-        self.show_layer_activations = on;
-        self
-    }
-    /// Graph direction, `"TB"` or `"LR"`.
-    pub fn rankdir(mut self, dir: &str) -> Self {
-        self.rankdir = dir.to_string();
-        self
-    }
-    /// Resolution of rendered pictures.
-    pub fn dpi(mut self, dpi: u32) -> Self {
-        self.dpi = dpi;
-        self
+    crate::builder::setters! {
+        /// The defaults (names shown, shapes hidden, top to bottom, 96 dpi).
+        new();
+        /// Show input and output shapes.
+        show_shapes(on: bool) => show_shapes = on;
+        /// Show layer names.
+        show_layer_names(on: bool) => show_layer_names = on;
+        /// Show layer activations.
+        show_layer_activations(on: bool) => show_layer_activations = on;
+        /// Graph direction, `"TB"` or `"LR"`.
+        rankdir(dir: &str) => rankdir = dir.to_string();
+        /// Resolution of rendered pictures.
+        dpi(dpi: u32) => dpi = dpi;
     }
 
     fn check(&self, context: &str) -> Result<()> {

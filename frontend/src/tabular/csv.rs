@@ -54,37 +54,21 @@ impl Default for CsvOptions {
 }
 
 impl CsvOptions {
-    /// Comma-delimited, with a header line, missing values [`DEFAULT_NA_VALUES`], every
-    /// column, types inferred.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The field delimiter (`b','` by default; `b';'`, `b'\t'`, ...).
-    pub fn delimiter(mut self, delimiter: u8) -> Self {
-        self.delimiter = delimiter;
-        self
-    }
-
-    /// Whether the first line holds the column names (default `true`). Without a header
-    /// the columns are named `"0"`, `"1"`, ... (as pandas' `header=None`).
-    pub fn has_header(mut self, has_header: bool) -> Self {
-        self.has_header = has_header;
-        self
-    }
-
-    /// The strings read as a missing value (compared after trimming surrounding
-    /// whitespace), replacing [`DEFAULT_NA_VALUES`]. Include `""` to keep empty fields
-    /// missing.
-    pub fn na_values(mut self, values: &[&str]) -> Self {
-        self.na_values = values.iter().map(|s| s.to_string()).collect();
-        self
-    }
-
-    /// Reads only these columns, in this order.
-    pub fn columns(mut self, names: &[&str]) -> Self {
-        self.columns = Some(names.iter().map(|s| s.to_string()).collect());
-        self
+    crate::builder::setters! {
+        /// Comma-delimited, with a header line, missing values [`DEFAULT_NA_VALUES`], every
+        /// column, types inferred.
+        new();
+        /// The field delimiter (`b','` by default; `b';'`, `b'\t'`, ...).
+        delimiter(delimiter: u8) => delimiter = delimiter;
+        /// Whether the first line holds the column names (default `true`). Without a header
+        /// the columns are named `"0"`, `"1"`, ... (as pandas' `header=None`).
+        has_header(has_header: bool) => has_header = has_header;
+        /// The strings read as a missing value (compared after trimming surrounding
+        /// whitespace), replacing [`DEFAULT_NA_VALUES`]. Include `""` to keep empty fields
+        /// missing.
+        na_values(values: &[&str]) => na_values = values.iter().map(|s| s.to_string()).collect();
+        /// Reads only these columns, in this order.
+        columns(names: &[&str]) => columns = Some(names.iter().map(|s| s.to_string()).collect());
     }
 
     /// Declares the type of column `name` instead of inferring it; a value that does not

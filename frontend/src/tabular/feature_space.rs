@@ -38,12 +38,7 @@ pub enum Impute {
 #[derive(Debug, Clone)]
 enum Kind {
     /// Impute, then `(x - mean) / max(sqrt(var), 1e-7)` (Keras `Normalization`).
-    Numeric {
-        impute: Impute,
-        fill: f64,
-        mean: f64,
-        variance: f64,
-    },
+    Numeric(Numeric),
     /// `StringLookup` one-hot (missing and unseen strings -> the OOV column).
     StrCategory(Box<StringLookup>),
     /// `IntegerLookup` one-hot (missing and unseen values -> the OOV column).
@@ -52,6 +47,16 @@ enum Kind {
     Passthrough,
     /// One-hot of `fingerprint64(value as string) % bins` (missing -> a zero row).
     Hashed { bins: usize },
+}
+
+/// A numeric feature's imputation rule and learned state.
+#[derive(Debug, Clone)]
+struct Numeric {
+    impute: Impute,
+    /// The value a missing entry takes.
+    fill: f64,
+    mean: f64,
+    variance: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -128,12 +133,12 @@ impl FeatureSpace {
     pub fn numeric_with(self, name: &str, impute: Impute) -> Self {
         self.push(
             name,
-            Kind::Numeric {
+            Kind::Numeric(Numeric {
                 impute,
                 fill: 0.0,
                 mean: 0.0,
                 variance: 1.0,
-            },
+            }),
         )
     }
 
@@ -209,7 +214,7 @@ impl FeatureSpace {
         let mut declared = 0usize;
         for f in &self.features {
             let (what, width) = match &f.kind {
-                Kind::Numeric { .. } => ("numeric", 1),
+                Kind::Numeric(_) => ("numeric", 1),
                 Kind::Passthrough => ("passthrough", 1),
                 Kind::Hashed { bins } => ("hashed", *bins),
                 Kind::StrCategory(l) => (
@@ -265,12 +270,7 @@ impl FeatureSpace {
                 .column(&f.name)
                 .map_err(|e| absent_column(e, "adapt"))?;
             match &mut f.kind {
-                Kind::Numeric {
-                    impute,
-                    fill,
-                    mean,
-                    variance,
-                } => {
+                Kind::Numeric(num) => {
                     let values = numeric_values(&f.name, col, "numeric")?;
                     let present: Vec<f64> = values.iter().flatten().copied().collect();
                     if present.is_empty() {
@@ -284,16 +284,16 @@ impl FeatureSpace {
                             ),
                         ));
                     }
-                    *fill = match impute {
+                    num.fill = match num.impute {
                         Impute::Mean => present.iter().sum::<f64>() / present.len() as f64,
                         Impute::Median => median(&present),
-                        Impute::Constant(c) => *c,
+                        Impute::Constant(c) => c,
                     };
-                    let filled: Vec<f64> = values.iter().map(|v| v.unwrap_or(*fill)).collect();
+                    let filled: Vec<f64> = values.iter().map(|v| v.unwrap_or(num.fill)).collect();
                     let n = filled.len() as f64;
                     let m = filled.iter().sum::<f64>() / n;
-                    *mean = m;
-                    *variance = filled.iter().map(|v| (v - m).powi(2)).sum::<f64>() / n;
+                    num.mean = m;
+                    num.variance = filled.iter().map(|v| (v - m).powi(2)).sum::<f64>() / n;
                 }
                 Kind::StrCategory(lookup) => {
                     let values = col.as_str().ok_or_else(|| {
@@ -327,7 +327,7 @@ impl FeatureSpace {
         self.features
             .iter()
             .map(|f| match &f.kind {
-                Kind::Numeric { .. } | Kind::Passthrough => 1,
+                Kind::Numeric(_) | Kind::Passthrough => 1,
                 Kind::StrCategory(l) => l.depth(),
                 Kind::IntCategory(c) => c.depth(),
                 Kind::Hashed { bins } => *bins,
@@ -355,7 +355,7 @@ impl FeatureSpace {
         let mut out = Vec::new();
         for f in &self.features {
             match &f.kind {
-                Kind::Numeric { .. } | Kind::Passthrough => out.push(f.name.clone()),
+                Kind::Numeric(_) | Kind::Passthrough => out.push(f.name.clone()),
                 Kind::StrCategory(l) => {
                     out.extend(l.vocabulary().iter().map(|t| format!("{}={t}", f.name)))
                 }
@@ -398,16 +398,11 @@ impl FeatureSpace {
                 .column(&f.name)
                 .map_err(|e| absent_column(e, "transform"))?;
             match &f.kind {
-                Kind::Numeric {
-                    fill,
-                    mean,
-                    variance,
-                    ..
-                } => {
+                Kind::Numeric(num) => {
                     let values = numeric_values(&f.name, col, "numeric")?;
-                    let std = variance.sqrt().max(1e-7);
+                    let std = num.variance.sqrt().max(1e-7);
                     for (r, v) in values.iter().enumerate() {
-                        out[r * dim + offset] = ((v.unwrap_or(*fill) - mean) / std) as f32;
+                        out[r * dim + offset] = ((v.unwrap_or(num.fill) - num.mean) / std) as f32;
                     }
                 }
                 Kind::Passthrough => {
@@ -484,19 +479,14 @@ impl FeatureSpace {
             .features
             .iter()
             .map(|f| match &f.kind {
-                Kind::Numeric {
-                    impute,
-                    fill,
-                    mean,
-                    variance,
-                } => {
-                    let impute = match impute {
+                Kind::Numeric(num) => {
+                    let impute = match num.impute {
                         Impute::Mean => json!("mean"),
                         Impute::Median => json!("median"),
                         Impute::Constant(c) => json!({ "constant": c }),
                     };
                     json!({"name": f.name, "kind": "numeric", "impute": impute,
-                           "fill": fill, "mean": mean, "variance": variance})
+                           "fill": num.fill, "mean": num.mean, "variance": num.variance})
                 }
                 Kind::StrCategory(l) => {
                     json!({"name": f.name, "kind": "categorical_string", "lookup": l.get_config()})
@@ -574,12 +564,12 @@ impl FeatureSpace {
                             ))
                         }
                     };
-                    Kind::Numeric {
+                    Kind::Numeric(Numeric {
                         impute,
                         fill: num("fill")?,
                         mean: num("mean")?,
                         variance: num("variance")?,
-                    }
+                    })
                 }
                 "categorical_string" => {
                     let cfg = f

@@ -351,6 +351,19 @@ mod tests {
         v
     }
 
+    /// `folds` (train, validation) of `n` rows: the validation folds cover every row once
+    /// with sizes at most one apart, and each train part holds the other `n - len` rows.
+    fn check_folds(folds: &[Fold], n: usize) {
+        let vals: Vec<usize> = folds.iter().flat_map(|(_, v)| v.clone()).collect();
+        assert_eq!(sorted(vals), (0..n).collect::<Vec<_>>());
+        let sizes: Vec<usize> = folds.iter().map(|(_, v)| v.len()).collect();
+        assert!(sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1);
+        for (train, val) in folds {
+            assert_eq!(train.len() + val.len(), n);
+            assert!(train.iter().all(|i| !val.contains(i)));
+        }
+    }
+
     #[test]
     fn split_is_a_seeded_partition() {
         for n in [7usize, 10, 101, 1000] {
@@ -429,14 +442,7 @@ mod tests {
             for shuffle in [None, Some(5)] {
                 let folds = kfold_indices(n, k, shuffle).unwrap();
                 assert_eq!(folds.len(), k);
-                let vals: Vec<usize> = folds.iter().flat_map(|(_, v)| v.clone()).collect();
-                assert_eq!(sorted(vals), (0..n).collect::<Vec<_>>());
-                let sizes: Vec<usize> = folds.iter().map(|(_, v)| v.len()).collect();
-                assert!(sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1);
-                for (train, val) in &folds {
-                    assert_eq!(train.len() + val.len(), n);
-                    assert!(train.iter().all(|i| !val.contains(i)));
-                }
+                check_folds(&folds, n);
             }
         }
         // scikit-learn KFold(n_splits=3) on 10 rows: test folds [0..4), [4..7), [7..10)
@@ -463,12 +469,8 @@ mod tests {
         let col = Column::ints(labels.clone());
         for k in [2usize, 3, 5, 7] {
             let folds = stratified_kfold_indices(&col, k, 1).unwrap();
-            let vals: Vec<usize> = folds.iter().flat_map(|(_, v)| v.clone()).collect();
-            assert_eq!(sorted(vals), (0..n).collect::<Vec<_>>());
-            let lens: Vec<usize> = folds.iter().map(|(_, v)| v.len()).collect();
-            assert!(lens.iter().max().unwrap() - lens.iter().min().unwrap() <= 1);
-            for (train, val) in &folds {
-                assert_eq!(train.len() + val.len(), n);
+            check_folds(&folds, n);
+            for (_, val) in &folds {
                 for (c, &s) in sizes.iter().enumerate() {
                     let got = val.iter().filter(|&&i| labels[i] == c as i64 * 10).count();
                     assert!(

@@ -56,26 +56,17 @@ pub trait Element: Copy + 'static {
     /// Wraps a vector in [`HostData`].
     fn into_host(v: Vec<Self>) -> HostData;
 }
-impl Element for f32 {
-    fn into_host(v: Vec<Self>) -> HostData {
-        HostData::F32(v)
-    }
+/// `Element` for each `type => HostData variant`.
+macro_rules! elements {
+    ($($t:ty => $variant:ident),*) => {$(
+        impl Element for $t {
+            fn into_host(v: Vec<Self>) -> HostData {
+                HostData::$variant(v)
+            }
+        }
+    )*};
 }
-impl Element for f64 {
-    fn into_host(v: Vec<Self>) -> HostData {
-        HostData::F64(v)
-    }
-}
-impl Element for i64 {
-    fn into_host(v: Vec<Self>) -> HostData {
-        HostData::I64(v)
-    }
-}
-impl Element for bool {
-    fn into_host(v: Vec<Self>) -> HostData {
-        HostData::Bool(v)
-    }
-}
+elements!(f32 => F32, f64 => F64, i64 => I64, bool => Bool);
 
 /// Resolves a possibly negative axis against `rank`.
 pub(crate) fn resolve_axis(axis: isize, rank: usize, op: &str, shape: &[usize]) -> Result<usize> {

@@ -4,6 +4,10 @@ use super::{resolve_axis, Tensor};
 use crate::backend::Backend;
 use crate::error::Result;
 
+/// An engine reduction over axes (`B::sum`, `B::mean`, `B::max`, `B::min`): tensor, axes,
+/// `keepdim`.
+type Reduction<T> = fn(&T, &[usize], bool) -> Result<T>;
+
 impl<B: Backend> Tensor<B> {
     fn axes(&self, axes: &[isize], op: &str) -> Result<Vec<usize>> {
         let s = self.shape();
@@ -17,25 +21,32 @@ impl<B: Backend> Tensor<B> {
         Ok(out)
     }
 
+    /// `f` (one of the engine's reductions) over `axes` resolved for `op`.
+    fn reduce(
+        &self,
+        axes: &[isize],
+        keepdim: bool,
+        op: &str,
+        f: Reduction<B::Tensor>,
+    ) -> Result<Self> {
+        let a = self.axes(axes, op)?;
+        Ok(Self::new(f(&self.inner, &a, keepdim)?))
+    }
     /// Sum over `axes`.
     pub fn sum(&self, axes: &[isize], keepdim: bool) -> Result<Self> {
-        let a = self.axes(axes, "sum")?;
-        Ok(Self::new(B::sum(&self.inner, &a, keepdim)?))
+        self.reduce(axes, keepdim, "sum", B::sum)
     }
     /// Mean over `axes`.
     pub fn mean(&self, axes: &[isize], keepdim: bool) -> Result<Self> {
-        let a = self.axes(axes, "mean")?;
-        Ok(Self::new(B::mean(&self.inner, &a, keepdim)?))
+        self.reduce(axes, keepdim, "mean", B::mean)
     }
     /// Maximum over `axes`.
     pub fn max(&self, axes: &[isize], keepdim: bool) -> Result<Self> {
-        let a = self.axes(axes, "max")?;
-        Ok(Self::new(B::max(&self.inner, &a, keepdim)?))
+        self.reduce(axes, keepdim, "max", B::max)
     }
     /// Minimum over `axes`.
     pub fn min(&self, axes: &[isize], keepdim: bool) -> Result<Self> {
-        let a = self.axes(axes, "min")?;
-        Ok(Self::new(B::min(&self.inner, &a, keepdim)?))
+        self.reduce(axes, keepdim, "min", B::min)
     }
     /// Sum of every element (rank 0).
     pub fn sum_all(&self) -> Result<Self> {

@@ -4,6 +4,7 @@
 use super::reference::{host_conv1d, host_conv2d, host_conv_transpose1d, host_conv_transpose2d};
 use crate::backend::{Backend, Conv1dParams, Conv2dParams, DType};
 use crate::conformance::*;
+use crate::error::Result;
 
 fn c1(stride: usize, padding: (usize, usize), dilation: usize, groups: usize) -> Conv1dParams {
     Conv1dParams {
@@ -28,31 +29,36 @@ fn c2(
     }
 }
 
-/// Checks `conv1d` of `x` and `w` with `p`, in `f32` and `f64`.
-fn conv1d_case<B: Backend>(
-    op: &str,
-    x: Operand,
-    w: Operand,
-    p: Conv1dParams,
-    shape: &[usize],
-    want: &[f64],
-) {
-    check_op::<B>(&format!("{op} {p:?}"), &FLOATS, &[x, w], shape, want, |t| {
-        B::conv1d(&t[0], &t[1], p)
-    });
+/// Convolution parameters, which pick the op a case checks: `conv1d` or `conv2d`.
+trait ConvRun: Copy + std::fmt::Debug {
+    /// The convolution of `x` and `w` with these parameters.
+    fn conv<B: Backend>(self, x: &B::Tensor, w: &B::Tensor) -> Result<B::Tensor>;
 }
 
-/// Checks `conv2d` of `x` and `w` with `p`, in `f32` and `f64`.
-fn conv2d_case<B: Backend>(
+impl ConvRun for Conv1dParams {
+    fn conv<B: Backend>(self, x: &B::Tensor, w: &B::Tensor) -> Result<B::Tensor> {
+        B::conv1d(x, w, self)
+    }
+}
+
+impl ConvRun for Conv2dParams {
+    fn conv<B: Backend>(self, x: &B::Tensor, w: &B::Tensor) -> Result<B::Tensor> {
+        B::conv2d(x, w, self)
+    }
+}
+
+/// Checks the convolution (`conv1d` or `conv2d`, by `p`'s type) of `x` and `w` with `p`,
+/// in `f32` and `f64`.
+fn conv_case<B: Backend>(
     op: &str,
     x: Operand,
     w: Operand,
-    p: Conv2dParams,
+    p: impl ConvRun,
     shape: &[usize],
     want: &[f64],
 ) {
     check_op::<B>(&format!("{op} {p:?}"), &FLOATS, &[x, w], shape, want, |t| {
-        B::conv2d(&t[0], &t[1], p)
+        p.conv::<B>(&t[0], &t[1])
     });
 }
 
@@ -87,10 +93,10 @@ const K3: Operand<'static> = (&[1.0, 2.0, 3.0], &[1, 1, 3]);
 /// independent.
 pub fn conv1d_basic<B: Backend>() {
     let p = Conv1dParams::default();
-    conv1d_case::<B>("conv1d", X5, K3, p, &[1, 1, 3], &[14.0, 20.0, 26.0]);
+    conv_case::<B>("conv1d", X5, K3, p, &[1, 1, 3], &[14.0, 20.0, 26.0]);
     let x2 = [1.0, 2.0, 3.0, 4.0, 5.0, -1.0, -2.0, -3.0, -4.0, -5.0];
     let want = [14.0, 20.0, 26.0, -14.0, -20.0, -26.0];
-    conv1d_case::<B>(
+    conv_case::<B>(
         "conv1d batch 2",
         (&x2, &[2, 1, 5]),
         K3,
@@ -104,10 +110,10 @@ pub fn conv1d_basic<B: Backend>() {
 pub fn conv1d_stride_padding<B: Backend>() {
     // [0, 1, 2, 3, 4, 5] at stride 2: [0+2+6, 2+6+12].
     let p = c1(2, (1, 0), 1, 1);
-    conv1d_case::<B>("conv1d", X5, K3, p, &[1, 1, 2], &[8.0, 20.0]);
+    conv_case::<B>("conv1d", X5, K3, p, &[1, 1, 2], &[8.0, 20.0]);
     // [1, 2, 3, 4, 5, 0, 0].
     let p = c1(1, (0, 2), 1, 1);
-    conv1d_case::<B>(
+    conv_case::<B>(
         "conv1d",
         X5,
         K3,
@@ -119,7 +125,7 @@ pub fn conv1d_stride_padding<B: Backend>() {
 
 /// Dilation 2: `x0 + 2 x2 + 3 x4 = 22`.
 pub fn conv1d_dilation<B: Backend>() {
-    conv1d_case::<B>("conv1d", X5, K3, c1(1, (0, 0), 2, 1), &[1, 1, 1], &[22.0]);
+    conv_case::<B>("conv1d", X5, K3, c1(1, (0, 0), 2, 1), &[1, 1, 1], &[22.0]);
 }
 
 /// Channels summed without groups; kept apart with `groups = 2`.
@@ -128,9 +134,9 @@ pub fn conv1d_channels_and_groups<B: Backend>() {
     let w = [1.0, 1.0, 1.0, -1.0];
     let (w1, w2): (Operand, Operand) = ((&w, &[1, 2, 2]), (&w, &[2, 1, 2]));
     let (p, want) = (c1(1, (0, 0), 1, 1), [-7.0, -5.0, -3.0]);
-    conv1d_case::<B>("conv1d 2 channels", x, w1, p, &[1, 1, 3], &want);
+    conv_case::<B>("conv1d 2 channels", x, w1, p, &[1, 1, 3], &want);
     let (p, want) = (c1(1, (0, 0), 1, 2), [3.0, 5.0, 7.0, -10.0, -10.0, -10.0]);
-    conv1d_case::<B>("conv1d groups 2", x, w2, p, &[1, 2, 3], &want);
+    conv_case::<B>("conv1d groups 2", x, w2, p, &[1, 2, 3], &want);
 }
 
 /// `conv1d` with every parameter at once, against the host reference.
@@ -139,7 +145,7 @@ pub fn conv1d_reference<B: Backend>() {
     let (x, w): (Operand, Operand) = ((&x, &[2, 4, 9]), (&w, &[6, 2, 3]));
     let p = c1(2, (2, 1), 2, 2);
     let (want, shape) = host_conv1d(x, w, p);
-    conv1d_case::<B>("conv1d reference", x, w, p, &shape, &want);
+    conv_case::<B>("conv1d reference", x, w, p, &shape, &want);
 }
 
 /// `[[1, 2, 3], [4, 5, 6], [7, 8, 9]]`, one image of one channel.
@@ -152,7 +158,7 @@ const K22: Operand<'static> = (&[1.0, 2.0, 3.0, 4.0], &[1, 1, 2, 2]);
 /// `[[1,2,3],[4,5,6],[7,8,9]] * [[1,2],[3,4]] = [[37,47],[67,77]]`.
 pub fn conv2d_basic<B: Backend>() {
     let (p, want) = (Conv2dParams::default(), [37.0, 47.0, 67.0, 77.0]);
-    conv2d_case::<B>("conv2d", X33, K22, p, &[1, 1, 2, 2], &want);
+    conv_case::<B>("conv2d", X33, K22, p, &[1, 1, 2, 2], &want);
 }
 
 /// Stride 2 with a zero row on top and a zero column on the right.
@@ -161,17 +167,17 @@ pub fn conv2d_stride_asymmetric_padding<B: Backend>() {
         c2([2, 2], [(1, 0), (0, 1)], [1, 1], 1),
         [11.0, 9.0, 67.0, 33.0],
     );
-    conv2d_case::<B>("conv2d", X33, K22, p, &[1, 1, 2, 2], &want);
+    conv_case::<B>("conv2d", X33, K22, p, &[1, 1, 2, 2], &want);
     // Only a zero row below: [[37,47],[67,77],[7+16, 8+18]].
     let p = c2([1, 1], [(0, 1), (0, 0)], [1, 1], 1);
     let want = [37.0, 47.0, 67.0, 77.0, 23.0, 26.0];
-    conv2d_case::<B>("conv2d", X33, K22, p, &[1, 1, 3, 2], &want);
+    conv_case::<B>("conv2d", X33, K22, p, &[1, 1, 3, 2], &want);
 }
 
 /// Dilation 2 picks the corners: `1 + 2*3 + 3*7 + 4*9 = 64`.
 pub fn conv2d_dilation<B: Backend>() {
     let p = c2([1, 1], [(0, 0); 2], [2, 2], 1);
-    conv2d_case::<B>("conv2d", X33, K22, p, &[1, 1, 1, 1], &[64.0]);
+    conv_case::<B>("conv2d", X33, K22, p, &[1, 1, 1, 1], &[64.0]);
 }
 
 /// Several output channels (1x1 kernels) and `groups = 2`.
@@ -181,10 +187,10 @@ pub fn conv2d_channels_and_groups<B: Backend>() {
     let mut want = x.0.to_vec();
     want.extend([-4.0; 4]);
     let p = Conv2dParams::default();
-    conv2d_case::<B>("conv2d 1x1, 3 outputs", x, w, p, &[1, 3, 2, 2], &want);
+    conv_case::<B>("conv2d 1x1, 3 outputs", x, w, p, &[1, 3, 2, 2], &want);
     let w: Operand = (&[1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, -1.0], &[2, 1, 2, 2]);
     let p = c2([1, 1], [(0, 0); 2], [1, 1], 2);
-    conv2d_case::<B>("conv2d groups 2", x, w, p, &[1, 2, 1, 1], &[10.0, -3.0]);
+    conv_case::<B>("conv2d groups 2", x, w, p, &[1, 2, 1, 1], &[10.0, -3.0]);
 }
 
 /// `conv2d` with every parameter at once, against the host reference.
@@ -197,7 +203,7 @@ pub fn conv2d_reference<B: Backend>() {
     ] {
         let w = pseudo(ws.iter().product(), seed);
         let (want, shape) = host_conv2d(&x, &xs, &w, &ws, p);
-        conv2d_case::<B>("conv2d reference", (&x, &xs), (&w, &ws), p, &shape, &want);
+        conv_case::<B>("conv2d reference", (&x, &xs), (&w, &ws), p, &shape, &want);
     }
 }
 

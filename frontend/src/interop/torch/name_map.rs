@@ -37,6 +37,16 @@ enum Kind {
 }
 
 impl Kind {
+    /// The kind of a module or layer whose weight (kernel) has `rank` axes, if one maps.
+    fn of_weight_rank(rank: Option<usize>) -> Option<Kind> {
+        match rank {
+            Some(2) => Some(Kind::Dense),
+            Some(4) => Some(Kind::Conv2d),
+            Some(3) => Some(Kind::Conv1d),
+            _ => None,
+        }
+    }
+
     fn torch_name(self) -> &'static str {
         match self {
             Kind::Dense => "nn.Linear",
@@ -45,6 +55,25 @@ impl Kind {
             Kind::BatchNorm => "nn.BatchNorm",
         }
     }
+}
+
+/// Groups `(key, item)` pairs by key: the keys in first-seen order, and each key's items
+/// in order.
+fn group_in_order<K: Eq + std::hash::Hash + Clone, T>(
+    pairs: impl IntoIterator<Item = (K, T)>,
+) -> (Vec<K>, HashMap<K, Vec<T>>) {
+    let mut order = Vec::new();
+    let mut groups: HashMap<K, Vec<T>> = HashMap::new();
+    for (key, item) in pairs {
+        groups
+            .entry(key.clone())
+            .or_insert_with(|| {
+                order.push(key);
+                Vec::new()
+            })
+            .push(item);
+    }
+    (order, groups)
 }
 
 /// Compares `features.10.weight`-style names segment by segment, numbers numerically.
@@ -131,21 +160,13 @@ impl NameMap {
     ) -> Result<Self> {
         let origin = &sd.origin;
         // Torch modules: prefix -> (suffix -> shape), ordered naturally.
-        let mut prefixes: Vec<&str> = Vec::new();
-        let mut torch_groups: HashMap<&str, Vec<(&str, &[usize])>> = HashMap::new();
-        for (name, t) in &sd.tensors {
-            if is_ignored(name) {
-                continue;
-            }
-            let (prefix, leaf) = split_last(name, '.');
-            if !torch_groups.contains_key(prefix) {
-                prefixes.push(prefix);
-            }
-            torch_groups
-                .entry(prefix)
-                .or_default()
-                .push((leaf, t.shape.as_slice()));
-        }
+        let (mut prefixes, torch_groups) =
+            group_in_order(sd.tensors.iter().filter(|(name, _)| !is_ignored(name)).map(
+                |(name, t)| {
+                    let (prefix, leaf) = split_last(name, '.');
+                    (prefix, (leaf, t.shape.as_slice()))
+                },
+            ));
         prefixes.sort_by(|a, b| natural_cmp(a, b));
         let mut torch_mods: Vec<(&str, Kind)> = Vec::new();
         for p in &prefixes {
@@ -154,11 +175,9 @@ impl NameMap {
             let kind = if has("running_mean").is_some() && has("running_var").is_some() {
                 Kind::BatchNorm
             } else {
-                match has("weight").map(|s| s.len()) {
-                    Some(2) => Kind::Dense,
-                    Some(4) => Kind::Conv2d,
-                    Some(3) => Kind::Conv1d,
-                    _ => {
+                match Kind::of_weight_rank(has("weight").map(|s| s.len())) {
+                    Some(kind) => kind,
+                    None => {
                         return Err(Error::config(
                             origin,
                             format!(
@@ -173,35 +192,25 @@ impl NameMap {
         }
         // stratanet layers, in model order.
         let weights = model.named_weights();
-        let mut layer_order: Vec<String> = Vec::new();
-        let mut layer_groups: HashMap<String, Vec<(String, Vec<usize>)>> = HashMap::new();
-        for (path, w) in &weights {
+        let (layer_order, layer_groups) = group_in_order(weights.iter().map(|(path, w)| {
             let (layer, leaf) = split_last(path, '/');
-            if !layer_groups.contains_key(layer) {
-                layer_order.push(layer.to_string());
-            }
-            layer_groups
-                .entry(layer.to_string())
-                .or_default()
-                .push((leaf.to_string(), w.value.shape()));
-        }
+            (layer, (leaf, w.value.shape()))
+        }));
         let mut layers: Vec<(&str, Kind)> = Vec::new();
         for l in &layer_order {
             let g = &layer_groups[l];
-            let has = |leaf: &str| g.iter().find(|(x, _)| x == leaf).map(|(_, s)| s.len());
+            let has = |leaf: &str| g.iter().find(|(x, _)| *x == leaf).map(|(_, s)| s.len());
             let kind = if has("moving_mean").is_some() {
                 Kind::BatchNorm
             } else {
-                match has("kernel") {
-                    Some(2) => Kind::Dense,
-                    Some(4) => Kind::Conv2d,
-                    Some(3) => Kind::Conv1d,
-                    _ => {
+                match Kind::of_weight_rank(has("kernel")) {
+                    Some(kind) => kind,
+                    None => {
                         return Err(Error::config(
                             origin,
                             format!(
                                 "cannot map layer '{l}' (weights {}) automatically: only Dense, Conv1D/2D and BatchNormalization are; build the NameMap by hand",
-                                g.iter().map(|(x, _)| x.as_str()).collect::<Vec<_>>().join(", ")
+                                g.iter().map(|(x, _)| *x).collect::<Vec<_>>().join(", ")
                             ),
                         ))
                     }

@@ -157,19 +157,7 @@ impl<B: Backend> Model<B> {
     /// A missing, truncated, corrupted, foreign or newer file, a config over the limits
     /// above, or weights that do not match the architecture: a clear error, never a panic.
     pub fn load(path: impl AsRef<std::path::Path>) -> Result<Self> {
-        let file = crate::model::persist::read_model(path.as_ref())?;
-        if file.class != "Functional" {
-            return Err(Error::config(
-                path.as_ref().display().to_string(),
-                format!(
-                    "holds a {} model; load it with {}::load",
-                    file.class, file.class
-                ),
-            ));
-        }
-        let mut m = file.build(Self::from_config)?;
-        crate::model::persist::restore(&mut m, file)?;
-        Ok(m)
+        crate::model::persist::load_model(path.as_ref(), "Functional", None, Self::from_config)
     }
 }
 

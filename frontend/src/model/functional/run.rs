@@ -26,18 +26,24 @@ impl<B: Backend> Model<B> {
             .ok_or_else(|| Error::invalid(&self.arch.name, "graph", missing))
     }
 
-    pub(super) fn run(&self, xs: &[Tensor<B>], ctx: &mut CallContext) -> Result<Vec<Tensor<B>>> {
-        if xs.len() != self.arch.inputs.len() {
-            return Err(Error::invalid(
-                &self.arch.name,
-                "inputs",
-                format!(
-                    "{} tensors given, the model has {} inputs",
-                    xs.len(),
-                    self.arch.inputs.len()
-                ),
-            ));
+    /// An error unless `xs` holds one tensor per model input.
+    fn check_input_count(&self, xs: &[Tensor<B>]) -> Result<()> {
+        if xs.len() == self.arch.inputs.len() {
+            return Ok(());
         }
+        Err(Error::invalid(
+            &self.arch.name,
+            "inputs",
+            format!(
+                "{} tensors given, the model has {} inputs",
+                xs.len(),
+                self.arch.inputs.len()
+            ),
+        ))
+    }
+
+    pub(super) fn run(&self, xs: &[Tensor<B>], ctx: &mut CallContext) -> Result<Vec<Tensor<B>>> {
+        self.check_input_count(xs)?;
         let mut values: HashMap<usize, Vec<Tensor<B>>> =
             HashMap::with_capacity(self.arch.nodes.len());
         for (t, x) in self.arch.inputs.iter().zip(xs) {
@@ -120,17 +126,7 @@ impl<B: Backend> Network<B> for Model<B> {
         Ok(total)
     }
     fn prepare_inputs(&mut self, xs: &[Tensor<B>]) -> Result<()> {
-        if xs.len() != self.arch.inputs.len() {
-            return Err(Error::invalid(
-                &self.arch.name,
-                "inputs",
-                format!(
-                    "{} tensors given, the model has {} inputs",
-                    xs.len(),
-                    self.arch.inputs.len()
-                ),
-            ));
-        }
+        self.check_input_count(xs)?;
         for (i, (t, x)) in self.arch.inputs.iter().zip(xs).enumerate() {
             let s = x.shape();
             if s.is_empty() || s[1..] != *t.shape() {

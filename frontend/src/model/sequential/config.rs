@@ -104,15 +104,11 @@ impl<B: Backend> Sequential<B> {
     /// config over the limits above, or weights that do not match the architecture: a clear
     /// error, never a panic.
     pub fn load(path: impl AsRef<std::path::Path>) -> Result<Self> {
-        let file = crate::model::persist::read_model(path.as_ref())?;
-        if file.class != "Sequential" {
-            return Err(Error::config(
-                path.as_ref().display().to_string(),
-                format!("holds a {} model; load it with Model::load", file.class),
-            ));
-        }
-        let mut m = file.build(Self::from_config)?;
-        crate::model::persist::restore(&mut m, file)?;
-        Ok(m)
+        crate::model::persist::load_model(
+            path.as_ref(),
+            "Sequential",
+            Some("Model"),
+            Self::from_config,
+        )
     }
 }

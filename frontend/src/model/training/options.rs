@@ -94,82 +94,40 @@ impl<B: Backend> std::fmt::Debug for FitOptions<B> {
 }
 
 impl<B: Backend> FitOptions<B> {
-    /// Keras' defaults.
-    pub fn new() -> Self {
-        Self::default()
-    }
-    /// Sets `epochs`.
-    pub fn epochs(mut self, epochs: usize) -> Self {
-        self.epochs = epochs;
-        self
-    }
-    /// Sets `batch_size`.
-    pub fn batch_size(mut self, batch_size: usize) -> Self {
-        self.batch_size = batch_size;
-        self
-    }
-    /// Sets `validation_split`.
-    pub fn validation_split(mut self, split: f64) -> Self {
-        self.validation_split = split;
-        self
-    }
-    /// Sets `validation_data` (tensors, lists or named pairs, like `fit`'s `x` and `y`).
-    pub fn validation_data(mut self, x: impl Into<Data<B>>, y: impl Into<Data<B>>) -> Self {
-        self.validation_data = Some((x.into(), y.into()));
-        self
-    }
-    /// Sets `shuffle`.
-    pub fn shuffle(mut self, shuffle: bool) -> Self {
-        self.shuffle = shuffle;
-        self
-    }
-    /// Sets the seed for shuffling and dropout.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = Some(seed);
-        self
-    }
-    /// Sets `verbose`.
-    pub fn verbose(mut self, verbose: u8) -> Self {
-        self.verbose = verbose;
-        self
-    }
-    /// Weights each sample's loss (`[N]`, like Keras' `sample_weight`).
-    pub fn sample_weight(mut self, w: Tensor<B>) -> Self {
-        self.sample_weight = Some(w);
-        self
-    }
-    /// Weights each sample's loss by its class: `weights[c]` for class `c` (Keras'
-    /// `class_weight={0: 1.0, 1: 5.0}` is `vec![1.0, 5.0]`).
-    pub fn class_weight(mut self, weights: Vec<f64>) -> Self {
-        self.class_weight = Some(weights);
-        self
-    }
-    /// Starts at epoch `epoch` (resuming a run: with the same seed, the shuffles and dropout
-    /// masks continue where an uninterrupted run would be).
-    pub fn initial_epoch(mut self, epoch: usize) -> Self {
-        self.initial_epoch = epoch;
-        self
-    }
-    /// Sets `steps_per_epoch`: batches per epoch (see the field).
-    pub fn steps_per_epoch(mut self, steps: usize) -> Self {
-        self.steps_per_epoch = Some(steps);
-        self
-    }
-    /// Validates every `freq`-th epoch (`(epoch + 1) % freq == 0`).
-    pub fn validation_freq(mut self, freq: usize) -> Self {
-        self.validation_freq = freq;
-        self
-    }
-    /// Sets the batch size of the validation pass.
-    pub fn validation_batch_size(mut self, batch_size: usize) -> Self {
-        self.validation_batch_size = Some(batch_size);
-        self
-    }
-    /// Validates on a [`Dataset`] (unbatched datasets are batched by the validation batch
-    /// size).
-    pub fn validation_dataset(mut self, data: Dataset) -> Self {
-        self.validation_dataset = Some(data);
-        self
+    crate::builder::setters! {
+        /// Keras' defaults.
+        new();
+        /// Sets `epochs`.
+        epochs(epochs: usize) => epochs = epochs;
+        /// Sets `batch_size`.
+        batch_size(batch_size: usize) => batch_size = batch_size;
+        /// Sets `validation_split`.
+        validation_split(split: f64) => validation_split = split;
+        /// Sets `validation_data` (tensors, lists or named pairs, like `fit`'s `x` and `y`).
+        validation_data(x: impl Into<Data<B>>, y: impl Into<Data<B>>) => validation_data = Some((x.into(), y.into()));
+        /// Sets `shuffle`.
+        shuffle(shuffle: bool) => shuffle = shuffle;
+        /// Sets the seed for shuffling and dropout.
+        seed(seed: u64) => seed = Some(seed);
+        /// Sets `verbose`.
+        verbose(verbose: u8) => verbose = verbose;
+        /// Weights each sample's loss (`[N]`, like Keras' `sample_weight`).
+        sample_weight(w: Tensor<B>) => sample_weight = Some(w);
+        /// Weights each sample's loss by its class: `weights[c]` for class `c` (Keras'
+        /// `class_weight={0: 1.0, 1: 5.0}` is `vec![1.0, 5.0]`).
+        class_weight(weights: Vec<f64>) => class_weight = Some(weights);
+        /// Starts at epoch `epoch` (resuming a run: with the same seed, the shuffles and dropout
+        /// masks continue where an uninterrupted run would be).
+        initial_epoch(epoch: usize) => initial_epoch = epoch;
+        /// Sets `steps_per_epoch`: batches per epoch (see the field).
+        steps_per_epoch(steps: usize) => steps_per_epoch = Some(steps);
+        /// Validates every `freq`-th epoch (`(epoch + 1) % freq == 0`).
+        validation_freq(freq: usize) => validation_freq = freq;
+        /// Sets the batch size of the validation pass.
+        validation_batch_size(batch_size: usize) => validation_batch_size = Some(batch_size);
+        /// Validates on a [`Dataset`] (unbatched datasets are batched by the validation batch
+        /// size).
+        validation_dataset(data: Dataset) => validation_dataset = Some(data);
     }
     /// Adds a callback.
     pub fn callback(mut self, cb: impl Callback + 'static) -> Self {
