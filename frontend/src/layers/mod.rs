@@ -460,15 +460,6 @@ pub(crate) fn cfg_shape(
     Ok(shape)
 }
 
-/// Reads the `name` of a layer config.
-pub(crate) fn cfg_name(config: &serde_json::Value) -> String {
-    config
-        .get("name")
-        .and_then(|n| n.as_str())
-        .unwrap_or("")
-        .to_string()
-}
-
 /// Checks that a batch `x` has shape `[batch, ..expected]`.
 pub(crate) fn check_input<B: Backend>(
     layer: &str,
