@@ -27,6 +27,8 @@ impl CreationOps for Candle {
                 let v: Vec<u8> = v.into_iter().map(u8::from).collect();
                 Tensor::from_vec(v, shape, device)
             }
+            HostData::BF16(v) => Tensor::from_vec(v, shape, device),
+            HostData::F16(v) => Tensor::from_vec(v, shape, device),
         };
         t.map_err(wrap("from_host"))
     }
@@ -43,6 +45,8 @@ impl CreationOps for Candle {
                 let v: Vec<u8> = flat.to_vec1().map_err(wrap(op))?;
                 HostData::Bool(v.into_iter().map(|x| x != 0).collect())
             }
+            C::BF16 => HostData::BF16(flat.to_vec1().map_err(wrap(op))?),
+            C::F16 => HostData::F16(flat.to_vec1().map_err(wrap(op))?),
             C::U32 | C::I16 | C::I32 => {
                 let flat = flat.to_dtype(C::I64).map_err(wrap(op))?;
                 HostData::I64(flat.to_vec1().map_err(wrap(op))?)
@@ -68,6 +72,8 @@ impl CreationOps for Candle {
             DType::F64 => Tensor::full(value, shape, device),
             DType::I64 => Tensor::full(value as i64, shape, device),
             DType::Bool => Tensor::full(u8::from(value != 0.0), shape, device),
+            DType::BF16 => Tensor::full(half::bf16::from_f64(value), shape, device),
+            DType::F16 => Tensor::full(half::f16::from_f64(value), shape, device),
         };
         t.map_err(wrap("full"))
     }

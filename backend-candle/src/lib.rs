@@ -65,6 +65,8 @@ pub(crate) fn to_candle_dtype(dtype: DType) -> candle_core::DType {
         DType::F64 => candle_core::DType::F64,
         DType::I64 => candle_core::DType::I64,
         DType::Bool => candle_core::DType::U8,
+        DType::BF16 => candle_core::DType::BF16,
+        DType::F16 => candle_core::DType::F16,
     }
 }
 
@@ -76,6 +78,8 @@ pub(crate) fn from_candle_dtype(dtype: candle_core::DType) -> DType {
         C::F64 => DType::F64,
         C::I64 | C::U32 | C::I16 | C::I32 => DType::I64,
         C::U8 => DType::Bool,
+        C::BF16 => DType::BF16,
+        C::F16 => DType::F16,
         _ => DType::F32,
     }
 }

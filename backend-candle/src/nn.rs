@@ -124,11 +124,33 @@ fn conv2d_impl(op: &str, x: &Tensor, w: &Tensor, p: Conv2dParams) -> Result<Tens
         }
         (x, 0)
     };
-    let mut y = x.conv2d(&w, cp, gs, gd, g).map_err(wrap(op))?;
+    let mut y = native_conv2d(&x, &w, cp, gs, gd, g).map_err(wrap(op))?;
     for (i, &s) in stride.iter().enumerate() {
         y = subsample(&y, 2 + i, s / gs).map_err(wrap(op))?;
     }
     Ok(y)
+}
+
+/// candle's `conv2d`. On the CPU, candle's im2col convolution has no bf16 matrix kernel
+/// (its plain `matmul` widens bf16 to f32 itself; the convolution's does not): bf16 runs
+/// in f32 and the result is rounded back to bf16, which is what candle's bf16 `matmul`
+/// does too. Differentiable: the casts carry gradients.
+fn native_conv2d(
+    x: &Tensor,
+    w: &Tensor,
+    padding: usize,
+    stride: usize,
+    dilation: usize,
+    groups: usize,
+) -> candle_core::Result<Tensor> {
+    use candle_core::DType as C;
+    if x.dtype() == C::BF16 && x.device().is_cpu() {
+        let y =
+            x.to_dtype(C::F32)?
+                .conv2d(&w.to_dtype(C::F32)?, padding, stride, dilation, groups)?;
+        return y.to_dtype(C::BF16);
+    }
+    x.conv2d(w, padding, stride, dilation, groups)
 }
 
 /// Candle takes one stride (one dilation) for both axes of a 2-D convolution: an axis

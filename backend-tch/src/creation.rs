@@ -47,8 +47,9 @@ fn draw(
         }
         _ => {}
     }
+    // 16-bit dtypes are drawn in f32 and rounded, like the host default.
     let kind = match dtype {
-        DType::F32 => Kind::Float,
+        DType::F32 | DType::BF16 | DType::F16 => Kind::Float,
         _ => Kind::Double,
     };
     let t = {
@@ -89,6 +90,12 @@ impl CreationOps for Tch {
             HostData::F64(v) => Tensor::f_from_slice(v),
             HostData::I64(v) => Tensor::f_from_slice(v),
             HostData::Bool(v) => Tensor::f_from_slice(v),
+            // tch 0.24 declares `half::bf16` as `Kind::Half`: pass the bits, then view them.
+            HostData::BF16(v) => {
+                let bits: Vec<i16> = v.iter().map(|x| x.to_bits() as i16).collect();
+                Tensor::f_from_slice(&bits).and_then(|t| t.f_view_dtype(Kind::BFloat16))
+            }
+            HostData::F16(v) => Tensor::f_from_slice(v),
         }
         .map_err(wrap(op))?;
         let t = flat.f_reshape(i64s(shape)).map_err(wrap(op))?;
@@ -110,7 +117,8 @@ impl CreationOps for Tch {
             .map_err(wrap(op))?;
         let kind = kind_of(&flat);
         match kind {
-            Kind::Float | Kind::Double | Kind::Int64 | Kind::Bool => {}
+            Kind::Float | Kind::Double | Kind::Int64 | Kind::Bool | Kind::BFloat16 | Kind::Half => {
+            }
             Kind::Int | Kind::Int16 | Kind::Int8 | Kind::Uint8 => {
                 flat = flat.f_to_kind(Kind::Int64).map_err(wrap(op))?;
             }
@@ -134,6 +142,22 @@ impl CreationOps for Tch {
                 let mut v = vec![false; n];
                 flat.f_copy_data(&mut v, n).map_err(wrap(op))?;
                 HostData::Bool(v)
+            }
+            Kind::BFloat16 => {
+                // The bits, as in `from_host` (tch 0.24 takes `half::bf16` for `Half`).
+                let mut bits = vec![0i16; n];
+                let as_bits = flat.f_view_dtype(Kind::Int16).map_err(wrap(op))?;
+                as_bits.f_copy_data(&mut bits, n).map_err(wrap(op))?;
+                HostData::BF16(
+                    bits.into_iter()
+                        .map(|b| half::bf16::from_bits(b as u16))
+                        .collect(),
+                )
+            }
+            Kind::Half => {
+                let mut v = vec![half::f16::ZERO; n];
+                flat.f_copy_data(&mut v, n).map_err(wrap(op))?;
+                HostData::F16(v)
             }
             _ => {
                 let mut v = vec![0f32; n];
@@ -161,7 +185,9 @@ impl CreationOps for Tch {
         let options = (to_kind(dtype), *device);
         let shape = i64s(shape);
         let t = match dtype {
-            DType::F32 | DType::F64 => Tensor::f_full(shape, value, options),
+            DType::F32 | DType::F64 | DType::BF16 | DType::F16 => {
+                Tensor::f_full(shape, value, options)
+            }
             DType::I64 => Tensor::f_full(shape, value as i64, options),
             DType::Bool => Tensor::f_full(shape, i64::from(value != 0.0), options),
         };

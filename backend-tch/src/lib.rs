@@ -140,13 +140,17 @@ pub(crate) fn to_kind(dtype: DType) -> Kind {
         DType::F64 => Kind::Double,
         DType::I64 => Kind::Int64,
         DType::Bool => Kind::Bool,
+        DType::BF16 => Kind::BFloat16,
+        DType::F16 => Kind::Half,
     }
 }
 
 /// The frontend dtype a libtorch kind is seen as.
 pub(crate) fn from_kind(kind: Kind) -> DType {
     match kind {
-        Kind::Float | Kind::Half | Kind::BFloat16 => DType::F32,
+        Kind::Float => DType::F32,
+        Kind::BFloat16 => DType::BF16,
+        Kind::Half => DType::F16,
         Kind::Double => DType::F64,
         Kind::Bool => DType::Bool,
         Kind::Int64 | Kind::Int | Kind::Int16 | Kind::Int8 | Kind::Uint8 => DType::I64,

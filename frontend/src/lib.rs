@@ -37,6 +37,9 @@ pub mod utils;
 pub use backend::{Backend, DType, Device, HostData};
 pub use callbacks::{History, Logs};
 pub use error::{Error, Result};
+/// The 16-bit float host types of [`DType::BF16`] and [`DType::F16`] tensors (from the
+/// `half` crate, which candle and tch use too).
+pub use half::{bf16, f16};
 pub use model::{FitOptions, Model, Sequential};
 pub use random::set_random_seed;
 pub use tensor::Tensor;

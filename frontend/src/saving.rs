@@ -116,6 +116,8 @@ fn dtype_name(d: Dtype) -> &'static str {
         Dtype::F64 => "F64",
         Dtype::I64 => "I64",
         Dtype::BOOL => "BOOL",
+        Dtype::BF16 => "BF16",
+        Dtype::F16 => "F16",
         _ => "OTHER",
     }
 }
@@ -126,6 +128,8 @@ fn st_dtype(d: DType) -> Dtype {
         DType::F64 => Dtype::F64,
         DType::I64 => Dtype::I64,
         DType::Bool => Dtype::BOOL,
+        DType::BF16 => Dtype::BF16,
+        DType::F16 => Dtype::F16,
     }
 }
 
@@ -243,6 +247,7 @@ fn decode(
         Dtype::F32 => 4,
         Dtype::F64 | Dtype::I64 => 8,
         Dtype::BOOL => 1,
+        Dtype::BF16 | Dtype::F16 => 2,
         other => return Err(bad(&format!("unsupported dtype {other:?}"))),
     };
     if data.len() != n * width {
@@ -263,6 +268,16 @@ fn decode(
         Dtype::I64 => HostData::I64(
             chunks
                 .map(|c| i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+                .collect(),
+        ),
+        Dtype::BF16 => HostData::BF16(
+            chunks
+                .map(|c| half::bf16::from_le_bytes([c[0], c[1]]))
+                .collect(),
+        ),
+        Dtype::F16 => HostData::F16(
+            chunks
+                .map(|c| half::f16::from_le_bytes([c[0], c[1]]))
                 .collect(),
         ),
         _ => HostData::Bool(data.iter().map(|&b| b != 0).collect()),

@@ -15,12 +15,36 @@ pub enum DType {
     I64,
     /// Boolean masks (results of comparisons). candle stores them as `u8`.
     Bool,
+    /// bfloat16: f32's 8-bit exponent with a 7-bit mantissa (machine epsilon 2^-7).
+    /// The compute type of the `mixed_bfloat16` policy.
+    BF16,
+    /// IEEE half precision: 5-bit exponent, 10-bit mantissa (machine epsilon 2^-10,
+    /// largest finite value 65,504). The compute type of the `mixed_float16` policy.
+    F16,
 }
 
 impl DType {
-    /// `true` for `F32` and `F64`.
+    /// `true` for the floating-point dtypes (`F32`, `F64`, `BF16`, `F16`).
     pub fn is_float(self) -> bool {
-        matches!(self, DType::F32 | DType::F64)
+        matches!(self, DType::F32 | DType::F64 | DType::BF16 | DType::F16)
+    }
+
+    /// `true` for the 16-bit floats `BF16` and `F16`.
+    pub fn is_half(self) -> bool {
+        matches!(self, DType::BF16 | DType::F16)
+    }
+
+    /// Machine epsilon of a float dtype (the gap between 1 and the next value):
+    /// 2^-7 for bf16, 2^-10 for f16, 2^-23 for f32, 2^-52 for f64; `None` for integers
+    /// and booleans. Tolerances of 16-bit results are stated as multiples of it.
+    pub fn epsilon(self) -> Option<f64> {
+        match self {
+            DType::BF16 => Some(f64::from(half::bf16::EPSILON)),
+            DType::F16 => Some(f64::from(half::f16::EPSILON)),
+            DType::F32 => Some(f64::from(f32::EPSILON)),
+            DType::F64 => Some(f64::EPSILON),
+            DType::I64 | DType::Bool => None,
+        }
     }
 
     /// Lower-case name (`f32`).
@@ -30,6 +54,8 @@ impl DType {
             DType::F64 => "f64",
             DType::I64 => "i64",
             DType::Bool => "bool",
+            DType::BF16 => "bf16",
+            DType::F16 => "f16",
         }
     }
 
@@ -39,6 +65,7 @@ impl DType {
             DType::F32 => 4,
             DType::F64 | DType::I64 => 8,
             DType::Bool => 1,
+            DType::BF16 | DType::F16 => 2,
         }
     }
 }
@@ -312,6 +339,10 @@ pub enum HostData {
     I64(Vec<i64>),
     /// Booleans.
     Bool(Vec<bool>),
+    /// `bf16` values.
+    BF16(Vec<half::bf16>),
+    /// `f16` values.
+    F16(Vec<half::f16>),
 }
 
 impl HostData {
@@ -322,6 +353,8 @@ impl HostData {
             HostData::F64(_) => DType::F64,
             HostData::I64(_) => DType::I64,
             HostData::Bool(_) => DType::Bool,
+            HostData::BF16(_) => DType::BF16,
+            HostData::F16(_) => DType::F16,
         }
     }
 
@@ -332,6 +365,8 @@ impl HostData {
             HostData::F64(v) => v.len(),
             HostData::I64(v) => v.len(),
             HostData::Bool(v) => v.len(),
+            HostData::BF16(v) => v.len(),
+            HostData::F16(v) => v.len(),
         }
     }
 
@@ -347,6 +382,24 @@ impl HostData {
             HostData::F64(v) => v.clone(),
             HostData::I64(v) => v.iter().map(|&x| x as f64).collect(),
             HostData::Bool(v) => v.iter().map(|&x| if x { 1.0 } else { 0.0 }).collect(),
+            HostData::BF16(v) => v.iter().map(|&x| f64::from(x)).collect(),
+            HostData::F16(v) => v.iter().map(|&x| f64::from(x)).collect(),
+        }
+    }
+
+    /// `values` (given as `f32`) converted to `dtype`, without the detour through `f64`
+    /// for the float dtypes (round to nearest for `BF16` and `F16`).
+    pub fn from_f32(values: &[f32], dtype: DType) -> HostData {
+        match dtype {
+            DType::F32 => HostData::F32(values.to_vec()),
+            DType::BF16 => {
+                HostData::BF16(values.iter().map(|&x| half::bf16::from_f32(x)).collect())
+            }
+            DType::F16 => HostData::F16(values.iter().map(|&x| half::f16::from_f32(x)).collect()),
+            other => {
+                let v: Vec<f64> = values.iter().map(|&x| f64::from(x)).collect();
+                HostData::from_f64(&v, other)
+            }
         }
     }
 
@@ -354,6 +407,8 @@ impl HostData {
     pub fn to_f32_vec(&self) -> Vec<f32> {
         match self {
             HostData::F32(v) => v.clone(),
+            HostData::BF16(v) => v.iter().map(|&x| f32::from(x)).collect(),
+            HostData::F16(v) => v.iter().map(|&x| f32::from(x)).collect(),
             other => other.to_f64_vec().into_iter().map(|x| x as f32).collect(),
         }
     }
@@ -365,12 +420,19 @@ impl HostData {
             HostData::F32(v) => v.iter().map(|&x| x as i64).collect(),
             HostData::F64(v) => v.iter().map(|&x| x as i64).collect(),
             HostData::Bool(v) => v.iter().map(|&x| x as i64).collect(),
+            HostData::BF16(v) => v.iter().map(|&x| f32::from(x) as i64).collect(),
+            HostData::F16(v) => v.iter().map(|&x| f32::from(x) as i64).collect(),
         }
     }
 
-    /// `values` (given as `f64`) converted to `dtype`.
+    /// `values` (given as `f64`) converted to `dtype` (to the nearest 16-bit value for
+    /// `BF16` and `F16`).
     pub fn from_f64(values: &[f64], dtype: DType) -> HostData {
         match dtype {
+            DType::BF16 => {
+                HostData::BF16(values.iter().map(|&x| half::bf16::from_f64(x)).collect())
+            }
+            DType::F16 => HostData::F16(values.iter().map(|&x| half::f16::from_f64(x)).collect()),
             DType::F32 => HostData::F32(values.iter().map(|&x| x as f32).collect()),
             DType::F64 => HostData::F64(values.to_vec()),
             DType::I64 => HostData::I64(values.iter().map(|&x| x as i64).collect()),

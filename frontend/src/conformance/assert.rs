@@ -9,6 +9,24 @@ use crate::error::Result;
 pub const TOL_F32: f64 = 1e-5;
 /// Tolerance for `f64` value tests.
 pub const TOL_F64: f64 = 1e-10;
+/// Tolerance of `bf16` and `f16` value tests, in multiples of the type's machine epsilon
+/// ([`DType::epsilon`]: 2^-7 for bf16, 2^-10 for f16). Inputs are rounded to the 16-bit
+/// type (up to eps/2 relative each) and the result once more; engines accumulate sums
+/// and products in f32, so 4 eps covers those roundings: 0.031 for bf16, 0.0039 for f16.
+/// [`assert_float`] applies it norm-wise for 16-bit results, `4 eps (1 + max|want|)` on
+/// every element, because sums of rounded terms cancel (a convolution output near zero
+/// carries the rounding of its largest terms).
+pub const HALF_EPS_MULTIPLE: f64 = 4.0;
+
+/// The tolerance of a value test in `dtype`: [`TOL_F32`], [`TOL_F64`], or
+/// [`HALF_EPS_MULTIPLE`] times the epsilon of `bf16` / `f16`.
+pub fn tolerance(dtype: DType) -> f64 {
+    match dtype {
+        DType::F64 => TOL_F64,
+        DType::BF16 | DType::F16 => HALF_EPS_MULTIPLE * dtype.epsilon().unwrap_or(0.0),
+        _ => TOL_F32,
+    }
+}
 
 /// Unwraps `r`, panicking with the op name and the error.
 pub fn ok<T>(op: &str, r: Result<T>) -> T {
@@ -28,6 +46,12 @@ pub fn assert_err<T: std::fmt::Debug>(op: &str, r: Result<T>) {
 /// Asserts `|got - want| <= tol * (1 + |want|)` elementwise (infinities must match exactly;
 /// NaN never passes), naming `op` in the message.
 pub fn assert_close(op: &str, got: &[f64], want: &[f64], tol: f64) {
+    assert_within(op, got, want, |w| tol * (1.0 + w.abs()), &tol.to_string());
+}
+
+/// Asserts `|got - want| <= bound(want)` elementwise (infinities must match exactly; NaN
+/// never passes); `tolerance` describes the bound in the message.
+fn assert_within(op: &str, got: &[f64], want: &[f64], bound: impl Fn(f64) -> f64, tolerance: &str) {
     assert_eq!(
         got.len(),
         want.len(),
@@ -39,11 +63,11 @@ pub fn assert_close(op: &str, got: &[f64], want: &[f64], tol: f64) {
         let close = if w.is_infinite() {
             g == w
         } else {
-            (g - w).abs() <= tol * (1.0 + w.abs())
+            (g - w).abs() <= bound(w)
         };
         assert!(
             close,
-            "{op}: element {i}: got {g}, expected {w} (tolerance {tol})\n got: {got:?}\nwant: {want:?}"
+            "{op}: element {i}: got {g}, expected {w} (tolerance {tolerance})\n got: {got:?}\nwant: {want:?}"
         );
     }
 }
@@ -54,8 +78,7 @@ pub fn assert_tensor<B: Backend>(op: &str, t: &B::Tensor, shape: &[usize], want:
     assert_close(op, &values::<B>(t), want, tol);
 }
 
-/// Asserts a tensor's shape, dtype and values, for `f32` (tolerance [`TOL_F32`]) or `f64`
-/// ([`TOL_F64`]) tensors.
+/// Asserts a tensor's shape, dtype and values, within [`tolerance`] of the dtype.
 pub fn assert_float<B: Backend>(
     op: &str,
     t: &B::Tensor,
@@ -64,16 +87,34 @@ pub fn assert_float<B: Backend>(
     want: &[f64],
 ) {
     assert_eq!(B::dtype(t), dtype, "{op}: dtype");
-    let tol = if dtype == DType::F64 {
-        TOL_F64
-    } else {
-        TOL_F32
-    };
-    assert_tensor::<B>(op, t, shape, want, tol);
+    if dtype.is_half() {
+        // The inputs were rounded to 16 bits before the op, and sums of rounded terms
+        // cancel: the bound is norm-wise, scaled by the largest expected magnitude.
+        assert_eq!(B::shape(t), shape, "{op}: shape");
+        let scale = want
+            .iter()
+            .filter(|w| w.is_finite())
+            .fold(0.0f64, |m, w| m.max(w.abs()));
+        let bound = tolerance(dtype) * (1.0 + scale);
+        assert_within(
+            op,
+            &values::<B>(t),
+            want,
+            |_| bound,
+            &format!("{bound} (norm-wise)"),
+        );
+        return;
+    }
+    assert_tensor::<B>(op, t, shape, want, tolerance(dtype));
 }
 
-/// The float dtypes a value check runs in: `f32`, then `f64`.
-pub const FLOATS: [DType; 2] = [DType::F32, DType::F64];
+/// The float dtypes a value check runs in: `f32`, `f64`, then the 16-bit `bf16` and `f16`
+/// (within [`tolerance`]).
+pub const FLOATS: [DType; 4] = [DType::F32, DType::F64, DType::BF16, DType::F16];
+
+/// `f32` and `f64` only: optimizer updates, which always run on `f32` variables (a mixed
+/// precision policy keeps variables in `f32`), and finite-difference gradient checks.
+pub const WIDE_FLOATS: [DType; 2] = [DType::F32, DType::F64];
 
 /// Host values and the shape of the tensor they make, an input of [`check_op`].
 pub type Operand<'a> = (&'a [f64], &'a [usize]);

@@ -17,7 +17,7 @@ fn total<B: Backend>(t: &B::Tensor) -> B::Tensor {
 /// `param` makes a trainable leaf with the same values, dtype and shape; plain tensors are
 /// not parameters.
 pub fn param_is_param<B: Backend>() {
-    for dtype in [DType::F32, DType::F64] {
+    for dtype in FLOATS {
         let t = tensor::<B>(&[1.0, 2.0, 3.0, 4.0], &[2, 2], dtype);
         assert!(
             !B::is_param(&t),
@@ -68,7 +68,7 @@ pub fn param_i64_errs<B: Backend>() {
 /// `d/da sum(a*b + a*a) = b + 2a`, `d/db = a`, in both float dtypes (gradients keep the
 /// parameter's dtype and shape).
 pub fn grad_closed_form<B: Backend>() {
-    for dtype in [DType::F32, DType::F64] {
+    for dtype in FLOATS {
         let a = ok(
             "param",
             B::param(&tensor::<B>(&[1.0, 2.0, 3.0, -1.0], &[2, 2], dtype)),

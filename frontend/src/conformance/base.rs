@@ -133,6 +133,71 @@ pub fn round_trip_bool<B: Backend>() {
     assert_host::<B>("bool round trip", &t, HostData::Bool(v));
 }
 
+/// `bf16` and `f16` data survive the round trip bit for bit (every finite value, a
+/// subnormal, the extremes, infinities and a signed zero), as [`HostData::BF16`] /
+/// [`HostData::F16`] with their dtype.
+pub fn round_trip_half<B: Backend>() {
+    use half::{bf16, f16};
+    let b: Vec<bf16> = [
+        1.0f32,
+        -2.5,
+        0.1,
+        3.0e38,
+        -1.0e-38,
+        0.0,
+        -0.0,
+        f32::INFINITY,
+    ]
+    .iter()
+    .map(|&x| bf16::from_f32(x))
+    .chain([bf16::MAX, bf16::MIN_POSITIVE_SUBNORMAL])
+    .collect();
+    let t = from_data::<B>(HostData::BF16(b.clone()), &[2, 5]);
+    assert_eq!(B::dtype(&t), DType::BF16, "bf16 dtype");
+    assert_host::<B>("bf16 round trip", &t, HostData::BF16(b));
+    let h: Vec<f16> = [
+        1.0f32,
+        -2.5,
+        0.1,
+        65504.0,
+        -6.0e-8,
+        0.0,
+        -0.0,
+        f32::NEG_INFINITY,
+    ]
+    .iter()
+    .map(|&x| f16::from_f32(x))
+    .chain([f16::MAX, f16::MIN_POSITIVE])
+    .collect();
+    let t = from_data::<B>(HostData::F16(h.clone()), &[10]);
+    assert_eq!(B::dtype(&t), DType::F16, "f16 dtype");
+    assert_host::<B>("f16 round trip", &t, HostData::F16(h));
+}
+
+/// `f32 -> bf16 / f16` rounds to the nearest value (as the `half` crate does on the host),
+/// f16 overflows to infinity past 65,504, and widening back to `f32` is exact.
+pub fn to_dtype_half_rounds_to_nearest<B: Backend>() {
+    let v = [
+        1.0f32,
+        0.1,
+        -3.14159,
+        1.0 + 1.0 / 256.0,
+        70000.0,
+        1.0e-3,
+        -0.0,
+    ];
+    let t = f32s::<B>(&v, &[7]);
+    let b = ok("to_dtype f32->bf16", B::to_dtype(&t, DType::BF16));
+    assert_eq!(B::dtype(&b), DType::BF16, "to_dtype(bf16) dtype");
+    assert_host::<B>("f32 -> bf16", &b, HostData::from_f32(&v, DType::BF16));
+    let h = ok("to_dtype f32->f16", B::to_dtype(&t, DType::F16));
+    assert_eq!(B::dtype(&h), DType::F16, "to_dtype(f16) dtype");
+    assert_host::<B>("f32 -> f16", &h, HostData::from_f32(&v, DType::F16));
+    let back = ok("to_dtype bf16->f32", B::to_dtype(&b, DType::F32));
+    let want = HostData::from_f32(&v, DType::BF16).to_f32_vec();
+    assert_host::<B>("bf16 -> f32", &back, HostData::F32(want));
+}
+
 /// `f32 <-> f64` conversions keep values.
 pub fn to_dtype_float_conversions<B: Backend>() {
     let t = f32s::<B>(&[1.5, -2.25, 0.1], &[3]);
@@ -152,8 +217,10 @@ pub fn to_dtype_float_conversions<B: Backend>() {
 /// Float to integer conversion truncates toward zero.
 pub fn to_dtype_float_to_int_truncates<B: Backend>() {
     let v = [1.7, -1.7, 2.5, -0.5, 3.0, 0.0, 99.99, -99.99];
-    let want = vec![1i64, -1, 2, 0, 3, 0, 99, -99];
-    for dtype in [DType::F32, DType::F64] {
+    for dtype in FLOATS {
+        // The values the tensor holds (99.99 is 100 in bf16), truncated.
+        let held = HostData::from_f64(&v, dtype).to_f64_vec();
+        let want: Vec<i64> = held.iter().map(|&x| x.trunc() as i64).collect();
         let t = tensor::<B>(&v, &[2, 4], dtype);
         let i = ok("to_dtype float->i64", B::to_dtype(&t, DType::I64));
         assert_eq!(B::dtype(&i), DType::I64, "to_dtype({dtype} -> i64) dtype");
@@ -169,12 +236,12 @@ pub fn to_dtype_float_to_int_truncates<B: Backend>() {
 /// Integers and booleans convert to floats (booleans as 0/1), booleans to `i64`.
 pub fn to_dtype_int_and_bool_to_float<B: Backend>() {
     let i = i64s::<B>(&[-3, 0, 7], &[3]);
-    for dtype in [DType::F32, DType::F64] {
+    for dtype in FLOATS {
         let f = ok("to_dtype i64->float", B::to_dtype(&i, dtype));
         assert_float::<B>("to_dtype(i64 -> float)", &f, dtype, &[3], &[-3.0, 0.0, 7.0]);
     }
     let b = bools::<B>(&[true, false, true], &[3]);
-    for dtype in [DType::F32, DType::F64] {
+    for dtype in FLOATS {
         let f = ok("to_dtype bool->float", B::to_dtype(&b, dtype));
         assert_float::<B>("to_dtype(bool -> float)", &f, dtype, &[3], &[1.0, 0.0, 1.0]);
     }

@@ -1,7 +1,7 @@
 //! Numpy broadcasting on the host: the reference of every broadcasting binary op and the
 //! shape pairs each one is checked on.
 
-use super::{assert_tensor, ok, tensor, values, TOL_F32, TOL_F64};
+use super::{assert_tensor, ok, tensor, tolerance, values};
 use crate::backend::{Backend, DType};
 use crate::error::Result;
 
@@ -97,11 +97,7 @@ pub fn check_broadcast<B: Backend>(
         let (want, shape) = host_binary(&a, sa, &b, sb, &f);
         let name = format!("{op} {sa:?} with {sb:?} ({dtype})");
         let out = ok(&name, b_op(&ta, &tb));
-        let tol = if dtype == DType::F64 {
-            TOL_F64
-        } else {
-            TOL_F32
-        };
+        let tol = tolerance(dtype);
         assert_tensor::<B>(&name, &out, &shape, &want, tol);
     }
 }

@@ -40,7 +40,7 @@ pub fn compare_values<B: Backend>() {
         [f, f, t], // gt
         [f, t, t], // ge
     ];
-    for dtype in [DType::F32, DType::F64] {
+    for dtype in FLOATS {
         let a = tensor::<B>(&[1.0, 2.0, 3.0], &[3], dtype);
         let b = tensor::<B>(&[2.0, 2.0, 2.0], &[3], dtype);
         for ((op, cmp, _), want) in all_compare::<B>().into_iter().zip(wants) {
@@ -103,7 +103,7 @@ pub fn compare_dtype_mismatch_errs<B: Backend>() {
 /// `where_cond` picks per element, for float and `i64` branches.
 pub fn where_cond_values<B: Backend>() {
     let mask = bools::<B>(&[true, false, false, true], &[2, 2]);
-    for dtype in [DType::F32, DType::F64] {
+    for dtype in FLOATS {
         let a = tensor::<B>(&[1.0, 2.0, 3.0, 4.0], &[2, 2], dtype);
         let b = tensor::<B>(&[-1.0, -2.0, -3.0, -4.0], &[2, 2], dtype);
         let w = ok("where_cond", B::where_cond(&mask, &a, &b));

@@ -41,7 +41,7 @@ fn unary_case<B: Backend>(
     h: impl Fn(f64) -> f64,
 ) {
     let want: Vec<f64> = xs.iter().map(|&x| h(x)).collect();
-    for dtype in [DType::F32, DType::F64] {
+    for dtype in FLOATS {
         let out = ok(op, f(&tensor::<B>(xs, &[xs.len()], dtype)));
         assert_float::<B>(&format!("{op} ({dtype})"), &out, dtype, &[xs.len()], &want);
     }
@@ -77,7 +77,7 @@ pub fn logsumexp_values<B: Backend>() {
     let e = std::f64::consts::E;
     let row0 = (e + e * e + e * e * e).ln();
     let row1 = 1.0 + 3f64.ln();
-    for dtype in [DType::F32, DType::F64] {
+    for dtype in FLOATS {
         let t = tensor::<B>(&[1.0, 2.0, 3.0, 1.0, 1.0, 1.0], &[2, 3], dtype);
         let l = ok("logsumexp", B::logsumexp(&t, &[1], false));
         assert_float::<B>("logsumexp axis 1", &l, dtype, &[2], &[row0, row1]);
@@ -106,7 +106,7 @@ fn host_softmax(xs: &[f64]) -> Vec<f64> {
 
 /// `softmax` along the last and the first axis; `softmax([0, ln 3]) = [0.25, 0.75]`.
 pub fn softmax_values<B: Backend>() {
-    for dtype in [DType::F32, DType::F64] {
+    for dtype in FLOATS {
         let t = tensor::<B>(&[0.0, 3f64.ln()], &[1, 2], dtype);
         let s = ok("softmax", B::softmax(&t, 1));
         assert_float::<B>("softmax by hand", &s, dtype, &[1, 2], &[0.25, 0.75]);
@@ -129,7 +129,7 @@ pub fn softmax_values<B: Backend>() {
 
 /// `log_softmax = x - logsumexp(x)` along each axis.
 pub fn log_softmax_values<B: Backend>() {
-    for dtype in [DType::F32, DType::F64] {
+    for dtype in FLOATS {
         let t = tensor::<B>(&[1.0, 2.0, 3.0, -1.0, 0.0, 0.5], &[2, 3], dtype);
         let mut want: Vec<f64> = host_softmax(&[1.0, 2.0, 3.0])
             .iter()
@@ -162,9 +162,13 @@ pub fn gelu_values<B: Backend>() {
         0.977_249_868_051_820_8,
     ];
     let want: Vec<f64> = xs.iter().zip(phi).map(|(x, p)| x * p).collect();
-    for dtype in [DType::F32, DType::F64] {
+    for dtype in FLOATS {
         let g = ok("gelu", B::gelu(&tensor::<B>(&xs, &[5], dtype)));
-        let tol = if dtype == DType::F64 { 1e-12 } else { TOL_F32 };
+        let tol = if dtype == DType::F64 {
+            1e-12
+        } else {
+            tolerance(dtype)
+        };
         assert_eq!(B::dtype(&g), dtype, "gelu dtype");
         assert_tensor::<B>(&format!("gelu ({dtype})"), &g, &[5], &want, tol);
     }
@@ -212,7 +216,7 @@ pub fn cross_entropy_values<B: Backend>() {
         (e + e * e + e * e * e).ln() - 1.0,
     ];
     let labels = i64s::<B>(&[2, 0, 0], &[3]);
-    for dtype in [DType::F32, DType::F64] {
+    for dtype in FLOATS {
         let logits = tensor::<B>(
             &[1.0, 2.0, 3.0, 1.0, 1.0, 1.0, 1.0, 2.0, 3.0],
             &[3, 3],
@@ -229,7 +233,7 @@ pub fn cross_entropy_values<B: Backend>() {
 /// Large magnitudes give exact limits, never NaN or infinity.
 pub fn stability_large_magnitudes<B: Backend>() {
     let ln2 = std::f64::consts::LN_2;
-    for dtype in [DType::F32, DType::F64] {
+    for dtype in FLOATS {
         let t = |v: &[f64], s: &[usize]| tensor::<B>(v, s, dtype);
         let big = t(&[-1000.0, 1000.0], &[2]);
         let s = ok("sigmoid", B::sigmoid(&big));

@@ -139,7 +139,7 @@ fn dist_name(normal: bool) -> &'static str {
 /// Two draws with parameters `(a, b)` and the same `seed` are identical, in each float
 /// dtype.
 fn check_same_seed<B: Backend>(normal: bool, shape: &[usize], (a, b): (f64, f64), seed: u64) {
-    for dtype in [DType::F32, DType::F64] {
+    for dtype in FLOATS {
         let x = draw::<B>(normal, shape, a, b, seed, dtype);
         let y = draw::<B>(normal, shape, a, b, seed, dtype);
         assert_eq!(x, y, "{} with the same seed ({dtype})", dist_name(normal));

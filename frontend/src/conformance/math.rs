@@ -12,7 +12,7 @@ type UnOp<B> = fn(
 ) -> Result<<B as crate::backend::BackendBase>::Tensor>;
 
 fn binary_case<B: Backend>(op: &str, f: BinOp<B>, a: &[f64], b: &[f64], want: &[f64]) {
-    for dtype in [DType::F32, DType::F64] {
+    for dtype in FLOATS {
         let ta = tensor::<B>(a, &[a.len()], dtype);
         let tb = tensor::<B>(b, &[b.len()], dtype);
         let out = ok(op, f(&ta, &tb));
@@ -141,7 +141,7 @@ pub fn binary_dtype_mismatch_errs<B: Backend>() {
 
 /// `affine` is `t * mul + add`.
 pub fn affine_values<B: Backend>() {
-    for dtype in [DType::F32, DType::F64] {
+    for dtype in FLOATS {
         let t = tensor::<B>(&[1.0, -2.0, 0.5], &[3], dtype);
         let a = ok("affine", B::affine(&t, 2.0, 0.5));
         assert_float::<B>("affine(2, 0.5)", &a, dtype, &[3], &[2.5, -3.5, 1.5]);
@@ -152,7 +152,7 @@ pub fn affine_values<B: Backend>() {
 
 /// `powf` with integer, fractional and negative exponents.
 pub fn powf_values<B: Backend>() {
-    for dtype in [DType::F32, DType::F64] {
+    for dtype in FLOATS {
         let t = tensor::<B>(&[4.0, 0.25, 9.0], &[3], dtype);
         let p = ok("powf", B::powf(&t, 2.0));
         assert_float::<B>("powf 2", &p, dtype, &[3], &[16.0, 0.0625, 81.0]);
@@ -165,7 +165,7 @@ pub fn powf_values<B: Backend>() {
 
 /// `clamp` into `[min, max]`.
 pub fn clamp_values<B: Backend>() {
-    for dtype in [DType::F32, DType::F64] {
+    for dtype in FLOATS {
         let t = tensor::<B>(&[-3.0, -0.5, 0.25, 2.0, 5.0], &[5], dtype);
         let c = ok("clamp", B::clamp(&t, -1.0, 2.0));
         assert_float::<B>(
@@ -246,10 +246,14 @@ pub fn erf_values<B: Backend>() {
         0.999_977_909_503_001_4,
         -0.276_326_390_168_236_9,
     ];
-    for dtype in [DType::F32, DType::F64] {
+    for dtype in FLOATS {
         let t = tensor::<B>(&xs, &[7], dtype);
         let e = ok("erf", B::erf(&t));
-        let tol = if dtype == DType::F64 { 1e-12 } else { TOL_F32 };
+        let tol = if dtype == DType::F64 {
+            1e-12
+        } else {
+            tolerance(dtype)
+        };
         assert_eq!(B::dtype(&e), dtype, "erf dtype");
         assert_tensor::<B>(&format!("erf ({dtype})"), &e, &[7], &want, tol);
     }
@@ -257,7 +261,7 @@ pub fn erf_values<B: Backend>() {
 
 /// `relu` and `sign`, including at zero.
 pub fn relu_sign_values<B: Backend>() {
-    for dtype in [DType::F32, DType::F64] {
+    for dtype in FLOATS {
         let t = tensor::<B>(&[-2.0, -0.0, 0.0, 0.5, 3.0], &[5], dtype);
         let r = ok("relu", B::relu(&t));
         assert_float::<B>("relu", &r, dtype, &[5], &[0.0, 0.0, 0.0, 0.5, 3.0]);

@@ -57,11 +57,7 @@ fn host_sgd(p: &[f64], g: &[f64], vel: Option<&[f64]>, h: &SgdStep) -> (Vec<f64>
 }
 
 fn tol(dtype: DType) -> f64 {
-    if dtype == DType::F64 {
-        TOL_F64
-    } else {
-        TOL_F32
-    }
+    tolerance(dtype)
 }
 
 /// Three Adam steps (with and without AMSGrad and weight decay, both float dtypes) match
@@ -69,7 +65,7 @@ fn tol(dtype: DType) -> f64 {
 /// given (in place), and the parameter stays a parameter.
 pub fn adam_step_values<B: Backend>() {
     let shape = [2, 3];
-    for dtype in [DType::F32, DType::F64] {
+    for dtype in WIDE_FLOATS {
         for (amsgrad, decay) in [(false, 1.0), (true, 1.0), (false, 0.99), (true, 0.995)] {
             let name = format!("adam_step ({dtype}, amsgrad {amsgrad}, decay {decay})");
             let p0 = pseudo(6, 11);
@@ -131,7 +127,7 @@ pub fn adam_step_values<B: Backend>() {
 /// decay, in both float dtypes, match the host formula; the velocity is updated in place.
 pub fn sgd_step_values<B: Backend>() {
     let shape = [4];
-    for dtype in [DType::F32, DType::F64] {
+    for dtype in WIDE_FLOATS {
         for (momentum, nesterov, decay) in [
             (0.0, false, 1.0),
             (0.0, false, 0.98),
@@ -279,7 +275,7 @@ pub fn optim_step_bad_operands_err<B: Backend>() {
 /// `copy` gives independent, contiguous storage with the same values, dtype and shape
 /// (also from a transposed view), cut from the graph.
 pub fn copy_is_independent<B: Backend>() {
-    for dtype in [DType::F32, DType::F64] {
+    for dtype in WIDE_FLOATS {
         let p = ok(
             "param",
             B::param(&tensor::<B>(&[1.0, 2.0, 3.0, 4.0], &[2, 2], dtype)),

@@ -29,7 +29,7 @@ fn check_reduce<B: Backend>(
 
 /// `sum` over one axis, with and without `keepdim`.
 pub fn sum_single_axis<B: Backend>() {
-    for dtype in [DType::F32, DType::F64] {
+    for dtype in FLOATS {
         let t = tensor::<B>(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3], dtype);
         let sum = |label, axes, keepdim, shape, want| {
             check_reduce::<B>(label, &t, B::sum, axes, keepdim, shape, want)
@@ -100,7 +100,7 @@ pub fn sum_i64<B: Backend>() {
 
 /// `mean` over one and several axes.
 pub fn mean_values<B: Backend>() {
-    for dtype in [DType::F32, DType::F64] {
+    for dtype in FLOATS {
         let t = tensor::<B>(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3], dtype);
         let mean = |label, axes, keepdim, shape, want| {
             check_reduce::<B>(label, &t, B::mean, axes, keepdim, shape, want)

@@ -97,7 +97,7 @@ pub fn lstm_sequence_values<B: Backend>() {
     let k = scaled(d * 4 * u, 4, 0.4);
     let rk = scaled(u * 4 * u, 5, 0.4);
     let b = scaled(4 * u, 6, 0.2);
-    for dtype in [DType::F32, DType::F64] {
+    for dtype in FLOATS {
         for bias in [Some(&b[..]), None] {
             let tt = |v: &[f64], s: &[usize]| tensor::<B>(v, s, dtype);
             let bt = bias.map(|b| tt(b, &[4 * u]));
@@ -131,7 +131,7 @@ pub fn gru_sequence_values<B: Backend>() {
     let rk = scaled(u * 3 * u, 15, 0.4);
     let bi = scaled(3 * u, 16, 0.2);
     let br = scaled(3 * u, 17, 0.2);
-    for dtype in [DType::F32, DType::F64] {
+    for dtype in FLOATS {
         for (bi, br) in [
             (Some(&bi[..]), Some(&br[..])),
             (Some(&bi[..]), None),

@@ -148,6 +148,8 @@ impl RowBuilder {
             HostData::F64(_) => HostData::F64(Vec::with_capacity(cap)),
             HostData::I64(_) => HostData::I64(Vec::with_capacity(cap)),
             HostData::Bool(_) => HostData::Bool(Vec::with_capacity(cap)),
+            HostData::BF16(_) => HostData::BF16(Vec::with_capacity(cap)),
+            HostData::F16(_) => HostData::F16(Vec::with_capacity(cap)),
         };
         Self {
             data,
@@ -169,6 +171,8 @@ impl RowBuilder {
             (HostData::F64(d), HostData::F64(s)) => d.extend_from_slice(&s[span]),
             (HostData::I64(d), HostData::I64(s)) => d.extend_from_slice(&s[span]),
             (HostData::Bool(d), HostData::Bool(s)) => d.extend_from_slice(&s[span]),
+            (HostData::BF16(d), HostData::BF16(s)) => d.extend_from_slice(&s[span]),
+            (HostData::F16(d), HostData::F16(s)) => d.extend_from_slice(&s[span]),
             _ => unreachable!("RowBuilder::push after a failed fits check"),
         }
     }

@@ -66,7 +66,7 @@ macro_rules! elements {
         }
     )*};
 }
-elements!(f32 => F32, f64 => F64, i64 => I64, bool => Bool);
+elements!(f32 => F32, f64 => F64, i64 => I64, bool => Bool, half::bf16 => BF16, half::f16 => F16);
 
 /// Resolves a possibly negative axis against `rank`.
 pub(crate) fn resolve_axis(axis: isize, rank: usize, op: &str, shape: &[usize]) -> Result<usize> {

@@ -114,6 +114,8 @@ pub(crate) fn permute_host(t: &HostTensor, perm: &[usize]) -> HostTensor {
         HostData::F64(v) => HostData::F64(permute_vec(v, &t.shape, perm)),
         HostData::I64(v) => HostData::I64(permute_vec(v, &t.shape, perm)),
         HostData::Bool(v) => HostData::Bool(permute_vec(v, &t.shape, perm)),
+        HostData::BF16(v) => HostData::BF16(permute_vec(v, &t.shape, perm)),
+        HostData::F16(v) => HostData::F16(permute_vec(v, &t.shape, perm)),
     };
     HostTensor {
         data,

@@ -16,26 +16,9 @@ pub struct StateDict {
     pub(super) origin: String,
 }
 
+/// An IEEE half (`f16`) bit pattern as `f32` (exact: every f16 is an f32).
 fn f16_to_f32(h: u16) -> f32 {
-    let sign = ((h >> 15) as u32) << 31;
-    let exp = ((h >> 10) & 0x1f) as u32;
-    let frac = (h & 0x3ff) as u32;
-    let bits = match (exp, frac) {
-        (0, 0) => sign,
-        (0, f) => {
-            // Subnormal: normalise.
-            let mut e = 127 - 15 + 1;
-            let mut f = f;
-            while f & 0x400 == 0 {
-                f <<= 1;
-                e -= 1;
-            }
-            sign | ((e as u32) << 23) | ((f & 0x3ff) << 13)
-        }
-        (0x1f, f) => sign | 0x7f80_0000 | (f << 13),
-        (e, f) => sign | ((e + 127 - 15) << 23) | (f << 13),
-    };
-    f32::from_bits(bits)
+    half::f16::from_bits(h).to_f32()
 }
 
 /// Decodes `bytes` as consecutive little-endian values of `N` bytes each (a trailing
@@ -89,9 +72,7 @@ impl StateDict {
                 Dtype::F32 => HostData::F32(from_le(d, f32::from_le_bytes)),
                 Dtype::F64 => HostData::F64(from_le(d, f64::from_le_bytes)),
                 Dtype::F16 => HostData::F32(from_le(d, |c| f16_to_f32(u16::from_le_bytes(c)))),
-                Dtype::BF16 => HostData::F32(from_le(d, |c| {
-                    f32::from_bits((u16::from_le_bytes(c) as u32) << 16)
-                })),
+                Dtype::BF16 => HostData::F32(from_le(d, |c| half::bf16::from_le_bytes(c).to_f32())),
                 Dtype::I64 => HostData::I64(from_le(d, i64::from_le_bytes)),
                 Dtype::I32 => HostData::I64(from_le(d, |c| i32::from_le_bytes(c) as i64)),
                 Dtype::BOOL => HostData::Bool(d.iter().map(|&b| b != 0).collect()),
@@ -137,6 +118,11 @@ impl StateDict {
                 HostData::F64(v) => (Dtype::F64, v.iter().flat_map(|x| x.to_le_bytes()).collect()),
                 HostData::I64(v) => (Dtype::I64, v.iter().flat_map(|x| x.to_le_bytes()).collect()),
                 HostData::Bool(v) => (Dtype::BOOL, v.iter().map(|&b| b as u8).collect()),
+                HostData::BF16(v) => (
+                    Dtype::BF16,
+                    v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+                ),
+                HostData::F16(v) => (Dtype::F16, v.iter().flat_map(|x| x.to_le_bytes()).collect()),
             };
             owned.push((n.clone(), dt, t.shape.clone(), bytes));
         }
