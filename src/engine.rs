@@ -171,9 +171,10 @@ define_with_engine!($ #[cfg(all(feature = "candle", feature = "tch"))] Candle, T
 define_with_engine!($ #[cfg(all(feature = "candle", not(feature = "tch")))] Candle);
 define_with_engine!($ #[cfg(all(not(feature = "candle"), feature = "tch"))] Tch);
 
-/// The `main` of an example: picks the engine (`--backend`) and the device (`--device
-/// auto|cpu|cuda|cuda:N`, default auto: the GPU when the engine sees one) from the command
-/// line, prints both, and returns `$run::<B>(args..., device)` for that engine.
+/// The `main` of an example: picks the engine (`--backend`), the device (`--device
+/// auto|cpu|cuda|cuda:N`, default auto: the GPU when the engine sees one) and the dtype
+/// policy (`--policy float32|mixed_bfloat16|mixed_float16`, default the global policy) from
+/// the command line, prints them, and returns `$run::<B>(args..., device)` for that engine.
 ///
 /// ```no_run
 /// fn run<B: stratanet::Backend>(seed: u64, device: stratanet::Device) -> stratanet::Result<()> {
@@ -189,6 +190,10 @@ macro_rules! run_example {
     ($run:ident($($arg:expr),* $(,)?)) => {{
         let engine = $crate::Engine::from_args()?;
         println!("engine: {engine}");
+        let policy = $crate::mixed_precision::set_global_policy_from_args()?;
+        if policy.is_mixed() {
+            println!("dtype policy: {policy}");
+        }
         $crate::with_engine!(engine, B => {
             let device = $crate::Device::from_args::<B>()?;
             println!("device: {device}");

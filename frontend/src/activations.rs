@@ -135,15 +135,18 @@ impl Activation {
         }
     }
 
-    /// Applies the activation (softmax variants over the last axis).
+    /// Applies the activation (softmax variants over the last axis, in `f32` when `x` is
+    /// `bf16` or `f16`).
     pub fn apply<B: Backend>(&self, x: &Tensor<B>) -> Result<Tensor<B>> {
         match self {
             Activation::Linear => Ok(x.clone()),
             Activation::Relu => x.relu(),
             Activation::Sigmoid => x.sigmoid(),
             Activation::Tanh => x.tanh(),
-            Activation::Softmax => x.softmax(-1),
-            Activation::LogSoftmax => x.log_softmax(-1),
+            // In f32 for 16-bit inputs, as Keras advises for a mixed precision model's
+            // last activation (see `mixed_precision`): the result stays f32.
+            Activation::Softmax => widen_half(x)?.softmax(-1),
+            Activation::LogSoftmax => widen_half(x)?.log_softmax(-1),
             Activation::Gelu => x.gelu(),
             Activation::Silu => x.silu(),
             Activation::Elu => x.elu(1.0),
@@ -223,5 +226,14 @@ impl serde::Serialize for ActivationSpec {
 impl<'de> serde::Deserialize<'de> for ActivationSpec {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         Activation::deserialize(d).map(ActivationSpec::Known)
+    }
+}
+
+/// `x` widened to `f32` when it is a 16-bit float, else `x`.
+fn widen_half<B: Backend>(x: &Tensor<B>) -> Result<Tensor<B>> {
+    if x.dtype().is_half() {
+        x.to_dtype(crate::backend::DType::F32)
+    } else {
+        Ok(x.clone())
     }
 }

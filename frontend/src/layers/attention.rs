@@ -171,8 +171,9 @@ impl<B: Backend> MultiHeadAttention<B> {
     }
 
     /// `x [N, T, d] -> [N, heads, T, dim]` through `kernel [d, heads, dim]`.
-    fn project(&self, x: &Tensor<B>, part: usize) -> Result<Tensor<B>> {
-        let (kernel, bias) = &self.dense[part];
+    fn project(&self, x: &Tensor<B>, part: usize, ctx: &CallContext) -> Result<Tensor<B>> {
+        let kernel = &ctx.read(&self.dense[part].0)?;
+        let bias = &ctx.read_opt(&self.dense[part].1)?;
         let ks = kernel.shape();
         let (d, h, dim) = (ks[0], ks[1], ks[2]);
         let s = x.shape();
@@ -305,10 +306,10 @@ impl<B: Backend> Layer<B> for MultiHeadAttention<B> {
         let (tq, tk) = (query.shape()[1], key.shape()[1]);
         let (h, vd) = (self.config.num_heads, self.vdim());
         let q = self
-            .project(query, 0)?
+            .project(query, 0, ctx)?
             .mul_scalar(1.0 / (self.config.key_dim as f64).sqrt())?;
-        let k = self.project(key, 1)?;
-        let v = self.project(value, 2)?;
+        let k = self.project(key, 1, ctx)?;
+        let v = self.project(value, 2, ctx)?;
         let mut scores = q.matmul(&k.transpose(-1, -2)?)?; // [N, H, Tq, Tk]
         if self.config.use_causal_mask {
             let allowed: Vec<bool> = (0..tq).flat_map(|i| (0..tk).map(move |j| j <= i)).collect();
@@ -339,7 +340,10 @@ impl<B: Backend> Layer<B> for MultiHeadAttention<B> {
             probs.clone()
         };
         let ctxv = dropped.matmul(&v)?.permute(&[0, 2, 1, 3])?; // [N, Tq, H, V]
-        let (ok, ob) = &self.dense[3];
+        let (ok, ob) = (
+            &ctx.read(&self.dense[3].0)?,
+            &ctx.read_opt(&self.dense[3].1)?,
+        );
         let out_dim = ok.shape()[2];
         let mut y = ctxv
             .reshape_to(&[n * tq, h * vd])?

@@ -241,6 +241,7 @@ impl<B: Backend> Layer<B> for Dense<B> {
             needed: "built".into(),
             hint: "add it to a model with a known input shape, or call build".into(),
         })?;
+        let kernel = &ctx.read(kernel)?;
         let in_dim = kernel.shape()[0];
         let s = x.shape();
         if s.len() < 2 || s[s.len() - 1] != in_dim {
@@ -260,7 +261,7 @@ impl<B: Backend> Layer<B> for Dense<B> {
             *out_shape.last_mut().unwrap_or(&mut 0) = self.config.units;
             flat.matmul(kernel)?.reshape_to(&out_shape)?
         };
-        let y = match &self.bias {
+        let y = match &ctx.read_opt(&self.bias)? {
             Some(b) => y.add(b)?,
             None => y,
         };

@@ -119,6 +119,7 @@ impl<B: Backend> Layer<B> for Embedding<B> {
             needed: "built".into(),
             hint: "add it to a model with a known input shape, or call build".into(),
         })?;
+        let table = &ctx.read(table)?;
         let s = x.shape();
         if s.is_empty() {
             return Err(Error::shape(

@@ -113,6 +113,7 @@ pub struct CallContext {
     counter: u64,
     activity: Vec<std::sync::Arc<dyn std::any::Any + Send + Sync>>,
     sequence_mask: Option<std::sync::Arc<dyn std::any::Any + Send + Sync>>,
+    compute_dtype: Option<DType>,
 }
 
 impl CallContext {
@@ -124,7 +125,46 @@ impl CallContext {
             counter: 0,
             activity: Vec::new(),
             sequence_mask: None,
+            compute_dtype: None,
         }
+    }
+
+    /// Runs the layers in `dtype` (a 16-bit float under a mixed precision policy, see
+    /// [`crate::mixed_precision`]); `None` computes in the weights' own dtype.
+    pub fn with_compute_dtype(mut self, dtype: Option<DType>) -> Self {
+        self.compute_dtype = dtype;
+        self
+    }
+
+    /// Sets the dtype layers compute in (see [`CallContext::with_compute_dtype`]).
+    pub fn set_compute_dtype(&mut self, dtype: Option<DType>) {
+        self.compute_dtype = dtype;
+    }
+
+    /// The dtype layers compute in, when a mixed precision policy sets one.
+    pub fn compute_dtype(&self) -> Option<DType> {
+        self.compute_dtype
+    }
+
+    /// A weight as the layer computes with it: cast to the compute dtype when one is set
+    /// and the weight is a float of another dtype (a differentiable cast: the gradient
+    /// reaches the `f32` variable), else the weight itself.
+    ///
+    /// # Errors
+    /// Engine errors of the cast.
+    pub fn read<B: Backend>(&self, w: &Tensor<B>) -> Result<Tensor<B>> {
+        match self.compute_dtype {
+            Some(d) if w.dtype() != d && w.dtype().is_float() => w.to_dtype(d),
+            _ => Ok(w.clone()),
+        }
+    }
+
+    /// An optional weight as the layer computes with it (see [`CallContext::read`]).
+    ///
+    /// # Errors
+    /// Engine errors of the cast.
+    pub fn read_opt<B: Backend>(&self, w: &Option<Tensor<B>>) -> Result<Option<Tensor<B>>> {
+        w.as_ref().map(|w| self.read(w)).transpose()
     }
 
     /// Training mode with per-call random ops seeded from `seed`.
@@ -135,6 +175,7 @@ impl CallContext {
             counter: 0,
             activity: Vec::new(),
             sequence_mask: None,
+            compute_dtype: None,
         }
     }
 

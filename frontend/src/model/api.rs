@@ -521,6 +521,25 @@ where
         crate::model::persist::save_model(self, path.as_ref(), self.model_class(), &config)
     }
 
+    /// The dtype policy the model's layers run under (see [`crate::mixed_precision`]):
+    /// the global policy when the model was made, or the one saved with it.
+    pub fn dtype_policy(&self) -> crate::mixed_precision::Policy {
+        self.state().policy
+    }
+
+    /// Runs the layers under `policy` from now on (variables stay as they are: `f32`).
+    ///
+    /// ```
+    /// use stratanet::prelude::*;
+    /// use stratanet::mixed_precision::Policy;
+    /// let mut model = Sequential::<DefaultBackend>::new();
+    /// model.set_dtype_policy(Policy::MixedBFloat16);
+    /// assert_eq!(model.dtype_policy().name(), "mixed_bfloat16");
+    /// ```
+    pub fn set_dtype_policy(&mut self, policy: crate::mixed_precision::Policy) {
+        self.state_mut().policy = policy;
+    }
+
     /// Stores a named text asset in the model; [`Self::save`] writes it into the model
     /// file and `load` restores it. For the host-side preprocessing that cannot be a
     /// layer (string columns): keep the adapted `FeatureSpace` or `StringLookup` with

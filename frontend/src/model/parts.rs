@@ -6,7 +6,8 @@ use super::api::ModelCore;
 use super::training::{Compiled, Network};
 use crate::backend::Backend;
 use crate::error::{Error, Result};
-use crate::layers::Weight;
+use crate::layers::{CallContext, Weight};
+use crate::mixed_precision::Policy;
 use crate::tensor::Tensor;
 
 /// Compile state and seeds every model kind carries.
@@ -23,6 +24,9 @@ pub struct ModelState<B: Backend> {
     /// Named text assets saved in the model file (e.g. a `FeatureSpace` or `StringLookup`
     /// as JSON), like the vocabulary assets of a Keras SavedModel.
     pub assets: std::collections::BTreeMap<String, String>,
+    /// The dtype policy the layers run under: the global policy when the model was made
+    /// (see [`crate::mixed_precision`]).
+    pub policy: Policy,
 }
 
 impl<B: Backend> ModelState<B> {
@@ -34,6 +38,7 @@ impl<B: Backend> ModelState<B> {
             calls: 0,
             pending_activity: None,
             assets: std::collections::BTreeMap::new(),
+            policy: crate::mixed_precision::global_policy(),
         }
     }
 
@@ -142,4 +147,35 @@ where
     fn model_config(&self) -> serde_json::Value {
         A::config(self)
     }
+}
+
+/// Runs a model's forward pass `run` under `policy`: layers compute in the policy's
+/// compute dtype (through [`CallContext::read`]), and 16-bit outputs come back widened to
+/// `f32`, so the loss, the metrics and `predict` run in `f32` as in Keras. The context's
+/// compute dtype is restored afterwards (a nested model may run under its own policy).
+///
+/// # Errors
+/// Those of `run`, and engine errors of the casts.
+pub(crate) fn forward_under<B: Backend>(
+    policy: Policy,
+    ctx: &mut CallContext,
+    run: impl FnOnce(&mut CallContext) -> Result<Vec<Tensor<B>>>,
+) -> Result<Vec<Tensor<B>>> {
+    if !policy.is_mixed() {
+        return run(ctx);
+    }
+    let outer = ctx.compute_dtype();
+    ctx.set_compute_dtype(Some(policy.compute_dtype()));
+    let outs = run(ctx);
+    ctx.set_compute_dtype(outer);
+    outs?
+        .into_iter()
+        .map(|y| {
+            if y.dtype().is_half() {
+                y.to_dtype(policy.variable_dtype())
+            } else {
+                Ok(y)
+            }
+        })
+        .collect()
 }

@@ -21,6 +21,9 @@ pub const CONFIG_KEY: &str = "model_config";
 pub const TRAINING_KEY: &str = "training_config";
 /// Prefix of optimizer state tensors.
 pub const OPTIMIZER_PREFIX: &str = "optimizer/";
+/// Metadata key of the dtype policy of a model saved under a mixed policy.
+pub const POLICY_KEY: &str = "dtype_policy";
+
 /// Prefix of the metadata keys holding the model's text assets (`set_asset`).
 pub const ASSET_PREFIX: &str = "asset/";
 
@@ -108,6 +111,12 @@ pub fn save_model<B: Backend, M: ModelParts<B>>(
     meta.insert(CONFIG_KEY.to_string(), config.to_string());
     meta.insert("engine".to_string(), B::NAME.to_string());
     meta.insert("seed".to_string(), m.state().seed.to_string());
+    // Variables are f32 under every policy, so the file loads under any; the policy is
+    // kept so that the loaded model computes as the saved one did (Keras keeps it in
+    // each layer's config).
+    if m.state().policy.is_mixed() {
+        meta.insert(POLICY_KEY.to_string(), m.state().policy.name().to_string());
+    }
     for (name, text) in &m.state().assets {
         meta.insert(format!("{ASSET_PREFIX}{name}"), text.clone());
     }
@@ -236,6 +245,10 @@ pub fn restore<B: Backend, M: ModelParts<B>>(m: &mut M, file: ModelFile) -> Resu
     saving::assign_by_name(&targets, &weights, &file.origin)?;
     if let Some(seed) = file.meta.get("seed").and_then(|s| s.parse().ok()) {
         m.state_mut().seed = seed;
+    }
+    if let Some(p) = file.meta.get(POLICY_KEY) {
+        m.state_mut().policy = crate::mixed_precision::Policy::from_name(p)
+            .map_err(|e| Error::config(&file.origin, format!("'{POLICY_KEY}': {e}")))?;
     }
     for (key, text) in &file.meta {
         if let Some(name) = key.strip_prefix(ASSET_PREFIX) {

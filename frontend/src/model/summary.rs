@@ -49,6 +49,20 @@ pub fn shape_str(per_sample: &[usize]) -> String {
     }
 }
 
+/// The summary's policy line under a mixed precision policy (`""` under `float32`, whose
+/// table Keras prints without one).
+pub fn policy_line(policy: crate::mixed_precision::Policy) -> String {
+    if policy.is_mixed() {
+        format!(
+            " Dtype policy: {policy} (variables {}, compute {})\n",
+            policy.variable_dtype(),
+            policy.compute_dtype()
+        )
+    } else {
+        String::new()
+    }
+}
+
 /// Renders the table with totals, as Keras 3 prints it.
 pub fn render_summary(
     model_name: &str,

@@ -162,7 +162,7 @@ impl<B: Backend> Layer<B> for Conv2DTranspose<B> {
     }
     fn call(&self, x: &Tensor<B>, ctx: &mut CallContext) -> Result<Tensor<B>> {
         let (name, spatial) = (&self.config.options.name, self.config.window.spatial());
-        let kernel = built_weight(&self.kernel, name)?;
+        let kernel = &ctx.read(built_weight(&self.kernel, name)?)?;
         let c_in = kernel.shape()[3];
         let xs = spatial.to_nchw(name, x, c_in)?;
         let xs = xs.to_dtype(kernel.dtype())?;
@@ -177,7 +177,7 @@ impl<B: Backend> Layer<B> for Conv2DTranspose<B> {
             p,
             [g[0].2, g[1].2],
         )?);
-        let y = match &self.bias {
+        let y = match &ctx.read_opt(&self.bias)? {
             Some(b) => y.add(&b.reshape_to(&[1, b.numel(), 1, 1])?)?,
             None => y,
         };

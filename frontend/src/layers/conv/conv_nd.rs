@@ -204,7 +204,7 @@ impl<B: Backend, const RANK: usize> Layer<B> for Conv<B, RANK> {
     }
     fn call(&self, x: &Tensor<B>, ctx: &mut CallContext) -> Result<Tensor<B>> {
         let (name, spatial) = (&self.config.options.name, self.config.window.spatial());
-        let kernel = built_weight(&self.kernel, name)?;
+        let kernel = &ctx.read(built_weight(&self.kernel, name)?)?;
         let c_in = self.in_channels().unwrap_or(0);
         let (xs, pads) = spatial.conv_input(name, x, kernel, c_in)?;
         // Keras [kh, kw, in/g, out] -> engine [out, in/g, kh, kw].
@@ -216,7 +216,8 @@ impl<B: Backend, const RANK: usize> Layer<B> for Conv<B, RANK> {
         };
         let w = k4.permute(&[3, 2, 0, 1])?;
         let p = spatial.params(pads, self.config.groups);
-        let b = self.bias.as_ref().map(Tensor::inner);
+        let bias = ctx.read_opt(&self.bias)?;
+        let b = bias.as_ref().map(Tensor::inner);
         let y = Tensor::new(B::conv2d_bias(xs.inner(), w.inner(), b, p)?);
         self.config.options.finish(&spatial, y, ctx)
     }

@@ -117,12 +117,13 @@ impl<B: Backend> Layer<B> for DepthwiseConv2D<B> {
     }
     fn call(&self, x: &Tensor<B>, ctx: &mut CallContext) -> Result<Tensor<B>> {
         let (name, spatial) = (&self.config.options.name, self.config.window.spatial());
-        let kernel = built_weight(&self.kernel, name)?;
+        let kernel = &ctx.read(built_weight(&self.kernel, name)?)?;
         let c_in = kernel.shape()[2];
         let (xs, pads) = spatial.conv_input(name, x, kernel, c_in)?;
         let w = depthwise_engine_kernel(kernel)?;
         let p = spatial.params(pads, c_in);
-        let b = self.bias.as_ref().map(Tensor::inner);
+        let bias = ctx.read_opt(&self.bias)?;
+        let b = bias.as_ref().map(Tensor::inner);
         let y = Tensor::new(B::conv2d_bias(xs.inner(), w.inner(), b, p)?);
         self.config.options.finish(&spatial, y, ctx)
     }

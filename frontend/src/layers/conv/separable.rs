@@ -144,15 +144,16 @@ impl<B: Backend> Layer<B> for SeparableConv2D<B> {
     }
     fn call(&self, x: &Tensor<B>, ctx: &mut CallContext) -> Result<Tensor<B>> {
         let (name, spatial) = (&self.config.options.name, self.config.window.spatial());
-        let dw = built_weight(&self.depthwise, name)?;
-        let pw = built_weight(&self.pointwise, name)?;
+        let dw = &ctx.read(built_weight(&self.depthwise, name)?)?;
+        let pw = &ctx.read(built_weight(&self.pointwise, name)?)?;
         let c_in = dw.shape()[2];
         let (xs, pads) = spatial.conv_input(name, x, dw, c_in)?;
         let p = spatial.params(pads, c_in);
         let w = depthwise_engine_kernel(dw)?;
         let y = Tensor::<B>::new(B::conv2d(xs.inner(), w.inner(), p)?);
         let wp = pw.permute(&[3, 2, 0, 1])?;
-        let b = self.bias.as_ref().map(Tensor::inner);
+        let bias = ctx.read_opt(&self.bias)?;
+        let b = bias.as_ref().map(Tensor::inner);
         let y = Tensor::<B>::new(B::conv2d_bias(
             y.inner(),
             wp.inner(),

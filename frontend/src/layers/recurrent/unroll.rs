@@ -47,9 +47,10 @@ impl<B: Backend, C: Cell> Recurrent<B, C> {
         ctx: &mut CallContext,
     ) -> Result<(Tensor<B>, Vec<Tensor<B>>)> {
         let (kernel, rk) = match (&self.kernel, &self.recurrent_kernel) {
-            (Some(k), Some(r)) => (k, r),
+            (Some(k), Some(r)) => (&ctx.read(k)?, &ctx.read(r)?),
             _ => return Err(self.not_ready()),
         };
+        let bias = ctx.read_opt(&self.bias)?;
         let s = x.shape();
         if s.len() != 3 || s[2] != kernel.shape()[0] {
             return Err(Error::shape(
@@ -124,7 +125,7 @@ impl<B: Backend, C: Cell> Recurrent<B, C> {
         };
         let act = self.config.activation.resolve()?;
         let rec_act = self.config.recurrent_activation.resolve()?;
-        let (in_bias, rec_bias) = match (&self.bias, C::CLASS) {
+        let (in_bias, rec_bias) = match (&bias, C::CLASS) {
             (Some(b), "GRU") => (
                 Some(b.narrow(0, 0, 1)?.reshape_to(&[C::GATES * u])?),
                 Some(b.narrow(0, 1, 1)?.reshape_to(&[C::GATES * u])?),

@@ -387,12 +387,9 @@ impl<B: Backend> Model<B> {
             })
             .collect::<Vec<_>>();
         let (t, nt) = self.count_params();
-        Ok(render_summary(
-            &self.arch.name,
-            &rows,
-            t,
-            nt,
-            DType::F32.size_in_bytes(),
-        ))
+        Ok(
+            render_summary(&self.arch.name, &rows, t, nt, DType::F32.size_in_bytes())
+                + &crate::model::summary::policy_line(self.state.policy),
+        )
     }
 }

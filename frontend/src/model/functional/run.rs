@@ -101,7 +101,7 @@ impl<B: Backend> Network<B> for Model<B> {
         names
     }
     fn forward(&self, xs: &[Tensor<B>], ctx: &mut CallContext) -> Result<Vec<Tensor<B>>> {
-        self.run(xs, ctx)
+        crate::model::parts::forward_under(self.state.policy, ctx, |ctx| self.run(xs, ctx))
     }
     fn trainable_params(&self) -> Vec<Tensor<B>> {
         if !self.arch.trainable {

@@ -441,7 +441,7 @@ impl<B: Backend> Sequential<B> {
             t,
             nt,
             self.arch.dtype.size_in_bytes(),
-        ))
+        ) + &crate::model::summary::policy_line(self.state.policy))
     }
 }
 
@@ -495,7 +495,9 @@ impl<B: Backend> Network<B> for Sequential<B> {
     }
     fn forward(&self, xs: &[Tensor<B>], ctx: &mut CallContext) -> Result<Vec<Tensor<B>>> {
         match xs {
-            [x] => Ok(vec![self.run_layers(x, ctx)?]),
+            [x] => super::parts::forward_under(self.state.policy, ctx, |ctx| {
+                Ok(vec![self.run_layers(x, ctx)?])
+            }),
             _ => Err(Error::invalid(
                 &self.arch.name,
                 "inputs",
