@@ -1,0 +1,281 @@
+//! Mixed precision on both engines: the digits MLP and a small CNN trained under
+//! `mixed_bfloat16` (and `mixed_float16`) reach the test accuracy of `float32` within
+//! 0.01; variables stay `f32` while the layers compute in 16 bits; outputs, the loss and
+//! `predict` are `f32`; the policy is saved and restored, the file holds `f32` variables
+//! and loads whatever the global policy; a weights file in bf16 loads into an `f32`
+//! model. Each body is generic over the engine and runs on candle and, with feature
+//! `tch`, on libtorch.
+//!
+//! Every model here sets its policy with `set_dtype_policy`, never the global policy
+//! (tests of one binary share it and run in parallel), except `global_policy_is_taken`,
+//! which sets and restores it inside one test and only reads models it made itself.
+
+#[macro_use]
+mod common;
+
+use stratanet::layers::{CallContext, Conv2D, Dense, Flatten, Input, MaxPooling2D};
+use stratanet::mixed_precision::{self, Policy};
+use stratanet::optimizers::Adam;
+use stratanet::saving::HostTensor;
+use stratanet::{datasets, Backend, DType, Device, FitOptions, HostData, Sequential, Tensor};
+
+/// The test accuracy of the digits MLP of `examples/quickstart.rs` (without dropout),
+/// trained for `epochs` under `policy`.
+fn mlp_accuracy<B: Backend>(policy: Policy, epochs: usize) -> f64 {
+    let (x, y) = datasets::digits::<B>(Device::Cpu).unwrap();
+    let (x_train, x_test, y_train, y_test) = datasets::train_test_split(&x, &y, 0.2, 42).unwrap();
+    let mut model = Sequential::<B>::new().with_seed(42);
+    model.set_dtype_policy(policy);
+    model.add(Input::new(&[64])).unwrap();
+    model.add(Dense::new(128).activation("relu")).unwrap();
+    model.add(Dense::new(64).activation("relu")).unwrap();
+    model.add(Dense::new(10).activation("softmax")).unwrap();
+    model
+        .compile(
+            Adam::new(2e-3),
+            "sparse_categorical_crossentropy",
+            &["accuracy"],
+        )
+        .unwrap();
+    let opts = FitOptions::new()
+        .epochs(epochs)
+        .batch_size(32)
+        .seed(42)
+        .verbose(0);
+    model.fit(&x_train, &y_train, opts).unwrap();
+    for (name, w) in model.weights() {
+        assert_eq!(
+            w.value.dtype(),
+            DType::F32,
+            "{name} stays f32 under {policy}"
+        );
+    }
+    let scores = model.evaluate(&x_test, &y_test, 128).unwrap();
+    scores.get("accuracy").unwrap()
+}
+
+/// The test accuracy of a small digits CNN trained under `policy`.
+fn cnn_accuracy<B: Backend>(policy: Policy) -> f64 {
+    let (x, y) = datasets::digits::<B>(Device::Cpu).unwrap();
+    let x = x.reshape(&[-1, 8, 8, 1]).unwrap();
+    let (x_train, x_test, y_train, y_test) = datasets::train_test_split(&x, &y, 0.2, 7).unwrap();
+    let mut model = Sequential::<B>::new().with_seed(7);
+    model.set_dtype_policy(policy);
+    model.add(Input::new(&[8, 8, 1])).unwrap();
+    model
+        .add(Conv2D::new(16, 3).padding("same").activation("relu"))
+        .unwrap();
+    model.add(MaxPooling2D::new(2)).unwrap();
+    model.add(Flatten::new()).unwrap();
+    model.add(Dense::new(10).activation("softmax")).unwrap();
+    model
+        .compile(
+            Adam::new(3e-3),
+            "sparse_categorical_crossentropy",
+            &["accuracy"],
+        )
+        .unwrap();
+    let opts = FitOptions::new()
+        .epochs(8)
+        .batch_size(32)
+        .seed(7)
+        .verbose(0);
+    model.fit(&x_train, &y_train, opts).unwrap();
+    let scores = model.evaluate(&x_test, &y_test, 128).unwrap();
+    scores.get("accuracy").unwrap()
+}
+
+fn mlp_bf16_matches_f32<B: Backend>() {
+    let f32_acc = mlp_accuracy::<B>(Policy::Float32, 20);
+    let bf16_acc = mlp_accuracy::<B>(Policy::MixedBFloat16, 20);
+    println!(
+        "{}: MLP test accuracy f32 {f32_acc:.4}, mixed_bfloat16 {bf16_acc:.4}",
+        B::NAME
+    );
+    assert!(f32_acc > 0.93, "f32 MLP learns: {f32_acc}");
+    assert!(
+        (bf16_acc - f32_acc).abs() <= 0.01,
+        "mixed_bfloat16 {bf16_acc} vs float32 {f32_acc}"
+    );
+}
+
+fn mlp_f16_matches_f32<B: Backend>() {
+    let f32_acc = mlp_accuracy::<B>(Policy::Float32, 20);
+    let f16_acc = mlp_accuracy::<B>(Policy::MixedFloat16, 20);
+    println!(
+        "{}: MLP test accuracy f32 {f32_acc:.4}, mixed_float16 {f16_acc:.4}",
+        B::NAME
+    );
+    assert!(
+        (f16_acc - f32_acc).abs() <= 0.01,
+        "mixed_float16 {f16_acc} vs float32 {f32_acc}"
+    );
+}
+
+fn cnn_bf16_matches_f32<B: Backend>() {
+    let f32_acc = cnn_accuracy::<B>(Policy::Float32);
+    let bf16_acc = cnn_accuracy::<B>(Policy::MixedBFloat16);
+    println!(
+        "{}: CNN test accuracy f32 {f32_acc:.4}, mixed_bfloat16 {bf16_acc:.4}",
+        B::NAME
+    );
+    assert!(f32_acc > 0.9, "f32 CNN learns: {f32_acc}");
+    assert!(
+        (bf16_acc - f32_acc).abs() <= 0.01,
+        "mixed_bfloat16 {bf16_acc} vs float32 {f32_acc}"
+    );
+}
+
+/// A built two-layer model under `policy` (input 4, Dense 3 linear, Dense 2 softmax).
+fn small<B: Backend>(policy: Policy) -> Sequential<B> {
+    let mut m = Sequential::<B>::new().with_seed(3);
+    m.set_dtype_policy(policy);
+    m.add(Input::new(&[4])).unwrap();
+    m.add(Dense::new(3)).unwrap();
+    m.add(Dense::new(2).activation("softmax")).unwrap();
+    m
+}
+
+fn x4<B: Backend>() -> Tensor<B> {
+    let v: Vec<f32> = (0..12).map(|i| (i as f32 - 5.5) / 4.0).collect();
+    Tensor::from_vec(v, &[3, 4]).unwrap()
+}
+
+/// Layers compute in the policy's dtype; the model's output, `predict` and the loss are
+/// f32 and close to the float32 model's with the same weights.
+fn dtypes_inside_and_out<B: Backend>() {
+    let mut mixed = small::<B>(Policy::MixedBFloat16);
+    let mut plain = small::<B>(Policy::Float32);
+    plain.set_weights(&mixed.get_weights().unwrap()).unwrap();
+    let x = x4::<B>();
+    let pm = mixed.predict(&x, 32).unwrap();
+    let pp = plain.predict(&x, 32).unwrap();
+    assert_eq!(
+        pm.dtype(),
+        DType::F32,
+        "predict is f32 under mixed_bfloat16"
+    );
+    let (a, b) = (pm.to_vec_f32().unwrap(), pp.to_vec_f32().unwrap());
+    for (g, w) in a.iter().zip(&b) {
+        // Two bf16 layers: a few roundings of 2^-8 relative on values below 1.
+        assert!((g - w).abs() <= 0.03, "bf16 {a:?} vs f32 {b:?}");
+    }
+    assert_ne!(a, b, "the mixed model really computed in bf16");
+    // One layer called with the compute dtype set computes in bf16.
+    let dense = &mixed.layers()[0];
+    let ctx = &mut CallContext::inference().with_compute_dtype(Some(DType::BF16));
+    let h = dense.call(&x, ctx).unwrap();
+    assert_eq!(h.dtype(), DType::BF16, "Dense under bf16 compute");
+    // The loss is f32 and finite.
+    mixed
+        .compile(Adam::new(1e-3), "sparse_categorical_crossentropy", &[])
+        .unwrap();
+    let y = Tensor::<B>::from_vec(vec![0i64, 1, 1], &[3]).unwrap();
+    let logs = mixed.train_on_batch(&x, &y).unwrap();
+    assert!(logs.get("loss").unwrap().is_finite());
+    for (name, w) in mixed.weights() {
+        assert_eq!(w.value.dtype(), DType::F32, "{name}");
+    }
+    let s = mixed.summary().unwrap();
+    assert!(
+        s.contains("Dtype policy: mixed_bfloat16 (variables f32, compute bf16)"),
+        "{s}"
+    );
+    assert!(!plain.summary().unwrap().contains("Dtype policy"));
+}
+
+/// Saved under mixed_float16: the file's variables are f32, the policy comes back with
+/// the model, and the loaded model predicts exactly what the saved one did.
+fn save_and_load_keep_policy_and_f32_variables<B: Backend>() {
+    let mut m = small::<B>(Policy::MixedFloat16);
+    m.compile(Adam::new(1e-2), "sparse_categorical_crossentropy", &[])
+        .unwrap();
+    let x = x4::<B>();
+    let y = Tensor::<B>::from_vec(vec![0i64, 1, 1], &[3]).unwrap();
+    m.train_on_batch(&x, &y).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mixed.safetensors");
+    m.save(&path).unwrap();
+    let (tensors, meta) = stratanet::saving::load_file(&path).unwrap();
+    for (name, t) in &tensors {
+        if t.data.dtype().is_float() {
+            assert_eq!(t.data.dtype(), DType::F32, "{name} saved as f32");
+        }
+    }
+    assert_eq!(
+        meta.get("dtype_policy").map(String::as_str),
+        Some("mixed_float16")
+    );
+    let loaded = Sequential::<B>::load(&path).unwrap();
+    assert_eq!(loaded.dtype_policy(), Policy::MixedFloat16);
+    let mut loaded = loaded;
+    assert_eq!(
+        loaded.predict(&x, 32).unwrap().to_vec_f32().unwrap(),
+        m.predict(&x, 32).unwrap().to_vec_f32().unwrap()
+    );
+    // The same file computes in f32 once told to: the variables are f32 either way.
+    loaded.set_dtype_policy(Policy::Float32);
+    let p = loaded.predict(&x, 32).unwrap();
+    assert_eq!(p.dtype(), DType::F32);
+    // A float32 model's file has no policy entry.
+    let plain = small::<B>(Policy::Float32);
+    let p2 = dir.path().join("plain.safetensors");
+    plain.save(&p2).unwrap();
+    assert!(!stratanet::saving::load_file(&p2)
+        .unwrap()
+        .1
+        .contains_key("dtype_policy"));
+}
+
+/// A weights file whose tensors are bf16 (written after casting the variables) loads
+/// into an f32 model: the values are widened, exactly.
+fn bf16_weights_file_loads<B: Backend>() {
+    let m = small::<B>(Policy::Float32);
+    let weights = m.get_weights().unwrap();
+    let bf16: Vec<(String, HostTensor)> = weights
+        .iter()
+        .map(|(n, t)| {
+            let data = HostData::from_f32(&t.data.to_f32_vec(), DType::BF16);
+            (
+                n.clone(),
+                HostTensor {
+                    data,
+                    shape: t.shape.clone(),
+                },
+            )
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bf16_weights.safetensors");
+    let meta = [("stratanet_kind".to_string(), "weights".to_string())].into();
+    let bytes = stratanet::saving::to_bytes(&bf16, &meta).unwrap();
+    stratanet::saving::atomic_write(&path, &bytes).unwrap();
+    let mut fresh = small::<B>(Policy::Float32);
+    fresh.load_weights(&path).unwrap();
+    for ((n, got), (_, want)) in fresh.get_weights().unwrap().iter().zip(&bf16) {
+        assert_eq!(got.data.dtype(), DType::F32, "{n} widened to f32");
+        assert_eq!(got.data.to_f32_vec(), want.data.to_f32_vec(), "{n}");
+    }
+}
+
+/// A model made after `set_global_policy` takes that policy; the global policy is
+/// restored at the end (no other test reads it).
+fn global_policy_is_taken<B: Backend>() {
+    let before = mixed_precision::global_policy();
+    mixed_precision::set_global_policy("mixed_bfloat16").unwrap();
+    let m = Sequential::<B>::new();
+    mixed_precision::set_global_policy(before.name()).unwrap();
+    assert_eq!(m.dtype_policy(), Policy::MixedBFloat16);
+    let e = mixed_precision::set_global_policy("mixed_float8").unwrap_err();
+    assert!(e.to_string().contains("mixed_float8"), "{e}");
+}
+
+engine_tests!(
+    mlp_bf16_matches_f32,
+    mlp_f16_matches_f32,
+    cnn_bf16_matches_f32,
+    dtypes_inside_and_out,
+    save_and_load_keep_policy_and_f32_variables,
+    bf16_weights_file_loads,
+    global_policy_is_taken,
+);
