@@ -15,7 +15,7 @@ mod common;
 
 use stratanet::layers::{CallContext, Conv2D, Dense, Flatten, Input, MaxPooling2D};
 use stratanet::mixed_precision::{self, Policy};
-use stratanet::optimizers::Adam;
+use stratanet::optimizers::{Adam, LossScaleOptimizer, Optimizer};
 use stratanet::saving::HostTensor;
 use stratanet::{datasets, Backend, DType, Device, FitOptions, HostData, Sequential, Tensor};
 
@@ -198,7 +198,8 @@ fn save_and_load_keep_policy_and_f32_variables<B: Backend>() {
     m.save(&path).unwrap();
     let (tensors, meta) = stratanet::saving::load_file(&path).unwrap();
     for (name, t) in &tensors {
-        if t.data.dtype().is_float() {
+        // The loss-scale state is two exact f64 scalars; weights and slots are f32.
+        if t.data.dtype().is_float() && !name.starts_with("optimizer/loss_scale/") {
             assert_eq!(t.data.dtype(), DType::F32, "{name} saved as f32");
         }
     }
@@ -270,7 +271,98 @@ fn global_policy_is_taken<B: Backend>() {
     assert!(e.to_string().contains("mixed_float8"), "{e}");
 }
 
+/// Keras' dynamic loss scaling: a non-finite gradient skips the step and halves the
+/// scale; finite gradients are unscaled (the step equals the inner optimizer's on the
+/// unscaled gradients) and `dynamic_growth_steps` of them in a row double the scale.
+fn loss_scale_optimizer_semantics<B: Backend>() {
+    let p = |v: f32| {
+        Tensor::<B>::from_vec(vec![v, -v], &[2])
+            .unwrap()
+            .to_param()
+            .unwrap()
+    };
+    let g = |v: f32| Some(Tensor::<B>::from_vec(vec![v, 2.0 * v], &[2]).unwrap());
+    let mut lso = LossScaleOptimizer::<B>::new(Box::new(Adam::new(0.1)))
+        .dynamic_growth_steps(2)
+        .unwrap();
+    let mut plain = Adam::<B>::new(0.1);
+    assert_eq!(lso.scale(), 32768.0);
+    let (a, b) = (p(1.0), p(1.0));
+    // inf and NaN: skipped, halved, nothing moves.
+    lso.apply(&[a.clone()], &[g(f32::INFINITY)]).unwrap();
+    lso.apply(&[a.clone()], &[g(f32::NAN)]).unwrap();
+    assert_eq!((lso.scale(), lso.iterations()), (8192.0, 0));
+    assert_eq!(a.to_vec_f32().unwrap(), vec![1.0, -1.0]);
+    assert!(lso
+        .variables()
+        .iter()
+        .all(|(n, _)| n.starts_with("loss_scale/")));
+    // Finite: the inner step on grads / scale; two in a row double the scale.
+    for step in 0..2 {
+        let s = lso.scale() as f32;
+        lso.apply(&[a.clone()], &[g(0.5 * s)]).unwrap();
+        plain.apply(&[b.clone()], &[g(0.5)]).unwrap();
+        assert_eq!(
+            a.to_vec_f32().unwrap(),
+            b.to_vec_f32().unwrap(),
+            "step {step}"
+        );
+    }
+    assert_eq!((lso.scale(), lso.iterations()), (16384.0, 2));
+    // Its state round-trips through variables / set_variables and get_config.
+    let mut back = stratanet::optimizers::from_config::<B>(&lso.get_config()).unwrap();
+    back.set_variables(&lso.variables()).unwrap();
+    assert_eq!(back.loss_scale(), Some(16384.0));
+    assert_eq!(back.get_config(), lso.get_config());
+    assert!(LossScaleOptimizer::<B>::new(Box::new(Adam::new(0.1)))
+        .initial_scale(0.5)
+        .is_err());
+}
+
+/// Under `mixed_float16`, `compile` wraps the optimizer in a LossScaleOptimizer (Keras);
+/// training moves the weights, and the scale is saved and restored with the model.
+fn mixed_float16_compiles_with_loss_scaling<B: Backend>() {
+    let mut m = small::<B>(Policy::MixedFloat16);
+    m.compile("adam", "sparse_categorical_crossentropy", &[])
+        .unwrap();
+    let opt = &m.compiled().unwrap().optimizer;
+    assert_eq!(opt.name(), "loss_scale_optimizer");
+    assert_eq!(opt.loss_scale(), Some(32768.0));
+    let before = m.get_weights().unwrap();
+    let x = x4::<B>();
+    let y = Tensor::<B>::from_vec(vec![0i64, 1, 1], &[3]).unwrap();
+    for _ in 0..3 {
+        m.train_on_batch(&x, &y).unwrap();
+    }
+    let after = m.get_weights().unwrap();
+    assert_ne!(
+        before[0].1.data, after[0].1.data,
+        "training moved the kernel"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("f16.safetensors");
+    m.save(&path).unwrap();
+    let loaded = Sequential::<B>::load(&path).unwrap();
+    let lo = &loaded.compiled().unwrap().optimizer;
+    assert_eq!(lo.name(), "loss_scale_optimizer");
+    assert_eq!(
+        lo.loss_scale(),
+        m.compiled().unwrap().optimizer.loss_scale()
+    );
+    assert_eq!(
+        lo.iterations(),
+        m.compiled().unwrap().optimizer.iterations()
+    );
+    // Under bf16 (f32's range) there is no scaling, as in Keras.
+    let mut b = small::<B>(Policy::MixedBFloat16);
+    b.compile("adam", "sparse_categorical_crossentropy", &[])
+        .unwrap();
+    assert_eq!(b.compiled().unwrap().optimizer.name(), "adam");
+}
+
 engine_tests!(
+    loss_scale_optimizer_semantics,
+    mixed_float16_compiles_with_loss_scaling,
     mlp_bf16_matches_f32,
     mlp_f16_matches_f32,
     cnn_bf16_matches_f32,

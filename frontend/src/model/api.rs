@@ -63,7 +63,7 @@ where
     ) -> Result<()> {
         let names = self.output_names();
         let c = crate::model::training::compile_simple(&names, optimizer, loss, metrics)?;
-        self.state_mut().compiled = Some(c);
+        self.set_compiled(c);
         Ok(())
     }
 
@@ -73,8 +73,23 @@ where
     /// Unknown output, loss, metric or optimizer names.
     pub fn compile_with(&mut self, c: crate::model::Compile<B>) -> Result<()> {
         let names = self.output_names();
-        self.state_mut().compiled = Some(c.resolve(&names)?);
+        let c = c.resolve(&names)?;
+        self.set_compiled(c);
         Ok(())
+    }
+
+    /// Installs the compile state; under `mixed_float16` the optimizer is wrapped in a
+    /// [`LossScaleOptimizer`](crate::optimizers::LossScaleOptimizer), as Keras does.
+    fn set_compiled(&mut self, mut c: crate::model::Compiled<B>) {
+        let needs_scaling = self.state().policy == crate::mixed_precision::Policy::MixedFloat16
+            && c.optimizer.loss_scale().is_none();
+        if needs_scaling {
+            let placeholder: Box<dyn crate::optimizers::Optimizer<B>> =
+                Box::new(crate::optimizers::Sgd::new(0.0));
+            let inner = std::mem::replace(&mut c.optimizer, placeholder);
+            c.optimizer = Box::new(crate::optimizers::LossScaleOptimizer::new(inner));
+        }
+        self.state_mut().compiled = Some(c);
     }
 
     /// The compiled optimizer, losses and metrics.
@@ -452,7 +467,17 @@ where
                 ),
             ));
         }
-        compiled.optimizer.apply(&params, grads)
+        match compiled.optimizer.loss_scale() {
+            // A loss-scaling optimizer unscales what it gets: hand it scaled gradients.
+            Some(s) => {
+                let scaled: Vec<Option<Tensor<B>>> = grads
+                    .iter()
+                    .map(|g| g.as_ref().map(|g| g.mul_scalar(s)).transpose())
+                    .collect::<Result<_>>()?;
+                compiled.optimizer.apply(&params, &scaled)
+            }
+            None => compiled.optimizer.apply(&params, grads),
+        }
     }
 
     /// Every weight with its path (`dense_1/kernel`), trainable first per layer.

@@ -105,6 +105,9 @@ pub fn learning_rate_from_config(v: &Value) -> Result<LearningRate> {
 /// Unknown names or schedule classes, malformed values.
 pub fn from_config<B: Backend>(cfg: &Value) -> Result<Box<dyn Optimizer<B>>> {
     let name = cfg["name"].as_str().unwrap_or("").to_ascii_lowercase();
+    if name == "loss_scale_optimizer" {
+        return Ok(Box::new(super::LossScaleOptimizer::<B>::from_config(cfg)?));
+    }
     let lr = learning_rate_from_config(&cfg["learning_rate"])?;
     match name.as_str() {
         "sgd" => Sgd::restore(lr, cfg),

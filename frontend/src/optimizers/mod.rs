@@ -108,6 +108,12 @@ pub trait Optimizer<B: Backend>: Send + std::fmt::Debug {
     fn set_variables(&mut self, vars: &[(String, Tensor<B>)]) -> Result<()>;
     /// Hyper-parameters as JSON.
     fn get_config(&self) -> serde_json::Value;
+    /// The factor the training step multiplies the loss by before backpropagation, for an
+    /// optimizer that unscales the gradients itself ([`LossScaleOptimizer`]); `None` (the
+    /// default) for plain optimizers.
+    fn loss_scale(&self) -> Option<f64> {
+        None
+    }
 }
 
 #[macro_use]
@@ -119,6 +125,7 @@ mod adamax;
 mod adamw;
 mod config;
 mod lion;
+mod loss_scale;
 mod nadam;
 mod options;
 mod rmsprop;
@@ -132,6 +139,7 @@ pub use adamax::{Adamax, AdamaxConfig};
 pub use adamw::AdamW;
 pub use config::{from_config, learning_rate_from_config};
 pub use lion::{Lion, LionConfig};
+pub use loss_scale::{LossScaleOptimizer, DYNAMIC_GROWTH_STEPS, INITIAL_SCALE};
 pub use nadam::{Nadam, NadamConfig};
 pub use options::OptimizerOptions;
 pub use rmsprop::{RmsProp, RmsPropConfig};

@@ -176,7 +176,10 @@ impl<B: Backend> TrainStep<B> {
         let losses = BatchLoss::of_outputs(compiled, targets, &preds)?
             .plus_weight_penalties(net)?
             .plus_activity(&mut ctx)?;
-        let grads = losses.total.grad(&self.params)?;
+        let grads = match compiled.optimizer.loss_scale() {
+            Some(s) => losses.total.mul_scalar(s)?.grad(&self.params)?,
+            None => losses.total.grad(&self.params)?,
+        };
         compiled.optimizer.apply(&self.params, &grads)?;
         let n = xs[0].shape()[0] as f64;
         for (m, l) in tracker.output_losses.iter_mut().zip(&losses.per_output) {
