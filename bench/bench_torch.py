@@ -3,6 +3,7 @@ shuffles-per-epoch and step counts as the Rust variants; times its own loops wit
 time.perf_counter (warm-up of 4 steps excluded) and prints `RESULT {json}`."""
 
 import argparse
+import contextlib
 import os
 import json
 import time
@@ -50,6 +51,10 @@ def main():
     # torch.optim.Adam(fused=True): one fused kernel for all parameters' updates, the
     # fastest Adam a PyTorch user can ask for on a GPU.
     p.add_argument("--fused", action="store_true")
+    # torch.autocast(dtype=bfloat16|float16) around the forward pass and the loss, with a
+    # GradScaler for float16: PyTorch's automatic mixed precision, what stratanet's
+    # mixed_bfloat16 / mixed_float16 policies compare against.
+    p.add_argument("--autocast", choices=["bf16", "f16"])
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     if a.device == "cuda" and not torch.cuda.is_available():
@@ -72,11 +77,21 @@ def main():
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True if a.fused else None)
     loss_fn = nn.CrossEntropyLoss()
 
+    amp_dtype = {"bf16": torch.bfloat16, "f16": torch.float16}.get(a.autocast)
+    amp = (lambda: torch.autocast(dev.type, dtype=amp_dtype)) if amp_dtype else contextlib.nullcontext
+    scaler = torch.amp.GradScaler(dev.type) if a.autocast == "f16" else None
+
     def step(idx):
         opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(x.index_select(0, idx)), y.index_select(0, idx))
-        loss.backward()
-        opt.step()
+        with amp():
+            loss = loss_fn(model(x.index_select(0, idx)), y.index_select(0, idx))
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+        else:
+            loss.backward()
+            opt.step()
 
     for s in range(min(4, a.n // bs)):
         step(torch.arange(s * bs, (s + 1) * bs, device=dev))
@@ -103,8 +118,8 @@ def main():
     train_secs = time.perf_counter() - t
 
     def predict(n):
-        with torch.no_grad():
-            return torch.cat([model(x[s:min(s + bs, n)]) for s in range(0, n, bs)])
+        with torch.no_grad(), amp():
+            return torch.cat([model(x[s:min(s + bs, n)]).float() for s in range(0, n, bs)])
 
     model.eval()
     predict(min(2 * bs, a.np))
@@ -118,6 +133,7 @@ def main():
               "threads": torch.get_num_threads(),
               "device": a.device,
               "fused_adam": a.fused,
+              "autocast": a.autocast,
               "epochs": epochs}
     if dev.type == "cuda":
         # Peak of PyTorch's caching allocator over predict (the per-epoch training peaks

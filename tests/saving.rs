@@ -285,6 +285,8 @@ fn safetensors_with_meta(
                 stratanet::HostData::I64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
                 stratanet::HostData::F64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
                 stratanet::HostData::Bool(v) => v.iter().map(|&b| b as u8).collect(),
+                stratanet::HostData::BF16(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+                stratanet::HostData::F16(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
             };
             (n.clone(), bytes, t.shape.clone())
         })
@@ -298,6 +300,8 @@ fn safetensors_with_meta(
                 stratanet::HostData::F64(_) => safetensors::Dtype::F64,
                 stratanet::HostData::I64(_) => safetensors::Dtype::I64,
                 stratanet::HostData::Bool(_) => safetensors::Dtype::BOOL,
+                stratanet::HostData::BF16(_) => safetensors::Dtype::BF16,
+                stratanet::HostData::F16(_) => safetensors::Dtype::F16,
             };
             (
                 n.clone(),

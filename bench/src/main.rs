@@ -9,7 +9,14 @@
 //! ```text
 //! stratanet-bench [--quick] [--threads N] [--workloads mlp,cnn,lstm] [--engines candle,tch]
 //!                 [--python PATH] [--no-python] [--no-rss] [--out DIR] [--device cpu|cuda]
+//!                 [--precision f32,bf16,f16]
 //! ```
+//!
+//! `--precision` (default `f32`) adds, per 16-bit type, stratanet's `fit`/`predict` under
+//! the matching Keras policy (`mixed_bfloat16`, `mixed_float16`: f32 variables, 16-bit
+//! compute) as the variant `fit_bf16` / `fit_f16`, and PyTorch's same model under
+//! `torch.autocast(dtype=…)` as `pytorch_bf16` / `pytorch_f16`, and prints a mixed
+//! precision table (16-bit vs f32, stratanet vs PyTorch autocast).
 //!
 //! `--device cuda` runs every case on the first CUDA device (stratanet's models and data
 //! on `Device::Cuda(0)`, the raw tch loop on `tch::Device::Cuda(0)`, PyTorch on `"cuda"`),
@@ -130,6 +137,8 @@ pub struct CaseSpec {
     pub n_predict: usize,
     /// Run on the first CUDA device instead of the CPU.
     pub cuda: bool,
+    /// The dtype policy of stratanet's model (`fit_bf16`, `fit_f16` variants).
+    pub policy: stratanet::mixed_precision::Policy,
 }
 
 /// What one case reports.
@@ -185,6 +194,11 @@ fn run_case(args: &[String]) -> AnyResult<()> {
         epochs: num("--epochs")?,
         n_predict: num("--np")?,
         cuda: parse_device(arg_value(args, "--device"))?,
+        policy: variant_policy(&variant),
+    };
+    let variant = match variant.as_str() {
+        "fit_bf16" | "fit_f16" => "fit".to_string(),
+        _ => variant,
     };
     let r = match (engine.as_str(), variant.as_str()) {
         ("candle", "fit") => strata::run::<stratanet::Candle>(&spec, false)?,
@@ -203,6 +217,29 @@ fn run_case(args: &[String]) -> AnyResult<()> {
     });
     println!("RESULT {out}");
     Ok(())
+}
+
+/// The policy of a stratanet variant: `fit_bf16`, `fit_f16`, else float32.
+fn variant_policy(variant: &str) -> stratanet::mixed_precision::Policy {
+    use stratanet::mixed_precision::Policy;
+    match variant {
+        "fit_bf16" => Policy::MixedBFloat16,
+        "fit_f16" => Policy::MixedFloat16,
+        _ => Policy::Float32,
+    }
+}
+
+/// `--precision`: a comma list of `f32`, `bf16`, `f16` (always including `f32`).
+fn parse_precisions(v: Option<String>) -> AnyResult<Vec<String>> {
+    let mut out = vec!["f32".to_string()];
+    for p in v.unwrap_or_default().split(',').filter(|p| !p.is_empty()) {
+        match p {
+            "f32" => {}
+            "bf16" | "f16" => out.push(p.to_string()),
+            o => return Err(format!("unknown --precision {o} (f32, bf16, f16)").into()),
+        }
+    }
+    Ok(out)
 }
 
 /// `--device`: `cpu` (default) or `cuda`; true for CUDA.
@@ -238,6 +275,8 @@ fn cuda_check(engine: &str) -> Result<(), String> {
 
 struct Options {
     cuda: bool,
+    /// `f32`, then the 16-bit types of `--precision`.
+    precisions: Vec<String>,
     quick: bool,
     threads: usize,
     workloads: Vec<Workload>,
@@ -265,6 +304,7 @@ fn sizes(w: Workload, engine: &str, quick: bool, cuda: bool) -> CaseSpec {
         epochs,
         n_predict: np,
         cuda,
+        policy: stratanet::mixed_precision::Policy::Float32,
     }
 }
 
@@ -327,6 +367,17 @@ fn torch_script() -> PathBuf {
 
 /// One PyTorch run of `spec` by `bench_torch.py`; `fused`: `torch.optim.Adam(fused=True)`.
 fn python_case(opts: &Options, py: &Path, spec: &CaseSpec, fused: bool) -> AnyResult<Value> {
+    python_case_as(opts, py, spec, fused, None)
+}
+
+/// [`python_case`], under `torch.autocast(dtype=…)` when `autocast` names `bf16` or `f16`.
+fn python_case_as(
+    opts: &Options,
+    py: &Path,
+    spec: &CaseSpec,
+    fused: bool,
+    autocast: Option<&str>,
+) -> AnyResult<Value> {
     let script = torch_script();
     let (xp, yp) = write_data(&opts.out, spec.workload, spec.n.max(spec.n_predict))?;
     let mut c = Command::new(py);
@@ -338,6 +389,7 @@ fn python_case(opts: &Options, py: &Path, spec: &CaseSpec, fused: bool) -> AnyRe
         .args(["--threads", &opts.threads.to_string()])
         .args(["--device", if opts.cuda { "cuda" } else { "cpu" }])
         .args(fused.then_some("--fused"))
+        .args(autocast.map(|a| format!("--autocast={a}")))
         .arg("--x")
         .arg(&xp)
         .arg("--y")
@@ -411,6 +463,7 @@ fn driver(args: &[String]) -> AnyResult<()> {
     }
     let opts = Options {
         cuda,
+        precisions: parse_precisions(arg_value(args, "--precision"))?,
         quick,
         threads,
         workloads,
@@ -500,7 +553,9 @@ fn driver(args: &[String]) -> AnyResult<()> {
     for &w in &opts.workloads {
         for engine in &opts.engines {
             let spec = sizes(w, engine, opts.quick, opts.cuda);
-            for variant in ["fit", "raw"] {
+            let mut variants = vec!["fit".to_string(), "raw".to_string()];
+            variants.extend(opts.precisions[1..].iter().map(|p| format!("fit_{p}")));
+            for variant in &variants {
                 match child(&opts, &spec, engine, variant) {
                     Ok(r) => push(w, engine, variant, &spec, &r),
                     Err(e) => eprintln!("bench: {e}"),
@@ -511,6 +566,12 @@ fn driver(args: &[String]) -> AnyResult<()> {
                     match python_case(&opts, py, &spec, false) {
                         Ok(r) => push(w, "tch", "pytorch", &spec, &r),
                         Err(e) => eprintln!("bench: {e}"),
+                    }
+                    for p in &opts.precisions[1..] {
+                        match python_case_as(&opts, py, &spec, false, Some(p)) {
+                            Ok(r) => push(w, "tch", &format!("pytorch_{p}"), &spec, &r),
+                            Err(e) => eprintln!("bench: {e}"),
+                        }
                     }
                     // On a GPU also PyTorch's fused Adam (one kernel for every update).
                     if opts.cuda {
@@ -532,6 +593,7 @@ fn driver(args: &[String]) -> AnyResult<()> {
                 epochs: 10,
                 n_predict: 0,
                 cuda: opts.cuda,
+                policy: stratanet::mixed_precision::Policy::Float32,
             };
             match child(&opts, &spec, engine, "rss") {
                 Ok(r) => {
@@ -651,6 +713,40 @@ fn driver(args: &[String]) -> AnyResult<()> {
                 fmt(fused),
                 ratio(fit, fused),
             );
+        });
+    }
+    for p in &opts.precisions[1..] {
+        let (fit_p, torch_p) = (format!("fit_{p}"), format!("pytorch_{p}"));
+        println!(
+            "\nMixed precision, {p} (stratanet: Keras policy, f32 variables; PyTorch: \
+             torch.autocast(dtype={p})):\n"
+        );
+        println!(
+            "| workload | phase | engine | f32 fit | {p} fit | {p}/f32 | PyTorch f32 | \
+             PyTorch {p} | {p} fit/PyTorch {p} |"
+        );
+        println!("|---|---|---|---:|---:|---:|---:|---:|---:|");
+        per_phase(&|name, phase, pick| {
+            for engine in &opts.engines {
+                let (f32_fit, half_fit) = (pick(engine, "fit"), pick(engine, &fit_p));
+                let torch = |v: &str| {
+                    if engine == "tch" {
+                        pick("tch", v)
+                    } else {
+                        None
+                    }
+                };
+                let (t32, th) = (torch("pytorch"), torch(&torch_p));
+                println!(
+                    "| {name} | {phase} | {engine} | {} | {} | {} | {} | {} | {} |",
+                    fmt(f32_fit),
+                    fmt(half_fit),
+                    ratio(half_fit, f32_fit),
+                    fmt(t32),
+                    fmt(th),
+                    ratio(half_fit, th),
+                );
+            }
         });
     }
     println!("\ncandle / tch (same variant):\n");

@@ -9,8 +9,13 @@ use stratanet::layers::{Conv2D, MaxPooling2D, LSTM};
 use stratanet::prelude::*;
 use stratanet::Backend;
 
-fn build<B: Backend>(w: Workload, device: Device) -> stratanet::Result<Sequential<B>> {
+fn build<B: Backend>(
+    w: Workload,
+    device: Device,
+    policy: stratanet::mixed_precision::Policy,
+) -> stratanet::Result<Sequential<B>> {
     let mut m = Sequential::<B>::new().on_device(device);
+    m.set_dtype_policy(policy);
     m.add(Input::new(&w.sample_shape()))?;
     match w {
         Workload::Mlp => {
@@ -60,7 +65,7 @@ pub fn run<B: Backend>(spec: &CaseSpec, rss: bool) -> AnyResult<CaseResult> {
     // Reads the clock only after the device has finished the queued work.
     let sync = || B::synchronize(&B::device(device)?);
     stratanet::set_random_seed(1);
-    let mut model = build::<B>(w, device)?;
+    let mut model = build::<B>(w, device, spec.policy)?;
     let bs = w.batch();
     let mut result = CaseResult::default();
 

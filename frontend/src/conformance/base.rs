@@ -180,7 +180,7 @@ pub fn to_dtype_half_rounds_to_nearest<B: Backend>() {
     let v = [
         1.0f32,
         0.1,
-        -3.14159,
+        -3.0517,
         1.0 + 1.0 / 256.0,
         70000.0,
         1.0e-3,
