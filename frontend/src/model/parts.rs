@@ -151,13 +151,15 @@ where
 
 /// Runs a model's forward pass `run` under `policy`: layers compute in the policy's
 /// compute dtype (through [`CallContext::read`]), and 16-bit outputs come back widened to
-/// `f32`, so the loss, the metrics and `predict` run in `f32` as in Keras. The context's
+/// the model's variable dtype `wide` (`f32`), so the loss, the metrics and `predict` run
+/// in it as in Keras. The context's
 /// compute dtype is restored afterwards (a nested model may run under its own policy).
 ///
 /// # Errors
 /// Those of `run`, and engine errors of the casts.
 pub(crate) fn forward_under<B: Backend>(
     policy: Policy,
+    wide: crate::backend::DType,
     ctx: &mut CallContext,
     run: impl FnOnce(&mut CallContext) -> Result<Vec<Tensor<B>>>,
 ) -> Result<Vec<Tensor<B>>> {
@@ -172,7 +174,7 @@ pub(crate) fn forward_under<B: Backend>(
         .into_iter()
         .map(|y| {
             if y.dtype().is_half() {
-                y.to_dtype(policy.variable_dtype())
+                y.to_dtype(wide)
             } else {
                 Ok(y)
             }

@@ -101,7 +101,8 @@ impl<B: Backend> Network<B> for Model<B> {
         names
     }
     fn forward(&self, xs: &[Tensor<B>], ctx: &mut CallContext) -> Result<Vec<Tensor<B>>> {
-        crate::model::parts::forward_under(self.state.policy, ctx, |ctx| self.run(xs, ctx))
+        let wide = Network::dtype(self);
+        crate::model::parts::forward_under(self.state.policy, wide, ctx, |ctx| self.run(xs, ctx))
     }
     fn trainable_params(&self) -> Vec<Tensor<B>> {
         if !self.arch.trainable {

@@ -495,7 +495,7 @@ impl<B: Backend> Network<B> for Sequential<B> {
     }
     fn forward(&self, xs: &[Tensor<B>], ctx: &mut CallContext) -> Result<Vec<Tensor<B>>> {
         match xs {
-            [x] => super::parts::forward_under(self.state.policy, ctx, |ctx| {
+            [x] => super::parts::forward_under(self.state.policy, self.arch.dtype, ctx, |ctx| {
                 Ok(vec![self.run_layers(x, ctx)?])
             }),
             _ => Err(Error::invalid(
