@@ -4,6 +4,7 @@
 //! cargo run --release --example digits_cnn
 //! cargo run --release --features tch --example digits_cnn -- --backend tch
 //! cargo run --release --features tch --example digits_cnn -- --backend tch --device cuda
+//! cargo run --release --example digits_cnn -- --policy mixed_bfloat16   # or mixed_float16, float32
 //! ```
 //!
 //! Images are `[N, 8, 8, 1]` (channels last, Keras' default). Two 3x3 convolutions with

@@ -4,6 +4,7 @@
 //! cargo run --release --example quickstart
 //! cargo run --release --features tch --example quickstart -- --backend tch
 //! cargo run --release --features tch --example quickstart -- --backend tch --device cuda
+//! cargo run --release --example quickstart -- --policy mixed_bfloat16   # or mixed_float16, float32
 //! ```
 //!
 //! Builds a `Sequential` model whose input sizes are inferred, prints its summary, trains

@@ -19,20 +19,24 @@ use stratanet::optimizers::{Adam, LossScaleOptimizer, Optimizer};
 use stratanet::saving::HostTensor;
 use stratanet::{datasets, Backend, DType, Device, FitOptions, HostData, Sequential, Tensor};
 
-/// The test accuracy of the digits MLP of `examples/quickstart.rs` (without dropout),
-/// trained for `epochs` under `policy`.
-fn mlp_accuracy<B: Backend>(policy: Policy, epochs: usize) -> f64 {
+/// The digits test accuracy of `model` (input `shape` per sample) trained under `policy`
+/// with Adam(`lr`) for `epochs` (split and shuffles seeded by `seed`); its variables must
+/// stay f32.
+fn digits_accuracy<B: Backend>(
+    mut model: Sequential<B>,
+    policy: Policy,
+    shape: &[isize],
+    lr: f64,
+    epochs: usize,
+    seed: u64,
+) -> f64 {
     let (x, y) = datasets::digits::<B>(Device::Cpu).unwrap();
-    let (x_train, x_test, y_train, y_test) = datasets::train_test_split(&x, &y, 0.2, 42).unwrap();
-    let mut model = Sequential::<B>::new().with_seed(42);
+    let x = x.reshape(shape).unwrap();
+    let (x_train, x_test, y_train, y_test) = datasets::train_test_split(&x, &y, 0.2, seed).unwrap();
     model.set_dtype_policy(policy);
-    model.add(Input::new(&[64])).unwrap();
-    model.add(Dense::new(128).activation("relu")).unwrap();
-    model.add(Dense::new(64).activation("relu")).unwrap();
-    model.add(Dense::new(10).activation("softmax")).unwrap();
     model
         .compile(
-            Adam::new(2e-3),
+            Adam::new(lr),
             "sparse_categorical_crossentropy",
             &["accuracy"],
         )
@@ -40,7 +44,7 @@ fn mlp_accuracy<B: Backend>(policy: Policy, epochs: usize) -> f64 {
     let opts = FitOptions::new()
         .epochs(epochs)
         .batch_size(32)
-        .seed(42)
+        .seed(seed)
         .verbose(0);
     model.fit(&x_train, &y_train, opts).unwrap();
     for (name, w) in model.weights() {
@@ -54,13 +58,20 @@ fn mlp_accuracy<B: Backend>(policy: Policy, epochs: usize) -> f64 {
     scores.get("accuracy").unwrap()
 }
 
+/// The test accuracy of the digits MLP of `examples/quickstart.rs` (without dropout),
+/// trained for `epochs` under `policy`.
+fn mlp_accuracy<B: Backend>(policy: Policy, epochs: usize) -> f64 {
+    let mut model = Sequential::<B>::new().with_seed(42);
+    model.add(Input::new(&[64])).unwrap();
+    model.add(Dense::new(128).activation("relu")).unwrap();
+    model.add(Dense::new(64).activation("relu")).unwrap();
+    model.add(Dense::new(10).activation("softmax")).unwrap();
+    digits_accuracy(model, policy, &[-1, 64], 2e-3, epochs, 42)
+}
+
 /// The test accuracy of a small digits CNN trained under `policy`.
 fn cnn_accuracy<B: Backend>(policy: Policy) -> f64 {
-    let (x, y) = datasets::digits::<B>(Device::Cpu).unwrap();
-    let x = x.reshape(&[-1, 8, 8, 1]).unwrap();
-    let (x_train, x_test, y_train, y_test) = datasets::train_test_split(&x, &y, 0.2, 7).unwrap();
     let mut model = Sequential::<B>::new().with_seed(7);
-    model.set_dtype_policy(policy);
     model.add(Input::new(&[8, 8, 1])).unwrap();
     model
         .add(Conv2D::new(16, 3).padding("same").activation("relu"))
@@ -68,21 +79,7 @@ fn cnn_accuracy<B: Backend>(policy: Policy) -> f64 {
     model.add(MaxPooling2D::new(2)).unwrap();
     model.add(Flatten::new()).unwrap();
     model.add(Dense::new(10).activation("softmax")).unwrap();
-    model
-        .compile(
-            Adam::new(3e-3),
-            "sparse_categorical_crossentropy",
-            &["accuracy"],
-        )
-        .unwrap();
-    let opts = FitOptions::new()
-        .epochs(8)
-        .batch_size(32)
-        .seed(7)
-        .verbose(0);
-    model.fit(&x_train, &y_train, opts).unwrap();
-    let scores = model.evaluate(&x_test, &y_test, 128).unwrap();
-    scores.get("accuracy").unwrap()
+    digits_accuracy(model, policy, &[-1, 8, 8, 1], 3e-3, 8, 7)
 }
 
 fn mlp_bf16_matches_f32<B: Backend>() {
