@@ -13,8 +13,9 @@
 #[macro_use]
 mod common;
 
-use stratanet::layers::{CallContext, Conv2D, Dense, Flatten, Input, MaxPooling2D};
+use stratanet::layers::{CallContext, Conv2D, Dense, Flatten, Input, Layer, MaxPooling2D};
 use stratanet::mixed_precision::{self, Policy};
+use stratanet::model::{Apply, Model};
 use stratanet::optimizers::{Adam, LossScaleOptimizer, Optimizer};
 use stratanet::saving::HostTensor;
 use stratanet::{datasets, Backend, DType, Device, FitOptions, HostData, Sequential, Tensor};
@@ -358,7 +359,38 @@ fn mixed_float16_compiles_with_loss_scaling<B: Backend>() {
     assert_eq!(b.compiled().unwrap().optimizer.name(), "adam");
 }
 
+/// A nested functional model computes under its own policy: a float32 model called inside
+/// a bf16 computation stays f32 (same values as alone), a mixed one computes in bf16 and
+/// hands back f32.
+fn nested_model_keeps_its_policy<B: Backend>() {
+    let make = |policy: Policy| {
+        let x = Input::new(&[4]).tensor::<B>();
+        let y = Dense::new(3).apply(&x).unwrap();
+        let mut m = Model::new(&[x], &[y]).unwrap();
+        m.set_dtype_policy(policy);
+        m
+    };
+    let plain = make(Policy::Float32);
+    let x = x4::<B>();
+    let alone = plain.call(&x, &mut CallContext::inference()).unwrap();
+    let mut bf16_ctx = CallContext::inference().with_compute_dtype(Some(DType::BF16));
+    let nested = plain.call(&x, &mut bf16_ctx).unwrap();
+    assert_eq!(nested.dtype(), DType::F32);
+    assert_eq!(nested.to_vec_f32().unwrap(), alone.to_vec_f32().unwrap());
+    assert_eq!(bf16_ctx.compute_dtype(), Some(DType::BF16), "restored");
+    let mut mixed = make(Policy::MixedBFloat16);
+    mixed.set_weights(&plain.get_weights().unwrap()).unwrap();
+    let y = mixed.call(&x, &mut CallContext::inference()).unwrap();
+    assert_eq!(y.dtype(), DType::F32, "widened back");
+    assert_ne!(
+        y.to_vec_f32().unwrap(),
+        alone.to_vec_f32().unwrap(),
+        "computed in bf16"
+    );
+}
+
 engine_tests!(
+    nested_model_keeps_its_policy,
     loss_scale_optimizer_semantics,
     mixed_float16_compiles_with_loss_scaling,
     mlp_bf16_matches_f32,

@@ -152,8 +152,8 @@ where
 /// Runs a model's forward pass `run` under `policy`: layers compute in the policy's
 /// compute dtype (through [`CallContext::read`]), and 16-bit outputs come back widened to
 /// the model's variable dtype `wide` (`f32`), so the loss, the metrics and `predict` run
-/// in it as in Keras. The context's
-/// compute dtype is restored afterwards (a nested model may run under its own policy).
+/// in it as in Keras. A `float32` model computes in its own dtype even when nested in a
+/// mixed one; the context's compute dtype is restored afterwards.
 ///
 /// # Errors
 /// Those of `run`, and engine errors of the casts.
@@ -163,17 +163,18 @@ pub(crate) fn forward_under<B: Backend>(
     ctx: &mut CallContext,
     run: impl FnOnce(&mut CallContext) -> Result<Vec<Tensor<B>>>,
 ) -> Result<Vec<Tensor<B>>> {
-    if !policy.is_mixed() {
+    let inner = policy.is_mixed().then(|| policy.compute_dtype());
+    let outer = ctx.compute_dtype();
+    if inner.is_none() && outer.is_none() {
         return run(ctx);
     }
-    let outer = ctx.compute_dtype();
-    ctx.set_compute_dtype(Some(policy.compute_dtype()));
+    ctx.set_compute_dtype(inner);
     let outs = run(ctx);
     ctx.set_compute_dtype(outer);
     outs?
         .into_iter()
         .map(|y| {
-            if y.dtype().is_half() {
+            if inner.is_some() && y.dtype().is_half() {
                 y.to_dtype(wide)
             } else {
                 Ok(y)

@@ -29,7 +29,8 @@ impl<B: Backend> Layer<B> for Model<B> {
         Ok(self.output_shapes_for(&[input_shape.to_vec()])?.remove(0))
     }
     fn call(&self, x: &Tensor<B>, ctx: &mut CallContext) -> Result<Tensor<B>> {
-        Ok(self.run(std::slice::from_ref(x), ctx)?.remove(0))
+        // Through `forward`: a nested model computes under its own dtype policy.
+        Ok(Network::forward(self, std::slice::from_ref(x), ctx)?.remove(0))
     }
     fn weights(&self) -> Vec<Weight<B>> {
         self.all_weights()
@@ -62,7 +63,7 @@ impl<B: Backend> Layer<B> for Model<B> {
         self.output_shapes_for(input_shapes)
     }
     fn call_multi(&self, inputs: &[Tensor<B>], ctx: &mut CallContext) -> Result<Vec<Tensor<B>>> {
-        self.run(inputs, ctx)
+        Network::forward(self, inputs, ctx)
     }
 }
 
