@@ -11,8 +11,9 @@ pub const TOL_F32: f64 = 1e-5;
 pub const TOL_F64: f64 = 1e-10;
 /// Tolerance of `bf16` and `f16` value tests, in multiples of the type's machine epsilon
 /// ([`DType::epsilon`]: 2^-7 for bf16, 2^-10 for f16). Inputs are rounded to the 16-bit
-/// type (up to eps/2 relative each) and the result once more; engines accumulate sums
-/// and products in f32, so 4 eps covers those roundings: 0.031 for bf16, 0.0039 for f16.
+/// type (up to eps/2 relative each) and the result once more; the suite's sums are short
+/// (a few to a few dozen terms, accumulated in f32 by libtorch and by candle's matrix
+/// products), so 4 eps covers those roundings: 0.031 for bf16, 0.0039 for f16.
 /// [`assert_float`] applies it norm-wise for 16-bit results, `4 eps (1 + max|want|)` on
 /// every element, because sums of rounded terms cancel (a convolution output near zero
 /// carries the rounding of its largest terms).
