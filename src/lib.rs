@@ -54,7 +54,9 @@ compile_error!("stratanet needs an engine: enable the `candle` (default) or `tch
 /// Everything a training script usually needs.
 pub mod prelude {
     pub use crate::activations::Activation;
-    pub use crate::layers::{ActivationLayer, Dense, Dropout, Flatten, Input, Layer, Reshape};
+    pub use crate::layers::{
+        ActivationLayer, Dense, Dropout, Flatten, Input, Layer, LayerDtype, Reshape,
+    };
     pub use crate::losses::{
         BinaryCrossentropy, CategoricalCrossentropy, Huber, MeanAbsoluteError, MeanSquaredError,
         SparseCategoricalCrossentropy,

@@ -13,7 +13,9 @@
 #[macro_use]
 mod common;
 
-use stratanet::layers::{CallContext, Conv2D, Dense, Flatten, Input, Layer, MaxPooling2D};
+use stratanet::layers::{
+    Add, CallContext, Conv2D, Dense, Flatten, Input, Layer, LayerDtype, MaxPooling2D,
+};
 use stratanet::mixed_precision::{self, Policy};
 use stratanet::model::{Apply, Model};
 use stratanet::optimizers::{Adam, LossScaleOptimizer, Optimizer};
@@ -389,7 +391,241 @@ fn nested_model_keeps_its_policy<B: Backend>() {
     );
 }
 
+/// `.dtype(policy)` runs one layer under its own policy: a `float32` last layer in a
+/// `mixed_bfloat16` model computes in f32 (its output equals the f32 layer applied to the
+/// bf16 hidden values, widened), a bf16 layer in a `float32` model computes in bf16; the
+/// policy is in the layer's config and survives `save`/`load`; training runs and keeps
+/// the variables f32.
+fn per_layer_policy_overrides_the_model<B: Backend>() {
+    let x = x4::<B>();
+    let make = |model: Policy, last: Option<Policy>| {
+        let mut m = Sequential::<B>::new().with_seed(3);
+        m.set_dtype_policy(model);
+        m.add(Input::new(&[4])).unwrap();
+        m.add(Dense::new(3)).unwrap();
+        let out = Dense::new(2).activation("softmax");
+        match last {
+            Some(p) => m.add(out.dtype(p)).unwrap(),
+            None => m.add(out).unwrap(),
+        };
+        m
+    };
+    let mut mixed = make(Policy::MixedBFloat16, None);
+    let mut f32_last = make(Policy::MixedBFloat16, Some(Policy::Float32));
+    f32_last.set_weights(&mixed.get_weights().unwrap()).unwrap();
+    let last = &f32_last.layers()[1];
+    assert_eq!(last.dtype_policy(), Some(Policy::Float32));
+    assert_eq!(last.class_name(), "Dense");
+    assert_eq!(last.get_config()["dtype"], "float32");
+    assert_eq!(f32_last.layers()[0].dtype_policy(), None);
+    // By hand: the first layer in bf16, the last in f32 on the widened hidden values.
+    let bf16_ctx = &mut CallContext::inference().with_compute_dtype(Some(DType::BF16));
+    let h = f32_last.layers()[0].call(&x, bf16_ctx).unwrap();
+    assert_eq!(h.dtype(), DType::BF16);
+    let plain_ctx = &mut CallContext::inference();
+    let want = mixed.layers()[1]
+        .call(&h.to_dtype(DType::F32).unwrap(), plain_ctx)
+        .unwrap();
+    let got = f32_last.predict(&x, 32).unwrap();
+    assert_eq!(got.dtype(), DType::F32);
+    assert_eq!(got.to_vec_f32().unwrap(), want.to_vec_f32().unwrap());
+    assert_ne!(
+        got.to_vec_f32().unwrap(),
+        mixed.predict(&x, 32).unwrap().to_vec_f32().unwrap(),
+        "the all-bf16 model differs in its last layer"
+    );
+    // A bf16 layer inside a float32 model: output f32, close to but not the f32 model's.
+    let mut plain = make(Policy::Float32, None);
+    let mut bf16_last = make(Policy::Float32, Some(Policy::MixedBFloat16));
+    bf16_last
+        .set_weights(&plain.get_weights().unwrap())
+        .unwrap();
+    let (a, b) = (
+        bf16_last.predict(&x, 32).unwrap(),
+        plain.predict(&x, 32).unwrap(),
+    );
+    assert_eq!(
+        a.dtype(),
+        DType::F32,
+        "a bf16 last layer's output is widened"
+    );
+    let (a, b) = (a.to_vec_f32().unwrap(), b.to_vec_f32().unwrap());
+    assert_ne!(a, b);
+    for (g, w) in a.iter().zip(&b) {
+        assert!((g - w).abs() <= 0.02, "{a:?} vs {b:?}");
+    }
+    // Saved and loaded with the model.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("per_layer.safetensors");
+    f32_last.save(&path).unwrap();
+    let mut back = Sequential::<B>::load(&path).unwrap();
+    assert_eq!(back.layers()[1].dtype_policy(), Some(Policy::Float32));
+    assert_eq!(
+        back.predict(&x, 32).unwrap().to_vec_f32().unwrap(),
+        f32_last.predict(&x, 32).unwrap().to_vec_f32().unwrap()
+    );
+    // It trains; the variables stay f32.
+    f32_last
+        .compile(Adam::new(1e-2), "sparse_categorical_crossentropy", &[])
+        .unwrap();
+    let y = Tensor::<B>::from_vec(vec![0i64, 1, 1], &[3]).unwrap();
+    let first = f32_last
+        .train_on_batch(&x, &y)
+        .unwrap()
+        .get("loss")
+        .unwrap();
+    for _ in 0..20 {
+        f32_last.train_on_batch(&x, &y).unwrap();
+    }
+    let later = f32_last
+        .train_on_batch(&x, &y)
+        .unwrap()
+        .get("loss")
+        .unwrap();
+    assert!(later < first, "loss {first} -> {later}");
+    for (name, w) in f32_last.weights() {
+        assert_eq!(w.value.dtype(), DType::F32, "{name}");
+    }
+}
+
+/// In a functional model, branches under different policies meet in a merge: `Add` of a
+/// bf16 branch and an f32 branch works under either model policy.
+fn merge_of_mixed_branches<B: Backend>() {
+    for model_policy in [Policy::MixedBFloat16, Policy::Float32] {
+        let x = Input::new(&[4]).tensor::<B>();
+        let a = Dense::new(3).apply(&x).unwrap();
+        let b = Dense::new(3).dtype(Policy::Float32).apply(&x).unwrap();
+        let c = Dense::new(3)
+            .dtype(Policy::MixedBFloat16)
+            .apply(&x)
+            .unwrap();
+        let s = Add().apply_multi(&[a, b, c]).unwrap();
+        let mut m = Model::new(&[x], &[s]).unwrap();
+        m.set_dtype_policy(model_policy);
+        let y = m.predict(x4::<B>(), 32).unwrap();
+        assert_eq!(y.dtype(), DType::F32, "{model_policy}");
+        assert!(y.to_vec_f32().unwrap().iter().all(|v| v.is_finite()));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("branches.safetensors");
+        m.save(&path).unwrap();
+        let mut back = Model::<B>::load(&path).unwrap();
+        let config = back.get_config().to_string();
+        assert!(
+            config.contains(r#""dtype":"float32""#)
+                && config.contains(r#""dtype":"mixed_bfloat16""#),
+            "{config}"
+        );
+        assert_eq!(
+            back.predict(x4::<B>(), 32).unwrap().to_vec_f32().unwrap(),
+            y.to_vec_f32().unwrap()
+        );
+    }
+}
+
+/// A layer config's `"dtype"` is read as a policy: stratanet's string, Keras 3's
+/// `DTypePolicy` object; anything else is an error naming the layer and the field.
+fn dtype_in_layer_configs<B: Backend>() {
+    use stratanet::model::layer_from_config;
+    let l = layer_from_config::<B>(
+        "Dense",
+        &serde_json::json!({"units": 2, "dtype": "mixed_float16"}),
+    )
+    .unwrap();
+    assert_eq!(l.dtype_policy(), Some(Policy::MixedFloat16));
+    let keras = serde_json::json!({"units": 2, "dtype": {"module": "keras",
+        "class_name": "DTypePolicy", "config": {"name": "mixed_bfloat16"}}});
+    let l = layer_from_config::<B>("Dense", &keras).unwrap();
+    assert_eq!(l.dtype_policy(), Some(Policy::MixedBFloat16));
+    assert_eq!(
+        layer_from_config::<B>("Dense", &serde_json::json!({"units": 2}))
+            .unwrap()
+            .dtype_policy(),
+        None
+    );
+    for bad in [serde_json::json!("float8"), serde_json::json!(3)] {
+        let e = layer_from_config::<B>("Dense", &serde_json::json!({"units": 2, "dtype": bad}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("Dense.dtype"), "{e}");
+    }
+}
+
+/// `cast_variables(BF16)` then `save` writes a bf16 file half the size; it loads (a
+/// Sequential with bf16 variables predicting exactly as the cast model, a functional
+/// model with the values widened to f32) and training continues; a non-float dtype is
+/// refused.
+fn cast_variables_and_save_bf16<B: Backend>() {
+    let mut m = small::<B>(Policy::MixedBFloat16);
+    m.compile(Adam::new(1e-2), "sparse_categorical_crossentropy", &[])
+        .unwrap();
+    let x = x4::<B>();
+    let y = Tensor::<B>::from_vec(vec![0i64, 1, 1], &[3]).unwrap();
+    m.train_on_batch(&x, &y).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let f32_path = dir.path().join("f32.safetensors");
+    m.save(&f32_path).unwrap();
+    let before = m.predict(&x, 32).unwrap().to_vec_f32().unwrap();
+    let e = m.cast_variables(DType::I64).unwrap_err().to_string();
+    assert!(e.contains("cast_variables(dtype)"), "{e}");
+    m.cast_variables(DType::BF16).unwrap();
+    for (name, w) in m.weights() {
+        assert_eq!(w.value.dtype(), DType::BF16, "{name}");
+    }
+    // (Softmax runs in f32 after a 16-bit layer, so this model's output is f32.)
+    let p = m.predict(&x, 32).unwrap();
+    let cast_pred = p.to_vec_f32().unwrap();
+    for (g, w) in cast_pred.iter().zip(&before) {
+        assert!((g - w).abs() <= 0.03, "{cast_pred:?} vs {before:?}");
+    }
+    let path = dir.path().join("bf16.safetensors");
+    m.save(&path).unwrap();
+    let (tensors, _) = stratanet::saving::load_file(&path).unwrap();
+    for (name, t) in &tensors {
+        if !name.starts_with("optimizer/loss_scale/") && t.data.dtype().is_float() {
+            assert_eq!(t.data.dtype(), DType::BF16, "{name} saved as bf16");
+        }
+    }
+    let (big, small_size) = (
+        std::fs::metadata(&f32_path).unwrap().len(),
+        std::fs::metadata(&path).unwrap().len(),
+    );
+    assert!(
+        small_size < big,
+        "bf16 file {small_size} B, f32 file {big} B"
+    );
+    let mut back = Sequential::<B>::load(&path).unwrap();
+    for (name, w) in back.weights() {
+        assert_eq!(w.value.dtype(), DType::BF16, "{name}");
+    }
+    assert_eq!(
+        back.predict(&x, 32).unwrap().to_vec_f32().unwrap(),
+        cast_pred
+    );
+    let loss = back.train_on_batch(&x, &y).unwrap().get("loss").unwrap();
+    assert!(loss.is_finite(), "training continues in bf16: {loss}");
+    // A functional model's bf16 file loads with the values widened to f32.
+    let xi = Input::new(&[4]).tensor::<B>();
+    let out = Dense::new(2).apply(&xi).unwrap();
+    let mut f = Model::new(&[xi], &[out]).unwrap();
+    f.cast_variables(DType::BF16).unwrap();
+    let fpath = dir.path().join("functional_bf16.safetensors");
+    f.save(&fpath).unwrap();
+    let fb = Model::<B>::load(&fpath).unwrap();
+    for ((n, got), (_, want)) in fb
+        .get_weights()
+        .unwrap()
+        .iter()
+        .zip(&f.get_weights().unwrap())
+    {
+        assert_eq!(got.data.to_f32_vec(), want.data.to_f32_vec(), "{n}");
+    }
+}
+
 engine_tests!(
+    per_layer_policy_overrides_the_model,
+    merge_of_mixed_branches,
+    dtype_in_layer_configs,
+    cast_variables_and_save_bf16,
     nested_model_keeps_its_policy,
     loss_scale_optimizer_semantics,
     mixed_float16_compiles_with_loss_scaling,

@@ -14,7 +14,10 @@
 //!
 //! A model takes the global policy when it is created (as a Keras layer does when it is
 //! constructed); [`set_global_policy`] before building the model, or
-//! `model.set_dtype_policy(…)` afterwards.
+//! `model.set_dtype_policy(…)` afterwards. One layer can run under its own policy with
+//! `.dtype(policy)` ([`crate::layers::LayerDtype`], Keras' `dtype=` argument), typically a
+//! last layer kept in `float32`. `model.cast_variables(DType::BF16)` turns the variables
+//! themselves into 16-bit ones (for a smaller file or pure 16-bit inference).
 //!
 //! ```
 //! use stratanet::mixed_precision::{self, Policy};

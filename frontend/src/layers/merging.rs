@@ -231,8 +231,9 @@ impl Merge {
 
 impl<B: Backend> Layer<B> for Merge {
     multi_input_methods!(|l| l.op.class());
-    fn call_multi(&self, inputs: &[Tensor<B>], _ctx: &mut CallContext) -> Result<Vec<Tensor<B>>> {
+    fn call_multi(&self, inputs: &[Tensor<B>], ctx: &mut CallContext) -> Result<Vec<Tensor<B>>> {
         self.check(&sample_shapes(inputs))?;
+        let inputs = &same_dtype(inputs, ctx)?;
         let mut acc = inputs[0].clone();
         for t in &inputs[1..] {
             acc = match self.op {
@@ -248,6 +249,37 @@ impl<B: Backend> Layer<B> for Merge {
         }
         Ok(vec![acc])
     }
+}
+
+/// The float inputs of a merge in one dtype, as branches under different dtype policies
+/// meet (see [`super::LayerDtype`]): the context's compute dtype under a mixed policy,
+/// else the widest float dtype among them. Inputs of one dtype are returned as they are.
+///
+/// # Errors
+/// Engine errors of the casts.
+fn same_dtype<B: Backend>(inputs: &[Tensor<B>], ctx: &CallContext) -> Result<Vec<Tensor<B>>> {
+    let floats = || inputs.iter().map(Tensor::dtype).filter(|d| d.is_float());
+    let Some(first) = floats().next() else {
+        return Ok(inputs.to_vec());
+    };
+    if floats().all(|d| d == first) {
+        return Ok(inputs.to_vec());
+    }
+    let target = ctx.compute_dtype().unwrap_or_else(|| {
+        floats()
+            .max_by_key(|d| (!d.is_half(), d.size_in_bytes()))
+            .unwrap_or(first)
+    });
+    inputs
+        .iter()
+        .map(|t| {
+            if t.dtype().is_float() && t.dtype() != target {
+                t.to_dtype(target)
+            } else {
+                Ok(t.clone())
+            }
+        })
+        .collect()
 }
 
 /// Joins inputs along `axis` (default -1, the last), like `keras.layers.Concatenate`.
@@ -345,10 +377,10 @@ impl Concatenate {
 
 impl<B: Backend> Layer<B> for Concatenate {
     multi_input_methods!(|_l| "Concatenate");
-    fn call_multi(&self, inputs: &[Tensor<B>], _ctx: &mut CallContext) -> Result<Vec<Tensor<B>>> {
+    fn call_multi(&self, inputs: &[Tensor<B>], ctx: &mut CallContext) -> Result<Vec<Tensor<B>>> {
         let shapes = sample_shapes(inputs);
         self.check(&shapes)?;
         let a = self.axis_for(shapes[0].len())? as isize + 1;
-        Ok(vec![Tensor::concat(inputs, a)?])
+        Ok(vec![Tensor::concat(&same_dtype(inputs, ctx)?, a)?])
     }
 }

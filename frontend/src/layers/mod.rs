@@ -11,6 +11,7 @@ mod core;
 mod embedding;
 mod merging;
 mod normalization;
+mod policy;
 mod pooling;
 mod preprocessing;
 mod recurrent;
@@ -37,6 +38,7 @@ pub use merging::{
 pub use normalization::{
     BatchNormalization, BatchNormalizationConfig, LayerNormalization, LayerNormalizationConfig,
 };
+pub use policy::{LayerDtype, WithDtype};
 pub use pooling::{
     AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
     GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalPooling, GlobalPoolingConfig, MaxPooling1D,
@@ -303,6 +305,11 @@ pub trait Layer<B: Backend>: Send + std::fmt::Debug {
     fn validate(&self) -> Result<()> {
         Ok(())
     }
+    /// The layer's own dtype policy, set by [`LayerDtype::dtype`] (Keras' `dtype=`);
+    /// `None` for a layer that runs under its model's policy.
+    fn dtype_policy(&self) -> Option<crate::mixed_precision::Policy> {
+        None
+    }
 
     // ---- graph (functional API) entry points: layers with several inputs or outputs
     // (merges, recurrent layers returning states, nested models) override these; the
@@ -384,14 +391,21 @@ pub fn layer_from_config<B: Backend>(
              stratanet::model::layer_from_config (or Model::from_config)",
         ));
     }
-    if let Some((_, factory)) = registry::builtins::<B>()
+    let factory = registry::builtins::<B>()
         .into_iter()
         .find(|(name, _)| *name == class_name)
-    {
-        return factory(config);
-    }
-    if let Some(factory) = registry::lookup::<B>(class_name) {
-        return factory(config);
+        .map(|(_, factory)| factory)
+        .or_else(|| registry::lookup::<B>(class_name));
+    if let Some(factory) = factory {
+        let layer = factory(config)?;
+        // `InputLayer`'s `dtype` is its input's dtype (Keras), not a policy.
+        if class_name == "InputLayer" {
+            return Ok(layer);
+        }
+        return Ok(match policy::policy_in_config(class_name, config)? {
+            Some(p) => Box::new(WithDtype::boxed(layer, p)),
+            None => layer,
+        });
     }
     let custom = registry::registered_names::<B>();
     let mut known: Vec<&str> = registry::builtins::<B>()

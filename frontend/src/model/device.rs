@@ -31,7 +31,8 @@ pub(crate) fn misplaced<B: Backend>(layer: &dyn Layer<B>, device: Device) -> boo
 }
 
 /// `layer` rebuilt on `device`: a new layer from its class and config, built for
-/// `input_shapes` with weights of its own float dtype (`dtype` when it has none) under a [`Device::scope`] of `device` (nested
+/// `input_shapes` with weights of `cast` when given, else of its own float dtype (`dtype`
+/// when it has none) under a [`Device::scope`] of `device` (nested
 /// models), named and frozen like `layer`, holding copies of `layer`'s weights (copied
 /// device to device, in `layer.weights()` order, checked by name and shape). `None` when
 /// there is nothing to move: an unbuilt layer, or a layer without weights that cannot be
@@ -46,6 +47,7 @@ pub(crate) fn rebuild_layer<B: Backend>(
     input_shapes: &[Vec<usize>],
     device: Device,
     dtype: DType,
+    cast: Option<DType>,
 ) -> Result<Option<Box<dyn Layer<B>>>> {
     if !layer.built() {
         return Ok(None);
@@ -75,6 +77,7 @@ pub(crate) fn rebuild_layer<B: Backend>(
         .map(|w| w.value.dtype())
         .find(|d| d.is_float())
         .unwrap_or(dtype);
+    let dtype = cast.unwrap_or(dtype);
     let mut ctx = BuildContext::new(device, dtype, 0);
     Device::scope(device, || {
         crate::limits::in_layer(
@@ -177,10 +180,69 @@ where
                 .collect::<Result<Vec<_>>>()?,
             None => Vec::new(),
         };
-        self.move_layers(device)?;
+        self.move_layers(device, None)?;
         if let Some(c) = self.state_mut().compiled.as_mut() {
             if !moved.is_empty() {
                 c.optimizer.set_variables(&moved)?;
+            }
+        }
+        self.state_mut().pending_activity = None;
+        Ok(())
+    }
+
+    /// Casts every float variable of the model to `dtype`, like PyTorch's
+    /// `model.to(torch.bfloat16)`: the layers are rebuilt (as [`Self::to_device`] does)
+    /// with their weights rounded to `dtype`, the compiled optimizer's float state is cast
+    /// with them (the loss scale of a `LossScaleOptimizer` stays exact), and the model
+    /// computes and predicts in `dtype` from then on.
+    ///
+    /// The usual use: shrink a model trained under a mixed precision policy to a 16-bit
+    /// file (`cast_variables(DType::BF16)` then `save`), half the size of the `f32` one.
+    /// Such a file loads like any other: a `Sequential` comes back with `bf16` variables,
+    /// a functional model with the `bf16` values widened to `f32`.
+    ///
+    /// ```
+    /// use stratanet::prelude::*;
+    /// # fn main() -> stratanet::Result<()> {
+    /// let mut m = Sequential::<DefaultBackend>::new().with_seed(3);
+    /// m.add(Input::new(&[4]))?;
+    /// m.add(Dense::new(2))?;
+    /// m.cast_variables(DType::BF16)?;
+    /// assert!(m.weights().iter().all(|(_, w)| w.value.dtype() == DType::BF16));
+    /// let x = Tensor::<DefaultBackend>::ones(&[1, 4], DType::F32, Device::Cpu)?;
+    /// assert_eq!(m.predict(&x, 8)?.dtype(), DType::BF16);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] naming `cast_variables(dtype)` for a dtype that is not a
+    /// float; as [`Self::to_device`] otherwise. On error the model is unchanged.
+    pub fn cast_variables(&mut self, dtype: DType) -> Result<()> {
+        if !dtype.is_float() {
+            return Err(Error::invalid(
+                <Self as crate::model::Network<B>>::model_name(self),
+                "cast_variables(dtype)",
+                format!("a float dtype (f32, f64, bf16, f16), got {dtype}"),
+            ));
+        }
+        let cast = match self.state().compiled.as_ref() {
+            Some(c) => c
+                .optimizer
+                .variables()
+                .into_iter()
+                .map(|(n, t)| {
+                    let keep = !t.dtype().is_float() || n.starts_with("loss_scale/");
+                    Ok((n, if keep { t } else { t.to_dtype(dtype)? }))
+                })
+                .collect::<Result<Vec<_>>>()?,
+            None => Vec::new(),
+        };
+        let device = self.device();
+        self.move_layers(device, Some(dtype))?;
+        if let Some(c) = self.state_mut().compiled.as_mut() {
+            if !cast.is_empty() {
+                c.optimizer.set_variables(&cast)?;
             }
         }
         self.state_mut().pending_activity = None;

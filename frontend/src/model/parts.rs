@@ -96,11 +96,16 @@ pub trait ModelParts<B: Backend>: Network<B> {
             .collect()
     }
     /// Rebuilds every built layer on `device` with copies of its weights (see
-    /// `to_device`); on error nothing is changed.
+    /// `to_device`), their float weights cast to `cast` when given (see
+    /// `cast_variables`); on error nothing is changed.
     ///
     /// # Errors
     /// Layers that cannot be rebuilt from their config, engine errors.
-    fn move_layers(&mut self, device: crate::Device) -> Result<()>;
+    fn move_layers(
+        &mut self,
+        device: crate::Device,
+        cast: Option<crate::backend::DType>,
+    ) -> Result<()>;
     /// `Sequential` or `Functional` (stored in saved files).
     fn model_class(&self) -> &'static str;
     /// The architecture as JSON (stored in saved files).
@@ -120,7 +125,11 @@ pub trait Architecture<B: Backend>: Sized {
     ///
     /// # Errors
     /// Layers that cannot be rebuilt from their config, engine errors.
-    fn move_layers(model: &mut ModelCore<B, Self>, device: crate::Device) -> Result<()>;
+    fn move_layers(
+        model: &mut ModelCore<B, Self>,
+        device: crate::Device,
+        cast: Option<crate::backend::DType>,
+    ) -> Result<()>;
     /// The architecture of `model` as JSON (stored in saved files).
     fn config(model: &ModelCore<B, Self>) -> serde_json::Value;
 }
@@ -138,8 +147,12 @@ where
     fn named_weights(&self) -> Vec<(String, Weight<B>)> {
         A::named_weights(self)
     }
-    fn move_layers(&mut self, device: crate::Device) -> Result<()> {
-        A::move_layers(self, device)
+    fn move_layers(
+        &mut self,
+        device: crate::Device,
+        cast: Option<crate::backend::DType>,
+    ) -> Result<()> {
+        A::move_layers(self, device, cast)
     }
     fn model_class(&self) -> &'static str {
         A::CLASS
@@ -150,9 +163,10 @@ where
 }
 
 /// Runs a model's forward pass `run` under `policy`: layers compute in the policy's
-/// compute dtype (through [`CallContext::read`]), and 16-bit outputs come back widened to
-/// the model's variable dtype `wide` (`f32`), so the loss, the metrics and `predict` run
-/// in it as in Keras. A `float32` model computes in its own dtype even when nested in a
+/// compute dtype (through [`CallContext::read`]; a layer with its own policy sets its
+/// own, see [`crate::layers::WithDtype`]), and 16-bit outputs come back widened to the
+/// model's variable dtype `wide` (`f32`), so the loss, the metrics and `predict` run in
+/// it as in Keras. A `float32` model computes in its own dtype even when nested in a
 /// mixed one; the context's compute dtype is restored afterwards.
 ///
 /// # Errors
@@ -165,16 +179,13 @@ pub(crate) fn forward_under<B: Backend>(
 ) -> Result<Vec<Tensor<B>>> {
     let inner = policy.is_mixed().then(|| policy.compute_dtype());
     let outer = ctx.compute_dtype();
-    if inner.is_none() && outer.is_none() {
-        return run(ctx);
-    }
     ctx.set_compute_dtype(inner);
     let outs = run(ctx);
     ctx.set_compute_dtype(outer);
     outs?
         .into_iter()
         .map(|y| {
-            if inner.is_some() && y.dtype().is_half() {
+            if y.dtype().is_half() && !wide.is_half() {
                 y.to_dtype(wide)
             } else {
                 Ok(y)

@@ -203,11 +203,12 @@ impl<B: Backend> Model<B> {
         Ok(self)
     }
 
-    /// Rebuilds every layer on `device` with its weights (`device::rebuild_layer`), in place
+    /// Rebuilds every layer on `device` with its weights (`device::rebuild_layer`; float
+    /// weights cast to `cast` when given), in place
     /// in its shared slot (the graph and `Shared` handles stay valid), and records
     /// `device`; the shared `to_device` calls it. Nothing changes unless every layer could
     /// be rebuilt.
-    pub(super) fn move_graph_layers(&mut self, device: Device) -> Result<()> {
+    pub(super) fn move_graph_layers(&mut self, device: Device, cast: Option<DType>) -> Result<()> {
         let mut fresh = Vec::with_capacity(self.arch.layers.len());
         for l in &self.arch.layers {
             // The shapes of the layer's first call.
@@ -230,6 +231,7 @@ impl<B: Backend> Model<B> {
                 &shapes,
                 device,
                 dtype,
+                cast,
             )?);
         }
         for (l, f) in self.arch.layers.iter().zip(fresh) {

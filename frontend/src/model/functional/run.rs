@@ -171,8 +171,8 @@ impl<B: Backend> Architecture<B> for LayerGraph<B> {
     fn named_weights(model: &Model<B>) -> Vec<(String, Weight<B>)> {
         model.all_weights()
     }
-    fn move_layers(model: &mut Model<B>, device: Device) -> Result<()> {
-        model.move_graph_layers(device)
+    fn move_layers(model: &mut Model<B>, device: Device, cast: Option<DType>) -> Result<()> {
+        model.move_graph_layers(device, cast)
     }
     fn config(model: &Model<B>) -> serde_json::Value {
         model.get_config()

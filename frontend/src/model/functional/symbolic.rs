@@ -88,9 +88,13 @@ fn connect<B: Backend>(
             let label = format!("{} ({})", l.name(), l.class_name());
             let device = crate::model::device::placement::<B>(&label)?;
             if crate::model::device::misplaced(l.as_ref(), device) {
-                if let Some(f) =
-                    crate::model::device::rebuild_layer(l.as_ref(), &shapes, device, DType::F32)?
-                {
+                if let Some(f) = crate::model::device::rebuild_layer(
+                    l.as_ref(),
+                    &shapes,
+                    device,
+                    DType::F32,
+                    None,
+                )? {
                     *l = f;
                 }
             }

@@ -173,7 +173,7 @@ impl<B: Backend> Sequential<B> {
         Ok(())
     }
 
-    fn move_built_layers(&mut self, device: Device) -> Result<()> {
+    fn move_built_layers(&mut self, device: Device, cast: Option<DType>) -> Result<()> {
         let Some(input) = self.arch.input_shape.clone() else {
             // Nothing is built yet: every layer will be built on the new device.
             return Ok(());
@@ -187,6 +187,7 @@ impl<B: Backend> Sequential<B> {
                 std::slice::from_ref(&shape),
                 device,
                 self.arch.dtype,
+                cast,
             )?);
             shape = out;
         }
@@ -310,6 +311,7 @@ impl<B: Backend> Sequential<B> {
                     shapes,
                     device,
                     self.arch.dtype,
+                    None,
                 )? {
                     layer = f;
                 }
@@ -354,9 +356,13 @@ impl<B: Backend> Sequential<B> {
                 crate::limits::in_layer(|| label, || layer.build(&shape, &mut ctx))?;
             } else if crate::model::device::misplaced(layer.as_ref(), device) {
                 let shapes = std::slice::from_ref(&shape);
-                if let Some(f) =
-                    crate::model::device::rebuild_layer(layer.as_ref(), shapes, device, dtype)?
-                {
+                if let Some(f) = crate::model::device::rebuild_layer(
+                    layer.as_ref(),
+                    shapes,
+                    device,
+                    dtype,
+                    None,
+                )? {
                     *layer = f;
                 }
             }
@@ -578,9 +584,12 @@ impl<B: Backend> Architecture<B> for LayerStack<B> {
     }
     /// Rebuilds every built layer on `device` with the same weights (see
     /// `device::rebuild_layer`) and records `device`; the shared `to_device` calls it.
-    fn move_layers(model: &mut Sequential<B>, device: Device) -> Result<()> {
-        model.move_built_layers(device)?;
+    fn move_layers(model: &mut Sequential<B>, device: Device, cast: Option<DType>) -> Result<()> {
+        model.move_built_layers(device, cast)?;
         model.arch.device = Some(device);
+        if let Some(d) = cast {
+            model.arch.dtype = d;
+        }
         Ok(())
     }
     fn config(model: &Sequential<B>) -> serde_json::Value {
