@@ -48,9 +48,14 @@ def main():
     p.add_argument("--x", required=True)
     p.add_argument("--y", required=True)
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    # torch.optim.Adam(fused=True): one fused kernel for all parameters' updates, the
-    # fastest Adam a PyTorch user can ask for on a GPU.
-    p.add_argument("--fused", action="store_true")
+    # torch.optim.Adam's implementation: the default (a for-loop over the parameters on
+    # the CPU), foreach=True (multi-tensor ops) or fused=True (one fused kernel for all the
+    # updates, on the CPU since PyTorch 2.4): what a performance-minded user turns on.
+    p.add_argument("--adam", default="default", choices=["default", "foreach", "fused"])
+    p.add_argument("--fused", action="store_true", help="same as --adam fused")
+    # The CNN in channels-last memory format (model and inputs), as
+    # `model.to(memory_format=torch.channels_last)` does.
+    p.add_argument("--channels-last", action="store_true")
     # torch.autocast(dtype=bfloat16|float16) around the forward pass and the loss, with a
     # GradScaler for float16: PyTorch's automatic mixed precision, what stratanet's
     # mixed_bfloat16 / mixed_float16 policies compare against.
@@ -74,7 +79,16 @@ def main():
     if int(os.environ.get("STRATANET_BENCH_BATCH", "0") or 0) > 0:
         bs = int(os.environ["STRATANET_BENCH_BATCH"])  # same override as the Rust side
     model = build(a.workload).to(dev)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3, fused=True if a.fused else None)
+    if a.fused:
+        a.adam = "fused"
+    if a.channels_last:
+        if a.workload != "cnn":
+            raise SystemExit("bench_torch.py: --channels-last is for the cnn workload")
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3,
+                           foreach=True if a.adam == "foreach" else None,
+                           fused=True if a.adam == "fused" else None)
     loss_fn = nn.CrossEntropyLoss()
 
     amp_dtype = {"bf16": torch.bfloat16, "f16": torch.float16}.get(a.autocast)
@@ -132,7 +146,8 @@ def main():
               "torch": torch.__version__,
               "threads": torch.get_num_threads(),
               "device": a.device,
-              "fused_adam": a.fused,
+              "adam": a.adam,
+              "channels_last": a.channels_last,
               "autocast": a.autocast,
               "epochs": epochs}
     if dev.type == "cuda":

@@ -1,15 +1,20 @@
 //! `cargo xtask bench`: stratanet `fit`/`predict` against hand-written loops on the raw
-//! engines (candle-core, tch) and against PyTorch from Python on the same libtorch.
+//! engines (candle-core, tch), against PyTorch from Python on the same libtorch (default,
+//! `foreach` and `fused` Adam; the CNN also in channels-last), and against Keras 3 on its
+//! torch backend.
 //!
 //! The driver (no `--case`) runs every measurement in a fresh child process of this binary
-//! (so peak-RSS figures and thread pools do not leak between cases), runs the Python
-//! script for the PyTorch column, prints a table of samples/s with the ratios, and writes
-//! `target/bench/results.json`.
+//! (so peak-RSS figures and thread pools do not leak between cases) or of the Python
+//! scripts, `--repeats` rounds (default 5) of every case of a workload, interleaved (A B C
+//! A B C …) so that drift hits every variant alike. It prints tables of median samples/s and
+//! of ratios taken per round (`median [min–max]`), and writes `target/bench/results.json`:
+//! per case and phase `median`, `min`, `max` and every run, then the ratios (`kind:
+//! "ratio"`).
 //!
 //! ```text
-//! stratanet-bench [--quick] [--threads N] [--workloads mlp,cnn,lstm] [--engines candle,tch]
-//!                 [--python PATH] [--no-python] [--no-rss] [--out DIR] [--device cpu|cuda]
-//!                 [--precision f32,bf16,f16]
+//! stratanet-bench [--quick] [--repeats N] [--threads N] [--workloads mlp,cnn,lstm]
+//!                 [--engines candle,tch] [--python PATH] [--no-python] [--no-rss]
+//!                 [--out DIR] [--device cpu|cuda] [--precision f32,bf16,f16]
 //! ```
 //!
 //! `--precision` (default `f32`) adds, per 16-bit type, stratanet's `fit`/`predict` under
@@ -29,7 +34,9 @@
 mod cuda_mem;
 mod raw_candle;
 mod raw_tch;
+mod report;
 mod strata;
+mod tables;
 
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
@@ -107,12 +114,6 @@ pub fn make_data(w: Workload, n: usize) -> (Vec<f32>, Vec<i64>) {
 pub fn permutation(n: usize, epoch: usize) -> Vec<usize> {
     stratanet::random::Rng::new(77 + epoch as u64).permutation(n)
 }
-
-/// The samples/s of one phase of a workload, by `(engine, variant)`.
-type Pick<'a> = dyn Fn(&str, &str) -> Option<f64> + 'a;
-
-/// Writes the row of a result table for `(workload, phase, pick)`.
-type PhaseRow<'a> = dyn Fn(&str, &str, &Pick) + 'a;
 
 /// [`permutation`] as the index type of an engine (`u32` for candle, `i64` for libtorch).
 pub fn permutation_as<T: TryFrom<usize>>(n: usize, epoch: usize) -> Vec<T>
@@ -206,7 +207,8 @@ fn run_case(args: &[String]) -> AnyResult<()> {
         ("candle", "rss") => strata::run::<stratanet::Candle>(&spec, true)?,
         ("tch", "rss") => strata::run::<stratanet::Tch>(&spec, true)?,
         ("candle", "raw") => raw_candle::run(&spec)?,
-        ("tch", "raw") => raw_tch::run(&spec)?,
+        ("tch", "raw") => raw_tch::run(&spec, false)?,
+        ("tch", "raw_cl") => raw_tch::run(&spec, true)?,
         (e, v) => return Err(format!("unknown case {e} {v}").into()),
     };
     let out = json!({
@@ -275,6 +277,8 @@ fn cuda_check(engine: &str) -> Result<(), String> {
 
 struct Options {
     cuda: bool,
+    /// Rounds: every case runs once per round, the cases of a workload interleaved.
+    repeats: usize,
     /// `f32`, then the 16-bit types of `--precision`.
     precisions: Vec<String>,
     quick: bool,
@@ -355,49 +359,181 @@ fn write_data(dir: &Path, w: Workload, n: usize) -> AnyResult<(PathBuf, PathBuf)
     Ok((xp, yp))
 }
 
-/// `bench_torch.py`: next to this executable when it is there (a `cargo xtask gpu-pack`
-/// folder, run without the repository), else in the bench crate's source folder.
-fn torch_script() -> PathBuf {
+/// A Python script of the bench (`bench_torch.py`, `bench_keras.py`): next to this
+/// executable when it is there (a `cargo xtask gpu-pack` folder, run without the
+/// repository), else in the bench crate's source folder.
+fn script_path(name: &str) -> PathBuf {
     let beside = std::env::current_exe()
         .ok()
-        .and_then(|exe| exe.parent().map(|d| d.join("bench_torch.py")))
+        .and_then(|exe| exe.parent().map(|d| d.join(name)))
         .filter(|p| p.is_file());
-    beside.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("bench_torch.py"))
+    beside.unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(name))
 }
 
-/// One PyTorch run of `spec` by `bench_torch.py`; `fused`: `torch.optim.Adam(fused=True)`.
-fn python_case(opts: &Options, py: &Path, spec: &CaseSpec, fused: bool) -> AnyResult<Value> {
-    python_case_as(opts, py, spec, fused, None)
-}
-
-/// [`python_case`], under `torch.autocast(dtype=…)` when `autocast` names `bf16` or `f16`.
-fn python_case_as(
+/// The data files of `spec` for a Python script: written, handed to `run`, removed.
+fn with_data_files(
     opts: &Options,
-    py: &Path,
     spec: &CaseSpec,
-    fused: bool,
-    autocast: Option<&str>,
+    run: impl FnOnce(&Path, &Path) -> AnyResult<Value>,
 ) -> AnyResult<Value> {
-    let script = torch_script();
     let (xp, yp) = write_data(&opts.out, spec.workload, spec.n.max(spec.n_predict))?;
-    let mut c = Command::new(py);
-    c.arg(script)
-        .args(["--workload", spec.workload.name()])
+    let r = run(&xp, &yp);
+    let _ = std::fs::remove_file(xp);
+    let _ = std::fs::remove_file(yp);
+    r
+}
+
+/// The arguments every Python script takes.
+fn python_args(c: &mut Command, opts: &Options, spec: &CaseSpec, xp: &Path, yp: &Path) {
+    c.args(["--workload", spec.workload.name()])
         .args(["--n", &spec.n.to_string()])
         .args(["--epochs", &spec.epochs.to_string()])
         .args(["--np", &spec.n_predict.to_string()])
         .args(["--threads", &opts.threads.to_string()])
         .args(["--device", if opts.cuda { "cuda" } else { "cpu" }])
-        .args(fused.then_some("--fused"))
-        .args(autocast.map(|a| format!("--autocast={a}")))
         .arg("--x")
-        .arg(&xp)
+        .arg(xp)
         .arg("--y")
-        .arg(&yp);
-    let r = parse_result(c, &format!("{} pytorch", spec.workload.name()));
-    let _ = std::fs::remove_file(xp);
-    let _ = std::fs::remove_file(yp);
-    r
+        .arg(yp);
+}
+
+/// One PyTorch run of `spec` by `bench_torch.py`, as variant `v` asks.
+fn python_case(opts: &Options, spec: &CaseSpec, v: &TorchVariant, what: &str) -> AnyResult<Value> {
+    let py = opts.python.as_deref().ok_or("no python")?;
+    with_data_files(opts, spec, |xp, yp| {
+        let mut c = Command::new(py);
+        c.arg(script_path("bench_torch.py"))
+            .args(["--adam", v.adam])
+            .args(v.channels_last.then_some("--channels-last"))
+            .args(v.autocast.as_ref().map(|a| format!("--autocast={a}")));
+        python_args(&mut c, opts, spec, xp, yp);
+        parse_result(c, what)
+    })
+}
+
+/// Whether Keras 3 imports on its torch backend from `py`.
+fn keras_check(py: &Path) -> Result<(), String> {
+    let out = Command::new(py)
+        .args([
+            "-c",
+            "import keras; print(keras.__version__, keras.backend.backend())",
+        ])
+        .env("KERAS_BACKEND", "torch")
+        .output()
+        .map_err(|e| format!("{}: {e}", py.display()))?;
+    if out.status.success() {
+        eprintln!(
+            "bench: Keras column: keras {}",
+            String::from_utf8_lossy(&out.stdout).trim()
+        );
+        return Ok(());
+    }
+    Err(format!(
+        "`import keras` fails in {} (`cargo xtask bench` installs it): {}",
+        py.display(),
+        String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .last()
+            .unwrap_or("")
+    ))
+}
+
+/// One Keras 3 (torch backend) run of `spec` by `bench_keras.py`.
+fn keras_case(opts: &Options, py: &Path, spec: &CaseSpec, what: &str) -> AnyResult<Value> {
+    with_data_files(opts, spec, |xp, yp| {
+        let mut c = Command::new(py);
+        c.arg(script_path("bench_keras.py"))
+            .env("KERAS_BACKEND", "torch");
+        python_args(&mut c, opts, spec, xp, yp);
+        parse_result(c, what)
+    })
+}
+
+/// How a PyTorch variant trains.
+#[derive(Clone, Debug)]
+struct TorchVariant {
+    /// `torch.optim.Adam`: `default`, `foreach` or `fused`.
+    adam: &'static str,
+    /// The CNN in channels-last memory format.
+    channels_last: bool,
+    /// `torch.autocast` to `bf16` / `f16`.
+    autocast: Option<String>,
+}
+
+/// What runs a case.
+enum Runner {
+    /// A child process of this binary (stratanet and the raw loops).
+    Child,
+    /// `bench_torch.py`.
+    Torch(TorchVariant),
+    /// `bench_keras.py`.
+    Keras,
+}
+
+/// One case of a workload: `(engine, variant)` and how it runs.
+struct Case {
+    engine: String,
+    variant: String,
+    spec: CaseSpec,
+    runner: Runner,
+}
+
+/// The cases of workload `w`, in the order each round runs them: per engine stratanet's
+/// `fit`, the raw loop (and on tch the CNN's channels-last raw loop), the 16-bit `fit`s;
+/// then the Python variants on tch's sizes: PyTorch with each Adam (and the CNN in
+/// channels-last), PyTorch autocast per 16-bit type, Keras on torch.
+fn cases_of(opts: &Options, w: Workload, keras: bool) -> Vec<Case> {
+    let mut out = Vec::new();
+    for engine in &opts.engines {
+        let spec = sizes(w, engine, opts.quick, opts.cuda);
+        let mut variants = vec!["fit".to_string(), "raw".to_string()];
+        if engine == "tch" && w == Workload::Cnn {
+            variants.push("raw_cl".into());
+        }
+        variants.extend(opts.precisions[1..].iter().map(|p| format!("fit_{p}")));
+        for variant in variants {
+            out.push(Case {
+                engine: engine.clone(),
+                variant,
+                spec: spec.clone(),
+                runner: Runner::Child,
+            });
+        }
+    }
+    if opts.python.is_none() || !opts.engines.iter().any(|e| e == "tch") {
+        return out;
+    }
+    let spec = sizes(w, "tch", opts.quick, opts.cuda);
+    let mut torch = |variant: String, adam, channels_last, autocast: Option<String>| {
+        out.push(Case {
+            engine: "tch".into(),
+            variant,
+            spec: spec.clone(),
+            runner: Runner::Torch(TorchVariant {
+                adam,
+                channels_last,
+                autocast,
+            }),
+        })
+    };
+    torch("pytorch".into(), "default", false, None);
+    torch("pytorch_foreach".into(), "foreach", false, None);
+    torch("pytorch_fused".into(), "fused", false, None);
+    if w == Workload::Cnn {
+        torch("pytorch_fused_cl".into(), "fused", true, None);
+    }
+    for p in &opts.precisions[1..] {
+        torch(format!("pytorch_{p}"), "default", false, Some(p.clone()));
+    }
+    if keras {
+        out.push(Case {
+            engine: "tch".into(),
+            variant: "keras".into(),
+            spec,
+            runner: Runner::Keras,
+        });
+    }
+    out
 }
 
 fn sps(samples: usize, secs: f64) -> f64 {
@@ -461,8 +597,15 @@ fn driver(args: &[String]) -> AnyResult<()> {
             );
         }
     }
+    let repeats = match arg_value(args, "--repeats") {
+        Some(r) => r.parse::<usize>().ok().filter(|&r| r > 0).ok_or_else(|| {
+            format!("--repeats {r}: expected a whole number of rounds, at least 1")
+        })?,
+        None => 5,
+    };
     let opts = Options {
         cuda,
+        repeats,
         precisions: parse_precisions(arg_value(args, "--precision"))?,
         quick,
         threads,
@@ -473,115 +616,76 @@ fn driver(args: &[String]) -> AnyResult<()> {
         out,
     };
 
-    let mut records: Vec<Value> = Vec::new();
-    let mut step_lines: Vec<String> = Vec::new();
-    let mut epoch_lines: Vec<String> = Vec::new();
-    // (workload, engine, variant) -> (train sps, predict sps)
-    let mut table: Vec<(String, String, String, f64, f64, usize, usize)> = Vec::new();
-    let mut push = |w: Workload, engine: &str, variant: &str, spec: &CaseSpec, r: &Value| {
-        let train = sps(
-            spec.n * spec.epochs,
-            r["train_secs"].as_f64().unwrap_or(0.0),
-        );
-        let pred = sps(spec.n_predict, r["predict_secs"].as_f64().unwrap_or(0.0));
-        // Wall time per training step: on a GPU at a small batch the device idles most of
-        // the step, so this is the per-step host overhead of each variant.
-        let steps = spec.epochs * spec.n.div_ceil(w.batch());
-        let us_per_step = r["train_secs"].as_f64().unwrap_or(0.0) * 1e6 / steps.max(1) as f64;
-        for (phase, v) in [("train", train), ("predict", pred)] {
-            let mut rec = json!({
-                "workload": w.name(), "engine": engine, "variant": variant, "phase": phase,
-                "samples_per_sec": v, "threads": threads,
-                "device": if opts.cuda { "cuda" } else { "cpu" },
-                "samples": if phase == "train" { spec.n } else { spec.n_predict },
-                "epochs": if phase == "train" { spec.epochs } else { 1 },
-            });
-            if phase == "train" {
-                if let Some(peak) = r.get("gpu_peak_bytes") {
-                    rec["gpu_peak_bytes"] = peak.clone();
-                }
-                // Per timed epoch: device reads (tch fit) and the allocator's peak (CUDA).
-                if let Some(e) = r
-                    .get("epochs")
-                    .filter(|e| e.as_array().is_some_and(|a| !a.is_empty()))
-                {
-                    rec["per_epoch"] = e.clone();
-                }
-                rec["batch"] = json!(w.batch());
-                rec["steps"] = json!(steps);
-                rec["us_per_step"] = json!(us_per_step);
-            }
-            records.push(rec);
+    let keras = opts.python.as_deref().and_then(|py| match keras_check(py) {
+        Ok(()) => Some(py.to_path_buf()),
+        Err(e) => {
+            eprintln!("bench: no Keras column ({e})");
+            None
         }
-        if let Some(eps) = r
-            .get("epochs")
-            .and_then(Value::as_array)
-            .filter(|a| !a.is_empty())
-        {
-            let col = |key: &str, scale: f64| {
-                eps.iter()
-                    .map(|e| {
-                        e.get(key)
-                            .and_then(Value::as_f64)
-                            .map_or("-".to_string(), |v| format!("{:.1}", v / scale))
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" / ")
-            };
-            epoch_lines.push(format!(
-                "| {} | {engine} | {variant} | {} | {} |",
-                w.name(),
-                col("gpu_peak_bytes", 1024.0 * 1024.0),
-                col("host_reads", 1.0).replace(".0", ""),
-            ));
-        }
-        step_lines.push(format!(
-            "| {} | {engine} | {variant} | {} | {steps} | {us_per_step:.0} |",
-            w.name(),
-            w.batch()
-        ));
-        table.push((
-            w.name().into(),
-            engine.into(),
-            variant.into(),
-            train,
-            pred,
-            spec.n,
-            spec.epochs,
-        ));
-    };
+    });
+    let mut runs = report::Runs::new();
     for &w in &opts.workloads {
-        for engine in &opts.engines {
-            let spec = sizes(w, engine, opts.quick, opts.cuda);
-            let mut variants = vec!["fit".to_string(), "raw".to_string()];
-            variants.extend(opts.precisions[1..].iter().map(|p| format!("fit_{p}")));
-            for variant in &variants {
-                match child(&opts, &spec, engine, variant) {
-                    Ok(r) => push(w, engine, variant, &spec, &r),
-                    Err(e) => eprintln!("bench: {e}"),
+        let cases = cases_of(&opts, w, keras.is_some());
+        for round in 0..opts.repeats {
+            for case in &cases {
+                let what = format!(
+                    "{} {} {} (round {}/{})",
+                    w.name(),
+                    case.engine,
+                    case.variant,
+                    round + 1,
+                    opts.repeats
+                );
+                let r = match &case.runner {
+                    Runner::Child => child(&opts, &case.spec, &case.engine, &case.variant),
+                    Runner::Torch(v) => python_case(&opts, &case.spec, v, &what),
+                    Runner::Keras => keras.as_deref().map_or_else(
+                        || Err("no keras".into()),
+                        |py| keras_case(&opts, py, &case.spec, &what),
+                    ),
+                };
+                match r {
+                    Ok(r) => {
+                        let spec = &case.spec;
+                        let secs = |k: &str| r[k].as_f64().unwrap_or(0.0);
+                        let steps = spec.epochs * spec.n.div_ceil(w.batch());
+                        runs.entry((w.name().into(), case.engine.clone(), case.variant.clone()))
+                            .or_default()
+                            .push(report::Run {
+                                round,
+                                train: sps(spec.n * spec.epochs, secs("train_secs")),
+                                predict: sps(spec.n_predict, secs("predict_secs")),
+                                us_per_step: secs("train_secs") * 1e6 / steps.max(1) as f64,
+                                raw: r,
+                            });
+                    }
+                    Err(e) => eprintln!("bench: {what}: {e}"),
                 }
             }
-            if engine == "tch" {
-                if let Some(py) = &opts.python {
-                    match python_case(&opts, py, &spec, false) {
-                        Ok(r) => push(w, "tch", "pytorch", &spec, &r),
-                        Err(e) => eprintln!("bench: {e}"),
-                    }
-                    for p in &opts.precisions[1..] {
-                        match python_case_as(&opts, py, &spec, false, Some(p)) {
-                            Ok(r) => push(w, "tch", &format!("pytorch_{p}"), &spec, &r),
-                            Err(e) => eprintln!("bench: {e}"),
-                        }
-                    }
-                    // On a GPU also PyTorch's fused Adam (one kernel for every update).
-                    if opts.cuda {
-                        match python_case(&opts, py, &spec, true) {
-                            Ok(r) => push(w, "tch", "pytorch_fused", &spec, &r),
-                            Err(e) => eprintln!("bench: {e}"),
-                        }
-                    }
-                }
-            }
+        }
+    }
+    let rep = report::Report::new(&runs);
+    let ratios = tables::print_tables(&opts, &rep, &runs);
+    let base = json!({
+        "threads": threads,
+        "device": if opts.cuda { "cuda" } else { "cpu" },
+        "repeats": opts.repeats,
+    });
+    let mut records = rep.records(&base, &ratios);
+    for rec in records.iter_mut().filter(|r| r.get("kind").is_none()) {
+        let w = Workload::parse(rec["workload"].as_str().unwrap_or(""))?;
+        let spec = sizes(
+            w,
+            rec["engine"].as_str().unwrap_or(""),
+            opts.quick,
+            opts.cuda,
+        );
+        let train = rec["phase"] == "train";
+        rec["samples"] = json!(if train { spec.n } else { spec.n_predict });
+        rec["epochs"] = json!(if train { spec.epochs } else { 1 });
+        if train {
+            rec["batch"] = json!(w.batch());
+            rec["steps"] = json!(spec.epochs * spec.n.div_ceil(w.batch()));
         }
     }
     let mut rss_lines = Vec::new();
@@ -633,152 +737,6 @@ fn driver(args: &[String]) -> AnyResult<()> {
         }
     }
 
-    // The table.
-    let get = |w: &str, e: &str, v: &str| {
-        table
-            .iter()
-            .find(|r| r.0 == w && r.1 == e && r.2 == v)
-            .map(|r| (r.3, r.4))
-    };
-    let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
-        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}", a / b),
-        _ => "-".into(),
-    };
-    let fmt = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.0}"));
-    // Calls `row(workload, phase, pick)` for each workload and phase ("train", "predict"),
-    // where `pick(engine, variant)` is that phase's samples/s.
-    let per_phase = |row: &PhaseRow| {
-        for &w in &opts.workloads {
-            for phase in [0usize, 1] {
-                let pick = |e: &str, v: &str| {
-                    get(w.name(), e, v).map(|p| if phase == 0 { p.0 } else { p.1 })
-                };
-                row(
-                    w.name(),
-                    if phase == 0 { "train" } else { "predict" },
-                    &pick,
-                );
-            }
-        }
-    };
-    println!(
-        "\nstratanet bench ({}, {threads} threads, {}; samples/s, warm-up excluded)\n",
-        if opts.quick { "quick" } else { "full" },
-        if opts.cuda { "cuda" } else { "cpu" }
-    );
-    println!("| workload | phase | engine | samples x epochs | fit | raw loop | PyTorch | fit/raw | fit/PyTorch |");
-    println!("|---|---|---|---|---:|---:|---:|---:|---:|");
-    per_phase(&|name, phase, pick| {
-        for engine in &opts.engines {
-            let (fit, raw) = (pick(engine, "fit"), pick(engine, "raw"));
-            let py = if engine == "tch" {
-                pick(engine, "pytorch")
-            } else {
-                None
-            };
-            let size = table
-                .iter()
-                .find(|r| r.0 == name && r.1 == *engine)
-                .map(|r| {
-                    if phase == "train" {
-                        format!("{} x {}", r.5, r.6)
-                    } else {
-                        "predict".into()
-                    }
-                })
-                .unwrap_or_default();
-            println!(
-                "| {name} | {phase} | {engine} | {size} | {} | {} | {} | {} | {} |",
-                fmt(fit),
-                fmt(raw),
-                fmt(py),
-                ratio(fit, raw),
-                if engine == "tch" {
-                    ratio(fit, py)
-                } else {
-                    "-".into()
-                },
-            );
-        }
-    });
-    if table.iter().any(|r| r.2 == "pytorch_fused") {
-        println!("\nstratanet-tch fit vs PyTorch with `torch.optim.Adam(fused=True)`:\n");
-        println!("| workload | phase | fit | PyTorch fused | fit/PyTorch fused |");
-        println!("|---|---|---:|---:|---:|");
-        per_phase(&|name, phase, pick| {
-            let (fit, fused) = (pick("tch", "fit"), pick("tch", "pytorch_fused"));
-            println!(
-                "| {name} | {phase} | {} | {} | {} |",
-                fmt(fit),
-                fmt(fused),
-                ratio(fit, fused),
-            );
-        });
-    }
-    for p in &opts.precisions[1..] {
-        let (fit_p, torch_p) = (format!("fit_{p}"), format!("pytorch_{p}"));
-        println!(
-            "\nMixed precision, {p} (stratanet: Keras policy, f32 variables; PyTorch: \
-             torch.autocast(dtype={p})):\n"
-        );
-        println!(
-            "| workload | phase | engine | f32 fit | {p} fit | {p}/f32 | PyTorch f32 | \
-             PyTorch {p} | {p} fit/PyTorch {p} |"
-        );
-        println!("|---|---|---|---:|---:|---:|---:|---:|---:|");
-        per_phase(&|name, phase, pick| {
-            for engine in &opts.engines {
-                let (f32_fit, half_fit) = (pick(engine, "fit"), pick(engine, &fit_p));
-                let torch = |v: &str| {
-                    if engine == "tch" {
-                        pick("tch", v)
-                    } else {
-                        None
-                    }
-                };
-                let (t32, th) = (torch("pytorch"), torch(&torch_p));
-                println!(
-                    "| {name} | {phase} | {engine} | {} | {} | {} | {} | {} | {} |",
-                    fmt(f32_fit),
-                    fmt(half_fit),
-                    ratio(half_fit, f32_fit),
-                    fmt(t32),
-                    fmt(th),
-                    ratio(half_fit, th),
-                );
-            }
-        });
-    }
-    println!("\ncandle / tch (same variant):\n");
-    println!("| workload | phase | fit | raw loop |");
-    println!("|---|---|---:|---:|");
-    per_phase(&|name, phase, pick| {
-        println!(
-            "| {name} | {phase} | {} | {} |",
-            ratio(pick("candle", "fit"), pick("tch", "fit")),
-            ratio(pick("candle", "raw"), pick("tch", "raw")),
-        );
-    });
-    println!(
-        "\nWall time per training step (µs; on a GPU at these batch sizes, mostly host time):\n"
-    );
-    println!("| workload | engine | variant | batch | steps | µs/step |");
-    println!("|---|---|---|---:|---:|---:|");
-    for l in &step_lines {
-        println!("{l}");
-    }
-    if !epoch_lines.is_empty() {
-        println!(
-            "\nPer timed epoch: GPU memory peak (MiB, the caching allocator's allocated-bytes \
-             peak, reset each epoch; `-` on the CPU or without bench/cuda_mem.cpp) and device \
-             reads (tch fit; the first epoch includes fit's one-off label check):\n"
-        );
-        println!("| workload | engine | variant | GPU peak per epoch | device reads per epoch |");
-        println!("|---|---|---|---|---|");
-        for l in &epoch_lines {
-            println!("{l}");
-        }
-    }
     if !rss_lines.is_empty() {
         println!("\nMLP fit memory (10 epochs):\n");
         println!("| engine | samples | VmRSS epoch 2 | VmRSS epoch 10 | VmHWM epoch 2 | VmHWM epoch 10 | HWM growth |");

@@ -1,4 +1,6 @@
-//! (b) a hand-written training loop on tch: `nn::VarStore`, `nn` layers, `nn::Adam`.
+//! (b) a hand-written training loop on tch: `nn::VarStore`, `nn` layers, `nn::Adam`; for
+//! the CNN also in channels-last memory format (variant `raw_cl`), as a PyTorch user gets
+//! with `model.to(memory_format=torch.channels_last)`.
 
 use crate::{cuda_mem, make_data, permutation_as, AnyResult, CaseResult, CaseSpec, Workload};
 use std::time::Instant;
@@ -54,7 +56,23 @@ fn build(w: Workload, root: &nn::Path) -> Box<dyn Module> {
     }
 }
 
-pub fn run(spec: &CaseSpec) -> AnyResult<CaseResult> {
+/// Puts the 4-D (convolution) weights of `vs` in channels-last memory format: same
+/// shape `[out, in, kh, kw]`, strides of an `[out, kh, kw, in]` layout, which libtorch's
+/// convolutions follow (their outputs come out channels-last too).
+fn weights_channels_last(vs: &nn::VarStore) {
+    tch::no_grad(|| {
+        for (_, mut t) in vs.variables() {
+            if t.dim() == 4 {
+                let cl = t.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2]);
+                t.set_data(&cl);
+            }
+        }
+    });
+}
+
+/// Runs the case; `channels_last` (CNN only): the model's convolution weights and the
+/// input batches in channels-last memory format.
+pub fn run(spec: &CaseSpec, channels_last: bool) -> AnyResult<CaseResult> {
     let w = spec.workload;
     tch::manual_seed(1);
     let n_data = spec.n.max(spec.n_predict);
@@ -76,13 +94,33 @@ pub fn run(spec: &CaseSpec) -> AnyResult<CaseResult> {
         }
     };
     let x = Tensor::from_slice(&x).view(shape.as_slice()).to_device(dev);
+    if channels_last && w != Workload::Cnn {
+        return Err("raw_cl: channels-last is for the cnn workload".into());
+    }
+    // Channels-last: the images stored [n, h, w, c]; each batch is handed over as a
+    // [b, c, h, w] view of that storage (channels-last strides, no copy).
+    let x = if channels_last {
+        x.permute([0, 2, 3, 1]).contiguous()
+    } else {
+        x
+    };
+    let batch = |t: Tensor| {
+        if channels_last {
+            t.permute([0, 3, 1, 2])
+        } else {
+            t
+        }
+    };
     let y = Tensor::from_slice(&y).to_device(dev);
     let vs = nn::VarStore::new(dev);
     let model = build(w, &vs.root());
+    if channels_last {
+        weights_channels_last(&vs);
+    }
     let mut opt = nn::Adam::default().build(&vs, 1e-3)?;
     let bs = w.batch();
     let step = |opt: &mut nn::Optimizer, idx: &Tensor| {
-        let xb = x.index_select(0, idx);
+        let xb = batch(x.index_select(0, idx));
         let yb = y.index_select(0, idx);
         let loss = model.forward(&xb).cross_entropy_for_logits(&yb);
         opt.backward_step(&loss);
@@ -124,7 +162,7 @@ pub fn run(spec: &CaseSpec) -> AnyResult<CaseResult> {
         tch::no_grad(|| {
             let outs: Vec<Tensor> = (0..n)
                 .step_by(bs)
-                .map(|s| model.forward(&x.narrow(0, s as i64, bs.min(n - s) as i64)))
+                .map(|s| model.forward(&batch(x.narrow(0, s as i64, bs.min(n - s) as i64))))
                 .collect();
             Tensor::cat(&outs, 0)
         })

@@ -264,9 +264,36 @@ fn test() -> Result<(), String> {
     Ok(())
 }
 
+/// The Keras the bench's Keras column runs (on its torch backend, the venv's torch).
+const KERAS_PACKAGE: &str = "keras==3.15.1";
+
+/// Installs [`KERAS_PACKAGE`] into the venv unless `import keras` works there on the torch
+/// backend; a failed install is reported and the bench runs without its Keras column.
+fn ensure_keras(python: &Path) {
+    let works = || {
+        Command::new(python)
+            .args(["-c", "import keras; assert keras.__version__ == '3.15.1'"])
+            .env("KERAS_BACKEND", "torch")
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    if works() {
+        return;
+    }
+    if let Err(e) = pip_install(python, &[KERAS_PACKAGE]) {
+        eprintln!("xtask: could not install {KERAS_PACKAGE} ({e}): no Keras column");
+    } else if !works() {
+        eprintln!("xtask: {KERAS_PACKAGE} installed but does not import: no Keras column");
+    }
+}
+
 fn bench(args: &[String]) -> Result<(), String> {
     let torch = libtorch()?;
     let python = venv_python()?;
+    if python.exists() {
+        ensure_keras(&python);
+    }
     let mut c = cargo();
     c.args(["run", "--release", "--quiet", "-p", "stratanet-bench", "--"])
         .args(args)
@@ -479,11 +506,10 @@ fn gpu_pack(args: &[String]) -> Result<(), String> {
     )
     .map_err(|e| format!("copy the libcuda stub: {e}"))?;
     let root = repo_root();
-    std::fs::copy(
-        root.join("bench").join("bench_torch.py"),
-        bin.join("bench_torch.py"),
-    )
-    .map_err(|e| format!("copy bench_torch.py: {e}"))?;
+    for script in ["bench_torch.py", "bench_keras.py"] {
+        std::fs::copy(root.join("bench").join(script), bin.join(script))
+            .map_err(|e| format!("copy {script}: {e}"))?;
+    }
     let script = dir.join("run.sh");
     std::fs::write(&script, GPU_PACK_RUN_SH).map_err(|e| format!("{}: {e}", script.display()))?;
     use std::os::unix::fs::PermissionsExt;

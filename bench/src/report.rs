@@ -1,0 +1,189 @@
+//! The driver's report: the repeated runs of every case reduced to medians and min–max
+//! spreads, ratios taken per round (a variant against another measured in the same round,
+//! so drift hits both), the printed tables and the records of `results.json`.
+
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// One timed run of a case.
+#[derive(Clone, Debug)]
+pub struct Run {
+    /// The round it ran in (every case runs once per round, interleaved).
+    pub round: usize,
+    /// Training samples/s.
+    pub train: f64,
+    /// Predict samples/s.
+    pub predict: f64,
+    /// Wall time per training step, µs.
+    pub us_per_step: f64,
+    /// The case's own JSON (per-epoch figures, GPU peaks).
+    pub raw: Value,
+}
+
+/// Runs by `(workload, engine, variant)`.
+pub type Runs = BTreeMap<(String, String, String), Vec<Run>>;
+
+/// The f32 PyTorch variants: the default Adam, `foreach=True`, `fused=True`, and the CNN in
+/// channels-last with the fused Adam.
+pub const TORCH_VARIANTS: [&str; 4] = [
+    "pytorch",
+    "pytorch_foreach",
+    "pytorch_fused",
+    "pytorch_fused_cl",
+];
+
+/// `(median, min, max)` of the finite values, `None` without any.
+pub fn spread(values: &[f64]) -> Option<(f64, f64, f64)> {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    let median = if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    };
+    Some((median, v[0], v[n - 1]))
+}
+
+/// Samples/s of `phase` (`"train"` or `"predict"`) of one run.
+fn phase_value(r: &Run, phase: &str) -> f64 {
+    if phase == "train" {
+        r.train
+    } else {
+        r.predict
+    }
+}
+
+/// The reduced runs, with the lookups the tables need.
+pub struct Report<'a> {
+    runs: &'a Runs,
+}
+
+impl<'a> Report<'a> {
+    pub fn new(runs: &'a Runs) -> Self {
+        Self { runs }
+    }
+
+    fn runs_of(&self, w: &str, engine: &str, variant: &str) -> Option<&'a Vec<Run>> {
+        self.runs
+            .get(&(w.to_string(), engine.to_string(), variant.to_string()))
+            .filter(|v| !v.is_empty())
+    }
+
+    /// `(median, min, max)` samples/s of a case's phase.
+    pub fn sps(
+        &self,
+        w: &str,
+        engine: &str,
+        variant: &str,
+        phase: &str,
+    ) -> Option<(f64, f64, f64)> {
+        let runs = self.runs_of(w, engine, variant)?;
+        spread(
+            &runs
+                .iter()
+                .map(|r| phase_value(r, phase))
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    /// Per-round ratios `a / b` of a phase (rounds where both ran), reduced.
+    pub fn ratio(
+        &self,
+        w: &str,
+        phase: &str,
+        a: (&str, &str),
+        b: (&str, &str),
+    ) -> Option<(f64, f64, f64, usize)> {
+        let (ra, rb) = (self.runs_of(w, a.0, a.1)?, self.runs_of(w, b.0, b.1)?);
+        let ratios: Vec<f64> = ra
+            .iter()
+            .filter_map(|x| {
+                let y = rb.iter().find(|y| y.round == x.round)?;
+                let d = phase_value(y, phase);
+                (d > 0.0).then(|| phase_value(x, phase) / d)
+            })
+            .collect();
+        let (m, lo, hi) = spread(&ratios)?;
+        Some((m, lo, hi, ratios.len()))
+    }
+
+    /// The f32 PyTorch variant with the highest median for `(w, phase)`.
+    pub fn best_torch(&self, w: &str, phase: &str) -> Option<&'static str> {
+        TORCH_VARIANTS
+            .into_iter()
+            .filter_map(|v| self.sps(w, "tch", v, phase).map(|s| (v, s.0)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(v, _)| v)
+    }
+
+    /// The records of `results.json`: one per case and phase (`samples_per_sec` = `median`,
+    /// `min`, `max`, every run in `runs`), then one per ratio (`kind: "ratio"`).
+    pub fn records(&self, base: &Value, ratios: &[RatioRow]) -> Vec<Value> {
+        let mut out = Vec::new();
+        for ((w, engine, variant), runs) in self.runs {
+            for phase in ["train", "predict"] {
+                let values: Vec<f64> = runs.iter().map(|r| phase_value(r, phase)).collect();
+                let Some((m, lo, hi)) = spread(&values) else {
+                    continue;
+                };
+                let mut rec = base.clone();
+                rec["workload"] = json!(w);
+                rec["engine"] = json!(engine);
+                rec["variant"] = json!(variant);
+                rec["phase"] = json!(phase);
+                rec["samples_per_sec"] = json!(m);
+                rec["median"] = json!(m);
+                rec["min"] = json!(lo);
+                rec["max"] = json!(hi);
+                rec["runs"] = json!(values);
+                if phase == "train" {
+                    let steps: Vec<f64> = runs.iter().map(|r| r.us_per_step).collect();
+                    rec["us_per_step"] = json!(spread(&steps).map(|s| s.0));
+                    let first = &runs[0].raw;
+                    if let Some(e) = first
+                        .get("epochs")
+                        .filter(|e| e.as_array().is_some_and(|a| !a.is_empty()))
+                    {
+                        rec["per_epoch"] = e.clone();
+                    }
+                    if let Some(p) = first.get("gpu_peak_bytes") {
+                        rec["gpu_peak_bytes"] = p.clone();
+                    }
+                }
+                out.push(rec);
+            }
+        }
+        for r in ratios {
+            out.push(json!({
+                "kind": "ratio", "workload": r.workload, "phase": r.phase, "ratio": r.name,
+                "median": r.value.0, "min": r.value.1, "max": r.value.2, "pairs": r.value.3,
+            }));
+        }
+        out
+    }
+}
+
+/// One reduced ratio, as recorded.
+pub struct RatioRow {
+    pub workload: String,
+    pub phase: String,
+    /// `candle fit / tch fit`, `tch fit / pytorch_fused`, ….
+    pub name: String,
+    pub value: (f64, f64, f64, usize),
+}
+
+/// `12,345`-style samples/s (median), `-` when absent.
+pub fn fmt_sps(v: Option<(f64, f64, f64)>) -> String {
+    v.map_or("-".into(), |(m, _, _)| format!("{m:.0}"))
+}
+
+/// `1.23 [1.10–1.40]`: a ratio's median and spread, `-` when absent.
+pub fn fmt_ratio(v: Option<(f64, f64, f64, usize)>) -> String {
+    v.map_or("-".into(), |(m, lo, hi, _)| {
+        format!("{m:.2} [{lo:.2}–{hi:.2}]")
+    })
+}
