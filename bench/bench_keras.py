@@ -4,7 +4,6 @@ sizes and epochs as the other variants, through `model.fit(..., verbose=0)` and
 time.perf_counter (a warm-up `fit` of 4 steps and a warm-up `predict` excluded) and prints
 `RESULT {json}`. Run with KERAS_BACKEND=torch (the bench sets it)."""
 
-import argparse
 import json
 import os
 import time
@@ -15,6 +14,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import keras  # noqa: E402
 from keras import layers  # noqa: E402
+
+from bench_torch import common_args  # noqa: E402  (the script beside this one)
 
 
 def build(workload):
@@ -34,16 +35,7 @@ def build(workload):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--workload", required=True)
-    p.add_argument("--n", type=int, required=True)
-    p.add_argument("--epochs", type=int, required=True)
-    p.add_argument("--np", type=int, required=True)
-    p.add_argument("--threads", type=int, required=True)
-    p.add_argument("--x", required=True)
-    p.add_argument("--y", required=True)
-    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    a = p.parse_args()
+    a = common_args("Keras 3 (torch backend) run of a bench case").parse_args()
     if keras.backend.backend() != "torch":
         raise SystemExit(f"bench_keras.py: KERAS_BACKEND is {keras.backend.backend()}, not torch")
     torch.set_num_threads(a.threads)

@@ -38,8 +38,9 @@ def build(workload):
     return LstmNet()
 
 
-def main():
-    p = argparse.ArgumentParser()
+def common_args(description):
+    """The arguments every bench script takes (bench_keras.py imports this)."""
+    p = argparse.ArgumentParser(description=description)
     p.add_argument("--workload", required=True)
     p.add_argument("--n", type=int, required=True)
     p.add_argument("--epochs", type=int, required=True)
@@ -48,6 +49,11 @@ def main():
     p.add_argument("--x", required=True)
     p.add_argument("--y", required=True)
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    return p
+
+
+def main():
+    p = common_args("PyTorch run of a bench case")
     # torch.optim.Adam's implementation: the default (a for-loop over the parameters on
     # the CPU), foreach=True (multi-tensor ops) or fused=True (one fused kernel for all the
     # updates, on the CPU since PyTorch 2.4): what a performance-minded user turns on.

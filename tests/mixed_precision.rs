@@ -136,6 +136,18 @@ fn small<B: Backend>(policy: Policy) -> Sequential<B> {
     m
 }
 
+/// [`small`] under `policy`, compiled (Adam, sparse categorical cross-entropy) and trained
+/// one step on [`x4`]; with that batch and its labels.
+fn trained_small<B: Backend>(policy: Policy) -> (Sequential<B>, Tensor<B>, Tensor<B>) {
+    let mut m = small::<B>(policy);
+    m.compile(Adam::new(1e-2), "sparse_categorical_crossentropy", &[])
+        .unwrap();
+    let x = x4::<B>();
+    let y = Tensor::<B>::from_vec(vec![0i64, 1, 1], &[3]).unwrap();
+    m.train_on_batch(&x, &y).unwrap();
+    (m, x, y)
+}
+
 fn x4<B: Backend>() -> Tensor<B> {
     let v: Vec<f32> = (0..12).map(|i| (i as f32 - 5.5) / 4.0).collect();
     Tensor::from_vec(v, &[3, 4]).unwrap()
@@ -187,12 +199,7 @@ fn dtypes_inside_and_out<B: Backend>() {
 /// Saved under mixed_float16: the file's variables are f32, the policy comes back with
 /// the model, and the loaded model predicts exactly what the saved one did.
 fn save_and_load_keep_policy_and_f32_variables<B: Backend>() {
-    let mut m = small::<B>(Policy::MixedFloat16);
-    m.compile(Adam::new(1e-2), "sparse_categorical_crossentropy", &[])
-        .unwrap();
-    let x = x4::<B>();
-    let y = Tensor::<B>::from_vec(vec![0i64, 1, 1], &[3]).unwrap();
-    m.train_on_batch(&x, &y).unwrap();
+    let (mut m, x, y) = trained_small::<B>(Policy::MixedFloat16);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mixed.safetensors");
     m.save(&path).unwrap();
@@ -555,12 +562,7 @@ fn dtype_in_layer_configs<B: Backend>() {
 /// model with the values widened to f32) and training continues; a non-float dtype is
 /// refused.
 fn cast_variables_and_save_bf16<B: Backend>() {
-    let mut m = small::<B>(Policy::MixedBFloat16);
-    m.compile(Adam::new(1e-2), "sparse_categorical_crossentropy", &[])
-        .unwrap();
-    let x = x4::<B>();
-    let y = Tensor::<B>::from_vec(vec![0i64, 1, 1], &[3]).unwrap();
-    m.train_on_batch(&x, &y).unwrap();
+    let (mut m, x, y) = trained_small::<B>(Policy::MixedBFloat16);
     let dir = tempfile::tempdir().unwrap();
     let f32_path = dir.path().join("f32.safetensors");
     m.save(&f32_path).unwrap();
