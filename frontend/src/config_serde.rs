@@ -38,3 +38,32 @@ macro_rules! serde_via_config {
     };
 }
 pub(crate) use serde_via_config;
+
+/// Serde impls for a type named by a string: written as its `as_str()`, read with its
+/// `parse(&str) -> Result<Self>` (or the two methods named: `serde_by_name!(Policy, name,
+/// from_name)`), whose error (an unknown name) stays the stratanet error through
+/// [`crate::error::field_error`].
+macro_rules! serde_by_name {
+    ($ty:ty) => {
+        $crate::config_serde::serde_by_name!($ty, as_str, parse);
+    };
+    ($ty:ty, $to:ident, $from:ident) => {
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(
+                &self,
+                s: S,
+            ) -> std::result::Result<S::Ok, S::Error> {
+                s.serialize_str(self.$to())
+            }
+        }
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(
+                d: D,
+            ) -> std::result::Result<Self, D::Error> {
+                let name = <String as serde::Deserialize>::deserialize(d)?;
+                <$ty>::$from(&name).map_err($crate::error::field_error)
+            }
+        }
+    };
+}
+pub(crate) use serde_by_name;

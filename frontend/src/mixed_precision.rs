@@ -120,18 +120,7 @@ impl std::str::FromStr for Policy {
     }
 }
 
-impl serde::Serialize for Policy {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(self.name())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Policy {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Policy, D::Error> {
-        let name = String::deserialize(d)?;
-        Policy::from_name(&name).map_err(serde::de::Error::custom)
-    }
-}
+crate::config_serde::serde_by_name!(Policy, name, from_name);
 
 /// The process-wide policy new models take (a [`Policy`] code).
 static GLOBAL: AtomicU8 = AtomicU8::new(0);
@@ -181,32 +170,25 @@ pub fn set_global_policy_from_args() -> Result<Policy> {
 /// [`Error::InvalidArgument`] naming `--policy`: a flag without a value, or an unknown
 /// policy name.
 pub fn policy_from_arg_list(args: impl IntoIterator<Item = String>) -> Result<Option<Policy>> {
-    let mut it = args.into_iter();
-    while let Some(a) = it.next() {
-        let value = if a == "--policy" {
-            it.next()
-        } else if let Some(v) = a.strip_prefix("--policy=") {
-            Some(v.to_string())
-        } else {
-            continue;
-        };
-        let known = Policy::ALL.map(Policy::name).join(", ");
-        let value = value.ok_or_else(|| {
-            Error::invalid(
-                "dtype policy",
-                "--policy",
-                format!("expected one of {known}"),
-            )
-        })?;
-        return Policy::from_name(&value).map(Some).map_err(|_| {
-            Error::invalid(
-                "dtype policy",
-                "--policy",
-                format!("unknown policy '{value}'; known: {known}"),
-            )
-        });
-    }
-    Ok(None)
+    let known = Policy::ALL.map(Policy::name).join(", ");
+    let value = crate::backend::flag_value(args, "--policy").map_err(|()| {
+        Error::invalid(
+            "dtype policy",
+            "--policy",
+            format!("expected one of {known}"),
+        )
+    })?;
+    value
+        .map(|v| {
+            Policy::from_name(&v).map_err(|_| {
+                Error::invalid(
+                    "dtype policy",
+                    "--policy",
+                    format!("unknown policy '{v}'; known: {known}"),
+                )
+            })
+        })
+        .transpose()
 }
 
 #[cfg(test)]

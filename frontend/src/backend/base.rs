@@ -220,27 +220,13 @@ impl Device {
     pub fn from_arg_list<B: BackendBase>(
         args: impl IntoIterator<Item = String>,
     ) -> crate::Result<Device> {
-        let mut it = args.into_iter();
-        while let Some(a) = it.next() {
-            let value = if a == "--device" {
-                it.next().ok_or_else(|| {
-                    crate::Error::invalid(
-                        "Device",
-                        "--device",
-                        "expected auto, cpu, cuda or cuda:N",
-                    )
-                })?
-            } else if let Some(v) = a.strip_prefix("--device=") {
-                v.to_string()
-            } else {
-                continue;
-            };
-            if value.trim().eq_ignore_ascii_case("auto") {
-                return Self::auto::<B>();
-            }
-            return Self::resolve::<B>(&value, "--device");
+        let value = flag_value(args, "--device").map_err(|()| {
+            crate::Error::invalid("Device", "--device", "expected auto, cpu, cuda or cuda:N")
+        })?;
+        match value {
+            Some(v) if !v.trim().eq_ignore_ascii_case("auto") => Self::resolve::<B>(&v, "--device"),
+            _ => Self::auto::<B>(),
         }
-        Self::auto::<B>()
     }
 
     /// Runs `f` with `device` as this thread's default placement, like Keras'
@@ -480,4 +466,24 @@ pub trait BackendBase: Copy + Clone + Debug + Default + Send + Sync + 'static {
     fn num_threads() -> usize;
     /// Waits for queued work on the device to finish (a no-op on CPU).
     fn synchronize(device: &Self::Device) -> Result<()>;
+}
+
+/// The value of the first `FLAG VALUE` or `FLAG=VALUE` in `args` (the examples' flags:
+/// `--device`, `--policy`): `Ok(None)` without the flag, `Err(())` for the flag last with
+/// no value.
+pub(crate) fn flag_value(
+    args: impl IntoIterator<Item = String>,
+    flag: &str,
+) -> std::result::Result<Option<String>, ()> {
+    let mut it = args.into_iter();
+    let prefix = format!("{flag}=");
+    while let Some(a) = it.next() {
+        if a == flag {
+            return it.next().map(Some).ok_or(());
+        }
+        if let Some(v) = a.strip_prefix(&prefix) {
+            return Ok(Some(v.to_string()));
+        }
+    }
+    Ok(None)
 }

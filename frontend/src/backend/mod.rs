@@ -24,6 +24,7 @@ mod rnn;
 mod shape;
 
 pub use autograd::AutogradOps;
+pub(crate) use base::flag_value;
 pub use base::{BackendBase, DType, Device, HostData};
 pub use check::check_conv_bias;
 pub use compare::CompareOps;

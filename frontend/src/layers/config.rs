@@ -334,28 +334,3 @@ macro_rules! config_methods {
     };
 }
 pub(crate) use config_methods;
-
-/// Serde impls for a type named by a string: written as its `as_str()`, read with its
-/// `parse(&str) -> Result<Self>`, whose error (an unknown name) stays the stratanet error
-/// through [`crate::error::field_error`].
-macro_rules! serde_by_name {
-    ($ty:ty) => {
-        impl serde::Serialize for $ty {
-            fn serialize<S: serde::Serializer>(
-                &self,
-                s: S,
-            ) -> std::result::Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
-        }
-        impl<'de> serde::Deserialize<'de> for $ty {
-            fn deserialize<D: serde::Deserializer<'de>>(
-                d: D,
-            ) -> std::result::Result<Self, D::Error> {
-                let name = <String as serde::Deserialize>::deserialize(d)?;
-                <$ty>::parse(&name).map_err($crate::error::field_error)
-            }
-        }
-    };
-}
-pub(crate) use serde_by_name;

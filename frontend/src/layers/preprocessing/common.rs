@@ -82,7 +82,7 @@ impl OutputMode {
 
 // Written as Keras' name; `"binary"` is read too, an unknown name stays an
 // `Error::UnknownName`.
-crate::layers::config::serde_by_name!(OutputMode);
+crate::config_serde::serde_by_name!(OutputMode);
 
 /// Encodes `i64` indices `[batch, ...]` on the engine. Indices outside `[0, depth)` give
 /// all-zero rows (Keras' treatment of the mask in non-int modes).
