@@ -199,7 +199,7 @@ fn dtypes_inside_and_out<B: Backend>() {
 /// Saved under mixed_float16: the file's variables are f32, the policy comes back with
 /// the model, and the loaded model predicts exactly what the saved one did.
 fn save_and_load_keep_policy_and_f32_variables<B: Backend>() {
-    let (mut m, x, y) = trained_small::<B>(Policy::MixedFloat16);
+    let (mut m, x, _) = trained_small::<B>(Policy::MixedFloat16);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mixed.safetensors");
     m.save(&path).unwrap();
