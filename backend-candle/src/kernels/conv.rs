@@ -99,15 +99,14 @@ fn im2col_image<T: Elem>(g: &ConvGeom, x: &[T], v: &View4, n: usize, cols: &mut 
     });
 }
 
-/// Scatter-adds `cols [OH * OW, KH * KW * C]` into one contiguous `[C, H, W]` image.
+/// Scatter-adds `cols [OH * OW, KH * KW * C]` into one contiguous `[H, W, C]` image.
 fn col2im_image<T: Elem>(g: &ConvGeom, cols: &[T], img: &mut [T]) {
     let kc = g.cols();
-    let plane = g.size[0] * g.size[1];
     g.for_taps(|row, col, iy, ix| {
         let src = &cols[row * kc + col..][..g.c];
-        let at = iy * g.size[1] + ix;
-        for (ci, &s) in src.iter().enumerate() {
-            img[ci * plane + at] += s;
+        let dst = &mut img[(iy * g.size[1] + ix) * g.c..][..g.c];
+        for (d, &s) in dst.iter_mut().zip(src) {
+            *d += s;
         }
     });
 }
@@ -335,11 +334,9 @@ impl Conv2d {
                     .reduce(Vec::new, add)
             };
             let dx = if want[0] {
-                Some(Tensor::from_vec(
-                    dx,
-                    (g.n, g.c, g.size[0], g.size[1]),
-                    &dev,
-                )?)
+                // Stored channels-last (see `conv2d`).
+                let dx = Tensor::from_vec(dx, (g.n, g.size[0], g.size[1], g.c), &dev)?;
+                Some(dx.permute((0, 3, 1, 2))?)
             } else {
                 None
             };
@@ -462,7 +459,10 @@ impl CustomOp3 for Conv2d {
 }
 
 /// `conv2d(x, w) (+ b)` with `groups = 1`: `x [N, C, H, W]` and `w [O, C, KH, KW]` (any
-/// strides), `b [O]`; the result `[N, O, OH, OW]` is contiguous.
+/// strides), `b [O]`; the result `[N, O, OH, OW]` is contiguous (so the activation that
+/// follows runs on contiguous data). The gradient of `x` is stored channels-last, as a
+/// permuted view: the layers reach the convolution through a permute of their
+/// channels-last input, whose backward then adds a contiguous gradient.
 pub(crate) fn conv2d(
     x: &Tensor,
     w: &Tensor,

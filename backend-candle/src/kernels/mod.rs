@@ -1,11 +1,12 @@
 //! Fused CPU kernels (candle `CustomOp`s with hand-written backward passes) for the hot
 //! paths candle's own ops make slow: the convolution as im2col + one matrix product
 //! ([`conv`]), max pooling that reads and writes channels-last batches in place ([`pool`]),
-//! and the whole-sequence LSTM ([`lstm`]).
+//! the whole-sequence LSTM ([`lstm`]) and ReLU ([`act`]).
 //!
 //! Every kernel covers f32 and f64 tensors on the CPU; callers fall back to the
 //! composite candle path for 16-bit dtypes and other devices ([`supported`]).
 
+pub(crate) mod act;
 pub(crate) mod conv;
 pub(crate) mod lstm;
 pub(crate) mod pool;

@@ -22,7 +22,7 @@ pub(crate) struct PoolGeom {
     pub stride: [usize; 2],
     /// Output height and width.
     pub out: [usize; 2],
-    /// Results (and input gradients) stored `[N, H, W, C]` rather than `[N, C, H, W]`.
+    /// Results stored `[N, H, W, C]` rather than `[N, C, H, W]`.
     pub channels_last: bool,
 }
 
@@ -37,10 +37,11 @@ impl PoolGeom {
         }
     }
 
-    /// Index within one image of element `(ci, y, x)` of an `h x w` map in this layout.
-    fn index(&self, ci: usize, y: usize, x: usize, h: usize, w: usize) -> usize {
+    /// Index within one image of element `(ci, y, x)` of an `h x w` map, channels-last or
+    /// channels-first.
+    fn index(&self, cl: bool, ci: usize, y: usize, x: usize, h: usize, w: usize) -> usize {
         let c = self.dims[1];
-        if self.channels_last {
+        if cl {
             (y * w + x) * c + ci
         } else {
             (ci * h + y) * w + x
@@ -91,8 +92,8 @@ fn is_nan<T: Elem>(v: T) -> bool {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct MaxPool(pub PoolGeom);
 
-/// The max pooling backward op: `(x, grad of the result)` to the gradient of `x`, stored in
-/// the pooling's layout.
+/// The max pooling backward op: `(x, grad of the result)` to the gradient of `x`, stored
+/// `[N, H, W, C]`.
 #[derive(Clone, Copy, Debug)]
 struct MaxPoolGrad(PoolGeom);
 
@@ -114,7 +115,8 @@ fn pool_fwd<T: Elem>(
                 for ci in 0..c {
                     for oy in 0..oh {
                         for ox in 0..ow {
-                            img[g.index(ci, oy, ox, oh, ow)] = g.argmax(x, &v, ni, ci, oy, ox).2;
+                            img[g.index(g.channels_last, ci, oy, ox, oh, ow)] =
+                                g.argmax(x, &v, ni, ci, oy, ox).2;
                         }
                     }
                 }
@@ -152,13 +154,14 @@ fn pool_bwd<T: Elem>(
                     for oy in 0..oh {
                         for ox in 0..ow {
                             let (y, xx, _) = g.argmax(x, &v, ni, ci, oy, ox);
-                            img[g.index(ci, y, xx, h, w)] += gi[g.index(ci, oy, ox, oh, ow)];
+                            img[g.index(true, ci, y, xx, h, w)] +=
+                                gi[g.index(g.channels_last, ci, oy, ox, oh, ow)];
                         }
                     }
                 }
             });
     }
-    Ok((T::storage(out), g.storage_shape(h, w)))
+    Ok((T::storage(out), Shape::from((n, h, w, c))))
 }
 
 /// The gradient of the result in storage order as the input's `[N, C, H, W]` gradient.
@@ -185,8 +188,11 @@ impl CustomOp1 for MaxPool {
         _res: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<Option<Tensor>> {
+        // Stored channels-last whatever the input's layout: the layers reach the pooling
+        // through a permute of their channels-last input, whose backward then adds a
+        // contiguous gradient.
         let gx = arg.apply_op2_no_bwd(&grad.contiguous()?, &MaxPoolGrad(self.0))?;
-        Ok(Some(to_nchw(&self.0, gx)?))
+        Ok(Some(gx.permute((0, 3, 1, 2))?))
     }
 }
 
