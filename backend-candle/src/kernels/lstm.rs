@@ -5,21 +5,25 @@
 //! the op (so its gradient is candle's); the op [`LstmSeq`] takes that projection
 //! `xw [N, T, 4U]`, the initial states side by side `hc0 [N, 2U]` and the recurrent kernel
 //! `[U, 4U]`, and runs the recurrence with one `gemm` per step into preallocated buffers.
-//! Its result `[N, T, 6U]` holds per step `h, c` and the activated gates `i, f, g, o`
-//! (what the backward pass needs); the caller hands out `h` and `c` as views of it.
-//! Gradients of the op's inputs are computed directly (no candle graph), so a second-order
-//! gradient through it is not available.
+//! Its result `[N, T + 1, U]` holds `h_1 … h_T` and then `c_T`; the caller hands out the
+//! outputs and both final states as views of it. What the backward pass needs besides
+//! (every step's `c` and activated gates `i, f, g, o`) stays with the op instance, so
+//! candle's graph carries only the small result. Gradients of the op's inputs are computed
+//! directly (no candle graph), so a second-order gradient through it is not available.
 
 use super::{cpu_data, parallelism, Elem};
 use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
 use rayon::prelude::*;
+use std::sync::Mutex;
 
 /// The fused LSTM recurrence over `t` steps of a batch of `n`, `u` units.
-#[derive(Clone, Copy, Debug)]
+#[derive(Debug)]
 pub(crate) struct LstmSeq {
     n: usize,
     t: usize,
     u: usize,
+    /// Written by the forward pass: `[N, T, 5U]`, per step `c, i, f, g, o`.
+    saved: Mutex<Option<CpuStorage>>,
 }
 
 /// `dst (rows x cols, row stride dst_rs) (+)= lhs (rows x k) @ rhs (k x cols)`, all strides
@@ -82,14 +86,17 @@ impl LstmSeq {
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let op = "lstm_sequence";
         let (n, t, u) = (self.n, self.t, self.u);
-        let (g4, w6) = (4 * u, 6 * u);
+        let g4 = 4 * u;
         let xw = super::contiguous_slice::<T>(s1, l1, op)?;
         let hc0 = super::contiguous_slice::<T>(s2, l2, op)?;
         let r = super::contiguous_slice::<T>(s3, l3, op)?;
         check_len(op, "xw", xw.len(), n * t * g4)?;
         check_len(op, "initial states", hc0.len(), n * 2 * u)?;
         check_len(op, "recurrent kernel", r.len(), u * g4)?;
-        let mut y = vec![T::ZERO; n * t * w6];
+        let (ys, w5) = ((t + 1) * u, 5 * u);
+        // y: per batch row, h_1 .. h_T then c_T; saved: per step c, i, f, g, o.
+        let mut y = vec![T::ZERO; n * ys];
+        let mut saved = vec![T::ZERO; n * t * w5];
         let mut z = vec![T::ZERO; n * g4];
         for step in 0..t {
             for (b, zb) in z.chunks_mut(g4).enumerate() {
@@ -98,10 +105,10 @@ impl LstmSeq {
             let h_prev = if step == 0 {
                 (hc0.as_ptr(), 2 * u, 1)
             } else {
-                (y[(step - 1) * w6..].as_ptr(), t * w6, 1)
+                (y[(step - 1) * u..].as_ptr(), ys, 1)
             };
-            // SAFETY: z is n x 4u contiguous; h_prev n x u rows (stride 2u in hc0, t * 6u
-            // in y, both in bounds); r is u x 4u contiguous; z aliases neither.
+            // SAFETY: z is n x 4u contiguous; h_prev n x u rows (stride 2u in hc0,
+            // (t + 1) u in y, both in bounds); r is u x 4u contiguous; z aliases neither.
             unsafe {
                 matmul::<T>(
                     (n, g4, u),
@@ -113,34 +120,46 @@ impl LstmSeq {
                 );
             }
             let z = &z;
-            y.par_chunks_mut(t * w6).enumerate().for_each(|(b, yb)| {
-                let zb = &z[b * g4..][..g4];
-                let (prev, row) = yb.split_at_mut(step * w6);
-                let row = &mut row[..w6];
-                let c_prev = if step == 0 {
-                    &hc0[b * 2 * u + u..][..u]
-                } else {
-                    &prev[(step - 1) * w6 + u..][..u]
-                };
-                for j in 0..u {
-                    let i = zb[j].sigmoid();
-                    let f = zb[u + j].sigmoid();
-                    let g = zb[2 * u + j].tanh();
-                    let o = zb[3 * u + j].sigmoid();
-                    let c = f * c_prev[j] + i * g;
-                    row[j] = o * c.tanh();
-                    row[u + j] = c;
-                    row[2 * u + j] = i;
-                    row[3 * u + j] = f;
-                    row[4 * u + j] = g;
-                    row[5 * u + j] = o;
-                }
-            });
+            y.par_chunks_mut(ys)
+                .zip(saved.par_chunks_mut(t * w5))
+                .enumerate()
+                .for_each(|(b, (yb, sb))| {
+                    let zb = &z[b * g4..][..g4];
+                    let (prev, row) = sb.split_at_mut(step * w5);
+                    let row = &mut row[..w5];
+                    let c_prev = if step == 0 {
+                        &hc0[b * 2 * u + u..][..u]
+                    } else {
+                        &prev[(step - 1) * w5..][..u]
+                    };
+                    let h = &mut yb[step * u..][..u];
+                    for j in 0..u {
+                        let i = zb[j].sigmoid();
+                        let f = zb[u + j].sigmoid();
+                        let g = zb[2 * u + j].tanh();
+                        let o = zb[3 * u + j].sigmoid();
+                        let c = f * c_prev[j] + i * g;
+                        h[j] = o * c.tanh();
+                        row[j] = c;
+                        row[u + j] = i;
+                        row[2 * u + j] = f;
+                        row[3 * u + j] = g;
+                        row[4 * u + j] = o;
+                    }
+                });
         }
-        Ok((T::storage(y), Shape::from((n, t, w6))))
+        for b in 0..n {
+            let c_last = (b * t + t - 1) * w5;
+            y[b * ys + t * u..][..u].copy_from_slice(&saved[c_last..][..u]);
+        }
+        if let Ok(mut slot) = self.saved.lock() {
+            *slot = Some(T::storage(saved));
+        }
+        Ok((T::storage(y), Shape::from((n, t + 1, u))))
     }
 
-    /// Gradients of `(xw, hc0, r)` from the result `y` and its gradient `dy`.
+    /// Gradients of `(xw, hc0, r)` from the result `y`, its gradient `dy` and what the
+    /// forward pass saved.
     fn backward<T: Elem>(
         &self,
         hc0: &Tensor,
@@ -148,43 +167,57 @@ impl LstmSeq {
         y: &Tensor,
         dy: &Tensor,
     ) -> candle_core::Result<(Tensor, Tensor, Tensor)> {
+        let op = "lstm_sequence backward";
         let (n, t, u) = (self.n, self.t, self.u);
-        let (g4, w6) = (4 * u, 6 * u);
+        let (g4, w5, ys) = (4 * u, 5 * u, (t + 1) * u);
         let dev = y.device().clone();
         let dy = dy.contiguous()?;
+        let guard = self
+            .saved
+            .lock()
+            .map_err(|_| candle_core::Error::Msg(format!("{op}: saved state poisoned")))?;
+        let Some(saved) = guard.as_ref() else {
+            return Err(candle_core::Error::Msg(format!(
+                "{op}: no forward pass ran"
+            )));
+        };
+        let saved = T::slice(saved)?;
+        check_len(op, "saved state", saved.len(), n * t * w5)?;
         cpu_data::<T, _>(hc0, |hc0| {
             cpu_data::<T, _>(r, |r| {
                 cpu_data::<T, _>(y, |y| {
                     cpu_data::<T, _>(&dy, |dy| {
-                        let op = "lstm_sequence backward";
-                        check_len(op, "result", y.len(), n * t * w6)?;
-                        check_len(op, "gradient", dy.len(), n * t * w6)?;
+                        check_len(op, "result", y.len(), n * ys)?;
+                        check_len(op, "gradient", dy.len(), n * ys)?;
                         let mut dxw = vec![T::ZERO; n * t * g4];
-                        // Gradients flowing into step `step` from the later ones.
+                        // Gradients flowing into step `step` from the later ones; c_T's
+                        // own gradient is the last row of dy.
                         let mut dh = vec![T::ZERO; n * u];
                         let mut dc = vec![T::ZERO; n * u];
+                        for (b, dcb) in dc.chunks_mut(u).enumerate() {
+                            dcb.copy_from_slice(&dy[b * ys + t * u..][..u]);
+                        }
                         for step in (0..t).rev() {
                             dxw.par_chunks_mut(t * g4)
                                 .zip(dh.par_chunks(u))
                                 .zip(dc.par_chunks_mut(u))
                                 .enumerate()
                                 .for_each(|(b, ((dzb, dhb), dcb))| {
-                                    let row = (b * t + step) * w6;
-                                    let (yr, dyr) = (&y[row..][..w6], &dy[row..][..w6]);
+                                    let sr = &saved[(b * t + step) * w5..][..w5];
+                                    let dyr = &dy[b * ys + step * u..][..u];
                                     let c_prev = if step == 0 {
                                         &hc0[b * 2 * u + u..][..u]
                                     } else {
-                                        &y[row - w6 + u..][..u]
+                                        &saved[(b * t + step - 1) * w5..][..u]
                                     };
                                     let dz = &mut dzb[step * g4..][..g4];
                                     for j in 0..u {
-                                        let c = yr[u + j];
-                                        let (i, f) = (yr[2 * u + j], yr[3 * u + j]);
-                                        let (g, o) = (yr[4 * u + j], yr[5 * u + j]);
+                                        let c = sr[j];
+                                        let (i, f) = (sr[u + j], sr[2 * u + j]);
+                                        let (g, o) = (sr[3 * u + j], sr[4 * u + j]);
                                         let tc = c.tanh();
                                         let dhj = dyr[j] + dhb[j];
-                                        let dcj =
-                                            dyr[u + j] + dcb[j] + dhj * o * (T::ONE - tc * tc);
+                                        let dcj = dcb[j] + dhj * o * (T::ONE - tc * tc);
                                         dz[j] = dcj * g * i * (T::ONE - i);
                                         dz[u + j] = dcj * c_prev[j] * f * (T::ONE - f);
                                         dz[2 * u + j] = dcj * i * (T::ONE - g * g);
@@ -218,7 +251,7 @@ impl LstmSeq {
                                 let src = if step == 0 {
                                     &hc0[b * 2 * u..][..u]
                                 } else {
-                                    &y[(b * t + step - 1) * w6..][..u]
+                                    &y[b * ys + (step - 1) * u..][..u]
                                 };
                                 h_prev[(b * t + step) * u..][..u].copy_from_slice(src);
                             }
@@ -312,8 +345,16 @@ pub(crate) fn lstm_sequence(
     let xw = xw.reshape((n, t, 4 * u))?.contiguous()?;
     let hc0 = Tensor::cat(&[h0, c0], 1)?.contiguous()?;
     let r = recurrent_kernel.contiguous()?;
-    let y = xw.apply_op3(&hc0, &r, LstmSeq { n, t, u })?;
-    let out = y.narrow(2, 0, u)?;
-    let last = y.narrow(1, t - 1, 1)?.squeeze(1)?;
-    Ok((out, last.narrow(1, 0, u)?, last.narrow(1, u, u)?))
+    let op = LstmSeq {
+        n,
+        t,
+        u,
+        saved: Mutex::new(None),
+    };
+    let y = xw.apply_op3(&hc0, &r, op)?;
+    Ok((
+        y.narrow(1, 0, t)?,
+        y.narrow(1, t - 1, 1)?.squeeze(1)?,
+        y.narrow(1, t, 1)?.squeeze(1)?,
+    ))
 }

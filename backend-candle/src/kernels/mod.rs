@@ -57,8 +57,20 @@ impl Elem for f32 {
     fn sigmoid(self) -> Self {
         1.0 / (1.0 + (-self).exp())
     }
+    /// Through `exp` (libm's `tanhf` is several times slower): a Taylor polynomial below
+    /// 0.1 in magnitude (error below 1e-12 there), `(1 - e) / (1 + e)` with
+    /// `e = exp(-2 |x|)` above (relative error a few 1e-7); NaN stays NaN.
     fn tanh(self) -> Self {
-        f32::tanh(self)
+        let a = self.abs();
+        if a < 0.1 {
+            let x2 = self * self;
+            self * (1.0
+                + x2 * (-1.0 / 3.0
+                    + x2 * (2.0 / 15.0 + x2 * (-17.0 / 315.0 + x2 * (62.0 / 2835.0)))))
+        } else {
+            let e = (-2.0 * a).exp();
+            ((1.0 - e) / (1.0 + e)).copysign(self)
+        }
     }
 }
 
