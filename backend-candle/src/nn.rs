@@ -1,5 +1,9 @@
 //! Convolution and pooling, channels-first.
 //!
+//! On the CPU, f32/f64 convolutions without groups and every max pooling run the fused
+//! kernels of [`crate::kernels`] (any padding, stride and dilation; channels-last views read
+//! in place). What follows describes the composite path everything else takes.
+//!
 //! candle's kernels take one padding, stride and dilation for both spatial axes, have no
 //! groups in the transposed 2-D convolution, no backward for the transposed 1-D
 //! convolution or for pooling whose stride differs from its kernel, and derive the
