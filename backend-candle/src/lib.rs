@@ -37,6 +37,7 @@ mod base;
 mod compare;
 mod composite;
 mod creation;
+mod kernels;
 mod linalg;
 mod math;
 mod nn;

@@ -1,5 +1,6 @@
 //! Elementwise arithmetic.
 
+use crate::kernels;
 use crate::{binary, check, need_float, same_dtype, unary, wrap, Candle};
 use candle_core::Tensor;
 use stratanet_frontend::backend::{BackendBase, CreationOps, MathOps};
@@ -98,8 +99,12 @@ impl MathOps for Candle {
 
     /// candle's `relu` maps NaN to 0 (`max(x, 0)`), which would hide NaN inputs from the
     /// loss and from `TerminateOnNan`; NaN is passed through, as torch and Keras do.
+    /// f32/f64 contiguous CPU tensors run the one-pass kernel ([`kernels::act`]).
     fn relu(t: &Tensor) -> Result<Tensor> {
         let op = "relu";
+        if kernels::supported(t) && t.is_contiguous() {
+            return kernels::act::relu(t).map_err(wrap(op));
+        }
         let r = t.relu().map_err(wrap(op))?;
         if !t.dtype().is_float() {
             return Ok(r);

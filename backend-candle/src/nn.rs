@@ -1,5 +1,9 @@
 //! Convolution and pooling, channels-first.
 //!
+//! On the CPU, f32/f64 convolutions without groups and every max pooling run the fused
+//! kernels of [`crate::kernels`] (any padding, stride and dilation; channels-last views read
+//! in place). What follows describes the composite path everything else takes.
+//!
 //! candle's kernels take one padding, stride and dilation for both spatial axes, have no
 //! groups in the transposed 2-D convolution, no backward for the transposed 1-D
 //! convolution or for pooling whose stride differs from its kernel, and derive the
@@ -19,11 +23,13 @@
 //!   max-pool backward scales the gradient by 1 / window size); pooling whose stride
 //!   differs from its kernel: maximum / sum over the window's shifted, strided views.
 
+use crate::kernels::{self, conv::ConvGeom};
 use crate::{need_float, same_dtype, wrap, Candle};
 use candle_core::Tensor;
 use stratanet_frontend::backend::check::{
-    check_conv_groups, check_conv_params, check_conv_ranks, check_conv_transpose_groups,
-    check_output_padding, check_pool, check_transpose_crop, conv_window,
+    check_conv_bias, check_conv_groups, check_conv_params, check_conv_ranks,
+    check_conv_transpose_groups, check_output_padding, check_pool, check_transpose_crop,
+    conv_window,
 };
 use stratanet_frontend::backend::{Conv1dParams, Conv2dParams, NnOps};
 use stratanet_frontend::Result;
@@ -78,8 +84,16 @@ fn check_common(
     check_conv_params(op, x.dims(), w.dims(), stride, dilation, groups)
 }
 
-/// The convolution, on 4-D tensors (1-D convolutions come with height 1).
-fn conv2d_impl(op: &str, x: &Tensor, w: &Tensor, p: Conv2dParams) -> Result<Tensor> {
+/// The convolution plus the optional bias `[C_out]`, on 4-D tensors (1-D convolutions come
+/// with height 1). f32/f64 on the CPU without groups run the im2col kernel
+/// ([`kernels::conv`]); everything else candle's `conv2d` as described in the module docs.
+fn conv2d_impl(
+    op: &str,
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    p: Conv2dParams,
+) -> Result<Tensor> {
     let g = p.groups;
     check_conv_groups(op, x.dims(), w.dims(), g)?;
     let k = [w.dims()[2], w.dims()[3]];
@@ -90,6 +104,24 @@ fn conv2d_impl(op: &str, x: &Tensor, w: &Tensor, p: Conv2dParams) -> Result<Tens
         let (pad, eff) = conv_window(op, x.dims(), i, size[i], k[i], p.padding[i], p.dilation[i])?;
         padded[i] = pad;
         out[i] = (padded[i] - eff) / p.stride[i] + 1;
+    }
+    let c_out = w.dims()[0];
+    if let Some(b) = b {
+        check_conv_bias(op, c_out, b.dims())?;
+        same_dtype(op, x, b)?;
+    }
+    if g == 1 && kernels::supported(x) && kernels::supported(w) && x.elem_count() > 0 {
+        let geom = ConvGeom {
+            n: x.dims()[0],
+            c: x.dims()[1],
+            size,
+            k,
+            out,
+            stride: p.stride,
+            dilation: p.dilation,
+            pad: [p.padding[0].0, p.padding[1].0],
+        };
+        return kernels::conv::conv2d(x, w, b, geom).map_err(wrap(op));
     }
     let stride = unify_axes(p.stride, [out[0] == 1, out[1] == 1]);
     let dilation = unify_axes(p.dilation, [k[0] == 1, k[1] == 1]);
@@ -127,6 +159,12 @@ fn conv2d_impl(op: &str, x: &Tensor, w: &Tensor, p: Conv2dParams) -> Result<Tens
     let mut y = native_conv2d(&x, &w, cp, gs, gd, g).map_err(wrap(op))?;
     for (i, &s) in stride.iter().enumerate() {
         y = subsample(&y, 2 + i, s / gs).map_err(wrap(op))?;
+    }
+    if let Some(b) = b {
+        y = b
+            .reshape((1, c_out, 1, 1))
+            .and_then(|b| y.broadcast_add(&b))
+            .map_err(wrap(op))?;
     }
     Ok(y)
 }
@@ -294,6 +332,9 @@ fn pool(
     is_max: bool,
 ) -> Result<Tensor> {
     let out = check_pool(op, x.dims(), kernel, stride)?;
+    if is_max && kernels::supported(x) {
+        return kernels::pool::max_pool2d(x, kernel, stride, out).map_err(wrap(op));
+    }
     let f = || -> candle_core::Result<Tensor> {
         if kernel == stride {
             let (h, w) = (out[0] * kernel[0], out[1] * kernel[1]);
@@ -346,14 +387,27 @@ impl NnOps for Candle {
     fn conv1d(x: &Tensor, w: &Tensor, p: Conv1dParams) -> Result<Tensor> {
         let op = "conv1d";
         check_common(op, x, w, 3, &[p.stride], &[p.dilation], p.groups)?;
-        let y = conv2d_impl(op, &unsqueeze_h(op, x)?, &unsqueeze_h(op, w)?, as_2d(p))?;
+        let y = conv2d_impl(
+            op,
+            &unsqueeze_h(op, x)?,
+            &unsqueeze_h(op, w)?,
+            None,
+            as_2d(p),
+        )?;
         y.squeeze(2).map_err(wrap(op))
     }
 
     fn conv2d(x: &Tensor, w: &Tensor, p: Conv2dParams) -> Result<Tensor> {
         let op = "conv2d";
         check_common(op, x, w, 4, &p.stride, &p.dilation, p.groups)?;
-        conv2d_impl(op, x, w, p)
+        conv2d_impl(op, x, w, None, p)
+    }
+
+    /// The bias is added to the im2col kernel's `[N * OH * OW, C_out]` product (one
+    /// broadcast add over a contiguous matrix).
+    fn conv2d_bias(x: &Tensor, w: &Tensor, b: Option<&Tensor>, p: Conv2dParams) -> Result<Tensor> {
+        check_common("conv2d", x, w, 4, &p.stride, &p.dilation, p.groups)?;
+        conv2d_impl("conv2d_bias", x, w, b, p)
     }
 
     /// Runs as a 2-D transposed convolution of height 1 (candle has no backward for its

@@ -38,7 +38,7 @@ pub use optim::{
     sgd_step_default, AdamStep, OptimOps, SgdStep,
 };
 pub use reduce::ReduceOps;
-pub use rnn::{check_rnn_shapes, RnnOps};
+pub use rnn::{check_rnn_shapes, lstm_unrolled, RnnOps};
 pub use shape::ShapeOps;
 
 /// An engine that stratanet can run on.

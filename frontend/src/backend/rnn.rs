@@ -96,31 +96,7 @@ pub trait RnnOps: CompositeOps + LinalgOps {
         recurrent_kernel: &Self::Tensor,
         bias: Option<&Self::Tensor>,
     ) -> Result<(Self::Tensor, Self::Tensor, Self::Tensor)> {
-        let (n, t, d, u) = check_rnn_shapes::<Self>(
-            "lstm_sequence",
-            4,
-            x,
-            &[h0, c0],
-            kernel,
-            recurrent_kernel,
-            &[bias],
-        )?;
-        let xw = project::<Self>(x, kernel, bias, n, t, d)?;
-        let (mut h, mut c) = (h0.clone(), c0.clone());
-        let mut outs = Vec::with_capacity(t);
-        for step in 0..t {
-            let xt = Self::reshape(&Self::narrow(&xw, 1, step, 1)?, &[n, 4 * u])?;
-            let z = Self::add(&xt, &Self::matmul(&h, recurrent_kernel)?)?;
-            let i = Self::sigmoid(&Self::narrow(&z, 1, 0, u)?)?;
-            let f = Self::sigmoid(&Self::narrow(&z, 1, u, u)?)?;
-            let g = Self::tanh(&Self::narrow(&z, 1, 2 * u, u)?)?;
-            let o = Self::sigmoid(&Self::narrow(&z, 1, 3 * u, u)?)?;
-            c = Self::add(&Self::mul(&f, &c)?, &Self::mul(&i, &g)?)?;
-            h = Self::mul(&o, &Self::tanh(&c)?)?;
-            outs.push(h.clone());
-        }
-        let out = stack_outputs::<Self>(&outs, &h0.clone(), n, u)?;
-        Ok((out, h, c))
+        lstm_unrolled::<Self>(x, h0, c0, kernel, recurrent_kernel, bias)
     }
 
     /// GRU with `tanh` activation, `sigmoid` recurrent activation and `reset_after = true`,
@@ -178,6 +154,46 @@ pub trait RnnOps: CompositeOps + LinalgOps {
         let out = stack_outputs::<Self>(&outs, h0, n, u)?;
         Ok((out, h))
     }
+}
+
+/// The unrolled LSTM that [`RnnOps::lstm_sequence`] defaults to, callable by an engine
+/// whose override handles only some cases (dtypes, devices) and falls back for the rest.
+///
+/// # Errors
+/// [`Error::Shape`] for shapes that do not fit together, engine errors.
+pub fn lstm_unrolled<B: RnnOps>(
+    x: &B::Tensor,
+    h0: &B::Tensor,
+    c0: &B::Tensor,
+    kernel: &B::Tensor,
+    recurrent_kernel: &B::Tensor,
+    bias: Option<&B::Tensor>,
+) -> Result<(B::Tensor, B::Tensor, B::Tensor)> {
+    let (n, t, d, u) = check_rnn_shapes::<B>(
+        "lstm_sequence",
+        4,
+        x,
+        &[h0, c0],
+        kernel,
+        recurrent_kernel,
+        &[bias],
+    )?;
+    let xw = project::<B>(x, kernel, bias, n, t, d)?;
+    let (mut h, mut c) = (h0.clone(), c0.clone());
+    let mut outs = Vec::with_capacity(t);
+    for step in 0..t {
+        let xt = B::reshape(&B::narrow(&xw, 1, step, 1)?, &[n, 4 * u])?;
+        let z = B::add(&xt, &B::matmul(&h, recurrent_kernel)?)?;
+        let i = B::sigmoid(&B::narrow(&z, 1, 0, u)?)?;
+        let f = B::sigmoid(&B::narrow(&z, 1, u, u)?)?;
+        let g = B::tanh(&B::narrow(&z, 1, 2 * u, u)?)?;
+        let o = B::sigmoid(&B::narrow(&z, 1, 3 * u, u)?)?;
+        c = B::add(&B::mul(&f, &c)?, &B::mul(&i, &g)?)?;
+        h = B::mul(&o, &B::tanh(&c)?)?;
+        outs.push(h.clone());
+    }
+    let out = stack_outputs::<B>(&outs, &h0.clone(), n, u)?;
+    Ok((out, h, c))
 }
 
 /// `x @ kernel + bias` for every step at once: `[N, T, in] -> [N, T, gates * units]`.

@@ -1,0 +1,234 @@
+//! Max pooling over `[N, C, H, W]` read through its strides, any kernel and stride.
+//!
+//! A channels-last input (a permuted view whose channel stride is 1, as the layers pass
+//! it) gives a contiguous `[N, OH, OW, C]` result returned as a `[N, C, OH, OW]` view, so
+//! no copy converts between layouts. The gradient goes to the first maximum of each window
+//! in row-major window order (libtorch's and Keras' choice); a NaN in a window is its
+//! maximum, as in libtorch.
+
+use super::{dispatch_float, Elem, View4};
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor};
+use rayon::prelude::*;
+
+/// One max pooling: input `[n, c, h, w]`, window `k`, `stride`, output `out`, and whether
+/// results are laid out channels-last.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PoolGeom {
+    /// Input dims `[n, c, h, w]`.
+    pub dims: [usize; 4],
+    /// Window height and width.
+    pub k: [usize; 2],
+    /// Stride per axis.
+    pub stride: [usize; 2],
+    /// Output height and width.
+    pub out: [usize; 2],
+    /// Results stored `[N, H, W, C]` rather than `[N, C, H, W]`.
+    pub channels_last: bool,
+}
+
+impl PoolGeom {
+    /// The contiguous storage shape of a `[n, c, h, w]` tensor in this layout.
+    fn storage_shape(&self, h: usize, w: usize) -> Shape {
+        let [n, c, _, _] = self.dims;
+        if self.channels_last {
+            Shape::from((n, h, w, c))
+        } else {
+            Shape::from((n, c, h, w))
+        }
+    }
+
+    /// Index within one image of element `(ci, y, x)` of an `h x w` map, channels-last or
+    /// channels-first.
+    fn index(&self, cl: bool, ci: usize, y: usize, x: usize, h: usize, w: usize) -> usize {
+        let c = self.dims[1];
+        if cl {
+            (y * w + x) * c + ci
+        } else {
+            (ci * h + y) * w + x
+        }
+    }
+
+    /// The input offset (within the view, without batch) of the first maximum of the window
+    /// of output `(ci, oy, ox)` of image `n`, and its value.
+    fn argmax<T: Elem>(
+        &self,
+        x: &[T],
+        v: &View4,
+        n: usize,
+        ci: usize,
+        oy: usize,
+        ox: usize,
+    ) -> (usize, usize, T) {
+        let [sn, sc, sh, sw] = v.strides;
+        let base = v.offset + n * sn + ci * sc;
+        let (y0, x0) = (oy * self.stride[0], ox * self.stride[1]);
+        let mut best = (y0, x0, x[base + y0 * sh + x0 * sw]);
+        if is_nan(best.2) {
+            return best;
+        }
+        for a in 0..self.k[0] {
+            for b in 0..self.k[1] {
+                let (y, xx) = (y0 + a, x0 + b);
+                let val = x[base + y * sh + xx * sw];
+                if is_nan(val) {
+                    return (y, xx, val);
+                }
+                if val > best.2 {
+                    best = (y, xx, val);
+                }
+            }
+        }
+        best
+    }
+}
+
+/// NaN test for the kernels' float types.
+#[allow(clippy::eq_op)]
+fn is_nan<T: Elem>(v: T) -> bool {
+    v != v
+}
+
+/// The max pooling forward op.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct MaxPool(pub PoolGeom);
+
+/// The max pooling backward op: `(x, grad of the result)` to the gradient of `x`, stored
+/// `[N, H, W, C]`.
+#[derive(Clone, Copy, Debug)]
+struct MaxPoolGrad(PoolGeom);
+
+fn pool_fwd<T: Elem>(
+    g: &PoolGeom,
+    s: &CpuStorage,
+    l: &Layout,
+) -> candle_core::Result<(CpuStorage, Shape)> {
+    let v = View4::of(l, g.dims, "max_pool2d")?;
+    let x = T::slice(s)?;
+    let [n, c, _, _] = g.dims;
+    let [oh, ow] = g.out;
+    let per_image = c * oh * ow;
+    let mut out = vec![T::ZERO; n * per_image];
+    if per_image > 0 {
+        out.par_chunks_mut(per_image)
+            .enumerate()
+            .for_each(|(ni, img)| {
+                for ci in 0..c {
+                    for oy in 0..oh {
+                        for ox in 0..ow {
+                            img[g.index(g.channels_last, ci, oy, ox, oh, ow)] =
+                                g.argmax(x, &v, ni, ci, oy, ox).2;
+                        }
+                    }
+                }
+            });
+    }
+    Ok((T::storage(out), g.storage_shape(oh, ow)))
+}
+
+fn pool_bwd<T: Elem>(
+    g: &PoolGeom,
+    s1: &CpuStorage,
+    l1: &Layout,
+    s2: &CpuStorage,
+    l2: &Layout,
+) -> candle_core::Result<(CpuStorage, Shape)> {
+    let v = View4::of(l1, g.dims, "max_pool2d backward")?;
+    let x = T::slice(s1)?;
+    let grad = super::contiguous_slice::<T>(s2, l2, "max_pool2d backward")?;
+    let [n, c, h, w] = g.dims;
+    let [oh, ow] = g.out;
+    if grad.len() != n * c * oh * ow {
+        return Err(candle_core::Error::Msg(format!(
+            "max_pool2d backward: gradient of shape {:?}",
+            l2.dims()
+        )));
+    }
+    let per_image = c * h * w;
+    let mut out = vec![T::ZERO; n * per_image];
+    if per_image > 0 && oh * ow > 0 {
+        out.par_chunks_mut(per_image)
+            .enumerate()
+            .for_each(|(ni, img)| {
+                let gi = &grad[ni * c * oh * ow..][..c * oh * ow];
+                for ci in 0..c {
+                    for oy in 0..oh {
+                        for ox in 0..ow {
+                            let (y, xx, _) = g.argmax(x, &v, ni, ci, oy, ox);
+                            img[g.index(true, ci, y, xx, h, w)] +=
+                                gi[g.index(g.channels_last, ci, oy, ox, oh, ow)];
+                        }
+                    }
+                }
+            });
+    }
+    Ok((T::storage(out), Shape::from((n, h, w, c))))
+}
+
+/// The gradient of the result in storage order as the input's `[N, C, H, W]` gradient.
+fn to_nchw(g: &PoolGeom, t: Tensor) -> candle_core::Result<Tensor> {
+    if g.channels_last {
+        t.permute((0, 3, 1, 2))
+    } else {
+        Ok(t)
+    }
+}
+
+impl CustomOp1 for MaxPool {
+    fn name(&self) -> &'static str {
+        "max_pool2d"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        dispatch_float!("max_pool2d", s, pool_fwd(&self.0, s, l))
+    }
+
+    fn bwd(
+        &self,
+        arg: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
+        // Stored channels-last whatever the input's layout: the layers reach the pooling
+        // through a permute of their channels-last input, whose backward then adds a
+        // contiguous gradient.
+        let gx = arg.apply_op2_no_bwd(&grad.contiguous()?, &MaxPoolGrad(self.0))?;
+        Ok(Some(gx.permute((0, 3, 1, 2))?))
+    }
+}
+
+impl CustomOp2 for MaxPoolGrad {
+    fn name(&self) -> &'static str {
+        "max_pool2d_backward"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        dispatch_float!("max_pool2d backward", s1, pool_bwd(&self.0, s1, l1, s2, l2))
+    }
+}
+
+/// Max pooling of `x [N, C, H, W]` (any strides) with window `k` and `stride` to `out`;
+/// the result is `[N, C, OH, OW]`, a view of `[N, OH, OW, C]` storage when `x` is a
+/// channels-last view.
+pub(crate) fn max_pool2d(
+    x: &Tensor,
+    k: [usize; 2],
+    stride: [usize; 2],
+    out: [usize; 2],
+) -> candle_core::Result<Tensor> {
+    let (n, c, h, w) = x.dims4()?;
+    let channels_last = x.permute((0, 2, 3, 1))?.is_contiguous();
+    let g = PoolGeom {
+        dims: [n, c, h, w],
+        k,
+        stride,
+        out,
+        channels_last,
+    };
+    to_nchw(&g, x.apply_op1(MaxPool(g))?)
+}
