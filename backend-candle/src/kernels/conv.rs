@@ -15,7 +15,7 @@
 //! accumulated per thread, the input gradient scattered back with col2im); gradients of
 //! the op's gradients (second order) are not available.
 
-use super::{parallelism_none, Elem, View4};
+use super::{gemm_into, Elem, View4};
 use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Shape, Storage, Tensor};
 use rayon::prelude::*;
 
@@ -146,43 +146,6 @@ fn bias_vector<T: Elem>(o: usize, b: &[T], l: &Layout) -> candle_core::Result<Ve
     Ok((0..o).map(|i| b[off + i * s]).collect())
 }
 
-/// `dst (rows x cols, row stride dst_rs, column stride 1) (+)= lhs @ rhs` with
-/// `(pointer, row stride, column stride)` operands, single-threaded (the callers run one
-/// image per rayon task).
-///
-/// # Safety
-/// The pointers must address matrices of the given sizes and strides, `dst` not aliasing
-/// the others.
-unsafe fn gemm_into<T: Elem>(
-    (rows, cols, k): (usize, usize, usize),
-    dst: (*mut T, usize),
-    accumulate: bool,
-    lhs: (*const T, usize, usize),
-    rhs: (*const T, usize, usize),
-) {
-    gemm::gemm(
-        rows,
-        cols,
-        k,
-        dst.0,
-        1,
-        dst.1 as isize,
-        accumulate,
-        lhs.0,
-        lhs.2 as isize,
-        lhs.1 as isize,
-        rhs.0,
-        rhs.2 as isize,
-        rhs.1 as isize,
-        T::ONE,
-        T::ONE,
-        false,
-        false,
-        false,
-        parallelism_none(),
-    );
-}
-
 /// The fused convolution op: `(x, w)` or `(x, w, b)` to `[N, O, OH, OW]`.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Conv2d {
@@ -226,6 +189,7 @@ impl Conv2d {
                         bias.is_some(),
                         (wm.as_ptr(), 1, o),
                         (cols.as_ptr(), 1, kc),
+                        false,
                     );
                 }
             },
@@ -280,6 +244,7 @@ impl Conv2d {
                                 true,
                                 (cols.as_ptr(), 1, kc),
                                 (gyn.as_ptr(), 1, p),
+                                false,
                             );
                         }
                     }
@@ -293,6 +258,7 @@ impl Conv2d {
                                 false,
                                 (gyn.as_ptr(), 1, p),
                                 (wm.as_ptr(), 1, o),
+                                false,
                             );
                         }
                         col2im_image(g, dcols, dxn);

@@ -11,7 +11,7 @@
 //! candle's graph carries only the small result. Gradients of the op's inputs are computed
 //! directly (no candle graph), so a second-order gradient through it is not available.
 
-use super::{cpu_data, parallelism, Elem};
+use super::{cpu_data, gemm_into, Elem};
 use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
 use rayon::prelude::*;
 use std::sync::Mutex;
@@ -24,44 +24,6 @@ pub(crate) struct LstmSeq {
     u: usize,
     /// Written by the forward pass: `[N, T, 5U]`, per step `c, i, f, g, o`.
     saved: Mutex<Option<CpuStorage>>,
-}
-
-/// `dst (rows x cols, row stride dst_rs) (+)= lhs (rows x k) @ rhs (k x cols)`, all strides
-/// in elements, column strides of `dst` 1.
-///
-/// # Safety
-/// The pointers must address matrices of the given sizes and strides, `dst` not aliasing
-/// the others.
-#[allow(clippy::too_many_arguments)]
-unsafe fn matmul<T: Elem>(
-    (rows, cols, k): (usize, usize, usize),
-    dst: *mut T,
-    dst_rs: usize,
-    accumulate: bool,
-    lhs: (*const T, usize, usize),
-    rhs: (*const T, usize, usize),
-) {
-    gemm::gemm(
-        rows,
-        cols,
-        k,
-        dst,
-        1,
-        dst_rs as isize,
-        accumulate,
-        lhs.0,
-        lhs.2 as isize,
-        lhs.1 as isize,
-        rhs.0,
-        rhs.2 as isize,
-        rhs.1 as isize,
-        T::ONE,
-        T::ONE,
-        false,
-        false,
-        false,
-        parallelism(),
-    );
 }
 
 fn check_len(op: &str, what: &str, got: usize, want: usize) -> candle_core::Result<()> {
@@ -110,13 +72,13 @@ impl LstmSeq {
             // SAFETY: z is n x 4u contiguous; h_prev n x u rows (stride 2u in hc0,
             // (t + 1) u in y, both in bounds); r is u x 4u contiguous; z aliases neither.
             unsafe {
-                matmul::<T>(
+                gemm_into::<T>(
                     (n, g4, u),
-                    z.as_mut_ptr(),
-                    g4,
+                    (z.as_mut_ptr(), g4),
                     true,
                     h_prev,
                     (r.as_ptr(), g4, 1),
+                    true,
                 );
             }
             let z = &z;
@@ -229,13 +191,13 @@ impl LstmSeq {
                             // SAFETY: dh is n x u contiguous; dz_step n x 4u rows of
                             // stride t * 4u in dxw; r^T 4u x u; no aliasing.
                             unsafe {
-                                matmul::<T>(
+                                gemm_into::<T>(
                                     (n, u, g4),
-                                    dh.as_mut_ptr(),
-                                    u,
+                                    (dh.as_mut_ptr(), u),
                                     false,
                                     (dxw[step * g4..].as_ptr(), t * g4, 1),
                                     (r.as_ptr(), 1, g4),
+                                    true,
                                 );
                             }
                         }
@@ -260,13 +222,13 @@ impl LstmSeq {
                         // SAFETY: dr is u x 4u contiguous; h_prev^T u x (n t) with
                         // element (a, k) at k * u + a; dxw (n t) x 4u contiguous.
                         unsafe {
-                            matmul::<T>(
+                            gemm_into::<T>(
                                 (u, g4, n * t),
-                                dr.as_mut_ptr(),
-                                g4,
+                                (dr.as_mut_ptr(), g4),
                                 false,
                                 (h_prev.as_ptr(), 1, u),
                                 (dxw.as_ptr(), g4, 1),
+                                true,
                             );
                         }
                         Ok((

@@ -162,9 +162,46 @@ pub(crate) fn parallelism() -> gemm::Parallelism {
     }
 }
 
-/// No gemm-internal threads (for products inside a rayon task).
-pub(crate) fn parallelism_none() -> gemm::Parallelism {
-    gemm::Parallelism::None
+/// `dst (rows x cols, row stride dst_rs, column stride 1) (+)= lhs @ rhs` with
+/// `(pointer, row stride, column stride)` operands; `parallel`: with gemm's own threads
+/// ([`parallelism`]), else single-threaded (for callers that run one image per rayon task).
+///
+/// # Safety
+/// The pointers must address matrices of the given sizes and strides, `dst` not aliasing
+/// the others.
+pub(crate) unsafe fn gemm_into<T: Elem>(
+    (rows, cols, k): (usize, usize, usize),
+    dst: (*mut T, usize),
+    accumulate: bool,
+    lhs: (*const T, usize, usize),
+    rhs: (*const T, usize, usize),
+    parallel: bool,
+) {
+    gemm::gemm(
+        rows,
+        cols,
+        k,
+        dst.0,
+        1,
+        dst.1 as isize,
+        accumulate,
+        lhs.0,
+        lhs.2 as isize,
+        lhs.1 as isize,
+        rhs.0,
+        rhs.2 as isize,
+        rhs.1 as isize,
+        T::ONE,
+        T::ONE,
+        false,
+        false,
+        false,
+        if parallel {
+            parallelism()
+        } else {
+            gemm::Parallelism::None
+        },
+    );
 }
 
 /// Dispatches a CPU storage to `f32` or `f64` code; other dtypes are an error.
