@@ -20,9 +20,11 @@
 //! (keep these old ones). Regenerating (by hand, only when adding fixtures for a new
 //! format): `cargo test --test format_compat -- --ignored regenerate_format_fixtures`.
 //!
-//! Tolerances (relative, denominator at least 1e-3): candle asserted to 1e-6 and measured
-//! bit-identical (0); tch asserted to 1e-5, measured worst 2.4e-7 (Sequential CNN) and
-//! 3.7e-6 (LSTM) on CPU libtorch.
+//! Tolerances (relative, denominator at least 1e-3): 1e-5 on both engines. The fixtures
+//! were written by candle's unrolled LSTM; candle now runs its fused whole-sequence LSTM
+//! kernel (another summation order, f32 tanh through exp) and measured worst 7.5e-6 on the
+//! LSTM (an absolute 7e-9 on an output of 1e-5); tch measured worst 2.4e-7 (Sequential CNN)
+//! and 3.7e-6 (LSTM) on CPU libtorch.
 
 #[macro_use]
 mod common;
@@ -105,13 +107,8 @@ fn assert_close(what: &str, got: &[f32], want: &[f32], rel: f32) {
     eprintln!("{what}: worst relative error {worst:e} (bound {rel:e})");
 }
 
-fn rel_tol<B: Backend>() -> f32 {
-    if B::NAME == "candle" {
-        1e-6
-    } else {
-        1e-5
-    }
-}
+/// The relative tolerance on both engines (see the module docs).
+const REL_TOL: f32 = 1e-5;
 
 /// Header checks common to both fixtures: format version, kind, class.
 fn check_header(file: &str, class: &str) {
@@ -215,7 +212,7 @@ where
         &format!("{} y_pred", class.to_lowercase()),
         &pred,
         &f32s(&data["y_pred"]),
-        rel_tol::<B>(),
+        REL_TOL,
     );
     check_optimizer_and_resume(m.compiled().unwrap(), || load(path.clone()).unwrap(), &data);
     m
