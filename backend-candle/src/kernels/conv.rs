@@ -366,13 +366,7 @@ impl CustomOp2 for Conv2d {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        match s1 {
-            CpuStorage::F32(_) => self.forward::<f32>((s1, l1), (s2, l2), None),
-            CpuStorage::F64(_) => self.forward::<f64>((s1, l1), (s2, l2), None),
-            _ => Err(candle_core::Error::Msg(
-                "conv2d: no fused kernel for this dtype".into(),
-            )),
-        }
+        super::dispatch_float!("conv2d", s1, self.forward((s1, l1), (s2, l2), None))
     }
 
     fn bwd(
@@ -401,13 +395,11 @@ impl CustomOp3 for Conv2d {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        match s1 {
-            CpuStorage::F32(_) => self.forward::<f32>((s1, l1), (s2, l2), Some((s3, l3))),
-            CpuStorage::F64(_) => self.forward::<f64>((s1, l1), (s2, l2), Some((s3, l3))),
-            _ => Err(candle_core::Error::Msg(
-                "conv2d: no fused kernel for this dtype".into(),
-            )),
-        }
+        super::dispatch_float!(
+            "conv2d",
+            s1,
+            self.forward((s1, l1), (s2, l2), Some((s3, l3)))
+        )
     }
 
     fn bwd(

@@ -257,13 +257,7 @@ impl CustomOp3 for LstmSeq {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        match s1 {
-            CpuStorage::F32(_) => self.forward::<f32>(s1, l1, s2, l2, s3, l3),
-            CpuStorage::F64(_) => self.forward::<f64>(s1, l1, s2, l2, s3, l3),
-            _ => Err(candle_core::Error::Msg(
-                "lstm_sequence: no fused kernel for this dtype".into(),
-            )),
-        }
+        super::dispatch_float!("lstm_sequence", s1, self.forward(s1, l1, s2, l2, s3, l3))
     }
 
     fn bwd(

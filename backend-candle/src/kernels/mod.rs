@@ -206,6 +206,16 @@ pub(crate) unsafe fn gemm_into<T: Elem>(
 
 /// Dispatches a CPU storage to `f32` or `f64` code; other dtypes are an error.
 macro_rules! dispatch_float {
+    ($op:expr, $storage:expr, $recv:ident . $f:ident ( $($arg:expr),* )) => {
+        match $storage {
+            candle_core::CpuStorage::F32(_) => $recv.$f::<f32>($($arg),*),
+            candle_core::CpuStorage::F64(_) => $recv.$f::<f64>($($arg),*),
+            _ => Err(candle_core::Error::Msg(format!(
+                "{}: no fused kernel for this dtype",
+                $op
+            ))),
+        }
+    };
     ($op:expr, $storage:expr, $f:ident ( $($arg:expr),* )) => {
         match $storage {
             candle_core::CpuStorage::F32(_) => $f::<f32>($($arg),*),
