@@ -10,7 +10,7 @@ and tensorflow-cpu (the torch venv of `cargo xtask libtorch` has no TensorFlow):
 It writes tests/fixtures/text_vectorization.json (generated with keras 3.15.1,
 tensorflow 2.21.0): the adapt corpus, the query batch, and one object per case with the
 layer arguments, Keras' vocabulary, idf weights (tf_idf), the query outputs (floats as
-float64 of the float32 results), the vocabulary size and the config keys.
+float64 of the float32 results), the vocabulary size and Keras' config.
 """
 
 import argparse
@@ -90,7 +90,12 @@ def case(name, query=QUERY, vocabulary_given=False, **kwargs):
         "output": arr(out),
         "output_dtype": str(np.asarray(out).dtype),
         "config_keys": sorted(cfg.keys()),
+        "config": json.loads(json.dumps(cfg, default=str)),
     }
+    if "split" in kwargs and kwargs["split"] is None:
+        # Without a split, Keras' output depends on the layout of the texts: also record
+        # the `[batch, 1]` one (for `[batch]` texts multi_hot collapses the batch).
+        res["output_column"] = arr(layer(np.array([[q] for q in query], dtype=object)))
     if layer._output_mode == "tf_idf":
         res["idf_weights"] = arr(layer._lookup_layer.idf_weights_const.numpy())
     return res

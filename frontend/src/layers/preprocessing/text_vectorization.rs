@@ -756,13 +756,27 @@ impl TextVectorization {
 
     /// Encodes a batch of texts on `device`: `int` gives `i64 [batch, length]` (`length`
     /// is `output_sequence_length`, else the longest text's token count; 0 pads),
-    /// `multi_hot`/`count`/`tf_idf` give `f32 [batch, depth]`.
+    /// `multi_hot`/`count`/`tf_idf` give `f32 [batch, depth]`. With `split(None)` and no
+    /// `output_sequence_length`, `int` gives one index per text, `i64 [batch]`, as Keras
+    /// for `[batch]` texts (`encode_shaped` with `[batch, 1]` gives `[batch, 1]`); with an
+    /// `output_sequence_length` it gives `[batch, length]` (Keras would slice the batch
+    /// axis of `[batch]` texts instead).
     ///
     /// # Errors
     /// No vocabulary yet (or no idf weights in `tf_idf` mode); invalid options.
     pub fn encode<B: Backend, S: AsRef<str>>(
         &self,
         texts: &[S],
+        device: Device,
+    ) -> Result<Tensor<B>> {
+        self.encode_rows(texts, false, device)
+    }
+
+    /// [`TextVectorization::encode`]; `column`: the texts came as `[batch, 1]`.
+    fn encode_rows<B: Backend, S: AsRef<str>>(
+        &self,
+        texts: &[S],
+        column: bool,
         device: Device,
     ) -> Result<Tensor<B>> {
         self.ready()?;
@@ -780,6 +794,13 @@ impl TextVectorization {
             for (row, ids) in out.chunks_mut(length.max(1)).zip(&rows) {
                 let n = ids.len().min(length);
                 row[..n].copy_from_slice(&ids[..n]);
+            }
+            // Keras: without a split, `[batch]` texts give one index per text, `[batch]`.
+            if self.config.split.is_none()
+                && self.config.output_sequence_length.is_none()
+                && !column
+            {
+                return Tensor::from_vec_on(out, &[batch], device);
             }
             return Tensor::from_vec_on(out, &[batch, length], device);
         }
@@ -807,7 +828,8 @@ impl TextVectorization {
     }
 
     /// [`TextVectorization::encode`] of texts laid out as `shape`: `[batch]` or Keras'
-    /// `[batch, 1]` (one text per row).
+    /// `[batch, 1]` (one text per row; the same output but for `split(None)`, see
+    /// [`TextVectorization::encode`]).
     ///
     /// # Errors
     /// As [`TextVectorization::encode`]; `texts.len()` not the product of `shape`, or a
@@ -828,7 +850,7 @@ impl TextVectorization {
                 shape,
             ));
         }
-        self.encode(texts, device)
+        self.encode_rows(texts, shape.len() == 2, device)
     }
 
     // -------------------------------------------------------------- config
