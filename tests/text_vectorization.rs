@@ -162,7 +162,11 @@ fn keras_cases<B: Backend>() {
         if c["adapted"].as_bool().unwrap() {
             tv.adapt(&corpus).unwrap();
         }
-        assert_eq!(tv.vocabulary(), strings(&c["vocabulary"]), "{name}: vocabulary");
+        assert_eq!(
+            tv.vocabulary(),
+            strings(&c["vocabulary"]),
+            "{name}: vocabulary"
+        );
         assert_eq!(
             tv.vocabulary_size() as u64,
             c["vocabulary_size"].as_u64().unwrap(),
@@ -306,11 +310,13 @@ fn argument_errors<B: Backend>() {
     assert_eq!(config_path(&e), "TextVectorization.output_mode");
 
     // vocabularies
-    let vocab_err = |tv: TextVectorization, v: &[&str]| {
-        config_path(&tv.with_vocabulary(v).unwrap_err())
-    };
+    let vocab_err =
+        |tv: TextVectorization, v: &[&str]| config_path(&tv.with_vocabulary(v).unwrap_err());
     let empty: [&str; 0] = [];
-    assert_eq!(vocab_err(TextVectorization::new(), &empty), "TextVectorization.vocabulary");
+    assert_eq!(
+        vocab_err(TextVectorization::new(), &empty),
+        "TextVectorization.vocabulary"
+    );
     assert_eq!(
         vocab_err(TextVectorization::new(), &["a", "b", "a"]),
         "TextVectorization.vocabulary"
@@ -326,7 +332,9 @@ fn argument_errors<B: Backend>() {
     // tf_idf needs weights, of the vocabulary's length, finite; other modes refuse them
     let tf_idf = || TextVectorization::new().output_mode(TextOutputMode::TfIdf);
     assert_eq!(vocab_err(tf_idf(), &["a"]), "TextVectorization.idf_weights");
-    let e = tf_idf().with_vocabulary_and_idf(&["a", "b"], &[1.0]).unwrap_err();
+    let e = tf_idf()
+        .with_vocabulary_and_idf(&["a", "b"], &[1.0])
+        .unwrap_err();
     assert_eq!(config_path(&e), "TextVectorization.idf_weights");
     assert!(e.to_string().contains("1 weights for 2 terms"), "{e}");
     let e = tf_idf()
@@ -359,16 +367,24 @@ fn argument_errors<B: Backend>() {
     assert!(e.to_string().contains("idf"), "{e}");
     let mut nothing = TextVectorization::new().name("tv");
     let e = nothing.adapt(&["", " ..."]).unwrap_err();
-    assert!(e.to_string().contains("tv") && e.to_string().contains("no tokens"), "{e}");
+    assert!(
+        e.to_string().contains("tv") && e.to_string().contains("no tokens"),
+        "{e}"
+    );
 
     // inputs laid out as [batch] or [batch, 1]; anything else names the shapes
-    let tv = TextVectorization::new().with_vocabulary(&["a", "b"]).unwrap();
+    let tv = TextVectorization::new()
+        .with_vocabulary(&["a", "b"])
+        .unwrap();
     let y: Tensor<B> = tv.encode_shaped(&texts, &[2, 1], Device::Cpu).unwrap();
     assert_eq!(y.to_vec_i64().unwrap(), vec![2, 3, 1, 3, 1, 0]);
     let e = tv
         .encode_shaped::<B, _>(&["a", "b", "c", "d"], &[2, 2], Device::Cpu)
         .unwrap_err();
-    assert!(matches!(e, Error::Shape { .. }) && e.to_string().contains("[2, 2]"), "{e}");
+    assert!(
+        matches!(e, Error::Shape { .. }) && e.to_string().contains("[2, 2]"),
+        "{e}"
+    );
     let e = tv
         .encode_shaped::<B, _>(&texts, &[3], Device::Cpu)
         .unwrap_err();

@@ -6,8 +6,8 @@ use super::common::*;
 use super::*;
 use crate::backend::{Backend, Device};
 use crate::error::{Error, Result};
-use crate::layers::config::{parse, to_json, LayerConfig};
 use crate::layers::cfg_opt_size;
+use crate::layers::config::{parse, to_json, LayerConfig};
 use crate::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -453,7 +453,9 @@ impl TextVectorization {
             if m <= 1 {
                 return Err(arg_error(
                     "max_tokens",
-                    format!("must be greater than 1 (it counts the padding and OOV indices), got {m}"),
+                    format!(
+                        "must be greater than 1 (it counts the padding and OOV indices), got {m}"
+                    ),
                 ));
             }
         }
@@ -467,7 +469,10 @@ impl TextVectorization {
             (Some(n), mode) if mode != TextOutputMode::Int => {
                 return Err(arg_error(
                     "output_sequence_length",
-                    format!("is only valid in int output mode, got {n} with output_mode {}", mode.as_str()),
+                    format!(
+                        "is only valid in int output mode, got {n} with output_mode {}",
+                        mode.as_str()
+                    ),
                 ));
             }
             _ => {}
@@ -489,7 +494,10 @@ impl TextVectorization {
         if self.idf.is_some() && c.output_mode != TextOutputMode::TfIdf {
             return Err(arg_error(
                 "idf_weights",
-                format!("are only valid in tf_idf output mode, not {}", c.output_mode.as_str()),
+                format!(
+                    "are only valid in tf_idf output mode, not {}",
+                    c.output_mode.as_str()
+                ),
             ));
         }
         Ok(())
@@ -877,7 +885,10 @@ impl TextVectorization {
     pub fn from_config(config: &serde_json::Value) -> Result<Self> {
         let mut c: TextVectorizationConfig = parse(config)?;
         if c.sparse {
-            return Err(arg_error("sparse", "sparse output is not supported (TensorFlow only in Keras)"));
+            return Err(arg_error(
+                "sparse",
+                "sparse output is not supported (TensorFlow only in Keras)",
+            ));
         }
         if c.ragged {
             return Err(arg_error("ragged", "ragged output is not supported (TensorFlow only in Keras); use token_indices for unpadded rows"));
