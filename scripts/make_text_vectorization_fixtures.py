@@ -169,9 +169,15 @@ def main():
     }
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, "text_vectorization.json")
+    # One line per case: reviewable diffs without tens of thousands of lines.
+    head = {k: v for k, v in doc.items() if k != "cases"}
     with open(path, "w") as f:
-        json.dump(doc, f, indent=1)
-        f.write("\n")
+        f.write("{\n")
+        for k, v in head.items():
+            f.write(f"{json.dumps(k)}: {json.dumps(v)},\n")
+        f.write('"cases": [\n')
+        f.write(",\n".join(json.dumps(c) for c in cases))
+        f.write("\n]}\n")
     print(f"wrote {path} ({len(cases)} cases)")
 
 
