@@ -47,7 +47,8 @@ pub use pooling::{
 pub(crate) use preprocessing::LookupCore;
 pub use preprocessing::{
     fingerprint64, siphash24, CategoryEncoding, Discretization, Hashing, IntegerLookup, MaskValue,
-    Normalization, OutputMode, StringLookup,
+    Ngrams, Normalization, OutputMode, Split, Standardize, StringLookup, TextOutputMode,
+    TextVectorization,
 };
 pub use recurrent::{
     Bidirectional, BidirectionalConfig, Cell, GruCell, LstmCell, MergeMode, Recurrent,

@@ -1,6 +1,7 @@
 //! Preprocessing layers with Keras 3 semantics: [`Normalization`], [`Discretization`],
 //! [`CategoryEncoding`], [`IntegerLookup`], [`Hashing`] (engine layers that join a model and
-//! save with it) and the host-side [`StringLookup`] (strings are not engine tensors).
+//! save with it) and the host-side [`StringLookup`] and [`TextVectorization`] (strings are
+//! not engine tensors).
 //!
 //! The statistics a layer learns with `adapt` are saved with the model: `Normalization`'s
 //! mean and variance as non-trainable weights (`normalization/mean`, ...), the vocabulary of
@@ -13,8 +14,8 @@
 
 //!
 //! One file per concern, following Keras' own split: the layers (`normalization`,
-//! `discretization`, `category_encoding`, `hashing`, `integer_lookup`, `string_lookup`),
-//! the lookup core they share (`index_lookup`), the hash functions (`farmhash`, `siphash`),
+//! `discretization`, `category_encoding`, `hashing`, `integer_lookup`, `string_lookup`,
+//! `text_vectorization`), the lookup core they share (`index_lookup`), the hash functions (`farmhash`, `siphash`),
 //! Keras' quantile sketch (`quantile_sketch`) and the shared helpers (`common`).
 
 mod category_encoding;
@@ -28,6 +29,7 @@ mod normalization;
 mod quantile_sketch;
 mod siphash;
 mod string_lookup;
+mod text_vectorization;
 
 pub use category_encoding::CategoryEncoding;
 pub use common::OutputMode;
@@ -39,3 +41,4 @@ pub use integer_lookup::IntegerLookup;
 pub use normalization::Normalization;
 pub use siphash::siphash24;
 pub use string_lookup::StringLookup;
+pub use text_vectorization::{Ngrams, Split, Standardize, TextOutputMode, TextVectorization};
