@@ -49,6 +49,13 @@ pub use preprocessing::{
     fingerprint64, siphash24, CategoryEncoding, Discretization, Hashing, IntegerLookup, MaskValue,
     Normalization, OutputMode, StringLookup,
 };
+pub use preprocessing::{
+    CenterCrop, CenterCropConfig, Factor, PerChannel, RandomBrightness, RandomBrightnessConfig,
+    RandomContrast, RandomContrastConfig, RandomFlip, RandomFlipConfig, RandomRotation,
+    RandomRotationConfig, RandomTranslation, RandomTranslationConfig, RandomZoom,
+    RandomZoomConfig, Rescaling, RescalingConfig, Resizing, ResizingConfig,
+};
+pub(crate) use preprocessing::{aspect_crop, resize_images, resize_taps, Interpolation};
 pub use recurrent::{
     Bidirectional, BidirectionalConfig, Cell, GruCell, LstmCell, MergeMode, Recurrent,
     RecurrentConfig, SimpleCell, SimpleRNN, GRU, LSTM,
