@@ -6,7 +6,9 @@ Run with the torch venv of `cargo xtask libtorch` (keras 3.15.1, torch backend):
     KERAS_BACKEND=torch ~/.cache/stratanet/torch-2.11.0/bin/python scripts/make_image_fixtures.py
 
 It writes tests/fixtures/image_layers.safetensors (generated with keras 3.15.1, torch 2.11):
-for each case `<case>/x` (the input, NHWC float32) and `<case>/y` (Keras' output).
+for each case `<case>/x` (the input, NHWC float32) and `<case>/y` (Keras' output), and
+for tests/image_folder.rs `folder_<mode>/pixels` (8-bit values as float32) with Keras'
+resizes of them to 8 x 10 (`bilinear`, `nearest`, `crop`: smart_resize).
 
 The random layers are made deterministic by a factor range of zero width, which Keras
 draws as that one value (`RandomRotation(factor=(0.125, 0.125))` is a 45 degree turn;
@@ -132,6 +134,31 @@ def main():
         )
         tensors[f"flip_{mode}/x"] = t(flips)
         tensors[f"flip_{mode}/full"] = t(keras.ops.convert_to_numpy(full))
+
+    # image_dataset_from_directory: 8-bit pixels (the Rust test writes them as PNG files)
+    # and Keras' resize of them. Keras resizes folder images with tf.image.resize
+    # (bilinear, half-pixel centres, no antialiasing); on the torch backend
+    # keras.ops.image.resize is F.interpolate(align_corners=False, antialias=False), the
+    # same formula, and needs no TensorFlow.
+    from keras.src.utils.image_utils import smart_resize
+
+    folder = {
+        "gray": rng.integers(0, 256, size=(9, 6, 1)),
+        "rgb": rng.integers(0, 256, size=(13, 17, 3)),
+        "rgba": rng.integers(0, 256, size=(20, 11, 4)),
+    }
+    for name, px in folder.items():
+        px = px.astype("float32")
+        tensors[f"folder_{name}/pixels"] = t(px)
+        tensors[f"folder_{name}/bilinear"] = t(
+            keras.ops.convert_to_numpy(keras.ops.image.resize(px, (8, 10), interpolation="bilinear"))
+        )
+        tensors[f"folder_{name}/nearest"] = t(
+            keras.ops.convert_to_numpy(keras.ops.image.resize(px, (8, 10), interpolation="nearest"))
+        )
+        tensors[f"folder_{name}/crop"] = t(
+            keras.ops.convert_to_numpy(smart_resize(px, (8, 10), interpolation="bilinear"))
+        )
 
     write(out, "image_layers.safetensors", tensors)
 

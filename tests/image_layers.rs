@@ -14,8 +14,7 @@ mod layer_fixtures;
 use layer_fixtures::{call_error, round_trip, Fixture};
 use stratanet::layers::{
     CallContext, CenterCrop, Conv2D, Dense, Flatten, Input, Layer, RandomBrightness,
-    RandomContrast, RandomFlip, RandomRotation, RandomTranslation, RandomZoom, Rescaling,
-    Resizing,
+    RandomContrast, RandomFlip, RandomRotation, RandomTranslation, RandomZoom, Rescaling, Resizing,
 };
 use stratanet::{Backend, DType, Device, Sequential, Tensor};
 
@@ -55,7 +54,11 @@ fn check<B: Backend>(fx: &Fixture, case: &str, layer: &dyn Layer<B>, training: b
 fn keras_fixtures<B: Backend>() {
     let fx = Fixture::load("image_layers.safetensors");
     let cases: Vec<(&str, Box<dyn Layer<B>>, bool)> = vec![
-        ("rescaling", Box::new(Rescaling::new(1.0 / 127.5, -1.0)), false),
+        (
+            "rescaling",
+            Box::new(Rescaling::new(1.0 / 127.5, -1.0)),
+            false,
+        ),
         (
             "rescaling_channels",
             Box::new(Rescaling::per_channel(
@@ -104,7 +107,11 @@ fn keras_fixtures<B: Backend>() {
             true,
         ),
         ("rotation_zero", Box::new(RandomRotation::new(0.0)), true),
-        ("rotation_inference", Box::new(RandomRotation::new(0.3)), false),
+        (
+            "rotation_inference",
+            Box::new(RandomRotation::new(0.3)),
+            false,
+        ),
         (
             "zoom_out",
             Box::new(
@@ -153,7 +160,11 @@ fn keras_fixtures<B: Backend>() {
             Box::new(RandomContrast::new((-0.3, 0.3)).value_range([0.0, 1.0])),
             true,
         ),
-        ("brightness_up", Box::new(RandomBrightness::new((0.2, 0.2))), true),
+        (
+            "brightness_up",
+            Box::new(RandomBrightness::new((0.2, 0.2))),
+            true,
+        ),
         (
             "brightness_down",
             Box::new(RandomBrightness::new((-0.3, -0.3)).value_range([0.0, 1.0])),
@@ -194,7 +205,10 @@ fn flip_matches_keras<B: Backend>() {
                 assert_eq!(y[r.clone()], xs[r], "{mode}: image {i} is neither");
             }
         }
-        assert!((16..=48).contains(&flipped), "{mode}: {flipped} of 64 flipped");
+        assert!(
+            (16..=48).contains(&flipped),
+            "{mode}: {flipped} of 64 flipped"
+        );
     }
 }
 
@@ -228,7 +242,11 @@ fn flip_statistics<B: Backend>() {
     let again = Layer::<B>::call(&layer, &x, &mut CallContext::training(7)).unwrap();
     assert_eq!(again.to_vec_f32().unwrap(), y, "same seeds, same flips");
     let other = Layer::<B>::call(&layer, &x, &mut CallContext::training(8)).unwrap();
-    assert_ne!(other.to_vec_f32().unwrap(), y, "another call seed, other flips");
+    assert_ne!(
+        other.to_vec_f32().unwrap(),
+        y,
+        "another call seed, other flips"
+    );
     let z = Layer::<B>::call(&layer, &x, &mut CallContext::inference()).unwrap();
     assert_eq!(z.to_vec_f32().unwrap(), xs);
 }
@@ -268,8 +286,8 @@ fn brightness_statistics<B: Backend>() {
 /// Contrast keeps each image's per-channel mean (no clipping for mid-range inputs) and
 /// draws factors in [1, 1 + f] for a number f (Keras 3's rule).
 fn contrast_statistics<B: Backend>() {
-    let x = Tensor::<B>::uniform(&[300, 5, 5, 2], 100.0, 150.0, 4, DType::F32, Device::Cpu)
-        .unwrap();
+    let x =
+        Tensor::<B>::uniform(&[300, 5, 5, 2], 100.0, 150.0, 4, DType::F32, Device::Cpu).unwrap();
     let layer = RandomContrast::new(0.4).seed(3);
     let y = Layer::<B>::call(&layer, &x, &mut CallContext::training(5)).unwrap();
     let (mx, my) = (
@@ -280,12 +298,25 @@ fn contrast_statistics<B: Backend>() {
         assert!((a - b).abs() < 1e-3, "mean {a} -> {b}");
     }
     // the spread scales by the factor: std(y) / std(x) in [1, 1.4], varied
-    let sx = x.sub(&x.mean(&[1, 2], true).unwrap()).unwrap().square().unwrap();
-    let sy = y.sub(&y.mean(&[1, 2], true).unwrap()).unwrap().square().unwrap();
+    let sx = x
+        .sub(&x.mean(&[1, 2], true).unwrap())
+        .unwrap()
+        .square()
+        .unwrap();
+    let sy = y
+        .sub(&y.mean(&[1, 2], true).unwrap())
+        .unwrap()
+        .square()
+        .unwrap();
     let vx = sx.sum(&[1, 2, 3], false).unwrap().to_vec_f64().unwrap();
     let vy = sy.sum(&[1, 2, 3], false).unwrap().to_vec_f64().unwrap();
     let ratios: Vec<f64> = vx.iter().zip(&vy).map(|(a, b)| (b / a).sqrt()).collect();
-    assert!(ratios.iter().all(|&r| (1.0 - 1e-4..=1.4 + 1e-4).contains(&r)), "{ratios:?}");
+    assert!(
+        ratios
+            .iter()
+            .all(|&r| (1.0 - 1e-4..=1.4 + 1e-4).contains(&r)),
+        "{ratios:?}"
+    );
     assert!(ratios.iter().any(|&r| r < 1.1) && ratios.iter().any(|&r| r > 1.3));
 }
 
@@ -303,7 +334,13 @@ fn identities_and_seeds<B: Backend>() {
     ];
     for l in &zero {
         let y = l.call(&x, &mut CallContext::training(3)).unwrap();
-        let d = y.sub(&x).unwrap().abs().unwrap().max(&[0, 1, 2, 3], false).unwrap();
+        let d = y
+            .sub(&x)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max(&[0, 1, 2, 3], false)
+            .unwrap();
         assert!(d.item().unwrap() < 1e-3, "{} factor 0", l.class_name());
     }
     let random: Vec<Box<dyn Layer<B>>> = vec![
@@ -316,19 +353,44 @@ fn identities_and_seeds<B: Backend>() {
     ];
     for l in &random {
         let z = l.call(&x, &mut CallContext::inference()).unwrap();
-        assert_eq!(z.to_vec_f32().unwrap(), xs, "{} at inference", l.class_name());
-        let a = l.call(&x, &mut CallContext::training(21)).unwrap().to_vec_f32().unwrap();
-        let b = l.call(&x, &mut CallContext::training(21)).unwrap().to_vec_f32().unwrap();
+        assert_eq!(
+            z.to_vec_f32().unwrap(),
+            xs,
+            "{} at inference",
+            l.class_name()
+        );
+        let a = l
+            .call(&x, &mut CallContext::training(21))
+            .unwrap()
+            .to_vec_f32()
+            .unwrap();
+        let b = l
+            .call(&x, &mut CallContext::training(21))
+            .unwrap()
+            .to_vec_f32()
+            .unwrap();
         assert_eq!(a, b, "{} repeats", l.class_name());
-        let c = l.call(&x, &mut CallContext::training(22)).unwrap().to_vec_f32().unwrap();
+        let c = l
+            .call(&x, &mut CallContext::training(22))
+            .unwrap()
+            .to_vec_f32()
+            .unwrap();
         assert_ne!(a, c, "{} varies with the call seed", l.class_name());
         assert_ne!(a, xs, "{} changes its input in training", l.class_name());
     }
     // a layer seed changes the draws for the same call seed
-    let a = Layer::<B>::call(&RandomRotation::new(0.2).seed(1), &x, &mut CallContext::training(4))
-        .unwrap();
-    let b = Layer::<B>::call(&RandomRotation::new(0.2).seed(2), &x, &mut CallContext::training(4))
-        .unwrap();
+    let a = Layer::<B>::call(
+        &RandomRotation::new(0.2).seed(1),
+        &x,
+        &mut CallContext::training(4),
+    )
+    .unwrap();
+    let b = Layer::<B>::call(
+        &RandomRotation::new(0.2).seed(2),
+        &x,
+        &mut CallContext::training(4),
+    )
+    .unwrap();
     assert_ne!(a.to_vec_f32().unwrap(), b.to_vec_f32().unwrap());
 }
 
@@ -336,13 +398,20 @@ fn identities_and_seeds<B: Backend>() {
 /// corner pixel to every corner, within the layer's bounds.
 fn rotation_quarter_turns<B: Backend>() {
     // quarter turns exactly: factors +-0.25 and 0.5 give exact permutations
-    let x = Tensor::<B>::from_vec((0..9).map(|v| v as f32).collect::<Vec<f32>>(), &[1, 3, 3, 1])
-        .unwrap();
+    let x = Tensor::<B>::from_vec(
+        (0..9).map(|v| v as f32).collect::<Vec<f32>>(),
+        &[1, 3, 3, 1],
+    )
+    .unwrap();
     let turn = |f: f64| {
-        let y = Layer::<B>::call(&RandomRotation::new((f, f)), &x, &mut CallContext::training(0))
-            .unwrap()
-            .to_vec_f32()
-            .unwrap();
+        let y = Layer::<B>::call(
+            &RandomRotation::new((f, f)),
+            &x,
+            &mut CallContext::training(0),
+        )
+        .unwrap()
+        .to_vec_f32()
+        .unwrap();
         y.iter().map(|v| v.round() as i32).collect::<Vec<i32>>()
     };
     assert_eq!(turn(0.5), vec![8, 7, 6, 5, 4, 3, 2, 1, 0]);
@@ -376,9 +445,12 @@ fn errors<B: Backend>() {
     let e = call_error::<B>(&Rescaling::per_channel(vec![1.0, 2.0], 0.0), &img);
     assert!(e.contains("2 channels"), "{e}");
     // a bad config names the class and field
-    let e = stratanet::layers::layer_from_config::<B>("Resizing", &serde_json::json!({"height": 0, "width": 2}))
-        .unwrap_err()
-        .to_string();
+    let e = stratanet::layers::layer_from_config::<B>(
+        "Resizing",
+        &serde_json::json!({"height": 0, "width": 2}),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("height"), "{e}");
     let e = stratanet::layers::layer_from_config::<B>("RandomRotation", &serde_json::json!({}))
         .unwrap_err()
@@ -398,14 +470,19 @@ fn errors<B: Backend>() {
 fn saved_with_model<B: Backend>() {
     let mut m = Sequential::<B>::new().with_seed(3);
     m.add(Input::new(&[12, 10, 3])).unwrap();
-    m.add(Resizing::new(8, 8).crop_to_aspect_ratio(true)).unwrap();
+    m.add(Resizing::new(8, 8).crop_to_aspect_ratio(true))
+        .unwrap();
     m.add(Rescaling::new(1.0 / 255.0, 0.0)).unwrap();
     m.add(RandomFlip::new("horizontal").seed(4)).unwrap();
-    m.add(RandomRotation::new(0.1).fill_mode("nearest")).unwrap();
-    m.add(RandomZoom::new(0.2).width_factor((-0.1, 0.1))).unwrap();
+    m.add(RandomRotation::new(0.1).fill_mode("nearest"))
+        .unwrap();
+    m.add(RandomZoom::new(0.2).width_factor((-0.1, 0.1)))
+        .unwrap();
     m.add(RandomTranslation::new(0.1, (-0.2, 0.1))).unwrap();
-    m.add(RandomContrast::new(0.2).value_range([0.0, 1.0])).unwrap();
-    m.add(RandomBrightness::new(0.1).value_range([0.0, 1.0])).unwrap();
+    m.add(RandomContrast::new(0.2).value_range([0.0, 1.0]))
+        .unwrap();
+    m.add(RandomBrightness::new(0.1).value_range([0.0, 1.0]))
+        .unwrap();
     m.add(CenterCrop::new(6, 6)).unwrap();
     m.add(Conv2D::new(4, 3).activation("relu")).unwrap();
     m.add(Flatten::new()).unwrap();
@@ -415,9 +492,20 @@ fn saved_with_model<B: Backend>() {
     let x = Tensor::<B>::uniform(&[16, 12, 10, 3], 0.0, 255.0, 1, DType::F32, Device::Cpu).unwrap();
     let y = Tensor::<B>::from_vec((0..16).map(|i| (i % 2) as i64).collect::<Vec<i64>>(), &[16])
         .unwrap();
-    m.fit(&x, &y, stratanet::FitOptions::new().epochs(2).batch_size(8).verbose(0))
-        .unwrap();
-    let dir = std::env::temp_dir().join(format!("stratanet-image-layers-{}-{}", B::NAME, std::process::id()));
+    m.fit(
+        &x,
+        &y,
+        stratanet::FitOptions::new()
+            .epochs(2)
+            .batch_size(8)
+            .verbose(0),
+    )
+    .unwrap();
+    let dir = std::env::temp_dir().join(format!(
+        "stratanet-image-layers-{}-{}",
+        B::NAME,
+        std::process::id()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("aug.safetensors");
     m.save(&path).unwrap();

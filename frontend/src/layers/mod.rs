@@ -45,6 +45,7 @@ pub use pooling::{
     MaxPooling2D, Pooling, PoolingConfig,
 };
 pub(crate) use preprocessing::LookupCore;
+pub(crate) use preprocessing::{aspect_crop, resize_taps, Interpolation};
 pub use preprocessing::{
     fingerprint64, siphash24, CategoryEncoding, Discretization, Hashing, IntegerLookup, MaskValue,
     Normalization, OutputMode, StringLookup,
@@ -52,10 +53,9 @@ pub use preprocessing::{
 pub use preprocessing::{
     CenterCrop, CenterCropConfig, Factor, PerChannel, RandomBrightness, RandomBrightnessConfig,
     RandomContrast, RandomContrastConfig, RandomFlip, RandomFlipConfig, RandomRotation,
-    RandomRotationConfig, RandomTranslation, RandomTranslationConfig, RandomZoom,
-    RandomZoomConfig, Rescaling, RescalingConfig, Resizing, ResizingConfig,
+    RandomRotationConfig, RandomTranslation, RandomTranslationConfig, RandomZoom, RandomZoomConfig,
+    Rescaling, RescalingConfig, Resizing, ResizingConfig,
 };
-pub(crate) use preprocessing::{aspect_crop, resize_images, resize_taps, Interpolation};
 pub use recurrent::{
     Bidirectional, BidirectionalConfig, Cell, GruCell, LstmCell, MergeMode, Recurrent,
     RecurrentConfig, SimpleCell, SimpleRNN, GRU, LSTM,

@@ -106,7 +106,13 @@ impl Factor {
 /// `n` draws uniform in `[low, high)` (exactly `low` when the range is empty).
 fn draws(rng: &mut Rng, n: usize, (low, high): (f64, f64)) -> Vec<f64> {
     (0..n)
-        .map(|_| if high > low { rng.uniform(low, high) } else { low })
+        .map(|_| {
+            if high > low {
+                rng.uniform(low, high)
+            } else {
+                low
+            }
+        })
         .collect()
 }
 
@@ -446,7 +452,9 @@ impl RandomZoom {
 
     fn bounds(&self) -> Result<((f64, f64), Option<(f64, f64)>)> {
         let c = &self.config;
-        let h = c.height_factor.symmetric_bounds(&c.name, "height_factor", true)?;
+        let h = c
+            .height_factor
+            .symmetric_bounds(&c.name, "height_factor", true)?;
         let w = c
             .width_factor
             .map(|f| f.symmetric_bounds(&c.name, "width_factor", true))
@@ -564,8 +572,10 @@ impl RandomTranslation {
     fn bounds(&self) -> Result<((f64, f64), (f64, f64))> {
         let c = &self.config;
         Ok((
-            c.height_factor.symmetric_bounds(&c.name, "height_factor", false)?,
-            c.width_factor.symmetric_bounds(&c.name, "width_factor", false)?,
+            c.height_factor
+                .symmetric_bounds(&c.name, "height_factor", false)?,
+            c.width_factor
+                .symmetric_bounds(&c.name, "width_factor", false)?,
         ))
     }
 }

@@ -174,7 +174,10 @@ impl Rescaling {
                     return Err(Error::shape(
                         &self.config.name,
                         "input",
-                        format!("a last axis of {} channels (the length of {arg})", vals.len()),
+                        format!(
+                            "a last axis of {} channels (the length of {arg})",
+                            vals.len()
+                        ),
                         &s,
                     ));
                 }
@@ -192,7 +195,10 @@ impl Rescaling {
 impl<B: Backend> Layer<B> for Rescaling {
     layer_identity!("Rescaling");
     fn validate(&self) -> Result<()> {
-        for (arg, v) in [("scale", &self.config.scale), ("offset", &self.config.offset)] {
+        for (arg, v) in [
+            ("scale", &self.config.scale),
+            ("offset", &self.config.offset),
+        ] {
             let finite = match v {
                 PerChannel::One(v) => v.is_finite(),
                 PerChannel::Channels(vs) => !vs.is_empty() && vs.iter().all(|v| v.is_finite()),

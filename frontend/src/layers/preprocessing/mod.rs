@@ -48,14 +48,12 @@ pub use common::OutputMode;
 pub use discretization::Discretization;
 pub use farmhash::fingerprint64;
 pub use hashing::{Hashing, MaskValue};
-pub(crate) use index_lookup::LookupCore;
 pub use image::{
-    CenterCrop, CenterCropConfig, PerChannel, Rescaling, RescalingConfig, Resizing,
-    ResizingConfig,
+    CenterCrop, CenterCropConfig, PerChannel, Rescaling, RescalingConfig, Resizing, ResizingConfig,
 };
-pub(crate) use image::resize_images;
+pub(crate) use index_lookup::LookupCore;
 pub use integer_lookup::IntegerLookup;
-pub(crate) use sampling::{aspect_crop, resize_taps, Interpolation};
 pub use normalization::Normalization;
+pub(crate) use sampling::{aspect_crop, resize_taps, Interpolation};
 pub use siphash::siphash24;
 pub use string_lookup::StringLookup;

@@ -228,7 +228,12 @@ pub(crate) fn resize_taps(start: usize, len: usize, out: usize, interp: Interpol
 
 /// The centred crop of an `h x w` image with the aspect ratio of `th x tw`: `(top,
 /// height, left, width)` (Keras' `crop_to_aspect_ratio` and `smart_resize`).
-pub(crate) fn aspect_crop(h: usize, w: usize, th: usize, tw: usize) -> (usize, usize, usize, usize) {
+pub(crate) fn aspect_crop(
+    h: usize,
+    w: usize,
+    th: usize,
+    tw: usize,
+) -> (usize, usize, usize, usize) {
     let ch = ((w * th) as f64 / tw as f64) as usize;
     let ch = ch.min(h).max(1);
     let cw = ((h * tw) as f64 / th as f64) as usize;
@@ -280,7 +285,8 @@ pub(crate) fn resize_plan(
                     // Inside the image, or (padding) on the canvas around it?
                     let src = match pad {
                         Some(_) => {
-                            let inside = (top..top + h).contains(&iy) && (left..left + w).contains(&ix);
+                            let inside =
+                                (top..top + h).contains(&iy) && (left..left + w).contains(&ix);
                             inside.then(|| (iy - top, ix - left))
                         }
                         None => Some((iy, ix)),
@@ -343,7 +349,11 @@ pub(crate) fn apply<B: Backend>(
     };
     // The plan's indices were built in range of the pixels above.
     let picked = Tensor::new(B::index_select_in_range(flat.inner(), idx.inner(), axis)?);
-    let lead: Vec<usize> = if shared { vec![n, out_h * out_w] } else { vec![n * out_h * out_w] };
+    let lead: Vec<usize> = if shared {
+        vec![n, out_h * out_w]
+    } else {
+        vec![n * out_h * out_w]
+    };
     if plan.is_gather() {
         return picked.reshape_to(&[n, out_h, out_w, c]);
     }
@@ -352,7 +362,8 @@ pub(crate) fn apply<B: Backend>(
     } else {
         vec![n * out_h * out_w * k, 1]
     };
-    let weights = Tensor::<B>::from_vec_on(plan.weight.clone(), &wshape, device)?.to_dtype(x.dtype())?;
+    let weights =
+        Tensor::<B>::from_vec_on(plan.weight.clone(), &wshape, device)?.to_dtype(x.dtype())?;
     let mut grouped_shape = lead.clone();
     grouped_shape.extend([k, c]);
     let mut out = picked
@@ -360,7 +371,11 @@ pub(crate) fn apply<B: Backend>(
         .reshape_to(&grouped_shape)?
         .sum(&[lead.len() as isize], false)?;
     if let (Some(fill), true) = (&plan.fill, fill_value != 0.0) {
-        let mut fshape = if shared { vec![1, out_h * out_w] } else { vec![n * out_h * out_w] };
+        let mut fshape = if shared {
+            vec![1, out_h * out_w]
+        } else {
+            vec![n * out_h * out_w]
+        };
         fshape.push(1);
         let f = Tensor::<B>::from_vec_on(fill.clone(), &fshape, device)?
             .to_dtype(x.dtype())?
