@@ -103,6 +103,9 @@ impl Factor {
     }
 }
 
+/// A sorted `(low, high)` range of draws.
+type Bounds = (f64, f64);
+
 /// `n` draws uniform in `[low, high)` (exactly `low` when the range is empty).
 fn draws(rng: &mut Rng, n: usize, (low, high): (f64, f64)) -> Vec<f64> {
     (0..n)
@@ -450,7 +453,7 @@ impl RandomZoom {
     geometry_setters!();
     config_methods!(RandomZoomConfig);
 
-    fn bounds(&self) -> Result<((f64, f64), Option<(f64, f64)>)> {
+    fn bounds(&self) -> Result<(Bounds, Option<Bounds>)> {
         let c = &self.config;
         let h = c
             .height_factor

@@ -222,7 +222,7 @@ impl<B: Backend> Layer<B> for Rescaling {
             Err(t) => x.mul(&t)?,
         };
         match self.operand(&self.config.offset, "offset", &x)? {
-            Ok(o) if o == 0.0 => Ok(scaled),
+            Ok(0.0) => Ok(scaled),
             Ok(o) => scaled.add_scalar(o),
             Err(t) => scaled.add(&t),
         }
