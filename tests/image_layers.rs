@@ -528,3 +528,39 @@ engine_tests!(
     errors,
     saved_with_model,
 );
+
+/// The pinned JSON of the image layers: Keras' field names, factors as a number or a
+/// `[low, high]` pair.
+#[test]
+fn image_configs_json_is_pinned() {
+    use serde_json::json;
+    type B = stratanet::DefaultBackend;
+    let z = RandomZoom::new((-0.2, 0.3))
+        .width_factor(0.1)
+        .fill_mode("constant")
+        .seed(4)
+        .name("zoom");
+    let want = json!({
+        "name": "zoom", "height_factor": [-0.2, 0.3], "width_factor": 0.1,
+        "fill_mode": "constant", "interpolation": "bilinear", "seed": 4,
+        "fill_value": 0.0, "data_format": "channels_last",
+    });
+    assert_eq!(Layer::<B>::get_config(&z), want);
+    let r = Resizing::new(64, 48).crop_to_aspect_ratio(true).name("r");
+    let want = json!({
+        "name": "r", "height": 64, "width": 48, "interpolation": "bilinear",
+        "crop_to_aspect_ratio": true, "pad_to_aspect_ratio": false, "fill_mode": "constant",
+        "fill_value": 0.0, "antialias": false, "data_format": "channels_last",
+    });
+    assert_eq!(Layer::<B>::get_config(&r), want);
+    let s = Rescaling::new(0.5, 1.0).name("s");
+    assert_eq!(
+        Layer::<B>::get_config(&s),
+        json!({"name": "s", "scale": 0.5, "offset": 1.0})
+    );
+    let f = RandomFlip::new("vertical").name("f");
+    assert_eq!(
+        Layer::<B>::get_config(&f),
+        json!({"name": "f", "mode": "vertical", "seed": null, "data_format": "channels_last"})
+    );
+}
