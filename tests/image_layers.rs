@@ -452,6 +452,13 @@ fn errors<B: Backend>() {
     .unwrap_err()
     .to_string();
     assert!(e.contains("height"), "{e}");
+    let huge = stratanet::layers::layer_from_config::<B>(
+        "Resizing",
+        &serde_json::json!({"height": 1_000_000, "width": 1_000_000}),
+    )
+    .unwrap();
+    let e = call_error::<B>(huge.as_ref(), &img);
+    assert!(e.contains("larger than the limit"), "{e}");
     let e = stratanet::layers::layer_from_config::<B>("RandomRotation", &serde_json::json!({}))
         .unwrap_err()
         .to_string();

@@ -86,6 +86,24 @@ pub(crate) fn sample_dims(layer: &str, shape: &[usize]) -> Result<(usize, usize,
     }
 }
 
+/// Output sizes beyond [`crate::limits::MAX_UNSAVED_ELEMENTS`] pixels are refused (a
+/// hostile config must not make `call` allocate without bound).
+fn check_output_size(layer: &str, height: usize, width: usize) -> Result<()> {
+    crate::layers::check_positive(layer, "height", height)?;
+    crate::layers::check_positive(layer, "width", width)?;
+    match height.checked_mul(width) {
+        Some(p) if p <= crate::limits::MAX_UNSAVED_ELEMENTS => Ok(()),
+        _ => Err(Error::invalid(
+            layer,
+            "height",
+            format!(
+                "an output of {height} x {width} pixels is larger than the limit of {} pixels",
+                crate::limits::MAX_UNSAVED_ELEMENTS
+            ),
+        )),
+    }
+}
+
 /// Only `channels_last` images are supported.
 pub(crate) fn check_channels_last(layer: &str, data_format: &str) -> Result<()> {
     if data_format != "channels_last" {
@@ -330,8 +348,7 @@ impl<B: Backend> Layer<B> for Resizing {
     layer_identity!("Resizing");
     fn validate(&self) -> Result<()> {
         let c = &self.config;
-        crate::layers::check_positive(&c.name, "height", c.height)?;
-        crate::layers::check_positive(&c.name, "width", c.width)?;
+        check_output_size(&c.name, c.height, c.width)?;
         Interpolation::parse(&c.name, "interpolation", &c.interpolation)?;
         check_channels_last(&c.name, &c.data_format)?;
         if c.crop_to_aspect_ratio && c.pad_to_aspect_ratio {
@@ -433,8 +450,7 @@ impl<B: Backend> Layer<B> for CenterCrop {
     layer_identity!("CenterCrop");
     fn validate(&self) -> Result<()> {
         let c = &self.config;
-        crate::layers::check_positive(&c.name, "height", c.height)?;
-        crate::layers::check_positive(&c.name, "width", c.width)?;
+        check_output_size(&c.name, c.height, c.width)?;
         check_channels_last(&c.name, &c.data_format)
     }
     fn output_shape(&self, input_shape: &[usize]) -> Result<Vec<usize>> {
