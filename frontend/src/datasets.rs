@@ -10,6 +10,11 @@ use crate::random::Rng;
 use crate::tabular::{CsvOptions, Table};
 use crate::tensor::Tensor;
 
+pub use crate::dataset::{
+    image_dataset_from_directory, image_dataset_from_directory_split, ColorMode, ImageFolder,
+    ImageFolderOptions, ImageLabels, LabelMode, OnBadImage, Subset,
+};
+
 const DIGITS_CSV: &str = include_str!("../../data/digits/digits.csv");
 
 /// Number of samples in the UCI digits set.
