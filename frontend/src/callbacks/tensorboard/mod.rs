@@ -544,12 +544,19 @@ mod tests {
     #[test]
     fn histogram_buckets_like_tf_summary() {
         let h = histogram(&[0.0, 1.0, 2.0, 3.0, f64::NAN]);
-        assert_eq!((h.min, h.max, h.num, h.sum, h.sum_squares), (0.0, 3.0, 4.0, 6.0, 14.0));
+        assert_eq!(
+            (h.min, h.max, h.num, h.sum, h.sum_squares),
+            (0.0, 3.0, 4.0, 6.0, 14.0)
+        );
         assert_eq!((h.bucket.len(), h.bucket_limit.len()), (30, 30));
         assert_eq!(h.bucket.iter().sum::<f64>(), 4.0);
         // Width 0.1: 0 -> bucket 0, 1 -> 10, 2 -> 20, 3 (the maximum) -> the last.
         for (i, c) in h.bucket.iter().enumerate() {
-            let want = if [0, 10, 20, 29].contains(&i) { 1.0 } else { 0.0 };
+            let want = if [0, 10, 20, 29].contains(&i) {
+                1.0
+            } else {
+                0.0
+            };
             assert_eq!(*c, want, "bucket {i}");
         }
         assert!((h.bucket_limit[0] - 0.1).abs() < 1e-12);

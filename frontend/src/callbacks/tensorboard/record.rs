@@ -167,9 +167,12 @@ pub fn read_event_file(path: impl AsRef<Path>) -> Result<Vec<Event>> {
     let mut events = Vec::new();
     let mut pos = 0usize;
     while pos < bytes.len() {
-        let header = bytes
-            .get(pos..pos + 12)
-            .ok_or_else(|| bad(pos, format!("truncated header ({} bytes)", bytes.len() - pos)))?;
+        let header = bytes.get(pos..pos + 12).ok_or_else(|| {
+            bad(
+                pos,
+                format!("truncated header ({} bytes)", bytes.len() - pos),
+            )
+        })?;
         let (len_bytes, len_crc) = header.split_at(8);
         let len_crc = u32::from_le_bytes([len_crc[0], len_crc[1], len_crc[2], len_crc[3]]);
         if masked_crc32c(len_bytes) != len_crc {
@@ -258,7 +261,10 @@ mod tests {
         w.close().unwrap();
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         assert!(name.starts_with("events.out.tfevents.") && name.ends_with(".v2"));
-        assert_eq!(event_files(dir.path().join("run")).unwrap(), vec![path.clone()]);
+        assert_eq!(
+            event_files(dir.path().join("run")).unwrap(),
+            vec![path.clone()]
+        );
         let events = read_event_file(&path).unwrap();
         assert_eq!(events.len(), 2);
         assert_eq!(
