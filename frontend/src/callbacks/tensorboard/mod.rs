@@ -141,8 +141,8 @@ impl Default for TensorBoardConfig {
 /// model.add(Dense::new(8).activation("relu"))?;
 /// model.add(Dense::new(1))?;
 /// model.compile(Adam::new(1e-3), "mse", &[])?;
-/// let x = Tensor::<DefaultBackend>::ones(&[64, 4])?;
-/// let y = Tensor::<DefaultBackend>::zeros(&[64, 1])?;
+/// let x = Tensor::<DefaultBackend>::uniform(&[64, 4], -1.0, 1.0, 0, DType::F32, Device::Cpu)?;
+/// let y = x.sum(&[-1], true)?;
 /// let tb = TensorBoard::new("logs")
 ///     .histogram_freq(1)
 ///     .update_freq(UpdateFreq::Every(10));
