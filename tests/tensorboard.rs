@@ -299,6 +299,29 @@ fn epoch_only_by_default_and_new_files_per_fit() {
 }
 
 #[test]
+fn steps_per_second_when_asked() {
+    let (mut m, [x, y, ..]) = classifier();
+    m.compile(Sgd::new(0.1), "binary_crossentropy", &[])
+        .unwrap();
+    let logs = tmp_dir();
+    let tb = TensorBoard::new(logs.to_path_buf())
+        .write_steps_per_second(true)
+        .update_freq(UpdateFreq::Batch);
+    m.fit(&x, &y, quiet(2).batch_size(8).callback(tb)).unwrap();
+    let run = read_run(&logs.join("train"));
+    let epoch = &run.scalars["epoch_steps_per_second"];
+    let batch = &run.scalars["batch_steps_per_second"];
+    assert_eq!(epoch.iter().map(|p| p.0).collect::<Vec<_>>(), [0, 1]);
+    assert_eq!(
+        batch.iter().map(|p| p.0).collect::<Vec<_>>(),
+        (1..=8).collect::<Vec<i64>>()
+    );
+    for (_, v) in epoch.iter().chain(batch) {
+        assert!(v.is_finite() && *v > 0.0, "{v}");
+    }
+}
+
+#[test]
 fn functional_graph_has_inputs_and_shared_layers() {
     use stratanet::layers::Add;
     let a = common::named_input::<B>("a", &[3]);

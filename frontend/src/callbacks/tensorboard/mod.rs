@@ -7,8 +7,10 @@
 //!   `epoch_learning_rate` (the optimizer's rate at the end of the epoch); with
 //!   `update_freq` `Batch` or `Every(n)`, `batch_<name>` (the running value over the epoch so
 //!   far) every `n` batches, at the global batch count (1-based, counted over the `fit`); with
-//!   `histogram_freq` `n > 0`, a histogram `<weight path>/histogram` (`dense/kernel/histogram`)
-//!   of every weight at epochs 0, n, 2n, …; with `write_graph`, the layer graph (a
+//!   `histogram_freq` `n > 0`, a histogram `<weight path>/histogram` (`dense/kernel/histogram`,
+//!   the weight's name in `get_weights` and saved files; Keras 3 prefixes a `Sequential`'s
+//!   with the model name, `sequential/dense/kernel/histogram`) of every weight at epochs
+//!   0, n, 2n, …; with `write_graph`, the layer graph (a
 //!   `GraphDef`, one node per layer, its class as the op, its config and output shapes as
 //!   attributes).
 //! - `log_dir/validation/…`: per validated epoch, `epoch_<name>` of the `val_` logs with the
