@@ -35,7 +35,13 @@ use std::process::{Command, ExitCode};
 const TORCH_VERSION: &str = "2.11.0";
 /// Python packages installed next to torch: the fixture script and Python interop tests
 /// use them.
-const EXTRA_PACKAGES: &[&str] = &["safetensors", "numpy", "scikit-learn", "onnxruntime"];
+const EXTRA_PACKAGES: &[&str] = &[
+    "safetensors",
+    "numpy",
+    "scikit-learn",
+    "onnxruntime",
+    "tensorboard",
+];
 
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -177,7 +183,10 @@ fn libtorch() -> Result<PathBuf, String> {
     };
     // Python packages the fixture script and interop tests use (cheap when present).
     let ok = Command::new(&python)
-        .args(["-c", "import safetensors, numpy, sklearn, onnxruntime"])
+        .args([
+            "-c",
+            "import safetensors, numpy, sklearn, onnxruntime, tensorboard",
+        ])
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false);

@@ -9,6 +9,7 @@ mod lambda;
 mod monitor;
 mod progress;
 mod schedulers;
+pub mod tensorboard;
 mod terminate_on_nan;
 
 pub use checkpoint::{ModelCheckpoint, ModelCheckpointConfig};
@@ -19,6 +20,7 @@ pub use lambda::LambdaCallback;
 pub use monitor::Mode;
 pub use progress::ProgressBar;
 pub use schedulers::{LearningRateScheduler, ReduceLrOnPlateau, ReduceLrOnPlateauConfig};
+pub use tensorboard::{TensorBoard, TensorBoardConfig, UpdateFreq};
 pub use terminate_on_nan::TerminateOnNan;
 
 use crate::data::HostTensor;
@@ -130,6 +132,31 @@ pub trait ModelAccess {
     /// # Errors
     /// On I/O errors.
     fn save_weights(&self, path: &Path) -> Result<()>;
+    /// The model's layer graph, one [`LayerNode`] per layer (and per input of a functional
+    /// model) in topological order, for [`TensorBoard`]'s graph. The default is empty (no
+    /// graph to show).
+    ///
+    /// # Errors
+    /// On a poisoned layer lock or a layer whose output shape cannot be computed.
+    fn layer_graph(&self) -> Result<Vec<LayerNode>> {
+        Ok(Vec::new())
+    }
+}
+
+/// One layer of a model's graph as callbacks see it: what [`ModelAccess::layer_graph`]
+/// returns (a layer shared by several calls is one node with the inputs of all of them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerNode {
+    /// The layer's (or input's) name.
+    pub name: String,
+    /// Its class (`Dense`; `InputLayer` for an input).
+    pub class_name: String,
+    /// The tensors it consumes: the producing node's name and which of its outputs.
+    pub inputs: Vec<(String, usize)>,
+    /// Per-sample output shapes, one per output (empty when the model is not built).
+    pub output_shapes: Vec<Vec<usize>>,
+    /// The layer's config (`None` for an input).
+    pub config: Option<serde_json::Value>,
 }
 
 /// What a callback hook receives.

@@ -638,4 +638,7 @@ where
     fn save_weights(&self, path: &std::path::Path) -> Result<()> {
         Self::save_weights(self, path)
     }
+    fn layer_graph(&self) -> Result<Vec<crate::callbacks::LayerNode>> {
+        ModelParts::layer_graph(self)
+    }
 }

@@ -110,6 +110,11 @@ pub trait ModelParts<B: Backend>: Network<B> {
     fn model_class(&self) -> &'static str;
     /// The architecture as JSON (stored in saved files).
     fn model_config(&self) -> serde_json::Value;
+    /// The layer graph callbacks see (see [`crate::callbacks::ModelAccess::layer_graph`]).
+    ///
+    /// # Errors
+    /// A poisoned layer lock; a layer whose output shape cannot be computed.
+    fn layer_graph(&self) -> Result<Vec<crate::callbacks::LayerNode>>;
 }
 
 /// What differs between the model kinds behind [`ModelParts`], implemented by their
@@ -132,6 +137,11 @@ pub trait Architecture<B: Backend>: Sized {
     ) -> Result<()>;
     /// The architecture of `model` as JSON (stored in saved files).
     fn config(model: &ModelCore<B, Self>) -> serde_json::Value;
+    /// As [`ModelParts::layer_graph`].
+    ///
+    /// # Errors
+    /// A poisoned layer lock; a layer whose output shape cannot be computed.
+    fn layer_graph(model: &ModelCore<B, Self>) -> Result<Vec<crate::callbacks::LayerNode>>;
 }
 
 impl<B: Backend, A: Architecture<B>> ModelParts<B> for ModelCore<B, A>
@@ -159,6 +169,9 @@ where
     }
     fn model_config(&self) -> serde_json::Value {
         A::config(self)
+    }
+    fn layer_graph(&self) -> Result<Vec<crate::callbacks::LayerNode>> {
+        A::layer_graph(self)
     }
 }
 

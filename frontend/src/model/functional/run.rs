@@ -3,7 +3,7 @@
 
 use super::{lock, LayerGraph, Model, SymbolicTensor};
 use crate::backend::{Backend, DType, Device};
-use crate::callbacks::ModelAccess;
+use crate::callbacks::{LayerNode, ModelAccess};
 use crate::error::{Error, Result};
 use crate::layers::{CallContext, Weight};
 use crate::model::api::Architecture;
@@ -176,5 +176,30 @@ impl<B: Backend> Architecture<B> for LayerGraph<B> {
     }
     fn config(model: &Model<B>) -> serde_json::Value {
         model.get_config()
+    }
+    /// One node per input and per layer (a shared layer's calls merged into one node, as
+    /// in `to_dot`), edges from every tensor a call consumes.
+    fn layer_graph(model: &Model<B>) -> Result<Vec<LayerNode>> {
+        let mut nodes: Vec<LayerNode> = Vec::new();
+        for g in model.graph_nodes()? {
+            let inputs = g.inputs.iter().map(|t| (t.name.clone(), t.tensor_index));
+            match nodes.iter_mut().find(|n| n.name == g.name) {
+                Some(n) => {
+                    for i in inputs {
+                        if !n.inputs.contains(&i) {
+                            n.inputs.push(i);
+                        }
+                    }
+                }
+                None => nodes.push(LayerNode {
+                    name: g.name,
+                    class_name: g.class_name,
+                    inputs: inputs.collect(),
+                    output_shapes: g.output_shapes,
+                    config: g.config,
+                }),
+            }
+        }
+        Ok(nodes)
     }
 }

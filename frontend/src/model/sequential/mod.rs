@@ -4,7 +4,7 @@ use super::api::{Architecture, ModelCore, ModelState};
 use super::summary::{render_summary, shape_str, SummaryRow};
 use super::training::Network;
 use crate::backend::{Backend, DType, Device};
-use crate::callbacks::ModelAccess;
+use crate::callbacks::{LayerNode, ModelAccess};
 use crate::error::{Error, Result};
 use crate::layers::{snake_case, BuildContext, CallContext, Layer, Weight};
 use crate::random::Rng;
@@ -594,5 +594,31 @@ impl<B: Backend> Architecture<B> for LayerStack<B> {
     }
     fn config(model: &Sequential<B>) -> serde_json::Value {
         model.get_config()
+    }
+    /// A chain of the layers (no input node, as in `to_dot`), with output shapes when the
+    /// input shape is known.
+    fn layer_graph(model: &Sequential<B>) -> Result<Vec<LayerNode>> {
+        let mut shape = model.input_shape().map(<[usize]>::to_vec);
+        let mut previous: Option<String> = None;
+        let mut nodes = Vec::with_capacity(model.layers().len());
+        for l in model.layers() {
+            let output_shapes = match shape.take() {
+                Some(input) => {
+                    let output = l.output_shape(&input)?;
+                    shape = Some(output.clone());
+                    vec![output]
+                }
+                None => Vec::new(),
+            };
+            let name = l.name().to_string();
+            nodes.push(LayerNode {
+                name: name.clone(),
+                class_name: l.class_name().to_string(),
+                inputs: previous.replace(name).map(|p| (p, 0)).into_iter().collect(),
+                output_shapes,
+                config: Some(l.get_config()),
+            });
+        }
+        Ok(nodes)
     }
 }
