@@ -24,8 +24,8 @@ mod remote;
 
 pub use formats::MAX_DECODED_BYTES;
 pub use loaders::{
-    cifar10, fashion_mnist, imdb, imdb_word_index, mnist, ImdbOptions, TrainTest,
-    CIFAR10_CLASSES, FASHION_MNIST_CLASSES,
+    cifar10, fashion_mnist, imdb, imdb_word_index, mnist, ImdbOptions, TrainTest, CIFAR10_CLASSES,
+    FASHION_MNIST_CLASSES,
 };
 pub use remote::{
     DatasetSource, RemoteFile, KERAS_DATASETS_URL, KNOWN_FILES, MAX_DOWNLOAD_BYTES, URL_ENV,

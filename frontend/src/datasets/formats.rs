@@ -63,7 +63,10 @@ pub(crate) fn idx_u8<'a>(
     if bytes.len() < 4 {
         return Err(bad(
             origin,
-            format!("not an IDX file: {} bytes, shorter than the magic", bytes.len()),
+            format!(
+                "not an IDX file: {} bytes, shorter than the magic",
+                bytes.len()
+            ),
         ));
     }
     if bytes[0] != 0 || bytes[1] != 0 {
@@ -94,7 +97,10 @@ pub(crate) fn idx_u8<'a>(
     if bytes.len() < header {
         return Err(bad(
             origin,
-            format!("truncated IDX header: {} bytes, needs {header}", bytes.len()),
+            format!(
+                "truncated IDX header: {} bytes, needs {header}",
+                bytes.len()
+            ),
         ));
     }
     let shape: Vec<usize> = bytes[4..header]
@@ -197,8 +203,12 @@ pub(crate) fn npy(bytes: &[u8], origin: &str) -> Result<Npy> {
     let descr = header_string(header, "descr")
         .ok_or_else(|| bad(origin, format!(".npy header without 'descr': {header:?}")))?;
     let fortran = header_word(header, "fortran_order");
-    let shape = header_shape(header)
-        .ok_or_else(|| bad(origin, format!(".npy header without a valid 'shape': {header:?}")))?;
+    let shape = header_shape(header).ok_or_else(|| {
+        bad(
+            origin,
+            format!(".npy header without a valid 'shape': {header:?}"),
+        )
+    })?;
     if fortran != Some("False") && shape.len() > 1 {
         return Err(bad(
             origin,
@@ -217,7 +227,10 @@ pub(crate) fn npy(bytes: &[u8], origin: &str) -> Result<Npy> {
         if lists.len() != n {
             return Err(bad(
                 origin,
-                format!("header shape {shape:?}, the pickle holds {} elements", lists.len()),
+                format!(
+                    "header shape {shape:?}, the pickle holds {} elements",
+                    lists.len()
+                ),
             ));
         }
         return Ok(Npy::Lists(lists));
@@ -374,7 +387,10 @@ pub(crate) fn cifar10_binary(path: &Path) -> Result<(Vec<u8>, Vec<u8>)> {
     if let Some(k) = batches.iter().position(Option::is_none) {
         return Err(bad(
             &origin,
-            format!("the archive has no {} (expected cifar-10-batches-bin/{})", names[k], names[k]),
+            format!(
+                "the archive has no {} (expected cifar-10-batches-bin/{})",
+                names[k], names[k]
+            ),
         ));
     }
     let [b1, b2, b3, b4, b5, test] = batches.map(Option::unwrap_or_default);
@@ -411,19 +427,24 @@ mod tests {
         }
         let mut magic = good.clone();
         magic[0] = 0x1f;
-        assert!(idx_u8(&magic, "t", 2).unwrap_err().to_string().contains("magic"));
+        assert!(idx_u8(&magic, "t", 2)
+            .unwrap_err()
+            .to_string()
+            .contains("magic"));
         let mut ty = good.clone();
         ty[2] = 0x0d;
-        assert!(idx_u8(&ty, "t", 2).unwrap_err().to_string().contains("0x0d"));
+        assert!(idx_u8(&ty, "t", 2)
+            .unwrap_err()
+            .to_string()
+            .contains("0x0d"));
         assert!(idx_u8(&good, "t", 3).is_err());
         let huge = idx(&[u32::MAX, u32::MAX, u32::MAX], &[0; 8]);
         assert!(idx_u8(&huge, "t", 3).is_err());
     }
 
     fn npy_bytes(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
-        let mut header = format!(
-            "{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}"
-        );
+        let mut header =
+            format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
         while (10 + header.len() + 1) % 64 != 0 {
             header.push(' ');
         }

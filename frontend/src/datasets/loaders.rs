@@ -274,10 +274,7 @@ impl DatasetSource {
         let text = std::fs::read(&path)
             .map_err(|e| Error::config(&origin, format!("cannot read: {e}")))?;
         serde_json::from_slice(&text).map_err(|e| {
-            Error::config(
-                origin,
-                format!("not a JSON object of word -> integer: {e}"),
-            )
+            Error::config(origin, format!("not a JSON object of word -> integer: {e}"))
         })
     }
 }
@@ -568,7 +565,10 @@ mod tests {
         assert_eq!(r.permutation(7), [5, 1, 0, 3, 6, 4, 2]);
         let mut r = NumpyRandomState::new(u32::MAX);
         let p = r.permutation(300);
-        assert_eq!(&p[..12], [110, 21, 54, 6, 19, 166, 190, 59, 280, 170, 126, 97]);
+        assert_eq!(
+            &p[..12],
+            [110, 21, 54, 6, 19, 166, 190, 59, 280, 170, 126, 97]
+        );
         // `np.random.RandomState(5489).randint(0, 2**32, dtype=np.uint64)`, three times
         let mut r = NumpyRandomState::new(5489);
         assert_eq!(

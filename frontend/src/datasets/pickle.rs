@@ -75,7 +75,10 @@ impl<'a> Machine<'a> {
     fn err(&self, message: impl std::fmt::Display) -> Error {
         Error::config(
             self.origin,
-            format!("unsupported or corrupt pickle at byte {}: {message}", self.pos),
+            format!(
+                "unsupported or corrupt pickle at byte {}: {message}",
+                self.pos
+            ),
         )
     }
 
@@ -313,7 +316,8 @@ impl<'a> Machine<'a> {
                 0x85..=0x87 => {
                     // TUPLE1..TUPLE3
                     let n = (op - 0x84) as usize;
-                    if self.stack.len() < n || self.stack[self.stack.len() - n..].contains(&Item::Mark)
+                    if self.stack.len() < n
+                        || self.stack[self.stack.len() - n..].contains(&Item::Mark)
                     {
                         return Err(self.err("stack underflow"));
                     }
@@ -447,17 +451,21 @@ impl<'a> Machine<'a> {
             .and_then(|s| self.tuple(s))
             .ok_or_else(|| bad("the array has no state"))?;
         let (shape, dtype, data) = match state {
-            [_, shape, dtype, _, data] | [shape, dtype, _, data] => {
-                (*shape, *dtype, *data)
+            [_, shape, dtype, _, data] | [shape, dtype, _, data] => (*shape, *dtype, *data),
+            _ => {
+                return Err(bad(
+                    "the array state is not (version, shape, dtype, fortran, data)",
+                ))
             }
-            _ => return Err(bad("the array state is not (version, shape, dtype, fortran, data)")),
         };
         let n = match self.tuple(shape) {
             Some([Item::Int(n)]) if *n >= 0 => *n as usize,
             _ => return Err(bad("the array is not one-dimensional")),
         };
         let is_object = match self.obj(dtype) {
-            Some(Obj::Call { callable, args, .. }) if self.is_global(*callable, "numpy", "dtype") => {
+            Some(Obj::Call { callable, args, .. })
+                if self.is_global(*callable, "numpy", "dtype") =>
+            {
                 matches!(self.tuple(*args), Some([kind, ..]) if self.text(*kind) == Some(b"O8"))
             }
             _ => false,

@@ -168,7 +168,12 @@ impl DatasetSource {
     /// # Errors
     /// [`Error::Config`] when none of `STRATANET_CACHE`, `XDG_CACHE_HOME` and `HOME` is set.
     pub fn from_env() -> Result<Self> {
-        let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+        Self::from_vars(|k| std::env::var_os(k))
+    }
+
+    /// [`from_env`](Self::from_env) with the variables read through `lookup`.
+    fn from_vars(lookup: impl Fn(&str) -> Option<std::ffi::OsString>) -> Result<Self> {
+        let var = |k: &str| lookup(k).filter(|v| !v.is_empty());
         let dir = cache_dir_from(var("STRATANET_CACHE"), var("XDG_CACHE_HOME"), var("HOME"))?;
         let mut source = Self::new(dir);
         if let Some(url) = var(URL_ENV) {
@@ -189,7 +194,8 @@ impl DatasetSource {
     /// [`KNOWN_FILES`], e.g. `mnist.npz` or `fashion-mnist/train-images-idx3-ubyte.gz`)
     /// instead of the pinned one: for a mirror holding other data, and for tests.
     pub fn expect_hash(mut self, name: impl Into<String>, hash: impl Into<String>) -> Self {
-        self.hashes.insert(name.into(), hash.into().to_ascii_lowercase());
+        self.hashes
+            .insert(name.into(), hash.into().to_ascii_lowercase());
         self
     }
 
@@ -222,7 +228,11 @@ impl DatasetSource {
     /// [`Error::UnknownName`] when `name` is not in [`KNOWN_FILES`].
     pub fn hash(&self, name: &str) -> Result<&str> {
         let file = known(name)?;
-        Ok(self.hashes.get(name).map(String::as_str).unwrap_or(file.hash))
+        Ok(self
+            .hashes
+            .get(name)
+            .map(String::as_str)
+            .unwrap_or(file.hash))
     }
 
     /// The path of the verified file `name` in the cache, downloading it first when it is
@@ -539,9 +549,7 @@ impl<'a> Hash<'a> {
             return Err(Error::invalid(
                 "DatasetSource",
                 "hash",
-                format!(
-                    "for {name}: expected 64 (SHA-256) or 32 (MD5) hex digits, got {hex:?}"
-                ),
+                format!("for {name}: expected 64 (SHA-256) or 32 (MD5) hex digits, got {hex:?}"),
             ));
         }
         Ok(Self { algorithm, hex })
@@ -635,6 +643,26 @@ mod tests {
             PathBuf::from("/h/.cache/stratanet/datasets")
         );
         assert!(cache_dir_from(None, None, None).is_err());
+    }
+
+    #[test]
+    fn the_environment_sets_the_folder_and_the_mirror() {
+        let vars = |k: &str| match k {
+            "HOME" => Some("/home/u".into()),
+            URL_ENV => Some("http://127.0.0.1:1/m".into()),
+            _ => None,
+        };
+        let s = DatasetSource::from_vars(vars).unwrap();
+        assert_eq!(
+            s.cache_dir(),
+            Path::new("/home/u/.cache/stratanet/datasets")
+        );
+        assert_eq!(s.url("imdb.npz").unwrap(), "http://127.0.0.1:1/m/imdb.npz");
+        let s = DatasetSource::from_vars(|k| (k == "HOME").then(|| "/h".into())).unwrap();
+        assert_eq!(
+            s.url("imdb.npz").unwrap(),
+            "https://storage.googleapis.com/tensorflow/tf-keras-datasets/imdb.npz"
+        );
     }
 
     #[test]
