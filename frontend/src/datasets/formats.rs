@@ -394,7 +394,10 @@ pub(crate) fn cifar10_binary(path: &Path) -> Result<(Vec<u8>, Vec<u8>)> {
         ));
     }
     let [b1, b2, b3, b4, b5, test] = batches.map(Option::unwrap_or_default);
-    let train = [b1, b2, b3, b4, b5].concat();
+    let mut train = b1;
+    for b in [b2, b3, b4, b5] {
+        train.extend_from_slice(&b);
+    }
     Ok((train, test))
 }
 

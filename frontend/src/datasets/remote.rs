@@ -1,21 +1,5 @@
 //! Downloading and caching the files of the Keras datasets: [`DatasetSource`], the table of
 //! known files with their pinned hashes ([`KNOWN_FILES`]), and the cache folder.
-//!
-//! A file is fetched once into the cache folder (`$STRATANET_CACHE/datasets`, see
-//! [`DatasetSource::from_env`]):
-//!
-//! 1. a file already in the cache is checked against its hash and used without a request
-//!    (a cached file whose hash does not match is deleted and fetched again);
-//! 2. otherwise it is downloaded to `<name>.part`; an existing `.part` (an interrupted
-//!    download) is resumed with an HTTP `Range: bytes=<len>-` request, and restarted from the
-//!    beginning when the server answers with the whole file instead;
-//! 3. the complete `.part` is hashed; only when the hash matches is it renamed to `<name>`
-//!    (atomic within the folder). On a mismatch the `.part` is deleted, so a bad download is
-//!    never left looking complete; a resumed download that fails the check is retried once
-//!    from the beginning (the kept part may have been stale).
-//!
-//! Two processes downloading the same file at the same moment share one `.part` file and
-//! corrupt it; the hash check then refuses the result (run one download first).
 
 use crate::error::{Error, Result};
 use md5::Md5;
@@ -141,6 +125,24 @@ pub const KNOWN_FILES: &[RemoteFile] = &[
 /// # Ok(())
 /// # }
 /// ```
+///
+/// # Caching
+///
+/// A file is fetched once into the cache folder (`$STRATANET_CACHE/datasets`, see
+/// [`DatasetSource::from_env`]):
+///
+/// 1. a file already in the cache is checked against its hash and used without a request
+///    (a cached file whose hash does not match is deleted and fetched again);
+/// 2. otherwise it is downloaded to `<name>.part`; an existing `.part` (an interrupted
+///    download) is resumed with an HTTP `Range: bytes=<len>-` request, and restarted from the
+///    beginning when the server answers with the whole file instead;
+/// 3. the complete `.part` is hashed; only when the hash matches is it renamed to `<name>`
+///    (atomic within the folder). On a mismatch the `.part` is deleted, so a bad download is
+///    never left looking complete; a resumed download that fails the check is retried once
+///    from the beginning (the kept part may have been stale).
+///
+/// Two processes downloading the same file at the same moment share one `.part` file and
+/// corrupt it; the hash check then refuses the result (run one download first).
 #[derive(Debug, Clone)]
 pub struct DatasetSource {
     dir: PathBuf,
@@ -236,7 +238,7 @@ impl DatasetSource {
     }
 
     /// The path of the verified file `name` in the cache, downloading it first when it is
-    /// missing (see the [module docs](self) for caching, resuming and checking).
+    /// missing (see [caching](DatasetSource#caching) for resuming and checking).
     ///
     /// # Errors
     /// [`Error::UnknownName`] for a name not in [`KNOWN_FILES`]; [`Error::Config`] naming
@@ -267,14 +269,16 @@ impl DatasetSource {
         if part.is_file() && hash.of_file(&part)? == hash.hex {
             return finish(&part, &dest);
         }
-        for attempt in 0..2 {
+        let mut restarted = false;
+        loop {
             let resumed = self.download(&url, &part)?;
             let actual = hash.of_file(&part)?;
             if actual == hash.hex {
                 return finish(&part, &dest);
             }
             let _ = fs::remove_file(&part);
-            if resumed && attempt == 0 {
+            if resumed && !restarted {
+                restarted = true;
                 eprintln!(
                     "stratanet: resumed download of {url} does not match its {}; \
                      downloading it again from the beginning",
@@ -291,7 +295,6 @@ impl DatasetSource {
                 ),
             ));
         }
-        unreachable!("the loop returns on its second attempt")
     }
 
     /// Downloads `url` into `part`, resuming from `part`'s length when it exists. Returns
@@ -316,24 +319,16 @@ impl DatasetSource {
                 file = File::create(part).map_err(|e| io_error(part, "create", e))?;
                 resumed = false;
             }
-            416 if have > 0 => {
-                // The kept part is not a prefix the server can continue: start over.
+            // 416: the kept part is not a prefix the server can continue; 206 from another
+            // offset than asked: the server's idea of the file differs. Start over.
+            206 | 416 if have > 0 => {
                 fs::remove_file(part).map_err(|e| io_error(part, "remove", e))?;
                 return self.download(url, part);
             }
             _ => {
                 return Err(Error::config(
                     url,
-                    format!(
-                        "download failed: HTTP status {status}{}",
-                        if status == 206 {
-                            format!(
-                                " with Content-Range {content_range:?} (asked for bytes {have}-)"
-                            )
-                        } else {
-                            String::new()
-                        }
-                    ),
+                    format!("download failed: HTTP status {status}"),
                 ))
             }
         }
