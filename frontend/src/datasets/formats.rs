@@ -30,17 +30,17 @@ fn open(path: &Path) -> Result<File> {
     File::open(path).map_err(|e| bad(path.display().to_string(), format!("cannot open: {e}")))
 }
 
-/// Reads all of `reader`, refusing more than [`MAX_DECODED_BYTES`].
-fn read_capped(reader: impl Read, origin: &str) -> Result<Vec<u8>> {
+/// Reads all of `reader`, refusing more than `limit` bytes ([`MAX_DECODED_BYTES`]).
+fn read_capped(reader: impl Read, origin: &str, limit: u64) -> Result<Vec<u8>> {
     let mut out = Vec::new();
     reader
-        .take(MAX_DECODED_BYTES + 1)
+        .take(limit + 1)
         .read_to_end(&mut out)
         .map_err(|e| bad(origin, format!("cannot read or decompress: {e}")))?;
-    if out.len() as u64 > MAX_DECODED_BYTES {
+    if out.len() as u64 > limit {
         return Err(bad(
             origin,
-            format!("decompresses to more than {MAX_DECODED_BYTES} bytes"),
+            format!("decompresses to more than {limit} bytes"),
         ));
     }
     Ok(out)
@@ -50,7 +50,7 @@ fn read_capped(reader: impl Read, origin: &str) -> Result<Vec<u8>> {
 pub(crate) fn read_gz(path: &Path) -> Result<Vec<u8>> {
     let origin = path.display().to_string();
     let gz = flate2::read::GzDecoder::new(BufReader::new(open(path)?));
-    read_capped(gz, &origin)
+    read_capped(gz, &origin, MAX_DECODED_BYTES)
 }
 
 /// An IDX file of unsigned bytes (type code `0x08`) with `ndim` dimensions: its shape and
@@ -165,7 +165,7 @@ impl Npz {
                 ),
             ));
         }
-        let bytes = read_capped(file, &origin)?;
+        let bytes = read_capped(file, &origin, MAX_DECODED_BYTES)?;
         npy(&bytes, &origin)
     }
 }
@@ -352,7 +352,7 @@ pub(crate) fn cifar10_binary(path: &Path) -> Result<(Vec<u8>, Vec<u8>)> {
                 format!("declares {declared} bytes; the limit is {MAX_DECODED_BYTES}"),
             ));
         }
-        let bytes = read_capped(entry, &member)?;
+        let bytes = read_capped(entry, &member, MAX_DECODED_BYTES)?;
         if bytes.is_empty() || bytes.len() % CIFAR_RECORD != 0 {
             return Err(bad(
                 &member,
@@ -412,6 +412,21 @@ mod tests {
         }
         v.extend(data);
         v
+    }
+
+    #[test]
+    fn decompression_is_capped() {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(&[0u8; 100_000]).unwrap();
+        let gz = e.finish().unwrap();
+        let read = |limit| read_capped(flate2::read::GzDecoder::new(&gz[..]), "bomb.gz", limit);
+        assert_eq!(read(100_000).unwrap().len(), 100_000);
+        let e = read(99_999).unwrap_err().to_string();
+        assert!(
+            e.contains("bomb.gz") && e.contains("more than 99999 bytes"),
+            "{e}"
+        );
     }
 
     #[test]
