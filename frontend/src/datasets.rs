@@ -1,6 +1,7 @@
 //! Datasets: small real ones bundled with stratanet (digits as tensors; Auto MPG and
-//! Seattle weather as [`Table`]s), splitting helpers, and loaders of the larger sets Keras
-//! downloads (`keras.datasets`).
+//! Seattle weather as [`Table`]s), splitting helpers, image folders
+//! ([`image_dataset_from_directory`]), and loaders of the larger sets Keras downloads
+//! (`keras.datasets`).
 //!
 //! The bundled data ships in the repository (`data/`), with its licence and attribution.
 //!
@@ -22,6 +23,10 @@ mod loaders;
 mod pickle;
 mod remote;
 
+pub use crate::dataset::{
+    image_dataset_from_directory, image_dataset_from_directory_split, ColorMode, ImageFolder,
+    ImageFolderOptions, ImageLabels, LabelMode, OnBadImage, Subset,
+};
 pub use formats::MAX_DECODED_BYTES;
 pub use loaders::{
     cifar10, fashion_mnist, imdb, imdb_word_index, mnist, ImdbOptions, TrainTest, CIFAR10_CLASSES,

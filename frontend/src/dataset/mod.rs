@@ -33,6 +33,7 @@
 //! # }
 //! ```
 
+mod images;
 mod pipeline;
 mod prefetch;
 mod shuffle;
@@ -41,6 +42,10 @@ mod source;
 mod tests;
 
 pub use crate::data::{Batch, BatchTensors, HostTensor};
+pub use images::{
+    image_dataset_from_directory, image_dataset_from_directory_split, ColorMode, ImageFolder,
+    ImageFolderOptions, ImageLabels, LabelMode, OnBadImage, Subset,
+};
 pub use source::BatchSource;
 
 use pipeline::build;
@@ -65,6 +70,8 @@ pub(crate) enum Source {
     Host(Arc<Batch>, usize),
     Csv(Arc<CsvSpec>),
     User(Arc<Mutex<Box<dyn BatchSource>>>),
+    /// Image files decoded during iteration (`image_dataset_from_directory`).
+    Images(Arc<images::ImageSpec>),
 }
 
 /// A CSV file streamed in chunks: which columns are inputs and which targets.
@@ -114,6 +121,7 @@ impl std::fmt::Debug for Dataset {
             Source::Host(b, _) => format!("host({} samples)", b.len()),
             Source::Csv(c) => format!("csv({})", c.path.display()),
             Source::User(_) => "source".to_string(),
+            Source::Images(spec) => spec.describe(),
         };
         f.debug_struct("Dataset")
             .field("source", &source)
@@ -352,6 +360,7 @@ impl Dataset {
             Source::Host(b, _) => (Some(b.len()), false),
             Source::Csv(_) => (None, false),
             Source::User(u) => (u.lock().ok().map(|u| u.len()), true),
+            Source::Images(spec) => (Some(spec.len()), false),
         };
         let extra = auto.map(|size| Op::Batch {
             size,

@@ -26,6 +26,10 @@ pub(super) fn build(source: &Source, ops: &[Op], pass: u64) -> Result<Box<dyn St
             false,
         ),
         Source::Csv(spec) => (Box::new(CsvStream::open(spec.clone())?), false),
+        Source::Images(spec) => (
+            Box::new(super::images::ImageStream::new(spec.clone(), pass)),
+            false,
+        ),
         Source::User(u) => (
             Box::new(UserStream {
                 source: u.clone(),

@@ -45,9 +45,17 @@ pub use pooling::{
     MaxPooling2D, Pooling, PoolingConfig,
 };
 pub(crate) use preprocessing::LookupCore;
+pub(crate) use preprocessing::{aspect_crop, resize_taps, Interpolation};
 pub use preprocessing::{
     fingerprint64, siphash24, CategoryEncoding, Discretization, Hashing, IntegerLookup, MaskValue,
-    Normalization, OutputMode, StringLookup,
+    Ngrams, Normalization, OutputMode, Split, Standardize, StringLookup, TextOutputMode,
+    TextVectorization,
+};
+pub use preprocessing::{
+    CenterCrop, CenterCropConfig, Factor, PerChannel, RandomBrightness, RandomBrightnessConfig,
+    RandomContrast, RandomContrastConfig, RandomFlip, RandomFlipConfig, RandomRotation,
+    RandomRotationConfig, RandomTranslation, RandomTranslationConfig, RandomZoom, RandomZoomConfig,
+    Rescaling, RescalingConfig, Resizing, ResizingConfig,
 };
 pub use recurrent::{
     Bidirectional, BidirectionalConfig, Cell, GruCell, LstmCell, MergeMode, Recurrent,

@@ -32,7 +32,7 @@ macro_rules! merge {
 }
 
 /// The built-in layer classes, in the order the "known names" of an error lists them.
-pub(crate) fn builtins<B: Backend>() -> [(&'static str, LayerFactory<B>); 46] {
+pub(crate) fn builtins<B: Backend>() -> [(&'static str, LayerFactory<B>); 55] {
     [
         entry!("InputLayer" => Input::from_config),
         entry!("Dense" => Dense::<B>::from_config),
@@ -80,6 +80,15 @@ pub(crate) fn builtins<B: Backend>() -> [(&'static str, LayerFactory<B>); 46] {
         entry!("CategoryEncoding" => CategoryEncoding::from_config),
         entry!("IntegerLookup" => IntegerLookup::<B>::from_config),
         entry!("Hashing" => Hashing::<B>::from_config),
+        entry!("Rescaling" => Rescaling::from_config),
+        entry!("Resizing" => Resizing::from_config),
+        entry!("CenterCrop" => CenterCrop::from_config),
+        entry!("RandomFlip" => RandomFlip::from_config),
+        entry!("RandomRotation" => RandomRotation::from_config),
+        entry!("RandomZoom" => RandomZoom::from_config),
+        entry!("RandomTranslation" => RandomTranslation::from_config),
+        entry!("RandomContrast" => RandomContrast::from_config),
+        entry!("RandomBrightness" => RandomBrightness::from_config),
     ]
 }
 

@@ -95,7 +95,7 @@ impl<B: Backend> Layer<B> for Dropout {
 }
 
 /// The seed of one random op: the layer's own (mixed with the call's) or the call's.
-fn op_seed(own: Option<u64>, ctx: &mut CallContext) -> u64 {
+pub(crate) fn op_seed(own: Option<u64>, ctx: &mut CallContext) -> u64 {
     match own {
         Some(s) => crate::random::Rng::derive(s, ctx.next_seed()),
         None => ctx.next_seed(),
