@@ -1,8 +1,16 @@
-//! Small real datasets bundled with stratanet (digits as tensors; Auto MPG and Seattle
-//! weather as [`Table`]s), and splitting helpers.
+//! Datasets: small real ones bundled with stratanet (digits as tensors; Auto MPG and
+//! Seattle weather as [`Table`]s), splitting helpers, image folders
+//! ([`image_dataset_from_directory`]), and loaders of the larger sets Keras downloads
+//! (`keras.datasets`).
 //!
-//! No dataset is downloaded at run time: the data ships in the repository (`data/`), with
-//! its licence and attribution.
+//! The bundled data ships in the repository (`data/`), with its licence and attribution.
+//!
+//! [`mnist`], [`fashion_mnist`], [`cifar10`] and [`imdb`] download their files once from
+//! the URLs Keras uses (the CIFAR-10 *binary* tarball from the CIFAR page), into
+//! `$STRATANET_CACHE/datasets` (default `~/.cache/stratanet/datasets`), check each file's
+//! SHA-256 ([`KNOWN_FILES`]), and parse the original formats (IDX, CIFAR binary, `.npz`).
+//! Set `STRATANET_DATASETS_URL` to download from a mirror, or use a [`DatasetSource`].
+//! Downloading needs the `download` feature (on by default in `stratanet`).
 
 use crate::backend::{Backend, Device};
 use crate::error::{Error, Result};
@@ -10,9 +18,22 @@ use crate::random::Rng;
 use crate::tabular::{CsvOptions, Table};
 use crate::tensor::Tensor;
 
+mod formats;
+mod loaders;
+mod pickle;
+mod remote;
+
 pub use crate::dataset::{
     image_dataset_from_directory, image_dataset_from_directory_split, ColorMode, ImageFolder,
     ImageFolderOptions, ImageLabels, LabelMode, OnBadImage, Subset,
+};
+pub use formats::MAX_DECODED_BYTES;
+pub use loaders::{
+    cifar10, fashion_mnist, imdb, imdb_word_index, mnist, ImdbOptions, TrainTest, CIFAR10_CLASSES,
+    FASHION_MNIST_CLASSES,
+};
+pub use remote::{
+    DatasetSource, RemoteFile, KERAS_DATASETS_URL, KNOWN_FILES, MAX_DOWNLOAD_BYTES, URL_ENV,
 };
 
 const DIGITS_CSV: &str = include_str!("../../data/digits/digits.csv");
