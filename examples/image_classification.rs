@@ -5,6 +5,7 @@
 //! cargo run --release --example image_classification
 //! cargo run --release --features tch --example image_classification -- --backend tch
 //! cargo run --release --features tch --example image_classification -- --backend tch --device cuda
+//! cargo run --release --example image_classification -- --policy mixed_bfloat16
 //! ```
 //!
 //! The example first writes an image folder from the bundled UCI digits: each 8x8 image
