@@ -63,5 +63,8 @@ pub mod prelude {
     };
     pub use crate::model::{Apply, Compile, Model, Shared};
     pub use crate::optimizers::{Adam, Sgd};
-    pub use crate::{DType, DefaultBackend, Device, FitOptions, Sequential, Tensor};
+    pub use crate::{
+        DType, DefaultBackend, Device, EvaluateOptions, FitOptions, PredictOptions, Sequential,
+        Tensor,
+    };
 }

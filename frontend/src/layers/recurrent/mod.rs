@@ -45,7 +45,7 @@ pub type SimpleRNN<B> = Recurrent<B, SimpleCell>;
 /// // 4 * (32 * 128 + 128 * 128 + 128), as in Keras
 /// assert_eq!(model.count_params(), (82_432, 0));
 /// let x = Tensor::<B>::ones(&[2, 5, 32], stratanet::DType::F32, stratanet::Device::Cpu)?;
-/// assert_eq!(model.predict(&x, 32)?.shape(), vec![2, 128]);
+/// assert_eq!(model.predict_with(&x, 32)?.shape(), vec![2, 128]);
 /// # Ok(())
 /// # }
 /// ```
