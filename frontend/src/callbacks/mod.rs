@@ -13,15 +13,17 @@ pub mod tensorboard;
 mod terminate_on_nan;
 
 pub use checkpoint::{ModelCheckpoint, ModelCheckpointConfig};
-pub use csv_logger::{CsvLogger, CsvLoggerConfig};
+pub use csv_logger::{CSVLogger, CsvLogger, CsvLoggerConfig};
 pub use early_stopping::{EarlyStopping, EarlyStoppingConfig};
 pub(crate) use history_io::write_text;
 pub use lambda::LambdaCallback;
 pub use monitor::Mode;
 pub use progress::ProgressBar;
-pub use schedulers::{LearningRateScheduler, ReduceLrOnPlateau, ReduceLrOnPlateauConfig};
+pub use schedulers::{
+    LearningRateScheduler, ReduceLROnPlateau, ReduceLrOnPlateau, ReduceLrOnPlateauConfig,
+};
 pub use tensorboard::{TensorBoard, TensorBoardConfig, UpdateFreq};
-pub use terminate_on_nan::TerminateOnNan;
+pub use terminate_on_nan::{TerminateOnNaN, TerminateOnNan};
 
 use crate::data::HostTensor;
 use crate::error::Result;
