@@ -52,7 +52,7 @@ fn run<B: Backend>(device: Device) -> stratanet::Result<()> {
                     .restore_best_weights(true),
             ),
     )?;
-    let scores = model.evaluate(&x_test, &y_test, 128)?;
+    let scores = model.evaluate_with(&x_test, &y_test, 128)?;
     print_test_scores(&scores);
     Ok(())
 }

@@ -30,9 +30,9 @@ fn main() -> stratanet::Result<()> {
     let opts = FitOptions::new().epochs(500).validation_split(0.2);
     let history = model.fit(&x, &y, opts.callback(stop.restore_best_weights(true)))?;
     history.plot("history.png")?;
-    let pred = model.predict(&features.transform::<B>(test, device)?, 256)?;
-    let mpg: Vec<f64> = pred.to_vec_f32()?.into_iter().map(f64::from).collect();
+    let pred = model.predict(&features.transform::<B>(test, device)?)?;
     let ids = test.column("Name")?;
+    let mpg = pred.to_vec_f32()?; // f32 values, written at their shortest form
     write_submission("submission.csv", "Name", ids, &[("mpg", mpg)])?;
     model.set_asset("features", features.to_json()); // preprocessing travels with the model
     model.save("model.safetensors")

@@ -44,8 +44,8 @@ fn run<B: Backend>(device: Device) -> stratanet::Result<()> {
             .seed(42),
     )?;
 
-    let scores = model.evaluate(&x_test, &y_test, 128)?;
-    let probs = model.predict(&x_test.narrow(0, 0, 5)?, 128)?;
+    let scores = model.evaluate(&x_test, &y_test)?;
+    let probs = model.predict(&x_test.narrow(0, 0, 5)?)?;
     let predicted = probs.argmax(-1, false)?.to_vec_i64()?;
     let actual = y_test.narrow(0, 0, 5)?.to_vec_i64()?;
     println!(

@@ -80,7 +80,7 @@ fn run<B: Backend>(device: Device) -> stratanet::Result<()> {
             .verbose(2),
     )?;
 
-    let scores = model.evaluate(&x_test, &y_test, 256)?;
+    let scores = model.evaluate_with(&x_test, &y_test, 256)?;
     print_test_scores(&scores);
     println!("time: {:.1}s", start.elapsed().as_secs_f64());
     Ok(())

@@ -117,7 +117,7 @@ fn run<B: Backend>(seed: u64, device: Device) -> stratanet::Result<()> {
     )?;
     println!("trained {} epochs", history.epoch.len());
 
-    let probs = model.predict(&x_test, 256)?;
+    let probs = model.predict_with(&x_test, 256)?;
     let predicted = probs.argmax(-1, false)?.to_vec_i64()?;
     let actual = y_test.to_vec_i64()?;
     let accuracy = predicted

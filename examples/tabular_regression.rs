@@ -106,7 +106,7 @@ fn run<B: Backend>(seed: u64, device: Device) -> stratanet::Result<()> {
     );
 
     let test_mae = model
-        .evaluate(&x_test, &y_test, 128)?
+        .evaluate_with(&x_test, &y_test, 128)?
         .get("loss")
         .unwrap_or(f64::NAN);
     let baseline_mae = least_squares_mae(
@@ -128,9 +128,9 @@ fn run<B: Backend>(seed: u64, device: Device) -> stratanet::Result<()> {
     // put the trained model, to compare the two.
     let mut loaded = Device::scope(device, || Sequential::<B>::load(&path))?;
     let loaded_features = FeatureSpace::from_json(loaded.asset("features").unwrap_or_default())?;
-    let pred = model.predict(&x_test, 128)?;
+    let pred = model.predict_with(&x_test, 128)?;
     let diff = pred
-        .sub(&loaded.predict(&loaded_features.transform::<B>(test, device)?, 128)?)?
+        .sub(&loaded.predict_with(&loaded_features.transform::<B>(test, device)?, 128)?)?
         .abs()?
         .max(&[0, 1], false)?
         .item()?;
@@ -140,12 +140,8 @@ fn run<B: Backend>(seed: u64, device: Device) -> stratanet::Result<()> {
     history.plot(&plot)?;
     history.to_csv(out.join("auto_mpg_history.csv"))?;
     let submission = out.join("auto_mpg_submission.csv");
-    // Rounded to 0.001 mpg (f32 predictions widened to f64 would print 17 digits).
-    let mpg: Vec<f64> = pred
-        .to_vec_f32()?
-        .into_iter()
-        .map(|v| (f64::from(v) * 1000.0).round() / 1000.0)
-        .collect();
+    // f32 predictions, written at their shortest form (17.3, not 17.299999237060547).
+    let mpg = pred.to_vec_f32()?;
     write_submission(
         &submission,
         "id",

@@ -23,6 +23,15 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! ## Names
+//!
+//! Both spellings of a name with an acronym compile: the one Rust's API guidelines give
+//! (acronyms as words: `Sgd`, `RmsProp`, `ReduceLrOnPlateau`, `TerminateOnNan`,
+//! `CsvLogger`, `Lstm`, `Gru`, `SimpleRnn`, `Auc`, `MeanIou`) and Keras' (`SGD`, `RMSprop`,
+//! `ReduceLROnPlateau`, `TerminateOnNaN`, `CSVLogger`, `LSTM`, `GRU`, `SimpleRNN`, `AUC`,
+//! `MeanIoU`). One of each pair is the item, the other a `pub type` alias of it (found
+//! under either name in the docs' search), so a guess from either habit compiles.
 
 #![warn(missing_docs)]
 
@@ -63,5 +72,8 @@ pub mod prelude {
     };
     pub use crate::model::{Apply, Compile, Model, Shared};
     pub use crate::optimizers::{Adam, Sgd};
-    pub use crate::{DType, DefaultBackend, Device, FitOptions, Sequential, Tensor};
+    pub use crate::{
+        DType, DefaultBackend, Device, EvaluateOptions, FitOptions, PredictOptions, Sequential,
+        Tensor,
+    };
 }

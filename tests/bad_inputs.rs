@@ -141,12 +141,12 @@ fn catalogue<B: Backend>() -> Vec<Case> {
         case(
             "evaluate: x with 5 features for Input [4]",
             &["dense", "input", "[8, 5]"],
-            |_| classifier::<B>()?.evaluate(&x::<B>(&[8, 5])?, &y::<B>(8)?, 4),
+            |_| classifier::<B>()?.evaluate_with(&x::<B>(&[8, 5])?, &y::<B>(8)?, 4),
         ),
         case(
             "predict: x with 5 features for Input [4]",
             &["dense", "input", "[8, 5]"],
-            |_| classifier::<B>()?.predict(&x::<B>(&[8, 5])?, 4),
+            |_| classifier::<B>()?.predict_with(&x::<B>(&[8, 5])?, 4),
         ),
         case(
             "fit: x of rank 3 for Input [4]",
@@ -156,12 +156,12 @@ fn catalogue<B: Backend>() -> Vec<Case> {
         case(
             "predict: x of rank 1 for Input [4]",
             &["dense", "input", "[8]"],
-            |_| classifier::<B>()?.predict(&x::<B>(&[8])?, 4),
+            |_| classifier::<B>()?.predict_with(&x::<B>(&[8])?, 4),
         ),
         case(
             "predict: a scalar x (rank 0)",
             &["predict", "x", "rank >= 1", "[]"],
-            |_| classifier::<B>()?.predict(Tensor::<B>::scalar(1.0)?, 4),
+            |_| classifier::<B>()?.predict_with(Tensor::<B>::scalar(1.0)?, 4),
         ),
         case(
             "train_on_batch: x with 5 features",
@@ -183,7 +183,7 @@ fn catalogue<B: Backend>() -> Vec<Case> {
             &["evaluate", "y", "sparse_categorical_crossentropy", "NaN"],
             |_| {
                 let yf = Tensor::<B>::from_vec(vec![0.0f32, 1.0, f32::NAN, 2.0], &[4])?;
-                classifier::<B>()?.evaluate(&x::<B>(&[4, 4])?, &yf, 4)
+                classifier::<B>()?.evaluate_with(&x::<B>(&[4, 4])?, &yf, 4)
             },
         ),
         case(
@@ -232,7 +232,7 @@ fn catalogue<B: Backend>() -> Vec<Case> {
         case(
             "evaluate: empty x [0, 4]",
             &["evaluate", "x", "no samples", "[0, 4]"],
-            |_| classifier::<B>()?.evaluate(&x::<B>(&[0, 4])?, &y::<B>(0)?, 4),
+            |_| classifier::<B>()?.evaluate_with(&x::<B>(&[0, 4])?, &y::<B>(0)?, 4),
         ),
         case(
             "fit: 8 samples in x, 7 in y",
@@ -242,7 +242,7 @@ fn catalogue<B: Backend>() -> Vec<Case> {
         case(
             "evaluate: 8 samples in x, 7 in y",
             &["evaluate", "[8, 4]", "[7]", "8 vs 7"],
-            |_| classifier::<B>()?.evaluate(&x::<B>(&[8, 4])?, &y::<B>(7)?, 4),
+            |_| classifier::<B>()?.evaluate_with(&x::<B>(&[8, 4])?, &y::<B>(7)?, 4),
         ),
         case(
             "fit: validation_data with 6 samples in x, 5 in y",
@@ -290,7 +290,9 @@ fn catalogue<B: Backend>() -> Vec<Case> {
         case(
             "evaluate: label 7 for 3 classes",
             &["sparse_categorical_crossentropy", "label 7", "3 classes"],
-            |_| classifier::<B>()?.evaluate(&x::<B>(&[4, 4])?, &labels::<B>(&[0, 7, 1, 2])?, 2),
+            |_| {
+                classifier::<B>()?.evaluate_with(&x::<B>(&[4, 4])?, &labels::<B>(&[0, 7, 1, 2])?, 2)
+            },
         ),
         case(
             "fit: negative label -1",
@@ -304,12 +306,12 @@ fn catalogue<B: Backend>() -> Vec<Case> {
         case(
             "evaluate: batch_size 0",
             &["evaluate", "batch_size", "got 0"],
-            |_| classifier::<B>()?.evaluate(&x::<B>(&[8, 4])?, &y::<B>(8)?, 0),
+            |_| classifier::<B>()?.evaluate_with(&x::<B>(&[8, 4])?, &y::<B>(8)?, 0),
         ),
         case(
             "predict: batch_size 0",
             &["predict", "batch_size", "got 0"],
-            |_| classifier::<B>()?.predict(&x::<B>(&[8, 4])?, 0),
+            |_| classifier::<B>()?.predict_with(&x::<B>(&[8, 4])?, 0),
         ),
         case(
             "fit: validation_split 1.0",
@@ -487,7 +489,7 @@ fn catalogue<B: Backend>() -> Vec<Case> {
             mlp::<B>()?.fit(&x::<B>(&[8, 4])?, &y::<B>(8)?, quiet())
         }),
         case("evaluate before compile", &["evaluate", "compiled"], |_| {
-            mlp::<B>()?.evaluate(&x::<B>(&[8, 4])?, &y::<B>(8)?, 4)
+            mlp::<B>()?.evaluate_with(&x::<B>(&[8, 4])?, &y::<B>(8)?, 4)
         }),
         case(
             "fit_dataset before compile",
@@ -510,7 +512,7 @@ fn catalogue<B: Backend>() -> Vec<Case> {
         case(
             "predict on a Sequential with no layers",
             &["predict", "no layers", "model.add"],
-            |_| Sequential::<B>::new().predict(&x::<B>(&[8, 4])?, 4),
+            |_| Sequential::<B>::new().predict_with(&x::<B>(&[8, 4])?, 4),
         ),
         case(
             "summary of a model without Input, never built",
@@ -630,7 +632,7 @@ fn catalogue<B: Backend>() -> Vec<Case> {
             &["x name", "'c'", "a, b"],
             |_| {
                 let xa = x::<B>(&[8, 3])?;
-                two_inputs::<B>()?.predict([("a", &xa), ("c", &xa)], 4)
+                two_inputs::<B>()?.predict_with([("a", &xa), ("c", &xa)], 4)
             },
         ),
         // ---- CSV files ------------------------------------------------------------------
@@ -913,7 +915,7 @@ fn nan_in_data_is_not_an_error<B: Backend>() {
         // the NaN loss reached the weights through the gradient step of batch 2, so later
         // predictions are NaN too; before any training, only the bad row is NaN
         let mut fresh = classifier::<B>().unwrap();
-        let p = fresh.predict(&xb, 8).unwrap().to_vec_f32().unwrap();
+        let p = fresh.predict_with(&xb, 8).unwrap().to_vec_f32().unwrap();
         for (row, probs) in p.chunks(3).enumerate() {
             assert_eq!(
                 probs.iter().any(|v| v.is_nan()),
@@ -922,7 +924,7 @@ fn nan_in_data_is_not_an_error<B: Backend>() {
             );
         }
         // evaluate reports the NaN loss, no error
-        let logs = fresh.evaluate(&xb, y::<B>(16).unwrap(), 8).unwrap();
+        let logs = fresh.evaluate_with(&xb, y::<B>(16).unwrap(), 8).unwrap();
         assert!(logs.get("loss").unwrap().is_nan(), "{bad}: {logs:?}");
     }
 }

@@ -135,7 +135,7 @@ fn early_stopping_restores_the_weights_of_a_best_epoch_in_the_middle() {
     assert_eq!(es.best_epoch(), best);
     assert_eq!(es.best(), best_loss);
     // The restored model reproduces the best epoch's validation loss, not a neighbour's.
-    let restored = m.evaluate(&xv, &yv, 32).unwrap().get("loss").unwrap();
+    let restored = m.evaluate_with(&xv, &yv, 32).unwrap().get("loss").unwrap();
     assert!(
         (restored - best_loss).abs() <= 1e-6 * best_loss.abs(),
         "evaluate after restore: {restored}, best val_loss {best_loss} (epoch {best}); \
@@ -382,15 +382,25 @@ fn evaluate_and_predict_hooks_run_per_batch() {
     let (mut m, x, y) = regression();
     m.compile("adam", "mse", &[]).unwrap();
     let ev = Arc::new(Mutex::new(Vec::new()));
-    m.evaluate_with(&x, &y, 32, vec![Box::new(Recorder(ev.clone()))])
-        .unwrap();
+    // Keras' default batch size (32): two batches of the 64 samples.
+    m.evaluate_with(
+        &x,
+        &y,
+        EvaluateOptions::new().callback(Recorder(ev.clone())),
+    )
+    .unwrap();
     assert_eq!(
         *ev.lock().unwrap(),
         vec!["test_begin", "test_batch 0", "test_batch 1", "test_end"]
     );
     let pv = Arc::new(Mutex::new(Vec::new()));
     let out = m
-        .predict_with(&x, 40, vec![Box::new(Recorder(pv.clone()))])
+        .predict_all(
+            &x,
+            PredictOptions::new()
+                .batch_size(40)
+                .callback(Recorder(pv.clone())),
+        )
         .unwrap();
     assert_eq!(out[0].shape(), vec![64, 1]);
     assert_eq!(

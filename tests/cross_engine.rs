@@ -59,8 +59,8 @@ fn round_trip<S: Backend, D: Backend>(tag: &str) {
     src.save(&path).unwrap();
     let mut dst = Sequential::<D>::load(&path).unwrap();
     let (xd, yd) = data::<D>();
-    let p_src = src.predict(&x, 16).unwrap().to_vec_f32().unwrap();
-    let p_dst = dst.predict(&xd, 16).unwrap().to_vec_f32().unwrap();
+    let p_src = src.predict_with(&x, 16).unwrap().to_vec_f32().unwrap();
+    let p_dst = dst.predict_with(&xd, 16).unwrap().to_vec_f32().unwrap();
     close(&p_src, &p_dst);
     // weights and optimizer state are bit-identical after the move
     assert_eq!(src.get_weights().unwrap(), dst.get_weights().unwrap());

@@ -409,14 +409,14 @@ fn fit_learns_a_linear_relation_from_a_csv_stream<B: Backend>() {
         .unwrap()
         .get("loss")
         .unwrap();
-    let e2 = m.evaluate(&x, &y, 7).unwrap().get("loss").unwrap();
+    let e2 = m.evaluate_with(&x, &y, 7).unwrap().get("loss").unwrap();
     assert!((e1 - e2).abs() <= 1e-6 * e2.abs().max(1e-6), "{e1} vs {e2}");
     let p1 = m
         .predict_dataset(&mut plain, 7)
         .unwrap()
         .to_vec_f32()
         .unwrap();
-    let p2 = m.predict(&x, 7).unwrap().to_vec_f32().unwrap();
+    let p2 = m.predict_with(&x, 7).unwrap().to_vec_f32().unwrap();
     assert_eq!(p1, p2);
 }
 

@@ -154,12 +154,15 @@ fn to_device_keeps_weights_and_optimizer_state<B: Backend>() {
     for m in [&mut a, &mut b, &mut c] {
         m.fit(&x, &y, opts()).unwrap();
     }
-    let before = b.predict(&x, 16).unwrap().to_vec_f32().unwrap();
+    let before = b.predict_with(&x, 16).unwrap().to_vec_f32().unwrap();
     let old_kernel = b.weights()[0].1.value.clone();
     b.to_device(Device::Cpu).unwrap();
     assert_eq!(b.device(), Device::Cpu);
     assert_eq!(weights_host(&b.weights()), weights_host(&a.weights()));
-    assert_eq!(b.predict(&x, 16).unwrap().to_vec_f32().unwrap(), before);
+    assert_eq!(
+        b.predict_with(&x, 16).unwrap().to_vec_f32().unwrap(),
+        before
+    );
     // Non-trainable weights stay non-trainable.
     assert_eq!(b.count_params(), a.count_params());
     assert!(a.count_params().1 > 0);
@@ -222,8 +225,8 @@ fn to_device_keeps_weights_and_optimizer_state<B: Backend>() {
     assert_eq!(b.device(), Device::Cpu);
     assert_eq!(weights_host(&b.weights()), weights_host(&a.weights()));
     assert_eq!(
-        b.predict(&x, 16).unwrap().to_vec_f32().unwrap(),
-        a.predict(&x, 16).unwrap().to_vec_f32().unwrap()
+        b.predict_with(&x, 16).unwrap().to_vec_f32().unwrap(),
+        a.predict_with(&x, 16).unwrap().to_vec_f32().unwrap()
     );
 }
 
@@ -252,14 +255,14 @@ fn on_device_after_building<B: Backend>() {
     let mut m = classifier::<B>(Device::Cpu, DType::F32);
     m.fit(&x, &y, FitOptions::new().epochs(1).verbose(0))
         .unwrap();
-    let want = m.predict(&x, 8).unwrap().to_vec_f32().unwrap();
+    let want = m.predict_with(&x, 8).unwrap().to_vec_f32().unwrap();
     // A move that cannot happen leaves the weights where they are, and every later call
     // that would compute says why (instead of computing on the wrong device).
     let mut m = m.on_device(NO_SUCH_DEVICE);
     assert!(all_on(&m.weights(), Device::Cpu));
     for e in [
-        m.predict(&x, 8).map(|_| ()).unwrap_err(),
-        m.evaluate(&x, &y, 8).map(|_| ()).unwrap_err(),
+        m.predict_with(&x, 8).map(|_| ()).unwrap_err(),
+        m.evaluate_with(&x, &y, 8).map(|_| ()).unwrap_err(),
         m.fit(&x, &y, FitOptions::new().epochs(1).verbose(0))
             .map(|_| ())
             .unwrap_err(),
@@ -272,11 +275,11 @@ fn on_device_after_building<B: Backend>() {
     // Asking for a usable device again: the same model, the same predictions.
     let mut m = m.on_device(Device::Cpu);
     assert_eq!(m.device(), Device::Cpu);
-    assert_eq!(m.predict(&x, 8).unwrap().to_vec_f32().unwrap(), want);
+    assert_eq!(m.predict_with(&x, 8).unwrap().to_vec_f32().unwrap(), want);
     if let Some(g) = gpu::<B>() {
         let mut m = m.on_device(g);
         assert!(all_on(&m.weights(), g));
-        let got = m.predict(&x, 8).unwrap().to_vec_f64().unwrap();
+        let got = m.predict_with(&x, 8).unwrap().to_vec_f64().unwrap();
         let want: Vec<f64> = want.iter().map(|&v| v as f64).collect();
         close("on_device(cuda) after building", &got, &want, 1e-4);
     }
@@ -327,7 +330,7 @@ fn model_on_device_round_trip<B: Backend>() {
         Device::scope(Device::Cpu, || (functional::<B>(), functional::<B>()));
     m.fit([&xa, &xb], &y, opts()).unwrap();
     control.fit([&xa, &xb], &y, opts()).unwrap();
-    let before = m.predict([&xa, &xb], 8).unwrap().to_vec_f32().unwrap();
+    let before = m.predict_with([&xa, &xb], 8).unwrap().to_vec_f32().unwrap();
     let names = m.layer_names();
     let params = m.count_params();
     assert!(params.1 > 0, "the frozen layer counts as non-trainable");
@@ -337,7 +340,7 @@ fn model_on_device_round_trip<B: Backend>() {
     assert_eq!(m.layer_names(), names);
     assert_eq!(m.count_params(), params);
     assert_eq!(
-        m.predict([&xa, &xb], 8).unwrap().to_vec_f32().unwrap(),
+        m.predict_with([&xa, &xb], 8).unwrap().to_vec_f32().unwrap(),
         before
     );
     assert_eq!(weights_host(&m.weights()), weights_host(&control.weights()));
@@ -412,14 +415,14 @@ fn every_path<B: Backend>(model_dev: Device, input_dev: Device) -> (Vec<f64>, Ve
         .fit_dataset(&mut ds, opts().class_weight(vec![1.0, 1.5, 1.0]))
         .unwrap();
     out.extend(h.get("loss").unwrap());
-    out.push(m.evaluate(&x, &y, 16).unwrap().get("loss").unwrap());
+    out.push(m.evaluate_with(&x, &y, 16).unwrap().get("loss").unwrap());
     out.push(
         m.evaluate_dataset(&mut ds, 16)
             .unwrap()
             .get("loss")
             .unwrap(),
     );
-    let p = m.predict(&x, 16).unwrap();
+    let p = m.predict_with(&x, 16).unwrap();
     assert_eq!(
         p.device(),
         model_dev,
@@ -454,7 +457,7 @@ fn every_path<B: Backend>(model_dev: Device, input_dev: Device) -> (Vec<f64>, Ve
     s.add(Input::new(&[5])).unwrap();
     s.add(norm).unwrap();
     assert!(all_on(&s.weights(), model_dev));
-    out.extend(s.predict(&x, 40).unwrap().to_vec_f64().unwrap());
+    out.extend(s.predict_with(&x, 40).unwrap().to_vec_f64().unwrap());
 
     // A functional model with two inputs, named, elsewhere.
     let mut f = Device::scope(model_dev, functional::<B>);
@@ -514,7 +517,7 @@ fn load_lands_on_the_default_placement<B: Backend>() {
             saved_on.to_string().replace(':', "_")
         ));
         m.save(&path).unwrap();
-        let want = m.predict(&x, 8).unwrap().to_vec_f64().unwrap();
+        let want = m.predict_with(&x, 8).unwrap().to_vec_f64().unwrap();
         let snapshot = weights_host(&m.weights());
         for scope in std::iter::once(None).chain(devices.iter().copied().map(Some)) {
             let load = || Sequential::<B>::load(&path);
@@ -527,7 +530,7 @@ fn load_lands_on_the_default_placement<B: Backend>() {
             assert_eq!(weights_host(&l.weights()), snapshot, "saved on {saved_on}");
             close(
                 &format!("saved on {saved_on}, loaded on {expected}"),
-                &l.predict(&x, 8).unwrap().to_vec_f64().unwrap(),
+                &l.predict_with(&x, 8).unwrap().to_vec_f64().unwrap(),
                 &want,
                 1e-4,
             );
@@ -555,7 +558,7 @@ fn load_lands_on_the_default_placement<B: Backend>() {
     if gpu::<B>().is_none() {
         println!("skipped: no CUDA device (saved on CUDA, loaded on the CPU and back)");
     }
-    let _ = f.predict(
+    let _ = f.predict_with(
         [&x.narrow(1, 0, 3).unwrap(), &x.narrow(1, 1, 3).unwrap()],
         8,
     );

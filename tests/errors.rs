@@ -48,12 +48,12 @@ fn input_that_does_not_fit_the_first_layer() {
     assert!(msg.contains("[32, 10]"), "names the actual shape: {msg}");
     // predict and evaluate give the same error
     assert!(m
-        .predict(&x, 8)
+        .predict_with(&x, 8)
         .unwrap_err()
         .to_string()
         .contains("[32, 10]"));
     assert!(m
-        .evaluate(&x, &y, 8)
+        .evaluate_with(&x, &y, 8)
         .unwrap_err()
         .to_string()
         .contains("[32, 10]"));
@@ -85,7 +85,7 @@ fn x_and_y_with_different_sample_counts() {
         "{msg}"
     );
     assert!(msg.contains("10 vs 9"), "{msg}");
-    let err = m.evaluate(&x, &y, 4).unwrap_err();
+    let err = m.evaluate_with(&x, &y, 4).unwrap_err();
     assert!(err.to_string().contains("evaluate"), "{err}");
 }
 
@@ -95,8 +95,8 @@ fn batch_size_of_zero() {
     let (x, y) = data(10, 4);
     for (err, msg) in [
         error(m.fit(&x, &y, FitOptions::new().batch_size(0).verbose(0))),
-        error(m.evaluate(&x, &y, 0)),
-        error(m.predict(&x, 0)),
+        error(m.evaluate_with(&x, &y, 0)),
+        error(m.predict_with(&x, 0)),
     ] {
         assert!(matches!(err, Error::InvalidArgument { .. }));
         assert!(msg.contains("batch_size") && msg.contains("got 0"), "{msg}");
@@ -114,12 +114,12 @@ fn fit_before_compile() {
         "fit: the model must be compiled first (call model.compile(optimizer, loss, metrics) before fit/evaluate)"
     );
     assert!(m
-        .evaluate(&x, &y, 4)
+        .evaluate_with(&x, &y, 4)
         .unwrap_err()
         .to_string()
         .contains("compiled"));
     // predict needs no compile
-    assert_eq!(m.predict(&x, 4).unwrap().shape(), vec![10, 3]);
+    assert_eq!(m.predict_with(&x, 4).unwrap().shape(), vec![10, 3]);
 }
 
 #[test]
@@ -162,7 +162,7 @@ fn labels_out_of_range_for_sparse_cross_entropy() {
     ));
     assert!(msg.contains("label 3 out of range for 3 classes"), "{msg}");
     let y = Tensor::<B>::from_vec(vec![0i64, 1, 2, -1, 1, 0], &[6]).unwrap();
-    let err = m.evaluate(&x, &y, 2).unwrap_err();
+    let err = m.evaluate_with(&x, &y, 2).unwrap_err();
     assert!(err.to_string().contains("label -1"), "{err}");
     // the weights were not touched by the failed fit
     let before: Vec<f32> = m.weights()[0].1.value.to_vec_f32().unwrap();

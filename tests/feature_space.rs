@@ -367,12 +367,12 @@ fn save_load_with_model<B: Backend>() {
     )
     .unwrap();
     let a = m
-        .predict(fs.transform::<B>(&new, Device::Cpu).unwrap(), 8)
+        .predict_with(fs.transform::<B>(&new, Device::Cpu).unwrap(), 8)
         .unwrap()
         .to_vec_f32()
         .unwrap();
     let b = m2
-        .predict(fs2.transform::<B>(&new, Device::Cpu).unwrap(), 8)
+        .predict_with(fs2.transform::<B>(&new, Device::Cpu).unwrap(), 8)
         .unwrap()
         .to_vec_f32()
         .unwrap();

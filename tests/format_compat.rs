@@ -204,7 +204,7 @@ where
     let path = fixture(&format!("{name}.safetensors"));
     let mut m = load(path.clone()).unwrap();
     let pred = m
-        .predict(tensor::<B>(&data["x"]), 4)
+        .predict_with(tensor::<B>(&data["x"]), 4)
         .unwrap()
         .to_vec_f32()
         .unwrap();
@@ -319,7 +319,7 @@ fn regenerate_format_fixtures() {
         .unwrap();
     m.fit(&x_train, &y_train, opts()).unwrap();
     m.save(fixture("sequential_cnn_bn.safetensors")).unwrap();
-    let y_pred = m.predict(&x, 4).unwrap();
+    let y_pred = m.predict_with(&x, 4).unwrap();
     write("sequential_cnn_bn", x_train, y_train, x, y_pred);
 
     // (b) Functional LSTM.
@@ -334,7 +334,7 @@ fn regenerate_format_fixtures() {
     m.compile(Adam::new(1e-2), "mse", &[]).unwrap();
     m.fit(&x_train, &y_train, opts()).unwrap();
     m.save(fixture("functional_lstm.safetensors")).unwrap();
-    let y_pred = m.predict(&x, 4).unwrap();
+    let y_pred = m.predict_with(&x, 4).unwrap();
     write("functional_lstm", x_train, y_train, x, y_pred);
 }
 

@@ -65,7 +65,7 @@ fn residual_block_equals_x_plus_f_x() {
     let bias = w[1].1.value.to_vec_f32().unwrap();
     let input = vec![0.5f32, -1.0, 2.0, 0.25];
     let out = m
-        .predict(t(input.clone(), &[1, 4]), 1)
+        .predict_with(t(input.clone(), &[1, 4]), 1)
         .unwrap()
         .to_vec_f32()
         .unwrap();
@@ -126,7 +126,7 @@ fn multi_output_losses_are_weighted_and_logged_per_output() {
     let y1 = t(vec![1.0, 2.0, 3.0, 4.0], &[4, 1]);
     let y2 = t(vec![-2.0, 2.0, -2.0, 2.0], &[4, 1]);
     let logs = m
-        .evaluate(&xs, [("second", &y2), ("first", &y1)], 4)
+        .evaluate_with(&xs, [("second", &y2), ("first", &y1)], 4)
         .unwrap();
     let mse = (1.0 + 4.0 + 9.0 + 16.0) / 4.0;
     let mae = 2.0;
@@ -134,16 +134,18 @@ fn multi_output_losses_are_weighted_and_logged_per_output() {
     assert!((logs.get("second_loss").unwrap() - mae).abs() < 1e-6);
     assert!((logs.get("loss").unwrap() - (mse + 0.5 * mae)).abs() < 1e-6);
     // by position works too
-    let logs2 = m.evaluate(&xs, vec![y1.clone(), y2.clone()], 2).unwrap();
+    let logs2 = m
+        .evaluate_with(&xs, vec![y1.clone(), y2.clone()], 2)
+        .unwrap();
     assert_eq!(logs, logs2);
     // errors name what is wrong
-    let e = m.evaluate(&xs, [("third", &y1)], 4).unwrap_err();
+    let e = m.evaluate_with(&xs, [("third", &y1)], 4).unwrap_err();
     assert!(
         e.to_string()
             .contains("unknown y name 'third'; known: first, second"),
         "{e}"
     );
-    let e = m.evaluate(&xs, &y1, 4).unwrap_err();
+    let e = m.evaluate_with(&xs, &y1, 4).unwrap_err();
     assert!(
         e.to_string()
             .contains("the model has 2 of them (first, second)"),
@@ -319,11 +321,15 @@ fn functional_config_round_trip_rebuilds_the_graph() {
     let xa = common::uniform(&[5, 3], 1);
     let xb = common::uniform(&[5, 3], 2);
     let p1 = m
-        .predict(vec![xa.clone(), xb.clone()], 5)
+        .predict_with(vec![xa.clone(), xb.clone()], 5)
         .unwrap()
         .to_vec_f32()
         .unwrap();
-    let p2 = m2.predict(vec![xa, xb], 5).unwrap().to_vec_f32().unwrap();
+    let p2 = m2
+        .predict_with(vec![xa, xb], 5)
+        .unwrap()
+        .to_vec_f32()
+        .unwrap();
     assert_eq!(p1, p2);
     // a malformed config is an error, not a panic
     let mut broken = cfg.clone();
@@ -391,11 +397,11 @@ fn custom_layers_load_once_registered() {
     let mut m2 = Sequential::<B>::from_config(&cfg).unwrap();
     let x = t(vec![1.0, -2.0], &[1, 2]);
     assert_eq!(
-        m2.predict(&x, 1).unwrap().to_vec_f32().unwrap(),
+        m2.predict_with(&x, 1).unwrap().to_vec_f32().unwrap(),
         vec![3.0, -6.0]
     );
     assert_eq!(
-        m.predict(&x, 1).unwrap().to_vec_f32().unwrap(),
+        m.predict_with(&x, 1).unwrap().to_vec_f32().unwrap(),
         vec![3.0, -6.0]
     );
 }

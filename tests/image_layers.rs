@@ -518,8 +518,8 @@ fn saved_with_model<B: Backend>() {
     m.save(&path).unwrap();
     let mut back = Sequential::<B>::load(&path).unwrap();
     assert_eq!(back.get_config(), m.get_config());
-    let p1 = m.predict(&x, 8).unwrap().to_vec_f32().unwrap();
-    let p2 = back.predict(&x, 8).unwrap().to_vec_f32().unwrap();
+    let p1 = m.predict_with(&x, 8).unwrap().to_vec_f32().unwrap();
+    let p2 = back.predict_with(&x, 8).unwrap().to_vec_f32().unwrap();
     assert_eq!(p1, p2);
     std::fs::remove_dir_all(&dir).ok();
 }

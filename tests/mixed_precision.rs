@@ -57,7 +57,7 @@ fn digits_accuracy<B: Backend>(
             "{name} stays f32 under {policy}"
         );
     }
-    let scores = model.evaluate(&x_test, &y_test, 128).unwrap();
+    let scores = model.evaluate_with(&x_test, &y_test, 128).unwrap();
     scores.get("accuracy").unwrap()
 }
 
@@ -160,8 +160,8 @@ fn dtypes_inside_and_out<B: Backend>() {
     let mut plain = small::<B>(Policy::Float32);
     plain.set_weights(&mixed.get_weights().unwrap()).unwrap();
     let x = x4::<B>();
-    let pm = mixed.predict(&x, 32).unwrap();
-    let pp = plain.predict(&x, 32).unwrap();
+    let pm = mixed.predict_with(&x, 32).unwrap();
+    let pp = plain.predict_with(&x, 32).unwrap();
     assert_eq!(
         pm.dtype(),
         DType::F32,
@@ -218,12 +218,12 @@ fn save_and_load_keep_policy_and_f32_variables<B: Backend>() {
     assert_eq!(loaded.dtype_policy(), Policy::MixedFloat16);
     let mut loaded = loaded;
     assert_eq!(
-        loaded.predict(&x, 32).unwrap().to_vec_f32().unwrap(),
-        m.predict(&x, 32).unwrap().to_vec_f32().unwrap()
+        loaded.predict_with(&x, 32).unwrap().to_vec_f32().unwrap(),
+        m.predict_with(&x, 32).unwrap().to_vec_f32().unwrap()
     );
     // The same file computes in f32 once told to: the variables are f32 either way.
     loaded.set_dtype_policy(Policy::Float32);
-    let p = loaded.predict(&x, 32).unwrap();
+    let p = loaded.predict_with(&x, 32).unwrap();
     assert_eq!(p.dtype(), DType::F32);
     // A float32 model's file has no policy entry.
     let plain = small::<B>(Policy::Float32);
@@ -433,12 +433,12 @@ fn per_layer_policy_overrides_the_model<B: Backend>() {
     let want = mixed.layers()[1]
         .call(&h.to_dtype(DType::F32).unwrap(), plain_ctx)
         .unwrap();
-    let got = f32_last.predict(&x, 32).unwrap();
+    let got = f32_last.predict_with(&x, 32).unwrap();
     assert_eq!(got.dtype(), DType::F32);
     assert_eq!(got.to_vec_f32().unwrap(), want.to_vec_f32().unwrap());
     assert_ne!(
         got.to_vec_f32().unwrap(),
-        mixed.predict(&x, 32).unwrap().to_vec_f32().unwrap(),
+        mixed.predict_with(&x, 32).unwrap().to_vec_f32().unwrap(),
         "the all-bf16 model differs in its last layer"
     );
     // A bf16 layer inside a float32 model: output f32, close to but not the f32 model's.
@@ -448,8 +448,8 @@ fn per_layer_policy_overrides_the_model<B: Backend>() {
         .set_weights(&plain.get_weights().unwrap())
         .unwrap();
     let (a, b) = (
-        bf16_last.predict(&x, 32).unwrap(),
-        plain.predict(&x, 32).unwrap(),
+        bf16_last.predict_with(&x, 32).unwrap(),
+        plain.predict_with(&x, 32).unwrap(),
     );
     assert_eq!(
         a.dtype(),
@@ -468,8 +468,8 @@ fn per_layer_policy_overrides_the_model<B: Backend>() {
     let mut back = Sequential::<B>::load(&path).unwrap();
     assert_eq!(back.layers()[1].dtype_policy(), Some(Policy::Float32));
     assert_eq!(
-        back.predict(&x, 32).unwrap().to_vec_f32().unwrap(),
-        f32_last.predict(&x, 32).unwrap().to_vec_f32().unwrap()
+        back.predict_with(&x, 32).unwrap().to_vec_f32().unwrap(),
+        f32_last.predict_with(&x, 32).unwrap().to_vec_f32().unwrap()
     );
     // It trains; the variables stay f32.
     f32_last
@@ -509,7 +509,7 @@ fn merge_of_mixed_branches<B: Backend>() {
         let s = Add().apply_multi(&[a, b, c]).unwrap();
         let mut m = Model::new(&[x], &[s]).unwrap();
         m.set_dtype_policy(model_policy);
-        let y = m.predict(x4::<B>(), 32).unwrap();
+        let y = m.predict_with(x4::<B>(), 32).unwrap();
         assert_eq!(y.dtype(), DType::F32, "{model_policy}");
         assert!(y.to_vec_f32().unwrap().iter().all(|v| v.is_finite()));
         let dir = tempfile::tempdir().unwrap();
@@ -523,7 +523,10 @@ fn merge_of_mixed_branches<B: Backend>() {
             "{config}"
         );
         assert_eq!(
-            back.predict(x4::<B>(), 32).unwrap().to_vec_f32().unwrap(),
+            back.predict_with(x4::<B>(), 32)
+                .unwrap()
+                .to_vec_f32()
+                .unwrap(),
             y.to_vec_f32().unwrap()
         );
     }
@@ -566,7 +569,7 @@ fn cast_variables_and_save_bf16<B: Backend>() {
     let dir = tempfile::tempdir().unwrap();
     let f32_path = dir.path().join("f32.safetensors");
     m.save(&f32_path).unwrap();
-    let before = m.predict(&x, 32).unwrap().to_vec_f32().unwrap();
+    let before = m.predict_with(&x, 32).unwrap().to_vec_f32().unwrap();
     let e = m.cast_variables(DType::I64).unwrap_err().to_string();
     assert!(e.contains("cast_variables(dtype)"), "{e}");
     m.cast_variables(DType::BF16).unwrap();
@@ -574,7 +577,7 @@ fn cast_variables_and_save_bf16<B: Backend>() {
         assert_eq!(w.value.dtype(), DType::BF16, "{name}");
     }
     // (Softmax runs in f32 after a 16-bit layer, so this model's output is f32.)
-    let p = m.predict(&x, 32).unwrap();
+    let p = m.predict_with(&x, 32).unwrap();
     let cast_pred = p.to_vec_f32().unwrap();
     for (g, w) in cast_pred.iter().zip(&before) {
         assert!((g - w).abs() <= 0.03, "{cast_pred:?} vs {before:?}");
@@ -600,7 +603,7 @@ fn cast_variables_and_save_bf16<B: Backend>() {
         assert_eq!(w.value.dtype(), DType::BF16, "{name}");
     }
     assert_eq!(
-        back.predict(&x, 32).unwrap().to_vec_f32().unwrap(),
+        back.predict_with(&x, 32).unwrap().to_vec_f32().unwrap(),
         cast_pred
     );
     let loss = back.train_on_batch(&x, &y).unwrap().get("loss").unwrap();

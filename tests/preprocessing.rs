@@ -203,7 +203,7 @@ fn normalization_errors<B: Backend>() {
     let mut m = Sequential::<B>::new();
     m.add(Input::new(&[2])).unwrap();
     m.add(Normalization::<B>::new()).unwrap();
-    let e = m.predict(&x, 8).unwrap_err();
+    let e = m.predict_with(&x, 8).unwrap_err();
     assert!(matches!(e, Error::NotReady { .. }), "{e}");
     assert!(
         e.to_string().contains("normalization") && e.to_string().contains("adapt"),
@@ -725,7 +725,7 @@ fn saved_models_predict_identically<B: Backend>() {
         ("disc", c, &x),
         ("hash", d, &ids),
     ] {
-        let before = m.predict(input, 4).unwrap().to_vec_f32().unwrap();
+        let before = m.predict_with(input, 4).unwrap().to_vec_f32().unwrap();
         let path = tmp(&format!("{name}.safetensors"));
         m.save(&path).unwrap();
         let mut back = Sequential::<B>::load(&path).unwrap();
@@ -735,7 +735,7 @@ fn saved_models_predict_identically<B: Backend>() {
             m.get_weights().unwrap(),
             "{name}"
         );
-        let after = back.predict(input, 4).unwrap().to_vec_f32().unwrap();
+        let after = back.predict_with(input, 4).unwrap().to_vec_f32().unwrap();
         assert_eq!(before, after, "{name}: predictions after load");
         std::fs::remove_file(&path).ok();
     }

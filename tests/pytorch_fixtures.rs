@@ -151,7 +151,7 @@ fn dense<B: Backend>() {
     bias.assign(&fx.tensor("bias")).unwrap();
 
     let x = fx.tensor::<B>("x");
-    check(&fx, "out", &model.predict(&x, 4).unwrap(), "predict");
+    check(&fx, "out", &model.predict_with(&x, 4).unwrap(), "predict");
 
     let xp = x.to_param().unwrap();
     let out = model.call(&xp, false).unwrap();

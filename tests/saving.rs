@@ -49,8 +49,8 @@ fn sequential_round_trip_keeps_weights_config_and_training_state() {
     };
     assert_eq!(names(a), names(b));
     assert_eq!(
-        m.predict(&x, 64).unwrap().to_vec_f32().unwrap(),
-        back.predict(&x, 64).unwrap().to_vec_f32().unwrap()
+        m.predict_with(&x, 64).unwrap().to_vec_f32().unwrap(),
+        back.predict_with(&x, 64).unwrap().to_vec_f32().unwrap()
     );
     // a Sequential file is refused by Model::load with a clear message
     let e = Model::<B>::load(&path).unwrap_err();
@@ -115,12 +115,12 @@ fn functional_round_trip() {
     let mut back = Model::<B>::load(&path).unwrap();
     assert_eq!(back.summary().unwrap(), m.summary().unwrap());
     let p1 = m
-        .predict([("a", &xa), ("b", &xb)], 8)
+        .predict_with([("a", &xa), ("b", &xb)], 8)
         .unwrap()
         .to_vec_f32()
         .unwrap();
     let p2 = back
-        .predict([("a", &xa), ("b", &xb)], 8)
+        .predict_with([("a", &xa), ("b", &xb)], 8)
         .unwrap()
         .to_vec_f32()
         .unwrap();

@@ -458,7 +458,7 @@ fn saved_with_model<B: Backend>() {
     m.add(Input::new(&[40])).unwrap();
     m.add(Dense::new(3)).unwrap();
     m.set_asset("text", tv.to_json());
-    let before = m.predict(&x, 8).unwrap().to_vec_f32().unwrap();
+    let before = m.predict_with(&x, 8).unwrap().to_vec_f32().unwrap();
     let path = tmp("text.safetensors");
     m.save(&path).unwrap();
     let back = Sequential::<B>::load(&path).unwrap();
@@ -468,7 +468,7 @@ fn saved_with_model<B: Backend>() {
     let x2: Tensor<B> = tv2.encode(&corpus, Device::Cpu).unwrap();
     assert_eq!(x2.to_vec_f32().unwrap(), x.to_vec_f32().unwrap());
     let mut back = back;
-    let after = back.predict(&x2, 8).unwrap().to_vec_f32().unwrap();
+    let after = back.predict_with(&x2, 8).unwrap().to_vec_f32().unwrap();
     assert_eq!(before, after);
 }
 

@@ -85,7 +85,7 @@ fn shared_tensors_from_eight_threads<B: Backend>() {
     let w: Vec<Tensor<B>> = named.into_iter().map(|(_, w)| w.value).collect();
     let single = forward(&x, &w);
     // The hand-written pass is the model's.
-    let predicted = m.predict(&x, 8).unwrap().to_vec_f32().unwrap();
+    let predicted = m.predict_with(&x, 8).unwrap().to_vec_f32().unwrap();
     let diff = single
         .iter()
         .zip(&predicted)
@@ -100,10 +100,10 @@ fn one_model_behind_a_mutex_from_eight_threads<B: Backend>() {
     assert_send::<Sequential<B>>();
     assert_send::<stratanet::model::Model<B>>();
     let (mut m, x) = trained::<B>();
-    let single: Vec<f32> = m.predict(&x, 4).unwrap().to_vec_f32().unwrap();
+    let single: Vec<f32> = m.predict_with(&x, 4).unwrap().to_vec_f32().unwrap();
     let model = Mutex::new(m);
     every_call_matches::<B>(&single, || {
-        let out = model.lock().unwrap().predict(&x, 4).unwrap();
+        let out = model.lock().unwrap().predict_with(&x, 4).unwrap();
         // The host copy is made outside the lock, concurrently.
         out.to_vec_f32().unwrap()
     });

@@ -22,12 +22,12 @@ fn learns_the_digits_on_a_held_out_split() {
     let h = m.fit(&xtr, &ytr, quiet(8).batch_size(32).seed(5)).unwrap();
     let loss = h.get("loss").unwrap();
     assert!(loss[loss.len() - 1] < loss[0] * 0.5, "loss falls: {loss:?}");
-    let scores = m.evaluate(&xte, &yte, 64).unwrap();
+    let scores = m.evaluate_with(&xte, &yte, 64).unwrap();
     let acc = scores.get("accuracy").unwrap();
     assert!(acc > 0.9, "test accuracy {acc}");
     // evaluate's accuracy equals argmax(predict) == label
     let pred = m
-        .predict(&xte, 50)
+        .predict_with(&xte, 50)
         .unwrap()
         .argmax(-1, false)
         .unwrap()
@@ -132,7 +132,7 @@ fn kernel_regularizer_is_added_to_the_loss() {
     let x = Tensor::<B>::from_vec(vec![1.0f32, 1.0], &[1, 2]).unwrap();
     let y = Tensor::<B>::from_vec(vec![0.0f32], &[1, 1]).unwrap();
     // prediction 1.0 -> mse 1.0; penalty 0.1 * (0.25 + 0.25) = 0.05
-    let logs = m.evaluate(&x, &y, 1).unwrap();
+    let logs = m.evaluate_with(&x, &y, 1).unwrap();
     assert!((logs.get("loss").unwrap() - 1.05).abs() < 1e-6);
     // and it drives the gradient: one SGD step with lr 0.1. For each kernel entry w_i,
     // d/dw_i [(w_1 + w_2)^2 + 0.1 (w_1^2 + w_2^2)] = 2 (w_1 + w_2) + 0.2 w_i = 2.1 at 0.5
@@ -149,8 +149,8 @@ fn predict_in_batches_equals_one_batch() {
     let mut m = digits_model(2);
     let (x, _) = datasets::digits::<B>(Device::Cpu).unwrap();
     let x = x.narrow(0, 0, 103).unwrap();
-    let a = m.predict(&x, 103).unwrap().to_vec_f32().unwrap();
-    let b = m.predict(&x, 10).unwrap().to_vec_f32().unwrap();
+    let a = m.predict_with(&x, 103).unwrap().to_vec_f32().unwrap();
+    let b = m.predict_with(&x, 10).unwrap().to_vec_f32().unwrap();
     assert_eq!(a.len(), 103 * 10);
     for (u, v) in a.iter().zip(&b) {
         assert!((u - v).abs() < 1e-6);

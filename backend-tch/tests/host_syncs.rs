@@ -99,7 +99,7 @@ fn fit_and_evaluate_reads(
             .is_some_and(|v| v.iter().all(|l| l.is_finite())));
     });
     let eval = reads(|| {
-        m.evaluate(&x, &y, batch).unwrap();
+        m.evaluate_with(&x, &y, batch).unwrap();
     });
     (fit, eval)
 }

@@ -133,9 +133,9 @@ pub fn run<B: Backend>(spec: &CaseSpec, rss: bool) -> AnyResult<CaseResult> {
 
     if spec.n_predict > 0 {
         let xp = x.narrow(0, 0, spec.n_predict)?;
-        let _ = model.predict(&x.narrow(0, 0, (2 * bs).min(spec.n_predict))?, bs)?;
+        let _ = model.predict_with(&x.narrow(0, 0, (2 * bs).min(spec.n_predict))?, bs)?;
         let t = Instant::now();
-        let p = model.predict(&xp, bs)?;
+        let p = model.predict_with(&xp, bs)?;
         sync()?;
         result.predict_secs = t.elapsed().as_secs_f64();
         assert_eq!(p.shape(), [spec.n_predict, 10]);

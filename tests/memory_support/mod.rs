@@ -73,8 +73,8 @@ pub fn predict_and_evaluate_peak_rss_does_not_grow_with_batches<B: Backend>() {
     let small_y = y.narrow(0, 0, 10_000).unwrap();
 
     // Warm up allocators with 100 batches each.
-    drop(m.predict(&small_x, 100).unwrap());
-    m.evaluate(&small_x, &small_y, 100).unwrap();
+    drop(m.predict_with(&small_x, 100).unwrap());
+    m.evaluate_with(&small_x, &small_y, 100).unwrap();
     let peaks = Arc::new(Mutex::new(Vec::new()));
     let probe = || -> Vec<Box<dyn Callback>> {
         vec![Box::new(PeakAtBatches {
@@ -82,7 +82,9 @@ pub fn predict_and_evaluate_peak_rss_does_not_grow_with_batches<B: Backend>() {
             peaks: peaks.clone(),
         })]
     };
-    let out = m.predict_with(&x, 100, probe()).unwrap();
+    let out = m
+        .predict_all(&x, PredictOptions::new().batch_size(100).callbacks(probe()))
+        .unwrap();
     assert_eq!(out[0].shape(), vec![n, 10]);
     // `predict` joins its batch outputs in chunks of 64 batches while it runs: the rows
     // across a chunk boundary (row 6,400) are the model's outputs for those rows.
@@ -102,7 +104,8 @@ pub fn predict_and_evaluate_peak_rss_does_not_grow_with_batches<B: Backend>() {
         "{}: rows 6,350..6,450 differ by {diff}",
         B::NAME
     );
-    m.evaluate_with(&x, &y, 100, probe()).unwrap();
+    m.evaluate_with(&x, &y, EvaluateOptions::from(100).callbacks(probe()))
+        .unwrap();
     let p = peaks.lock().unwrap().clone();
     assert_eq!(
         p.len(),

@@ -9,13 +9,17 @@ use std::io::Write;
 use std::path::PathBuf;
 
 /// Streams per-epoch logs to a CSV file (`epoch` first, then the log names in order), like
-/// `keras.callbacks.CSVLogger`.
+/// `keras.callbacks.CSVLogger` (that spelling, [`CSVLogger`], names it too).
+#[doc(alias = "CSVLogger")]
 #[derive(Debug)]
 pub struct CsvLogger {
     config: CsvLoggerConfig,
     file: Option<std::fs::File>,
     keys: Option<Vec<String>>,
 }
+
+/// Keras' spelling of [`CsvLogger`] (`keras.callbacks.CSVLogger`).
+pub type CSVLogger = CsvLogger;
 
 /// The hyper-parameters of [`CsvLogger`], with Keras' names and defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -13,15 +13,17 @@ pub mod tensorboard;
 mod terminate_on_nan;
 
 pub use checkpoint::{ModelCheckpoint, ModelCheckpointConfig};
-pub use csv_logger::{CsvLogger, CsvLoggerConfig};
+pub use csv_logger::{CSVLogger, CsvLogger, CsvLoggerConfig};
 pub use early_stopping::{EarlyStopping, EarlyStoppingConfig};
 pub(crate) use history_io::write_text;
 pub use lambda::LambdaCallback;
 pub use monitor::Mode;
 pub use progress::ProgressBar;
-pub use schedulers::{LearningRateScheduler, ReduceLrOnPlateau, ReduceLrOnPlateauConfig};
+pub use schedulers::{
+    LearningRateScheduler, ReduceLROnPlateau, ReduceLrOnPlateau, ReduceLrOnPlateauConfig,
+};
 pub use tensorboard::{TensorBoard, TensorBoardConfig, UpdateFreq};
-pub use terminate_on_nan::TerminateOnNan;
+pub use terminate_on_nan::{TerminateOnNaN, TerminateOnNan};
 
 use crate::data::HostTensor;
 use crate::error::Result;
@@ -43,9 +45,35 @@ impl Logs {
     pub fn insert(&mut self, name: impl Into<String>, value: f64) {
         self.0.insert(name.into(), value);
     }
-    /// A value by name.
+    /// A value by name (`None` when absent; see [`Self::value`] for an error that lists
+    /// the names present).
     pub fn get(&self, name: &str) -> Option<f64> {
         self.0.get(name).copied()
+    }
+    /// A value by name, like Keras' `results["accuracy"]` (with `return_dict=True`).
+    ///
+    /// ```
+    /// use stratanet::Logs;
+    /// let mut logs = Logs::new();
+    /// logs.insert("loss", 0.25);
+    /// logs.insert("accuracy", 0.9);
+    /// assert_eq!(logs.value("accuracy").unwrap(), 0.9);
+    /// let e = logs.value("acc").unwrap_err();
+    /// assert_eq!(e.to_string(), "unknown result 'acc'; known: accuracy, loss");
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::UnknownName`](crate::Error::UnknownName) naming `name` and every name
+    /// present.
+    pub fn value(&self, name: &str) -> Result<f64> {
+        self.get(name).ok_or_else(|| {
+            let known: Vec<&str> = self.0.keys().map(String::as_str).collect();
+            crate::error::Error::unknown("result", name, &known)
+        })
+    }
+    /// The names present, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.keys().map(String::as_str)
     }
     /// Iterates in name order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, f64)> {

@@ -6,13 +6,17 @@ use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 
 /// Lowers the learning rate by `factor` when a monitored quantity stops improving, like
-/// `keras.callbacks.ReduceLROnPlateau`.
+/// `keras.callbacks.ReduceLROnPlateau` (that spelling, [`ReduceLROnPlateau`], names it too).
+#[doc(alias = "ReduceLROnPlateau")]
 #[derive(Debug, Clone)]
 pub struct ReduceLrOnPlateau {
     config: ReduceLrOnPlateauConfig,
     tracker: Tracker,
     cooldown_counter: usize,
 }
+
+/// Keras' spelling of [`ReduceLrOnPlateau`] (`keras.callbacks.ReduceLROnPlateau`).
+pub type ReduceLROnPlateau = ReduceLrOnPlateau;
 
 /// The hyper-parameters of [`ReduceLrOnPlateau`], with Keras' names and defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -4,11 +4,16 @@ use super::{BatchEnd, Callback};
 use crate::error::Result;
 
 /// Stops training as soon as the running loss is NaN or infinite, like
-/// `keras.callbacks.TerminateOnNaN` (reads the loss every batch: one device sync per batch).
+/// `keras.callbacks.TerminateOnNaN` (reads the loss every batch: one device sync per batch;
+/// that spelling, [`TerminateOnNaN`], names it too).
+#[doc(alias = "TerminateOnNaN")]
 #[derive(Debug, Clone, Default)]
 pub struct TerminateOnNan {
     terminated_at: Option<usize>,
 }
+
+/// Keras' spelling of [`TerminateOnNan`] (`keras.callbacks.TerminateOnNaN`).
+pub type TerminateOnNaN = TerminateOnNan;
 
 impl TerminateOnNan {
     /// A new callback.

@@ -31,7 +31,7 @@ use serde_json::json;
 /// // 3 * (16 * 2 * 8 + 2 * 8) + (2 * 8 * 16 + 16)
 /// assert_eq!(model.count_params(), (1_088, 0));
 /// let x = Tensor::<B>::ones(&[3, 6, 16], stratanet::DType::F32, stratanet::Device::Cpu)?;
-/// assert_eq!(model.predict(&x, 32)?.shape(), vec![3, 6, 16]);
+/// assert_eq!(model.predict_with(&x, 32)?.shape(), vec![3, 6, 16]);
 /// # Ok(())
 /// # }
 /// ```

@@ -95,7 +95,7 @@ impl<B: Backend> Layer<B> for Input {
 /// model.add(Dense::new(1).kernel_initializer(Initializer::Ones).activation("relu"))?;
 /// let x = Tensor::<B>::from_vec(vec![1.0f32, 2.0, -3.0, 1.0], &[2, 2])?;
 /// // [1 + 2, relu(-3 + 1)] with a kernel of ones and a zero bias
-/// assert_eq!(model.predict(&x, 32)?.to_vec_f32()?, vec![3.0, 0.0]);
+/// assert_eq!(model.predict_with(&x, 32)?.to_vec_f32()?, vec![3.0, 0.0]);
 /// # Ok(())
 /// # }
 /// ```

@@ -58,8 +58,8 @@ pub use preprocessing::{
     Rescaling, RescalingConfig, Resizing, ResizingConfig,
 };
 pub use recurrent::{
-    Bidirectional, BidirectionalConfig, Cell, GruCell, LstmCell, MergeMode, Recurrent,
-    RecurrentConfig, SimpleCell, SimpleRNN, GRU, LSTM,
+    Bidirectional, BidirectionalConfig, Cell, Gru, GruCell, Lstm, LstmCell, MergeMode, Recurrent,
+    RecurrentConfig, SimpleCell, SimpleRNN, SimpleRnn, GRU, LSTM,
 };
 pub use registry::{register_layer, LayerFactory};
 pub use regularization::{

@@ -258,10 +258,14 @@ impl<B: Backend> Metric<B> for F1Score<B> {
 /// # }
 /// ```
 #[derive(Debug)]
+#[doc(alias = "MeanIou")]
 pub struct MeanIoU<B: Backend> {
     config: MeanIoUConfig,
     confusion: Sums<B>,
 }
+
+/// [`MeanIoU`] spelled by Rust's API guidelines (acronyms as words).
+pub type MeanIou<B> = MeanIoU<B>;
 
 metric_config! {
     /// [`MeanIoU`]'s hyper-parameters, with Keras' names and defaults.

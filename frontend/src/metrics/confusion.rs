@@ -184,6 +184,7 @@ pub enum Summation {
 /// ```
 #[derive(Debug)]
 #[allow(clippy::upper_case_acronyms)]
+#[doc(alias = "Auc")]
 pub struct AUC<B: Backend> {
     config: AUCConfig,
     /// `[2, T]`: true and false positives per threshold.
@@ -191,6 +192,9 @@ pub struct AUC<B: Backend> {
     /// `[2]`: label positives and element count.
     totals: Sums<B>,
 }
+
+/// [`AUC`] spelled by Rust's API guidelines (acronyms as words).
+pub type Auc<B> = AUC<B>;
 
 metric_config! {
     /// [`AUC`]'s hyper-parameters, with Keras' names and defaults.

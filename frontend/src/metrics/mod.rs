@@ -13,9 +13,12 @@ mod classification;
 mod confusion;
 mod regression;
 
-pub use classification::{F1Average, F1Score, F1ScoreConfig, MeanIoU, MeanIoUConfig, TopKAccuracy};
+pub use classification::{
+    F1Average, F1Score, F1ScoreConfig, MeanIoU, MeanIoUConfig, MeanIou, TopKAccuracy,
+};
 pub use confusion::{
-    AUCConfig, Confusion, Curve, Precision, PrecisionConfig, Recall, RecallConfig, Summation, AUC,
+    AUCConfig, Auc, Confusion, Curve, Precision, PrecisionConfig, Recall, RecallConfig, Summation,
+    AUC,
 };
 pub use regression::{
     MeanAbsoluteError, MeanSquaredError, R2Aggregation, R2Score, R2ScoreConfig,

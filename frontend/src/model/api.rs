@@ -126,7 +126,27 @@ where
         })
     }
 
-    /// Loss and metrics on `(x, y)` in inference mode, like `model.evaluate`.
+    /// Loss and metrics on `(x, y)` in inference mode, like Keras' `model.evaluate(x, y)`:
+    /// batches of 32 (Keras' default; see [`Self::evaluate_with`] for another batch size or
+    /// callbacks). Read a result with [`Logs::value`](crate::Logs::value), which names the
+    /// available keys when one is missing.
+    ///
+    /// ```
+    /// use stratanet::prelude::*;
+    /// # fn main() -> stratanet::Result<()> {
+    /// let mut model = Sequential::<DefaultBackend>::new();
+    /// model.add(Input::new(&[2]))?;
+    /// model.add(Dense::new(3).activation("softmax"))?;
+    /// model.compile("adam", "sparse_categorical_crossentropy", &["accuracy"])?;
+    /// let x = Tensor::from_vec(vec![0.5f32; 8], &[4, 2])?;
+    /// let y = Tensor::from_vec(vec![0i64, 1, 2, 0], &[4])?;
+    /// let results = model.evaluate(&x, &y)?;
+    /// let accuracy = results.value("accuracy")?;
+    /// assert!((0.0..=1.0).contains(&accuracy));
+    /// assert!(results.value("acc").unwrap_err().to_string().contains("accuracy, loss"));
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// As [`Self::fit`].
@@ -134,48 +154,27 @@ where
         &mut self,
         x: impl Into<crate::model::Data<B>>,
         y: impl Into<crate::model::Data<B>>,
-        batch_size: usize,
     ) -> Result<crate::Logs> {
-        self.evaluate_with(x, y, batch_size, Vec::new())
+        self.evaluate_with(x, y, crate::model::EvaluateOptions::new())
     }
 
-    /// Outputs for `x` in inference mode, computed in batches, like `model.predict`
-    /// (the first output for models with several; see [`Self::predict_all`]).
+    /// [`Self::evaluate`] with options: a batch size (a plain `usize` converts,
+    /// `model.evaluate_with(&x, &y, 128)`) or an
+    /// [`EvaluateOptions`](crate::model::EvaluateOptions) with callbacks (their
+    /// `on_test_*` hooks run, per batch too).
     ///
     /// # Errors
-    /// `batch_size` 0, or inputs that do not fit the model.
-    pub fn predict(
-        &mut self,
-        x: impl Into<crate::model::Data<B>>,
-        batch_size: usize,
-    ) -> Result<Tensor<B>> {
-        let mut outs = crate::model::training::predict(self, x.into(), batch_size, &mut [])?;
-        Ok(outs.remove(0))
-    }
-
-    /// Every output for `x` in inference mode, in output order.
-    ///
-    /// # Errors
-    /// As [`Self::predict`].
-    pub fn predict_all(
-        &mut self,
-        x: impl Into<crate::model::Data<B>>,
-        batch_size: usize,
-    ) -> Result<Vec<Tensor<B>>> {
-        crate::model::training::predict(self, x.into(), batch_size, &mut [])
-    }
-
-    /// [`Self::evaluate`] with callbacks (their `on_test_*` hooks run, per batch too).
-    ///
-    /// # Errors
-    /// As [`Self::evaluate`], or a callback's error.
+    /// As [`Self::evaluate`] (`batch_size` 0 included), or a callback's error.
     pub fn evaluate_with(
         &mut self,
         x: impl Into<crate::model::Data<B>>,
         y: impl Into<crate::model::Data<B>>,
-        batch_size: usize,
-        mut callbacks: Vec<Box<dyn crate::callbacks::Callback>>,
+        opts: impl Into<crate::model::EvaluateOptions>,
     ) -> Result<crate::Logs> {
+        let crate::model::EvaluateOptions {
+            batch_size,
+            mut callbacks,
+        } = opts.into();
         self.with_compiled("evaluate", |model, compiled, _| {
             crate::model::training::evaluate(
                 model,
@@ -188,17 +187,59 @@ where
         })
     }
 
-    /// [`Self::predict_all`] with callbacks (their `on_predict_*` hooks run, per batch
-    /// too).
+    /// Outputs for `x` in inference mode, like Keras' `model.predict(x)`: batches of 32
+    /// (Keras' default; see [`Self::predict_with`]), the first output for models with
+    /// several (see [`Self::predict_all`]).
+    ///
+    /// ```
+    /// use stratanet::prelude::*;
+    /// # fn main() -> stratanet::Result<()> {
+    /// let mut model = Sequential::<DefaultBackend>::new();
+    /// model.add(Input::new(&[2]))?;
+    /// model.add(Dense::new(3).activation("softmax"))?;
+    /// let probs = model.predict(&Tensor::from_vec(vec![0.5f32; 80], &[40, 2])?)?;
+    /// assert_eq!(probs.shape(), [40, 3]);
+    /// let same = model.predict_with(&Tensor::from_vec(vec![0.5f32; 80], &[40, 2])?, 7)?;
+    /// assert_eq!(same.to_vec_f32()?, probs.to_vec_f32()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     ///
     /// # Errors
-    /// As [`Self::predict`], or a callback's error.
+    /// Inputs that do not fit the model.
+    pub fn predict(&mut self, x: impl Into<crate::model::Data<B>>) -> Result<Tensor<B>> {
+        self.predict_with(x, crate::model::PredictOptions::new())
+    }
+
+    /// [`Self::predict`] with options: a batch size (a plain `usize` converts,
+    /// `model.predict_with(&x, 256)`) or a [`PredictOptions`](crate::model::PredictOptions)
+    /// with callbacks (their `on_predict_*` hooks run, per batch too).
+    ///
+    /// # Errors
+    /// `batch_size` 0, inputs that do not fit the model, or a callback's error.
     pub fn predict_with(
         &mut self,
         x: impl Into<crate::model::Data<B>>,
-        batch_size: usize,
-        mut callbacks: Vec<Box<dyn crate::callbacks::Callback>>,
+        opts: impl Into<crate::model::PredictOptions>,
+    ) -> Result<Tensor<B>> {
+        let mut outs = self.predict_all(x, opts)?;
+        Ok(outs.remove(0))
+    }
+
+    /// Every output for `x` in inference mode, in output order, with options as
+    /// [`Self::predict_with`] (a batch size or [`PredictOptions`](crate::model::PredictOptions)).
+    ///
+    /// # Errors
+    /// As [`Self::predict_with`].
+    pub fn predict_all(
+        &mut self,
+        x: impl Into<crate::model::Data<B>>,
+        opts: impl Into<crate::model::PredictOptions>,
     ) -> Result<Vec<Tensor<B>>> {
+        let crate::model::PredictOptions {
+            batch_size,
+            mut callbacks,
+        } = opts.into();
         crate::model::training::predict(self, x.into(), batch_size, &mut callbacks)
     }
 
@@ -330,7 +371,7 @@ where
         x: impl Into<crate::model::Data<B>>,
         y: impl Into<crate::model::Data<B>>,
     ) -> Result<crate::Logs> {
-        self.evaluate(x, y, usize::MAX)
+        self.evaluate_with(x, y, usize::MAX)
     }
 
     /// Outputs for one batch in inference mode, like Keras' `predict_on_batch`.
@@ -338,7 +379,7 @@ where
     /// # Errors
     /// As [`Self::predict`].
     pub fn predict_on_batch(&mut self, x: impl Into<crate::model::Data<B>>) -> Result<Tensor<B>> {
-        self.predict(x, usize::MAX)
+        self.predict_with(x, usize::MAX)
     }
 
     /// The forward pass, like calling a Keras model: `model(x, training=...)` (first

@@ -156,10 +156,10 @@ where
     /// m.add(Input::new(&[4]))?;
     /// m.add(Dense::new(2))?;
     /// let x = Tensor::<DefaultBackend>::ones(&[1, 4], DType::F32, Device::Cpu)?;
-    /// let before = m.predict(&x, 8)?.to_vec_f32()?;
+    /// let before = m.predict_with(&x, 8)?.to_vec_f32()?;
     /// m.to_device(Device::Cpu)?;
     /// assert_eq!(m.device(), Device::Cpu);
-    /// assert_eq!(m.predict(&x, 8)?.to_vec_f32()?, before);
+    /// assert_eq!(m.predict_with(&x, 8)?.to_vec_f32()?, before);
     /// # Ok(())
     /// # }
     /// ```
@@ -210,7 +210,7 @@ where
     /// m.cast_variables(DType::BF16)?;
     /// assert!(m.weights().iter().all(|(_, w)| w.value.dtype() == DType::BF16));
     /// let x = Tensor::<DefaultBackend>::ones(&[1, 4], DType::F32, Device::Cpu)?;
-    /// assert_eq!(m.predict(&x, 8)?.dtype(), DType::BF16);
+    /// assert_eq!(m.predict_with(&x, 8)?.dtype(), DType::BF16);
     /// # Ok(())
     /// # }
     /// ```

@@ -20,4 +20,7 @@ pub use functional::{
 pub use sequential::{LayerStack, Sequential};
 pub(crate) use summary::shape_str;
 pub use summary::{render_summary, SummaryRow};
-pub use training::{Compile, Compiled, CompiledMetric, FitOptions, Network};
+pub use training::{
+    Compile, Compiled, CompiledMetric, EvaluateOptions, FitOptions, Network, PredictOptions,
+    DEFAULT_BATCH_SIZE,
+};

@@ -142,14 +142,40 @@ pub use lion::{Lion, LionConfig};
 pub use loss_scale::{LossScaleOptimizer, DYNAMIC_GROWTH_STEPS, INITIAL_SCALE};
 pub use nadam::{Nadam, NadamConfig};
 pub use options::OptimizerOptions;
-pub use rmsprop::{RmsProp, RmsPropConfig};
-pub use sgd::{Sgd, SgdConfig};
+pub use rmsprop::{RMSprop, RmsProp, RmsPropConfig};
+pub use sgd::{Sgd, SgdConfig, SGD};
 pub(crate) use update::{Core, Rule, Update};
 
 /// Known optimizer names.
 pub const OPTIMIZER_NAMES: &[&str] = &[
     "sgd", "adam", "adamw", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "lion",
 ];
+
+/// `Default` for each optimizer: Keras' defaults, learning rate included.
+macro_rules! keras_defaults {
+    ($($ty:ident => $lr:expr),* $(,)?) => {$(
+        impl<B: Backend> Default for $ty<B> {
+            #[doc = concat!(
+                "Keras' defaults: `keras.optimizers.", stringify!($ty), "()`, learning rate ",
+                stringify!($lr), "."
+            )]
+            fn default() -> Self {
+                Self::new($lr)
+            }
+        }
+    )*};
+}
+keras_defaults!(
+    Sgd => 0.01,
+    Adam => 0.001,
+    AdamW => 0.001,
+    RmsProp => 0.001,
+    Adagrad => 0.001,
+    Adadelta => 0.001,
+    Adamax => 0.001,
+    Nadam => 0.001,
+    Lion => 0.001,
+);
 
 /// An optimizer by Keras name with Keras' defaults (`sgd`: lr 0.01; all others lr 0.001;
 /// `adamw`: weight decay 0.004).
@@ -166,15 +192,15 @@ pub const OPTIMIZER_NAMES: &[&str] = &[
 /// [`Error::UnknownName`].
 pub fn get<B: Backend>(name: &str) -> Result<Box<dyn Optimizer<B>>> {
     Ok(match name.to_ascii_lowercase().as_str() {
-        "sgd" => Box::new(Sgd::new(0.01)),
-        "adam" => Box::new(Adam::new(0.001)),
-        "adamw" => Box::new(AdamW::new(0.001)),
-        "rmsprop" => Box::new(RmsProp::new(0.001)),
-        "adagrad" => Box::new(Adagrad::new(0.001)),
-        "adadelta" => Box::new(Adadelta::new(0.001)),
-        "adamax" => Box::new(Adamax::new(0.001)),
-        "nadam" => Box::new(Nadam::new(0.001)),
-        "lion" => Box::new(Lion::new(0.001)),
+        "sgd" => Box::new(Sgd::default()),
+        "adam" => Box::new(Adam::default()),
+        "adamw" => Box::new(AdamW::default()),
+        "rmsprop" => Box::new(RmsProp::default()),
+        "adagrad" => Box::new(Adagrad::default()),
+        "adadelta" => Box::new(Adadelta::default()),
+        "adamax" => Box::new(Adamax::default()),
+        "nadam" => Box::new(Nadam::default()),
+        "lion" => Box::new(Lion::default()),
         other => return Err(Error::unknown("optimizer", other, OPTIMIZER_NAMES)),
     })
 }

@@ -40,6 +40,7 @@ optimizer! {
     /// # Ok(())
     /// # }
     /// ```
+    #[doc(alias = "RMSprop")]
     pub struct RmsProp("rmsprop", RmsPropConfig) {
         /// Discount factor of the squared-gradient average (default 0.9).
         rho: f64 = 0.9,
@@ -52,6 +53,9 @@ optimizer! {
         centered: bool = false,
     }
 }
+
+/// Keras' spelling of [`RmsProp`] (`keras.optimizers.RMSprop`).
+pub type RMSprop<B> = RmsProp<B>;
 
 impl Rule for RmsPropConfig {
     fn validate(&self, name: &str) -> Result<()> {

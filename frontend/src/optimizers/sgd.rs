@@ -35,6 +35,7 @@ optimizer! {
     /// # Ok(())
     /// # }
     /// ```
+    #[doc(alias = "SGD")]
     pub struct Sgd("sgd", SgdConfig) {
         /// Momentum factor in `[0, 1)` (default 0: none).
         momentum: f64 = 0.0,
@@ -42,6 +43,10 @@ optimizer! {
         nesterov: bool = false,
     }
 }
+
+/// Keras' spelling of [`Sgd`] (`keras.optimizers.SGD`), so `SGD::new(0.01)` compiles too.
+#[allow(clippy::upper_case_acronyms)]
+pub type SGD<B> = Sgd<B>;
 
 impl Rule for SgdConfig {
     fn validate(&self, name: &str) -> Result<()> {

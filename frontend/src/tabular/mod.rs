@@ -26,5 +26,5 @@ pub use self::lookup_columns::StringLookupColumns;
 pub use self::split::{
     kfold_indices, split_indices, stratified_kfold_indices, stratified_split_indices, Fold,
 };
-pub use self::submission::{write_class_submission, write_submission};
+pub use self::submission::{write_class_submission, write_submission, SubmissionValue};
 pub use self::table::{Column, ColumnType, Table};

@@ -65,9 +65,40 @@ fn check_name(context: &str, seen: &mut Vec<String>, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// A prediction value [`write_submission`] can write: `f32` (a `predict` output's
+/// `to_vec_f32()`) or `f64`, each written at the shortest form that reads back as the same
+/// value of its own type (an `f32` `17.3` is written `17.3`, not the `17.299999237060547`
+/// of its widening to `f64`).
+pub trait SubmissionValue: Copy {
+    /// `true` for a finite value.
+    fn is_finite_value(self) -> bool;
+    /// The shortest round-trip decimal form.
+    fn to_field(self) -> String;
+}
+
+impl SubmissionValue for f32 {
+    fn is_finite_value(self) -> bool {
+        self.is_finite()
+    }
+    fn to_field(self) -> String {
+        self.to_string()
+    }
+}
+
+impl SubmissionValue for f64 {
+    fn is_finite_value(self) -> bool {
+        self.is_finite()
+    }
+    fn to_field(self) -> String {
+        self.to_string()
+    }
+}
+
 /// Writes a submission CSV: column `id_name` from `ids`, then one column per
-/// `(name, values)` of predictions. Numbers are written with Rust's shortest round-trip
-/// formatting (`0.1`, `12.5`, `3`), so reading the file back gives the same `f64` values.
+/// `(name, values)` of predictions. Values are `f32` (straight from `predict(..)?
+/// .to_vec_f32()?`) or `f64`, written with Rust's shortest round-trip formatting for their
+/// own type (`0.1`, `12.5`, `3`; an `f32` `17.3` as `17.3`), so reading the file back gives
+/// the same values.
 /// The write is atomic (temporary file, then rename), so an interrupted run never leaves a
 /// half-written file.
 ///
@@ -86,11 +117,11 @@ fn check_name(context: &str, seen: &mut Vec<String>, name: &str) -> Result<()> {
 /// [`Error::InvalidArgument`] when no prediction column is given, a column's length differs
 /// from the number of ids, a name repeats, an id is missing or a prediction is not finite
 /// (naming the column and row); I/O errors.
-pub fn write_submission(
+pub fn write_submission<T: SubmissionValue>(
     path: impl AsRef<Path>,
     id_name: &str,
     ids: &Column,
-    columns: &[(&str, Vec<f64>)],
+    columns: &[(&str, Vec<T>)],
 ) -> Result<()> {
     const CTX: &str = "write_submission";
     if columns.is_empty() {
@@ -111,11 +142,15 @@ pub fn write_submission(
                 format!("{} values for {n} ids", values.len()),
             ));
         }
-        if let Some((r, v)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        if let Some((r, v)) = values
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !v.is_finite_value())
+        {
             return Err(Error::invalid(
                 CTX,
                 format!("columns ('{name}')"),
-                format!("value {v} at row {r} (0-based) is not finite"),
+                format!("value {} at row {r} (0-based) is not finite", v.to_field()),
             ));
         }
     }
@@ -125,7 +160,7 @@ pub fn write_submission(
         .collect();
     let rows = ids.into_iter().enumerate().map(|(r, id)| {
         std::iter::once(id)
-            .chain(columns.iter().map(|(_, v)| v[r].to_string()))
+            .chain(columns.iter().map(|(_, v)| v[r].to_field()))
             .collect()
     });
     write_csv(path.as_ref(), &header, rows)
@@ -180,21 +215,10 @@ pub fn write_class_submission(
         ));
     }
     let ids = id_fields(CTX, id_name, ids)?;
-    let mut predicted = Vec::with_capacity(n);
-    for (r, row) in scores.chunks(k).enumerate() {
-        if row.iter().any(|v| v.is_nan()) {
-            return Err(Error::invalid(
-                CTX,
-                "scores",
-                format!("NaN score at row {r} (0-based)"),
-            ));
-        }
-        let best = row
-            .iter()
-            .enumerate()
-            .fold(0, |best, (j, v)| if *v > row[best] { j } else { best });
-        predicted.push(class_names[best].clone());
-    }
+    let predicted: Vec<String> = crate::tensor::argmax_rows(scores, k, CTX)?
+        .into_iter()
+        .map(|j| class_names[j].clone())
+        .collect();
     let rows = ids
         .into_iter()
         .zip(predicted)
@@ -230,6 +254,29 @@ mod tests {
         assert_eq!(t.names(), ["id", "p", "q"]);
         assert_eq!(t.column("id").unwrap(), &ids);
         assert_eq!(t.column("p").unwrap(), &Column::floats(values));
+    }
+
+    #[test]
+    fn f32_values_at_their_shortest_form() {
+        let (_dir, path) = tmp("f32");
+        let values: Vec<f32> = vec![17.3, 0.1, 1.0 / 3.0, 25.0, -1e-7];
+        let ids = Column::ints(vec![1, 2, 3, 4, 5]);
+        write_submission(&path, "id", &ids, &[("mpg", values.clone())]).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text,
+            "id,mpg\n1,17.3\n2,0.1\n3,0.33333334\n4,25\n5,-0.0000001\n"
+        );
+        // Read back (as f64) and narrowed, every value is the f32 that was written.
+        let t = Table::read_csv(&path, &CsvOptions::new()).unwrap();
+        let Column::Float(back) = t.column("mpg").unwrap() else {
+            panic!("mpg read back as {:?}", t.column("mpg"));
+        };
+        let back: Vec<f32> = back.iter().map(|v| v.unwrap() as f32).collect();
+        assert_eq!(back, values);
+        let e =
+            write_submission(&path, "id", &ids, &[("mpg", vec![f32::INFINITY; 5])]).unwrap_err();
+        assert!(e.to_string().contains("value inf at row 0"), "{e}");
     }
 
     #[test]
@@ -271,7 +318,7 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("missing id at row 1"), "{e}");
-        assert!(write_submission(&path, "id", &ids, &[]).is_err());
+        assert!(write_submission::<f64>(&path, "id", &ids, &[]).is_err());
         let names = vec!["a".to_string(), "b".to_string()];
         let e = write_class_submission(&path, "id", &ids, "y", &[0.0; 3], &names).unwrap_err();
         assert!(

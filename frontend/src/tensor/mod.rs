@@ -7,6 +7,7 @@ use std::marker::PhantomData;
 
 mod autograd;
 mod create;
+mod display;
 mod host;
 mod math;
 mod reduce;
@@ -145,3 +146,5 @@ impl<B: Backend> Tensor<B> {
 
 /// The numpy broadcast of two shapes (the engines' own check, re-exported here).
 pub use crate::backend::check::broadcast_shape;
+pub(crate) use display::argmax_rows;
+pub use display::{PRINT_EDGE_ITEMS, PRINT_THRESHOLD};

@@ -87,7 +87,7 @@ impl<R: Rank> LayerConfig for ConvConfig<R> {
 /// assert_eq!(model.count_params().0, 3 * 3 * 1 * 2 + 2);
 /// // a 3x3 box sum of ones: 4 in a corner, 9 in the middle
 /// let x = Tensor::<B>::ones(&[1, 4, 4, 1], stratanet::DType::F32, stratanet::Device::Cpu)?;
-/// let y = model.predict(&x, 1)?.to_vec_f32()?;
+/// let y = model.predict_with(&x, 1)?.to_vec_f32()?;
 /// assert_eq!((y[0], y[2 * (4 + 1)]), (4.0, 9.0));
 /// # Ok(())
 /// # }

@@ -32,6 +32,7 @@ use std::marker::PhantomData;
 
 /// Fully connected RNN (Keras `SimpleRNN`).
 #[allow(clippy::upper_case_acronyms)]
+#[doc(alias = "SimpleRnn")]
 pub type SimpleRNN<B> = Recurrent<B, SimpleCell>;
 
 /// Long short-term memory layer (Keras `LSTM`), over inputs `[batch, time, features]`.
@@ -45,16 +46,25 @@ pub type SimpleRNN<B> = Recurrent<B, SimpleCell>;
 /// // 4 * (32 * 128 + 128 * 128 + 128), as in Keras
 /// assert_eq!(model.count_params(), (82_432, 0));
 /// let x = Tensor::<B>::ones(&[2, 5, 32], stratanet::DType::F32, stratanet::Device::Cpu)?;
-/// assert_eq!(model.predict(&x, 32)?.shape(), vec![2, 128]);
+/// assert_eq!(model.predict_with(&x, 32)?.shape(), vec![2, 128]);
 /// # Ok(())
 /// # }
 /// ```
 #[allow(clippy::upper_case_acronyms)]
+#[doc(alias = "Lstm")]
 pub type LSTM<B> = Recurrent<B, LstmCell>;
 
 /// Gated recurrent unit (Keras `GRU`, `reset_after = true`: bias `[2, 3 * units]`).
 #[allow(clippy::upper_case_acronyms)]
+#[doc(alias = "Gru")]
 pub type GRU<B> = Recurrent<B, GruCell>;
+
+/// [`SimpleRNN`] spelled by Rust's API guidelines (acronyms as words).
+pub type SimpleRnn<B> = SimpleRNN<B>;
+/// [`LSTM`] spelled by Rust's API guidelines (acronyms as words).
+pub type Lstm<B> = LSTM<B>;
+/// [`GRU`] spelled by Rust's API guidelines (acronyms as words).
+pub type Gru<B> = GRU<B>;
 
 /// A recurrent layer with cell `C`; use the aliases [`SimpleRNN`], [`LSTM`] and [`GRU`].
 #[derive(Debug)]

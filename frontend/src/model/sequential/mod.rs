@@ -28,9 +28,9 @@ mod config;
 /// let y = x.argmax(-1, false)?.clamp(0.0, 2.0)?; // a learnable labelling
 /// let history = model.fit(&x, &y, FitOptions::new().epochs(3).verbose(0))?;
 /// assert_eq!(history.get("loss").map(|l| l.len()), Some(3));
-/// let scores = model.evaluate(&x, &y, 32)?;
+/// let scores = model.evaluate_with(&x, &y, 32)?;
 /// assert!(scores.get("accuracy").is_some());
-/// assert_eq!(model.predict(&x, 32)?.shape(), vec![64, 3]);
+/// assert_eq!(model.predict_with(&x, 32)?.shape(), vec![64, 3]);
 ///
 /// // Weights round-trip through a .safetensors file.
 /// # let dir = tempfile::tempdir()?;

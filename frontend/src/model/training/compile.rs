@@ -188,7 +188,7 @@ impl<B: Backend> Compile<B> {
     /// )?;
     /// let x = Tensor::<DefaultBackend>::uniform(&[32, 2], -1.0, 1.0, 1, DType::F32, Device::Cpu)?;
     /// let y = x.sum(&[-1], true)?.gt_scalar(0.0)?.to_dtype(DType::F32)?;
-    /// let logs = m.evaluate(&x, &y, 32)?;
+    /// let logs = m.evaluate_with(&x, &y, 32)?;
     /// assert!(logs.get("precision").is_some() && logs.get("auc").is_some());
     /// # Ok(())
     /// # }

@@ -21,7 +21,7 @@ mod tracker;
 pub use compile::{compile_simple, Compile, Compiled, CompiledMetric};
 pub use evaluate::{evaluate, evaluate_dataset};
 pub use fit::{fit, fit_dataset};
-pub use options::FitOptions;
+pub use options::{EvaluateOptions, FitOptions, PredictOptions, DEFAULT_BATCH_SIZE};
 pub use predict::{predict, predict_dataset};
 pub use step::compute_loss;
 

@@ -135,3 +135,96 @@ impl<B: Backend> FitOptions<B> {
         self
     }
 }
+
+/// Keras' default `batch_size` of `evaluate` and `predict`.
+pub const DEFAULT_BATCH_SIZE: usize = 32;
+
+/// Options of `evaluate_with`: Keras' defaults (`batch_size = 32`, no callbacks) and a
+/// builder. A plain `usize` converts into it as the batch size, so
+/// `model.evaluate_with(&x, &y, 128)` reads like Keras' `model.evaluate(x, y, batch_size=128)`.
+///
+/// ```
+/// use stratanet::{EvaluateOptions, callbacks::TerminateOnNan};
+/// let opts = EvaluateOptions::new().batch_size(128).callback(TerminateOnNan::new());
+/// assert_eq!((opts.batch_size, opts.callbacks.len()), (128, 1));
+/// assert_eq!(EvaluateOptions::from(64).batch_size, 64);
+/// assert_eq!(EvaluateOptions::default().batch_size, 32);
+/// ```
+pub struct EvaluateOptions {
+    /// Samples per batch (default 32).
+    pub batch_size: usize,
+    /// Callbacks whose `on_test_*` hooks run (per batch too).
+    pub callbacks: Vec<Box<dyn Callback>>,
+}
+
+/// Options of `predict_with` / `predict_all`: Keras' defaults (`batch_size = 32`, no
+/// callbacks) and a builder; a plain `usize` converts into it as the batch size.
+///
+/// ```
+/// use stratanet::PredictOptions;
+/// assert_eq!(PredictOptions::new().batch_size(256).batch_size, 256);
+/// assert_eq!(PredictOptions::from(8).batch_size, 8);
+/// assert_eq!(PredictOptions::default().batch_size, 32);
+/// ```
+pub struct PredictOptions {
+    /// Samples per batch (default 32).
+    pub batch_size: usize,
+    /// Callbacks whose `on_predict_*` hooks run (per batch too).
+    pub callbacks: Vec<Box<dyn Callback>>,
+}
+
+/// The shared builder, `Default`, `Debug` and `From<usize>` of the two option types.
+macro_rules! inference_options {
+    ($($t:ident),*) => {$(
+        impl Default for $t {
+            fn default() -> Self {
+                Self {
+                    batch_size: DEFAULT_BATCH_SIZE,
+                    callbacks: Vec::new(),
+                }
+            }
+        }
+
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($t))
+                    .field("batch_size", &self.batch_size)
+                    .field("callbacks", &self.callbacks.len())
+                    .finish()
+            }
+        }
+
+        impl From<usize> for $t {
+            /// Default options with this batch size.
+            fn from(batch_size: usize) -> Self {
+                Self::new().batch_size(batch_size)
+            }
+        }
+
+        impl $t {
+            /// Keras' defaults: batch size 32, no callbacks.
+            pub fn new() -> Self {
+                Self::default()
+            }
+
+            /// Samples per batch (0 is refused when the call runs).
+            pub fn batch_size(mut self, batch_size: usize) -> Self {
+                self.batch_size = batch_size;
+                self
+            }
+
+            /// Adds a callback.
+            pub fn callback(mut self, cb: impl Callback + 'static) -> Self {
+                self.callbacks.push(Box::new(cb));
+                self
+            }
+
+            /// Adds boxed callbacks.
+            pub fn callbacks(mut self, cbs: Vec<Box<dyn Callback>>) -> Self {
+                self.callbacks.extend(cbs);
+                self
+            }
+        }
+    )*};
+}
+inference_options!(EvaluateOptions, PredictOptions);
