@@ -219,6 +219,9 @@ pub fn seattle_weather() -> Result<Table> {
         .map(|t| t.with_source("data/seattle-weather/seattle-weather.csv"))
 }
 
+mod text; // labelled text corpora (`sms_spam`)
+pub use text::{sms_spam, LabelledTexts, SMS_SPAM_CLASSES};
+
 #[cfg(test)]
 mod tabular_tests {
     use super::*;
