@@ -32,7 +32,8 @@ fn run<B: Backend>(device: Device) -> stratanet::Result<()> {
         .max_tokens(10_000);
     vectorizer.adapt(&x_train)?;
     let depth = vectorizer.depth();
-    println!("vocabulary: {depth} terms, e.g. {:?}", &vectorizer.tokens()[..5]);
+    let frequent: Vec<&String> = vectorizer.tokens().iter().take(5).collect();
+    println!("vocabulary: {depth} terms, most frequent {frequent:?}");
     let labels = |y: &[i64]| Tensor::<B>::from_vec_on(y.to_vec(), &[y.len()], device);
     let (f_train, f_test) = (
         vectorizer.encode::<B, _>(&x_train, device)?,
@@ -68,10 +69,14 @@ fn run<B: Backend>(device: Device) -> stratanet::Result<()> {
     let mut loaded = Device::scope(device, || Sequential::<B>::load(path))?;
     let asset = loaded.asset("text_vectorization").unwrap_or_default();
     let vectorizer = TextVectorization::from_json(asset)?;
-    let new = ["WINNER! Claim your free prize now, txt WIN to 80086", "see you at lunch?"];
-    let p_spam = loaded.predict(&vectorizer.encode::<B, _>(&new, device)?, 2)?;
-    for (text, p) in new.iter().zip(p_spam.to_vec_f32()?.chunks(2)) {
-        println!("{text:?}: {}", datasets::SMS_SPAM_CLASSES[(p[1] > 0.5) as usize]);
+    let new = [
+        "WINNER! Claim your free prize now, txt WIN to 80086",
+        "see you at lunch?",
+    ];
+    let probs = loaded.predict(&vectorizer.encode::<B, _>(&new, device)?, 2)?;
+    let classes = probs.argmax(-1, false)?.to_vec_i64()?;
+    for (text, class) in new.iter().zip(classes) {
+        println!("{text:?}: {}", datasets::SMS_SPAM_CLASSES[class as usize]);
     }
     Ok(())
 }

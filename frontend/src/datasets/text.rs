@@ -103,7 +103,8 @@ mod tests {
 
     #[test]
     fn reads_quoted_texts_into_their_parts() {
-        let csv = "split,label,text\ntrain,ham,\"Hi, \"\"you\"\"\"\ntest,spam,WIN now\ntrain,spam, x \n";
+        let csv =
+            "split,label,text\ntrain,ham,\"Hi, \"\"you\"\"\"\ntest,spam,WIN now\ntrain,spam, x \n";
         let ((x_train, y_train), (x_test, y_test)) = parse(csv).unwrap();
         assert_eq!(x_train, ["Hi, \"you\"", " x "]);
         assert_eq!(y_train, [0, 1]);
@@ -114,8 +115,14 @@ mod tests {
     fn corrupt_files_are_errors_naming_the_line() {
         for (csv, want) in [
             ("label,text\nham,hi\n", "corpus.csv:1"),
-            ("split,label,text\ntrain,ham,hi\ntest,eggs,hi\n", "corpus.csv:3"),
-            ("split,label,text\ntrain,ham,hi\nvalid,ham,hi\n", "corpus.csv:3"),
+            (
+                "split,label,text\ntrain,ham,hi\ntest,eggs,hi\n",
+                "corpus.csv:3",
+            ),
+            (
+                "split,label,text\ntrain,ham,hi\nvalid,ham,hi\n",
+                "corpus.csv:3",
+            ),
             ("split,label,text\ntrain,ham\n", "corpus.csv:2"),
         ] {
             let e = parse(csv).unwrap_err();
