@@ -54,7 +54,7 @@ fn run<B: Backend>(device: Device) -> stratanet::Result<()> {
         .seed(42);
     model.fit(&f_train, &labels(&y_train)?, options)?;
 
-    let scores = model.evaluate(&f_test, &labels(&y_test)?, 256)?;
+    let scores = model.evaluate(&f_test, &labels(&y_test)?)?;
     print_test_scores(&scores);
     let spam = y_test.iter().filter(|&&y| y == 1).count();
     let majority = spam.max(y_test.len() - spam) as f64 / y_test.len() as f64;
@@ -73,7 +73,7 @@ fn run<B: Backend>(device: Device) -> stratanet::Result<()> {
         "WINNER! Claim your free prize now, txt WIN to 80086",
         "see you at lunch?",
     ];
-    let probs = loaded.predict(&vectorizer.encode::<B, _>(&new, device)?, 2)?;
+    let probs = loaded.predict(&vectorizer.encode::<B, _>(&new, device)?)?;
     let classes = probs.argmax(-1, false)?.to_vec_i64()?;
     for (text, class) in new.iter().zip(classes) {
         println!("{text:?}: {}", datasets::SMS_SPAM_CLASSES[class as usize]);

@@ -51,9 +51,7 @@ fn train_and_score<B: Backend>(
     model
         .fit(encode(&x_train), labels(&y_train), options)
         .unwrap();
-    let scores = model
-        .evaluate(encode(&x_test), labels(&y_test), 256)
-        .unwrap();
+    let scores = model.evaluate(encode(&x_test), labels(&y_test)).unwrap();
     let accuracy = scores.get("accuracy").unwrap();
     let baseline = majority_accuracy(&y_test);
     println!("test accuracy {accuracy:.4}, baseline accuracy {baseline:.4}");
