@@ -1,7 +1,7 @@
 //! Datasets: small real ones bundled with stratanet (digits as tensors; Auto MPG and
-//! Seattle weather as [`Table`]s), splitting helpers, image folders
-//! ([`image_dataset_from_directory`]), and loaders of the larger sets Keras downloads
-//! (`keras.datasets`).
+//! Seattle weather as [`Table`]s; the SMS Spam Collection as texts, [`sms_spam`]),
+//! splitting helpers, image folders ([`image_dataset_from_directory`]), and loaders of the
+//! larger sets Keras downloads (`keras.datasets`).
 //!
 //! The bundled data ships in the repository (`data/`), with its licence and attribution.
 //!
@@ -22,6 +22,7 @@ mod formats;
 mod loaders;
 mod pickle;
 mod remote;
+mod text;
 
 pub use crate::dataset::{
     image_dataset_from_directory, image_dataset_from_directory_split, ColorMode, ImageFolder,
@@ -35,6 +36,7 @@ pub use loaders::{
 pub use remote::{
     DatasetSource, RemoteFile, KERAS_DATASETS_URL, KNOWN_FILES, MAX_DOWNLOAD_BYTES, URL_ENV,
 };
+pub use text::{sms_spam, LabelledTexts, SMS_SPAM_CLASSES};
 
 const DIGITS_CSV: &str = include_str!("../../data/digits/digits.csv");
 
