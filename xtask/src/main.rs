@@ -41,6 +41,8 @@ const EXTRA_PACKAGES: &[&str] = &[
     "scikit-learn",
     "onnxruntime",
     "tensorboard",
+    // Keras' own loaders and layers are the reference of some tests (e.g. `imdb_matches_keras`).
+    KERAS_PACKAGE,
 ];
 
 fn repo_root() -> PathBuf {
@@ -185,8 +187,9 @@ fn libtorch() -> Result<PathBuf, String> {
     let ok = Command::new(&python)
         .args([
             "-c",
-            "import safetensors, numpy, sklearn, onnxruntime, tensorboard",
+            "import safetensors, numpy, sklearn, onnxruntime, tensorboard, keras",
         ])
+        .env("KERAS_BACKEND", "torch")
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false);
