@@ -8,7 +8,7 @@
 
 #[macro_use]
 mod common;
-use common::tmp;
+use common::{nums, tmp};
 
 use serde_json::Value;
 use stratanet::layers::{
@@ -34,25 +34,6 @@ fn i64s<B: Backend>(t: &Tensor<B>) -> Vec<f64> {
         .into_iter()
         .map(|v| v as f64)
         .collect()
-}
-
-fn nums(v: &Value) -> (Vec<f64>, Vec<usize>) {
-    fn walk(v: &Value, depth: usize, out: &mut Vec<f64>, shape: &mut Vec<usize>) {
-        match v {
-            Value::Array(a) => {
-                if shape.len() == depth {
-                    shape.push(a.len());
-                }
-                for x in a {
-                    walk(x, depth + 1, out, shape);
-                }
-            }
-            x => out.push(x.as_f64().unwrap()),
-        }
-    }
-    let (mut out, mut shape) = (Vec::new(), Vec::new());
-    walk(v, 0, &mut out, &mut shape);
-    (out, shape)
 }
 
 fn f32_tensor<B: Backend>(v: &Value) -> Tensor<B> {

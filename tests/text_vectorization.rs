@@ -9,7 +9,7 @@
 
 #[macro_use]
 mod common;
-use common::tmp;
+use common::{nums, tmp};
 
 use serde_json::{json, Value};
 use stratanet::layers::{
@@ -31,26 +31,6 @@ fn strings(v: &Value) -> Vec<String> {
         .iter()
         .map(|s| s.as_str().unwrap().to_string())
         .collect()
-}
-
-/// Nested JSON number lists: (values, shape).
-fn nums(v: &Value) -> (Vec<f64>, Vec<usize>) {
-    fn walk(v: &Value, depth: usize, out: &mut Vec<f64>, shape: &mut Vec<usize>) {
-        match v {
-            Value::Array(a) => {
-                if shape.len() == depth {
-                    shape.push(a.len());
-                }
-                for x in a {
-                    walk(x, depth + 1, out, shape);
-                }
-            }
-            x => out.push(x.as_f64().unwrap()),
-        }
-    }
-    let (mut out, mut shape) = (Vec::new(), Vec::new());
-    walk(v, 0, &mut out, &mut shape);
-    (out, shape)
 }
 
 /// The layer a fixture case describes, built with the builder API.

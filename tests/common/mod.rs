@@ -423,3 +423,23 @@ macro_rules! sequential {
         m
     }};
 }
+
+/// Nested JSON number lists (a fixture's arrays) flattened: (values, shape).
+pub fn nums(v: &serde_json::Value) -> (Vec<f64>, Vec<usize>) {
+    fn walk(v: &serde_json::Value, depth: usize, out: &mut Vec<f64>, shape: &mut Vec<usize>) {
+        match v {
+            serde_json::Value::Array(a) => {
+                if shape.len() == depth {
+                    shape.push(a.len());
+                }
+                for x in a {
+                    walk(x, depth + 1, out, shape);
+                }
+            }
+            x => out.push(x.as_f64().unwrap()),
+        }
+    }
+    let (mut out, mut shape) = (Vec::new(), Vec::new());
+    walk(v, 0, &mut out, &mut shape);
+    (out, shape)
+}
