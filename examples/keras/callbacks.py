@@ -4,7 +4,6 @@ restores the best weights, a checkpoint, a CSV log, then a resume from the check
 from pathlib import Path
 
 import keras
-import pandas as pd
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
@@ -21,7 +20,7 @@ model = keras.Sequential(
         keras.layers.Dense(10, activation="softmax"),
     ]
 )
-model.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy", ["accuracy"])
+model.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy", metrics=["accuracy"])
 schedule = keras.callbacks.LearningRateScheduler(lambda epoch, lr: 1e-2 * 0.8**epoch)
 stop = keras.callbacks.EarlyStopping("val_loss", patience=5, restore_best_weights=True)
 checkpoint = keras.callbacks.ModelCheckpoint(out / "best.keras", save_best_only=True)
@@ -37,7 +36,7 @@ history = model.fit(
 best = min(range(len(history.epoch)), key=lambda e: history.history["val_loss"][e])
 print(f"stopped at epoch {stop.stopped_epoch + 1}; best epoch {best + 1}")
 print(f"learning rate went from 1e-2 to {history.history['learning_rate'][-1]:.2e}")
-print(f"log: {len(pd.read_csv(out / 'log.csv'))} rows in {out / 'log.csv'}")
+print(f"log: {len(open(out / 'log.csv').readlines()) - 1} rows in {out / 'log.csv'}")
 print(f"test accuracy (restored best weights): {model.evaluate(x_test, y_test, verbose=0)[1]:.4f}")
 
 resumed = keras.models.load_model(out / "best.keras")

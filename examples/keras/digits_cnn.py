@@ -23,7 +23,7 @@ model = keras.Sequential(
     ]
 )
 model.summary()
-model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", ["accuracy"])
+model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
 stop = keras.callbacks.EarlyStopping("val_loss", patience=8, restore_best_weights=True)
 model.fit(x_train, y_train, epochs=40, batch_size=32, validation_split=0.1, callbacks=[stop])
 

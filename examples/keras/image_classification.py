@@ -52,7 +52,7 @@ model = keras.Sequential(
     ]
 )
 model.summary()
-model.compile(keras.optimizers.Adam(2e-3), "sparse_categorical_crossentropy", ["accuracy"])
+model.compile(keras.optimizers.Adam(2e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
 stop = keras.callbacks.EarlyStopping("val_loss", patience=6, restore_best_weights=True)
 start = time.time()
 history = model.fit(train, epochs=40, validation_data=val, callbacks=[stop])

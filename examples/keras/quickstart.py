@@ -19,7 +19,7 @@ model = keras.Sequential(
     ]
 )
 model.summary()
-model.compile(keras.optimizers.Adam(2e-3), "sparse_categorical_crossentropy", ["accuracy"])
+model.compile(keras.optimizers.Adam(2e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
 history = model.fit(x_train, y_train, epochs=30, batch_size=32, validation_split=0.1)
 
 loss, accuracy = model.evaluate(x_test, y_test)

@@ -39,7 +39,7 @@ model = keras.Sequential(
     ]
 )
 model.summary()
-model.compile(keras.optimizers.Adam(1e-2), "binary_crossentropy", ["accuracy"])
+model.compile(keras.optimizers.Adam(1e-2), "binary_crossentropy", metrics=["accuracy"])
 model.fit(x_train, y_train, epochs=5, batch_size=64, verbose=2)
 
 loss, accuracy = model.evaluate(x_test, y_test, batch_size=256)

@@ -51,7 +51,7 @@ model = keras.Sequential(
         keras.layers.Dense(len(classes), activation="softmax"),
     ]
 )
-model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", ["accuracy"])
+model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
 stop = keras.callbacks.EarlyStopping("val_loss", patience=20, restore_best_weights=True)
 history = model.fit(
     x_train,

@@ -23,7 +23,7 @@ model = keras.Sequential(
         keras.layers.Dense(2, activation="softmax"),
     ]
 )
-model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", ["accuracy"])
+model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
 model.fit(f_train, y_train, epochs=4, batch_size=32, validation_split=0.1)
 
 loss, accuracy = model.evaluate(f_test, y_test)
