@@ -162,3 +162,78 @@ fn no_grad_records_nothing() {
     assert!(z.requires_grad());
     let _ = Tch::reshape(&z, &[1]).unwrap();
 }
+
+/// The one-pass CPU `f32` Adam (large parameters split across threads, AMSGrad, decay)
+/// gives what the frontend's default chain of libtorch ops gives, to f32 rounding; a
+/// non-contiguous gradient takes the libtorch path and agrees too.
+#[test]
+fn adam_cpu_fast_path_matches_the_default_chain() {
+    use stratanet_frontend::backend::{adam_step_default, AdamStep, OptimOps};
+    let n = 100_003usize; // above the parallel threshold, not a multiple of the chunk
+    let vals = |seed: u64| -> Vec<f32> {
+        (0..n)
+            .map(|i| (((i as u64 * 2_654_435_761 + seed * 97) % 1000) as f32 - 500.0) / 250.0)
+            .collect()
+    };
+    let make = |v: Vec<f32>| Tch::from_host(HostData::F32(v), &[n], &cpu()).unwrap();
+    let host = |t: &<Tch as BackendBase>::Tensor| match Tch::to_host(t).unwrap() {
+        HostData::F32(v) => v,
+        other => panic!("expected f32, got {other:?}"),
+    };
+    for (amsgrad, decay) in [(false, 1.0), (true, 0.99)] {
+        let fast: Vec<_> = (0..4).map(|k| make(vals(k))).collect();
+        let slow: Vec<_> = (0..4).map(|k| make(vals(k))).collect();
+        let (vh_fast, vh_slow) = (make(vec![0.0; n]), make(vec![0.0; n]));
+        for step in 1..=3 {
+            let t = f64::from(step);
+            let h = AdamStep {
+                lr_t: 0.01 * (1.0 - 0.999f64.powf(t)).sqrt() / (1.0 - 0.9f64.powf(t)),
+                beta_1: 0.9,
+                beta_2: 0.999,
+                epsilon: 1e-7,
+                decay,
+            };
+            let g = make(vals(10 + step as u64));
+            let vf = amsgrad.then_some(&vh_fast);
+            let vs = amsgrad.then_some(&vh_slow);
+            Tch::adam_step(&fast[0], &g, &fast[2], &fast[3], vf, &h).unwrap();
+            adam_step_default::<Tch>(&slow[0], &g, &slow[2], &slow[3], vs, &h).unwrap();
+        }
+        for (what, a, b) in [
+            ("param", &fast[0], &slow[0]),
+            ("m", &fast[2], &slow[2]),
+            ("v", &fast[3], &slow[3]),
+            ("vhat", &vh_fast, &vh_slow),
+        ] {
+            let (a, b) = (host(a), host(b));
+            let worst = a
+                .iter()
+                .zip(&b)
+                .map(|(x, y)| (x - y).abs() / y.abs().max(1e-3))
+                .fold(0.0f32, f32::max);
+            assert!(
+                worst < 1e-5,
+                "amsgrad {amsgrad}: {what} differs by {worst} (relative)"
+            );
+        }
+    }
+    // A transposed (non-contiguous) gradient falls back to libtorch's ops.
+    let p = Tch::from_host(HostData::F32(vec![1.0; 6]), &[2, 3], &cpu()).unwrap();
+    let z = || Tch::from_host(HostData::F32(vec![0.0; 6]), &[2, 3], &cpu()).unwrap();
+    let gt = Tch::from_host(HostData::F32(vec![0.5; 6]), &[3, 2], &cpu()).unwrap();
+    let g = Tch::permute(&gt, &[1, 0]).unwrap();
+    let h = AdamStep {
+        lr_t: 0.1,
+        beta_1: 0.9,
+        beta_2: 0.999,
+        epsilon: 1e-7,
+        decay: 1.0,
+    };
+    let (m, v) = (z(), z());
+    Tch::adam_step(&p, &g, &m, &v, None, &h).unwrap();
+    // m = 0.05, v = 0.00025, p = 1 - 0.1 * 0.05 / (sqrt(0.00025) + 1e-7)
+    let want = 1.0 - 0.1 * 0.05 / (0.00025f32.sqrt() + 1e-7);
+    for x in host(&p) {
+        assert!((x - want).abs() < 1e-5, "{x} vs {want}");
+    }
+}
