@@ -46,13 +46,19 @@ fn mlp<B: Backend>() -> stratanet::Result<Sequential<B>> {
 
 /// Trains `epochs` epochs of 20 global batches under `strategy`; returns the weights
 /// (flattened, by name) and the History's epoch losses.
-fn train<B: Backend>(strategy: &DataParallel, epochs: usize) -> stratanet::Result<(Weights, Vec<f64>)> {
+fn train<B: Backend>(
+    strategy: &DataParallel,
+    epochs: usize,
+) -> stratanet::Result<(Weights, Vec<f64>)> {
     let (x, y) = datasets::digits::<B>(Device::Cpu)?;
+    // Validation on the next 300 samples (sharded too: 4 global batches of 64, then 44).
+    let (vx, vy) = (x.narrow(0, SAMPLES, 300)?, y.narrow(0, SAMPLES, 300)?);
     let (x, y) = (x.narrow(0, 0, SAMPLES)?, y.narrow(0, 0, SAMPLES)?);
     let mut model = mlp::<B>()?;
     let opts = FitOptions::new()
         .epochs(epochs)
         .batch_size(GLOBAL_BATCH)
+        .validation_data(&vx, &vy)
         .seed(SEED)
         .verbose(0)
         .distribute(strategy);
@@ -62,7 +68,12 @@ fn train<B: Backend>(strategy: &DataParallel, epochs: usize) -> stratanet::Resul
         .into_iter()
         .map(|(n, t)| (n, t.data.to_f32_vec()))
         .collect();
-    Ok((weights, history.get("loss").unwrap_or(&[]).to_vec()))
+    // The epoch's training loss, validation loss and validation accuracy.
+    let mut logs = Vec::new();
+    for name in ["loss", "val_loss", "val_accuracy"] {
+        logs.extend_from_slice(history.get(name).unwrap_or(&[]));
+    }
+    Ok((weights, logs))
 }
 
 fn engine_names() -> Vec<&'static str> {
@@ -127,7 +138,14 @@ fn worker(mode: &str) -> i32 {
         std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(1500));
             use std::io::Write;
-            println!("rank 1 {} on purpose", if mode == "die" { "aborting" } else { "stopping" });
+            println!(
+                "rank 1 {} on purpose",
+                if mode == "die" {
+                    "aborting"
+                } else {
+                    "stopping"
+                }
+            );
             let _ = std::io::stdout().flush();
             if mode == "die" {
                 std::process::abort();
@@ -162,10 +180,23 @@ struct Job {
 }
 
 /// Runs this binary as `mpirun -np 2` in `mode`, killing it after `limit`.
-fn mpirun(mode: &str, engine: &str, out: &Path, extra_env: &[(&str, &str)], limit: Duration) -> Job {
+fn mpirun(
+    mode: &str,
+    engine: &str,
+    out: &Path,
+    extra_env: &[(&str, &str)],
+    limit: Duration,
+) -> Job {
     let exe = std::env::current_exe().expect("current exe");
     let mut cmd = Command::new("mpirun");
-    cmd.args(["--allow-run-as-root", "--oversubscribe", "--bind-to", "none", "-np", "2"]);
+    cmd.args([
+        "--allow-run-as-root",
+        "--oversubscribe",
+        "--bind-to",
+        "none",
+        "-np",
+        "2",
+    ]);
     let mut env: Vec<(String, String)> = vec![
         ("STRATANET_DIST_WORKER".into(), mode.into()),
         ("STRATANET_DIST_ENGINE".into(), engine.into()),
@@ -174,7 +205,11 @@ fn mpirun(mode: &str, engine: &str, out: &Path, extra_env: &[(&str, &str)], limi
         ("RAYON_NUM_THREADS".into(), "1".into()),
         ("OMP_NUM_THREADS".into(), "1".into()),
     ];
-    env.extend(extra_env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    env.extend(
+        extra_env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
     for (k, v) in &env {
         cmd.env(k, v);
         cmd.args(["-x", k]);
@@ -220,7 +255,10 @@ fn worst_relative(a: &Weights, b: &Weights) -> f64 {
     for ((na, va), (nb, vb)) in a.iter().zip(b) {
         assert_eq!(na, nb);
         assert_eq!(va.len(), vb.len(), "{na}");
-        let scale = vb.iter().fold(0.0f64, |m, v| m.max(v.abs() as f64)).max(1e-12);
+        let scale = vb
+            .iter()
+            .fold(0.0f64, |m, v| m.max(v.abs() as f64))
+            .max(1e-12);
         let diff = va
             .iter()
             .zip(vb)
@@ -234,7 +272,10 @@ fn equality(engine: &str) -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let job = mpirun("train", engine, dir.path(), &[], Duration::from_secs(300));
     if !job.status.is_some_and(|s| s.success()) {
-        return Err(format!("mpirun -np 2 failed ({:?}):\n{}", job.status, job.output));
+        return Err(format!(
+            "mpirun -np 2 failed ({:?}):\n{}",
+            job.status, job.output
+        ));
     }
     let (w0, l0) = read_rank(dir.path(), 0);
     let (w1, l1) = read_rank(dir.path(), 1);
@@ -244,13 +285,19 @@ fn equality(engine: &str) -> Result<(), String> {
     let single = DataParallel::single();
     let (w, l) = train_on(engine, &single, 1).map_err(|e| e.to_string())?;
     let worst = worst_relative(&w0, &w);
-    let dl = ((l0[0] - l[0]) / l[0]).abs();
+    if l0.len() != 3 || l.len() != 3 {
+        return Err(format!(
+            "expected loss, val_loss, val_accuracy; got {l0:?} and {l:?}"
+        ));
+    }
+    let dl = l0
+        .iter()
+        .zip(&l)
+        .fold(0.0f64, |m, (a, b)| m.max(((a - b) / b).abs()));
     println!(
         "[{engine}] 2 ranks x 32 vs 1 x 64, 20 steps: worst weight difference {worst:.2e} \
-         (relative to the tensor's largest weight), epoch loss {:.6} vs {:.6} ({dl:.1e}); \
-         mpirun took {:.1} s",
-        l0[0],
-        l[0],
+         (relative to the tensor's largest weight); loss, val_loss, val_accuracy {l0:.6?} vs \
+         {l:.6?} (worst {dl:.1e}); mpirun took {:.1} s",
         job.elapsed.as_secs_f64()
     );
     // The weights moved: the comparison is not between two initial states.
@@ -263,7 +310,7 @@ fn equality(engine: &str) -> Result<(), String> {
         return Err(format!("weights differ by {worst:.2e} > 1e-5 (relative)"));
     }
     if dl > 1e-5 {
-        return Err(format!("epoch losses differ: {} vs {}", l0[0], l[0]));
+        return Err(format!("epoch logs differ: {l0:?} vs {l:?}"));
     }
     Ok(())
 }
@@ -281,7 +328,10 @@ fn dying_rank() -> Result<(), String> {
         return Err(format!("the job hung after rank 1 died:\n{}", job.output));
     };
     if status.success() || job.output.contains("rank 0 finished") {
-        return Err(format!("rank 0 did not fail after rank 1 died:\n{}", job.output));
+        return Err(format!(
+            "rank 0 did not fail after rank 1 died:\n{}",
+            job.output
+        ));
     }
     if !job.output.contains("rank 1 aborting on purpose") {
         return Err(format!("rank 1 never reached its abort:\n{}", job.output));
@@ -302,7 +352,10 @@ fn hanging_rank() -> Result<(), String> {
         return Err(format!("the job hung:\n{}", job.output));
     };
     if status.success() {
-        return Err(format!("the job succeeded with a hanging rank:\n{}", job.output));
+        return Err(format!(
+            "the job succeeded with a hanging rank:\n{}",
+            job.output
+        ));
     }
     if !job.output.contains("rank 1 stopping on purpose") {
         return Err(format!("rank 1 never stopped:\n{}", job.output));

@@ -38,7 +38,9 @@
 //!   buffer, weighted by the rank's share of the batch, and are summed across ranks with one
 //!   all-reduce per step (DDP's bucketing with a single bucket), so every rank applies the
 //!   same averaged update.
-//! - The epoch's loss and metrics are averaged across ranks, weighted by their sample
+//! - Validation in `fit` is sharded the same way: each rank evaluates its slice of every
+//!   validation batch.
+//! - The epoch's loss and metrics (training and validation) are averaged across ranks, weighted by their sample
 //!   counts, so every rank's `History` holds the global figures (exact for the loss and
 //!   mean metrics such as accuracy or MAE; for metrics that are not means over samples,
 //!   such as AUC or precision, it is the sample-weighted mean of the ranks' values).
@@ -325,7 +327,10 @@ mod tests {
         assert_eq!(s.broadcast_u64(7).unwrap(), 7);
         assert_eq!(s.broadcast_vec(vec![1, 2]).unwrap(), vec![1, 2]);
         assert_eq!(s.weighted_mean(&[0.5, 2.0], 10.0).unwrap(), vec![0.5, 2.0]);
-        let e = s.collective().broadcast_bytes(&mut [0u8; 2], 1).unwrap_err();
+        let e = s
+            .collective()
+            .broadcast_bytes(&mut [0u8; 2], 1)
+            .unwrap_err();
         assert!(e.to_string().contains("root 1 is not a rank"), "{e}");
     }
 }

@@ -120,13 +120,17 @@ impl Mpi {
             (world.rank(), world.size())
         };
         let timeout = match std::env::var("STRATANET_COLLECTIVE_TIMEOUT") {
-            Ok(s) => Duration::from_secs_f64(s.trim().parse::<f64>().ok().filter(|t| *t > 0.0).ok_or_else(
-                || {
-                    fail(format!(
+            Ok(s) => Duration::from_secs_f64(
+                s.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|t| *t > 0.0)
+                    .ok_or_else(|| {
+                        fail(format!(
                         "STRATANET_COLLECTIVE_TIMEOUT={s:?}: expected a positive number of seconds"
                     ))
-                },
-            )?),
+                    })?,
+            ),
             Err(_) => DEFAULT_TIMEOUT,
         };
         let m = Arc::new(Self {
@@ -302,13 +306,19 @@ impl Collective for Mpi {
         let bytes = std::mem::size_of_val(buf);
         reserve_bytes(&mut st.send, bytes);
         reserve_bytes(&mut st.recv, bytes);
-        for (d, s) in as_bytes_mut(&mut st.send).chunks_exact_mut(4).zip(buf.iter()) {
+        for (d, s) in as_bytes_mut(&mut st.send)
+            .chunks_exact_mut(4)
+            .zip(buf.iter())
+        {
             d.copy_from_slice(&s.to_ne_bytes());
         }
         // SAFETY: reading a predefined MPI handle.
         let dt = unsafe { ffi::RSMPI_FLOAT };
         self.all_reduce_raw(OP, st, buf.len(), dt)?;
-        for (d, s) in buf.iter_mut().zip(as_bytes_mut(&mut st.recv).chunks_exact(4)) {
+        for (d, s) in buf
+            .iter_mut()
+            .zip(as_bytes_mut(&mut st.recv).chunks_exact(4))
+        {
             *d = f32::from_ne_bytes([s[0], s[1], s[2], s[3]]);
         }
         Ok(())

@@ -30,7 +30,10 @@ pub(super) fn shard_batch<B: Backend>(
         _ => None,
     };
     let (xs, ys) = if len > 0 {
-        (narrow_all(&b.xs, start, len)?, narrow_all(&b.ys, start, len)?)
+        (
+            narrow_all(&b.xs, start, len)?,
+            narrow_all(&b.ys, start, len)?,
+        )
     } else {
         (Vec::new(), Vec::new())
     };
@@ -351,12 +354,14 @@ mod tests {
     #[test]
     fn encoded_tensors_round_trip() {
         let ts = vec![
-            ("a/kernel".to_string(), HostTensor::f32(vec![1.5, -2.0], &[2, 1]).unwrap()),
+            (
+                "a/kernel".to_string(),
+                HostTensor::f32(vec![1.5, -2.0], &[2, 1]).unwrap(),
+            ),
             ("b".to_string(), HostTensor::i64(vec![7], &[1]).unwrap()),
             (
                 "c".to_string(),
-                HostTensor::checked(HostData::BF16(vec![half::bf16::from_f32(0.5)]), &[1])
-                    .unwrap(),
+                HostTensor::checked(HostData::BF16(vec![half::bf16::from_f32(0.5)]), &[1]).unwrap(),
             ),
         ];
         let bytes = encode(&ts).unwrap();

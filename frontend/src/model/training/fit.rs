@@ -234,7 +234,14 @@ pub(super) fn run_fit<B: Backend, N: Network<B> + ?Sized>(
                 callbacks: &mut callbacks,
                 state: &mut state,
             };
-            let vlogs = evaluate_feed(net, compiled, vfeed.as_mut(), &vys, Some(hooks))?;
+            let vlogs = evaluate_feed(
+                net,
+                compiled,
+                vfeed.as_mut(),
+                &vys,
+                Some(hooks),
+                dist.as_ref(),
+            )?;
             each(&mut callbacks, &mut state, net, |cb, ctx| {
                 cb.on_test_end(&vlogs, ctx)
             })?;
