@@ -214,9 +214,13 @@ impl Mpi {
                     ),
                 ));
             }
-            // Spin briefly (low latency for the per-step all-reduce), then back off.
+            // Open MPI progresses a non-blocking collective only inside MPI calls, one
+            // round per call: poll tightly at first (the per-step all-reduce takes tens of
+            // microseconds), then yield the core, then back off to sleeping.
             polls = polls.saturating_add(1);
-            if polls < 20_000 {
+            if polls < 2_000 {
+                std::hint::spin_loop();
+            } else if polls < 200_000 {
                 std::thread::yield_now();
             } else {
                 std::thread::sleep(Duration::from_micros(200));
