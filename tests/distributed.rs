@@ -391,7 +391,8 @@ fn main() {
         return;
     }
     let mut failed = Vec::new();
-    let mut checks: Vec<(String, Box<dyn Fn() -> Result<(), String>>)> = Vec::new();
+    type Check = Box<dyn Fn() -> Result<(), String>>;
+    let mut checks: Vec<(String, Check)> = Vec::new();
     for engine in engine_names() {
         checks.push((
             format!("two_ranks_equal_one_process_{engine}"),
