@@ -9,6 +9,7 @@
 
 use std::sync::{Arc, Condvar, Mutex};
 
+use stratanet::callbacks::{BatchEnd, Callback, CallbackContext};
 use stratanet::distribute::{Collective, DataParallel};
 use stratanet::losses::{Loss, MeanSquaredError, Reduction};
 use stratanet::prelude::*;
@@ -123,6 +124,37 @@ fn model(seed: u64) -> stratanet::Result<Sequential<B>> {
 /// Two epochs on the first `N` digits; `seed` differs per rank on purpose (rank 0's
 /// weights and shuffle seed must win).
 fn train(strategy: Option<&DataParallel>, seed: u64) -> stratanet::Result<(Weights, Vec<f64>)> {
+    train_steered(strategy, seed, false)
+}
+
+/// A callback that changes the learning rate before step 2 of epoch 0 and stops training
+/// after step 6 of epoch 1 (under a strategy it runs on rank 0 only).
+struct Steer;
+
+impl Callback for Steer {
+    fn on_train_batch_begin(
+        &mut self,
+        step: usize,
+        ctx: &mut CallbackContext<'_>,
+    ) -> stratanet::Result<()> {
+        if ctx.state.epoch == 0 && step == 2 {
+            ctx.state.learning_rate = 1e-2;
+        }
+        Ok(())
+    }
+    fn on_train_batch_end(&mut self, end: BatchEnd<'_>) -> stratanet::Result<()> {
+        if end.ctx.state.epoch == 1 && end.step == 6 {
+            end.ctx.state.stop_training = true;
+        }
+        Ok(())
+    }
+}
+
+fn train_steered(
+    strategy: Option<&DataParallel>,
+    seed: u64,
+    steer: bool,
+) -> stratanet::Result<(Weights, Vec<f64>)> {
     let (x, y) = datasets::digits::<B>(Device::Cpu)?;
     let (vx, vy) = (x.narrow(0, N, 100)?, y.narrow(0, N, 100)?);
     let (x, y) = (x.narrow(0, 0, N)?, y.narrow(0, 0, N)?);
@@ -134,6 +166,9 @@ fn train(strategy: Option<&DataParallel>, seed: u64) -> stratanet::Result<(Weigh
         .validation_data(&vx, &vy);
     if let Some(s) = strategy {
         opts = opts.distribute(s);
+    }
+    if steer {
+        opts = opts.epochs(3).callback(Steer);
     }
     let h = m.fit(&x, &y, opts)?;
     let w = m
@@ -245,4 +280,32 @@ fn sum_reduction_is_refused() {
         let e = h.join().unwrap();
         assert!(e.contains("reduction 'sum'"), "{e}");
     }
+}
+
+#[test]
+fn rank_zero_callbacks_steer_every_rank() {
+    // A learning-rate change at a batch's begin and a stop at a batch's end, made by the
+    // callback on rank 0 only, reach the other ranks at the same step.
+    let (w_ref, logs_ref) = train_steered(None, 3, true).unwrap();
+    assert_eq!(
+        logs_ref.len(),
+        8,
+        "two epochs: the stop in epoch 1 ended training"
+    );
+    let handles: Vec<_> = ranks(2)
+        .into_iter()
+        .map(|s| std::thread::spawn(move || train_steered(Some(&s), 3, true).unwrap()))
+        .collect();
+    for h in handles {
+        let (w, logs) = h.join().unwrap();
+        let worst = worst_relative(&w, &w_ref);
+        assert!(worst < 1e-5, "weights differ by {worst:.2e}");
+        assert_eq!(logs.len(), logs_ref.len());
+        for (a, b) in logs.iter().zip(&logs_ref) {
+            assert!(((a - b) / b).abs() < 1e-5, "logs {logs:?} vs {logs_ref:?}");
+        }
+    }
+    // Without the callback the run differs (the callback did something).
+    let (w_plain, _) = train(None, 3).unwrap();
+    assert!(worst_relative(&w_plain, &w_ref) > 1e-3);
 }

@@ -172,17 +172,17 @@ pub(super) fn average_gradients<B: Backend>(
 }
 
 /// Broadcasts what callbacks may change (`stop_training`, the learning rate) from rank 0,
-/// where they run.
-pub(super) fn sync_state(dp: &DataParallel, state: &mut FitState) -> Result<()> {
+/// where they run, with rank 0's `stop_now` flag; returns that flag.
+pub(super) fn sync_state(dp: &DataParallel, state: &mut FitState, stop_now: bool) -> Result<bool> {
     let mut buf = [0u8; 9];
-    buf[0] = u8::from(state.stop_training);
+    buf[0] = u8::from(state.stop_training) | (u8::from(stop_now) << 1);
     buf[1..].copy_from_slice(&state.learning_rate.to_le_bytes());
     dp.collective().broadcast_bytes(&mut buf, 0)?;
-    state.stop_training = buf[0] != 0;
+    state.stop_training = buf[0] & 1 != 0;
     let mut lr = [0u8; 8];
     lr.copy_from_slice(&buf[1..]);
     state.learning_rate = f64::from_le_bytes(lr);
-    Ok(())
+    Ok(buf[0] & 2 != 0)
 }
 
 /// The epoch's logs averaged across ranks, weighted by each rank's sample count.

@@ -133,10 +133,13 @@ pub(super) fn run_fit<B: Backend, N: Network<B> + ?Sized>(
             step_seed = Rng::derive(lo.seed, dp.rank() as u64);
         }
     }
-    let sync = |state: &mut FitState| match &dist {
-        Some(dp) => distributed::sync_state(dp, state),
-        None => Ok(()),
+    // Hands rank 0's `stop_training` and learning rate to every rank; `now` (rank 0's)
+    // says "stop before this step" (a stop from the previous batch's end).
+    let sync_now = |state: &mut FitState, now: bool| match &dist {
+        Some(dp) => distributed::sync_state(dp, state, now),
+        None => Ok(now),
     };
+    let sync = |state: &mut FitState| sync_now(state, false).map(|_| ());
     let mut train_step = TrainStep::new(&*net, step_seed, lo.global_step);
     let mut callbacks: Vec<Box<dyn Callback>> = Vec::new();
     // Under a data-parallel strategy only rank 0 runs callbacks (progress bar, checkpoints,
@@ -170,6 +173,9 @@ pub(super) fn run_fit<B: Backend, N: Network<B> + ?Sized>(
         tracker.reset();
         let mut step = 0;
         let mut samples = 0;
+        // Data-parallel: a stop requested at a batch's end reaches the other ranks with the
+        // one state broadcast of the next step (one round trip per step, not two).
+        let mut stop_pending = false;
         while let Some(b) = feed.next_batch()? {
             // Data-parallel: this rank's slice of the global batch.
             let (b, n_global) = match &dist {
@@ -179,11 +185,15 @@ pub(super) fn run_fit<B: Backend, N: Network<B> + ?Sized>(
                     (b, n)
                 }
             };
+            if !stop_pending {
+                each(&mut callbacks, &mut state, net, |cb, ctx| {
+                    cb.on_train_batch_begin(step, ctx)
+                })?;
+            }
+            if sync_now(&mut state, stop_pending)? {
+                break;
+            }
             samples += b.len;
-            each(&mut callbacks, &mut state, net, |cb, ctx| {
-                cb.on_train_batch_begin(step, ctx)
-            })?;
-            sync(&mut state)?;
             // A callback changed the rate: hand it to the optimizer (this replaces a
             // schedule, as assigning `optimizer.learning_rate` does in Keras).
             if state.learning_rate != compiled.optimizer.learning_rate() {
@@ -210,10 +220,12 @@ pub(super) fn run_fit<B: Backend, N: Network<B> + ?Sized>(
                     ctx,
                 })?;
             }
-            sync(&mut state)?;
             step += 1;
             if state.stop_training {
-                break;
+                if dist.is_none() {
+                    break;
+                }
+                stop_pending = true;
             }
         }
         let mut logs = tracker.logs()?;
