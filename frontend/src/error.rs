@@ -126,6 +126,19 @@ pub enum Error {
         #[source]
         source: EngineError,
     },
+    /// A collective operation of data-parallel training failed: a peer process died or
+    /// hangs (the operation timed out), or the transport reported an error.
+    #[error("distributed {op} on rank {rank} of {size}: {message}")]
+    Distributed {
+        /// The collective (`all_reduce_sum`, `broadcast`, `barrier`, `init`).
+        op: String,
+        /// This process' rank.
+        rank: usize,
+        /// Number of processes.
+        size: usize,
+        /// What went wrong.
+        message: String,
+    },
     /// An I/O error.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
@@ -191,6 +204,21 @@ impl Error {
             kind: kind.into(),
             name: name.into(),
             known: known.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    /// Shorthand for [`Error::Distributed`].
+    pub fn distributed(
+        op: impl Into<String>,
+        rank: usize,
+        size: usize,
+        message: impl Into<String>,
+    ) -> Self {
+        Error::Distributed {
+            op: op.into(),
+            rank,
+            size,
+            message: message.into(),
         }
     }
 

@@ -17,6 +17,7 @@ pub mod conformance;
 pub mod data;
 pub mod dataset;
 pub mod datasets;
+pub mod distribute;
 pub mod error;
 pub mod initializers;
 pub mod interop;

@@ -565,3 +565,25 @@ fn layers_never_imports_tabular() {
     let found = imports(&load(), &["layers"], &["tabular"]);
     assert!(found.is_empty(), "layers imports tabular: {found:?}");
 }
+
+#[test]
+fn distribute_imports_only_error() {
+    // The collectives of data-parallel training sit at the bottom, beside `error`: the
+    // training loop (model) uses them, never the reverse.
+    let c = load();
+    assert!(c.tops.contains("distribute"));
+    let found: Vec<_> = c
+        .edges
+        .iter()
+        .filter(|e| e.from.first().map(String::as_str) == Some("distribute"))
+        .filter(|e| {
+            let to = e.to.first().map(String::as_str);
+            to != Some("distribute") && to != Some("error")
+        })
+        .map(|e| format!("{}:{} -> {}", e.file, e.line, e.to.join("::")))
+        .collect();
+    assert!(
+        found.is_empty(),
+        "distribute imports more than error: {found:?}"
+    );
+}

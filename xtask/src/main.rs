@@ -8,7 +8,11 @@
 //!   workspace's `.cargo/config.toml` hands that path to torch-sys as `LIBTORCH`).
 //! - `cargo xtask test`: `libtorch`, then every test of the workspace on both engines,
 //!   including the `#[ignore]`d ones that need Python (`STRATANET_PYTHON` set to the venv's
-//!   interpreter; they fail without it).
+//!   interpreter; they fail without it); then `mpi` and the data-parallel test
+//!   (`tests/distributed.rs`, feature `mpi`, both engines, under `mpirun -np 2`; it fails
+//!   here without `mpirun`).
+//! - `cargo xtask mpi`: installs Open MPI (`libopenmpi-dev`, `openmpi-bin`) and libclang
+//!   with `apt-get` when missing, for the `mpi` feature (see `mpi.rs`).
 //! - `cargo xtask bench [--quick] [ARGS]`: `libtorch`, then the benchmark program
 //!   (`bench/`, release build): stratanet `fit`/`predict` against hand-written loops on
 //!   candle and tch and against PyTorch from Python; prints the table and writes
@@ -27,6 +31,7 @@
 //!   with that check, so the CUDA build cannot rot on a machine without a GPU.
 
 mod cuda;
+mod mpi;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -270,6 +275,23 @@ fn test() -> Result<(), String> {
             "regenerate_",
         ],
         &torch_env,
+    )?;
+    // Data-parallel training over MPI, both engines: mandatory here (Open MPI installed
+    // first; the test fails rather than skips without `mpirun`).
+    mpi::install()?;
+    let mut mpi_env = torch_env.clone();
+    mpi_env.push(("STRATANET_REQUIRE_MPI", "1".into()));
+    run_cargo(
+        &[
+            "test",
+            "-p",
+            "stratanet",
+            "--features",
+            "mpi,tch",
+            "--test",
+            "distributed",
+        ],
+        &mpi_env,
     )?;
     // The examples build and the quickstart learns on both engines.
     run_cargo(
@@ -556,7 +578,7 @@ fn pack_binary(exe: &Path, bin: &Path, name: &str) -> Result<u64, String> {
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: cargo xtask <command>\n\ncommands:\n  libtorch  install libtorch {TORCH_VERSION} (once) and report where it is\n  test      libtorch, then every test of the workspace on both engines\n  bench     libtorch, then the benchmarks (--quick for a short run; see bench/)\n  gpu-pack DIR  release CUDA tests, bench and an example with a run.sh, for a GPU machine\n  cuda [--check]  CUDA {} compiler from PyPI for candle's `cuda` feature (--check: build it)", cuda::CUDA_VERSION
+        "usage: cargo xtask <command>\n\ncommands:\n  libtorch  install libtorch {TORCH_VERSION} (once) and report where it is\n  test      libtorch, then every test of the workspace on both engines\n  bench     libtorch, then the benchmarks (--quick for a short run; see bench/)\n  gpu-pack DIR  release CUDA tests, bench and an example with a run.sh, for a GPU machine\n  cuda [--check]  CUDA {} compiler from PyPI for candle's `cuda` feature (--check: build it)\n  mpi       Open MPI and libclang with apt-get when missing (feature `mpi`)", cuda::CUDA_VERSION
     );
     ExitCode::from(2)
 }
@@ -572,6 +594,7 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         Some("gpu-pack") => gpu_pack(&args[1..]),
         Some("cuda") => cuda::command(&args[1..]),
+        Some("mpi") => mpi::install(),
         _ => return usage(),
     };
     match result {

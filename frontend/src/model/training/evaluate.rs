@@ -2,6 +2,7 @@
 //! also run by `fit` for validation.
 
 use super::compile::Compiled;
+use super::distributed;
 use super::feed::{prepare_from_dataset, DatasetFeed, Feed, TensorFeed};
 use super::inputs::{
     check_all_targets, check_batch_size, check_not_empty, count_samples, targets, to_model,
@@ -12,6 +13,7 @@ use super::{each, Network};
 use crate::backend::Backend;
 use crate::callbacks::{BatchEnd, Callback, CallbackContext, FitState, Logs};
 use crate::dataset::Dataset;
+use crate::distribute::DataParallel;
 use crate::error::Result;
 use crate::layers::CallContext;
 use crate::model::Data;
@@ -23,24 +25,38 @@ pub(super) struct Hooks<'a> {
     pub(super) state: &'a mut FitState,
 }
 
-/// An evaluation pass over `feed` (inference mode, detached results).
+/// An evaluation pass over `feed` (inference mode, detached results). With a
+/// data-parallel strategy (`dist`, several ranks) each rank evaluates its slice of every
+/// batch and the logs are averaged across ranks, weighted by their sample counts.
 pub(super) fn evaluate_feed<B: Backend, N: Network<B> + ?Sized>(
     net: &mut N,
     compiled: &Compiled<B>,
     feed: &mut dyn Feed<B>,
     tracker_ys: &[Tensor<B>],
     mut hooks: Option<Hooks<'_>>,
+    dist: Option<&DataParallel>,
 ) -> Result<Logs> {
     let out_shapes = net.output_shapes()?;
     let mut tracker = Tracker::new(compiled, tracker_ys, &out_shapes)?;
     let reg = net.regularization_loss()?.map(|r| r.detach());
+    let mut samples = 0;
     B::no_grad(|| -> Result<()> {
         let mut step = 0;
         while let Some(b) = feed.next_batch()? {
+            let b = match dist {
+                Some(dp) => distributed::shard_batch(dp, b)?.0,
+                None => b,
+            };
+            samples += b.len;
             if let Some(h) = hooks.as_mut() {
                 each(h.callbacks, h.state, net, |cb, ctx| {
                     cb.on_test_batch_begin(step, ctx)
                 })?;
+            }
+            if b.len == 0 {
+                // A rank without samples in a short last batch.
+                step += 1;
+                continue;
             }
             let mut ctx = CallContext::inference();
             let preds: Vec<Tensor<B>> = net
@@ -83,7 +99,10 @@ pub(super) fn evaluate_feed<B: Backend, N: Network<B> + ?Sized>(
         }
         Ok(())
     })?;
-    tracker.logs()
+    match dist {
+        Some(dp) => distributed::reduce_logs(dp, &tracker.logs()?, samples),
+        None => tracker.logs(),
+    }
 }
 
 /// `evaluate` on a feed, with the callbacks' `on_test_*` hooks.
@@ -96,7 +115,7 @@ pub(super) fn evaluate_with_hooks<B: Backend, N: Network<B> + ?Sized>(
     feed.begin_epoch(0)?;
     let ys = feed.first_targets()?;
     if callbacks.is_empty() {
-        return evaluate_feed(net, compiled, feed, &ys, None);
+        return evaluate_feed(net, compiled, feed, &ys, None, None);
     }
     let mut state = FitState {
         epochs: 0,
@@ -111,7 +130,7 @@ pub(super) fn evaluate_with_hooks<B: Backend, N: Network<B> + ?Sized>(
         callbacks: &mut *callbacks,
         state: &mut state,
     };
-    let logs = evaluate_feed(net, compiled, feed, &ys, Some(hooks))?;
+    let logs = evaluate_feed(net, compiled, feed, &ys, Some(hooks), None)?;
     each(callbacks, &mut state, net, |cb, ctx| {
         cb.on_test_end(&logs, ctx)
     })?;

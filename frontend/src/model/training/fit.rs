@@ -3,6 +3,7 @@
 
 use super::class_weight::class_sample_weights;
 use super::compile::Compiled;
+use super::distributed;
 use super::evaluate::{evaluate_feed, Hooks};
 use super::feed::{narrow_all, prepare_from_dataset, DatasetFeed, Feed, TensorFeed};
 use super::inputs::{
@@ -17,6 +18,7 @@ use crate::callbacks::{
     BatchEnd, Callback, CallbackContext, EpochEnd, FitState, History, ProgressBar,
 };
 use crate::dataset::{BatchTensors, Dataset};
+use crate::distribute::DataParallel;
 use crate::error::{Error, Result};
 use crate::model::Data;
 use crate::random::Rng;
@@ -108,6 +110,8 @@ pub(super) struct LoopOptions<'a, B: Backend> {
     callbacks: Vec<Box<dyn Callback>>,
     /// The validation feed, if any.
     validation: Option<Box<dyn Feed<B> + 'a>>,
+    /// Data-parallel strategy, when it has several ranks.
+    distribute: Option<DataParallel>,
 }
 
 /// The epoch, step and callback loop shared by [`fit`] and [`fit_dataset`].
@@ -119,10 +123,31 @@ pub(super) fn run_fit<B: Backend, N: Network<B> + ?Sized>(
     mut lo: LoopOptions<'_, B>,
 ) -> Result<History> {
     let out_shapes = net.output_shapes()?;
-    let mut train_step = TrainStep::new(&*net, lo.seed, lo.global_step);
+    let dist = lo.distribute.take();
+    let mut step_seed = lo.seed;
+    if let Some(dp) = &dist {
+        distributed::check_losses(compiled)?;
+        distributed::broadcast_model(dp, net, compiled)?;
+        // Each rank its own dropout masks (rank 0 keeps the single-process ones).
+        if !dp.is_root() {
+            step_seed = Rng::derive(lo.seed, dp.rank() as u64);
+        }
+    }
+    // Hands rank 0's `stop_training` and learning rate to every rank; `now` (rank 0's)
+    // says "stop before this step" (a stop from the previous batch's end).
+    let sync_now = |state: &mut FitState, now: bool| match &dist {
+        Some(dp) => distributed::sync_state(dp, state, now),
+        None => Ok(now),
+    };
+    let sync = |state: &mut FitState| sync_now(state, false).map(|_| ());
+    let mut train_step = TrainStep::new(&*net, step_seed, lo.global_step);
     let mut callbacks: Vec<Box<dyn Callback>> = Vec::new();
-    callbacks.push(Box::new(ProgressBar::new(lo.verbose)));
-    callbacks.append(&mut lo.callbacks);
+    // Under a data-parallel strategy only rank 0 runs callbacks (progress bar, checkpoints,
+    // logs); `sync` hands what they change to the other ranks.
+    if dist.as_ref().is_none_or(|dp| dp.is_root()) {
+        callbacks.push(Box::new(ProgressBar::new(lo.verbose)));
+        callbacks.append(&mut lo.callbacks);
+    }
     let mut state = FitState {
         epochs: lo.epochs,
         steps: feed.steps().unwrap_or(0),
@@ -136,6 +161,7 @@ pub(super) fn run_fit<B: Backend, N: Network<B> + ?Sized>(
     each(&mut callbacks, &mut state, net, |cb, ctx| {
         cb.on_train_begin(ctx)
     })?;
+    sync(&mut state)?;
     for epoch in lo.initial_epoch..lo.epochs {
         state.epoch = epoch;
         state.steps = feed.steps().unwrap_or(0);
@@ -143,19 +169,44 @@ pub(super) fn run_fit<B: Backend, N: Network<B> + ?Sized>(
         each(&mut callbacks, &mut state, net, |cb, ctx| {
             cb.on_epoch_begin(epoch, ctx)
         })?;
+        sync(&mut state)?;
         tracker.reset();
         let mut step = 0;
+        let mut samples = 0;
+        // Data-parallel: a stop requested at a batch's end reaches the other ranks with the
+        // one state broadcast of the next step (one round trip per step, not two).
+        let mut stop_pending = false;
         while let Some(b) = feed.next_batch()? {
-            each(&mut callbacks, &mut state, net, |cb, ctx| {
-                cb.on_train_batch_begin(step, ctx)
-            })?;
+            // Data-parallel: this rank's slice of the global batch.
+            let (b, n_global) = match &dist {
+                Some(dp) => distributed::shard_batch(dp, b)?,
+                None => {
+                    let n = b.len;
+                    (b, n)
+                }
+            };
+            if !stop_pending {
+                each(&mut callbacks, &mut state, net, |cb, ctx| {
+                    cb.on_train_batch_begin(step, ctx)
+                })?;
+            }
+            if sync_now(&mut state, stop_pending)? {
+                break;
+            }
+            samples += b.len;
             // A callback changed the rate: hand it to the optimizer (this replaces a
             // schedule, as assigning `optimizer.learning_rate` does in Keras).
             if state.learning_rate != compiled.optimizer.learning_rate() {
                 compiled.optimizer.set_learning_rate(state.learning_rate);
             }
-            let loss = train_step.run(&*net, compiled, &b, &mut tracker)?;
-            tracker.loss.update_value(&loss, b.len as f64)?;
+            match &dist {
+                Some(dp) if b.len == 0 => train_step.run_empty(compiled, dp, n_global)?,
+                _ => {
+                    let d = dist.as_ref().map(|dp| (dp, n_global));
+                    let loss = train_step.run(&*net, compiled, &b, &mut tracker, d)?;
+                    tracker.loss.update_value(&loss, b.len as f64)?;
+                }
+            }
             // The rate for the next step (schedules advance with the optimizer's step count).
             state.learning_rate = compiled.optimizer.learning_rate();
             for cb in callbacks.iter_mut() {
@@ -171,10 +222,16 @@ pub(super) fn run_fit<B: Backend, N: Network<B> + ?Sized>(
             }
             step += 1;
             if state.stop_training {
-                break;
+                if dist.is_none() {
+                    break;
+                }
+                stop_pending = true;
             }
         }
         let mut logs = tracker.logs()?;
+        if let Some(dp) = &dist {
+            logs = distributed::reduce_logs(dp, &logs, samples)?;
+        }
         if let Some(vfeed) = lo
             .validation
             .as_mut()
@@ -189,7 +246,14 @@ pub(super) fn run_fit<B: Backend, N: Network<B> + ?Sized>(
                 callbacks: &mut callbacks,
                 state: &mut state,
             };
-            let vlogs = evaluate_feed(net, compiled, vfeed.as_mut(), &vys, Some(hooks))?;
+            let vlogs = evaluate_feed(
+                net,
+                compiled,
+                vfeed.as_mut(),
+                &vys,
+                Some(hooks),
+                dist.as_ref(),
+            )?;
             each(&mut callbacks, &mut state, net, |cb, ctx| {
                 cb.on_test_end(&vlogs, ctx)
             })?;
@@ -202,6 +266,7 @@ pub(super) fn run_fit<B: Backend, N: Network<B> + ?Sized>(
                 ctx: ctx.reborrow(),
             })
         })?;
+        sync(&mut state)?;
         history.push(epoch, &logs);
         if state.stop_training {
             break;
@@ -213,6 +278,10 @@ pub(super) fn run_fit<B: Backend, N: Network<B> + ?Sized>(
     each(&mut callbacks, &mut state, net, |cb, ctx| {
         cb.on_train_end(ctx)
     })?;
+    // A callback on rank 0 may have changed the weights (restoring the best ones).
+    if let Some(dp) = &dist {
+        distributed::broadcast_weights(dp, net)?;
+    }
     Ok(history)
 }
 
@@ -322,7 +391,12 @@ pub fn fit<B: Backend, N: Network<B> + ?Sized>(
         (xs, ys, None, sample_weight)
     };
 
-    let seed = opts.seed.unwrap_or(default_seed);
+    let dist = opts.distribute.take().filter(|dp| dp.size() > 1);
+    let mut seed = opts.seed.unwrap_or(default_seed);
+    if let Some(dp) = &dist {
+        // Every rank must draw the same shuffled global batches.
+        seed = dp.broadcast_u64(seed)?;
+    }
     let rng = opts.shuffle.then(|| Rng::new(seed));
     let mut feed = TensorFeed::new(x_train, y_train.clone(), opts.batch_size, net.device())
         .with_sample_weight(sw_train)
@@ -344,6 +418,7 @@ pub fn fit<B: Backend, N: Network<B> + ?Sized>(
         global_step: (opts.initial_epoch * steps) as u64,
         callbacks: std::mem::take(&mut opts.callbacks),
         validation: val,
+        distribute: dist,
     };
     run_fit(net, compiled, &mut feed, &y_train, lo)
 }
@@ -404,15 +479,21 @@ pub fn fit_dataset<B: Backend, N: Network<B> + ?Sized>(
         Some(s) => (opts.initial_epoch * s) as u64,
         None => compiled.optimizer.iterations(),
     };
+    let dist = opts.distribute.take().filter(|dp| dp.size() > 1);
+    let mut seed = opts.seed.unwrap_or(default_seed);
+    if let Some(dp) = &dist {
+        seed = dp.broadcast_u64(seed)?;
+    }
     let lo = LoopOptions {
         epochs: opts.epochs,
         initial_epoch: opts.initial_epoch,
         verbose: opts.verbose,
         validation_freq: opts.validation_freq,
-        seed: opts.seed.unwrap_or(default_seed),
+        seed,
         global_step,
         callbacks: std::mem::take(&mut opts.callbacks),
         validation: val,
+        distribute: dist,
     };
     run_fit(net, compiled, &mut feed, &tracker_ys, lo)
 }

@@ -9,6 +9,7 @@
 
 mod class_weight;
 mod compile;
+mod distributed;
 mod evaluate;
 mod feed;
 mod fit;

@@ -3,6 +3,7 @@
 use crate::backend::Backend;
 use crate::callbacks::Callback;
 use crate::dataset::Dataset;
+use crate::distribute::DataParallel;
 use crate::model::Data;
 use crate::tensor::Tensor;
 
@@ -51,6 +52,9 @@ pub struct FitOptions<B: Backend> {
     /// Validation data as a [`Dataset`] (takes precedence over `validation_data` and
     /// `validation_split`).
     pub validation_dataset: Option<Dataset>,
+    /// Data-parallel training across processes ([`DataParallel`]): `batch_size` is then
+    /// the global batch, split across the ranks (see [`crate::distribute`]).
+    pub distribute: Option<DataParallel>,
 }
 
 impl<B: Backend> Default for FitOptions<B> {
@@ -71,6 +75,7 @@ impl<B: Backend> Default for FitOptions<B> {
             validation_freq: 1,
             validation_batch_size: None,
             validation_dataset: None,
+            distribute: None,
         }
     }
 }
@@ -89,6 +94,7 @@ impl<B: Backend> std::fmt::Debug for FitOptions<B> {
             .field("validation_freq", &self.validation_freq)
             .field("validation_batch_size", &self.validation_batch_size)
             .field("validation_dataset", &self.validation_dataset)
+            .field("distribute", &self.distribute)
             .finish_non_exhaustive()
     }
 }
@@ -132,6 +138,12 @@ impl<B: Backend> FitOptions<B> {
     /// Adds a callback.
     pub fn callback(mut self, cb: impl Callback + 'static) -> Self {
         self.callbacks.push(Box::new(cb));
+        self
+    }
+    /// Trains data-parallel with `strategy` (one replica per rank; `batch_size` is the
+    /// global batch). See [`crate::distribute`].
+    pub fn distribute(mut self, strategy: &DataParallel) -> Self {
+        self.distribute = Some(strategy.clone());
         self
     }
 }

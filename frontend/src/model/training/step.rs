@@ -2,10 +2,12 @@
 //! [`TrainStep`] that runs one optimisation step per batch.
 
 use super::compile::Compiled;
+use super::distributed::{average_gradients, check_batch_weights};
 use super::feed::FeedBatch;
 use super::tracker::Tracker;
 use super::Network;
 use crate::backend::Backend;
+use crate::distribute::DataParallel;
 use crate::error::{Error, Result};
 use crate::layers::CallContext;
 use crate::losses::{reduce_weighted_values, Reduction};
@@ -163,6 +165,7 @@ impl<B: Backend> TrainStep<B> {
         compiled: &mut Compiled<B>,
         b: &FeedBatch<B>,
         tracker: &mut Tracker<B>,
+        dist: Option<(&DataParallel, usize)>,
     ) -> Result<Tensor<B>> {
         self.global_step += 1;
         let (xs, ys) = (&b.xs, &b.ys);
@@ -180,6 +183,14 @@ impl<B: Backend> TrainStep<B> {
             Some(s) => losses.total.mul_scalar(s)?.grad(&self.params)?,
             None => losses.total.grad(&self.params)?,
         };
+        // Data-parallel: average across ranks between backward and the optimizer step.
+        let grads = match dist {
+            Some((dp, n_global)) => {
+                check_batch_weights(compiled, b)?;
+                average_gradients(dp, &self.params, grads, b.len, n_global)?
+            }
+            None => grads,
+        };
         compiled.optimizer.apply(&self.params, &grads)?;
         let n = xs[0].shape()[0] as f64;
         for (m, l) in tracker.output_losses.iter_mut().zip(&losses.per_output) {
@@ -190,5 +201,20 @@ impl<B: Backend> TrainStep<B> {
         let preds: Vec<Tensor<B>> = preds.iter().map(|p| p.detach()).collect();
         tracker.update_metrics(ys, &preds)?;
         Ok(losses.total.detach())
+    }
+
+    /// The step of a rank whose slice of a (short, last) global batch of `n_global` samples
+    /// is empty: it adds nothing to the averaged gradients but takes the same step as the
+    /// other ranks.
+    pub(super) fn run_empty(
+        &mut self,
+        compiled: &mut Compiled<B>,
+        dp: &DataParallel,
+        n_global: usize,
+    ) -> Result<()> {
+        self.global_step += 1;
+        let none = vec![None; self.params.len()];
+        let grads = average_gradients(dp, &self.params, none, 0, n_global)?;
+        compiled.optimizer.apply(&self.params, &grads)
     }
 }
