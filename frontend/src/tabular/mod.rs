@@ -14,6 +14,7 @@
 //! ```
 
 mod csv;
+mod frame;
 pub mod feature_space;
 mod lookup_columns;
 mod split;
@@ -22,6 +23,10 @@ mod table;
 
 pub use self::csv::{CsvChunks, CsvOptions, DEFAULT_NA_VALUES};
 pub use self::feature_space::*;
+pub use self::frame::{
+    CellValue, IntoCell, DESCRIBE_STATS, DISPLAY_EDGE_COLS, DISPLAY_EDGE_ROWS, DISPLAY_MAX_COLS,
+    DISPLAY_MAX_ROWS,
+};
 pub use self::lookup_columns::StringLookupColumns;
 pub use self::split::{
     kfold_indices, split_indices, stratified_kfold_indices, stratified_split_indices, Fold,
