@@ -480,7 +480,7 @@ fn shown(n: usize, max: usize, edge: usize) -> Vec<Option<usize>> {
 ///     ("x".into(), Column::Float(vec![Some(1.5), None])),
 ///     ("kind".into(), Column::strs(&["a", "bb"])),
 /// ])?;
-/// assert_eq!(t.to_string(), "     x kind\n0  1.5    a\n1  NaN   bb\n\n[2 rows x 2 columns]");
+/// assert_eq!(t.to_string(), "     x  kind\n0  1.5     a\n1  NaN    bb\n\n[2 rows x 2 columns]");
 /// # Ok(())
 /// # }
 /// ```
