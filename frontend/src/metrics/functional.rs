@@ -1,8 +1,11 @@
 //! Metrics as plain functions of whole arrays, like scikit-learn's `accuracy_score` and
-//! `f1_score`: [`accuracy_score`], [`f1_score`], [`fbeta_score`].
+//! `f1_score`: [`accuracy_score`], [`f1_score`], [`fbeta_score`], [`mean_absolute_error`],
+//! [`mean_squared_error`].
 
 use super::classification::one_hot_if_sparse;
-use super::{Accuracy, AccuracyKind, F1Average, F1Score, Metric};
+use super::{
+    Accuracy, AccuracyKind, F1Average, F1Score, MeanAbsoluteError, MeanSquaredError, Metric,
+};
 use crate::backend::{Backend, DType};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
@@ -13,7 +16,8 @@ pub type Average = F1Average;
 
 /// The F1 score of predictions against targets, averaged as `average` (scikit-learn's
 /// `f1_score(y_true, y_pred.argmax(-1), average=...)`; Keras' `F1Score` with its `1e-7`
-/// guards, so a class never predicted nor present scores 0). `y_true`: integer labels
+/// guards, so a class never predicted nor present scores 0). The targets move to the
+/// predictions' device (a model's outputs stay on its device). `y_true`: integer labels
 /// `[n]` (or `[n, 1]`) or one-hot rows `[n, classes]`; `y_pred`: scores or probabilities
 /// `[n, classes]` (the highest of each row is the predicted class).
 ///
@@ -50,7 +54,11 @@ pub fn fbeta_score<B: Backend>(
     beta: f64,
     average: Average,
 ) -> Result<f64> {
-    let name = if beta == 1.0 { "f1_score" } else { "fbeta_score" };
+    let name = if beta == 1.0 {
+        "f1_score"
+    } else {
+        "fbeta_score"
+    };
     if !(beta > 0.0 && beta.is_finite()) {
         return Err(Error::invalid(
             name,
@@ -59,6 +67,7 @@ pub fn fbeta_score<B: Backend>(
         ));
     }
     check_labels(name, y_true, y_pred)?;
+    let y_true = &y_true.to_device(y_pred.device())?;
     let mut m = F1Score::<B>::new(average).beta(beta).named(name);
     m.update(&one_hot_if_sparse(y_true, y_pred)?, y_pred)?;
     m.result()
@@ -90,13 +99,15 @@ pub fn fbeta_score<B: Backend>(
 /// Shapes that do not fit (naming `accuracy_score`); no samples.
 pub fn accuracy_score<B: Backend>(y_true: &Tensor<B>, y_pred: &Tensor<B>) -> Result<f64> {
     const NAME: &str = "accuracy_score";
+    let y_true = &y_true.to_device(y_pred.device())?;
     let (t, p) = (y_true.shape(), y_pred.shape());
     if p.first().copied().unwrap_or(0) == 0 {
         return Err(Error::shape(NAME, "y_pred", "at least one sample", &p));
     }
-    if t == p && (p.len() == 1 || p[1..].iter().all(|&d| d == 1)) && y_pred.dtype() == DType::I64
-    {
-        let eq = y_pred.eq(&y_true.to_dtype(DType::I64)?)?.to_dtype(DType::F64)?;
+    if t == p && (p.len() == 1 || p[1..].iter().all(|&d| d == 1)) && y_pred.dtype() == DType::I64 {
+        let eq = y_pred
+            .eq(&y_true.to_dtype(DType::I64)?)?
+            .to_dtype(DType::F64)?;
         return eq.mean_all()?.item();
     }
     let kind = match p.as_slice() {
@@ -113,6 +124,41 @@ pub fn accuracy_score<B: Backend>(y_true: &Tensor<B>, y_pred: &Tensor<B>) -> Res
         }
     };
     let mut m = Accuracy::<B>::new(kind).named(NAME);
+    m.update(y_true, y_pred)?;
+    m.result()
+}
+
+/// The mean absolute error of predictions against targets of the same number of values
+/// (`[n]` against `[n, 1]` is fine), like scikit-learn's `mean_absolute_error`.
+///
+/// ```
+/// use stratanet::metrics::mean_absolute_error;
+/// use stratanet::{Tensor, DefaultBackend as B};
+/// # fn main() -> stratanet::Result<()> {
+/// let y = Tensor::<B>::from_vec(vec![1f32, 2.0, 4.0], &[3])?;
+/// let p = Tensor::<B>::from_vec(vec![1.5f32, 2.0, 3.0], &[3, 1])?;
+/// assert!((mean_absolute_error(&y, &p)? - 0.5).abs() < 1e-7);
+/// # Ok(())
+/// # }
+/// ```
+///
+/// # Errors
+/// Shapes that do not fit (naming `mean_absolute_error`).
+pub fn mean_absolute_error<B: Backend>(y_true: &Tensor<B>, y_pred: &Tensor<B>) -> Result<f64> {
+    let y_true = &y_true.to_device(y_pred.device())?;
+    let mut m = MeanAbsoluteError::<B>::new().named("mean_absolute_error");
+    m.update(y_true, y_pred)?;
+    m.result()
+}
+
+/// The mean squared error, as [`mean_absolute_error`] (scikit-learn's
+/// `mean_squared_error`).
+///
+/// # Errors
+/// Shapes that do not fit (naming `mean_squared_error`).
+pub fn mean_squared_error<B: Backend>(y_true: &Tensor<B>, y_pred: &Tensor<B>) -> Result<f64> {
+    let y_true = &y_true.to_device(y_pred.device())?;
+    let mut m = MeanSquaredError::<B>::new().named("mean_squared_error");
     m.update(y_true, y_pred)?;
     m.result()
 }

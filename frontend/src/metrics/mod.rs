@@ -21,7 +21,9 @@ pub use confusion::{
     AUCConfig, Auc, Confusion, Curve, Precision, PrecisionConfig, Recall, RecallConfig, Summation,
     AUC,
 };
-pub use functional::{accuracy_score, f1_score, fbeta_score, Average};
+pub use functional::{
+    accuracy_score, f1_score, fbeta_score, mean_absolute_error, mean_squared_error, Average,
+};
 pub use regression::{
     MeanAbsoluteError, MeanSquaredError, R2Aggregation, R2Score, R2ScoreConfig,
     RootMeanSquaredError,

@@ -72,7 +72,10 @@ struct Feature {
 #[derive(Debug, Clone)]
 enum Target {
     /// String classes -> indices over a `StringLookup` vocabulary without OOV index.
-    Categorical { name: String, lookup: Box<StringLookup> },
+    Categorical {
+        name: String,
+        lookup: Box<StringLookup>,
+    },
     /// A numeric column as it is, `f32 [n, 1]`.
     Numeric { name: String },
 }
@@ -473,9 +476,7 @@ impl FeatureSpace {
         if let Some(t) = &mut target {
             let name = t.name().to_string();
             let kind = t.kind();
-            let col = table
-                .column(&name)
-                .map_err(|e| absent_column(e, "adapt"))?;
+            let col = table.column(&name).map_err(|e| absent_column(e, "adapt"))?;
             match t {
                 Target::Categorical { lookup, .. } => {
                     let values = col

@@ -160,7 +160,9 @@ impl Table {
             } else {
                 let mean = v.iter().sum::<f64>() / n as f64;
                 let std = if n > 1 {
-                    Some((v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt())
+                    Some(
+                        (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt(),
+                    )
                 } else {
                     None
                 };
@@ -211,7 +213,9 @@ impl Table {
     pub fn value_counts(&self, name: &str) -> Result<Table> {
         let col = self.column(name)?;
         // Keys: the value's text for strings and integers, its bits for floats.
-        fn count<K: std::hash::Hash + Eq>(keys: impl Iterator<Item = Option<K>>) -> Vec<(usize, usize)> {
+        fn count<K: std::hash::Hash + Eq>(
+            keys: impl Iterator<Item = Option<K>>,
+        ) -> Vec<(usize, usize)> {
             let mut seen: HashMap<K, usize> = HashMap::new();
             let mut out: Vec<(usize, usize)> = Vec::new(); // (first row, count)
             for (row, k) in keys.enumerate() {
@@ -310,7 +314,13 @@ impl Table {
     {
         let col = self.column(source)?;
         let Some(values) = col.as_str() else {
-            return Err(wrong_source("Table::map_str", source, col, "a string", "map_f64"));
+            return Err(wrong_source(
+                "Table::map_str",
+                source,
+                col,
+                "a string",
+                "map_f64",
+            ));
         };
         let out: Vec<Option<R::Value>> = values
             .into_iter()
@@ -343,7 +353,13 @@ impl Table {
     {
         let col = self.column(source)?;
         let Some(values) = col.as_f64() else {
-            return Err(wrong_source("Table::map_f64", source, col, "a numeric", "map_str"));
+            return Err(wrong_source(
+                "Table::map_f64",
+                source,
+                col,
+                "a numeric",
+                "map_str",
+            ));
         };
         let out: Vec<Option<R::Value>> = values
             .into_iter()
@@ -492,7 +508,10 @@ impl fmt::Display for Table {
         // Each shown column: header + one cell per shown row ("..." for the cut).
         let mut table: Vec<Vec<String>> = Vec::new();
         let index: Vec<String> = std::iter::once(String::new())
-            .chain(rows.iter().map(|r| r.map_or("...".into(), |r| r.to_string())))
+            .chain(
+                rows.iter()
+                    .map(|r| r.map_or("...".into(), |r| r.to_string())),
+            )
             .collect();
         table.push(index);
         for c in &cols {

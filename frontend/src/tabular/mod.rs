@@ -14,8 +14,9 @@
 //! ```
 
 mod csv;
-mod frame;
 pub mod feature_space;
+mod frame;
+mod linear;
 mod lookup_columns;
 mod split;
 mod submission;
@@ -27,6 +28,7 @@ pub use self::frame::{
     CellValue, IntoCell, DESCRIBE_STATS, DISPLAY_EDGE_COLS, DISPLAY_EDGE_ROWS, DISPLAY_MAX_COLS,
     DISPLAY_MAX_ROWS,
 };
+pub use self::linear::LinearRegression;
 pub use self::lookup_columns::StringLookupColumns;
 pub use self::split::{
     kfold_indices, split_indices, stratified_kfold_indices, stratified_split_indices, Fold,

@@ -168,8 +168,5 @@ pub fn compute_class_weight(labels: &[i64]) -> Result<Vec<f64>> {
         ));
     }
     let n = labels.len() as f64;
-    Ok(counts
-        .iter()
-        .map(|&c| n / (k as f64 * c as f64))
-        .collect())
+    Ok(counts.iter().map(|&c| n / (k as f64 * c as f64)).collect())
 }
