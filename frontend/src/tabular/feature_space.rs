@@ -124,6 +124,11 @@ pub enum TargetValues {
 /// and are saved by [`FeatureSpace::save`] (JSON), so a prediction script transforms new
 /// rows exactly as at training time.
 ///
+/// [`FeatureSpace::infer`] declares every column of a table by its type; a target column
+/// ([`FeatureSpace::target_categorical`] for string classes, [`FeatureSpace::target_numeric`])
+/// makes [`FeatureSpace::transform_xy`] give the features and the target together, and its
+/// state (the class vocabulary, [`FeatureSpace::target_classes`]) is saved with the rest.
+///
 /// ```
 /// use stratanet::tabular::{CsvOptions, FeatureSpace, Table};
 /// use stratanet::{Device, DefaultBackend as B};

@@ -1,6 +1,9 @@
 //! Tabular data: a small host data frame ([`Table`] of [`Column`]s) read from CSV files
-//! ([`Table::read_csv`], streamed with [`CsvChunks`]), turned into tensors
-//! ([`Table::to_tensor`], [`Table::to_labels`]).
+//! ([`Table::read_csv`], streamed with [`CsvChunks`]), looked at like a pandas DataFrame
+//! (`Display`, [`Table::head`], [`Table::describe`], [`Table::value_counts`]), split
+//! ([`Table::train_test_split`]), extended ([`Table::map_str`], [`Table::with_columns`]),
+//! turned into tensors ([`Table::to_tensor`], [`Table::to_labels`], [`FeatureSpace`]), with a
+//! least-squares baseline ([`LinearRegression`]).
 //!
 //! ```
 //! use stratanet::tabular::{CsvOptions, Table};
