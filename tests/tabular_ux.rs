@@ -564,7 +564,42 @@ fn metric_object_for_two_outputs_is_refused<B: Backend>() {
     m.compile("adam", "mse", &["mae"]).unwrap();
 }
 
+/// `LinearRegression` recovers an exact linear relation (collinear one-hot columns with the
+/// intercept included), predicts on the inputs' device, and names bad shapes.
+fn linear_regression_baseline<B: Backend>() {
+    // y = 1.5 a - 2 b + 4, plus one-hot columns (c0, c1) that sum to 1 like the intercept
+    let rows: Vec<[f32; 4]> = (0..12)
+        .map(|i| {
+            let (a, b) = (i as f32, ((i * 5) % 7) as f32);
+            let hot = (i % 2) as f32;
+            [a, b, hot, 1.0 - hot]
+        })
+        .collect();
+    let y: Vec<f32> = rows.iter().map(|r| 1.5 * r[0] - 2.0 * r[1] + 4.0).collect();
+    let x = Tensor::<B>::from_vec(rows.concat(), &[12, 4]).unwrap();
+    let y = Tensor::<B>::from_vec(y, &[12, 1]).unwrap();
+    let fit = stratanet::tabular::LinearRegression::fit(&x, &y).unwrap();
+    let pred = fit.predict(&x).unwrap();
+    assert_eq!(pred.shape(), vec![12, 1]);
+    assert!(stratanet::metrics::mean_absolute_error(&y, &pred).unwrap() < 1e-3);
+    assert!((fit.coef()[0] - 1.5).abs() < 1e-4 && (fit.coef()[1] + 2.0).abs() < 1e-4);
+    let err = fit
+        .predict(&Tensor::<B>::from_vec(vec![1f32; 3], &[1, 3]).unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("LinearRegression::predict") && err.contains("[samples, 4]"),
+        "{err}"
+    );
+    let short = Tensor::<B>::from_vec(vec![1f32; 5], &[5]).unwrap();
+    let err = stratanet::tabular::LinearRegression::fit(&x, &short)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("[12] or [12, 1]"), "{err}");
+}
+
 engine_tests!(
+    linear_regression_baseline,
     numeric_target,
     balanced_class_weight_in_fit,
     sparse_f1_and_metric_objects,
