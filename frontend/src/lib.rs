@@ -42,6 +42,9 @@ pub use error::{Error, Result};
 /// The 16-bit float host types of [`DType::BF16`] and [`DType::F16`] tensors (from the
 /// `half` crate, which candle and tch use too).
 pub use half::{bf16, f16};
-pub use model::{EvaluateOptions, FitOptions, Model, PredictOptions, Sequential};
+pub use model::{
+    compute_class_weight, ClassWeight, EvaluateOptions, FitOptions, Model, PredictOptions,
+    Sequential,
+};
 pub use random::set_random_seed;
 pub use tensor::Tensor;

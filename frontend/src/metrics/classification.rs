@@ -40,6 +40,27 @@ fn labels_of<B: Backend>(
     }
 }
 
+/// Sparse integer labels (`[n]` or `[n, 1]`) for predictions `[n, classes]` with several
+/// classes, as one-hot rows `[n, classes]` in the predictions' dtype (on the device; a
+/// label outside `0..classes` gives a zero row); other targets as they are.
+pub(crate) fn one_hot_if_sparse<B: Backend>(
+    y_true: &Tensor<B>,
+    y_pred: &Tensor<B>,
+) -> Result<Tensor<B>> {
+    let (t, p) = (y_true.shape(), y_pred.shape());
+    let sparse = p.len() == 2 && p[1] > 1 && (t == [p[0]] || t == [p[0], 1]);
+    if !sparse {
+        return Ok(y_true.clone());
+    }
+    let classes = Tensor::<B>::arange(p[1], y_pred.device())?.reshape_to(&[1, p[1]])?;
+    y_true
+        .detach()
+        .reshape_to(&[p[0], 1])?
+        .to_dtype(DType::I64)?
+        .eq(&classes)?
+        .to_dtype(y_pred.dtype())
+}
+
 /// Top-k accuracy: the true class is among the `k` highest scores (ties count as in, like
 /// Keras' `in_top_k`). Sparse (integer labels) or categorical (one-hot) targets; default
 /// `k` is 5.
@@ -126,7 +147,10 @@ pub enum F1Average {
 }
 
 /// F1 score (Keras' `F1Score`): per class from `tp`, `fp`, `fn` counts over the last axis
-/// of one-hot (or multi-label) targets, with Keras' `1e-7` guards in the divisions.
+/// of one-hot (or multi-label) targets, with Keras' `1e-7` guards in the divisions. Sparse
+/// integer labels (`[n]` or `[n, 1]` for `[n, classes]` predictions, as
+/// `sparse_categorical_crossentropy` takes them) are one-hot encoded first, so
+/// `compile(.., "sparse_categorical_crossentropy", &["f1_score"])` works.
 ///
 /// Predictions: with `threshold` set, `y_pred > threshold` is positive; without, the
 /// highest score of each row is (Keras' default, for softmax outputs).
@@ -195,7 +219,8 @@ impl<B: Backend> F1Score<B> {
 impl<B: Backend> Metric<B> for F1Score<B> {
     metric_identity!();
     fn update(&mut self, y_true: &Tensor<B>, y_pred: &Tensor<B>) -> Result<()> {
-        let (y, p) = columns(&self.config.name, y_true, y_pred, "[batch, classes]")?;
+        let y_true = one_hot_if_sparse(y_true, y_pred)?;
+        let (y, p) = columns(&self.config.name, &y_true, y_pred, "[batch, classes]")?;
         let pred = match self.config.threshold {
             Some(t) => p.gt_scalar(t)?.to_dtype(p.dtype())?,
             None => {

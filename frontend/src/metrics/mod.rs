@@ -11,6 +11,7 @@
 mod state;
 mod classification;
 mod confusion;
+mod functional;
 mod regression;
 
 pub use classification::{
@@ -19,6 +20,9 @@ pub use classification::{
 pub use confusion::{
     AUCConfig, Auc, Confusion, Curve, Precision, PrecisionConfig, Recall, RecallConfig, Summation,
     AUC,
+};
+pub use functional::{
+    accuracy_score, f1_score, fbeta_score, mean_absolute_error, mean_squared_error, Average,
 };
 pub use regression::{
     MeanAbsoluteError, MeanSquaredError, R2Aggregation, R2Score, R2ScoreConfig,
@@ -444,6 +448,78 @@ impl<B: Backend> From<String> for MetricSpec<B> {
 impl<B: Backend> From<Box<dyn Metric<B>>> for MetricSpec<B> {
     fn from(metric: Box<dyn Metric<B>>) -> Self {
         MetricSpec::Metric(metric)
+    }
+}
+
+/// What plain `compile` takes as its metrics: names (`&["accuracy", "f1_score"]`, `&[]`),
+/// metric objects (`vec![Box::new(F1Score::new(F1Average::Macro)) as Box<dyn Metric<B>>]`),
+/// or both as [`MetricSpec`]s (`vec!["accuracy".into(), AUC::new().into()]`, the vector
+/// typed as `Vec<MetricSpec<B>>`).
+///
+/// ```
+/// use stratanet::metrics::{F1Average, F1Score, MetricSpec};
+/// use stratanet::{prelude::*, DefaultBackend as B};
+/// # fn main() -> stratanet::Result<()> {
+/// let mut m = Sequential::<B>::new();
+/// m.add(Input::new(&[4]))?;
+/// m.add(Dense::new(3).activation("softmax"))?;
+/// m.compile("adam", "sparse_categorical_crossentropy", &["accuracy"])?;
+/// let metrics: Vec<MetricSpec<B>> = vec![
+///     "accuracy".into(),
+///     F1Score::new(F1Average::Weighted).named("weighted_f1").into(),
+/// ];
+/// m.compile("adam", "sparse_categorical_crossentropy", metrics)?;
+/// let x = Tensor::<B>::from_vec(vec![0.5f32; 8], &[2, 4])?;
+/// let y = Tensor::<B>::from_vec(vec![0i64, 2], &[2])?;
+/// let logs = m.evaluate(&x, &y)?;
+/// assert!(logs.get("weighted_f1").is_some());
+/// # Ok(())
+/// # }
+/// ```
+pub trait IntoMetrics<B: Backend> {
+    /// The metrics, in order.
+    fn into_metrics(self) -> Vec<MetricSpec<B>>;
+}
+
+impl<B: Backend> IntoMetrics<B> for &[&str] {
+    fn into_metrics(self) -> Vec<MetricSpec<B>> {
+        self.iter().map(|&n| n.into()).collect()
+    }
+}
+
+impl<B: Backend, const N: usize> IntoMetrics<B> for &[&str; N] {
+    fn into_metrics(self) -> Vec<MetricSpec<B>> {
+        self.as_slice().into_metrics()
+    }
+}
+
+impl<B: Backend> IntoMetrics<B> for &[String] {
+    fn into_metrics(self) -> Vec<MetricSpec<B>> {
+        self.iter().map(|n| n.as_str().into()).collect()
+    }
+}
+
+impl<B: Backend> IntoMetrics<B> for Vec<MetricSpec<B>> {
+    fn into_metrics(self) -> Vec<MetricSpec<B>> {
+        self
+    }
+}
+
+impl<B: Backend, const N: usize> IntoMetrics<B> for [MetricSpec<B>; N] {
+    fn into_metrics(self) -> Vec<MetricSpec<B>> {
+        self.into_iter().collect()
+    }
+}
+
+impl<B: Backend> IntoMetrics<B> for Vec<Box<dyn Metric<B>>> {
+    fn into_metrics(self) -> Vec<MetricSpec<B>> {
+        self.into_iter().map(MetricSpec::Metric).collect()
+    }
+}
+
+impl<B: Backend> IntoMetrics<B> for MetricSpec<B> {
+    fn into_metrics(self) -> Vec<MetricSpec<B>> {
+        vec![self]
     }
 }
 

@@ -59,7 +59,7 @@ where
         &mut self,
         optimizer: impl crate::optimizers::IntoOptimizer<B>,
         loss: impl crate::losses::IntoLoss<B>,
-        metrics: &[&str],
+        metrics: impl crate::metrics::IntoMetrics<B>,
     ) -> Result<()> {
         let names = self.output_names();
         let c = crate::model::training::compile_simple(&names, optimizer, loss, metrics)?;

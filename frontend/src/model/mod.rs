@@ -21,6 +21,6 @@ pub use sequential::{LayerStack, Sequential};
 pub(crate) use summary::shape_str;
 pub use summary::{render_summary, SummaryRow};
 pub use training::{
-    Compile, Compiled, CompiledMetric, EvaluateOptions, FitOptions, Network, PredictOptions,
-    DEFAULT_BATCH_SIZE,
+    compute_class_weight, ClassWeight, Compile, Compiled, CompiledMetric, EvaluateOptions,
+    FitOptions, Network, PredictOptions, DEFAULT_BATCH_SIZE,
 };

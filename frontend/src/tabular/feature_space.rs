@@ -11,8 +11,10 @@ use serde_json::json;
 use std::path::Path;
 
 const CONTEXT: &str = "FeatureSpace";
-/// Version of the JSON layout written by [`FeatureSpace::to_json`].
-const FORMAT_VERSION: u64 = 1;
+/// Version of the JSON layout written by [`FeatureSpace::to_json`]: 1 without a target,
+/// 2 with one (the `target` entry), so that a build that knows no targets refuses a file
+/// with one instead of dropping it.
+const FORMAT_VERSION: u64 = 2;
 
 /// The most output columns the declarations of a [`FeatureSpace`] may ask for, vocabulary
 /// tokens not counted: the sum over its features of 1 per numeric or passthrough feature,
@@ -65,6 +67,43 @@ struct Feature {
     kind: Kind,
 }
 
+/// The target column of a [`FeatureSpace`] ([`FeatureSpace::target_categorical`],
+/// [`FeatureSpace::target_numeric`]).
+#[derive(Debug, Clone)]
+enum Target {
+    /// String classes -> indices over a `StringLookup` vocabulary without OOV index.
+    Categorical {
+        name: String,
+        lookup: Box<StringLookup>,
+    },
+    /// A numeric column as it is, `f32 [n, 1]`.
+    Numeric { name: String },
+}
+
+impl Target {
+    fn name(&self) -> &str {
+        match self {
+            Target::Categorical { name, .. } | Target::Numeric { name } => name,
+        }
+    }
+
+    fn kind(&self) -> &'static str {
+        match self {
+            Target::Categorical { .. } => "target_categorical",
+            Target::Numeric { .. } => "target_numeric",
+        }
+    }
+}
+
+/// The target values of a table, on the host ([`FeatureSpace::transform_y_host`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum TargetValues {
+    /// Class indices `[n]` (a [`FeatureSpace::target_categorical`] target).
+    Classes(Vec<i64>),
+    /// Values `[n, 1]` (a [`FeatureSpace::target_numeric`] target).
+    Values(Vec<f32>),
+}
+
 /// Turns named raw columns into one `f32` feature matrix `[n_rows, output_dim]`, in the
 /// order the features were declared (Keras `FeatureSpace` with `output_mode="concat"`):
 ///
@@ -84,6 +123,11 @@ struct Feature {
 /// The statistics and vocabularies come from [`FeatureSpace::adapt`] on a training table
 /// and are saved by [`FeatureSpace::save`] (JSON), so a prediction script transforms new
 /// rows exactly as at training time.
+///
+/// [`FeatureSpace::infer`] declares every column of a table by its type; a target column
+/// ([`FeatureSpace::target_categorical`] for string classes, [`FeatureSpace::target_numeric`])
+/// makes [`FeatureSpace::transform_xy`] give the features and the target together, and its
+/// state (the class vocabulary, [`FeatureSpace::target_classes`]) is saved with the rest.
 ///
 /// ```
 /// use stratanet::tabular::{CsvOptions, FeatureSpace, Table};
@@ -106,6 +150,7 @@ struct Feature {
 #[derive(Debug, Clone, Default)]
 pub struct FeatureSpace {
     features: Vec<Feature>,
+    target: Option<Target>,
     adapted: bool,
 }
 
@@ -166,6 +211,111 @@ impl FeatureSpace {
         self.push(name, Kind::Hashed { bins })
     }
 
+    /// A feature space for every column of `table` but those in `exclude` (the target,
+    /// ids, raw dates): [`FeatureSpace::categorical_string`] for string columns,
+    /// [`FeatureSpace::numeric`] (mean-imputed, normalised) for float and int columns, in
+    /// the table's order. Declare integer categories by hand, or turn them into strings
+    /// ([`Table::map_f64`]) first. Not adapted yet.
+    ///
+    /// ```
+    /// use stratanet::tabular::{CsvOptions, FeatureSpace, Table};
+    /// # fn main() -> stratanet::Result<()> {
+    /// let t = Table::from_csv_str("id,mpg,weight,origin\n1,18,3504,USA\n2,26,2130,Japan\n", &CsvOptions::new())?;
+    /// let mut fs = FeatureSpace::infer(&t, &["id", "mpg"])?.target_numeric("mpg");
+    /// fs.adapt(&t)?;
+    /// assert_eq!(fs.feature_names()?, ["weight", "origin=[UNK]", "origin=USA", "origin=Japan"]);
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::UnknownName`] for a name in `exclude` that `table` lacks.
+    pub fn infer(table: &Table, exclude: &[&str]) -> Result<Self> {
+        for name in exclude {
+            table.column(name)?;
+        }
+        let mut fs = FeatureSpace::new();
+        for (name, dtype) in table.schema() {
+            if exclude.contains(&name.as_str()) {
+                continue;
+            }
+            fs = match dtype {
+                ColumnType::Str => fs.categorical_string(&name),
+                ColumnType::Float | ColumnType::Int => fs.numeric(&name),
+            };
+        }
+        Ok(fs)
+    }
+
+    /// A string target column: its classes become indices `0..k` over a vocabulary
+    /// learned by [`FeatureSpace::adapt`] (Keras' `StringLookup` order: by descending
+    /// frequency, ties by descending string; no OOV class), given back by
+    /// [`FeatureSpace::target_classes`]. [`FeatureSpace::transform_xy`] gives the
+    /// `i64 [n]` labels with the features; [`FeatureSpace::transform`] ignores the target
+    /// (test tables need not have it). Saved with the rest of the feature space.
+    ///
+    /// ```
+    /// use stratanet::tabular::{CsvOptions, FeatureSpace, Table};
+    /// use stratanet::DefaultBackend as B;
+    /// # fn main() -> stratanet::Result<()> {
+    /// let t = Table::from_csv_str("wind,weather\n1.5,sun\n4.0,rain\n0.5,sun\n", &CsvOptions::new())?;
+    /// let mut fs = FeatureSpace::new().numeric("wind").target_categorical("weather");
+    /// fs.adapt(&t)?;
+    /// let (x, y) = fs.transform_xy::<B>(&t)?;
+    /// assert_eq!((x.shape(), y.to_vec_i64()?), (vec![3, 1], vec![0, 1, 0]));
+    /// assert_eq!(fs.target_classes()?, ["sun", "rain"]);
+    /// // a numeric column is refused, naming it and its type
+    /// let mut wrong = FeatureSpace::new().numeric("wind").target_categorical("wind2");
+    /// let t2 = t.clone().with_column("wind2", t.column("wind")?.clone())?;
+    /// assert!(wrong.adapt(&t2).unwrap_err().to_string().contains("got a float column"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn target_categorical(mut self, name: &str) -> Self {
+        let lookup = StringLookup::new().name(name).num_oov_indices(0);
+        self.target = Some(Target::Categorical {
+            name: name.to_string(),
+            lookup: Box::new(lookup),
+        });
+        self.adapted = false;
+        self
+    }
+
+    /// A numeric (float or int) target column, given by [`FeatureSpace::transform_xy`] as
+    /// `f32 [n, 1]` values as they are (a missing value is an error).
+    pub fn target_numeric(mut self, name: &str) -> Self {
+        self.target = Some(Target::Numeric {
+            name: name.to_string(),
+        });
+        self.adapted = false;
+        self
+    }
+
+    /// The target column's name, if one is declared.
+    pub fn target_name(&self) -> Option<&str> {
+        self.target.as_ref().map(Target::name)
+    }
+
+    /// The class names of a [`FeatureSpace::target_categorical`] target, in index order
+    /// (class `i` is `target_classes()[i]`): predictions map back to names with them.
+    ///
+    /// # Errors
+    /// Not adapted; no categorical target declared.
+    pub fn target_classes(&self) -> Result<Vec<String>> {
+        self.ensure_adapted("target_classes")?;
+        match &self.target {
+            Some(Target::Categorical { lookup, .. }) => Ok(lookup.vocabulary()),
+            other => Err(Error::invalid(
+                format!("{CONTEXT}.target_classes"),
+                "target",
+                match other {
+                    Some(t) => format!("'{}' is a numeric target, it has no classes", t.name()),
+                    None => "none declared (add target_categorical(..))".to_string(),
+                },
+            )),
+        }
+    }
+
     /// Number of declared features (columns used).
     pub fn len(&self) -> usize {
         self.features.len()
@@ -196,6 +346,16 @@ impl FeatureSpace {
         }
         let mut seen = std::collections::HashSet::new();
         for f in &self.features {
+            if self.target_name() == Some(f.name.as_str()) {
+                return Err(Error::invalid(
+                    CONTEXT,
+                    "features",
+                    format!(
+                        "column '{}' is both the target and a feature (exclude it from the features)",
+                        f.name
+                    ),
+                ));
+            }
             if !seen.insert(f.name.as_str()) {
                 return Err(Error::invalid(
                     CONTEXT,
@@ -317,7 +477,28 @@ impl FeatureSpace {
                 }
             }
         }
+        let mut target = self.target.clone();
+        if let Some(t) = &mut target {
+            let name = t.name().to_string();
+            let kind = t.kind();
+            let col = table.column(&name).map_err(|e| absent_column(e, "adapt"))?;
+            match t {
+                Target::Categorical { lookup, .. } => {
+                    let values = col
+                        .as_str()
+                        .ok_or_else(|| wrong_type(&name, col, kind, "a string"))?;
+                    if let Some(r) = values.iter().position(Option::is_none) {
+                        return Err(missing_target(&name, kind, r, table));
+                    }
+                    lookup.adapt(&values);
+                }
+                Target::Numeric { .. } => {
+                    numeric_values(&name, col, kind)?;
+                }
+            }
+        }
         self.features = features;
+        self.target = target;
         self.adapted = true;
         Ok(())
     }
@@ -473,6 +654,91 @@ impl FeatureSpace {
         Tensor::from_vec_on(values, &[table.n_rows(), dim], device)
     }
 
+    /// The target of `table` on the host: class indices for a categorical target, values
+    /// for a numeric one.
+    ///
+    /// # Errors
+    /// Not adapted; no target declared; the table lacks the target column; a column of
+    /// the wrong type; a missing value; a class not seen by [`FeatureSpace::adapt`].
+    pub fn transform_y_host(&self, table: &Table) -> Result<TargetValues> {
+        self.ensure_adapted("transform_y")?;
+        let Some(t) = &self.target else {
+            return Err(Error::invalid(
+                format!("{CONTEXT}.transform_y"),
+                "target",
+                "none declared (add target_categorical(..) or target_numeric(..))",
+            ));
+        };
+        let (name, kind) = (t.name(), t.kind());
+        let col = table
+            .column(name)
+            .map_err(|e| absent_column(e, "transform_y"))?;
+        match t {
+            Target::Categorical { lookup, .. } => {
+                let values = col
+                    .as_str()
+                    .ok_or_else(|| wrong_type(name, col, kind, "a string"))?;
+                if let Some(r) = values.iter().position(Option::is_none) {
+                    return Err(missing_target(name, kind, r, table));
+                }
+                let classes = lookup.vocabulary();
+                let idx = lookup.lookup(&values).map_err(|_| {
+                    let unknown = values
+                        .iter()
+                        .flatten()
+                        .find(|v| !classes.iter().any(|c| c == *v))
+                        .unwrap_or(&"");
+                    Error::invalid(
+                        CONTEXT,
+                        format!("{kind}('{name}')"),
+                        format!(
+                            "class '{unknown}' of {} was not in the adapted table; known: {}",
+                            table.source(),
+                            classes.join(", ")
+                        ),
+                    )
+                })?;
+                Ok(TargetValues::Classes(idx))
+            }
+            Target::Numeric { .. } => {
+                let values = numeric_values(name, col, kind)?;
+                values
+                    .iter()
+                    .enumerate()
+                    .map(|(r, v)| {
+                        v.map(|v| v as f32)
+                            .ok_or_else(|| missing_target(name, kind, r, table))
+                    })
+                    .collect::<Result<Vec<f32>>>()
+                    .map(TargetValues::Values)
+            }
+        }
+    }
+
+    /// The target of `table` as a tensor on the CPU (the model moves it to its device):
+    /// `i64 [n]` class indices or `f32 [n, 1]` values.
+    ///
+    /// # Errors
+    /// As [`FeatureSpace::transform_y_host`].
+    pub fn transform_y<B: Backend>(&self, table: &Table) -> Result<Tensor<B>> {
+        let n = table.n_rows();
+        match self.transform_y_host(table)? {
+            TargetValues::Classes(v) => Tensor::from_vec(v, &[n]),
+            TargetValues::Values(v) => Tensor::from_vec(v, &[n, 1]),
+        }
+    }
+
+    /// The features and the target of `table`, as tensors on the CPU (the model moves
+    /// them to its device): `f32 [n, output_dim]` and the target as
+    /// [`FeatureSpace::transform_y`] gives it.
+    ///
+    /// # Errors
+    /// As [`FeatureSpace::transform`] and [`FeatureSpace::transform_y_host`].
+    pub fn transform_xy<B: Backend>(&self, table: &Table) -> Result<(Tensor<B>, Tensor<B>)> {
+        let y = self.transform_y(table)?;
+        Ok((self.transform(table, Device::Cpu)?, y))
+    }
+
     /// The feature space (declarations and learned state) as JSON.
     pub fn to_json(&self) -> String {
         let features: Vec<serde_json::Value> = self
@@ -498,13 +764,21 @@ impl FeatureSpace {
                 Kind::Hashed { bins } => json!({"name": f.name, "kind": "hashed", "bins": bins}),
             })
             .collect();
-        json!({
+        let mut out = json!({
             "class_name": "FeatureSpace",
-            "format_version": FORMAT_VERSION,
+            "format_version": if self.target.is_some() { FORMAT_VERSION } else { 1 },
             "adapted": self.adapted,
             "features": features,
-        })
-        .to_string()
+        });
+        if let Some(t) = &self.target {
+            out["target"] = match t {
+                Target::Categorical { name, lookup } => {
+                    json!({"name": name, "kind": "categorical", "lookup": lookup.get_config()})
+                }
+                Target::Numeric { name } => json!({"name": name, "kind": "numeric"}),
+            };
+        }
+        out.to_string()
     }
 
     /// Inverse of [`FeatureSpace::to_json`].
@@ -607,7 +881,40 @@ impl FeatureSpace {
             };
             features.push(Feature { name, kind });
         }
-        let fs = FeatureSpace { features, adapted };
+        let target = match v.get("target") {
+            None | Some(serde_json::Value::Null) => None,
+            Some(t) => {
+                let name = t
+                    .get("name")
+                    .and_then(|n| n.as_str())
+                    .ok_or_else(|| bad("target.name", "expected a string"))?
+                    .to_string();
+                match t.get("kind").and_then(|k| k.as_str()).unwrap_or("") {
+                    "categorical" => {
+                        let cfg = t
+                            .get("lookup")
+                            .ok_or_else(|| bad("target.lookup", "missing"))?;
+                        Some(Target::Categorical {
+                            name,
+                            lookup: Box::new(StringLookup::from_config(cfg)?),
+                        })
+                    }
+                    "numeric" => Some(Target::Numeric { name }),
+                    other => {
+                        return Err(Error::unknown(
+                            "FeatureSpace target kind",
+                            other,
+                            &["categorical", "numeric"],
+                        ))
+                    }
+                }
+            }
+        };
+        let fs = FeatureSpace {
+            features,
+            target,
+            adapted,
+        };
         fs.check_declared()?;
         Ok(fs)
     }
@@ -656,6 +963,17 @@ fn wrong_type(name: &str, col: &Column, kind: &str, expected: &str) -> Error {
 fn numeric_values(name: &str, col: &Column, kind: &str) -> Result<Vec<Option<f64>>> {
     col.as_f64()
         .ok_or_else(|| wrong_type(name, col, kind, "a numeric (float or int)"))
+}
+
+fn missing_target(name: &str, kind: &str, row: usize, table: &Table) -> Error {
+    Error::invalid(
+        CONTEXT,
+        format!("{kind}('{name}')"),
+        format!(
+            "missing value at row {row} (0-based) of {}; drop the rows without a target first (Table::drop_missing)",
+            table.source()
+        ),
+    )
 }
 
 fn median(values: &[f64]) -> f64 {

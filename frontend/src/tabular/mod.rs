@@ -1,6 +1,9 @@
 //! Tabular data: a small host data frame ([`Table`] of [`Column`]s) read from CSV files
-//! ([`Table::read_csv`], streamed with [`CsvChunks`]), turned into tensors
-//! ([`Table::to_tensor`], [`Table::to_labels`]).
+//! ([`Table::read_csv`], streamed with [`CsvChunks`]), looked at like a pandas DataFrame
+//! (`Display`, [`Table::head`], [`Table::describe`], [`Table::value_counts`]), split
+//! ([`Table::train_test_split`]), extended ([`Table::map_str`], [`Table::with_columns`]),
+//! turned into tensors ([`Table::to_tensor`], [`Table::to_labels`], [`FeatureSpace`]), with a
+//! least-squares baseline ([`LinearRegression`]).
 //!
 //! ```
 //! use stratanet::tabular::{CsvOptions, Table};
@@ -15,6 +18,8 @@
 
 mod csv;
 pub mod feature_space;
+mod frame;
+mod linear;
 mod lookup_columns;
 mod split;
 mod submission;
@@ -22,6 +27,11 @@ mod table;
 
 pub use self::csv::{CsvChunks, CsvOptions, DEFAULT_NA_VALUES};
 pub use self::feature_space::*;
+pub use self::frame::{
+    CellValue, IntoCell, DESCRIBE_STATS, DISPLAY_EDGE_COLS, DISPLAY_EDGE_ROWS, DISPLAY_MAX_COLS,
+    DISPLAY_MAX_ROWS,
+};
+pub use self::linear::LinearRegression;
 pub use self::lookup_columns::StringLookupColumns;
 pub use self::split::{
     kfold_indices, split_indices, stratified_kfold_indices, stratified_split_indices, Fold,

@@ -275,18 +275,33 @@ impl<B: Backend> Compile<B> {
     }
 }
 
-/// The single-loss form of `compile`: the same loss and metrics for every output.
+/// The single-loss form of `compile`: the same loss and metrics for every output (metric
+/// names, or metric objects for a model with one output).
 ///
 /// # Errors
-/// Unknown names.
+/// Unknown names; a metric object given for a model with several outputs (one object
+/// cannot keep the state of several outputs: use [`Compile::metric`] per output).
 pub fn compile_simple<B: Backend>(
     output_names: &[String],
     optimizer: impl IntoOptimizer<B>,
     loss: impl IntoLoss<B>,
-    metrics: &[&str],
+    metrics: impl crate::metrics::IntoMetrics<B>,
 ) -> Result<Compiled<B>> {
-    for m in metrics {
-        crate::metrics::check_name(m)?;
+    let metrics = metrics.into_metrics();
+    for m in &metrics {
+        m.check()?;
+        if let (MetricSpec::Metric(obj), true) = (m, output_names.len() > 1) {
+            return Err(Error::invalid(
+                "compile",
+                "metrics",
+                format!(
+                    "the metric object '{}' cannot serve the {} outputs ({}) at once; give it to one output with compile_with(Compile::new(..).metric(output, ..))",
+                    obj.name(),
+                    output_names.len(),
+                    output_names.join(", ")
+                ),
+            ));
+        }
     }
     let optimizer = optimizer.into_optimizer()?;
     let first = loss.into_loss()?;
@@ -295,17 +310,15 @@ pub fn compile_simple<B: Backend>(
     for _ in 1..output_names.len() {
         losses.push(Some(crate::losses::from_config::<B>(name, &cfg)?));
     }
+    let compiled: Vec<CompiledMetric<B>> = metrics
+        .into_iter()
+        .map(CompiledMetric::from_spec)
+        .collect::<Result<_>>()?;
     Ok(Compiled {
         optimizer,
         losses,
         loss_weights: vec![1.0; output_names.len()],
-        metrics: vec![
-            metrics
-                .iter()
-                .map(|s| CompiledMetric::Name(s.to_string()))
-                .collect();
-            output_names.len()
-        ],
+        metrics: vec![compiled; output_names.len()],
         output_names: output_names.to_vec(),
     })
 }

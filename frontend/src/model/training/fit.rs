@@ -343,7 +343,8 @@ pub fn fit<B: Backend, N: Network<B> + ?Sized>(
                     "only for models with one output",
                 ));
             }
-            Some(class_sample_weights(&ys[0], cw)?.to_dtype(net.dtype())?)
+            let cw = cw.weights_for(&ys[0])?;
+            Some(class_sample_weights(&ys[0], &cw)?.to_dtype(net.dtype())?)
         }
         (None, None) => None,
     };
@@ -464,7 +465,12 @@ pub fn fit_dataset<B: Backend, N: Network<B> + ?Sized>(
     train.set_epoch(opts.initial_epoch as u64);
     let mut feed = DatasetFeed::new(train, "fit_dataset", opts.batch_size, net, Some(compiled))
         .with_steps(opts.steps_per_epoch)
-        .with_class_weight(opts.class_weight.take());
+        .with_class_weight(
+            opts.class_weight
+                .take()
+                .map(|cw| cw.explicit("fit_dataset"))
+                .transpose()?,
+        );
     let (out_shapes, tracker_ys) = prepare_from_dataset(net, compiled, &mut feed)?;
     let val_tensors = match opts.validation_data.take() {
         Some((vx, vy)) if opts.validation_dataset.is_none() => {

@@ -19,6 +19,7 @@ mod predict;
 mod step;
 mod tracker;
 
+pub use class_weight::{compute_class_weight, ClassWeight};
 pub use compile::{compile_simple, Compile, Compiled, CompiledMetric};
 pub use evaluate::{evaluate, evaluate_dataset};
 pub use fit::{fit, fit_dataset};

@@ -1,5 +1,6 @@
 //! [`FitOptions`]: the options of `fit`, with Keras' defaults and a builder.
 
+use super::class_weight::ClassWeight;
 use crate::backend::Backend;
 use crate::callbacks::Callback;
 use crate::dataset::Dataset;
@@ -35,8 +36,9 @@ pub struct FitOptions<B: Backend> {
     pub callbacks: Vec<Box<dyn Callback>>,
     /// Per-sample loss weights, shape `[N]`.
     pub sample_weight: Option<Tensor<B>>,
-    /// Per-class loss weights, indexed by class (Keras' `class_weight` dict as a vector).
-    pub class_weight: Option<Vec<f64>>,
+    /// Per-class loss weights: explicit, indexed by class (Keras' `class_weight` dict as a
+    /// vector), or [`ClassWeight::Balanced`].
+    pub class_weight: Option<ClassWeight>,
     /// Epoch to start at (0-based), for resuming: `epochs` is the index of the last epoch
     /// plus one, as in Keras.
     pub initial_epoch: usize,
@@ -120,8 +122,9 @@ impl<B: Backend> FitOptions<B> {
         /// Weights each sample's loss (`[N]`, like Keras' `sample_weight`).
         sample_weight(w: Tensor<B>) => sample_weight = Some(w);
         /// Weights each sample's loss by its class: `weights[c]` for class `c` (Keras'
-        /// `class_weight={0: 1.0, 1: 5.0}` is `vec![1.0, 5.0]`).
-        class_weight(weights: Vec<f64>) => class_weight = Some(weights);
+        /// `class_weight={0: 1.0, 1: 5.0}` is `vec![1.0, 5.0]`), or
+        /// [`ClassWeight::Balanced`] (scikit-learn's `"balanced"`).
+        class_weight(weights: impl Into<ClassWeight>) => class_weight = Some(weights.into());
         /// Starts at epoch `epoch` (resuming a run: with the same seed, the shuffles and dropout
         /// masks continue where an uninterrupted run would be).
         initial_epoch(epoch: usize) => initial_epoch = epoch;
