@@ -2,7 +2,7 @@
 //! also run by `fit` for validation.
 
 use super::compile::Compiled;
-use super::feed::{prepare_from_dataset, DatasetFeed, Feed, TensorFeed};
+use super::feed::{check_from_dataset, DatasetFeed, Feed, TensorFeed};
 use super::inputs::{
     check_all_targets, check_batch_size, check_not_empty, count_samples, targets, to_model,
 };
@@ -25,7 +25,7 @@ pub(super) struct Hooks<'a> {
 
 /// An evaluation pass over `feed` (inference mode, detached results).
 pub(super) fn evaluate_feed<B: Backend, N: Network<B> + ?Sized>(
-    net: &mut N,
+    net: &N,
     compiled: &Compiled<B>,
     feed: &mut dyn Feed<B>,
     tracker_ys: &[Tensor<B>],
@@ -88,7 +88,7 @@ pub(super) fn evaluate_feed<B: Backend, N: Network<B> + ?Sized>(
 
 /// `evaluate` on a feed, with the callbacks' `on_test_*` hooks.
 pub(super) fn evaluate_with_hooks<B: Backend, N: Network<B> + ?Sized>(
-    net: &mut N,
+    net: &N,
     compiled: &Compiled<B>,
     feed: &mut dyn Feed<B>,
     callbacks: &mut [Box<dyn Callback>],
@@ -123,7 +123,7 @@ pub(super) fn evaluate_with_hooks<B: Backend, N: Network<B> + ?Sized>(
 /// # Errors
 /// As [`fit`].
 pub fn evaluate<B: Backend, N: Network<B> + ?Sized>(
-    net: &mut N,
+    net: &N,
     compiled: &Compiled<B>,
     x: Data<B>,
     y: Data<B>,
@@ -135,7 +135,7 @@ pub fn evaluate<B: Backend, N: Network<B> + ?Sized>(
     let ys = y.resolve(&net.output_names(), "y")?;
     let n = count_samples("evaluate", &xs, &ys)?;
     check_not_empty("evaluate", n, &xs)?;
-    net.prepare_inputs(&xs)?;
+    net.check_inputs(&xs)?;
     let out_shapes = net.output_shapes()?;
     let xs = to_model(net, &xs)?;
     let ys = targets("evaluate", net, compiled, &ys)?;
@@ -151,7 +151,7 @@ pub fn evaluate<B: Backend, N: Network<B> + ?Sized>(
 /// `batch_size` 0, an empty dataset, batches that do not fit the model, errors from the
 /// dataset.
 pub fn evaluate_dataset<B: Backend, N: Network<B> + ?Sized>(
-    net: &mut N,
+    net: &N,
     compiled: &Compiled<B>,
     data: &mut Dataset,
     batch_size: usize,
@@ -160,6 +160,6 @@ pub fn evaluate_dataset<B: Backend, N: Network<B> + ?Sized>(
     check_batch_size("evaluate_dataset", batch_size)?;
     data.set_epoch(0);
     let mut feed = DatasetFeed::new(data, "evaluate_dataset", batch_size, net, Some(compiled));
-    prepare_from_dataset(net, compiled, &mut feed)?;
+    check_from_dataset(net, compiled, &mut feed)?;
     evaluate_with_hooks(net, compiled, &mut feed, callbacks)
 }
