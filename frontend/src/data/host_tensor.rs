@@ -53,6 +53,49 @@ impl HostTensor {
         self.shape.first().copied().unwrap_or(1)
     }
 
+    /// The same values under another shape; one dimension may be `-1` (inferred), like
+    /// `x.reshape(-1, 8, 8, 1)`.
+    ///
+    /// ```
+    /// let x = stratanet::HostTensor::f32(vec![0.0; 12], &[3, 4])?;
+    /// assert_eq!(x.reshape(&[-1, 2, 2, 1])?.shape, [3, 2, 2, 1]);
+    /// assert!(x.reshape(&[5, -1]).is_err());
+    /// # Ok::<(), stratanet::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// A shape whose size differs from the number of values, or more than one `-1`.
+    pub fn reshape(&self, shape: &[isize]) -> Result<Self> {
+        let n = self.data.len();
+        let known: usize = shape
+            .iter()
+            .filter(|&&d| d >= 0)
+            .map(|&d| d as usize)
+            .product();
+        let inferred = shape.iter().filter(|&&d| d < 0).count();
+        let fits = match inferred {
+            0 => known == n,
+            1 => known > 0 && n % known == 0,
+            _ => false,
+        };
+        if !fits {
+            return Err(Error::shape(
+                "HostTensor::reshape",
+                "shape",
+                format!("a shape of {n} values (one -1 at most), not {shape:?}"),
+                &self.shape,
+            ));
+        }
+        let dims = shape
+            .iter()
+            .map(|&d| if d < 0 { n / known.max(1) } else { d as usize })
+            .collect();
+        Ok(Self {
+            data: self.data.clone(),
+            shape: dims,
+        })
+    }
+
     /// The first `n` rows (all of them when there are fewer), like `x[:n]`.
     ///
     /// # Errors

@@ -94,6 +94,19 @@ where
         self.state_mut().compiled = Some(c);
     }
 
+    /// The optimizer's current learning rate (what a schedule or a callback left it at),
+    /// like Keras' `model.optimizer.learning_rate`.
+    ///
+    /// # Errors
+    /// [`Error::NotReady`] when not compiled.
+    pub fn learning_rate(&self) -> Result<f64> {
+        Ok(self
+            .state
+            .require_compiled("learning_rate")?
+            .optimizer
+            .learning_rate())
+    }
+
     /// The compiled optimizer, losses and metrics.
     pub fn compiled(&self) -> Option<&crate::model::Compiled<B>> {
         self.state().compiled.as_ref()
