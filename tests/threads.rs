@@ -6,11 +6,12 @@
 //!   trained model's forward pass 200 times each through shared references to its live
 //!   weight tensors and to one input tensor: every result is bitwise equal to a
 //!   single-threaded run.
-//! - Models (`Sequential<B>`, `Model<B>`) are `Send` but not `Sync` (layers, optimizers,
-//!   losses and callbacks are `Send` only), and `predict` takes `&mut self` (it builds the
-//!   model on first use and runs callbacks): one model is shared between threads behind a
-//!   `Mutex` (calls then run one at a time) or moved to the thread that uses it. Proven
-//!   here by eight threads calling `predict` 200 times each on one model in a `Mutex`.
+//! - Models (`Sequential<B>`, `Model<B>`) are `Send + Sync` (layers, optimizers, losses
+//!   and metrics are), and `predict`/`evaluate` take `&self`: one model behind an `Arc`
+//!   serves several threads at once (`tests/scripts.rs`, `shared_model_serves_threads`).
+//!   `fit` takes `&mut self`; a model that is trained meanwhile goes behind a `Mutex`, as
+//!   proven here by eight threads calling `predict` 200 times each on one model in a
+//!   `Mutex`.
 
 #[macro_use]
 mod common;
