@@ -70,7 +70,7 @@ fn forward<B: Backend>(x: &Tensor<B>, w: &[Tensor<B>]) -> Vec<f32> {
 fn shared_tensors_from_eight_threads<B: Backend>() {
     assert_send_sync::<Tensor<B>>();
     assert_send_sync::<B::Tensor>();
-    let (mut m, x) = trained::<B>();
+    let (m, x) = trained::<B>();
     let named = m.weights();
     let names: Vec<&str> = named.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
@@ -100,7 +100,7 @@ fn shared_tensors_from_eight_threads<B: Backend>() {
 fn one_model_behind_a_mutex_from_eight_threads<B: Backend>() {
     assert_send::<Sequential<B>>();
     assert_send::<stratanet::model::Model<B>>();
-    let (mut m, x) = trained::<B>();
+    let (m, x) = trained::<B>();
     let single: Vec<f32> = m.predict_with(&x, 4).unwrap().to_vec_f32().unwrap();
     let model = Mutex::new(m);
     every_call_matches::<B>(&single, || {
