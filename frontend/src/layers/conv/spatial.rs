@@ -105,7 +105,7 @@ pub(crate) fn check_window(
 /// let b = Conv2D::<B>::new(8, 3).padding("same");
 /// assert_eq!(a.config().window.padding, "same");
 /// assert_eq!(b.config().window.padding, "same");
-/// assert_eq!(MaxPooling2D::<B>::new(2).padding(Padding::Valid).config().padding, "valid");
+/// assert_eq!(MaxPooling2D::new(2).padding(Padding::Valid).config().padding, "valid");
 /// assert_eq!(Padding::from("SAME"), Padding::Same);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
