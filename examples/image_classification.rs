@@ -16,20 +16,12 @@
 //! pixels and augment them (small rotations, zooms and shifts: no flips, digits are not
 //! symmetric), early stopping on the validation loss, and the accuracy on the test folder.
 
-mod common;
-use common::{compile_classifier, print_test_scores};
-
 use std::path::Path;
-use std::time::Instant;
-use stratanet::callbacks::EarlyStopping;
-use stratanet::datasets::{
-    image_dataset_from_directory, image_dataset_from_directory_split, ColorMode, ImageFolderOptions,
-};
-use stratanet::layers::{
-    Conv2D, MaxPooling2D, RandomRotation, RandomTranslation, RandomZoom, Rescaling,
-};
+use stratanet::datasets::{self, image_dataset_from_directory, image_dataset_from_directory_split};
+use stratanet::datasets::{ColorMode, ImageFolderOptions};
+use stratanet::layers::{RandomRotation, RandomTranslation, RandomZoom};
 use stratanet::prelude::*;
-use stratanet::{datasets, random::Rng, Backend};
+use stratanet::random::Rng;
 
 /// Writes the digits as 32x32 PNG files under `dir/train/<class>/` and, for 20 % of them
 /// (a seeded draw), `dir/test/<class>/`.
@@ -55,75 +47,53 @@ fn write_digit_folders(dir: &Path, seed: u64) -> stratanet::Result<()> {
     Ok(())
 }
 
-fn run<B: Backend>(device: Device) -> stratanet::Result<()> {
-    stratanet::set_random_seed(7);
-    let dir = tempfile::Builder::new()
-        .prefix("stratanet-digits-")
-        .tempdir()?;
-    write_digit_folders(dir.path(), 7)?;
-    println!("image folder: {}", dir.path().display());
-
-    let options = ImageFolderOptions::new()
-        .image_size(32, 32)
-        .color_mode(ColorMode::Grayscale)
-        .batch_size(Some(32))
-        .seed(7);
-    let (mut train, val) = image_dataset_from_directory_split(
-        dir.path().join("train"),
-        &options.clone().validation_split(0.2),
-    )?;
-    let mut test = image_dataset_from_directory(dir.path().join("test"), &options.shuffle(false))?;
-    println!(
-        "classes: {:?}; {} training, {} validation, {} test images",
-        train.class_names,
-        train.file_paths.len(),
-        val.file_paths.len(),
-        test.file_paths.len()
-    );
-
-    let mut model = Sequential::<B>::new().on_device(device);
-    model.add(Input::new(&[32, 32, 1]))?;
-    model.add(Rescaling::new(1.0 / 255.0, 0.0))?;
-    model.add(RandomRotation::new(0.04))?; // up to ~15 degrees
-    model.add(RandomZoom::new(0.1))?;
-    model.add(RandomTranslation::new(0.1, 0.1))?;
-    model.add(Conv2D::new(16, 3).padding("same").activation("relu"))?;
-    model.add(MaxPooling2D::new(2))?;
-    model.add(Conv2D::new(32, 3).padding("same").activation("relu"))?;
-    model.add(MaxPooling2D::new(2))?;
-    model.add(Conv2D::new(64, 3).padding("same").activation("relu"))?;
-    model.add(MaxPooling2D::new(2))?;
-    model.add(Flatten::new())?;
-    model.add(Dropout::new(0.3))?;
-    model.add(Dense::new(64).activation("relu"))?;
-    model.add(Dense::new(10).activation("softmax"))?;
-    println!("{}", model.summary()?);
-
-    compile_classifier(&mut model, Adam::new(2e-3))?;
-    let start = Instant::now();
-    let history = model.fit_dataset(
-        &mut train.dataset,
-        FitOptions::new()
-            .epochs(40)
-            .seed(7)
-            .validation_dataset(val.dataset)
-            .callback(
-                EarlyStopping::new("val_loss")
-                    .patience(6)
-                    .restore_best_weights(true),
-            ),
-    )?;
-    let seconds = start.elapsed().as_secs_f64();
-    let epochs = history.get("loss").map_or(0, |l| l.len());
-    println!(
-        "training time: {seconds:.1} s ({epochs} epochs, {:.2} s/epoch)",
-        seconds / epochs.max(1) as f64
-    );
-    let scores = model.evaluate_dataset(&mut test.dataset, 128)?;
-    print_test_scores(&scores);
-    Ok(())
-}
-
 fn main() -> stratanet::Result<()> {
-    stratanet::run_example!(run())
+    stratanet::script! {
+        stratanet::set_random_seed(7);
+        let dir = tempfile::Builder::new().prefix("stratanet-digits-").tempdir()?;
+        write_digit_folders(dir.path(), 7)?;
+        println!("image folder: {}", dir.path().display());
+        let options = ImageFolderOptions::new()
+            .image_size(32, 32)
+            .color_mode(ColorMode::Grayscale)
+            .batch_size(Some(32))
+            .seed(7);
+        let (mut train, val) = image_dataset_from_directory_split(
+            dir.path().join("train"),
+            &options.clone().validation_split(0.2),
+        )?;
+        let test_dir = dir.path().join("test");
+        let mut test = image_dataset_from_directory(test_dir, &options.shuffle(false))?;
+        println!("classes: {:?}", train.class_names);
+
+        let mut model = Sequential::new()
+            .layer(Input::new(&[32, 32, 1]))
+            .layer(Rescaling::new(1.0 / 255.0, 0.0))
+            .layer(RandomRotation::new(0.04)) // up to ~15 degrees
+            .layer(RandomZoom::new(0.1))
+            .layer(RandomTranslation::new(0.1, 0.1))
+            .layer(Conv2D::new(16, 3).padding(Padding::Same).activation("relu"))
+            .layer(MaxPooling2D::new(2))
+            .layer(Conv2D::new(32, 3).padding(Padding::Same).activation("relu"))
+            .layer(MaxPooling2D::new(2))
+            .layer(Conv2D::new(64, 3).padding(Padding::Same).activation("relu"))
+            .layer(MaxPooling2D::new(2))
+            .layer(Flatten::new())
+            .layer(Dropout::new(0.3))
+            .layer(Dense::new(64).activation("relu"))
+            .layer(Dense::new(10).activation("softmax"));
+        println!("{}", model.summary()?);
+        model.compile(Adam::new(2e-3), "sparse_categorical_crossentropy", &["accuracy"])?;
+        let stop = EarlyStopping::new("val_loss").patience(6).restore_best_weights(true);
+        let opts = FitOptions::new().epochs(40).seed(7).validation_dataset(val.dataset);
+        let start = std::time::Instant::now();
+        let history = model.fit_dataset(&mut train.dataset, opts.callback(stop))?;
+        let (seconds, epochs) = (start.elapsed().as_secs_f64(), history.epoch.len());
+        let per_epoch = seconds / epochs.max(1) as f64;
+        println!("training time: {seconds:.1} s ({epochs} epochs, {per_epoch:.2} s/epoch)");
+
+        let scores = model.evaluate_dataset(&mut test.dataset, 128)?;
+        println!("test loss: {:.4}", scores.value("loss")?);
+        println!("test accuracy: {:.4}", scores.value("accuracy")?);
+    }
 }

@@ -86,7 +86,7 @@ fn run<B: Backend>(seed: u64, device: Device) -> stratanet::Result<()> {
     model.save(&path)?;
     // `load` places a model on the default device (auto); this one goes where `--device`
     // put the trained model, to compare the two.
-    let mut loaded = Device::scope(device, || Sequential::<B>::load(&path))?;
+    let loaded = Device::scope(device, || Sequential::<B>::load(&path))?;
     let loaded_features = FeatureSpace::from_json(loaded.asset("features").unwrap_or_default())?;
     let pred = model.predict(&x_test)?;
     let again = loaded.predict(&loaded_features.transform::<B>(&test, device)?)?;

@@ -73,13 +73,23 @@ impl Engine {
             })
     }
 
-    /// Reads `--backend NAME` or `--backend=NAME` from the command line; the default engine
-    /// when absent.
+    /// Reads `--backend NAME` or `--backend=NAME` from the command line; when absent, the
+    /// environment variable `STRATANET_BACKEND` (`candle`, `tch`; empty means unset); else
+    /// the default engine.
     ///
     /// # Errors
-    /// As [`Engine::from_name`], or `--backend` without a value.
+    /// As [`Engine::from_name`] (naming `STRATANET_BACKEND` when the name came from it), or
+    /// `--backend` without a value.
     pub fn from_args() -> Result<Engine> {
-        Self::from_arg_list(std::env::args().skip(1))
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let flagged = args
+            .iter()
+            .any(|a| a == "--backend" || a.starts_with("--backend="));
+        match std::env::var("STRATANET_BACKEND") {
+            Ok(v) if !flagged && !v.trim().is_empty() => Self::from_name(v.trim())
+                .map_err(|e| Error::invalid("STRATANET_BACKEND", "engine", e.to_string())),
+            _ => Self::from_arg_list(args),
+        }
     }
 
     /// [`Engine::from_args`] over an explicit argument list.
@@ -198,6 +208,64 @@ macro_rules! run_example {
             let device = $crate::Device::from_args::<B>()?;
             println!("device: {device}");
             $run::<B>($($arg,)* device)
+        })
+    }};
+}
+
+/// A training script's body, run on the engine, device and dtype policy chosen on the
+/// command line, without naming an engine type: inside the body `Sequential`, `Model` and
+/// `Tensor` are the engine's types (type aliases bound per engine), models are placed on
+/// the chosen device (a [`Device::scope`](crate::Device::scope)), and `?` works on any
+/// stratanet error. The body ends with an implicit `Ok(())`.
+///
+/// Flags, as every example takes them: `--backend candle|tch` (else the environment
+/// variable `STRATANET_BACKEND`, else the default engine), `--device auto|cpu|cuda|cuda:N`
+/// (default auto: the GPU when the engine sees one; `STRATANET_DEVICE` applies) and
+/// `--policy float32|mixed_bfloat16|mixed_float16`. The choices are printed
+/// (`engine: candle`, `device: cpu`).
+///
+/// The body is compiled once per engine in the build (a runtime switch between engine
+/// types needs that; the generics stay inside the macro). For a script that never
+/// switches, `Sequential::<DefaultBackend>::new()` needs no macro at all.
+///
+/// ```no_run
+/// use stratanet::prelude::*;
+///
+/// fn main() -> stratanet::Result<()> {
+///     stratanet::script! {
+///         let (x, y) = stratanet::datasets::digits_host()?;
+///         let mut model = Sequential::new()
+///             .layer(Input::new(&[64]))
+///             .layer(Dense::new(10).activation("softmax"));
+///         model.compile("adam", "sparse_categorical_crossentropy", &["accuracy"])?;
+///         model.fit(&x, &y, FitOptions::new().epochs(2))?;
+///         println!("{}", model.evaluate(&x, &y)?);
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! script {
+    ($($body:tt)*) => {{
+        let engine = $crate::Engine::from_args()?;
+        println!("engine: {engine}");
+        let policy = $crate::mixed_precision::set_global_policy_from_args()?;
+        if policy.is_mixed() {
+            println!("dtype policy: {policy}");
+        }
+        $crate::with_engine!(engine, ScriptEngine => {
+            #[allow(dead_code)]
+            type Sequential = $crate::Sequential<ScriptEngine>;
+            #[allow(dead_code)]
+            type Model = $crate::Model<ScriptEngine>;
+            #[allow(dead_code)]
+            type Tensor = $crate::Tensor<ScriptEngine>;
+            let device = $crate::Device::from_args::<ScriptEngine>()?;
+            println!("device: {device}");
+            $crate::Device::scope(device, || -> $crate::Result<()> {
+                $($body)*
+                #[allow(unreachable_code)]
+                Ok(())
+            })
         })
     }};
 }

@@ -9,15 +9,16 @@
 //! use stratanet::prelude::*;
 //! # fn main() -> stratanet::Result<()> {
 //! stratanet::set_random_seed(42);
-//! let mut model = Sequential::<DefaultBackend>::new();
-//! model.add(Input::new(&[64]))?;
-//! model.add(Dense::new(32).activation("relu"))?;
-//! model.add(Dropout::new(0.1))?;
-//! model.add(Dense::new(10).activation("softmax"))?;
+//! let mut model = Sequential::<DefaultBackend>::new()
+//!     .layer(Input::new(&[64]))
+//!     .layer(Dense::new(32).activation("relu"))
+//!     .layer(Dropout::new(0.1))
+//!     .layer(Dense::new(10).activation("softmax"));
 //! model.compile(Adam::new(1e-3), "sparse_categorical_crossentropy", &["accuracy"])?;
 //! println!("{}", model.summary()?);
 //!
-//! let (x, y) = stratanet::datasets::digits::<DefaultBackend>(Device::Cpu)?;
+//! // Host arrays: no engine type, moved to the model's device by `fit`.
+//! let (x, y) = stratanet::datasets::digits_host()?;
 //! let history = model.fit(&x, &y, FitOptions::new().epochs(2).batch_size(64).verbose(0))?;
 //! assert_eq!(history.get("accuracy").unwrap().len(), 2);
 //! # Ok(())
@@ -60,20 +61,33 @@ pub type DefaultBackend = stratanet_tch::Tch;
 #[cfg(not(any(feature = "candle", feature = "tch")))]
 compile_error!("stratanet needs an engine: enable the `candle` (default) or `tch` feature.");
 
-/// Everything a training script usually needs.
+/// Everything a training script usually needs: the model kinds and their options, the
+/// common layers, optimizers, losses and callbacks, host arrays, `Table`/`FeatureSpace`,
+/// and the traits whose methods scripts call (`Layer`, `Apply`).
 pub mod prelude {
     pub use crate::activations::Activation;
+    pub use crate::callbacks::{
+        CSVLogger, CsvLogger, EarlyStopping, LambdaCallback, LearningRateScheduler, Mode,
+        ModelCheckpoint, ReduceLROnPlateau, ReduceLrOnPlateau, TensorBoard, TerminateOnNaN,
+        TerminateOnNan,
+    };
+    pub use crate::datasets::train_test_split;
     pub use crate::layers::{
-        ActivationLayer, Dense, Dropout, Flatten, Input, Layer, LayerDtype, Reshape,
+        ActivationLayer, Add, AveragePooling2D, BatchNormalization, Bidirectional, Concatenate,
+        Conv1D, Conv2D, Dense, Dropout, Embedding, Flatten, GlobalAveragePooling1D,
+        GlobalAveragePooling2D, GlobalMaxPooling1D, Gru, Input, Layer, LayerDtype,
+        LayerNormalization, Lstm, MaxPooling1D, MaxPooling2D, Normalization, Padding, Rescaling,
+        Reshape, SimpleRnn, StringLookup, TextVectorization, GRU, LSTM,
     };
     pub use crate::losses::{
         BinaryCrossentropy, CategoricalCrossentropy, Huber, MeanAbsoluteError, MeanSquaredError,
         SparseCategoricalCrossentropy,
     };
     pub use crate::model::{Apply, Compile, Model, Shared};
-    pub use crate::optimizers::{Adam, Sgd};
+    pub use crate::optimizers::{Adam, AdamW, RMSprop, RmsProp, Sgd, SGD};
+    pub use crate::tabular::{FeatureSpace, Table};
     pub use crate::{
-        DType, DefaultBackend, Device, EvaluateOptions, FitOptions, PredictOptions, Sequential,
-        Tensor,
+        DType, DefaultBackend, Device, EvaluateOptions, FitOptions, History, HostTensor, Logs,
+        PredictOptions, Sequential, Tensor,
     };
 }

@@ -914,7 +914,7 @@ fn nan_in_data_is_not_an_error<B: Backend>() {
         );
         // the NaN loss reached the weights through the gradient step of batch 2, so later
         // predictions are NaN too; before any training, only the bad row is NaN
-        let mut fresh = classifier::<B>().unwrap();
+        let fresh = classifier::<B>().unwrap();
         let p = fresh.predict_with(&xb, 8).unwrap().to_vec_f32().unwrap();
         for (row, probs) in p.chunks(3).enumerate() {
             assert_eq!(

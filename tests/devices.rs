@@ -273,11 +273,11 @@ fn on_device_after_building<B: Backend>() {
         assert!(e.contains("to_device") && e.contains("cuda:1000"), "{e}");
     }
     // Asking for a usable device again: the same model, the same predictions.
-    let mut m = m.on_device(Device::Cpu);
+    let m = m.on_device(Device::Cpu);
     assert_eq!(m.device(), Device::Cpu);
     assert_eq!(m.predict_with(&x, 8).unwrap().to_vec_f32().unwrap(), want);
     if let Some(g) = gpu::<B>() {
-        let mut m = m.on_device(g);
+        let m = m.on_device(g);
         assert!(all_on(&m.weights(), g));
         let got = m.predict_with(&x, 8).unwrap().to_vec_f64().unwrap();
         let want: Vec<f64> = want.iter().map(|&v| v as f64).collect();
@@ -542,7 +542,7 @@ fn load_lands_on_the_default_placement<B: Backend>() {
         }
     }
     // The functional model too.
-    let mut f = Device::scope(Device::Cpu, functional::<B>);
+    let f = Device::scope(Device::Cpu, functional::<B>);
     let path = dir.path().join("functional.safetensors");
     f.save(&path).unwrap();
     let l = Model::<B>::load(&path).unwrap();

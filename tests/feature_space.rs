@@ -356,7 +356,7 @@ fn save_load_with_model<B: Backend>() {
     let (mp, fp) = (tmp("model.safetensors"), tmp("features.json"));
     m.save(&mp).unwrap();
     fs.save(&fp).unwrap();
-    let mut m2 = Sequential::<B>::load(&mp).unwrap();
+    let m2 = Sequential::<B>::load(&mp).unwrap();
     let fs2 = FeatureSpace::load(&fp).unwrap();
     assert_eq!(fs2.to_json(), fs.to_json());
     assert_eq!(fs2.feature_names().unwrap(), fs.feature_names().unwrap());

@@ -202,7 +202,7 @@ where
     check_header(&format!("{name}.safetensors"), class);
     let data = expected(&format!("{name}.expected.safetensors"));
     let path = fixture(&format!("{name}.safetensors"));
-    let mut m = load(path.clone()).unwrap();
+    let m = load(path.clone()).unwrap();
     let pred = m
         .predict_with(tensor::<B>(&data["x"]), 4)
         .unwrap()

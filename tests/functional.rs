@@ -27,7 +27,7 @@ fn merges_compute_their_closed_forms() {
             .apply_multi(&[a.clone(), b.clone()])
             .unwrap(),
     ];
-    let mut m = Model::new(&[a, b], &outs).unwrap();
+    let m = Model::new(&[a, b], &outs).unwrap();
     assert_eq!(m.count_params(), (0, 0));
     let xa = t(vec![1.0, -2.0, 3.0, 0.5, 0.0, -1.0], &[2, 3]);
     let xb = t(vec![2.0, 2.0, -1.0, 0.5, 4.0, -3.0], &[2, 3]);
@@ -59,7 +59,7 @@ fn residual_block_equals_x_plus_f_x() {
     let x = Input::new(&[4]).tensor::<B>();
     let h = Dense::new(4).activation("tanh").apply(&x).unwrap();
     let y = Add().apply_multi(&[x.clone(), h]).unwrap();
-    let mut m = Model::new(&[x], &[y]).unwrap();
+    let m = Model::new(&[x], &[y]).unwrap();
     let w = m.weights();
     let kernel = w[0].1.value.to_vec_f32().unwrap();
     let bias = w[1].1.value.to_vec_f32().unwrap();
@@ -310,7 +310,7 @@ fn functional_config_round_trip_rebuilds_the_graph() {
     let hb = shared.apply(&b).unwrap();
     let merged = Concatenate::new(-1).apply_multi(&[ha, hb]).unwrap();
     let out = Dense::new(2).name("out").apply(&merged).unwrap();
-    let mut m = Model::new(&[a, b], &[out]).unwrap().with_name("siamese");
+    let m = Model::new(&[a, b], &[out]).unwrap().with_name("siamese");
     let cfg = m.get_config();
     let mut m2 = Model::<B>::from_config(&cfg).unwrap();
     assert_eq!(m2.get_config(), cfg);
@@ -394,7 +394,7 @@ fn custom_layers_load_once_registered() {
             name: cfg["name"].as_str().unwrap_or("").to_string(),
         }))
     });
-    let mut m2 = Sequential::<B>::from_config(&cfg).unwrap();
+    let m2 = Sequential::<B>::from_config(&cfg).unwrap();
     let x = t(vec![1.0, -2.0], &[1, 2]);
     assert_eq!(
         m2.predict_with(&x, 1).unwrap().to_vec_f32().unwrap(),

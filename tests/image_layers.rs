@@ -516,7 +516,7 @@ fn saved_with_model<B: Backend>() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("aug.safetensors");
     m.save(&path).unwrap();
-    let mut back = Sequential::<B>::load(&path).unwrap();
+    let back = Sequential::<B>::load(&path).unwrap();
     assert_eq!(back.get_config(), m.get_config());
     let p1 = m.predict_with(&x, 8).unwrap().to_vec_f32().unwrap();
     let p2 = back.predict_with(&x, 8).unwrap().to_vec_f32().unwrap();

@@ -42,7 +42,7 @@ fn setup<B: Backend>() -> (Sequential<B>, Tensor<B>, Tensor<B>) {
 }
 
 fn evaluate_defaults_to_batches_of_32<B: Backend>() {
-    let (mut m, x, y) = setup::<B>();
+    let (m, x, y) = setup::<B>();
     let counts = Arc::new(Mutex::new((0, 0)));
     let counter = || Batches(counts.clone());
     // The default: 70 samples in batches of 32, 32 and 6.
@@ -71,7 +71,7 @@ fn evaluate_defaults_to_batches_of_32<B: Backend>() {
 }
 
 fn predict_defaults_to_batches_of_32<B: Backend>() {
-    let (mut m, x, _) = setup::<B>();
+    let (m, x, _) = setup::<B>();
     let counts = Arc::new(Mutex::new((0, 0)));
     let p = m.predict(&x).unwrap();
     assert_eq!(p.shape(), [70, 3]);

@@ -199,7 +199,7 @@ fn dtypes_inside_and_out<B: Backend>() {
 /// Saved under mixed_float16: the file's variables are f32, the policy comes back with
 /// the model, and the loaded model predicts exactly what the saved one did.
 fn save_and_load_keep_policy_and_f32_variables<B: Backend>() {
-    let (mut m, x, _) = trained_small::<B>(Policy::MixedFloat16);
+    let (m, x, _) = trained_small::<B>(Policy::MixedFloat16);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mixed.safetensors");
     m.save(&path).unwrap();
@@ -417,7 +417,7 @@ fn per_layer_policy_overrides_the_model<B: Backend>() {
         };
         m
     };
-    let mut mixed = make(Policy::MixedBFloat16, None);
+    let mixed = make(Policy::MixedBFloat16, None);
     let mut f32_last = make(Policy::MixedBFloat16, Some(Policy::Float32));
     f32_last.set_weights(&mixed.get_weights().unwrap()).unwrap();
     let last = &f32_last.layers()[1];
@@ -442,7 +442,7 @@ fn per_layer_policy_overrides_the_model<B: Backend>() {
         "the all-bf16 model differs in its last layer"
     );
     // A bf16 layer inside a float32 model: output f32, close to but not the f32 model's.
-    let mut plain = make(Policy::Float32, None);
+    let plain = make(Policy::Float32, None);
     let mut bf16_last = make(Policy::Float32, Some(Policy::MixedBFloat16));
     bf16_last
         .set_weights(&plain.get_weights().unwrap())
@@ -465,7 +465,7 @@ fn per_layer_policy_overrides_the_model<B: Backend>() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("per_layer.safetensors");
     f32_last.save(&path).unwrap();
-    let mut back = Sequential::<B>::load(&path).unwrap();
+    let back = Sequential::<B>::load(&path).unwrap();
     assert_eq!(back.layers()[1].dtype_policy(), Some(Policy::Float32));
     assert_eq!(
         back.predict_with(&x, 32).unwrap().to_vec_f32().unwrap(),
@@ -515,7 +515,7 @@ fn merge_of_mixed_branches<B: Backend>() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("branches.safetensors");
         m.save(&path).unwrap();
-        let mut back = Model::<B>::load(&path).unwrap();
+        let back = Model::<B>::load(&path).unwrap();
         let config = back.get_config().to_string();
         assert!(
             config.contains(r#""dtype":"float32""#)

@@ -166,7 +166,7 @@ fn residual<B: Backend>(onnxruntime: bool) {
     let r = Add().apply_multi(&[h.clone(), f]).unwrap();
     let c = Concatenate::new(-1).apply_multi(&[r, h]).unwrap();
     let out = Dense::new(2).activation("sigmoid").apply(&c).unwrap();
-    let mut m = Model::new(&[x], &[out]).unwrap();
+    let m = Model::new(&[x], &[out]).unwrap();
     let path = tmp("residual.onnx");
     onnx::export(&m, &path).unwrap();
     let proto = onnx::read(&path).unwrap();

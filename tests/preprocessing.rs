@@ -700,7 +700,7 @@ fn saved_models_predict_identically<B: Backend>() {
     .unwrap();
     d.add(Dense::new(2)).unwrap();
 
-    for (name, mut m, input) in [
+    for (name, m, input) in [
         ("norm", a, &x),
         ("lookup", b, &ids),
         ("disc", c, &x),
@@ -709,7 +709,7 @@ fn saved_models_predict_identically<B: Backend>() {
         let before = m.predict_with(input, 4).unwrap().to_vec_f32().unwrap();
         let path = tmp(&format!("{name}.safetensors"));
         m.save(&path).unwrap();
-        let mut back = Sequential::<B>::load(&path).unwrap();
+        let back = Sequential::<B>::load(&path).unwrap();
         assert_eq!(back.get_config(), m.get_config(), "{name}");
         assert_eq!(
             back.get_weights().unwrap(),

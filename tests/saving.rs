@@ -34,7 +34,7 @@ fn sequential_round_trip_keeps_weights_config_and_training_state() {
         .unwrap();
     let path = tmp("seq.safetensors");
     m.save(&path).unwrap();
-    let mut back = Sequential::<B>::load(&path).unwrap();
+    let back = Sequential::<B>::load(&path).unwrap();
     assert_eq!(back.get_config(), m.get_config());
     assert_eq!(back.get_weights().unwrap(), m.get_weights().unwrap());
     let (a, b) = (m.compiled().unwrap(), back.compiled().unwrap());

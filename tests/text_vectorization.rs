@@ -447,7 +447,7 @@ fn saved_with_model<B: Backend>() {
     assert_eq!(tv2.idf_weights(), tv.idf_weights());
     let x2: Tensor<B> = tv2.encode(&corpus, Device::Cpu).unwrap();
     assert_eq!(x2.to_vec_f32().unwrap(), x.to_vec_f32().unwrap());
-    let mut back = back;
+    let back = back;
     let after = back.predict_with(&x2, 8).unwrap().to_vec_f32().unwrap();
     assert_eq!(before, after);
 }

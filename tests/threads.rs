@@ -6,11 +6,12 @@
 //!   trained model's forward pass 200 times each through shared references to its live
 //!   weight tensors and to one input tensor: every result is bitwise equal to a
 //!   single-threaded run.
-//! - Models (`Sequential<B>`, `Model<B>`) are `Send` but not `Sync` (layers, optimizers,
-//!   losses and callbacks are `Send` only), and `predict` takes `&mut self` (it builds the
-//!   model on first use and runs callbacks): one model is shared between threads behind a
-//!   `Mutex` (calls then run one at a time) or moved to the thread that uses it. Proven
-//!   here by eight threads calling `predict` 200 times each on one model in a `Mutex`.
+//! - Models (`Sequential<B>`, `Model<B>`) are `Send + Sync` (layers, optimizers, losses
+//!   and metrics are), and `predict`/`evaluate` take `&self`: one model behind an `Arc`
+//!   serves several threads at once (`tests/scripts.rs`, `shared_model_serves_threads`).
+//!   `fit` takes `&mut self`; a model that is trained meanwhile goes behind a `Mutex`, as
+//!   proven here by eight threads calling `predict` 200 times each on one model in a
+//!   `Mutex`.
 
 #[macro_use]
 mod common;
@@ -69,7 +70,7 @@ fn forward<B: Backend>(x: &Tensor<B>, w: &[Tensor<B>]) -> Vec<f32> {
 fn shared_tensors_from_eight_threads<B: Backend>() {
     assert_send_sync::<Tensor<B>>();
     assert_send_sync::<B::Tensor>();
-    let (mut m, x) = trained::<B>();
+    let (m, x) = trained::<B>();
     let named = m.weights();
     let names: Vec<&str> = named.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
@@ -99,7 +100,7 @@ fn shared_tensors_from_eight_threads<B: Backend>() {
 fn one_model_behind_a_mutex_from_eight_threads<B: Backend>() {
     assert_send::<Sequential<B>>();
     assert_send::<stratanet::model::Model<B>>();
-    let (mut m, x) = trained::<B>();
+    let (m, x) = trained::<B>();
     let single: Vec<f32> = m.predict_with(&x, 4).unwrap().to_vec_f32().unwrap();
     let model = Mutex::new(m);
     every_call_matches::<B>(&single, || {

@@ -146,7 +146,7 @@ fn kernel_regularizer_is_added_to_the_loss() {
 
 #[test]
 fn predict_in_batches_equals_one_batch() {
-    let mut m = digits_model(2);
+    let m = digits_model(2);
     let (x, _) = datasets::digits::<B>(Device::Cpu).unwrap();
     let x = x.narrow(0, 0, 103).unwrap();
     let a = m.predict_with(&x, 103).unwrap().to_vec_f32().unwrap();

@@ -13,6 +13,7 @@
 //! Downloading needs the `download` feature (on by default in `stratanet`).
 
 use crate::backend::{Backend, Device};
+use crate::data::HostTensor;
 use crate::error::{Error, Result};
 use crate::random::Rng;
 use crate::tabular::{CsvOptions, Table};
@@ -106,11 +107,70 @@ pub fn digits<B: Backend>(device: Device) -> Result<(Tensor<B>, Tensor<B>)> {
     ))
 }
 
-/// `(x_train, x_test, y_train, y_test)`, as returned by [`train_test_split`].
+/// The digits as host arrays, engine-free: `x [1797, 64]` (`f32`, scaled to `[0, 1]`)
+/// and `y [1797]` (`i64`). `fit`, `evaluate` and `predict` take them as they are.
+///
+/// ```
+/// let (x, y) = stratanet::datasets::digits_host()?;
+/// assert_eq!((x.shape.as_slice(), y.shape.as_slice()), (&[1797, 64][..], &[1797][..]));
+/// # Ok::<(), stratanet::Error>(())
+/// ```
+///
+/// # Errors
+/// Only if the bundled file is corrupt.
+pub fn digits_host() -> Result<(HostTensor, HostTensor)> {
+    let (x, y) = load_digits()?;
+    let x: Vec<f32> = x.into_iter().map(|v| v / 16.0).collect();
+    let n = y.len();
+    Ok((HostTensor::f32(x, &[n, 64])?, HostTensor::i64(y, &[n])?))
+}
+
+/// `(x_train, x_test, y_train, y_test)`, as returned by [`train_test_split`] on tensors.
 pub type Split<B> = (Tensor<B>, Tensor<B>, Tensor<B>, Tensor<B>);
 
+/// What [`train_test_split`] splits: samples along the first dimension, picked by index.
+/// Implemented by [`Tensor`] (on its device) and [`HostTensor`].
+pub trait SplitRows: Sized {
+    /// The number of samples.
+    fn n_rows(&self) -> usize;
+    /// The samples at `rows`, in that order.
+    ///
+    /// # Errors
+    /// Indices out of range, engine errors.
+    fn take_rows(&self, rows: &[usize]) -> Result<Self>;
+    /// The shape (for error messages).
+    fn dims(&self) -> Vec<usize>;
+}
+
+impl<B: Backend> SplitRows for Tensor<B> {
+    fn n_rows(&self) -> usize {
+        self.shape().first().copied().unwrap_or(0)
+    }
+    fn take_rows(&self, rows: &[usize]) -> Result<Self> {
+        let idx: Vec<i64> = rows.iter().map(|&i| i as i64).collect();
+        let idx = Tensor::<B>::from_vec_on(idx, &[rows.len()], self.device())?;
+        self.index_select(&idx, 0)
+    }
+    fn dims(&self) -> Vec<usize> {
+        self.shape()
+    }
+}
+
+impl SplitRows for HostTensor {
+    fn n_rows(&self) -> usize {
+        self.shape.first().copied().unwrap_or(0)
+    }
+    fn take_rows(&self, rows: &[usize]) -> Result<Self> {
+        HostTensor::take_rows(self, rows)
+    }
+    fn dims(&self) -> Vec<usize> {
+        self.shape.clone()
+    }
+}
+
 /// Splits `(x, y)` into a training and a held-out test part after a seeded shuffle, like
-/// scikit-learn's `train_test_split`. Returns `(x_train, x_test, y_train, y_test)`.
+/// scikit-learn's `train_test_split`. Returns `(x_train, x_test, y_train, y_test)`. Works
+/// on tensors and on host arrays ([`HostTensor`], e.g. from [`digits_host`]).
 ///
 /// ```
 /// use stratanet::{datasets, Tensor, DefaultBackend as B};
@@ -122,21 +182,25 @@ pub type Split<B> = (Tensor<B>, Tensor<B>, Tensor<B>, Tensor<B>);
 /// // rows stay paired
 /// assert_eq!(xte.to_vec_f32()?, yte.to_vec_f32()?);
 /// # let _ = ytr;
+/// // the same split of host arrays
+/// let (hx, hy) = (stratanet::HostTensor::from_tensor(&x)?, stratanet::HostTensor::from_tensor(&y)?);
+/// let (_, hxte, _, _) = datasets::train_test_split(&hx, &hy, 0.3, 0)?;
+/// assert_eq!(hxte.to_tensor::<B>(stratanet::Device::Cpu)?.to_vec_f32()?, xte.to_vec_f32()?);
 /// # Ok(())
 /// # }
 /// ```
 ///
 /// # Errors
 /// Different sample counts, or a `test_fraction` leaving an empty part.
-pub fn train_test_split<B: Backend>(
-    x: &Tensor<B>,
-    y: &Tensor<B>,
+pub fn train_test_split<X: SplitRows, Y: SplitRows>(
+    x: &X,
+    y: &Y,
     test_fraction: f64,
     seed: u64,
-) -> Result<Split<B>> {
-    let n = x.shape().first().copied().unwrap_or(0);
-    if y.shape().first().copied() != Some(n) {
-        return Err(Error::mismatch("train_test_split", &x.shape(), &y.shape()));
+) -> Result<(X, X, Y, Y)> {
+    let n = x.n_rows();
+    if y.n_rows() != n {
+        return Err(Error::mismatch("train_test_split", &x.dims(), &y.dims()));
     }
     let n_test = ((n as f64) * test_fraction).ceil() as usize;
     if !(0.0..1.0).contains(&test_fraction) || n_test == 0 || n_test >= n {
@@ -146,19 +210,13 @@ pub fn train_test_split<B: Backend>(
             format!("{test_fraction} of {n} samples leaves an empty part"),
         ));
     }
-    let perm: Vec<i64> = Rng::new(seed)
-        .permutation(n)
-        .into_iter()
-        .map(|i| i as i64)
-        .collect();
-    let device = x.device();
-    let test_idx = Tensor::<B>::from_vec_on(perm[..n_test].to_vec(), &[n_test], device)?;
-    let train_idx = Tensor::<B>::from_vec_on(perm[n_test..].to_vec(), &[n - n_test], device)?;
+    let perm = Rng::new(seed).permutation(n);
+    let (test, train) = perm.split_at(n_test);
     Ok((
-        x.index_select(&train_idx, 0)?,
-        x.index_select(&test_idx, 0)?,
-        y.index_select(&train_idx.to_device(y.device())?, 0)?,
-        y.index_select(&test_idx.to_device(y.device())?, 0)?,
+        x.take_rows(train)?,
+        x.take_rows(test)?,
+        y.take_rows(train)?,
+        y.take_rows(test)?,
     ))
 }
 

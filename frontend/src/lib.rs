@@ -38,6 +38,7 @@ pub mod utils;
 
 pub use backend::{Backend, DType, Device, HostData};
 pub use callbacks::{History, Logs};
+pub use data::HostTensor;
 pub use error::{Error, Result};
 /// The 16-bit float host types of [`DType::BF16`] and [`DType::F16`] tensors (from the
 /// `half` crate, which candle and tch use too).

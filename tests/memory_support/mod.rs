@@ -64,7 +64,7 @@ impl Callback for PeakAtBatches {
 /// outputs of `predict_on_batch` raised the RSS by 57 MB, keeping their host copies by
 /// nothing).
 pub fn predict_and_evaluate_peak_rss_does_not_grow_with_batches<B: Backend>() {
-    let mut m = common::dense_classifier::<B>(0, 64, &[512, 512], None, 10, "adam");
+    let m = common::dense_classifier::<B>(0, 64, &[512, 512], None, 10, "adam");
 
     let n = 60_000;
     let x = Tensor::<B>::uniform(&[n, 64], 0.0, 1.0, 1, DType::F32, Device::Cpu).unwrap();

@@ -212,7 +212,11 @@ impl History {
                 .collect::<Result<Vec<f64>>>()?;
             history.insert(name.clone(), values);
         }
-        let h = History { epoch, history };
+        let h = History {
+            epoch,
+            history,
+            stopped_epoch: None,
+        };
         h.check_aligned(CTX)?;
         Ok(h)
     }

@@ -154,7 +154,10 @@ pub trait ModelAccess {
     ///
     /// # Errors
     /// When names or shapes do not match.
-    fn set_weights(&mut self, weights: &[(String, HostTensor)]) -> Result<()>;
+    /// Takes `&self`: the weights are written in place through the model's parameter
+    /// handles, so a callback can restore weights during `evaluate` and `predict` too
+    /// (which take the model by shared reference).
+    fn set_weights(&self, weights: &[(String, HostTensor)]) -> Result<()>;
     /// Saves the weights to a `.safetensors` file (atomically).
     ///
     /// # Errors
@@ -191,8 +194,8 @@ pub struct LayerNode {
 pub struct CallbackContext<'a> {
     /// Shared training state (`stop_training`, `learning_rate`, ...).
     pub state: &'a mut FitState,
-    /// The model being trained.
-    pub model: &'a mut dyn ModelAccess,
+    /// The model being trained (or evaluated): weights in and out, saves.
+    pub model: &'a dyn ModelAccess,
 }
 
 impl CallbackContext<'_> {
@@ -200,7 +203,7 @@ impl CallbackContext<'_> {
     pub fn reborrow(&mut self) -> CallbackContext<'_> {
         CallbackContext {
             state: &mut *self.state,
-            model: &mut *self.model,
+            model: self.model,
         }
     }
 }
@@ -307,9 +310,80 @@ pub struct History {
     /// Values per name, one per entry of `epoch`; NaN in an epoch where the name was not
     /// logged (e.g. `val_loss` between validation epochs), so all series stay aligned.
     pub history: BTreeMap<String, Vec<f64>>,
+    /// The epoch (0-based) after which a callback stopped training early (`EarlyStopping`,
+    /// `TerminateOnNaN`, or any callback setting `stop_training`), like Keras'
+    /// `EarlyStopping.stopped_epoch`; `None` when every requested epoch ran.
+    pub stopped_epoch: Option<usize>,
 }
 
 impl History {
+    /// The epoch and value where `name` was best: lowest for loss-like names, highest for
+    /// accuracy-like ones (names containing `acc`, `auc`, `precision`, `recall`, `f1`,
+    /// `r2` or `iou`, Keras' `mode="auto"` rule, as [`EarlyStopping`] uses); epochs where
+    /// it was not logged (NaN) are skipped. The epoch is the entry of [`History::epoch`]
+    /// (0-based, counting from `initial_epoch`); ties go to the earliest epoch.
+    ///
+    /// ```
+    /// use stratanet::{History, Logs};
+    /// let mut h = History::default();
+    /// for (e, (loss, acc)) in [(0.9, 0.5), (0.4, 0.8), (0.6, 0.7)].into_iter().enumerate() {
+    ///     let mut logs = Logs::new();
+    ///     logs.insert("val_loss", loss);
+    ///     logs.insert("val_accuracy", acc);
+    ///     h.push(e, &logs);
+    /// }
+    /// assert_eq!(h.best("val_loss")?, (1, 0.4));
+    /// assert_eq!(h.best("val_accuracy")?, (1, 0.8));
+    /// assert!(h.best("val_acc").unwrap_err().to_string().contains("val_accuracy"));
+    /// # Ok::<(), stratanet::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// A name that was never logged (the message lists those that were), or one with no
+    /// value in any epoch.
+    pub fn best(&self, name: &str) -> Result<(usize, f64)> {
+        self.best_by(name, Mode::Auto)
+    }
+
+    /// [`History::best`] in an explicit direction ([`Mode::Min`], [`Mode::Max`], or
+    /// [`Mode::Auto`] for the name rule).
+    ///
+    /// # Errors
+    /// As [`History::best`].
+    pub fn best_by(&self, name: &str, mode: Mode) -> Result<(usize, f64)> {
+        let series = self.get(name).ok_or_else(|| {
+            let known: Vec<&str> = self.history.keys().map(String::as_str).collect();
+            crate::error::Error::unknown("History::best name", name, &known)
+        })?;
+        let max = mode.resolve(name) == Mode::Max;
+        let mut best: Option<(usize, f64)> = None;
+        for (&epoch, &v) in self.epoch.iter().zip(series) {
+            if v.is_nan() {
+                continue;
+            }
+            let better = match best {
+                None => true,
+                Some((_, b)) => (max && v > b) || (!max && v < b),
+            };
+            if better {
+                best = Some((epoch, v));
+            }
+        }
+        best.ok_or_else(|| {
+            crate::error::Error::invalid(
+                "History::best",
+                name,
+                "no value was logged for it in any epoch",
+            )
+        })
+    }
+
+    /// The epoch (0-based) after which a callback stopped training early: `None` when
+    /// every requested epoch ran.
+    pub fn stopped_epoch(&self) -> Option<usize> {
+        self.stopped_epoch
+    }
+
     /// Values of `name` per epoch.
     pub fn get(&self, name: &str) -> Option<&[f64]> {
         self.history.get(name).map(|v| v.as_slice())

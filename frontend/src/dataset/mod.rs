@@ -166,16 +166,21 @@ impl Dataset {
     /// Named tensors (give them in input/output order), or as [`Dataset::from_host`].
     pub fn from_tensors<B: Backend>(x: impl Into<Data<B>>, y: impl Into<Data<B>>) -> Result<Self> {
         let host = |d: Data<B>, what: &str| -> Result<Vec<HostTensor>> {
-            let ts =
-                match d {
-                    Data::One(t) => vec![t],
-                    Data::Many(v) => v,
-                    Data::Named(_) => return Err(Error::invalid(
+            let ts = match d {
+                Data::One(t) => vec![t],
+                Data::Many(v) => v,
+                Data::Host(v) => {
+                    return v
+                        .map_err(|e| Error::invalid("Dataset::from_tensors", what, e.to_string()))
+                }
+                Data::Named(_) | Data::HostNamed(_) => {
+                    return Err(Error::invalid(
                         "Dataset::from_tensors",
                         what,
                         "named tensors are not supported: give them in model input/output order",
-                    )),
-                };
+                    ))
+                }
+            };
             ts.iter().map(HostTensor::from_tensor).collect()
         };
         let x = host(x.into(), "x")?;

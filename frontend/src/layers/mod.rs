@@ -27,7 +27,7 @@ pub use self::core::{
 pub use attention::{MultiHeadAttention, MultiHeadAttentionConfig};
 pub use conv::{
     Axes, Conv, Conv1D, Conv2D, Conv2DTranspose, Conv2DTransposeConfig, ConvConfig, ConvOptions,
-    ConvWindow, DepthwiseConv2D, DepthwiseConv2DConfig, Dims, Rank, SeparableConv2D,
+    ConvWindow, DepthwiseConv2D, DepthwiseConv2DConfig, Dims, Padding, Rank, SeparableConv2D,
     SeparableConv2DConfig, Size2,
 };
 pub use embedding::{Embedding, EmbeddingConfig};
@@ -260,7 +260,7 @@ impl CallContext {
 /// Layers speak only to [`Tensor`] (and so to the [`Backend`] trait), never to an engine.
 /// Shapes exclude the batch axis. `call` validates its input and returns
 /// [`Error::Shape`] naming the layer, never panicking.
-pub trait Layer<B: Backend>: Send + std::fmt::Debug {
+pub trait Layer<B: Backend>: Send + Sync + std::fmt::Debug {
     /// Keras class name (`Dense`).
     fn class_name(&self) -> &'static str;
     /// Instance name (`dense_1`); empty until the model names it.

@@ -70,7 +70,7 @@ pub enum TargetKind {
 /// A loss only defines [`Loss::per_sample`]; reductions and sample weights are shared
 /// provided methods, so every loss (custom ones included) gets Keras' `reduction` and
 /// `sample_weight` semantics.
-pub trait Loss<B: Backend>: Send + std::fmt::Debug {
+pub trait Loss<B: Backend>: Send + Sync + std::fmt::Debug {
     /// Keras name (`sparse_categorical_crossentropy`).
     fn name(&self) -> &'static str;
     /// Per-sample loss, shape `[batch]`.

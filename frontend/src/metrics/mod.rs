@@ -35,7 +35,7 @@ use crate::losses::TargetKind;
 use crate::tensor::Tensor;
 
 /// A streaming metric.
-pub trait Metric<B: Backend>: Send + std::fmt::Debug {
+pub trait Metric<B: Backend>: Send + Sync + std::fmt::Debug {
     /// Name shown in logs (`accuracy`).
     fn name(&self) -> &str;
     /// Accumulates one batch (device-side).

@@ -61,6 +61,7 @@ where
         loss: impl crate::losses::IntoLoss<B>,
         metrics: impl crate::metrics::IntoMetrics<B>,
     ) -> Result<()> {
+        self.pending_error()?;
         let names = self.output_names();
         let c = crate::model::training::compile_simple(&names, optimizer, loss, metrics)?;
         self.set_compiled(c);
@@ -72,6 +73,7 @@ where
     /// # Errors
     /// Unknown output, loss, metric or optimizer names.
     pub fn compile_with(&mut self, c: crate::model::Compile<B>) -> Result<()> {
+        self.pending_error()?;
         let names = self.output_names();
         let c = c.resolve(&names)?;
         self.set_compiled(c);
@@ -90,6 +92,19 @@ where
             c.optimizer = Box::new(crate::optimizers::LossScaleOptimizer::new(inner));
         }
         self.state_mut().compiled = Some(c);
+    }
+
+    /// The optimizer's current learning rate (what a schedule or a callback left it at),
+    /// like Keras' `model.optimizer.learning_rate`.
+    ///
+    /// # Errors
+    /// [`Error::NotReady`] when not compiled.
+    pub fn learning_rate(&self) -> Result<f64> {
+        Ok(self
+            .state
+            .require_compiled("learning_rate")?
+            .optimizer
+            .learning_rate())
     }
 
     /// The compiled optimizer, losses and metrics.
@@ -151,7 +166,7 @@ where
     /// # Errors
     /// As [`Self::fit`].
     pub fn evaluate(
-        &mut self,
+        &self,
         x: impl Into<crate::model::Data<B>>,
         y: impl Into<crate::model::Data<B>>,
     ) -> Result<crate::Logs> {
@@ -166,7 +181,7 @@ where
     /// # Errors
     /// As [`Self::evaluate`] (`batch_size` 0 included), or a callback's error.
     pub fn evaluate_with(
-        &mut self,
+        &self,
         x: impl Into<crate::model::Data<B>>,
         y: impl Into<crate::model::Data<B>>,
         opts: impl Into<crate::model::EvaluateOptions>,
@@ -175,16 +190,15 @@ where
             batch_size,
             mut callbacks,
         } = opts.into();
-        self.with_compiled("evaluate", |model, compiled, _| {
-            crate::model::training::evaluate(
-                model,
-                compiled,
-                x.into(),
-                y.into(),
-                batch_size,
-                &mut callbacks,
-            )
-        })
+        let compiled = self.state.require_compiled("evaluate")?;
+        crate::model::training::evaluate(
+            self,
+            compiled,
+            x.into(),
+            y.into(),
+            batch_size,
+            &mut callbacks,
+        )
     }
 
     /// Outputs for `x` in inference mode, like Keras' `model.predict(x)`: batches of 32
@@ -207,7 +221,7 @@ where
     ///
     /// # Errors
     /// Inputs that do not fit the model.
-    pub fn predict(&mut self, x: impl Into<crate::model::Data<B>>) -> Result<Tensor<B>> {
+    pub fn predict(&self, x: impl Into<crate::model::Data<B>>) -> Result<Tensor<B>> {
         self.predict_with(x, crate::model::PredictOptions::new())
     }
 
@@ -218,7 +232,7 @@ where
     /// # Errors
     /// `batch_size` 0, inputs that do not fit the model, or a callback's error.
     pub fn predict_with(
-        &mut self,
+        &self,
         x: impl Into<crate::model::Data<B>>,
         opts: impl Into<crate::model::PredictOptions>,
     ) -> Result<Tensor<B>> {
@@ -232,7 +246,7 @@ where
     /// # Errors
     /// As [`Self::predict_with`].
     pub fn predict_all(
-        &mut self,
+        &self,
         x: impl Into<crate::model::Data<B>>,
         opts: impl Into<crate::model::PredictOptions>,
     ) -> Result<Vec<Tensor<B>>> {
@@ -291,13 +305,12 @@ where
     /// Not compiled, `batch_size` 0, an empty dataset, batches that do not fit the
     /// model, errors from the dataset.
     pub fn evaluate_dataset(
-        &mut self,
+        &self,
         data: &mut crate::dataset::Dataset,
         batch_size: usize,
     ) -> Result<crate::Logs> {
-        self.with_compiled("evaluate_dataset", |model, compiled, _| {
-            crate::model::training::evaluate_dataset(model, compiled, data, batch_size, &mut [])
-        })
+        let compiled = self.state.require_compiled("evaluate_dataset")?;
+        crate::model::training::evaluate_dataset(self, compiled, data, batch_size, &mut [])
     }
 
     /// Outputs (the first output) over one pass of a
@@ -308,7 +321,7 @@ where
     /// `batch_size` 0, an empty dataset, inputs that do not fit the model, errors
     /// from the dataset.
     pub fn predict_dataset(
-        &mut self,
+        &self,
         data: &mut crate::dataset::Dataset,
         batch_size: usize,
     ) -> Result<Tensor<B>> {
@@ -321,7 +334,7 @@ where
     /// # Errors
     /// As [`Self::predict_dataset`].
     pub fn predict_dataset_all(
-        &mut self,
+        &self,
         data: &mut crate::dataset::Dataset,
         batch_size: usize,
     ) -> Result<Vec<Tensor<B>>> {
@@ -367,7 +380,7 @@ where
     /// # Errors
     /// As [`Self::evaluate`].
     pub fn test_on_batch(
-        &mut self,
+        &self,
         x: impl Into<crate::model::Data<B>>,
         y: impl Into<crate::model::Data<B>>,
     ) -> Result<crate::Logs> {
@@ -378,7 +391,7 @@ where
     ///
     /// # Errors
     /// As [`Self::predict`].
-    pub fn predict_on_batch(&mut self, x: impl Into<crate::model::Data<B>>) -> Result<Tensor<B>> {
+    pub fn predict_on_batch(&self, x: impl Into<crate::model::Data<B>>) -> Result<Tensor<B>> {
         self.predict_with(x, usize::MAX)
     }
 
@@ -673,8 +686,10 @@ where
     fn get_weights(&self) -> Result<Vec<(String, crate::saving::HostTensor)>> {
         Self::get_weights(self)
     }
-    fn set_weights(&mut self, weights: &[(String, crate::saving::HostTensor)]) -> Result<()> {
-        Self::set_weights(self, weights)
+    fn set_weights(&self, weights: &[(String, crate::saving::HostTensor)]) -> Result<()> {
+        // Written in place through the parameter handles, as `set_weights` does.
+        let targets: Vec<(String, Tensor<B>)> = self.weight_handles();
+        crate::saving::assign_by_name(&targets, weights, self.model_name())
     }
     fn save_weights(&self, path: &std::path::Path) -> Result<()> {
         Self::save_weights(self, path)

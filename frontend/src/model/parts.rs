@@ -115,6 +115,12 @@ pub trait ModelParts<B: Backend>: Network<B> {
     /// # Errors
     /// A poisoned layer lock; a layer whose output shape cannot be computed.
     fn layer_graph(&self) -> Result<Vec<crate::callbacks::LayerNode>>;
+    /// An error recorded while the model was defined and not reported yet (a failed layer
+    /// of `Sequential::layer`'s chain), surfaced by `compile`.
+    ///
+    /// # Errors
+    /// That error.
+    fn pending_error(&mut self) -> Result<()>;
 }
 
 /// What differs between the model kinds behind [`ModelParts`], implemented by their
@@ -142,6 +148,13 @@ pub trait Architecture<B: Backend>: Sized {
     /// # Errors
     /// A poisoned layer lock; a layer whose output shape cannot be computed.
     fn layer_graph(model: &ModelCore<B, Self>) -> Result<Vec<crate::callbacks::LayerNode>>;
+    /// As [`ModelParts::pending_error`]; none by default.
+    ///
+    /// # Errors
+    /// The pending error.
+    fn pending_error(_model: &mut ModelCore<B, Self>) -> Result<()> {
+        Ok(())
+    }
 }
 
 impl<B: Backend, A: Architecture<B>> ModelParts<B> for ModelCore<B, A>
@@ -172,6 +185,9 @@ where
     }
     fn layer_graph(&self) -> Result<Vec<crate::callbacks::LayerNode>> {
         A::layer_graph(self)
+    }
+    fn pending_error(&mut self) -> Result<()> {
+        A::pending_error(self)
     }
 }
 

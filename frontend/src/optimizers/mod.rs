@@ -48,7 +48,7 @@ use crate::tensor::Tensor;
 pub use schedules::{LearningRate, LearningRateSchedule};
 
 /// A gradient-descent optimizer.
-pub trait Optimizer<B: Backend>: Send + std::fmt::Debug {
+pub trait Optimizer<B: Backend>: Send + Sync + std::fmt::Debug {
     /// Keras name (`adam`).
     fn name(&self) -> &'static str;
     /// The learning rate the next update will use (for a schedule: its value at the

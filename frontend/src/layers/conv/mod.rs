@@ -35,6 +35,7 @@ pub use dims::{Axes, Dims, Rank};
 pub use options::ConvOptions;
 pub use separable::{SeparableConv2D, SeparableConv2DConfig};
 pub use spatial::ConvWindow;
+pub use spatial::Padding;
 pub(crate) use spatial::{check_window, window_setters, Spatial};
 
 /// A window size, stride or dilation: one integer for every axis or one per axis

@@ -94,6 +94,74 @@ pub(crate) fn check_window(
     Ok(())
 }
 
+/// The padding of a convolution or pooling window, as Keras' `padding=` names it. The
+/// setters take this or its name: `.padding(Padding::Same)` and `.padding("same")` are the
+/// same call, and a layer's saved config holds the name (`"same"`).
+///
+/// ```
+/// use stratanet::layers::{Conv2D, MaxPooling2D, Padding};
+/// type B = stratanet::DefaultBackend;
+/// let a = Conv2D::<B>::new(8, 3).padding(Padding::Same);
+/// let b = Conv2D::<B>::new(8, 3).padding("same");
+/// assert_eq!(a.config().window.padding, "same");
+/// assert_eq!(b.config().window.padding, "same");
+/// assert_eq!(MaxPooling2D::new(2).padding(Padding::Valid).config().padding, "valid");
+/// assert_eq!(Padding::from("SAME"), Padding::Same);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Padding {
+    /// No padding: windows stay inside the input (the default).
+    Valid,
+    /// Pad so that `out = ceil(in / stride)`, the extra entry at the end (TensorFlow's).
+    Same,
+    /// Left padding only, so no output sees a later step (1-D convolutions).
+    Causal,
+    /// Another name, kept as given (lowercased) so the layer reports it when it is
+    /// checked.
+    Other(String),
+}
+
+impl Padding {
+    /// The Keras name: `valid`, `same`, `causal` (or the other name as given).
+    pub fn name(&self) -> &str {
+        match self {
+            Padding::Valid => "valid",
+            Padding::Same => "same",
+            Padding::Causal => "causal",
+            Padding::Other(s) => s,
+        }
+    }
+}
+
+impl From<&str> for Padding {
+    fn from(s: &str) -> Self {
+        match s.to_lowercase().as_str() {
+            "valid" => Padding::Valid,
+            "same" => Padding::Same,
+            "causal" => Padding::Causal,
+            other => Padding::Other(other.to_string()),
+        }
+    }
+}
+
+impl From<String> for Padding {
+    fn from(s: String) -> Self {
+        Padding::from(s.as_str())
+    }
+}
+
+impl From<&String> for Padding {
+    fn from(s: &String) -> Self {
+        Padding::from(s.as_str())
+    }
+}
+
+impl std::fmt::Display for Padding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Builder setters of the window fields under `self.<path>`: `strides`, `padding`,
 /// `data_format`.
 macro_rules! window_setters {
@@ -103,10 +171,11 @@ macro_rules! window_setters {
             self.$($path).+.strides = Dims::new(s);
             self
         }
-        /// `"valid"` (default) or `"same"` (TensorFlow's: `out = ceil(in / stride)`, extra
-        /// padding at the end).
-        pub fn padding(mut self, padding: &str) -> Self {
-            self.$($path).+.padding = padding.to_lowercase();
+        /// [`Padding::Valid`](crate::layers::Padding) (default) or `Same` (TensorFlow's:
+        /// `out = ceil(in / stride)`, extra padding at the end); the name as a string
+        /// (`"same"`) works too. Saved configs hold the name.
+        pub fn padding(mut self, padding: impl Into<$crate::layers::Padding>) -> Self {
+            self.$($path).+.padding = padding.into().name().to_string();
             self
         }
         /// `"channels_last"` (default, `[N, .., C]`) or `"channels_first"` (`[N, C, ..]`).

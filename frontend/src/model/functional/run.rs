@@ -127,6 +127,9 @@ impl<B: Backend> Network<B> for Model<B> {
         Ok(total)
     }
     fn prepare_inputs(&mut self, xs: &[Tensor<B>]) -> Result<()> {
+        self.check_inputs(xs)
+    }
+    fn check_inputs(&self, xs: &[Tensor<B>]) -> Result<()> {
         self.check_input_count(xs)?;
         for (i, (t, x)) in self.arch.inputs.iter().zip(xs).enumerate() {
             let s = x.shape();
@@ -161,7 +164,7 @@ impl<B: Backend> Network<B> for Model<B> {
             .find(|d| d.is_float())
             .unwrap_or(DType::F32)
     }
-    fn access(&mut self) -> &mut dyn ModelAccess {
+    fn access(&self) -> &dyn ModelAccess {
         self
     }
 }

@@ -65,6 +65,17 @@ pub struct LayerStack<B: Backend> {
     device: Option<Device>,
     dtype: DType,
     names: HashMap<String, usize>,
+    /// The first error of a [`Sequential::layer`] chain, surfaced by `compile`, `build`,
+    /// `summary`, `fit`, `evaluate` and `predict` (the layers after it were not added).
+    deferred: Option<Deferred>,
+}
+
+/// An error of the chained builder waiting to be reported: the error itself until a call
+/// that can hand it over takes it, and its message for every later call.
+#[derive(Debug)]
+struct Deferred {
+    error: Option<Error>,
+    message: String,
 }
 
 impl<B: Backend> std::fmt::Debug for Sequential<B> {
@@ -100,6 +111,7 @@ impl<B: Backend> Sequential<B> {
                 device: None,
                 dtype: DType::F32,
                 names: HashMap::new(),
+                deferred: None,
             },
             state: ModelState::new(crate::random::next_global_seed()),
         }
@@ -265,6 +277,71 @@ impl<B: Backend> Sequential<B> {
         self.add_boxed(Box::new(layer))
     }
 
+    /// Appends a layer and returns the model, for a chained definition:
+    /// `Sequential::new().layer(Input::new(&[64])).layer(Dense::new(10))`. Errors do not
+    /// stop the chain: the first one (as [`Sequential::add`] would return it) is kept, the
+    /// layers after it are not added, and `compile`, `build`, `summary`, `fit`, `evaluate`
+    /// and `predict` report it. Use [`Sequential::add`] to see each error where it happens.
+    ///
+    /// ```
+    /// use stratanet::prelude::*;
+    /// # fn main() -> stratanet::Result<()> {
+    /// let mut model = Sequential::<DefaultBackend>::new()
+    ///     .layer(Input::new(&[64]))
+    ///     .layer(Dense::new(32).activation("relu"))
+    ///     .layer(Dense::new(10).activation("softmax"));
+    /// model.compile("adam", "sparse_categorical_crossentropy", &["accuracy"])?;
+    /// assert_eq!(model.count_params().0, 64 * 32 + 32 + 32 * 10 + 10);
+    ///
+    /// let mut bad = Sequential::<DefaultBackend>::new()
+    ///     .layer(Input::new(&[4]))
+    ///     .layer(Dense::new(3).activation("no_such_activation"))
+    ///     .layer(Dense::new(2));
+    /// let err = bad.compile("adam", "mse", &[]).unwrap_err();
+    /// assert!(err.to_string().contains("no_such_activation"), "{err}");
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[must_use = "the chained builder returns the model"]
+    pub fn layer(mut self, layer: impl Layer<B> + 'static) -> Self {
+        if self.arch.deferred.is_none() {
+            if let Err(e) = self.add_boxed(Box::new(layer)) {
+                self.arch.deferred = Some(Deferred {
+                    message: e.to_string(),
+                    error: Some(e),
+                });
+            }
+        }
+        self
+    }
+
+    /// The deferred error of a [`Sequential::layer`] chain, if any: the error itself the
+    /// first time, a copy of its message afterwards.
+    fn take_deferred(&mut self) -> Result<()> {
+        let taken = self.arch.deferred.as_mut().and_then(|d| d.error.take());
+        match taken {
+            Some(e) => Err(e),
+            None => self.check_deferred(),
+        }
+    }
+
+    /// The deferred error of a [`Sequential::layer`] chain as a message copy (for calls
+    /// that take the model by shared reference).
+    fn check_deferred(&self) -> Result<()> {
+        match &self.arch.deferred {
+            None => Ok(()),
+            Some(d) => Err(self.deferred_copy(&d.message)),
+        }
+    }
+
+    fn deferred_copy(&self, message: &str) -> Error {
+        Error::invalid(
+            &self.arch.name,
+            "layer",
+            format!("a layer of the chained definition failed: {message}"),
+        )
+    }
+
     /// [`Sequential::add`] for an already boxed layer.
     ///
     /// # Errors
@@ -339,6 +416,7 @@ impl<B: Backend> Sequential<B> {
     /// # Errors
     /// When a layer does not accept its input shape.
     pub fn build(&mut self, input_shape: &[usize]) -> Result<()> {
+        self.take_deferred()?;
         let device = self.placement()?;
         self.ensure_placed()?;
         if let Some(existing) = &self.arch.input_shape {
@@ -420,6 +498,7 @@ impl<B: Backend> Sequential<B> {
     /// # Errors
     /// When the model is not built (no `Input` and never called).
     pub fn summary(&self) -> Result<String> {
+        self.check_deferred()?;
         let input = self
             .arch
             .input_shape
@@ -533,6 +612,7 @@ impl<B: Backend> Network<B> for Sequential<B> {
         Ok(total)
     }
     fn prepare_inputs(&mut self, xs: &[Tensor<B>]) -> Result<()> {
+        self.take_deferred()?;
         if self.arch.layers.is_empty() {
             // Keras: "Sequential model ... cannot be built because it has no layers".
             return Err(Error::NotReady {
@@ -550,6 +630,46 @@ impl<B: Backend> Network<B> for Sequential<B> {
             )),
         }
     }
+    fn check_inputs(&self, xs: &[Tensor<B>]) -> Result<()> {
+        self.check_deferred()?;
+        let [x] = xs else {
+            return Err(Error::invalid(
+                &self.arch.name,
+                "inputs",
+                format!("a Sequential model takes one input, got {}", xs.len()),
+            ));
+        };
+        let s = x.shape();
+        if s.is_empty() {
+            return Err(Error::shape(
+                &self.arch.name,
+                "x",
+                "a batch (rank >= 1)",
+                &s,
+            ));
+        }
+        match &self.arch.input_shape {
+            Some(expected) if self.built() => {
+                if expected.as_slice() != &s[1..] {
+                    return Err(self.input_mismatch(expected, "", &s));
+                }
+                Ok(())
+            }
+            _ => Err(Error::NotReady {
+                op: format!("{} (evaluate/predict)", self.arch.name),
+                needed: "built".into(),
+                hint: if self.arch.layers.is_empty() {
+                    "it has no layers; call model.add(layer)".into()
+                } else {
+                    format!(
+                        "its input shape is not known yet: start it with an Input layer, \
+                         call model.build(&{:?}) or fit it first",
+                        &s[1..]
+                    )
+                },
+            }),
+        }
+    }
     fn output_shapes(&self) -> Result<Vec<Vec<usize>>> {
         Ok(vec![Sequential::output_shape(self)?])
     }
@@ -562,12 +682,15 @@ impl<B: Backend> Network<B> for Sequential<B> {
     fn dtype(&self) -> DType {
         self.arch.dtype
     }
-    fn access(&mut self) -> &mut dyn ModelAccess {
+    fn access(&self) -> &dyn ModelAccess {
         self
     }
 }
 
 impl<B: Backend> Architecture<B> for LayerStack<B> {
+    fn pending_error(model: &mut Sequential<B>) -> Result<()> {
+        model.take_deferred()
+    }
     const CLASS: &'static str = "Sequential";
     fn named_weights(model: &Sequential<B>) -> Vec<(String, Weight<B>)> {
         model

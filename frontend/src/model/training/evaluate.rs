@@ -3,7 +3,7 @@
 
 use super::compile::Compiled;
 use super::distributed;
-use super::feed::{prepare_from_dataset, DatasetFeed, Feed, TensorFeed};
+use super::feed::{check_from_dataset, DatasetFeed, Feed, TensorFeed};
 use super::inputs::{
     check_all_targets, check_batch_size, check_not_empty, count_samples, targets, to_model,
 };
@@ -29,7 +29,7 @@ pub(super) struct Hooks<'a> {
 /// data-parallel strategy (`dist`, several ranks) each rank evaluates its slice of every
 /// batch and the logs are averaged across ranks, weighted by their sample counts.
 pub(super) fn evaluate_feed<B: Backend, N: Network<B> + ?Sized>(
-    net: &mut N,
+    net: &N,
     compiled: &Compiled<B>,
     feed: &mut dyn Feed<B>,
     tracker_ys: &[Tensor<B>],
@@ -107,7 +107,7 @@ pub(super) fn evaluate_feed<B: Backend, N: Network<B> + ?Sized>(
 
 /// `evaluate` on a feed, with the callbacks' `on_test_*` hooks.
 pub(super) fn evaluate_with_hooks<B: Backend, N: Network<B> + ?Sized>(
-    net: &mut N,
+    net: &N,
     compiled: &Compiled<B>,
     feed: &mut dyn Feed<B>,
     callbacks: &mut [Box<dyn Callback>],
@@ -142,7 +142,7 @@ pub(super) fn evaluate_with_hooks<B: Backend, N: Network<B> + ?Sized>(
 /// # Errors
 /// As [`fit`].
 pub fn evaluate<B: Backend, N: Network<B> + ?Sized>(
-    net: &mut N,
+    net: &N,
     compiled: &Compiled<B>,
     x: Data<B>,
     y: Data<B>,
@@ -154,7 +154,7 @@ pub fn evaluate<B: Backend, N: Network<B> + ?Sized>(
     let ys = y.resolve(&net.output_names(), "y")?;
     let n = count_samples("evaluate", &xs, &ys)?;
     check_not_empty("evaluate", n, &xs)?;
-    net.prepare_inputs(&xs)?;
+    net.check_inputs(&xs)?;
     let out_shapes = net.output_shapes()?;
     let xs = to_model(net, &xs)?;
     let ys = targets("evaluate", net, compiled, &ys)?;
@@ -170,7 +170,7 @@ pub fn evaluate<B: Backend, N: Network<B> + ?Sized>(
 /// `batch_size` 0, an empty dataset, batches that do not fit the model, errors from the
 /// dataset.
 pub fn evaluate_dataset<B: Backend, N: Network<B> + ?Sized>(
-    net: &mut N,
+    net: &N,
     compiled: &Compiled<B>,
     data: &mut Dataset,
     batch_size: usize,
@@ -179,6 +179,6 @@ pub fn evaluate_dataset<B: Backend, N: Network<B> + ?Sized>(
     check_batch_size("evaluate_dataset", batch_size)?;
     data.set_epoch(0);
     let mut feed = DatasetFeed::new(data, "evaluate_dataset", batch_size, net, Some(compiled));
-    prepare_from_dataset(net, compiled, &mut feed)?;
+    check_from_dataset(net, compiled, &mut feed)?;
     evaluate_with_hooks(net, compiled, &mut feed, callbacks)
 }

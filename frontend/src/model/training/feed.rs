@@ -408,6 +408,27 @@ pub(super) fn prepare_from_dataset<B: Backend, N: Network<B> + ?Sized>(
 ) -> Result<OutputsAndTargets<B>> {
     let first_xs = feed.peek()?.xs.clone();
     net.prepare_inputs(&first_xs)?;
+    targets_of_dataset(&*net, compiled, feed)
+}
+
+/// [`prepare_from_dataset`] for a pass that does not build the model (`evaluate_dataset`):
+/// checks the first batch against the built model.
+pub(super) fn check_from_dataset<B: Backend, N: Network<B> + ?Sized>(
+    net: &N,
+    compiled: &Compiled<B>,
+    feed: &mut DatasetFeed<'_, B>,
+) -> Result<OutputsAndTargets<B>> {
+    let first_xs = feed.peek()?.xs.clone();
+    net.check_inputs(&first_xs)?;
+    targets_of_dataset(net, compiled, feed)
+}
+
+/// The output shapes and the first batch's targets, checked against the compiled losses.
+fn targets_of_dataset<B: Backend, N: Network<B> + ?Sized>(
+    net: &N,
+    compiled: &Compiled<B>,
+    feed: &mut DatasetFeed<'_, B>,
+) -> Result<OutputsAndTargets<B>> {
     let out_shapes = net.output_shapes()?;
     let ys = feed.first_targets()?;
     check_all_targets(compiled, &ys, &out_shapes)?;

@@ -269,6 +269,7 @@ pub(super) fn run_fit<B: Backend, N: Network<B> + ?Sized>(
         sync(&mut state)?;
         history.push(epoch, &logs);
         if state.stop_training {
+            history.stopped_epoch = Some(epoch);
             break;
         }
     }

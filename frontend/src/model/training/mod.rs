@@ -58,6 +58,16 @@ pub trait Network<B: Backend> {
     /// # Errors
     /// [`Error::Shape`] naming the first layer, with expected and actual shapes.
     fn prepare_inputs(&mut self, xs: &[Tensor<B>]) -> Result<()>;
+    /// Checks that the inputs fit the built model, without building or moving it (the
+    /// check of `evaluate` and `predict`, which take the model by shared reference).
+    ///
+    /// # Errors
+    /// [`Error::Shape`] as [`Self::prepare_inputs`]; [`Error::NotReady`] when the model is
+    /// not built yet.
+    ///
+    /// [`Error::Shape`]: crate::Error::Shape
+    /// [`Error::NotReady`]: crate::Error::NotReady
+    fn check_inputs(&self, xs: &[Tensor<B>]) -> Result<()>;
     /// Per-sample output shapes.
     ///
     /// # Errors
@@ -68,14 +78,14 @@ pub trait Network<B: Backend> {
     /// Float dtype of the weights.
     fn dtype(&self) -> DType;
     /// The model as callbacks see it.
-    fn access(&mut self) -> &mut dyn ModelAccess;
+    fn access(&self) -> &dyn ModelAccess;
 }
 
 /// Calls `hook` on every callback with a fresh context.
 fn each<B: Backend, N: Network<B> + ?Sized>(
     callbacks: &mut [Box<dyn Callback>],
     state: &mut FitState,
-    net: &mut N,
+    net: &N,
     mut hook: impl FnMut(&mut dyn Callback, &mut CallbackContext<'_>) -> Result<()>,
 ) -> Result<()> {
     for cb in callbacks.iter_mut() {

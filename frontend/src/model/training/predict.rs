@@ -18,7 +18,7 @@ pub(super) const PREDICT_CHUNK: usize = 64;
 /// A prediction pass over `feed`: detached outputs joined on the device, one tensor per
 /// output.
 pub(super) fn predict_feed<B: Backend, N: Network<B> + ?Sized>(
-    net: &mut N,
+    net: &N,
     feed: &mut dyn Feed<B>,
     callbacks: &mut [Box<dyn Callback>],
 ) -> Result<Vec<Tensor<B>>> {
@@ -86,7 +86,7 @@ pub(super) fn predict_feed<B: Backend, N: Network<B> + ?Sized>(
 /// # Errors
 /// `batch_size` 0, or inputs that do not fit the model.
 pub fn predict<B: Backend, N: Network<B> + ?Sized>(
-    net: &mut N,
+    net: &N,
     x: Data<B>,
     batch_size: usize,
     callbacks: &mut [Box<dyn Callback>],
@@ -94,7 +94,7 @@ pub fn predict<B: Backend, N: Network<B> + ?Sized>(
     check_batch_size("predict", batch_size)?;
     let xs = x.resolve(&net.input_names(), "x")?;
     count_samples("predict", &xs, &[])?;
-    net.prepare_inputs(&xs)?;
+    net.check_inputs(&xs)?;
     let xs = to_model(net, &xs)?;
     let mut feed = TensorFeed::new(xs, Vec::new(), batch_size, net.device());
     predict_feed(net, &mut feed, callbacks)
@@ -107,7 +107,7 @@ pub fn predict<B: Backend, N: Network<B> + ?Sized>(
 /// `batch_size` 0, an empty dataset, inputs that do not fit the model, errors from the
 /// dataset.
 pub fn predict_dataset<B: Backend, N: Network<B> + ?Sized>(
-    net: &mut N,
+    net: &N,
     data: &mut Dataset,
     batch_size: usize,
     callbacks: &mut [Box<dyn Callback>],
@@ -116,6 +116,6 @@ pub fn predict_dataset<B: Backend, N: Network<B> + ?Sized>(
     data.set_epoch(0);
     let mut feed = DatasetFeed::new(data, "predict_dataset", batch_size, net, None);
     let first_xs = feed.peek()?.xs.clone();
-    net.prepare_inputs(&first_xs)?;
+    net.check_inputs(&first_xs)?;
     predict_feed(net, &mut feed, callbacks)
 }
