@@ -270,54 +270,72 @@ impl LstmSeq {
             Vec::new()
         };
         let simd = has_avx2_fma();
-        for step in 0..t {
-            let h_prev = if step == 0 {
-                (hc0.as_ptr(), 2 * u, 1)
-            } else {
-                (y[(step - 1) * u..].as_ptr(), ys, 1)
-            };
-            // z_step (rows of stride t * 4u) += h_prev @ r.
-            // SAFETY: z_step is n x 4u with row stride t 4u inside z; h_prev n x u rows
-            // (stride 2u in hc0, (t + 1) u in y, in bounds); r u x 4u contiguous; z
-            // aliases neither.
-            unsafe {
-                gemm_into::<T>(
-                    (n, g4, u),
-                    (z[step * g4..].as_mut_ptr(), t * g4),
-                    true,
-                    h_prev,
-                    (r.as_ptr(), g4, 1),
-                    true,
-                );
-            }
-            let z = &z;
-            if self.keep {
-                y.par_chunks_mut(ys)
-                    .zip(saved.par_chunks_mut(t * w5))
-                    .enumerate()
-                    .for_each(|(b, (yb, sb))| {
-                        let zb = &z[(b * t + step) * g4..][..g4];
-                        let h = &mut yb[step * u..][..u];
-                        let (prev, row) = sb.split_at_mut(step * w5);
-                        let c_prev: &[T] = if step == 0 {
-                            &hc0[b * 2 * u + u..][..u]
-                        } else {
-                            &prev[(step - 1) * w5..][..u]
-                        };
-                        run_cell_fwd(simd, zb, c_prev, h, &mut row[..w5]);
-                    });
-            } else {
-                // The running cell state lives in c_T's row of y.
-                y.par_chunks_mut(ys).enumerate().for_each(|(b, yb)| {
-                    let zb = &z[(b * t + step) * g4..][..g4];
-                    let (hs, c) = yb.split_at_mut(t * u);
-                    if step == 0 {
-                        c.copy_from_slice(&hc0[b * 2 * u + u..][..u]);
+        // The batch rows are independent through time: each task runs the whole sequence
+        // for its block of rows (one single-threaded gemm per step), so the threads never
+        // meet between steps.
+        let m = rows_per_task(n);
+        let keep = self.keep;
+        let mut sblocks: Vec<&mut [T]> = if keep {
+            saved.chunks_mut(m * t * w5).collect()
+        } else {
+            (0..n.div_ceil(m)).map(|_| <&mut [T]>::default()).collect()
+        };
+        y.par_chunks_mut(m * ys)
+            .zip(z.par_chunks_mut(m * t * g4))
+            .zip(hc0.par_chunks(m * 2 * u))
+            .zip(sblocks.par_iter_mut())
+            .for_each(|(((yc, zc), hc), sc)| {
+                let rows = yc.len() / ys;
+                for step in 0..t {
+                    let h_prev = if step == 0 {
+                        (hc.as_ptr(), 2 * u, 1)
+                    } else {
+                        (yc[(step - 1) * u..].as_ptr(), ys, 1)
+                    };
+                    // z_step (rows of stride t * 4u) += h_prev @ r.
+                    // SAFETY: z_step is rows x 4u with row stride t 4u inside zc; h_prev
+                    // rows x u (stride 2u in hc, (t + 1) u in yc, in bounds); r u x 4u
+                    // contiguous; zc aliases neither.
+                    unsafe {
+                        gemm_into::<T>(
+                            (rows, g4, u),
+                            (zc[step * g4..].as_mut_ptr(), t * g4),
+                            true,
+                            h_prev,
+                            (r.as_ptr(), g4, 1),
+                            false,
+                        );
                     }
-                    run_cell_fwd_state(simd, zb, c, &mut hs[step * u..][..u]);
-                });
-            }
-        }
+                    for b in 0..rows {
+                        let zb = &zc[(b * t + step) * g4..][..g4];
+                        let yb = &mut yc[b * ys..][..ys];
+                        if keep {
+                            let sb = &mut sc[b * t * w5..][..t * w5];
+                            let (prev, row) = sb.split_at_mut(step * w5);
+                            let c_prev: &[T] = if step == 0 {
+                                &hc[b * 2 * u + u..][..u]
+                            } else {
+                                &prev[(step - 1) * w5..][..u]
+                            };
+                            run_cell_fwd(
+                                simd,
+                                zb,
+                                c_prev,
+                                &mut yb[step * u..][..u],
+                                &mut row[..w5],
+                            );
+                        } else {
+                            // The running cell state lives in c_T's row of y.
+                            let (hs, c) = yb.split_at_mut(t * u);
+                            if step == 0 {
+                                c.copy_from_slice(&hc[b * 2 * u + u..][..u]);
+                            }
+                            run_cell_fwd_state(simd, zb, c, &mut hs[step * u..][..u]);
+                        }
+                    }
+                }
+            });
+        drop(sblocks);
         give(z);
         if self.keep {
             for b in 0..n {
@@ -371,36 +389,47 @@ impl LstmSeq {
                             for (b, dcb) in dc.chunks_mut(u).enumerate() {
                                 dcb.copy_from_slice(&dy[b * ys + t * u..][..u]);
                             }
-                            for step in (0..t).rev() {
-                                dz.par_chunks_mut(t * g4)
-                                    .zip(dh.par_chunks(u))
-                                    .zip(dc.par_chunks_mut(u))
-                                    .enumerate()
-                                    .for_each(|(b, ((dzb, dhb), dcb))| {
-                                        let sr = &saved[(b * t + step) * w5..][..w5];
-                                        let dyr = &dy[b * ys + step * u..][..u];
-                                        let c_prev = if step == 0 {
-                                            &hc0[b * 2 * u + u..][..u]
-                                        } else {
-                                            &saved[(b * t + step - 1) * w5..][..u]
-                                        };
-                                        let dzs = &mut dzb[step * g4..][..g4];
-                                        run_cell_bwd(simd, sr, c_prev, dyr, dhb, dcb, dzs);
-                                    });
-                                // dh = dz_step @ r^T: r^T[a, j] = r[j * 4u + a].
-                                // SAFETY: dh is n x u contiguous; dz_step n x 4u rows of
-                                // stride t * 4u in dz; r^T 4u x u; no aliasing.
-                                unsafe {
-                                    gemm_into::<T>(
-                                        (n, u, g4),
-                                        (dh.as_mut_ptr(), u),
-                                        false,
-                                        (dz[step * g4..].as_ptr(), t * g4, 1),
-                                        (r.as_ptr(), 1, g4),
-                                        true,
-                                    );
-                                }
-                            }
+                            // As in the forward pass: each task runs its block of
+                            // batch rows backwards through the whole sequence.
+                            let m = rows_per_task(n);
+                            dz.par_chunks_mut(m * t * g4)
+                                .zip(dh.par_chunks_mut(m * u))
+                                .zip(dc.par_chunks_mut(m * u))
+                                .enumerate()
+                                .for_each(|(k, ((dzc, dhc), dcc))| {
+                                    let b0 = k * m;
+                                    let rows = dhc.len() / u;
+                                    for step in (0..t).rev() {
+                                        for bl in 0..rows {
+                                            let b = b0 + bl;
+                                            let sr = &saved[(b * t + step) * w5..][..w5];
+                                            let dyr = &dy[b * ys + step * u..][..u];
+                                            let c_prev = if step == 0 {
+                                                &hc0[b * 2 * u + u..][..u]
+                                            } else {
+                                                &saved[(b * t + step - 1) * w5..][..u]
+                                            };
+                                            let dzs = &mut dzc[(bl * t + step) * g4..][..g4];
+                                            let dhb = &dhc[bl * u..][..u];
+                                            let dcb = &mut dcc[bl * u..][..u];
+                                            run_cell_bwd(simd, sr, c_prev, dyr, dhb, dcb, dzs);
+                                        }
+                                        // dh = dz_step @ r^T: r^T[a, j] = r[j * 4u + a].
+                                        // SAFETY: dhc is rows x u contiguous; dz_step
+                                        // rows x 4u of row stride t 4u in dzc; r^T 4u x u;
+                                        // no aliasing.
+                                        unsafe {
+                                            gemm_into::<T>(
+                                                (rows, u, g4),
+                                                (dhc.as_mut_ptr(), u),
+                                                false,
+                                                (dzc[step * g4..].as_ptr(), t * g4, 1),
+                                                (r.as_ptr(), 1, g4),
+                                                false,
+                                            );
+                                        }
+                                    }
+                                });
                             let mut dhc0 = vec![T::ZERO; n * 2 * u];
                             for b in 0..n {
                                 dhc0[b * 2 * u..][..u].copy_from_slice(&dh[b * u..][..u]);
@@ -486,6 +515,12 @@ impl LstmSeq {
             })
         })
     }
+}
+
+/// Batch rows per task of the recurrence: the batch split evenly over candle's threads.
+fn rows_per_task(n: usize) -> usize {
+    n.div_ceil(candle_core::utils::get_num_threads().max(1))
+        .max(1)
 }
 
 /// [`cell_fwd`], vectorized for AVX2 + FMA when `simd`.
