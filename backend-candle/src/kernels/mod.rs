@@ -62,7 +62,7 @@ fn exp_f32(x: f32) -> f32 {
     let k = t - 12_582_912.0;
     let ki = t.to_bits().wrapping_sub(0x4B40_0000);
     // ln 2 split in two (Cody and Waite) so that k * LN2_HI is exact.
-    let r = x - k * 0.693_145_751_953_125 - k * 1.428_606_765_330_187e-6;
+    let r = x - k * 0.693_145_75 - k * 1.428_606_8e-6;
     let p = 1.0
         + r * (1.0
             + r * (0.5
