@@ -12,6 +12,7 @@ pub(crate) mod lstm;
 pub(crate) mod pool;
 
 use candle_core::{CpuStorage, DType, Layout, Storage, Tensor};
+use std::sync::Mutex;
 
 /// Whether the fused kernels handle `t`: an f32 or f64 tensor on the CPU.
 pub(crate) fn supported(t: &Tensor) -> bool {
@@ -43,6 +44,92 @@ pub(crate) trait Elem:
     fn sigmoid(self) -> Self;
     /// Hyperbolic tangent.
     fn tanh(self) -> Self;
+    /// The process-wide pool of scratch buffers of this type ([`take`], [`give`]).
+    fn pool() -> &'static Mutex<Vec<Vec<Self>>>;
+}
+
+/// `exp(x)` for f32 without branches or library calls, so that loops over it vectorize:
+/// `2^k * p(r)` with `x = k ln 2 + r`, `|r| <= ln 2 / 2`, `p` the degree-7 Taylor
+/// polynomial (relative error about 1e-7, the rounding of f32). Arguments are clamped
+/// to `[-87.3, 88.3]` (the result stays a normal float); NaN stays NaN.
+#[inline(always)]
+fn exp_f32(x: f32) -> f32 {
+    // Comparisons that are false for NaN keep it.
+    let x = if x < -87.3 { -87.3 } else { x };
+    let x = if x > 88.3 { 88.3 } else { x };
+    // Round to nearest through the float mantissa: t's low bits hold k.
+    let t = x * std::f32::consts::LOG2_E + 12_582_912.0;
+    let k = t - 12_582_912.0;
+    let ki = t.to_bits().wrapping_sub(0x4B40_0000);
+    // ln 2 split in two (Cody and Waite) so that k * LN2_HI is exact.
+    let r = x - k * 0.693_145_75 - k * 1.428_606_8e-6;
+    let p = 1.0
+        + r * (1.0
+            + r * (0.5
+                + r * (1.0 / 6.0
+                    + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0 + r / 5040.0))))));
+    f32::from_bits(ki.wrapping_add(127) << 23) * p
+}
+
+static POOL_F32: Mutex<Vec<Vec<f32>>> = Mutex::new(Vec::new());
+static POOL_F64: Mutex<Vec<Vec<f64>>> = Mutex::new(Vec::new());
+
+/// Buffers the pool keeps at most (the fused LSTM holds four per call).
+const POOL_MAX: usize = 8;
+
+/// A buffer of `len` elements from the scratch pool (the smallest one that is large
+/// enough), else a new one. Its contents are whatever a previous user left: callers
+/// overwrite it or [`fill`](slice::fill) it. Reusing buffers spares the page faults of
+/// fresh activation-sized allocations on every training step.
+pub(crate) fn take<T: Elem>(len: usize) -> Vec<T> {
+    let found = T::pool().lock().ok().and_then(|mut pool| {
+        let best = pool
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| v.capacity() >= len)
+            .min_by_key(|(_, v)| v.capacity())
+            .map(|(i, _)| i)?;
+        Some(pool.swap_remove(best))
+    });
+    match found {
+        Some(mut v) => {
+            if v.len() >= len {
+                v.truncate(len);
+            } else {
+                v.resize(len, T::ZERO);
+            }
+            v
+        }
+        None => vec![T::ZERO; len],
+    }
+}
+
+/// Returns a buffer of [`take`] to the pool (dropping the smallest when it is full).
+pub(crate) fn give<T: Elem>(v: Vec<T>) {
+    if v.capacity() == 0 {
+        return;
+    }
+    if let Ok(mut pool) = T::pool().lock() {
+        pool.push(v);
+        if pool.len() > POOL_MAX {
+            if let Some(i) = (0..pool.len()).min_by_key(|&i| pool[i].capacity()) {
+                pool.swap_remove(i);
+            }
+        }
+    }
+}
+
+/// Whether the CPU has AVX2 and FMA (checked once by `std`).
+#[inline]
+pub(crate) fn has_avx2_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
 }
 
 impl Elem for f32 {
@@ -54,23 +141,33 @@ impl Elem for f32 {
     fn storage(v: Vec<Self>) -> CpuStorage {
         CpuStorage::F32(v)
     }
+    /// Through the branch-free [`exp_f32`], so loops over it vectorize.
+    #[inline(always)]
     fn sigmoid(self) -> Self {
-        1.0 / (1.0 + (-self).exp())
+        1.0 / (1.0 + exp_f32(-self))
     }
-    /// Through `exp` (libm's `tanhf` is several times slower): a Taylor polynomial below
-    /// 0.1 in magnitude (error below 1e-12 there), `(1 - e) / (1 + e)` with
-    /// `e = exp(-2 |x|)` above (relative error a few 1e-7); NaN stays NaN.
+    /// Through [`exp_f32`] (libm's `tanhf` is several times slower and does not
+    /// vectorize): a Taylor polynomial below 0.1 in magnitude (error below 1e-12 there),
+    /// `(1 - e) / (1 + e)` with `e = exp(-2 |x|)` above (relative error a few 1e-7); both
+    /// are computed and one selected, without a branch. NaN stays NaN.
+    #[inline(always)]
     fn tanh(self) -> Self {
         let a = self.abs();
-        if a < 0.1 {
-            let x2 = self * self;
-            self * (1.0
+        let x2 = self * self;
+        let small = self
+            * (1.0
                 + x2 * (-1.0 / 3.0
-                    + x2 * (2.0 / 15.0 + x2 * (-17.0 / 315.0 + x2 * (62.0 / 2835.0)))))
+                    + x2 * (2.0 / 15.0 + x2 * (-17.0 / 315.0 + x2 * (62.0 / 2835.0)))));
+        let e = exp_f32(-2.0 * a);
+        let large = ((1.0 - e) / (1.0 + e)).copysign(self);
+        if a < 0.1 {
+            small
         } else {
-            let e = (-2.0 * a).exp();
-            ((1.0 - e) / (1.0 + e)).copysign(self)
+            large
         }
+    }
+    fn pool() -> &'static Mutex<Vec<Vec<Self>>> {
+        &POOL_F32
     }
 }
 
@@ -88,6 +185,9 @@ impl Elem for f64 {
     }
     fn tanh(self) -> Self {
         f64::tanh(self)
+    }
+    fn pool() -> &'static Mutex<Vec<Vec<Self>>> {
+        &POOL_F64
     }
 }
 
