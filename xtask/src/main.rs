@@ -254,7 +254,12 @@ fn test() -> Result<(), String> {
     // Every crate, both engines: unit, conformance, parity, fixture, integration and doc
     // tests.
     run_cargo(
-        &["test", "--workspace", "--features", "stratanet/tch"],
+        &[
+            "test",
+            "--workspace",
+            "--features",
+            "stratanet/tch,stratanet/ndarray",
+        ],
         &torch_env,
     )?;
     // The tests that need Python: `#[ignore = "needs Python: ..."]` (a plain `cargo test`
@@ -267,7 +272,7 @@ fn test() -> Result<(), String> {
             "test",
             "--workspace",
             "--features",
-            "stratanet/tch",
+            "stratanet/tch,stratanet/ndarray",
             "--tests",
             "--",
             "--ignored",

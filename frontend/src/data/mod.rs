@@ -5,9 +5,13 @@
 
 mod batch;
 mod host_tensor;
+#[cfg(feature = "ndarray")]
+mod ndarray_interop;
 mod spec;
 
 pub(crate) use batch::gather;
 pub use batch::{Batch, BatchTensors};
 pub use host_tensor::HostTensor;
+#[cfg(feature = "ndarray")]
+pub use ndarray_interop::HostElement;
 pub use spec::Data;
