@@ -334,6 +334,33 @@ impl<B: Backend> Sequential<B> {
         }
     }
 
+    /// For calls by shared reference, which cannot retry a failed
+    /// [`on_device`](Self::on_device) move: an error naming the device asked for when any
+    /// weight is elsewhere, so the model never computes on a device it was not asked for.
+    fn check_placed(&self) -> Result<()> {
+        let Some(d) = self.arch.device else {
+            return Ok(());
+        };
+        let misplaced = self
+            .arch
+            .layers
+            .iter()
+            .flat_map(|l| l.weights())
+            .find(|w| w.value.device() != d);
+        match misplaced {
+            None => Ok(()),
+            Some(w) => Err(Error::invalid(
+                &self.arch.name,
+                "to_device",
+                format!(
+                    "the model was asked for {d} but its weights are still on {} (the move \
+                     failed); call on_device or to_device with a usable device first",
+                    w.value.device()
+                ),
+            )),
+        }
+    }
+
     fn deferred_copy(&self, message: &str) -> Error {
         Error::invalid(
             &self.arch.name,
@@ -632,6 +659,7 @@ impl<B: Backend> Network<B> for Sequential<B> {
     }
     fn check_inputs(&self, xs: &[Tensor<B>]) -> Result<()> {
         self.check_deferred()?;
+        self.check_placed()?;
         let [x] = xs else {
             return Err(Error::invalid(
                 &self.arch.name,
