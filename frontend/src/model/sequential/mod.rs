@@ -171,18 +171,23 @@ impl<B: Backend> Sequential<B> {
     /// Moves the weights to the model's device if any is elsewhere (after `on_device` on a
     /// built model whose move failed).
     fn ensure_placed(&mut self) -> Result<()> {
-        let Some(d) = self.arch.device else {
-            return Ok(());
-        };
-        let misplaced = self
-            .arch
-            .layers
-            .iter()
-            .any(|l| l.weights().iter().any(|w| w.value.device() != d));
-        if misplaced {
-            self.to_device(d)?;
+        if let Some((asked, _)) = self.misplaced() {
+            self.to_device(asked)?;
         }
         Ok(())
+    }
+
+    /// The device asked for and where a weight lies instead, when any weight is not on
+    /// the model's device.
+    fn misplaced(&self) -> Option<(Device, Device)> {
+        let d = self.arch.device?;
+        self.arch
+            .layers
+            .iter()
+            .flat_map(|l| l.weights())
+            .map(|w| w.value.device())
+            .find(|&at| at != d)
+            .map(|at| (d, at))
     }
 
     fn move_built_layers(&mut self, device: Device, cast: Option<DType>) -> Result<()> {
@@ -338,24 +343,14 @@ impl<B: Backend> Sequential<B> {
     /// [`on_device`](Self::on_device) move: an error naming the device asked for when any
     /// weight is elsewhere, so the model never computes on a device it was not asked for.
     fn check_placed(&self) -> Result<()> {
-        let Some(d) = self.arch.device else {
-            return Ok(());
-        };
-        let misplaced = self
-            .arch
-            .layers
-            .iter()
-            .flat_map(|l| l.weights())
-            .find(|w| w.value.device() != d);
-        match misplaced {
+        match self.misplaced() {
             None => Ok(()),
-            Some(w) => Err(Error::invalid(
+            Some((asked, at)) => Err(Error::invalid(
                 &self.arch.name,
                 "to_device",
                 format!(
-                    "the model was asked for {d} but its weights are still on {} (the move \
-                     failed); call on_device or to_device with a usable device first",
-                    w.value.device()
+                    "the model was asked for {asked} but its weights are still on {at} (the \
+                     move failed); call on_device or to_device with a usable device first"
                 ),
             )),
         }
