@@ -20,11 +20,12 @@
 //! (keep these old ones). Regenerating (by hand, only when adding fixtures for a new
 //! format): `cargo test --test format_compat -- --ignored regenerate_format_fixtures`.
 //!
-//! Tolerances (relative, denominator at least 1e-3): 1e-5 on both engines. The fixtures
+//! Tolerances (relative, denominator at least 1e-3): 3e-5 on both engines. The fixtures
 //! were written by candle's unrolled LSTM; candle now runs its fused whole-sequence LSTM
-//! kernel (another summation order, f32 tanh through exp) and measured worst 7.5e-6 on the
-//! LSTM (an absolute 7e-9 on an output of 1e-5); tch measured worst 2.4e-7 (Sequential CNN)
-//! and 3.7e-6 (LSTM) on CPU libtorch.
+//! kernel (another summation order, f32 tanh and sigmoid through a vectorised polynomial exp
+//! of a few ulps) and measured worst 1.1e-5 on the LSTM (an absolute 1.1e-8 on an output of
+//! 1.1e-5); tch measured worst 2.4e-7 (Sequential CNN) and 3.7e-6 (LSTM) on CPU libtorch.
+//! The bound is about three times the worst measured figure.
 
 #[macro_use]
 mod common;
@@ -108,7 +109,7 @@ fn assert_close(what: &str, got: &[f32], want: &[f32], rel: f32) {
 }
 
 /// The relative tolerance on both engines (see the module docs).
-const REL_TOL: f32 = 1e-5;
+const REL_TOL: f32 = 3e-5;
 
 /// Header checks common to both fixtures: format version, kind, class.
 fn check_header(file: &str, class: &str) {
