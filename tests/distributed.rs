@@ -3,7 +3,9 @@
 //!
 //! - **equality**: two ranks with the global batch 64 (32 samples per rank) give, after 20
 //!   steps on the digits MLP, the weights (1e-5 relative) and the epoch loss of one process
-//!   with batch 64 on the same global batches, and both ranks hold identical weights;
+//!   with batch 64 on the same global batches, and both ranks hold identical weights; then
+//!   a sharded `predict` and `evaluate` (`PredictOptions`/`EvaluateOptions::distribute`)
+//!   give every rank one process' outputs, in order, and its loss and accuracy;
 //! - **a dying rank**: rank 1 aborts mid-training; `mpirun` must end non-zero within a
 //!   bounded time and rank 0 must not report success;
 //! - **a hanging rank**: rank 1 stops calling collectives; rank 0 must fail with
@@ -63,7 +65,7 @@ fn train<B: Backend>(
         .verbose(0)
         .distribute(strategy);
     let history = model.fit(&x, &y, opts)?;
-    let weights = model
+    let mut weights: Weights = model
         .get_weights()?
         .into_iter()
         .map(|(n, t)| (n, t.data.to_f32_vec()))
@@ -73,6 +75,18 @@ fn train<B: Backend>(
     for name in ["loss", "val_loss", "val_accuracy"] {
         logs.extend_from_slice(history.get(name).unwrap_or(&[]));
     }
+    // Sharded predict (global batches of 64 and a short 44) and evaluate (batches of 50):
+    // every rank gets all 300 outputs in order and the global loss and accuracy.
+    let predict = PredictOptions::new()
+        .batch_size(GLOBAL_BATCH)
+        .distribute(strategy);
+    weights.push((
+        "predict".into(),
+        model.predict_with(&vx, predict)?.to_vec_f32()?,
+    ));
+    let evaluate = EvaluateOptions::new().batch_size(50).distribute(strategy);
+    let scores = model.evaluate_with(&vx, &vy, evaluate)?;
+    logs.extend([scores.value("loss")?, scores.value("accuracy")?]);
     Ok((weights, logs))
 }
 
@@ -285,24 +299,35 @@ fn equality(engine: &str) -> Result<(), String> {
     let single = DataParallel::single();
     let (w, l) = train_on(engine, &single, 1).map_err(|e| e.to_string())?;
     let worst = worst_relative(&w0, &w);
-    if l0.len() != 3 || l.len() != 3 {
+    if l0.len() != 5 || l.len() != 5 {
         return Err(format!(
-            "expected loss, val_loss, val_accuracy; got {l0:?} and {l:?}"
+            "expected loss, val_loss, val_accuracy and evaluate's loss and accuracy; got \
+             {l0:?} and {l:?}"
         ));
+    }
+    if l0[1..3] != l0[3..5] {
+        // Validation in fit and a sharded evaluate of the same data agree (float rounding
+        // aside: other batch sizes).
+        let d = ((l0[1] - l0[3]) / l0[3]).abs();
+        if d > 1e-5 || (l0[2] - l0[4]).abs() > 1e-9 {
+            return Err(format!("fit's validation and evaluate differ: {l0:?}"));
+        }
     }
     let dl = l0
         .iter()
         .zip(&l)
         .fold(0.0f64, |m, (a, b)| m.max(((a - b) / b).abs()));
     println!(
-        "[{engine}] 2 ranks x 32 vs 1 x 64, 20 steps: worst weight difference {worst:.2e} \
-         (relative to the tensor's largest weight); loss, val_loss, val_accuracy {l0:.6?} vs \
-         {l:.6?} (worst {dl:.1e}); mpirun took {:.1} s",
+        "[{engine}] 2 ranks x 32 vs 1 x 64, 20 steps: worst weight (and sharded predict \
+         output) difference {worst:.2e} (relative to the tensor's largest value); loss, \
+         val_loss, val_accuracy, sharded evaluate's loss and accuracy {l0:.6?} vs {l:.6?} \
+         (worst {dl:.1e}); mpirun took {:.1} s",
         job.elapsed.as_secs_f64()
     );
     // The weights moved: the comparison is not between two initial states.
     let init = initial_weights(engine).map_err(|e| e.to_string())?;
-    let moved = worst_relative(&w, &init);
+    let trained: Weights = w.iter().filter(|(n, _)| n != "predict").cloned().collect();
+    let moved = worst_relative(&trained, &init);
     if moved < 1e-2 {
         return Err(format!("training barely moved the weights ({moved:.1e})"));
     }

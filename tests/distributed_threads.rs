@@ -5,14 +5,19 @@
 //!
 //! Checked: three ranks with a global batch of 48 (and a short last batch of 20, split
 //! 6/7/7) give the weights and History of one process; a loss with reduction `sum` is
-//! refused with a clear error; the strategy of one rank changes nothing.
+//! refused with a clear error; the strategy of one rank changes nothing; sharded `evaluate`
+//! and `predict` (`EvaluateOptions`/`PredictOptions::distribute`) return one process'
+//! figures and outputs on every rank, in input order, also when a rank gets no rows, with
+//! callbacks on rank 0 only.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
 use stratanet::callbacks::{BatchEnd, Callback, CallbackContext};
 use stratanet::distribute::{Collective, DataParallel};
 use stratanet::losses::{Loss, MeanSquaredError, Reduction};
 use stratanet::prelude::*;
+use stratanet::saving::HostTensor;
 use stratanet::{datasets, DefaultBackend as B};
 
 /// A generation-counted rendezvous: every rank adds its buffer, the last to arrive
@@ -308,4 +313,127 @@ fn rank_zero_callbacks_steer_every_rank() {
     // Without the callback the run differs (the callback did something).
     let (w_plain, _) = train(None, 3).unwrap();
     assert!(worst_relative(&w_plain, &w_ref) > 1e-3);
+}
+
+/// Counts `on_predict_batch_end` / `on_test_batch_end` calls.
+struct CountBatches(Arc<AtomicUsize>);
+
+impl Callback for CountBatches {
+    fn on_predict_batch_end(
+        &mut self,
+        _step: usize,
+        _ctx: &mut CallbackContext<'_>,
+    ) -> stratanet::Result<()> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+    fn on_test_batch_end(&mut self, _end: BatchEnd<'_>) -> stratanet::Result<()> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// Two heads of different widths over the digits, so the gather handles several outputs
+/// (weights set to `weights` when given).
+fn two_heads(seed: u64, weights: Option<&[(String, HostTensor)]>) -> stratanet::Result<Model<B>> {
+    let x = Input::new(&[64]).tensor::<B>();
+    let h = Dense::new(16).activation("relu").apply(&x)?;
+    let digit = Dense::new(10)
+        .activation("softmax")
+        .name("digit")
+        .apply(&h)?;
+    let big = Dense::new(1).name("big").apply(&h)?;
+    let mut m = Model::new(&[x], &[digit, big])?.with_seed(seed);
+    m.compile_with(
+        Compile::new(Adam::new(1e-3))
+            .loss("digit", "sparse_categorical_crossentropy")
+            .loss("big", "mse")
+            .metrics("digit", &["accuracy"]),
+    )?;
+    if let Some(w) = weights {
+        m.set_weights(w)?;
+    }
+    Ok(m)
+}
+
+type Inference = (Vec<Vec<f32>>, Vec<f64>, usize);
+
+/// `predict_all` and `evaluate` of [`two_heads`] on the first `n` digits at `batch`,
+/// sharded by `strategy` when given; also the number of batch hooks the callbacks saw.
+fn infer(
+    strategy: Option<&DataParallel>,
+    weights: &[(String, HostTensor)],
+    n: usize,
+    batch: usize,
+) -> stratanet::Result<Inference> {
+    let (x, y) = datasets::digits::<B>(Device::Cpu)?;
+    let (x, y) = (x.narrow(0, 0, n)?, y.narrow(0, 0, n)?);
+    let big = y.to_dtype(DType::F32)?.reshape(&[-1, 1])?.mul_scalar(0.5)?;
+    let m = two_heads(21, Some(weights))?;
+    let seen = Arc::new(AtomicUsize::new(0));
+    let mut p = PredictOptions::new()
+        .batch_size(batch)
+        .callback(CountBatches(seen.clone()));
+    let mut e = EvaluateOptions::new()
+        .batch_size(batch)
+        .callback(CountBatches(seen.clone()));
+    if let Some(s) = strategy {
+        p = p.distribute(s);
+        e = e.distribute(s);
+    }
+    let outs = m
+        .predict_all(&x, p)?
+        .iter()
+        .map(|t| t.to_vec_f32())
+        .collect::<stratanet::Result<Vec<_>>>()?;
+    let logs = m.evaluate_with(vec![x.clone()], vec![y, big], e)?;
+    let mut figures: Vec<f64> = logs.iter().map(|(_, v)| v).collect();
+    figures.push(logs.names().count() as f64);
+    Ok((outs, figures, seen.load(Ordering::SeqCst)))
+}
+
+#[test]
+fn sharded_evaluate_and_predict_equal_one_process() {
+    // 500 rows at 48: a short last batch of 20 (6/7/7 over three ranks); 41 rows at 2:
+    // rank 0 of three gets no row of any batch.
+    // The ranks' models are built apart (as after a `fit` that left them equal).
+    let weights = Arc::new(two_heads(21, None).unwrap().get_weights().unwrap());
+    for (n, batch) in [(500, 48), (41, 2)] {
+        let (outs_ref, logs_ref, seen_ref) = infer(None, &weights, n, batch).unwrap();
+        let steps = n.div_ceil(batch);
+        assert_eq!(seen_ref, 2 * steps, "one predict and one evaluate pass");
+        assert_eq!(outs_ref[0].len(), n * 10);
+        assert_eq!(outs_ref[1].len(), n);
+        let handles: Vec<_> = ranks(3)
+            .into_iter()
+            .map(|s| {
+                let w = weights.clone();
+                std::thread::spawn(move || (s.rank(), infer(Some(&s), &w, n, batch).unwrap()))
+            })
+            .collect();
+        for h in handles {
+            let (rank, (outs, logs, seen)) = h.join().unwrap();
+            assert_eq!(
+                seen,
+                if rank == 0 { seen_ref } else { 0 },
+                "rank {rank}: hooks"
+            );
+            for (o, (got, want)) in outs.iter().zip(&outs_ref).enumerate() {
+                assert_eq!(got.len(), want.len(), "rank {rank} output {o}");
+                for (i, (g, w)) in got.iter().zip(want).enumerate() {
+                    assert!(
+                        (g - w).abs() <= 1e-6 * w.abs().max(1.0),
+                        "n {n} batch {batch} rank {rank} output {o}[{i}]: {g} vs {w}"
+                    );
+                }
+            }
+            assert_eq!(logs.len(), logs_ref.len(), "{logs:?} vs {logs_ref:?}");
+            for (a, b) in logs.iter().zip(&logs_ref) {
+                assert!(
+                    (a - b).abs() <= 1e-6 * b.abs().max(1e-3),
+                    "n {n} batch {batch} rank {rank}: logs {logs:?} vs {logs_ref:?}"
+                );
+            }
+        }
+    }
 }

@@ -39,7 +39,12 @@
 //!   all-reduce per step (DDP's bucketing with a single bucket), so every rank applies the
 //!   same averaged update.
 //! - Validation in `fit` is sharded the same way: each rank evaluates its slice of every
-//!   validation batch.
+//!   validation batch. So are `evaluate_with` and `predict_with`/`predict_all` given
+//!   `EvaluateOptions::distribute` / `PredictOptions::distribute`: each rank computes its
+//!   slice of every global batch; `evaluate` returns the global loss and metrics on every
+//!   rank, `predict` gathers every rank's slices so every rank returns all the outputs in
+//!   input order (callbacks run on rank 0 only). The ranks' weights must already be equal,
+//!   as they are after a distributed `fit`.
 //! - The epoch's loss and metrics (training and validation) are averaged across ranks, weighted by their sample
 //!   counts, so every rank's `History` holds the global figures (exact for the loss and
 //!   mean metrics such as accuracy or MAE; for metrics that are not means over samples,
@@ -261,8 +266,18 @@ impl DataParallel {
     /// # Errors
     /// As [`Collective::broadcast_bytes`].
     pub fn broadcast_vec(&self, v: Vec<u8>) -> Result<Vec<u8>> {
-        let n = self.broadcast_u64(v.len() as u64)?;
-        let n = usize::try_from(n).map_err(|_| {
+        self.broadcast_vec_from(v, 0)
+    }
+
+    /// Broadcasts a byte message of any length from `root` (its length first); the other
+    /// ranks' `v` is ignored.
+    ///
+    /// # Errors
+    /// As [`Collective::broadcast_bytes`] (a `root` that is not a rank included).
+    pub fn broadcast_vec_from(&self, v: Vec<u8>, root: usize) -> Result<Vec<u8>> {
+        let mut len = (v.len() as u64).to_le_bytes();
+        self.collective.broadcast_bytes(&mut len, root)?;
+        let n = usize::try_from(u64::from_le_bytes(len)).map_err(|_| {
             Error::distributed(
                 "broadcast",
                 self.rank(),
@@ -270,9 +285,34 @@ impl DataParallel {
                 "message length overflows usize",
             )
         })?;
-        let mut buf = if self.is_root() { v } else { vec![0u8; n] };
-        self.collective.broadcast_bytes(&mut buf, 0)?;
+        let mut buf = if self.rank() == root { v } else { vec![0u8; n] };
+        self.collective.broadcast_bytes(&mut buf, root)?;
         Ok(buf)
+    }
+
+    /// Every rank's byte message, in rank order, on every rank (one broadcast per rank:
+    /// meant for results gathered once per call, such as `predict`'s outputs).
+    ///
+    /// ```
+    /// let s = stratanet::distribute::DataParallel::single();
+    /// assert_eq!(s.all_gather_vec(vec![1, 2])?, vec![vec![1, 2]]);
+    /// # Ok::<(), stratanet::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Collective::broadcast_bytes`].
+    pub fn all_gather_vec(&self, v: Vec<u8>) -> Result<Vec<Vec<u8>>> {
+        let mut mine = Some(v);
+        (0..self.size())
+            .map(|root| {
+                let payload = if root == self.rank() {
+                    mine.take().unwrap_or_default()
+                } else {
+                    Vec::new()
+                };
+                self.broadcast_vec_from(payload, root)
+            })
+            .collect()
     }
 
     /// The sample-count-weighted mean of named values across ranks: every rank passes its

@@ -189,6 +189,7 @@ where
         let crate::model::EvaluateOptions {
             batch_size,
             mut callbacks,
+            distribute,
         } = opts.into();
         let compiled = self.state.require_compiled("evaluate")?;
         crate::model::training::evaluate(
@@ -198,6 +199,7 @@ where
             y.into(),
             batch_size,
             &mut callbacks,
+            distribute.as_ref(),
         )
     }
 
@@ -253,8 +255,15 @@ where
         let crate::model::PredictOptions {
             batch_size,
             mut callbacks,
+            distribute,
         } = opts.into();
-        crate::model::training::predict(self, x.into(), batch_size, &mut callbacks)
+        crate::model::training::predict(
+            self,
+            x.into(),
+            batch_size,
+            &mut callbacks,
+            distribute.as_ref(),
+        )
     }
 
     /// Trains on a [`Dataset`](crate::dataset::Dataset), like Keras' `model.fit(ds,

@@ -10,7 +10,7 @@ use super::Network;
 use crate::backend::{Backend, DType, HostData};
 use crate::callbacks::{FitState, Logs};
 use crate::data::HostTensor;
-use crate::distribute::DataParallel;
+use crate::distribute::{shard_range, DataParallel};
 use crate::error::{Error, Result};
 use crate::losses::Reduction;
 use crate::tensor::Tensor;
@@ -167,6 +167,86 @@ pub(super) fn average_gradients<B: Backend>(
             out.push(None);
         }
         offset += n;
+    }
+    Ok(out)
+}
+
+/// The full outputs of a sharded `predict`, on every rank: `locals` holds this rank's
+/// outputs (one tensor per model output, its slices of the global batches of
+/// `batch_sizes`, in order); every rank's are gathered and put back in input order.
+pub(super) fn gather_outputs<B: Backend>(
+    dp: &DataParallel,
+    locals: Vec<Tensor<B>>,
+    batch_sizes: &[usize],
+) -> Result<Vec<Tensor<B>>> {
+    let (rank, size) = (dp.rank(), dp.size());
+    let bad = |m: String| Error::distributed("predict (gather)", rank, size, m);
+    let Some(device) = locals.first().map(Tensor::device) else {
+        return Ok(locals);
+    };
+    let host = locals
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Ok((format!("output_{i}"), HostTensor::from_tensor(t)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let per_rank = dp
+        .all_gather_vec(encode(&host)?)?
+        .iter()
+        .map(|p| decode(p))
+        .collect::<Result<Vec<_>>>()?;
+    // Rows each rank holds, and where its rows start in the rank-major concatenation.
+    let mut rows = vec![0usize; size];
+    for &n in batch_sizes {
+        for (r, count) in rows.iter_mut().enumerate() {
+            *count += shard_range(n, r, size).1;
+        }
+    }
+    let mut base = vec![0usize; size];
+    for r in 1..size {
+        base[r] = base[r - 1] + rows[r - 1];
+    }
+    // Input row i's position in that concatenation: batch by batch, rank by rank.
+    let total: usize = batch_sizes.iter().sum();
+    let mut order = Vec::with_capacity(total);
+    let mut used = vec![0usize; size];
+    for &n in batch_sizes {
+        for r in 0..size {
+            let len = shard_range(n, r, size).1;
+            order.extend((0..len).map(|i| (base[r] + used[r] + i) as i64));
+            used[r] += len;
+        }
+    }
+    let order = Tensor::<B>::from_vec_on(order, &[total], device)?;
+    let mut out = Vec::with_capacity(locals.len());
+    for i in 0..locals.len() {
+        let mut parts = Vec::with_capacity(size);
+        for (r, outputs) in per_rank.iter().enumerate() {
+            let (_, t) = outputs.get(i).ok_or_else(|| {
+                bad(format!(
+                    "rank {r} sent {} outputs, this rank has {}",
+                    outputs.len(),
+                    locals.len()
+                ))
+            })?;
+            if t.shape.first() != Some(&rows[r]) {
+                return Err(bad(format!(
+                    "rank {r} sent output {i} of shape {:?}, expected {} rows",
+                    t.shape, rows[r]
+                )));
+            }
+            parts.push(t.to_tensor::<B>(device)?);
+        }
+        // An empty share is made as zeros of the model's dtype; use the dtype of the data.
+        let dtype = parts
+            .iter()
+            .zip(&rows)
+            .find(|(_, n)| **n > 0)
+            .map_or(locals[i].dtype(), |(t, _)| t.dtype());
+        let parts = parts
+            .into_iter()
+            .map(|t| t.to_dtype(dtype))
+            .collect::<Result<Vec<_>>>()?;
+        out.push(Tensor::concat(&parts, 0)?.index_select(&order, 0)?);
     }
     Ok(out)
 }

@@ -53,35 +53,34 @@ pub(super) fn evaluate_feed<B: Backend, N: Network<B> + ?Sized>(
                     cb.on_test_batch_begin(step, ctx)
                 })?;
             }
-            if b.len == 0 {
-                // A rank without samples in a short last batch.
-                step += 1;
-                continue;
-            }
-            let mut ctx = CallContext::inference();
-            let preds: Vec<Tensor<B>> = net
-                .forward(&b.xs, &mut ctx)?
-                .into_iter()
-                .map(|p| p.detach())
-                .collect();
-            let targets = LossTargets {
-                ys: &b.ys,
-                sample_weight: None,
-                checked: b.targets_checked,
-            };
-            let losses =
-                BatchLoss::of_outputs(compiled, targets, &preds)?.plus_activity(&mut ctx)?;
-            let mut total = losses.total.detach();
-            if let Some(r) = &reg {
-                total = total.add(&r.to_dtype(total.dtype())?)?;
-            }
-            tracker.loss.update_value(&total, b.len as f64)?;
-            for (m, l) in tracker.output_losses.iter_mut().zip(&losses.per_output) {
-                if let (Some(m), Some(l)) = (m, l) {
-                    m.update_value(&l.detach(), b.len as f64)?;
+            // A rank without samples in a short batch computes nothing but still runs the
+            // batch hooks.
+            if b.len > 0 {
+                let mut ctx = CallContext::inference();
+                let preds: Vec<Tensor<B>> = net
+                    .forward(&b.xs, &mut ctx)?
+                    .into_iter()
+                    .map(|p| p.detach())
+                    .collect();
+                let targets = LossTargets {
+                    ys: &b.ys,
+                    sample_weight: None,
+                    checked: b.targets_checked,
+                };
+                let losses =
+                    BatchLoss::of_outputs(compiled, targets, &preds)?.plus_activity(&mut ctx)?;
+                let mut total = losses.total.detach();
+                if let Some(r) = &reg {
+                    total = total.add(&r.to_dtype(total.dtype())?)?;
                 }
+                tracker.loss.update_value(&total, b.len as f64)?;
+                for (m, l) in tracker.output_losses.iter_mut().zip(&losses.per_output) {
+                    if let (Some(m), Some(l)) = (m, l) {
+                        m.update_value(&l.detach(), b.len as f64)?;
+                    }
+                }
+                tracker.update_metrics(&b.ys, &preds)?;
             }
-            tracker.update_metrics(&b.ys, &preds)?;
             if let Some(h) = hooks.as_mut() {
                 for cb in h.callbacks.iter_mut() {
                     let ctx = CallbackContext {
@@ -105,17 +104,20 @@ pub(super) fn evaluate_feed<B: Backend, N: Network<B> + ?Sized>(
     }
 }
 
-/// `evaluate` on a feed, with the callbacks' `on_test_*` hooks.
+/// `evaluate` on a feed, with the callbacks' `on_test_*` hooks (on rank 0 only under a
+/// data-parallel strategy of several ranks, `dist`).
 pub(super) fn evaluate_with_hooks<B: Backend, N: Network<B> + ?Sized>(
     net: &N,
     compiled: &Compiled<B>,
     feed: &mut dyn Feed<B>,
     callbacks: &mut [Box<dyn Callback>],
+    dist: Option<&DataParallel>,
 ) -> Result<Logs> {
     feed.begin_epoch(0)?;
     let ys = feed.first_targets()?;
-    if callbacks.is_empty() {
-        return evaluate_feed(net, compiled, feed, &ys, None, None);
+    let dist = dist.filter(|dp| dp.size() > 1);
+    if callbacks.is_empty() || dist.is_some_and(|dp| !dp.is_root()) {
+        return evaluate_feed(net, compiled, feed, &ys, None, dist);
     }
     let mut state = FitState {
         epochs: 0,
@@ -130,14 +132,15 @@ pub(super) fn evaluate_with_hooks<B: Backend, N: Network<B> + ?Sized>(
         callbacks: &mut *callbacks,
         state: &mut state,
     };
-    let logs = evaluate_feed(net, compiled, feed, &ys, Some(hooks), None)?;
+    let logs = evaluate_feed(net, compiled, feed, &ys, Some(hooks), dist)?;
     each(callbacks, &mut state, net, |cb, ctx| {
         cb.on_test_end(&logs, ctx)
     })?;
     Ok(logs)
 }
 
-/// The `evaluate` computation.
+/// The `evaluate` computation; with a data-parallel strategy (`dist`) each rank evaluates
+/// its slice of every batch and every rank returns the global logs.
 ///
 /// # Errors
 /// As [`fit`].
@@ -148,6 +151,7 @@ pub fn evaluate<B: Backend, N: Network<B> + ?Sized>(
     y: Data<B>,
     batch_size: usize,
     callbacks: &mut [Box<dyn Callback>],
+    dist: Option<&DataParallel>,
 ) -> Result<Logs> {
     check_batch_size("evaluate", batch_size)?;
     let xs = x.resolve(&net.input_names(), "x")?;
@@ -160,7 +164,7 @@ pub fn evaluate<B: Backend, N: Network<B> + ?Sized>(
     let ys = targets("evaluate", net, compiled, &ys)?;
     check_all_targets(compiled, &ys, &out_shapes)?;
     let mut feed = TensorFeed::new(xs, ys, batch_size, net.device());
-    evaluate_with_hooks(net, compiled, &mut feed, callbacks)
+    evaluate_with_hooks(net, compiled, &mut feed, callbacks, dist)
 }
 
 /// `evaluate` on a [`Dataset`]: one pass (pass 0, so repeated calls see the same order),
@@ -180,5 +184,5 @@ pub fn evaluate_dataset<B: Backend, N: Network<B> + ?Sized>(
     data.set_epoch(0);
     let mut feed = DatasetFeed::new(data, "evaluate_dataset", batch_size, net, Some(compiled));
     check_from_dataset(net, compiled, &mut feed)?;
-    evaluate_with_hooks(net, compiled, &mut feed, callbacks)
+    evaluate_with_hooks(net, compiled, &mut feed, callbacks, None)
 }

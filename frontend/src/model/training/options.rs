@@ -168,8 +168,12 @@ pub const DEFAULT_BATCH_SIZE: usize = 32;
 pub struct EvaluateOptions {
     /// Samples per batch (default 32).
     pub batch_size: usize,
-    /// Callbacks whose `on_test_*` hooks run (per batch too).
+    /// Callbacks whose `on_test_*` hooks run (per batch too; only on rank 0 under a
+    /// data-parallel strategy).
     pub callbacks: Vec<Box<dyn Callback>>,
+    /// Data-parallel strategy: each rank evaluates its slice of every batch and every rank
+    /// gets the global logs (see [`crate::distribute`]).
+    pub distribute: Option<DataParallel>,
 }
 
 /// Options of `predict_with` / `predict_all`: Keras' defaults (`batch_size = 32`, no
@@ -184,8 +188,12 @@ pub struct EvaluateOptions {
 pub struct PredictOptions {
     /// Samples per batch (default 32).
     pub batch_size: usize,
-    /// Callbacks whose `on_predict_*` hooks run (per batch too).
+    /// Callbacks whose `on_predict_*` hooks run (per batch too; only on rank 0 under a
+    /// data-parallel strategy).
     pub callbacks: Vec<Box<dyn Callback>>,
+    /// Data-parallel strategy: each rank predicts its slice of every batch and every rank
+    /// gets all the outputs, in input order (see [`crate::distribute`]).
+    pub distribute: Option<DataParallel>,
 }
 
 /// The shared builder, `Default`, `Debug` and `From<usize>` of the two option types.
@@ -196,6 +204,7 @@ macro_rules! inference_options {
                 Self {
                     batch_size: DEFAULT_BATCH_SIZE,
                     callbacks: Vec::new(),
+                    distribute: None,
                 }
             }
         }
@@ -205,6 +214,7 @@ macro_rules! inference_options {
                 f.debug_struct(stringify!($t))
                     .field("batch_size", &self.batch_size)
                     .field("callbacks", &self.callbacks.len())
+                    .field("distribute", &self.distribute.as_ref().map(|d| d.size()))
                     .finish()
             }
         }
@@ -237,6 +247,15 @@ macro_rules! inference_options {
             /// Adds boxed callbacks.
             pub fn callbacks(mut self, cbs: Vec<Box<dyn Callback>>) -> Self {
                 self.callbacks.extend(cbs);
+                self
+            }
+
+            /// Shards the pass across the ranks of `strategy`: each rank computes its
+            /// contiguous slice of every batch (`batch_size` is the global batch) and
+            /// the results are combined so every rank returns the same, global answer.
+            /// Every rank must make the same call. See [`crate::distribute`].
+            pub fn distribute(mut self, strategy: &DataParallel) -> Self {
+                self.distribute = Some(strategy.clone());
                 self
             }
         }

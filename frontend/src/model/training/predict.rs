@@ -1,12 +1,14 @@
 //! `predict` and `predict_dataset`: batched inference, detached outputs joined on the
 //! device.
 
+use super::distributed;
 use super::feed::{DatasetFeed, Feed, TensorFeed};
 use super::inputs::{check_batch_size, count_samples, full_shape, to_model};
 use super::{each, Network};
 use crate::backend::Backend;
 use crate::callbacks::{Callback, FitState};
 use crate::dataset::Dataset;
+use crate::distribute::DataParallel;
 use crate::error::Result;
 use crate::layers::CallContext;
 use crate::model::Data;
@@ -16,12 +18,22 @@ use crate::tensor::Tensor;
 pub(super) const PREDICT_CHUNK: usize = 64;
 
 /// A prediction pass over `feed`: detached outputs joined on the device, one tensor per
-/// output.
+/// output. With a data-parallel strategy of several ranks (`dist`) each rank predicts its
+/// slice of every batch, the slices are gathered on every rank in input order, and only
+/// rank 0 runs the callbacks.
 pub(super) fn predict_feed<B: Backend, N: Network<B> + ?Sized>(
     net: &N,
     feed: &mut dyn Feed<B>,
     callbacks: &mut [Box<dyn Callback>],
+    dist: Option<&DataParallel>,
 ) -> Result<Vec<Tensor<B>>> {
+    let dist = dist.filter(|dp| dp.size() > 1);
+    let callbacks = match dist {
+        Some(dp) if !dp.is_root() => &mut [],
+        _ => callbacks,
+    };
+    // The global batch sizes, to put the ranks' slices back in order.
+    let mut batch_sizes = Vec::new();
     feed.begin_epoch(0)?;
     let steps = feed.steps().unwrap_or(0);
     let n_out = net.output_names().len();
@@ -45,6 +57,21 @@ pub(super) fn predict_feed<B: Backend, N: Network<B> + ?Sized>(
             each(callbacks, &mut state, net, |cb, ctx| {
                 cb.on_predict_batch_begin(step, ctx)
             })?;
+            let b = match dist {
+                Some(dp) => {
+                    batch_sizes.push(b.len);
+                    distributed::shard_batch(dp, b)?.0
+                }
+                None => b,
+            };
+            if b.len == 0 {
+                // A rank without samples in a short batch.
+                each(callbacks, &mut state, net, |cb, ctx| {
+                    cb.on_predict_batch_end(step, ctx)
+                })?;
+                step += 1;
+                continue;
+            }
             let preds = net.forward(&b.xs, &mut CallContext::inference())?;
             for ((o, k), p) in outs.iter_mut().zip(pending.iter_mut()).zip(preds) {
                 o.push(p.detach());
@@ -70,18 +97,24 @@ pub(super) fn predict_feed<B: Backend, N: Network<B> + ?Sized>(
     })?;
     each(callbacks, &mut state, net, |cb, ctx| cb.on_predict_end(ctx))?;
     let out_shapes = net.output_shapes()?;
-    outs.into_iter()
+    let outs = outs
+        .into_iter()
         .enumerate()
         .map(|(i, mut o)| match o.len() {
             0 => Tensor::zeros(&full_shape(0, &out_shapes[i]), net.dtype(), net.device()),
             1 => Ok(o.remove(0)),
             _ => Tensor::concat(&o, 0),
         })
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    match dist {
+        Some(dp) => distributed::gather_outputs(dp, outs, &batch_sizes),
+        None => Ok(outs),
+    }
 }
 
 /// The `predict` computation: batched inference, detached outputs joined on the device,
-/// one tensor per output.
+/// one tensor per output; with a data-parallel strategy (`dist`) each rank predicts its
+/// slice of every batch and every rank returns all the outputs.
 ///
 /// # Errors
 /// `batch_size` 0, or inputs that do not fit the model.
@@ -90,6 +123,7 @@ pub fn predict<B: Backend, N: Network<B> + ?Sized>(
     x: Data<B>,
     batch_size: usize,
     callbacks: &mut [Box<dyn Callback>],
+    dist: Option<&DataParallel>,
 ) -> Result<Vec<Tensor<B>>> {
     check_batch_size("predict", batch_size)?;
     let xs = x.resolve(&net.input_names(), "x")?;
@@ -97,7 +131,7 @@ pub fn predict<B: Backend, N: Network<B> + ?Sized>(
     net.check_inputs(&xs)?;
     let xs = to_model(net, &xs)?;
     let mut feed = TensorFeed::new(xs, Vec::new(), batch_size, net.device());
-    predict_feed(net, &mut feed, callbacks)
+    predict_feed(net, &mut feed, callbacks, dist)
 }
 
 /// `predict` on a [`Dataset`] (its targets, if any, are ignored): one pass (pass 0),
@@ -117,5 +151,5 @@ pub fn predict_dataset<B: Backend, N: Network<B> + ?Sized>(
     let mut feed = DatasetFeed::new(data, "predict_dataset", batch_size, net, None);
     let first_xs = feed.peek()?.xs.clone();
     net.check_inputs(&first_xs)?;
-    predict_feed(net, &mut feed, callbacks)
+    predict_feed(net, &mut feed, callbacks, None)
 }
