@@ -55,14 +55,24 @@
 //!   (a callback may restore the best ones).
 //!
 //! The transport sits behind the small [`Collective`] trait: [`SingleProcess`] (one rank,
-//! no communication) and, with the feature `mpi`, [`Mpi`] (rsmpi over the system's MPI
-//! library, Open MPI from the distribution's packages: `cargo xtask mpi`).
+//! no communication); with the feature `mpi`, [`Mpi`] (rsmpi over the system's MPI
+//! library, Open MPI from the distribution's packages: `cargo xtask mpi`); with the feature
+//! `nccl`, [`Nccl`]: one CUDA GPU per rank, the sums over NVIDIA's NCCL (through cudarc,
+//! libcuda and libnccl loaded at run time), MPI for the launch, the NCCL id and the small
+//! broadcasts. [`DataParallel::from_env`] picks NCCL when `STRATANET_COLLECTIVE=nccl`
+//! (`mpirun -np 4 -x STRATANET_COLLECTIVE=nccl ./train`), MPI otherwise under a launcher.
+//! The collectives take host buffers: in this version the fused gradient buffer is built on
+//! the host, so NCCL's all-reduce copies it to the GPU and back (see [`Nccl`]).
 
 #[cfg(feature = "mpi")]
 mod mpi;
+#[cfg(feature = "nccl")]
+mod nccl;
 
 #[cfg(feature = "mpi")]
 pub use self::mpi::Mpi;
+#[cfg(feature = "nccl")]
+pub use self::nccl::Nccl;
 
 use crate::error::{Error, Result};
 use std::sync::Arc;
@@ -163,6 +173,23 @@ fn launcher_size() -> Option<(&'static str, usize)> {
     })
 }
 
+/// The environment variable that picks the transport in [`DataParallel::from_env`].
+const COLLECTIVE_VAR: &str = "STRATANET_COLLECTIVE";
+
+/// The error for a transport asked for by name whose feature this build lacks.
+#[allow(dead_code)] // unused when both `mpi` and `nccl` are on
+fn missing_feature(feature: &str, size: usize) -> Error {
+    Error::distributed(
+        "init",
+        0,
+        size,
+        format!(
+            "{feature}: stratanet was built without the `{feature}` feature (build with \
+             `--features stratanet/{feature}`)"
+        ),
+    )
+}
+
 /// The data-parallel strategy: a handle to the ranks' [`Collective`], given to
 /// `FitOptions::distribute`. Cheap to clone (clones share the transport).
 #[derive(Debug, Clone)]
@@ -176,6 +203,11 @@ impl DataParallel {
     /// feature `mpi`, MPI's world communicator ([`Mpi::world`]); otherwise one process
     /// ([`SingleProcess`]), so the same program runs with and without `mpirun`.
     ///
+    /// The environment variable `STRATANET_COLLECTIVE` overrides the choice: `nccl` for
+    /// NCCL on one GPU per rank ([`DataParallel::nccl`], feature `nccl`), `mpi` for MPI even
+    /// without a launcher (a one-rank MPI job), `single` for one process; unset, empty or
+    /// `auto` is the choice above.
+    ///
     /// ```
     /// // A plain process: one rank.
     /// let s = stratanet::distribute::DataParallel::from_env()?;
@@ -187,9 +219,32 @@ impl DataParallel {
     ///
     /// # Errors
     /// [`Error::Distributed`] when a launcher announced several ranks but this build has no
-    /// `mpi` feature, or when MPI fails to initialise.
+    /// `mpi` feature, when MPI (or NCCL, when asked for) fails to initialise, or for a
+    /// `STRATANET_COLLECTIVE` that is not one of the values above or names a transport this
+    /// build lacks.
     pub fn from_env() -> Result<Self> {
         let launched = launcher_size();
+        let size = launched.map_or(1, |(_, n)| n);
+        let asked = std::env::var(COLLECTIVE_VAR).unwrap_or_default();
+        match asked.trim().to_ascii_lowercase().as_str() {
+            "" | "auto" => {}
+            "single" => return Ok(Self::single()),
+            "nccl" => return Self::nccl(),
+            "mpi" => {
+                #[cfg(feature = "mpi")]
+                return Ok(Self::from_arc(Mpi::world()?));
+                #[cfg(not(feature = "mpi"))]
+                return Err(missing_feature("mpi", size));
+            }
+            other => {
+                return Err(Error::distributed(
+                    "init",
+                    0,
+                    size,
+                    format!("{COLLECTIVE_VAR}={other:?}: expected nccl, mpi, single or auto"),
+                ))
+            }
+        }
         #[cfg(feature = "mpi")]
         if launched.is_some() {
             return Ok(Self::from_arc(Mpi::world()?));
@@ -206,6 +261,29 @@ impl DataParallel {
             )),
             _ => Ok(Self::single()),
         }
+    }
+
+    /// NCCL across the ranks of the MPI job, one CUDA GPU each ([`Nccl::world`]; feature
+    /// `nccl`). What [`from_env`](Self::from_env) gives with `STRATANET_COLLECTIVE=nccl`.
+    ///
+    /// ```no_run
+    /// // mpirun -np 2 ./train   (one process per GPU)
+    /// let strategy = stratanet::distribute::DataParallel::nccl()?;
+    /// # Ok::<(), stratanet::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Distributed`] naming `nccl` when this build has no `nccl` feature, when
+    /// libcuda or libnccl cannot be opened, there is no CUDA device, or MPI or NCCL fail to
+    /// initialise.
+    pub fn nccl() -> Result<Self> {
+        #[cfg(feature = "nccl")]
+        return Ok(Self::from_arc(Nccl::world()?));
+        #[cfg(not(feature = "nccl"))]
+        return Err(missing_feature(
+            "nccl",
+            launcher_size().map_or(1, |(_, n)| n),
+        ));
     }
 
     /// One process ([`SingleProcess`]).
