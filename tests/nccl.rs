@@ -194,12 +194,27 @@ fn nccl_all_reduce_on_gpus() {
     }
     let exe = std::env::current_exe().expect("current exe");
     let out = Command::new("mpirun")
-        .args(["--allow-run-as-root", "--oversubscribe", "--bind-to", "none"])
+        .args([
+            "--allow-run-as-root",
+            "--oversubscribe",
+            "--bind-to",
+            "none",
+        ])
         .args(["-np", &ranks.to_string()])
-        .args(["-x", "STRATANET_NCCL_WORKER=1", "-x", "STRATANET_COLLECTIVE=nccl"])
+        .args([
+            "-x",
+            "STRATANET_NCCL_WORKER=1",
+            "-x",
+            "STRATANET_COLLECTIVE=nccl",
+        ])
         .args(["-x", "STRATANET_COLLECTIVE_TIMEOUT=120"])
         .arg(exe)
-        .args(["--exact", "nccl_all_reduce_on_gpus", "--ignored", "--nocapture"])
+        .args([
+            "--exact",
+            "nccl_all_reduce_on_gpus",
+            "--ignored",
+            "--nocapture",
+        ])
         .output()
         .expect("spawn mpirun");
     let text = format!(
@@ -213,4 +228,214 @@ fn nccl_all_reduce_on_gpus() {
         let line = format!("nccl rank {r} of {ranks} ok");
         assert!(text.contains(&line), "missing '{line}'");
     }
+}
+
+// ------------------------------------------------ NCCL over stand-in libraries (no GPU)
+
+/// Builds the stand-in `libcuda.so` and `libnccl.so` of `tests/nccl_stub` into `dir` (with
+/// the C compiler that links Rust programs); `nccl_name` names the NCCL one, `defines` are
+/// extra `-D` flags for it.
+fn build_stubs(dir: &std::path::Path, nccl_name: &str, defines: &[&str]) {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/nccl_stub");
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    for (file, out, defs) in [
+        ("cuda.c", "libcuda.so", &[][..]),
+        ("nccl.c", nccl_name, defines),
+    ] {
+        let status = Command::new(&cc)
+            .args(["-shared", "-fPIC", "-O1", "-o"])
+            .arg(dir.join(out))
+            .arg(src.join(file))
+            .args(defs)
+            .status()
+            .unwrap_or_else(|e| panic!("run the C compiler {cc:?}: {e}"));
+        assert!(status.success(), "{cc} failed on {file}");
+    }
+}
+
+/// Runs this test in a child process with the stubs of `dir` on the loader path (read
+/// only at process start, hence the child) and `STRATANET_NCCL_STUB=mode`; its output.
+fn run_stub_child(dir: &std::path::Path, mode: &str, env: &[(&str, &str)]) -> String {
+    let exe = std::env::current_exe().expect("current exe");
+    let mut cmd = Command::new(exe);
+    cmd.args([
+        "--exact",
+        "nccl_over_stand_in_cuda_and_nccl_libraries",
+        "--nocapture",
+        "--test-threads",
+        "1",
+    ])
+    .env("LD_LIBRARY_PATH", dir)
+    .env("STRATANET_NCCL_STUB", mode)
+    // A one-rank MPI job without mpirun (singleton), as root in containers too.
+    .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+    .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+    .env_remove("STRATANET_COLLECTIVE");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("spawn the test binary");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "stub child '{mode}' failed ({:?}):\n{text}",
+        out.status
+    );
+    assert!(
+        text.contains(&format!("stub {mode} ok")),
+        "stub child '{mode}' did not finish:\n{text}"
+    );
+    for line in text.lines().filter(|l| l.starts_with(&format!("{mode}: "))) {
+        println!("{line}");
+    }
+    text
+}
+
+/// The child's side: what `mode` must give over the stand-in libraries.
+fn stub_child(mode: &str) {
+    let expect_err = |r: stratanet::Result<DataParallel>, parts: &[&str]| {
+        let e = r.expect_err("NCCL must fail here");
+        assert!(matches!(e, Error::Distributed { .. }), "{e:?}");
+        let msg = e.to_string();
+        for p in parts {
+            assert!(msg.contains(p), "'{p}' not in: {msg}");
+        }
+        println!("{mode}: {msg}");
+    };
+    match mode {
+        // Data goes to the device, through the all-reduce (x3) and back, at every length.
+        "sums" => {
+            let s = DataParallel::nccl().expect("NCCL over the stand-ins");
+            assert_eq!((s.collective().name(), s.rank(), s.size()), ("nccl", 0, 1));
+            let c = s.collective();
+            for len in [1usize, 7, 100_003, 5, 0, 100_003] {
+                let mut f: Vec<f32> = (0..len).map(|i| i as f32 * 0.25 - 3.0).collect();
+                c.all_reduce_sum_f32(&mut f).expect("f32 all-reduce");
+                for (i, v) in f.iter().enumerate() {
+                    assert_eq!(*v, (i as f32 * 0.25 - 3.0) * 3.0, "f32 [{i}] of {len}");
+                }
+                let mut d: Vec<f64> = (0..len).map(|i| i as f64 * 1e-3 + 1.0).collect();
+                c.all_reduce_sum_f64(&mut d).expect("f64 all-reduce");
+                for (i, v) in d.iter().enumerate() {
+                    assert_eq!(*v, (i as f64 * 1e-3 + 1.0) * 3.0, "f64 [{i}] of {len}");
+                }
+            }
+            // Broadcasts and barriers go over MPI (one rank).
+            assert_eq!(s.broadcast_u64(11).unwrap(), 11);
+            c.barrier().unwrap();
+            let e = c.broadcast_bytes(&mut [0u8; 3], 1).unwrap_err();
+            assert!(e.to_string().contains("root 1 is not a rank"), "{e}");
+        }
+        "hang" => {
+            let s = DataParallel::nccl().expect("NCCL over the stand-ins");
+            let e = s
+                .collective()
+                .all_reduce_sum_f32(&mut [1.0; 4])
+                .unwrap_err();
+            let msg = e.to_string();
+            assert!(msg.contains("nccl: timed out after 1.0 s"), "{msg}");
+            let again = s
+                .collective()
+                .all_reduce_sum_f64(&mut [1.0; 4])
+                .unwrap_err();
+            assert!(
+                again
+                    .to_string()
+                    .contains("unusable after an earlier failure"),
+                "{again}"
+            );
+            let b = s.collective().barrier().unwrap_err();
+            assert!(b.to_string().contains("unusable"), "{b}");
+            println!("{mode}: {msg}");
+        }
+        "async_error" => {
+            let s = DataParallel::nccl().expect("NCCL over the stand-ins");
+            let e = s
+                .collective()
+                .all_reduce_sum_f32(&mut [1.0; 4])
+                .unwrap_err();
+            let msg = e.to_string();
+            assert!(
+                msg.contains("NCCL reported ncclSystemError (stub NCCL error)"),
+                "{msg}"
+            );
+            println!("{mode}: {msg}");
+        }
+        // A library without a symbol: cudarc's loader panics; it must come back as an error.
+        "missing_symbol" => {
+            let s = DataParallel::nccl().expect("NCCL over the stand-ins");
+            let e = s
+                .collective()
+                .all_reduce_sum_f32(&mut [1.0; 4])
+                .unwrap_err();
+            let msg = e.to_string();
+            assert!(
+                msg.contains("panicked") && msg.contains("ncclCommGetAsyncError"),
+                "{msg}"
+            );
+            println!("{mode}: {msg}");
+        }
+        "no_device" => expect_err(DataParallel::nccl(), &["nccl init", "CUDA:"]),
+        "only_so2" => expect_err(
+            DataParallel::nccl(),
+            &["nccl init", "link it as libnccl.so"],
+        ),
+        "no_nccl" => expect_err(DataParallel::nccl(), &["nccl init", "install NCCL"]),
+        other => panic!("unknown stub mode {other}"),
+    }
+    println!("stub {mode} ok");
+}
+
+/// The whole of `Nccl` on a machine without a GPU: stand-in libcuda/libnccl (C, built
+/// here) stage the buffers through host memory, so the copies, the buffer reuse, the
+/// timeout, NCCL's asynchronous errors, a missing symbol and missing libraries are all
+/// exercised through cudarc's real dynamic loading, each in a child process.
+#[test]
+fn nccl_over_stand_in_cuda_and_nccl_libraries() {
+    if let Ok(mode) = std::env::var("STRATANET_NCCL_STUB") {
+        stub_child(&mode);
+        return;
+    }
+    if cfg!(not(target_os = "linux")) {
+        println!("stand-in libraries are built for Linux only: not run");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    let (full, no_async, so2, no_nccl) = (
+        d.join("full"),
+        d.join("noasync"),
+        d.join("so2"),
+        d.join("nonccl"),
+    );
+    for p in [&full, &no_async, &so2, &no_nccl] {
+        std::fs::create_dir(p).expect("mkdir");
+    }
+    build_stubs(&full, "libnccl.so", &[]);
+    build_stubs(&no_async, "libnccl.so", &["-DSTUB_NO_ASYNC"]);
+    build_stubs(&so2, "libnccl.so.2", &[]);
+    build_stubs(&no_nccl, "unused-libnccl.so", &[]);
+    run_stub_child(&full, "sums", &[("STUB_SCALE", "3")]);
+    let hang = run_stub_child(
+        &full,
+        "hang",
+        &[("STUB_HANG", "1"), ("STRATANET_COLLECTIVE_TIMEOUT", "1")],
+    );
+    assert!(
+        hang.contains("stub: ncclCommAbort"),
+        "no abort after the timeout:\n{hang}"
+    );
+    let failed = run_stub_child(&full, "async_error", &[("STUB_ASYNC_ERR", "1")]);
+    assert!(
+        failed.contains("stub: ncclCommAbort"),
+        "no abort after the error:\n{failed}"
+    );
+    run_stub_child(&no_async, "missing_symbol", &[]);
+    run_stub_child(&full, "no_device", &[("STUB_NO_DEVICE", "1")]);
+    run_stub_child(&so2, "only_so2", &[]);
+    run_stub_child(&no_nccl, "no_nccl", &[]);
 }

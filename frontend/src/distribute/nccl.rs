@@ -420,7 +420,8 @@ impl Nccl {
     }
 
     /// Waits for the work queued on the stream (polling its event) until the deadline,
-    /// checking NCCL's asynchronous error meanwhile.
+    /// checking NCCL's asynchronous error before every poll (and so once more after the
+    /// work completed: an operation NCCL reports as failed has no valid result).
     fn wait(&self, op: &str, st: &mut State) -> Result<()> {
         st.done
             .record(&st.stream)
@@ -429,11 +430,6 @@ impl Nccl {
         let start = Instant::now();
         let mut polls: u32 = 0;
         loop {
-            match st.done.try_is_complete() {
-                Ok(true) => return Ok(()),
-                Ok(false) => {}
-                Err(e) => return Err(self.break_with(op, st, format!("CUDA: {e}"))),
-            }
             let comm = st.comm.comm;
             let checked = guarded(|| {
                 let mut async_err = nccl_sys::ncclResult_t::ncclSuccess;
@@ -447,6 +443,11 @@ impl Nccl {
             });
             if let Err(why) = checked {
                 return Err(self.break_with(op, st, why));
+            }
+            match st.done.try_is_complete() {
+                Ok(true) => return Ok(()),
+                Ok(false) => {}
+                Err(e) => return Err(self.break_with(op, st, format!("CUDA: {e}"))),
             }
             if start.elapsed() > self.timeout {
                 let why = format!(
