@@ -4,6 +4,11 @@
 //!   without a GPU, libcuda or libnccl, `DataParallel::nccl()` and
 //!   `STRATANET_COLLECTIVE=nccl` must give `Error::Distributed` naming `nccl` and the
 //!   reason (never a panic); where NCCL does start, its sums must be right.
+//! - `nccl_over_stand_in_cuda_and_nccl_libraries` runs everywhere on Linux: stand-in
+//!   libcuda/libnccl (tests/nccl_stub, C, built by the test with `cc`) whose "device" is host
+//!   memory, loaded through cudarc's real dynamic loading in child processes: the staging
+//!   round trip at growing and shrinking lengths, the timeout, NCCL's asynchronous error, a
+//!   missing symbol, no device, and missing libraries, each an `Error::Distributed`.
 //! - `nccl_all_reduce_on_gpus` (ignored: needs a CUDA GPU and libnccl) runs the collectives
 //!   and a short `fit` over NCCL: under `mpirun -np 2` when the machine has two GPUs and
 //!   `mpirun`, otherwise as a one-rank job in this process. It launches this test binary
@@ -289,7 +294,9 @@ fn run_stub_child(dir: &std::path::Path, mode: &str, env: &[(&str, &str)]) -> St
         text.contains(&format!("stub {mode} ok")),
         "stub child '{mode}' did not finish:\n{text}"
     );
-    for line in text.lines().filter(|l| l.starts_with(&format!("{mode}: "))) {
+    // libtest puts "test NAME ... " before the child's first line.
+    let pat = format!("{mode}: ");
+    for line in text.lines().filter_map(|l| l.find(&pat).map(|i| &l[i..])) {
         println!("{line}");
     }
     text
@@ -379,7 +386,10 @@ fn stub_child(mode: &str) {
             );
             println!("{mode}: {msg}");
         }
-        "no_device" => expect_err(DataParallel::nccl(), &["nccl init", "CUDA:"]),
+        "no_device" => expect_err(
+            DataParallel::nccl(),
+            &["nccl init", "cannot count the GPUs", "CUDA_ERROR_NO_DEVICE"],
+        ),
         "only_so2" => expect_err(
             DataParallel::nccl(),
             &["nccl init", "link it as libnccl.so"],

@@ -286,7 +286,8 @@ impl Nccl {
         // that the others get an error from NCCL (or the timeout) instead of an MPI hang;
         // a rank that failed says so in the broadcast's first byte.
         let device = guarded(|| {
-            let count = CudaContext::device_count().map_err(|e| format!("CUDA: {e}"))?;
+            let count = CudaContext::device_count()
+                .map_err(|e| format!("CUDA: cannot count the GPUs: {e}"))?;
             let count = usize::try_from(count).unwrap_or(0);
             if count == 0 {
                 return Err("no CUDA device on this machine".into());
