@@ -10,7 +10,8 @@
 //!   including the `#[ignore]`d ones that need Python (`STRATANET_PYTHON` set to the venv's
 //!   interpreter; they fail without it); then `mpi` and the data-parallel test
 //!   (`tests/distributed.rs`, feature `mpi`, both engines, under `mpirun -np 2`; it fails
-//!   here without `mpirun`).
+//!   here without `mpirun`), and `tests/nccl.rs` (feature `nccl`: builds without CUDA;
+//!   clear errors and stand-in libraries without a GPU).
 //! - `cargo xtask mpi`: installs Open MPI (`libopenmpi-dev`, `openmpi-bin`) and libclang
 //!   with `apt-get` when missing, for the `mpi` feature (see `mpi.rs`).
 //! - `cargo xtask bench [--quick] [ARGS]`: `libtorch`, then the benchmark program
@@ -295,6 +296,21 @@ fn test() -> Result<(), String> {
             "mpi,tch",
             "--test",
             "distributed",
+        ],
+        &mpi_env,
+    )?;
+    // NCCL (feature `nccl`, implies `mpi`): compiles without CUDA or libnccl; without a GPU
+    // its tests check the clear errors and run `Nccl` over stand-in libcuda/libnccl (the GPU
+    // test itself is ignored; run it on a GPU machine with `-- --ignored`).
+    run_cargo(
+        &[
+            "test",
+            "-p",
+            "stratanet",
+            "--features",
+            "nccl,tch",
+            "--test",
+            "nccl",
         ],
         &mpi_env,
     )?;
