@@ -314,19 +314,17 @@ impl Nccl {
         // Rank 0's unique id (128 bytes) after a status byte: 1 = id follows, 0 = rank 0
         // failed.
         let mut msg = [0u8; 129];
-        if rank == 0 {
-            if device.is_ok() {
-                match guarded(|| nccl::get_uniqueid().map_err(|e| nccl_error_text(&e))) {
-                    Ok(id) => {
-                        msg[0] = 1;
-                        for (d, s) in msg[1..].iter_mut().zip(id.internal.iter()) {
-                            *d = *s as u8;
-                        }
+        if rank == 0 && device.is_ok() {
+            match guarded(|| nccl::get_uniqueid().map_err(|e| nccl_error_text(&e))) {
+                Ok(id) => {
+                    msg[0] = 1;
+                    for (d, s) in msg[1..].iter_mut().zip(id.internal.iter()) {
+                        *d = *s as u8;
                     }
-                    Err(e) => {
-                        mpi.broadcast_bytes(&mut msg, 0)?;
-                        return Err(fail(format!("ncclGetUniqueId failed: {e}")));
-                    }
+                }
+                Err(e) => {
+                    mpi.broadcast_bytes(&mut msg, 0)?;
+                    return Err(fail(format!("ncclGetUniqueId failed: {e}")));
                 }
             }
         }
@@ -500,7 +498,7 @@ impl Nccl {
                 *dev = Some(stream.alloc_zeros::<T>(n).map_err(|e| {
                     format!(
                         "CUDA: cannot allocate {} bytes on GPU {}: {e}",
-                        n * std::mem::size_of::<T>(),
+                        std::mem::size_of_val(&*buf),
                         self.ordinal
                     )
                 })?);
