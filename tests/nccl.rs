@@ -97,20 +97,31 @@ fn rank_checks(s: &DataParallel) {
     assert_eq!(s.collective().name(), "nccl");
     check_collectives(s).unwrap_or_else(|e| panic!("rank {rank} of {n}: {e}"));
     let (w, loss) = train(s).expect("fit over NCCL");
-    assert!(loss.is_finite() && loss < 2.0, "rank {rank}: loss {loss}");
+    // Below ln(10) = 2.30, the loss of a uniform guess over the 10 digits.
+    assert!(loss.is_finite() && loss < 2.3, "rank {rank}: loss {loss}");
     // Every rank ends with rank 0's weights, bit for bit.
     let bytes: Vec<u8> = w.iter().flat_map(|v| v.to_le_bytes()).collect();
     let root = s.broadcast_vec(bytes.clone()).expect("broadcast weights");
     assert!(root == bytes, "rank {rank}: weights differ from rank 0's");
-    if n == 1 {
-        // One rank over NCCL trains as one process.
+    // (`fit` with one rank does not distribute: there is nothing to compare then.)
+    if n > 1 {
+        // n ranks over NCCL train as one process on the same global batches.
         let (w1, loss1) = train(&DataParallel::single()).expect("fit single");
+        let scale = w1.iter().fold(0.0f32, |m, v| m.max(v.abs()));
         let worst = w
             .iter()
             .zip(&w1)
-            .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
-        assert!(worst < 1e-5, "NCCL vs single: weights differ by {worst}");
-        assert!((loss - loss1).abs() < 1e-6, "loss {loss} vs {loss1}");
+            .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()))
+            / scale;
+        assert!(
+            worst < 1e-5,
+            "rank {rank}: {n} ranks vs one process: weights differ by {worst:.2e} (relative)"
+        );
+        assert!(
+            ((loss - loss1) / loss1).abs() < 1e-5,
+            "rank {rank}: loss {loss} vs {loss1}"
+        );
+        println!("rank {rank}: {n} ranks vs one process: worst weight difference {worst:.2e}");
     }
     println!("nccl rank {rank} of {n} ok (loss {loss:.4})");
 }
@@ -238,16 +249,16 @@ fn nccl_all_reduce_on_gpus() {
 // ------------------------------------------------ NCCL over stand-in libraries (no GPU)
 
 /// Builds the stand-in `libcuda.so` and `libnccl.so` of `tests/nccl_stub` into `dir` (with
-/// the C compiler that links Rust programs); `nccl_name` names the NCCL one, `defines` are
-/// extra `-D` flags for it.
-fn build_stubs(dir: &std::path::Path, nccl_name: &str, defines: &[&str]) {
+/// the C compiler that links Rust programs, `$CC` or `cc`); `nccl_name` names the NCCL one,
+/// built by `nccl_cc` with the extra `-D` flags `defines`.
+fn build_stubs(dir: &std::path::Path, nccl_name: &str, defines: &[&str], nccl_cc: &str) {
     let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/nccl_stub");
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    for (file, out, defs) in [
-        ("cuda.c", "libcuda.so", &[][..]),
-        ("nccl.c", nccl_name, defines),
+    for (file, out, defs, cc) in [
+        ("cuda.c", "libcuda.so", &[][..], cc.as_str()),
+        ("nccl.c", nccl_name, defines, nccl_cc),
     ] {
-        let status = Command::new(&cc)
+        let status = Command::new(cc)
             .args(["-shared", "-fPIC", "-O1", "-o"])
             .arg(dir.join(out))
             .arg(src.join(file))
@@ -386,6 +397,12 @@ fn stub_child(mode: &str) {
             );
             println!("{mode}: {msg}");
         }
+        // One rank of `mpirun -np 2` over the MPI-backed stand-in NCCL.
+        "mpi" => {
+            let s = DataParallel::from_env().expect("NCCL (STRATANET_COLLECTIVE=nccl)");
+            assert_eq!(s.size(), 2);
+            rank_checks(&s);
+        }
         "no_device" => expect_err(
             DataParallel::nccl(),
             &["nccl init", "cannot count the GPUs", "CUDA_ERROR_NO_DEVICE"],
@@ -425,10 +442,10 @@ fn nccl_over_stand_in_cuda_and_nccl_libraries() {
     for p in [&full, &no_async, &so2, &no_nccl] {
         std::fs::create_dir(p).expect("mkdir");
     }
-    build_stubs(&full, "libnccl.so", &[]);
-    build_stubs(&no_async, "libnccl.so", &["-DSTUB_NO_ASYNC"]);
-    build_stubs(&so2, "libnccl.so.2", &[]);
-    build_stubs(&no_nccl, "unused-libnccl.so", &[]);
+    build_stubs(&full, "libnccl.so", &[], "cc");
+    build_stubs(&no_async, "libnccl.so", &["-DSTUB_NO_ASYNC"], "cc");
+    build_stubs(&so2, "libnccl.so.2", &[], "cc");
+    build_stubs(&no_nccl, "unused-libnccl.so", &[], "cc");
     run_stub_child(&full, "sums", &[("STUB_SCALE", "3")]);
     let hang = run_stub_child(
         &full,
@@ -448,4 +465,90 @@ fn nccl_over_stand_in_cuda_and_nccl_libraries() {
     run_stub_child(&full, "no_device", &[("STUB_NO_DEVICE", "1")]);
     run_stub_child(&so2, "only_so2", &[]);
     run_stub_child(&no_nccl, "no_nccl", &[]);
+}
+
+/// Whether `prog --version` runs.
+fn runs(prog: &str) -> bool {
+    Command::new(prog)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Data-parallel training over `Nccl` across two processes without a GPU: `mpirun -np 2`
+/// of this binary with the stand-in libcuda and a stand-in libnccl built by `mpicc` whose
+/// all-reduce is `MPI_Allreduce`. Checks the NCCL id's trip from rank 0, the communicator's
+/// ranks, the staged sums across ranks, and a `fit` whose weights match one process.
+/// Without `mpirun`/`mpicc` it says so and passes, unless `STRATANET_REQUIRE_MPI` is set.
+#[test]
+fn two_ranks_train_over_stand_in_nccl() {
+    if let Ok(mode) = std::env::var("STRATANET_NCCL_STUB") {
+        stub_child(&mode);
+        return;
+    }
+    if cfg!(not(target_os = "linux")) {
+        println!("stand-in libraries are built for Linux only: not run");
+        return;
+    }
+    if !runs("mpirun") || !runs("mpicc") {
+        let why = "needs mpirun and mpicc (Open MPI): cargo xtask mpi installs them";
+        assert!(std::env::var_os("STRATANET_REQUIRE_MPI").is_none(), "{why}");
+        println!("two_ranks_train_over_stand_in_nccl: SKIPPED (not run, not passed): {why}");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    build_stubs(d, "libnccl.so", &["-DSTUB_MPI"], "mpicc");
+    let exe = std::env::current_exe().expect("current exe");
+    let mut cmd = Command::new("mpirun");
+    cmd.args([
+        "--allow-run-as-root",
+        "--oversubscribe",
+        "--bind-to",
+        "none",
+        "-np",
+        "2",
+    ]);
+    let ld = d.display().to_string();
+    for (k, v) in [
+        ("LD_LIBRARY_PATH", ld.as_str()),
+        ("STRATANET_NCCL_STUB", "mpi"),
+        ("STRATANET_COLLECTIVE", "nccl"),
+        ("STRATANET_COLLECTIVE_TIMEOUT", "120"),
+        // One compute thread per rank: the ranks may share two cores.
+        ("RAYON_NUM_THREADS", "1"),
+        ("OMP_NUM_THREADS", "1"),
+    ] {
+        cmd.args(["-x", &format!("{k}={v}")]);
+    }
+    cmd.arg(exe).args([
+        "--exact",
+        "two_ranks_train_over_stand_in_nccl",
+        "--nocapture",
+        "--test-threads",
+        "1",
+    ]);
+    let out = cmd.output().expect("spawn mpirun");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "mpirun -np 2 failed ({:?}):\n{text}",
+        out.status
+    );
+    for r in 0..2 {
+        let line = format!("nccl rank {r} of 2 ok");
+        assert!(text.contains(&line), "missing '{line}':\n{text}");
+    }
+    for line in text
+        .lines()
+        .filter_map(|l| l.find("ranks vs one process").map(|_| l))
+    {
+        println!("{line}");
+    }
 }

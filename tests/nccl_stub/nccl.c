@@ -4,10 +4,16 @@
  *   STUB_SCALE      the all-reduce's factor
  *   STUB_ASYNC_ERR  ncclCommGetAsyncError reports ncclSystemError (2)
  * Built with -DSTUB_NO_ASYNC it lacks ncclCommGetAsyncError (an old or broken library).
+ * Built with -DSTUB_MPI (by mpicc) it is a communicator of every rank of MPI's world whose
+ * all-reduce is MPI_Allreduce (STUB_SCALE ignored): the whole of data-parallel training over
+ * `Nccl` across processes, without a GPU.
  * Aborts and destroys are printed on stderr for the test to see. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef STUB_MPI
+#include <mpi.h>
+#endif
 
 typedef int ncclResult_t;
 typedef struct { char internal[128]; } ncclUniqueId;
@@ -19,7 +25,14 @@ ncclResult_t ncclGetUniqueId(ncclUniqueId *id) { memset(id->internal, 'S', 128);
 ncclResult_t ncclCommInitRank(ncclComm_t *c, int nranks, ncclUniqueId id, int rank) {
     for (int i = 0; i < 128; i++)
         if (id.internal[i] != 'S') return 4; /* ncclInvalidArgument: the id was garbled */
+#ifdef STUB_MPI
+    int size = -1, me = -1;
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    MPI_Comm_rank(MPI_COMM_WORLD, &me);
+    if (nranks != size || rank != me) return 4;
+#else
     if (nranks != 1 || rank != 0) return 4;
+#endif
     *c = &comm_token;
     return 0;
 }
@@ -27,6 +40,13 @@ ncclResult_t ncclAllReduce(const void *send, void *recv, size_t count, int dtype
                            ncclComm_t comm, void *stream) {
     (void)stream;
     if (comm != &comm_token || op != 0 /* ncclSum */) return 4;
+#ifdef STUB_MPI
+    if (dtype != 7 && dtype != 8) return 4;
+    MPI_Datatype t = dtype == 7 ? MPI_FLOAT : MPI_DOUBLE;
+    int rc = MPI_Allreduce(send == recv ? MPI_IN_PLACE : send, recv, (int)count, t, MPI_SUM,
+                           MPI_COMM_WORLD);
+    return rc == MPI_SUCCESS ? 0 : 2;
+#endif
     double k = getenv("STUB_SCALE") ? atof(getenv("STUB_SCALE")) : 1.0;
     if (dtype == 7) { /* ncclFloat32 */
         for (size_t i = 0; i < count; i++) ((float *)recv)[i] = ((const float *)send)[i] * (float)k;
