@@ -274,7 +274,10 @@ impl Nccl {
     /// NCCL across the ranks of `mpi`, on GPU `ordinal` (`None`: by local rank, as
     /// [`Nccl::world`]). Rank 0 creates NCCL's unique id and broadcasts it over `mpi`.
     ///
-    /// A collective operation: every rank of `mpi` must call it.
+    /// A collective operation: every rank of `mpi` must call it. The ranks agree over MPI
+    /// (with its timeout) that all of them have their GPU before NCCL builds the
+    /// communicator; `ncclCommInitRank` itself then waits for every rank without a timeout,
+    /// so a rank that dies at exactly that moment leaves the others waiting.
     ///
     /// # Errors
     /// As [`Nccl::world`].
@@ -329,11 +332,22 @@ impl Nccl {
             }
         }
         mpi.broadcast_bytes(&mut msg, 0)?;
+        // ncclCommInitRank waits for every rank without a timeout: agree first (over MPI,
+        // which has one) that every rank is ready, so that one rank's failure becomes an
+        // error on all of them instead of a hang.
+        let mut failed = [f64::from(u8::from(device.is_err() || msg[0] != 1))];
+        mpi.all_reduce_sum_f64(&mut failed)?;
         let (ordinal, ctx, stream, done) = device.map_err(fail)?;
         if msg[0] != 1 {
             return Err(fail(
                 "rank 0 could not set up its GPU or NCCL id (see its error)".into(),
             ));
+        }
+        if failed[0] > 0.0 {
+            return Err(fail(format!(
+                "{} other rank(s) could not set up their GPU (see their errors)",
+                failed[0]
+            )));
         }
         let mut id = nccl_sys::ncclUniqueId { internal: [0; 128] };
         for (d, s) in id.internal.iter_mut().zip(msg[1..].iter()) {
