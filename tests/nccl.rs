@@ -9,6 +9,10 @@
 //!   memory, loaded through cudarc's real dynamic loading in child processes: the staging
 //!   round trip at growing and shrinking lengths, the timeout, NCCL's asynchronous error, a
 //!   missing symbol, no device, and missing libraries, each an `Error::Distributed`.
+//! - `two_ranks_train_over_stand_in_nccl` (needs `mpirun` and `mpicc`; required under
+//!   `STRATANET_REQUIRE_MPI`): `mpirun -np 2` over a stand-in libnccl whose all-reduce is
+//!   `MPI_Allreduce`: the NCCL id's trip, the sums across ranks, a `fit` whose weights match
+//!   one process; and a rank without a GPU failing both ranks instead of hanging.
 //! - `nccl_all_reduce_on_gpus` (ignored: needs a CUDA GPU and libnccl) runs the collectives
 //!   and a short `fit` over NCCL: under `mpirun -np 2` when the machine has two GPUs and
 //!   `mpirun`, otherwise as a one-rank job in this process. It launches this test binary
@@ -403,6 +407,19 @@ fn stub_child(mode: &str) {
             assert_eq!(s.size(), 2);
             rank_checks(&s);
         }
+        // Rank 1 has no GPU: both ranks must fail (rank 0 without waiting in NCCL's init).
+        "mpi_no_gpu_on_rank_1" => {
+            let e = DataParallel::from_env().expect_err("a rank without a GPU");
+            let msg = e.to_string();
+            let rank = std::env::var("OMPI_COMM_WORLD_RANK").unwrap_or_default();
+            let want = if rank == "1" {
+                "cannot count the GPUs"
+            } else {
+                "1 other rank(s) could not set up their GPU"
+            };
+            assert!(msg.contains("nccl init") && msg.contains(want), "{msg}");
+            println!("{mode}: {msg}");
+        }
         "no_device" => expect_err(
             DataParallel::nccl(),
             &["nccl init", "cannot count the GPUs", "CUDA_ERROR_NO_DEVICE"],
@@ -414,7 +431,10 @@ fn stub_child(mode: &str) {
         "no_nccl" => expect_err(DataParallel::nccl(), &["nccl init", "install NCCL"]),
         other => panic!("unknown stub mode {other}"),
     }
-    println!("stub {mode} ok");
+    match std::env::var("OMPI_COMM_WORLD_RANK") {
+        Ok(r) => println!("stub {mode} ok (rank {r})"),
+        Err(_) => println!("stub {mode} ok"),
+    }
 }
 
 /// The whole of `Nccl` on a machine without a GPU: stand-in libcuda/libnccl (C, built
@@ -501,6 +521,34 @@ fn two_ranks_train_over_stand_in_nccl() {
     let dir = tempfile::tempdir().expect("temp dir");
     let d = dir.path();
     build_stubs(d, "libnccl.so", &["-DSTUB_MPI"], "mpicc");
+    let text = mpirun_stub_job(d, "mpi", &[]);
+    for r in 0..2 {
+        let line = format!("nccl rank {r} of 2 ok");
+        assert!(text.contains(&line), "missing '{line}':\n{text}");
+    }
+    for line in text
+        .lines()
+        .filter_map(|l| l.find("ranks vs one process").map(|_| l))
+    {
+        println!("{line}");
+    }
+    // A rank without a GPU: an error on both ranks, no hang in ncclCommInitRank.
+    let text = mpirun_stub_job(d, "mpi_no_gpu_on_rank_1", &[("STUB_NO_DEVICE_RANK", "1")]);
+    for r in ["0", "1"] {
+        let line = format!("stub mpi_no_gpu_on_rank_1 ok (rank {r})");
+        assert!(text.contains(&line), "missing '{line}':\n{text}");
+    }
+    for line in text
+        .lines()
+        .filter_map(|l| l.find("mpi_no_gpu_on_rank_1: ").map(|i| &l[i..]))
+    {
+        println!("{line}");
+    }
+}
+
+/// `mpirun -np 2` of this test binary as ranks in `mode`, the stand-ins of `dir` on the
+/// loader path; its output, after checking that it succeeded.
+fn mpirun_stub_job(dir: &std::path::Path, mode: &str, env: &[(&str, &str)]) -> String {
     let exe = std::env::current_exe().expect("current exe");
     let mut cmd = Command::new("mpirun");
     cmd.args([
@@ -511,16 +559,18 @@ fn two_ranks_train_over_stand_in_nccl() {
         "-np",
         "2",
     ]);
-    let ld = d.display().to_string();
-    for (k, v) in [
+    let ld = dir.display().to_string();
+    let mut vars = vec![
         ("LD_LIBRARY_PATH", ld.as_str()),
-        ("STRATANET_NCCL_STUB", "mpi"),
+        ("STRATANET_NCCL_STUB", mode),
         ("STRATANET_COLLECTIVE", "nccl"),
         ("STRATANET_COLLECTIVE_TIMEOUT", "120"),
         // One compute thread per rank: the ranks may share two cores.
         ("RAYON_NUM_THREADS", "1"),
         ("OMP_NUM_THREADS", "1"),
-    ] {
+    ];
+    vars.extend_from_slice(env);
+    for (k, v) in vars {
         cmd.args(["-x", &format!("{k}={v}")]);
     }
     cmd.arg(exe).args([
@@ -538,17 +588,8 @@ fn two_ranks_train_over_stand_in_nccl() {
     );
     assert!(
         out.status.success(),
-        "mpirun -np 2 failed ({:?}):\n{text}",
+        "mpirun -np 2 ({mode}) failed ({:?}):\n{text}",
         out.status
     );
-    for r in 0..2 {
-        let line = format!("nccl rank {r} of 2 ok");
-        assert!(text.contains(&line), "missing '{line}':\n{text}");
-    }
-    for line in text
-        .lines()
-        .filter_map(|l| l.find("ranks vs one process").map(|_| l))
-    {
-        println!("{line}");
-    }
+    text
 }

@@ -2,6 +2,7 @@
  * memory is host memory, copies are memcpy, work completes at once. Only what cudarc's
  * context, stream, event and memory calls use. Environment:
  *   STUB_NO_DEVICE  cuInit fails with CUDA_ERROR_NO_DEVICE (100)
+ *   STUB_NO_DEVICE_RANK  the same, only in the MPI rank of that number
  *   STUB_HANG       events never complete (CUDA_ERROR_NOT_READY, 600): a hung collective
  */
 #include <stdlib.h>
@@ -16,7 +17,12 @@ typedef void *CUevent;
 
 static int token;
 
-CUresult cuInit(unsigned flags) { (void)flags; return getenv("STUB_NO_DEVICE") ? 100 : 0; }
+CUresult cuInit(unsigned flags) {
+    (void)flags;
+    const char *rank = getenv("OMPI_COMM_WORLD_RANK"), *bad = getenv("STUB_NO_DEVICE_RANK");
+    if (rank && bad && strcmp(rank, bad) == 0) return 100;
+    return getenv("STUB_NO_DEVICE") ? 100 : 0;
+}
 CUresult cuDriverGetVersion(int *v) { *v = 12080; return 0; }
 CUresult cuDeviceGetCount(int *n) { *n = 1; return 0; }
 CUresult cuDeviceGet(CUdevice *d, int ordinal) { if (ordinal != 0) return 101; *d = 0; return 0; }
