@@ -284,35 +284,35 @@ impl Nccl {
     pub fn from_mpi(mpi: Arc<Mpi>, ordinal: Option<usize>) -> Result<Arc<Self>> {
         let (rank, size) = (mpi.rank(), mpi.size());
         let fail = |m: String| Error::distributed("nccl init", rank, size, m);
-        probe_libraries().map_err(fail)?;
-        // Every rank takes part in the id broadcast even when its own GPU setup failed, so
-        // that the others get an error from NCCL (or the timeout) instead of an MPI hang;
-        // a rank that failed says so in the broadcast's first byte.
-        let device = guarded(|| {
-            let count = CudaContext::device_count()
-                .map_err(|e| format!("CUDA: cannot count the GPUs: {e}"))?;
-            let count = usize::try_from(count).unwrap_or(0);
-            if count == 0 {
-                return Err("no CUDA device on this machine".into());
-            }
-            let ordinal = match ordinal {
-                Some(o) if o >= count => {
-                    return Err(format!(
-                        "GPU {o} asked for, but this machine has {count} (0..{count})"
-                    ))
+        // Every rank takes part in the id broadcast and the agreement below even when its
+        // own libraries or GPU failed, so that the others get an error instead of waiting.
+        let device = probe_libraries().and_then(|()| {
+            guarded(|| {
+                let count = CudaContext::device_count()
+                    .map_err(|e| format!("CUDA: cannot count the GPUs: {e}"))?;
+                let count = usize::try_from(count).unwrap_or(0);
+                if count == 0 {
+                    return Err("no CUDA device on this machine".into());
                 }
-                Some(o) => o,
-                None => default_ordinal(env_usize(&LOCAL_RANK_VARS).unwrap_or(rank), count),
-            };
-            let ctx = CudaContext::new(ordinal)
-                .map_err(|e| format!("CUDA: cannot open GPU {ordinal}: {e}"))?;
-            let stream = ctx
-                .new_stream()
-                .map_err(|e| format!("CUDA: cannot create a stream on GPU {ordinal}: {e}"))?;
-            let done = ctx
-                .new_event(None)
-                .map_err(|e| format!("CUDA: cannot create an event on GPU {ordinal}: {e}"))?;
-            Ok((ordinal, ctx, stream, done))
+                let ordinal = match ordinal {
+                    Some(o) if o >= count => {
+                        return Err(format!(
+                            "GPU {o} asked for, but this machine has {count} (0..{count})"
+                        ))
+                    }
+                    Some(o) => o,
+                    None => default_ordinal(env_usize(&LOCAL_RANK_VARS).unwrap_or(rank), count),
+                };
+                let ctx = CudaContext::new(ordinal)
+                    .map_err(|e| format!("CUDA: cannot open GPU {ordinal}: {e}"))?;
+                let stream = ctx
+                    .new_stream()
+                    .map_err(|e| format!("CUDA: cannot create a stream on GPU {ordinal}: {e}"))?;
+                let done = ctx
+                    .new_event(None)
+                    .map_err(|e| format!("CUDA: cannot create an event on GPU {ordinal}: {e}"))?;
+                Ok((ordinal, ctx, stream, done))
+            })
         });
         // Rank 0's unique id (128 bytes) after a status byte: 1 = id follows, 0 = rank 0
         // failed.
