@@ -191,7 +191,7 @@ fn gpu_count() -> usize {
 }
 
 #[test]
-#[ignore = "needs a CUDA GPU and libnccl (two GPUs and mpirun for a two-rank job): cargo test --features nccl --test nccl -- --ignored"]
+#[ignore = "needs a CUDA GPU and libnccl (and Open MPI; two GPUs and mpirun for a two-rank job): cargo test --features nccl --test nccl -- --ignored"]
 fn nccl_all_reduce_on_gpus() {
     if std::env::var_os("STRATANET_NCCL_WORKER").is_some() {
         let s = DataParallel::from_env().expect("NCCL init (STRATANET_COLLECTIVE=nccl)");
