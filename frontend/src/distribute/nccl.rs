@@ -177,10 +177,18 @@ fn guarded<T>(
 ) -> std::result::Result<T, String> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => r,
-        Err(p) => Err(format!(
-            "the CUDA/NCCL bindings panicked: {}",
-            panic_text(p)
-        )),
+        Err(p) => {
+            let text = panic_text(p);
+            let hint = if text.contains("Unable to dynamically load") {
+                // E.g. libnccl.so.2 mapped by another library (libtorch), but no
+                // libnccl.so for cudarc to open.
+                " (put the library on LD_LIBRARY_PATH under the first name listed, e.g. a \
+                 libnccl.so link to libnccl.so.2)"
+            } else {
+                ""
+            };
+            Err(format!("the CUDA/NCCL bindings panicked: {text}{hint}"))
+        }
     }
 }
 
@@ -192,10 +200,30 @@ fn library_opens(name: &str) -> bool {
     unsafe { libloading::Library::new(name) }.is_ok()
 }
 
-/// Checks that libcuda and libnccl can be opened under the names cudarc tries, so that a
-/// missing library is a clear error instead of a panic inside cudarc's loader.
+/// Whether a library whose file name starts with `stem` (`libnccl.so`) is already mapped
+/// into this process: linked when the program was built (candle's `cuda` feature makes
+/// cudarc link the libraries instead of opening them), or opened by another library.
+fn mapped_in_process(stem: &str) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        std::fs::read_to_string("/proc/self/maps").is_ok_and(|maps| {
+            maps.lines()
+                .filter_map(|l| l.rsplit('/').next())
+                .any(|file| file.starts_with(stem))
+        })
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = stem;
+        false
+    }
+}
+
+/// Checks that libcuda and libnccl can be opened under the names cudarc tries (or are
+/// already linked in), so that a missing library is a clear error instead of a panic
+/// inside cudarc's loader.
 fn probe_libraries() -> std::result::Result<(), String> {
-    probe_with(library_opens)
+    probe_with(|name| library_opens(name) || mapped_in_process(name))
 }
 
 /// [`probe_libraries`] over a given "does this library open" test.
@@ -630,10 +658,19 @@ mod tests {
     }
 
     #[test]
+    fn libraries_mapped_in_the_process_are_found() {
+        // The C library is mapped into every (dynamically linked) test process.
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        assert!(mapped_in_process("libc.so"));
+        assert!(!mapped_in_process("libstratanet-no-such-library.so"));
+    }
+
+    #[test]
     fn panics_of_the_bindings_become_messages() {
         let e = guarded::<()>(|| panic!("Unable to dynamically load the \"nccl\" library"))
             .unwrap_err();
         assert!(e.contains("panicked") && e.contains("\"nccl\""), "{e}");
+        assert!(e.contains("libnccl.so link"), "{e}");
         assert_eq!(guarded(|| Ok::<_, String>(3)), Ok(3));
     }
 }
