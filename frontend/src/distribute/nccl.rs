@@ -520,10 +520,10 @@ impl Nccl {
         T: cudarc::driver::DeviceRepr + cudarc::driver::ValidAsZeroBits,
     {
         const OP: &str = "all_reduce_sum";
+        let mut st = self.lock(OP)?;
         if buf.is_empty() {
             return Ok(());
         }
-        let mut st = self.lock(OP)?;
         let st = &mut *st;
         let n = buf.len();
         let staged = guarded(|| {
