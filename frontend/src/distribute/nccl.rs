@@ -182,8 +182,8 @@ fn guarded<T>(
             let hint = if text.contains("Unable to dynamically load") {
                 // E.g. libnccl.so.2 mapped by another library (libtorch), but no
                 // libnccl.so for cudarc to open.
-                " (put the library on LD_LIBRARY_PATH under the first name listed, e.g. a \
-                 libnccl.so link to libnccl.so.2)"
+                " (put the library on LD_LIBRARY_PATH under the first name listed: for NCCL, \
+                 link it as libnccl.so to libnccl.so.2)"
             } else {
                 ""
             };
@@ -223,7 +223,11 @@ fn mapped_in_process(stem: &str) -> bool {
 /// already linked in), so that a missing library is a clear error instead of a panic
 /// inside cudarc's loader.
 fn probe_libraries() -> std::result::Result<(), String> {
-    probe_with(|name| library_opens(name) || mapped_in_process(name))
+    probe_with(|name| {
+        // A mapped `libnccl.so.2` (libtorch's CUDA build loads one) does not let cudarc's
+        // loader open `libnccl.so`: for NCCL only the name cudarc opens counts.
+        library_opens(name) || (!name.starts_with("libnccl") && mapped_in_process(name))
+    })
 }
 
 /// [`probe_libraries`] over a given "does this library open" test.
@@ -670,7 +674,7 @@ mod tests {
         let e = guarded::<()>(|| panic!("Unable to dynamically load the \"nccl\" library"))
             .unwrap_err();
         assert!(e.contains("panicked") && e.contains("\"nccl\""), "{e}");
-        assert!(e.contains("libnccl.so link"), "{e}");
+        assert!(e.contains("link it as libnccl.so"), "{e}");
         assert_eq!(guarded(|| Ok::<_, String>(3)), Ok(3));
     }
 }
