@@ -294,17 +294,7 @@ fn run_stub_child(dir: &std::path::Path, mode: &str, env: &[(&str, &str)]) -> St
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd.output().expect("spawn the test binary");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success(),
-        "stub child '{mode}' failed ({:?}):\n{text}",
-        out.status
-    );
+    let text = output_of_success(&mut cmd, &format!("stub child '{mode}'"));
     assert!(
         text.contains(&format!("stub {mode} ok")),
         "stub child '{mode}' did not finish:\n{text}"
@@ -590,7 +580,13 @@ fn mpirun_stub_job(dir: &std::path::Path, mode: &str, env: &[(&str, &str)]) -> S
         "--test-threads",
         "1",
     ]);
-    let out = cmd.output().expect("spawn mpirun");
+    output_of_success(&mut cmd, &format!("mpirun -np 2 ({mode})"))
+}
+
+/// Runs `cmd` (`what`, for the messages) and returns its stdout and stderr, after checking
+/// that it succeeded.
+fn output_of_success(cmd: &mut Command, what: &str) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("spawn {what}: {e}"));
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -598,7 +594,7 @@ fn mpirun_stub_job(dir: &std::path::Path, mode: &str, env: &[(&str, &str)]) -> S
     );
     assert!(
         out.status.success(),
-        "mpirun -np 2 ({mode}) failed ({:?}):\n{text}",
+        "{what} failed ({:?}):\n{text}",
         out.status
     );
     text

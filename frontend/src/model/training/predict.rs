@@ -64,15 +64,13 @@ pub(super) fn predict_feed<B: Backend, N: Network<B> + ?Sized>(
                 }
                 None => b,
             };
-            if b.len == 0 {
-                // A rank without samples in a short batch.
-                each(callbacks, &mut state, net, |cb, ctx| {
-                    cb.on_predict_batch_end(step, ctx)
-                })?;
-                step += 1;
-                continue;
-            }
-            let preds = net.forward(&b.xs, &mut CallContext::inference())?;
+            // A rank without samples in a short batch computes nothing but still runs the
+            // batch hooks.
+            let preds = if b.len > 0 {
+                net.forward(&b.xs, &mut CallContext::inference())?
+            } else {
+                Vec::new()
+            };
             for ((o, k), p) in outs.iter_mut().zip(pending.iter_mut()).zip(preds) {
                 o.push(p.detach());
                 *k += 1;
