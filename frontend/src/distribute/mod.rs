@@ -165,7 +165,12 @@ const SIZE_VARS: [&str; 4] = [
 
 /// The number of ranks a launcher announced in the environment, if any.
 fn launcher_size() -> Option<(&'static str, usize)> {
-    SIZE_VARS.iter().find_map(|v| {
+    env_number(&SIZE_VARS)
+}
+
+/// The first of `vars` that holds a number, and that number.
+pub(crate) fn env_number(vars: &[&'static str]) -> Option<(&'static str, usize)> {
+    vars.iter().find_map(|v| {
         std::env::var(v)
             .ok()
             .and_then(|s| s.trim().parse::<usize>().ok())

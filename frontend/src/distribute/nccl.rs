@@ -22,7 +22,7 @@
 //! library, no GPU, or an NCCL or CUDA error is an [`Error::Distributed`] naming `nccl` and
 //! the reason, never a panic.
 
-use super::{check_root, Collective, Mpi};
+use super::{check_root, env_number, Collective, Mpi};
 use crate::error::{Error, Result};
 use cudarc::driver::{CudaContext, CudaEvent, CudaSlice, CudaStream, DevicePtrMut};
 use cudarc::nccl::{result as nccl, sys as nccl_sys};
@@ -143,15 +143,6 @@ impl std::fmt::Debug for Nccl {
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
-}
-
-/// The first of `vars` that holds a number.
-fn env_usize(vars: &[&str]) -> Option<usize> {
-    vars.iter().find_map(|v| {
-        std::env::var(v)
-            .ok()
-            .and_then(|s| s.trim().parse::<usize>().ok())
-    })
 }
 
 /// The GPU of the process with local rank `local_rank` among `devices` GPUs: round robin.
@@ -297,7 +288,7 @@ impl Nccl {
     /// As [`Nccl::world`], and for an ordinal past the machine's GPUs.
     pub fn world_on(ordinal: Option<usize>) -> Result<Arc<Self>> {
         // Check the libraries before MPI starts, which may only happen once per process.
-        let rank = env_usize(&RANK_VARS).unwrap_or(0);
+        let rank = env_number(&RANK_VARS).map_or(0, |(_, r)| r);
         let size = super::launcher_size().map_or(1, |(_, n)| n);
         probe_libraries().map_err(|m| Error::distributed("nccl init", rank, size, m))?;
         Self::from_mpi(Mpi::world()?, ordinal)
@@ -333,7 +324,10 @@ impl Nccl {
                         ))
                     }
                     Some(o) => o,
-                    None => default_ordinal(env_usize(&LOCAL_RANK_VARS).unwrap_or(rank), count),
+                    None => default_ordinal(
+                        env_number(&LOCAL_RANK_VARS).map_or(rank, |(_, r)| r),
+                        count,
+                    ),
                 };
                 let ctx = CudaContext::new(ordinal)
                     .map_err(|e| format!("CUDA: cannot open GPU {ordinal}: {e}"))?;
