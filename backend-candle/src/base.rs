@@ -97,12 +97,15 @@ impl BackendBase for Candle {
 
     /// `Cpu`, or the CUDA device of that ordinal. Every call for `Cuda(i)` returns the same
     /// candle device (candle gives each `Device::new_cuda` its own id and stream, and refuses
-    /// to mix tensors of two).
+    /// to mix tensors of two). The first call also sets glibc's `malloc` thresholds for
+    /// candle's allocation pattern (once per process; `STRATANET_MALLOC_TUNING=0` opts
+    /// out, see the crate's `alloc` module).
     ///
     /// # Errors
     /// For `Cuda(i)`: when this build lacks the `cuda` feature, or when the CUDA driver finds
     /// no device `i` (no GPU, no driver, or fewer devices).
     fn device(device: Device) -> Result<candle_core::Device> {
+        crate::alloc::tune_once();
         match device {
             Device::Cpu => Ok(candle_core::Device::Cpu),
             Device::Cuda(i) => cuda_device(i),
@@ -160,6 +163,7 @@ impl BackendBase for Candle {
     /// operation. Asking for the count the pool already has (for example
     /// `set_num_threads(num_threads())`) is always `Ok`.
     fn set_num_threads(n: usize) -> Result<()> {
+        crate::alloc::tune_once();
         if n == 0 {
             return Err(Error::invalid(
                 "set_num_threads",
