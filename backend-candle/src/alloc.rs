@@ -7,14 +7,15 @@
 //! activation-sized buffer is mapped, zero-filled page by page by the kernel (a page
 //! fault every 4 KiB) and unmapped again (a TLB shoot-down on every core) on every op of
 //! every step. Measured on the bench's CNN (`cargo xtask bench`, 2 threads), that kernel
-//! work was about 30% of candle's `fit` time, and training ran 2.4x faster without it.
+//! work was about 30% of candle's `fit` time, and training ran about 2x faster without it.
 //!
-//! So the first use of the candle engine (its first device, or `set_num_threads`) raises
+//! So the first use of the candle engine (the first call for one of its devices, which
+//! every tensor creation makes; `set_num_threads` alone does not count) raises
 //! glibc's `mmap` threshold to 32 MiB (its maximum on 64-bit) and its trim threshold to
-//! 256 MiB: freed buffers stay in the heap and are reused, which is what libtorch's
-//! caching of CPU memory achieves by other means. The cost is memory: up to 256 MiB freed
-//! by candle may stay mapped to the process instead of going back to the system; the
-//! peak (`VmHWM`) is unchanged. Set `STRATANET_MALLOC_TUNING=0` before the first candle
+//! 256 MiB: freed buffers stay in the heap and are reused (what preloading jemalloc or
+//! tcmalloc, as PyTorch's CPU tuning guide recommends, also achieves). The cost is
+//! memory: up to 256 MiB freed by candle may stay mapped to the process instead of going
+//! back to the system. Set `STRATANET_MALLOC_TUNING=0` before the first candle
 //! op to keep glibc's defaults (for example when the process shares the machine with
 //! memory-hungry work, or sets these parameters itself with `mallopt` or
 //! `GLIBC_TUNABLES`). Other C libraries and platforms are left alone.

@@ -163,7 +163,6 @@ impl BackendBase for Candle {
     /// operation. Asking for the count the pool already has (for example
     /// `set_num_threads(num_threads())`) is always `Ok`.
     fn set_num_threads(n: usize) -> Result<()> {
-        crate::alloc::tune_once();
         if n == 0 {
             return Err(Error::invalid(
                 "set_num_threads",

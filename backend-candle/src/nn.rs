@@ -31,7 +31,9 @@ use stratanet_frontend::backend::check::{
     check_conv_transpose_groups, check_output_padding, check_pool, check_transpose_crop,
     conv_window,
 };
-use stratanet_frontend::backend::{Conv1dParams, Conv2dParams, NnOps};
+use stratanet_frontend::backend::{
+    conv2d_nhwc_via_nchw, max_pool2d_nhwc_via_nchw, Conv1dParams, Conv2dParams, NnOps,
+};
 use stratanet_frontend::Result;
 
 /// Greatest common divisor.
@@ -84,6 +86,47 @@ fn check_common(
     check_conv_params(op, x.dims(), w.dims(), stride, dilation, groups)
 }
 
+/// Checks the operands of a 2-D convolution (`x [N, C, H, W]`, `w [O, C / groups, KH, KW]`,
+/// `b [O]`) and returns the padded input size and the output size.
+fn conv_size(
+    op: &str,
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    p: Conv2dParams,
+) -> Result<([usize; 2], [usize; 2])> {
+    check_conv_groups(op, x.dims(), w.dims(), p.groups)?;
+    let k = [w.dims()[2], w.dims()[3]];
+    let size = [x.dims()[2], x.dims()[3]];
+    let mut padded = [0; 2];
+    let mut out = [0; 2];
+    for i in 0..2 {
+        let (pad, eff) = conv_window(op, x.dims(), i, size[i], k[i], p.padding[i], p.dilation[i])?;
+        padded[i] = pad;
+        out[i] = (padded[i] - eff) / p.stride[i] + 1;
+    }
+    if let Some(b) = b {
+        check_conv_bias(op, w.dims()[0], b.dims())?;
+        same_dtype(op, x, b)?;
+    }
+    Ok((padded, out))
+}
+
+/// The im2col kernel's geometry for input dims `[N, C, H, W]`, kernel size `k` and output
+/// size `out`.
+fn kernel_geom(x: &[usize], k: [usize; 2], out: [usize; 2], p: Conv2dParams) -> ConvGeom {
+    ConvGeom {
+        n: x[0],
+        c: x[1],
+        size: [x[2], x[3]],
+        k,
+        out,
+        stride: p.stride,
+        dilation: p.dilation,
+        pad: [p.padding[0].0, p.padding[1].0],
+    }
+}
+
 /// The convolution plus the optional bias `[C_out]`, on 4-D tensors (1-D convolutions come
 /// with height 1). f32/f64 on the CPU without groups run the im2col kernel
 /// ([`kernels::conv`]); everything else candle's `conv2d` as described in the module docs.
@@ -94,33 +137,12 @@ fn conv2d_impl(
     b: Option<&Tensor>,
     p: Conv2dParams,
 ) -> Result<Tensor> {
+    let (padded, out) = conv_size(op, x, w, b, p)?;
     let g = p.groups;
-    check_conv_groups(op, x.dims(), w.dims(), g)?;
     let k = [w.dims()[2], w.dims()[3]];
-    let size = [x.dims()[2], x.dims()[3]];
-    let mut padded = [0; 2];
-    let mut out = [0; 2];
-    for i in 0..2 {
-        let (pad, eff) = conv_window(op, x.dims(), i, size[i], k[i], p.padding[i], p.dilation[i])?;
-        padded[i] = pad;
-        out[i] = (padded[i] - eff) / p.stride[i] + 1;
-    }
     let c_out = w.dims()[0];
-    if let Some(b) = b {
-        check_conv_bias(op, c_out, b.dims())?;
-        same_dtype(op, x, b)?;
-    }
     if g == 1 && kernels::supported(x) && kernels::supported(w) && x.elem_count() > 0 {
-        let geom = ConvGeom {
-            n: x.dims()[0],
-            c: x.dims()[1],
-            size,
-            k,
-            out,
-            stride: p.stride,
-            dilation: p.dilation,
-            pad: [p.padding[0].0, p.padding[1].0],
-        };
+        let geom = kernel_geom(x.dims(), k, out, p);
         return kernels::conv::conv2d(x, w, b, geom).map_err(wrap(op));
     }
     let stride = unify_axes(p.stride, [out[0] == 1, out[1] == 1]);
@@ -412,6 +434,47 @@ impl NnOps for Candle {
 
     /// Runs as a 2-D transposed convolution of height 1 (candle has no backward for its
     /// 1-D one).
+    /// On the CPU in f32/f64 without groups: one fused op, channels-last in and out, with
+    /// the ReLU inside ([`kernels::conv`]); otherwise the permuted channels-first path.
+    fn conv2d_nhwc(
+        x: &Tensor,
+        w: &Tensor,
+        b: Option<&Tensor>,
+        p: Conv2dParams,
+        relu: bool,
+    ) -> Result<Tensor> {
+        let op = "conv2d";
+        let fused = p.groups == 1
+            && kernels::supported(x)
+            && kernels::supported(w)
+            && x.rank() == 4
+            && w.rank() == 4
+            && x.elem_count() > 0;
+        if !fused {
+            return conv2d_nhwc_via_nchw::<Self>(x, w, b, p, relu);
+        }
+        // The checks and sizes of the channels-first form, on permuted views.
+        let (xs, ws) = x
+            .permute((0, 3, 1, 2))
+            .and_then(|xs| Ok((xs, w.permute((3, 2, 0, 1))?)))
+            .map_err(wrap(op))?;
+        check_common(op, &xs, &ws, 4, &p.stride, &p.dilation, p.groups)?;
+        let (_, out) = conv_size(op, &xs, &ws, b, p)?;
+        let geom = kernel_geom(xs.dims(), [ws.dims()[2], ws.dims()[3]], out, p);
+        kernels::conv::conv2d_nhwc(x, w, b, geom, relu).map_err(wrap(op))
+    }
+
+    /// On the CPU in f32/f64: the pooling kernel reading and writing channels-last.
+    fn max_pool2d_nhwc(x: &Tensor, kernel: [usize; 2], stride: [usize; 2]) -> Result<Tensor> {
+        let op = "max_pool2d";
+        if !(kernels::supported(x) && x.rank() == 4) {
+            return max_pool2d_nhwc_via_nchw::<Self>(x, kernel, stride);
+        }
+        let xs = x.permute((0, 3, 1, 2)).map_err(wrap(op))?;
+        let out = check_pool(op, xs.dims(), kernel, stride)?;
+        kernels::pool::max_pool2d_nhwc(x, kernel, stride, out).map_err(wrap(op))
+    }
+
     fn conv_transpose1d(
         x: &Tensor,
         w: &Tensor,

@@ -119,6 +119,13 @@ pub(crate) fn give<T: Elem>(v: Vec<T>) {
     }
 }
 
+/// NaN test for the kernels' float types.
+#[allow(clippy::eq_op)]
+#[inline(always)]
+pub(crate) fn is_nan<T: Elem>(v: T) -> bool {
+    v != v
+}
+
 /// Whether the CPU has AVX2 and FMA (checked once by `std`).
 #[inline]
 pub(crate) fn has_avx2_fma() -> bool {
@@ -204,6 +211,18 @@ pub(crate) struct View4 {
 impl View4 {
     /// The view a 4-D layout describes; errors unless its shape is `dims`.
     pub fn of(layout: &Layout, dims: [usize; 4], op: &'static str) -> candle_core::Result<Self> {
+        Self::of_perm(layout, dims, [0, 1, 2, 3], op)
+    }
+
+    /// The view of a 4-D layout of shape `dims` with its axes taken in `order`: axis `i` of
+    /// the view is axis `order[i]` of the layout (`[0, 3, 1, 2]` sees an `[N, H, W, C]`
+    /// tensor as `[N, C, H, W]`). Errors unless the layout's shape is `dims`.
+    pub fn of_perm(
+        layout: &Layout,
+        dims: [usize; 4],
+        order: [usize; 4],
+        op: &'static str,
+    ) -> candle_core::Result<Self> {
         if layout.dims() != dims {
             return Err(candle_core::Error::Msg(format!(
                 "{op}: expected shape {dims:?}, got {:?}",
@@ -212,7 +231,7 @@ impl View4 {
         }
         let s = layout.stride();
         Ok(Self {
-            strides: [s[0], s[1], s[2], s[3]],
+            strides: order.map(|i| s[i]),
             offset: layout.start_offset(),
         })
     }

@@ -1,4 +1,7 @@
-//! Max pooling over `[N, C, H, W]` read through its strides, any kernel and stride.
+//! Max pooling over `[N, C, H, W]` read through its strides, any kernel and stride; or
+//! over a channels-last `[N, H, W, C]` tensor with a `[N, OH, OW, C]` result
+//! ([`max_pool2d_nhwc`]). With contiguous channels, each window reduces whole rows of `C`
+//! values at once.
 //!
 //! A channels-last input (a permuted view whose channel stride is 1, as the layers pass
 //! it) gives a contiguous `[N, OH, OW, C]` result returned as a `[N, C, OH, OW]` view, so
@@ -6,7 +9,7 @@
 //! in row-major window order (libtorch's and Keras' choice); a NaN in a window is its
 //! maximum, as in libtorch.
 
-use super::{dispatch_float, Elem, View4};
+use super::{dispatch_float, is_nan, Elem, View4};
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
@@ -24,9 +27,22 @@ pub(crate) struct PoolGeom {
     pub out: [usize; 2],
     /// Results stored `[N, H, W, C]` rather than `[N, C, H, W]`.
     pub channels_last: bool,
+    /// The input, result and gradients are channels-last tensors `[N, H, W, C]` (rather
+    /// than `[N, C, H, W]` views); implies `channels_last`.
+    pub nhwc: bool,
 }
 
 impl PoolGeom {
+    /// The input as an `[N, C, H, W]` view.
+    fn view(&self, l: &Layout, op: &'static str) -> candle_core::Result<View4> {
+        let [n, c, h, w] = self.dims;
+        if self.nhwc {
+            View4::of_perm(l, [n, h, w, c], [0, 3, 1, 2], op)
+        } else {
+            View4::of(l, self.dims, op)
+        }
+    }
+
     /// The contiguous storage shape of a `[n, c, h, w]` tensor in this layout.
     fn storage_shape(&self, h: usize, w: usize) -> Shape {
         let [n, c, _, _] = self.dims;
@@ -82,10 +98,88 @@ impl PoolGeom {
     }
 }
 
-/// NaN test for the kernels' float types.
-#[allow(clippy::eq_op)]
-fn is_nan<T: Elem>(v: T) -> bool {
-    v != v
+impl PoolGeom {
+    /// Forward of image `n` when channels are contiguous (`v`'s channel stride 1) and the
+    /// result channels-last: each window's rows of `c` values are reduced with a
+    /// channel-wise maximum (vectorised), with [`PoolGeom::argmax`]'s rule: the first NaN
+    /// in window order, else the first maximum.
+    fn max_rows<T: Elem>(&self, x: &[T], v: &View4, n: usize, img: &mut [T]) {
+        let [sn, _, sh, sw] = v.strides;
+        let c = self.dims[1];
+        let [oh, ow] = self.out;
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let dst = &mut img[(oy * ow + ox) * c..][..c];
+                let (y0, x0) = (oy * self.stride[0], ox * self.stride[1]);
+                for a in 0..self.k[0] {
+                    for b in 0..self.k[1] {
+                        let src = &x[v.offset + n * sn + (y0 + a) * sh + (x0 + b) * sw..][..c];
+                        if a == 0 && b == 0 {
+                            dst.copy_from_slice(src);
+                            continue;
+                        }
+                        for (d, &e) in dst.iter_mut().zip(src) {
+                            // A select (no branch), so the loop vectorises.
+                            *d = if takes(*d, e) { e } else { *d };
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Backward of image `n` in the layout of [`PoolGeom::max_rows`]: finds each window's
+    /// maximum per channel (into `best`, its tap into `at`) and adds the gradient `gi`
+    /// (channels-last) there in `img` (`[H, W, C]`).
+    #[allow(clippy::too_many_arguments)]
+    fn scatter_rows<T: Elem>(
+        &self,
+        x: &[T],
+        v: &View4,
+        n: usize,
+        gi: &[T],
+        img: &mut [T],
+        best: &mut [T],
+        at: &mut [u32],
+    ) {
+        let [sn, _, sh, sw] = v.strides;
+        let [_, c, _, w] = self.dims;
+        let [oh, ow] = self.out;
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let (y0, x0) = (oy * self.stride[0], ox * self.stride[1]);
+                for a in 0..self.k[0] {
+                    for b in 0..self.k[1] {
+                        // Fits: `pool_bwd` takes this path only when `h * w` fits a u32 (a
+                        // u32 rather than a usize keeps the loop below vectorisable).
+                        let tap = ((y0 + a) * w + x0 + b) as u32;
+                        let src = &x[v.offset + n * sn + (y0 + a) * sh + (x0 + b) * sw..][..c];
+                        if a == 0 && b == 0 {
+                            best.copy_from_slice(src);
+                            at.fill(tap);
+                            continue;
+                        }
+                        for ((d, t), &e) in best.iter_mut().zip(at.iter_mut()).zip(src) {
+                            let take = takes(*d, e);
+                            *t = if take { tap } else { *t };
+                            *d = if take { e } else { *d };
+                        }
+                    }
+                }
+                let g = &gi[(oy * ow + ox) * c..][..c];
+                for (ci, (&t, &e)) in at.iter().zip(g).enumerate() {
+                    img[t as usize * c + ci] += e;
+                }
+            }
+        }
+    }
+}
+
+/// Whether a window's running maximum `d` gives way to the next value `e`: the first NaN
+/// wins and stays, otherwise a strictly larger value (so ties keep the first).
+#[inline(always)]
+fn takes<T: Elem>(d: T, e: T) -> bool {
+    !is_nan(d) && (e > d || is_nan(e))
 }
 
 /// The max pooling forward op.
@@ -102,7 +196,7 @@ fn pool_fwd<T: Elem>(
     s: &CpuStorage,
     l: &Layout,
 ) -> candle_core::Result<(CpuStorage, Shape)> {
-    let v = View4::of(l, g.dims, "max_pool2d")?;
+    let v = g.view(l, "max_pool2d")?;
     let x = T::slice(s)?;
     let [n, c, _, _] = g.dims;
     let [oh, ow] = g.out;
@@ -112,6 +206,10 @@ fn pool_fwd<T: Elem>(
         out.par_chunks_mut(per_image)
             .enumerate()
             .for_each(|(ni, img)| {
+                if g.channels_last && v.strides[1] == 1 {
+                    g.max_rows(x, &v, ni, img);
+                    return;
+                }
                 for ci in 0..c {
                     for oy in 0..oh {
                         for ox in 0..ow {
@@ -132,7 +230,7 @@ fn pool_bwd<T: Elem>(
     s2: &CpuStorage,
     l2: &Layout,
 ) -> candle_core::Result<(CpuStorage, Shape)> {
-    let v = View4::of(l1, g.dims, "max_pool2d backward")?;
+    let v = g.view(l1, "max_pool2d backward")?;
     let x = T::slice(s1)?;
     let grad = super::contiguous_slice::<T>(s2, l2, "max_pool2d backward")?;
     let [n, c, h, w] = g.dims;
@@ -146,10 +244,14 @@ fn pool_bwd<T: Elem>(
     let per_image = c * h * w;
     let mut out = vec![T::ZERO; n * per_image];
     if per_image > 0 && oh * ow > 0 {
-        out.par_chunks_mut(per_image)
-            .enumerate()
-            .for_each(|(ni, img)| {
+        out.par_chunks_mut(per_image).enumerate().for_each_init(
+            || (vec![T::ZERO; c], vec![0u32; c]),
+            |(best, at), (ni, img)| {
                 let gi = &grad[ni * c * oh * ow..][..c * oh * ow];
+                if g.channels_last && v.strides[1] == 1 && h * w <= u32::MAX as usize {
+                    g.scatter_rows(x, &v, ni, gi, img, best, at);
+                    return;
+                }
                 for ci in 0..c {
                     for oy in 0..oh {
                         for ox in 0..ow {
@@ -159,7 +261,8 @@ fn pool_bwd<T: Elem>(
                         }
                     }
                 }
-            });
+            },
+        );
     }
     Ok((T::storage(out), Shape::from((n, h, w, c))))
 }
@@ -188,11 +291,15 @@ impl CustomOp1 for MaxPool {
         _res: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<Option<Tensor>> {
-        // Stored channels-last whatever the input's layout: the layers reach the pooling
-        // through a permute of their channels-last input, whose backward then adds a
-        // contiguous gradient.
+        // Stored channels-last whatever the input's layout: the input's own in the
+        // channels-last form; otherwise the layers reach the pooling through a permute of
+        // their channels-last input, whose backward then adds a contiguous gradient.
         let gx = arg.apply_op2_no_bwd(&grad.contiguous()?, &MaxPoolGrad(self.0))?;
-        Ok(Some(gx.permute((0, 3, 1, 2))?))
+        Ok(Some(if self.0.nhwc {
+            gx
+        } else {
+            gx.permute((0, 3, 1, 2))?
+        }))
     }
 }
 
@@ -229,6 +336,27 @@ pub(crate) fn max_pool2d(
         stride,
         out,
         channels_last,
+        nhwc: false,
     };
     to_nchw(&g, x.apply_op1(MaxPool(g))?)
+}
+
+/// Max pooling of a channels-last `x [N, H, W, C]` (any strides) to a contiguous
+/// `[N, OH, OW, C]`, whose gradient is `[N, H, W, C]` too (no permute in the graph).
+pub(crate) fn max_pool2d_nhwc(
+    x: &Tensor,
+    k: [usize; 2],
+    stride: [usize; 2],
+    out: [usize; 2],
+) -> candle_core::Result<Tensor> {
+    let (n, h, w, c) = x.dims4()?;
+    let g = PoolGeom {
+        dims: [n, c, h, w],
+        k,
+        stride,
+        out,
+        channels_last: true,
+        nhwc: true,
+    };
+    x.apply_op1(MaxPool(g))
 }

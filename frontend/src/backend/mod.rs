@@ -32,7 +32,7 @@ pub use composite::CompositeOps;
 pub use creation::{CreationOps, Distribution};
 pub use linalg::LinalgOps;
 pub use math::MathOps;
-pub use nn::{Conv1dParams, Conv2dParams, NnOps};
+pub use nn::{conv2d_nhwc_via_nchw, max_pool2d_nhwc_via_nchw, Conv1dParams, Conv2dParams, NnOps};
 pub use optim::{
     adam_step_default, check_adam_operands, check_sgd_operands, check_step_operands,
     sgd_step_default, AdamStep, OptimOps, SgdStep,

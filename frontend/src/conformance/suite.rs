@@ -249,6 +249,8 @@ macro_rules! backend_conformance_tests {
                 conv_transpose2d_grad,
                 pool2d_grads,
                 pool1d_grads,
+                conv2d_nhwc_matches_channels_first,
+                max_pool2d_nhwc_matches_channels_first,
             ]
         );
         $crate::__conformance_family!(

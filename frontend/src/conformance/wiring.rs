@@ -16,7 +16,11 @@ fn every_test_is_wired_into_the_macro() {
         ("linalg", include_str!("linalg.rs")),
         (
             "nn",
-            concat!(include_str!("nn/conv.rs"), include_str!("nn/pool.rs")),
+            concat!(
+                include_str!("nn/conv.rs"),
+                include_str!("nn/nhwc.rs"),
+                include_str!("nn/pool.rs")
+            ),
         ),
         ("autograd", include_str!("autograd.rs")),
         ("composite", include_str!("composite.rs")),

@@ -215,6 +215,14 @@ impl<B: Backend, const RANK: usize, const MAX: bool> Layer<B> for Pooling<RANK, 
         Layer::<B>::validate(self)?;
         let (name, spatial) = (&self.config.name, self.config.spatial());
         let c = self.channels(x)?;
+        if MAX && RANK == 2 && spatial.channels_last() {
+            let s = x.shape();
+            let (_, pads) = spatial.window(name, [s[1], s[2]], &s)?;
+            if pads.iter().all(|&(b, a)| b + a == 0) {
+                let (k, st) = (self.config.pool_size.0, self.config.strides.0);
+                return Ok(Tensor::new(B::max_pool2d_nhwc(x.inner(), k, st)?));
+            }
+        }
         let xs = spatial.to_nchw(name, x, c)?;
         let s = xs.shape();
         let (_, pads) = spatial.window(name, [s[2], s[3]], &x.shape())?;

@@ -206,6 +206,19 @@ impl<B: Backend, const RANK: usize> Layer<B> for Conv<B, RANK> {
         let (name, spatial) = (&self.config.options.name, self.config.window.spatial());
         let kernel = &ctx.read(built_weight(&self.kernel, name)?)?;
         let c_in = self.in_channels().unwrap_or(0);
+        let bias = ctx.read_opt(&self.bias)?;
+        let b = bias.as_ref().map(Tensor::inner);
+        if RANK == 2 && spatial.channels_last() {
+            // Keras' layouts straight to the engine: no permutes, the ReLU fused.
+            spatial.check_input(name, &x.shape(), c_in)?;
+            let x = x.to_dtype(kernel.dtype())?;
+            let s = x.shape();
+            let (_, pads) = spatial.window(name, [s[1], s[2]], &s)?;
+            let p = spatial.params(pads, self.config.groups);
+            let relu = self.config.options.relu_fusable()?;
+            let y = B::conv2d_nhwc(x.inner(), kernel.inner(), b, p, relu)?;
+            return (self.config.options).finish_channels_last(Tensor::new(y), relu, ctx);
+        }
         let (xs, pads) = spatial.conv_input(name, x, kernel, c_in)?;
         // Keras [kh, kw, in/g, out] -> engine [out, in/g, kh, kw].
         let k4 = if RANK == 1 {
@@ -216,8 +229,6 @@ impl<B: Backend, const RANK: usize> Layer<B> for Conv<B, RANK> {
         };
         let w = k4.permute(&[3, 2, 0, 1])?;
         let p = spatial.params(pads, self.config.groups);
-        let bias = ctx.read_opt(&self.bias)?;
-        let b = bias.as_ref().map(Tensor::inner);
         let y = Tensor::new(B::conv2d_bias(xs.inner(), w.inner(), b, p)?);
         self.config.options.finish(&spatial, y, ctx)
     }

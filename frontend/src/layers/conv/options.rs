@@ -106,6 +106,31 @@ impl ConvOptions {
         weight_penalties(&[(kernel_reg, kernel), (&self.bias_regularizer, bias)])
     }
 
+    /// Whether the activation is a plain ReLU, which [`NnOps::conv2d_nhwc`] can fuse.
+    ///
+    /// [`NnOps::conv2d_nhwc`]: crate::backend::NnOps::conv2d_nhwc
+    pub(crate) fn relu_fusable(&self) -> Result<bool> {
+        Ok(self.activation.resolve()? == Activation::Relu)
+    }
+
+    /// From a channels-last result already in the layer's layout (bias added, and the ReLU
+    /// applied when `relu_fused`): applies the activation otherwise and records the
+    /// activity penalty.
+    pub(crate) fn finish_channels_last<B: Backend>(
+        &self,
+        y: Tensor<B>,
+        relu_fused: bool,
+        ctx: &mut CallContext,
+    ) -> Result<Tensor<B>> {
+        let y = if relu_fused {
+            y
+        } else {
+            self.activation.resolve()?.apply(&y)?
+        };
+        record_activity(&self.activity_regularizer, &y, ctx)?;
+        Ok(y)
+    }
+
     /// From the engine's `[N, C, H, W]` result (bias already added): returns to the layer's
     /// layout, applies the activation and records the activity penalty.
     pub(crate) fn finish<B: Backend>(

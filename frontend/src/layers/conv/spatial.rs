@@ -339,20 +339,14 @@ impl Spatial<'_> {
         Ok((out, pads))
     }
 
-    /// Checks a batch and converts it to `[N, C, H, W]`.
-    pub(crate) fn to_nchw<B: Backend>(
-        &self,
-        layer: &str,
-        x: &Tensor<B>,
-        channels: usize,
-    ) -> Result<Tensor<B>> {
-        let s = x.shape();
+    /// Checks that a batch of shape `s` has this layer's rank and `channels` channels.
+    pub(crate) fn check_input(&self, layer: &str, s: &[usize], channels: usize) -> Result<()> {
         if s.len() != self.rank + 2 {
             return Err(Error::shape(
                 layer,
                 "input",
                 self.expected(Some(channels)),
-                &s,
+                s,
             ));
         }
         let c = if self.channels_last() {
@@ -365,9 +359,20 @@ impl Spatial<'_> {
                 layer,
                 "input",
                 self.expected(Some(channels)),
-                &s,
+                s,
             ));
         }
+        Ok(())
+    }
+
+    /// Checks a batch and converts it to `[N, C, H, W]`.
+    pub(crate) fn to_nchw<B: Backend>(
+        &self,
+        layer: &str,
+        x: &Tensor<B>,
+        channels: usize,
+    ) -> Result<Tensor<B>> {
+        self.check_input(layer, &x.shape(), channels)?;
         match (self.rank, self.channels_last()) {
             (2, true) => x.permute(&[0, 3, 1, 2]),
             (2, false) => Ok(x.clone()),
