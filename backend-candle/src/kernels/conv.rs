@@ -89,6 +89,33 @@ impl ConvGeom {
         (first < end).then(|| (first, start + first - self.pad[1], end - first))
     }
 
+    /// With dilation 1 along the width: calls `f(offset in an image's im2col matrix, iy,
+    /// ix, len)` for every run of consecutive in-bounds taps of one kernel row, which
+    /// covers `len = taps * c` values of the matrix from that offset, and of a contiguous
+    /// `[H, W, C]` image from pixel `(iy, ix)`.
+    fn for_runs(&self, mut f: impl FnMut(usize, usize, usize, usize)) {
+        let kc = self.cols();
+        for oy in 0..self.out[0] {
+            for ky in 0..self.k[0] {
+                let Some(iy) = self.input_at(0, oy, ky) else {
+                    continue;
+                };
+                for ox in 0..self.out[1] {
+                    let Some((kx, ix, taps)) = self.row_run(ox) else {
+                        continue;
+                    };
+                    let row = oy * self.out[1] + ox;
+                    f(
+                        row * kc + (ky * self.k[1] + kx) * self.c,
+                        iy,
+                        ix,
+                        taps * self.c,
+                    );
+                }
+            }
+        }
+    }
+
     /// Calls `f(row, column offset, iy, ix)` for every in-bounds tap of image `n`'s output
     /// positions, `row` counted within the image.
     fn for_taps(&self, mut f: impl FnMut(usize, usize, usize, usize)) {
@@ -119,25 +146,11 @@ fn im2col_image<T: Elem>(g: &ConvGeom, x: &[T], v: &View4, n: usize, cols: &mut 
         cols.fill(T::ZERO);
     }
     if sc == 1 && sw == g.c && g.dilation[1] == 1 {
-        // Channels-last rows: the in-bounds taps of one kernel row are one run of
-        // `taps * c` values in the input and in `cols`.
-        for oy in 0..g.out[0] {
-            for ky in 0..g.k[0] {
-                let Some(iy) = g.input_at(0, oy, ky) else {
-                    continue;
-                };
-                for ox in 0..g.out[1] {
-                    let Some((kx, ix, taps)) = g.row_run(ox) else {
-                        continue;
-                    };
-                    let len = taps * g.c;
-                    let row = oy * g.out[1] + ox;
-                    let src = v.offset + n * sn + iy * sh + ix * sw;
-                    cols[row * kc + (ky * g.k[1] + kx) * g.c..][..len]
-                        .copy_from_slice(&x[src..src + len]);
-                }
-            }
-        }
+        // Channels-last rows: a run of taps is one run of values in the input too.
+        g.for_runs(|at, iy, ix, len| {
+            let src = v.offset + n * sn + iy * sh + ix * sw;
+            cols[at..][..len].copy_from_slice(&x[src..src + len]);
+        });
         return;
     }
     g.for_taps(|row, col, iy, ix| {
@@ -157,26 +170,12 @@ fn im2col_image<T: Elem>(g: &ConvGeom, x: &[T], v: &View4, n: usize, cols: &mut 
 fn col2im_image<T: Elem>(g: &ConvGeom, cols: &[T], img: &mut [T]) {
     let kc = g.cols();
     if g.dilation[1] == 1 {
-        // The in-bounds taps of one kernel row are one run of `taps * c` values.
-        for oy in 0..g.out[0] {
-            for ky in 0..g.k[0] {
-                let Some(iy) = g.input_at(0, oy, ky) else {
-                    continue;
-                };
-                for ox in 0..g.out[1] {
-                    let Some((kx, ix, taps)) = g.row_run(ox) else {
-                        continue;
-                    };
-                    let len = taps * g.c;
-                    let row = oy * g.out[1] + ox;
-                    let src = &cols[row * kc + (ky * g.k[1] + kx) * g.c..][..len];
-                    let dst = &mut img[(iy * g.size[1] + ix) * g.c..][..len];
-                    for (d, &s) in dst.iter_mut().zip(src) {
-                        *d += s;
-                    }
-                }
+        g.for_runs(|at, iy, ix, len| {
+            let dst = &mut img[(iy * g.size[1] + ix) * g.c..][..len];
+            for (d, &s) in dst.iter_mut().zip(&cols[at..][..len]) {
+                *d += s;
             }
-        }
+        });
         return;
     }
     g.for_taps(|row, col, iy, ix| {
