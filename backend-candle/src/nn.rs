@@ -432,10 +432,8 @@ impl NnOps for Candle {
         conv2d_impl("conv2d_bias", x, w, b, p)
     }
 
-    /// Runs as a 2-D transposed convolution of height 1 (candle has no backward for its
-    /// 1-D one).
     /// On the CPU in f32/f64 without groups: one fused op, channels-last in and out, with
-    /// the ReLU inside ([`kernels::conv`]); otherwise the permuted channels-first path.
+    /// the ReLU inside (`kernels::conv`); otherwise the permuted channels-first path.
     fn conv2d_nhwc(
         x: &Tensor,
         w: &Tensor,
@@ -475,6 +473,8 @@ impl NnOps for Candle {
         kernels::pool::max_pool2d_nhwc(x, kernel, stride, out).map_err(wrap(op))
     }
 
+    /// Runs as a 2-D transposed convolution of height 1 (candle has no backward for its
+    /// 1-D one).
     fn conv_transpose1d(
         x: &Tensor,
         w: &Tensor,
