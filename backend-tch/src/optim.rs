@@ -9,9 +9,10 @@
 //! device libtorch supports.
 //!
 //! On the CPU, for contiguous `f32` operands, Adam is instead one pass in Rust over the
-//! five buffers ([`adam_cpu_f32`]), split across libtorch's intra-op thread count for large
-//! parameters: the role `torch.optim.Adam(fused=True)` plays in PyTorch. libtorch's
-//! in-place chain above reads and writes each buffer about eight times.
+//! five buffers ([`adam_cpu_f32`]), compiled for AVX-512 or AVX2 where the CPU has them:
+//! the role `torch.optim.Adam(fused=True)` plays in PyTorch. libtorch's in-place chain
+//! above reads and writes each buffer about eight times. Large parameters are split
+//! across libtorch's own OpenMP threads, as PyTorch's fused Adam is.
 
 use crate::{wrap, Tch, TchTensor};
 use stratanet_frontend::backend::{
@@ -117,7 +118,8 @@ impl OptimOps for Tch {
     }
 }
 
-/// Elements below which a parameter's Adam step runs on one thread.
+/// Elements from which a parameter's Adam step is split across libtorch's OpenMP threads
+/// (libtorch's own grain size for element-wise loops, `at::internal::GRAIN_SIZE`).
 const PARALLEL_MIN: usize = 1 << 15;
 
 /// One-pass Adam on contiguous CPU `f32` buffers; `false` (nothing written) when an operand
@@ -127,6 +129,16 @@ const PARALLEL_MIN: usize = 1 << 15;
 /// Per element, in `f32` (the formula of [`AdamStep`]): `m += (g - m) * (1 - beta_1)`,
 /// `v += (g * g - v) * (1 - beta_2)`, `vhat = max(vhat, v)` under AMSGrad, then
 /// `p = p * decay - lr_t * m / (sqrt(vhat or v) + epsilon)`.
+///
+/// From [`PARALLEL_MIN`] elements on, with more than one intra-op thread, the pass is split
+/// across libtorch's own OpenMP team (on Linux, where libtorch's parallel backend is
+/// OpenMP), as `at::parallel_for` splits PyTorch's fused Adam; below it, and on other
+/// systems, it runs on the calling thread. Threads of our own would compete for the cores
+/// with libtorch's OpenMP workers, which keep spinning for a while after each parallel
+/// region. Measured on a 2-core Zen 4 for the 535k parameters of a 784-512-256-10 MLP, in
+/// isolation: two spawned threads 650–780 µs a step, the calling thread alone (AVX-512)
+/// 200 µs; inside `fit`, where the moments come from memory rather than cache, the
+/// OpenMP split trained the MLP 8% faster than the calling thread alone.
 fn adam_cpu_f32(
     param: &TchTensor,
     grad: &TchTensor,
@@ -157,55 +169,175 @@ fn adam_cpu_f32(
             return false;
         }
     }
+    let bufs = AdamBufs {
+        p: ptrs[0] as *mut f32,
+        g: ptrs[1] as *const f32,
+        m: ptrs[2] as *mut f32,
+        v: ptrs[3] as *mut f32,
+        vhat: ptrs.get(4).map(|&a| a as *mut f32),
+        n,
+        h,
+    };
+    let threads = usize::try_from(tch::get_num_threads()).unwrap_or(1).max(1);
+    #[cfg(target_os = "linux")]
+    if n >= PARALLEL_MIN && threads > 1 {
+        omp::split(threads, &bufs);
+        return true;
+    }
+    let _ = threads;
     // SAFETY: every buffer is a live, contiguous CPU f32 tensor of `n` elements (checked
     // above), they do not overlap (checked above), and the tensors outlive this call; the
     // gradient is only read. Libtorch runs nothing on these tensors meanwhile: the step
     // happens between backward and the next forward, on the calling thread.
-    let (p, g, mm, vv, vh) = unsafe {
-        (
-            std::slice::from_raw_parts_mut(ptrs[0] as *mut f32, n),
-            std::slice::from_raw_parts(ptrs[1] as *const f32, n),
-            std::slice::from_raw_parts_mut(ptrs[2] as *mut f32, n),
-            std::slice::from_raw_parts_mut(ptrs[3] as *mut f32, n),
-            ptrs.get(4)
-                .map(|&a| std::slice::from_raw_parts_mut(a as *mut f32, n)),
-        )
-    };
-    let threads = usize::try_from(tch::get_num_threads()).unwrap_or(1).max(1);
-    let parts = if n >= PARALLEL_MIN {
-        threads.min(n / (PARALLEL_MIN / 2))
-    } else {
-        1
-    };
-    if parts <= 1 {
-        adam_slices(p, g, mm, vv, vh, h);
-        return true;
-    }
-    let chunk = n.div_ceil(parts);
-    std::thread::scope(|s| {
-        let mut vh_chunks = vh.map(|x| x.chunks_mut(chunk));
-        let mut work = Vec::with_capacity(parts);
-        for (((p, g), mm), vv) in p
-            .chunks_mut(chunk)
-            .zip(g.chunks(chunk))
-            .zip(mm.chunks_mut(chunk))
-            .zip(vv.chunks_mut(chunk))
-        {
-            let vh = vh_chunks.as_mut().and_then(Iterator::next);
-            work.push((p, g, mm, vv, vh));
-        }
-        let last = work.pop();
-        for (p, g, mm, vv, vh) in work {
-            s.spawn(move || adam_slices(p, g, mm, vv, vh, h));
-        }
-        if let Some((p, g, mm, vv, vh)) = last {
-            adam_slices(p, g, mm, vv, vh, h);
-        }
-    });
+    unsafe { bufs.run(0, n) };
     true
 }
 
+/// The five buffers of one CPU `f32` Adam step, as [`adam_cpu_f32`] checked them: live,
+/// contiguous, `n` elements each, not overlapping; the gradient is only read.
+struct AdamBufs<'a> {
+    p: *mut f32,
+    g: *const f32,
+    m: *mut f32,
+    v: *mut f32,
+    vhat: Option<*mut f32>,
+    n: usize,
+    h: &'a AdamStep,
+}
+
+impl AdamBufs<'_> {
+    /// The step on elements `lo..hi`.
+    ///
+    /// # Safety
+    /// The buffers must be as [`AdamBufs`] says, `lo <= hi <= n`, and no other thread may
+    /// touch elements `lo..hi` of them meanwhile.
+    unsafe fn run(&self, lo: usize, hi: usize) {
+        let len = hi - lo;
+        let (p, g, m, v, vhat) = unsafe {
+            (
+                std::slice::from_raw_parts_mut(self.p.add(lo), len),
+                std::slice::from_raw_parts(self.g.add(lo), len),
+                std::slice::from_raw_parts_mut(self.m.add(lo), len),
+                std::slice::from_raw_parts_mut(self.v.add(lo), len),
+                self.vhat
+                    .map(|a| std::slice::from_raw_parts_mut(a.add(lo), len)),
+            )
+        };
+        adam_chunk(p, g, m, v, vhat, self.h);
+    }
+}
+
+/// libtorch's OpenMP team (libgomp, which `torch-sys` links on Linux and libtorch's
+/// Linux builds use for `at::parallel_for`), entered through `GOMP_parallel`: the entry
+/// point GCC emits for `#pragma omp parallel`, part of libgomp's stable ABI since GCC 4.9.
+#[cfg(target_os = "linux")]
+mod omp {
+    use super::AdamBufs;
+    use std::ffi::{c_int, c_uint, c_void};
+
+    extern "C" {
+        fn GOMP_parallel(
+            f: extern "C" fn(*mut c_void),
+            data: *mut c_void,
+            num_threads: c_uint,
+            flags: c_uint,
+        );
+        fn omp_get_thread_num() -> c_int;
+        fn omp_get_num_threads() -> c_int;
+    }
+
+    /// Runs `bufs`' step on a team of `threads` OpenMP threads (the caller among them),
+    /// each on one contiguous range starting at a multiple of 16 elements (64 bytes); it
+    /// returns when every range is done.
+    pub(super) fn split(threads: usize, bufs: &AdamBufs) {
+        /// One team member's range. Nothing in it can panic (a panic could not unwind
+        /// through libgomp).
+        extern "C" fn member(data: *mut c_void) {
+            // SAFETY: `data` is the `&AdamBufs` that `split` passed, alive until
+            // `GOMP_parallel` returns, which is after every member has returned.
+            let bufs = unsafe { &*(data as *const AdamBufs) };
+            // SAFETY: plain queries of the OpenMP runtime, inside the parallel region.
+            let (t, team) = unsafe { (omp_get_thread_num(), omp_get_num_threads()) };
+            let (t, team) = (t.max(0) as usize, team.max(1) as usize);
+            let chunk = bufs.n.div_ceil(team).next_multiple_of(16);
+            let lo = t.saturating_mul(chunk).min(bufs.n);
+            let hi = lo.saturating_add(chunk).min(bufs.n);
+            if lo < hi {
+                // SAFETY: the ranges of the team's members are disjoint and within `n`;
+                // the buffers are as `AdamBufs` says (checked by `adam_cpu_f32`).
+                unsafe { bufs.run(lo, hi) };
+            }
+        }
+        let threads = c_uint::try_from(threads).unwrap_or(c_uint::MAX);
+        // SAFETY: `member` only reads `bufs` through the pointer, which outlives the call;
+        // `GOMP_parallel` runs it on the team and joins before returning.
+        unsafe { GOMP_parallel(member, bufs as *const AdamBufs as *mut c_void, threads, 0) };
+    }
+}
+
+/// [`adam_slices`] on one chunk, in the widest vector instructions the CPU has.
+///
+/// The AVX-512 and AVX2 builds compute exactly what the baseline build does: the loop
+/// has no fused multiply-add (none is enabled, and Rust does not contract `a * b + c`),
+/// and `sqrt` and division are correctly rounded at every width.
+fn adam_chunk(
+    p: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    vhat: Option<&mut [f32]>,
+    h: &AdamStep,
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU has AVX-512F (checked just above).
+            return unsafe { adam_slices_avx512(p, g, m, v, vhat, h) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2 (checked just above).
+            return unsafe { adam_slices_avx2(p, g, m, v, vhat, h) };
+        }
+    }
+    adam_slices(p, g, m, v, vhat, h)
+}
+
+/// [`adam_slices`] compiled for AVX-512F.
+///
+/// # Safety
+/// The CPU must have AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn adam_slices_avx512(
+    p: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    vhat: Option<&mut [f32]>,
+    h: &AdamStep,
+) {
+    adam_slices(p, g, m, v, vhat, h)
+}
+
+/// [`adam_slices`] compiled for AVX2.
+///
+/// # Safety
+/// The CPU must have AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn adam_slices_avx2(
+    p: &mut [f32],
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    vhat: Option<&mut [f32]>,
+    h: &AdamStep,
+) {
+    adam_slices(p, g, m, v, vhat, h)
+}
+
 /// The per-element Adam update of [`adam_cpu_f32`] on one chunk.
+#[inline(always)]
 fn adam_slices(
     p: &mut [f32],
     g: &[f32],
@@ -231,6 +363,70 @@ fn adam_slices(
                 *v += (g * g - *v) * w2;
                 *vh = vh.max(*v);
                 *p = *p * decay - lr_t * (*m / (vh.sqrt() + eps));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The vector builds [`adam_chunk`] dispatches to compute bit for bit what the baseline
+    /// [`adam_slices`] computes (no fused multiply-add crept in), with and without AMSGrad,
+    /// on a length that leaves a remainder after every vector width.
+    #[test]
+    fn vector_builds_match_the_baseline_bit_for_bit() {
+        let n = 1_003;
+        let vals = |seed: u32| -> Vec<f32> {
+            (0..n as u32)
+                .map(|i| ((i.wrapping_mul(2_654_435_761) ^ seed) % 2_000) as f32 / 500.0 - 2.0)
+                .collect()
+        };
+        let h = AdamStep {
+            lr_t: 0.003,
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-7,
+            decay: 0.999,
+        };
+        for amsgrad in [false, true] {
+            let g = vals(7);
+            let (mut p1, mut m1, mut v1) = (vals(1), vals(2), vals(3));
+            let mut vh1 = vals(4);
+            v1.iter_mut().for_each(|x| *x = x.abs());
+            let (mut p2, mut m2, mut v2, mut vh2) =
+                (p1.clone(), m1.clone(), v1.clone(), vh1.clone());
+            adam_slices(
+                &mut p1,
+                &g,
+                &mut m1,
+                &mut v1,
+                amsgrad.then_some(&mut vh1[..]),
+                &h,
+            );
+            adam_chunk(
+                &mut p2,
+                &g,
+                &mut m2,
+                &mut v2,
+                amsgrad.then_some(&mut vh2[..]),
+                &h,
+            );
+            for (what, a, b) in [
+                ("p", &p1, &p2),
+                ("m", &m1, &m2),
+                ("v", &v1, &v2),
+                ("vhat", &vh1, &vh2),
+            ] {
+                let same = a
+                    .iter()
+                    .zip(b.iter())
+                    .all(|(x, y)| x.to_bits() == y.to_bits());
+                assert!(
+                    same,
+                    "amsgrad {amsgrad}: {what} differs from the baseline build"
+                );
             }
         }
     }

@@ -163,13 +163,47 @@ fn no_grad_records_nothing() {
     let _ = Tch::reshape(&z, &[1]).unwrap();
 }
 
-/// The one-pass CPU `f32` Adam (large parameters split across threads, AMSGrad, decay)
-/// gives what the frontend's default chain of libtorch ops gives, to f32 rounding; a
-/// non-contiguous gradient takes the libtorch path and agrees too.
+/// The one-pass CPU `f32` Adam (on the calling thread, and for a parameter of 32 Ki
+/// elements or more split across libtorch's OpenMP threads; AMSGrad, decay) gives what the
+/// frontend's default chain of libtorch ops gives, to f32 rounding; a non-contiguous
+/// gradient takes the libtorch path and agrees too.
 #[test]
 fn adam_cpu_fast_path_matches_the_default_chain() {
+    use stratanet_frontend::backend::{AdamStep, OptimOps};
+    // Neither length is a multiple of a vector or of a thread's range; the second is above
+    // the threshold where the pass is split across threads.
+    for n in [1_003usize, 100_003] {
+        adam_fast_path_agrees(n);
+    }
+    // A transposed (non-contiguous) gradient falls back to libtorch's ops.
+    let host = |t: &<Tch as BackendBase>::Tensor| match Tch::to_host(t).unwrap() {
+        HostData::F32(v) => v,
+        other => panic!("expected f32, got {other:?}"),
+    };
+    let p = Tch::from_host(HostData::F32(vec![1.0; 6]), &[2, 3], &cpu()).unwrap();
+    let z = || Tch::from_host(HostData::F32(vec![0.0; 6]), &[2, 3], &cpu()).unwrap();
+    let gt = Tch::from_host(HostData::F32(vec![0.5; 6]), &[3, 2], &cpu()).unwrap();
+    let g = Tch::permute(&gt, &[1, 0]).unwrap();
+    let h = AdamStep {
+        lr_t: 0.1,
+        beta_1: 0.9,
+        beta_2: 0.999,
+        epsilon: 1e-7,
+        decay: 1.0,
+    };
+    let (m, v) = (z(), z());
+    Tch::adam_step(&p, &g, &m, &v, None, &h).unwrap();
+    // m = 0.05, v = 0.00025, p = 1 - 0.1 * 0.05 / (sqrt(0.00025) + 1e-7)
+    let want = 1.0 - 0.1 * 0.05 / (0.00025f32.sqrt() + 1e-7);
+    for x in host(&p) {
+        assert!((x - want).abs() < 1e-5, "{x} vs {want}");
+    }
+}
+
+/// Three steps of [`Tch::adam_step`] (its one-pass CPU path) and of the frontend's default
+/// chain on `n` elements agree to f32 rounding, with and without AMSGrad and decay.
+fn adam_fast_path_agrees(n: usize) {
     use stratanet_frontend::backend::{adam_step_default, AdamStep, OptimOps};
-    let n = 100_003usize; // above the parallel threshold, not a multiple of the chunk
     let vals = |seed: u64| -> Vec<f32> {
         (0..n)
             .map(|i| (((i as u64 * 2_654_435_761 + seed * 97) % 1000) as f32 - 500.0) / 250.0)
@@ -213,27 +247,8 @@ fn adam_cpu_fast_path_matches_the_default_chain() {
                 .fold(0.0f32, f32::max);
             assert!(
                 worst < 1e-5,
-                "amsgrad {amsgrad}: {what} differs by {worst} (relative)"
+                "n {n}, amsgrad {amsgrad}: {what} differs by {worst} (relative)"
             );
         }
-    }
-    // A transposed (non-contiguous) gradient falls back to libtorch's ops.
-    let p = Tch::from_host(HostData::F32(vec![1.0; 6]), &[2, 3], &cpu()).unwrap();
-    let z = || Tch::from_host(HostData::F32(vec![0.0; 6]), &[2, 3], &cpu()).unwrap();
-    let gt = Tch::from_host(HostData::F32(vec![0.5; 6]), &[3, 2], &cpu()).unwrap();
-    let g = Tch::permute(&gt, &[1, 0]).unwrap();
-    let h = AdamStep {
-        lr_t: 0.1,
-        beta_1: 0.9,
-        beta_2: 0.999,
-        epsilon: 1e-7,
-        decay: 1.0,
-    };
-    let (m, v) = (z(), z());
-    Tch::adam_step(&p, &g, &m, &v, None, &h).unwrap();
-    // m = 0.05, v = 0.00025, p = 1 - 0.1 * 0.05 / (sqrt(0.00025) + 1e-7)
-    let want = 1.0 - 0.1 * 0.05 / (0.00025f32.sqrt() + 1e-7);
-    for x in host(&p) {
-        assert!((x - want).abs() < 1e-5, "{x} vs {want}");
     }
 }
