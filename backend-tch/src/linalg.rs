@@ -1,7 +1,9 @@
 //! Matrix multiplication.
 
 use crate::{same_dtype, wrap, Tch, TchTensor};
-use stratanet_frontend::backend::check::{check_matmul_ranks, check_matmul_shapes};
+use stratanet_frontend::backend::check::{
+    check_matmul_bias, check_matmul_ranks, check_matmul_shapes,
+};
 use stratanet_frontend::backend::LinalgOps;
 use stratanet_frontend::Result;
 
@@ -14,5 +16,16 @@ impl LinalgOps for Tch {
         same_dtype(op, a, b)?;
         check_matmul_shapes(op, &ad, &bd)?;
         a.f_matmul(b).map(TchTensor).map_err(wrap(op))
+    }
+
+    /// libtorch's `addmm(b, x, w)`: one GEMM that starts from the bias broadcast over the
+    /// rows, as PyTorch's `nn.Linear` does, instead of a product and a separate pass adding
+    /// the bias.
+    fn matmul_bias(x: &TchTensor, w: &TchTensor, b: &TchTensor) -> Result<TchTensor> {
+        let op = "matmul_bias";
+        check_matmul_bias(op, &x.dims(), &w.dims(), &b.dims())?;
+        same_dtype(op, x, w)?;
+        same_dtype(op, x, b)?;
+        b.f_addmm(x, w).map(TchTensor).map_err(wrap(op))
     }
 }

@@ -291,6 +291,26 @@ pub fn check_matmul_shapes(op: &str, a: &[usize], b: &[usize]) -> Result<()> {
     })
 }
 
+/// Checks the operands of [`LinalgOps::matmul_bias`](super::LinalgOps::matmul_bias): `x
+/// [m, k]`, `w [k, n]`, `b [n]`.
+///
+/// # Errors
+/// [`Error::Shape`] naming `input`, `kernel` or `bias` and its shape, or
+/// [`Error::ShapeMismatch`] when `x` and `w` do not chain.
+pub fn check_matmul_bias(op: &str, x: &[usize], w: &[usize], b: &[usize]) -> Result<()> {
+    if x.len() != 2 {
+        return Err(Error::shape(op, "input", "rank 2 [m, k]", x));
+    }
+    if w.len() != 2 {
+        return Err(Error::shape(op, "kernel", "rank 2 [k, n]", w));
+    }
+    check_matmul_shapes(op, x, w)?;
+    if b != [w[1]] {
+        return Err(Error::shape(op, "bias", format!("[{}]", w[1]), b));
+    }
+    Ok(())
+}
+
 /// Checks the ranks of a convolution's input `x` and kernel `w` (`rank` 3 for 1-D, 4 for
 /// 2-D convolutions); run before the dtype checks.
 ///

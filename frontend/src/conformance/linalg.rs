@@ -140,3 +140,55 @@ pub fn matmul_broadcast_batch_grad<B: Backend>() {
         |x| B::matmul(&x[0], &x[1]),
     );
 }
+
+/// `matmul_bias` (`x [m, k] x w [k, n] + b [n]`) in every float dtype matches the host
+/// product plus the bias on every row, on a `[3, 4] x [4, 5]` case and one with a single
+/// row and a single column.
+pub fn matmul_bias_values<B: Backend>() {
+    for (k, (m, kk, n)) in [(3, 4, 5), (1, 3, 1)].into_iter().enumerate() {
+        let x = pseudo(m * kk, 110 + k as u64);
+        let w = pseudo(kk * n, 112 + k as u64);
+        let b = pseudo(n, 114 + k as u64);
+        let (mut want, shape) = host_matmul(&x, &[m, kk], &w, &[kk, n]);
+        for (i, v) in want.iter_mut().enumerate() {
+            *v += b[i % n];
+        }
+        check_op::<B>(
+            &format!("matmul_bias [{m},{kk}]x[{kk},{n}]+[{n}]"),
+            &FLOATS,
+            &[(&x, &[m, kk]), (&w, &[kk, n]), (&b, &[n])],
+            &shape,
+            &want,
+            |t| B::matmul_bias(&t[0], &t[1], &t[2]),
+        );
+    }
+}
+
+/// Gradients of `matmul_bias` for the input, the kernel and the bias.
+pub fn matmul_bias_grad<B: Backend>() {
+    check_grad::<B>(
+        "matmul_bias",
+        &[
+            input(&[3, 4], pseudo(12, 120)),
+            input(&[4, 2], pseudo(8, 121)),
+            input(&[2], pseudo(2, 122)),
+        ],
+        |x| B::matmul_bias(&x[0], &x[1], &x[2]),
+    );
+}
+
+/// A bias of the wrong length, an input of rank 3, inner dimensions that differ and a bias
+/// of another dtype are errors.
+pub fn matmul_bias_errs<B: Backend>() {
+    let x = f32s::<B>(&[0.0; 6], &[2, 3]);
+    let w = f32s::<B>(&[0.0; 12], &[3, 4]);
+    let b3 = f32s::<B>(&[0.0; 3], &[3]);
+    assert_err("matmul_bias, bias [3] for 4 units", B::matmul_bias(&x, &w, &b3));
+    let x3 = f32s::<B>(&[0.0; 12], &[2, 2, 3]);
+    let b = f32s::<B>(&[0.0; 4], &[4]);
+    assert_err("matmul_bias, input of rank 3", B::matmul_bias(&x3, &w, &b));
+    let w2 = f32s::<B>(&[0.0; 8], &[2, 4]);
+    assert_err("matmul_bias, [2,3] x [2,4]", B::matmul_bias(&x, &w2, &b));
+    let b64 = f64s::<B>(&[0.0; 4], &[4]);
+    assert_err("matmul_bias, f64 bias", B::matmul_bias(&x, &w, &b64));
+}

@@ -210,6 +210,9 @@ macro_rules! backend_conformance_tests {
                 matmul_inner_mismatch_errs,
                 matmul_grad,
                 matmul_broadcast_batch_grad,
+                matmul_bias_values,
+                matmul_bias_grad,
+                matmul_bias_errs,
             ]
         );
         $crate::__conformance_family!(

@@ -253,17 +253,19 @@ impl<B: Backend> Layer<B> for Dense<B> {
             ));
         }
         let x = x.to_dtype(kernel.dtype())?;
+        let bias = ctx.read_opt(&self.bias)?;
+        // One fused call where the engine has one (libtorch's `addmm`).
+        let affine = |x2: &Tensor<B>| match &bias {
+            Some(b) => x2.matmul_bias(kernel, b),
+            None => x2.matmul(kernel),
+        };
         let y = if s.len() == 2 {
-            x.matmul(kernel)?
+            affine(&x)?
         } else {
             let flat = x.reshape(&[-1, in_dim as isize])?;
             let mut out_shape = s.clone();
             *out_shape.last_mut().unwrap_or(&mut 0) = self.config.units;
-            flat.matmul(kernel)?.reshape_to(&out_shape)?
-        };
-        let y = match &ctx.read_opt(&self.bias)? {
-            Some(b) => y.add(b)?,
-            None => y,
+            affine(&flat)?.reshape_to(&out_shape)?
         };
         let y = self.resolved.apply(&y)?;
         super::conv::record_activity(&self.config.activity_regularizer, &y, ctx)?;

@@ -94,6 +94,33 @@ impl<B: Backend> Tensor<B> {
         Ok(Self::new(B::matmul(&self.inner, &other.inner)?))
     }
 
+    /// `self [m, k] x w [k, n] + b [n]`, the bias added to every row (a `Dense` layer's
+    /// affine map), in one engine call where the engine has a fused kernel
+    /// ([`LinalgOps::matmul_bias`](crate::backend::LinalgOps::matmul_bias)).
+    ///
+    /// # Errors
+    /// [`Error::DType`] when `w` or `b` has another dtype; [`Error::Shape`] or
+    /// [`Error::ShapeMismatch`] naming the operand whose shape does not fit.
+    pub fn matmul_bias(&self, w: &Self, b: &Self) -> Result<Self> {
+        for (argument, t) in [("kernel", w), ("bias", b)] {
+            if t.dtype() != self.dtype() {
+                return Err(Error::DType {
+                    op: "matmul_bias".into(),
+                    argument: argument.into(),
+                    expected: self.dtype().to_string(),
+                    got: t.dtype().to_string(),
+                });
+            }
+        }
+        crate::backend::check::check_matmul_bias(
+            "matmul_bias",
+            &self.shape(),
+            &w.shape(),
+            &b.shape(),
+        )?;
+        Ok(Self::new(B::matmul_bias(&self.inner, &w.inner, &b.inner)?))
+    }
+
     /// Elementwise comparison `==` (result dtype `Bool`).
     pub fn eq(&self, other: &Self) -> Result<Self> {
         self.check_binary(other, "eq")?;
