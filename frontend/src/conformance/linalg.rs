@@ -183,7 +183,10 @@ pub fn matmul_bias_errs<B: Backend>() {
     let x = f32s::<B>(&[0.0; 6], &[2, 3]);
     let w = f32s::<B>(&[0.0; 12], &[3, 4]);
     let b3 = f32s::<B>(&[0.0; 3], &[3]);
-    assert_err("matmul_bias, bias [3] for 4 units", B::matmul_bias(&x, &w, &b3));
+    assert_err(
+        "matmul_bias, bias [3] for 4 units",
+        B::matmul_bias(&x, &w, &b3),
+    );
     let x3 = f32s::<B>(&[0.0; 12], &[2, 2, 3]);
     let b = f32s::<B>(&[0.0; 4], &[4]);
     assert_err("matmul_bias, input of rank 3", B::matmul_bias(&x3, &w, &b));
