@@ -99,13 +99,16 @@ impl BackendBase for Candle {
     /// candle device (candle gives each `Device::new_cuda` its own id and stream, and refuses
     /// to mix tensors of two). The first call also sets glibc's `malloc` thresholds for
     /// candle's allocation pattern (once per process; `STRATANET_MALLOC_TUNING=0` opts
-    /// out, see the crate's `alloc` module).
+    /// out, see the crate's `alloc` module) and, when the process has one thread and the
+    /// variable is unset, `CANDLE_BARRIER_POOL_SPIN_LIMIT=2000` (the crate's `spin`
+    /// module).
     ///
     /// # Errors
     /// For `Cuda(i)`: when this build lacks the `cuda` feature, or when the CUDA driver finds
     /// no device `i` (no GPU, no driver, or fewer devices).
     fn device(device: Device) -> Result<candle_core::Device> {
         crate::alloc::tune_once();
+        crate::spin::lower_once();
         match device {
             Device::Cpu => Ok(candle_core::Device::Cpu),
             Device::Cuda(i) => cuda_device(i),
@@ -156,6 +159,8 @@ impl BackendBase for Candle {
     }
 
     /// Builds rayon's global pool (which candle's CPU kernels run on) with `n` threads.
+    /// First, when the process has one thread and the variable is unset, it sets
+    /// `CANDLE_BARRIER_POOL_SPIN_LIMIT=2000` (the crate's `spin` module).
     ///
     /// # Errors
     /// When `n` is 0, or when `n` differs from the size of a pool that already started (any
@@ -163,6 +168,8 @@ impl BackendBase for Candle {
     /// operation. Asking for the count the pool already has (for example
     /// `set_num_threads(num_threads())`) is always `Ok`.
     fn set_num_threads(n: usize) -> Result<()> {
+        // Before the pool's threads exist (see the crate's `spin` module).
+        crate::spin::lower_once();
         if n == 0 {
             return Err(Error::invalid(
                 "set_num_threads",

@@ -46,6 +46,7 @@ mod optim;
 mod reduce;
 mod rnn;
 mod shape;
+mod spin;
 
 /// The candle engine, as a stratanet [`Backend`].
 ///
