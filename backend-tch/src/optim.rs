@@ -302,39 +302,30 @@ fn adam_chunk(
     adam_slices(p, g, m, v, vhat, h)
 }
 
-/// [`adam_slices`] compiled for AVX-512F.
-///
-/// # Safety
-/// The CPU must have AVX-512F.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn adam_slices_avx512(
-    p: &mut [f32],
-    g: &[f32],
-    m: &mut [f32],
-    v: &mut [f32],
-    vhat: Option<&mut [f32]>,
-    h: &AdamStep,
-) {
-    adam_slices(p, g, m, v, vhat, h)
+/// Defines `$name`: [`adam_slices`] compiled with the target features `$features`.
+macro_rules! adam_slices_for {
+    ($name:ident, $features:literal, $what:literal) => {
+        #[doc = concat!("[`adam_slices`] compiled for ", $what, ".")]
+        ///
+        /// # Safety
+        #[doc = concat!("The CPU must have ", $what, ".")]
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = $features)]
+        unsafe fn $name(
+            p: &mut [f32],
+            g: &[f32],
+            m: &mut [f32],
+            v: &mut [f32],
+            vhat: Option<&mut [f32]>,
+            h: &AdamStep,
+        ) {
+            adam_slices(p, g, m, v, vhat, h)
+        }
+    };
 }
 
-/// [`adam_slices`] compiled for AVX2.
-///
-/// # Safety
-/// The CPU must have AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn adam_slices_avx2(
-    p: &mut [f32],
-    g: &[f32],
-    m: &mut [f32],
-    v: &mut [f32],
-    vhat: Option<&mut [f32]>,
-    h: &AdamStep,
-) {
-    adam_slices(p, g, m, v, vhat, h)
-}
+adam_slices_for!(adam_slices_avx512, "avx512f", "AVX-512F");
+adam_slices_for!(adam_slices_avx2, "avx2", "AVX2");
 
 /// The per-element Adam update of [`adam_cpu_f32`] on one chunk.
 #[inline(always)]
