@@ -8,9 +8,10 @@
 //! threads on a 2-core Zen 4, the spinning worker took a quarter of the profile's samples.
 //!
 //! So the first use of the candle engine (the first `Candle::device` or
-//! `Candle::set_num_threads` call, which `stratanet::set_num_threads` makes) sets `CANDLE_BARRIER_POOL_SPIN_LIMIT=2000`, about 40 µs of spinning: enough to
-//! catch back-to-back element-wise ops without parking, short enough to leave the cores
-//! to the product. Measured (`--case ... candle fit`, interleaved, seconds, 2,000 against
+//! `Candle::set_num_threads` call, which `stratanet::set_num_threads` makes) sets
+//! `CANDLE_BARRIER_POOL_SPIN_LIMIT=2000`, about 40 µs of spinning: enough to catch
+//! back-to-back element-wise ops without parking, short enough to leave the cores to the
+//! product. Measured (`--case ... candle fit`, interleaved, seconds, 2,000 against
 //! candle's 25,000): MLP train 1.94–2.18 against 2.23–2.45; LSTM train 0.31 against
 //! 0.32–0.35; CNN train unchanged within its noise.
 //!
@@ -26,7 +27,7 @@ use std::sync::Once;
 /// candle's variable.
 const VAR: &str = "CANDLE_BARRIER_POOL_SPIN_LIMIT";
 /// The value set.
-pub(crate) const SPIN_LIMIT: &str = "2000";
+const SPIN_LIMIT: &str = "2000";
 
 static SET: Once = Once::new();
 
