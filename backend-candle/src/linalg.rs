@@ -1,19 +1,26 @@
 //! Matrix multiplication.
 
-use crate::{same_dtype, wrap, Candle};
+use crate::{kernels, same_dtype, wrap, Candle};
 use candle_core::Tensor;
-use stratanet_frontend::backend::check::{check_matmul_ranks, check_matmul_shapes};
-use stratanet_frontend::backend::LinalgOps;
+use stratanet_frontend::backend::check::{
+    check_matmul_bias, check_matmul_ranks, check_matmul_shapes,
+};
+use stratanet_frontend::backend::{matmul_bias_via_add, LinalgOps};
 use stratanet_frontend::Result;
 
 impl LinalgOps for Candle {
-    /// candle's `broadcast_matmul`; operands whose strides candle's kernel rejects (e.g.
-    /// after a general permute) are made contiguous and retried.
+    /// Two rank-2 f32/f64 CPU operands: one `gemm` whose backward computes only the
+    /// gradients autograd needs ([`kernels::dense`]). Otherwise candle's
+    /// `broadcast_matmul`; operands whose strides candle's kernel rejects (e.g. after a
+    /// general permute) are made contiguous and retried.
     fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
         let op = "matmul";
         check_matmul_ranks(op, a.dims(), b.dims())?;
         same_dtype(op, a, b)?;
         check_matmul_shapes(op, a.dims(), b.dims())?;
+        if a.rank() == 2 && b.rank() == 2 && kernels::supported(a) && kernels::supported(b) {
+            return kernels::dense::matmul(a, b).map_err(wrap(op));
+        }
         match a.broadcast_matmul(b) {
             Ok(c) => Ok(c),
             Err(_) if !a.is_contiguous() || !b.is_contiguous() => {
@@ -23,5 +30,19 @@ impl LinalgOps for Candle {
             }
             Err(e) => Err(wrap(op)(e)),
         }
+    }
+
+    /// f32/f64 on the CPU: one op, the product accumulated onto rows pre-filled with the
+    /// bias, and a backward pass that skips the input's gradient when the input is data
+    /// ([`kernels::dense`]). Otherwise matmul, then add.
+    fn matmul_bias(x: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
+        let op = "matmul_bias";
+        check_matmul_bias(op, x.dims(), w.dims(), b.dims())?;
+        same_dtype(op, x, w)?;
+        same_dtype(op, x, b)?;
+        if kernels::supported(x) && kernels::supported(w) && kernels::supported(b) {
+            return kernels::dense::matmul_bias(x, w, b).map_err(wrap(op));
+        }
+        matmul_bias_via_add::<Self>(x, w, b)
     }
 }

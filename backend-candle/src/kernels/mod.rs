@@ -1,6 +1,6 @@
 //! Fused CPU kernels (candle `CustomOp`s with hand-written backward passes) for the hot
 //! paths candle's own ops make slow: the convolution as im2col + one matrix product
-//! ([`conv`]), max pooling that reads and writes channels-last batches in place ([`pool`]),
+//! ([`conv`]), the dense layer's product with its bias ([`dense`]), max pooling that reads and writes channels-last batches in place ([`pool`]),
 //! the whole-sequence LSTM ([`lstm`]) and ReLU ([`act`]).
 //!
 //! Every kernel covers f32 and f64 tensors on the CPU; callers fall back to the
@@ -8,6 +8,7 @@
 
 pub(crate) mod act;
 pub(crate) mod conv;
+pub(crate) mod dense;
 pub(crate) mod lstm;
 pub(crate) mod pool;
 

@@ -1,0 +1,373 @@
+//! The matrix product of a dense layer, `x [m, k] @ w [k, n] (+ b [n])`, as one op.
+//!
+//! Forward: one `gemm` into rows pre-filled with the bias (no zero fill, no separate
+//! broadcast add). Backward: only the gradients of operands that take part in autograd.
+//! candle's own matmul backward always computes both operand gradients, so the first
+//! layer of every network paid a whole wasted product for the gradient of its input batch
+//! (as large as the layer's forward product, and in `gemm`'s slow transposed orientation),
+//! and its broadcast add cost a reduction plus a zero-filled buffer and an add per step.
+
+use super::{dispatch_float, gemm_into, Elem};
+use candle_core::{CpuStorage, CustomOp2, CustomOp3, Layout, Shape, Tensor};
+
+/// A 2-D operand of a product: its storage from the first element, its size and strides
+/// (already swapped for a transposed operand).
+struct Mat<'a, T> {
+    data: &'a [T],
+    rows: usize,
+    cols: usize,
+    rs: usize,
+    cs: usize,
+}
+
+impl<'a, T: Elem> Mat<'a, T> {
+    /// The matrix a rank-2 layout describes (its transpose when `t`); errors unless the
+    /// storage holds `T` and covers every element the layout addresses.
+    fn of(s: &'a CpuStorage, l: &Layout, t: bool, op: &'static str) -> candle_core::Result<Self> {
+        let (dims, stride) = (l.dims(), l.stride());
+        if dims.len() != 2 {
+            return Err(candle_core::Error::Msg(format!(
+                "{op}: expected a rank-2 operand, got shape {dims:?}"
+            )));
+        }
+        let all = T::slice(s)?;
+        let data = &all[l.start_offset().min(all.len())..];
+        if dims[0] * dims[1] > 0
+            && (dims[0] - 1) * stride[0] + (dims[1] - 1) * stride[1] >= data.len()
+        {
+            return Err(candle_core::Error::Msg(format!(
+                "{op}: layout {dims:?} / {stride:?} runs past its storage"
+            )));
+        }
+        let (rows, cols, rs, cs) = if t {
+            (dims[1], dims[0], stride[1], stride[0])
+        } else {
+            (dims[0], dims[1], stride[0], stride[1])
+        };
+        Ok(Self {
+            data,
+            rows,
+            cols,
+            rs,
+            cs,
+        })
+    }
+}
+
+/// `a @ b (+ bias)` into a new contiguous `[a.rows, b.cols]` buffer, with gemm's threads.
+fn product<T: Elem>(
+    a: Mat<'_, T>,
+    b: Mat<'_, T>,
+    bias: Option<(&CpuStorage, &Layout)>,
+    op: &'static str,
+) -> candle_core::Result<(CpuStorage, Shape)> {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    if b.rows != k {
+        return Err(candle_core::Error::Msg(format!(
+            "{op}: inner sizes differ ([{m}, {k}] @ [{}, {n}])",
+            b.rows
+        )));
+    }
+    let mut out = match bias {
+        Some((s, l)) => {
+            if l.dims() != [n] {
+                return Err(candle_core::Error::Msg(format!(
+                    "{op}: bias of shape {:?} for {n} output columns",
+                    l.dims()
+                )));
+            }
+            let data = T::slice(s)?;
+            let (o, st) = (l.start_offset(), l.stride()[0]);
+            if n > 0 && o + (n - 1) * st >= data.len() {
+                return Err(candle_core::Error::Msg(format!(
+                    "{op}: bias layout runs past its storage"
+                )));
+            }
+            let row: Vec<T> = (0..n).map(|j| data[o + j * st]).collect();
+            let mut out = Vec::with_capacity(m * n);
+            for _ in 0..m {
+                out.extend_from_slice(&row);
+            }
+            out
+        }
+        None => vec![T::ZERO; m * n],
+    };
+    if m * n > 0 && k > 0 {
+        // SAFETY: `Mat::of` checked that every addressed element of `a` and `b` lies in
+        // its slice; `out` is a fresh contiguous `[m, n]` buffer.
+        unsafe {
+            gemm_into::<T>(
+                (m, n, k),
+                (out.as_mut_ptr(), n),
+                bias.is_some(),
+                (a.data.as_ptr(), a.rs, a.cs),
+                (b.data.as_ptr(), b.rs, b.cs),
+                true,
+            );
+        }
+    }
+    Ok((T::storage(out), Shape::from((m, n))))
+}
+
+/// `x @ w` (CPU, f32/f64, rank 2, any strides), with a backward pass that skips the
+/// gradients nobody asked for.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Product;
+
+/// `x @ w + b`, the same with the bias pre-filled into the result.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Affine;
+
+/// `op(a) @ op(b)` without a backward pass, `op` transposing where asked: the gradient
+/// products `g @ w^T` and `x^T @ g`.
+#[derive(Clone, Copy, Debug)]
+struct Gemm {
+    ta: bool,
+    tb: bool,
+}
+
+impl Gemm {
+    fn run<T: Elem>(
+        &self,
+        (s1, l1): (&CpuStorage, &Layout),
+        (s2, l2): (&CpuStorage, &Layout),
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let op = "matmul backward";
+        product::<T>(
+            Mat::of(s1, l1, self.ta, op)?,
+            Mat::of(s2, l2, self.tb, op)?,
+            None,
+            op,
+        )
+    }
+}
+
+impl CustomOp2 for Gemm {
+    fn name(&self) -> &'static str {
+        "matmul_backward"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        dispatch_float!("matmul backward", s1, self.run((s1, l1), (s2, l2)))
+    }
+}
+
+/// The gradients of `x`, `w` (and `b`) for the output gradient `g`, each only when `want`.
+fn backward(
+    x: &Tensor,
+    w: &Tensor,
+    grad: &Tensor,
+    want: [bool; 3],
+) -> candle_core::Result<[Option<Tensor>; 3]> {
+    let dx = if want[0] {
+        Some(grad.apply_op2_no_bwd(
+            w,
+            &Gemm {
+                ta: false,
+                tb: true,
+            },
+        )?)
+    } else {
+        None
+    };
+    let dw = if want[1] {
+        Some(x.apply_op2_no_bwd(
+            grad,
+            &Gemm {
+                ta: true,
+                tb: false,
+            },
+        )?)
+    } else {
+        None
+    };
+    let db = if want[2] { Some(grad.sum(0)?) } else { None };
+    Ok([dx, dw, db])
+}
+
+impl CustomOp2 for Product {
+    fn name(&self) -> &'static str {
+        "matmul"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        Gemm {
+            ta: false,
+            tb: false,
+        }
+        .cpu_fwd(s1, l1, s2, l2)
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        let [dx, dw, _] = backward(x, w, grad, [x.track_op(), w.track_op(), false])?;
+        Ok((dx, dw))
+    }
+}
+
+fn affine<T: Elem>(
+    x: (&CpuStorage, &Layout),
+    w: (&CpuStorage, &Layout),
+    b: (&CpuStorage, &Layout),
+) -> candle_core::Result<(CpuStorage, Shape)> {
+    let op = "matmul_bias";
+    product::<T>(
+        Mat::of(x.0, x.1, false, op)?,
+        Mat::of(w.0, w.1, false, op)?,
+        Some(b),
+        op,
+    )
+}
+
+impl CustomOp3 for Affine {
+    fn name(&self) -> &'static str {
+        "matmul_bias"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+        s3: &CpuStorage,
+        l3: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        dispatch_float!("matmul_bias", s1, affine((s1, l1), (s2, l2), (s3, l3)))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        b: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        let want = [x.track_op(), w.track_op(), b.track_op()];
+        let [dx, dw, db] = backward(x, w, grad, want)?;
+        Ok((dx, dw, db))
+    }
+}
+
+/// `x [m, k] @ w [k, n]` for rank-2 f32/f64 CPU tensors of one dtype.
+pub(crate) fn matmul(x: &Tensor, w: &Tensor) -> candle_core::Result<Tensor> {
+    x.apply_op2(w, Product)
+}
+
+/// `x [m, k] @ w [k, n] + b [n]` for f32/f64 CPU tensors of one dtype.
+pub(crate) fn matmul_bias(x: &Tensor, w: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
+    x.apply_op3(w, b, Affine)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Var};
+
+    fn mat(rows: usize, cols: usize, seed: f32) -> Tensor {
+        let v: Vec<f32> = (0..rows * cols)
+            .map(|i| ((i as f32 * 0.37 + seed).sin() * 2.0).round() / 4.0)
+            .collect();
+        Tensor::from_vec(v, (rows, cols), &Device::Cpu).unwrap()
+    }
+
+    fn close(a: &Tensor, b: &Tensor) {
+        let d = (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!(d < 1e-5, "differ by {d}");
+    }
+
+    /// Values and gradients match candle's own matmul + broadcast add, for contiguous and
+    /// transposed operands; the input gradient is skipped for an input that does not track.
+    #[test]
+    fn matches_candle_and_skips_untracked_gradients() {
+        for transposed in [false, true] {
+            let x = mat(5, 7, 0.1);
+            // The kernel variable, used as is or through a transposed view of its storage.
+            let (wv, w) = if transposed {
+                let wv = Var::from_tensor(&mat(3, 7, 0.5)).unwrap();
+                let w = wv.as_tensor().t().unwrap();
+                (wv, w)
+            } else {
+                let wv = Var::from_tensor(&mat(7, 3, 0.5)).unwrap();
+                let w = wv.as_tensor().clone();
+                (wv, w)
+            };
+            let b = Var::from_tensor(&mat(1, 3, 0.9).flatten_all().unwrap()).unwrap();
+            let fused = matmul_bias(&x, &w, b.as_tensor()).unwrap();
+            let plain = x.matmul(&w).unwrap().broadcast_add(b.as_tensor()).unwrap();
+            close(&fused, &plain);
+            let gf = (fused.sqr().unwrap())
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            let gp = (plain.sqr().unwrap())
+                .sum_all()
+                .unwrap()
+                .backward()
+                .unwrap();
+            close(
+                gf.get(wv.as_tensor()).unwrap(),
+                gp.get(wv.as_tensor()).unwrap(),
+            );
+            close(
+                gf.get(b.as_tensor()).unwrap(),
+                gp.get(b.as_tensor()).unwrap(),
+            );
+            assert!(gf.get(&x).is_none(), "no gradient for an untracked input");
+            let (dx, dw, db) = Affine
+                .bwd(&x, &w, b.as_tensor(), &fused, &fused.ones_like().unwrap())
+                .unwrap();
+            assert!(dx.is_none() && dw.is_some() && db.is_some());
+        }
+    }
+
+    /// The input gradient, when the input tracks, matches candle's.
+    #[test]
+    fn input_gradient_matches_candle() {
+        let x = Var::from_tensor(&mat(4, 6, 0.3)).unwrap();
+        let w = mat(6, 2, 0.7);
+        let y = matmul(x.as_tensor(), &w).unwrap();
+        close(&y, &x.as_tensor().matmul(&w).unwrap());
+        let g = y.sqr().unwrap().sum_all().unwrap().backward().unwrap();
+        let r = x
+            .as_tensor()
+            .matmul(&w)
+            .unwrap()
+            .sqr()
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        close(g.get(x.as_tensor()).unwrap(), r.get(x.as_tensor()).unwrap());
+        assert!(g.get(&w).is_none());
+    }
+}
