@@ -90,11 +90,13 @@ fn product<T: Elem>(
             }
             out
         }
-        None => vec![T::ZERO; m * n],
+        None => Vec::with_capacity(m * n),
     };
-    if m * n > 0 && k > 0 {
+    if m * n > 0 {
         // SAFETY: `Mat::of` checked that every addressed element of `a` and `b` lies in
-        // its slice; `out` is a fresh contiguous `[m, n]` buffer.
+        // its slice; `out` has room for the contiguous `[m, n]` result. Without a bias,
+        // gemm is told not to read the destination: it then only stores, every element
+        // (zeros when `k == 0`), so the whole buffer is written before `set_len`.
         unsafe {
             gemm_into::<T>(
                 (m, n, k),
@@ -104,6 +106,7 @@ fn product<T: Elem>(
                 (b.data.as_ptr(), b.rs, b.cs),
                 true,
             );
+            out.set_len(m * n);
         }
     }
     Ok((T::storage(out), Shape::from((m, n))))
@@ -187,8 +190,69 @@ fn backward(
     } else {
         None
     };
-    let db = if want[2] { Some(grad.sum(0)?) } else { None };
+    let db = if want[2] {
+        Some(grad.apply_op1_no_bwd(&ColumnSum)?)
+    } else {
+        None
+    };
     Ok([dx, dw, db])
+}
+
+/// The column sums of a `[m, n]` matrix (the bias gradient), row by row so that the
+/// loop vectorizes; candle's `sum(0)` walks the matrix a column at a time.
+#[derive(Clone, Copy, Debug)]
+struct ColumnSum;
+
+/// Rows per rayon task of [`ColumnSum`].
+const SUM_ROWS: usize = 64;
+
+fn column_sum<T: Elem>(s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+    let g = Mat::of(s, l, false, "bias gradient")?;
+    let (m, n) = (g.rows, g.cols);
+    let row_sums = |rows: std::ops::Range<usize>| {
+        let mut acc = vec![T::ZERO; n];
+        for i in rows {
+            let row = &g.data[i * g.rs..];
+            if g.cs == 1 {
+                for (a, &v) in acc.iter_mut().zip(&row[..n]) {
+                    *a += v;
+                }
+            } else {
+                for (j, a) in acc.iter_mut().enumerate() {
+                    *a += row[j * g.cs];
+                }
+            }
+        }
+        acc
+    };
+    let sums = if m * n < 1 << 16 || m <= SUM_ROWS {
+        row_sums(0..m)
+    } else {
+        use rayon::prelude::*;
+        (0..m.div_ceil(SUM_ROWS))
+            .into_par_iter()
+            .map(|c| row_sums(c * SUM_ROWS..((c + 1) * SUM_ROWS).min(m)))
+            .reduce(
+                || vec![T::ZERO; n],
+                |mut a, b| {
+                    for (a, b) in a.iter_mut().zip(b) {
+                        *a += b;
+                    }
+                    a
+                },
+            )
+    };
+    Ok((T::storage(sums), Shape::from(n)))
+}
+
+impl candle_core::CustomOp1 for ColumnSum {
+    fn name(&self) -> &'static str {
+        "bias_gradient"
+    }
+
+    fn cpu_fwd(&self, s: &CpuStorage, l: &Layout) -> candle_core::Result<(CpuStorage, Shape)> {
+        dispatch_float!("bias gradient", s, column_sum(s, l))
+    }
 }
 
 impl CustomOp2 for Product {
@@ -346,6 +410,21 @@ mod tests {
                 .bwd(&x, &w, b.as_tensor(), &fused, &fused.ones_like().unwrap())
                 .unwrap();
             assert!(dx.is_none() && dw.is_some() && db.is_some());
+        }
+    }
+
+    /// The bias gradient matches candle's `sum(0)` on the serial and the parallel path,
+    /// for contiguous and transposed matrices.
+    #[test]
+    fn column_sums_match_candle() {
+        for (m, n) in [(5, 3), (300, 300), (1000, 70)] {
+            let g = mat(m, n, 0.2);
+            close(&g.apply_op1_no_bwd(&ColumnSum).unwrap(), &g.sum(0).unwrap());
+            let gt = mat(n, m, 0.4).t().unwrap();
+            close(
+                &gt.apply_op1_no_bwd(&ColumnSum).unwrap(),
+                &gt.sum(0).unwrap(),
+            );
         }
     }
 
