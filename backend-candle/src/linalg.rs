@@ -3,9 +3,9 @@
 use crate::{kernels, same_dtype, wrap, Candle};
 use candle_core::Tensor;
 use stratanet_frontend::backend::check::{
-    check_matmul_bias, check_matmul_ranks, check_matmul_shapes,
+    check_dense_relu, check_matmul_bias, check_matmul_ranks, check_matmul_shapes,
 };
-use stratanet_frontend::backend::{matmul_bias_via_add, LinalgOps};
+use stratanet_frontend::backend::{dense_relu_via_parts, matmul_bias_via_add, LinalgOps};
 use stratanet_frontend::Result;
 
 impl LinalgOps for Candle {
@@ -19,7 +19,7 @@ impl LinalgOps for Candle {
         same_dtype(op, a, b)?;
         check_matmul_shapes(op, a.dims(), b.dims())?;
         if a.rank() == 2 && b.rank() == 2 && kernels::supported(a) && kernels::supported(b) {
-            return kernels::dense::matmul(a, b).map_err(wrap(op));
+            return kernels::dense::dense(a, b, None, false).map_err(wrap(op));
         }
         match a.broadcast_matmul(b) {
             Ok(c) => Ok(c),
@@ -41,8 +41,25 @@ impl LinalgOps for Candle {
         same_dtype(op, x, w)?;
         same_dtype(op, x, b)?;
         if kernels::supported(x) && kernels::supported(w) && kernels::supported(b) {
-            return kernels::dense::matmul_bias(x, w, b).map_err(wrap(op));
+            return kernels::dense::dense(x, w, Some(b), false).map_err(wrap(op));
         }
         matmul_bias_via_add::<Self>(x, w, b)
+    }
+
+    /// f32/f64 on the CPU: the [`matmul_bias`](Self::matmul_bias) op with the ReLU
+    /// applied in place and its gradient masked inside the op's backward. Otherwise the
+    /// parts.
+    fn dense_relu(x: &Tensor, w: &Tensor, b: Option<&Tensor>) -> Result<Tensor> {
+        let op = "dense_relu";
+        let bs = b.map(|b| b.dims().to_vec());
+        check_dense_relu(x.dims(), w.dims(), bs.as_deref())?;
+        same_dtype(op, x, w)?;
+        if let Some(b) = b {
+            same_dtype(op, x, b)?;
+        }
+        if kernels::supported(x) && kernels::supported(w) && b.is_none_or(kernels::supported) {
+            return kernels::dense::dense(x, w, b, true).map_err(wrap(op));
+        }
+        dense_relu_via_parts::<Self>(x, w, b)
     }
 }

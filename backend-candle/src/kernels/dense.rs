@@ -60,7 +60,7 @@ fn product<T: Elem>(
     b: Mat<'_, T>,
     bias: Option<(&CpuStorage, &Layout)>,
     op: &'static str,
-) -> candle_core::Result<(CpuStorage, Shape)> {
+) -> candle_core::Result<(Vec<T>, Shape)> {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     if b.rows != k {
         return Err(candle_core::Error::Msg(format!(
@@ -109,17 +109,94 @@ fn product<T: Elem>(
             out.set_len(m * n);
         }
     }
-    Ok((T::storage(out), Shape::from((m, n))))
+    Ok((out, Shape::from((m, n))))
 }
 
-/// `x @ w` (CPU, f32/f64, rank 2, any strides), with a backward pass that skips the
-/// gradients nobody asked for.
+/// `x @ w` (CPU, f32/f64, rank 2, any strides), then `max(., 0)` when `relu`, with a
+/// backward pass that skips the gradients nobody asked for.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Product;
+pub(crate) struct Product {
+    relu: bool,
+}
 
 /// `x @ w + b`, the same with the bias pre-filled into the result.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Affine;
+pub(crate) struct Affine {
+    relu: bool,
+}
+
+/// Elements per rayon task of the ReLU passes.
+const RELU_CHUNK: usize = 1 << 14;
+
+/// `max(v, 0)` in place, NaN kept (as torch's `relu` keeps it).
+fn relu_in_place<T: Elem>(out: &mut [T]) {
+    use rayon::prelude::*;
+    out.par_chunks_mut(RELU_CHUNK).for_each(|c| {
+        for v in c {
+            // False for NaN, which is kept.
+            if *v < T::ZERO {
+                *v = T::ZERO;
+            }
+        }
+    });
+}
+
+/// The gradient through a fused ReLU from its output `y`: `grad` where `y > 0`, else 0
+/// (0 at the kink and for NaN, as torch's `threshold_backward`).
+#[derive(Clone, Copy, Debug)]
+struct ReluMask;
+
+fn relu_mask<T: Elem>(
+    (s1, l1): (&CpuStorage, &Layout),
+    (s2, l2): (&CpuStorage, &Layout),
+) -> candle_core::Result<(CpuStorage, Shape)> {
+    use rayon::prelude::*;
+    let op = "relu backward";
+    let y = super::contiguous_slice::<T>(s1, l1, op)?;
+    let g = super::contiguous_slice::<T>(s2, l2, op)?;
+    if y.len() != g.len() {
+        return Err(candle_core::Error::Msg(format!(
+            "{op}: gradient of shape {:?} for {:?}",
+            l2.dims(),
+            l1.dims()
+        )));
+    }
+    let mut d = vec![T::ZERO; y.len()];
+    d.par_chunks_mut(RELU_CHUNK)
+        .zip(y.par_chunks(RELU_CHUNK).zip(g.par_chunks(RELU_CHUNK)))
+        .for_each(|(d, (y, g))| {
+            for ((d, &y), &g) in d.iter_mut().zip(y).zip(g) {
+                *d = if y > T::ZERO { g } else { T::ZERO };
+            }
+        });
+    Ok((T::storage(d), l1.shape().clone()))
+}
+
+impl CustomOp2 for ReluMask {
+    fn name(&self) -> &'static str {
+        "relu_backward"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        dispatch_float!("relu backward", s1, relu_mask((s1, l1), (s2, l2)))
+    }
+}
+
+/// The output gradient of the product itself: `grad` masked by the ReLU's output `res`
+/// when `relu`.
+fn through_relu(relu: bool, res: &Tensor, grad: &Tensor) -> candle_core::Result<Tensor> {
+    if relu {
+        res.apply_op2_no_bwd(&grad.contiguous()?, &ReluMask)
+    } else {
+        Ok(grad.clone())
+    }
+}
 
 /// `op(a) @ op(b)` without a backward pass, `op` transposing where asked: the gradient
 /// products `g @ w^T` and `x^T @ g`.
@@ -136,12 +213,13 @@ impl Gemm {
         (s2, l2): (&CpuStorage, &Layout),
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let op = "matmul backward";
-        product::<T>(
+        let (out, shape) = product::<T>(
             Mat::of(s1, l1, self.ta, op)?,
             Mat::of(s2, l2, self.tb, op)?,
             None,
             op,
-        )
+        )?;
+        Ok((T::storage(out), shape))
     }
 }
 
@@ -255,6 +333,26 @@ impl candle_core::CustomOp1 for ColumnSum {
     }
 }
 
+/// `x @ w (+ b)`, then the ReLU when `relu`.
+fn affine<T: Elem>(
+    x: (&CpuStorage, &Layout),
+    w: (&CpuStorage, &Layout),
+    b: Option<(&CpuStorage, &Layout)>,
+    relu: bool,
+) -> candle_core::Result<(CpuStorage, Shape)> {
+    let op = "matmul_bias";
+    let (mut out, shape) = product::<T>(
+        Mat::of(x.0, x.1, false, op)?,
+        Mat::of(w.0, w.1, false, op)?,
+        b,
+        op,
+    )?;
+    if relu {
+        relu_in_place(&mut out);
+    }
+    Ok((T::storage(out), shape))
+}
+
 impl CustomOp2 for Product {
     fn name(&self) -> &'static str {
         "matmul"
@@ -267,37 +365,20 @@ impl CustomOp2 for Product {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        Gemm {
-            ta: false,
-            tb: false,
-        }
-        .cpu_fwd(s1, l1, s2, l2)
+        dispatch_float!("matmul", s1, affine((s1, l1), (s2, l2), None, self.relu))
     }
 
     fn bwd(
         &self,
         x: &Tensor,
         w: &Tensor,
-        _res: &Tensor,
+        res: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
-        let [dx, dw, _] = backward(x, w, grad, [x.track_op(), w.track_op(), false])?;
+        let grad = through_relu(self.relu, res, grad)?;
+        let [dx, dw, _] = backward(x, w, &grad, [x.track_op(), w.track_op(), false])?;
         Ok((dx, dw))
     }
-}
-
-fn affine<T: Elem>(
-    x: (&CpuStorage, &Layout),
-    w: (&CpuStorage, &Layout),
-    b: (&CpuStorage, &Layout),
-) -> candle_core::Result<(CpuStorage, Shape)> {
-    let op = "matmul_bias";
-    product::<T>(
-        Mat::of(x.0, x.1, false, op)?,
-        Mat::of(w.0, w.1, false, op)?,
-        Some(b),
-        op,
-    )
 }
 
 impl CustomOp3 for Affine {
@@ -314,7 +395,11 @@ impl CustomOp3 for Affine {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        dispatch_float!("matmul_bias", s1, affine((s1, l1), (s2, l2), (s3, l3)))
+        dispatch_float!(
+            "matmul_bias",
+            s1,
+            affine((s1, l1), (s2, l2), Some((s3, l3)), self.relu)
+        )
     }
 
     fn bwd(
@@ -322,23 +407,28 @@ impl CustomOp3 for Affine {
         x: &Tensor,
         w: &Tensor,
         b: &Tensor,
-        _res: &Tensor,
+        res: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let want = [x.track_op(), w.track_op(), b.track_op()];
-        let [dx, dw, db] = backward(x, w, grad, want)?;
+        let grad = through_relu(self.relu, res, grad)?;
+        let [dx, dw, db] = backward(x, w, &grad, want)?;
         Ok((dx, dw, db))
     }
 }
 
-/// `x [m, k] @ w [k, n]` for rank-2 f32/f64 CPU tensors of one dtype.
-pub(crate) fn matmul(x: &Tensor, w: &Tensor) -> candle_core::Result<Tensor> {
-    x.apply_op2(w, Product)
-}
-
-/// `x [m, k] @ w [k, n] + b [n]` for f32/f64 CPU tensors of one dtype.
-pub(crate) fn matmul_bias(x: &Tensor, w: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
-    x.apply_op3(w, b, Affine)
+/// `x [m, k] @ w [k, n] (+ b [n])`, then `max(., 0)` when `relu`, for rank-2 f32/f64
+/// CPU tensors of one dtype.
+pub(crate) fn dense(
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    relu: bool,
+) -> candle_core::Result<Tensor> {
+    match b {
+        Some(b) => x.apply_op3(w, b, Affine { relu }),
+        None => x.apply_op2(w, Product { relu }),
+    }
 }
 
 #[cfg(test)]
@@ -384,7 +474,7 @@ mod tests {
                 (wv, w)
             };
             let b = Var::from_tensor(&mat(1, 3, 0.9).flatten_all().unwrap()).unwrap();
-            let fused = matmul_bias(&x, &w, b.as_tensor()).unwrap();
+            let fused = dense(&x, &w, Some(b.as_tensor()), false).unwrap();
             let plain = x.matmul(&w).unwrap().broadcast_add(b.as_tensor()).unwrap();
             close(&fused, &plain);
             let gf = (fused.sqr().unwrap())
@@ -406,7 +496,7 @@ mod tests {
                 gp.get(b.as_tensor()).unwrap(),
             );
             assert!(gf.get(&x).is_none(), "no gradient for an untracked input");
-            let (dx, dw, db) = Affine
+            let (dx, dw, db) = (Affine { relu: false })
                 .bwd(&x, &w, b.as_tensor(), &fused, &fused.ones_like().unwrap())
                 .unwrap();
             assert!(dx.is_none() && dw.is_some() && db.is_some());
@@ -433,7 +523,7 @@ mod tests {
     fn input_gradient_matches_candle() {
         let x = Var::from_tensor(&mat(4, 6, 0.3)).unwrap();
         let w = mat(6, 2, 0.7);
-        let y = matmul(x.as_tensor(), &w).unwrap();
+        let y = dense(x.as_tensor(), &w, None, false).unwrap();
         close(&y, &x.as_tensor().matmul(&w).unwrap());
         let g = y.sqr().unwrap().sum_all().unwrap().backward().unwrap();
         let r = x

@@ -291,6 +291,16 @@ pub fn check_matmul_shapes(op: &str, a: &[usize], b: &[usize]) -> Result<()> {
     })
 }
 
+/// The shape checks of `LinalgOps::dense_relu`: [`check_matmul_bias`]'s, naming
+/// `dense_relu` (a missing bias stands for one of the right length).
+///
+/// # Errors
+/// [`Error::Shape`] or [`Error::ShapeMismatch`] naming `input`, `kernel` or `bias`.
+pub fn check_dense_relu(x: &[usize], w: &[usize], b: Option<&[usize]>) -> Result<()> {
+    let units = [w.get(1).copied().unwrap_or(0)];
+    check_matmul_bias("dense_relu", x, w, b.unwrap_or(&units))
+}
+
 /// Checks the operands of [`LinalgOps::matmul_bias`](super::LinalgOps::matmul_bias): `x
 /// [m, k]`, `w [k, n]`, `b [n]`.
 ///

@@ -1,7 +1,7 @@
 //! Matrix multiplication.
 
 use super::base::BackendBase;
-use super::check::check_matmul_bias;
+use super::check::{check_dense_relu, check_matmul_bias};
 use super::math::MathOps;
 use crate::error::Result;
 
@@ -19,6 +19,19 @@ pub trait LinalgOps: BackendBase + MathOps {
     fn matmul_bias(x: &Self::Tensor, w: &Self::Tensor, b: &Self::Tensor) -> Result<Self::Tensor> {
         matmul_bias_via_add::<Self>(x, w, b)
     }
+
+    /// `max(x [m, k] x w [k, n] (+ b [n]), 0)`: a `Dense` layer with a ReLU. The default
+    /// ([`dense_relu_via_parts`]) is [`matmul_bias`](Self::matmul_bias) (or
+    /// [`matmul`](Self::matmul) without a bias), then [`MathOps::relu`]; an engine that
+    /// fuses the three (candle's CPU kernel) overrides it, sparing the activation its own
+    /// graph node, buffer and passes.
+    fn dense_relu(
+        x: &Self::Tensor,
+        w: &Self::Tensor,
+        b: Option<&Self::Tensor>,
+    ) -> Result<Self::Tensor> {
+        dense_relu_via_parts::<Self>(x, w, b)
+    }
 }
 
 /// The default [`LinalgOps::matmul_bias`]: [`LinalgOps::matmul`], then
@@ -33,4 +46,23 @@ pub fn matmul_bias_via_add<B: LinalgOps>(
 ) -> Result<B::Tensor> {
     check_matmul_bias("matmul_bias", &B::shape(x), &B::shape(w), &B::shape(b))?;
     B::add(&B::matmul(x, w)?, b)
+}
+
+/// The default [`LinalgOps::dense_relu`]: [`LinalgOps::matmul_bias`] (or
+/// [`LinalgOps::matmul`]), then [`MathOps::relu`].
+///
+/// # Errors
+/// [`check_dense_relu`]'s, naming the argument and its shape.
+pub fn dense_relu_via_parts<B: LinalgOps>(
+    x: &B::Tensor,
+    w: &B::Tensor,
+    b: Option<&B::Tensor>,
+) -> Result<B::Tensor> {
+    let bs = b.map(|b| B::shape(b));
+    check_dense_relu(&B::shape(x), &B::shape(w), bs.as_deref())?;
+    let y = match b {
+        Some(b) => B::matmul_bias(x, w, b)?,
+        None => B::matmul(x, w)?,
+    };
+    B::relu(&y)
 }

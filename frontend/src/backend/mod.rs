@@ -30,7 +30,7 @@ pub use check::check_conv_bias;
 pub use compare::CompareOps;
 pub use composite::CompositeOps;
 pub use creation::{CreationOps, Distribution};
-pub use linalg::{matmul_bias_via_add, LinalgOps};
+pub use linalg::{dense_relu_via_parts, matmul_bias_via_add, LinalgOps};
 pub use math::MathOps;
 pub use nn::{conv2d_nhwc_via_nchw, max_pool2d_nhwc_via_nchw, Conv1dParams, Conv2dParams, NnOps};
 pub use optim::{

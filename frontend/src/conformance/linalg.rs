@@ -195,3 +195,87 @@ pub fn matmul_bias_errs<B: Backend>() {
     let b64 = f64s::<B>(&[0.0; 4], &[4]);
     assert_err("matmul_bias, f64 bias", B::matmul_bias(&x, &w, &b64));
 }
+
+/// `dense_relu` (`max(x [m, k] x w [k, n] (+ b [n]), 0)`) in every float dtype matches the
+/// host reference, with and without a bias, on a `[3, 4] x [4, 5]` case (mixed signs
+/// before the ReLU) and one with a single row and a single column.
+pub fn dense_relu_values<B: Backend>() {
+    for (k, (m, kk, n)) in [(3, 4, 5), (1, 3, 1)].into_iter().enumerate() {
+        let x = pseudo(m * kk, 130 + k as u64);
+        let w = pseudo(kk * n, 132 + k as u64);
+        let b = pseudo(n, 134 + k as u64);
+        let (product, shape) = host_matmul(&x, &[m, kk], &w, &[kk, n]);
+        let relu = |v: f64| v.max(0.0);
+        let with_bias: Vec<f64> = (product.iter().enumerate())
+            .map(|(i, v)| relu(v + b[i % n]))
+            .collect();
+        let without: Vec<f64> = product.iter().map(|&v| relu(v)).collect();
+        check_op::<B>(
+            &format!("dense_relu [{m},{kk}]x[{kk},{n}]+[{n}]"),
+            &FLOATS,
+            &[(&x, &[m, kk]), (&w, &[kk, n]), (&b, &[n])],
+            &shape,
+            &with_bias,
+            |t| B::dense_relu(&t[0], &t[1], Some(&t[2])),
+        );
+        check_op::<B>(
+            &format!("dense_relu [{m},{kk}]x[{kk},{n}]"),
+            &FLOATS,
+            &[(&x, &[m, kk]), (&w, &[kk, n])],
+            &shape,
+            &without,
+            |t| B::dense_relu(&t[0], &t[1], None),
+        );
+    }
+}
+
+/// Gradients of `dense_relu` for the input, the kernel and the bias, with and without a
+/// bias. The product is small (inputs scaled by 0.1) and the bias alternates between
+/// 1.5 and -1.5, so half the units pass the gradient and half block it, each far from
+/// the kink that finite differences cannot cross.
+pub fn dense_relu_grad<B: Backend>() {
+    let small = |n: usize, seed: u64| -> Vec<f64> {
+        pseudo(n, seed).into_iter().map(|v| v * 0.1).collect()
+    };
+    let bias = vec![1.5, -1.5, 1.5, -1.5];
+    check_grad::<B>(
+        "dense_relu",
+        &[
+            input(&[3, 3], small(9, 140)),
+            input(&[3, 4], small(12, 141)),
+            input(&[4], bias.clone()),
+        ],
+        |x| B::dense_relu(&x[0], &x[1], Some(&x[2])),
+    );
+    // Without a bias the product's sign decides: the kernel's columns are shifted to
+    // make each output column clearly positive or negative.
+    let w: Vec<f64> = (small(12, 143).into_iter().enumerate())
+        .map(|(i, v)| v + bias[i % 4])
+        .collect();
+    let x: Vec<f64> = small(9, 142).into_iter().map(|v| v.abs() + 0.5).collect();
+    check_grad::<B>(
+        "dense_relu without bias",
+        &[input(&[3, 3], x), input(&[3, 4], w)],
+        |x| B::dense_relu(&x[0], &x[1], None),
+    );
+}
+
+/// A bias of the wrong length, an input of rank 3, inner dimensions that differ and
+/// operands of another dtype are errors, with and without a bias.
+pub fn dense_relu_errs<B: Backend>() {
+    let x = f32s::<B>(&[0.0; 6], &[2, 3]);
+    let w = f32s::<B>(&[0.0; 12], &[3, 4]);
+    let b3 = f32s::<B>(&[0.0; 3], &[3]);
+    assert_err(
+        "dense_relu, bias [3] for 4 units",
+        B::dense_relu(&x, &w, Some(&b3)),
+    );
+    let x3 = f32s::<B>(&[0.0; 12], &[2, 2, 3]);
+    assert_err("dense_relu, input of rank 3", B::dense_relu(&x3, &w, None));
+    let w2 = f32s::<B>(&[0.0; 8], &[2, 4]);
+    assert_err("dense_relu, [2,3] x [2,4]", B::dense_relu(&x, &w2, None));
+    let b64 = f64s::<B>(&[0.0; 4], &[4]);
+    assert_err("dense_relu, f64 bias", B::dense_relu(&x, &w, Some(&b64)));
+    let w64 = f64s::<B>(&[0.0; 12], &[3, 4]);
+    assert_err("dense_relu, f64 kernel", B::dense_relu(&x, &w64, None));
+}

@@ -213,6 +213,9 @@ macro_rules! backend_conformance_tests {
                 matmul_bias_values,
                 matmul_bias_grad,
                 matmul_bias_errs,
+                dense_relu_values,
+                dense_relu_grad,
+                dense_relu_errs,
             ]
         );
         $crate::__conformance_family!(

@@ -254,10 +254,13 @@ impl<B: Backend> Layer<B> for Dense<B> {
         }
         let x = x.to_dtype(kernel.dtype())?;
         let bias = ctx.read_opt(&self.bias)?;
-        // One fused call where the engine has one (libtorch's `addmm`).
-        let affine = |x2: &Tensor<B>| match &bias {
-            Some(b) => x2.matmul_bias(kernel, b),
-            None => x2.matmul(kernel),
+        // One fused call where the engine has one (libtorch's `addmm`; candle's kernel,
+        // with the ReLU inside).
+        let relu = self.resolved == Activation::Relu;
+        let affine = |x2: &Tensor<B>| match (&bias, relu) {
+            (b, true) => x2.dense_relu(kernel, b.as_ref()),
+            (Some(b), false) => x2.matmul_bias(kernel, b),
+            (None, false) => x2.matmul(kernel),
         };
         let y = if s.len() == 2 {
             affine(&x)?
@@ -267,7 +270,7 @@ impl<B: Backend> Layer<B> for Dense<B> {
             *out_shape.last_mut().unwrap_or(&mut 0) = self.config.units;
             affine(&flat)?.reshape_to(&out_shape)?
         };
-        let y = self.resolved.apply(&y)?;
+        let y = if relu { y } else { self.resolved.apply(&y)? };
         super::conv::record_activity(&self.config.activity_regularizer, &y, ctx)?;
         Ok(y)
     }

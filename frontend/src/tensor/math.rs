@@ -102,16 +102,7 @@ impl<B: Backend> Tensor<B> {
     /// [`Error::DType`] when `w` or `b` has another dtype; [`Error::Shape`] or
     /// [`Error::ShapeMismatch`] naming the operand whose shape does not fit.
     pub fn matmul_bias(&self, w: &Self, b: &Self) -> Result<Self> {
-        for (argument, t) in [("kernel", w), ("bias", b)] {
-            if t.dtype() != self.dtype() {
-                return Err(Error::DType {
-                    op: "matmul_bias".into(),
-                    argument: argument.into(),
-                    expected: self.dtype().to_string(),
-                    got: t.dtype().to_string(),
-                });
-            }
-        }
+        self.same_dtypes("matmul_bias", &[("kernel", w), ("bias", b)])?;
         crate::backend::check::check_matmul_bias(
             "matmul_bias",
             &self.shape(),
@@ -119,6 +110,43 @@ impl<B: Backend> Tensor<B> {
             &b.shape(),
         )?;
         Ok(Self::new(B::matmul_bias(&self.inner, &w.inner, &b.inner)?))
+    }
+
+    /// `max(self [m, k] x w [k, n] (+ b [n]), 0)`: a `Dense` layer with a ReLU, in one
+    /// engine call where the engine fuses it
+    /// ([`LinalgOps::dense_relu`](crate::backend::LinalgOps::dense_relu)).
+    ///
+    /// # Errors
+    /// [`Error::DType`] when `w` or `b` has another dtype; [`Error::Shape`] or
+    /// [`Error::ShapeMismatch`] naming the operand whose shape does not fit.
+    pub fn dense_relu(&self, w: &Self, b: Option<&Self>) -> Result<Self> {
+        let op = "dense_relu";
+        match b {
+            Some(b) => self.same_dtypes(op, &[("kernel", w), ("bias", b)])?,
+            None => self.same_dtypes(op, &[("kernel", w)])?,
+        }
+        let bs = b.map(Self::shape);
+        crate::backend::check::check_dense_relu(&self.shape(), &w.shape(), bs.as_deref())?;
+        Ok(Self::new(B::dense_relu(
+            &self.inner,
+            &w.inner,
+            b.map(|b| &b.inner),
+        )?))
+    }
+
+    /// [`Error::DType`] naming the first of `others` whose dtype differs from `self`'s.
+    fn same_dtypes(&self, op: &str, others: &[(&str, &Self)]) -> Result<()> {
+        for (argument, t) in others {
+            if t.dtype() != self.dtype() {
+                return Err(Error::DType {
+                    op: op.into(),
+                    argument: (*argument).into(),
+                    expected: self.dtype().to_string(),
+                    got: t.dtype().to_string(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Elementwise comparison `==` (result dtype `Bool`).
