@@ -1,7 +1,10 @@
-//! The matrix product of a dense layer, `x [m, k] @ w [k, n] (+ b [n])`, as one op.
+//! The matrix product of a dense layer, `x [m, k] @ w [k, n] (+ b [n])`, optionally
+//! followed by a ReLU, as one op.
 //!
 //! Forward: one `gemm` into rows pre-filled with the bias (no zero fill, no separate
-//! broadcast add). Backward: only the gradients of operands that take part in autograd.
+//! broadcast add), the ReLU applied in place. Backward: the gradient masked by the ReLU's
+//! output, then only the gradients of operands that take part in autograd, the bias's as
+//! a row-wise column sum.
 //! candle's own matmul backward always computes both operand gradients, so the first
 //! layer of every network paid a whole wasted product for the gradient of its input batch
 //! (as large as the layer's forward product, and in `gemm`'s slow transposed orientation),
