@@ -104,6 +104,29 @@ impl PoolGeom {
     /// channel-wise maximum (vectorised), with [`PoolGeom::argmax`]'s rule: the first NaN
     /// in window order, else the first maximum.
     fn max_rows<T: Elem>(&self, x: &[T], v: &View4, n: usize, img: &mut [T]) {
+        #[cfg(target_arch = "x86_64")]
+        if super::has_avx2_fma() {
+            // SAFETY: the CPU has AVX2 and FMA.
+            unsafe { self.max_rows_avx2(x, v, n, img) };
+            return;
+        }
+        self.max_rows_any(x, v, n, img)
+    }
+
+    /// [`PoolGeom::max_rows`] compiled for AVX2 (the selects become blends; the baseline
+    /// SSE2 build branches per element).
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn max_rows_avx2<T: Elem>(&self, x: &[T], v: &View4, n: usize, img: &mut [T]) {
+        self.max_rows_any(x, v, n, img)
+    }
+
+    /// The body of [`PoolGeom::max_rows`], for any target.
+    #[inline(always)]
+    fn max_rows_any<T: Elem>(&self, x: &[T], v: &View4, n: usize, img: &mut [T]) {
         let [sn, _, sh, sw] = v.strides;
         let c = self.dims[1];
         let [oh, ow] = self.out;
@@ -133,6 +156,48 @@ impl PoolGeom {
     /// (channels-last) there in `img` (`[H, W, C]`).
     #[allow(clippy::too_many_arguments)]
     fn scatter_rows<T: Elem>(
+        &self,
+        x: &[T],
+        v: &View4,
+        n: usize,
+        gi: &[T],
+        img: &mut [T],
+        best: &mut [T],
+        at: &mut [u32],
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        if super::has_avx2_fma() {
+            // SAFETY: the CPU has AVX2 and FMA.
+            unsafe { self.scatter_rows_avx2(x, v, n, gi, img, best, at) };
+            return;
+        }
+        self.scatter_rows_any(x, v, n, gi, img, best, at)
+    }
+
+    /// [`PoolGeom::scatter_rows`] compiled for AVX2.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2 and FMA.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn scatter_rows_avx2<T: Elem>(
+        &self,
+        x: &[T],
+        v: &View4,
+        n: usize,
+        gi: &[T],
+        img: &mut [T],
+        best: &mut [T],
+        at: &mut [u32],
+    ) {
+        self.scatter_rows_any(x, v, n, gi, img, best, at)
+    }
+
+    /// The body of [`PoolGeom::scatter_rows`], for any target.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn scatter_rows_any<T: Elem>(
         &self,
         x: &[T],
         v: &View4,
