@@ -1,7 +1,7 @@
 //! ReLU as one op in each direction (candle's own `relu` plus the NaN pass-through the
 //! backend adds would be four ops forward and eight backward over the activation).
 
-use super::{contiguous_slice, Elem};
+use super::{contiguous_slice, is_nan, Elem};
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
@@ -37,21 +37,32 @@ fn relu_bwd<T: Elem>(
     s2: &CpuStorage,
     l2: &Layout,
 ) -> candle_core::Result<(CpuStorage, Shape)> {
-    let x = contiguous_slice::<T>(s1, l1, "relu backward")?;
+    // The gradient passes at 0 and for NaN inputs.
+    masked_grad::<T>((s1, l1), (s2, l2), |x| x >= T::ZERO || is_nan(x))
+}
+
+/// The gradient through a ReLU: `grad` where `pass(v)`, else 0, for `v` the ReLU's input or
+/// output (contiguous, as `grad`), in parallel chunks.
+pub(crate) fn masked_grad<T: Elem>(
+    (s1, l1): (&CpuStorage, &Layout),
+    (s2, l2): (&CpuStorage, &Layout),
+    pass: impl Fn(T) -> bool + Sync,
+) -> candle_core::Result<(CpuStorage, Shape)> {
+    let v = contiguous_slice::<T>(s1, l1, "relu backward")?;
     let g = contiguous_slice::<T>(s2, l2, "relu backward")?;
-    if x.len() != g.len() {
+    if v.len() != g.len() {
         return Err(candle_core::Error::Msg(format!(
             "relu backward: gradient of shape {:?} for {:?}",
             l2.dims(),
             l1.dims()
         )));
     }
-    let mut d = vec![T::ZERO; x.len()];
+    let mut d = vec![T::ZERO; v.len()];
     d.par_chunks_mut(CHUNK)
-        .zip(x.par_chunks(CHUNK).zip(g.par_chunks(CHUNK)))
-        .for_each(|(d, (x, g))| {
-            for ((d, &x), &g) in d.iter_mut().zip(x).zip(g) {
-                *d = if x < T::ZERO { T::ZERO } else { g };
+        .zip(v.par_chunks(CHUNK).zip(g.par_chunks(CHUNK)))
+        .for_each(|(d, (v, g))| {
+            for ((d, &v), &g) in d.iter_mut().zip(v).zip(g) {
+                *d = if pass(v) { g } else { T::ZERO };
             }
         });
     Ok((T::storage(d), l1.shape().clone()))

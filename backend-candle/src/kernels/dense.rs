@@ -150,29 +150,10 @@ fn relu_in_place<T: Elem>(out: &mut [T]) {
 struct ReluMask;
 
 fn relu_mask<T: Elem>(
-    (s1, l1): (&CpuStorage, &Layout),
-    (s2, l2): (&CpuStorage, &Layout),
+    y: (&CpuStorage, &Layout),
+    grad: (&CpuStorage, &Layout),
 ) -> candle_core::Result<(CpuStorage, Shape)> {
-    use rayon::prelude::*;
-    let op = "relu backward";
-    let y = super::contiguous_slice::<T>(s1, l1, op)?;
-    let g = super::contiguous_slice::<T>(s2, l2, op)?;
-    if y.len() != g.len() {
-        return Err(candle_core::Error::Msg(format!(
-            "{op}: gradient of shape {:?} for {:?}",
-            l2.dims(),
-            l1.dims()
-        )));
-    }
-    let mut d = vec![T::ZERO; y.len()];
-    d.par_chunks_mut(RELU_CHUNK)
-        .zip(y.par_chunks(RELU_CHUNK).zip(g.par_chunks(RELU_CHUNK)))
-        .for_each(|(d, (y, g))| {
-            for ((d, &y), &g) in d.iter_mut().zip(y).zip(g) {
-                *d = if y > T::ZERO { g } else { T::ZERO };
-            }
-        });
-    Ok((T::storage(d), l1.shape().clone()))
+    super::act::masked_grad::<T>(y, grad, |y| y > T::ZERO)
 }
 
 impl CustomOp2 for ReluMask {
