@@ -16,6 +16,11 @@ fn data() -> (Array2<f32>, Array1<i64>) {
     (x, y)
 }
 
+/// `set_random_seed` is process-wide: the tests of this binary run on parallel threads, so
+/// each holds this lock while it builds and trains (without it, `errors` could draw
+/// weights between the two models of `arrays_match_tensors`, which then differ).
+static SEED: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn model<B: Backend>() -> stratanet::Result<Sequential<B>> {
     stratanet::set_random_seed(3);
     let mut m = Sequential::<B>::new();
@@ -31,6 +36,7 @@ fn model<B: Backend>() -> stratanet::Result<Sequential<B>> {
 }
 
 fn arrays_match_tensors<B: Backend>() {
+    let _seed = SEED.lock().unwrap_or_else(|e| e.into_inner());
     let (x, y) = data();
     let opts = || FitOptions::new().epochs(3).batch_size(8).seed(1).verbose(0);
     let mut a = model::<B>().unwrap();
@@ -64,6 +70,7 @@ fn arrays_match_tensors<B: Backend>() {
 }
 
 fn errors<B: Backend>() {
+    let _seed = SEED.lock().unwrap_or_else(|e| e.into_inner());
     let (x, _) = data();
     let a = model::<B>().unwrap();
     // Four features where the model takes three: an error naming the shapes.
