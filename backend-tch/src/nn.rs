@@ -14,7 +14,7 @@ use stratanet_frontend::backend::check::{
     check_conv_transpose_groups, check_output_padding, check_pool, check_transpose_crop,
     conv_window,
 };
-use stratanet_frontend::backend::{Conv1dParams, Conv2dParams, NnOps};
+use stratanet_frontend::backend::{Conv1dParams, Conv2dParams, NnOps, ShapeOps};
 use stratanet_frontend::Result;
 use tch::Tensor;
 
@@ -199,6 +199,28 @@ impl NnOps for Tch {
         p: Conv2dParams,
     ) -> Result<TchTensor> {
         conv2d_op("conv2d_bias", x, w, b, p)
+    }
+
+    /// Keras' layouts as permuted views (libtorch's channels-last memory format, which
+    /// oneDNN convolves without copies), then, for `relu`, libtorch's in-place `relu_` on
+    /// the fresh result: one activation-sized buffer and one pass fewer per layer than a
+    /// separate `relu`, as `nn.ReLU(inplace=True)` after `nn.Conv2d`. Autograd allows it:
+    /// the convolution's backward reads its input and weight, not its output.
+    fn conv2d_nhwc(
+        x: &TchTensor,
+        w: &TchTensor,
+        b: Option<&TchTensor>,
+        p: Conv2dParams,
+        relu: bool,
+    ) -> Result<TchTensor> {
+        let op = "conv2d_nhwc";
+        let xs = Tch::permute(x, &[0, 3, 1, 2])?;
+        let ws = Tch::permute(w, &[3, 2, 0, 1])?;
+        let mut y = conv2d_op(op, &xs, &ws, b, p)?;
+        if relu {
+            y = TchTensor(y.0.f_relu_().map_err(wrap(op))?);
+        }
+        Tch::permute(&y, &[0, 2, 3, 1])
     }
 
     fn conv_transpose1d(
