@@ -56,15 +56,32 @@ fn build(w: Workload, root: &nn::Path) -> Box<dyn Module> {
     }
 }
 
-/// Puts the 4-D (convolution) weights of `vs` in channels-last memory format: same
-/// shape `[out, in, kh, kw]`, strides of an `[out, kh, kw, in]` layout, which libtorch's
-/// convolutions follow (their outputs come out channels-last too).
+/// `t [n, c, h, w]` copied into channels-last memory format: same shape, the strides of an
+/// `[n, h, w, c]` layout, as `t.contiguous(memory_format=torch.channels_last)` makes (tch
+/// has no memory-format argument). `permute(0, 2, 3, 1).contiguous()` is not enough: with
+/// one channel the permuted view already counts as contiguous, keeps a stride of `h * w`
+/// on the channel axis, and libtorch then picks its channels-first kernels (the input and
+/// first convolution weight of this CNN, with one input channel, did until this helper).
+fn to_channels_last(t: &Tensor) -> Tensor {
+    let s = t.size();
+    let (c, h, w) = (s[1], s[2], s[3]);
+    let mut out = Tensor::empty_strided(
+        s.as_slice(),
+        [c * h * w, 1, w * c, c].as_slice(),
+        (t.kind(), t.device()),
+    );
+    out.copy_(t);
+    out
+}
+
+/// Puts the 4-D (convolution) weights of `vs` in channels-last memory format (see
+/// [`to_channels_last`]), which libtorch's convolutions follow (their outputs come out
+/// channels-last too).
 fn weights_channels_last(vs: &nn::VarStore) {
     tch::no_grad(|| {
         for (_, mut t) in vs.variables() {
             if t.dim() == 4 {
-                let cl = t.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2]);
-                t.set_data(&cl);
+                t.set_data(&to_channels_last(&t));
             }
         }
     });
@@ -97,19 +114,12 @@ pub fn run(spec: &CaseSpec, channels_last: bool) -> AnyResult<CaseResult> {
     if channels_last && w != Workload::Cnn {
         return Err("raw_cl: channels-last is for the cnn workload".into());
     }
-    // Channels-last: the images stored [n, h, w, c]; each batch is handed over as a
-    // [b, c, h, w] view of that storage (channels-last strides, no copy).
+    // Channels-last: the images stored [n, h, w, c]; each batch is a [b, c, h, w] slice
+    // of that storage (channels-last strides, no copy).
     let x = if channels_last {
-        x.permute([0, 2, 3, 1]).contiguous()
+        to_channels_last(&x)
     } else {
         x
-    };
-    let batch = |t: Tensor| {
-        if channels_last {
-            t.permute([0, 3, 1, 2])
-        } else {
-            t
-        }
     };
     let y = Tensor::from_slice(&y).to_device(dev);
     let vs = nn::VarStore::new(dev);
@@ -120,7 +130,7 @@ pub fn run(spec: &CaseSpec, channels_last: bool) -> AnyResult<CaseResult> {
     let mut opt = nn::Adam::default().build(&vs, 1e-3)?;
     let bs = w.batch();
     let step = |opt: &mut nn::Optimizer, idx: &Tensor| {
-        let xb = batch(x.index_select(0, idx));
+        let xb = x.index_select(0, idx);
         let yb = y.index_select(0, idx);
         let loss = model.forward(&xb).cross_entropy_for_logits(&yb);
         opt.backward_step(&loss);
@@ -162,7 +172,7 @@ pub fn run(spec: &CaseSpec, channels_last: bool) -> AnyResult<CaseResult> {
         tch::no_grad(|| {
             let outs: Vec<Tensor> = (0..n)
                 .step_by(bs)
-                .map(|s| model.forward(&batch(x.narrow(0, s as i64, bs.min(n - s) as i64))))
+                .map(|s| model.forward(&x.narrow(0, s as i64, bs.min(n - s) as i64)))
                 .collect();
             Tensor::cat(&outs, 0)
         })
