@@ -99,7 +99,7 @@ impl BackendBase for Candle {
     /// candle device (candle gives each `Device::new_cuda` its own id and stream, and refuses
     /// to mix tensors of two). The first call also sets glibc's `malloc` thresholds for
     /// candle's allocation pattern (once per process; `STRATANET_MALLOC_TUNING=0` opts
-    /// out, see the crate's `alloc` module) and, when the process has one thread and the
+    /// out, see `stratanet_frontend::backend::malloc`) and, when the process has one thread and the
     /// variable is unset, `CANDLE_BARRIER_POOL_SPIN_LIMIT=2000` (the crate's `spin`
     /// module).
     ///
@@ -107,7 +107,7 @@ impl BackendBase for Candle {
     /// For `Cuda(i)`: when this build lacks the `cuda` feature, or when the CUDA driver finds
     /// no device `i` (no GPU, no driver, or fewer devices).
     fn device(device: Device) -> Result<candle_core::Device> {
-        crate::alloc::tune_once();
+        stratanet_frontend::backend::malloc::tune_once();
         crate::spin::lower_once();
         match device {
             Device::Cpu => Ok(candle_core::Device::Cpu),

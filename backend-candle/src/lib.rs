@@ -32,7 +32,6 @@ pub use candle_core;
 use stratanet_frontend::backend::{Backend, DType};
 use stratanet_frontend::{Error, Result};
 
-mod alloc;
 mod autograd;
 mod base;
 mod compare;

@@ -15,8 +15,12 @@ impl BackendBase for Tch {
 
     const NAME: &'static str = "tch";
 
-    /// `Cuda(i)` needs a CUDA-enabled libtorch and a GPU with ordinal `i`.
+    /// `Cuda(i)` needs a CUDA-enabled libtorch and a GPU with ordinal `i`. The first call
+    /// also sets glibc's `malloc` thresholds for libtorch's allocation pattern (once per
+    /// process; `STRATANET_MALLOC_TUNING=0` opts out, see
+    /// `stratanet_frontend::backend::malloc`).
     fn device(device: Device) -> Result<tch::Device> {
+        stratanet_frontend::backend::malloc::tune_once();
         match device {
             Device::Cpu => Ok(tch::Device::Cpu),
             Device::Cuda(i) => {

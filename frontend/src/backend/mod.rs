@@ -16,6 +16,7 @@ mod composite;
 mod creation;
 mod forward;
 mod linalg;
+pub mod malloc;
 mod math;
 mod nn;
 mod optim;
