@@ -99,9 +99,9 @@ impl BackendBase for Candle {
     /// candle device (candle gives each `Device::new_cuda` its own id and stream, and refuses
     /// to mix tensors of two). The first call also sets glibc's `malloc` thresholds for
     /// candle's allocation pattern (once per process; `STRATANET_MALLOC_TUNING=0` opts
-    /// out, see `stratanet_frontend::backend::malloc`) and, when the process has one thread and the
-    /// variable is unset, `CANDLE_BARRIER_POOL_SPIN_LIMIT=2000` (the crate's `spin`
-    /// module).
+    /// out, see `stratanet_frontend::backend::malloc`) and, when the process has one
+    /// thread and the variable is unset, `CANDLE_BARRIER_POOL_SPIN_LIMIT=2000` (the
+    /// crate's `spin` module).
     ///
     /// # Errors
     /// For `Cuda(i)`: when this build lacks the `cuda` feature, or when the CUDA driver finds

@@ -40,7 +40,9 @@ const TRIM_THRESHOLD: i32 = 256 << 20;
 static TUNE: Once = Once::new();
 
 /// Applies the settings of the module docs once per process (unless
-/// `STRATANET_MALLOC_TUNING=0`); every later call returns at once.
+/// `STRATANET_MALLOC_TUNING=0`); every later call returns at once. The engine crates call
+/// it from `BackendBase::device`; a program needs to call it only to apply the settings
+/// before its first engine call (before a large allocation of its own, say).
 pub fn tune_once() {
     TUNE.call_once(|| {
         if std::env::var("STRATANET_MALLOC_TUNING").is_ok_and(|v| v.trim() == "0") {
