@@ -136,6 +136,10 @@ pub struct CaseSpec {
     pub epochs: usize,
     /// Samples for the timed predict.
     pub n_predict: usize,
+    /// Timed predict calls over those samples, back to back (the predict figure is
+    /// `n_predict * predict_passes` over their total time): one call of the bench's sizes
+    /// takes about 0.1-0.2 s, short enough for a passing burst of other work to move it.
+    pub predict_passes: usize,
     /// Run on the first CUDA device instead of the CPU.
     pub cuda: bool,
     /// The dtype policy of stratanet's model (`fit_bf16`, `fit_f16` variants).
@@ -194,6 +198,7 @@ fn run_case(args: &[String]) -> AnyResult<()> {
         n: num("--n")?,
         epochs: num("--epochs")?,
         n_predict: num("--np")?,
+        predict_passes: arg_value(args, "--passes").map_or(Ok(1), |p| p.parse())?,
         cuda: parse_device(arg_value(args, "--device"))?,
         policy: variant_policy(&variant),
     };
@@ -201,6 +206,13 @@ fn run_case(args: &[String]) -> AnyResult<()> {
         "fit_bf16" | "fit_f16" => "fit".to_string(),
         _ => variant,
     };
+    if variant.starts_with("raw") {
+        // The raw loops run under the `malloc` settings the engines apply on their first
+        // device call, so fit/raw compares the code above the engine, not two allocator
+        // configurations (with glibc's defaults the raw tch loops swung between two speeds
+        // from one process to the next; BENCHMARKS.md run 19).
+        stratanet::backend::malloc::tune_once();
+    }
     let r = match (engine.as_str(), variant.as_str()) {
         ("candle", "fit") => strata::run::<stratanet::Candle>(&spec, false)?,
         ("tch", "fit") => strata::run::<stratanet::Tch>(&spec, false)?,
@@ -290,6 +302,9 @@ struct Options {
     out: PathBuf,
 }
 
+/// Timed predict calls per run in a full bench (see [`CaseSpec::predict_passes`]).
+const PREDICT_PASSES: usize = 4;
+
 fn sizes(w: Workload, engine: &str, quick: bool, cuda: bool) -> CaseSpec {
     // (samples per epoch, timed epochs, predict samples)
     let (n, epochs, np) = match (w, quick) {
@@ -307,6 +322,7 @@ fn sizes(w: Workload, engine: &str, quick: bool, cuda: bool) -> CaseSpec {
         n,
         epochs,
         n_predict: np,
+        predict_passes: if quick { 1 } else { PREDICT_PASSES },
         cuda,
         policy: stratanet::mixed_precision::Policy::Float32,
     }
@@ -319,6 +335,7 @@ fn child(opts: &Options, spec: &CaseSpec, engine: &str, variant: &str) -> AnyRes
         .args(["--n", &spec.n.to_string()])
         .args(["--epochs", &spec.epochs.to_string()])
         .args(["--np", &spec.n_predict.to_string()])
+        .args(["--passes", &spec.predict_passes.to_string()])
         .args(["--threads", &opts.threads.to_string()])
         .args(["--device", if opts.cuda { "cuda" } else { "cpu" }])
         .env("RAYON_NUM_THREADS", opts.threads.to_string());
@@ -389,6 +406,7 @@ fn python_args(c: &mut Command, opts: &Options, spec: &CaseSpec, xp: &Path, yp: 
         .args(["--n", &spec.n.to_string()])
         .args(["--epochs", &spec.epochs.to_string()])
         .args(["--np", &spec.n_predict.to_string()])
+        .args(["--passes", &spec.predict_passes.to_string()])
         .args(["--threads", &opts.threads.to_string()])
         .args(["--device", if opts.cuda { "cuda" } else { "cpu" }])
         .arg("--x")
@@ -654,7 +672,10 @@ fn driver(args: &[String]) -> AnyResult<()> {
                             .push(report::Run {
                                 round,
                                 train: sps(spec.n * spec.epochs, secs("train_secs")),
-                                predict: sps(spec.n_predict, secs("predict_secs")),
+                                predict: sps(
+                                    spec.n_predict * spec.predict_passes,
+                                    secs("predict_secs"),
+                                ),
                                 us_per_step: secs("train_secs") * 1e6 / steps.max(1) as f64,
                                 raw: r,
                             });
@@ -664,6 +685,7 @@ fn driver(args: &[String]) -> AnyResult<()> {
             }
         }
     }
+    report::add_pooled_predict(&mut runs);
     let rep = report::Report::new(&runs);
     let ratios = tables::print_tables(&opts, &rep, &runs);
     let base = json!({
@@ -681,7 +703,11 @@ fn driver(args: &[String]) -> AnyResult<()> {
             opts.cuda,
         );
         let train = rec["phase"] == "train";
-        rec["samples"] = json!(if train { spec.n } else { spec.n_predict });
+        rec["samples"] = json!(if train {
+            spec.n
+        } else {
+            spec.n_predict * spec.predict_passes
+        });
         rec["epochs"] = json!(if train { spec.epochs } else { 1 });
         if train {
             rec["batch"] = json!(w.batch());
@@ -696,6 +722,7 @@ fn driver(args: &[String]) -> AnyResult<()> {
                 n: if opts.quick { 5_120 } else { 20_000 },
                 epochs: 10,
                 n_predict: 0,
+                predict_passes: 1,
                 cuda: opts.cuda,
                 policy: stratanet::mixed_precision::Policy::Float32,
             };

@@ -32,6 +32,54 @@ pub const TORCH_VARIANTS: [&str; 4] = [
     "pytorch_fused_cl",
 ];
 
+/// The NCHW PyTorch variants: they differ only in their Adam, so their predict code is the
+/// same program run three times per round.
+pub const TORCH_SAME_PREDICT: [&str; 3] = ["pytorch", "pytorch_foreach", "pytorch_fused"];
+
+/// The predict baseline of those three variants pooled: per round, the median of their
+/// three predict figures (see [`add_pooled_predict`]).
+pub const TORCH_PREDICT_POOLED: &str = "pytorch_predict_pooled";
+
+/// Adds, per workload, the pseudo-variant [`TORCH_PREDICT_POOLED`]: in each round, the
+/// median predict samples/s of the [`TORCH_SAME_PREDICT`] runs of that round (no training
+/// figure). Taking the best of their three medians instead would pick the luckiest of
+/// three draws of one program, an upward bias of the baseline that grows with the noise.
+pub fn add_pooled_predict(runs: &mut Runs) {
+    let workloads: std::collections::BTreeSet<String> = runs
+        .keys()
+        .filter(|k| k.1 == "tch" && TORCH_SAME_PREDICT.contains(&k.2.as_str()))
+        .map(|k| k.0.clone())
+        .collect();
+    for w in workloads {
+        let mut by_round: BTreeMap<usize, Vec<f64>> = BTreeMap::new();
+        for v in TORCH_SAME_PREDICT {
+            for r in runs
+                .get(&(w.clone(), "tch".to_string(), v.to_string()))
+                .into_iter()
+                .flatten()
+            {
+                by_round.entry(r.round).or_default().push(r.predict);
+            }
+        }
+        let pooled: Vec<Run> = by_round
+            .into_iter()
+            .filter_map(|(round, values)| {
+                let (median, _, _) = spread(&values)?;
+                Some(Run {
+                    round,
+                    train: f64::NAN,
+                    predict: median,
+                    us_per_step: f64::NAN,
+                    raw: json!({ "pooled_from": TORCH_SAME_PREDICT, "runs": values }),
+                })
+            })
+            .collect();
+        if !pooled.is_empty() {
+            runs.insert((w, "tch".into(), TORCH_PREDICT_POOLED.into()), pooled);
+        }
+    }
+}
+
 /// `(median, min, max)` of the finite values, `None` without any.
 pub fn spread(values: &[f64]) -> Option<(f64, f64, f64)> {
     let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
@@ -111,10 +159,19 @@ impl<'a> Report<'a> {
         Some((m, lo, hi, ratios.len()))
     }
 
-    /// The f32 PyTorch variant with the highest median for `(w, phase)`.
+    /// The f32 PyTorch variant with the highest median for `(w, phase)`. For `predict`
+    /// the candidates are the programs that differ: the pooled NCHW variants
+    /// ([`TORCH_PREDICT_POOLED`]) and channels-last; for `train`, all four variants.
     pub fn best_torch(&self, w: &str, phase: &str) -> Option<&'static str> {
-        TORCH_VARIANTS
-            .into_iter()
+        let predict = [TORCH_PREDICT_POOLED, "pytorch_fused_cl"];
+        let candidates: &[&'static str] = if phase == "predict" {
+            &predict
+        } else {
+            &TORCH_VARIANTS
+        };
+        candidates
+            .iter()
+            .copied()
             .filter_map(|v| self.sps(w, "tch", v, phase).map(|s| (v, s.0)))
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .map(|(v, _)| v)
@@ -186,4 +243,69 @@ pub fn fmt_ratio(v: Option<(f64, f64, f64, usize)>) -> String {
     v.map_or("-".into(), |(m, lo, hi, _)| {
         format!("{m:.2} [{lo:.2}–{hi:.2}]")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(round: usize, train: f64, predict: f64) -> Run {
+        Run {
+            round,
+            train,
+            predict,
+            us_per_step: 1.0,
+            raw: json!({}),
+        }
+    }
+
+    fn key(v: &str) -> (String, String, String) {
+        ("mlp".into(), "tch".into(), v.into())
+    }
+
+    #[test]
+    fn pooled_predict_is_the_per_round_median_of_the_same_program() {
+        let mut runs = Runs::new();
+        // Round 0: 100, 130, 90 -> 100; round 1: 80, 70, 120 -> 80.
+        runs.insert(key("pytorch"), vec![run(0, 5.0, 100.0), run(1, 5.0, 80.0)]);
+        runs.insert(
+            key("pytorch_foreach"),
+            vec![run(0, 6.0, 130.0), run(1, 6.0, 70.0)],
+        );
+        runs.insert(
+            key("pytorch_fused"),
+            vec![run(0, 7.0, 90.0), run(1, 7.0, 120.0)],
+        );
+        add_pooled_predict(&mut runs);
+        let pooled = &runs[&key(TORCH_PREDICT_POOLED)];
+        let got: Vec<(usize, f64)> = pooled.iter().map(|r| (r.round, r.predict)).collect();
+        assert_eq!(got, vec![(0, 100.0), (1, 80.0)]);
+        assert!(pooled.iter().all(|r| r.train.is_nan()));
+
+        let rep = Report::new(&runs);
+        // Predict: the pooled program, not the luckiest variant (foreach's 130 / 70 or
+        // fused's 90 / 120 have the higher median of two).
+        assert_eq!(rep.best_torch("mlp", "predict"), Some(TORCH_PREDICT_POOLED));
+        assert_eq!(
+            rep.sps("mlp", "tch", TORCH_PREDICT_POOLED, "predict")
+                .unwrap()
+                .0,
+            90.0
+        );
+        // Training: the variants differ, the fastest one is the baseline.
+        assert_eq!(rep.best_torch("mlp", "train"), Some("pytorch_fused"));
+        assert_eq!(rep.sps("mlp", "tch", TORCH_PREDICT_POOLED, "train"), None);
+    }
+
+    #[test]
+    fn channels_last_predict_competes_with_the_pooled_nchw() {
+        let mut runs = Runs::new();
+        for v in TORCH_SAME_PREDICT {
+            runs.insert(key(v), vec![run(0, 1.0, 50.0)]);
+        }
+        runs.insert(key("pytorch_fused_cl"), vec![run(0, 1.0, 60.0)]);
+        add_pooled_predict(&mut runs);
+        let rep = Report::new(&runs);
+        assert_eq!(rep.best_torch("mlp", "predict"), Some("pytorch_fused_cl"));
+    }
 }

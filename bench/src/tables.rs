@@ -107,6 +107,40 @@ pub fn print_tables(opts: &Options, rep: &Report, runs: &Runs) -> Vec<RatioRow> 
             }
         }
     }
+    // Identical predict code under two names: how far apart the round-by-round ratios of
+    // one program fall on this machine, the bench's resolution for a row at parity.
+    let floor_rows: Vec<String> = opts
+        .workloads
+        .iter()
+        .map(|w| w.name())
+        .filter(|w| {
+            rep.sps(w, "tch", "pytorch", "predict").is_some()
+                && rep.sps(w, "tch", "pytorch_foreach", "predict").is_some()
+        })
+        .map(|w| {
+            let r = ratio(
+                w,
+                "predict",
+                &(
+                    "pytorch_foreach/pytorch (same predict code)".into(),
+                    ("tch", "pytorch_foreach"),
+                    ("tch", "pytorch"),
+                ),
+            );
+            format!("| {w} | {r} |")
+        })
+        .collect();
+    if !floor_rows.is_empty() {
+        println!(
+            "\nNoise floor: PyTorch's `foreach` and default variants run the same predict code; \
+             their round-by-round ratio shows how far one program's figures fall apart here:\n"
+        );
+        println!("| workload | predict, foreach/default |");
+        println!("|---|---:|");
+        for l in &floor_rows {
+            println!("{l}");
+        }
+    }
     for p in &opts.precisions[1..] {
         let (fit_p, torch_p) = (format!("fit_{p}"), format!("pytorch_{p}"));
         println!(
