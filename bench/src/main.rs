@@ -562,7 +562,49 @@ fn sps(samples: usize, secs: f64) -> f64 {
     }
 }
 
+/// The driver's usage line (`--help`, and the error for an unknown argument).
+const USAGE: &str = "stratanet-bench [--quick] [--repeats N] [--threads N] \
+     [--workloads mlp,cnn,lstm] [--engines candle,tch] [--python PATH] [--no-python] \
+     [--no-rss] [--out DIR] [--device cpu|cuda] [--precision f32,bf16,f16]";
+
+/// Checks the driver's arguments before a run of many minutes starts: `Ok(false)` after
+/// printing the usage for `--help` / `-h`, an error naming an unknown argument or a flag
+/// without its value.
+fn check_driver_args(args: &[String]) -> AnyResult<bool> {
+    const FLAGS: [&str; 3] = ["--quick", "--no-python", "--no-rss"];
+    const WITH_VALUE: [&str; 8] = [
+        "--repeats",
+        "--threads",
+        "--workloads",
+        "--engines",
+        "--python",
+        "--out",
+        "--device",
+        "--precision",
+    ];
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--help" | "-h" => {
+                println!("usage: {USAGE}");
+                return Ok(false);
+            }
+            f if FLAGS.contains(&f) => {}
+            f if WITH_VALUE.contains(&f) => {
+                if it.next().is_none() {
+                    return Err(format!("{f} needs a value\nusage: {USAGE}").into());
+                }
+            }
+            other => return Err(format!("unknown argument {other}\nusage: {USAGE}").into()),
+        }
+    }
+    Ok(true)
+}
+
 fn driver(args: &[String]) -> AnyResult<()> {
+    if !check_driver_args(args)? {
+        return Ok(());
+    }
     let quick = args.iter().any(|a| a == "--quick");
     let threads = match arg_value(args, "--threads") {
         Some(t) => t.parse()?,
@@ -788,5 +830,24 @@ fn main() {
     if let Err(e) = r {
         eprintln!("stratanet-bench: {e}");
         std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_driver_args;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn driver_arguments_are_checked_before_a_run() {
+        assert!(check_driver_args(&args(&["--quick", "--repeats", "3", "--no-rss"])).unwrap());
+        assert!(!check_driver_args(&args(&["--help"])).unwrap());
+        let e = check_driver_args(&args(&["--repeat", "3"])).unwrap_err();
+        assert!(e.to_string().contains("unknown argument --repeat"), "{e}");
+        let e = check_driver_args(&args(&["--quick", "--workloads"])).unwrap_err();
+        assert!(e.to_string().contains("--workloads needs a value"), "{e}");
     }
 }
