@@ -562,6 +562,16 @@ fn sps(samples: usize, secs: f64) -> f64 {
     }
 }
 
+/// The order of `n` cases in round `round` (0-based): as listed in the first round, then a
+/// permutation seeded by the round.
+fn round_order(n: usize, round: usize) -> Vec<usize> {
+    if round == 0 {
+        (0..n).collect()
+    } else {
+        permutation(n, 1_000 + round)
+    }
+}
+
 /// The driver's usage line (`--help`, and the error for an unknown argument).
 const USAGE: &str = "stratanet-bench [--quick] [--repeats N] [--threads N] \
      [--workloads mlp,cnn,lstm] [--engines candle,tch] [--python PATH] [--no-python] \
@@ -687,7 +697,13 @@ fn driver(args: &[String]) -> AnyResult<()> {
     for &w in &opts.workloads {
         let cases = cases_of(&opts, w, keras.is_some());
         for round in 0..opts.repeats {
-            for case in &cases {
+            // A seeded shuffle of the cases per round: a case's position in the round (which
+            // case ran just before it, how long since the machine was last busy) moves its
+            // figures systematically, so no variant keeps the same slot every round.
+            for case in round_order(cases.len(), round)
+                .into_iter()
+                .map(|i| &cases[i])
+            {
                 let what = format!(
                     "{} {} {} (round {}/{})",
                     w.name(),
@@ -839,6 +855,19 @@ mod tests {
 
     fn args(a: &[&str]) -> Vec<String> {
         a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn every_round_runs_every_case_once_in_a_new_order() {
+        let orders: Vec<Vec<usize>> = (0..5).map(|r| super::round_order(9, r)).collect();
+        for o in &orders {
+            let mut sorted = o.clone();
+            sorted.sort_unstable();
+            assert_eq!(sorted, (0..9).collect::<Vec<_>>());
+        }
+        assert_eq!(orders[0], (0..9).collect::<Vec<_>>());
+        // The case in slot 0 is not the same in every round.
+        assert!(orders.iter().any(|o| o[0] != orders[0][0]));
     }
 
     #[test]
