@@ -5,8 +5,9 @@
 //!
 //! The driver (no `--case`) runs every measurement in a fresh child process of this binary
 //! (so peak-RSS figures and thread pools do not leak between cases) or of the Python
-//! scripts, `--repeats` rounds (default 5) of every case of a workload, interleaved (A B C
-//! A B C …) so that drift hits every variant alike. It prints tables of median samples/s and
+//! scripts, `--repeats` rounds (default 5) of every case of a workload, interleaved (A B C,
+//! then a seeded shuffle per round: C A B, B C A …) so that drift and a case's position in
+//! the round hit every variant alike. It prints tables of median samples/s and
 //! of ratios taken per round (`median [min–max]`), and writes `target/bench/results.json`:
 //! per case and phase `median`, `min`, `max` and every run, then the ratios (`kind:
 //! "ratio"`).
