@@ -283,8 +283,8 @@ mod tests {
         assert!(pooled.iter().all(|r| r.train.is_nan()));
 
         let rep = Report::new(&runs);
-        // Predict: the pooled program, not the luckiest variant (foreach's 130 / 70 or
-        // fused's 90 / 120 have the higher median of two).
+        // Predict: the pooled program (median of 100 and 80: 90), not the luckiest
+        // variant (fused's median of 90 and 120, 105, the old rule's pick).
         assert_eq!(rep.best_torch("mlp", "predict"), Some(TORCH_PREDICT_POOLED));
         assert_eq!(
             rep.sps("mlp", "tch", TORCH_PREDICT_POOLED, "predict")
