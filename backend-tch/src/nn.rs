@@ -189,10 +189,9 @@ const MAX_VIEW_WINDOW: usize = 4;
 /// `x [N, C, H, W]` (checked by `check_pool`). libtorch's CPU `max_pool2d` always writes
 /// the int64 argmax indices its backward needs, which for a 2x2 window on a
 /// `[64, 32, 26, 26]` channels-last activation takes about 2.5 times as long as the three
-/// maxima; the result is the same (NaN
-/// propagates through `maximum` as through the pooling kernel) and keeps the input's
-/// memory format. Used only where no gradient can be asked for (`x` does not require
-/// one).
+/// maxima; the result is the same (NaN propagates through `maximum` as through the
+/// pooling kernel) and keeps the input's memory format. Used only where no gradient can
+/// be asked for (`x` does not require one).
 fn max_of_views(
     x: &Tensor,
     dims: &[usize],

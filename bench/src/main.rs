@@ -147,6 +147,13 @@ pub struct CaseSpec {
     pub policy: stratanet::mixed_precision::Policy,
 }
 
+impl CaseSpec {
+    /// Samples the timed predict covers: `n_predict` per pass, `predict_passes` passes.
+    pub fn predict_samples(&self) -> usize {
+        self.n_predict * self.predict_passes
+    }
+}
+
 /// What one case reports.
 #[derive(Default, Debug)]
 pub struct CaseResult {
@@ -731,10 +738,7 @@ fn driver(args: &[String]) -> AnyResult<()> {
                             .push(report::Run {
                                 round,
                                 train: sps(spec.n * spec.epochs, secs("train_secs")),
-                                predict: sps(
-                                    spec.n_predict * spec.predict_passes,
-                                    secs("predict_secs"),
-                                ),
+                                predict: sps(spec.predict_samples(), secs("predict_secs")),
                                 us_per_step: secs("train_secs") * 1e6 / steps.max(1) as f64,
                                 raw: r,
                             });
@@ -765,7 +769,7 @@ fn driver(args: &[String]) -> AnyResult<()> {
         rec["samples"] = json!(if train {
             spec.n
         } else {
-            spec.n_predict * spec.predict_passes
+            spec.predict_samples()
         });
         rec["epochs"] = json!(if train { spec.epochs } else { 1 });
         if train {
